@@ -1,0 +1,245 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using FixedShapeAttention.Generators.Infrastructure;
+using FixedShapeAttention.Generators.Model;
+using FixedShapeAttention.Scheduling;
+using static FixedShapeAttention.Generators.Emitters.KernelEmitterCommon;
+
+namespace FixedShapeAttention.Generators.Emitters;
+
+/// <summary>
+/// Emits <c>Attention</c>: per (sequence, head, row tile) Q·Kᵀ scaled by 1/√HeadDim into a score tile, a row
+/// softmax, then P·V into the output, all with constant bounds from the <see cref="KernelPlan"/>.
+/// </summary>
+internal static class AttentionEmitter
+{
+    public static string Emit(KernelPlan plan)
+    {
+        ShapeSpec shape = plan.Shape;
+        string kernel = shape.Type.Name + "AttentionKernel";
+        long flopsPerSequence = shape.Heads * ChunkSizing.AttentionFlopsPerHead(shape.SequenceLength, shape.HeadDim);
+
+        var explanation = new List<string>
+        {
+            $"FixedShapeAttention: Attention for {shape.Type.Name}.",
+            $"Shape: SequenceLength {shape.SequenceLength}, EmbeddingDim {shape.EmbeddingDim}, Heads {shape.Heads} (HeadDim {shape.HeadDim}), " +
+            $"{(shape.Causal ? "causal (query i sees keys 0..i)" : "not causal")}; per head softmax(Q·Kᵀ/√{shape.HeadDim})·V.",
+            $"Strategy: {plan.AttentionReason}.",
+            $"Register tiles (rows × vectors): Q·Kᵀ {TileDescription(plan, b => b.Scores)}; P·V {TileDescription(plan, b => b.AttentionOutput)}.",
+            $"Row tail: {RowTail(plan)}",
+            $"Scheduling: {plan.AttentionChunksPerHead} chunk{(plan.AttentionChunksPerHead == 1 ? "" : "s")} per (sequence, head), {Number(flopsPerSequence)} flops per sequence; " +
+            $"below {Number(ChunkSizing.ParallelThresholdFlops)} flops per call every chunk runs on the calling thread.",
+        };
+
+        return FileHeaderEmitter.Write(shape.Type, explanation, w => EmitPublicApi(w, plan, kernel, flopsPerSequence), w => EmitKernel(w, plan, kernel));
+    }
+
+    private static void EmitPublicApi(SourceWriter w, KernelPlan plan, string kernel, long flopsPerSequence)
+    {
+        ShapeSpec shape = plan.Shape;
+        int chunksPerSequence = shape.Heads * plan.AttentionChunksPerHead;
+        w.Line($"/// <summary>Per head, <c>softmax(Q·Kᵀ/√{shape.HeadDim})·V</c> over row-major <c>[batch, {shape.SequenceLength}, {shape.EmbeddingDim}]</c> spans; " +
+               "runs on up to <see cref=\"KernelParallelism.DefaultMaxDegreeOfParallelism\"/> threads.</summary>");
+        w.Line("/// <exception cref=\"ArgumentException\">A length is not a whole number of sequences, the lengths differ, or <paramref name=\"output\"/> overlaps an input.</exception>");
+        w.Line(FileHeaderEmitter.GeneratedCode);
+        w.Line("public static void Attention(ReadOnlySpan<float> q, ReadOnlySpan<float> k, ReadOnlySpan<float> v, Span<float> output) =>");
+        w.Line("    Attention(q, k, v, output, KernelParallelism.DefaultMaxDegreeOfParallelism);");
+        w.Line();
+        w.Line("/// <inheritdoc cref=\"Attention(ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float})\"/>");
+        w.Line("/// <param name=\"maxDegreeOfParallelism\">-1 for every processor, 1 for the calling thread only. Results are bit-identical for every value.</param>");
+        w.Line(FileHeaderEmitter.GeneratedCode);
+        using (w.Block("public static void Attention(ReadOnlySpan<float> q, ReadOnlySpan<float> k, ReadOnlySpan<float> v, Span<float> output, int maxDegreeOfParallelism)"))
+        {
+            w.Line($"int batch = KernelArguments.ValidateAttention(q, k, v, output, {shape.SequenceLength}, {shape.EmbeddingDim});");
+            w.Line($"ParallelRunner.Run(new {kernel}(), batch * {chunksPerSequence}, batch * {flopsPerSequence}L, maxDegreeOfParallelism, q, k, v, default, default, output);");
+        }
+    }
+
+    private static void EmitKernel(SourceWriter w, KernelPlan plan, string kernel)
+    {
+        ShapeSpec shape = plan.Shape;
+        int s = shape.SequenceLength, e = shape.EmbeddingDim, d = shape.HeadDim, stride = plan.ScoreStride;
+        w.Line($"/// <summary>The chunks of one {shape.Type.Name}.Attention call: chunk = (sequence, head, range of row tiles).</summary>");
+        w.Line(FileHeaderEmitter.GeneratedCode);
+        using (w.Block($"file readonly struct {kernel} : IChunkKernel"))
+        {
+            w.Line($"private const float Scale = {IsaSyntax.FloatLiteral((float)(1.0 / Math.Sqrt(d)))}; // 1/√{d}");
+            w.Line();
+            using (w.Block("public void Execute(in KernelBuffers buffers, int chunk)"))
+            {
+                int cph = plan.AttentionChunksPerHead;
+                if (shape.Heads == 1 && cph == 1)
+                {
+                    w.Line("int sequence = chunk;");
+                    w.Line("const int head = 0;");
+                }
+                else
+                {
+                    w.Line($"int sequence = chunk / {shape.Heads * cph};");
+                    w.Line(cph == 1 ? $"int head = chunk % {shape.Heads};" : $"int head = chunk / {cph} % {shape.Heads};");
+                }
+
+                if (cph == 1)
+                {
+                    w.Line("const int firstTile = 0;");
+                    w.Line($"const int tileCount = {plan.RowTiles};");
+                }
+                else
+                {
+                    w.Line($"int part = chunk % {cph};");
+                    w.Line($"int firstTile = RowPartition.Start({plan.RowTiles}, {cph}, part);");
+                    w.Line($"int tileCount = RowPartition.Count({plan.RowTiles}, {cph}, part);");
+                }
+
+                w.Line($"nint headOffset = (nint)sequence * {s * e} + head * {d};");
+                w.Line("ref float qHead = ref Unsafe.Add(ref buffers.Input0, headOffset);");
+                w.Line("ref float kHead = ref Unsafe.Add(ref buffers.Input1, headOffset);");
+                w.Line("ref float vHead = ref Unsafe.Add(ref buffers.Input2, headOffset);");
+                w.Line("ref float outputHead = ref Unsafe.Add(ref buffers.Output, headOffset);");
+                w.Line($"// Scratch: Kᵀ of this head ({d} × {stride}), then {plan.RowTile} score rows of {stride}.");
+                w.Line($"ref float scratch = ref MemoryMarshal.GetReference(WorkerScratch.Get({plan.AttentionScratchFloats}));");
+                EmitLadder(w, plan, isa => w.Line($"Rows_{Suffix(isa)}(ref qHead, ref kHead, ref vHead, ref outputHead, ref scratch, firstTile, tileCount);"));
+            }
+
+            w.Line();
+            EmitPackKeys(w, s, e, d, stride);
+            foreach (BranchPlan branch in plan.Branches)
+            {
+                w.Line();
+                EmitBranch(w, plan, branch);
+            }
+        }
+    }
+
+    private static void EmitPackKeys(SourceWriter w, int s, int e, int d, int stride)
+    {
+        w.Line($"/// <summary>Kᵀ is the B operand of Q·Kᵀ: row c holds column c of this head's keys, zero-padded to {stride} so whole vectors load.</summary>");
+        using (w.Block("private static void PackKeysTransposed(ref float kHead, ref float keysT)"))
+        {
+            using (w.Block($"for (int key = 0; key < {s}; key++)"))
+            {
+                using (w.Block($"for (int c = 0; c < {d}; c++)"))
+                {
+                    w.Line($"Unsafe.Add(ref keysT, c * {stride} + key) = Unsafe.Add(ref kHead, key * {e} + c);");
+                }
+            }
+
+            if (stride > s)
+            {
+                using (w.Block($"for (int c = 0; c < {d}; c++)"))
+                {
+                    w.Line($"MemoryMarshal.CreateSpan(ref Unsafe.Add(ref keysT, c * {stride} + {s}), {stride - s}).Clear();");
+                }
+            }
+        }
+    }
+
+    private static void EmitBranch(SourceWriter w, KernelPlan plan, BranchPlan branch)
+    {
+        ShapeSpec shape = plan.Shape;
+        string suffix = Suffix(branch.Isa);
+        int e = shape.EmbeddingDim, stride = plan.ScoreStride, tile = plan.RowTile;
+        bool causal = shape.Causal;
+
+        w.Line($"/// <summary>Row tiles [firstTile, firstTile + tileCount) of one head on the {Planning.KernelPlanner.Describe(branch.Isa)} branch.</summary>");
+        using (w.Block($"private static void Rows_{suffix}(ref float qHead, ref float kHead, ref float vHead, ref float outputHead, ref float scratch, int firstTile, int tileCount)"))
+        {
+            w.Line("ref float keysT = ref scratch;");
+            w.Line($"ref float scores = ref Unsafe.Add(ref scratch, {shape.HeadDim * stride});");
+            w.Line("PackKeysTransposed(ref kHead, ref keysT);");
+            w.Line("int endTile = firstTile + tileCount;");
+            if (plan.FullRowTiles > 0)
+            {
+                using (w.Block($"for (int tile = firstTile, fullEnd = Math.Min(endTile, {plan.FullRowTiles}); tile < fullEnd; tile++)"))
+                {
+                    w.Line($"int rowStart = tile * {tile};");
+                    EmitTileCalls(w, suffix, tile, "rowStart", $"rowStart * {e}", stride, causal);
+                }
+            }
+
+            if (plan.TailRows > 0)
+            {
+                w.Line($"// The last {plan.TailRows} row{(plan.TailRows == 1 ? "" : "s")} of the sequence: a tile of its own, so no tile ever branches on its height.");
+                using (w.Block($"if (endTile > {plan.FullRowTiles})"))
+                {
+                    w.Line($"const int rowStart = {plan.FullRowTiles * tile};");
+                    EmitTileCalls(w, suffix, plan.TailRows, "rowStart", (plan.FullRowTiles * tile * e).ToString(System.Globalization.CultureInfo.InvariantCulture), stride, causal);
+                }
+            }
+        }
+
+        var heights = new List<int>();
+        if (plan.FullRowTiles > 0)
+        {
+            heights.Add(tile);
+        }
+
+        if (plan.TailRows > 0)
+        {
+            heights.Add(plan.TailRows);
+        }
+
+        bool unroll = plan.AttentionStrategy == KernelStrategy.FullUnroll;
+        foreach (int rows in heights)
+        {
+            w.Line();
+            EmitScores(w, plan, branch, suffix, rows, unroll);
+            w.Line();
+            EmitOutput(w, plan, branch, suffix, rows, unroll);
+        }
+
+        w.Line();
+        SoftmaxEmitter.EmitRowMethod(w, $"Softmax_{suffix}", branch.Scores.Lanes, branch.ScoreColumns, shape.SequenceLength, causal);
+    }
+
+    private static void EmitTileCalls(SourceWriter w, string suffix, int rows, string rowStart, string qOffset, int stride, bool causal)
+    {
+        w.Line($"Scores{rows}_{suffix}(ref Unsafe.Add(ref qHead, {qOffset}), ref keysT, ref scores{(causal ? $", {rowStart} + {rows - 1}" : "")});");
+        for (int r = 0; r < rows; r++)
+        {
+            string row = r == 0 ? "scores" : $"Unsafe.Add(ref scores, {r * stride})";
+            w.Line($"Softmax_{suffix}(ref {row}{(causal ? $", {rowStart} + {r + 1}" : "")});");
+        }
+
+        w.Line($"Output{rows}_{suffix}(ref scores, ref vHead, ref Unsafe.Add(ref outputHead, {qOffset}){(causal ? $", {rowStart}" : "")});");
+    }
+
+    private static void EmitScores(SourceWriter w, KernelPlan plan, BranchPlan branch, string suffix, int rows, bool unroll)
+    {
+        ShapeSpec shape = plan.Shape;
+        var product = new ProductSpec("q", shape.EmbeddingDim, "keysT", plan.ScoreStride, "scores", plan.ScoreStride, shape.HeadDim, branch.Scores)
+        {
+            Unroll = unroll,
+            SkipColumnsAfter = shape.Causal ? "lastRow" : null,
+            Epilogue = (_, accumulator, _) => $"{accumulator} * scale",
+        };
+        var isa = IsaSyntax.ForLanes(branch.Scores.Lanes);
+        w.Line($"/// <summary>Scores of {rows} query row{(rows == 1 ? "" : "s")}: Q·Kᵀ/√{shape.HeadDim} over {branch.ScoreColumns} columns ({shape.SequenceLength} keys{(branch.ScoreColumns > shape.SequenceLength ? " + padding" : "")}).</summary>");
+        using (w.Block($"private static void Scores{rows}_{suffix}(ref float q, ref float keysT, ref float scores{(shape.Causal ? ", int lastRow" : "")})"))
+        {
+            w.Line($"{isa.Type} scale = {isa.Broadcast("Scale")};");
+            if (shape.Causal)
+            {
+                w.Line("// Column panels that start after the tile's last query are entirely masked: skipped.");
+            }
+
+            MatMulEmitter.EmitColumnBlocks(w, product, slots => MatMulEmitter.EmitTile(w, product, rows, Index.Of(0), Index.Of(0), slots));
+        }
+    }
+
+    private static void EmitOutput(SourceWriter w, KernelPlan plan, BranchPlan branch, string suffix, int rows, bool unroll)
+    {
+        ShapeSpec shape = plan.Shape;
+        var product = new ProductSpec("weights", plan.ScoreStride, "v", shape.EmbeddingDim, "output", shape.EmbeddingDim, shape.SequenceLength, branch.AttentionOutput)
+        {
+            Unroll = unroll,
+            CausalRowStart = shape.Causal ? "rowStart" : null,
+        };
+        w.Line($"/// <summary>Output of {rows} row{(rows == 1 ? "" : "s")}: softmax weights · V over {shape.HeadDim} columns.</summary>");
+        using (w.Block($"private static void Output{rows}_{suffix}(ref float weights, ref float v, ref float output{(shape.Causal ? ", int rowStart" : "")})"))
+        {
+            MatMulEmitter.EmitColumnBlocks(w, product, slots => MatMulEmitter.EmitTile(w, product, rows, Index.Of(0), Index.Of(0), slots));
+        }
+    }
+}

@@ -1,0 +1,158 @@
+using System.Collections.Generic;
+using FixedShapeAttention.Generators.Infrastructure;
+using FixedShapeAttention.Generators.Model;
+using FixedShapeAttention.Scheduling;
+using static FixedShapeAttention.Generators.Emitters.KernelEmitterCommon;
+
+namespace FixedShapeAttention.Generators.Emitters;
+
+/// <summary>
+/// Emits <c>FeedForward</c>: per (sequence, row range) hidden = act(x·W1 + b1) into the worker's scratch, then
+/// y = hidden·W2 + b2, bias and activation applied in the epilogue of each register tile.
+/// </summary>
+internal static class FeedForwardEmitter
+{
+    public static string Emit(KernelPlan plan)
+    {
+        ShapeSpec shape = plan.Shape;
+        string kernel = shape.Type.Name + "FeedForwardKernel";
+        long flopsPerSequence = ChunkSizing.FeedForwardFlopsPerSequence(shape.SequenceLength, shape.EmbeddingDim, shape.FfnDim);
+        var explanation = new List<string>
+        {
+            $"FixedShapeAttention: FeedForward for {shape.Type.Name}.",
+            $"Shape: SequenceLength {shape.SequenceLength}, EmbeddingDim {shape.EmbeddingDim}, FfnDim {shape.FfnDim}; y = {shape.Activation}(x·W1 + b1)·W2 + b2.",
+            $"Strategy: {plan.FeedForwardReason}.",
+            $"Register tiles (rows × vectors): x·W1 {TileDescription(plan, b => b.Hidden)}; h·W2 {TileDescription(plan, b => b.FeedForwardOutput)}.",
+            "Loop order: column panels outside, row tiles inside, so a panel of W stays in cache while every row of the chunk uses it.",
+            $"Row tail: {RowTail(plan)}",
+            $"Scheduling: {plan.FeedForwardChunksPerSequence} chunk{(plan.FeedForwardChunksPerSequence == 1 ? "" : "s")} per sequence of at most {plan.FeedForwardMaxRowsPerChunk} rows " +
+            $"(hidden block {plan.FeedForwardScratchFloats * 4 / 1024} KiB), {Number(flopsPerSequence)} flops per sequence; " +
+            $"below {Number(ChunkSizing.ParallelThresholdFlops)} flops per call every chunk runs on the calling thread.",
+        };
+
+        return FileHeaderEmitter.Write(shape.Type, explanation, w => EmitPublicApi(w, plan, kernel, flopsPerSequence), w => EmitKernel(w, plan, kernel));
+    }
+
+    private static void EmitPublicApi(SourceWriter w, KernelPlan plan, string kernel, long flopsPerSequence)
+    {
+        ShapeSpec shape = plan.Shape;
+        int s = shape.SequenceLength, e = shape.EmbeddingDim, f = shape.FfnDim;
+        w.Line($"/// <summary><c>y = {shape.Activation}(x·W1 + b1)·W2 + b2</c> row by row: x and y are <c>[batch, {s}, {e}]</c>, w1 is <c>[{e}, {f}]</c>, b1 <c>[{f}]</c>, " +
+               $"w2 <c>[{f}, {e}]</c>, b2 <c>[{e}]</c>, all row-major.</summary>");
+        w.Line("/// <exception cref=\"ArgumentException\">A length does not match the shape, or <paramref name=\"y\"/> overlaps an input.</exception>");
+        w.Line(FileHeaderEmitter.GeneratedCode);
+        w.Line("public static void FeedForward(ReadOnlySpan<float> x, ReadOnlySpan<float> w1, ReadOnlySpan<float> b1, ReadOnlySpan<float> w2, ReadOnlySpan<float> b2, Span<float> y) =>");
+        w.Line("    FeedForward(x, w1, b1, w2, b2, y, KernelParallelism.DefaultMaxDegreeOfParallelism);");
+        w.Line();
+        w.Line("/// <inheritdoc cref=\"FeedForward(ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float})\"/>");
+        w.Line("/// <param name=\"maxDegreeOfParallelism\">-1 for every processor, 1 for the calling thread only. Results are bit-identical for every value.</param>");
+        w.Line(FileHeaderEmitter.GeneratedCode);
+        using (w.Block("public static void FeedForward(ReadOnlySpan<float> x, ReadOnlySpan<float> w1, ReadOnlySpan<float> b1, ReadOnlySpan<float> w2, ReadOnlySpan<float> b2, Span<float> y, int maxDegreeOfParallelism)"))
+        {
+            w.Line($"int batch = KernelArguments.ValidateFeedForward(x, w1, b1, w2, b2, y, {s}, {e}, {f});");
+            w.Line($"ParallelRunner.Run(new {kernel}(), batch * {plan.FeedForwardChunksPerSequence}, batch * {flopsPerSequence}L, maxDegreeOfParallelism, x, w1, b1, w2, b2, y);");
+        }
+    }
+
+    private static void EmitKernel(SourceWriter w, KernelPlan plan, string kernel)
+    {
+        ShapeSpec shape = plan.Shape;
+        int s = shape.SequenceLength, e = shape.EmbeddingDim;
+        int cps = plan.FeedForwardChunksPerSequence;
+        w.Line($"/// <summary>The chunks of one {shape.Type.Name}.FeedForward call: chunk = (sequence, range of row tiles).</summary>");
+        w.Line(FileHeaderEmitter.GeneratedCode);
+        using (w.Block($"file readonly struct {kernel} : IChunkKernel"))
+        {
+            using (w.Block("public void Execute(in KernelBuffers buffers, int chunk)"))
+            {
+                if (cps == 1)
+                {
+                    w.Line("int sequence = chunk;");
+                    w.Line("const int firstTile = 0;");
+                    w.Line($"const int tileCount = {plan.RowTiles};");
+                }
+                else
+                {
+                    w.Line($"int sequence = chunk / {cps};");
+                    w.Line($"int part = chunk % {cps};");
+                    w.Line($"int firstTile = RowPartition.Start({plan.RowTiles}, {cps}, part);");
+                    w.Line($"int tileCount = RowPartition.Count({plan.RowTiles}, {cps}, part);");
+                }
+
+                w.Line($"int fullTiles = Math.Min(firstTile + tileCount, {plan.FullRowTiles}) - firstTile;");
+                w.Line($"bool hasTail = firstTile + tileCount > {plan.FullRowTiles};");
+                w.Line($"nint rowOffset = ((nint)sequence * {s} + firstTile * {plan.RowTile}) * {e};");
+                w.Line("ref float x = ref Unsafe.Add(ref buffers.Input0, rowOffset);");
+                w.Line("ref float y = ref Unsafe.Add(ref buffers.Output, rowOffset);");
+                w.Line($"// Scratch: the hidden activations of this chunk's rows, at most {plan.FeedForwardMaxRowsPerChunk} × {shape.FfnDim}.");
+                w.Line($"ref float hidden = ref MemoryMarshal.GetReference(WorkerScratch.Get({plan.FeedForwardScratchFloats}));");
+                EmitLadder(w, plan, isa =>
+                {
+                    w.Line($"Hidden_{Suffix(isa)}(ref x, ref buffers.Input1, ref buffers.Input2, ref hidden, fullTiles, hasTail);");
+                    w.Line($"Output_{Suffix(isa)}(ref hidden, ref buffers.Input3, ref buffers.Input4, ref y, fullTiles, hasTail);");
+                });
+            }
+
+            foreach (BranchPlan branch in plan.Branches)
+            {
+                w.Line();
+                EmitHidden(w, plan, branch);
+                w.Line();
+                EmitOutput(w, plan, branch);
+            }
+        }
+    }
+
+    private static void EmitHidden(SourceWriter w, KernelPlan plan, BranchPlan branch)
+    {
+        ShapeSpec shape = plan.Shape;
+        string activation = $"{shape.Activation}Operator";
+        var product = new ProductSpec("x", shape.EmbeddingDim, "w1", shape.FfnDim, "hidden", shape.FfnDim, shape.EmbeddingDim, branch.Hidden)
+        {
+            Unroll = plan.FeedForwardStrategy == KernelStrategy.FullUnroll,
+            ColumnOperand = "b1",
+            Epilogue = (_, accumulator, bias) => $"{activation}.Invoke({accumulator} + {bias})",
+        };
+        w.Line($"/// <summary>hidden = {shape.Activation}(x·W1 + b1) for the chunk's rows, {shape.FfnDim} columns.</summary>");
+        using (w.Block($"private static void Hidden_{Suffix(branch.Isa)}(ref float x, ref float w1, ref float b1, ref float hidden, int fullTiles, bool hasTail)"))
+        {
+            EmitRowTiles(w, plan, product);
+        }
+    }
+
+    private static void EmitOutput(SourceWriter w, KernelPlan plan, BranchPlan branch)
+    {
+        ShapeSpec shape = plan.Shape;
+        var product = new ProductSpec("hidden", shape.FfnDim, "w2", shape.EmbeddingDim, "y", shape.EmbeddingDim, shape.FfnDim, branch.FeedForwardOutput)
+        {
+            Unroll = plan.FeedForwardStrategy == KernelStrategy.FullUnroll,
+            ColumnOperand = "b2",
+            Epilogue = (_, accumulator, bias) => $"{accumulator} + {bias}",
+        };
+        w.Line($"/// <summary>y = hidden·W2 + b2 for the chunk's rows, {shape.EmbeddingDim} columns.</summary>");
+        using (w.Block($"private static void Output_{Suffix(branch.Isa)}(ref float hidden, ref float w2, ref float b2, ref float y, int fullTiles, bool hasTail)"))
+        {
+            EmitRowTiles(w, plan, product);
+        }
+    }
+
+    private static void EmitRowTiles(SourceWriter w, KernelPlan plan, ProductSpec product)
+    {
+        int tile = plan.RowTile;
+        MatMulEmitter.EmitColumnBlocks(w, product, slots =>
+        {
+            using (w.Block("for (int tile = 0; tile < fullTiles; tile++)"))
+            {
+                MatMulEmitter.EmitTile(w, product, tile, Index.Of("tile", tile * product.Lda), Index.Of("tile", tile * product.Ldc), slots);
+            }
+
+            if (plan.TailRows > 0)
+            {
+                using (w.Block("if (hasTail)"))
+                {
+                    MatMulEmitter.EmitTile(w, product, plan.TailRows, Index.Of("fullTiles", tile * product.Lda), Index.Of("fullTiles", tile * product.Ldc), slots);
+                }
+            }
+        });
+    }
+}

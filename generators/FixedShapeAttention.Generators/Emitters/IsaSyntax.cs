@@ -1,0 +1,69 @@
+using System.Globalization;
+
+namespace FixedShapeAttention.Generators.Emitters;
+
+/// <summary>
+/// How one vector width is spelled in generated C#: the same emitter writes Vector512, Vector256, Vector128 and
+/// scalar code by asking this for each operation. Lanes 1 is scalar float arithmetic with plain multiply-add
+/// (a fused one is a slow software call when hardware intrinsics are disabled).
+/// </summary>
+internal sealed class IsaSyntax
+{
+    private IsaSyntax(int lanes) => Lanes = lanes;
+
+    public int Lanes { get; }
+
+    public bool IsScalar => Lanes == 1;
+
+    /// <summary>Vector512, Vector256, Vector128, or null for scalar.</summary>
+    public string? VectorClass => Lanes switch
+    {
+        16 => "Vector512",
+        8 => "Vector256",
+        4 => "Vector128",
+        _ => null,
+    };
+
+    public string Type => IsScalar ? "float" : $"{VectorClass}<float>";
+
+    public string DoubleType => IsScalar ? "double" : $"{VectorClass}<double>";
+
+    public string Zero => IsScalar ? "0f" : $"{Type}.Zero";
+
+    public string DoubleZero => IsScalar ? "0d" : $"{DoubleType}.Zero";
+
+    public static IsaSyntax ForLanes(int lanes) => new(lanes);
+
+    public string Load(string reference, Index index) =>
+        IsScalar ? Element(reference, index) : $"{VectorClass}.LoadUnsafe(ref {reference}, {Offset(index)})";
+
+    public string Store(string value, string reference, Index index) =>
+        IsScalar ? $"{Element(reference, index)} = {value};" : $"{VectorClass}.StoreUnsafe({value}, ref {reference}, {Offset(index)});";
+
+    public string Broadcast(string scalar) => IsScalar ? scalar : $"{VectorClass}.Create({scalar})";
+
+    public string MultiplyAdd(string a, string b, string c) => IsScalar ? $"{a} * {b} + {c}" : $"{VectorClass}.FusedMultiplyAdd({a}, {b}, {c})";
+
+    public string Max(string a, string b) => IsScalar ? $"MathF.Max({a}, {b})" : $"{VectorClass}.Max({a}, {b})";
+
+    public string Exp(string x) => IsScalar ? $"MathF.Exp({x})" : $"{VectorClass}.Exp({x})";
+
+    public string MaxAcross(string x) => IsScalar ? x : $"KernelMath.MaxAcross({x})";
+
+    /// <summary>Adds the lanes of a float vector, widened to double, into one or two double accumulators.</summary>
+    public string[] AccumulateDouble(string lower, string upper, string value) => IsScalar
+        ? new[] { $"{lower} += {value};" }
+        : new[] { $"{lower} += {VectorClass}.WidenLower({value});", $"{upper} += {VectorClass}.WidenUpper({value});" };
+
+    public string SumDouble(string lower, string upper) => IsScalar ? lower : $"{VectorClass}.Sum({lower}) + {VectorClass}.Sum({upper})";
+
+    /// <summary>The element <paramref name="index"/> past <paramref name="reference"/>, as an assignable expression.</summary>
+    public static string Element(string reference, Index index) =>
+        index.IsConstant && index.Constant == 0 ? reference : $"Unsafe.Add(ref {reference}, {index})";
+
+    private static string Offset(Index index) => index.IsConstant ? index.ToString() : $"(nuint)({index})";
+
+    /// <summary>A float literal that round-trips, written under the invariant culture (never a locale's comma or U+2212 minus).</summary>
+    public static string FloatLiteral(float value) =>
+        value.ToString("R", CultureInfo.InvariantCulture) + "f";
+}

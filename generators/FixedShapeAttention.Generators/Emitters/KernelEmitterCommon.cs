@@ -1,0 +1,55 @@
+using System.Globalization;
+using FixedShapeAttention.Generators.Infrastructure;
+using FixedShapeAttention.Generators.Model;
+using FixedShapeAttention.Generators.Planning;
+
+namespace FixedShapeAttention.Generators.Emitters;
+
+/// <summary>Pieces both kernel emitters write the same way.</summary>
+internal static class KernelEmitterCommon
+{
+    public static string Suffix(IsaBranch isa) => KernelPlanner.Describe(isa) switch
+    {
+        "scalar" => "Scalar",
+        string name => name,
+    };
+
+    public static string Number(long value) => value.ToString("N0", CultureInfo.InvariantCulture).Replace(",", "_");
+
+    public static string TileDescription(KernelPlan plan, System.Func<BranchPlan, ColumnLayout> product)
+    {
+        var parts = new System.Collections.Generic.List<string>();
+        foreach (BranchPlan branch in plan.Branches)
+        {
+            ColumnLayout layout = product(branch);
+            string slot = layout.Lanes switch { 16 => "Vector512", 8 => "Vector256", 4 => "Vector128", _ => "float" };
+            parts.Add($"{KernelPlanner.Describe(branch.Isa)} {plan.RowTile}×{layout.PanelSlots} {slot}");
+        }
+
+        return string.Join(", ", parts);
+    }
+
+    public static string RowTail(KernelPlan plan) => plan.TailRows == 0
+        ? $"{plan.Shape.SequenceLength} rows = {Tiles(plan.FullRowTiles)} of {plan.RowTile}, no row tail."
+        : $"{plan.Shape.SequenceLength} rows = {Tiles(plan.FullRowTiles)} of {plan.RowTile} + a tail tile of {plan.TailRows} row{(plan.TailRows == 1 ? "" : "s")}, emitted as its own code.";
+
+    private static string Tiles(int count) => count == 1 ? "1 tile" : $"{count} tiles";
+
+    /// <summary>The ISA ladder of TensorPrimitives: the JIT folds the IsHardwareAccelerated checks, so only one branch remains.</summary>
+    public static void EmitLadder(SourceWriter w, KernelPlan plan, System.Action<IsaBranch> call)
+    {
+        foreach (BranchPlan branch in plan.Branches)
+        {
+            string? condition = branch.Isa switch
+            {
+                IsaBranch.Vector512 => "if (Vector512.IsHardwareAccelerated)",
+                IsaBranch.Vector256 => "else if (Vector256.IsHardwareAccelerated)",
+                _ => null,
+            };
+            using (w.Block(condition ?? "else"))
+            {
+                call(branch.Isa);
+            }
+        }
+    }
+}

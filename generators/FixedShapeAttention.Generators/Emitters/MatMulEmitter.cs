@@ -1,0 +1,140 @@
+using System;
+using System.Linq;
+using FixedShapeAttention.Generators.Infrastructure;
+
+namespace FixedShapeAttention.Generators.Emitters;
+
+/// <summary>
+/// Emits matrix products as tinyBLAS's gemm_bloc does: an RM×RN block of named accumulators
+/// (<c>acc_r0_c1</c>), per k step one load of each B vector and one broadcast of each A element, FMA into the
+/// accumulators, and the epilogue once per output. Every output is one FMA chain in k order, the same whichever
+/// tile, panel or thread computes it, which is what makes results independent of the partition.
+/// </summary>
+internal static class MatMulEmitter
+{
+    /// <summary>Walks the column panels of <paramref name="product"/> and emits <paramref name="emitBlock"/> for each
+    /// block of column slots (one panel, or the remainder).</summary>
+    public static void EmitColumnBlocks(SourceWriter w, ProductSpec product, Action<Index[]> emitBlock)
+    {
+        var layout = product.Layout;
+        int lanes = layout.Lanes;
+        if (layout.FullPanels > 0)
+        {
+            if (product.Unroll || layout.FullPanels == 1)
+            {
+                for (int panel = 0; panel < layout.FullPanels; panel++)
+                {
+                    int start = panel * layout.PanelWidth;
+                    Index[] slots = Enumerable.Range(0, layout.PanelSlots).Select(s => Index.Of(start + s * lanes)).ToArray();
+                    EmitGuarded(w, product, start, slots, emitBlock);
+                }
+            }
+            else
+            {
+                string condition = $"col < {layout.FullPanels * layout.PanelWidth}"
+                    + (product.SkipColumnsAfter is { } lastRow ? $" && col <= {lastRow}" : "");
+                using (w.Block($"for (int col = 0; {condition}; col += {layout.PanelWidth})"))
+                {
+                    emitBlock(Enumerable.Range(0, layout.PanelSlots).Select(s => Index.Of("col") + s * lanes).ToArray());
+                }
+            }
+        }
+
+        if (layout.RemainderOffsets.Count > 0)
+        {
+            Index[] slots = layout.RemainderOffsets.Select(Index.Of).ToArray();
+            EmitGuarded(w, product, layout.RemainderOffsets[0], slots, emitBlock);
+        }
+    }
+
+    private static void EmitGuarded(SourceWriter w, ProductSpec product, int firstColumn, Index[] slots, Action<Index[]> emitBlock)
+    {
+        using (product.SkipColumnsAfter is { } lastRow ? w.Block($"if ({firstColumn} <= {lastRow})") : w.Block())
+        {
+            emitBlock(slots);
+        }
+    }
+
+    /// <summary>Emits one register tile: <paramref name="rows"/> rows from <paramref name="aBase"/>/<paramref name="cBase"/>,
+    /// the given column slots, the whole depth, the epilogue and the stores.</summary>
+    public static void EmitTile(SourceWriter w, ProductSpec product, int rows, Index aBase, Index cBase, Index[] slots)
+    {
+        var isa = IsaSyntax.ForLanes(product.Layout.Lanes);
+        for (int r = 0; r < rows; r++)
+        {
+            w.Line($"{isa.Type} {string.Join(", ", slots.Select((_, s) => $"{Accumulator(r, s)} = {isa.Zero}"))};");
+        }
+
+        if (product.CausalRowStart is { } rowStart)
+        {
+            using (w.Block($"for (int k = 0; k <= {rowStart}; k++)"))
+            {
+                EmitStep(w, product, isa, Index.Of("k"), aBase, slots, firstRow: 0, rows, declare: true);
+            }
+
+            for (int key = 1; key < rows; key++)
+            {
+                w.Line($"// Key {rowStart} + {key} is visible to rows {key}..{rows - 1} of this tile only.");
+                using (w.Block())
+                {
+                    EmitStep(w, product, isa, Index.Of(rowStart) + key, aBase, slots, firstRow: key, rows, declare: true);
+                }
+            }
+        }
+        else if (product.Unroll)
+        {
+            w.Line($"{isa.Type} {string.Join(", ", slots.Select((_, s) => $"b_c{s}"))};");
+            w.Line($"{isa.Type} {string.Join(", ", Enumerable.Range(0, rows).Select(r => $"a_r{r}"))};");
+            for (int k = 0; k < product.Depth; k++)
+            {
+                w.Line($"// k = {k}");
+                EmitStep(w, product, isa, Index.Of(k), aBase, slots, firstRow: 0, rows, declare: false);
+            }
+        }
+        else
+        {
+            using (w.Block($"for (int k = 0; k < {product.Depth}; k++)"))
+            {
+                EmitStep(w, product, isa, Index.Of("k"), aBase, slots, firstRow: 0, rows, declare: true);
+            }
+        }
+
+        if (product.ColumnOperand is { } operand)
+        {
+            for (int s = 0; s < slots.Length; s++)
+            {
+                w.Line($"{isa.Type} {operand}_c{s} = {isa.Load(operand, slots[s])};");
+            }
+        }
+
+        for (int r = 0; r < rows; r++)
+        {
+            for (int s = 0; s < slots.Length; s++)
+            {
+                string value = product.Epilogue(isa, Accumulator(r, s), product.ColumnOperand is { } op ? $"{op}_c{s}" : null);
+                w.Line(isa.Store(value, product.C, cBase + r * product.Ldc + slots[s]));
+            }
+        }
+    }
+
+    private static void EmitStep(SourceWriter w, ProductSpec product, IsaSyntax isa, Index k, Index aBase, Index[] slots, int firstRow, int rows, bool declare)
+    {
+        string type = declare ? isa.Type + " " : "";
+        Index bRow = k * product.Ldb;
+        for (int s = 0; s < slots.Length; s++)
+        {
+            w.Line($"{type}b_c{s} = {isa.Load(product.B, bRow + slots[s])};");
+        }
+
+        for (int r = firstRow; r < rows; r++)
+        {
+            w.Line($"{type}a_r{r} = {isa.Broadcast(IsaSyntax.Element(product.A, aBase + r * product.Lda + k))};");
+            for (int s = 0; s < slots.Length; s++)
+            {
+                w.Line($"{Accumulator(r, s)} = {isa.MultiplyAdd($"a_r{r}", $"b_c{s}", Accumulator(r, s))};");
+            }
+        }
+    }
+
+    private static string Accumulator(int row, int slot) => $"acc_r{row}_c{slot}";
+}

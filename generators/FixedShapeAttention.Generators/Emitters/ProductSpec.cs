@@ -1,0 +1,54 @@
+using System;
+using FixedShapeAttention.Generators.Model;
+
+namespace FixedShapeAttention.Generators.Emitters;
+
+/// <summary>
+/// One matrix product <c>C = epilogue(A·B)</c> as the generated code sees it: which refs hold A, B and C, their
+/// constant strides, the depth and the column layout of the branch being emitted.
+/// </summary>
+internal sealed class ProductSpec
+{
+    public ProductSpec(string a, int lda, string b, int ldb, string c, int ldc, int depth, ColumnLayout layout)
+    {
+        A = a;
+        Lda = lda;
+        B = b;
+        Ldb = ldb;
+        C = c;
+        Ldc = ldc;
+        Depth = depth;
+        Layout = layout;
+    }
+
+    public string A { get; }
+
+    public int Lda { get; }
+
+    public string B { get; }
+
+    public int Ldb { get; }
+
+    public string C { get; }
+
+    public int Ldc { get; }
+
+    public int Depth { get; }
+
+    public ColumnLayout Layout { get; }
+
+    /// <summary>Unroll k and the column panels into straight-line code.</summary>
+    public bool Unroll { get; set; }
+
+    /// <summary>Scores of a causal kernel: skip column panels that start after this row variable (all masked).</summary>
+    public string? SkipColumnsAfter { get; set; }
+
+    /// <summary>P·V of a causal kernel: row r of the tile reads keys 0..rowStart+r only; this names rowStart.</summary>
+    public string? CausalRowStart { get; set; }
+
+    /// <summary>Per-column values loaded once per column slot before the stores (bias vectors), by name prefix.</summary>
+    public string? ColumnOperand { get; set; }
+
+    /// <summary>Turns an accumulator into the value stored: (isa, accumulator, column operand or null) → expression.</summary>
+    public Func<IsaSyntax, string, string?, string> Epilogue { get; set; } = (_, accumulator, _) => accumulator;
+}

@@ -1,0 +1,71 @@
+namespace FixedShapeAttention.Generators.Model;
+
+/// <summary>How a kernel's loops are emitted.</summary>
+internal enum KernelStrategy
+{
+    /// <summary>The k loop and the column-panel loop are unrolled into straight-line code.</summary>
+    FullUnroll,
+
+    /// <summary>k and column panels stay loops; only the RM×RN register tile is unrolled.</summary>
+    Blocked,
+}
+
+/// <summary>The ISA branches a generated kernel has, widest first; the value is the float lanes.</summary>
+internal enum IsaBranch
+{
+    Scalar = 1,
+    Vector256 = 8,
+    Vector512 = 16,
+}
+
+/// <summary>
+/// The columns of one matrix product as the register tile walks them on one ISA branch: <see cref="FullPanels"/>
+/// panels of <see cref="PanelSlots"/> vectors of <see cref="Lanes"/> floats each, then the remaining slots at
+/// <see cref="RemainderOffsets"/>. A column count that is not a multiple of the lanes ends with a slot at
+/// <c>Columns − Lanes</c> that overlaps the previous one: it recomputes those columns with identical arithmetic,
+/// so the overlapping stores write identical bits and no runtime branch handles the tail.
+/// </summary>
+internal sealed record ColumnLayout(int Columns, int Lanes, int PanelSlots, int FullPanels, EquatableArray<int> RemainderOffsets)
+{
+    public int PanelWidth => PanelSlots * Lanes;
+
+    public int SlotCount => FullPanels * PanelSlots + RemainderOffsets.Count;
+}
+
+/// <summary>The four products of one ISA branch and the width its score rows are padded to.</summary>
+internal sealed record BranchPlan(
+    IsaBranch Isa,
+    int ScoreColumns,
+    ColumnLayout Scores,
+    ColumnLayout AttentionOutput,
+    ColumnLayout Hidden,
+    ColumnLayout FeedForwardOutput);
+
+/// <summary>
+/// Everything decided about a shape before emission: strategy and the reason for it, register tiles per branch,
+/// the row tail, scratch sizes and the chunking for <c>Parallel.For</c>. Produced by <c>KernelPlanner.Plan</c>, a pure
+/// function, so it is tested without Roslyn. Same cache contract as <see cref="ShapeSpec"/>.
+/// </summary>
+internal sealed record KernelPlan(
+    ShapeSpec Shape,
+    KernelStrategy AttentionStrategy,
+    string AttentionReason,
+    KernelStrategy FeedForwardStrategy,
+    string FeedForwardReason,
+    int RowTile,
+    int FullRowTiles,
+    int TailRows,
+    int ScoreStride,
+    int AttentionChunksPerHead,
+    int FeedForwardChunksPerSequence,
+    int FeedForwardMaxRowsPerChunk,
+    EquatableArray<BranchPlan> Branches)
+{
+    public int RowTiles => FullRowTiles + (TailRows > 0 ? 1 : 0);
+
+    /// <summary>Per-worker scratch of an attention chunk: Kᵀ of one head (HeadDim × ScoreStride), then RowTile score rows.</summary>
+    public int AttentionScratchFloats => Shape.HeadDim * ScoreStride + RowTile * ScoreStride;
+
+    /// <summary>Per-worker scratch of a feed-forward chunk: its hidden rows.</summary>
+    public int FeedForwardScratchFloats => FeedForwardMaxRowsPerChunk * Shape.FfnDim;
+}

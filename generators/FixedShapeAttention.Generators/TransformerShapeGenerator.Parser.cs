@@ -1,0 +1,270 @@
+using System.Collections.Generic;
+using System.Linq;
+using System.Threading;
+using FixedShapeAttention.Generators.Diagnostics;
+using FixedShapeAttention.Generators.Model;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
+
+namespace FixedShapeAttention.Generators;
+
+public sealed partial class TransformerShapeGenerator
+{
+    /// <summary>
+    /// Reads one <c>[TransformerShape]</c> declaration into plain data. All symbol and syntax access happens here;
+    /// what leaves is a <see cref="ParseResult"/>. Never throws: an attribute the compiler could not bind (half
+    /// typed, wrong argument types) yields no shape and no diagnostic, because the compiler already reports it.
+    /// </summary>
+    internal static ParseResult Parse(GeneratorAttributeSyntaxContext context, CancellationToken cancellationToken)
+    {
+        if (context.TargetSymbol is not INamedTypeSymbol type || context.TargetNode is not TypeDeclarationSyntax declaration || context.Attributes.IsDefaultOrEmpty)
+        {
+            return new ParseResult(null, EquatableArray<DiagnosticInfo>.Empty);
+        }
+
+        AttributeData attribute = context.Attributes[0];
+        if (!IsFirstShapeAttributeOf(type, attribute))
+        {
+            // A second partial declaration also carries the attribute: the compiler reports the duplicate (CS0579)
+            // and the first declaration's result already emits the kernels.
+            return new ParseResult(null, EquatableArray<DiagnosticInfo>.Empty);
+        }
+
+        var attributeSyntax = attribute.ApplicationSyntaxReference?.GetSyntax(cancellationToken) as AttributeSyntax;
+        LocationInfo? attributeLocation = LocationInfo.From(attributeSyntax) ?? LocationInfo.From(declaration.Identifier.GetLocation());
+        var diagnostics = new List<DiagnosticInfo>();
+
+        CheckDeclaration(type, declaration, attributeLocation, diagnostics);
+        cancellationToken.ThrowIfCancellationRequested();
+
+        ShapeArguments? arguments = ReadArguments(attribute);
+        if (arguments is null)
+        {
+            return new ParseResult(null, diagnostics.ToEquatableArray());
+        }
+
+        CheckArguments(arguments, attributeSyntax, attributeLocation, diagnostics);
+        if (diagnostics.Count > 0)
+        {
+            return new ParseResult(null, diagnostics.ToEquatableArray());
+        }
+
+        var shape = new ShapeSpec(
+            ReadHierarchy(type),
+            arguments.SequenceLength,
+            arguments.EmbeddingDim,
+            arguments.FfnDim,
+            arguments.Heads,
+            arguments.Causal,
+            (ActivationKind)arguments.Activation);
+        return new ParseResult(shape, EquatableArray<DiagnosticInfo>.Empty);
+    }
+
+    private static bool IsFirstShapeAttributeOf(INamedTypeSymbol type, AttributeData attribute)
+    {
+        AttributeData? first = type.GetAttributes().FirstOrDefault(a =>
+            a.AttributeClass?.ToDisplayString() == AttributeMetadataName);
+        return first is null || first.ApplicationSyntaxReference?.Span == attribute.ApplicationSyntaxReference?.Span
+            && first.ApplicationSyntaxReference?.SyntaxTree == attribute.ApplicationSyntaxReference?.SyntaxTree;
+    }
+
+    private static void CheckDeclaration(INamedTypeSymbol type, TypeDeclarationSyntax declaration, LocationInfo? location, List<DiagnosticInfo> diagnostics)
+    {
+        string name = type.Name;
+        if (!declaration.Modifiers.Any(SyntaxKind.PartialKeyword))
+        {
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ClassNotPartial, location, name));
+        }
+
+        if (type.IsStatic)
+        {
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ClassIsStatic, location, name));
+        }
+
+        for (INamedTypeSymbol? current = type; current is not null; current = current.ContainingType)
+        {
+            if (current.IsGenericType)
+            {
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ClassIsGeneric, location, name, current.ToDisplayString()));
+                break;
+            }
+        }
+
+        for (SyntaxNode? parent = declaration.Parent; parent is TypeDeclarationSyntax container; parent = parent.Parent)
+        {
+            if (!container.Modifiers.Any(SyntaxKind.PartialKeyword))
+            {
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ContainingTypeNotPartial, location, name, container.Identifier.ValueText));
+            }
+        }
+    }
+
+    private sealed record ShapeArguments(int SequenceLength, int EmbeddingDim, int FfnDim, int Heads, bool Causal, int Activation);
+
+    private static ShapeArguments? ReadArguments(AttributeData attribute)
+    {
+        if (attribute.AttributeConstructor is null || attribute.ConstructorArguments.Length != 3)
+        {
+            return null;
+        }
+
+        if (!TryGetInt(attribute.ConstructorArguments[0], out int sequenceLength)
+            || !TryGetInt(attribute.ConstructorArguments[1], out int embeddingDim)
+            || !TryGetInt(attribute.ConstructorArguments[2], out int ffnDim))
+        {
+            return null;
+        }
+
+        int heads = 1;
+        bool causal = false;
+        int activation = 0;
+        foreach (KeyValuePair<string, TypedConstant> named in attribute.NamedArguments)
+        {
+            TypedConstant value = named.Value;
+            bool ok = named.Key switch
+            {
+                "Heads" => TryGetInt(value, out heads),
+                "Causal" => TryGetBool(value, out causal),
+                "Activation" => TryGetEnum(value, out activation),
+                _ => true,
+            };
+            if (!ok)
+            {
+                return null;
+            }
+        }
+
+        return new ShapeArguments(sequenceLength, embeddingDim, ffnDim, heads, causal, activation);
+    }
+
+    private static bool TryGetInt(TypedConstant constant, out int value)
+    {
+        value = 0;
+        if (constant.Kind == TypedConstantKind.Primitive && constant.Value is int number)
+        {
+            value = number;
+            return true;
+        }
+
+        return false;
+    }
+
+    private static bool TryGetBool(TypedConstant constant, out bool value)
+    {
+        value = false;
+        if (constant.Kind == TypedConstantKind.Primitive && constant.Value is bool flag)
+        {
+            value = flag;
+            return true;
+        }
+
+        return false;
+    }
+
+    private static bool TryGetEnum(TypedConstant constant, out int value)
+    {
+        value = 0;
+        if (constant.Kind == TypedConstantKind.Enum && constant.Value is int number)
+        {
+            value = number;
+            return true;
+        }
+
+        return false;
+    }
+
+    private static void CheckArguments(ShapeArguments arguments, AttributeSyntax? syntax, LocationInfo? fallback, List<DiagnosticInfo> diagnostics)
+    {
+        CheckDimension("SequenceLength", arguments.SequenceLength, ShapeRules.MaxSequenceLength, ArgumentLocation(syntax, 0, "sequenceLength", null) ?? fallback, diagnostics);
+        CheckDimension("EmbeddingDim", arguments.EmbeddingDim, ShapeRules.MaxEmbeddingDim, ArgumentLocation(syntax, 1, "embeddingDim", null) ?? fallback, diagnostics);
+        CheckDimension("FfnDim", arguments.FfnDim, ShapeRules.MaxFfnDim, ArgumentLocation(syntax, 2, "ffnDim", null) ?? fallback, diagnostics);
+
+        LocationInfo? headsLocation = ArgumentLocation(syntax, -1, null, "Heads") ?? fallback;
+        if (!ShapeRules.IsPositive(arguments.Heads))
+        {
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.DimensionNotPositive, headsLocation, "Heads", Format(arguments.Heads)));
+        }
+        else if (ShapeRules.IsPositive(arguments.EmbeddingDim) && !ShapeRules.HeadsDivideEmbedding(arguments.EmbeddingDim, arguments.Heads))
+        {
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.HeadsDoNotDivideEmbedding, headsLocation, Format(arguments.Heads), Format(arguments.EmbeddingDim)));
+        }
+
+        if (!ShapeRules.IsKnownActivation(arguments.Activation))
+        {
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.UnknownActivation, ArgumentLocation(syntax, -1, null, "Activation") ?? fallback, Format(arguments.Activation)));
+        }
+    }
+
+    private static void CheckDimension(string name, int value, int max, LocationInfo? location, List<DiagnosticInfo> diagnostics)
+    {
+        if (!ShapeRules.IsPositive(value))
+        {
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.DimensionNotPositive, location, name, Format(value)));
+        }
+        else if (!ShapeRules.IsWithin(value, max))
+        {
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.DimensionTooLarge, location, name, Format(value), Format(max)));
+        }
+    }
+
+    private static string Format(int value) => value.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>The syntax of one argument: a constructor argument by position or <c>name:</c>, or a named property by <c>Name =</c>.</summary>
+    private static LocationInfo? ArgumentLocation(AttributeSyntax? syntax, int position, string? parameterName, string? propertyName)
+    {
+        if (syntax?.ArgumentList is not { } list)
+        {
+            return null;
+        }
+
+        int positional = 0;
+        foreach (AttributeArgumentSyntax argument in list.Arguments)
+        {
+            if (argument.NameEquals is { } nameEquals)
+            {
+                if (nameEquals.Name.Identifier.ValueText == propertyName)
+                {
+                    return LocationInfo.From(argument);
+                }
+
+                continue;
+            }
+
+            if (argument.NameColon is { } nameColon)
+            {
+                if (nameColon.Name.Identifier.ValueText == parameterName)
+                {
+                    return LocationInfo.From(argument);
+                }
+            }
+            else if (positional++ == position && parameterName is not null)
+            {
+                return LocationInfo.From(argument);
+            }
+        }
+
+        return null;
+    }
+
+    private static TypeHierarchy ReadHierarchy(INamedTypeSymbol type)
+    {
+        string ns = type.ContainingNamespace is { IsGlobalNamespace: false } containing ? containing.ToDisplayString() : "";
+        var containingTypes = new List<string>();
+        for (INamedTypeSymbol? current = type.ContainingType; current is not null; current = current.ContainingType)
+        {
+            containingTypes.Insert(0, $"partial {DeclarationKeyword(current)} {current.Name}");
+        }
+
+        return new TypeHierarchy(ns, containingTypes.ToEquatableArray(), type.Name) { Keyword = DeclarationKeyword(type) };
+    }
+
+    private static string DeclarationKeyword(INamedTypeSymbol type) => (type.TypeKind, type.IsRecord) switch
+    {
+        (TypeKind.Struct, true) => "record struct",
+        (TypeKind.Struct, false) => "struct",
+        (TypeKind.Interface, _) => "interface",
+        (_, true) => "record",
+        _ => "class",
+    };
+}

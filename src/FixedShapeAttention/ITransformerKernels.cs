@@ -1,0 +1,38 @@
+using System;
+
+namespace FixedShapeAttention;
+
+/// <summary>
+/// What every class carrying <see cref="TransformerShapeAttribute"/> implements through the generator, so that
+/// generic code (<c>Run&lt;T&gt;() where T : ITransformerKernels</c>) can call the kernels of any shape.
+/// </summary>
+public interface ITransformerKernels
+{
+    /// <summary>Tokens per sequence.</summary>
+    static abstract int SequenceLength { get; }
+
+    /// <summary>Model width.</summary>
+    static abstract int EmbeddingDim { get; }
+
+    /// <summary>Hidden width of the feed-forward network.</summary>
+    static abstract int FfnDim { get; }
+
+    /// <summary>Attention heads.</summary>
+    static abstract int Heads { get; }
+
+    /// <summary>The runtime description of the declared shape.</summary>
+    static abstract TransformerShape Shape { get; }
+
+    /// <summary>
+    /// Per head, <c>softmax(Q·Kᵀ/√HeadDim)·V</c>. All four spans are row-major
+    /// <c>[batch, SequenceLength, EmbeddingDim]</c> of the same length; <c>output</c> must not overlap an input.
+    /// </summary>
+    static abstract void Attention(ReadOnlySpan<float> q, ReadOnlySpan<float> k, ReadOnlySpan<float> v, Span<float> output);
+
+    /// <summary>
+    /// <c>y = act(x·W1 + b1)·W2 + b2</c>, row by row. <c>x</c> and <c>y</c> are <c>[batch, SequenceLength, EmbeddingDim]</c>,
+    /// <c>w1</c> is <c>[EmbeddingDim, FfnDim]</c>, <c>b1</c> is <c>[FfnDim]</c>, <c>w2</c> is <c>[FfnDim, EmbeddingDim]</c> and
+    /// <c>b2</c> is <c>[EmbeddingDim]</c>, all row-major; <c>y</c> must not overlap an input.
+    /// </summary>
+    static abstract void FeedForward(ReadOnlySpan<float> x, ReadOnlySpan<float> w1, ReadOnlySpan<float> b1, ReadOnlySpan<float> w2, ReadOnlySpan<float> b2, Span<float> y);
+}

@@ -1,0 +1,82 @@
+using System;
+using System.ComponentModel;
+
+namespace FixedShapeAttention;
+
+/// <summary>
+/// Argument checks shared by the generated and the generic kernels. They run before any write, so a rejected
+/// call leaves every output buffer as it was.
+/// </summary>
+[EditorBrowsable(EditorBrowsableState.Never)]
+public static class KernelArguments
+{
+    /// <summary>Checks the spans of an attention call and returns the batch size.</summary>
+    /// <exception cref="ArgumentException">A length is not a whole, positive number of sequences, the lengths differ,
+    /// or <paramref name="output"/> overlaps an input.</exception>
+    public static int ValidateAttention(ReadOnlySpan<float> q, ReadOnlySpan<float> k, ReadOnlySpan<float> v, Span<float> output, int sequenceLength, int embeddingDim)
+    {
+        int batch = WholeSequences(q, nameof(q), sequenceLength, embeddingDim);
+        SameLength(k, nameof(k), q.Length);
+        SameLength(v, nameof(v), q.Length);
+        SameLength(output, nameof(output), q.Length);
+        NotOverlapping(output, nameof(output), q, nameof(q));
+        NotOverlapping(output, nameof(output), k, nameof(k));
+        NotOverlapping(output, nameof(output), v, nameof(v));
+        return batch;
+    }
+
+    /// <summary>Checks the spans of a feed-forward call and returns the batch size.</summary>
+    /// <exception cref="ArgumentException">A length does not match the shape, or <paramref name="y"/> overlaps an input.</exception>
+    public static int ValidateFeedForward(
+        ReadOnlySpan<float> x, ReadOnlySpan<float> w1, ReadOnlySpan<float> b1, ReadOnlySpan<float> w2, ReadOnlySpan<float> b2, Span<float> y,
+        int sequenceLength, int embeddingDim, int ffnDim)
+    {
+        int batch = WholeSequences(x, nameof(x), sequenceLength, embeddingDim);
+        ExactLength(w1, nameof(w1), embeddingDim * ffnDim, $"{embeddingDim}×{ffnDim} (EmbeddingDim×FfnDim)");
+        ExactLength(b1, nameof(b1), ffnDim, "FfnDim");
+        ExactLength(w2, nameof(w2), ffnDim * embeddingDim, $"{ffnDim}×{embeddingDim} (FfnDim×EmbeddingDim)");
+        ExactLength(b2, nameof(b2), embeddingDim, "EmbeddingDim");
+        SameLength(y, nameof(y), x.Length);
+        NotOverlapping(y, nameof(y), x, nameof(x));
+        NotOverlapping(y, nameof(y), w1, nameof(w1));
+        NotOverlapping(y, nameof(y), b1, nameof(b1));
+        NotOverlapping(y, nameof(y), w2, nameof(w2));
+        NotOverlapping(y, nameof(y), b2, nameof(b2));
+        return batch;
+    }
+
+    private static int WholeSequences(ReadOnlySpan<float> span, string name, int sequenceLength, int embeddingDim)
+    {
+        int perSequence = sequenceLength * embeddingDim;
+        if (span.Length == 0 || span.Length % perSequence != 0)
+        {
+            ThrowHelper.NotWholeSequences(name, span.Length, sequenceLength, embeddingDim);
+        }
+
+        return span.Length / perSequence;
+    }
+
+    private static void SameLength(ReadOnlySpan<float> span, string name, int expected)
+    {
+        if (span.Length != expected)
+        {
+            ThrowHelper.LengthDiffers(name, span.Length, name == "y" ? "x" : "q", expected);
+        }
+    }
+
+    private static void ExactLength(ReadOnlySpan<float> span, string name, int expected, string formula)
+    {
+        if (span.Length != expected)
+        {
+            ThrowHelper.WrongLength(name, span.Length, expected, formula);
+        }
+    }
+
+    private static void NotOverlapping(ReadOnlySpan<float> output, string outputName, ReadOnlySpan<float> input, string inputName)
+    {
+        if (output.Overlaps(input))
+        {
+            ThrowHelper.Overlaps(outputName, inputName);
+        }
+    }
+}

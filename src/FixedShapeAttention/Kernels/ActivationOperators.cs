@@ -1,0 +1,164 @@
+// Element-wise activations, one operator struct each, in the style of TensorPrimitives' operators: the same
+// formula at every width, so the generated scalar branch is a readable reference for the vector ones.
+//
+// Accuracy: Relu is exact. Gelu uses erfc from Numerical Recipes (2nd ed., §6.2, "erfcc": a Chebyshev fit with
+// fractional error below 1.2e-7 everywhere) on top of the platform exp, so it is accurate to a few float ulps in
+// relative terms, also in the negative tail where 1 + erf(x) would cancel. GeluTanh and Silu are written as
+// x·sigmoid(·), which is the tanh form rearranged (0.5·(1 + tanh(u)) = sigmoid(2u)); they inherit the accuracy
+// of exp and overflow cleanly to ±0 or x.
+
+using System;
+using System.ComponentModel;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace FixedShapeAttention.Kernels;
+
+/// <summary>An element-wise activation at the three widths the kernels use.</summary>
+[EditorBrowsable(EditorBrowsableState.Never)]
+public interface IActivationOperator
+{
+    /// <summary>The activation of one value.</summary>
+    static abstract float Invoke(float x);
+
+    /// <summary>The activation of four values.</summary>
+    static abstract Vector128<float> Invoke(Vector128<float> x);
+
+    /// <summary>The activation of eight values.</summary>
+    static abstract Vector256<float> Invoke(Vector256<float> x);
+
+    /// <summary>The activation of sixteen values.</summary>
+    static abstract Vector512<float> Invoke(Vector512<float> x);
+}
+
+/// <summary><c>max(x, 0)</c>; NaN stays NaN.</summary>
+[EditorBrowsable(EditorBrowsableState.Never)]
+public readonly struct ReluOperator : IActivationOperator
+{
+    /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Invoke(float x) => MathF.Max(x, 0f);
+
+    /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> Invoke(Vector128<float> x) => Vector128.Max(x, Vector128<float>.Zero);
+
+    /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Invoke(Vector256<float> x) => Vector256.Max(x, Vector256<float>.Zero);
+
+    /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Invoke(Vector512<float> x) => Vector512.Max(x, Vector512<float>.Zero);
+}
+
+/// <summary>Exact GELU, <c>x/2·erfc(−x/√2)</c>.</summary>
+[EditorBrowsable(EditorBrowsableState.Never)]
+public readonly struct GeluOperator : IActivationOperator
+{
+    private const float MinusInvSqrt2 = -0.70710678118654752f;
+
+    // Numerical Recipes erfcc coefficients, innermost first.
+    private const float C0 = -1.26551223f, C1 = 1.00002368f, C2 = 0.37409196f, C3 = 0.09678418f, C4 = -0.18628806f;
+    private const float C5 = 0.27886807f, C6 = -1.13520398f, C7 = 1.48851587f, C8 = -0.82215223f, C9 = 0.17087277f;
+
+    /// <inheritdoc/>
+    public static float Invoke(float x) => 0.5f * x * Erfc(MinusInvSqrt2 * x);
+
+    /// <inheritdoc/>
+    public static Vector128<float> Invoke(Vector128<float> x) => Vector128.Create(0.5f) * x * Erfc(Vector128.Create(MinusInvSqrt2) * x);
+
+    /// <inheritdoc/>
+    public static Vector256<float> Invoke(Vector256<float> x) => Vector256.Create(0.5f) * x * Erfc(Vector256.Create(MinusInvSqrt2) * x);
+
+    /// <inheritdoc/>
+    public static Vector512<float> Invoke(Vector512<float> x) => Vector512.Create(0.5f) * x * Erfc(Vector512.Create(MinusInvSqrt2) * x);
+
+    /// <summary>erfc(z) with fractional error below 1.2e-7 (plus the float rounding of the evaluation).</summary>
+    internal static float Erfc(float z)
+    {
+        float a = MathF.Abs(z);
+        float t = 1f / (1f + 0.5f * a);
+        float poly = C9;
+        poly = poly * t + C8; poly = poly * t + C7; poly = poly * t + C6; poly = poly * t + C5;
+        poly = poly * t + C4; poly = poly * t + C3; poly = poly * t + C2; poly = poly * t + C1; poly = poly * t + C0;
+        float positive = t * MathF.Exp(-a * a + poly);
+        return z >= 0f ? positive : 2f - positive;
+    }
+
+    private static Vector128<float> Erfc(Vector128<float> z)
+    {
+        Vector128<float> a = Vector128.Abs(z);
+        Vector128<float> t = Vector128<float>.One / (Vector128<float>.One + Vector128.Create(0.5f) * a);
+        Vector128<float> poly = Vector128.Create(C9);
+        poly = poly * t + Vector128.Create(C8); poly = poly * t + Vector128.Create(C7); poly = poly * t + Vector128.Create(C6);
+        poly = poly * t + Vector128.Create(C5); poly = poly * t + Vector128.Create(C4); poly = poly * t + Vector128.Create(C3);
+        poly = poly * t + Vector128.Create(C2); poly = poly * t + Vector128.Create(C1); poly = poly * t + Vector128.Create(C0);
+        Vector128<float> positive = t * Vector128.Exp(poly - a * a);
+        return Vector128.ConditionalSelect(Vector128.GreaterThanOrEqual(z, Vector128<float>.Zero), positive, Vector128.Create(2f) - positive);
+    }
+
+    private static Vector256<float> Erfc(Vector256<float> z)
+    {
+        Vector256<float> a = Vector256.Abs(z);
+        Vector256<float> t = Vector256<float>.One / (Vector256<float>.One + Vector256.Create(0.5f) * a);
+        Vector256<float> poly = Vector256.Create(C9);
+        poly = poly * t + Vector256.Create(C8); poly = poly * t + Vector256.Create(C7); poly = poly * t + Vector256.Create(C6);
+        poly = poly * t + Vector256.Create(C5); poly = poly * t + Vector256.Create(C4); poly = poly * t + Vector256.Create(C3);
+        poly = poly * t + Vector256.Create(C2); poly = poly * t + Vector256.Create(C1); poly = poly * t + Vector256.Create(C0);
+        Vector256<float> positive = t * Vector256.Exp(poly - a * a);
+        return Vector256.ConditionalSelect(Vector256.GreaterThanOrEqual(z, Vector256<float>.Zero), positive, Vector256.Create(2f) - positive);
+    }
+
+    private static Vector512<float> Erfc(Vector512<float> z)
+    {
+        Vector512<float> a = Vector512.Abs(z);
+        Vector512<float> t = Vector512<float>.One / (Vector512<float>.One + Vector512.Create(0.5f) * a);
+        Vector512<float> poly = Vector512.Create(C9);
+        poly = poly * t + Vector512.Create(C8); poly = poly * t + Vector512.Create(C7); poly = poly * t + Vector512.Create(C6);
+        poly = poly * t + Vector512.Create(C5); poly = poly * t + Vector512.Create(C4); poly = poly * t + Vector512.Create(C3);
+        poly = poly * t + Vector512.Create(C2); poly = poly * t + Vector512.Create(C1); poly = poly * t + Vector512.Create(C0);
+        Vector512<float> positive = t * Vector512.Exp(poly - a * a);
+        return Vector512.ConditionalSelect(Vector512.GreaterThanOrEqual(z, Vector512<float>.Zero), positive, Vector512.Create(2f) - positive);
+    }
+}
+
+/// <summary>GELU, tanh approximation: <c>x·sigmoid(2·√(2/π)·(x + 0.044715·x³))</c>.</summary>
+[EditorBrowsable(EditorBrowsableState.Never)]
+public readonly struct GeluTanhOperator : IActivationOperator
+{
+    private const float MinusTwoSqrt2OverPi = -1.5957691216057308f;
+    private const float Cubic = 0.044715f;
+
+    /// <inheritdoc/>
+    public static float Invoke(float x) => x / (1f + MathF.Exp(MinusTwoSqrt2OverPi * (x + Cubic * x * x * x)));
+
+    /// <inheritdoc/>
+    public static Vector128<float> Invoke(Vector128<float> x) =>
+        x / (Vector128<float>.One + Vector128.Exp(Vector128.Create(MinusTwoSqrt2OverPi) * (x + Vector128.Create(Cubic) * x * x * x)));
+
+    /// <inheritdoc/>
+    public static Vector256<float> Invoke(Vector256<float> x) =>
+        x / (Vector256<float>.One + Vector256.Exp(Vector256.Create(MinusTwoSqrt2OverPi) * (x + Vector256.Create(Cubic) * x * x * x)));
+
+    /// <inheritdoc/>
+    public static Vector512<float> Invoke(Vector512<float> x) =>
+        x / (Vector512<float>.One + Vector512.Exp(Vector512.Create(MinusTwoSqrt2OverPi) * (x + Vector512.Create(Cubic) * x * x * x)));
+}
+
+/// <summary>SiLU, <c>x·sigmoid(x) = x / (1 + e^−x)</c>.</summary>
+[EditorBrowsable(EditorBrowsableState.Never)]
+public readonly struct SiluOperator : IActivationOperator
+{
+    /// <inheritdoc/>
+    public static float Invoke(float x) => x / (1f + MathF.Exp(-x));
+
+    /// <inheritdoc/>
+    public static Vector128<float> Invoke(Vector128<float> x) => x / (Vector128<float>.One + Vector128.Exp(-x));
+
+    /// <inheritdoc/>
+    public static Vector256<float> Invoke(Vector256<float> x) => x / (Vector256<float>.One + Vector256.Exp(-x));
+
+    /// <inheritdoc/>
+    public static Vector512<float> Invoke(Vector512<float> x) => x / (Vector512<float>.One + Vector512.Exp(-x));
+}

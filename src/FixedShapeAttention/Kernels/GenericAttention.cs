@@ -1,0 +1,89 @@
+// Runtime-shape attention: the fallback, the benchmark baseline and an independent second implementation the
+// tests hold the generated kernels against. Per (sequence, head, row range): pack Kᵀ with zero-padded columns,
+// scores = Q·Kᵀ·(1/√d) through GenericGemm, the padded and (causal) future columns set to -inf, RowSoftmax,
+// then output = P·V through GenericGemm.
+
+using System;
+using FixedShapeAttention.Scheduling;
+
+namespace FixedShapeAttention.Kernels;
+
+internal readonly unsafe struct GenericAttentionKernel<TVec, TOps> : IChunkKernel
+    where TVec : struct
+    where TOps : IVectorOps<TVec>
+{
+    private readonly int _sequenceLength, _embeddingDim, _heads, _headDim, _chunksPerHead, _paddedLength;
+    private readonly bool _causal;
+    private readonly float _scale;
+
+    public GenericAttentionKernel(TransformerShape shape, int chunksPerHead)
+    {
+        _sequenceLength = shape.SequenceLength;
+        _embeddingDim = shape.EmbeddingDim;
+        _heads = shape.Heads;
+        _headDim = shape.HeadDim;
+        _causal = shape.Causal;
+        _chunksPerHead = chunksPerHead;
+        // Score rows are padded to whole vectors so that softmax never needs a tail.
+        _paddedLength = (shape.SequenceLength + TOps.Count - 1) / TOps.Count * TOps.Count;
+        _scale = (float)(1.0 / Math.Sqrt(shape.HeadDim));
+    }
+
+    public void Execute(in KernelBuffers buffers, int chunk)
+    {
+        int s = _sequenceLength, e = _embeddingDim, d = _headDim, padded = _paddedLength;
+        int sequence = chunk / (_heads * _chunksPerHead);
+        int head = chunk / _chunksPerHead % _heads;
+        int part = chunk % _chunksPerHead;
+        int tiles = ChunkSizing.RowTiles(s);
+        int rowStart = RowPartition.Start(tiles, _chunksPerHead, part) * ChunkSizing.RowTile;
+        int rowEnd = Math.Min(s, rowStart + RowPartition.Count(tiles, _chunksPerHead, part) * ChunkSizing.RowTile);
+        int rows = rowEnd - rowStart;
+
+        nint headOffset = (nint)sequence * s * e + head * d;
+        float* q = buffers.Input0Pointer + headOffset;
+        float* k = buffers.Input1Pointer + headOffset;
+        float* v = buffers.Input2Pointer + headOffset;
+        float* output = buffers.OutputPointer + headOffset;
+
+        fixed (float* scratch = WorkerScratch.Get(d * padded + rows * padded))
+        {
+            float* keysTransposed = scratch;
+            float* scores = scratch + d * padded;
+
+            for (int c = 0; c < d; c++)
+            {
+                float* column = keysTransposed + c * padded;
+                for (int j = 0; j < s; j++)
+                {
+                    column[j] = k[j * e + c];
+                }
+
+                new Span<float>(column + s, padded - s).Clear();
+            }
+
+            GenericGemm.Multiply<TVec, TOps, ScaleEpilogue>(q + rowStart * e, e, keysTransposed, padded, scores, padded, rows, padded, d, new ScaleEpilogue(_scale));
+
+            for (int r = 0; r < rows; r++)
+            {
+                int visible = _causal ? rowStart + r + 1 : s;
+                new Span<float>(scores + r * padded + visible, padded - visible).Fill(float.NegativeInfinity);
+                RowSoftmax.Apply<TVec, TOps>(scores + r * padded, padded);
+            }
+
+            if (_causal)
+            {
+                // Row i reads only keys 0..i, so masked keys never meet a weight of 0 (0·∞ would be NaN).
+                for (int r = 0; r < rows; r++)
+                {
+                    int visible = rowStart + r + 1;
+                    GenericGemm.Multiply<TVec, TOps, IdentityEpilogue>(scores + r * padded, padded, v, e, output + (rowStart + r) * e, e, 1, d, visible, default);
+                }
+            }
+            else
+            {
+                GenericGemm.Multiply<TVec, TOps, IdentityEpilogue>(scores, padded, v, e, output + rowStart * e, e, rows, d, s, default);
+            }
+        }
+    }
+}

@@ -1,0 +1,95 @@
+using System;
+using System.Runtime.Intrinsics;
+using FixedShapeAttention.Scheduling;
+
+using FixedShapeAttention.Kernels;
+
+namespace FixedShapeAttention;
+
+/// <summary>
+/// Attention and feed-forward kernels for a shape known only at run time. Same contract and numerics as the
+/// generated kernels (vectorised with Vector512, Vector256 or scalar code, chunked over sequence, head and row
+/// tiles, run in parallel above a work threshold); the generated ones are faster because every bound is constant.
+/// </summary>
+public static class GenericKernels
+{
+    /// <summary>Per head, <c>softmax(Q·Kᵀ/√HeadDim)·V</c>; see <see cref="ITransformerKernels.Attention"/> for the layout.</summary>
+    /// <exception cref="ArgumentException">A span length does not fit <paramref name="shape"/>, or the output overlaps an input.</exception>
+    public static void Attention(TransformerShape shape, ReadOnlySpan<float> q, ReadOnlySpan<float> k, ReadOnlySpan<float> v, Span<float> output) =>
+        Attention(shape, q, k, v, output, KernelParallelism.DefaultMaxDegreeOfParallelism);
+
+    /// <inheritdoc cref="Attention(TransformerShape, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float})"/>
+    /// <param name="maxDegreeOfParallelism">-1 for every processor, 1 for the calling thread only.</param>
+    public static void Attention(TransformerShape shape, ReadOnlySpan<float> q, ReadOnlySpan<float> k, ReadOnlySpan<float> v, Span<float> output, int maxDegreeOfParallelism)
+    {
+        CheckShape(shape);
+        int batch = KernelArguments.ValidateAttention(q, k, v, output, shape.SequenceLength, shape.EmbeddingDim);
+        int chunksPerHead = ChunkSizing.AttentionChunksPerHead(shape.SequenceLength, shape.HeadDim);
+        int chunks = batch * shape.Heads * chunksPerHead;
+        long flops = batch * shape.Heads * ChunkSizing.AttentionFlopsPerHead(shape.SequenceLength, shape.HeadDim);
+
+        if (Vector512.IsHardwareAccelerated)
+        {
+            ParallelRunner.Run(new GenericAttentionKernel<Vector512<float>, Vector512Ops>(shape, chunksPerHead), chunks, flops, maxDegreeOfParallelism, q, k, v, default, default, output);
+        }
+        else if (Vector256.IsHardwareAccelerated)
+        {
+            ParallelRunner.Run(new GenericAttentionKernel<Vector256<float>, Vector256Ops>(shape, chunksPerHead), chunks, flops, maxDegreeOfParallelism, q, k, v, default, default, output);
+        }
+        else
+        {
+            ParallelRunner.Run(new GenericAttentionKernel<float, ScalarOps>(shape, chunksPerHead), chunks, flops, maxDegreeOfParallelism, q, k, v, default, default, output);
+        }
+    }
+
+    /// <summary><c>y = act(x·W1 + b1)·W2 + b2</c>; see <see cref="ITransformerKernels.FeedForward"/> for the layout.</summary>
+    /// <exception cref="ArgumentException">A span length does not fit <paramref name="shape"/>, or <paramref name="y"/> overlaps an input.</exception>
+    public static void FeedForward(TransformerShape shape, ReadOnlySpan<float> x, ReadOnlySpan<float> w1, ReadOnlySpan<float> b1, ReadOnlySpan<float> w2, ReadOnlySpan<float> b2, Span<float> y) =>
+        FeedForward(shape, x, w1, b1, w2, b2, y, KernelParallelism.DefaultMaxDegreeOfParallelism);
+
+    /// <inheritdoc cref="FeedForward(TransformerShape, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float})"/>
+    /// <param name="maxDegreeOfParallelism">-1 for every processor, 1 for the calling thread only.</param>
+    public static void FeedForward(TransformerShape shape, ReadOnlySpan<float> x, ReadOnlySpan<float> w1, ReadOnlySpan<float> b1, ReadOnlySpan<float> w2, ReadOnlySpan<float> b2, Span<float> y, int maxDegreeOfParallelism)
+    {
+        CheckShape(shape);
+        int batch = KernelArguments.ValidateFeedForward(x, w1, b1, w2, b2, y, shape.SequenceLength, shape.EmbeddingDim, shape.FfnDim);
+        int chunksPerSequence = ChunkSizing.FeedForwardChunksPerSequence(shape.SequenceLength, shape.EmbeddingDim, shape.FfnDim);
+        int chunks = batch * chunksPerSequence;
+        long flops = batch * ChunkSizing.FeedForwardFlopsPerSequence(shape.SequenceLength, shape.EmbeddingDim, shape.FfnDim);
+
+        switch (shape.Activation)
+        {
+            case Activation.Relu: FeedForward<ReluOperator>(shape, chunksPerSequence, chunks, flops, maxDegreeOfParallelism, x, w1, b1, w2, b2, y); break;
+            case Activation.Gelu: FeedForward<GeluOperator>(shape, chunksPerSequence, chunks, flops, maxDegreeOfParallelism, x, w1, b1, w2, b2, y); break;
+            case Activation.GeluTanh: FeedForward<GeluTanhOperator>(shape, chunksPerSequence, chunks, flops, maxDegreeOfParallelism, x, w1, b1, w2, b2, y); break;
+            default: FeedForward<SiluOperator>(shape, chunksPerSequence, chunks, flops, maxDegreeOfParallelism, x, w1, b1, w2, b2, y); break;
+        }
+    }
+
+    private static void FeedForward<TActivation>(
+        TransformerShape shape, int chunksPerSequence, int chunks, long flops, int maxDegreeOfParallelism,
+        ReadOnlySpan<float> x, ReadOnlySpan<float> w1, ReadOnlySpan<float> b1, ReadOnlySpan<float> w2, ReadOnlySpan<float> b2, Span<float> y)
+        where TActivation : IActivationOperator
+    {
+        if (Vector512.IsHardwareAccelerated)
+        {
+            ParallelRunner.Run(new GenericFeedForwardKernel<Vector512<float>, Vector512Ops, TActivation>(shape, chunksPerSequence), chunks, flops, maxDegreeOfParallelism, x, w1, b1, w2, b2, y);
+        }
+        else if (Vector256.IsHardwareAccelerated)
+        {
+            ParallelRunner.Run(new GenericFeedForwardKernel<Vector256<float>, Vector256Ops, TActivation>(shape, chunksPerSequence), chunks, flops, maxDegreeOfParallelism, x, w1, b1, w2, b2, y);
+        }
+        else
+        {
+            ParallelRunner.Run(new GenericFeedForwardKernel<float, ScalarOps, TActivation>(shape, chunksPerSequence), chunks, flops, maxDegreeOfParallelism, x, w1, b1, w2, b2, y);
+        }
+    }
+
+    private static void CheckShape(TransformerShape shape)
+    {
+        if (shape.SequenceLength == 0)
+        {
+            throw new ArgumentException("shape: the default TransformerShape has no dimensions; construct one with its constructor.", nameof(shape));
+        }
+    }
+}

@@ -1,0 +1,195 @@
+using System;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace FixedShapeAttention.Kernels;
+
+/// <summary>
+/// One SIMD width as a type, so the generic kernels are written once and the JIT specialises them per width
+/// (TensorPrimitives does the same with its operator structs). <see cref="ScalarOps"/> is width 1.
+/// </summary>
+internal unsafe interface IVectorOps<TVec>
+    where TVec : struct
+{
+    static abstract int Count { get; }
+
+    static abstract TVec Zero { get; }
+
+    static abstract TVec Load(float* source);
+
+    static abstract void Store(TVec value, float* destination);
+
+    static abstract TVec Broadcast(float value);
+
+    /// <summary><c>a·b + c</c>, fused where the width has hardware FMA.</summary>
+    static abstract TVec MultiplyAdd(TVec a, TVec b, TVec c);
+
+    static abstract TVec Multiply(TVec a, TVec b);
+
+    static abstract TVec Add(TVec a, TVec b);
+
+    static abstract TVec Activate<TActivation>(TVec x)
+        where TActivation : IActivationOperator;
+
+    static abstract TVec Subtract(TVec a, TVec b);
+
+    static abstract TVec Max(TVec a, TVec b);
+
+    static abstract TVec Exp(TVec x);
+
+    static abstract float MaxAcross(TVec x);
+
+    /// <summary>The sum of the lanes, each widened to double first (lane order, so it is deterministic).</summary>
+    static abstract double SumAcrossAsDouble(TVec x);
+}
+
+internal readonly unsafe struct Vector512Ops : IVectorOps<Vector512<float>>
+{
+    public static int Count => Vector512<float>.Count;
+
+    public static Vector512<float> Zero => Vector512<float>.Zero;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Load(float* source) => Vector512.Load(source);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Store(Vector512<float> value, float* destination) => value.Store(destination);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Broadcast(float value) => Vector512.Create(value);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> MultiplyAdd(Vector512<float> a, Vector512<float> b, Vector512<float> c) => Vector512.FusedMultiplyAdd(a, b, c);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Multiply(Vector512<float> a, Vector512<float> b) => a * b;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Add(Vector512<float> a, Vector512<float> b) => a + b;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Activate<TActivation>(Vector512<float> x)
+        where TActivation : IActivationOperator => TActivation.Invoke(x);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Subtract(Vector512<float> a, Vector512<float> b) => a - b;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Max(Vector512<float> a, Vector512<float> b) => Vector512.Max(a, b);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Exp(Vector512<float> x) => Vector512.Exp(x);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float MaxAcross(Vector512<float> x)
+    {
+        float max = x.GetElement(0);
+        for (int lane = 1; lane < Vector512<float>.Count; lane++)
+        {
+            max = MathF.Max(max, x.GetElement(lane));
+        }
+
+        return max;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static double SumAcrossAsDouble(Vector512<float> x) => Vector512.Sum(Vector512.WidenLower(x)) + Vector512.Sum(Vector512.WidenUpper(x));
+}
+
+internal readonly unsafe struct Vector256Ops : IVectorOps<Vector256<float>>
+{
+    public static int Count => Vector256<float>.Count;
+
+    public static Vector256<float> Zero => Vector256<float>.Zero;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Load(float* source) => Vector256.Load(source);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Store(Vector256<float> value, float* destination) => value.Store(destination);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Broadcast(float value) => Vector256.Create(value);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> MultiplyAdd(Vector256<float> a, Vector256<float> b, Vector256<float> c) => Vector256.FusedMultiplyAdd(a, b, c);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Multiply(Vector256<float> a, Vector256<float> b) => a * b;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Add(Vector256<float> a, Vector256<float> b) => a + b;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Activate<TActivation>(Vector256<float> x)
+        where TActivation : IActivationOperator => TActivation.Invoke(x);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Subtract(Vector256<float> a, Vector256<float> b) => a - b;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Max(Vector256<float> a, Vector256<float> b) => Vector256.Max(a, b);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Exp(Vector256<float> x) => Vector256.Exp(x);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float MaxAcross(Vector256<float> x)
+    {
+        float max = x.GetElement(0);
+        for (int lane = 1; lane < Vector256<float>.Count; lane++)
+        {
+            max = MathF.Max(max, x.GetElement(lane));
+        }
+
+        return max;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static double SumAcrossAsDouble(Vector256<float> x) => Vector256.Sum(Vector256.WidenLower(x)) + Vector256.Sum(Vector256.WidenUpper(x));
+}
+
+/// <summary>Width 1. Multiply-add is not fused here: without hardware intrinsics a fused one is a slow software call.</summary>
+internal readonly unsafe struct ScalarOps : IVectorOps<float>
+{
+    public static int Count => 1;
+
+    public static float Zero => 0f;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Load(float* source) => *source;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Store(float value, float* destination) => *destination = value;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Broadcast(float value) => value;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float MultiplyAdd(float a, float b, float c) => a * b + c;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Multiply(float a, float b) => a * b;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Add(float a, float b) => a + b;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Activate<TActivation>(float x)
+        where TActivation : IActivationOperator => TActivation.Invoke(x);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Subtract(float a, float b) => a - b;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Max(float a, float b) => MathF.Max(a, b);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Exp(float x) => MathF.Exp(x);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float MaxAcross(float x) => x;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static double SumAcrossAsDouble(float x) => x;
+}

@@ -1,0 +1,61 @@
+// Compiled into the runtime library and, linked, into the generator: the generated kernels bake these numbers
+// in at compile time and the generic kernels compute them at run time, from one definition.
+// Keep it netstandard2.0-clean.
+
+namespace FixedShapeAttention.Scheduling;
+
+/// <summary>How a kernel call is cut into chunks of (sequence, head, row tiles).</summary>
+internal static class ChunkSizing
+{
+    /// <summary>
+    /// Rows per register tile (tinyBLAS's RM) on every width. One value for all widths keeps chunk boundaries and
+    /// the row tail of a sequence the same on every ISA branch, so the tail is compile-time in generated code.
+    /// </summary>
+    public const int RowTile = 4;
+
+    /// <summary>
+    /// Below this many floating-point operations per call a kernel runs on the calling thread: an empty
+    /// <c>Parallel.For</c> over two workers costs about 10 µs on the reference machine, which is what the
+    /// halved work must save before splitting pays (4 MFLOP is 15–40 µs of single-thread kernel time).
+    /// </summary>
+    public const long ParallelThresholdFlops = 4_000_000;
+
+    /// <summary>
+    /// The work a chunk should carry: about 8–20 µs of one core, enough that scheduling a chunk (well under 1 µs
+    /// inside Parallel.For) is noise, small enough that two cores still balance on a single sequence.
+    /// </summary>
+    public const long TargetChunkFlops = 2_000_000;
+
+    /// <summary>The largest hidden-activation block (rows × FfnDim floats) a feed-forward chunk keeps, 256 KiB, so it stays in L2.</summary>
+    public const int MaxHiddenChunkFloats = 65536;
+
+    public static int RowTiles(int sequenceLength) => (sequenceLength + RowTile - 1) / RowTile;
+
+    /// <summary>Attention flops of one (sequence, head): Q·Kᵀ and P·V, 2·S²·d each.</summary>
+    public static long AttentionFlopsPerHead(int sequenceLength, int headDim) => 4L * sequenceLength * sequenceLength * headDim;
+
+    /// <summary>Feed-forward flops of one sequence: two products of 2·S·E·F each.</summary>
+    public static long FeedForwardFlopsPerSequence(int sequenceLength, int embeddingDim, int ffnDim) => 4L * sequenceLength * embeddingDim * ffnDim;
+
+    /// <summary>How many chunks the row tiles of one (sequence, head) are cut into.</summary>
+    public static int AttentionChunksPerHead(int sequenceLength, int headDim)
+    {
+        long parts = AttentionFlopsPerHead(sequenceLength, headDim) / TargetChunkFlops;
+        return Clamp(parts, RowTiles(sequenceLength));
+    }
+
+    /// <summary>How many chunks the row tiles of one sequence are cut into for the feed-forward network.</summary>
+    public static int FeedForwardChunksPerSequence(int sequenceLength, int embeddingDim, int ffnDim)
+    {
+        int tiles = RowTiles(sequenceLength);
+        long byWork = FeedForwardFlopsPerSequence(sequenceLength, embeddingDim, ffnDim) / TargetChunkFlops;
+        int tilesPerChunkForCache = System.Math.Max(1, MaxHiddenChunkFloats / (RowTile * ffnDim));
+        long byCache = (tiles + tilesPerChunkForCache - 1) / tilesPerChunkForCache;
+        return Clamp(System.Math.Max(byWork, byCache), tiles);
+    }
+
+    /// <summary>The most row tiles any feed-forward chunk holds (balanced partition: the first chunks carry one extra).</summary>
+    public static int MaxTilesPerChunk(int tiles, int chunks) => (tiles + chunks - 1) / chunks;
+
+    private static int Clamp(long parts, int tiles) => (int)System.Math.Min(System.Math.Max(parts, 1), tiles);
+}

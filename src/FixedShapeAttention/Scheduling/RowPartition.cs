@@ -1,0 +1,22 @@
+namespace FixedShapeAttention.Scheduling;
+
+/// <summary>
+/// Splits <c>total</c> units (row tiles) into <c>parts</c> contiguous ranges whose sizes differ by at most one,
+/// the first <c>total % parts</c> ranges carrying the extra unit (tinyBLAS's BLOCK_SIZE / BLOC_POS).
+/// </summary>
+public static class RowPartition
+{
+    /// <summary>The first unit of range <paramref name="index"/>.</summary>
+    public static int Start(int total, int parts, int index)
+    {
+        int size = total / parts;
+        int extra = total % parts;
+        return index * size + (index < extra ? index : extra);
+    }
+
+    /// <summary>The number of units in range <paramref name="index"/>.</summary>
+    public static int Count(int total, int parts, int index) => total / parts + (index < total % parts ? 1 : 0);
+
+    /// <summary>How many parts of at least <paramref name="minUnitsPerPart"/> units <paramref name="total"/> splits into (at least one).</summary>
+    public static int PartsOfAtLeast(int total, int minUnitsPerPart) => System.Math.Max(1, total / System.Math.Max(1, minUnitsPerPart));
+}

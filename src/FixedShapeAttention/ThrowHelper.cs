@@ -1,0 +1,29 @@
+using System;
+using System.Diagnostics.CodeAnalysis;
+
+namespace FixedShapeAttention;
+
+/// <summary>Builds the argument exceptions of the kernels. Every message names the expected size and its formula.</summary>
+internal static class ThrowHelper
+{
+    [DoesNotReturn]
+    public static void NotWholeSequences(string name, int actual, int sequenceLength, int embeddingDim) =>
+        throw new ArgumentException(
+            $"{name}: expected a multiple of {sequenceLength * embeddingDim} = {sequenceLength}×{embeddingDim} " +
+            $"(whole sequences of [SequenceLength, EmbeddingDim]), got {actual}{(actual == 0 ? " (empty)" : "")}.",
+            name);
+
+    [DoesNotReturn]
+    public static void LengthDiffers(string name, int actual, string referenceName, int expected) =>
+        throw new ArgumentException($"{name}: expected {expected} (the length of {referenceName}), got {actual}.", name);
+
+    [DoesNotReturn]
+    public static void WrongLength(string name, int actual, int expected, string formula) =>
+        throw new ArgumentException($"{name}: expected {expected} = {formula}, got {actual}.", name);
+
+    [DoesNotReturn]
+    public static void Overlaps(string outputName, string inputName) =>
+        throw new ArgumentException(
+            $"{outputName} overlaps {inputName}: the kernels read every input while they write {outputName}, so the output must be a separate buffer.",
+            outputName);
+}
