@@ -29,10 +29,28 @@ public interface ITransformerKernels
     /// </summary>
     static abstract void Attention(ReadOnlySpan<float> q, ReadOnlySpan<float> k, ReadOnlySpan<float> v, Span<float> output);
 
+    /// <inheritdoc cref="Attention(ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float})"/>
+    /// <param name="q">Queries.</param>
+    /// <param name="k">Keys.</param>
+    /// <param name="v">Values.</param>
+    /// <param name="output">The result.</param>
+    /// <param name="maxDegreeOfParallelism">-1 for every processor, 1 for the calling thread only; results are bit-identical for every value.</param>
+    static abstract void Attention(ReadOnlySpan<float> q, ReadOnlySpan<float> k, ReadOnlySpan<float> v, Span<float> output, int maxDegreeOfParallelism);
+
     /// <summary>
     /// <c>y = act(x·W1 + b1)·W2 + b2</c>, row by row. <c>x</c> and <c>y</c> are <c>[batch, SequenceLength, EmbeddingDim]</c>,
     /// <c>w1</c> is <c>[EmbeddingDim, FfnDim]</c>, <c>b1</c> is <c>[FfnDim]</c>, <c>w2</c> is <c>[FfnDim, EmbeddingDim]</c> and
     /// <c>b2</c> is <c>[EmbeddingDim]</c>, all row-major; <c>y</c> must not overlap an input.
     /// </summary>
     static abstract void FeedForward(ReadOnlySpan<float> x, ReadOnlySpan<float> w1, ReadOnlySpan<float> b1, ReadOnlySpan<float> w2, ReadOnlySpan<float> b2, Span<float> y);
+
+    /// <inheritdoc cref="FeedForward(ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float})"/>
+    /// <param name="x">Input rows.</param>
+    /// <param name="w1">First weight matrix.</param>
+    /// <param name="b1">First bias.</param>
+    /// <param name="w2">Second weight matrix.</param>
+    /// <param name="b2">Second bias.</param>
+    /// <param name="y">The result.</param>
+    /// <param name="maxDegreeOfParallelism">-1 for every processor, 1 for the calling thread only; results are bit-identical for every value.</param>
+    static abstract void FeedForward(ReadOnlySpan<float> x, ReadOnlySpan<float> w1, ReadOnlySpan<float> b1, ReadOnlySpan<float> w2, ReadOnlySpan<float> b2, Span<float> y, int maxDegreeOfParallelism);
 }

@@ -9,8 +9,8 @@ internal static class ThrowHelper
     [DoesNotReturn]
     public static void NotWholeSequences(string name, int actual, int sequenceLength, int embeddingDim) =>
         throw new ArgumentException(
-            $"{name}: expected a multiple of {sequenceLength * embeddingDim} = {sequenceLength}×{embeddingDim} " +
-            $"(whole sequences of [SequenceLength, EmbeddingDim]), got {actual}{(actual == 0 ? " (empty)" : "")}.",
+            $"{name}: expected a multiple of {sequenceLength * embeddingDim} = {sequenceLength}×{embeddingDim}, got {actual}{(actual == 0 ? " (empty)" : "")}: " +
+            "the input must be one or more whole sequences of [SequenceLength, EmbeddingDim].",
             name);
 
     [DoesNotReturn]

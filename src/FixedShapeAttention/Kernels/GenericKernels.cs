@@ -13,7 +13,7 @@ namespace FixedShapeAttention;
 /// </summary>
 public static class GenericKernels
 {
-    /// <summary>Per head, <c>softmax(Q·Kᵀ/√HeadDim)·V</c>; see <see cref="ITransformerKernels.Attention"/> for the layout.</summary>
+    /// <summary>Per head, <c>softmax(Q·Kᵀ/√HeadDim)·V</c>; see <see cref="ITransformerKernels.Attention(ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float})"/> for the layout.</summary>
     /// <exception cref="ArgumentException">A span length does not fit <paramref name="shape"/>, or the output overlaps an input.</exception>
     public static void Attention(TransformerShape shape, ReadOnlySpan<float> q, ReadOnlySpan<float> k, ReadOnlySpan<float> v, Span<float> output) =>
         Attention(shape, q, k, v, output, KernelParallelism.DefaultMaxDegreeOfParallelism);
@@ -42,7 +42,7 @@ public static class GenericKernels
         }
     }
 
-    /// <summary><c>y = act(x·W1 + b1)·W2 + b2</c>; see <see cref="ITransformerKernels.FeedForward"/> for the layout.</summary>
+    /// <summary><c>y = act(x·W1 + b1)·W2 + b2</c>; see <see cref="ITransformerKernels.FeedForward(ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float})"/> for the layout.</summary>
     /// <exception cref="ArgumentException">A span length does not fit <paramref name="shape"/>, or <paramref name="y"/> overlaps an input.</exception>
     public static void FeedForward(TransformerShape shape, ReadOnlySpan<float> x, ReadOnlySpan<float> w1, ReadOnlySpan<float> b1, ReadOnlySpan<float> w2, ReadOnlySpan<float> b2, Span<float> y) =>
         FeedForward(shape, x, w1, b1, w2, b2, y, KernelParallelism.DefaultMaxDegreeOfParallelism);

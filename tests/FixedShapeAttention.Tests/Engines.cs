@@ -1,0 +1,66 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using FixedShapeAttention;
+
+namespace FixedShapeAttention.Tests;
+
+internal delegate void AttentionKernel(ReadOnlySpan<float> q, ReadOnlySpan<float> k, ReadOnlySpan<float> v, Span<float> output, int maxDegreeOfParallelism);
+
+internal delegate void FeedForwardKernel(ReadOnlySpan<float> x, ReadOnlySpan<float> w1, ReadOnlySpan<float> b1, ReadOnlySpan<float> w2, ReadOnlySpan<float> b2, Span<float> y, int maxDegreeOfParallelism);
+
+/// <summary>One way of running a shape's kernels: the generated class, or the generic kernels given its runtime shape.</summary>
+internal sealed record Engine(string Name, TransformerShape Shape, AttentionKernel Attention, FeedForwardKernel FeedForward)
+{
+    public override string ToString() => Name;
+}
+
+/// <summary>The shapes under test, each through both engines, so one theory covers every implementation.</summary>
+internal static class Engines
+{
+    private static readonly Dictionary<string, TransformerShape> s_shapes = new();
+    private static readonly Dictionary<string, Engine> s_engines = new();
+
+    static Engines()
+    {
+        Add<WorkedExample>();
+        Add<Tiny>();
+        Add<Odd>();
+        Add<ThreeHeads>();
+        Add<HeadDimOne>();
+        Add<CausalGelu>();
+        Add<CausalSilu>();
+        Add<GeluTanhShape>();
+        Add<Medium>();
+        Add<MiniLm>();
+        Add<BertBase>();
+    }
+
+    public static IEnumerable<string> ShapeNames => s_shapes.Keys;
+
+    public static TransformerShape ShapeOf(string shapeName) => s_shapes[shapeName];
+
+    /// <summary>The engine "Generated" or "Generic" for a shape name.</summary>
+    public static Engine Get(string shapeName, string engine) => s_engines[$"{shapeName}/{engine}"];
+
+    /// <summary>Shapes small enough to run at batch 3 in every ISA pass without slowing the suite.</summary>
+    public static bool IsSmall(string shapeName) => ShapeOf(shapeName).SequenceLength * (long)ShapeOf(shapeName).EmbeddingDim * ShapeOf(shapeName).FfnDim <= 1_000_000;
+
+    private static void Add<T>()
+        where T : ITransformerKernels
+    {
+        string name = typeof(T).Name;
+        TransformerShape shape = T.Shape;
+        s_shapes[name] = shape;
+        s_engines[$"{name}/Generated"] = new Engine(
+            $"{name}/Generated",
+            shape,
+            (q, k, v, o, dop) => T.Attention(q, k, v, o, dop),
+            (x, w1, b1, w2, b2, y, dop) => T.FeedForward(x, w1, b1, w2, b2, y, dop));
+        s_engines[$"{name}/Generic"] = new Engine(
+            $"{name}/Generic",
+            shape,
+            (q, k, v, o, dop) => GenericKernels.Attention(shape, q, k, v, o, dop),
+            (x, w1, b1, w2, b2, y, dop) => GenericKernels.FeedForward(shape, x, w1, b1, w2, b2, y, dop));
+    }
+}

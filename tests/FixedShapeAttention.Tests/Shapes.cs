@@ -1,0 +1,44 @@
+using FixedShapeAttention;
+
+namespace FixedShapeAttention.Tests;
+
+// The shapes the agreement theory runs through the real generator (this project references it as an analyzer).
+// Together they reach every emitted path: full unroll and blocked, row tails of 1–3 rows, column tails
+// (overlapping vectors, narrower Vector256/Vector128 slots, scalar columns), padded score rows, one and several
+// heads, head dim 1, causal, every activation, several chunks per head and per sequence.
+
+/// <summary>The seed's worked example: four tokens of width 3, one head.</summary>
+[TransformerShape(4, 3, 12)]
+public partial class WorkedExample { }
+
+[TransformerShape(1, 1, 1)]
+public partial class Tiny { }
+
+[TransformerShape(7, 13, 29)]
+public partial class Odd { }
+
+[TransformerShape(9, 24, 40, Heads = 3)]
+public partial class ThreeHeads { }
+
+[TransformerShape(5, 4, 8, Heads = 4)]
+public partial class HeadDimOne { }
+
+[TransformerShape(13, 20, 36, Heads = 4, Causal = true, Activation = Activation.Gelu)]
+public partial class CausalGelu { }
+
+[TransformerShape(37, 32, 64, Heads = 2, Causal = true, Activation = Activation.Silu)]
+public partial class CausalSilu { }
+
+[TransformerShape(6, 16, 48, Activation = Activation.GeluTanh)]
+public partial class GeluTanhShape { }
+
+[TransformerShape(33, 96, 200, Heads = 3, Activation = Activation.Silu)]
+public partial class Medium { }
+
+/// <summary>all-MiniLM-L6-v2's layer at 128 tokens.</summary>
+[TransformerShape(128, 384, 1536, Heads = 12)]
+public partial class MiniLm { }
+
+/// <summary>BERT-base's layer at 512 tokens.</summary>
+[TransformerShape(512, 768, 3072, Heads = 12, Activation = Activation.Gelu)]
+public partial class BertBase { }
