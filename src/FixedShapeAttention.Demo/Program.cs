@@ -1,10 +1,13 @@
 using System;
-using FixedShapeAttention;
+using System.Runtime.Intrinsics;
 using FixedShapeAttention.Demo;
 
-float[] x = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12 };
-var output = new float[12];
-WorkedExample.Attention(x, x, x, output);
-Console.WriteLine(string.Join(", ", output));
-GenericKernels.Attention(WorkedExample.Shape, x, x, x, output);
-Console.WriteLine(string.Join(", ", output));
+// dotnet run -c Release --project src/FixedShapeAttention.Demo
+Console.WriteLine($"FixedShapeAttention demo: .NET {Environment.Version}, {Environment.ProcessorCount} cores, " +
+                  $"widest vectors: {(Vector512.IsHardwareAccelerated ? "Vector512" : Vector256.IsHardwareAccelerated ? "Vector256" : Vector128.IsHardwareAccelerated ? "Vector128 (kernels use scalar code)" : "none (scalar)")}");
+Console.WriteLine();
+WorkedExampleTable.Print();
+if (!args.AsSpan().Contains("--no-timing"))
+{
+    TimingTable.Print();
+}

@@ -6,9 +6,10 @@ namespace FixedShapeAttention.Demo;
 [TransformerShape(4, 3, 12)]
 public partial class WorkedExample { }
 
-[TransformerShape(13, 20, 36, Heads = 4, Causal = true, Activation = Activation.Gelu)]
-public partial class OddCausal { }
+/// <summary>A small layer: 32 tokens, width 64.</summary>
+[TransformerShape(32, 64, 256)]
+public partial class Small { }
 
-/// <summary>all-MiniLM-L6-v2's layer shape at 128 tokens.</summary>
+/// <summary>all-MiniLM-L6-v2's layer at 128 tokens.</summary>
 [TransformerShape(128, 384, 1536, Heads = 12)]
 public partial class MiniLm { }
