@@ -23,7 +23,9 @@ internal static class KernelEmitterCommon
         {
             ColumnLayout layout = product(branch);
             string slot = layout.Lanes switch { 16 => "Vector512", 8 => "Vector256", 4 => "Vector128", _ => "float" };
-            parts.Add($"{KernelPlanner.Describe(branch.Isa)} {plan.RowTile}×{layout.PanelSlots} {slot}");
+            // A product narrower than one panel only ever runs its remainder block.
+            int slots = layout.FullPanels > 0 ? layout.PanelSlots : layout.RemainderOffsets.Count;
+            parts.Add($"{KernelPlanner.Describe(branch.Isa)} {plan.RowTile}×{slots} {slot}");
         }
 
         return string.Join(", ", parts);

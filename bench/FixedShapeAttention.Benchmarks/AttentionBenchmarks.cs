@@ -1,0 +1,25 @@
+using BenchmarkDotNet.Attributes;
+
+namespace FixedShapeAttention.Benchmarks;
+
+/// <summary>Attention: the generated kernel against the generic runtime-shape kernel (the baseline), 1 and 2 threads.</summary>
+[MemoryDiagnoser]
+public class AttentionBenchmarks
+{
+    private ShapeCase _case = null!;
+
+    [Params("S0", "S1", "S2", "S3", "Odd")]
+    public string Shape { get; set; } = "S0";
+
+    [Params(1, 2)]
+    public int Threads { get; set; }
+
+    [GlobalSetup]
+    public void Setup() => _case = ShapeCase.Create(Shape);
+
+    [Benchmark(Baseline = true)]
+    public void Generic() => GenericKernels.Attention(_case.Shape, _case.Q, _case.K, _case.V, _case.Output, Threads);
+
+    [Benchmark]
+    public void Generated() => _case.GeneratedAttention(_case, Threads);
+}
