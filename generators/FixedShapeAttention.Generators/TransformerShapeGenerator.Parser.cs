@@ -218,6 +218,8 @@ public sealed partial class TransformerShapeGenerator
             return null;
         }
 
+        // Every constructor argument, named or not, takes a position: an unnamed argument may follow named ones only
+        // when they are in position (C# 7.2), as in (128, embeddingDim: 384, 0), where 0 is ffnDim.
         int positional = 0;
         foreach (AttributeArgumentSyntax argument in list.Arguments)
         {
@@ -238,10 +240,12 @@ public sealed partial class TransformerShapeGenerator
                     return LocationInfo.From(argument);
                 }
             }
-            else if (positional++ == position && parameterName is not null)
+            else if (positional == position && parameterName is not null)
             {
                 return LocationInfo.From(argument);
             }
+
+            positional++;
         }
 
         return null;
