@@ -84,7 +84,8 @@ public sealed partial class TransformerShapeGenerator
 
         for (INamedTypeSymbol? current = type; current is not null; current = current.ContainingType)
         {
-            if (current.IsGenericType)
+            // IsGenericType is also true for a non-generic type nested in a generic one: name the type that has the parameters.
+            if (current.Arity > 0)
             {
                 diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ClassIsGeneric, location, name, current.ToDisplayString()));
                 break;
