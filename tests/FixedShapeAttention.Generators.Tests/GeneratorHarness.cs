@@ -19,10 +19,14 @@ internal static class GeneratorHarness
     /// <summary>C# 12 or later: the generated kernels are <c>file readonly struct</c>s.</summary>
     public static readonly CSharpParseOptions ParseOptions = new(LanguageVersion.Latest);
 
-    /// <summary>A library with nullable on and no unsafe code, like the demo project: generated code must compile there.</summary>
+    /// <summary>
+    /// A library with nullable on, no unsafe code and every warning wave, like an SDK project targeting net10.0 (the
+    /// demo): generated code must compile there.
+    /// </summary>
     public static readonly CSharpCompilationOptions CompilationOptions = new(
         OutputKind.DynamicallyLinkedLibrary,
-        nullableContextOptions: NullableContextOptions.Enable);
+        nullableContextOptions: NullableContextOptions.Enable,
+        warningLevel: 9999);
 
     // Every assembly of the running .NET (what a net10.0 project compiles against, as implementation assemblies),
     // plus the runtime library the attribute and the generated code's helpers live in. Built once: ~200 files.
@@ -67,16 +71,20 @@ internal static class GeneratorHarness
         return new GeneratorRun(compilation, output, next, diagnostics);
     }
 
-    /// <summary>Fails, listing every error with its line, unless the compilation with the generated sources has no errors.</summary>
+    /// <summary>
+    /// Fails, listing each problem with its line, unless the compilation with the generated sources has no errors and
+    /// the generated files have no warnings. Warnings count because projects that treat warnings as errors (this
+    /// repository's included) would fail to build on them, and the user cannot fix generated code.
+    /// </summary>
     public static void AssertGeneratedCodeCompiles(GeneratorRun run)
     {
-        Diagnostic[] errors = run.OutputErrors;
-        if (errors.Length > 0)
+        Diagnostic[] problems = run.OutputErrors.Concat(run.GeneratedCodeWarnings).ToArray();
+        if (problems.Length > 0)
         {
             Assert.Fail(
-                $"The output compilation has {errors.Length} error(s):\n"
-                + string.Join("\n", errors.Take(20).Select(d => "  " + d))
-                + (errors.Length > 20 ? $"\n  … and {errors.Length - 20} more" : ""));
+                $"The output compilation has {problems.Length} error(s) or warning(s) in generated code:\n"
+                + string.Join("\n", problems.Take(20).Select(d => "  " + d))
+                + (problems.Length > 20 ? $"\n  … and {problems.Length - 20} more" : ""));
         }
     }
 }
@@ -119,6 +127,12 @@ internal sealed class GeneratorRun
     /// <summary>Errors of the output compilation: user code and generated code together.</summary>
     public Diagnostic[] OutputErrors =>
         Output.GetDiagnostics().Where(d => d.Severity == DiagnosticSeverity.Error).ToArray();
+
+    /// <summary>Warnings located in the generated files (not in the test's own sources).</summary>
+    public Diagnostic[] GeneratedCodeWarnings =>
+        Output.GetDiagnostics()
+            .Where(d => d.Severity == DiagnosticSeverity.Warning && d.Location.SourceTree is { } tree && !Input.SyntaxTrees.Contains(tree))
+            .ToArray();
 
     /// <summary>The outputs of one tracked step of the last run (see <see cref="TrackingNames"/>), with why each was or was not recomputed.</summary>
     public IEnumerable<(object Value, IncrementalStepRunReason Reason)> StepOutputs(string trackingName) =>
