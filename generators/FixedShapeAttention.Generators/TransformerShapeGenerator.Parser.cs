@@ -23,8 +23,10 @@ public sealed partial class TransformerShapeGenerator
             return new ParseResult(null, EquatableArray<DiagnosticInfo>.Empty);
         }
 
-        AttributeData attribute = context.Attributes[0];
-        if (!IsFirstShapeAttributeOf(type, attribute))
+        // context.Attributes holds the matching attributes of every declaration of the type in this syntax tree, not
+        // only of TargetNode: with two annotated partial declarations in one file, [0] is the first one for both.
+        AttributeData? attribute = context.Attributes.FirstOrDefault(a => IsAppliedTo(a, declaration));
+        if (attribute is null || !IsFirstShapeAttributeOf(type, attribute))
         {
             // A second partial declaration also carries the attribute: the compiler reports the duplicate (CS0579)
             // and the first declaration's result already emits the kernels.
@@ -60,6 +62,11 @@ public sealed partial class TransformerShapeGenerator
             (ActivationKind)arguments.Activation);
         return new ParseResult(shape, EquatableArray<DiagnosticInfo>.Empty);
     }
+
+    private static bool IsAppliedTo(AttributeData attribute, TypeDeclarationSyntax declaration) =>
+        attribute.ApplicationSyntaxReference is { } reference
+        && reference.SyntaxTree == declaration.SyntaxTree
+        && declaration.Span.Contains(reference.Span);
 
     private static bool IsFirstShapeAttributeOf(INamedTypeSymbol type, AttributeData attribute)
     {
