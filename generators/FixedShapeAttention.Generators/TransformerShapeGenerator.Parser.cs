@@ -261,11 +261,12 @@ public sealed partial class TransformerShapeGenerator
 
     private static TypeHierarchy ReadHierarchy(INamedTypeSymbol type)
     {
+        // ToDisplayString escapes keyword identifiers (@class.Models), as the namespace line of the generated files needs.
         string ns = type.ContainingNamespace is { IsGlobalNamespace: false } containing ? containing.ToDisplayString() : "";
         var containingTypes = new List<string>();
         for (INamedTypeSymbol? current = type.ContainingType; current is not null; current = current.ContainingType)
         {
-            containingTypes.Insert(0, $"partial {DeclarationKeyword(current)} {current.Name}");
+            containingTypes.Insert(0, $"partial {DeclarationKeyword(current)} {TypeHierarchy.EscapeIdentifier(current.Name)}");
         }
 
         return new TypeHierarchy(ns, containingTypes.ToEquatableArray(), type.Name) { Keyword = DeclarationKeyword(type) };
