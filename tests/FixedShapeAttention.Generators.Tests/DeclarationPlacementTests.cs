@@ -35,6 +35,16 @@ public sealed class DeclarationPlacementTests
             "Demo.Models.Small"
         },
         {
+            "class named with a keyword",
+            Usings + "namespace Demo;\n[TransformerShape(4, 3, 12)]\npublic partial class @event { }\n",
+            "Demo.event"
+        },
+        {
+            "keywords in the namespace and the containing type",
+            Usings + "namespace @class.Models;\npublic partial class @static\n{\n    [TransformerShape(4, 3, 12)]\n    public partial class Inner { }\n}\n",
+            "class.Models.static.Inner"
+        },
+        {
             "partial record class",
             Usings + "namespace Demo;\n[TransformerShape(4, 3, 12)]\npublic partial record Shaped;\n",
             "Demo.Shaped"
@@ -72,6 +82,23 @@ public sealed class DeclarationPlacementTests
 
         Assert.Equal(3, run.Sources.Count);
         GeneratorHarness.AssertGeneratedCodeCompiles(run);
+    }
+
+    // The attribute is not AllowMultiple, so the compiler reports CS0579; the generator must still emit the kernels once
+    // rather than throw on a duplicate hint name (which would drop every shape's output from the compilation).
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Attribute_repeated_on_two_partial_declarations_emits_once(bool sameFile)
+    {
+        const string Header = Usings + "namespace Demo;\n";
+        const string Part = "[TransformerShape(4, 3, 12)]\npublic partial class Twice { }\n";
+        GeneratorRun run = sameFile ? GeneratorHarness.Run(Header + Part + Part) : GeneratorHarness.Run(Header + Part, Header + Part);
+
+        Assert.Null(run.Result.Exception);
+        Assert.Empty(run.DriverDiagnostics);
+        Assert.Equal(new[] { "Demo.Twice.Attention.g.cs", "Demo.Twice.FeedForward.g.cs", "Demo.Twice.Shape.g.cs" }, run.Sources.Keys.ToArray());
+        Assert.Equal(new[] { "CS0579" }, run.OutputErrors.Select(d => d.Id).ToArray());
     }
 
     // Two shapes side by side: their file-local kernel structs and hint names must not collide.
