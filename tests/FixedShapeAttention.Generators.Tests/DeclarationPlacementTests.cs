@@ -5,7 +5,9 @@ namespace FixedShapeAttention.Generators.Tests;
 
 /// <summary>
 /// The generated partials must re-open the class exactly where it was declared (namespace, containing types and
-/// their keywords), so these compile the output for declarations outside the plain <c>namespace Demo;</c> case.
+/// their keywords) and coexist with what else is declared there, so these compile the output for declarations outside
+/// the plain <c>namespace Demo;</c> case: nesting, the global namespace, keyword identifiers, records, a repeated
+/// attribute, two shapes side by side, and user types named like the runtime's.
 /// </summary>
 public sealed class DeclarationPlacementTests
 {
