@@ -23,8 +23,10 @@ public sealed partial class TransformerShapeGenerator
             return new ParseResult(null, EquatableArray<DiagnosticInfo>.Empty);
         }
 
-        AttributeData attribute = context.Attributes[0];
-        if (!IsFirstShapeAttributeOf(type, attribute))
+        // context.Attributes holds the matching attributes of every declaration of the type in this syntax tree, not
+        // only of TargetNode: with two annotated partial declarations in one file, [0] is the first one for both.
+        AttributeData? attribute = context.Attributes.FirstOrDefault(a => IsAppliedTo(a, declaration));
+        if (attribute is null || !IsFirstShapeAttributeOf(type, attribute))
         {
             // A second partial declaration also carries the attribute: the compiler reports the duplicate (CS0579)
             // and the first declaration's result already emits the kernels.
@@ -61,6 +63,11 @@ public sealed partial class TransformerShapeGenerator
         return new ParseResult(shape, EquatableArray<DiagnosticInfo>.Empty);
     }
 
+    private static bool IsAppliedTo(AttributeData attribute, TypeDeclarationSyntax declaration) =>
+        attribute.ApplicationSyntaxReference is { } reference
+        && reference.SyntaxTree == declaration.SyntaxTree
+        && declaration.Span.Contains(reference.Span);
+
     private static bool IsFirstShapeAttributeOf(INamedTypeSymbol type, AttributeData attribute)
     {
         AttributeData? first = type.GetAttributes().FirstOrDefault(a =>
@@ -84,7 +91,8 @@ public sealed partial class TransformerShapeGenerator
 
         for (INamedTypeSymbol? current = type; current is not null; current = current.ContainingType)
         {
-            if (current.IsGenericType)
+            // IsGenericType is also true for a non-generic type nested in a generic one: name the type that has the parameters.
+            if (current.Arity > 0)
             {
                 diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ClassIsGeneric, location, name, current.ToDisplayString()));
                 break;
@@ -218,6 +226,8 @@ public sealed partial class TransformerShapeGenerator
             return null;
         }
 
+        // Every constructor argument, named or not, takes a position: an unnamed argument may follow named ones only
+        // when they are in position (C# 7.2), as in (128, embeddingDim: 384, 0), where 0 is ffnDim.
         int positional = 0;
         foreach (AttributeArgumentSyntax argument in list.Arguments)
         {
@@ -238,10 +248,12 @@ public sealed partial class TransformerShapeGenerator
                     return LocationInfo.From(argument);
                 }
             }
-            else if (positional++ == position && parameterName is not null)
+            else if (positional == position && parameterName is not null)
             {
                 return LocationInfo.From(argument);
             }
+
+            positional++;
         }
 
         return null;
@@ -249,11 +261,12 @@ public sealed partial class TransformerShapeGenerator
 
     private static TypeHierarchy ReadHierarchy(INamedTypeSymbol type)
     {
+        // ToDisplayString escapes keyword identifiers (@class.Models), as the namespace line of the generated files needs.
         string ns = type.ContainingNamespace is { IsGlobalNamespace: false } containing ? containing.ToDisplayString() : "";
         var containingTypes = new List<string>();
         for (INamedTypeSymbol? current = type.ContainingType; current is not null; current = current.ContainingType)
         {
-            containingTypes.Insert(0, $"partial {DeclarationKeyword(current)} {current.Name}");
+            containingTypes.Insert(0, $"partial {DeclarationKeyword(current)} {TypeHierarchy.EscapeIdentifier(current.Name)}");
         }
 
         return new TypeHierarchy(ns, containingTypes.ToEquatableArray(), type.Name) { Keyword = DeclarationKeyword(type) };

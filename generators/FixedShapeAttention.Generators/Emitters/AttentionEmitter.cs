@@ -163,6 +163,8 @@ internal static class AttentionEmitter
                 w.Line($"// The last {plan.TailRows} row{(plan.TailRows == 1 ? "" : "s")} of the sequence: a tile of its own, so no tile ever branches on its height.");
                 using (w.Block($"if (endTile > {plan.FullRowTiles})"))
                 {
+                    // Only the causal mask reads rowStart here (the Q offset is a literal): an unused const is CS0219,
+                    // an error in projects that treat warnings as errors.
                     if (causal)
                     {
                         w.Line($"const int rowStart = {plan.FullRowTiles * tile};");

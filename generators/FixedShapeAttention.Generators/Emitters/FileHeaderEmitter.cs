@@ -46,7 +46,7 @@ internal static class FileHeaderEmitter
             scopes.Push(w.Block(container));
         }
 
-        using (w.Block($"partial {type.Keyword} {type.Name}{(baseList is null ? "" : " : " + baseList)}"))
+        using (w.Block($"partial {type.Keyword} {type.DeclaredName}{(baseList is null ? "" : " : " + baseList)}"))
         {
             body(w);
         }

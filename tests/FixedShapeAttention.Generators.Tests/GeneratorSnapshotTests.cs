@@ -1,0 +1,82 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using Xunit;
+
+namespace FixedShapeAttention.Generators.Tests;
+
+/// <summary>
+/// The generated source of a few canonical shapes, compared with approved files in Snapshots/ (see
+/// <see cref="SnapshotAssert"/>; accept a change with <c>FSA_ACCEPT_SNAPSHOTS=1</c>), and compiled.
+/// </summary>
+public sealed class GeneratorSnapshotTests
+{
+    /// <summary>
+    /// The canonical shapes, by class name (the snapshot's "method" part). WorkedExample is fully unrolled; MiniLm is
+    /// blocked on whole 16-lane panels; OddCausal is blocked with a one-row tail, 5-wide heads, 20 and 36 columns
+    /// (overlapping tail slots), the causal mask and GELU.
+    /// </summary>
+    private static readonly IReadOnlyDictionary<string, string> s_shapes = new Dictionary<string, string>
+    {
+        ["WorkedExample"] = "[TransformerShape(4, 3, 12)]",
+        ["MiniLm"] = "[TransformerShape(128, 384, 1536, Heads = 12)]",
+        ["OddCausal"] = "[TransformerShape(13, 20, 36, Heads = 4, Causal = true, Activation = Activation.Gelu)]",
+    };
+
+    public static TheoryData<string> ShapeNames => new(s_shapes.Keys);
+
+    private static string SourceOf(string name) => $$"""
+        using FixedShapeAttention;
+
+        namespace Demo;
+
+        {{s_shapes[name]}}
+        public partial class {{name}} { }
+        """;
+
+    [Theory]
+    [MemberData(nameof(ShapeNames))]
+    public void Generated_sources_match_the_snapshots(string shape)
+    {
+        GeneratorRun run = GeneratorHarness.Run(SourceOf(shape));
+
+        Assert.Empty(run.DriverDiagnostics);
+        Assert.Equal(
+            new[] { $"Demo.{shape}.Attention.g.cs", $"Demo.{shape}.FeedForward.g.cs", $"Demo.{shape}.Shape.g.cs" },
+            run.Sources.Keys);
+        foreach ((string hint, string source) in run.Sources)
+        {
+            SnapshotAssert.Matches(source, nameof(GeneratorSnapshotTests), shape, hint);
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(ShapeNames))]
+    public void Generated_sources_compile(string shape)
+    {
+        GeneratorHarness.AssertGeneratedCodeCompiles(GeneratorHarness.Run(SourceOf(shape)));
+    }
+
+    // A snapshot no test produces any more (a renamed shape, a dropped hint) would never be compared again: fail on it.
+    [Fact]
+    public void Snapshots_folder_holds_only_files_the_snapshot_tests_produce()
+    {
+        var expected = new HashSet<string>(StringComparer.Ordinal);
+        foreach (string shape in s_shapes.Keys)
+        {
+            foreach (string hint in GeneratorHarness.Run(SourceOf(shape)).Sources.Keys)
+            {
+                expected.Add(SnapshotAssert.VerifiedFileName(nameof(GeneratorSnapshotTests), shape, hint));
+            }
+        }
+
+        string[] stale = Directory.EnumerateFiles(SnapshotAssert.Directory, "*.verified.*")
+            .Select(Path.GetFileName)
+            .Where(file => !expected.Contains(file!))
+            .OrderBy(file => file, StringComparer.Ordinal)
+            .ToArray()!;
+
+        Assert.True(stale.Length == 0, "Stale snapshots that no test produces; delete them:\n  " + string.Join("\n  ", stale));
+    }
+}
