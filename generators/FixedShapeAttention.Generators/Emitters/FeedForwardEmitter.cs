@@ -39,18 +39,18 @@ internal static class FeedForwardEmitter
         int s = shape.SequenceLength, e = shape.EmbeddingDim, f = shape.FfnDim;
         w.Line($"/// <summary><c>y = {shape.Activation}(x·W1 + b1)·W2 + b2</c> row by row: x and y are <c>[batch, {s}, {e}]</c>, w1 is <c>[{e}, {f}]</c>, b1 <c>[{f}]</c>, " +
                $"w2 <c>[{f}, {e}]</c>, b2 <c>[{e}]</c>, all row-major.</summary>");
-        w.Line("/// <exception cref=\"ArgumentException\">A length does not match the shape, or <paramref name=\"y\"/> overlaps an input.</exception>");
+        w.Line("/// <exception cref=\"global::System.ArgumentException\">A length does not match the shape, or <paramref name=\"y\"/> overlaps an input.</exception>");
         w.Line(FileHeaderEmitter.GeneratedCode);
-        w.Line("public static void FeedForward(ReadOnlySpan<float> x, ReadOnlySpan<float> w1, ReadOnlySpan<float> b1, ReadOnlySpan<float> w2, ReadOnlySpan<float> b2, Span<float> y) =>");
-        w.Line("    FeedForward(x, w1, b1, w2, b2, y, KernelParallelism.DefaultMaxDegreeOfParallelism);");
+        w.Line($"public static void FeedForward({Spans.ReadOnly} x, {Spans.ReadOnly} w1, {Spans.ReadOnly} b1, {Spans.ReadOnly} w2, {Spans.ReadOnly} b2, {Spans.Writable} y) =>");
+        w.Line($"    FeedForward(x, w1, b1, w2, b2, y, {Spans.DefaultParallelism});");
         w.Line();
-        w.Line("/// <inheritdoc cref=\"FeedForward(ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float})\"/>");
+        w.Line("/// <inheritdoc cref=\"FeedForward(global::System.ReadOnlySpan{float}, global::System.ReadOnlySpan{float}, global::System.ReadOnlySpan{float}, global::System.ReadOnlySpan{float}, global::System.ReadOnlySpan{float}, global::System.Span{float})\"/>");
         w.Line("/// <param name=\"maxDegreeOfParallelism\">-1 for every processor, 1 for the calling thread only. Results are bit-identical for every value.</param>");
         w.Line(FileHeaderEmitter.GeneratedCode);
-        using (w.Block("public static void FeedForward(ReadOnlySpan<float> x, ReadOnlySpan<float> w1, ReadOnlySpan<float> b1, ReadOnlySpan<float> w2, ReadOnlySpan<float> b2, Span<float> y, int maxDegreeOfParallelism)"))
+        using (w.Block($"public static void FeedForward({Spans.ReadOnly} x, {Spans.ReadOnly} w1, {Spans.ReadOnly} b1, {Spans.ReadOnly} w2, {Spans.ReadOnly} b2, {Spans.Writable} y, int maxDegreeOfParallelism)"))
         {
-            w.Line($"int batch = KernelArguments.ValidateFeedForward(x, w1, b1, w2, b2, y, {s}, {e}, {f});");
-            w.Line($"ParallelRunner.Run(new {kernel}(), batch * {plan.FeedForwardChunksPerSequence}, batch * {flopsPerSequence}L, maxDegreeOfParallelism, x, w1, b1, w2, b2, y);");
+            w.Line($"int batch = global::FixedShapeAttention.KernelArguments.ValidateFeedForward(x, w1, b1, w2, b2, y, {s}, {e}, {f});");
+            w.Line($"global::FixedShapeAttention.Scheduling.ParallelRunner.Run(new global::{FileHeaderEmitter.KernelNamespace}.{kernel}(), batch * {plan.FeedForwardChunksPerSequence}, batch * {flopsPerSequence}L, maxDegreeOfParallelism, x, w1, b1, w2, b2, y);");
         }
     }
 

@@ -18,6 +18,9 @@ internal static class FileHeaderEmitter
 
     public static string GeneratedCode => string.Format(System.Globalization.CultureInfo.InvariantCulture, GeneratedCodeAttribute, GeneratorVersion);
 
+    /// <summary>Where the file-local kernel types are declared.</summary>
+    public const string KernelNamespace = "FixedShapeAttention.Generated";
+
     public static string Write(TypeHierarchy type, IEnumerable<string> explanation, Action<SourceWriter> body, Action<SourceWriter>? fileScoped = null, string? baseList = null)
     {
         var w = new SourceWriter();
@@ -30,15 +33,9 @@ internal static class FileHeaderEmitter
         w.Line();
         w.Line("#nullable enable");
         w.Line();
-        w.Line("using System;");
-        w.Line("using System.Runtime.CompilerServices;");
-        w.Line("using System.Runtime.InteropServices;");
-        w.Line("using System.Runtime.Intrinsics;");
-        w.Line("using FixedShapeAttention;");
-        w.Line("using FixedShapeAttention.Kernels;");
-        w.Line("using FixedShapeAttention.Scheduling;");
-        w.Line();
 
+        // The members added to the user's class name every type with global::, because a user type in the class's
+        // namespace (an enum called Activation, a class called Unsafe) would otherwise win over any using directive.
         SourceWriter.Scope? namespaceScope = type.Namespace.Length > 0 ? w.Block($"namespace {type.Namespace}") : null;
         var scopes = new Stack<SourceWriter.Scope>();
         foreach (string container in type.ContainingTypes)
@@ -56,13 +53,26 @@ internal static class FileHeaderEmitter
             scopes.Pop().Dispose();
         }
 
+        namespaceScope?.Dispose();
+
         if (fileScoped is not null)
         {
+            // The kernels live in a namespace of ours, where these using directives are searched before any outer
+            // namespace, so the kernel bodies can use short names and still never bind to a user's type.
             w.Line();
-            fileScoped(w);
+            using (w.Block($"namespace {KernelNamespace}"))
+            {
+                w.Line("using global::System;");
+                w.Line("using global::System.Runtime.CompilerServices;");
+                w.Line("using global::System.Runtime.InteropServices;");
+                w.Line("using global::System.Runtime.Intrinsics;");
+                w.Line("using global::FixedShapeAttention.Kernels;");
+                w.Line("using global::FixedShapeAttention.Scheduling;");
+                w.Line();
+                fileScoped(w);
+            }
         }
 
-        namespaceScope?.Dispose();
         return w.ToString();
     }
 }

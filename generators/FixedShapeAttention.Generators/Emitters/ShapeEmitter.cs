@@ -30,8 +30,8 @@ internal static class ShapeEmitter
             w.Line($"public static int Heads => {shape.Heads};");
             w.Line();
             w.Line("/// <summary>The declared shape as a runtime value, for the generic kernels and for inspection.</summary>");
-            w.Line($"public static TransformerShape Shape {{ get; }} = new TransformerShape({shape.SequenceLength}, {shape.EmbeddingDim}, {shape.FfnDim}, " +
-                   $"{shape.Heads}, {(shape.Causal ? "true" : "false")}, Activation.{shape.Activation});");
+            w.Line($"public static global::FixedShapeAttention.TransformerShape Shape {{ get; }} = new global::FixedShapeAttention.TransformerShape({shape.SequenceLength}, {shape.EmbeddingDim}, {shape.FfnDim}, " +
+                   $"{shape.Heads}, {(shape.Causal ? "true" : "false")}, global::FixedShapeAttention.Activation.{shape.Activation});");
         }, baseList: "global::FixedShapeAttention.ITransformerKernels");
     }
 }

@@ -2,39 +2,41 @@
 // FixedShapeAttention: Attention for MiniLm.
 // Shape: SequenceLength 128, EmbeddingDim 384, Heads 12 (HeadDim 32), not causal; per head softmax(Q·Kᵀ/√32)·V.
 // Strategy: blocked loops: the largest product, Q·Kᵀ on the scalar branch, is 32 deep × 128 column slots = 4096 multiply-add statements per row tile, above the unroll budget of 48, so k and column panels are loops around an unrolled register tile.
-// Register tiles (rows × vectors): Q·Kᵀ Vector512 4×4 Vector512, Vector256 4×2 Vector256, scalar 4×4 float; P·V Vector512 4×4 Vector512, Vector256 4×2 Vector256, scalar 4×4 float.
+// Register tiles (rows × vectors): Q·Kᵀ Vector512 4×4 Vector512, Vector256 4×2 Vector256, scalar 4×4 float; P·V Vector512 4×2 Vector512, Vector256 4×2 Vector256, scalar 4×4 float.
 // Row tail: 128 rows = 32 tiles of 4, no row tail.
 // Scheduling: 1 chunk per (sequence, head), 25_165_824 flops per sequence; below 4_000_000 flops per call every chunk runs on the calling thread.
 
 #nullable enable
 
-using System;
-using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
-using System.Runtime.Intrinsics;
-using FixedShapeAttention;
-using FixedShapeAttention.Kernels;
-using FixedShapeAttention.Scheduling;
-
 namespace Demo
 {
     partial class MiniLm
     {
-        /// <summary>Per head, <c>softmax(Q·Kᵀ/√32)·V</c> over row-major <c>[batch, 128, 384]</c> spans; runs on up to <see cref="KernelParallelism.DefaultMaxDegreeOfParallelism"/> threads.</summary>
-        /// <exception cref="ArgumentException">A length is not a whole number of sequences, the lengths differ, or <paramref name="output"/> overlaps an input.</exception>
+        /// <summary>Per head, <c>softmax(Q·Kᵀ/√32)·V</c> over row-major <c>[batch, 128, 384]</c> spans; runs on up to <see cref="global::FixedShapeAttention.Scheduling.KernelParallelism.DefaultMaxDegreeOfParallelism"/> threads.</summary>
+        /// <exception cref="global::System.ArgumentException">A length is not a whole number of sequences, the lengths differ, or <paramref name="output"/> overlaps an input.</exception>
         [global::System.CodeDom.Compiler.GeneratedCode("FixedShapeAttention.Generators", "1.0.0.0")]
-        public static void Attention(ReadOnlySpan<float> q, ReadOnlySpan<float> k, ReadOnlySpan<float> v, Span<float> output) =>
-            Attention(q, k, v, output, KernelParallelism.DefaultMaxDegreeOfParallelism);
+        public static void Attention(global::System.ReadOnlySpan<float> q, global::System.ReadOnlySpan<float> k, global::System.ReadOnlySpan<float> v, global::System.Span<float> output) =>
+            Attention(q, k, v, output, global::FixedShapeAttention.Scheduling.KernelParallelism.DefaultMaxDegreeOfParallelism);
 
-        /// <inheritdoc cref="Attention(ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float})"/>
+        /// <inheritdoc cref="Attention(global::System.ReadOnlySpan{float}, global::System.ReadOnlySpan{float}, global::System.ReadOnlySpan{float}, global::System.Span{float})"/>
         /// <param name="maxDegreeOfParallelism">-1 for every processor, 1 for the calling thread only. Results are bit-identical for every value.</param>
         [global::System.CodeDom.Compiler.GeneratedCode("FixedShapeAttention.Generators", "1.0.0.0")]
-        public static void Attention(ReadOnlySpan<float> q, ReadOnlySpan<float> k, ReadOnlySpan<float> v, Span<float> output, int maxDegreeOfParallelism)
+        public static void Attention(global::System.ReadOnlySpan<float> q, global::System.ReadOnlySpan<float> k, global::System.ReadOnlySpan<float> v, global::System.Span<float> output, int maxDegreeOfParallelism)
         {
-            int batch = KernelArguments.ValidateAttention(q, k, v, output, 128, 384);
-            ParallelRunner.Run(new MiniLmAttentionKernel(), batch * 12, batch * 25165824L, maxDegreeOfParallelism, q, k, v, default, default, output);
+            int batch = global::FixedShapeAttention.KernelArguments.ValidateAttention(q, k, v, output, 128, 384);
+            global::FixedShapeAttention.Scheduling.ParallelRunner.Run(new global::FixedShapeAttention.Generated.MiniLmAttentionKernel(), batch * 12, batch * 25165824L, maxDegreeOfParallelism, q, k, v, default, default, output);
         }
     }
+}
+
+namespace FixedShapeAttention.Generated
+{
+    using global::System;
+    using global::System.Runtime.CompilerServices;
+    using global::System.Runtime.InteropServices;
+    using global::System.Runtime.Intrinsics;
+    using global::FixedShapeAttention.Kernels;
+    using global::FixedShapeAttention.Scheduling;
 
     /// <summary>The chunks of one MiniLm.Attention call: chunk = (sequence, head, range of row tiles).</summary>
     [global::System.CodeDom.Compiler.GeneratedCode("FixedShapeAttention.Generators", "1.0.0.0")]

@@ -9,33 +9,35 @@
 
 #nullable enable
 
-using System;
-using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
-using System.Runtime.Intrinsics;
-using FixedShapeAttention;
-using FixedShapeAttention.Kernels;
-using FixedShapeAttention.Scheduling;
-
 namespace Demo
 {
     partial class MiniLm
     {
         /// <summary><c>y = Relu(x·W1 + b1)·W2 + b2</c> row by row: x and y are <c>[batch, 128, 384]</c>, w1 is <c>[384, 1536]</c>, b1 <c>[1536]</c>, w2 <c>[1536, 384]</c>, b2 <c>[384]</c>, all row-major.</summary>
-        /// <exception cref="ArgumentException">A length does not match the shape, or <paramref name="y"/> overlaps an input.</exception>
+        /// <exception cref="global::System.ArgumentException">A length does not match the shape, or <paramref name="y"/> overlaps an input.</exception>
         [global::System.CodeDom.Compiler.GeneratedCode("FixedShapeAttention.Generators", "1.0.0.0")]
-        public static void FeedForward(ReadOnlySpan<float> x, ReadOnlySpan<float> w1, ReadOnlySpan<float> b1, ReadOnlySpan<float> w2, ReadOnlySpan<float> b2, Span<float> y) =>
-            FeedForward(x, w1, b1, w2, b2, y, KernelParallelism.DefaultMaxDegreeOfParallelism);
+        public static void FeedForward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> w1, global::System.ReadOnlySpan<float> b1, global::System.ReadOnlySpan<float> w2, global::System.ReadOnlySpan<float> b2, global::System.Span<float> y) =>
+            FeedForward(x, w1, b1, w2, b2, y, global::FixedShapeAttention.Scheduling.KernelParallelism.DefaultMaxDegreeOfParallelism);
 
-        /// <inheritdoc cref="FeedForward(ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float})"/>
+        /// <inheritdoc cref="FeedForward(global::System.ReadOnlySpan{float}, global::System.ReadOnlySpan{float}, global::System.ReadOnlySpan{float}, global::System.ReadOnlySpan{float}, global::System.ReadOnlySpan{float}, global::System.Span{float})"/>
         /// <param name="maxDegreeOfParallelism">-1 for every processor, 1 for the calling thread only. Results are bit-identical for every value.</param>
         [global::System.CodeDom.Compiler.GeneratedCode("FixedShapeAttention.Generators", "1.0.0.0")]
-        public static void FeedForward(ReadOnlySpan<float> x, ReadOnlySpan<float> w1, ReadOnlySpan<float> b1, ReadOnlySpan<float> w2, ReadOnlySpan<float> b2, Span<float> y, int maxDegreeOfParallelism)
+        public static void FeedForward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> w1, global::System.ReadOnlySpan<float> b1, global::System.ReadOnlySpan<float> w2, global::System.ReadOnlySpan<float> b2, global::System.Span<float> y, int maxDegreeOfParallelism)
         {
-            int batch = KernelArguments.ValidateFeedForward(x, w1, b1, w2, b2, y, 128, 384, 1536);
-            ParallelRunner.Run(new MiniLmFeedForwardKernel(), batch * 32, batch * 301989888L, maxDegreeOfParallelism, x, w1, b1, w2, b2, y);
+            int batch = global::FixedShapeAttention.KernelArguments.ValidateFeedForward(x, w1, b1, w2, b2, y, 128, 384, 1536);
+            global::FixedShapeAttention.Scheduling.ParallelRunner.Run(new global::FixedShapeAttention.Generated.MiniLmFeedForwardKernel(), batch * 32, batch * 301989888L, maxDegreeOfParallelism, x, w1, b1, w2, b2, y);
         }
     }
+}
+
+namespace FixedShapeAttention.Generated
+{
+    using global::System;
+    using global::System.Runtime.CompilerServices;
+    using global::System.Runtime.InteropServices;
+    using global::System.Runtime.Intrinsics;
+    using global::FixedShapeAttention.Kernels;
+    using global::FixedShapeAttention.Scheduling;
 
     /// <summary>The chunks of one MiniLm.FeedForward call: chunk = (sequence, range of row tiles).</summary>
     [global::System.CodeDom.Compiler.GeneratedCode("FixedShapeAttention.Generators", "1.0.0.0")]

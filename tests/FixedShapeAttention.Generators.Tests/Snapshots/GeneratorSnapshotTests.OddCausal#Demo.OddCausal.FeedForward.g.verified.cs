@@ -2,40 +2,42 @@
 // FixedShapeAttention: FeedForward for OddCausal.
 // Shape: SequenceLength 13, EmbeddingDim 20, FfnDim 36; y = Gelu(x·W1 + b1)·W2 + b2.
 // Strategy: blocked loops: the largest product, x·W1 on the scalar branch, is 20 deep × 36 column slots = 720 multiply-add statements per row tile, above the unroll budget of 48, so k and column panels are loops around an unrolled register tile.
-// Register tiles (rows × vectors): x·W1 Vector512 4×4 Vector512, Vector256 4×2 Vector256, scalar 4×4 float; h·W2 Vector512 4×4 Vector512, Vector256 4×2 Vector256, scalar 4×4 float.
+// Register tiles (rows × vectors): x·W1 Vector512 4×3 Vector512, Vector256 4×2 Vector256, scalar 4×4 float; h·W2 Vector512 4×2 Vector512, Vector256 4×2 Vector256, scalar 4×4 float.
 // Loop order: column panels outside, row tiles inside, so a panel of W stays in cache while every row of the chunk uses it.
 // Row tail: 13 rows = 3 tiles of 4 + a tail tile of 1 row, emitted as its own code.
 // Scheduling: 1 chunk per sequence of at most 13 rows (hidden block 1 KiB), 37_440 flops per sequence; below 4_000_000 flops per call every chunk runs on the calling thread.
 
 #nullable enable
 
-using System;
-using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
-using System.Runtime.Intrinsics;
-using FixedShapeAttention;
-using FixedShapeAttention.Kernels;
-using FixedShapeAttention.Scheduling;
-
 namespace Demo
 {
     partial class OddCausal
     {
         /// <summary><c>y = Gelu(x·W1 + b1)·W2 + b2</c> row by row: x and y are <c>[batch, 13, 20]</c>, w1 is <c>[20, 36]</c>, b1 <c>[36]</c>, w2 <c>[36, 20]</c>, b2 <c>[20]</c>, all row-major.</summary>
-        /// <exception cref="ArgumentException">A length does not match the shape, or <paramref name="y"/> overlaps an input.</exception>
+        /// <exception cref="global::System.ArgumentException">A length does not match the shape, or <paramref name="y"/> overlaps an input.</exception>
         [global::System.CodeDom.Compiler.GeneratedCode("FixedShapeAttention.Generators", "1.0.0.0")]
-        public static void FeedForward(ReadOnlySpan<float> x, ReadOnlySpan<float> w1, ReadOnlySpan<float> b1, ReadOnlySpan<float> w2, ReadOnlySpan<float> b2, Span<float> y) =>
-            FeedForward(x, w1, b1, w2, b2, y, KernelParallelism.DefaultMaxDegreeOfParallelism);
+        public static void FeedForward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> w1, global::System.ReadOnlySpan<float> b1, global::System.ReadOnlySpan<float> w2, global::System.ReadOnlySpan<float> b2, global::System.Span<float> y) =>
+            FeedForward(x, w1, b1, w2, b2, y, global::FixedShapeAttention.Scheduling.KernelParallelism.DefaultMaxDegreeOfParallelism);
 
-        /// <inheritdoc cref="FeedForward(ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float})"/>
+        /// <inheritdoc cref="FeedForward(global::System.ReadOnlySpan{float}, global::System.ReadOnlySpan{float}, global::System.ReadOnlySpan{float}, global::System.ReadOnlySpan{float}, global::System.ReadOnlySpan{float}, global::System.Span{float})"/>
         /// <param name="maxDegreeOfParallelism">-1 for every processor, 1 for the calling thread only. Results are bit-identical for every value.</param>
         [global::System.CodeDom.Compiler.GeneratedCode("FixedShapeAttention.Generators", "1.0.0.0")]
-        public static void FeedForward(ReadOnlySpan<float> x, ReadOnlySpan<float> w1, ReadOnlySpan<float> b1, ReadOnlySpan<float> w2, ReadOnlySpan<float> b2, Span<float> y, int maxDegreeOfParallelism)
+        public static void FeedForward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> w1, global::System.ReadOnlySpan<float> b1, global::System.ReadOnlySpan<float> w2, global::System.ReadOnlySpan<float> b2, global::System.Span<float> y, int maxDegreeOfParallelism)
         {
-            int batch = KernelArguments.ValidateFeedForward(x, w1, b1, w2, b2, y, 13, 20, 36);
-            ParallelRunner.Run(new OddCausalFeedForwardKernel(), batch * 1, batch * 37440L, maxDegreeOfParallelism, x, w1, b1, w2, b2, y);
+            int batch = global::FixedShapeAttention.KernelArguments.ValidateFeedForward(x, w1, b1, w2, b2, y, 13, 20, 36);
+            global::FixedShapeAttention.Scheduling.ParallelRunner.Run(new global::FixedShapeAttention.Generated.OddCausalFeedForwardKernel(), batch * 1, batch * 37440L, maxDegreeOfParallelism, x, w1, b1, w2, b2, y);
         }
     }
+}
+
+namespace FixedShapeAttention.Generated
+{
+    using global::System;
+    using global::System.Runtime.CompilerServices;
+    using global::System.Runtime.InteropServices;
+    using global::System.Runtime.Intrinsics;
+    using global::FixedShapeAttention.Kernels;
+    using global::FixedShapeAttention.Scheduling;
 
     /// <summary>The chunks of one OddCausal.FeedForward call: chunk = (sequence, range of row tiles).</summary>
     [global::System.CodeDom.Compiler.GeneratedCode("FixedShapeAttention.Generators", "1.0.0.0")]

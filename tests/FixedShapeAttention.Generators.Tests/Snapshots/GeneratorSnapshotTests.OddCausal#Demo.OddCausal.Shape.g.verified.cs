@@ -4,14 +4,6 @@
 
 #nullable enable
 
-using System;
-using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
-using System.Runtime.Intrinsics;
-using FixedShapeAttention;
-using FixedShapeAttention.Kernels;
-using FixedShapeAttention.Scheduling;
-
 namespace Demo
 {
     partial class OddCausal : global::FixedShapeAttention.ITransformerKernels
@@ -29,6 +21,6 @@ namespace Demo
         public static int Heads => 4;
 
         /// <summary>The declared shape as a runtime value, for the generic kernels and for inspection.</summary>
-        public static TransformerShape Shape { get; } = new TransformerShape(13, 20, 36, 4, true, Activation.Gelu);
+        public static global::FixedShapeAttention.TransformerShape Shape { get; } = new global::FixedShapeAttention.TransformerShape(13, 20, 36, 4, true, global::FixedShapeAttention.Activation.Gelu);
     }
 }

@@ -2,40 +2,42 @@
 // FixedShapeAttention: FeedForward for WorkedExample.
 // Shape: SequenceLength 4, EmbeddingDim 3, FfnDim 12; y = Relu(x·W1 + b1)·W2 + b2.
 // Strategy: full unroll: the largest product, x·W1 on the scalar branch, is 3 deep × 12 column slots = 36 multiply-add statements per row tile, within the budget of 48, so k and column panels are straight-line code.
-// Register tiles (rows × vectors): x·W1 Vector512 4×4 Vector256, Vector256 4×2 Vector256, scalar 4×4 float; h·W2 Vector512 4×4 float, Vector256 4×2 float, scalar 4×4 float.
+// Register tiles (rows × vectors): x·W1 Vector512 4×2 Vector256, Vector256 4×2 Vector256, scalar 4×4 float; h·W2 Vector512 4×3 float, Vector256 4×2 float, scalar 4×3 float.
 // Loop order: column panels outside, row tiles inside, so a panel of W stays in cache while every row of the chunk uses it.
 // Row tail: 4 rows = 1 tile of 4, no row tail.
 // Scheduling: 1 chunk per sequence of at most 4 rows (hidden block 0 KiB), 576 flops per sequence; below 4_000_000 flops per call every chunk runs on the calling thread.
 
 #nullable enable
 
-using System;
-using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
-using System.Runtime.Intrinsics;
-using FixedShapeAttention;
-using FixedShapeAttention.Kernels;
-using FixedShapeAttention.Scheduling;
-
 namespace Demo
 {
     partial class WorkedExample
     {
         /// <summary><c>y = Relu(x·W1 + b1)·W2 + b2</c> row by row: x and y are <c>[batch, 4, 3]</c>, w1 is <c>[3, 12]</c>, b1 <c>[12]</c>, w2 <c>[12, 3]</c>, b2 <c>[3]</c>, all row-major.</summary>
-        /// <exception cref="ArgumentException">A length does not match the shape, or <paramref name="y"/> overlaps an input.</exception>
+        /// <exception cref="global::System.ArgumentException">A length does not match the shape, or <paramref name="y"/> overlaps an input.</exception>
         [global::System.CodeDom.Compiler.GeneratedCode("FixedShapeAttention.Generators", "1.0.0.0")]
-        public static void FeedForward(ReadOnlySpan<float> x, ReadOnlySpan<float> w1, ReadOnlySpan<float> b1, ReadOnlySpan<float> w2, ReadOnlySpan<float> b2, Span<float> y) =>
-            FeedForward(x, w1, b1, w2, b2, y, KernelParallelism.DefaultMaxDegreeOfParallelism);
+        public static void FeedForward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> w1, global::System.ReadOnlySpan<float> b1, global::System.ReadOnlySpan<float> w2, global::System.ReadOnlySpan<float> b2, global::System.Span<float> y) =>
+            FeedForward(x, w1, b1, w2, b2, y, global::FixedShapeAttention.Scheduling.KernelParallelism.DefaultMaxDegreeOfParallelism);
 
-        /// <inheritdoc cref="FeedForward(ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float})"/>
+        /// <inheritdoc cref="FeedForward(global::System.ReadOnlySpan{float}, global::System.ReadOnlySpan{float}, global::System.ReadOnlySpan{float}, global::System.ReadOnlySpan{float}, global::System.ReadOnlySpan{float}, global::System.Span{float})"/>
         /// <param name="maxDegreeOfParallelism">-1 for every processor, 1 for the calling thread only. Results are bit-identical for every value.</param>
         [global::System.CodeDom.Compiler.GeneratedCode("FixedShapeAttention.Generators", "1.0.0.0")]
-        public static void FeedForward(ReadOnlySpan<float> x, ReadOnlySpan<float> w1, ReadOnlySpan<float> b1, ReadOnlySpan<float> w2, ReadOnlySpan<float> b2, Span<float> y, int maxDegreeOfParallelism)
+        public static void FeedForward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> w1, global::System.ReadOnlySpan<float> b1, global::System.ReadOnlySpan<float> w2, global::System.ReadOnlySpan<float> b2, global::System.Span<float> y, int maxDegreeOfParallelism)
         {
-            int batch = KernelArguments.ValidateFeedForward(x, w1, b1, w2, b2, y, 4, 3, 12);
-            ParallelRunner.Run(new WorkedExampleFeedForwardKernel(), batch * 1, batch * 576L, maxDegreeOfParallelism, x, w1, b1, w2, b2, y);
+            int batch = global::FixedShapeAttention.KernelArguments.ValidateFeedForward(x, w1, b1, w2, b2, y, 4, 3, 12);
+            global::FixedShapeAttention.Scheduling.ParallelRunner.Run(new global::FixedShapeAttention.Generated.WorkedExampleFeedForwardKernel(), batch * 1, batch * 576L, maxDegreeOfParallelism, x, w1, b1, w2, b2, y);
         }
     }
+}
+
+namespace FixedShapeAttention.Generated
+{
+    using global::System;
+    using global::System.Runtime.CompilerServices;
+    using global::System.Runtime.InteropServices;
+    using global::System.Runtime.Intrinsics;
+    using global::FixedShapeAttention.Kernels;
+    using global::FixedShapeAttention.Scheduling;
 
     /// <summary>The chunks of one WorkedExample.FeedForward call: chunk = (sequence, range of row tiles).</summary>
     [global::System.CodeDom.Compiler.GeneratedCode("FixedShapeAttention.Generators", "1.0.0.0")]

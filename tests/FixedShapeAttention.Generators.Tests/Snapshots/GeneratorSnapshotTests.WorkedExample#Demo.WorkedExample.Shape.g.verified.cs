@@ -4,14 +4,6 @@
 
 #nullable enable
 
-using System;
-using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
-using System.Runtime.Intrinsics;
-using FixedShapeAttention;
-using FixedShapeAttention.Kernels;
-using FixedShapeAttention.Scheduling;
-
 namespace Demo
 {
     partial class WorkedExample : global::FixedShapeAttention.ITransformerKernels
@@ -29,6 +21,6 @@ namespace Demo
         public static int Heads => 1;
 
         /// <summary>The declared shape as a runtime value, for the generic kernels and for inspection.</summary>
-        public static TransformerShape Shape { get; } = new TransformerShape(4, 3, 12, 1, false, Activation.Relu);
+        public static global::FixedShapeAttention.TransformerShape Shape { get; } = new global::FixedShapeAttention.TransformerShape(4, 3, 12, 1, false, global::FixedShapeAttention.Activation.Relu);
     }
 }
