@@ -32,10 +32,10 @@ public static class KernelArguments
         int sequenceLength, int embeddingDim, int ffnDim)
     {
         int batch = WholeSequences(x, nameof(x), sequenceLength, embeddingDim);
-        ExactLength(w1, nameof(w1), embeddingDim * ffnDim, $"{embeddingDim}×{ffnDim} (EmbeddingDim×FfnDim)");
-        ExactLength(b1, nameof(b1), ffnDim, "FfnDim");
-        ExactLength(w2, nameof(w2), ffnDim * embeddingDim, $"{ffnDim}×{embeddingDim} (FfnDim×EmbeddingDim)");
-        ExactLength(b2, nameof(b2), embeddingDim, "EmbeddingDim");
+        ExactLength(w1, nameof(w1), embeddingDim, ffnDim, "EmbeddingDim×FfnDim");
+        ExactLength(b1, nameof(b1), ffnDim, 1, "FfnDim");
+        ExactLength(w2, nameof(w2), ffnDim, embeddingDim, "FfnDim×EmbeddingDim");
+        ExactLength(b2, nameof(b2), embeddingDim, 1, "EmbeddingDim");
         SameLength(y, nameof(y), x.Length);
         NotOverlapping(y, nameof(y), x, nameof(x));
         NotOverlapping(y, nameof(y), w1, nameof(w1));
@@ -64,11 +64,12 @@ public static class KernelArguments
         }
     }
 
-    private static void ExactLength(ReadOnlySpan<float> span, string name, int expected, string formula)
+    // The formula is formatted only on the throwing path: a valid call allocates nothing.
+    private static void ExactLength(ReadOnlySpan<float> span, string name, int rows, int columns, string dimensions)
     {
-        if (span.Length != expected)
+        if (span.Length != rows * columns)
         {
-            ThrowHelper.WrongLength(name, span.Length, expected, formula);
+            ThrowHelper.WrongLength(name, span.Length, rows, columns, dimensions);
         }
     }
 

@@ -18,8 +18,12 @@ internal static class ThrowHelper
         throw new ArgumentException($"{name}: expected {expected} (the length of {referenceName}), got {actual}.", name);
 
     [DoesNotReturn]
-    public static void WrongLength(string name, int actual, int expected, string formula) =>
-        throw new ArgumentException($"{name}: expected {expected} = {formula}, got {actual}.", name);
+    public static void WrongLength(string name, int actual, int rows, int columns, string dimensions) =>
+        throw new ArgumentException(
+            columns == 1
+                ? $"{name}: expected {rows} = {dimensions}, got {actual}."
+                : $"{name}: expected {rows * columns} = {rows}×{columns} ({dimensions}), got {actual}.",
+            name);
 
     [DoesNotReturn]
     public static void Overlaps(string outputName, string inputName) =>

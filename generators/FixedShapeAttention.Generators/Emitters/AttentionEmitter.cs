@@ -27,8 +27,9 @@ internal static class AttentionEmitter
             $"{(shape.Causal ? "causal (query i sees keys 0..i)" : "not causal")}; per head softmax(Q·Kᵀ/√{shape.HeadDim})·V.",
             $"Strategy: {plan.AttentionReason}.",
             $"Register tiles (rows × vectors): Q·Kᵀ {TileDescription(plan, b => b.Scores)}; P·V {TileDescription(plan, b => b.AttentionOutput)}.",
+            "Loop order: per chunk, Q·Kᵀ for all its rows (column panels outside, row tiles inside, so a panel of Kᵀ stays in cache), softmax row by row, then P·V likewise.",
             $"Row tail: {RowTail(plan)}",
-            $"Scheduling: {plan.AttentionChunksPerHead} chunk{(plan.AttentionChunksPerHead == 1 ? "" : "s")} per (sequence, head), {Number(flopsPerSequence)} flops per sequence; " +
+            $"Scheduling: {plan.AttentionChunksPerHead} chunk{(plan.AttentionChunksPerHead == 1 ? "" : "s")} per (sequence, head) of at most {plan.AttentionMaxRowsPerChunk} rows, {Number(flopsPerSequence)} flops per sequence; " +
             $"below {Number(ChunkSizing.ParallelThresholdFlops)} flops per call every chunk runs on the calling thread.",
         };
 
@@ -97,7 +98,7 @@ internal static class AttentionEmitter
                 w.Line("ref float kHead = ref Unsafe.Add(ref buffers.Input1, headOffset);");
                 w.Line("ref float vHead = ref Unsafe.Add(ref buffers.Input2, headOffset);");
                 w.Line("ref float outputHead = ref Unsafe.Add(ref buffers.Output, headOffset);");
-                w.Line($"// Scratch: Kᵀ of this head ({d} × {stride}), then {plan.RowTile} score rows of {stride}.");
+                w.Line($"// Scratch: Kᵀ of this head ({d} × {stride}), then up to {plan.AttentionMaxRowsPerChunk} score rows of {stride}.");
                 w.Line($"ref float scratch = ref MemoryMarshal.GetReference(WorkerScratch.Get({plan.AttentionScratchFloats}));");
                 EmitLadder(w, plan, isa => w.Line($"Rows_{Suffix(isa)}(ref qHead, ref kHead, ref vHead, ref outputHead, ref scratch, firstTile, tileCount);"));
             }
@@ -148,70 +149,30 @@ internal static class AttentionEmitter
             w.Line("ref float keysT = ref scratch;");
             w.Line($"ref float scores = ref Unsafe.Add(ref scratch, {shape.HeadDim * stride});");
             w.Line("PackKeysTransposed(ref kHead, ref keysT);");
-            w.Line("int endTile = firstTile + tileCount;");
-            if (plan.FullRowTiles > 0)
+            w.Line($"int fullTiles = Math.Min(firstTile + tileCount, {plan.FullRowTiles}) - firstTile;");
+            w.Line($"bool hasTail = firstTile + tileCount > {plan.FullRowTiles};");
+            w.Line($"int firstRow = firstTile * {tile};");
+            w.Line($"int rows = fullTiles * {tile}{(plan.TailRows > 0 ? $" + (hasTail ? {plan.TailRows} : 0)" : "")};");
+            string rowArgument = causal ? ", firstRow" : "";
+            w.Line($"Scores_{suffix}(ref Unsafe.Add(ref qHead, firstRow * {e}), ref keysT, ref scores, fullTiles, hasTail{rowArgument});");
+            using (w.Block("for (int row = 0; row < rows; row++)"))
             {
-                using (w.Block($"for (int tile = firstTile, fullEnd = Math.Min(endTile, {plan.FullRowTiles}); tile < fullEnd; tile++)"))
-                {
-                    w.Line($"int rowStart = tile * {tile};");
-                    EmitTileCalls(w, suffix, tile, "rowStart", $"rowStart * {e}", stride, causal);
-                }
+                w.Line($"Softmax_{suffix}(ref Unsafe.Add(ref scores, row * {stride}){(causal ? ", firstRow + row + 1" : "")});");
             }
 
-            if (plan.TailRows > 0)
-            {
-                w.Line($"// The last {plan.TailRows} row{(plan.TailRows == 1 ? "" : "s")} of the sequence: a tile of its own, so no tile ever branches on its height.");
-                using (w.Block($"if (endTile > {plan.FullRowTiles})"))
-                {
-                    // Only the causal mask reads rowStart here (the Q offset is a literal): an unused const is CS0219,
-                    // an error in projects that treat warnings as errors.
-                    if (causal)
-                    {
-                        w.Line($"const int rowStart = {plan.FullRowTiles * tile};");
-                    }
-
-                    EmitTileCalls(w, suffix, plan.TailRows, "rowStart", (plan.FullRowTiles * tile * e).ToString(System.Globalization.CultureInfo.InvariantCulture), stride, causal);
-                }
-            }
-        }
-
-        var heights = new List<int>();
-        if (plan.FullRowTiles > 0)
-        {
-            heights.Add(tile);
-        }
-
-        if (plan.TailRows > 0)
-        {
-            heights.Add(plan.TailRows);
+            w.Line($"Output_{suffix}(ref scores, ref vHead, ref Unsafe.Add(ref outputHead, firstRow * {e}), fullTiles, hasTail{rowArgument});");
         }
 
         bool unroll = plan.AttentionStrategy == KernelStrategy.FullUnroll;
-        foreach (int rows in heights)
-        {
-            w.Line();
-            EmitScores(w, plan, branch, suffix, rows, unroll);
-            w.Line();
-            EmitOutput(w, plan, branch, suffix, rows, unroll);
-        }
-
+        w.Line();
+        EmitScores(w, plan, branch, suffix, unroll);
         w.Line();
         SoftmaxEmitter.EmitRowMethod(w, $"Softmax_{suffix}", branch.Scores.Lanes, branch.ScoreColumns, shape.SequenceLength, causal);
+        w.Line();
+        EmitOutput(w, plan, branch, suffix, unroll);
     }
 
-    private static void EmitTileCalls(SourceWriter w, string suffix, int rows, string rowStart, string qOffset, int stride, bool causal)
-    {
-        w.Line($"Scores{rows}_{suffix}(ref Unsafe.Add(ref qHead, {qOffset}), ref keysT, ref scores{(causal ? $", {rowStart} + {rows - 1}" : "")});");
-        for (int r = 0; r < rows; r++)
-        {
-            string row = r == 0 ? "scores" : $"Unsafe.Add(ref scores, {r * stride})";
-            w.Line($"Softmax_{suffix}(ref {row}{(causal ? $", {rowStart} + {r + 1}" : "")});");
-        }
-
-        w.Line($"Output{rows}_{suffix}(ref scores, ref vHead, ref Unsafe.Add(ref outputHead, {qOffset}){(causal ? $", {rowStart}" : "")});");
-    }
-
-    private static void EmitScores(SourceWriter w, KernelPlan plan, BranchPlan branch, string suffix, int rows, bool unroll)
+    private static void EmitScores(SourceWriter w, KernelPlan plan, BranchPlan branch, string suffix, bool unroll)
     {
         ShapeSpec shape = plan.Shape;
         var product = new ProductSpec("q", shape.EmbeddingDim, "keysT", plan.ScoreStride, "scores", plan.ScoreStride, shape.HeadDim, branch.Scores)
@@ -221,31 +182,33 @@ internal static class AttentionEmitter
             Epilogue = (_, accumulator, _) => $"{accumulator} * scale",
         };
         var isa = IsaSyntax.ForLanes(branch.Scores.Lanes);
-        w.Line($"/// <summary>Scores of {rows} query row{(rows == 1 ? "" : "s")}: Q·Kᵀ/√{shape.HeadDim} over {branch.ScoreColumns} columns ({shape.SequenceLength} keys{(branch.ScoreColumns > shape.SequenceLength ? " + padding" : "")}).</summary>");
-        using (w.Block($"private static void Scores{rows}_{suffix}(ref float q, ref float keysT, ref float scores{(shape.Causal ? ", int lastRow" : "")})"))
+        w.Line($"/// <summary>Scores of the chunk's query rows: Q·Kᵀ/√{shape.HeadDim} over {branch.ScoreColumns} columns ({shape.SequenceLength} keys{(branch.ScoreColumns > shape.SequenceLength ? " + padding" : "")}).</summary>");
+        using (w.Block($"private static void Scores_{suffix}(ref float q, ref float keysT, ref float scores, int fullTiles, bool hasTail{(shape.Causal ? ", int firstRow" : "")})"))
         {
             w.Line($"{isa.Type} scale = {isa.Broadcast("Scale")};");
             if (shape.Causal)
             {
-                w.Line("// Column panels that start after the tile's last query are entirely masked: skipped.");
+                w.Line("// Column panels that start after the chunk's last query are entirely masked: skipped.");
+                w.Line($"int lastRow = firstRow + fullTiles * {plan.RowTile}{(plan.TailRows > 0 ? $" + (hasTail ? {plan.TailRows} : 0)" : "")} - 1;");
             }
 
-            MatMulEmitter.EmitColumnBlocks(w, product, slots => MatMulEmitter.EmitTile(w, product, rows, Index.Of(0), Index.Of(0), slots));
+            MatMulEmitter.EmitRowTiles(w, product, plan.RowTile, plan.TailRows);
         }
     }
 
-    private static void EmitOutput(SourceWriter w, KernelPlan plan, BranchPlan branch, string suffix, int rows, bool unroll)
+    private static void EmitOutput(SourceWriter w, KernelPlan plan, BranchPlan branch, string suffix, bool unroll)
     {
         ShapeSpec shape = plan.Shape;
         var product = new ProductSpec("weights", plan.ScoreStride, "v", shape.EmbeddingDim, "output", shape.EmbeddingDim, shape.SequenceLength, branch.AttentionOutput)
         {
             Unroll = unroll,
             CausalRowStart = shape.Causal ? "rowStart" : null,
+            RowStartOrigin = shape.Causal ? "firstRow" : null,
         };
-        w.Line($"/// <summary>Output of {rows} row{(rows == 1 ? "" : "s")}: softmax weights · V over {shape.HeadDim} columns.</summary>");
-        using (w.Block($"private static void Output{rows}_{suffix}(ref float weights, ref float v, ref float output{(shape.Causal ? ", int rowStart" : "")})"))
+        w.Line($"/// <summary>Output of the chunk's rows: softmax weights · V over {shape.HeadDim} columns.</summary>");
+        using (w.Block($"private static void Output_{suffix}(ref float weights, ref float v, ref float output, int fullTiles, bool hasTail{(shape.Causal ? ", int firstRow" : "")})"))
         {
-            MatMulEmitter.EmitColumnBlocks(w, product, slots => MatMulEmitter.EmitTile(w, product, rows, Index.Of(0), Index.Of(0), slots));
+            MatMulEmitter.EmitRowTiles(w, product, plan.RowTile, plan.TailRows);
         }
     }
 }

@@ -116,7 +116,7 @@ internal static class FeedForwardEmitter
         w.Line($"/// <summary>hidden = {shape.Activation}(x·W1 + b1) for the chunk's rows, {shape.FfnDim} columns.</summary>");
         using (w.Block($"private static void Hidden_{Suffix(branch.Isa)}(ref float x, ref float w1, ref float b1, ref float hidden, int fullTiles, bool hasTail)"))
         {
-            EmitRowTiles(w, plan, product);
+            MatMulEmitter.EmitRowTiles(w, product, plan.RowTile, plan.TailRows);
         }
     }
 
@@ -132,27 +132,7 @@ internal static class FeedForwardEmitter
         w.Line($"/// <summary>y = hidden·W2 + b2 for the chunk's rows, {shape.EmbeddingDim} columns.</summary>");
         using (w.Block($"private static void Output_{Suffix(branch.Isa)}(ref float hidden, ref float w2, ref float b2, ref float y, int fullTiles, bool hasTail)"))
         {
-            EmitRowTiles(w, plan, product);
+            MatMulEmitter.EmitRowTiles(w, product, plan.RowTile, plan.TailRows);
         }
-    }
-
-    private static void EmitRowTiles(SourceWriter w, KernelPlan plan, ProductSpec product)
-    {
-        int tile = plan.RowTile;
-        MatMulEmitter.EmitColumnBlocks(w, product, slots =>
-        {
-            using (w.Block("for (int tile = 0; tile < fullTiles; tile++)"))
-            {
-                MatMulEmitter.EmitTile(w, product, tile, Index.Of("tile", tile * product.Lda), Index.Of("tile", tile * product.Ldc), slots);
-            }
-
-            if (plan.TailRows > 0)
-            {
-                using (w.Block("if (hasTail)"))
-                {
-                    MatMulEmitter.EmitTile(w, product, plan.TailRows, Index.Of("fullTiles", tile * product.Lda), Index.Of("fullTiles", tile * product.Ldc), slots);
-                }
-            }
-        });
     }
 }

@@ -47,6 +47,40 @@ internal static class MatMulEmitter
         }
     }
 
+    /// <summary>
+    /// Emits a product over the rows of a chunk: column panels outside, row tiles inside, so one panel of B stays in
+    /// cache while every row tile of the chunk uses it. The emitted method receives <c>fullTiles</c> and <c>hasTail</c>;
+    /// the tail tile of <paramref name="tailRows"/> rows has code of its own.
+    /// </summary>
+    public static void EmitRowTiles(SourceWriter w, ProductSpec product, int rowTile, int tailRows)
+    {
+        EmitColumnBlocks(w, product, slots =>
+        {
+            using (w.Block("for (int tile = 0; tile < fullTiles; tile++)"))
+            {
+                if (product.RowStartOrigin is { } origin)
+                {
+                    w.Line($"int rowStart = {origin} + tile * {rowTile};");
+                }
+
+                EmitTile(w, product, rowTile, Index.Of("tile", rowTile * product.Lda), Index.Of("tile", rowTile * product.Ldc), slots);
+            }
+
+            if (tailRows > 0)
+            {
+                using (w.Block("if (hasTail)"))
+                {
+                    if (product.RowStartOrigin is { } origin)
+                    {
+                        w.Line($"int rowStart = {origin} + fullTiles * {rowTile};");
+                    }
+
+                    EmitTile(w, product, tailRows, Index.Of("fullTiles", rowTile * product.Lda), Index.Of("fullTiles", rowTile * product.Ldc), slots);
+                }
+            }
+        });
+    }
+
     private static void EmitGuarded(SourceWriter w, ProductSpec product, int firstColumn, Index[] slots, Action<Index[]> emitBlock)
     {
         using (product.SkipColumnsAfter is { } lastRow ? w.Block($"if ({firstColumn} <= {lastRow})") : w.Block())

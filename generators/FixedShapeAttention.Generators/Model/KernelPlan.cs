@@ -57,14 +57,15 @@ internal sealed record KernelPlan(
     int TailRows,
     int ScoreStride,
     int AttentionChunksPerHead,
+    int AttentionMaxRowsPerChunk,
     int FeedForwardChunksPerSequence,
     int FeedForwardMaxRowsPerChunk,
     EquatableArray<BranchPlan> Branches)
 {
     public int RowTiles => FullRowTiles + (TailRows > 0 ? 1 : 0);
 
-    /// <summary>Per-worker scratch of an attention chunk: Kᵀ of one head (HeadDim × ScoreStride), then RowTile score rows.</summary>
-    public int AttentionScratchFloats => Shape.HeadDim * ScoreStride + RowTile * ScoreStride;
+    /// <summary>Per-worker scratch of an attention chunk: Kᵀ of one head (HeadDim × ScoreStride), then the chunk's score rows.</summary>
+    public int AttentionScratchFloats => (Shape.HeadDim + AttentionMaxRowsPerChunk) * ScoreStride;
 
     /// <summary>Per-worker scratch of a feed-forward chunk: its hidden rows.</summary>
     public int FeedForwardScratchFloats => FeedForwardMaxRowsPerChunk * Shape.FfnDim;

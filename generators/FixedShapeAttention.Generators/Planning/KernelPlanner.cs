@@ -25,6 +25,8 @@ internal static class KernelPlanner
         int tiles = ChunkSizing.RowTiles(s);
         int feedForwardChunks = ChunkSizing.FeedForwardChunksPerSequence(s, e, f);
         int maxRowsPerChunk = Math.Min(s, ChunkSizing.MaxTilesPerChunk(tiles, feedForwardChunks) * ChunkSizing.RowTile);
+        int attentionChunks = ChunkSizing.AttentionChunksPerHead(s, d);
+        int attentionRowsPerChunk = Math.Min(s, ChunkSizing.MaxTilesPerChunk(tiles, attentionChunks) * ChunkSizing.RowTile);
 
         return new KernelPlan(
             shape,
@@ -36,7 +38,8 @@ internal static class KernelPlanner
             FullRowTiles: s / ChunkSizing.RowTile,
             TailRows: s % ChunkSizing.RowTile,
             ScoreStride: RoundUp(s, (int)IsaBranch.Vector512),
-            AttentionChunksPerHead: ChunkSizing.AttentionChunksPerHead(s, d),
+            AttentionChunksPerHead: attentionChunks,
+            AttentionMaxRowsPerChunk: attentionRowsPerChunk,
             FeedForwardChunksPerSequence: feedForwardChunks,
             FeedForwardMaxRowsPerChunk: maxRowsPerChunk,
             branches.ToEquatableArray());

@@ -37,11 +37,18 @@ internal static class ChunkSizing
     /// <summary>Feed-forward flops of one sequence: two products of 2·S·E·F each.</summary>
     public static long FeedForwardFlopsPerSequence(int sequenceLength, int embeddingDim, int ffnDim) => 4L * sequenceLength * embeddingDim * ffnDim;
 
+    /// <summary>
+    /// The fewest row tiles an attention chunk takes when a head is split: each chunk repacks Kᵀ of its head
+    /// (SequenceLength·HeadDim strided copies), and 16 tiles (64 rows) make that 256 flops of work per copy.
+    /// </summary>
+    public const int MinTilesPerAttentionChunk = 16;
+
     /// <summary>How many chunks the row tiles of one (sequence, head) are cut into.</summary>
     public static int AttentionChunksPerHead(int sequenceLength, int headDim)
     {
-        long parts = AttentionFlopsPerHead(sequenceLength, headDim) / TargetChunkFlops;
-        return Clamp(parts, RowTiles(sequenceLength));
+        int tiles = RowTiles(sequenceLength);
+        long byWork = AttentionFlopsPerHead(sequenceLength, headDim) / TargetChunkFlops;
+        return Clamp(System.Math.Min(byWork, tiles / MinTilesPerAttentionChunk), tiles);
     }
 
     /// <summary>How many chunks the row tiles of one sequence are cut into for the feed-forward network.</summary>
@@ -54,7 +61,7 @@ internal static class ChunkSizing
         return Clamp(System.Math.Max(byWork, byCache), tiles);
     }
 
-    /// <summary>The most row tiles any feed-forward chunk holds (balanced partition: the first chunks carry one extra).</summary>
+    /// <summary>The most row tiles any chunk holds (balanced partition: the first chunks carry one extra).</summary>
     public static int MaxTilesPerChunk(int tiles, int chunks) => (tiles + chunks - 1) / chunks;
 
     private static int Clamp(long parts, int tiles) => (int)System.Math.Min(System.Math.Max(parts, 1), tiles);

@@ -3,8 +3,9 @@
 // Shape: SequenceLength 128, EmbeddingDim 384, Heads 12 (HeadDim 32), not causal; per head softmax(Q·Kᵀ/√32)·V.
 // Strategy: blocked loops: the largest product, Q·Kᵀ on the scalar branch, is 32 deep × 128 column slots = 4096 multiply-add statements per row tile, above the unroll budget of 48, so k and column panels are loops around an unrolled register tile.
 // Register tiles (rows × vectors): Q·Kᵀ Vector512 4×4 Vector512, Vector256 4×2 Vector256, scalar 4×4 float; P·V Vector512 4×2 Vector512, Vector256 4×2 Vector256, scalar 4×4 float.
+// Loop order: per chunk, Q·Kᵀ for all its rows (column panels outside, row tiles inside, so a panel of Kᵀ stays in cache), softmax row by row, then P·V likewise.
 // Row tail: 128 rows = 32 tiles of 4, no row tail.
-// Scheduling: 1 chunk per (sequence, head), 25_165_824 flops per sequence; below 4_000_000 flops per call every chunk runs on the calling thread.
+// Scheduling: 1 chunk per (sequence, head) of at most 128 rows, 25_165_824 flops per sequence; below 4_000_000 flops per call every chunk runs on the calling thread.
 
 #nullable enable
 
@@ -55,8 +56,8 @@ namespace FixedShapeAttention.Generated
             ref float kHead = ref Unsafe.Add(ref buffers.Input1, headOffset);
             ref float vHead = ref Unsafe.Add(ref buffers.Input2, headOffset);
             ref float outputHead = ref Unsafe.Add(ref buffers.Output, headOffset);
-            // Scratch: Kᵀ of this head (32 × 128), then 4 score rows of 128.
-            ref float scratch = ref MemoryMarshal.GetReference(WorkerScratch.Get(4608));
+            // Scratch: Kᵀ of this head (32 × 128), then up to 128 score rows of 128.
+            ref float scratch = ref MemoryMarshal.GetReference(WorkerScratch.Get(20480));
             if (Vector512.IsHardwareAccelerated)
             {
                 Rows_Vector512(ref qHead, ref kHead, ref vHead, ref outputHead, ref scratch, firstTile, tileCount);
@@ -89,108 +90,74 @@ namespace FixedShapeAttention.Generated
             ref float keysT = ref scratch;
             ref float scores = ref Unsafe.Add(ref scratch, 4096);
             PackKeysTransposed(ref kHead, ref keysT);
-            int endTile = firstTile + tileCount;
-            for (int tile = firstTile, fullEnd = Math.Min(endTile, 32); tile < fullEnd; tile++)
+            int fullTiles = Math.Min(firstTile + tileCount, 32) - firstTile;
+            bool hasTail = firstTile + tileCount > 32;
+            int firstRow = firstTile * 4;
+            int rows = fullTiles * 4;
+            Scores_Vector512(ref Unsafe.Add(ref qHead, firstRow * 384), ref keysT, ref scores, fullTiles, hasTail);
+            for (int row = 0; row < rows; row++)
             {
-                int rowStart = tile * 4;
-                Scores4_Vector512(ref Unsafe.Add(ref qHead, rowStart * 384), ref keysT, ref scores);
-                Softmax_Vector512(ref scores);
-                Softmax_Vector512(ref Unsafe.Add(ref scores, 128));
-                Softmax_Vector512(ref Unsafe.Add(ref scores, 256));
-                Softmax_Vector512(ref Unsafe.Add(ref scores, 384));
-                Output4_Vector512(ref scores, ref vHead, ref Unsafe.Add(ref outputHead, rowStart * 384));
+                Softmax_Vector512(ref Unsafe.Add(ref scores, row * 128));
             }
+            Output_Vector512(ref scores, ref vHead, ref Unsafe.Add(ref outputHead, firstRow * 384), fullTiles, hasTail);
         }
 
-        /// <summary>Scores of 4 query rows: Q·Kᵀ/√32 over 128 columns (128 keys).</summary>
-        private static void Scores4_Vector512(ref float q, ref float keysT, ref float scores)
+        /// <summary>Scores of the chunk's query rows: Q·Kᵀ/√32 over 128 columns (128 keys).</summary>
+        private static void Scores_Vector512(ref float q, ref float keysT, ref float scores, int fullTiles, bool hasTail)
         {
             Vector512<float> scale = Vector512.Create(Scale);
             for (int col = 0; col < 128; col += 64)
             {
-                Vector512<float> acc_r0_c0 = Vector512<float>.Zero, acc_r0_c1 = Vector512<float>.Zero, acc_r0_c2 = Vector512<float>.Zero, acc_r0_c3 = Vector512<float>.Zero;
-                Vector512<float> acc_r1_c0 = Vector512<float>.Zero, acc_r1_c1 = Vector512<float>.Zero, acc_r1_c2 = Vector512<float>.Zero, acc_r1_c3 = Vector512<float>.Zero;
-                Vector512<float> acc_r2_c0 = Vector512<float>.Zero, acc_r2_c1 = Vector512<float>.Zero, acc_r2_c2 = Vector512<float>.Zero, acc_r2_c3 = Vector512<float>.Zero;
-                Vector512<float> acc_r3_c0 = Vector512<float>.Zero, acc_r3_c1 = Vector512<float>.Zero, acc_r3_c2 = Vector512<float>.Zero, acc_r3_c3 = Vector512<float>.Zero;
-                for (int k = 0; k < 32; k++)
+                for (int tile = 0; tile < fullTiles; tile++)
                 {
-                    Vector512<float> b_c0 = Vector512.LoadUnsafe(ref keysT, (nuint)(k * 128 + col));
-                    Vector512<float> b_c1 = Vector512.LoadUnsafe(ref keysT, (nuint)(k * 128 + col + 16));
-                    Vector512<float> b_c2 = Vector512.LoadUnsafe(ref keysT, (nuint)(k * 128 + col + 32));
-                    Vector512<float> b_c3 = Vector512.LoadUnsafe(ref keysT, (nuint)(k * 128 + col + 48));
-                    Vector512<float> a_r0 = Vector512.Create(Unsafe.Add(ref q, k));
-                    acc_r0_c0 = Vector512.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
-                    acc_r0_c1 = Vector512.FusedMultiplyAdd(a_r0, b_c1, acc_r0_c1);
-                    acc_r0_c2 = Vector512.FusedMultiplyAdd(a_r0, b_c2, acc_r0_c2);
-                    acc_r0_c3 = Vector512.FusedMultiplyAdd(a_r0, b_c3, acc_r0_c3);
-                    Vector512<float> a_r1 = Vector512.Create(Unsafe.Add(ref q, k + 384));
-                    acc_r1_c0 = Vector512.FusedMultiplyAdd(a_r1, b_c0, acc_r1_c0);
-                    acc_r1_c1 = Vector512.FusedMultiplyAdd(a_r1, b_c1, acc_r1_c1);
-                    acc_r1_c2 = Vector512.FusedMultiplyAdd(a_r1, b_c2, acc_r1_c2);
-                    acc_r1_c3 = Vector512.FusedMultiplyAdd(a_r1, b_c3, acc_r1_c3);
-                    Vector512<float> a_r2 = Vector512.Create(Unsafe.Add(ref q, k + 768));
-                    acc_r2_c0 = Vector512.FusedMultiplyAdd(a_r2, b_c0, acc_r2_c0);
-                    acc_r2_c1 = Vector512.FusedMultiplyAdd(a_r2, b_c1, acc_r2_c1);
-                    acc_r2_c2 = Vector512.FusedMultiplyAdd(a_r2, b_c2, acc_r2_c2);
-                    acc_r2_c3 = Vector512.FusedMultiplyAdd(a_r2, b_c3, acc_r2_c3);
-                    Vector512<float> a_r3 = Vector512.Create(Unsafe.Add(ref q, k + 1152));
-                    acc_r3_c0 = Vector512.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
-                    acc_r3_c1 = Vector512.FusedMultiplyAdd(a_r3, b_c1, acc_r3_c1);
-                    acc_r3_c2 = Vector512.FusedMultiplyAdd(a_r3, b_c2, acc_r3_c2);
-                    acc_r3_c3 = Vector512.FusedMultiplyAdd(a_r3, b_c3, acc_r3_c3);
+                    Vector512<float> acc_r0_c0 = Vector512<float>.Zero, acc_r0_c1 = Vector512<float>.Zero, acc_r0_c2 = Vector512<float>.Zero, acc_r0_c3 = Vector512<float>.Zero;
+                    Vector512<float> acc_r1_c0 = Vector512<float>.Zero, acc_r1_c1 = Vector512<float>.Zero, acc_r1_c2 = Vector512<float>.Zero, acc_r1_c3 = Vector512<float>.Zero;
+                    Vector512<float> acc_r2_c0 = Vector512<float>.Zero, acc_r2_c1 = Vector512<float>.Zero, acc_r2_c2 = Vector512<float>.Zero, acc_r2_c3 = Vector512<float>.Zero;
+                    Vector512<float> acc_r3_c0 = Vector512<float>.Zero, acc_r3_c1 = Vector512<float>.Zero, acc_r3_c2 = Vector512<float>.Zero, acc_r3_c3 = Vector512<float>.Zero;
+                    for (int k = 0; k < 32; k++)
+                    {
+                        Vector512<float> b_c0 = Vector512.LoadUnsafe(ref keysT, (nuint)(k * 128 + col));
+                        Vector512<float> b_c1 = Vector512.LoadUnsafe(ref keysT, (nuint)(k * 128 + col + 16));
+                        Vector512<float> b_c2 = Vector512.LoadUnsafe(ref keysT, (nuint)(k * 128 + col + 32));
+                        Vector512<float> b_c3 = Vector512.LoadUnsafe(ref keysT, (nuint)(k * 128 + col + 48));
+                        Vector512<float> a_r0 = Vector512.Create(Unsafe.Add(ref q, tile * 1536 + k));
+                        acc_r0_c0 = Vector512.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
+                        acc_r0_c1 = Vector512.FusedMultiplyAdd(a_r0, b_c1, acc_r0_c1);
+                        acc_r0_c2 = Vector512.FusedMultiplyAdd(a_r0, b_c2, acc_r0_c2);
+                        acc_r0_c3 = Vector512.FusedMultiplyAdd(a_r0, b_c3, acc_r0_c3);
+                        Vector512<float> a_r1 = Vector512.Create(Unsafe.Add(ref q, tile * 1536 + k + 384));
+                        acc_r1_c0 = Vector512.FusedMultiplyAdd(a_r1, b_c0, acc_r1_c0);
+                        acc_r1_c1 = Vector512.FusedMultiplyAdd(a_r1, b_c1, acc_r1_c1);
+                        acc_r1_c2 = Vector512.FusedMultiplyAdd(a_r1, b_c2, acc_r1_c2);
+                        acc_r1_c3 = Vector512.FusedMultiplyAdd(a_r1, b_c3, acc_r1_c3);
+                        Vector512<float> a_r2 = Vector512.Create(Unsafe.Add(ref q, tile * 1536 + k + 768));
+                        acc_r2_c0 = Vector512.FusedMultiplyAdd(a_r2, b_c0, acc_r2_c0);
+                        acc_r2_c1 = Vector512.FusedMultiplyAdd(a_r2, b_c1, acc_r2_c1);
+                        acc_r2_c2 = Vector512.FusedMultiplyAdd(a_r2, b_c2, acc_r2_c2);
+                        acc_r2_c3 = Vector512.FusedMultiplyAdd(a_r2, b_c3, acc_r2_c3);
+                        Vector512<float> a_r3 = Vector512.Create(Unsafe.Add(ref q, tile * 1536 + k + 1152));
+                        acc_r3_c0 = Vector512.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
+                        acc_r3_c1 = Vector512.FusedMultiplyAdd(a_r3, b_c1, acc_r3_c1);
+                        acc_r3_c2 = Vector512.FusedMultiplyAdd(a_r3, b_c2, acc_r3_c2);
+                        acc_r3_c3 = Vector512.FusedMultiplyAdd(a_r3, b_c3, acc_r3_c3);
+                    }
+                    Vector512.StoreUnsafe(acc_r0_c0 * scale, ref scores, (nuint)(tile * 512 + col));
+                    Vector512.StoreUnsafe(acc_r0_c1 * scale, ref scores, (nuint)(tile * 512 + col + 16));
+                    Vector512.StoreUnsafe(acc_r0_c2 * scale, ref scores, (nuint)(tile * 512 + col + 32));
+                    Vector512.StoreUnsafe(acc_r0_c3 * scale, ref scores, (nuint)(tile * 512 + col + 48));
+                    Vector512.StoreUnsafe(acc_r1_c0 * scale, ref scores, (nuint)(tile * 512 + col + 128));
+                    Vector512.StoreUnsafe(acc_r1_c1 * scale, ref scores, (nuint)(tile * 512 + col + 144));
+                    Vector512.StoreUnsafe(acc_r1_c2 * scale, ref scores, (nuint)(tile * 512 + col + 160));
+                    Vector512.StoreUnsafe(acc_r1_c3 * scale, ref scores, (nuint)(tile * 512 + col + 176));
+                    Vector512.StoreUnsafe(acc_r2_c0 * scale, ref scores, (nuint)(tile * 512 + col + 256));
+                    Vector512.StoreUnsafe(acc_r2_c1 * scale, ref scores, (nuint)(tile * 512 + col + 272));
+                    Vector512.StoreUnsafe(acc_r2_c2 * scale, ref scores, (nuint)(tile * 512 + col + 288));
+                    Vector512.StoreUnsafe(acc_r2_c3 * scale, ref scores, (nuint)(tile * 512 + col + 304));
+                    Vector512.StoreUnsafe(acc_r3_c0 * scale, ref scores, (nuint)(tile * 512 + col + 384));
+                    Vector512.StoreUnsafe(acc_r3_c1 * scale, ref scores, (nuint)(tile * 512 + col + 400));
+                    Vector512.StoreUnsafe(acc_r3_c2 * scale, ref scores, (nuint)(tile * 512 + col + 416));
+                    Vector512.StoreUnsafe(acc_r3_c3 * scale, ref scores, (nuint)(tile * 512 + col + 432));
                 }
-                Vector512.StoreUnsafe(acc_r0_c0 * scale, ref scores, (nuint)(col));
-                Vector512.StoreUnsafe(acc_r0_c1 * scale, ref scores, (nuint)(col + 16));
-                Vector512.StoreUnsafe(acc_r0_c2 * scale, ref scores, (nuint)(col + 32));
-                Vector512.StoreUnsafe(acc_r0_c3 * scale, ref scores, (nuint)(col + 48));
-                Vector512.StoreUnsafe(acc_r1_c0 * scale, ref scores, (nuint)(col + 128));
-                Vector512.StoreUnsafe(acc_r1_c1 * scale, ref scores, (nuint)(col + 144));
-                Vector512.StoreUnsafe(acc_r1_c2 * scale, ref scores, (nuint)(col + 160));
-                Vector512.StoreUnsafe(acc_r1_c3 * scale, ref scores, (nuint)(col + 176));
-                Vector512.StoreUnsafe(acc_r2_c0 * scale, ref scores, (nuint)(col + 256));
-                Vector512.StoreUnsafe(acc_r2_c1 * scale, ref scores, (nuint)(col + 272));
-                Vector512.StoreUnsafe(acc_r2_c2 * scale, ref scores, (nuint)(col + 288));
-                Vector512.StoreUnsafe(acc_r2_c3 * scale, ref scores, (nuint)(col + 304));
-                Vector512.StoreUnsafe(acc_r3_c0 * scale, ref scores, (nuint)(col + 384));
-                Vector512.StoreUnsafe(acc_r3_c1 * scale, ref scores, (nuint)(col + 400));
-                Vector512.StoreUnsafe(acc_r3_c2 * scale, ref scores, (nuint)(col + 416));
-                Vector512.StoreUnsafe(acc_r3_c3 * scale, ref scores, (nuint)(col + 432));
-            }
-        }
-
-        /// <summary>Output of 4 rows: softmax weights · V over 32 columns.</summary>
-        private static void Output4_Vector512(ref float weights, ref float v, ref float output)
-        {
-            {
-                Vector512<float> acc_r0_c0 = Vector512<float>.Zero, acc_r0_c1 = Vector512<float>.Zero;
-                Vector512<float> acc_r1_c0 = Vector512<float>.Zero, acc_r1_c1 = Vector512<float>.Zero;
-                Vector512<float> acc_r2_c0 = Vector512<float>.Zero, acc_r2_c1 = Vector512<float>.Zero;
-                Vector512<float> acc_r3_c0 = Vector512<float>.Zero, acc_r3_c1 = Vector512<float>.Zero;
-                for (int k = 0; k < 128; k++)
-                {
-                    Vector512<float> b_c0 = Vector512.LoadUnsafe(ref v, (nuint)(k * 384));
-                    Vector512<float> b_c1 = Vector512.LoadUnsafe(ref v, (nuint)(k * 384 + 16));
-                    Vector512<float> a_r0 = Vector512.Create(Unsafe.Add(ref weights, k));
-                    acc_r0_c0 = Vector512.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
-                    acc_r0_c1 = Vector512.FusedMultiplyAdd(a_r0, b_c1, acc_r0_c1);
-                    Vector512<float> a_r1 = Vector512.Create(Unsafe.Add(ref weights, k + 128));
-                    acc_r1_c0 = Vector512.FusedMultiplyAdd(a_r1, b_c0, acc_r1_c0);
-                    acc_r1_c1 = Vector512.FusedMultiplyAdd(a_r1, b_c1, acc_r1_c1);
-                    Vector512<float> a_r2 = Vector512.Create(Unsafe.Add(ref weights, k + 256));
-                    acc_r2_c0 = Vector512.FusedMultiplyAdd(a_r2, b_c0, acc_r2_c0);
-                    acc_r2_c1 = Vector512.FusedMultiplyAdd(a_r2, b_c1, acc_r2_c1);
-                    Vector512<float> a_r3 = Vector512.Create(Unsafe.Add(ref weights, k + 384));
-                    acc_r3_c0 = Vector512.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
-                    acc_r3_c1 = Vector512.FusedMultiplyAdd(a_r3, b_c1, acc_r3_c1);
-                }
-                Vector512.StoreUnsafe(acc_r0_c0, ref output, 0);
-                Vector512.StoreUnsafe(acc_r0_c1, ref output, 16);
-                Vector512.StoreUnsafe(acc_r1_c0, ref output, 384);
-                Vector512.StoreUnsafe(acc_r1_c1, ref output, 400);
-                Vector512.StoreUnsafe(acc_r2_c0, ref output, 768);
-                Vector512.StoreUnsafe(acc_r2_c1, ref output, 784);
-                Vector512.StoreUnsafe(acc_r3_c0, ref output, 1152);
-                Vector512.StoreUnsafe(acc_r3_c1, ref output, 1168);
             }
         }
 
@@ -224,97 +191,101 @@ namespace FixedShapeAttention.Generated
             }
         }
 
+        /// <summary>Output of the chunk's rows: softmax weights · V over 32 columns.</summary>
+        private static void Output_Vector512(ref float weights, ref float v, ref float output, int fullTiles, bool hasTail)
+        {
+            {
+                for (int tile = 0; tile < fullTiles; tile++)
+                {
+                    Vector512<float> acc_r0_c0 = Vector512<float>.Zero, acc_r0_c1 = Vector512<float>.Zero;
+                    Vector512<float> acc_r1_c0 = Vector512<float>.Zero, acc_r1_c1 = Vector512<float>.Zero;
+                    Vector512<float> acc_r2_c0 = Vector512<float>.Zero, acc_r2_c1 = Vector512<float>.Zero;
+                    Vector512<float> acc_r3_c0 = Vector512<float>.Zero, acc_r3_c1 = Vector512<float>.Zero;
+                    for (int k = 0; k < 128; k++)
+                    {
+                        Vector512<float> b_c0 = Vector512.LoadUnsafe(ref v, (nuint)(k * 384));
+                        Vector512<float> b_c1 = Vector512.LoadUnsafe(ref v, (nuint)(k * 384 + 16));
+                        Vector512<float> a_r0 = Vector512.Create(Unsafe.Add(ref weights, tile * 512 + k));
+                        acc_r0_c0 = Vector512.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
+                        acc_r0_c1 = Vector512.FusedMultiplyAdd(a_r0, b_c1, acc_r0_c1);
+                        Vector512<float> a_r1 = Vector512.Create(Unsafe.Add(ref weights, tile * 512 + k + 128));
+                        acc_r1_c0 = Vector512.FusedMultiplyAdd(a_r1, b_c0, acc_r1_c0);
+                        acc_r1_c1 = Vector512.FusedMultiplyAdd(a_r1, b_c1, acc_r1_c1);
+                        Vector512<float> a_r2 = Vector512.Create(Unsafe.Add(ref weights, tile * 512 + k + 256));
+                        acc_r2_c0 = Vector512.FusedMultiplyAdd(a_r2, b_c0, acc_r2_c0);
+                        acc_r2_c1 = Vector512.FusedMultiplyAdd(a_r2, b_c1, acc_r2_c1);
+                        Vector512<float> a_r3 = Vector512.Create(Unsafe.Add(ref weights, tile * 512 + k + 384));
+                        acc_r3_c0 = Vector512.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
+                        acc_r3_c1 = Vector512.FusedMultiplyAdd(a_r3, b_c1, acc_r3_c1);
+                    }
+                    Vector512.StoreUnsafe(acc_r0_c0, ref output, (nuint)(tile * 1536));
+                    Vector512.StoreUnsafe(acc_r0_c1, ref output, (nuint)(tile * 1536 + 16));
+                    Vector512.StoreUnsafe(acc_r1_c0, ref output, (nuint)(tile * 1536 + 384));
+                    Vector512.StoreUnsafe(acc_r1_c1, ref output, (nuint)(tile * 1536 + 400));
+                    Vector512.StoreUnsafe(acc_r2_c0, ref output, (nuint)(tile * 1536 + 768));
+                    Vector512.StoreUnsafe(acc_r2_c1, ref output, (nuint)(tile * 1536 + 784));
+                    Vector512.StoreUnsafe(acc_r3_c0, ref output, (nuint)(tile * 1536 + 1152));
+                    Vector512.StoreUnsafe(acc_r3_c1, ref output, (nuint)(tile * 1536 + 1168));
+                }
+            }
+        }
+
         /// <summary>Row tiles [firstTile, firstTile + tileCount) of one head on the Vector256 branch.</summary>
         private static void Rows_Vector256(ref float qHead, ref float kHead, ref float vHead, ref float outputHead, ref float scratch, int firstTile, int tileCount)
         {
             ref float keysT = ref scratch;
             ref float scores = ref Unsafe.Add(ref scratch, 4096);
             PackKeysTransposed(ref kHead, ref keysT);
-            int endTile = firstTile + tileCount;
-            for (int tile = firstTile, fullEnd = Math.Min(endTile, 32); tile < fullEnd; tile++)
+            int fullTiles = Math.Min(firstTile + tileCount, 32) - firstTile;
+            bool hasTail = firstTile + tileCount > 32;
+            int firstRow = firstTile * 4;
+            int rows = fullTiles * 4;
+            Scores_Vector256(ref Unsafe.Add(ref qHead, firstRow * 384), ref keysT, ref scores, fullTiles, hasTail);
+            for (int row = 0; row < rows; row++)
             {
-                int rowStart = tile * 4;
-                Scores4_Vector256(ref Unsafe.Add(ref qHead, rowStart * 384), ref keysT, ref scores);
-                Softmax_Vector256(ref scores);
-                Softmax_Vector256(ref Unsafe.Add(ref scores, 128));
-                Softmax_Vector256(ref Unsafe.Add(ref scores, 256));
-                Softmax_Vector256(ref Unsafe.Add(ref scores, 384));
-                Output4_Vector256(ref scores, ref vHead, ref Unsafe.Add(ref outputHead, rowStart * 384));
+                Softmax_Vector256(ref Unsafe.Add(ref scores, row * 128));
             }
+            Output_Vector256(ref scores, ref vHead, ref Unsafe.Add(ref outputHead, firstRow * 384), fullTiles, hasTail);
         }
 
-        /// <summary>Scores of 4 query rows: Q·Kᵀ/√32 over 128 columns (128 keys).</summary>
-        private static void Scores4_Vector256(ref float q, ref float keysT, ref float scores)
+        /// <summary>Scores of the chunk's query rows: Q·Kᵀ/√32 over 128 columns (128 keys).</summary>
+        private static void Scores_Vector256(ref float q, ref float keysT, ref float scores, int fullTiles, bool hasTail)
         {
             Vector256<float> scale = Vector256.Create(Scale);
             for (int col = 0; col < 128; col += 16)
             {
-                Vector256<float> acc_r0_c0 = Vector256<float>.Zero, acc_r0_c1 = Vector256<float>.Zero;
-                Vector256<float> acc_r1_c0 = Vector256<float>.Zero, acc_r1_c1 = Vector256<float>.Zero;
-                Vector256<float> acc_r2_c0 = Vector256<float>.Zero, acc_r2_c1 = Vector256<float>.Zero;
-                Vector256<float> acc_r3_c0 = Vector256<float>.Zero, acc_r3_c1 = Vector256<float>.Zero;
-                for (int k = 0; k < 32; k++)
+                for (int tile = 0; tile < fullTiles; tile++)
                 {
-                    Vector256<float> b_c0 = Vector256.LoadUnsafe(ref keysT, (nuint)(k * 128 + col));
-                    Vector256<float> b_c1 = Vector256.LoadUnsafe(ref keysT, (nuint)(k * 128 + col + 8));
-                    Vector256<float> a_r0 = Vector256.Create(Unsafe.Add(ref q, k));
-                    acc_r0_c0 = Vector256.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
-                    acc_r0_c1 = Vector256.FusedMultiplyAdd(a_r0, b_c1, acc_r0_c1);
-                    Vector256<float> a_r1 = Vector256.Create(Unsafe.Add(ref q, k + 384));
-                    acc_r1_c0 = Vector256.FusedMultiplyAdd(a_r1, b_c0, acc_r1_c0);
-                    acc_r1_c1 = Vector256.FusedMultiplyAdd(a_r1, b_c1, acc_r1_c1);
-                    Vector256<float> a_r2 = Vector256.Create(Unsafe.Add(ref q, k + 768));
-                    acc_r2_c0 = Vector256.FusedMultiplyAdd(a_r2, b_c0, acc_r2_c0);
-                    acc_r2_c1 = Vector256.FusedMultiplyAdd(a_r2, b_c1, acc_r2_c1);
-                    Vector256<float> a_r3 = Vector256.Create(Unsafe.Add(ref q, k + 1152));
-                    acc_r3_c0 = Vector256.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
-                    acc_r3_c1 = Vector256.FusedMultiplyAdd(a_r3, b_c1, acc_r3_c1);
+                    Vector256<float> acc_r0_c0 = Vector256<float>.Zero, acc_r0_c1 = Vector256<float>.Zero;
+                    Vector256<float> acc_r1_c0 = Vector256<float>.Zero, acc_r1_c1 = Vector256<float>.Zero;
+                    Vector256<float> acc_r2_c0 = Vector256<float>.Zero, acc_r2_c1 = Vector256<float>.Zero;
+                    Vector256<float> acc_r3_c0 = Vector256<float>.Zero, acc_r3_c1 = Vector256<float>.Zero;
+                    for (int k = 0; k < 32; k++)
+                    {
+                        Vector256<float> b_c0 = Vector256.LoadUnsafe(ref keysT, (nuint)(k * 128 + col));
+                        Vector256<float> b_c1 = Vector256.LoadUnsafe(ref keysT, (nuint)(k * 128 + col + 8));
+                        Vector256<float> a_r0 = Vector256.Create(Unsafe.Add(ref q, tile * 1536 + k));
+                        acc_r0_c0 = Vector256.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
+                        acc_r0_c1 = Vector256.FusedMultiplyAdd(a_r0, b_c1, acc_r0_c1);
+                        Vector256<float> a_r1 = Vector256.Create(Unsafe.Add(ref q, tile * 1536 + k + 384));
+                        acc_r1_c0 = Vector256.FusedMultiplyAdd(a_r1, b_c0, acc_r1_c0);
+                        acc_r1_c1 = Vector256.FusedMultiplyAdd(a_r1, b_c1, acc_r1_c1);
+                        Vector256<float> a_r2 = Vector256.Create(Unsafe.Add(ref q, tile * 1536 + k + 768));
+                        acc_r2_c0 = Vector256.FusedMultiplyAdd(a_r2, b_c0, acc_r2_c0);
+                        acc_r2_c1 = Vector256.FusedMultiplyAdd(a_r2, b_c1, acc_r2_c1);
+                        Vector256<float> a_r3 = Vector256.Create(Unsafe.Add(ref q, tile * 1536 + k + 1152));
+                        acc_r3_c0 = Vector256.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
+                        acc_r3_c1 = Vector256.FusedMultiplyAdd(a_r3, b_c1, acc_r3_c1);
+                    }
+                    Vector256.StoreUnsafe(acc_r0_c0 * scale, ref scores, (nuint)(tile * 512 + col));
+                    Vector256.StoreUnsafe(acc_r0_c1 * scale, ref scores, (nuint)(tile * 512 + col + 8));
+                    Vector256.StoreUnsafe(acc_r1_c0 * scale, ref scores, (nuint)(tile * 512 + col + 128));
+                    Vector256.StoreUnsafe(acc_r1_c1 * scale, ref scores, (nuint)(tile * 512 + col + 136));
+                    Vector256.StoreUnsafe(acc_r2_c0 * scale, ref scores, (nuint)(tile * 512 + col + 256));
+                    Vector256.StoreUnsafe(acc_r2_c1 * scale, ref scores, (nuint)(tile * 512 + col + 264));
+                    Vector256.StoreUnsafe(acc_r3_c0 * scale, ref scores, (nuint)(tile * 512 + col + 384));
+                    Vector256.StoreUnsafe(acc_r3_c1 * scale, ref scores, (nuint)(tile * 512 + col + 392));
                 }
-                Vector256.StoreUnsafe(acc_r0_c0 * scale, ref scores, (nuint)(col));
-                Vector256.StoreUnsafe(acc_r0_c1 * scale, ref scores, (nuint)(col + 8));
-                Vector256.StoreUnsafe(acc_r1_c0 * scale, ref scores, (nuint)(col + 128));
-                Vector256.StoreUnsafe(acc_r1_c1 * scale, ref scores, (nuint)(col + 136));
-                Vector256.StoreUnsafe(acc_r2_c0 * scale, ref scores, (nuint)(col + 256));
-                Vector256.StoreUnsafe(acc_r2_c1 * scale, ref scores, (nuint)(col + 264));
-                Vector256.StoreUnsafe(acc_r3_c0 * scale, ref scores, (nuint)(col + 384));
-                Vector256.StoreUnsafe(acc_r3_c1 * scale, ref scores, (nuint)(col + 392));
-            }
-        }
-
-        /// <summary>Output of 4 rows: softmax weights · V over 32 columns.</summary>
-        private static void Output4_Vector256(ref float weights, ref float v, ref float output)
-        {
-            for (int col = 0; col < 32; col += 16)
-            {
-                Vector256<float> acc_r0_c0 = Vector256<float>.Zero, acc_r0_c1 = Vector256<float>.Zero;
-                Vector256<float> acc_r1_c0 = Vector256<float>.Zero, acc_r1_c1 = Vector256<float>.Zero;
-                Vector256<float> acc_r2_c0 = Vector256<float>.Zero, acc_r2_c1 = Vector256<float>.Zero;
-                Vector256<float> acc_r3_c0 = Vector256<float>.Zero, acc_r3_c1 = Vector256<float>.Zero;
-                for (int k = 0; k < 128; k++)
-                {
-                    Vector256<float> b_c0 = Vector256.LoadUnsafe(ref v, (nuint)(k * 384 + col));
-                    Vector256<float> b_c1 = Vector256.LoadUnsafe(ref v, (nuint)(k * 384 + col + 8));
-                    Vector256<float> a_r0 = Vector256.Create(Unsafe.Add(ref weights, k));
-                    acc_r0_c0 = Vector256.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
-                    acc_r0_c1 = Vector256.FusedMultiplyAdd(a_r0, b_c1, acc_r0_c1);
-                    Vector256<float> a_r1 = Vector256.Create(Unsafe.Add(ref weights, k + 128));
-                    acc_r1_c0 = Vector256.FusedMultiplyAdd(a_r1, b_c0, acc_r1_c0);
-                    acc_r1_c1 = Vector256.FusedMultiplyAdd(a_r1, b_c1, acc_r1_c1);
-                    Vector256<float> a_r2 = Vector256.Create(Unsafe.Add(ref weights, k + 256));
-                    acc_r2_c0 = Vector256.FusedMultiplyAdd(a_r2, b_c0, acc_r2_c0);
-                    acc_r2_c1 = Vector256.FusedMultiplyAdd(a_r2, b_c1, acc_r2_c1);
-                    Vector256<float> a_r3 = Vector256.Create(Unsafe.Add(ref weights, k + 384));
-                    acc_r3_c0 = Vector256.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
-                    acc_r3_c1 = Vector256.FusedMultiplyAdd(a_r3, b_c1, acc_r3_c1);
-                }
-                Vector256.StoreUnsafe(acc_r0_c0, ref output, (nuint)(col));
-                Vector256.StoreUnsafe(acc_r0_c1, ref output, (nuint)(col + 8));
-                Vector256.StoreUnsafe(acc_r1_c0, ref output, (nuint)(col + 384));
-                Vector256.StoreUnsafe(acc_r1_c1, ref output, (nuint)(col + 392));
-                Vector256.StoreUnsafe(acc_r2_c0, ref output, (nuint)(col + 768));
-                Vector256.StoreUnsafe(acc_r2_c1, ref output, (nuint)(col + 776));
-                Vector256.StoreUnsafe(acc_r3_c0, ref output, (nuint)(col + 1152));
-                Vector256.StoreUnsafe(acc_r3_c1, ref output, (nuint)(col + 1160));
             }
         }
 
@@ -348,133 +319,120 @@ namespace FixedShapeAttention.Generated
             }
         }
 
+        /// <summary>Output of the chunk's rows: softmax weights · V over 32 columns.</summary>
+        private static void Output_Vector256(ref float weights, ref float v, ref float output, int fullTiles, bool hasTail)
+        {
+            for (int col = 0; col < 32; col += 16)
+            {
+                for (int tile = 0; tile < fullTiles; tile++)
+                {
+                    Vector256<float> acc_r0_c0 = Vector256<float>.Zero, acc_r0_c1 = Vector256<float>.Zero;
+                    Vector256<float> acc_r1_c0 = Vector256<float>.Zero, acc_r1_c1 = Vector256<float>.Zero;
+                    Vector256<float> acc_r2_c0 = Vector256<float>.Zero, acc_r2_c1 = Vector256<float>.Zero;
+                    Vector256<float> acc_r3_c0 = Vector256<float>.Zero, acc_r3_c1 = Vector256<float>.Zero;
+                    for (int k = 0; k < 128; k++)
+                    {
+                        Vector256<float> b_c0 = Vector256.LoadUnsafe(ref v, (nuint)(k * 384 + col));
+                        Vector256<float> b_c1 = Vector256.LoadUnsafe(ref v, (nuint)(k * 384 + col + 8));
+                        Vector256<float> a_r0 = Vector256.Create(Unsafe.Add(ref weights, tile * 512 + k));
+                        acc_r0_c0 = Vector256.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
+                        acc_r0_c1 = Vector256.FusedMultiplyAdd(a_r0, b_c1, acc_r0_c1);
+                        Vector256<float> a_r1 = Vector256.Create(Unsafe.Add(ref weights, tile * 512 + k + 128));
+                        acc_r1_c0 = Vector256.FusedMultiplyAdd(a_r1, b_c0, acc_r1_c0);
+                        acc_r1_c1 = Vector256.FusedMultiplyAdd(a_r1, b_c1, acc_r1_c1);
+                        Vector256<float> a_r2 = Vector256.Create(Unsafe.Add(ref weights, tile * 512 + k + 256));
+                        acc_r2_c0 = Vector256.FusedMultiplyAdd(a_r2, b_c0, acc_r2_c0);
+                        acc_r2_c1 = Vector256.FusedMultiplyAdd(a_r2, b_c1, acc_r2_c1);
+                        Vector256<float> a_r3 = Vector256.Create(Unsafe.Add(ref weights, tile * 512 + k + 384));
+                        acc_r3_c0 = Vector256.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
+                        acc_r3_c1 = Vector256.FusedMultiplyAdd(a_r3, b_c1, acc_r3_c1);
+                    }
+                    Vector256.StoreUnsafe(acc_r0_c0, ref output, (nuint)(tile * 1536 + col));
+                    Vector256.StoreUnsafe(acc_r0_c1, ref output, (nuint)(tile * 1536 + col + 8));
+                    Vector256.StoreUnsafe(acc_r1_c0, ref output, (nuint)(tile * 1536 + col + 384));
+                    Vector256.StoreUnsafe(acc_r1_c1, ref output, (nuint)(tile * 1536 + col + 392));
+                    Vector256.StoreUnsafe(acc_r2_c0, ref output, (nuint)(tile * 1536 + col + 768));
+                    Vector256.StoreUnsafe(acc_r2_c1, ref output, (nuint)(tile * 1536 + col + 776));
+                    Vector256.StoreUnsafe(acc_r3_c0, ref output, (nuint)(tile * 1536 + col + 1152));
+                    Vector256.StoreUnsafe(acc_r3_c1, ref output, (nuint)(tile * 1536 + col + 1160));
+                }
+            }
+        }
+
         /// <summary>Row tiles [firstTile, firstTile + tileCount) of one head on the scalar branch.</summary>
         private static void Rows_Scalar(ref float qHead, ref float kHead, ref float vHead, ref float outputHead, ref float scratch, int firstTile, int tileCount)
         {
             ref float keysT = ref scratch;
             ref float scores = ref Unsafe.Add(ref scratch, 4096);
             PackKeysTransposed(ref kHead, ref keysT);
-            int endTile = firstTile + tileCount;
-            for (int tile = firstTile, fullEnd = Math.Min(endTile, 32); tile < fullEnd; tile++)
+            int fullTiles = Math.Min(firstTile + tileCount, 32) - firstTile;
+            bool hasTail = firstTile + tileCount > 32;
+            int firstRow = firstTile * 4;
+            int rows = fullTiles * 4;
+            Scores_Scalar(ref Unsafe.Add(ref qHead, firstRow * 384), ref keysT, ref scores, fullTiles, hasTail);
+            for (int row = 0; row < rows; row++)
             {
-                int rowStart = tile * 4;
-                Scores4_Scalar(ref Unsafe.Add(ref qHead, rowStart * 384), ref keysT, ref scores);
-                Softmax_Scalar(ref scores);
-                Softmax_Scalar(ref Unsafe.Add(ref scores, 128));
-                Softmax_Scalar(ref Unsafe.Add(ref scores, 256));
-                Softmax_Scalar(ref Unsafe.Add(ref scores, 384));
-                Output4_Scalar(ref scores, ref vHead, ref Unsafe.Add(ref outputHead, rowStart * 384));
+                Softmax_Scalar(ref Unsafe.Add(ref scores, row * 128));
             }
+            Output_Scalar(ref scores, ref vHead, ref Unsafe.Add(ref outputHead, firstRow * 384), fullTiles, hasTail);
         }
 
-        /// <summary>Scores of 4 query rows: Q·Kᵀ/√32 over 128 columns (128 keys).</summary>
-        private static void Scores4_Scalar(ref float q, ref float keysT, ref float scores)
+        /// <summary>Scores of the chunk's query rows: Q·Kᵀ/√32 over 128 columns (128 keys).</summary>
+        private static void Scores_Scalar(ref float q, ref float keysT, ref float scores, int fullTiles, bool hasTail)
         {
             float scale = Scale;
             for (int col = 0; col < 128; col += 4)
             {
-                float acc_r0_c0 = 0f, acc_r0_c1 = 0f, acc_r0_c2 = 0f, acc_r0_c3 = 0f;
-                float acc_r1_c0 = 0f, acc_r1_c1 = 0f, acc_r1_c2 = 0f, acc_r1_c3 = 0f;
-                float acc_r2_c0 = 0f, acc_r2_c1 = 0f, acc_r2_c2 = 0f, acc_r2_c3 = 0f;
-                float acc_r3_c0 = 0f, acc_r3_c1 = 0f, acc_r3_c2 = 0f, acc_r3_c3 = 0f;
-                for (int k = 0; k < 32; k++)
+                for (int tile = 0; tile < fullTiles; tile++)
                 {
-                    float b_c0 = Unsafe.Add(ref keysT, k * 128 + col);
-                    float b_c1 = Unsafe.Add(ref keysT, k * 128 + col + 1);
-                    float b_c2 = Unsafe.Add(ref keysT, k * 128 + col + 2);
-                    float b_c3 = Unsafe.Add(ref keysT, k * 128 + col + 3);
-                    float a_r0 = Unsafe.Add(ref q, k);
-                    acc_r0_c0 = a_r0 * b_c0 + acc_r0_c0;
-                    acc_r0_c1 = a_r0 * b_c1 + acc_r0_c1;
-                    acc_r0_c2 = a_r0 * b_c2 + acc_r0_c2;
-                    acc_r0_c3 = a_r0 * b_c3 + acc_r0_c3;
-                    float a_r1 = Unsafe.Add(ref q, k + 384);
-                    acc_r1_c0 = a_r1 * b_c0 + acc_r1_c0;
-                    acc_r1_c1 = a_r1 * b_c1 + acc_r1_c1;
-                    acc_r1_c2 = a_r1 * b_c2 + acc_r1_c2;
-                    acc_r1_c3 = a_r1 * b_c3 + acc_r1_c3;
-                    float a_r2 = Unsafe.Add(ref q, k + 768);
-                    acc_r2_c0 = a_r2 * b_c0 + acc_r2_c0;
-                    acc_r2_c1 = a_r2 * b_c1 + acc_r2_c1;
-                    acc_r2_c2 = a_r2 * b_c2 + acc_r2_c2;
-                    acc_r2_c3 = a_r2 * b_c3 + acc_r2_c3;
-                    float a_r3 = Unsafe.Add(ref q, k + 1152);
-                    acc_r3_c0 = a_r3 * b_c0 + acc_r3_c0;
-                    acc_r3_c1 = a_r3 * b_c1 + acc_r3_c1;
-                    acc_r3_c2 = a_r3 * b_c2 + acc_r3_c2;
-                    acc_r3_c3 = a_r3 * b_c3 + acc_r3_c3;
+                    float acc_r0_c0 = 0f, acc_r0_c1 = 0f, acc_r0_c2 = 0f, acc_r0_c3 = 0f;
+                    float acc_r1_c0 = 0f, acc_r1_c1 = 0f, acc_r1_c2 = 0f, acc_r1_c3 = 0f;
+                    float acc_r2_c0 = 0f, acc_r2_c1 = 0f, acc_r2_c2 = 0f, acc_r2_c3 = 0f;
+                    float acc_r3_c0 = 0f, acc_r3_c1 = 0f, acc_r3_c2 = 0f, acc_r3_c3 = 0f;
+                    for (int k = 0; k < 32; k++)
+                    {
+                        float b_c0 = Unsafe.Add(ref keysT, k * 128 + col);
+                        float b_c1 = Unsafe.Add(ref keysT, k * 128 + col + 1);
+                        float b_c2 = Unsafe.Add(ref keysT, k * 128 + col + 2);
+                        float b_c3 = Unsafe.Add(ref keysT, k * 128 + col + 3);
+                        float a_r0 = Unsafe.Add(ref q, tile * 1536 + k);
+                        acc_r0_c0 = a_r0 * b_c0 + acc_r0_c0;
+                        acc_r0_c1 = a_r0 * b_c1 + acc_r0_c1;
+                        acc_r0_c2 = a_r0 * b_c2 + acc_r0_c2;
+                        acc_r0_c3 = a_r0 * b_c3 + acc_r0_c3;
+                        float a_r1 = Unsafe.Add(ref q, tile * 1536 + k + 384);
+                        acc_r1_c0 = a_r1 * b_c0 + acc_r1_c0;
+                        acc_r1_c1 = a_r1 * b_c1 + acc_r1_c1;
+                        acc_r1_c2 = a_r1 * b_c2 + acc_r1_c2;
+                        acc_r1_c3 = a_r1 * b_c3 + acc_r1_c3;
+                        float a_r2 = Unsafe.Add(ref q, tile * 1536 + k + 768);
+                        acc_r2_c0 = a_r2 * b_c0 + acc_r2_c0;
+                        acc_r2_c1 = a_r2 * b_c1 + acc_r2_c1;
+                        acc_r2_c2 = a_r2 * b_c2 + acc_r2_c2;
+                        acc_r2_c3 = a_r2 * b_c3 + acc_r2_c3;
+                        float a_r3 = Unsafe.Add(ref q, tile * 1536 + k + 1152);
+                        acc_r3_c0 = a_r3 * b_c0 + acc_r3_c0;
+                        acc_r3_c1 = a_r3 * b_c1 + acc_r3_c1;
+                        acc_r3_c2 = a_r3 * b_c2 + acc_r3_c2;
+                        acc_r3_c3 = a_r3 * b_c3 + acc_r3_c3;
+                    }
+                    Unsafe.Add(ref scores, tile * 512 + col) = acc_r0_c0 * scale;
+                    Unsafe.Add(ref scores, tile * 512 + col + 1) = acc_r0_c1 * scale;
+                    Unsafe.Add(ref scores, tile * 512 + col + 2) = acc_r0_c2 * scale;
+                    Unsafe.Add(ref scores, tile * 512 + col + 3) = acc_r0_c3 * scale;
+                    Unsafe.Add(ref scores, tile * 512 + col + 128) = acc_r1_c0 * scale;
+                    Unsafe.Add(ref scores, tile * 512 + col + 129) = acc_r1_c1 * scale;
+                    Unsafe.Add(ref scores, tile * 512 + col + 130) = acc_r1_c2 * scale;
+                    Unsafe.Add(ref scores, tile * 512 + col + 131) = acc_r1_c3 * scale;
+                    Unsafe.Add(ref scores, tile * 512 + col + 256) = acc_r2_c0 * scale;
+                    Unsafe.Add(ref scores, tile * 512 + col + 257) = acc_r2_c1 * scale;
+                    Unsafe.Add(ref scores, tile * 512 + col + 258) = acc_r2_c2 * scale;
+                    Unsafe.Add(ref scores, tile * 512 + col + 259) = acc_r2_c3 * scale;
+                    Unsafe.Add(ref scores, tile * 512 + col + 384) = acc_r3_c0 * scale;
+                    Unsafe.Add(ref scores, tile * 512 + col + 385) = acc_r3_c1 * scale;
+                    Unsafe.Add(ref scores, tile * 512 + col + 386) = acc_r3_c2 * scale;
+                    Unsafe.Add(ref scores, tile * 512 + col + 387) = acc_r3_c3 * scale;
                 }
-                Unsafe.Add(ref scores, col) = acc_r0_c0 * scale;
-                Unsafe.Add(ref scores, col + 1) = acc_r0_c1 * scale;
-                Unsafe.Add(ref scores, col + 2) = acc_r0_c2 * scale;
-                Unsafe.Add(ref scores, col + 3) = acc_r0_c3 * scale;
-                Unsafe.Add(ref scores, col + 128) = acc_r1_c0 * scale;
-                Unsafe.Add(ref scores, col + 129) = acc_r1_c1 * scale;
-                Unsafe.Add(ref scores, col + 130) = acc_r1_c2 * scale;
-                Unsafe.Add(ref scores, col + 131) = acc_r1_c3 * scale;
-                Unsafe.Add(ref scores, col + 256) = acc_r2_c0 * scale;
-                Unsafe.Add(ref scores, col + 257) = acc_r2_c1 * scale;
-                Unsafe.Add(ref scores, col + 258) = acc_r2_c2 * scale;
-                Unsafe.Add(ref scores, col + 259) = acc_r2_c3 * scale;
-                Unsafe.Add(ref scores, col + 384) = acc_r3_c0 * scale;
-                Unsafe.Add(ref scores, col + 385) = acc_r3_c1 * scale;
-                Unsafe.Add(ref scores, col + 386) = acc_r3_c2 * scale;
-                Unsafe.Add(ref scores, col + 387) = acc_r3_c3 * scale;
-            }
-        }
-
-        /// <summary>Output of 4 rows: softmax weights · V over 32 columns.</summary>
-        private static void Output4_Scalar(ref float weights, ref float v, ref float output)
-        {
-            for (int col = 0; col < 32; col += 4)
-            {
-                float acc_r0_c0 = 0f, acc_r0_c1 = 0f, acc_r0_c2 = 0f, acc_r0_c3 = 0f;
-                float acc_r1_c0 = 0f, acc_r1_c1 = 0f, acc_r1_c2 = 0f, acc_r1_c3 = 0f;
-                float acc_r2_c0 = 0f, acc_r2_c1 = 0f, acc_r2_c2 = 0f, acc_r2_c3 = 0f;
-                float acc_r3_c0 = 0f, acc_r3_c1 = 0f, acc_r3_c2 = 0f, acc_r3_c3 = 0f;
-                for (int k = 0; k < 128; k++)
-                {
-                    float b_c0 = Unsafe.Add(ref v, k * 384 + col);
-                    float b_c1 = Unsafe.Add(ref v, k * 384 + col + 1);
-                    float b_c2 = Unsafe.Add(ref v, k * 384 + col + 2);
-                    float b_c3 = Unsafe.Add(ref v, k * 384 + col + 3);
-                    float a_r0 = Unsafe.Add(ref weights, k);
-                    acc_r0_c0 = a_r0 * b_c0 + acc_r0_c0;
-                    acc_r0_c1 = a_r0 * b_c1 + acc_r0_c1;
-                    acc_r0_c2 = a_r0 * b_c2 + acc_r0_c2;
-                    acc_r0_c3 = a_r0 * b_c3 + acc_r0_c3;
-                    float a_r1 = Unsafe.Add(ref weights, k + 128);
-                    acc_r1_c0 = a_r1 * b_c0 + acc_r1_c0;
-                    acc_r1_c1 = a_r1 * b_c1 + acc_r1_c1;
-                    acc_r1_c2 = a_r1 * b_c2 + acc_r1_c2;
-                    acc_r1_c3 = a_r1 * b_c3 + acc_r1_c3;
-                    float a_r2 = Unsafe.Add(ref weights, k + 256);
-                    acc_r2_c0 = a_r2 * b_c0 + acc_r2_c0;
-                    acc_r2_c1 = a_r2 * b_c1 + acc_r2_c1;
-                    acc_r2_c2 = a_r2 * b_c2 + acc_r2_c2;
-                    acc_r2_c3 = a_r2 * b_c3 + acc_r2_c3;
-                    float a_r3 = Unsafe.Add(ref weights, k + 384);
-                    acc_r3_c0 = a_r3 * b_c0 + acc_r3_c0;
-                    acc_r3_c1 = a_r3 * b_c1 + acc_r3_c1;
-                    acc_r3_c2 = a_r3 * b_c2 + acc_r3_c2;
-                    acc_r3_c3 = a_r3 * b_c3 + acc_r3_c3;
-                }
-                Unsafe.Add(ref output, col) = acc_r0_c0;
-                Unsafe.Add(ref output, col + 1) = acc_r0_c1;
-                Unsafe.Add(ref output, col + 2) = acc_r0_c2;
-                Unsafe.Add(ref output, col + 3) = acc_r0_c3;
-                Unsafe.Add(ref output, col + 384) = acc_r1_c0;
-                Unsafe.Add(ref output, col + 385) = acc_r1_c1;
-                Unsafe.Add(ref output, col + 386) = acc_r1_c2;
-                Unsafe.Add(ref output, col + 387) = acc_r1_c3;
-                Unsafe.Add(ref output, col + 768) = acc_r2_c0;
-                Unsafe.Add(ref output, col + 769) = acc_r2_c1;
-                Unsafe.Add(ref output, col + 770) = acc_r2_c2;
-                Unsafe.Add(ref output, col + 771) = acc_r2_c3;
-                Unsafe.Add(ref output, col + 1152) = acc_r3_c0;
-                Unsafe.Add(ref output, col + 1153) = acc_r3_c1;
-                Unsafe.Add(ref output, col + 1154) = acc_r3_c2;
-                Unsafe.Add(ref output, col + 1155) = acc_r3_c3;
             }
         }
 
@@ -504,6 +462,64 @@ namespace FixedShapeAttention.Generated
             for (int j = 0; j < 128; j += 1)
             {
                 Unsafe.Add(ref row, j) = Unsafe.Add(ref row, j) * reciprocal;
+            }
+        }
+
+        /// <summary>Output of the chunk's rows: softmax weights · V over 32 columns.</summary>
+        private static void Output_Scalar(ref float weights, ref float v, ref float output, int fullTiles, bool hasTail)
+        {
+            for (int col = 0; col < 32; col += 4)
+            {
+                for (int tile = 0; tile < fullTiles; tile++)
+                {
+                    float acc_r0_c0 = 0f, acc_r0_c1 = 0f, acc_r0_c2 = 0f, acc_r0_c3 = 0f;
+                    float acc_r1_c0 = 0f, acc_r1_c1 = 0f, acc_r1_c2 = 0f, acc_r1_c3 = 0f;
+                    float acc_r2_c0 = 0f, acc_r2_c1 = 0f, acc_r2_c2 = 0f, acc_r2_c3 = 0f;
+                    float acc_r3_c0 = 0f, acc_r3_c1 = 0f, acc_r3_c2 = 0f, acc_r3_c3 = 0f;
+                    for (int k = 0; k < 128; k++)
+                    {
+                        float b_c0 = Unsafe.Add(ref v, k * 384 + col);
+                        float b_c1 = Unsafe.Add(ref v, k * 384 + col + 1);
+                        float b_c2 = Unsafe.Add(ref v, k * 384 + col + 2);
+                        float b_c3 = Unsafe.Add(ref v, k * 384 + col + 3);
+                        float a_r0 = Unsafe.Add(ref weights, tile * 512 + k);
+                        acc_r0_c0 = a_r0 * b_c0 + acc_r0_c0;
+                        acc_r0_c1 = a_r0 * b_c1 + acc_r0_c1;
+                        acc_r0_c2 = a_r0 * b_c2 + acc_r0_c2;
+                        acc_r0_c3 = a_r0 * b_c3 + acc_r0_c3;
+                        float a_r1 = Unsafe.Add(ref weights, tile * 512 + k + 128);
+                        acc_r1_c0 = a_r1 * b_c0 + acc_r1_c0;
+                        acc_r1_c1 = a_r1 * b_c1 + acc_r1_c1;
+                        acc_r1_c2 = a_r1 * b_c2 + acc_r1_c2;
+                        acc_r1_c3 = a_r1 * b_c3 + acc_r1_c3;
+                        float a_r2 = Unsafe.Add(ref weights, tile * 512 + k + 256);
+                        acc_r2_c0 = a_r2 * b_c0 + acc_r2_c0;
+                        acc_r2_c1 = a_r2 * b_c1 + acc_r2_c1;
+                        acc_r2_c2 = a_r2 * b_c2 + acc_r2_c2;
+                        acc_r2_c3 = a_r2 * b_c3 + acc_r2_c3;
+                        float a_r3 = Unsafe.Add(ref weights, tile * 512 + k + 384);
+                        acc_r3_c0 = a_r3 * b_c0 + acc_r3_c0;
+                        acc_r3_c1 = a_r3 * b_c1 + acc_r3_c1;
+                        acc_r3_c2 = a_r3 * b_c2 + acc_r3_c2;
+                        acc_r3_c3 = a_r3 * b_c3 + acc_r3_c3;
+                    }
+                    Unsafe.Add(ref output, tile * 1536 + col) = acc_r0_c0;
+                    Unsafe.Add(ref output, tile * 1536 + col + 1) = acc_r0_c1;
+                    Unsafe.Add(ref output, tile * 1536 + col + 2) = acc_r0_c2;
+                    Unsafe.Add(ref output, tile * 1536 + col + 3) = acc_r0_c3;
+                    Unsafe.Add(ref output, tile * 1536 + col + 384) = acc_r1_c0;
+                    Unsafe.Add(ref output, tile * 1536 + col + 385) = acc_r1_c1;
+                    Unsafe.Add(ref output, tile * 1536 + col + 386) = acc_r1_c2;
+                    Unsafe.Add(ref output, tile * 1536 + col + 387) = acc_r1_c3;
+                    Unsafe.Add(ref output, tile * 1536 + col + 768) = acc_r2_c0;
+                    Unsafe.Add(ref output, tile * 1536 + col + 769) = acc_r2_c1;
+                    Unsafe.Add(ref output, tile * 1536 + col + 770) = acc_r2_c2;
+                    Unsafe.Add(ref output, tile * 1536 + col + 771) = acc_r2_c3;
+                    Unsafe.Add(ref output, tile * 1536 + col + 1152) = acc_r3_c0;
+                    Unsafe.Add(ref output, tile * 1536 + col + 1153) = acc_r3_c1;
+                    Unsafe.Add(ref output, tile * 1536 + col + 1154) = acc_r3_c2;
+                    Unsafe.Add(ref output, tile * 1536 + col + 1155) = acc_r3_c3;
+                }
             }
         }
     }

@@ -3,8 +3,9 @@
 // Shape: SequenceLength 13, EmbeddingDim 20, Heads 4 (HeadDim 5), causal (query i sees keys 0..i); per head softmax(Q·Kᵀ/√5)·V.
 // Strategy: blocked loops: the largest product, Q·Kᵀ on the scalar branch, is 5 deep × 13 column slots = 65 multiply-add statements per row tile, above the unroll budget of 48, so k and column panels are loops around an unrolled register tile.
 // Register tiles (rows × vectors): Q·Kᵀ Vector512 4×1 Vector512, Vector256 4×2 Vector256, scalar 4×4 float; P·V Vector512 4×2 Vector128, Vector256 4×2 Vector128, scalar 4×4 float.
+// Loop order: per chunk, Q·Kᵀ for all its rows (column panels outside, row tiles inside, so a panel of Kᵀ stays in cache), softmax row by row, then P·V likewise.
 // Row tail: 13 rows = 3 tiles of 4 + a tail tile of 1 row, emitted as its own code.
-// Scheduling: 1 chunk per (sequence, head), 13_520 flops per sequence; below 4_000_000 flops per call every chunk runs on the calling thread.
+// Scheduling: 1 chunk per (sequence, head) of at most 13 rows, 13_520 flops per sequence; below 4_000_000 flops per call every chunk runs on the calling thread.
 
 #nullable enable
 
@@ -55,8 +56,8 @@ namespace FixedShapeAttention.Generated
             ref float kHead = ref Unsafe.Add(ref buffers.Input1, headOffset);
             ref float vHead = ref Unsafe.Add(ref buffers.Input2, headOffset);
             ref float outputHead = ref Unsafe.Add(ref buffers.Output, headOffset);
-            // Scratch: Kᵀ of this head (5 × 16), then 4 score rows of 16.
-            ref float scratch = ref MemoryMarshal.GetReference(WorkerScratch.Get(144));
+            // Scratch: Kᵀ of this head (5 × 16), then up to 13 score rows of 16.
+            ref float scratch = ref MemoryMarshal.GetReference(WorkerScratch.Get(288));
             if (Vector512.IsHardwareAccelerated)
             {
                 Rows_Vector512(ref qHead, ref kHead, ref vHead, ref outputHead, ref scratch, firstTile, tileCount);
@@ -93,159 +94,60 @@ namespace FixedShapeAttention.Generated
             ref float keysT = ref scratch;
             ref float scores = ref Unsafe.Add(ref scratch, 80);
             PackKeysTransposed(ref kHead, ref keysT);
-            int endTile = firstTile + tileCount;
-            for (int tile = firstTile, fullEnd = Math.Min(endTile, 3); tile < fullEnd; tile++)
+            int fullTiles = Math.Min(firstTile + tileCount, 3) - firstTile;
+            bool hasTail = firstTile + tileCount > 3;
+            int firstRow = firstTile * 4;
+            int rows = fullTiles * 4 + (hasTail ? 1 : 0);
+            Scores_Vector512(ref Unsafe.Add(ref qHead, firstRow * 20), ref keysT, ref scores, fullTiles, hasTail, firstRow);
+            for (int row = 0; row < rows; row++)
             {
-                int rowStart = tile * 4;
-                Scores4_Vector512(ref Unsafe.Add(ref qHead, rowStart * 20), ref keysT, ref scores, rowStart + 3);
-                Softmax_Vector512(ref scores, rowStart + 1);
-                Softmax_Vector512(ref Unsafe.Add(ref scores, 16), rowStart + 2);
-                Softmax_Vector512(ref Unsafe.Add(ref scores, 32), rowStart + 3);
-                Softmax_Vector512(ref Unsafe.Add(ref scores, 48), rowStart + 4);
-                Output4_Vector512(ref scores, ref vHead, ref Unsafe.Add(ref outputHead, rowStart * 20), rowStart);
+                Softmax_Vector512(ref Unsafe.Add(ref scores, row * 16), firstRow + row + 1);
             }
-            // The last 1 row of the sequence: a tile of its own, so no tile ever branches on its height.
-            if (endTile > 3)
-            {
-                const int rowStart = 12;
-                Scores1_Vector512(ref Unsafe.Add(ref qHead, 240), ref keysT, ref scores, rowStart + 0);
-                Softmax_Vector512(ref scores, rowStart + 1);
-                Output1_Vector512(ref scores, ref vHead, ref Unsafe.Add(ref outputHead, 240), rowStart);
-            }
+            Output_Vector512(ref scores, ref vHead, ref Unsafe.Add(ref outputHead, firstRow * 20), fullTiles, hasTail, firstRow);
         }
 
-        /// <summary>Scores of 4 query rows: Q·Kᵀ/√5 over 16 columns (13 keys + padding).</summary>
-        private static void Scores4_Vector512(ref float q, ref float keysT, ref float scores, int lastRow)
+        /// <summary>Scores of the chunk's query rows: Q·Kᵀ/√5 over 16 columns (13 keys + padding).</summary>
+        private static void Scores_Vector512(ref float q, ref float keysT, ref float scores, int fullTiles, bool hasTail, int firstRow)
         {
             Vector512<float> scale = Vector512.Create(Scale);
-            // Column panels that start after the tile's last query are entirely masked: skipped.
+            // Column panels that start after the chunk's last query are entirely masked: skipped.
+            int lastRow = firstRow + fullTiles * 4 + (hasTail ? 1 : 0) - 1;
             if (0 <= lastRow)
             {
-                Vector512<float> acc_r0_c0 = Vector512<float>.Zero;
-                Vector512<float> acc_r1_c0 = Vector512<float>.Zero;
-                Vector512<float> acc_r2_c0 = Vector512<float>.Zero;
-                Vector512<float> acc_r3_c0 = Vector512<float>.Zero;
-                for (int k = 0; k < 5; k++)
+                for (int tile = 0; tile < fullTiles; tile++)
                 {
-                    Vector512<float> b_c0 = Vector512.LoadUnsafe(ref keysT, (nuint)(k * 16));
-                    Vector512<float> a_r0 = Vector512.Create(Unsafe.Add(ref q, k));
-                    acc_r0_c0 = Vector512.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
-                    Vector512<float> a_r1 = Vector512.Create(Unsafe.Add(ref q, k + 20));
-                    acc_r1_c0 = Vector512.FusedMultiplyAdd(a_r1, b_c0, acc_r1_c0);
-                    Vector512<float> a_r2 = Vector512.Create(Unsafe.Add(ref q, k + 40));
-                    acc_r2_c0 = Vector512.FusedMultiplyAdd(a_r2, b_c0, acc_r2_c0);
-                    Vector512<float> a_r3 = Vector512.Create(Unsafe.Add(ref q, k + 60));
-                    acc_r3_c0 = Vector512.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
+                    Vector512<float> acc_r0_c0 = Vector512<float>.Zero;
+                    Vector512<float> acc_r1_c0 = Vector512<float>.Zero;
+                    Vector512<float> acc_r2_c0 = Vector512<float>.Zero;
+                    Vector512<float> acc_r3_c0 = Vector512<float>.Zero;
+                    for (int k = 0; k < 5; k++)
+                    {
+                        Vector512<float> b_c0 = Vector512.LoadUnsafe(ref keysT, (nuint)(k * 16));
+                        Vector512<float> a_r0 = Vector512.Create(Unsafe.Add(ref q, tile * 80 + k));
+                        acc_r0_c0 = Vector512.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
+                        Vector512<float> a_r1 = Vector512.Create(Unsafe.Add(ref q, tile * 80 + k + 20));
+                        acc_r1_c0 = Vector512.FusedMultiplyAdd(a_r1, b_c0, acc_r1_c0);
+                        Vector512<float> a_r2 = Vector512.Create(Unsafe.Add(ref q, tile * 80 + k + 40));
+                        acc_r2_c0 = Vector512.FusedMultiplyAdd(a_r2, b_c0, acc_r2_c0);
+                        Vector512<float> a_r3 = Vector512.Create(Unsafe.Add(ref q, tile * 80 + k + 60));
+                        acc_r3_c0 = Vector512.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
+                    }
+                    Vector512.StoreUnsafe(acc_r0_c0 * scale, ref scores, (nuint)(tile * 64));
+                    Vector512.StoreUnsafe(acc_r1_c0 * scale, ref scores, (nuint)(tile * 64 + 16));
+                    Vector512.StoreUnsafe(acc_r2_c0 * scale, ref scores, (nuint)(tile * 64 + 32));
+                    Vector512.StoreUnsafe(acc_r3_c0 * scale, ref scores, (nuint)(tile * 64 + 48));
                 }
-                Vector512.StoreUnsafe(acc_r0_c0 * scale, ref scores, 0);
-                Vector512.StoreUnsafe(acc_r1_c0 * scale, ref scores, 16);
-                Vector512.StoreUnsafe(acc_r2_c0 * scale, ref scores, 32);
-                Vector512.StoreUnsafe(acc_r3_c0 * scale, ref scores, 48);
-            }
-        }
-
-        /// <summary>Output of 4 rows: softmax weights · V over 5 columns.</summary>
-        private static void Output4_Vector512(ref float weights, ref float v, ref float output, int rowStart)
-        {
-            {
-                Vector128<float> acc_r0_c0 = Vector128<float>.Zero, acc_r0_c1 = Vector128<float>.Zero;
-                Vector128<float> acc_r1_c0 = Vector128<float>.Zero, acc_r1_c1 = Vector128<float>.Zero;
-                Vector128<float> acc_r2_c0 = Vector128<float>.Zero, acc_r2_c1 = Vector128<float>.Zero;
-                Vector128<float> acc_r3_c0 = Vector128<float>.Zero, acc_r3_c1 = Vector128<float>.Zero;
-                for (int k = 0; k <= rowStart; k++)
+                if (hasTail)
                 {
-                    Vector128<float> b_c0 = Vector128.LoadUnsafe(ref v, (nuint)(k * 20));
-                    Vector128<float> b_c1 = Vector128.LoadUnsafe(ref v, (nuint)(k * 20 + 1));
-                    Vector128<float> a_r0 = Vector128.Create(Unsafe.Add(ref weights, k));
-                    acc_r0_c0 = Vector128.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
-                    acc_r0_c1 = Vector128.FusedMultiplyAdd(a_r0, b_c1, acc_r0_c1);
-                    Vector128<float> a_r1 = Vector128.Create(Unsafe.Add(ref weights, k + 16));
-                    acc_r1_c0 = Vector128.FusedMultiplyAdd(a_r1, b_c0, acc_r1_c0);
-                    acc_r1_c1 = Vector128.FusedMultiplyAdd(a_r1, b_c1, acc_r1_c1);
-                    Vector128<float> a_r2 = Vector128.Create(Unsafe.Add(ref weights, k + 32));
-                    acc_r2_c0 = Vector128.FusedMultiplyAdd(a_r2, b_c0, acc_r2_c0);
-                    acc_r2_c1 = Vector128.FusedMultiplyAdd(a_r2, b_c1, acc_r2_c1);
-                    Vector128<float> a_r3 = Vector128.Create(Unsafe.Add(ref weights, k + 48));
-                    acc_r3_c0 = Vector128.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
-                    acc_r3_c1 = Vector128.FusedMultiplyAdd(a_r3, b_c1, acc_r3_c1);
+                    Vector512<float> acc_r0_c0 = Vector512<float>.Zero;
+                    for (int k = 0; k < 5; k++)
+                    {
+                        Vector512<float> b_c0 = Vector512.LoadUnsafe(ref keysT, (nuint)(k * 16));
+                        Vector512<float> a_r0 = Vector512.Create(Unsafe.Add(ref q, fullTiles * 80 + k));
+                        acc_r0_c0 = Vector512.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
+                    }
+                    Vector512.StoreUnsafe(acc_r0_c0 * scale, ref scores, (nuint)(fullTiles * 64));
                 }
-                // Key rowStart + 1 is visible to rows 1..3 of this tile only.
-                {
-                    Vector128<float> b_c0 = Vector128.LoadUnsafe(ref v, (nuint)(rowStart * 20 + 20));
-                    Vector128<float> b_c1 = Vector128.LoadUnsafe(ref v, (nuint)(rowStart * 20 + 21));
-                    Vector128<float> a_r1 = Vector128.Create(Unsafe.Add(ref weights, rowStart + 17));
-                    acc_r1_c0 = Vector128.FusedMultiplyAdd(a_r1, b_c0, acc_r1_c0);
-                    acc_r1_c1 = Vector128.FusedMultiplyAdd(a_r1, b_c1, acc_r1_c1);
-                    Vector128<float> a_r2 = Vector128.Create(Unsafe.Add(ref weights, rowStart + 33));
-                    acc_r2_c0 = Vector128.FusedMultiplyAdd(a_r2, b_c0, acc_r2_c0);
-                    acc_r2_c1 = Vector128.FusedMultiplyAdd(a_r2, b_c1, acc_r2_c1);
-                    Vector128<float> a_r3 = Vector128.Create(Unsafe.Add(ref weights, rowStart + 49));
-                    acc_r3_c0 = Vector128.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
-                    acc_r3_c1 = Vector128.FusedMultiplyAdd(a_r3, b_c1, acc_r3_c1);
-                }
-                // Key rowStart + 2 is visible to rows 2..3 of this tile only.
-                {
-                    Vector128<float> b_c0 = Vector128.LoadUnsafe(ref v, (nuint)(rowStart * 20 + 40));
-                    Vector128<float> b_c1 = Vector128.LoadUnsafe(ref v, (nuint)(rowStart * 20 + 41));
-                    Vector128<float> a_r2 = Vector128.Create(Unsafe.Add(ref weights, rowStart + 34));
-                    acc_r2_c0 = Vector128.FusedMultiplyAdd(a_r2, b_c0, acc_r2_c0);
-                    acc_r2_c1 = Vector128.FusedMultiplyAdd(a_r2, b_c1, acc_r2_c1);
-                    Vector128<float> a_r3 = Vector128.Create(Unsafe.Add(ref weights, rowStart + 50));
-                    acc_r3_c0 = Vector128.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
-                    acc_r3_c1 = Vector128.FusedMultiplyAdd(a_r3, b_c1, acc_r3_c1);
-                }
-                // Key rowStart + 3 is visible to rows 3..3 of this tile only.
-                {
-                    Vector128<float> b_c0 = Vector128.LoadUnsafe(ref v, (nuint)(rowStart * 20 + 60));
-                    Vector128<float> b_c1 = Vector128.LoadUnsafe(ref v, (nuint)(rowStart * 20 + 61));
-                    Vector128<float> a_r3 = Vector128.Create(Unsafe.Add(ref weights, rowStart + 51));
-                    acc_r3_c0 = Vector128.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
-                    acc_r3_c1 = Vector128.FusedMultiplyAdd(a_r3, b_c1, acc_r3_c1);
-                }
-                Vector128.StoreUnsafe(acc_r0_c0, ref output, 0);
-                Vector128.StoreUnsafe(acc_r0_c1, ref output, 1);
-                Vector128.StoreUnsafe(acc_r1_c0, ref output, 20);
-                Vector128.StoreUnsafe(acc_r1_c1, ref output, 21);
-                Vector128.StoreUnsafe(acc_r2_c0, ref output, 40);
-                Vector128.StoreUnsafe(acc_r2_c1, ref output, 41);
-                Vector128.StoreUnsafe(acc_r3_c0, ref output, 60);
-                Vector128.StoreUnsafe(acc_r3_c1, ref output, 61);
-            }
-        }
-
-        /// <summary>Scores of 1 query row: Q·Kᵀ/√5 over 16 columns (13 keys + padding).</summary>
-        private static void Scores1_Vector512(ref float q, ref float keysT, ref float scores, int lastRow)
-        {
-            Vector512<float> scale = Vector512.Create(Scale);
-            // Column panels that start after the tile's last query are entirely masked: skipped.
-            if (0 <= lastRow)
-            {
-                Vector512<float> acc_r0_c0 = Vector512<float>.Zero;
-                for (int k = 0; k < 5; k++)
-                {
-                    Vector512<float> b_c0 = Vector512.LoadUnsafe(ref keysT, (nuint)(k * 16));
-                    Vector512<float> a_r0 = Vector512.Create(Unsafe.Add(ref q, k));
-                    acc_r0_c0 = Vector512.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
-                }
-                Vector512.StoreUnsafe(acc_r0_c0 * scale, ref scores, 0);
-            }
-        }
-
-        /// <summary>Output of 1 row: softmax weights · V over 5 columns.</summary>
-        private static void Output1_Vector512(ref float weights, ref float v, ref float output, int rowStart)
-        {
-            {
-                Vector128<float> acc_r0_c0 = Vector128<float>.Zero, acc_r0_c1 = Vector128<float>.Zero;
-                for (int k = 0; k <= rowStart; k++)
-                {
-                    Vector128<float> b_c0 = Vector128.LoadUnsafe(ref v, (nuint)(k * 20));
-                    Vector128<float> b_c1 = Vector128.LoadUnsafe(ref v, (nuint)(k * 20 + 1));
-                    Vector128<float> a_r0 = Vector128.Create(Unsafe.Add(ref weights, k));
-                    acc_r0_c0 = Vector128.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
-                    acc_r0_c1 = Vector128.FusedMultiplyAdd(a_r0, b_c1, acc_r0_c1);
-                }
-                Vector128.StoreUnsafe(acc_r0_c0, ref output, 0);
-                Vector128.StoreUnsafe(acc_r0_c1, ref output, 1);
             }
         }
 
@@ -285,177 +187,166 @@ namespace FixedShapeAttention.Generated
             }
         }
 
+        /// <summary>Output of the chunk's rows: softmax weights · V over 5 columns.</summary>
+        private static void Output_Vector512(ref float weights, ref float v, ref float output, int fullTiles, bool hasTail, int firstRow)
+        {
+            {
+                for (int tile = 0; tile < fullTiles; tile++)
+                {
+                    int rowStart = firstRow + tile * 4;
+                    Vector128<float> acc_r0_c0 = Vector128<float>.Zero, acc_r0_c1 = Vector128<float>.Zero;
+                    Vector128<float> acc_r1_c0 = Vector128<float>.Zero, acc_r1_c1 = Vector128<float>.Zero;
+                    Vector128<float> acc_r2_c0 = Vector128<float>.Zero, acc_r2_c1 = Vector128<float>.Zero;
+                    Vector128<float> acc_r3_c0 = Vector128<float>.Zero, acc_r3_c1 = Vector128<float>.Zero;
+                    for (int k = 0; k <= rowStart; k++)
+                    {
+                        Vector128<float> b_c0 = Vector128.LoadUnsafe(ref v, (nuint)(k * 20));
+                        Vector128<float> b_c1 = Vector128.LoadUnsafe(ref v, (nuint)(k * 20 + 1));
+                        Vector128<float> a_r0 = Vector128.Create(Unsafe.Add(ref weights, tile * 64 + k));
+                        acc_r0_c0 = Vector128.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
+                        acc_r0_c1 = Vector128.FusedMultiplyAdd(a_r0, b_c1, acc_r0_c1);
+                        Vector128<float> a_r1 = Vector128.Create(Unsafe.Add(ref weights, tile * 64 + k + 16));
+                        acc_r1_c0 = Vector128.FusedMultiplyAdd(a_r1, b_c0, acc_r1_c0);
+                        acc_r1_c1 = Vector128.FusedMultiplyAdd(a_r1, b_c1, acc_r1_c1);
+                        Vector128<float> a_r2 = Vector128.Create(Unsafe.Add(ref weights, tile * 64 + k + 32));
+                        acc_r2_c0 = Vector128.FusedMultiplyAdd(a_r2, b_c0, acc_r2_c0);
+                        acc_r2_c1 = Vector128.FusedMultiplyAdd(a_r2, b_c1, acc_r2_c1);
+                        Vector128<float> a_r3 = Vector128.Create(Unsafe.Add(ref weights, tile * 64 + k + 48));
+                        acc_r3_c0 = Vector128.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
+                        acc_r3_c1 = Vector128.FusedMultiplyAdd(a_r3, b_c1, acc_r3_c1);
+                    }
+                    // Key rowStart + 1 is visible to rows 1..3 of this tile only.
+                    {
+                        Vector128<float> b_c0 = Vector128.LoadUnsafe(ref v, (nuint)(rowStart * 20 + 20));
+                        Vector128<float> b_c1 = Vector128.LoadUnsafe(ref v, (nuint)(rowStart * 20 + 21));
+                        Vector128<float> a_r1 = Vector128.Create(Unsafe.Add(ref weights, tile * 64 + rowStart + 17));
+                        acc_r1_c0 = Vector128.FusedMultiplyAdd(a_r1, b_c0, acc_r1_c0);
+                        acc_r1_c1 = Vector128.FusedMultiplyAdd(a_r1, b_c1, acc_r1_c1);
+                        Vector128<float> a_r2 = Vector128.Create(Unsafe.Add(ref weights, tile * 64 + rowStart + 33));
+                        acc_r2_c0 = Vector128.FusedMultiplyAdd(a_r2, b_c0, acc_r2_c0);
+                        acc_r2_c1 = Vector128.FusedMultiplyAdd(a_r2, b_c1, acc_r2_c1);
+                        Vector128<float> a_r3 = Vector128.Create(Unsafe.Add(ref weights, tile * 64 + rowStart + 49));
+                        acc_r3_c0 = Vector128.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
+                        acc_r3_c1 = Vector128.FusedMultiplyAdd(a_r3, b_c1, acc_r3_c1);
+                    }
+                    // Key rowStart + 2 is visible to rows 2..3 of this tile only.
+                    {
+                        Vector128<float> b_c0 = Vector128.LoadUnsafe(ref v, (nuint)(rowStart * 20 + 40));
+                        Vector128<float> b_c1 = Vector128.LoadUnsafe(ref v, (nuint)(rowStart * 20 + 41));
+                        Vector128<float> a_r2 = Vector128.Create(Unsafe.Add(ref weights, tile * 64 + rowStart + 34));
+                        acc_r2_c0 = Vector128.FusedMultiplyAdd(a_r2, b_c0, acc_r2_c0);
+                        acc_r2_c1 = Vector128.FusedMultiplyAdd(a_r2, b_c1, acc_r2_c1);
+                        Vector128<float> a_r3 = Vector128.Create(Unsafe.Add(ref weights, tile * 64 + rowStart + 50));
+                        acc_r3_c0 = Vector128.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
+                        acc_r3_c1 = Vector128.FusedMultiplyAdd(a_r3, b_c1, acc_r3_c1);
+                    }
+                    // Key rowStart + 3 is visible to rows 3..3 of this tile only.
+                    {
+                        Vector128<float> b_c0 = Vector128.LoadUnsafe(ref v, (nuint)(rowStart * 20 + 60));
+                        Vector128<float> b_c1 = Vector128.LoadUnsafe(ref v, (nuint)(rowStart * 20 + 61));
+                        Vector128<float> a_r3 = Vector128.Create(Unsafe.Add(ref weights, tile * 64 + rowStart + 51));
+                        acc_r3_c0 = Vector128.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
+                        acc_r3_c1 = Vector128.FusedMultiplyAdd(a_r3, b_c1, acc_r3_c1);
+                    }
+                    Vector128.StoreUnsafe(acc_r0_c0, ref output, (nuint)(tile * 80));
+                    Vector128.StoreUnsafe(acc_r0_c1, ref output, (nuint)(tile * 80 + 1));
+                    Vector128.StoreUnsafe(acc_r1_c0, ref output, (nuint)(tile * 80 + 20));
+                    Vector128.StoreUnsafe(acc_r1_c1, ref output, (nuint)(tile * 80 + 21));
+                    Vector128.StoreUnsafe(acc_r2_c0, ref output, (nuint)(tile * 80 + 40));
+                    Vector128.StoreUnsafe(acc_r2_c1, ref output, (nuint)(tile * 80 + 41));
+                    Vector128.StoreUnsafe(acc_r3_c0, ref output, (nuint)(tile * 80 + 60));
+                    Vector128.StoreUnsafe(acc_r3_c1, ref output, (nuint)(tile * 80 + 61));
+                }
+                if (hasTail)
+                {
+                    int rowStart = firstRow + fullTiles * 4;
+                    Vector128<float> acc_r0_c0 = Vector128<float>.Zero, acc_r0_c1 = Vector128<float>.Zero;
+                    for (int k = 0; k <= rowStart; k++)
+                    {
+                        Vector128<float> b_c0 = Vector128.LoadUnsafe(ref v, (nuint)(k * 20));
+                        Vector128<float> b_c1 = Vector128.LoadUnsafe(ref v, (nuint)(k * 20 + 1));
+                        Vector128<float> a_r0 = Vector128.Create(Unsafe.Add(ref weights, fullTiles * 64 + k));
+                        acc_r0_c0 = Vector128.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
+                        acc_r0_c1 = Vector128.FusedMultiplyAdd(a_r0, b_c1, acc_r0_c1);
+                    }
+                    Vector128.StoreUnsafe(acc_r0_c0, ref output, (nuint)(fullTiles * 80));
+                    Vector128.StoreUnsafe(acc_r0_c1, ref output, (nuint)(fullTiles * 80 + 1));
+                }
+            }
+        }
+
         /// <summary>Row tiles [firstTile, firstTile + tileCount) of one head on the Vector256 branch.</summary>
         private static void Rows_Vector256(ref float qHead, ref float kHead, ref float vHead, ref float outputHead, ref float scratch, int firstTile, int tileCount)
         {
             ref float keysT = ref scratch;
             ref float scores = ref Unsafe.Add(ref scratch, 80);
             PackKeysTransposed(ref kHead, ref keysT);
-            int endTile = firstTile + tileCount;
-            for (int tile = firstTile, fullEnd = Math.Min(endTile, 3); tile < fullEnd; tile++)
+            int fullTiles = Math.Min(firstTile + tileCount, 3) - firstTile;
+            bool hasTail = firstTile + tileCount > 3;
+            int firstRow = firstTile * 4;
+            int rows = fullTiles * 4 + (hasTail ? 1 : 0);
+            Scores_Vector256(ref Unsafe.Add(ref qHead, firstRow * 20), ref keysT, ref scores, fullTiles, hasTail, firstRow);
+            for (int row = 0; row < rows; row++)
             {
-                int rowStart = tile * 4;
-                Scores4_Vector256(ref Unsafe.Add(ref qHead, rowStart * 20), ref keysT, ref scores, rowStart + 3);
-                Softmax_Vector256(ref scores, rowStart + 1);
-                Softmax_Vector256(ref Unsafe.Add(ref scores, 16), rowStart + 2);
-                Softmax_Vector256(ref Unsafe.Add(ref scores, 32), rowStart + 3);
-                Softmax_Vector256(ref Unsafe.Add(ref scores, 48), rowStart + 4);
-                Output4_Vector256(ref scores, ref vHead, ref Unsafe.Add(ref outputHead, rowStart * 20), rowStart);
+                Softmax_Vector256(ref Unsafe.Add(ref scores, row * 16), firstRow + row + 1);
             }
-            // The last 1 row of the sequence: a tile of its own, so no tile ever branches on its height.
-            if (endTile > 3)
-            {
-                const int rowStart = 12;
-                Scores1_Vector256(ref Unsafe.Add(ref qHead, 240), ref keysT, ref scores, rowStart + 0);
-                Softmax_Vector256(ref scores, rowStart + 1);
-                Output1_Vector256(ref scores, ref vHead, ref Unsafe.Add(ref outputHead, 240), rowStart);
-            }
+            Output_Vector256(ref scores, ref vHead, ref Unsafe.Add(ref outputHead, firstRow * 20), fullTiles, hasTail, firstRow);
         }
 
-        /// <summary>Scores of 4 query rows: Q·Kᵀ/√5 over 16 columns (13 keys + padding).</summary>
-        private static void Scores4_Vector256(ref float q, ref float keysT, ref float scores, int lastRow)
+        /// <summary>Scores of the chunk's query rows: Q·Kᵀ/√5 over 16 columns (13 keys + padding).</summary>
+        private static void Scores_Vector256(ref float q, ref float keysT, ref float scores, int fullTiles, bool hasTail, int firstRow)
         {
             Vector256<float> scale = Vector256.Create(Scale);
-            // Column panels that start after the tile's last query are entirely masked: skipped.
+            // Column panels that start after the chunk's last query are entirely masked: skipped.
+            int lastRow = firstRow + fullTiles * 4 + (hasTail ? 1 : 0) - 1;
             if (0 <= lastRow)
             {
-                Vector256<float> acc_r0_c0 = Vector256<float>.Zero, acc_r0_c1 = Vector256<float>.Zero;
-                Vector256<float> acc_r1_c0 = Vector256<float>.Zero, acc_r1_c1 = Vector256<float>.Zero;
-                Vector256<float> acc_r2_c0 = Vector256<float>.Zero, acc_r2_c1 = Vector256<float>.Zero;
-                Vector256<float> acc_r3_c0 = Vector256<float>.Zero, acc_r3_c1 = Vector256<float>.Zero;
-                for (int k = 0; k < 5; k++)
+                for (int tile = 0; tile < fullTiles; tile++)
                 {
-                    Vector256<float> b_c0 = Vector256.LoadUnsafe(ref keysT, (nuint)(k * 16));
-                    Vector256<float> b_c1 = Vector256.LoadUnsafe(ref keysT, (nuint)(k * 16 + 8));
-                    Vector256<float> a_r0 = Vector256.Create(Unsafe.Add(ref q, k));
-                    acc_r0_c0 = Vector256.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
-                    acc_r0_c1 = Vector256.FusedMultiplyAdd(a_r0, b_c1, acc_r0_c1);
-                    Vector256<float> a_r1 = Vector256.Create(Unsafe.Add(ref q, k + 20));
-                    acc_r1_c0 = Vector256.FusedMultiplyAdd(a_r1, b_c0, acc_r1_c0);
-                    acc_r1_c1 = Vector256.FusedMultiplyAdd(a_r1, b_c1, acc_r1_c1);
-                    Vector256<float> a_r2 = Vector256.Create(Unsafe.Add(ref q, k + 40));
-                    acc_r2_c0 = Vector256.FusedMultiplyAdd(a_r2, b_c0, acc_r2_c0);
-                    acc_r2_c1 = Vector256.FusedMultiplyAdd(a_r2, b_c1, acc_r2_c1);
-                    Vector256<float> a_r3 = Vector256.Create(Unsafe.Add(ref q, k + 60));
-                    acc_r3_c0 = Vector256.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
-                    acc_r3_c1 = Vector256.FusedMultiplyAdd(a_r3, b_c1, acc_r3_c1);
+                    Vector256<float> acc_r0_c0 = Vector256<float>.Zero, acc_r0_c1 = Vector256<float>.Zero;
+                    Vector256<float> acc_r1_c0 = Vector256<float>.Zero, acc_r1_c1 = Vector256<float>.Zero;
+                    Vector256<float> acc_r2_c0 = Vector256<float>.Zero, acc_r2_c1 = Vector256<float>.Zero;
+                    Vector256<float> acc_r3_c0 = Vector256<float>.Zero, acc_r3_c1 = Vector256<float>.Zero;
+                    for (int k = 0; k < 5; k++)
+                    {
+                        Vector256<float> b_c0 = Vector256.LoadUnsafe(ref keysT, (nuint)(k * 16));
+                        Vector256<float> b_c1 = Vector256.LoadUnsafe(ref keysT, (nuint)(k * 16 + 8));
+                        Vector256<float> a_r0 = Vector256.Create(Unsafe.Add(ref q, tile * 80 + k));
+                        acc_r0_c0 = Vector256.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
+                        acc_r0_c1 = Vector256.FusedMultiplyAdd(a_r0, b_c1, acc_r0_c1);
+                        Vector256<float> a_r1 = Vector256.Create(Unsafe.Add(ref q, tile * 80 + k + 20));
+                        acc_r1_c0 = Vector256.FusedMultiplyAdd(a_r1, b_c0, acc_r1_c0);
+                        acc_r1_c1 = Vector256.FusedMultiplyAdd(a_r1, b_c1, acc_r1_c1);
+                        Vector256<float> a_r2 = Vector256.Create(Unsafe.Add(ref q, tile * 80 + k + 40));
+                        acc_r2_c0 = Vector256.FusedMultiplyAdd(a_r2, b_c0, acc_r2_c0);
+                        acc_r2_c1 = Vector256.FusedMultiplyAdd(a_r2, b_c1, acc_r2_c1);
+                        Vector256<float> a_r3 = Vector256.Create(Unsafe.Add(ref q, tile * 80 + k + 60));
+                        acc_r3_c0 = Vector256.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
+                        acc_r3_c1 = Vector256.FusedMultiplyAdd(a_r3, b_c1, acc_r3_c1);
+                    }
+                    Vector256.StoreUnsafe(acc_r0_c0 * scale, ref scores, (nuint)(tile * 64));
+                    Vector256.StoreUnsafe(acc_r0_c1 * scale, ref scores, (nuint)(tile * 64 + 8));
+                    Vector256.StoreUnsafe(acc_r1_c0 * scale, ref scores, (nuint)(tile * 64 + 16));
+                    Vector256.StoreUnsafe(acc_r1_c1 * scale, ref scores, (nuint)(tile * 64 + 24));
+                    Vector256.StoreUnsafe(acc_r2_c0 * scale, ref scores, (nuint)(tile * 64 + 32));
+                    Vector256.StoreUnsafe(acc_r2_c1 * scale, ref scores, (nuint)(tile * 64 + 40));
+                    Vector256.StoreUnsafe(acc_r3_c0 * scale, ref scores, (nuint)(tile * 64 + 48));
+                    Vector256.StoreUnsafe(acc_r3_c1 * scale, ref scores, (nuint)(tile * 64 + 56));
                 }
-                Vector256.StoreUnsafe(acc_r0_c0 * scale, ref scores, 0);
-                Vector256.StoreUnsafe(acc_r0_c1 * scale, ref scores, 8);
-                Vector256.StoreUnsafe(acc_r1_c0 * scale, ref scores, 16);
-                Vector256.StoreUnsafe(acc_r1_c1 * scale, ref scores, 24);
-                Vector256.StoreUnsafe(acc_r2_c0 * scale, ref scores, 32);
-                Vector256.StoreUnsafe(acc_r2_c1 * scale, ref scores, 40);
-                Vector256.StoreUnsafe(acc_r3_c0 * scale, ref scores, 48);
-                Vector256.StoreUnsafe(acc_r3_c1 * scale, ref scores, 56);
-            }
-        }
-
-        /// <summary>Output of 4 rows: softmax weights · V over 5 columns.</summary>
-        private static void Output4_Vector256(ref float weights, ref float v, ref float output, int rowStart)
-        {
-            {
-                Vector128<float> acc_r0_c0 = Vector128<float>.Zero, acc_r0_c1 = Vector128<float>.Zero;
-                Vector128<float> acc_r1_c0 = Vector128<float>.Zero, acc_r1_c1 = Vector128<float>.Zero;
-                Vector128<float> acc_r2_c0 = Vector128<float>.Zero, acc_r2_c1 = Vector128<float>.Zero;
-                Vector128<float> acc_r3_c0 = Vector128<float>.Zero, acc_r3_c1 = Vector128<float>.Zero;
-                for (int k = 0; k <= rowStart; k++)
+                if (hasTail)
                 {
-                    Vector128<float> b_c0 = Vector128.LoadUnsafe(ref v, (nuint)(k * 20));
-                    Vector128<float> b_c1 = Vector128.LoadUnsafe(ref v, (nuint)(k * 20 + 1));
-                    Vector128<float> a_r0 = Vector128.Create(Unsafe.Add(ref weights, k));
-                    acc_r0_c0 = Vector128.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
-                    acc_r0_c1 = Vector128.FusedMultiplyAdd(a_r0, b_c1, acc_r0_c1);
-                    Vector128<float> a_r1 = Vector128.Create(Unsafe.Add(ref weights, k + 16));
-                    acc_r1_c0 = Vector128.FusedMultiplyAdd(a_r1, b_c0, acc_r1_c0);
-                    acc_r1_c1 = Vector128.FusedMultiplyAdd(a_r1, b_c1, acc_r1_c1);
-                    Vector128<float> a_r2 = Vector128.Create(Unsafe.Add(ref weights, k + 32));
-                    acc_r2_c0 = Vector128.FusedMultiplyAdd(a_r2, b_c0, acc_r2_c0);
-                    acc_r2_c1 = Vector128.FusedMultiplyAdd(a_r2, b_c1, acc_r2_c1);
-                    Vector128<float> a_r3 = Vector128.Create(Unsafe.Add(ref weights, k + 48));
-                    acc_r3_c0 = Vector128.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
-                    acc_r3_c1 = Vector128.FusedMultiplyAdd(a_r3, b_c1, acc_r3_c1);
+                    Vector256<float> acc_r0_c0 = Vector256<float>.Zero, acc_r0_c1 = Vector256<float>.Zero;
+                    for (int k = 0; k < 5; k++)
+                    {
+                        Vector256<float> b_c0 = Vector256.LoadUnsafe(ref keysT, (nuint)(k * 16));
+                        Vector256<float> b_c1 = Vector256.LoadUnsafe(ref keysT, (nuint)(k * 16 + 8));
+                        Vector256<float> a_r0 = Vector256.Create(Unsafe.Add(ref q, fullTiles * 80 + k));
+                        acc_r0_c0 = Vector256.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
+                        acc_r0_c1 = Vector256.FusedMultiplyAdd(a_r0, b_c1, acc_r0_c1);
+                    }
+                    Vector256.StoreUnsafe(acc_r0_c0 * scale, ref scores, (nuint)(fullTiles * 64));
+                    Vector256.StoreUnsafe(acc_r0_c1 * scale, ref scores, (nuint)(fullTiles * 64 + 8));
                 }
-                // Key rowStart + 1 is visible to rows 1..3 of this tile only.
-                {
-                    Vector128<float> b_c0 = Vector128.LoadUnsafe(ref v, (nuint)(rowStart * 20 + 20));
-                    Vector128<float> b_c1 = Vector128.LoadUnsafe(ref v, (nuint)(rowStart * 20 + 21));
-                    Vector128<float> a_r1 = Vector128.Create(Unsafe.Add(ref weights, rowStart + 17));
-                    acc_r1_c0 = Vector128.FusedMultiplyAdd(a_r1, b_c0, acc_r1_c0);
-                    acc_r1_c1 = Vector128.FusedMultiplyAdd(a_r1, b_c1, acc_r1_c1);
-                    Vector128<float> a_r2 = Vector128.Create(Unsafe.Add(ref weights, rowStart + 33));
-                    acc_r2_c0 = Vector128.FusedMultiplyAdd(a_r2, b_c0, acc_r2_c0);
-                    acc_r2_c1 = Vector128.FusedMultiplyAdd(a_r2, b_c1, acc_r2_c1);
-                    Vector128<float> a_r3 = Vector128.Create(Unsafe.Add(ref weights, rowStart + 49));
-                    acc_r3_c0 = Vector128.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
-                    acc_r3_c1 = Vector128.FusedMultiplyAdd(a_r3, b_c1, acc_r3_c1);
-                }
-                // Key rowStart + 2 is visible to rows 2..3 of this tile only.
-                {
-                    Vector128<float> b_c0 = Vector128.LoadUnsafe(ref v, (nuint)(rowStart * 20 + 40));
-                    Vector128<float> b_c1 = Vector128.LoadUnsafe(ref v, (nuint)(rowStart * 20 + 41));
-                    Vector128<float> a_r2 = Vector128.Create(Unsafe.Add(ref weights, rowStart + 34));
-                    acc_r2_c0 = Vector128.FusedMultiplyAdd(a_r2, b_c0, acc_r2_c0);
-                    acc_r2_c1 = Vector128.FusedMultiplyAdd(a_r2, b_c1, acc_r2_c1);
-                    Vector128<float> a_r3 = Vector128.Create(Unsafe.Add(ref weights, rowStart + 50));
-                    acc_r3_c0 = Vector128.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
-                    acc_r3_c1 = Vector128.FusedMultiplyAdd(a_r3, b_c1, acc_r3_c1);
-                }
-                // Key rowStart + 3 is visible to rows 3..3 of this tile only.
-                {
-                    Vector128<float> b_c0 = Vector128.LoadUnsafe(ref v, (nuint)(rowStart * 20 + 60));
-                    Vector128<float> b_c1 = Vector128.LoadUnsafe(ref v, (nuint)(rowStart * 20 + 61));
-                    Vector128<float> a_r3 = Vector128.Create(Unsafe.Add(ref weights, rowStart + 51));
-                    acc_r3_c0 = Vector128.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
-                    acc_r3_c1 = Vector128.FusedMultiplyAdd(a_r3, b_c1, acc_r3_c1);
-                }
-                Vector128.StoreUnsafe(acc_r0_c0, ref output, 0);
-                Vector128.StoreUnsafe(acc_r0_c1, ref output, 1);
-                Vector128.StoreUnsafe(acc_r1_c0, ref output, 20);
-                Vector128.StoreUnsafe(acc_r1_c1, ref output, 21);
-                Vector128.StoreUnsafe(acc_r2_c0, ref output, 40);
-                Vector128.StoreUnsafe(acc_r2_c1, ref output, 41);
-                Vector128.StoreUnsafe(acc_r3_c0, ref output, 60);
-                Vector128.StoreUnsafe(acc_r3_c1, ref output, 61);
-            }
-        }
-
-        /// <summary>Scores of 1 query row: Q·Kᵀ/√5 over 16 columns (13 keys + padding).</summary>
-        private static void Scores1_Vector256(ref float q, ref float keysT, ref float scores, int lastRow)
-        {
-            Vector256<float> scale = Vector256.Create(Scale);
-            // Column panels that start after the tile's last query are entirely masked: skipped.
-            if (0 <= lastRow)
-            {
-                Vector256<float> acc_r0_c0 = Vector256<float>.Zero, acc_r0_c1 = Vector256<float>.Zero;
-                for (int k = 0; k < 5; k++)
-                {
-                    Vector256<float> b_c0 = Vector256.LoadUnsafe(ref keysT, (nuint)(k * 16));
-                    Vector256<float> b_c1 = Vector256.LoadUnsafe(ref keysT, (nuint)(k * 16 + 8));
-                    Vector256<float> a_r0 = Vector256.Create(Unsafe.Add(ref q, k));
-                    acc_r0_c0 = Vector256.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
-                    acc_r0_c1 = Vector256.FusedMultiplyAdd(a_r0, b_c1, acc_r0_c1);
-                }
-                Vector256.StoreUnsafe(acc_r0_c0 * scale, ref scores, 0);
-                Vector256.StoreUnsafe(acc_r0_c1 * scale, ref scores, 8);
-            }
-        }
-
-        /// <summary>Output of 1 row: softmax weights · V over 5 columns.</summary>
-        private static void Output1_Vector256(ref float weights, ref float v, ref float output, int rowStart)
-        {
-            {
-                Vector128<float> acc_r0_c0 = Vector128<float>.Zero, acc_r0_c1 = Vector128<float>.Zero;
-                for (int k = 0; k <= rowStart; k++)
-                {
-                    Vector128<float> b_c0 = Vector128.LoadUnsafe(ref v, (nuint)(k * 20));
-                    Vector128<float> b_c1 = Vector128.LoadUnsafe(ref v, (nuint)(k * 20 + 1));
-                    Vector128<float> a_r0 = Vector128.Create(Unsafe.Add(ref weights, k));
-                    acc_r0_c0 = Vector128.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
-                    acc_r0_c1 = Vector128.FusedMultiplyAdd(a_r0, b_c1, acc_r0_c1);
-                }
-                Vector128.StoreUnsafe(acc_r0_c0, ref output, 0);
-                Vector128.StoreUnsafe(acc_r0_c1, ref output, 1);
             }
         }
 
@@ -495,333 +386,227 @@ namespace FixedShapeAttention.Generated
             }
         }
 
+        /// <summary>Output of the chunk's rows: softmax weights · V over 5 columns.</summary>
+        private static void Output_Vector256(ref float weights, ref float v, ref float output, int fullTiles, bool hasTail, int firstRow)
+        {
+            {
+                for (int tile = 0; tile < fullTiles; tile++)
+                {
+                    int rowStart = firstRow + tile * 4;
+                    Vector128<float> acc_r0_c0 = Vector128<float>.Zero, acc_r0_c1 = Vector128<float>.Zero;
+                    Vector128<float> acc_r1_c0 = Vector128<float>.Zero, acc_r1_c1 = Vector128<float>.Zero;
+                    Vector128<float> acc_r2_c0 = Vector128<float>.Zero, acc_r2_c1 = Vector128<float>.Zero;
+                    Vector128<float> acc_r3_c0 = Vector128<float>.Zero, acc_r3_c1 = Vector128<float>.Zero;
+                    for (int k = 0; k <= rowStart; k++)
+                    {
+                        Vector128<float> b_c0 = Vector128.LoadUnsafe(ref v, (nuint)(k * 20));
+                        Vector128<float> b_c1 = Vector128.LoadUnsafe(ref v, (nuint)(k * 20 + 1));
+                        Vector128<float> a_r0 = Vector128.Create(Unsafe.Add(ref weights, tile * 64 + k));
+                        acc_r0_c0 = Vector128.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
+                        acc_r0_c1 = Vector128.FusedMultiplyAdd(a_r0, b_c1, acc_r0_c1);
+                        Vector128<float> a_r1 = Vector128.Create(Unsafe.Add(ref weights, tile * 64 + k + 16));
+                        acc_r1_c0 = Vector128.FusedMultiplyAdd(a_r1, b_c0, acc_r1_c0);
+                        acc_r1_c1 = Vector128.FusedMultiplyAdd(a_r1, b_c1, acc_r1_c1);
+                        Vector128<float> a_r2 = Vector128.Create(Unsafe.Add(ref weights, tile * 64 + k + 32));
+                        acc_r2_c0 = Vector128.FusedMultiplyAdd(a_r2, b_c0, acc_r2_c0);
+                        acc_r2_c1 = Vector128.FusedMultiplyAdd(a_r2, b_c1, acc_r2_c1);
+                        Vector128<float> a_r3 = Vector128.Create(Unsafe.Add(ref weights, tile * 64 + k + 48));
+                        acc_r3_c0 = Vector128.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
+                        acc_r3_c1 = Vector128.FusedMultiplyAdd(a_r3, b_c1, acc_r3_c1);
+                    }
+                    // Key rowStart + 1 is visible to rows 1..3 of this tile only.
+                    {
+                        Vector128<float> b_c0 = Vector128.LoadUnsafe(ref v, (nuint)(rowStart * 20 + 20));
+                        Vector128<float> b_c1 = Vector128.LoadUnsafe(ref v, (nuint)(rowStart * 20 + 21));
+                        Vector128<float> a_r1 = Vector128.Create(Unsafe.Add(ref weights, tile * 64 + rowStart + 17));
+                        acc_r1_c0 = Vector128.FusedMultiplyAdd(a_r1, b_c0, acc_r1_c0);
+                        acc_r1_c1 = Vector128.FusedMultiplyAdd(a_r1, b_c1, acc_r1_c1);
+                        Vector128<float> a_r2 = Vector128.Create(Unsafe.Add(ref weights, tile * 64 + rowStart + 33));
+                        acc_r2_c0 = Vector128.FusedMultiplyAdd(a_r2, b_c0, acc_r2_c0);
+                        acc_r2_c1 = Vector128.FusedMultiplyAdd(a_r2, b_c1, acc_r2_c1);
+                        Vector128<float> a_r3 = Vector128.Create(Unsafe.Add(ref weights, tile * 64 + rowStart + 49));
+                        acc_r3_c0 = Vector128.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
+                        acc_r3_c1 = Vector128.FusedMultiplyAdd(a_r3, b_c1, acc_r3_c1);
+                    }
+                    // Key rowStart + 2 is visible to rows 2..3 of this tile only.
+                    {
+                        Vector128<float> b_c0 = Vector128.LoadUnsafe(ref v, (nuint)(rowStart * 20 + 40));
+                        Vector128<float> b_c1 = Vector128.LoadUnsafe(ref v, (nuint)(rowStart * 20 + 41));
+                        Vector128<float> a_r2 = Vector128.Create(Unsafe.Add(ref weights, tile * 64 + rowStart + 34));
+                        acc_r2_c0 = Vector128.FusedMultiplyAdd(a_r2, b_c0, acc_r2_c0);
+                        acc_r2_c1 = Vector128.FusedMultiplyAdd(a_r2, b_c1, acc_r2_c1);
+                        Vector128<float> a_r3 = Vector128.Create(Unsafe.Add(ref weights, tile * 64 + rowStart + 50));
+                        acc_r3_c0 = Vector128.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
+                        acc_r3_c1 = Vector128.FusedMultiplyAdd(a_r3, b_c1, acc_r3_c1);
+                    }
+                    // Key rowStart + 3 is visible to rows 3..3 of this tile only.
+                    {
+                        Vector128<float> b_c0 = Vector128.LoadUnsafe(ref v, (nuint)(rowStart * 20 + 60));
+                        Vector128<float> b_c1 = Vector128.LoadUnsafe(ref v, (nuint)(rowStart * 20 + 61));
+                        Vector128<float> a_r3 = Vector128.Create(Unsafe.Add(ref weights, tile * 64 + rowStart + 51));
+                        acc_r3_c0 = Vector128.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
+                        acc_r3_c1 = Vector128.FusedMultiplyAdd(a_r3, b_c1, acc_r3_c1);
+                    }
+                    Vector128.StoreUnsafe(acc_r0_c0, ref output, (nuint)(tile * 80));
+                    Vector128.StoreUnsafe(acc_r0_c1, ref output, (nuint)(tile * 80 + 1));
+                    Vector128.StoreUnsafe(acc_r1_c0, ref output, (nuint)(tile * 80 + 20));
+                    Vector128.StoreUnsafe(acc_r1_c1, ref output, (nuint)(tile * 80 + 21));
+                    Vector128.StoreUnsafe(acc_r2_c0, ref output, (nuint)(tile * 80 + 40));
+                    Vector128.StoreUnsafe(acc_r2_c1, ref output, (nuint)(tile * 80 + 41));
+                    Vector128.StoreUnsafe(acc_r3_c0, ref output, (nuint)(tile * 80 + 60));
+                    Vector128.StoreUnsafe(acc_r3_c1, ref output, (nuint)(tile * 80 + 61));
+                }
+                if (hasTail)
+                {
+                    int rowStart = firstRow + fullTiles * 4;
+                    Vector128<float> acc_r0_c0 = Vector128<float>.Zero, acc_r0_c1 = Vector128<float>.Zero;
+                    for (int k = 0; k <= rowStart; k++)
+                    {
+                        Vector128<float> b_c0 = Vector128.LoadUnsafe(ref v, (nuint)(k * 20));
+                        Vector128<float> b_c1 = Vector128.LoadUnsafe(ref v, (nuint)(k * 20 + 1));
+                        Vector128<float> a_r0 = Vector128.Create(Unsafe.Add(ref weights, fullTiles * 64 + k));
+                        acc_r0_c0 = Vector128.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
+                        acc_r0_c1 = Vector128.FusedMultiplyAdd(a_r0, b_c1, acc_r0_c1);
+                    }
+                    Vector128.StoreUnsafe(acc_r0_c0, ref output, (nuint)(fullTiles * 80));
+                    Vector128.StoreUnsafe(acc_r0_c1, ref output, (nuint)(fullTiles * 80 + 1));
+                }
+            }
+        }
+
         /// <summary>Row tiles [firstTile, firstTile + tileCount) of one head on the scalar branch.</summary>
         private static void Rows_Scalar(ref float qHead, ref float kHead, ref float vHead, ref float outputHead, ref float scratch, int firstTile, int tileCount)
         {
             ref float keysT = ref scratch;
             ref float scores = ref Unsafe.Add(ref scratch, 80);
             PackKeysTransposed(ref kHead, ref keysT);
-            int endTile = firstTile + tileCount;
-            for (int tile = firstTile, fullEnd = Math.Min(endTile, 3); tile < fullEnd; tile++)
+            int fullTiles = Math.Min(firstTile + tileCount, 3) - firstTile;
+            bool hasTail = firstTile + tileCount > 3;
+            int firstRow = firstTile * 4;
+            int rows = fullTiles * 4 + (hasTail ? 1 : 0);
+            Scores_Scalar(ref Unsafe.Add(ref qHead, firstRow * 20), ref keysT, ref scores, fullTiles, hasTail, firstRow);
+            for (int row = 0; row < rows; row++)
             {
-                int rowStart = tile * 4;
-                Scores4_Scalar(ref Unsafe.Add(ref qHead, rowStart * 20), ref keysT, ref scores, rowStart + 3);
-                Softmax_Scalar(ref scores, rowStart + 1);
-                Softmax_Scalar(ref Unsafe.Add(ref scores, 16), rowStart + 2);
-                Softmax_Scalar(ref Unsafe.Add(ref scores, 32), rowStart + 3);
-                Softmax_Scalar(ref Unsafe.Add(ref scores, 48), rowStart + 4);
-                Output4_Scalar(ref scores, ref vHead, ref Unsafe.Add(ref outputHead, rowStart * 20), rowStart);
+                Softmax_Scalar(ref Unsafe.Add(ref scores, row * 16), firstRow + row + 1);
             }
-            // The last 1 row of the sequence: a tile of its own, so no tile ever branches on its height.
-            if (endTile > 3)
-            {
-                const int rowStart = 12;
-                Scores1_Scalar(ref Unsafe.Add(ref qHead, 240), ref keysT, ref scores, rowStart + 0);
-                Softmax_Scalar(ref scores, rowStart + 1);
-                Output1_Scalar(ref scores, ref vHead, ref Unsafe.Add(ref outputHead, 240), rowStart);
-            }
+            Output_Scalar(ref scores, ref vHead, ref Unsafe.Add(ref outputHead, firstRow * 20), fullTiles, hasTail, firstRow);
         }
 
-        /// <summary>Scores of 4 query rows: Q·Kᵀ/√5 over 13 columns (13 keys).</summary>
-        private static void Scores4_Scalar(ref float q, ref float keysT, ref float scores, int lastRow)
+        /// <summary>Scores of the chunk's query rows: Q·Kᵀ/√5 over 13 columns (13 keys).</summary>
+        private static void Scores_Scalar(ref float q, ref float keysT, ref float scores, int fullTiles, bool hasTail, int firstRow)
         {
             float scale = Scale;
-            // Column panels that start after the tile's last query are entirely masked: skipped.
+            // Column panels that start after the chunk's last query are entirely masked: skipped.
+            int lastRow = firstRow + fullTiles * 4 + (hasTail ? 1 : 0) - 1;
             for (int col = 0; col < 12 && col <= lastRow; col += 4)
             {
-                float acc_r0_c0 = 0f, acc_r0_c1 = 0f, acc_r0_c2 = 0f, acc_r0_c3 = 0f;
-                float acc_r1_c0 = 0f, acc_r1_c1 = 0f, acc_r1_c2 = 0f, acc_r1_c3 = 0f;
-                float acc_r2_c0 = 0f, acc_r2_c1 = 0f, acc_r2_c2 = 0f, acc_r2_c3 = 0f;
-                float acc_r3_c0 = 0f, acc_r3_c1 = 0f, acc_r3_c2 = 0f, acc_r3_c3 = 0f;
-                for (int k = 0; k < 5; k++)
+                for (int tile = 0; tile < fullTiles; tile++)
                 {
-                    float b_c0 = Unsafe.Add(ref keysT, k * 16 + col);
-                    float b_c1 = Unsafe.Add(ref keysT, k * 16 + col + 1);
-                    float b_c2 = Unsafe.Add(ref keysT, k * 16 + col + 2);
-                    float b_c3 = Unsafe.Add(ref keysT, k * 16 + col + 3);
-                    float a_r0 = Unsafe.Add(ref q, k);
-                    acc_r0_c0 = a_r0 * b_c0 + acc_r0_c0;
-                    acc_r0_c1 = a_r0 * b_c1 + acc_r0_c1;
-                    acc_r0_c2 = a_r0 * b_c2 + acc_r0_c2;
-                    acc_r0_c3 = a_r0 * b_c3 + acc_r0_c3;
-                    float a_r1 = Unsafe.Add(ref q, k + 20);
-                    acc_r1_c0 = a_r1 * b_c0 + acc_r1_c0;
-                    acc_r1_c1 = a_r1 * b_c1 + acc_r1_c1;
-                    acc_r1_c2 = a_r1 * b_c2 + acc_r1_c2;
-                    acc_r1_c3 = a_r1 * b_c3 + acc_r1_c3;
-                    float a_r2 = Unsafe.Add(ref q, k + 40);
-                    acc_r2_c0 = a_r2 * b_c0 + acc_r2_c0;
-                    acc_r2_c1 = a_r2 * b_c1 + acc_r2_c1;
-                    acc_r2_c2 = a_r2 * b_c2 + acc_r2_c2;
-                    acc_r2_c3 = a_r2 * b_c3 + acc_r2_c3;
-                    float a_r3 = Unsafe.Add(ref q, k + 60);
-                    acc_r3_c0 = a_r3 * b_c0 + acc_r3_c0;
-                    acc_r3_c1 = a_r3 * b_c1 + acc_r3_c1;
-                    acc_r3_c2 = a_r3 * b_c2 + acc_r3_c2;
-                    acc_r3_c3 = a_r3 * b_c3 + acc_r3_c3;
+                    float acc_r0_c0 = 0f, acc_r0_c1 = 0f, acc_r0_c2 = 0f, acc_r0_c3 = 0f;
+                    float acc_r1_c0 = 0f, acc_r1_c1 = 0f, acc_r1_c2 = 0f, acc_r1_c3 = 0f;
+                    float acc_r2_c0 = 0f, acc_r2_c1 = 0f, acc_r2_c2 = 0f, acc_r2_c3 = 0f;
+                    float acc_r3_c0 = 0f, acc_r3_c1 = 0f, acc_r3_c2 = 0f, acc_r3_c3 = 0f;
+                    for (int k = 0; k < 5; k++)
+                    {
+                        float b_c0 = Unsafe.Add(ref keysT, k * 16 + col);
+                        float b_c1 = Unsafe.Add(ref keysT, k * 16 + col + 1);
+                        float b_c2 = Unsafe.Add(ref keysT, k * 16 + col + 2);
+                        float b_c3 = Unsafe.Add(ref keysT, k * 16 + col + 3);
+                        float a_r0 = Unsafe.Add(ref q, tile * 80 + k);
+                        acc_r0_c0 = a_r0 * b_c0 + acc_r0_c0;
+                        acc_r0_c1 = a_r0 * b_c1 + acc_r0_c1;
+                        acc_r0_c2 = a_r0 * b_c2 + acc_r0_c2;
+                        acc_r0_c3 = a_r0 * b_c3 + acc_r0_c3;
+                        float a_r1 = Unsafe.Add(ref q, tile * 80 + k + 20);
+                        acc_r1_c0 = a_r1 * b_c0 + acc_r1_c0;
+                        acc_r1_c1 = a_r1 * b_c1 + acc_r1_c1;
+                        acc_r1_c2 = a_r1 * b_c2 + acc_r1_c2;
+                        acc_r1_c3 = a_r1 * b_c3 + acc_r1_c3;
+                        float a_r2 = Unsafe.Add(ref q, tile * 80 + k + 40);
+                        acc_r2_c0 = a_r2 * b_c0 + acc_r2_c0;
+                        acc_r2_c1 = a_r2 * b_c1 + acc_r2_c1;
+                        acc_r2_c2 = a_r2 * b_c2 + acc_r2_c2;
+                        acc_r2_c3 = a_r2 * b_c3 + acc_r2_c3;
+                        float a_r3 = Unsafe.Add(ref q, tile * 80 + k + 60);
+                        acc_r3_c0 = a_r3 * b_c0 + acc_r3_c0;
+                        acc_r3_c1 = a_r3 * b_c1 + acc_r3_c1;
+                        acc_r3_c2 = a_r3 * b_c2 + acc_r3_c2;
+                        acc_r3_c3 = a_r3 * b_c3 + acc_r3_c3;
+                    }
+                    Unsafe.Add(ref scores, tile * 64 + col) = acc_r0_c0 * scale;
+                    Unsafe.Add(ref scores, tile * 64 + col + 1) = acc_r0_c1 * scale;
+                    Unsafe.Add(ref scores, tile * 64 + col + 2) = acc_r0_c2 * scale;
+                    Unsafe.Add(ref scores, tile * 64 + col + 3) = acc_r0_c3 * scale;
+                    Unsafe.Add(ref scores, tile * 64 + col + 16) = acc_r1_c0 * scale;
+                    Unsafe.Add(ref scores, tile * 64 + col + 17) = acc_r1_c1 * scale;
+                    Unsafe.Add(ref scores, tile * 64 + col + 18) = acc_r1_c2 * scale;
+                    Unsafe.Add(ref scores, tile * 64 + col + 19) = acc_r1_c3 * scale;
+                    Unsafe.Add(ref scores, tile * 64 + col + 32) = acc_r2_c0 * scale;
+                    Unsafe.Add(ref scores, tile * 64 + col + 33) = acc_r2_c1 * scale;
+                    Unsafe.Add(ref scores, tile * 64 + col + 34) = acc_r2_c2 * scale;
+                    Unsafe.Add(ref scores, tile * 64 + col + 35) = acc_r2_c3 * scale;
+                    Unsafe.Add(ref scores, tile * 64 + col + 48) = acc_r3_c0 * scale;
+                    Unsafe.Add(ref scores, tile * 64 + col + 49) = acc_r3_c1 * scale;
+                    Unsafe.Add(ref scores, tile * 64 + col + 50) = acc_r3_c2 * scale;
+                    Unsafe.Add(ref scores, tile * 64 + col + 51) = acc_r3_c3 * scale;
                 }
-                Unsafe.Add(ref scores, col) = acc_r0_c0 * scale;
-                Unsafe.Add(ref scores, col + 1) = acc_r0_c1 * scale;
-                Unsafe.Add(ref scores, col + 2) = acc_r0_c2 * scale;
-                Unsafe.Add(ref scores, col + 3) = acc_r0_c3 * scale;
-                Unsafe.Add(ref scores, col + 16) = acc_r1_c0 * scale;
-                Unsafe.Add(ref scores, col + 17) = acc_r1_c1 * scale;
-                Unsafe.Add(ref scores, col + 18) = acc_r1_c2 * scale;
-                Unsafe.Add(ref scores, col + 19) = acc_r1_c3 * scale;
-                Unsafe.Add(ref scores, col + 32) = acc_r2_c0 * scale;
-                Unsafe.Add(ref scores, col + 33) = acc_r2_c1 * scale;
-                Unsafe.Add(ref scores, col + 34) = acc_r2_c2 * scale;
-                Unsafe.Add(ref scores, col + 35) = acc_r2_c3 * scale;
-                Unsafe.Add(ref scores, col + 48) = acc_r3_c0 * scale;
-                Unsafe.Add(ref scores, col + 49) = acc_r3_c1 * scale;
-                Unsafe.Add(ref scores, col + 50) = acc_r3_c2 * scale;
-                Unsafe.Add(ref scores, col + 51) = acc_r3_c3 * scale;
+                if (hasTail)
+                {
+                    float acc_r0_c0 = 0f, acc_r0_c1 = 0f, acc_r0_c2 = 0f, acc_r0_c3 = 0f;
+                    for (int k = 0; k < 5; k++)
+                    {
+                        float b_c0 = Unsafe.Add(ref keysT, k * 16 + col);
+                        float b_c1 = Unsafe.Add(ref keysT, k * 16 + col + 1);
+                        float b_c2 = Unsafe.Add(ref keysT, k * 16 + col + 2);
+                        float b_c3 = Unsafe.Add(ref keysT, k * 16 + col + 3);
+                        float a_r0 = Unsafe.Add(ref q, fullTiles * 80 + k);
+                        acc_r0_c0 = a_r0 * b_c0 + acc_r0_c0;
+                        acc_r0_c1 = a_r0 * b_c1 + acc_r0_c1;
+                        acc_r0_c2 = a_r0 * b_c2 + acc_r0_c2;
+                        acc_r0_c3 = a_r0 * b_c3 + acc_r0_c3;
+                    }
+                    Unsafe.Add(ref scores, fullTiles * 64 + col) = acc_r0_c0 * scale;
+                    Unsafe.Add(ref scores, fullTiles * 64 + col + 1) = acc_r0_c1 * scale;
+                    Unsafe.Add(ref scores, fullTiles * 64 + col + 2) = acc_r0_c2 * scale;
+                    Unsafe.Add(ref scores, fullTiles * 64 + col + 3) = acc_r0_c3 * scale;
+                }
             }
             if (12 <= lastRow)
             {
-                float acc_r0_c0 = 0f;
-                float acc_r1_c0 = 0f;
-                float acc_r2_c0 = 0f;
-                float acc_r3_c0 = 0f;
-                for (int k = 0; k < 5; k++)
+                for (int tile = 0; tile < fullTiles; tile++)
                 {
-                    float b_c0 = Unsafe.Add(ref keysT, k * 16 + 12);
-                    float a_r0 = Unsafe.Add(ref q, k);
-                    acc_r0_c0 = a_r0 * b_c0 + acc_r0_c0;
-                    float a_r1 = Unsafe.Add(ref q, k + 20);
-                    acc_r1_c0 = a_r1 * b_c0 + acc_r1_c0;
-                    float a_r2 = Unsafe.Add(ref q, k + 40);
-                    acc_r2_c0 = a_r2 * b_c0 + acc_r2_c0;
-                    float a_r3 = Unsafe.Add(ref q, k + 60);
-                    acc_r3_c0 = a_r3 * b_c0 + acc_r3_c0;
+                    float acc_r0_c0 = 0f;
+                    float acc_r1_c0 = 0f;
+                    float acc_r2_c0 = 0f;
+                    float acc_r3_c0 = 0f;
+                    for (int k = 0; k < 5; k++)
+                    {
+                        float b_c0 = Unsafe.Add(ref keysT, k * 16 + 12);
+                        float a_r0 = Unsafe.Add(ref q, tile * 80 + k);
+                        acc_r0_c0 = a_r0 * b_c0 + acc_r0_c0;
+                        float a_r1 = Unsafe.Add(ref q, tile * 80 + k + 20);
+                        acc_r1_c0 = a_r1 * b_c0 + acc_r1_c0;
+                        float a_r2 = Unsafe.Add(ref q, tile * 80 + k + 40);
+                        acc_r2_c0 = a_r2 * b_c0 + acc_r2_c0;
+                        float a_r3 = Unsafe.Add(ref q, tile * 80 + k + 60);
+                        acc_r3_c0 = a_r3 * b_c0 + acc_r3_c0;
+                    }
+                    Unsafe.Add(ref scores, tile * 64 + 12) = acc_r0_c0 * scale;
+                    Unsafe.Add(ref scores, tile * 64 + 28) = acc_r1_c0 * scale;
+                    Unsafe.Add(ref scores, tile * 64 + 44) = acc_r2_c0 * scale;
+                    Unsafe.Add(ref scores, tile * 64 + 60) = acc_r3_c0 * scale;
                 }
-                Unsafe.Add(ref scores, 12) = acc_r0_c0 * scale;
-                Unsafe.Add(ref scores, 28) = acc_r1_c0 * scale;
-                Unsafe.Add(ref scores, 44) = acc_r2_c0 * scale;
-                Unsafe.Add(ref scores, 60) = acc_r3_c0 * scale;
-            }
-        }
-
-        /// <summary>Output of 4 rows: softmax weights · V over 5 columns.</summary>
-        private static void Output4_Scalar(ref float weights, ref float v, ref float output, int rowStart)
-        {
-            {
-                float acc_r0_c0 = 0f, acc_r0_c1 = 0f, acc_r0_c2 = 0f, acc_r0_c3 = 0f;
-                float acc_r1_c0 = 0f, acc_r1_c1 = 0f, acc_r1_c2 = 0f, acc_r1_c3 = 0f;
-                float acc_r2_c0 = 0f, acc_r2_c1 = 0f, acc_r2_c2 = 0f, acc_r2_c3 = 0f;
-                float acc_r3_c0 = 0f, acc_r3_c1 = 0f, acc_r3_c2 = 0f, acc_r3_c3 = 0f;
-                for (int k = 0; k <= rowStart; k++)
+                if (hasTail)
                 {
-                    float b_c0 = Unsafe.Add(ref v, k * 20);
-                    float b_c1 = Unsafe.Add(ref v, k * 20 + 1);
-                    float b_c2 = Unsafe.Add(ref v, k * 20 + 2);
-                    float b_c3 = Unsafe.Add(ref v, k * 20 + 3);
-                    float a_r0 = Unsafe.Add(ref weights, k);
-                    acc_r0_c0 = a_r0 * b_c0 + acc_r0_c0;
-                    acc_r0_c1 = a_r0 * b_c1 + acc_r0_c1;
-                    acc_r0_c2 = a_r0 * b_c2 + acc_r0_c2;
-                    acc_r0_c3 = a_r0 * b_c3 + acc_r0_c3;
-                    float a_r1 = Unsafe.Add(ref weights, k + 16);
-                    acc_r1_c0 = a_r1 * b_c0 + acc_r1_c0;
-                    acc_r1_c1 = a_r1 * b_c1 + acc_r1_c1;
-                    acc_r1_c2 = a_r1 * b_c2 + acc_r1_c2;
-                    acc_r1_c3 = a_r1 * b_c3 + acc_r1_c3;
-                    float a_r2 = Unsafe.Add(ref weights, k + 32);
-                    acc_r2_c0 = a_r2 * b_c0 + acc_r2_c0;
-                    acc_r2_c1 = a_r2 * b_c1 + acc_r2_c1;
-                    acc_r2_c2 = a_r2 * b_c2 + acc_r2_c2;
-                    acc_r2_c3 = a_r2 * b_c3 + acc_r2_c3;
-                    float a_r3 = Unsafe.Add(ref weights, k + 48);
-                    acc_r3_c0 = a_r3 * b_c0 + acc_r3_c0;
-                    acc_r3_c1 = a_r3 * b_c1 + acc_r3_c1;
-                    acc_r3_c2 = a_r3 * b_c2 + acc_r3_c2;
-                    acc_r3_c3 = a_r3 * b_c3 + acc_r3_c3;
+                    float acc_r0_c0 = 0f;
+                    for (int k = 0; k < 5; k++)
+                    {
+                        float b_c0 = Unsafe.Add(ref keysT, k * 16 + 12);
+                        float a_r0 = Unsafe.Add(ref q, fullTiles * 80 + k);
+                        acc_r0_c0 = a_r0 * b_c0 + acc_r0_c0;
+                    }
+                    Unsafe.Add(ref scores, fullTiles * 64 + 12) = acc_r0_c0 * scale;
                 }
-                // Key rowStart + 1 is visible to rows 1..3 of this tile only.
-                {
-                    float b_c0 = Unsafe.Add(ref v, rowStart * 20 + 20);
-                    float b_c1 = Unsafe.Add(ref v, rowStart * 20 + 21);
-                    float b_c2 = Unsafe.Add(ref v, rowStart * 20 + 22);
-                    float b_c3 = Unsafe.Add(ref v, rowStart * 20 + 23);
-                    float a_r1 = Unsafe.Add(ref weights, rowStart + 17);
-                    acc_r1_c0 = a_r1 * b_c0 + acc_r1_c0;
-                    acc_r1_c1 = a_r1 * b_c1 + acc_r1_c1;
-                    acc_r1_c2 = a_r1 * b_c2 + acc_r1_c2;
-                    acc_r1_c3 = a_r1 * b_c3 + acc_r1_c3;
-                    float a_r2 = Unsafe.Add(ref weights, rowStart + 33);
-                    acc_r2_c0 = a_r2 * b_c0 + acc_r2_c0;
-                    acc_r2_c1 = a_r2 * b_c1 + acc_r2_c1;
-                    acc_r2_c2 = a_r2 * b_c2 + acc_r2_c2;
-                    acc_r2_c3 = a_r2 * b_c3 + acc_r2_c3;
-                    float a_r3 = Unsafe.Add(ref weights, rowStart + 49);
-                    acc_r3_c0 = a_r3 * b_c0 + acc_r3_c0;
-                    acc_r3_c1 = a_r3 * b_c1 + acc_r3_c1;
-                    acc_r3_c2 = a_r3 * b_c2 + acc_r3_c2;
-                    acc_r3_c3 = a_r3 * b_c3 + acc_r3_c3;
-                }
-                // Key rowStart + 2 is visible to rows 2..3 of this tile only.
-                {
-                    float b_c0 = Unsafe.Add(ref v, rowStart * 20 + 40);
-                    float b_c1 = Unsafe.Add(ref v, rowStart * 20 + 41);
-                    float b_c2 = Unsafe.Add(ref v, rowStart * 20 + 42);
-                    float b_c3 = Unsafe.Add(ref v, rowStart * 20 + 43);
-                    float a_r2 = Unsafe.Add(ref weights, rowStart + 34);
-                    acc_r2_c0 = a_r2 * b_c0 + acc_r2_c0;
-                    acc_r2_c1 = a_r2 * b_c1 + acc_r2_c1;
-                    acc_r2_c2 = a_r2 * b_c2 + acc_r2_c2;
-                    acc_r2_c3 = a_r2 * b_c3 + acc_r2_c3;
-                    float a_r3 = Unsafe.Add(ref weights, rowStart + 50);
-                    acc_r3_c0 = a_r3 * b_c0 + acc_r3_c0;
-                    acc_r3_c1 = a_r3 * b_c1 + acc_r3_c1;
-                    acc_r3_c2 = a_r3 * b_c2 + acc_r3_c2;
-                    acc_r3_c3 = a_r3 * b_c3 + acc_r3_c3;
-                }
-                // Key rowStart + 3 is visible to rows 3..3 of this tile only.
-                {
-                    float b_c0 = Unsafe.Add(ref v, rowStart * 20 + 60);
-                    float b_c1 = Unsafe.Add(ref v, rowStart * 20 + 61);
-                    float b_c2 = Unsafe.Add(ref v, rowStart * 20 + 62);
-                    float b_c3 = Unsafe.Add(ref v, rowStart * 20 + 63);
-                    float a_r3 = Unsafe.Add(ref weights, rowStart + 51);
-                    acc_r3_c0 = a_r3 * b_c0 + acc_r3_c0;
-                    acc_r3_c1 = a_r3 * b_c1 + acc_r3_c1;
-                    acc_r3_c2 = a_r3 * b_c2 + acc_r3_c2;
-                    acc_r3_c3 = a_r3 * b_c3 + acc_r3_c3;
-                }
-                output = acc_r0_c0;
-                Unsafe.Add(ref output, 1) = acc_r0_c1;
-                Unsafe.Add(ref output, 2) = acc_r0_c2;
-                Unsafe.Add(ref output, 3) = acc_r0_c3;
-                Unsafe.Add(ref output, 20) = acc_r1_c0;
-                Unsafe.Add(ref output, 21) = acc_r1_c1;
-                Unsafe.Add(ref output, 22) = acc_r1_c2;
-                Unsafe.Add(ref output, 23) = acc_r1_c3;
-                Unsafe.Add(ref output, 40) = acc_r2_c0;
-                Unsafe.Add(ref output, 41) = acc_r2_c1;
-                Unsafe.Add(ref output, 42) = acc_r2_c2;
-                Unsafe.Add(ref output, 43) = acc_r2_c3;
-                Unsafe.Add(ref output, 60) = acc_r3_c0;
-                Unsafe.Add(ref output, 61) = acc_r3_c1;
-                Unsafe.Add(ref output, 62) = acc_r3_c2;
-                Unsafe.Add(ref output, 63) = acc_r3_c3;
-            }
-            {
-                float acc_r0_c0 = 0f;
-                float acc_r1_c0 = 0f;
-                float acc_r2_c0 = 0f;
-                float acc_r3_c0 = 0f;
-                for (int k = 0; k <= rowStart; k++)
-                {
-                    float b_c0 = Unsafe.Add(ref v, k * 20 + 4);
-                    float a_r0 = Unsafe.Add(ref weights, k);
-                    acc_r0_c0 = a_r0 * b_c0 + acc_r0_c0;
-                    float a_r1 = Unsafe.Add(ref weights, k + 16);
-                    acc_r1_c0 = a_r1 * b_c0 + acc_r1_c0;
-                    float a_r2 = Unsafe.Add(ref weights, k + 32);
-                    acc_r2_c0 = a_r2 * b_c0 + acc_r2_c0;
-                    float a_r3 = Unsafe.Add(ref weights, k + 48);
-                    acc_r3_c0 = a_r3 * b_c0 + acc_r3_c0;
-                }
-                // Key rowStart + 1 is visible to rows 1..3 of this tile only.
-                {
-                    float b_c0 = Unsafe.Add(ref v, rowStart * 20 + 24);
-                    float a_r1 = Unsafe.Add(ref weights, rowStart + 17);
-                    acc_r1_c0 = a_r1 * b_c0 + acc_r1_c0;
-                    float a_r2 = Unsafe.Add(ref weights, rowStart + 33);
-                    acc_r2_c0 = a_r2 * b_c0 + acc_r2_c0;
-                    float a_r3 = Unsafe.Add(ref weights, rowStart + 49);
-                    acc_r3_c0 = a_r3 * b_c0 + acc_r3_c0;
-                }
-                // Key rowStart + 2 is visible to rows 2..3 of this tile only.
-                {
-                    float b_c0 = Unsafe.Add(ref v, rowStart * 20 + 44);
-                    float a_r2 = Unsafe.Add(ref weights, rowStart + 34);
-                    acc_r2_c0 = a_r2 * b_c0 + acc_r2_c0;
-                    float a_r3 = Unsafe.Add(ref weights, rowStart + 50);
-                    acc_r3_c0 = a_r3 * b_c0 + acc_r3_c0;
-                }
-                // Key rowStart + 3 is visible to rows 3..3 of this tile only.
-                {
-                    float b_c0 = Unsafe.Add(ref v, rowStart * 20 + 64);
-                    float a_r3 = Unsafe.Add(ref weights, rowStart + 51);
-                    acc_r3_c0 = a_r3 * b_c0 + acc_r3_c0;
-                }
-                Unsafe.Add(ref output, 4) = acc_r0_c0;
-                Unsafe.Add(ref output, 24) = acc_r1_c0;
-                Unsafe.Add(ref output, 44) = acc_r2_c0;
-                Unsafe.Add(ref output, 64) = acc_r3_c0;
-            }
-        }
-
-        /// <summary>Scores of 1 query row: Q·Kᵀ/√5 over 13 columns (13 keys).</summary>
-        private static void Scores1_Scalar(ref float q, ref float keysT, ref float scores, int lastRow)
-        {
-            float scale = Scale;
-            // Column panels that start after the tile's last query are entirely masked: skipped.
-            for (int col = 0; col < 12 && col <= lastRow; col += 4)
-            {
-                float acc_r0_c0 = 0f, acc_r0_c1 = 0f, acc_r0_c2 = 0f, acc_r0_c3 = 0f;
-                for (int k = 0; k < 5; k++)
-                {
-                    float b_c0 = Unsafe.Add(ref keysT, k * 16 + col);
-                    float b_c1 = Unsafe.Add(ref keysT, k * 16 + col + 1);
-                    float b_c2 = Unsafe.Add(ref keysT, k * 16 + col + 2);
-                    float b_c3 = Unsafe.Add(ref keysT, k * 16 + col + 3);
-                    float a_r0 = Unsafe.Add(ref q, k);
-                    acc_r0_c0 = a_r0 * b_c0 + acc_r0_c0;
-                    acc_r0_c1 = a_r0 * b_c1 + acc_r0_c1;
-                    acc_r0_c2 = a_r0 * b_c2 + acc_r0_c2;
-                    acc_r0_c3 = a_r0 * b_c3 + acc_r0_c3;
-                }
-                Unsafe.Add(ref scores, col) = acc_r0_c0 * scale;
-                Unsafe.Add(ref scores, col + 1) = acc_r0_c1 * scale;
-                Unsafe.Add(ref scores, col + 2) = acc_r0_c2 * scale;
-                Unsafe.Add(ref scores, col + 3) = acc_r0_c3 * scale;
-            }
-            if (12 <= lastRow)
-            {
-                float acc_r0_c0 = 0f;
-                for (int k = 0; k < 5; k++)
-                {
-                    float b_c0 = Unsafe.Add(ref keysT, k * 16 + 12);
-                    float a_r0 = Unsafe.Add(ref q, k);
-                    acc_r0_c0 = a_r0 * b_c0 + acc_r0_c0;
-                }
-                Unsafe.Add(ref scores, 12) = acc_r0_c0 * scale;
-            }
-        }
-
-        /// <summary>Output of 1 row: softmax weights · V over 5 columns.</summary>
-        private static void Output1_Scalar(ref float weights, ref float v, ref float output, int rowStart)
-        {
-            {
-                float acc_r0_c0 = 0f, acc_r0_c1 = 0f, acc_r0_c2 = 0f, acc_r0_c3 = 0f;
-                for (int k = 0; k <= rowStart; k++)
-                {
-                    float b_c0 = Unsafe.Add(ref v, k * 20);
-                    float b_c1 = Unsafe.Add(ref v, k * 20 + 1);
-                    float b_c2 = Unsafe.Add(ref v, k * 20 + 2);
-                    float b_c3 = Unsafe.Add(ref v, k * 20 + 3);
-                    float a_r0 = Unsafe.Add(ref weights, k);
-                    acc_r0_c0 = a_r0 * b_c0 + acc_r0_c0;
-                    acc_r0_c1 = a_r0 * b_c1 + acc_r0_c1;
-                    acc_r0_c2 = a_r0 * b_c2 + acc_r0_c2;
-                    acc_r0_c3 = a_r0 * b_c3 + acc_r0_c3;
-                }
-                output = acc_r0_c0;
-                Unsafe.Add(ref output, 1) = acc_r0_c1;
-                Unsafe.Add(ref output, 2) = acc_r0_c2;
-                Unsafe.Add(ref output, 3) = acc_r0_c3;
-            }
-            {
-                float acc_r0_c0 = 0f;
-                for (int k = 0; k <= rowStart; k++)
-                {
-                    float b_c0 = Unsafe.Add(ref v, k * 20 + 4);
-                    float a_r0 = Unsafe.Add(ref weights, k);
-                    acc_r0_c0 = a_r0 * b_c0 + acc_r0_c0;
-                }
-                Unsafe.Add(ref output, 4) = acc_r0_c0;
             }
         }
 
@@ -857,6 +642,198 @@ namespace FixedShapeAttention.Generated
             for (int j = 0; j < end; j += 1)
             {
                 Unsafe.Add(ref row, j) = Unsafe.Add(ref row, j) * reciprocal;
+            }
+        }
+
+        /// <summary>Output of the chunk's rows: softmax weights · V over 5 columns.</summary>
+        private static void Output_Scalar(ref float weights, ref float v, ref float output, int fullTiles, bool hasTail, int firstRow)
+        {
+            {
+                for (int tile = 0; tile < fullTiles; tile++)
+                {
+                    int rowStart = firstRow + tile * 4;
+                    float acc_r0_c0 = 0f, acc_r0_c1 = 0f, acc_r0_c2 = 0f, acc_r0_c3 = 0f;
+                    float acc_r1_c0 = 0f, acc_r1_c1 = 0f, acc_r1_c2 = 0f, acc_r1_c3 = 0f;
+                    float acc_r2_c0 = 0f, acc_r2_c1 = 0f, acc_r2_c2 = 0f, acc_r2_c3 = 0f;
+                    float acc_r3_c0 = 0f, acc_r3_c1 = 0f, acc_r3_c2 = 0f, acc_r3_c3 = 0f;
+                    for (int k = 0; k <= rowStart; k++)
+                    {
+                        float b_c0 = Unsafe.Add(ref v, k * 20);
+                        float b_c1 = Unsafe.Add(ref v, k * 20 + 1);
+                        float b_c2 = Unsafe.Add(ref v, k * 20 + 2);
+                        float b_c3 = Unsafe.Add(ref v, k * 20 + 3);
+                        float a_r0 = Unsafe.Add(ref weights, tile * 64 + k);
+                        acc_r0_c0 = a_r0 * b_c0 + acc_r0_c0;
+                        acc_r0_c1 = a_r0 * b_c1 + acc_r0_c1;
+                        acc_r0_c2 = a_r0 * b_c2 + acc_r0_c2;
+                        acc_r0_c3 = a_r0 * b_c3 + acc_r0_c3;
+                        float a_r1 = Unsafe.Add(ref weights, tile * 64 + k + 16);
+                        acc_r1_c0 = a_r1 * b_c0 + acc_r1_c0;
+                        acc_r1_c1 = a_r1 * b_c1 + acc_r1_c1;
+                        acc_r1_c2 = a_r1 * b_c2 + acc_r1_c2;
+                        acc_r1_c3 = a_r1 * b_c3 + acc_r1_c3;
+                        float a_r2 = Unsafe.Add(ref weights, tile * 64 + k + 32);
+                        acc_r2_c0 = a_r2 * b_c0 + acc_r2_c0;
+                        acc_r2_c1 = a_r2 * b_c1 + acc_r2_c1;
+                        acc_r2_c2 = a_r2 * b_c2 + acc_r2_c2;
+                        acc_r2_c3 = a_r2 * b_c3 + acc_r2_c3;
+                        float a_r3 = Unsafe.Add(ref weights, tile * 64 + k + 48);
+                        acc_r3_c0 = a_r3 * b_c0 + acc_r3_c0;
+                        acc_r3_c1 = a_r3 * b_c1 + acc_r3_c1;
+                        acc_r3_c2 = a_r3 * b_c2 + acc_r3_c2;
+                        acc_r3_c3 = a_r3 * b_c3 + acc_r3_c3;
+                    }
+                    // Key rowStart + 1 is visible to rows 1..3 of this tile only.
+                    {
+                        float b_c0 = Unsafe.Add(ref v, rowStart * 20 + 20);
+                        float b_c1 = Unsafe.Add(ref v, rowStart * 20 + 21);
+                        float b_c2 = Unsafe.Add(ref v, rowStart * 20 + 22);
+                        float b_c3 = Unsafe.Add(ref v, rowStart * 20 + 23);
+                        float a_r1 = Unsafe.Add(ref weights, tile * 64 + rowStart + 17);
+                        acc_r1_c0 = a_r1 * b_c0 + acc_r1_c0;
+                        acc_r1_c1 = a_r1 * b_c1 + acc_r1_c1;
+                        acc_r1_c2 = a_r1 * b_c2 + acc_r1_c2;
+                        acc_r1_c3 = a_r1 * b_c3 + acc_r1_c3;
+                        float a_r2 = Unsafe.Add(ref weights, tile * 64 + rowStart + 33);
+                        acc_r2_c0 = a_r2 * b_c0 + acc_r2_c0;
+                        acc_r2_c1 = a_r2 * b_c1 + acc_r2_c1;
+                        acc_r2_c2 = a_r2 * b_c2 + acc_r2_c2;
+                        acc_r2_c3 = a_r2 * b_c3 + acc_r2_c3;
+                        float a_r3 = Unsafe.Add(ref weights, tile * 64 + rowStart + 49);
+                        acc_r3_c0 = a_r3 * b_c0 + acc_r3_c0;
+                        acc_r3_c1 = a_r3 * b_c1 + acc_r3_c1;
+                        acc_r3_c2 = a_r3 * b_c2 + acc_r3_c2;
+                        acc_r3_c3 = a_r3 * b_c3 + acc_r3_c3;
+                    }
+                    // Key rowStart + 2 is visible to rows 2..3 of this tile only.
+                    {
+                        float b_c0 = Unsafe.Add(ref v, rowStart * 20 + 40);
+                        float b_c1 = Unsafe.Add(ref v, rowStart * 20 + 41);
+                        float b_c2 = Unsafe.Add(ref v, rowStart * 20 + 42);
+                        float b_c3 = Unsafe.Add(ref v, rowStart * 20 + 43);
+                        float a_r2 = Unsafe.Add(ref weights, tile * 64 + rowStart + 34);
+                        acc_r2_c0 = a_r2 * b_c0 + acc_r2_c0;
+                        acc_r2_c1 = a_r2 * b_c1 + acc_r2_c1;
+                        acc_r2_c2 = a_r2 * b_c2 + acc_r2_c2;
+                        acc_r2_c3 = a_r2 * b_c3 + acc_r2_c3;
+                        float a_r3 = Unsafe.Add(ref weights, tile * 64 + rowStart + 50);
+                        acc_r3_c0 = a_r3 * b_c0 + acc_r3_c0;
+                        acc_r3_c1 = a_r3 * b_c1 + acc_r3_c1;
+                        acc_r3_c2 = a_r3 * b_c2 + acc_r3_c2;
+                        acc_r3_c3 = a_r3 * b_c3 + acc_r3_c3;
+                    }
+                    // Key rowStart + 3 is visible to rows 3..3 of this tile only.
+                    {
+                        float b_c0 = Unsafe.Add(ref v, rowStart * 20 + 60);
+                        float b_c1 = Unsafe.Add(ref v, rowStart * 20 + 61);
+                        float b_c2 = Unsafe.Add(ref v, rowStart * 20 + 62);
+                        float b_c3 = Unsafe.Add(ref v, rowStart * 20 + 63);
+                        float a_r3 = Unsafe.Add(ref weights, tile * 64 + rowStart + 51);
+                        acc_r3_c0 = a_r3 * b_c0 + acc_r3_c0;
+                        acc_r3_c1 = a_r3 * b_c1 + acc_r3_c1;
+                        acc_r3_c2 = a_r3 * b_c2 + acc_r3_c2;
+                        acc_r3_c3 = a_r3 * b_c3 + acc_r3_c3;
+                    }
+                    Unsafe.Add(ref output, tile * 80) = acc_r0_c0;
+                    Unsafe.Add(ref output, tile * 80 + 1) = acc_r0_c1;
+                    Unsafe.Add(ref output, tile * 80 + 2) = acc_r0_c2;
+                    Unsafe.Add(ref output, tile * 80 + 3) = acc_r0_c3;
+                    Unsafe.Add(ref output, tile * 80 + 20) = acc_r1_c0;
+                    Unsafe.Add(ref output, tile * 80 + 21) = acc_r1_c1;
+                    Unsafe.Add(ref output, tile * 80 + 22) = acc_r1_c2;
+                    Unsafe.Add(ref output, tile * 80 + 23) = acc_r1_c3;
+                    Unsafe.Add(ref output, tile * 80 + 40) = acc_r2_c0;
+                    Unsafe.Add(ref output, tile * 80 + 41) = acc_r2_c1;
+                    Unsafe.Add(ref output, tile * 80 + 42) = acc_r2_c2;
+                    Unsafe.Add(ref output, tile * 80 + 43) = acc_r2_c3;
+                    Unsafe.Add(ref output, tile * 80 + 60) = acc_r3_c0;
+                    Unsafe.Add(ref output, tile * 80 + 61) = acc_r3_c1;
+                    Unsafe.Add(ref output, tile * 80 + 62) = acc_r3_c2;
+                    Unsafe.Add(ref output, tile * 80 + 63) = acc_r3_c3;
+                }
+                if (hasTail)
+                {
+                    int rowStart = firstRow + fullTiles * 4;
+                    float acc_r0_c0 = 0f, acc_r0_c1 = 0f, acc_r0_c2 = 0f, acc_r0_c3 = 0f;
+                    for (int k = 0; k <= rowStart; k++)
+                    {
+                        float b_c0 = Unsafe.Add(ref v, k * 20);
+                        float b_c1 = Unsafe.Add(ref v, k * 20 + 1);
+                        float b_c2 = Unsafe.Add(ref v, k * 20 + 2);
+                        float b_c3 = Unsafe.Add(ref v, k * 20 + 3);
+                        float a_r0 = Unsafe.Add(ref weights, fullTiles * 64 + k);
+                        acc_r0_c0 = a_r0 * b_c0 + acc_r0_c0;
+                        acc_r0_c1 = a_r0 * b_c1 + acc_r0_c1;
+                        acc_r0_c2 = a_r0 * b_c2 + acc_r0_c2;
+                        acc_r0_c3 = a_r0 * b_c3 + acc_r0_c3;
+                    }
+                    Unsafe.Add(ref output, fullTiles * 80) = acc_r0_c0;
+                    Unsafe.Add(ref output, fullTiles * 80 + 1) = acc_r0_c1;
+                    Unsafe.Add(ref output, fullTiles * 80 + 2) = acc_r0_c2;
+                    Unsafe.Add(ref output, fullTiles * 80 + 3) = acc_r0_c3;
+                }
+            }
+            {
+                for (int tile = 0; tile < fullTiles; tile++)
+                {
+                    int rowStart = firstRow + tile * 4;
+                    float acc_r0_c0 = 0f;
+                    float acc_r1_c0 = 0f;
+                    float acc_r2_c0 = 0f;
+                    float acc_r3_c0 = 0f;
+                    for (int k = 0; k <= rowStart; k++)
+                    {
+                        float b_c0 = Unsafe.Add(ref v, k * 20 + 4);
+                        float a_r0 = Unsafe.Add(ref weights, tile * 64 + k);
+                        acc_r0_c0 = a_r0 * b_c0 + acc_r0_c0;
+                        float a_r1 = Unsafe.Add(ref weights, tile * 64 + k + 16);
+                        acc_r1_c0 = a_r1 * b_c0 + acc_r1_c0;
+                        float a_r2 = Unsafe.Add(ref weights, tile * 64 + k + 32);
+                        acc_r2_c0 = a_r2 * b_c0 + acc_r2_c0;
+                        float a_r3 = Unsafe.Add(ref weights, tile * 64 + k + 48);
+                        acc_r3_c0 = a_r3 * b_c0 + acc_r3_c0;
+                    }
+                    // Key rowStart + 1 is visible to rows 1..3 of this tile only.
+                    {
+                        float b_c0 = Unsafe.Add(ref v, rowStart * 20 + 24);
+                        float a_r1 = Unsafe.Add(ref weights, tile * 64 + rowStart + 17);
+                        acc_r1_c0 = a_r1 * b_c0 + acc_r1_c0;
+                        float a_r2 = Unsafe.Add(ref weights, tile * 64 + rowStart + 33);
+                        acc_r2_c0 = a_r2 * b_c0 + acc_r2_c0;
+                        float a_r3 = Unsafe.Add(ref weights, tile * 64 + rowStart + 49);
+                        acc_r3_c0 = a_r3 * b_c0 + acc_r3_c0;
+                    }
+                    // Key rowStart + 2 is visible to rows 2..3 of this tile only.
+                    {
+                        float b_c0 = Unsafe.Add(ref v, rowStart * 20 + 44);
+                        float a_r2 = Unsafe.Add(ref weights, tile * 64 + rowStart + 34);
+                        acc_r2_c0 = a_r2 * b_c0 + acc_r2_c0;
+                        float a_r3 = Unsafe.Add(ref weights, tile * 64 + rowStart + 50);
+                        acc_r3_c0 = a_r3 * b_c0 + acc_r3_c0;
+                    }
+                    // Key rowStart + 3 is visible to rows 3..3 of this tile only.
+                    {
+                        float b_c0 = Unsafe.Add(ref v, rowStart * 20 + 64);
+                        float a_r3 = Unsafe.Add(ref weights, tile * 64 + rowStart + 51);
+                        acc_r3_c0 = a_r3 * b_c0 + acc_r3_c0;
+                    }
+                    Unsafe.Add(ref output, tile * 80 + 4) = acc_r0_c0;
+                    Unsafe.Add(ref output, tile * 80 + 24) = acc_r1_c0;
+                    Unsafe.Add(ref output, tile * 80 + 44) = acc_r2_c0;
+                    Unsafe.Add(ref output, tile * 80 + 64) = acc_r3_c0;
+                }
+                if (hasTail)
+                {
+                    int rowStart = firstRow + fullTiles * 4;
+                    float acc_r0_c0 = 0f;
+                    for (int k = 0; k <= rowStart; k++)
+                    {
+                        float b_c0 = Unsafe.Add(ref v, k * 20 + 4);
+                        float a_r0 = Unsafe.Add(ref weights, fullTiles * 64 + k);
+                        acc_r0_c0 = a_r0 * b_c0 + acc_r0_c0;
+                    }
+                    Unsafe.Add(ref output, fullTiles * 80 + 4) = acc_r0_c0;
+                }
             }
         }
     }

@@ -3,8 +3,9 @@
 // Shape: SequenceLength 4, EmbeddingDim 3, Heads 1 (HeadDim 3), not causal; per head softmax(Q·Kᵀ/√3)·V.
 // Strategy: full unroll: the largest product, Q·Kᵀ on the scalar branch, is 3 deep × 4 column slots = 12 multiply-add statements per row tile, within the budget of 48, so k and column panels are straight-line code.
 // Register tiles (rows × vectors): Q·Kᵀ Vector512 4×1 Vector128, Vector256 4×1 Vector128, scalar 4×4 float; P·V Vector512 4×3 float, Vector256 4×2 float, scalar 4×3 float.
+// Loop order: per chunk, Q·Kᵀ for all its rows (column panels outside, row tiles inside, so a panel of Kᵀ stays in cache), softmax row by row, then P·V likewise.
 // Row tail: 4 rows = 1 tile of 4, no row tail.
-// Scheduling: 1 chunk per (sequence, head), 192 flops per sequence; below 4_000_000 flops per call every chunk runs on the calling thread.
+// Scheduling: 1 chunk per (sequence, head) of at most 4 rows, 192 flops per sequence; below 4_000_000 flops per call every chunk runs on the calling thread.
 
 #nullable enable
 
@@ -55,7 +56,7 @@ namespace FixedShapeAttention.Generated
             ref float kHead = ref Unsafe.Add(ref buffers.Input1, headOffset);
             ref float vHead = ref Unsafe.Add(ref buffers.Input2, headOffset);
             ref float outputHead = ref Unsafe.Add(ref buffers.Output, headOffset);
-            // Scratch: Kᵀ of this head (3 × 16), then 4 score rows of 16.
+            // Scratch: Kᵀ of this head (3 × 16), then up to 4 score rows of 16.
             ref float scratch = ref MemoryMarshal.GetReference(WorkerScratch.Get(112));
             if (Vector512.IsHardwareAccelerated)
             {
@@ -93,169 +94,66 @@ namespace FixedShapeAttention.Generated
             ref float keysT = ref scratch;
             ref float scores = ref Unsafe.Add(ref scratch, 48);
             PackKeysTransposed(ref kHead, ref keysT);
-            int endTile = firstTile + tileCount;
-            for (int tile = firstTile, fullEnd = Math.Min(endTile, 1); tile < fullEnd; tile++)
+            int fullTiles = Math.Min(firstTile + tileCount, 1) - firstTile;
+            bool hasTail = firstTile + tileCount > 1;
+            int firstRow = firstTile * 4;
+            int rows = fullTiles * 4;
+            Scores_Vector512(ref Unsafe.Add(ref qHead, firstRow * 3), ref keysT, ref scores, fullTiles, hasTail);
+            for (int row = 0; row < rows; row++)
             {
-                int rowStart = tile * 4;
-                Scores4_Vector512(ref Unsafe.Add(ref qHead, rowStart * 3), ref keysT, ref scores);
-                Softmax_Vector512(ref scores);
-                Softmax_Vector512(ref Unsafe.Add(ref scores, 16));
-                Softmax_Vector512(ref Unsafe.Add(ref scores, 32));
-                Softmax_Vector512(ref Unsafe.Add(ref scores, 48));
-                Output4_Vector512(ref scores, ref vHead, ref Unsafe.Add(ref outputHead, rowStart * 3));
+                Softmax_Vector512(ref Unsafe.Add(ref scores, row * 16));
             }
+            Output_Vector512(ref scores, ref vHead, ref Unsafe.Add(ref outputHead, firstRow * 3), fullTiles, hasTail);
         }
 
-        /// <summary>Scores of 4 query rows: Q·Kᵀ/√3 over 4 columns (4 keys).</summary>
-        private static void Scores4_Vector512(ref float q, ref float keysT, ref float scores)
+        /// <summary>Scores of the chunk's query rows: Q·Kᵀ/√3 over 4 columns (4 keys).</summary>
+        private static void Scores_Vector512(ref float q, ref float keysT, ref float scores, int fullTiles, bool hasTail)
         {
             Vector128<float> scale = Vector128.Create(Scale);
             {
-                Vector128<float> acc_r0_c0 = Vector128<float>.Zero;
-                Vector128<float> acc_r1_c0 = Vector128<float>.Zero;
-                Vector128<float> acc_r2_c0 = Vector128<float>.Zero;
-                Vector128<float> acc_r3_c0 = Vector128<float>.Zero;
-                Vector128<float> b_c0;
-                Vector128<float> a_r0, a_r1, a_r2, a_r3;
-                // k = 0
-                b_c0 = Vector128.LoadUnsafe(ref keysT, 0);
-                a_r0 = Vector128.Create(q);
-                acc_r0_c0 = Vector128.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
-                a_r1 = Vector128.Create(Unsafe.Add(ref q, 3));
-                acc_r1_c0 = Vector128.FusedMultiplyAdd(a_r1, b_c0, acc_r1_c0);
-                a_r2 = Vector128.Create(Unsafe.Add(ref q, 6));
-                acc_r2_c0 = Vector128.FusedMultiplyAdd(a_r2, b_c0, acc_r2_c0);
-                a_r3 = Vector128.Create(Unsafe.Add(ref q, 9));
-                acc_r3_c0 = Vector128.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
-                // k = 1
-                b_c0 = Vector128.LoadUnsafe(ref keysT, 16);
-                a_r0 = Vector128.Create(Unsafe.Add(ref q, 1));
-                acc_r0_c0 = Vector128.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
-                a_r1 = Vector128.Create(Unsafe.Add(ref q, 4));
-                acc_r1_c0 = Vector128.FusedMultiplyAdd(a_r1, b_c0, acc_r1_c0);
-                a_r2 = Vector128.Create(Unsafe.Add(ref q, 7));
-                acc_r2_c0 = Vector128.FusedMultiplyAdd(a_r2, b_c0, acc_r2_c0);
-                a_r3 = Vector128.Create(Unsafe.Add(ref q, 10));
-                acc_r3_c0 = Vector128.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
-                // k = 2
-                b_c0 = Vector128.LoadUnsafe(ref keysT, 32);
-                a_r0 = Vector128.Create(Unsafe.Add(ref q, 2));
-                acc_r0_c0 = Vector128.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
-                a_r1 = Vector128.Create(Unsafe.Add(ref q, 5));
-                acc_r1_c0 = Vector128.FusedMultiplyAdd(a_r1, b_c0, acc_r1_c0);
-                a_r2 = Vector128.Create(Unsafe.Add(ref q, 8));
-                acc_r2_c0 = Vector128.FusedMultiplyAdd(a_r2, b_c0, acc_r2_c0);
-                a_r3 = Vector128.Create(Unsafe.Add(ref q, 11));
-                acc_r3_c0 = Vector128.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
-                Vector128.StoreUnsafe(acc_r0_c0 * scale, ref scores, 0);
-                Vector128.StoreUnsafe(acc_r1_c0 * scale, ref scores, 16);
-                Vector128.StoreUnsafe(acc_r2_c0 * scale, ref scores, 32);
-                Vector128.StoreUnsafe(acc_r3_c0 * scale, ref scores, 48);
-            }
-        }
-
-        /// <summary>Output of 4 rows: softmax weights · V over 3 columns.</summary>
-        private static void Output4_Vector512(ref float weights, ref float v, ref float output)
-        {
-            {
-                float acc_r0_c0 = 0f, acc_r0_c1 = 0f, acc_r0_c2 = 0f;
-                float acc_r1_c0 = 0f, acc_r1_c1 = 0f, acc_r1_c2 = 0f;
-                float acc_r2_c0 = 0f, acc_r2_c1 = 0f, acc_r2_c2 = 0f;
-                float acc_r3_c0 = 0f, acc_r3_c1 = 0f, acc_r3_c2 = 0f;
-                float b_c0, b_c1, b_c2;
-                float a_r0, a_r1, a_r2, a_r3;
-                // k = 0
-                b_c0 = v;
-                b_c1 = Unsafe.Add(ref v, 1);
-                b_c2 = Unsafe.Add(ref v, 2);
-                a_r0 = weights;
-                acc_r0_c0 = a_r0 * b_c0 + acc_r0_c0;
-                acc_r0_c1 = a_r0 * b_c1 + acc_r0_c1;
-                acc_r0_c2 = a_r0 * b_c2 + acc_r0_c2;
-                a_r1 = Unsafe.Add(ref weights, 16);
-                acc_r1_c0 = a_r1 * b_c0 + acc_r1_c0;
-                acc_r1_c1 = a_r1 * b_c1 + acc_r1_c1;
-                acc_r1_c2 = a_r1 * b_c2 + acc_r1_c2;
-                a_r2 = Unsafe.Add(ref weights, 32);
-                acc_r2_c0 = a_r2 * b_c0 + acc_r2_c0;
-                acc_r2_c1 = a_r2 * b_c1 + acc_r2_c1;
-                acc_r2_c2 = a_r2 * b_c2 + acc_r2_c2;
-                a_r3 = Unsafe.Add(ref weights, 48);
-                acc_r3_c0 = a_r3 * b_c0 + acc_r3_c0;
-                acc_r3_c1 = a_r3 * b_c1 + acc_r3_c1;
-                acc_r3_c2 = a_r3 * b_c2 + acc_r3_c2;
-                // k = 1
-                b_c0 = Unsafe.Add(ref v, 3);
-                b_c1 = Unsafe.Add(ref v, 4);
-                b_c2 = Unsafe.Add(ref v, 5);
-                a_r0 = Unsafe.Add(ref weights, 1);
-                acc_r0_c0 = a_r0 * b_c0 + acc_r0_c0;
-                acc_r0_c1 = a_r0 * b_c1 + acc_r0_c1;
-                acc_r0_c2 = a_r0 * b_c2 + acc_r0_c2;
-                a_r1 = Unsafe.Add(ref weights, 17);
-                acc_r1_c0 = a_r1 * b_c0 + acc_r1_c0;
-                acc_r1_c1 = a_r1 * b_c1 + acc_r1_c1;
-                acc_r1_c2 = a_r1 * b_c2 + acc_r1_c2;
-                a_r2 = Unsafe.Add(ref weights, 33);
-                acc_r2_c0 = a_r2 * b_c0 + acc_r2_c0;
-                acc_r2_c1 = a_r2 * b_c1 + acc_r2_c1;
-                acc_r2_c2 = a_r2 * b_c2 + acc_r2_c2;
-                a_r3 = Unsafe.Add(ref weights, 49);
-                acc_r3_c0 = a_r3 * b_c0 + acc_r3_c0;
-                acc_r3_c1 = a_r3 * b_c1 + acc_r3_c1;
-                acc_r3_c2 = a_r3 * b_c2 + acc_r3_c2;
-                // k = 2
-                b_c0 = Unsafe.Add(ref v, 6);
-                b_c1 = Unsafe.Add(ref v, 7);
-                b_c2 = Unsafe.Add(ref v, 8);
-                a_r0 = Unsafe.Add(ref weights, 2);
-                acc_r0_c0 = a_r0 * b_c0 + acc_r0_c0;
-                acc_r0_c1 = a_r0 * b_c1 + acc_r0_c1;
-                acc_r0_c2 = a_r0 * b_c2 + acc_r0_c2;
-                a_r1 = Unsafe.Add(ref weights, 18);
-                acc_r1_c0 = a_r1 * b_c0 + acc_r1_c0;
-                acc_r1_c1 = a_r1 * b_c1 + acc_r1_c1;
-                acc_r1_c2 = a_r1 * b_c2 + acc_r1_c2;
-                a_r2 = Unsafe.Add(ref weights, 34);
-                acc_r2_c0 = a_r2 * b_c0 + acc_r2_c0;
-                acc_r2_c1 = a_r2 * b_c1 + acc_r2_c1;
-                acc_r2_c2 = a_r2 * b_c2 + acc_r2_c2;
-                a_r3 = Unsafe.Add(ref weights, 50);
-                acc_r3_c0 = a_r3 * b_c0 + acc_r3_c0;
-                acc_r3_c1 = a_r3 * b_c1 + acc_r3_c1;
-                acc_r3_c2 = a_r3 * b_c2 + acc_r3_c2;
-                // k = 3
-                b_c0 = Unsafe.Add(ref v, 9);
-                b_c1 = Unsafe.Add(ref v, 10);
-                b_c2 = Unsafe.Add(ref v, 11);
-                a_r0 = Unsafe.Add(ref weights, 3);
-                acc_r0_c0 = a_r0 * b_c0 + acc_r0_c0;
-                acc_r0_c1 = a_r0 * b_c1 + acc_r0_c1;
-                acc_r0_c2 = a_r0 * b_c2 + acc_r0_c2;
-                a_r1 = Unsafe.Add(ref weights, 19);
-                acc_r1_c0 = a_r1 * b_c0 + acc_r1_c0;
-                acc_r1_c1 = a_r1 * b_c1 + acc_r1_c1;
-                acc_r1_c2 = a_r1 * b_c2 + acc_r1_c2;
-                a_r2 = Unsafe.Add(ref weights, 35);
-                acc_r2_c0 = a_r2 * b_c0 + acc_r2_c0;
-                acc_r2_c1 = a_r2 * b_c1 + acc_r2_c1;
-                acc_r2_c2 = a_r2 * b_c2 + acc_r2_c2;
-                a_r3 = Unsafe.Add(ref weights, 51);
-                acc_r3_c0 = a_r3 * b_c0 + acc_r3_c0;
-                acc_r3_c1 = a_r3 * b_c1 + acc_r3_c1;
-                acc_r3_c2 = a_r3 * b_c2 + acc_r3_c2;
-                output = acc_r0_c0;
-                Unsafe.Add(ref output, 1) = acc_r0_c1;
-                Unsafe.Add(ref output, 2) = acc_r0_c2;
-                Unsafe.Add(ref output, 3) = acc_r1_c0;
-                Unsafe.Add(ref output, 4) = acc_r1_c1;
-                Unsafe.Add(ref output, 5) = acc_r1_c2;
-                Unsafe.Add(ref output, 6) = acc_r2_c0;
-                Unsafe.Add(ref output, 7) = acc_r2_c1;
-                Unsafe.Add(ref output, 8) = acc_r2_c2;
-                Unsafe.Add(ref output, 9) = acc_r3_c0;
-                Unsafe.Add(ref output, 10) = acc_r3_c1;
-                Unsafe.Add(ref output, 11) = acc_r3_c2;
+                for (int tile = 0; tile < fullTiles; tile++)
+                {
+                    Vector128<float> acc_r0_c0 = Vector128<float>.Zero;
+                    Vector128<float> acc_r1_c0 = Vector128<float>.Zero;
+                    Vector128<float> acc_r2_c0 = Vector128<float>.Zero;
+                    Vector128<float> acc_r3_c0 = Vector128<float>.Zero;
+                    Vector128<float> b_c0;
+                    Vector128<float> a_r0, a_r1, a_r2, a_r3;
+                    // k = 0
+                    b_c0 = Vector128.LoadUnsafe(ref keysT, 0);
+                    a_r0 = Vector128.Create(Unsafe.Add(ref q, tile * 12));
+                    acc_r0_c0 = Vector128.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
+                    a_r1 = Vector128.Create(Unsafe.Add(ref q, tile * 12 + 3));
+                    acc_r1_c0 = Vector128.FusedMultiplyAdd(a_r1, b_c0, acc_r1_c0);
+                    a_r2 = Vector128.Create(Unsafe.Add(ref q, tile * 12 + 6));
+                    acc_r2_c0 = Vector128.FusedMultiplyAdd(a_r2, b_c0, acc_r2_c0);
+                    a_r3 = Vector128.Create(Unsafe.Add(ref q, tile * 12 + 9));
+                    acc_r3_c0 = Vector128.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
+                    // k = 1
+                    b_c0 = Vector128.LoadUnsafe(ref keysT, 16);
+                    a_r0 = Vector128.Create(Unsafe.Add(ref q, tile * 12 + 1));
+                    acc_r0_c0 = Vector128.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
+                    a_r1 = Vector128.Create(Unsafe.Add(ref q, tile * 12 + 4));
+                    acc_r1_c0 = Vector128.FusedMultiplyAdd(a_r1, b_c0, acc_r1_c0);
+                    a_r2 = Vector128.Create(Unsafe.Add(ref q, tile * 12 + 7));
+                    acc_r2_c0 = Vector128.FusedMultiplyAdd(a_r2, b_c0, acc_r2_c0);
+                    a_r3 = Vector128.Create(Unsafe.Add(ref q, tile * 12 + 10));
+                    acc_r3_c0 = Vector128.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
+                    // k = 2
+                    b_c0 = Vector128.LoadUnsafe(ref keysT, 32);
+                    a_r0 = Vector128.Create(Unsafe.Add(ref q, tile * 12 + 2));
+                    acc_r0_c0 = Vector128.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
+                    a_r1 = Vector128.Create(Unsafe.Add(ref q, tile * 12 + 5));
+                    acc_r1_c0 = Vector128.FusedMultiplyAdd(a_r1, b_c0, acc_r1_c0);
+                    a_r2 = Vector128.Create(Unsafe.Add(ref q, tile * 12 + 8));
+                    acc_r2_c0 = Vector128.FusedMultiplyAdd(a_r2, b_c0, acc_r2_c0);
+                    a_r3 = Vector128.Create(Unsafe.Add(ref q, tile * 12 + 11));
+                    acc_r3_c0 = Vector128.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
+                    Vector128.StoreUnsafe(acc_r0_c0 * scale, ref scores, (nuint)(tile * 64));
+                    Vector128.StoreUnsafe(acc_r1_c0 * scale, ref scores, (nuint)(tile * 64 + 16));
+                    Vector128.StoreUnsafe(acc_r2_c0 * scale, ref scores, (nuint)(tile * 64 + 32));
+                    Vector128.StoreUnsafe(acc_r3_c0 * scale, ref scores, (nuint)(tile * 64 + 48));
+                }
             }
         }
 
@@ -289,203 +187,180 @@ namespace FixedShapeAttention.Generated
             }
         }
 
+        /// <summary>Output of the chunk's rows: softmax weights · V over 3 columns.</summary>
+        private static void Output_Vector512(ref float weights, ref float v, ref float output, int fullTiles, bool hasTail)
+        {
+            {
+                for (int tile = 0; tile < fullTiles; tile++)
+                {
+                    float acc_r0_c0 = 0f, acc_r0_c1 = 0f, acc_r0_c2 = 0f;
+                    float acc_r1_c0 = 0f, acc_r1_c1 = 0f, acc_r1_c2 = 0f;
+                    float acc_r2_c0 = 0f, acc_r2_c1 = 0f, acc_r2_c2 = 0f;
+                    float acc_r3_c0 = 0f, acc_r3_c1 = 0f, acc_r3_c2 = 0f;
+                    float b_c0, b_c1, b_c2;
+                    float a_r0, a_r1, a_r2, a_r3;
+                    // k = 0
+                    b_c0 = v;
+                    b_c1 = Unsafe.Add(ref v, 1);
+                    b_c2 = Unsafe.Add(ref v, 2);
+                    a_r0 = Unsafe.Add(ref weights, tile * 64);
+                    acc_r0_c0 = a_r0 * b_c0 + acc_r0_c0;
+                    acc_r0_c1 = a_r0 * b_c1 + acc_r0_c1;
+                    acc_r0_c2 = a_r0 * b_c2 + acc_r0_c2;
+                    a_r1 = Unsafe.Add(ref weights, tile * 64 + 16);
+                    acc_r1_c0 = a_r1 * b_c0 + acc_r1_c0;
+                    acc_r1_c1 = a_r1 * b_c1 + acc_r1_c1;
+                    acc_r1_c2 = a_r1 * b_c2 + acc_r1_c2;
+                    a_r2 = Unsafe.Add(ref weights, tile * 64 + 32);
+                    acc_r2_c0 = a_r2 * b_c0 + acc_r2_c0;
+                    acc_r2_c1 = a_r2 * b_c1 + acc_r2_c1;
+                    acc_r2_c2 = a_r2 * b_c2 + acc_r2_c2;
+                    a_r3 = Unsafe.Add(ref weights, tile * 64 + 48);
+                    acc_r3_c0 = a_r3 * b_c0 + acc_r3_c0;
+                    acc_r3_c1 = a_r3 * b_c1 + acc_r3_c1;
+                    acc_r3_c2 = a_r3 * b_c2 + acc_r3_c2;
+                    // k = 1
+                    b_c0 = Unsafe.Add(ref v, 3);
+                    b_c1 = Unsafe.Add(ref v, 4);
+                    b_c2 = Unsafe.Add(ref v, 5);
+                    a_r0 = Unsafe.Add(ref weights, tile * 64 + 1);
+                    acc_r0_c0 = a_r0 * b_c0 + acc_r0_c0;
+                    acc_r0_c1 = a_r0 * b_c1 + acc_r0_c1;
+                    acc_r0_c2 = a_r0 * b_c2 + acc_r0_c2;
+                    a_r1 = Unsafe.Add(ref weights, tile * 64 + 17);
+                    acc_r1_c0 = a_r1 * b_c0 + acc_r1_c0;
+                    acc_r1_c1 = a_r1 * b_c1 + acc_r1_c1;
+                    acc_r1_c2 = a_r1 * b_c2 + acc_r1_c2;
+                    a_r2 = Unsafe.Add(ref weights, tile * 64 + 33);
+                    acc_r2_c0 = a_r2 * b_c0 + acc_r2_c0;
+                    acc_r2_c1 = a_r2 * b_c1 + acc_r2_c1;
+                    acc_r2_c2 = a_r2 * b_c2 + acc_r2_c2;
+                    a_r3 = Unsafe.Add(ref weights, tile * 64 + 49);
+                    acc_r3_c0 = a_r3 * b_c0 + acc_r3_c0;
+                    acc_r3_c1 = a_r3 * b_c1 + acc_r3_c1;
+                    acc_r3_c2 = a_r3 * b_c2 + acc_r3_c2;
+                    // k = 2
+                    b_c0 = Unsafe.Add(ref v, 6);
+                    b_c1 = Unsafe.Add(ref v, 7);
+                    b_c2 = Unsafe.Add(ref v, 8);
+                    a_r0 = Unsafe.Add(ref weights, tile * 64 + 2);
+                    acc_r0_c0 = a_r0 * b_c0 + acc_r0_c0;
+                    acc_r0_c1 = a_r0 * b_c1 + acc_r0_c1;
+                    acc_r0_c2 = a_r0 * b_c2 + acc_r0_c2;
+                    a_r1 = Unsafe.Add(ref weights, tile * 64 + 18);
+                    acc_r1_c0 = a_r1 * b_c0 + acc_r1_c0;
+                    acc_r1_c1 = a_r1 * b_c1 + acc_r1_c1;
+                    acc_r1_c2 = a_r1 * b_c2 + acc_r1_c2;
+                    a_r2 = Unsafe.Add(ref weights, tile * 64 + 34);
+                    acc_r2_c0 = a_r2 * b_c0 + acc_r2_c0;
+                    acc_r2_c1 = a_r2 * b_c1 + acc_r2_c1;
+                    acc_r2_c2 = a_r2 * b_c2 + acc_r2_c2;
+                    a_r3 = Unsafe.Add(ref weights, tile * 64 + 50);
+                    acc_r3_c0 = a_r3 * b_c0 + acc_r3_c0;
+                    acc_r3_c1 = a_r3 * b_c1 + acc_r3_c1;
+                    acc_r3_c2 = a_r3 * b_c2 + acc_r3_c2;
+                    // k = 3
+                    b_c0 = Unsafe.Add(ref v, 9);
+                    b_c1 = Unsafe.Add(ref v, 10);
+                    b_c2 = Unsafe.Add(ref v, 11);
+                    a_r0 = Unsafe.Add(ref weights, tile * 64 + 3);
+                    acc_r0_c0 = a_r0 * b_c0 + acc_r0_c0;
+                    acc_r0_c1 = a_r0 * b_c1 + acc_r0_c1;
+                    acc_r0_c2 = a_r0 * b_c2 + acc_r0_c2;
+                    a_r1 = Unsafe.Add(ref weights, tile * 64 + 19);
+                    acc_r1_c0 = a_r1 * b_c0 + acc_r1_c0;
+                    acc_r1_c1 = a_r1 * b_c1 + acc_r1_c1;
+                    acc_r1_c2 = a_r1 * b_c2 + acc_r1_c2;
+                    a_r2 = Unsafe.Add(ref weights, tile * 64 + 35);
+                    acc_r2_c0 = a_r2 * b_c0 + acc_r2_c0;
+                    acc_r2_c1 = a_r2 * b_c1 + acc_r2_c1;
+                    acc_r2_c2 = a_r2 * b_c2 + acc_r2_c2;
+                    a_r3 = Unsafe.Add(ref weights, tile * 64 + 51);
+                    acc_r3_c0 = a_r3 * b_c0 + acc_r3_c0;
+                    acc_r3_c1 = a_r3 * b_c1 + acc_r3_c1;
+                    acc_r3_c2 = a_r3 * b_c2 + acc_r3_c2;
+                    Unsafe.Add(ref output, tile * 12) = acc_r0_c0;
+                    Unsafe.Add(ref output, tile * 12 + 1) = acc_r0_c1;
+                    Unsafe.Add(ref output, tile * 12 + 2) = acc_r0_c2;
+                    Unsafe.Add(ref output, tile * 12 + 3) = acc_r1_c0;
+                    Unsafe.Add(ref output, tile * 12 + 4) = acc_r1_c1;
+                    Unsafe.Add(ref output, tile * 12 + 5) = acc_r1_c2;
+                    Unsafe.Add(ref output, tile * 12 + 6) = acc_r2_c0;
+                    Unsafe.Add(ref output, tile * 12 + 7) = acc_r2_c1;
+                    Unsafe.Add(ref output, tile * 12 + 8) = acc_r2_c2;
+                    Unsafe.Add(ref output, tile * 12 + 9) = acc_r3_c0;
+                    Unsafe.Add(ref output, tile * 12 + 10) = acc_r3_c1;
+                    Unsafe.Add(ref output, tile * 12 + 11) = acc_r3_c2;
+                }
+            }
+        }
+
         /// <summary>Row tiles [firstTile, firstTile + tileCount) of one head on the Vector256 branch.</summary>
         private static void Rows_Vector256(ref float qHead, ref float kHead, ref float vHead, ref float outputHead, ref float scratch, int firstTile, int tileCount)
         {
             ref float keysT = ref scratch;
             ref float scores = ref Unsafe.Add(ref scratch, 48);
             PackKeysTransposed(ref kHead, ref keysT);
-            int endTile = firstTile + tileCount;
-            for (int tile = firstTile, fullEnd = Math.Min(endTile, 1); tile < fullEnd; tile++)
+            int fullTiles = Math.Min(firstTile + tileCount, 1) - firstTile;
+            bool hasTail = firstTile + tileCount > 1;
+            int firstRow = firstTile * 4;
+            int rows = fullTiles * 4;
+            Scores_Vector256(ref Unsafe.Add(ref qHead, firstRow * 3), ref keysT, ref scores, fullTiles, hasTail);
+            for (int row = 0; row < rows; row++)
             {
-                int rowStart = tile * 4;
-                Scores4_Vector256(ref Unsafe.Add(ref qHead, rowStart * 3), ref keysT, ref scores);
-                Softmax_Vector256(ref scores);
-                Softmax_Vector256(ref Unsafe.Add(ref scores, 16));
-                Softmax_Vector256(ref Unsafe.Add(ref scores, 32));
-                Softmax_Vector256(ref Unsafe.Add(ref scores, 48));
-                Output4_Vector256(ref scores, ref vHead, ref Unsafe.Add(ref outputHead, rowStart * 3));
+                Softmax_Vector256(ref Unsafe.Add(ref scores, row * 16));
             }
+            Output_Vector256(ref scores, ref vHead, ref Unsafe.Add(ref outputHead, firstRow * 3), fullTiles, hasTail);
         }
 
-        /// <summary>Scores of 4 query rows: Q·Kᵀ/√3 over 4 columns (4 keys).</summary>
-        private static void Scores4_Vector256(ref float q, ref float keysT, ref float scores)
+        /// <summary>Scores of the chunk's query rows: Q·Kᵀ/√3 over 4 columns (4 keys).</summary>
+        private static void Scores_Vector256(ref float q, ref float keysT, ref float scores, int fullTiles, bool hasTail)
         {
             Vector128<float> scale = Vector128.Create(Scale);
             {
-                Vector128<float> acc_r0_c0 = Vector128<float>.Zero;
-                Vector128<float> acc_r1_c0 = Vector128<float>.Zero;
-                Vector128<float> acc_r2_c0 = Vector128<float>.Zero;
-                Vector128<float> acc_r3_c0 = Vector128<float>.Zero;
-                Vector128<float> b_c0;
-                Vector128<float> a_r0, a_r1, a_r2, a_r3;
-                // k = 0
-                b_c0 = Vector128.LoadUnsafe(ref keysT, 0);
-                a_r0 = Vector128.Create(q);
-                acc_r0_c0 = Vector128.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
-                a_r1 = Vector128.Create(Unsafe.Add(ref q, 3));
-                acc_r1_c0 = Vector128.FusedMultiplyAdd(a_r1, b_c0, acc_r1_c0);
-                a_r2 = Vector128.Create(Unsafe.Add(ref q, 6));
-                acc_r2_c0 = Vector128.FusedMultiplyAdd(a_r2, b_c0, acc_r2_c0);
-                a_r3 = Vector128.Create(Unsafe.Add(ref q, 9));
-                acc_r3_c0 = Vector128.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
-                // k = 1
-                b_c0 = Vector128.LoadUnsafe(ref keysT, 16);
-                a_r0 = Vector128.Create(Unsafe.Add(ref q, 1));
-                acc_r0_c0 = Vector128.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
-                a_r1 = Vector128.Create(Unsafe.Add(ref q, 4));
-                acc_r1_c0 = Vector128.FusedMultiplyAdd(a_r1, b_c0, acc_r1_c0);
-                a_r2 = Vector128.Create(Unsafe.Add(ref q, 7));
-                acc_r2_c0 = Vector128.FusedMultiplyAdd(a_r2, b_c0, acc_r2_c0);
-                a_r3 = Vector128.Create(Unsafe.Add(ref q, 10));
-                acc_r3_c0 = Vector128.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
-                // k = 2
-                b_c0 = Vector128.LoadUnsafe(ref keysT, 32);
-                a_r0 = Vector128.Create(Unsafe.Add(ref q, 2));
-                acc_r0_c0 = Vector128.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
-                a_r1 = Vector128.Create(Unsafe.Add(ref q, 5));
-                acc_r1_c0 = Vector128.FusedMultiplyAdd(a_r1, b_c0, acc_r1_c0);
-                a_r2 = Vector128.Create(Unsafe.Add(ref q, 8));
-                acc_r2_c0 = Vector128.FusedMultiplyAdd(a_r2, b_c0, acc_r2_c0);
-                a_r3 = Vector128.Create(Unsafe.Add(ref q, 11));
-                acc_r3_c0 = Vector128.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
-                Vector128.StoreUnsafe(acc_r0_c0 * scale, ref scores, 0);
-                Vector128.StoreUnsafe(acc_r1_c0 * scale, ref scores, 16);
-                Vector128.StoreUnsafe(acc_r2_c0 * scale, ref scores, 32);
-                Vector128.StoreUnsafe(acc_r3_c0 * scale, ref scores, 48);
-            }
-        }
-
-        /// <summary>Output of 4 rows: softmax weights · V over 3 columns.</summary>
-        private static void Output4_Vector256(ref float weights, ref float v, ref float output)
-        {
-            {
-                float acc_r0_c0 = 0f, acc_r0_c1 = 0f;
-                float acc_r1_c0 = 0f, acc_r1_c1 = 0f;
-                float acc_r2_c0 = 0f, acc_r2_c1 = 0f;
-                float acc_r3_c0 = 0f, acc_r3_c1 = 0f;
-                float b_c0, b_c1;
-                float a_r0, a_r1, a_r2, a_r3;
-                // k = 0
-                b_c0 = v;
-                b_c1 = Unsafe.Add(ref v, 1);
-                a_r0 = weights;
-                acc_r0_c0 = a_r0 * b_c0 + acc_r0_c0;
-                acc_r0_c1 = a_r0 * b_c1 + acc_r0_c1;
-                a_r1 = Unsafe.Add(ref weights, 16);
-                acc_r1_c0 = a_r1 * b_c0 + acc_r1_c0;
-                acc_r1_c1 = a_r1 * b_c1 + acc_r1_c1;
-                a_r2 = Unsafe.Add(ref weights, 32);
-                acc_r2_c0 = a_r2 * b_c0 + acc_r2_c0;
-                acc_r2_c1 = a_r2 * b_c1 + acc_r2_c1;
-                a_r3 = Unsafe.Add(ref weights, 48);
-                acc_r3_c0 = a_r3 * b_c0 + acc_r3_c0;
-                acc_r3_c1 = a_r3 * b_c1 + acc_r3_c1;
-                // k = 1
-                b_c0 = Unsafe.Add(ref v, 3);
-                b_c1 = Unsafe.Add(ref v, 4);
-                a_r0 = Unsafe.Add(ref weights, 1);
-                acc_r0_c0 = a_r0 * b_c0 + acc_r0_c0;
-                acc_r0_c1 = a_r0 * b_c1 + acc_r0_c1;
-                a_r1 = Unsafe.Add(ref weights, 17);
-                acc_r1_c0 = a_r1 * b_c0 + acc_r1_c0;
-                acc_r1_c1 = a_r1 * b_c1 + acc_r1_c1;
-                a_r2 = Unsafe.Add(ref weights, 33);
-                acc_r2_c0 = a_r2 * b_c0 + acc_r2_c0;
-                acc_r2_c1 = a_r2 * b_c1 + acc_r2_c1;
-                a_r3 = Unsafe.Add(ref weights, 49);
-                acc_r3_c0 = a_r3 * b_c0 + acc_r3_c0;
-                acc_r3_c1 = a_r3 * b_c1 + acc_r3_c1;
-                // k = 2
-                b_c0 = Unsafe.Add(ref v, 6);
-                b_c1 = Unsafe.Add(ref v, 7);
-                a_r0 = Unsafe.Add(ref weights, 2);
-                acc_r0_c0 = a_r0 * b_c0 + acc_r0_c0;
-                acc_r0_c1 = a_r0 * b_c1 + acc_r0_c1;
-                a_r1 = Unsafe.Add(ref weights, 18);
-                acc_r1_c0 = a_r1 * b_c0 + acc_r1_c0;
-                acc_r1_c1 = a_r1 * b_c1 + acc_r1_c1;
-                a_r2 = Unsafe.Add(ref weights, 34);
-                acc_r2_c0 = a_r2 * b_c0 + acc_r2_c0;
-                acc_r2_c1 = a_r2 * b_c1 + acc_r2_c1;
-                a_r3 = Unsafe.Add(ref weights, 50);
-                acc_r3_c0 = a_r3 * b_c0 + acc_r3_c0;
-                acc_r3_c1 = a_r3 * b_c1 + acc_r3_c1;
-                // k = 3
-                b_c0 = Unsafe.Add(ref v, 9);
-                b_c1 = Unsafe.Add(ref v, 10);
-                a_r0 = Unsafe.Add(ref weights, 3);
-                acc_r0_c0 = a_r0 * b_c0 + acc_r0_c0;
-                acc_r0_c1 = a_r0 * b_c1 + acc_r0_c1;
-                a_r1 = Unsafe.Add(ref weights, 19);
-                acc_r1_c0 = a_r1 * b_c0 + acc_r1_c0;
-                acc_r1_c1 = a_r1 * b_c1 + acc_r1_c1;
-                a_r2 = Unsafe.Add(ref weights, 35);
-                acc_r2_c0 = a_r2 * b_c0 + acc_r2_c0;
-                acc_r2_c1 = a_r2 * b_c1 + acc_r2_c1;
-                a_r3 = Unsafe.Add(ref weights, 51);
-                acc_r3_c0 = a_r3 * b_c0 + acc_r3_c0;
-                acc_r3_c1 = a_r3 * b_c1 + acc_r3_c1;
-                output = acc_r0_c0;
-                Unsafe.Add(ref output, 1) = acc_r0_c1;
-                Unsafe.Add(ref output, 3) = acc_r1_c0;
-                Unsafe.Add(ref output, 4) = acc_r1_c1;
-                Unsafe.Add(ref output, 6) = acc_r2_c0;
-                Unsafe.Add(ref output, 7) = acc_r2_c1;
-                Unsafe.Add(ref output, 9) = acc_r3_c0;
-                Unsafe.Add(ref output, 10) = acc_r3_c1;
-            }
-            {
-                float acc_r0_c0 = 0f;
-                float acc_r1_c0 = 0f;
-                float acc_r2_c0 = 0f;
-                float acc_r3_c0 = 0f;
-                float b_c0;
-                float a_r0, a_r1, a_r2, a_r3;
-                // k = 0
-                b_c0 = Unsafe.Add(ref v, 2);
-                a_r0 = weights;
-                acc_r0_c0 = a_r0 * b_c0 + acc_r0_c0;
-                a_r1 = Unsafe.Add(ref weights, 16);
-                acc_r1_c0 = a_r1 * b_c0 + acc_r1_c0;
-                a_r2 = Unsafe.Add(ref weights, 32);
-                acc_r2_c0 = a_r2 * b_c0 + acc_r2_c0;
-                a_r3 = Unsafe.Add(ref weights, 48);
-                acc_r3_c0 = a_r3 * b_c0 + acc_r3_c0;
-                // k = 1
-                b_c0 = Unsafe.Add(ref v, 5);
-                a_r0 = Unsafe.Add(ref weights, 1);
-                acc_r0_c0 = a_r0 * b_c0 + acc_r0_c0;
-                a_r1 = Unsafe.Add(ref weights, 17);
-                acc_r1_c0 = a_r1 * b_c0 + acc_r1_c0;
-                a_r2 = Unsafe.Add(ref weights, 33);
-                acc_r2_c0 = a_r2 * b_c0 + acc_r2_c0;
-                a_r3 = Unsafe.Add(ref weights, 49);
-                acc_r3_c0 = a_r3 * b_c0 + acc_r3_c0;
-                // k = 2
-                b_c0 = Unsafe.Add(ref v, 8);
-                a_r0 = Unsafe.Add(ref weights, 2);
-                acc_r0_c0 = a_r0 * b_c0 + acc_r0_c0;
-                a_r1 = Unsafe.Add(ref weights, 18);
-                acc_r1_c0 = a_r1 * b_c0 + acc_r1_c0;
-                a_r2 = Unsafe.Add(ref weights, 34);
-                acc_r2_c0 = a_r2 * b_c0 + acc_r2_c0;
-                a_r3 = Unsafe.Add(ref weights, 50);
-                acc_r3_c0 = a_r3 * b_c0 + acc_r3_c0;
-                // k = 3
-                b_c0 = Unsafe.Add(ref v, 11);
-                a_r0 = Unsafe.Add(ref weights, 3);
-                acc_r0_c0 = a_r0 * b_c0 + acc_r0_c0;
-                a_r1 = Unsafe.Add(ref weights, 19);
-                acc_r1_c0 = a_r1 * b_c0 + acc_r1_c0;
-                a_r2 = Unsafe.Add(ref weights, 35);
-                acc_r2_c0 = a_r2 * b_c0 + acc_r2_c0;
-                a_r3 = Unsafe.Add(ref weights, 51);
-                acc_r3_c0 = a_r3 * b_c0 + acc_r3_c0;
-                Unsafe.Add(ref output, 2) = acc_r0_c0;
-                Unsafe.Add(ref output, 5) = acc_r1_c0;
-                Unsafe.Add(ref output, 8) = acc_r2_c0;
-                Unsafe.Add(ref output, 11) = acc_r3_c0;
+                for (int tile = 0; tile < fullTiles; tile++)
+                {
+                    Vector128<float> acc_r0_c0 = Vector128<float>.Zero;
+                    Vector128<float> acc_r1_c0 = Vector128<float>.Zero;
+                    Vector128<float> acc_r2_c0 = Vector128<float>.Zero;
+                    Vector128<float> acc_r3_c0 = Vector128<float>.Zero;
+                    Vector128<float> b_c0;
+                    Vector128<float> a_r0, a_r1, a_r2, a_r3;
+                    // k = 0
+                    b_c0 = Vector128.LoadUnsafe(ref keysT, 0);
+                    a_r0 = Vector128.Create(Unsafe.Add(ref q, tile * 12));
+                    acc_r0_c0 = Vector128.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
+                    a_r1 = Vector128.Create(Unsafe.Add(ref q, tile * 12 + 3));
+                    acc_r1_c0 = Vector128.FusedMultiplyAdd(a_r1, b_c0, acc_r1_c0);
+                    a_r2 = Vector128.Create(Unsafe.Add(ref q, tile * 12 + 6));
+                    acc_r2_c0 = Vector128.FusedMultiplyAdd(a_r2, b_c0, acc_r2_c0);
+                    a_r3 = Vector128.Create(Unsafe.Add(ref q, tile * 12 + 9));
+                    acc_r3_c0 = Vector128.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
+                    // k = 1
+                    b_c0 = Vector128.LoadUnsafe(ref keysT, 16);
+                    a_r0 = Vector128.Create(Unsafe.Add(ref q, tile * 12 + 1));
+                    acc_r0_c0 = Vector128.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
+                    a_r1 = Vector128.Create(Unsafe.Add(ref q, tile * 12 + 4));
+                    acc_r1_c0 = Vector128.FusedMultiplyAdd(a_r1, b_c0, acc_r1_c0);
+                    a_r2 = Vector128.Create(Unsafe.Add(ref q, tile * 12 + 7));
+                    acc_r2_c0 = Vector128.FusedMultiplyAdd(a_r2, b_c0, acc_r2_c0);
+                    a_r3 = Vector128.Create(Unsafe.Add(ref q, tile * 12 + 10));
+                    acc_r3_c0 = Vector128.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
+                    // k = 2
+                    b_c0 = Vector128.LoadUnsafe(ref keysT, 32);
+                    a_r0 = Vector128.Create(Unsafe.Add(ref q, tile * 12 + 2));
+                    acc_r0_c0 = Vector128.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
+                    a_r1 = Vector128.Create(Unsafe.Add(ref q, tile * 12 + 5));
+                    acc_r1_c0 = Vector128.FusedMultiplyAdd(a_r1, b_c0, acc_r1_c0);
+                    a_r2 = Vector128.Create(Unsafe.Add(ref q, tile * 12 + 8));
+                    acc_r2_c0 = Vector128.FusedMultiplyAdd(a_r2, b_c0, acc_r2_c0);
+                    a_r3 = Vector128.Create(Unsafe.Add(ref q, tile * 12 + 11));
+                    acc_r3_c0 = Vector128.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
+                    Vector128.StoreUnsafe(acc_r0_c0 * scale, ref scores, (nuint)(tile * 64));
+                    Vector128.StoreUnsafe(acc_r1_c0 * scale, ref scores, (nuint)(tile * 64 + 16));
+                    Vector128.StoreUnsafe(acc_r2_c0 * scale, ref scores, (nuint)(tile * 64 + 32));
+                    Vector128.StoreUnsafe(acc_r3_c0 * scale, ref scores, (nuint)(tile * 64 + 48));
+                }
             }
         }
 
@@ -519,232 +394,268 @@ namespace FixedShapeAttention.Generated
             }
         }
 
+        /// <summary>Output of the chunk's rows: softmax weights · V over 3 columns.</summary>
+        private static void Output_Vector256(ref float weights, ref float v, ref float output, int fullTiles, bool hasTail)
+        {
+            {
+                for (int tile = 0; tile < fullTiles; tile++)
+                {
+                    float acc_r0_c0 = 0f, acc_r0_c1 = 0f;
+                    float acc_r1_c0 = 0f, acc_r1_c1 = 0f;
+                    float acc_r2_c0 = 0f, acc_r2_c1 = 0f;
+                    float acc_r3_c0 = 0f, acc_r3_c1 = 0f;
+                    float b_c0, b_c1;
+                    float a_r0, a_r1, a_r2, a_r3;
+                    // k = 0
+                    b_c0 = v;
+                    b_c1 = Unsafe.Add(ref v, 1);
+                    a_r0 = Unsafe.Add(ref weights, tile * 64);
+                    acc_r0_c0 = a_r0 * b_c0 + acc_r0_c0;
+                    acc_r0_c1 = a_r0 * b_c1 + acc_r0_c1;
+                    a_r1 = Unsafe.Add(ref weights, tile * 64 + 16);
+                    acc_r1_c0 = a_r1 * b_c0 + acc_r1_c0;
+                    acc_r1_c1 = a_r1 * b_c1 + acc_r1_c1;
+                    a_r2 = Unsafe.Add(ref weights, tile * 64 + 32);
+                    acc_r2_c0 = a_r2 * b_c0 + acc_r2_c0;
+                    acc_r2_c1 = a_r2 * b_c1 + acc_r2_c1;
+                    a_r3 = Unsafe.Add(ref weights, tile * 64 + 48);
+                    acc_r3_c0 = a_r3 * b_c0 + acc_r3_c0;
+                    acc_r3_c1 = a_r3 * b_c1 + acc_r3_c1;
+                    // k = 1
+                    b_c0 = Unsafe.Add(ref v, 3);
+                    b_c1 = Unsafe.Add(ref v, 4);
+                    a_r0 = Unsafe.Add(ref weights, tile * 64 + 1);
+                    acc_r0_c0 = a_r0 * b_c0 + acc_r0_c0;
+                    acc_r0_c1 = a_r0 * b_c1 + acc_r0_c1;
+                    a_r1 = Unsafe.Add(ref weights, tile * 64 + 17);
+                    acc_r1_c0 = a_r1 * b_c0 + acc_r1_c0;
+                    acc_r1_c1 = a_r1 * b_c1 + acc_r1_c1;
+                    a_r2 = Unsafe.Add(ref weights, tile * 64 + 33);
+                    acc_r2_c0 = a_r2 * b_c0 + acc_r2_c0;
+                    acc_r2_c1 = a_r2 * b_c1 + acc_r2_c1;
+                    a_r3 = Unsafe.Add(ref weights, tile * 64 + 49);
+                    acc_r3_c0 = a_r3 * b_c0 + acc_r3_c0;
+                    acc_r3_c1 = a_r3 * b_c1 + acc_r3_c1;
+                    // k = 2
+                    b_c0 = Unsafe.Add(ref v, 6);
+                    b_c1 = Unsafe.Add(ref v, 7);
+                    a_r0 = Unsafe.Add(ref weights, tile * 64 + 2);
+                    acc_r0_c0 = a_r0 * b_c0 + acc_r0_c0;
+                    acc_r0_c1 = a_r0 * b_c1 + acc_r0_c1;
+                    a_r1 = Unsafe.Add(ref weights, tile * 64 + 18);
+                    acc_r1_c0 = a_r1 * b_c0 + acc_r1_c0;
+                    acc_r1_c1 = a_r1 * b_c1 + acc_r1_c1;
+                    a_r2 = Unsafe.Add(ref weights, tile * 64 + 34);
+                    acc_r2_c0 = a_r2 * b_c0 + acc_r2_c0;
+                    acc_r2_c1 = a_r2 * b_c1 + acc_r2_c1;
+                    a_r3 = Unsafe.Add(ref weights, tile * 64 + 50);
+                    acc_r3_c0 = a_r3 * b_c0 + acc_r3_c0;
+                    acc_r3_c1 = a_r3 * b_c1 + acc_r3_c1;
+                    // k = 3
+                    b_c0 = Unsafe.Add(ref v, 9);
+                    b_c1 = Unsafe.Add(ref v, 10);
+                    a_r0 = Unsafe.Add(ref weights, tile * 64 + 3);
+                    acc_r0_c0 = a_r0 * b_c0 + acc_r0_c0;
+                    acc_r0_c1 = a_r0 * b_c1 + acc_r0_c1;
+                    a_r1 = Unsafe.Add(ref weights, tile * 64 + 19);
+                    acc_r1_c0 = a_r1 * b_c0 + acc_r1_c0;
+                    acc_r1_c1 = a_r1 * b_c1 + acc_r1_c1;
+                    a_r2 = Unsafe.Add(ref weights, tile * 64 + 35);
+                    acc_r2_c0 = a_r2 * b_c0 + acc_r2_c0;
+                    acc_r2_c1 = a_r2 * b_c1 + acc_r2_c1;
+                    a_r3 = Unsafe.Add(ref weights, tile * 64 + 51);
+                    acc_r3_c0 = a_r3 * b_c0 + acc_r3_c0;
+                    acc_r3_c1 = a_r3 * b_c1 + acc_r3_c1;
+                    Unsafe.Add(ref output, tile * 12) = acc_r0_c0;
+                    Unsafe.Add(ref output, tile * 12 + 1) = acc_r0_c1;
+                    Unsafe.Add(ref output, tile * 12 + 3) = acc_r1_c0;
+                    Unsafe.Add(ref output, tile * 12 + 4) = acc_r1_c1;
+                    Unsafe.Add(ref output, tile * 12 + 6) = acc_r2_c0;
+                    Unsafe.Add(ref output, tile * 12 + 7) = acc_r2_c1;
+                    Unsafe.Add(ref output, tile * 12 + 9) = acc_r3_c0;
+                    Unsafe.Add(ref output, tile * 12 + 10) = acc_r3_c1;
+                }
+            }
+            {
+                for (int tile = 0; tile < fullTiles; tile++)
+                {
+                    float acc_r0_c0 = 0f;
+                    float acc_r1_c0 = 0f;
+                    float acc_r2_c0 = 0f;
+                    float acc_r3_c0 = 0f;
+                    float b_c0;
+                    float a_r0, a_r1, a_r2, a_r3;
+                    // k = 0
+                    b_c0 = Unsafe.Add(ref v, 2);
+                    a_r0 = Unsafe.Add(ref weights, tile * 64);
+                    acc_r0_c0 = a_r0 * b_c0 + acc_r0_c0;
+                    a_r1 = Unsafe.Add(ref weights, tile * 64 + 16);
+                    acc_r1_c0 = a_r1 * b_c0 + acc_r1_c0;
+                    a_r2 = Unsafe.Add(ref weights, tile * 64 + 32);
+                    acc_r2_c0 = a_r2 * b_c0 + acc_r2_c0;
+                    a_r3 = Unsafe.Add(ref weights, tile * 64 + 48);
+                    acc_r3_c0 = a_r3 * b_c0 + acc_r3_c0;
+                    // k = 1
+                    b_c0 = Unsafe.Add(ref v, 5);
+                    a_r0 = Unsafe.Add(ref weights, tile * 64 + 1);
+                    acc_r0_c0 = a_r0 * b_c0 + acc_r0_c0;
+                    a_r1 = Unsafe.Add(ref weights, tile * 64 + 17);
+                    acc_r1_c0 = a_r1 * b_c0 + acc_r1_c0;
+                    a_r2 = Unsafe.Add(ref weights, tile * 64 + 33);
+                    acc_r2_c0 = a_r2 * b_c0 + acc_r2_c0;
+                    a_r3 = Unsafe.Add(ref weights, tile * 64 + 49);
+                    acc_r3_c0 = a_r3 * b_c0 + acc_r3_c0;
+                    // k = 2
+                    b_c0 = Unsafe.Add(ref v, 8);
+                    a_r0 = Unsafe.Add(ref weights, tile * 64 + 2);
+                    acc_r0_c0 = a_r0 * b_c0 + acc_r0_c0;
+                    a_r1 = Unsafe.Add(ref weights, tile * 64 + 18);
+                    acc_r1_c0 = a_r1 * b_c0 + acc_r1_c0;
+                    a_r2 = Unsafe.Add(ref weights, tile * 64 + 34);
+                    acc_r2_c0 = a_r2 * b_c0 + acc_r2_c0;
+                    a_r3 = Unsafe.Add(ref weights, tile * 64 + 50);
+                    acc_r3_c0 = a_r3 * b_c0 + acc_r3_c0;
+                    // k = 3
+                    b_c0 = Unsafe.Add(ref v, 11);
+                    a_r0 = Unsafe.Add(ref weights, tile * 64 + 3);
+                    acc_r0_c0 = a_r0 * b_c0 + acc_r0_c0;
+                    a_r1 = Unsafe.Add(ref weights, tile * 64 + 19);
+                    acc_r1_c0 = a_r1 * b_c0 + acc_r1_c0;
+                    a_r2 = Unsafe.Add(ref weights, tile * 64 + 35);
+                    acc_r2_c0 = a_r2 * b_c0 + acc_r2_c0;
+                    a_r3 = Unsafe.Add(ref weights, tile * 64 + 51);
+                    acc_r3_c0 = a_r3 * b_c0 + acc_r3_c0;
+                    Unsafe.Add(ref output, tile * 12 + 2) = acc_r0_c0;
+                    Unsafe.Add(ref output, tile * 12 + 5) = acc_r1_c0;
+                    Unsafe.Add(ref output, tile * 12 + 8) = acc_r2_c0;
+                    Unsafe.Add(ref output, tile * 12 + 11) = acc_r3_c0;
+                }
+            }
+        }
+
         /// <summary>Row tiles [firstTile, firstTile + tileCount) of one head on the scalar branch.</summary>
         private static void Rows_Scalar(ref float qHead, ref float kHead, ref float vHead, ref float outputHead, ref float scratch, int firstTile, int tileCount)
         {
             ref float keysT = ref scratch;
             ref float scores = ref Unsafe.Add(ref scratch, 48);
             PackKeysTransposed(ref kHead, ref keysT);
-            int endTile = firstTile + tileCount;
-            for (int tile = firstTile, fullEnd = Math.Min(endTile, 1); tile < fullEnd; tile++)
+            int fullTiles = Math.Min(firstTile + tileCount, 1) - firstTile;
+            bool hasTail = firstTile + tileCount > 1;
+            int firstRow = firstTile * 4;
+            int rows = fullTiles * 4;
+            Scores_Scalar(ref Unsafe.Add(ref qHead, firstRow * 3), ref keysT, ref scores, fullTiles, hasTail);
+            for (int row = 0; row < rows; row++)
             {
-                int rowStart = tile * 4;
-                Scores4_Scalar(ref Unsafe.Add(ref qHead, rowStart * 3), ref keysT, ref scores);
-                Softmax_Scalar(ref scores);
-                Softmax_Scalar(ref Unsafe.Add(ref scores, 16));
-                Softmax_Scalar(ref Unsafe.Add(ref scores, 32));
-                Softmax_Scalar(ref Unsafe.Add(ref scores, 48));
-                Output4_Scalar(ref scores, ref vHead, ref Unsafe.Add(ref outputHead, rowStart * 3));
+                Softmax_Scalar(ref Unsafe.Add(ref scores, row * 16));
             }
+            Output_Scalar(ref scores, ref vHead, ref Unsafe.Add(ref outputHead, firstRow * 3), fullTiles, hasTail);
         }
 
-        /// <summary>Scores of 4 query rows: Q·Kᵀ/√3 over 4 columns (4 keys).</summary>
-        private static void Scores4_Scalar(ref float q, ref float keysT, ref float scores)
+        /// <summary>Scores of the chunk's query rows: Q·Kᵀ/√3 over 4 columns (4 keys).</summary>
+        private static void Scores_Scalar(ref float q, ref float keysT, ref float scores, int fullTiles, bool hasTail)
         {
             float scale = Scale;
             {
-                float acc_r0_c0 = 0f, acc_r0_c1 = 0f, acc_r0_c2 = 0f, acc_r0_c3 = 0f;
-                float acc_r1_c0 = 0f, acc_r1_c1 = 0f, acc_r1_c2 = 0f, acc_r1_c3 = 0f;
-                float acc_r2_c0 = 0f, acc_r2_c1 = 0f, acc_r2_c2 = 0f, acc_r2_c3 = 0f;
-                float acc_r3_c0 = 0f, acc_r3_c1 = 0f, acc_r3_c2 = 0f, acc_r3_c3 = 0f;
-                float b_c0, b_c1, b_c2, b_c3;
-                float a_r0, a_r1, a_r2, a_r3;
-                // k = 0
-                b_c0 = keysT;
-                b_c1 = Unsafe.Add(ref keysT, 1);
-                b_c2 = Unsafe.Add(ref keysT, 2);
-                b_c3 = Unsafe.Add(ref keysT, 3);
-                a_r0 = q;
-                acc_r0_c0 = a_r0 * b_c0 + acc_r0_c0;
-                acc_r0_c1 = a_r0 * b_c1 + acc_r0_c1;
-                acc_r0_c2 = a_r0 * b_c2 + acc_r0_c2;
-                acc_r0_c3 = a_r0 * b_c3 + acc_r0_c3;
-                a_r1 = Unsafe.Add(ref q, 3);
-                acc_r1_c0 = a_r1 * b_c0 + acc_r1_c0;
-                acc_r1_c1 = a_r1 * b_c1 + acc_r1_c1;
-                acc_r1_c2 = a_r1 * b_c2 + acc_r1_c2;
-                acc_r1_c3 = a_r1 * b_c3 + acc_r1_c3;
-                a_r2 = Unsafe.Add(ref q, 6);
-                acc_r2_c0 = a_r2 * b_c0 + acc_r2_c0;
-                acc_r2_c1 = a_r2 * b_c1 + acc_r2_c1;
-                acc_r2_c2 = a_r2 * b_c2 + acc_r2_c2;
-                acc_r2_c3 = a_r2 * b_c3 + acc_r2_c3;
-                a_r3 = Unsafe.Add(ref q, 9);
-                acc_r3_c0 = a_r3 * b_c0 + acc_r3_c0;
-                acc_r3_c1 = a_r3 * b_c1 + acc_r3_c1;
-                acc_r3_c2 = a_r3 * b_c2 + acc_r3_c2;
-                acc_r3_c3 = a_r3 * b_c3 + acc_r3_c3;
-                // k = 1
-                b_c0 = Unsafe.Add(ref keysT, 16);
-                b_c1 = Unsafe.Add(ref keysT, 17);
-                b_c2 = Unsafe.Add(ref keysT, 18);
-                b_c3 = Unsafe.Add(ref keysT, 19);
-                a_r0 = Unsafe.Add(ref q, 1);
-                acc_r0_c0 = a_r0 * b_c0 + acc_r0_c0;
-                acc_r0_c1 = a_r0 * b_c1 + acc_r0_c1;
-                acc_r0_c2 = a_r0 * b_c2 + acc_r0_c2;
-                acc_r0_c3 = a_r0 * b_c3 + acc_r0_c3;
-                a_r1 = Unsafe.Add(ref q, 4);
-                acc_r1_c0 = a_r1 * b_c0 + acc_r1_c0;
-                acc_r1_c1 = a_r1 * b_c1 + acc_r1_c1;
-                acc_r1_c2 = a_r1 * b_c2 + acc_r1_c2;
-                acc_r1_c3 = a_r1 * b_c3 + acc_r1_c3;
-                a_r2 = Unsafe.Add(ref q, 7);
-                acc_r2_c0 = a_r2 * b_c0 + acc_r2_c0;
-                acc_r2_c1 = a_r2 * b_c1 + acc_r2_c1;
-                acc_r2_c2 = a_r2 * b_c2 + acc_r2_c2;
-                acc_r2_c3 = a_r2 * b_c3 + acc_r2_c3;
-                a_r3 = Unsafe.Add(ref q, 10);
-                acc_r3_c0 = a_r3 * b_c0 + acc_r3_c0;
-                acc_r3_c1 = a_r3 * b_c1 + acc_r3_c1;
-                acc_r3_c2 = a_r3 * b_c2 + acc_r3_c2;
-                acc_r3_c3 = a_r3 * b_c3 + acc_r3_c3;
-                // k = 2
-                b_c0 = Unsafe.Add(ref keysT, 32);
-                b_c1 = Unsafe.Add(ref keysT, 33);
-                b_c2 = Unsafe.Add(ref keysT, 34);
-                b_c3 = Unsafe.Add(ref keysT, 35);
-                a_r0 = Unsafe.Add(ref q, 2);
-                acc_r0_c0 = a_r0 * b_c0 + acc_r0_c0;
-                acc_r0_c1 = a_r0 * b_c1 + acc_r0_c1;
-                acc_r0_c2 = a_r0 * b_c2 + acc_r0_c2;
-                acc_r0_c3 = a_r0 * b_c3 + acc_r0_c3;
-                a_r1 = Unsafe.Add(ref q, 5);
-                acc_r1_c0 = a_r1 * b_c0 + acc_r1_c0;
-                acc_r1_c1 = a_r1 * b_c1 + acc_r1_c1;
-                acc_r1_c2 = a_r1 * b_c2 + acc_r1_c2;
-                acc_r1_c3 = a_r1 * b_c3 + acc_r1_c3;
-                a_r2 = Unsafe.Add(ref q, 8);
-                acc_r2_c0 = a_r2 * b_c0 + acc_r2_c0;
-                acc_r2_c1 = a_r2 * b_c1 + acc_r2_c1;
-                acc_r2_c2 = a_r2 * b_c2 + acc_r2_c2;
-                acc_r2_c3 = a_r2 * b_c3 + acc_r2_c3;
-                a_r3 = Unsafe.Add(ref q, 11);
-                acc_r3_c0 = a_r3 * b_c0 + acc_r3_c0;
-                acc_r3_c1 = a_r3 * b_c1 + acc_r3_c1;
-                acc_r3_c2 = a_r3 * b_c2 + acc_r3_c2;
-                acc_r3_c3 = a_r3 * b_c3 + acc_r3_c3;
-                scores = acc_r0_c0 * scale;
-                Unsafe.Add(ref scores, 1) = acc_r0_c1 * scale;
-                Unsafe.Add(ref scores, 2) = acc_r0_c2 * scale;
-                Unsafe.Add(ref scores, 3) = acc_r0_c3 * scale;
-                Unsafe.Add(ref scores, 16) = acc_r1_c0 * scale;
-                Unsafe.Add(ref scores, 17) = acc_r1_c1 * scale;
-                Unsafe.Add(ref scores, 18) = acc_r1_c2 * scale;
-                Unsafe.Add(ref scores, 19) = acc_r1_c3 * scale;
-                Unsafe.Add(ref scores, 32) = acc_r2_c0 * scale;
-                Unsafe.Add(ref scores, 33) = acc_r2_c1 * scale;
-                Unsafe.Add(ref scores, 34) = acc_r2_c2 * scale;
-                Unsafe.Add(ref scores, 35) = acc_r2_c3 * scale;
-                Unsafe.Add(ref scores, 48) = acc_r3_c0 * scale;
-                Unsafe.Add(ref scores, 49) = acc_r3_c1 * scale;
-                Unsafe.Add(ref scores, 50) = acc_r3_c2 * scale;
-                Unsafe.Add(ref scores, 51) = acc_r3_c3 * scale;
-            }
-        }
-
-        /// <summary>Output of 4 rows: softmax weights · V over 3 columns.</summary>
-        private static void Output4_Scalar(ref float weights, ref float v, ref float output)
-        {
-            {
-                float acc_r0_c0 = 0f, acc_r0_c1 = 0f, acc_r0_c2 = 0f;
-                float acc_r1_c0 = 0f, acc_r1_c1 = 0f, acc_r1_c2 = 0f;
-                float acc_r2_c0 = 0f, acc_r2_c1 = 0f, acc_r2_c2 = 0f;
-                float acc_r3_c0 = 0f, acc_r3_c1 = 0f, acc_r3_c2 = 0f;
-                float b_c0, b_c1, b_c2;
-                float a_r0, a_r1, a_r2, a_r3;
-                // k = 0
-                b_c0 = v;
-                b_c1 = Unsafe.Add(ref v, 1);
-                b_c2 = Unsafe.Add(ref v, 2);
-                a_r0 = weights;
-                acc_r0_c0 = a_r0 * b_c0 + acc_r0_c0;
-                acc_r0_c1 = a_r0 * b_c1 + acc_r0_c1;
-                acc_r0_c2 = a_r0 * b_c2 + acc_r0_c2;
-                a_r1 = Unsafe.Add(ref weights, 16);
-                acc_r1_c0 = a_r1 * b_c0 + acc_r1_c0;
-                acc_r1_c1 = a_r1 * b_c1 + acc_r1_c1;
-                acc_r1_c2 = a_r1 * b_c2 + acc_r1_c2;
-                a_r2 = Unsafe.Add(ref weights, 32);
-                acc_r2_c0 = a_r2 * b_c0 + acc_r2_c0;
-                acc_r2_c1 = a_r2 * b_c1 + acc_r2_c1;
-                acc_r2_c2 = a_r2 * b_c2 + acc_r2_c2;
-                a_r3 = Unsafe.Add(ref weights, 48);
-                acc_r3_c0 = a_r3 * b_c0 + acc_r3_c0;
-                acc_r3_c1 = a_r3 * b_c1 + acc_r3_c1;
-                acc_r3_c2 = a_r3 * b_c2 + acc_r3_c2;
-                // k = 1
-                b_c0 = Unsafe.Add(ref v, 3);
-                b_c1 = Unsafe.Add(ref v, 4);
-                b_c2 = Unsafe.Add(ref v, 5);
-                a_r0 = Unsafe.Add(ref weights, 1);
-                acc_r0_c0 = a_r0 * b_c0 + acc_r0_c0;
-                acc_r0_c1 = a_r0 * b_c1 + acc_r0_c1;
-                acc_r0_c2 = a_r0 * b_c2 + acc_r0_c2;
-                a_r1 = Unsafe.Add(ref weights, 17);
-                acc_r1_c0 = a_r1 * b_c0 + acc_r1_c0;
-                acc_r1_c1 = a_r1 * b_c1 + acc_r1_c1;
-                acc_r1_c2 = a_r1 * b_c2 + acc_r1_c2;
-                a_r2 = Unsafe.Add(ref weights, 33);
-                acc_r2_c0 = a_r2 * b_c0 + acc_r2_c0;
-                acc_r2_c1 = a_r2 * b_c1 + acc_r2_c1;
-                acc_r2_c2 = a_r2 * b_c2 + acc_r2_c2;
-                a_r3 = Unsafe.Add(ref weights, 49);
-                acc_r3_c0 = a_r3 * b_c0 + acc_r3_c0;
-                acc_r3_c1 = a_r3 * b_c1 + acc_r3_c1;
-                acc_r3_c2 = a_r3 * b_c2 + acc_r3_c2;
-                // k = 2
-                b_c0 = Unsafe.Add(ref v, 6);
-                b_c1 = Unsafe.Add(ref v, 7);
-                b_c2 = Unsafe.Add(ref v, 8);
-                a_r0 = Unsafe.Add(ref weights, 2);
-                acc_r0_c0 = a_r0 * b_c0 + acc_r0_c0;
-                acc_r0_c1 = a_r0 * b_c1 + acc_r0_c1;
-                acc_r0_c2 = a_r0 * b_c2 + acc_r0_c2;
-                a_r1 = Unsafe.Add(ref weights, 18);
-                acc_r1_c0 = a_r1 * b_c0 + acc_r1_c0;
-                acc_r1_c1 = a_r1 * b_c1 + acc_r1_c1;
-                acc_r1_c2 = a_r1 * b_c2 + acc_r1_c2;
-                a_r2 = Unsafe.Add(ref weights, 34);
-                acc_r2_c0 = a_r2 * b_c0 + acc_r2_c0;
-                acc_r2_c1 = a_r2 * b_c1 + acc_r2_c1;
-                acc_r2_c2 = a_r2 * b_c2 + acc_r2_c2;
-                a_r3 = Unsafe.Add(ref weights, 50);
-                acc_r3_c0 = a_r3 * b_c0 + acc_r3_c0;
-                acc_r3_c1 = a_r3 * b_c1 + acc_r3_c1;
-                acc_r3_c2 = a_r3 * b_c2 + acc_r3_c2;
-                // k = 3
-                b_c0 = Unsafe.Add(ref v, 9);
-                b_c1 = Unsafe.Add(ref v, 10);
-                b_c2 = Unsafe.Add(ref v, 11);
-                a_r0 = Unsafe.Add(ref weights, 3);
-                acc_r0_c0 = a_r0 * b_c0 + acc_r0_c0;
-                acc_r0_c1 = a_r0 * b_c1 + acc_r0_c1;
-                acc_r0_c2 = a_r0 * b_c2 + acc_r0_c2;
-                a_r1 = Unsafe.Add(ref weights, 19);
-                acc_r1_c0 = a_r1 * b_c0 + acc_r1_c0;
-                acc_r1_c1 = a_r1 * b_c1 + acc_r1_c1;
-                acc_r1_c2 = a_r1 * b_c2 + acc_r1_c2;
-                a_r2 = Unsafe.Add(ref weights, 35);
-                acc_r2_c0 = a_r2 * b_c0 + acc_r2_c0;
-                acc_r2_c1 = a_r2 * b_c1 + acc_r2_c1;
-                acc_r2_c2 = a_r2 * b_c2 + acc_r2_c2;
-                a_r3 = Unsafe.Add(ref weights, 51);
-                acc_r3_c0 = a_r3 * b_c0 + acc_r3_c0;
-                acc_r3_c1 = a_r3 * b_c1 + acc_r3_c1;
-                acc_r3_c2 = a_r3 * b_c2 + acc_r3_c2;
-                output = acc_r0_c0;
-                Unsafe.Add(ref output, 1) = acc_r0_c1;
-                Unsafe.Add(ref output, 2) = acc_r0_c2;
-                Unsafe.Add(ref output, 3) = acc_r1_c0;
-                Unsafe.Add(ref output, 4) = acc_r1_c1;
-                Unsafe.Add(ref output, 5) = acc_r1_c2;
-                Unsafe.Add(ref output, 6) = acc_r2_c0;
-                Unsafe.Add(ref output, 7) = acc_r2_c1;
-                Unsafe.Add(ref output, 8) = acc_r2_c2;
-                Unsafe.Add(ref output, 9) = acc_r3_c0;
-                Unsafe.Add(ref output, 10) = acc_r3_c1;
-                Unsafe.Add(ref output, 11) = acc_r3_c2;
+                for (int tile = 0; tile < fullTiles; tile++)
+                {
+                    float acc_r0_c0 = 0f, acc_r0_c1 = 0f, acc_r0_c2 = 0f, acc_r0_c3 = 0f;
+                    float acc_r1_c0 = 0f, acc_r1_c1 = 0f, acc_r1_c2 = 0f, acc_r1_c3 = 0f;
+                    float acc_r2_c0 = 0f, acc_r2_c1 = 0f, acc_r2_c2 = 0f, acc_r2_c3 = 0f;
+                    float acc_r3_c0 = 0f, acc_r3_c1 = 0f, acc_r3_c2 = 0f, acc_r3_c3 = 0f;
+                    float b_c0, b_c1, b_c2, b_c3;
+                    float a_r0, a_r1, a_r2, a_r3;
+                    // k = 0
+                    b_c0 = keysT;
+                    b_c1 = Unsafe.Add(ref keysT, 1);
+                    b_c2 = Unsafe.Add(ref keysT, 2);
+                    b_c3 = Unsafe.Add(ref keysT, 3);
+                    a_r0 = Unsafe.Add(ref q, tile * 12);
+                    acc_r0_c0 = a_r0 * b_c0 + acc_r0_c0;
+                    acc_r0_c1 = a_r0 * b_c1 + acc_r0_c1;
+                    acc_r0_c2 = a_r0 * b_c2 + acc_r0_c2;
+                    acc_r0_c3 = a_r0 * b_c3 + acc_r0_c3;
+                    a_r1 = Unsafe.Add(ref q, tile * 12 + 3);
+                    acc_r1_c0 = a_r1 * b_c0 + acc_r1_c0;
+                    acc_r1_c1 = a_r1 * b_c1 + acc_r1_c1;
+                    acc_r1_c2 = a_r1 * b_c2 + acc_r1_c2;
+                    acc_r1_c3 = a_r1 * b_c3 + acc_r1_c3;
+                    a_r2 = Unsafe.Add(ref q, tile * 12 + 6);
+                    acc_r2_c0 = a_r2 * b_c0 + acc_r2_c0;
+                    acc_r2_c1 = a_r2 * b_c1 + acc_r2_c1;
+                    acc_r2_c2 = a_r2 * b_c2 + acc_r2_c2;
+                    acc_r2_c3 = a_r2 * b_c3 + acc_r2_c3;
+                    a_r3 = Unsafe.Add(ref q, tile * 12 + 9);
+                    acc_r3_c0 = a_r3 * b_c0 + acc_r3_c0;
+                    acc_r3_c1 = a_r3 * b_c1 + acc_r3_c1;
+                    acc_r3_c2 = a_r3 * b_c2 + acc_r3_c2;
+                    acc_r3_c3 = a_r3 * b_c3 + acc_r3_c3;
+                    // k = 1
+                    b_c0 = Unsafe.Add(ref keysT, 16);
+                    b_c1 = Unsafe.Add(ref keysT, 17);
+                    b_c2 = Unsafe.Add(ref keysT, 18);
+                    b_c3 = Unsafe.Add(ref keysT, 19);
+                    a_r0 = Unsafe.Add(ref q, tile * 12 + 1);
+                    acc_r0_c0 = a_r0 * b_c0 + acc_r0_c0;
+                    acc_r0_c1 = a_r0 * b_c1 + acc_r0_c1;
+                    acc_r0_c2 = a_r0 * b_c2 + acc_r0_c2;
+                    acc_r0_c3 = a_r0 * b_c3 + acc_r0_c3;
+                    a_r1 = Unsafe.Add(ref q, tile * 12 + 4);
+                    acc_r1_c0 = a_r1 * b_c0 + acc_r1_c0;
+                    acc_r1_c1 = a_r1 * b_c1 + acc_r1_c1;
+                    acc_r1_c2 = a_r1 * b_c2 + acc_r1_c2;
+                    acc_r1_c3 = a_r1 * b_c3 + acc_r1_c3;
+                    a_r2 = Unsafe.Add(ref q, tile * 12 + 7);
+                    acc_r2_c0 = a_r2 * b_c0 + acc_r2_c0;
+                    acc_r2_c1 = a_r2 * b_c1 + acc_r2_c1;
+                    acc_r2_c2 = a_r2 * b_c2 + acc_r2_c2;
+                    acc_r2_c3 = a_r2 * b_c3 + acc_r2_c3;
+                    a_r3 = Unsafe.Add(ref q, tile * 12 + 10);
+                    acc_r3_c0 = a_r3 * b_c0 + acc_r3_c0;
+                    acc_r3_c1 = a_r3 * b_c1 + acc_r3_c1;
+                    acc_r3_c2 = a_r3 * b_c2 + acc_r3_c2;
+                    acc_r3_c3 = a_r3 * b_c3 + acc_r3_c3;
+                    // k = 2
+                    b_c0 = Unsafe.Add(ref keysT, 32);
+                    b_c1 = Unsafe.Add(ref keysT, 33);
+                    b_c2 = Unsafe.Add(ref keysT, 34);
+                    b_c3 = Unsafe.Add(ref keysT, 35);
+                    a_r0 = Unsafe.Add(ref q, tile * 12 + 2);
+                    acc_r0_c0 = a_r0 * b_c0 + acc_r0_c0;
+                    acc_r0_c1 = a_r0 * b_c1 + acc_r0_c1;
+                    acc_r0_c2 = a_r0 * b_c2 + acc_r0_c2;
+                    acc_r0_c3 = a_r0 * b_c3 + acc_r0_c3;
+                    a_r1 = Unsafe.Add(ref q, tile * 12 + 5);
+                    acc_r1_c0 = a_r1 * b_c0 + acc_r1_c0;
+                    acc_r1_c1 = a_r1 * b_c1 + acc_r1_c1;
+                    acc_r1_c2 = a_r1 * b_c2 + acc_r1_c2;
+                    acc_r1_c3 = a_r1 * b_c3 + acc_r1_c3;
+                    a_r2 = Unsafe.Add(ref q, tile * 12 + 8);
+                    acc_r2_c0 = a_r2 * b_c0 + acc_r2_c0;
+                    acc_r2_c1 = a_r2 * b_c1 + acc_r2_c1;
+                    acc_r2_c2 = a_r2 * b_c2 + acc_r2_c2;
+                    acc_r2_c3 = a_r2 * b_c3 + acc_r2_c3;
+                    a_r3 = Unsafe.Add(ref q, tile * 12 + 11);
+                    acc_r3_c0 = a_r3 * b_c0 + acc_r3_c0;
+                    acc_r3_c1 = a_r3 * b_c1 + acc_r3_c1;
+                    acc_r3_c2 = a_r3 * b_c2 + acc_r3_c2;
+                    acc_r3_c3 = a_r3 * b_c3 + acc_r3_c3;
+                    Unsafe.Add(ref scores, tile * 64) = acc_r0_c0 * scale;
+                    Unsafe.Add(ref scores, tile * 64 + 1) = acc_r0_c1 * scale;
+                    Unsafe.Add(ref scores, tile * 64 + 2) = acc_r0_c2 * scale;
+                    Unsafe.Add(ref scores, tile * 64 + 3) = acc_r0_c3 * scale;
+                    Unsafe.Add(ref scores, tile * 64 + 16) = acc_r1_c0 * scale;
+                    Unsafe.Add(ref scores, tile * 64 + 17) = acc_r1_c1 * scale;
+                    Unsafe.Add(ref scores, tile * 64 + 18) = acc_r1_c2 * scale;
+                    Unsafe.Add(ref scores, tile * 64 + 19) = acc_r1_c3 * scale;
+                    Unsafe.Add(ref scores, tile * 64 + 32) = acc_r2_c0 * scale;
+                    Unsafe.Add(ref scores, tile * 64 + 33) = acc_r2_c1 * scale;
+                    Unsafe.Add(ref scores, tile * 64 + 34) = acc_r2_c2 * scale;
+                    Unsafe.Add(ref scores, tile * 64 + 35) = acc_r2_c3 * scale;
+                    Unsafe.Add(ref scores, tile * 64 + 48) = acc_r3_c0 * scale;
+                    Unsafe.Add(ref scores, tile * 64 + 49) = acc_r3_c1 * scale;
+                    Unsafe.Add(ref scores, tile * 64 + 50) = acc_r3_c2 * scale;
+                    Unsafe.Add(ref scores, tile * 64 + 51) = acc_r3_c3 * scale;
+                }
             }
         }
 
@@ -774,6 +685,114 @@ namespace FixedShapeAttention.Generated
             for (int j = 0; j < 4; j += 1)
             {
                 Unsafe.Add(ref row, j) = Unsafe.Add(ref row, j) * reciprocal;
+            }
+        }
+
+        /// <summary>Output of the chunk's rows: softmax weights · V over 3 columns.</summary>
+        private static void Output_Scalar(ref float weights, ref float v, ref float output, int fullTiles, bool hasTail)
+        {
+            {
+                for (int tile = 0; tile < fullTiles; tile++)
+                {
+                    float acc_r0_c0 = 0f, acc_r0_c1 = 0f, acc_r0_c2 = 0f;
+                    float acc_r1_c0 = 0f, acc_r1_c1 = 0f, acc_r1_c2 = 0f;
+                    float acc_r2_c0 = 0f, acc_r2_c1 = 0f, acc_r2_c2 = 0f;
+                    float acc_r3_c0 = 0f, acc_r3_c1 = 0f, acc_r3_c2 = 0f;
+                    float b_c0, b_c1, b_c2;
+                    float a_r0, a_r1, a_r2, a_r3;
+                    // k = 0
+                    b_c0 = v;
+                    b_c1 = Unsafe.Add(ref v, 1);
+                    b_c2 = Unsafe.Add(ref v, 2);
+                    a_r0 = Unsafe.Add(ref weights, tile * 64);
+                    acc_r0_c0 = a_r0 * b_c0 + acc_r0_c0;
+                    acc_r0_c1 = a_r0 * b_c1 + acc_r0_c1;
+                    acc_r0_c2 = a_r0 * b_c2 + acc_r0_c2;
+                    a_r1 = Unsafe.Add(ref weights, tile * 64 + 16);
+                    acc_r1_c0 = a_r1 * b_c0 + acc_r1_c0;
+                    acc_r1_c1 = a_r1 * b_c1 + acc_r1_c1;
+                    acc_r1_c2 = a_r1 * b_c2 + acc_r1_c2;
+                    a_r2 = Unsafe.Add(ref weights, tile * 64 + 32);
+                    acc_r2_c0 = a_r2 * b_c0 + acc_r2_c0;
+                    acc_r2_c1 = a_r2 * b_c1 + acc_r2_c1;
+                    acc_r2_c2 = a_r2 * b_c2 + acc_r2_c2;
+                    a_r3 = Unsafe.Add(ref weights, tile * 64 + 48);
+                    acc_r3_c0 = a_r3 * b_c0 + acc_r3_c0;
+                    acc_r3_c1 = a_r3 * b_c1 + acc_r3_c1;
+                    acc_r3_c2 = a_r3 * b_c2 + acc_r3_c2;
+                    // k = 1
+                    b_c0 = Unsafe.Add(ref v, 3);
+                    b_c1 = Unsafe.Add(ref v, 4);
+                    b_c2 = Unsafe.Add(ref v, 5);
+                    a_r0 = Unsafe.Add(ref weights, tile * 64 + 1);
+                    acc_r0_c0 = a_r0 * b_c0 + acc_r0_c0;
+                    acc_r0_c1 = a_r0 * b_c1 + acc_r0_c1;
+                    acc_r0_c2 = a_r0 * b_c2 + acc_r0_c2;
+                    a_r1 = Unsafe.Add(ref weights, tile * 64 + 17);
+                    acc_r1_c0 = a_r1 * b_c0 + acc_r1_c0;
+                    acc_r1_c1 = a_r1 * b_c1 + acc_r1_c1;
+                    acc_r1_c2 = a_r1 * b_c2 + acc_r1_c2;
+                    a_r2 = Unsafe.Add(ref weights, tile * 64 + 33);
+                    acc_r2_c0 = a_r2 * b_c0 + acc_r2_c0;
+                    acc_r2_c1 = a_r2 * b_c1 + acc_r2_c1;
+                    acc_r2_c2 = a_r2 * b_c2 + acc_r2_c2;
+                    a_r3 = Unsafe.Add(ref weights, tile * 64 + 49);
+                    acc_r3_c0 = a_r3 * b_c0 + acc_r3_c0;
+                    acc_r3_c1 = a_r3 * b_c1 + acc_r3_c1;
+                    acc_r3_c2 = a_r3 * b_c2 + acc_r3_c2;
+                    // k = 2
+                    b_c0 = Unsafe.Add(ref v, 6);
+                    b_c1 = Unsafe.Add(ref v, 7);
+                    b_c2 = Unsafe.Add(ref v, 8);
+                    a_r0 = Unsafe.Add(ref weights, tile * 64 + 2);
+                    acc_r0_c0 = a_r0 * b_c0 + acc_r0_c0;
+                    acc_r0_c1 = a_r0 * b_c1 + acc_r0_c1;
+                    acc_r0_c2 = a_r0 * b_c2 + acc_r0_c2;
+                    a_r1 = Unsafe.Add(ref weights, tile * 64 + 18);
+                    acc_r1_c0 = a_r1 * b_c0 + acc_r1_c0;
+                    acc_r1_c1 = a_r1 * b_c1 + acc_r1_c1;
+                    acc_r1_c2 = a_r1 * b_c2 + acc_r1_c2;
+                    a_r2 = Unsafe.Add(ref weights, tile * 64 + 34);
+                    acc_r2_c0 = a_r2 * b_c0 + acc_r2_c0;
+                    acc_r2_c1 = a_r2 * b_c1 + acc_r2_c1;
+                    acc_r2_c2 = a_r2 * b_c2 + acc_r2_c2;
+                    a_r3 = Unsafe.Add(ref weights, tile * 64 + 50);
+                    acc_r3_c0 = a_r3 * b_c0 + acc_r3_c0;
+                    acc_r3_c1 = a_r3 * b_c1 + acc_r3_c1;
+                    acc_r3_c2 = a_r3 * b_c2 + acc_r3_c2;
+                    // k = 3
+                    b_c0 = Unsafe.Add(ref v, 9);
+                    b_c1 = Unsafe.Add(ref v, 10);
+                    b_c2 = Unsafe.Add(ref v, 11);
+                    a_r0 = Unsafe.Add(ref weights, tile * 64 + 3);
+                    acc_r0_c0 = a_r0 * b_c0 + acc_r0_c0;
+                    acc_r0_c1 = a_r0 * b_c1 + acc_r0_c1;
+                    acc_r0_c2 = a_r0 * b_c2 + acc_r0_c2;
+                    a_r1 = Unsafe.Add(ref weights, tile * 64 + 19);
+                    acc_r1_c0 = a_r1 * b_c0 + acc_r1_c0;
+                    acc_r1_c1 = a_r1 * b_c1 + acc_r1_c1;
+                    acc_r1_c2 = a_r1 * b_c2 + acc_r1_c2;
+                    a_r2 = Unsafe.Add(ref weights, tile * 64 + 35);
+                    acc_r2_c0 = a_r2 * b_c0 + acc_r2_c0;
+                    acc_r2_c1 = a_r2 * b_c1 + acc_r2_c1;
+                    acc_r2_c2 = a_r2 * b_c2 + acc_r2_c2;
+                    a_r3 = Unsafe.Add(ref weights, tile * 64 + 51);
+                    acc_r3_c0 = a_r3 * b_c0 + acc_r3_c0;
+                    acc_r3_c1 = a_r3 * b_c1 + acc_r3_c1;
+                    acc_r3_c2 = a_r3 * b_c2 + acc_r3_c2;
+                    Unsafe.Add(ref output, tile * 12) = acc_r0_c0;
+                    Unsafe.Add(ref output, tile * 12 + 1) = acc_r0_c1;
+                    Unsafe.Add(ref output, tile * 12 + 2) = acc_r0_c2;
+                    Unsafe.Add(ref output, tile * 12 + 3) = acc_r1_c0;
+                    Unsafe.Add(ref output, tile * 12 + 4) = acc_r1_c1;
+                    Unsafe.Add(ref output, tile * 12 + 5) = acc_r1_c2;
+                    Unsafe.Add(ref output, tile * 12 + 6) = acc_r2_c0;
+                    Unsafe.Add(ref output, tile * 12 + 7) = acc_r2_c1;
+                    Unsafe.Add(ref output, tile * 12 + 8) = acc_r2_c2;
+                    Unsafe.Add(ref output, tile * 12 + 9) = acc_r3_c0;
+                    Unsafe.Add(ref output, tile * 12 + 10) = acc_r3_c1;
+                    Unsafe.Add(ref output, tile * 12 + 11) = acc_r3_c2;
+                }
             }
         }
     }
