@@ -35,7 +35,9 @@ internal sealed class IsaSyntax
     public static IsaSyntax ForLanes(int lanes) => new(lanes);
 
     public string Load(string reference, Index index) =>
-        IsScalar ? Element(reference, index) : $"{VectorClass}.LoadUnsafe(ref {reference}, {Offset(index)})";
+        IsScalar ? Element(reference, index)
+        : index.IsConstant && index.Constant == 0 ? $"{VectorClass}.LoadUnsafe(ref {reference})"
+        : $"{VectorClass}.LoadUnsafe(ref {reference}, {Offset(index)})";
 
     public string Store(string value, string reference, Index index) =>
         IsScalar ? $"{Element(reference, index)} = {value};" : $"{VectorClass}.StoreUnsafe({value}, ref {reference}, {Offset(index)});";

@@ -101,11 +101,7 @@ internal static class MatMulEmitter
 
         if (product.CausalRowStart is { } rowStart)
         {
-            using (w.Block($"for (int k = 0; k <= {rowStart}; k++)"))
-            {
-                EmitStep(w, product, isa, Index.Of("k"), aBase, slots, firstRow: 0, rows, declare: true);
-            }
-
+            EmitLoop(w, product, isa, $"k <= {rowStart}", aBase, slots, rows);
             for (int key = 1; key < rows; key++)
             {
                 w.Line($"// Key {rowStart} + {key} is visible to rows {key}..{rows - 1} of this tile only.");
@@ -127,10 +123,7 @@ internal static class MatMulEmitter
         }
         else
         {
-            using (w.Block($"for (int k = 0; k < {product.Depth}; k++)"))
-            {
-                EmitStep(w, product, isa, Index.Of("k"), aBase, slots, firstRow: 0, rows, declare: true);
-            }
+            EmitLoop(w, product, isa, $"k < {product.Depth}", aBase, slots, rows);
         }
 
         if (product.ColumnOperand is { } operand)
@@ -150,6 +143,37 @@ internal static class MatMulEmitter
             }
         }
     }
+
+    /// <summary>
+    /// The k loop: <c>bRow</c> walks B one row per step and <c>aRow</c> is fixed at the tile's first A row, so every
+    /// load is a register plus a constant (or the native-sized k) and no index is recomputed or sign-extended.
+    /// </summary>
+    private static void EmitLoop(SourceWriter w, ProductSpec product, IsaSyntax isa, string condition, Index aBase, Index[] slots, int rows)
+    {
+        w.Line($"ref float bRow = ref {Reference(product.B, slots[0])};");
+        w.Line($"ref float aRow = ref {Reference(product.A, aBase)};");
+        using (w.Block($"for (nint k = 0; {condition}; k++)"))
+        {
+            for (int s = 0; s < slots.Length; s++)
+            {
+                w.Line($"{isa.Type} b_c{s} = {isa.Load("bRow", Index.Of(slots[s].Constant - slots[0].Constant))};");
+            }
+
+            for (int r = 0; r < rows; r++)
+            {
+                w.Line($"{isa.Type} a_r{r} = {isa.Broadcast(IsaSyntax.Element("aRow", Index.Of("k") + r * product.Lda))};");
+                for (int s = 0; s < slots.Length; s++)
+                {
+                    w.Line($"{Accumulator(r, s)} = {isa.MultiplyAdd($"a_r{r}", $"b_c{s}", Accumulator(r, s))};");
+                }
+            }
+
+            w.Line($"bRow = ref Unsafe.Add(ref bRow, {product.Ldb});");
+        }
+    }
+
+    private static string Reference(string reference, Index index) =>
+        index.IsConstant && index.Constant == 0 ? reference : $"Unsafe.Add(ref {reference}, {index})";
 
     private static void EmitStep(SourceWriter w, ProductSpec product, IsaSyntax isa, Index k, Index aBase, Index[] slots, int firstRow, int rows, bool declare)
     {

@@ -114,32 +114,35 @@ namespace FixedShapeAttention.Generated
                     Vector512<float> acc_r1_c0 = Vector512<float>.Zero, acc_r1_c1 = Vector512<float>.Zero, acc_r1_c2 = Vector512<float>.Zero, acc_r1_c3 = Vector512<float>.Zero;
                     Vector512<float> acc_r2_c0 = Vector512<float>.Zero, acc_r2_c1 = Vector512<float>.Zero, acc_r2_c2 = Vector512<float>.Zero, acc_r2_c3 = Vector512<float>.Zero;
                     Vector512<float> acc_r3_c0 = Vector512<float>.Zero, acc_r3_c1 = Vector512<float>.Zero, acc_r3_c2 = Vector512<float>.Zero, acc_r3_c3 = Vector512<float>.Zero;
-                    for (int k = 0; k < 32; k++)
+                    ref float bRow = ref Unsafe.Add(ref keysT, col);
+                    ref float aRow = ref Unsafe.Add(ref q, tile * 1536);
+                    for (nint k = 0; k < 32; k++)
                     {
-                        Vector512<float> b_c0 = Vector512.LoadUnsafe(ref keysT, (nuint)(k * 128 + col));
-                        Vector512<float> b_c1 = Vector512.LoadUnsafe(ref keysT, (nuint)(k * 128 + col + 16));
-                        Vector512<float> b_c2 = Vector512.LoadUnsafe(ref keysT, (nuint)(k * 128 + col + 32));
-                        Vector512<float> b_c3 = Vector512.LoadUnsafe(ref keysT, (nuint)(k * 128 + col + 48));
-                        Vector512<float> a_r0 = Vector512.Create(Unsafe.Add(ref q, tile * 1536 + k));
+                        Vector512<float> b_c0 = Vector512.LoadUnsafe(ref bRow);
+                        Vector512<float> b_c1 = Vector512.LoadUnsafe(ref bRow, 16);
+                        Vector512<float> b_c2 = Vector512.LoadUnsafe(ref bRow, 32);
+                        Vector512<float> b_c3 = Vector512.LoadUnsafe(ref bRow, 48);
+                        Vector512<float> a_r0 = Vector512.Create(Unsafe.Add(ref aRow, k));
                         acc_r0_c0 = Vector512.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
                         acc_r0_c1 = Vector512.FusedMultiplyAdd(a_r0, b_c1, acc_r0_c1);
                         acc_r0_c2 = Vector512.FusedMultiplyAdd(a_r0, b_c2, acc_r0_c2);
                         acc_r0_c3 = Vector512.FusedMultiplyAdd(a_r0, b_c3, acc_r0_c3);
-                        Vector512<float> a_r1 = Vector512.Create(Unsafe.Add(ref q, tile * 1536 + k + 384));
+                        Vector512<float> a_r1 = Vector512.Create(Unsafe.Add(ref aRow, k + 384));
                         acc_r1_c0 = Vector512.FusedMultiplyAdd(a_r1, b_c0, acc_r1_c0);
                         acc_r1_c1 = Vector512.FusedMultiplyAdd(a_r1, b_c1, acc_r1_c1);
                         acc_r1_c2 = Vector512.FusedMultiplyAdd(a_r1, b_c2, acc_r1_c2);
                         acc_r1_c3 = Vector512.FusedMultiplyAdd(a_r1, b_c3, acc_r1_c3);
-                        Vector512<float> a_r2 = Vector512.Create(Unsafe.Add(ref q, tile * 1536 + k + 768));
+                        Vector512<float> a_r2 = Vector512.Create(Unsafe.Add(ref aRow, k + 768));
                         acc_r2_c0 = Vector512.FusedMultiplyAdd(a_r2, b_c0, acc_r2_c0);
                         acc_r2_c1 = Vector512.FusedMultiplyAdd(a_r2, b_c1, acc_r2_c1);
                         acc_r2_c2 = Vector512.FusedMultiplyAdd(a_r2, b_c2, acc_r2_c2);
                         acc_r2_c3 = Vector512.FusedMultiplyAdd(a_r2, b_c3, acc_r2_c3);
-                        Vector512<float> a_r3 = Vector512.Create(Unsafe.Add(ref q, tile * 1536 + k + 1152));
+                        Vector512<float> a_r3 = Vector512.Create(Unsafe.Add(ref aRow, k + 1152));
                         acc_r3_c0 = Vector512.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
                         acc_r3_c1 = Vector512.FusedMultiplyAdd(a_r3, b_c1, acc_r3_c1);
                         acc_r3_c2 = Vector512.FusedMultiplyAdd(a_r3, b_c2, acc_r3_c2);
                         acc_r3_c3 = Vector512.FusedMultiplyAdd(a_r3, b_c3, acc_r3_c3);
+                        bRow = ref Unsafe.Add(ref bRow, 128);
                     }
                     Vector512.StoreUnsafe(acc_r0_c0 * scale, ref scores, (nuint)(tile * 512 + col));
                     Vector512.StoreUnsafe(acc_r0_c1 * scale, ref scores, (nuint)(tile * 512 + col + 16));
@@ -201,22 +204,25 @@ namespace FixedShapeAttention.Generated
                     Vector512<float> acc_r1_c0 = Vector512<float>.Zero, acc_r1_c1 = Vector512<float>.Zero;
                     Vector512<float> acc_r2_c0 = Vector512<float>.Zero, acc_r2_c1 = Vector512<float>.Zero;
                     Vector512<float> acc_r3_c0 = Vector512<float>.Zero, acc_r3_c1 = Vector512<float>.Zero;
-                    for (int k = 0; k < 128; k++)
+                    ref float bRow = ref v;
+                    ref float aRow = ref Unsafe.Add(ref weights, tile * 512);
+                    for (nint k = 0; k < 128; k++)
                     {
-                        Vector512<float> b_c0 = Vector512.LoadUnsafe(ref v, (nuint)(k * 384));
-                        Vector512<float> b_c1 = Vector512.LoadUnsafe(ref v, (nuint)(k * 384 + 16));
-                        Vector512<float> a_r0 = Vector512.Create(Unsafe.Add(ref weights, tile * 512 + k));
+                        Vector512<float> b_c0 = Vector512.LoadUnsafe(ref bRow);
+                        Vector512<float> b_c1 = Vector512.LoadUnsafe(ref bRow, 16);
+                        Vector512<float> a_r0 = Vector512.Create(Unsafe.Add(ref aRow, k));
                         acc_r0_c0 = Vector512.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
                         acc_r0_c1 = Vector512.FusedMultiplyAdd(a_r0, b_c1, acc_r0_c1);
-                        Vector512<float> a_r1 = Vector512.Create(Unsafe.Add(ref weights, tile * 512 + k + 128));
+                        Vector512<float> a_r1 = Vector512.Create(Unsafe.Add(ref aRow, k + 128));
                         acc_r1_c0 = Vector512.FusedMultiplyAdd(a_r1, b_c0, acc_r1_c0);
                         acc_r1_c1 = Vector512.FusedMultiplyAdd(a_r1, b_c1, acc_r1_c1);
-                        Vector512<float> a_r2 = Vector512.Create(Unsafe.Add(ref weights, tile * 512 + k + 256));
+                        Vector512<float> a_r2 = Vector512.Create(Unsafe.Add(ref aRow, k + 256));
                         acc_r2_c0 = Vector512.FusedMultiplyAdd(a_r2, b_c0, acc_r2_c0);
                         acc_r2_c1 = Vector512.FusedMultiplyAdd(a_r2, b_c1, acc_r2_c1);
-                        Vector512<float> a_r3 = Vector512.Create(Unsafe.Add(ref weights, tile * 512 + k + 384));
+                        Vector512<float> a_r3 = Vector512.Create(Unsafe.Add(ref aRow, k + 384));
                         acc_r3_c0 = Vector512.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
                         acc_r3_c1 = Vector512.FusedMultiplyAdd(a_r3, b_c1, acc_r3_c1);
+                        bRow = ref Unsafe.Add(ref bRow, 384);
                     }
                     Vector512.StoreUnsafe(acc_r0_c0, ref output, (nuint)(tile * 1536));
                     Vector512.StoreUnsafe(acc_r0_c1, ref output, (nuint)(tile * 1536 + 16));
@@ -260,22 +266,25 @@ namespace FixedShapeAttention.Generated
                     Vector256<float> acc_r1_c0 = Vector256<float>.Zero, acc_r1_c1 = Vector256<float>.Zero;
                     Vector256<float> acc_r2_c0 = Vector256<float>.Zero, acc_r2_c1 = Vector256<float>.Zero;
                     Vector256<float> acc_r3_c0 = Vector256<float>.Zero, acc_r3_c1 = Vector256<float>.Zero;
-                    for (int k = 0; k < 32; k++)
+                    ref float bRow = ref Unsafe.Add(ref keysT, col);
+                    ref float aRow = ref Unsafe.Add(ref q, tile * 1536);
+                    for (nint k = 0; k < 32; k++)
                     {
-                        Vector256<float> b_c0 = Vector256.LoadUnsafe(ref keysT, (nuint)(k * 128 + col));
-                        Vector256<float> b_c1 = Vector256.LoadUnsafe(ref keysT, (nuint)(k * 128 + col + 8));
-                        Vector256<float> a_r0 = Vector256.Create(Unsafe.Add(ref q, tile * 1536 + k));
+                        Vector256<float> b_c0 = Vector256.LoadUnsafe(ref bRow);
+                        Vector256<float> b_c1 = Vector256.LoadUnsafe(ref bRow, 8);
+                        Vector256<float> a_r0 = Vector256.Create(Unsafe.Add(ref aRow, k));
                         acc_r0_c0 = Vector256.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
                         acc_r0_c1 = Vector256.FusedMultiplyAdd(a_r0, b_c1, acc_r0_c1);
-                        Vector256<float> a_r1 = Vector256.Create(Unsafe.Add(ref q, tile * 1536 + k + 384));
+                        Vector256<float> a_r1 = Vector256.Create(Unsafe.Add(ref aRow, k + 384));
                         acc_r1_c0 = Vector256.FusedMultiplyAdd(a_r1, b_c0, acc_r1_c0);
                         acc_r1_c1 = Vector256.FusedMultiplyAdd(a_r1, b_c1, acc_r1_c1);
-                        Vector256<float> a_r2 = Vector256.Create(Unsafe.Add(ref q, tile * 1536 + k + 768));
+                        Vector256<float> a_r2 = Vector256.Create(Unsafe.Add(ref aRow, k + 768));
                         acc_r2_c0 = Vector256.FusedMultiplyAdd(a_r2, b_c0, acc_r2_c0);
                         acc_r2_c1 = Vector256.FusedMultiplyAdd(a_r2, b_c1, acc_r2_c1);
-                        Vector256<float> a_r3 = Vector256.Create(Unsafe.Add(ref q, tile * 1536 + k + 1152));
+                        Vector256<float> a_r3 = Vector256.Create(Unsafe.Add(ref aRow, k + 1152));
                         acc_r3_c0 = Vector256.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
                         acc_r3_c1 = Vector256.FusedMultiplyAdd(a_r3, b_c1, acc_r3_c1);
+                        bRow = ref Unsafe.Add(ref bRow, 128);
                     }
                     Vector256.StoreUnsafe(acc_r0_c0 * scale, ref scores, (nuint)(tile * 512 + col));
                     Vector256.StoreUnsafe(acc_r0_c1 * scale, ref scores, (nuint)(tile * 512 + col + 8));
@@ -330,22 +339,25 @@ namespace FixedShapeAttention.Generated
                     Vector256<float> acc_r1_c0 = Vector256<float>.Zero, acc_r1_c1 = Vector256<float>.Zero;
                     Vector256<float> acc_r2_c0 = Vector256<float>.Zero, acc_r2_c1 = Vector256<float>.Zero;
                     Vector256<float> acc_r3_c0 = Vector256<float>.Zero, acc_r3_c1 = Vector256<float>.Zero;
-                    for (int k = 0; k < 128; k++)
+                    ref float bRow = ref Unsafe.Add(ref v, col);
+                    ref float aRow = ref Unsafe.Add(ref weights, tile * 512);
+                    for (nint k = 0; k < 128; k++)
                     {
-                        Vector256<float> b_c0 = Vector256.LoadUnsafe(ref v, (nuint)(k * 384 + col));
-                        Vector256<float> b_c1 = Vector256.LoadUnsafe(ref v, (nuint)(k * 384 + col + 8));
-                        Vector256<float> a_r0 = Vector256.Create(Unsafe.Add(ref weights, tile * 512 + k));
+                        Vector256<float> b_c0 = Vector256.LoadUnsafe(ref bRow);
+                        Vector256<float> b_c1 = Vector256.LoadUnsafe(ref bRow, 8);
+                        Vector256<float> a_r0 = Vector256.Create(Unsafe.Add(ref aRow, k));
                         acc_r0_c0 = Vector256.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
                         acc_r0_c1 = Vector256.FusedMultiplyAdd(a_r0, b_c1, acc_r0_c1);
-                        Vector256<float> a_r1 = Vector256.Create(Unsafe.Add(ref weights, tile * 512 + k + 128));
+                        Vector256<float> a_r1 = Vector256.Create(Unsafe.Add(ref aRow, k + 128));
                         acc_r1_c0 = Vector256.FusedMultiplyAdd(a_r1, b_c0, acc_r1_c0);
                         acc_r1_c1 = Vector256.FusedMultiplyAdd(a_r1, b_c1, acc_r1_c1);
-                        Vector256<float> a_r2 = Vector256.Create(Unsafe.Add(ref weights, tile * 512 + k + 256));
+                        Vector256<float> a_r2 = Vector256.Create(Unsafe.Add(ref aRow, k + 256));
                         acc_r2_c0 = Vector256.FusedMultiplyAdd(a_r2, b_c0, acc_r2_c0);
                         acc_r2_c1 = Vector256.FusedMultiplyAdd(a_r2, b_c1, acc_r2_c1);
-                        Vector256<float> a_r3 = Vector256.Create(Unsafe.Add(ref weights, tile * 512 + k + 384));
+                        Vector256<float> a_r3 = Vector256.Create(Unsafe.Add(ref aRow, k + 384));
                         acc_r3_c0 = Vector256.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
                         acc_r3_c1 = Vector256.FusedMultiplyAdd(a_r3, b_c1, acc_r3_c1);
+                        bRow = ref Unsafe.Add(ref bRow, 384);
                     }
                     Vector256.StoreUnsafe(acc_r0_c0, ref output, (nuint)(tile * 1536 + col));
                     Vector256.StoreUnsafe(acc_r0_c1, ref output, (nuint)(tile * 1536 + col + 8));
@@ -389,32 +401,35 @@ namespace FixedShapeAttention.Generated
                     float acc_r1_c0 = 0f, acc_r1_c1 = 0f, acc_r1_c2 = 0f, acc_r1_c3 = 0f;
                     float acc_r2_c0 = 0f, acc_r2_c1 = 0f, acc_r2_c2 = 0f, acc_r2_c3 = 0f;
                     float acc_r3_c0 = 0f, acc_r3_c1 = 0f, acc_r3_c2 = 0f, acc_r3_c3 = 0f;
-                    for (int k = 0; k < 32; k++)
+                    ref float bRow = ref Unsafe.Add(ref keysT, col);
+                    ref float aRow = ref Unsafe.Add(ref q, tile * 1536);
+                    for (nint k = 0; k < 32; k++)
                     {
-                        float b_c0 = Unsafe.Add(ref keysT, k * 128 + col);
-                        float b_c1 = Unsafe.Add(ref keysT, k * 128 + col + 1);
-                        float b_c2 = Unsafe.Add(ref keysT, k * 128 + col + 2);
-                        float b_c3 = Unsafe.Add(ref keysT, k * 128 + col + 3);
-                        float a_r0 = Unsafe.Add(ref q, tile * 1536 + k);
+                        float b_c0 = bRow;
+                        float b_c1 = Unsafe.Add(ref bRow, 1);
+                        float b_c2 = Unsafe.Add(ref bRow, 2);
+                        float b_c3 = Unsafe.Add(ref bRow, 3);
+                        float a_r0 = Unsafe.Add(ref aRow, k);
                         acc_r0_c0 = a_r0 * b_c0 + acc_r0_c0;
                         acc_r0_c1 = a_r0 * b_c1 + acc_r0_c1;
                         acc_r0_c2 = a_r0 * b_c2 + acc_r0_c2;
                         acc_r0_c3 = a_r0 * b_c3 + acc_r0_c3;
-                        float a_r1 = Unsafe.Add(ref q, tile * 1536 + k + 384);
+                        float a_r1 = Unsafe.Add(ref aRow, k + 384);
                         acc_r1_c0 = a_r1 * b_c0 + acc_r1_c0;
                         acc_r1_c1 = a_r1 * b_c1 + acc_r1_c1;
                         acc_r1_c2 = a_r1 * b_c2 + acc_r1_c2;
                         acc_r1_c3 = a_r1 * b_c3 + acc_r1_c3;
-                        float a_r2 = Unsafe.Add(ref q, tile * 1536 + k + 768);
+                        float a_r2 = Unsafe.Add(ref aRow, k + 768);
                         acc_r2_c0 = a_r2 * b_c0 + acc_r2_c0;
                         acc_r2_c1 = a_r2 * b_c1 + acc_r2_c1;
                         acc_r2_c2 = a_r2 * b_c2 + acc_r2_c2;
                         acc_r2_c3 = a_r2 * b_c3 + acc_r2_c3;
-                        float a_r3 = Unsafe.Add(ref q, tile * 1536 + k + 1152);
+                        float a_r3 = Unsafe.Add(ref aRow, k + 1152);
                         acc_r3_c0 = a_r3 * b_c0 + acc_r3_c0;
                         acc_r3_c1 = a_r3 * b_c1 + acc_r3_c1;
                         acc_r3_c2 = a_r3 * b_c2 + acc_r3_c2;
                         acc_r3_c3 = a_r3 * b_c3 + acc_r3_c3;
+                        bRow = ref Unsafe.Add(ref bRow, 128);
                     }
                     Unsafe.Add(ref scores, tile * 512 + col) = acc_r0_c0 * scale;
                     Unsafe.Add(ref scores, tile * 512 + col + 1) = acc_r0_c1 * scale;
@@ -476,32 +491,35 @@ namespace FixedShapeAttention.Generated
                     float acc_r1_c0 = 0f, acc_r1_c1 = 0f, acc_r1_c2 = 0f, acc_r1_c3 = 0f;
                     float acc_r2_c0 = 0f, acc_r2_c1 = 0f, acc_r2_c2 = 0f, acc_r2_c3 = 0f;
                     float acc_r3_c0 = 0f, acc_r3_c1 = 0f, acc_r3_c2 = 0f, acc_r3_c3 = 0f;
-                    for (int k = 0; k < 128; k++)
+                    ref float bRow = ref Unsafe.Add(ref v, col);
+                    ref float aRow = ref Unsafe.Add(ref weights, tile * 512);
+                    for (nint k = 0; k < 128; k++)
                     {
-                        float b_c0 = Unsafe.Add(ref v, k * 384 + col);
-                        float b_c1 = Unsafe.Add(ref v, k * 384 + col + 1);
-                        float b_c2 = Unsafe.Add(ref v, k * 384 + col + 2);
-                        float b_c3 = Unsafe.Add(ref v, k * 384 + col + 3);
-                        float a_r0 = Unsafe.Add(ref weights, tile * 512 + k);
+                        float b_c0 = bRow;
+                        float b_c1 = Unsafe.Add(ref bRow, 1);
+                        float b_c2 = Unsafe.Add(ref bRow, 2);
+                        float b_c3 = Unsafe.Add(ref bRow, 3);
+                        float a_r0 = Unsafe.Add(ref aRow, k);
                         acc_r0_c0 = a_r0 * b_c0 + acc_r0_c0;
                         acc_r0_c1 = a_r0 * b_c1 + acc_r0_c1;
                         acc_r0_c2 = a_r0 * b_c2 + acc_r0_c2;
                         acc_r0_c3 = a_r0 * b_c3 + acc_r0_c3;
-                        float a_r1 = Unsafe.Add(ref weights, tile * 512 + k + 128);
+                        float a_r1 = Unsafe.Add(ref aRow, k + 128);
                         acc_r1_c0 = a_r1 * b_c0 + acc_r1_c0;
                         acc_r1_c1 = a_r1 * b_c1 + acc_r1_c1;
                         acc_r1_c2 = a_r1 * b_c2 + acc_r1_c2;
                         acc_r1_c3 = a_r1 * b_c3 + acc_r1_c3;
-                        float a_r2 = Unsafe.Add(ref weights, tile * 512 + k + 256);
+                        float a_r2 = Unsafe.Add(ref aRow, k + 256);
                         acc_r2_c0 = a_r2 * b_c0 + acc_r2_c0;
                         acc_r2_c1 = a_r2 * b_c1 + acc_r2_c1;
                         acc_r2_c2 = a_r2 * b_c2 + acc_r2_c2;
                         acc_r2_c3 = a_r2 * b_c3 + acc_r2_c3;
-                        float a_r3 = Unsafe.Add(ref weights, tile * 512 + k + 384);
+                        float a_r3 = Unsafe.Add(ref aRow, k + 384);
                         acc_r3_c0 = a_r3 * b_c0 + acc_r3_c0;
                         acc_r3_c1 = a_r3 * b_c1 + acc_r3_c1;
                         acc_r3_c2 = a_r3 * b_c2 + acc_r3_c2;
                         acc_r3_c3 = a_r3 * b_c3 + acc_r3_c3;
+                        bRow = ref Unsafe.Add(ref bRow, 384);
                     }
                     Unsafe.Add(ref output, tile * 1536 + col) = acc_r0_c0;
                     Unsafe.Add(ref output, tile * 1536 + col + 1) = acc_r0_c1;

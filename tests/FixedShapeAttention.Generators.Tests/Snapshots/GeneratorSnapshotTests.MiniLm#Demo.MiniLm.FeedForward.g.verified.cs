@@ -84,32 +84,35 @@ namespace FixedShapeAttention.Generated
                     Vector512<float> acc_r1_c0 = Vector512<float>.Zero, acc_r1_c1 = Vector512<float>.Zero, acc_r1_c2 = Vector512<float>.Zero, acc_r1_c3 = Vector512<float>.Zero;
                     Vector512<float> acc_r2_c0 = Vector512<float>.Zero, acc_r2_c1 = Vector512<float>.Zero, acc_r2_c2 = Vector512<float>.Zero, acc_r2_c3 = Vector512<float>.Zero;
                     Vector512<float> acc_r3_c0 = Vector512<float>.Zero, acc_r3_c1 = Vector512<float>.Zero, acc_r3_c2 = Vector512<float>.Zero, acc_r3_c3 = Vector512<float>.Zero;
-                    for (int k = 0; k < 384; k++)
+                    ref float bRow = ref Unsafe.Add(ref w1, col);
+                    ref float aRow = ref Unsafe.Add(ref x, tile * 1536);
+                    for (nint k = 0; k < 384; k++)
                     {
-                        Vector512<float> b_c0 = Vector512.LoadUnsafe(ref w1, (nuint)(k * 1536 + col));
-                        Vector512<float> b_c1 = Vector512.LoadUnsafe(ref w1, (nuint)(k * 1536 + col + 16));
-                        Vector512<float> b_c2 = Vector512.LoadUnsafe(ref w1, (nuint)(k * 1536 + col + 32));
-                        Vector512<float> b_c3 = Vector512.LoadUnsafe(ref w1, (nuint)(k * 1536 + col + 48));
-                        Vector512<float> a_r0 = Vector512.Create(Unsafe.Add(ref x, tile * 1536 + k));
+                        Vector512<float> b_c0 = Vector512.LoadUnsafe(ref bRow);
+                        Vector512<float> b_c1 = Vector512.LoadUnsafe(ref bRow, 16);
+                        Vector512<float> b_c2 = Vector512.LoadUnsafe(ref bRow, 32);
+                        Vector512<float> b_c3 = Vector512.LoadUnsafe(ref bRow, 48);
+                        Vector512<float> a_r0 = Vector512.Create(Unsafe.Add(ref aRow, k));
                         acc_r0_c0 = Vector512.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
                         acc_r0_c1 = Vector512.FusedMultiplyAdd(a_r0, b_c1, acc_r0_c1);
                         acc_r0_c2 = Vector512.FusedMultiplyAdd(a_r0, b_c2, acc_r0_c2);
                         acc_r0_c3 = Vector512.FusedMultiplyAdd(a_r0, b_c3, acc_r0_c3);
-                        Vector512<float> a_r1 = Vector512.Create(Unsafe.Add(ref x, tile * 1536 + k + 384));
+                        Vector512<float> a_r1 = Vector512.Create(Unsafe.Add(ref aRow, k + 384));
                         acc_r1_c0 = Vector512.FusedMultiplyAdd(a_r1, b_c0, acc_r1_c0);
                         acc_r1_c1 = Vector512.FusedMultiplyAdd(a_r1, b_c1, acc_r1_c1);
                         acc_r1_c2 = Vector512.FusedMultiplyAdd(a_r1, b_c2, acc_r1_c2);
                         acc_r1_c3 = Vector512.FusedMultiplyAdd(a_r1, b_c3, acc_r1_c3);
-                        Vector512<float> a_r2 = Vector512.Create(Unsafe.Add(ref x, tile * 1536 + k + 768));
+                        Vector512<float> a_r2 = Vector512.Create(Unsafe.Add(ref aRow, k + 768));
                         acc_r2_c0 = Vector512.FusedMultiplyAdd(a_r2, b_c0, acc_r2_c0);
                         acc_r2_c1 = Vector512.FusedMultiplyAdd(a_r2, b_c1, acc_r2_c1);
                         acc_r2_c2 = Vector512.FusedMultiplyAdd(a_r2, b_c2, acc_r2_c2);
                         acc_r2_c3 = Vector512.FusedMultiplyAdd(a_r2, b_c3, acc_r2_c3);
-                        Vector512<float> a_r3 = Vector512.Create(Unsafe.Add(ref x, tile * 1536 + k + 1152));
+                        Vector512<float> a_r3 = Vector512.Create(Unsafe.Add(ref aRow, k + 1152));
                         acc_r3_c0 = Vector512.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
                         acc_r3_c1 = Vector512.FusedMultiplyAdd(a_r3, b_c1, acc_r3_c1);
                         acc_r3_c2 = Vector512.FusedMultiplyAdd(a_r3, b_c2, acc_r3_c2);
                         acc_r3_c3 = Vector512.FusedMultiplyAdd(a_r3, b_c3, acc_r3_c3);
+                        bRow = ref Unsafe.Add(ref bRow, 1536);
                     }
                     Vector512<float> b1_c0 = Vector512.LoadUnsafe(ref b1, (nuint)(col));
                     Vector512<float> b1_c1 = Vector512.LoadUnsafe(ref b1, (nuint)(col + 16));
@@ -146,32 +149,35 @@ namespace FixedShapeAttention.Generated
                     Vector512<float> acc_r1_c0 = Vector512<float>.Zero, acc_r1_c1 = Vector512<float>.Zero, acc_r1_c2 = Vector512<float>.Zero, acc_r1_c3 = Vector512<float>.Zero;
                     Vector512<float> acc_r2_c0 = Vector512<float>.Zero, acc_r2_c1 = Vector512<float>.Zero, acc_r2_c2 = Vector512<float>.Zero, acc_r2_c3 = Vector512<float>.Zero;
                     Vector512<float> acc_r3_c0 = Vector512<float>.Zero, acc_r3_c1 = Vector512<float>.Zero, acc_r3_c2 = Vector512<float>.Zero, acc_r3_c3 = Vector512<float>.Zero;
-                    for (int k = 0; k < 1536; k++)
+                    ref float bRow = ref Unsafe.Add(ref w2, col);
+                    ref float aRow = ref Unsafe.Add(ref hidden, tile * 6144);
+                    for (nint k = 0; k < 1536; k++)
                     {
-                        Vector512<float> b_c0 = Vector512.LoadUnsafe(ref w2, (nuint)(k * 384 + col));
-                        Vector512<float> b_c1 = Vector512.LoadUnsafe(ref w2, (nuint)(k * 384 + col + 16));
-                        Vector512<float> b_c2 = Vector512.LoadUnsafe(ref w2, (nuint)(k * 384 + col + 32));
-                        Vector512<float> b_c3 = Vector512.LoadUnsafe(ref w2, (nuint)(k * 384 + col + 48));
-                        Vector512<float> a_r0 = Vector512.Create(Unsafe.Add(ref hidden, tile * 6144 + k));
+                        Vector512<float> b_c0 = Vector512.LoadUnsafe(ref bRow);
+                        Vector512<float> b_c1 = Vector512.LoadUnsafe(ref bRow, 16);
+                        Vector512<float> b_c2 = Vector512.LoadUnsafe(ref bRow, 32);
+                        Vector512<float> b_c3 = Vector512.LoadUnsafe(ref bRow, 48);
+                        Vector512<float> a_r0 = Vector512.Create(Unsafe.Add(ref aRow, k));
                         acc_r0_c0 = Vector512.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
                         acc_r0_c1 = Vector512.FusedMultiplyAdd(a_r0, b_c1, acc_r0_c1);
                         acc_r0_c2 = Vector512.FusedMultiplyAdd(a_r0, b_c2, acc_r0_c2);
                         acc_r0_c3 = Vector512.FusedMultiplyAdd(a_r0, b_c3, acc_r0_c3);
-                        Vector512<float> a_r1 = Vector512.Create(Unsafe.Add(ref hidden, tile * 6144 + k + 1536));
+                        Vector512<float> a_r1 = Vector512.Create(Unsafe.Add(ref aRow, k + 1536));
                         acc_r1_c0 = Vector512.FusedMultiplyAdd(a_r1, b_c0, acc_r1_c0);
                         acc_r1_c1 = Vector512.FusedMultiplyAdd(a_r1, b_c1, acc_r1_c1);
                         acc_r1_c2 = Vector512.FusedMultiplyAdd(a_r1, b_c2, acc_r1_c2);
                         acc_r1_c3 = Vector512.FusedMultiplyAdd(a_r1, b_c3, acc_r1_c3);
-                        Vector512<float> a_r2 = Vector512.Create(Unsafe.Add(ref hidden, tile * 6144 + k + 3072));
+                        Vector512<float> a_r2 = Vector512.Create(Unsafe.Add(ref aRow, k + 3072));
                         acc_r2_c0 = Vector512.FusedMultiplyAdd(a_r2, b_c0, acc_r2_c0);
                         acc_r2_c1 = Vector512.FusedMultiplyAdd(a_r2, b_c1, acc_r2_c1);
                         acc_r2_c2 = Vector512.FusedMultiplyAdd(a_r2, b_c2, acc_r2_c2);
                         acc_r2_c3 = Vector512.FusedMultiplyAdd(a_r2, b_c3, acc_r2_c3);
-                        Vector512<float> a_r3 = Vector512.Create(Unsafe.Add(ref hidden, tile * 6144 + k + 4608));
+                        Vector512<float> a_r3 = Vector512.Create(Unsafe.Add(ref aRow, k + 4608));
                         acc_r3_c0 = Vector512.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
                         acc_r3_c1 = Vector512.FusedMultiplyAdd(a_r3, b_c1, acc_r3_c1);
                         acc_r3_c2 = Vector512.FusedMultiplyAdd(a_r3, b_c2, acc_r3_c2);
                         acc_r3_c3 = Vector512.FusedMultiplyAdd(a_r3, b_c3, acc_r3_c3);
+                        bRow = ref Unsafe.Add(ref bRow, 384);
                     }
                     Vector512<float> b2_c0 = Vector512.LoadUnsafe(ref b2, (nuint)(col));
                     Vector512<float> b2_c1 = Vector512.LoadUnsafe(ref b2, (nuint)(col + 16));
@@ -208,22 +214,25 @@ namespace FixedShapeAttention.Generated
                     Vector256<float> acc_r1_c0 = Vector256<float>.Zero, acc_r1_c1 = Vector256<float>.Zero;
                     Vector256<float> acc_r2_c0 = Vector256<float>.Zero, acc_r2_c1 = Vector256<float>.Zero;
                     Vector256<float> acc_r3_c0 = Vector256<float>.Zero, acc_r3_c1 = Vector256<float>.Zero;
-                    for (int k = 0; k < 384; k++)
+                    ref float bRow = ref Unsafe.Add(ref w1, col);
+                    ref float aRow = ref Unsafe.Add(ref x, tile * 1536);
+                    for (nint k = 0; k < 384; k++)
                     {
-                        Vector256<float> b_c0 = Vector256.LoadUnsafe(ref w1, (nuint)(k * 1536 + col));
-                        Vector256<float> b_c1 = Vector256.LoadUnsafe(ref w1, (nuint)(k * 1536 + col + 8));
-                        Vector256<float> a_r0 = Vector256.Create(Unsafe.Add(ref x, tile * 1536 + k));
+                        Vector256<float> b_c0 = Vector256.LoadUnsafe(ref bRow);
+                        Vector256<float> b_c1 = Vector256.LoadUnsafe(ref bRow, 8);
+                        Vector256<float> a_r0 = Vector256.Create(Unsafe.Add(ref aRow, k));
                         acc_r0_c0 = Vector256.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
                         acc_r0_c1 = Vector256.FusedMultiplyAdd(a_r0, b_c1, acc_r0_c1);
-                        Vector256<float> a_r1 = Vector256.Create(Unsafe.Add(ref x, tile * 1536 + k + 384));
+                        Vector256<float> a_r1 = Vector256.Create(Unsafe.Add(ref aRow, k + 384));
                         acc_r1_c0 = Vector256.FusedMultiplyAdd(a_r1, b_c0, acc_r1_c0);
                         acc_r1_c1 = Vector256.FusedMultiplyAdd(a_r1, b_c1, acc_r1_c1);
-                        Vector256<float> a_r2 = Vector256.Create(Unsafe.Add(ref x, tile * 1536 + k + 768));
+                        Vector256<float> a_r2 = Vector256.Create(Unsafe.Add(ref aRow, k + 768));
                         acc_r2_c0 = Vector256.FusedMultiplyAdd(a_r2, b_c0, acc_r2_c0);
                         acc_r2_c1 = Vector256.FusedMultiplyAdd(a_r2, b_c1, acc_r2_c1);
-                        Vector256<float> a_r3 = Vector256.Create(Unsafe.Add(ref x, tile * 1536 + k + 1152));
+                        Vector256<float> a_r3 = Vector256.Create(Unsafe.Add(ref aRow, k + 1152));
                         acc_r3_c0 = Vector256.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
                         acc_r3_c1 = Vector256.FusedMultiplyAdd(a_r3, b_c1, acc_r3_c1);
+                        bRow = ref Unsafe.Add(ref bRow, 1536);
                     }
                     Vector256<float> b1_c0 = Vector256.LoadUnsafe(ref b1, (nuint)(col));
                     Vector256<float> b1_c1 = Vector256.LoadUnsafe(ref b1, (nuint)(col + 8));
@@ -250,22 +259,25 @@ namespace FixedShapeAttention.Generated
                     Vector256<float> acc_r1_c0 = Vector256<float>.Zero, acc_r1_c1 = Vector256<float>.Zero;
                     Vector256<float> acc_r2_c0 = Vector256<float>.Zero, acc_r2_c1 = Vector256<float>.Zero;
                     Vector256<float> acc_r3_c0 = Vector256<float>.Zero, acc_r3_c1 = Vector256<float>.Zero;
-                    for (int k = 0; k < 1536; k++)
+                    ref float bRow = ref Unsafe.Add(ref w2, col);
+                    ref float aRow = ref Unsafe.Add(ref hidden, tile * 6144);
+                    for (nint k = 0; k < 1536; k++)
                     {
-                        Vector256<float> b_c0 = Vector256.LoadUnsafe(ref w2, (nuint)(k * 384 + col));
-                        Vector256<float> b_c1 = Vector256.LoadUnsafe(ref w2, (nuint)(k * 384 + col + 8));
-                        Vector256<float> a_r0 = Vector256.Create(Unsafe.Add(ref hidden, tile * 6144 + k));
+                        Vector256<float> b_c0 = Vector256.LoadUnsafe(ref bRow);
+                        Vector256<float> b_c1 = Vector256.LoadUnsafe(ref bRow, 8);
+                        Vector256<float> a_r0 = Vector256.Create(Unsafe.Add(ref aRow, k));
                         acc_r0_c0 = Vector256.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
                         acc_r0_c1 = Vector256.FusedMultiplyAdd(a_r0, b_c1, acc_r0_c1);
-                        Vector256<float> a_r1 = Vector256.Create(Unsafe.Add(ref hidden, tile * 6144 + k + 1536));
+                        Vector256<float> a_r1 = Vector256.Create(Unsafe.Add(ref aRow, k + 1536));
                         acc_r1_c0 = Vector256.FusedMultiplyAdd(a_r1, b_c0, acc_r1_c0);
                         acc_r1_c1 = Vector256.FusedMultiplyAdd(a_r1, b_c1, acc_r1_c1);
-                        Vector256<float> a_r2 = Vector256.Create(Unsafe.Add(ref hidden, tile * 6144 + k + 3072));
+                        Vector256<float> a_r2 = Vector256.Create(Unsafe.Add(ref aRow, k + 3072));
                         acc_r2_c0 = Vector256.FusedMultiplyAdd(a_r2, b_c0, acc_r2_c0);
                         acc_r2_c1 = Vector256.FusedMultiplyAdd(a_r2, b_c1, acc_r2_c1);
-                        Vector256<float> a_r3 = Vector256.Create(Unsafe.Add(ref hidden, tile * 6144 + k + 4608));
+                        Vector256<float> a_r3 = Vector256.Create(Unsafe.Add(ref aRow, k + 4608));
                         acc_r3_c0 = Vector256.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
                         acc_r3_c1 = Vector256.FusedMultiplyAdd(a_r3, b_c1, acc_r3_c1);
+                        bRow = ref Unsafe.Add(ref bRow, 384);
                     }
                     Vector256<float> b2_c0 = Vector256.LoadUnsafe(ref b2, (nuint)(col));
                     Vector256<float> b2_c1 = Vector256.LoadUnsafe(ref b2, (nuint)(col + 8));
@@ -292,32 +304,35 @@ namespace FixedShapeAttention.Generated
                     float acc_r1_c0 = 0f, acc_r1_c1 = 0f, acc_r1_c2 = 0f, acc_r1_c3 = 0f;
                     float acc_r2_c0 = 0f, acc_r2_c1 = 0f, acc_r2_c2 = 0f, acc_r2_c3 = 0f;
                     float acc_r3_c0 = 0f, acc_r3_c1 = 0f, acc_r3_c2 = 0f, acc_r3_c3 = 0f;
-                    for (int k = 0; k < 384; k++)
+                    ref float bRow = ref Unsafe.Add(ref w1, col);
+                    ref float aRow = ref Unsafe.Add(ref x, tile * 1536);
+                    for (nint k = 0; k < 384; k++)
                     {
-                        float b_c0 = Unsafe.Add(ref w1, k * 1536 + col);
-                        float b_c1 = Unsafe.Add(ref w1, k * 1536 + col + 1);
-                        float b_c2 = Unsafe.Add(ref w1, k * 1536 + col + 2);
-                        float b_c3 = Unsafe.Add(ref w1, k * 1536 + col + 3);
-                        float a_r0 = Unsafe.Add(ref x, tile * 1536 + k);
+                        float b_c0 = bRow;
+                        float b_c1 = Unsafe.Add(ref bRow, 1);
+                        float b_c2 = Unsafe.Add(ref bRow, 2);
+                        float b_c3 = Unsafe.Add(ref bRow, 3);
+                        float a_r0 = Unsafe.Add(ref aRow, k);
                         acc_r0_c0 = a_r0 * b_c0 + acc_r0_c0;
                         acc_r0_c1 = a_r0 * b_c1 + acc_r0_c1;
                         acc_r0_c2 = a_r0 * b_c2 + acc_r0_c2;
                         acc_r0_c3 = a_r0 * b_c3 + acc_r0_c3;
-                        float a_r1 = Unsafe.Add(ref x, tile * 1536 + k + 384);
+                        float a_r1 = Unsafe.Add(ref aRow, k + 384);
                         acc_r1_c0 = a_r1 * b_c0 + acc_r1_c0;
                         acc_r1_c1 = a_r1 * b_c1 + acc_r1_c1;
                         acc_r1_c2 = a_r1 * b_c2 + acc_r1_c2;
                         acc_r1_c3 = a_r1 * b_c3 + acc_r1_c3;
-                        float a_r2 = Unsafe.Add(ref x, tile * 1536 + k + 768);
+                        float a_r2 = Unsafe.Add(ref aRow, k + 768);
                         acc_r2_c0 = a_r2 * b_c0 + acc_r2_c0;
                         acc_r2_c1 = a_r2 * b_c1 + acc_r2_c1;
                         acc_r2_c2 = a_r2 * b_c2 + acc_r2_c2;
                         acc_r2_c3 = a_r2 * b_c3 + acc_r2_c3;
-                        float a_r3 = Unsafe.Add(ref x, tile * 1536 + k + 1152);
+                        float a_r3 = Unsafe.Add(ref aRow, k + 1152);
                         acc_r3_c0 = a_r3 * b_c0 + acc_r3_c0;
                         acc_r3_c1 = a_r3 * b_c1 + acc_r3_c1;
                         acc_r3_c2 = a_r3 * b_c2 + acc_r3_c2;
                         acc_r3_c3 = a_r3 * b_c3 + acc_r3_c3;
+                        bRow = ref Unsafe.Add(ref bRow, 1536);
                     }
                     float b1_c0 = Unsafe.Add(ref b1, col);
                     float b1_c1 = Unsafe.Add(ref b1, col + 1);
@@ -354,32 +369,35 @@ namespace FixedShapeAttention.Generated
                     float acc_r1_c0 = 0f, acc_r1_c1 = 0f, acc_r1_c2 = 0f, acc_r1_c3 = 0f;
                     float acc_r2_c0 = 0f, acc_r2_c1 = 0f, acc_r2_c2 = 0f, acc_r2_c3 = 0f;
                     float acc_r3_c0 = 0f, acc_r3_c1 = 0f, acc_r3_c2 = 0f, acc_r3_c3 = 0f;
-                    for (int k = 0; k < 1536; k++)
+                    ref float bRow = ref Unsafe.Add(ref w2, col);
+                    ref float aRow = ref Unsafe.Add(ref hidden, tile * 6144);
+                    for (nint k = 0; k < 1536; k++)
                     {
-                        float b_c0 = Unsafe.Add(ref w2, k * 384 + col);
-                        float b_c1 = Unsafe.Add(ref w2, k * 384 + col + 1);
-                        float b_c2 = Unsafe.Add(ref w2, k * 384 + col + 2);
-                        float b_c3 = Unsafe.Add(ref w2, k * 384 + col + 3);
-                        float a_r0 = Unsafe.Add(ref hidden, tile * 6144 + k);
+                        float b_c0 = bRow;
+                        float b_c1 = Unsafe.Add(ref bRow, 1);
+                        float b_c2 = Unsafe.Add(ref bRow, 2);
+                        float b_c3 = Unsafe.Add(ref bRow, 3);
+                        float a_r0 = Unsafe.Add(ref aRow, k);
                         acc_r0_c0 = a_r0 * b_c0 + acc_r0_c0;
                         acc_r0_c1 = a_r0 * b_c1 + acc_r0_c1;
                         acc_r0_c2 = a_r0 * b_c2 + acc_r0_c2;
                         acc_r0_c3 = a_r0 * b_c3 + acc_r0_c3;
-                        float a_r1 = Unsafe.Add(ref hidden, tile * 6144 + k + 1536);
+                        float a_r1 = Unsafe.Add(ref aRow, k + 1536);
                         acc_r1_c0 = a_r1 * b_c0 + acc_r1_c0;
                         acc_r1_c1 = a_r1 * b_c1 + acc_r1_c1;
                         acc_r1_c2 = a_r1 * b_c2 + acc_r1_c2;
                         acc_r1_c3 = a_r1 * b_c3 + acc_r1_c3;
-                        float a_r2 = Unsafe.Add(ref hidden, tile * 6144 + k + 3072);
+                        float a_r2 = Unsafe.Add(ref aRow, k + 3072);
                         acc_r2_c0 = a_r2 * b_c0 + acc_r2_c0;
                         acc_r2_c1 = a_r2 * b_c1 + acc_r2_c1;
                         acc_r2_c2 = a_r2 * b_c2 + acc_r2_c2;
                         acc_r2_c3 = a_r2 * b_c3 + acc_r2_c3;
-                        float a_r3 = Unsafe.Add(ref hidden, tile * 6144 + k + 4608);
+                        float a_r3 = Unsafe.Add(ref aRow, k + 4608);
                         acc_r3_c0 = a_r3 * b_c0 + acc_r3_c0;
                         acc_r3_c1 = a_r3 * b_c1 + acc_r3_c1;
                         acc_r3_c2 = a_r3 * b_c2 + acc_r3_c2;
                         acc_r3_c3 = a_r3 * b_c3 + acc_r3_c3;
+                        bRow = ref Unsafe.Add(ref bRow, 384);
                     }
                     float b2_c0 = Unsafe.Add(ref b2, col);
                     float b2_c1 = Unsafe.Add(ref b2, col + 1);

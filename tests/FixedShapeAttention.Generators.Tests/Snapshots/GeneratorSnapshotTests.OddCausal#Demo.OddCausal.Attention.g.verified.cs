@@ -120,17 +120,20 @@ namespace FixedShapeAttention.Generated
                     Vector512<float> acc_r1_c0 = Vector512<float>.Zero;
                     Vector512<float> acc_r2_c0 = Vector512<float>.Zero;
                     Vector512<float> acc_r3_c0 = Vector512<float>.Zero;
-                    for (int k = 0; k < 5; k++)
+                    ref float bRow = ref keysT;
+                    ref float aRow = ref Unsafe.Add(ref q, tile * 80);
+                    for (nint k = 0; k < 5; k++)
                     {
-                        Vector512<float> b_c0 = Vector512.LoadUnsafe(ref keysT, (nuint)(k * 16));
-                        Vector512<float> a_r0 = Vector512.Create(Unsafe.Add(ref q, tile * 80 + k));
+                        Vector512<float> b_c0 = Vector512.LoadUnsafe(ref bRow);
+                        Vector512<float> a_r0 = Vector512.Create(Unsafe.Add(ref aRow, k));
                         acc_r0_c0 = Vector512.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
-                        Vector512<float> a_r1 = Vector512.Create(Unsafe.Add(ref q, tile * 80 + k + 20));
+                        Vector512<float> a_r1 = Vector512.Create(Unsafe.Add(ref aRow, k + 20));
                         acc_r1_c0 = Vector512.FusedMultiplyAdd(a_r1, b_c0, acc_r1_c0);
-                        Vector512<float> a_r2 = Vector512.Create(Unsafe.Add(ref q, tile * 80 + k + 40));
+                        Vector512<float> a_r2 = Vector512.Create(Unsafe.Add(ref aRow, k + 40));
                         acc_r2_c0 = Vector512.FusedMultiplyAdd(a_r2, b_c0, acc_r2_c0);
-                        Vector512<float> a_r3 = Vector512.Create(Unsafe.Add(ref q, tile * 80 + k + 60));
+                        Vector512<float> a_r3 = Vector512.Create(Unsafe.Add(ref aRow, k + 60));
                         acc_r3_c0 = Vector512.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
+                        bRow = ref Unsafe.Add(ref bRow, 16);
                     }
                     Vector512.StoreUnsafe(acc_r0_c0 * scale, ref scores, (nuint)(tile * 64));
                     Vector512.StoreUnsafe(acc_r1_c0 * scale, ref scores, (nuint)(tile * 64 + 16));
@@ -140,11 +143,14 @@ namespace FixedShapeAttention.Generated
                 if (hasTail)
                 {
                     Vector512<float> acc_r0_c0 = Vector512<float>.Zero;
-                    for (int k = 0; k < 5; k++)
+                    ref float bRow = ref keysT;
+                    ref float aRow = ref Unsafe.Add(ref q, fullTiles * 80);
+                    for (nint k = 0; k < 5; k++)
                     {
-                        Vector512<float> b_c0 = Vector512.LoadUnsafe(ref keysT, (nuint)(k * 16));
-                        Vector512<float> a_r0 = Vector512.Create(Unsafe.Add(ref q, fullTiles * 80 + k));
+                        Vector512<float> b_c0 = Vector512.LoadUnsafe(ref bRow);
+                        Vector512<float> a_r0 = Vector512.Create(Unsafe.Add(ref aRow, k));
                         acc_r0_c0 = Vector512.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
+                        bRow = ref Unsafe.Add(ref bRow, 16);
                     }
                     Vector512.StoreUnsafe(acc_r0_c0 * scale, ref scores, (nuint)(fullTiles * 64));
                 }
@@ -198,22 +204,25 @@ namespace FixedShapeAttention.Generated
                     Vector128<float> acc_r1_c0 = Vector128<float>.Zero, acc_r1_c1 = Vector128<float>.Zero;
                     Vector128<float> acc_r2_c0 = Vector128<float>.Zero, acc_r2_c1 = Vector128<float>.Zero;
                     Vector128<float> acc_r3_c0 = Vector128<float>.Zero, acc_r3_c1 = Vector128<float>.Zero;
-                    for (int k = 0; k <= rowStart; k++)
+                    ref float bRow = ref v;
+                    ref float aRow = ref Unsafe.Add(ref weights, tile * 64);
+                    for (nint k = 0; k <= rowStart; k++)
                     {
-                        Vector128<float> b_c0 = Vector128.LoadUnsafe(ref v, (nuint)(k * 20));
-                        Vector128<float> b_c1 = Vector128.LoadUnsafe(ref v, (nuint)(k * 20 + 1));
-                        Vector128<float> a_r0 = Vector128.Create(Unsafe.Add(ref weights, tile * 64 + k));
+                        Vector128<float> b_c0 = Vector128.LoadUnsafe(ref bRow);
+                        Vector128<float> b_c1 = Vector128.LoadUnsafe(ref bRow, 1);
+                        Vector128<float> a_r0 = Vector128.Create(Unsafe.Add(ref aRow, k));
                         acc_r0_c0 = Vector128.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
                         acc_r0_c1 = Vector128.FusedMultiplyAdd(a_r0, b_c1, acc_r0_c1);
-                        Vector128<float> a_r1 = Vector128.Create(Unsafe.Add(ref weights, tile * 64 + k + 16));
+                        Vector128<float> a_r1 = Vector128.Create(Unsafe.Add(ref aRow, k + 16));
                         acc_r1_c0 = Vector128.FusedMultiplyAdd(a_r1, b_c0, acc_r1_c0);
                         acc_r1_c1 = Vector128.FusedMultiplyAdd(a_r1, b_c1, acc_r1_c1);
-                        Vector128<float> a_r2 = Vector128.Create(Unsafe.Add(ref weights, tile * 64 + k + 32));
+                        Vector128<float> a_r2 = Vector128.Create(Unsafe.Add(ref aRow, k + 32));
                         acc_r2_c0 = Vector128.FusedMultiplyAdd(a_r2, b_c0, acc_r2_c0);
                         acc_r2_c1 = Vector128.FusedMultiplyAdd(a_r2, b_c1, acc_r2_c1);
-                        Vector128<float> a_r3 = Vector128.Create(Unsafe.Add(ref weights, tile * 64 + k + 48));
+                        Vector128<float> a_r3 = Vector128.Create(Unsafe.Add(ref aRow, k + 48));
                         acc_r3_c0 = Vector128.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
                         acc_r3_c1 = Vector128.FusedMultiplyAdd(a_r3, b_c1, acc_r3_c1);
+                        bRow = ref Unsafe.Add(ref bRow, 20);
                     }
                     // Key rowStart + 1 is visible to rows 1..3 of this tile only.
                     {
@@ -261,13 +270,16 @@ namespace FixedShapeAttention.Generated
                 {
                     int rowStart = firstRow + fullTiles * 4;
                     Vector128<float> acc_r0_c0 = Vector128<float>.Zero, acc_r0_c1 = Vector128<float>.Zero;
-                    for (int k = 0; k <= rowStart; k++)
+                    ref float bRow = ref v;
+                    ref float aRow = ref Unsafe.Add(ref weights, fullTiles * 64);
+                    for (nint k = 0; k <= rowStart; k++)
                     {
-                        Vector128<float> b_c0 = Vector128.LoadUnsafe(ref v, (nuint)(k * 20));
-                        Vector128<float> b_c1 = Vector128.LoadUnsafe(ref v, (nuint)(k * 20 + 1));
-                        Vector128<float> a_r0 = Vector128.Create(Unsafe.Add(ref weights, fullTiles * 64 + k));
+                        Vector128<float> b_c0 = Vector128.LoadUnsafe(ref bRow);
+                        Vector128<float> b_c1 = Vector128.LoadUnsafe(ref bRow, 1);
+                        Vector128<float> a_r0 = Vector128.Create(Unsafe.Add(ref aRow, k));
                         acc_r0_c0 = Vector128.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
                         acc_r0_c1 = Vector128.FusedMultiplyAdd(a_r0, b_c1, acc_r0_c1);
+                        bRow = ref Unsafe.Add(ref bRow, 20);
                     }
                     Vector128.StoreUnsafe(acc_r0_c0, ref output, (nuint)(fullTiles * 80));
                     Vector128.StoreUnsafe(acc_r0_c1, ref output, (nuint)(fullTiles * 80 + 1));
@@ -307,22 +319,25 @@ namespace FixedShapeAttention.Generated
                     Vector256<float> acc_r1_c0 = Vector256<float>.Zero, acc_r1_c1 = Vector256<float>.Zero;
                     Vector256<float> acc_r2_c0 = Vector256<float>.Zero, acc_r2_c1 = Vector256<float>.Zero;
                     Vector256<float> acc_r3_c0 = Vector256<float>.Zero, acc_r3_c1 = Vector256<float>.Zero;
-                    for (int k = 0; k < 5; k++)
+                    ref float bRow = ref keysT;
+                    ref float aRow = ref Unsafe.Add(ref q, tile * 80);
+                    for (nint k = 0; k < 5; k++)
                     {
-                        Vector256<float> b_c0 = Vector256.LoadUnsafe(ref keysT, (nuint)(k * 16));
-                        Vector256<float> b_c1 = Vector256.LoadUnsafe(ref keysT, (nuint)(k * 16 + 8));
-                        Vector256<float> a_r0 = Vector256.Create(Unsafe.Add(ref q, tile * 80 + k));
+                        Vector256<float> b_c0 = Vector256.LoadUnsafe(ref bRow);
+                        Vector256<float> b_c1 = Vector256.LoadUnsafe(ref bRow, 8);
+                        Vector256<float> a_r0 = Vector256.Create(Unsafe.Add(ref aRow, k));
                         acc_r0_c0 = Vector256.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
                         acc_r0_c1 = Vector256.FusedMultiplyAdd(a_r0, b_c1, acc_r0_c1);
-                        Vector256<float> a_r1 = Vector256.Create(Unsafe.Add(ref q, tile * 80 + k + 20));
+                        Vector256<float> a_r1 = Vector256.Create(Unsafe.Add(ref aRow, k + 20));
                         acc_r1_c0 = Vector256.FusedMultiplyAdd(a_r1, b_c0, acc_r1_c0);
                         acc_r1_c1 = Vector256.FusedMultiplyAdd(a_r1, b_c1, acc_r1_c1);
-                        Vector256<float> a_r2 = Vector256.Create(Unsafe.Add(ref q, tile * 80 + k + 40));
+                        Vector256<float> a_r2 = Vector256.Create(Unsafe.Add(ref aRow, k + 40));
                         acc_r2_c0 = Vector256.FusedMultiplyAdd(a_r2, b_c0, acc_r2_c0);
                         acc_r2_c1 = Vector256.FusedMultiplyAdd(a_r2, b_c1, acc_r2_c1);
-                        Vector256<float> a_r3 = Vector256.Create(Unsafe.Add(ref q, tile * 80 + k + 60));
+                        Vector256<float> a_r3 = Vector256.Create(Unsafe.Add(ref aRow, k + 60));
                         acc_r3_c0 = Vector256.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
                         acc_r3_c1 = Vector256.FusedMultiplyAdd(a_r3, b_c1, acc_r3_c1);
+                        bRow = ref Unsafe.Add(ref bRow, 16);
                     }
                     Vector256.StoreUnsafe(acc_r0_c0 * scale, ref scores, (nuint)(tile * 64));
                     Vector256.StoreUnsafe(acc_r0_c1 * scale, ref scores, (nuint)(tile * 64 + 8));
@@ -336,13 +351,16 @@ namespace FixedShapeAttention.Generated
                 if (hasTail)
                 {
                     Vector256<float> acc_r0_c0 = Vector256<float>.Zero, acc_r0_c1 = Vector256<float>.Zero;
-                    for (int k = 0; k < 5; k++)
+                    ref float bRow = ref keysT;
+                    ref float aRow = ref Unsafe.Add(ref q, fullTiles * 80);
+                    for (nint k = 0; k < 5; k++)
                     {
-                        Vector256<float> b_c0 = Vector256.LoadUnsafe(ref keysT, (nuint)(k * 16));
-                        Vector256<float> b_c1 = Vector256.LoadUnsafe(ref keysT, (nuint)(k * 16 + 8));
-                        Vector256<float> a_r0 = Vector256.Create(Unsafe.Add(ref q, fullTiles * 80 + k));
+                        Vector256<float> b_c0 = Vector256.LoadUnsafe(ref bRow);
+                        Vector256<float> b_c1 = Vector256.LoadUnsafe(ref bRow, 8);
+                        Vector256<float> a_r0 = Vector256.Create(Unsafe.Add(ref aRow, k));
                         acc_r0_c0 = Vector256.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
                         acc_r0_c1 = Vector256.FusedMultiplyAdd(a_r0, b_c1, acc_r0_c1);
+                        bRow = ref Unsafe.Add(ref bRow, 16);
                     }
                     Vector256.StoreUnsafe(acc_r0_c0 * scale, ref scores, (nuint)(fullTiles * 64));
                     Vector256.StoreUnsafe(acc_r0_c1 * scale, ref scores, (nuint)(fullTiles * 64 + 8));
@@ -397,22 +415,25 @@ namespace FixedShapeAttention.Generated
                     Vector128<float> acc_r1_c0 = Vector128<float>.Zero, acc_r1_c1 = Vector128<float>.Zero;
                     Vector128<float> acc_r2_c0 = Vector128<float>.Zero, acc_r2_c1 = Vector128<float>.Zero;
                     Vector128<float> acc_r3_c0 = Vector128<float>.Zero, acc_r3_c1 = Vector128<float>.Zero;
-                    for (int k = 0; k <= rowStart; k++)
+                    ref float bRow = ref v;
+                    ref float aRow = ref Unsafe.Add(ref weights, tile * 64);
+                    for (nint k = 0; k <= rowStart; k++)
                     {
-                        Vector128<float> b_c0 = Vector128.LoadUnsafe(ref v, (nuint)(k * 20));
-                        Vector128<float> b_c1 = Vector128.LoadUnsafe(ref v, (nuint)(k * 20 + 1));
-                        Vector128<float> a_r0 = Vector128.Create(Unsafe.Add(ref weights, tile * 64 + k));
+                        Vector128<float> b_c0 = Vector128.LoadUnsafe(ref bRow);
+                        Vector128<float> b_c1 = Vector128.LoadUnsafe(ref bRow, 1);
+                        Vector128<float> a_r0 = Vector128.Create(Unsafe.Add(ref aRow, k));
                         acc_r0_c0 = Vector128.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
                         acc_r0_c1 = Vector128.FusedMultiplyAdd(a_r0, b_c1, acc_r0_c1);
-                        Vector128<float> a_r1 = Vector128.Create(Unsafe.Add(ref weights, tile * 64 + k + 16));
+                        Vector128<float> a_r1 = Vector128.Create(Unsafe.Add(ref aRow, k + 16));
                         acc_r1_c0 = Vector128.FusedMultiplyAdd(a_r1, b_c0, acc_r1_c0);
                         acc_r1_c1 = Vector128.FusedMultiplyAdd(a_r1, b_c1, acc_r1_c1);
-                        Vector128<float> a_r2 = Vector128.Create(Unsafe.Add(ref weights, tile * 64 + k + 32));
+                        Vector128<float> a_r2 = Vector128.Create(Unsafe.Add(ref aRow, k + 32));
                         acc_r2_c0 = Vector128.FusedMultiplyAdd(a_r2, b_c0, acc_r2_c0);
                         acc_r2_c1 = Vector128.FusedMultiplyAdd(a_r2, b_c1, acc_r2_c1);
-                        Vector128<float> a_r3 = Vector128.Create(Unsafe.Add(ref weights, tile * 64 + k + 48));
+                        Vector128<float> a_r3 = Vector128.Create(Unsafe.Add(ref aRow, k + 48));
                         acc_r3_c0 = Vector128.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
                         acc_r3_c1 = Vector128.FusedMultiplyAdd(a_r3, b_c1, acc_r3_c1);
+                        bRow = ref Unsafe.Add(ref bRow, 20);
                     }
                     // Key rowStart + 1 is visible to rows 1..3 of this tile only.
                     {
@@ -460,13 +481,16 @@ namespace FixedShapeAttention.Generated
                 {
                     int rowStart = firstRow + fullTiles * 4;
                     Vector128<float> acc_r0_c0 = Vector128<float>.Zero, acc_r0_c1 = Vector128<float>.Zero;
-                    for (int k = 0; k <= rowStart; k++)
+                    ref float bRow = ref v;
+                    ref float aRow = ref Unsafe.Add(ref weights, fullTiles * 64);
+                    for (nint k = 0; k <= rowStart; k++)
                     {
-                        Vector128<float> b_c0 = Vector128.LoadUnsafe(ref v, (nuint)(k * 20));
-                        Vector128<float> b_c1 = Vector128.LoadUnsafe(ref v, (nuint)(k * 20 + 1));
-                        Vector128<float> a_r0 = Vector128.Create(Unsafe.Add(ref weights, fullTiles * 64 + k));
+                        Vector128<float> b_c0 = Vector128.LoadUnsafe(ref bRow);
+                        Vector128<float> b_c1 = Vector128.LoadUnsafe(ref bRow, 1);
+                        Vector128<float> a_r0 = Vector128.Create(Unsafe.Add(ref aRow, k));
                         acc_r0_c0 = Vector128.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
                         acc_r0_c1 = Vector128.FusedMultiplyAdd(a_r0, b_c1, acc_r0_c1);
+                        bRow = ref Unsafe.Add(ref bRow, 20);
                     }
                     Vector128.StoreUnsafe(acc_r0_c0, ref output, (nuint)(fullTiles * 80));
                     Vector128.StoreUnsafe(acc_r0_c1, ref output, (nuint)(fullTiles * 80 + 1));
@@ -506,32 +530,35 @@ namespace FixedShapeAttention.Generated
                     float acc_r1_c0 = 0f, acc_r1_c1 = 0f, acc_r1_c2 = 0f, acc_r1_c3 = 0f;
                     float acc_r2_c0 = 0f, acc_r2_c1 = 0f, acc_r2_c2 = 0f, acc_r2_c3 = 0f;
                     float acc_r3_c0 = 0f, acc_r3_c1 = 0f, acc_r3_c2 = 0f, acc_r3_c3 = 0f;
-                    for (int k = 0; k < 5; k++)
+                    ref float bRow = ref Unsafe.Add(ref keysT, col);
+                    ref float aRow = ref Unsafe.Add(ref q, tile * 80);
+                    for (nint k = 0; k < 5; k++)
                     {
-                        float b_c0 = Unsafe.Add(ref keysT, k * 16 + col);
-                        float b_c1 = Unsafe.Add(ref keysT, k * 16 + col + 1);
-                        float b_c2 = Unsafe.Add(ref keysT, k * 16 + col + 2);
-                        float b_c3 = Unsafe.Add(ref keysT, k * 16 + col + 3);
-                        float a_r0 = Unsafe.Add(ref q, tile * 80 + k);
+                        float b_c0 = bRow;
+                        float b_c1 = Unsafe.Add(ref bRow, 1);
+                        float b_c2 = Unsafe.Add(ref bRow, 2);
+                        float b_c3 = Unsafe.Add(ref bRow, 3);
+                        float a_r0 = Unsafe.Add(ref aRow, k);
                         acc_r0_c0 = a_r0 * b_c0 + acc_r0_c0;
                         acc_r0_c1 = a_r0 * b_c1 + acc_r0_c1;
                         acc_r0_c2 = a_r0 * b_c2 + acc_r0_c2;
                         acc_r0_c3 = a_r0 * b_c3 + acc_r0_c3;
-                        float a_r1 = Unsafe.Add(ref q, tile * 80 + k + 20);
+                        float a_r1 = Unsafe.Add(ref aRow, k + 20);
                         acc_r1_c0 = a_r1 * b_c0 + acc_r1_c0;
                         acc_r1_c1 = a_r1 * b_c1 + acc_r1_c1;
                         acc_r1_c2 = a_r1 * b_c2 + acc_r1_c2;
                         acc_r1_c3 = a_r1 * b_c3 + acc_r1_c3;
-                        float a_r2 = Unsafe.Add(ref q, tile * 80 + k + 40);
+                        float a_r2 = Unsafe.Add(ref aRow, k + 40);
                         acc_r2_c0 = a_r2 * b_c0 + acc_r2_c0;
                         acc_r2_c1 = a_r2 * b_c1 + acc_r2_c1;
                         acc_r2_c2 = a_r2 * b_c2 + acc_r2_c2;
                         acc_r2_c3 = a_r2 * b_c3 + acc_r2_c3;
-                        float a_r3 = Unsafe.Add(ref q, tile * 80 + k + 60);
+                        float a_r3 = Unsafe.Add(ref aRow, k + 60);
                         acc_r3_c0 = a_r3 * b_c0 + acc_r3_c0;
                         acc_r3_c1 = a_r3 * b_c1 + acc_r3_c1;
                         acc_r3_c2 = a_r3 * b_c2 + acc_r3_c2;
                         acc_r3_c3 = a_r3 * b_c3 + acc_r3_c3;
+                        bRow = ref Unsafe.Add(ref bRow, 16);
                     }
                     Unsafe.Add(ref scores, tile * 64 + col) = acc_r0_c0 * scale;
                     Unsafe.Add(ref scores, tile * 64 + col + 1) = acc_r0_c1 * scale;
@@ -553,17 +580,20 @@ namespace FixedShapeAttention.Generated
                 if (hasTail)
                 {
                     float acc_r0_c0 = 0f, acc_r0_c1 = 0f, acc_r0_c2 = 0f, acc_r0_c3 = 0f;
-                    for (int k = 0; k < 5; k++)
+                    ref float bRow = ref Unsafe.Add(ref keysT, col);
+                    ref float aRow = ref Unsafe.Add(ref q, fullTiles * 80);
+                    for (nint k = 0; k < 5; k++)
                     {
-                        float b_c0 = Unsafe.Add(ref keysT, k * 16 + col);
-                        float b_c1 = Unsafe.Add(ref keysT, k * 16 + col + 1);
-                        float b_c2 = Unsafe.Add(ref keysT, k * 16 + col + 2);
-                        float b_c3 = Unsafe.Add(ref keysT, k * 16 + col + 3);
-                        float a_r0 = Unsafe.Add(ref q, fullTiles * 80 + k);
+                        float b_c0 = bRow;
+                        float b_c1 = Unsafe.Add(ref bRow, 1);
+                        float b_c2 = Unsafe.Add(ref bRow, 2);
+                        float b_c3 = Unsafe.Add(ref bRow, 3);
+                        float a_r0 = Unsafe.Add(ref aRow, k);
                         acc_r0_c0 = a_r0 * b_c0 + acc_r0_c0;
                         acc_r0_c1 = a_r0 * b_c1 + acc_r0_c1;
                         acc_r0_c2 = a_r0 * b_c2 + acc_r0_c2;
                         acc_r0_c3 = a_r0 * b_c3 + acc_r0_c3;
+                        bRow = ref Unsafe.Add(ref bRow, 16);
                     }
                     Unsafe.Add(ref scores, fullTiles * 64 + col) = acc_r0_c0 * scale;
                     Unsafe.Add(ref scores, fullTiles * 64 + col + 1) = acc_r0_c1 * scale;
@@ -579,17 +609,20 @@ namespace FixedShapeAttention.Generated
                     float acc_r1_c0 = 0f;
                     float acc_r2_c0 = 0f;
                     float acc_r3_c0 = 0f;
-                    for (int k = 0; k < 5; k++)
+                    ref float bRow = ref Unsafe.Add(ref keysT, 12);
+                    ref float aRow = ref Unsafe.Add(ref q, tile * 80);
+                    for (nint k = 0; k < 5; k++)
                     {
-                        float b_c0 = Unsafe.Add(ref keysT, k * 16 + 12);
-                        float a_r0 = Unsafe.Add(ref q, tile * 80 + k);
+                        float b_c0 = bRow;
+                        float a_r0 = Unsafe.Add(ref aRow, k);
                         acc_r0_c0 = a_r0 * b_c0 + acc_r0_c0;
-                        float a_r1 = Unsafe.Add(ref q, tile * 80 + k + 20);
+                        float a_r1 = Unsafe.Add(ref aRow, k + 20);
                         acc_r1_c0 = a_r1 * b_c0 + acc_r1_c0;
-                        float a_r2 = Unsafe.Add(ref q, tile * 80 + k + 40);
+                        float a_r2 = Unsafe.Add(ref aRow, k + 40);
                         acc_r2_c0 = a_r2 * b_c0 + acc_r2_c0;
-                        float a_r3 = Unsafe.Add(ref q, tile * 80 + k + 60);
+                        float a_r3 = Unsafe.Add(ref aRow, k + 60);
                         acc_r3_c0 = a_r3 * b_c0 + acc_r3_c0;
+                        bRow = ref Unsafe.Add(ref bRow, 16);
                     }
                     Unsafe.Add(ref scores, tile * 64 + 12) = acc_r0_c0 * scale;
                     Unsafe.Add(ref scores, tile * 64 + 28) = acc_r1_c0 * scale;
@@ -599,11 +632,14 @@ namespace FixedShapeAttention.Generated
                 if (hasTail)
                 {
                     float acc_r0_c0 = 0f;
-                    for (int k = 0; k < 5; k++)
+                    ref float bRow = ref Unsafe.Add(ref keysT, 12);
+                    ref float aRow = ref Unsafe.Add(ref q, fullTiles * 80);
+                    for (nint k = 0; k < 5; k++)
                     {
-                        float b_c0 = Unsafe.Add(ref keysT, k * 16 + 12);
-                        float a_r0 = Unsafe.Add(ref q, fullTiles * 80 + k);
+                        float b_c0 = bRow;
+                        float a_r0 = Unsafe.Add(ref aRow, k);
                         acc_r0_c0 = a_r0 * b_c0 + acc_r0_c0;
+                        bRow = ref Unsafe.Add(ref bRow, 16);
                     }
                     Unsafe.Add(ref scores, fullTiles * 64 + 12) = acc_r0_c0 * scale;
                 }
@@ -656,32 +692,35 @@ namespace FixedShapeAttention.Generated
                     float acc_r1_c0 = 0f, acc_r1_c1 = 0f, acc_r1_c2 = 0f, acc_r1_c3 = 0f;
                     float acc_r2_c0 = 0f, acc_r2_c1 = 0f, acc_r2_c2 = 0f, acc_r2_c3 = 0f;
                     float acc_r3_c0 = 0f, acc_r3_c1 = 0f, acc_r3_c2 = 0f, acc_r3_c3 = 0f;
-                    for (int k = 0; k <= rowStart; k++)
+                    ref float bRow = ref v;
+                    ref float aRow = ref Unsafe.Add(ref weights, tile * 64);
+                    for (nint k = 0; k <= rowStart; k++)
                     {
-                        float b_c0 = Unsafe.Add(ref v, k * 20);
-                        float b_c1 = Unsafe.Add(ref v, k * 20 + 1);
-                        float b_c2 = Unsafe.Add(ref v, k * 20 + 2);
-                        float b_c3 = Unsafe.Add(ref v, k * 20 + 3);
-                        float a_r0 = Unsafe.Add(ref weights, tile * 64 + k);
+                        float b_c0 = bRow;
+                        float b_c1 = Unsafe.Add(ref bRow, 1);
+                        float b_c2 = Unsafe.Add(ref bRow, 2);
+                        float b_c3 = Unsafe.Add(ref bRow, 3);
+                        float a_r0 = Unsafe.Add(ref aRow, k);
                         acc_r0_c0 = a_r0 * b_c0 + acc_r0_c0;
                         acc_r0_c1 = a_r0 * b_c1 + acc_r0_c1;
                         acc_r0_c2 = a_r0 * b_c2 + acc_r0_c2;
                         acc_r0_c3 = a_r0 * b_c3 + acc_r0_c3;
-                        float a_r1 = Unsafe.Add(ref weights, tile * 64 + k + 16);
+                        float a_r1 = Unsafe.Add(ref aRow, k + 16);
                         acc_r1_c0 = a_r1 * b_c0 + acc_r1_c0;
                         acc_r1_c1 = a_r1 * b_c1 + acc_r1_c1;
                         acc_r1_c2 = a_r1 * b_c2 + acc_r1_c2;
                         acc_r1_c3 = a_r1 * b_c3 + acc_r1_c3;
-                        float a_r2 = Unsafe.Add(ref weights, tile * 64 + k + 32);
+                        float a_r2 = Unsafe.Add(ref aRow, k + 32);
                         acc_r2_c0 = a_r2 * b_c0 + acc_r2_c0;
                         acc_r2_c1 = a_r2 * b_c1 + acc_r2_c1;
                         acc_r2_c2 = a_r2 * b_c2 + acc_r2_c2;
                         acc_r2_c3 = a_r2 * b_c3 + acc_r2_c3;
-                        float a_r3 = Unsafe.Add(ref weights, tile * 64 + k + 48);
+                        float a_r3 = Unsafe.Add(ref aRow, k + 48);
                         acc_r3_c0 = a_r3 * b_c0 + acc_r3_c0;
                         acc_r3_c1 = a_r3 * b_c1 + acc_r3_c1;
                         acc_r3_c2 = a_r3 * b_c2 + acc_r3_c2;
                         acc_r3_c3 = a_r3 * b_c3 + acc_r3_c3;
+                        bRow = ref Unsafe.Add(ref bRow, 20);
                     }
                     // Key rowStart + 1 is visible to rows 1..3 of this tile only.
                     {
@@ -755,17 +794,20 @@ namespace FixedShapeAttention.Generated
                 {
                     int rowStart = firstRow + fullTiles * 4;
                     float acc_r0_c0 = 0f, acc_r0_c1 = 0f, acc_r0_c2 = 0f, acc_r0_c3 = 0f;
-                    for (int k = 0; k <= rowStart; k++)
+                    ref float bRow = ref v;
+                    ref float aRow = ref Unsafe.Add(ref weights, fullTiles * 64);
+                    for (nint k = 0; k <= rowStart; k++)
                     {
-                        float b_c0 = Unsafe.Add(ref v, k * 20);
-                        float b_c1 = Unsafe.Add(ref v, k * 20 + 1);
-                        float b_c2 = Unsafe.Add(ref v, k * 20 + 2);
-                        float b_c3 = Unsafe.Add(ref v, k * 20 + 3);
-                        float a_r0 = Unsafe.Add(ref weights, fullTiles * 64 + k);
+                        float b_c0 = bRow;
+                        float b_c1 = Unsafe.Add(ref bRow, 1);
+                        float b_c2 = Unsafe.Add(ref bRow, 2);
+                        float b_c3 = Unsafe.Add(ref bRow, 3);
+                        float a_r0 = Unsafe.Add(ref aRow, k);
                         acc_r0_c0 = a_r0 * b_c0 + acc_r0_c0;
                         acc_r0_c1 = a_r0 * b_c1 + acc_r0_c1;
                         acc_r0_c2 = a_r0 * b_c2 + acc_r0_c2;
                         acc_r0_c3 = a_r0 * b_c3 + acc_r0_c3;
+                        bRow = ref Unsafe.Add(ref bRow, 20);
                     }
                     Unsafe.Add(ref output, fullTiles * 80) = acc_r0_c0;
                     Unsafe.Add(ref output, fullTiles * 80 + 1) = acc_r0_c1;
@@ -781,17 +823,20 @@ namespace FixedShapeAttention.Generated
                     float acc_r1_c0 = 0f;
                     float acc_r2_c0 = 0f;
                     float acc_r3_c0 = 0f;
-                    for (int k = 0; k <= rowStart; k++)
+                    ref float bRow = ref Unsafe.Add(ref v, 4);
+                    ref float aRow = ref Unsafe.Add(ref weights, tile * 64);
+                    for (nint k = 0; k <= rowStart; k++)
                     {
-                        float b_c0 = Unsafe.Add(ref v, k * 20 + 4);
-                        float a_r0 = Unsafe.Add(ref weights, tile * 64 + k);
+                        float b_c0 = bRow;
+                        float a_r0 = Unsafe.Add(ref aRow, k);
                         acc_r0_c0 = a_r0 * b_c0 + acc_r0_c0;
-                        float a_r1 = Unsafe.Add(ref weights, tile * 64 + k + 16);
+                        float a_r1 = Unsafe.Add(ref aRow, k + 16);
                         acc_r1_c0 = a_r1 * b_c0 + acc_r1_c0;
-                        float a_r2 = Unsafe.Add(ref weights, tile * 64 + k + 32);
+                        float a_r2 = Unsafe.Add(ref aRow, k + 32);
                         acc_r2_c0 = a_r2 * b_c0 + acc_r2_c0;
-                        float a_r3 = Unsafe.Add(ref weights, tile * 64 + k + 48);
+                        float a_r3 = Unsafe.Add(ref aRow, k + 48);
                         acc_r3_c0 = a_r3 * b_c0 + acc_r3_c0;
+                        bRow = ref Unsafe.Add(ref bRow, 20);
                     }
                     // Key rowStart + 1 is visible to rows 1..3 of this tile only.
                     {
@@ -826,11 +871,14 @@ namespace FixedShapeAttention.Generated
                 {
                     int rowStart = firstRow + fullTiles * 4;
                     float acc_r0_c0 = 0f;
-                    for (int k = 0; k <= rowStart; k++)
+                    ref float bRow = ref Unsafe.Add(ref v, 4);
+                    ref float aRow = ref Unsafe.Add(ref weights, fullTiles * 64);
+                    for (nint k = 0; k <= rowStart; k++)
                     {
-                        float b_c0 = Unsafe.Add(ref v, k * 20 + 4);
-                        float a_r0 = Unsafe.Add(ref weights, fullTiles * 64 + k);
+                        float b_c0 = bRow;
+                        float a_r0 = Unsafe.Add(ref aRow, k);
                         acc_r0_c0 = a_r0 * b_c0 + acc_r0_c0;
+                        bRow = ref Unsafe.Add(ref bRow, 20);
                     }
                     Unsafe.Add(ref output, fullTiles * 80 + 4) = acc_r0_c0;
                 }

@@ -82,29 +82,32 @@ namespace FixedShapeAttention.Generated
                     Vector512<float> acc_r1_c0 = Vector512<float>.Zero, acc_r1_c1 = Vector512<float>.Zero, acc_r1_c2 = Vector512<float>.Zero;
                     Vector512<float> acc_r2_c0 = Vector512<float>.Zero, acc_r2_c1 = Vector512<float>.Zero, acc_r2_c2 = Vector512<float>.Zero;
                     Vector512<float> acc_r3_c0 = Vector512<float>.Zero, acc_r3_c1 = Vector512<float>.Zero, acc_r3_c2 = Vector512<float>.Zero;
-                    for (int k = 0; k < 20; k++)
+                    ref float bRow = ref w1;
+                    ref float aRow = ref Unsafe.Add(ref x, tile * 80);
+                    for (nint k = 0; k < 20; k++)
                     {
-                        Vector512<float> b_c0 = Vector512.LoadUnsafe(ref w1, (nuint)(k * 36));
-                        Vector512<float> b_c1 = Vector512.LoadUnsafe(ref w1, (nuint)(k * 36 + 16));
-                        Vector512<float> b_c2 = Vector512.LoadUnsafe(ref w1, (nuint)(k * 36 + 20));
-                        Vector512<float> a_r0 = Vector512.Create(Unsafe.Add(ref x, tile * 80 + k));
+                        Vector512<float> b_c0 = Vector512.LoadUnsafe(ref bRow);
+                        Vector512<float> b_c1 = Vector512.LoadUnsafe(ref bRow, 16);
+                        Vector512<float> b_c2 = Vector512.LoadUnsafe(ref bRow, 20);
+                        Vector512<float> a_r0 = Vector512.Create(Unsafe.Add(ref aRow, k));
                         acc_r0_c0 = Vector512.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
                         acc_r0_c1 = Vector512.FusedMultiplyAdd(a_r0, b_c1, acc_r0_c1);
                         acc_r0_c2 = Vector512.FusedMultiplyAdd(a_r0, b_c2, acc_r0_c2);
-                        Vector512<float> a_r1 = Vector512.Create(Unsafe.Add(ref x, tile * 80 + k + 20));
+                        Vector512<float> a_r1 = Vector512.Create(Unsafe.Add(ref aRow, k + 20));
                         acc_r1_c0 = Vector512.FusedMultiplyAdd(a_r1, b_c0, acc_r1_c0);
                         acc_r1_c1 = Vector512.FusedMultiplyAdd(a_r1, b_c1, acc_r1_c1);
                         acc_r1_c2 = Vector512.FusedMultiplyAdd(a_r1, b_c2, acc_r1_c2);
-                        Vector512<float> a_r2 = Vector512.Create(Unsafe.Add(ref x, tile * 80 + k + 40));
+                        Vector512<float> a_r2 = Vector512.Create(Unsafe.Add(ref aRow, k + 40));
                         acc_r2_c0 = Vector512.FusedMultiplyAdd(a_r2, b_c0, acc_r2_c0);
                         acc_r2_c1 = Vector512.FusedMultiplyAdd(a_r2, b_c1, acc_r2_c1);
                         acc_r2_c2 = Vector512.FusedMultiplyAdd(a_r2, b_c2, acc_r2_c2);
-                        Vector512<float> a_r3 = Vector512.Create(Unsafe.Add(ref x, tile * 80 + k + 60));
+                        Vector512<float> a_r3 = Vector512.Create(Unsafe.Add(ref aRow, k + 60));
                         acc_r3_c0 = Vector512.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
                         acc_r3_c1 = Vector512.FusedMultiplyAdd(a_r3, b_c1, acc_r3_c1);
                         acc_r3_c2 = Vector512.FusedMultiplyAdd(a_r3, b_c2, acc_r3_c2);
+                        bRow = ref Unsafe.Add(ref bRow, 36);
                     }
-                    Vector512<float> b1_c0 = Vector512.LoadUnsafe(ref b1, 0);
+                    Vector512<float> b1_c0 = Vector512.LoadUnsafe(ref b1);
                     Vector512<float> b1_c1 = Vector512.LoadUnsafe(ref b1, 16);
                     Vector512<float> b1_c2 = Vector512.LoadUnsafe(ref b1, 20);
                     Vector512.StoreUnsafe(GeluOperator.Invoke(acc_r0_c0 + b1_c0), ref hidden, (nuint)(tile * 144));
@@ -123,17 +126,20 @@ namespace FixedShapeAttention.Generated
                 if (hasTail)
                 {
                     Vector512<float> acc_r0_c0 = Vector512<float>.Zero, acc_r0_c1 = Vector512<float>.Zero, acc_r0_c2 = Vector512<float>.Zero;
-                    for (int k = 0; k < 20; k++)
+                    ref float bRow = ref w1;
+                    ref float aRow = ref Unsafe.Add(ref x, fullTiles * 80);
+                    for (nint k = 0; k < 20; k++)
                     {
-                        Vector512<float> b_c0 = Vector512.LoadUnsafe(ref w1, (nuint)(k * 36));
-                        Vector512<float> b_c1 = Vector512.LoadUnsafe(ref w1, (nuint)(k * 36 + 16));
-                        Vector512<float> b_c2 = Vector512.LoadUnsafe(ref w1, (nuint)(k * 36 + 20));
-                        Vector512<float> a_r0 = Vector512.Create(Unsafe.Add(ref x, fullTiles * 80 + k));
+                        Vector512<float> b_c0 = Vector512.LoadUnsafe(ref bRow);
+                        Vector512<float> b_c1 = Vector512.LoadUnsafe(ref bRow, 16);
+                        Vector512<float> b_c2 = Vector512.LoadUnsafe(ref bRow, 20);
+                        Vector512<float> a_r0 = Vector512.Create(Unsafe.Add(ref aRow, k));
                         acc_r0_c0 = Vector512.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
                         acc_r0_c1 = Vector512.FusedMultiplyAdd(a_r0, b_c1, acc_r0_c1);
                         acc_r0_c2 = Vector512.FusedMultiplyAdd(a_r0, b_c2, acc_r0_c2);
+                        bRow = ref Unsafe.Add(ref bRow, 36);
                     }
-                    Vector512<float> b1_c0 = Vector512.LoadUnsafe(ref b1, 0);
+                    Vector512<float> b1_c0 = Vector512.LoadUnsafe(ref b1);
                     Vector512<float> b1_c1 = Vector512.LoadUnsafe(ref b1, 16);
                     Vector512<float> b1_c2 = Vector512.LoadUnsafe(ref b1, 20);
                     Vector512.StoreUnsafe(GeluOperator.Invoke(acc_r0_c0 + b1_c0), ref hidden, (nuint)(fullTiles * 144));
@@ -153,24 +159,27 @@ namespace FixedShapeAttention.Generated
                     Vector512<float> acc_r1_c0 = Vector512<float>.Zero, acc_r1_c1 = Vector512<float>.Zero;
                     Vector512<float> acc_r2_c0 = Vector512<float>.Zero, acc_r2_c1 = Vector512<float>.Zero;
                     Vector512<float> acc_r3_c0 = Vector512<float>.Zero, acc_r3_c1 = Vector512<float>.Zero;
-                    for (int k = 0; k < 36; k++)
+                    ref float bRow = ref w2;
+                    ref float aRow = ref Unsafe.Add(ref hidden, tile * 144);
+                    for (nint k = 0; k < 36; k++)
                     {
-                        Vector512<float> b_c0 = Vector512.LoadUnsafe(ref w2, (nuint)(k * 20));
-                        Vector512<float> b_c1 = Vector512.LoadUnsafe(ref w2, (nuint)(k * 20 + 4));
-                        Vector512<float> a_r0 = Vector512.Create(Unsafe.Add(ref hidden, tile * 144 + k));
+                        Vector512<float> b_c0 = Vector512.LoadUnsafe(ref bRow);
+                        Vector512<float> b_c1 = Vector512.LoadUnsafe(ref bRow, 4);
+                        Vector512<float> a_r0 = Vector512.Create(Unsafe.Add(ref aRow, k));
                         acc_r0_c0 = Vector512.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
                         acc_r0_c1 = Vector512.FusedMultiplyAdd(a_r0, b_c1, acc_r0_c1);
-                        Vector512<float> a_r1 = Vector512.Create(Unsafe.Add(ref hidden, tile * 144 + k + 36));
+                        Vector512<float> a_r1 = Vector512.Create(Unsafe.Add(ref aRow, k + 36));
                         acc_r1_c0 = Vector512.FusedMultiplyAdd(a_r1, b_c0, acc_r1_c0);
                         acc_r1_c1 = Vector512.FusedMultiplyAdd(a_r1, b_c1, acc_r1_c1);
-                        Vector512<float> a_r2 = Vector512.Create(Unsafe.Add(ref hidden, tile * 144 + k + 72));
+                        Vector512<float> a_r2 = Vector512.Create(Unsafe.Add(ref aRow, k + 72));
                         acc_r2_c0 = Vector512.FusedMultiplyAdd(a_r2, b_c0, acc_r2_c0);
                         acc_r2_c1 = Vector512.FusedMultiplyAdd(a_r2, b_c1, acc_r2_c1);
-                        Vector512<float> a_r3 = Vector512.Create(Unsafe.Add(ref hidden, tile * 144 + k + 108));
+                        Vector512<float> a_r3 = Vector512.Create(Unsafe.Add(ref aRow, k + 108));
                         acc_r3_c0 = Vector512.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
                         acc_r3_c1 = Vector512.FusedMultiplyAdd(a_r3, b_c1, acc_r3_c1);
+                        bRow = ref Unsafe.Add(ref bRow, 20);
                     }
-                    Vector512<float> b2_c0 = Vector512.LoadUnsafe(ref b2, 0);
+                    Vector512<float> b2_c0 = Vector512.LoadUnsafe(ref b2);
                     Vector512<float> b2_c1 = Vector512.LoadUnsafe(ref b2, 4);
                     Vector512.StoreUnsafe(acc_r0_c0 + b2_c0, ref y, (nuint)(tile * 80));
                     Vector512.StoreUnsafe(acc_r0_c1 + b2_c1, ref y, (nuint)(tile * 80 + 4));
@@ -184,15 +193,18 @@ namespace FixedShapeAttention.Generated
                 if (hasTail)
                 {
                     Vector512<float> acc_r0_c0 = Vector512<float>.Zero, acc_r0_c1 = Vector512<float>.Zero;
-                    for (int k = 0; k < 36; k++)
+                    ref float bRow = ref w2;
+                    ref float aRow = ref Unsafe.Add(ref hidden, fullTiles * 144);
+                    for (nint k = 0; k < 36; k++)
                     {
-                        Vector512<float> b_c0 = Vector512.LoadUnsafe(ref w2, (nuint)(k * 20));
-                        Vector512<float> b_c1 = Vector512.LoadUnsafe(ref w2, (nuint)(k * 20 + 4));
-                        Vector512<float> a_r0 = Vector512.Create(Unsafe.Add(ref hidden, fullTiles * 144 + k));
+                        Vector512<float> b_c0 = Vector512.LoadUnsafe(ref bRow);
+                        Vector512<float> b_c1 = Vector512.LoadUnsafe(ref bRow, 4);
+                        Vector512<float> a_r0 = Vector512.Create(Unsafe.Add(ref aRow, k));
                         acc_r0_c0 = Vector512.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
                         acc_r0_c1 = Vector512.FusedMultiplyAdd(a_r0, b_c1, acc_r0_c1);
+                        bRow = ref Unsafe.Add(ref bRow, 20);
                     }
-                    Vector512<float> b2_c0 = Vector512.LoadUnsafe(ref b2, 0);
+                    Vector512<float> b2_c0 = Vector512.LoadUnsafe(ref b2);
                     Vector512<float> b2_c1 = Vector512.LoadUnsafe(ref b2, 4);
                     Vector512.StoreUnsafe(acc_r0_c0 + b2_c0, ref y, (nuint)(fullTiles * 80));
                     Vector512.StoreUnsafe(acc_r0_c1 + b2_c1, ref y, (nuint)(fullTiles * 80 + 4));
@@ -211,22 +223,25 @@ namespace FixedShapeAttention.Generated
                     Vector256<float> acc_r1_c0 = Vector256<float>.Zero, acc_r1_c1 = Vector256<float>.Zero;
                     Vector256<float> acc_r2_c0 = Vector256<float>.Zero, acc_r2_c1 = Vector256<float>.Zero;
                     Vector256<float> acc_r3_c0 = Vector256<float>.Zero, acc_r3_c1 = Vector256<float>.Zero;
-                    for (int k = 0; k < 20; k++)
+                    ref float bRow = ref Unsafe.Add(ref w1, col);
+                    ref float aRow = ref Unsafe.Add(ref x, tile * 80);
+                    for (nint k = 0; k < 20; k++)
                     {
-                        Vector256<float> b_c0 = Vector256.LoadUnsafe(ref w1, (nuint)(k * 36 + col));
-                        Vector256<float> b_c1 = Vector256.LoadUnsafe(ref w1, (nuint)(k * 36 + col + 8));
-                        Vector256<float> a_r0 = Vector256.Create(Unsafe.Add(ref x, tile * 80 + k));
+                        Vector256<float> b_c0 = Vector256.LoadUnsafe(ref bRow);
+                        Vector256<float> b_c1 = Vector256.LoadUnsafe(ref bRow, 8);
+                        Vector256<float> a_r0 = Vector256.Create(Unsafe.Add(ref aRow, k));
                         acc_r0_c0 = Vector256.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
                         acc_r0_c1 = Vector256.FusedMultiplyAdd(a_r0, b_c1, acc_r0_c1);
-                        Vector256<float> a_r1 = Vector256.Create(Unsafe.Add(ref x, tile * 80 + k + 20));
+                        Vector256<float> a_r1 = Vector256.Create(Unsafe.Add(ref aRow, k + 20));
                         acc_r1_c0 = Vector256.FusedMultiplyAdd(a_r1, b_c0, acc_r1_c0);
                         acc_r1_c1 = Vector256.FusedMultiplyAdd(a_r1, b_c1, acc_r1_c1);
-                        Vector256<float> a_r2 = Vector256.Create(Unsafe.Add(ref x, tile * 80 + k + 40));
+                        Vector256<float> a_r2 = Vector256.Create(Unsafe.Add(ref aRow, k + 40));
                         acc_r2_c0 = Vector256.FusedMultiplyAdd(a_r2, b_c0, acc_r2_c0);
                         acc_r2_c1 = Vector256.FusedMultiplyAdd(a_r2, b_c1, acc_r2_c1);
-                        Vector256<float> a_r3 = Vector256.Create(Unsafe.Add(ref x, tile * 80 + k + 60));
+                        Vector256<float> a_r3 = Vector256.Create(Unsafe.Add(ref aRow, k + 60));
                         acc_r3_c0 = Vector256.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
                         acc_r3_c1 = Vector256.FusedMultiplyAdd(a_r3, b_c1, acc_r3_c1);
+                        bRow = ref Unsafe.Add(ref bRow, 36);
                     }
                     Vector256<float> b1_c0 = Vector256.LoadUnsafe(ref b1, (nuint)(col));
                     Vector256<float> b1_c1 = Vector256.LoadUnsafe(ref b1, (nuint)(col + 8));
@@ -242,13 +257,16 @@ namespace FixedShapeAttention.Generated
                 if (hasTail)
                 {
                     Vector256<float> acc_r0_c0 = Vector256<float>.Zero, acc_r0_c1 = Vector256<float>.Zero;
-                    for (int k = 0; k < 20; k++)
+                    ref float bRow = ref Unsafe.Add(ref w1, col);
+                    ref float aRow = ref Unsafe.Add(ref x, fullTiles * 80);
+                    for (nint k = 0; k < 20; k++)
                     {
-                        Vector256<float> b_c0 = Vector256.LoadUnsafe(ref w1, (nuint)(k * 36 + col));
-                        Vector256<float> b_c1 = Vector256.LoadUnsafe(ref w1, (nuint)(k * 36 + col + 8));
-                        Vector256<float> a_r0 = Vector256.Create(Unsafe.Add(ref x, fullTiles * 80 + k));
+                        Vector256<float> b_c0 = Vector256.LoadUnsafe(ref bRow);
+                        Vector256<float> b_c1 = Vector256.LoadUnsafe(ref bRow, 8);
+                        Vector256<float> a_r0 = Vector256.Create(Unsafe.Add(ref aRow, k));
                         acc_r0_c0 = Vector256.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
                         acc_r0_c1 = Vector256.FusedMultiplyAdd(a_r0, b_c1, acc_r0_c1);
+                        bRow = ref Unsafe.Add(ref bRow, 36);
                     }
                     Vector256<float> b1_c0 = Vector256.LoadUnsafe(ref b1, (nuint)(col));
                     Vector256<float> b1_c1 = Vector256.LoadUnsafe(ref b1, (nuint)(col + 8));
@@ -263,17 +281,20 @@ namespace FixedShapeAttention.Generated
                     Vector256<float> acc_r1_c0 = Vector256<float>.Zero;
                     Vector256<float> acc_r2_c0 = Vector256<float>.Zero;
                     Vector256<float> acc_r3_c0 = Vector256<float>.Zero;
-                    for (int k = 0; k < 20; k++)
+                    ref float bRow = ref Unsafe.Add(ref w1, 28);
+                    ref float aRow = ref Unsafe.Add(ref x, tile * 80);
+                    for (nint k = 0; k < 20; k++)
                     {
-                        Vector256<float> b_c0 = Vector256.LoadUnsafe(ref w1, (nuint)(k * 36 + 28));
-                        Vector256<float> a_r0 = Vector256.Create(Unsafe.Add(ref x, tile * 80 + k));
+                        Vector256<float> b_c0 = Vector256.LoadUnsafe(ref bRow);
+                        Vector256<float> a_r0 = Vector256.Create(Unsafe.Add(ref aRow, k));
                         acc_r0_c0 = Vector256.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
-                        Vector256<float> a_r1 = Vector256.Create(Unsafe.Add(ref x, tile * 80 + k + 20));
+                        Vector256<float> a_r1 = Vector256.Create(Unsafe.Add(ref aRow, k + 20));
                         acc_r1_c0 = Vector256.FusedMultiplyAdd(a_r1, b_c0, acc_r1_c0);
-                        Vector256<float> a_r2 = Vector256.Create(Unsafe.Add(ref x, tile * 80 + k + 40));
+                        Vector256<float> a_r2 = Vector256.Create(Unsafe.Add(ref aRow, k + 40));
                         acc_r2_c0 = Vector256.FusedMultiplyAdd(a_r2, b_c0, acc_r2_c0);
-                        Vector256<float> a_r3 = Vector256.Create(Unsafe.Add(ref x, tile * 80 + k + 60));
+                        Vector256<float> a_r3 = Vector256.Create(Unsafe.Add(ref aRow, k + 60));
                         acc_r3_c0 = Vector256.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
+                        bRow = ref Unsafe.Add(ref bRow, 36);
                     }
                     Vector256<float> b1_c0 = Vector256.LoadUnsafe(ref b1, 28);
                     Vector256.StoreUnsafe(GeluOperator.Invoke(acc_r0_c0 + b1_c0), ref hidden, (nuint)(tile * 144 + 28));
@@ -284,11 +305,14 @@ namespace FixedShapeAttention.Generated
                 if (hasTail)
                 {
                     Vector256<float> acc_r0_c0 = Vector256<float>.Zero;
-                    for (int k = 0; k < 20; k++)
+                    ref float bRow = ref Unsafe.Add(ref w1, 28);
+                    ref float aRow = ref Unsafe.Add(ref x, fullTiles * 80);
+                    for (nint k = 0; k < 20; k++)
                     {
-                        Vector256<float> b_c0 = Vector256.LoadUnsafe(ref w1, (nuint)(k * 36 + 28));
-                        Vector256<float> a_r0 = Vector256.Create(Unsafe.Add(ref x, fullTiles * 80 + k));
+                        Vector256<float> b_c0 = Vector256.LoadUnsafe(ref bRow);
+                        Vector256<float> a_r0 = Vector256.Create(Unsafe.Add(ref aRow, k));
                         acc_r0_c0 = Vector256.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
+                        bRow = ref Unsafe.Add(ref bRow, 36);
                     }
                     Vector256<float> b1_c0 = Vector256.LoadUnsafe(ref b1, 28);
                     Vector256.StoreUnsafe(GeluOperator.Invoke(acc_r0_c0 + b1_c0), ref hidden, (nuint)(fullTiles * 144 + 28));
@@ -306,24 +330,27 @@ namespace FixedShapeAttention.Generated
                     Vector256<float> acc_r1_c0 = Vector256<float>.Zero, acc_r1_c1 = Vector256<float>.Zero;
                     Vector256<float> acc_r2_c0 = Vector256<float>.Zero, acc_r2_c1 = Vector256<float>.Zero;
                     Vector256<float> acc_r3_c0 = Vector256<float>.Zero, acc_r3_c1 = Vector256<float>.Zero;
-                    for (int k = 0; k < 36; k++)
+                    ref float bRow = ref w2;
+                    ref float aRow = ref Unsafe.Add(ref hidden, tile * 144);
+                    for (nint k = 0; k < 36; k++)
                     {
-                        Vector256<float> b_c0 = Vector256.LoadUnsafe(ref w2, (nuint)(k * 20));
-                        Vector256<float> b_c1 = Vector256.LoadUnsafe(ref w2, (nuint)(k * 20 + 8));
-                        Vector256<float> a_r0 = Vector256.Create(Unsafe.Add(ref hidden, tile * 144 + k));
+                        Vector256<float> b_c0 = Vector256.LoadUnsafe(ref bRow);
+                        Vector256<float> b_c1 = Vector256.LoadUnsafe(ref bRow, 8);
+                        Vector256<float> a_r0 = Vector256.Create(Unsafe.Add(ref aRow, k));
                         acc_r0_c0 = Vector256.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
                         acc_r0_c1 = Vector256.FusedMultiplyAdd(a_r0, b_c1, acc_r0_c1);
-                        Vector256<float> a_r1 = Vector256.Create(Unsafe.Add(ref hidden, tile * 144 + k + 36));
+                        Vector256<float> a_r1 = Vector256.Create(Unsafe.Add(ref aRow, k + 36));
                         acc_r1_c0 = Vector256.FusedMultiplyAdd(a_r1, b_c0, acc_r1_c0);
                         acc_r1_c1 = Vector256.FusedMultiplyAdd(a_r1, b_c1, acc_r1_c1);
-                        Vector256<float> a_r2 = Vector256.Create(Unsafe.Add(ref hidden, tile * 144 + k + 72));
+                        Vector256<float> a_r2 = Vector256.Create(Unsafe.Add(ref aRow, k + 72));
                         acc_r2_c0 = Vector256.FusedMultiplyAdd(a_r2, b_c0, acc_r2_c0);
                         acc_r2_c1 = Vector256.FusedMultiplyAdd(a_r2, b_c1, acc_r2_c1);
-                        Vector256<float> a_r3 = Vector256.Create(Unsafe.Add(ref hidden, tile * 144 + k + 108));
+                        Vector256<float> a_r3 = Vector256.Create(Unsafe.Add(ref aRow, k + 108));
                         acc_r3_c0 = Vector256.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
                         acc_r3_c1 = Vector256.FusedMultiplyAdd(a_r3, b_c1, acc_r3_c1);
+                        bRow = ref Unsafe.Add(ref bRow, 20);
                     }
-                    Vector256<float> b2_c0 = Vector256.LoadUnsafe(ref b2, 0);
+                    Vector256<float> b2_c0 = Vector256.LoadUnsafe(ref b2);
                     Vector256<float> b2_c1 = Vector256.LoadUnsafe(ref b2, 8);
                     Vector256.StoreUnsafe(acc_r0_c0 + b2_c0, ref y, (nuint)(tile * 80));
                     Vector256.StoreUnsafe(acc_r0_c1 + b2_c1, ref y, (nuint)(tile * 80 + 8));
@@ -337,15 +364,18 @@ namespace FixedShapeAttention.Generated
                 if (hasTail)
                 {
                     Vector256<float> acc_r0_c0 = Vector256<float>.Zero, acc_r0_c1 = Vector256<float>.Zero;
-                    for (int k = 0; k < 36; k++)
+                    ref float bRow = ref w2;
+                    ref float aRow = ref Unsafe.Add(ref hidden, fullTiles * 144);
+                    for (nint k = 0; k < 36; k++)
                     {
-                        Vector256<float> b_c0 = Vector256.LoadUnsafe(ref w2, (nuint)(k * 20));
-                        Vector256<float> b_c1 = Vector256.LoadUnsafe(ref w2, (nuint)(k * 20 + 8));
-                        Vector256<float> a_r0 = Vector256.Create(Unsafe.Add(ref hidden, fullTiles * 144 + k));
+                        Vector256<float> b_c0 = Vector256.LoadUnsafe(ref bRow);
+                        Vector256<float> b_c1 = Vector256.LoadUnsafe(ref bRow, 8);
+                        Vector256<float> a_r0 = Vector256.Create(Unsafe.Add(ref aRow, k));
                         acc_r0_c0 = Vector256.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
                         acc_r0_c1 = Vector256.FusedMultiplyAdd(a_r0, b_c1, acc_r0_c1);
+                        bRow = ref Unsafe.Add(ref bRow, 20);
                     }
-                    Vector256<float> b2_c0 = Vector256.LoadUnsafe(ref b2, 0);
+                    Vector256<float> b2_c0 = Vector256.LoadUnsafe(ref b2);
                     Vector256<float> b2_c1 = Vector256.LoadUnsafe(ref b2, 8);
                     Vector256.StoreUnsafe(acc_r0_c0 + b2_c0, ref y, (nuint)(fullTiles * 80));
                     Vector256.StoreUnsafe(acc_r0_c1 + b2_c1, ref y, (nuint)(fullTiles * 80 + 8));
@@ -358,17 +388,20 @@ namespace FixedShapeAttention.Generated
                     Vector256<float> acc_r1_c0 = Vector256<float>.Zero;
                     Vector256<float> acc_r2_c0 = Vector256<float>.Zero;
                     Vector256<float> acc_r3_c0 = Vector256<float>.Zero;
-                    for (int k = 0; k < 36; k++)
+                    ref float bRow = ref Unsafe.Add(ref w2, 12);
+                    ref float aRow = ref Unsafe.Add(ref hidden, tile * 144);
+                    for (nint k = 0; k < 36; k++)
                     {
-                        Vector256<float> b_c0 = Vector256.LoadUnsafe(ref w2, (nuint)(k * 20 + 12));
-                        Vector256<float> a_r0 = Vector256.Create(Unsafe.Add(ref hidden, tile * 144 + k));
+                        Vector256<float> b_c0 = Vector256.LoadUnsafe(ref bRow);
+                        Vector256<float> a_r0 = Vector256.Create(Unsafe.Add(ref aRow, k));
                         acc_r0_c0 = Vector256.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
-                        Vector256<float> a_r1 = Vector256.Create(Unsafe.Add(ref hidden, tile * 144 + k + 36));
+                        Vector256<float> a_r1 = Vector256.Create(Unsafe.Add(ref aRow, k + 36));
                         acc_r1_c0 = Vector256.FusedMultiplyAdd(a_r1, b_c0, acc_r1_c0);
-                        Vector256<float> a_r2 = Vector256.Create(Unsafe.Add(ref hidden, tile * 144 + k + 72));
+                        Vector256<float> a_r2 = Vector256.Create(Unsafe.Add(ref aRow, k + 72));
                         acc_r2_c0 = Vector256.FusedMultiplyAdd(a_r2, b_c0, acc_r2_c0);
-                        Vector256<float> a_r3 = Vector256.Create(Unsafe.Add(ref hidden, tile * 144 + k + 108));
+                        Vector256<float> a_r3 = Vector256.Create(Unsafe.Add(ref aRow, k + 108));
                         acc_r3_c0 = Vector256.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
+                        bRow = ref Unsafe.Add(ref bRow, 20);
                     }
                     Vector256<float> b2_c0 = Vector256.LoadUnsafe(ref b2, 12);
                     Vector256.StoreUnsafe(acc_r0_c0 + b2_c0, ref y, (nuint)(tile * 80 + 12));
@@ -379,11 +412,14 @@ namespace FixedShapeAttention.Generated
                 if (hasTail)
                 {
                     Vector256<float> acc_r0_c0 = Vector256<float>.Zero;
-                    for (int k = 0; k < 36; k++)
+                    ref float bRow = ref Unsafe.Add(ref w2, 12);
+                    ref float aRow = ref Unsafe.Add(ref hidden, fullTiles * 144);
+                    for (nint k = 0; k < 36; k++)
                     {
-                        Vector256<float> b_c0 = Vector256.LoadUnsafe(ref w2, (nuint)(k * 20 + 12));
-                        Vector256<float> a_r0 = Vector256.Create(Unsafe.Add(ref hidden, fullTiles * 144 + k));
+                        Vector256<float> b_c0 = Vector256.LoadUnsafe(ref bRow);
+                        Vector256<float> a_r0 = Vector256.Create(Unsafe.Add(ref aRow, k));
                         acc_r0_c0 = Vector256.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
+                        bRow = ref Unsafe.Add(ref bRow, 20);
                     }
                     Vector256<float> b2_c0 = Vector256.LoadUnsafe(ref b2, 12);
                     Vector256.StoreUnsafe(acc_r0_c0 + b2_c0, ref y, (nuint)(fullTiles * 80 + 12));
@@ -402,32 +438,35 @@ namespace FixedShapeAttention.Generated
                     float acc_r1_c0 = 0f, acc_r1_c1 = 0f, acc_r1_c2 = 0f, acc_r1_c3 = 0f;
                     float acc_r2_c0 = 0f, acc_r2_c1 = 0f, acc_r2_c2 = 0f, acc_r2_c3 = 0f;
                     float acc_r3_c0 = 0f, acc_r3_c1 = 0f, acc_r3_c2 = 0f, acc_r3_c3 = 0f;
-                    for (int k = 0; k < 20; k++)
+                    ref float bRow = ref Unsafe.Add(ref w1, col);
+                    ref float aRow = ref Unsafe.Add(ref x, tile * 80);
+                    for (nint k = 0; k < 20; k++)
                     {
-                        float b_c0 = Unsafe.Add(ref w1, k * 36 + col);
-                        float b_c1 = Unsafe.Add(ref w1, k * 36 + col + 1);
-                        float b_c2 = Unsafe.Add(ref w1, k * 36 + col + 2);
-                        float b_c3 = Unsafe.Add(ref w1, k * 36 + col + 3);
-                        float a_r0 = Unsafe.Add(ref x, tile * 80 + k);
+                        float b_c0 = bRow;
+                        float b_c1 = Unsafe.Add(ref bRow, 1);
+                        float b_c2 = Unsafe.Add(ref bRow, 2);
+                        float b_c3 = Unsafe.Add(ref bRow, 3);
+                        float a_r0 = Unsafe.Add(ref aRow, k);
                         acc_r0_c0 = a_r0 * b_c0 + acc_r0_c0;
                         acc_r0_c1 = a_r0 * b_c1 + acc_r0_c1;
                         acc_r0_c2 = a_r0 * b_c2 + acc_r0_c2;
                         acc_r0_c3 = a_r0 * b_c3 + acc_r0_c3;
-                        float a_r1 = Unsafe.Add(ref x, tile * 80 + k + 20);
+                        float a_r1 = Unsafe.Add(ref aRow, k + 20);
                         acc_r1_c0 = a_r1 * b_c0 + acc_r1_c0;
                         acc_r1_c1 = a_r1 * b_c1 + acc_r1_c1;
                         acc_r1_c2 = a_r1 * b_c2 + acc_r1_c2;
                         acc_r1_c3 = a_r1 * b_c3 + acc_r1_c3;
-                        float a_r2 = Unsafe.Add(ref x, tile * 80 + k + 40);
+                        float a_r2 = Unsafe.Add(ref aRow, k + 40);
                         acc_r2_c0 = a_r2 * b_c0 + acc_r2_c0;
                         acc_r2_c1 = a_r2 * b_c1 + acc_r2_c1;
                         acc_r2_c2 = a_r2 * b_c2 + acc_r2_c2;
                         acc_r2_c3 = a_r2 * b_c3 + acc_r2_c3;
-                        float a_r3 = Unsafe.Add(ref x, tile * 80 + k + 60);
+                        float a_r3 = Unsafe.Add(ref aRow, k + 60);
                         acc_r3_c0 = a_r3 * b_c0 + acc_r3_c0;
                         acc_r3_c1 = a_r3 * b_c1 + acc_r3_c1;
                         acc_r3_c2 = a_r3 * b_c2 + acc_r3_c2;
                         acc_r3_c3 = a_r3 * b_c3 + acc_r3_c3;
+                        bRow = ref Unsafe.Add(ref bRow, 36);
                     }
                     float b1_c0 = Unsafe.Add(ref b1, col);
                     float b1_c1 = Unsafe.Add(ref b1, col + 1);
@@ -453,17 +492,20 @@ namespace FixedShapeAttention.Generated
                 if (hasTail)
                 {
                     float acc_r0_c0 = 0f, acc_r0_c1 = 0f, acc_r0_c2 = 0f, acc_r0_c3 = 0f;
-                    for (int k = 0; k < 20; k++)
+                    ref float bRow = ref Unsafe.Add(ref w1, col);
+                    ref float aRow = ref Unsafe.Add(ref x, fullTiles * 80);
+                    for (nint k = 0; k < 20; k++)
                     {
-                        float b_c0 = Unsafe.Add(ref w1, k * 36 + col);
-                        float b_c1 = Unsafe.Add(ref w1, k * 36 + col + 1);
-                        float b_c2 = Unsafe.Add(ref w1, k * 36 + col + 2);
-                        float b_c3 = Unsafe.Add(ref w1, k * 36 + col + 3);
-                        float a_r0 = Unsafe.Add(ref x, fullTiles * 80 + k);
+                        float b_c0 = bRow;
+                        float b_c1 = Unsafe.Add(ref bRow, 1);
+                        float b_c2 = Unsafe.Add(ref bRow, 2);
+                        float b_c3 = Unsafe.Add(ref bRow, 3);
+                        float a_r0 = Unsafe.Add(ref aRow, k);
                         acc_r0_c0 = a_r0 * b_c0 + acc_r0_c0;
                         acc_r0_c1 = a_r0 * b_c1 + acc_r0_c1;
                         acc_r0_c2 = a_r0 * b_c2 + acc_r0_c2;
                         acc_r0_c3 = a_r0 * b_c3 + acc_r0_c3;
+                        bRow = ref Unsafe.Add(ref bRow, 36);
                     }
                     float b1_c0 = Unsafe.Add(ref b1, col);
                     float b1_c1 = Unsafe.Add(ref b1, col + 1);
@@ -488,32 +530,35 @@ namespace FixedShapeAttention.Generated
                     float acc_r1_c0 = 0f, acc_r1_c1 = 0f, acc_r1_c2 = 0f, acc_r1_c3 = 0f;
                     float acc_r2_c0 = 0f, acc_r2_c1 = 0f, acc_r2_c2 = 0f, acc_r2_c3 = 0f;
                     float acc_r3_c0 = 0f, acc_r3_c1 = 0f, acc_r3_c2 = 0f, acc_r3_c3 = 0f;
-                    for (int k = 0; k < 36; k++)
+                    ref float bRow = ref Unsafe.Add(ref w2, col);
+                    ref float aRow = ref Unsafe.Add(ref hidden, tile * 144);
+                    for (nint k = 0; k < 36; k++)
                     {
-                        float b_c0 = Unsafe.Add(ref w2, k * 20 + col);
-                        float b_c1 = Unsafe.Add(ref w2, k * 20 + col + 1);
-                        float b_c2 = Unsafe.Add(ref w2, k * 20 + col + 2);
-                        float b_c3 = Unsafe.Add(ref w2, k * 20 + col + 3);
-                        float a_r0 = Unsafe.Add(ref hidden, tile * 144 + k);
+                        float b_c0 = bRow;
+                        float b_c1 = Unsafe.Add(ref bRow, 1);
+                        float b_c2 = Unsafe.Add(ref bRow, 2);
+                        float b_c3 = Unsafe.Add(ref bRow, 3);
+                        float a_r0 = Unsafe.Add(ref aRow, k);
                         acc_r0_c0 = a_r0 * b_c0 + acc_r0_c0;
                         acc_r0_c1 = a_r0 * b_c1 + acc_r0_c1;
                         acc_r0_c2 = a_r0 * b_c2 + acc_r0_c2;
                         acc_r0_c3 = a_r0 * b_c3 + acc_r0_c3;
-                        float a_r1 = Unsafe.Add(ref hidden, tile * 144 + k + 36);
+                        float a_r1 = Unsafe.Add(ref aRow, k + 36);
                         acc_r1_c0 = a_r1 * b_c0 + acc_r1_c0;
                         acc_r1_c1 = a_r1 * b_c1 + acc_r1_c1;
                         acc_r1_c2 = a_r1 * b_c2 + acc_r1_c2;
                         acc_r1_c3 = a_r1 * b_c3 + acc_r1_c3;
-                        float a_r2 = Unsafe.Add(ref hidden, tile * 144 + k + 72);
+                        float a_r2 = Unsafe.Add(ref aRow, k + 72);
                         acc_r2_c0 = a_r2 * b_c0 + acc_r2_c0;
                         acc_r2_c1 = a_r2 * b_c1 + acc_r2_c1;
                         acc_r2_c2 = a_r2 * b_c2 + acc_r2_c2;
                         acc_r2_c3 = a_r2 * b_c3 + acc_r2_c3;
-                        float a_r3 = Unsafe.Add(ref hidden, tile * 144 + k + 108);
+                        float a_r3 = Unsafe.Add(ref aRow, k + 108);
                         acc_r3_c0 = a_r3 * b_c0 + acc_r3_c0;
                         acc_r3_c1 = a_r3 * b_c1 + acc_r3_c1;
                         acc_r3_c2 = a_r3 * b_c2 + acc_r3_c2;
                         acc_r3_c3 = a_r3 * b_c3 + acc_r3_c3;
+                        bRow = ref Unsafe.Add(ref bRow, 20);
                     }
                     float b2_c0 = Unsafe.Add(ref b2, col);
                     float b2_c1 = Unsafe.Add(ref b2, col + 1);
@@ -539,17 +584,20 @@ namespace FixedShapeAttention.Generated
                 if (hasTail)
                 {
                     float acc_r0_c0 = 0f, acc_r0_c1 = 0f, acc_r0_c2 = 0f, acc_r0_c3 = 0f;
-                    for (int k = 0; k < 36; k++)
+                    ref float bRow = ref Unsafe.Add(ref w2, col);
+                    ref float aRow = ref Unsafe.Add(ref hidden, fullTiles * 144);
+                    for (nint k = 0; k < 36; k++)
                     {
-                        float b_c0 = Unsafe.Add(ref w2, k * 20 + col);
-                        float b_c1 = Unsafe.Add(ref w2, k * 20 + col + 1);
-                        float b_c2 = Unsafe.Add(ref w2, k * 20 + col + 2);
-                        float b_c3 = Unsafe.Add(ref w2, k * 20 + col + 3);
-                        float a_r0 = Unsafe.Add(ref hidden, fullTiles * 144 + k);
+                        float b_c0 = bRow;
+                        float b_c1 = Unsafe.Add(ref bRow, 1);
+                        float b_c2 = Unsafe.Add(ref bRow, 2);
+                        float b_c3 = Unsafe.Add(ref bRow, 3);
+                        float a_r0 = Unsafe.Add(ref aRow, k);
                         acc_r0_c0 = a_r0 * b_c0 + acc_r0_c0;
                         acc_r0_c1 = a_r0 * b_c1 + acc_r0_c1;
                         acc_r0_c2 = a_r0 * b_c2 + acc_r0_c2;
                         acc_r0_c3 = a_r0 * b_c3 + acc_r0_c3;
+                        bRow = ref Unsafe.Add(ref bRow, 20);
                     }
                     float b2_c0 = Unsafe.Add(ref b2, col);
                     float b2_c1 = Unsafe.Add(ref b2, col + 1);

@@ -120,7 +120,7 @@ namespace FixedShapeAttention.Generated
                     Vector128<float> b_c0;
                     Vector128<float> a_r0, a_r1, a_r2, a_r3;
                     // k = 0
-                    b_c0 = Vector128.LoadUnsafe(ref keysT, 0);
+                    b_c0 = Vector128.LoadUnsafe(ref keysT);
                     a_r0 = Vector128.Create(Unsafe.Add(ref q, tile * 12));
                     acc_r0_c0 = Vector128.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
                     a_r1 = Vector128.Create(Unsafe.Add(ref q, tile * 12 + 3));
@@ -327,7 +327,7 @@ namespace FixedShapeAttention.Generated
                     Vector128<float> b_c0;
                     Vector128<float> a_r0, a_r1, a_r2, a_r3;
                     // k = 0
-                    b_c0 = Vector128.LoadUnsafe(ref keysT, 0);
+                    b_c0 = Vector128.LoadUnsafe(ref keysT);
                     a_r0 = Vector128.Create(Unsafe.Add(ref q, tile * 12));
                     acc_r0_c0 = Vector128.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
                     a_r1 = Vector128.Create(Unsafe.Add(ref q, tile * 12 + 3));

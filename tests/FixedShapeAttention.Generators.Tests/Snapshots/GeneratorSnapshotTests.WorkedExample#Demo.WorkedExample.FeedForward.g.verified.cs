@@ -85,7 +85,7 @@ namespace FixedShapeAttention.Generated
                     Vector256<float> b_c0, b_c1;
                     Vector256<float> a_r0, a_r1, a_r2, a_r3;
                     // k = 0
-                    b_c0 = Vector256.LoadUnsafe(ref w1, 0);
+                    b_c0 = Vector256.LoadUnsafe(ref w1);
                     b_c1 = Vector256.LoadUnsafe(ref w1, 4);
                     a_r0 = Vector256.Create(Unsafe.Add(ref x, tile * 12));
                     acc_r0_c0 = Vector256.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
@@ -129,7 +129,7 @@ namespace FixedShapeAttention.Generated
                     a_r3 = Vector256.Create(Unsafe.Add(ref x, tile * 12 + 11));
                     acc_r3_c0 = Vector256.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
                     acc_r3_c1 = Vector256.FusedMultiplyAdd(a_r3, b_c1, acc_r3_c1);
-                    Vector256<float> b1_c0 = Vector256.LoadUnsafe(ref b1, 0);
+                    Vector256<float> b1_c0 = Vector256.LoadUnsafe(ref b1);
                     Vector256<float> b1_c1 = Vector256.LoadUnsafe(ref b1, 4);
                     Vector256.StoreUnsafe(ReluOperator.Invoke(acc_r0_c0 + b1_c0), ref hidden, (nuint)(tile * 48));
                     Vector256.StoreUnsafe(ReluOperator.Invoke(acc_r0_c1 + b1_c1), ref hidden, (nuint)(tile * 48 + 4));
@@ -427,7 +427,7 @@ namespace FixedShapeAttention.Generated
                     Vector256<float> b_c0, b_c1;
                     Vector256<float> a_r0, a_r1, a_r2, a_r3;
                     // k = 0
-                    b_c0 = Vector256.LoadUnsafe(ref w1, 0);
+                    b_c0 = Vector256.LoadUnsafe(ref w1);
                     b_c1 = Vector256.LoadUnsafe(ref w1, 4);
                     a_r0 = Vector256.Create(Unsafe.Add(ref x, tile * 12));
                     acc_r0_c0 = Vector256.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
@@ -471,7 +471,7 @@ namespace FixedShapeAttention.Generated
                     a_r3 = Vector256.Create(Unsafe.Add(ref x, tile * 12 + 11));
                     acc_r3_c0 = Vector256.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
                     acc_r3_c1 = Vector256.FusedMultiplyAdd(a_r3, b_c1, acc_r3_c1);
-                    Vector256<float> b1_c0 = Vector256.LoadUnsafe(ref b1, 0);
+                    Vector256<float> b1_c0 = Vector256.LoadUnsafe(ref b1);
                     Vector256<float> b1_c1 = Vector256.LoadUnsafe(ref b1, 4);
                     Vector256.StoreUnsafe(ReluOperator.Invoke(acc_r0_c0 + b1_c0), ref hidden, (nuint)(tile * 48));
                     Vector256.StoreUnsafe(ReluOperator.Invoke(acc_r0_c1 + b1_c1), ref hidden, (nuint)(tile * 48 + 4));
