@@ -103,35 +103,10 @@ internal static class AttentionEmitter
                 EmitLadder(w, plan, isa => w.Line($"Rows_{Suffix(isa)}(ref qHead, ref kHead, ref vHead, ref outputHead, ref scratch, firstTile, tileCount);"));
             }
 
-            w.Line();
-            EmitPackKeys(w, s, e, d, stride);
             foreach (BranchPlan branch in plan.Branches)
             {
                 w.Line();
                 EmitBranch(w, plan, branch);
-            }
-        }
-    }
-
-    private static void EmitPackKeys(SourceWriter w, int s, int e, int d, int stride)
-    {
-        w.Line($"/// <summary>Kᵀ is the B operand of Q·Kᵀ: row c holds column c of this head's keys, zero-padded to {stride} so whole vectors load.</summary>");
-        using (w.Block("private static void PackKeysTransposed(ref float kHead, ref float keysT)"))
-        {
-            using (w.Block($"for (int key = 0; key < {s}; key++)"))
-            {
-                using (w.Block($"for (int c = 0; c < {d}; c++)"))
-                {
-                    w.Line($"Unsafe.Add(ref keysT, c * {stride} + key) = Unsafe.Add(ref kHead, key * {e} + c);");
-                }
-            }
-
-            if (stride > s)
-            {
-                using (w.Block($"for (int c = 0; c < {d}; c++)"))
-                {
-                    w.Line($"MemoryMarshal.CreateSpan(ref Unsafe.Add(ref keysT, c * {stride} + {s}), {stride - s}).Clear();");
-                }
             }
         }
     }
@@ -148,7 +123,8 @@ internal static class AttentionEmitter
         {
             w.Line("ref float keysT = ref scratch;");
             w.Line($"ref float scores = ref Unsafe.Add(ref scratch, {shape.HeadDim * stride});");
-            w.Line("PackKeysTransposed(ref kHead, ref keysT);");
+            w.Line($"// Kᵀ is the B operand of Q·Kᵀ: row c holds column c of this head's keys, zero-padded to {stride} so whole vectors load.");
+            w.Line($"KeyPacking.PackTransposed(ref kHead, {e}, {shape.SequenceLength}, {shape.HeadDim}, ref keysT, {stride});");
             w.Line($"int fullTiles = Math.Min(firstTile + tileCount, {plan.FullRowTiles}) - firstTile;");
             w.Line($"bool hasTail = firstTile + tileCount > {plan.FullRowTiles};");
             w.Line($"int firstRow = firstTile * {tile};");

@@ -51,16 +51,7 @@ internal readonly unsafe struct GenericAttentionKernel<TVec, TOps> : IChunkKerne
             float* keysTransposed = scratch;
             float* scores = scratch + d * padded;
 
-            for (int c = 0; c < d; c++)
-            {
-                float* column = keysTransposed + c * padded;
-                for (int j = 0; j < s; j++)
-                {
-                    column[j] = k[j * e + c];
-                }
-
-                new Span<float>(column + s, padded - s).Clear();
-            }
+            KeyPacking.PackTransposed(ref *k, e, s, d, ref *keysTransposed, padded);
 
             GenericGemm.Multiply<TVec, TOps, ScaleEpilogue>(q + rowStart * e, e, keysTransposed, padded, scores, padded, rows, padded, d, new ScaleEpilogue(_scale));
 

@@ -72,24 +72,13 @@ namespace FixedShapeAttention.Generated
             }
         }
 
-        /// <summary>Kᵀ is the B operand of Q·Kᵀ: row c holds column c of this head's keys, zero-padded to 128 so whole vectors load.</summary>
-        private static void PackKeysTransposed(ref float kHead, ref float keysT)
-        {
-            for (int key = 0; key < 128; key++)
-            {
-                for (int c = 0; c < 32; c++)
-                {
-                    Unsafe.Add(ref keysT, c * 128 + key) = Unsafe.Add(ref kHead, key * 384 + c);
-                }
-            }
-        }
-
         /// <summary>Row tiles [firstTile, firstTile + tileCount) of one head on the Vector512 branch.</summary>
         private static void Rows_Vector512(ref float qHead, ref float kHead, ref float vHead, ref float outputHead, ref float scratch, int firstTile, int tileCount)
         {
             ref float keysT = ref scratch;
             ref float scores = ref Unsafe.Add(ref scratch, 4096);
-            PackKeysTransposed(ref kHead, ref keysT);
+            // Kᵀ is the B operand of Q·Kᵀ: row c holds column c of this head's keys, zero-padded to 128 so whole vectors load.
+            KeyPacking.PackTransposed(ref kHead, 384, 128, 32, ref keysT, 128);
             int fullTiles = Math.Min(firstTile + tileCount, 32) - firstTile;
             bool hasTail = firstTile + tileCount > 32;
             int firstRow = firstTile * 4;
@@ -241,7 +230,8 @@ namespace FixedShapeAttention.Generated
         {
             ref float keysT = ref scratch;
             ref float scores = ref Unsafe.Add(ref scratch, 4096);
-            PackKeysTransposed(ref kHead, ref keysT);
+            // Kᵀ is the B operand of Q·Kᵀ: row c holds column c of this head's keys, zero-padded to 128 so whole vectors load.
+            KeyPacking.PackTransposed(ref kHead, 384, 128, 32, ref keysT, 128);
             int fullTiles = Math.Min(firstTile + tileCount, 32) - firstTile;
             bool hasTail = firstTile + tileCount > 32;
             int firstRow = firstTile * 4;
@@ -376,7 +366,8 @@ namespace FixedShapeAttention.Generated
         {
             ref float keysT = ref scratch;
             ref float scores = ref Unsafe.Add(ref scratch, 4096);
-            PackKeysTransposed(ref kHead, ref keysT);
+            // Kᵀ is the B operand of Q·Kᵀ: row c holds column c of this head's keys, zero-padded to 128 so whole vectors load.
+            KeyPacking.PackTransposed(ref kHead, 384, 128, 32, ref keysT, 128);
             int fullTiles = Math.Min(firstTile + tileCount, 32) - firstTile;
             bool hasTail = firstTile + tileCount > 32;
             int firstRow = firstTile * 4;

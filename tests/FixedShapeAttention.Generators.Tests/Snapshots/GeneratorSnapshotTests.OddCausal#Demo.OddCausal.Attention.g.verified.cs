@@ -72,28 +72,13 @@ namespace FixedShapeAttention.Generated
             }
         }
 
-        /// <summary>Kᵀ is the B operand of Q·Kᵀ: row c holds column c of this head's keys, zero-padded to 16 so whole vectors load.</summary>
-        private static void PackKeysTransposed(ref float kHead, ref float keysT)
-        {
-            for (int key = 0; key < 13; key++)
-            {
-                for (int c = 0; c < 5; c++)
-                {
-                    Unsafe.Add(ref keysT, c * 16 + key) = Unsafe.Add(ref kHead, key * 20 + c);
-                }
-            }
-            for (int c = 0; c < 5; c++)
-            {
-                MemoryMarshal.CreateSpan(ref Unsafe.Add(ref keysT, c * 16 + 13), 3).Clear();
-            }
-        }
-
         /// <summary>Row tiles [firstTile, firstTile + tileCount) of one head on the Vector512 branch.</summary>
         private static void Rows_Vector512(ref float qHead, ref float kHead, ref float vHead, ref float outputHead, ref float scratch, int firstTile, int tileCount)
         {
             ref float keysT = ref scratch;
             ref float scores = ref Unsafe.Add(ref scratch, 80);
-            PackKeysTransposed(ref kHead, ref keysT);
+            // Kᵀ is the B operand of Q·Kᵀ: row c holds column c of this head's keys, zero-padded to 16 so whole vectors load.
+            KeyPacking.PackTransposed(ref kHead, 20, 13, 5, ref keysT, 16);
             int fullTiles = Math.Min(firstTile + tileCount, 3) - firstTile;
             bool hasTail = firstTile + tileCount > 3;
             int firstRow = firstTile * 4;
@@ -292,7 +277,8 @@ namespace FixedShapeAttention.Generated
         {
             ref float keysT = ref scratch;
             ref float scores = ref Unsafe.Add(ref scratch, 80);
-            PackKeysTransposed(ref kHead, ref keysT);
+            // Kᵀ is the B operand of Q·Kᵀ: row c holds column c of this head's keys, zero-padded to 16 so whole vectors load.
+            KeyPacking.PackTransposed(ref kHead, 20, 13, 5, ref keysT, 16);
             int fullTiles = Math.Min(firstTile + tileCount, 3) - firstTile;
             bool hasTail = firstTile + tileCount > 3;
             int firstRow = firstTile * 4;
@@ -503,7 +489,8 @@ namespace FixedShapeAttention.Generated
         {
             ref float keysT = ref scratch;
             ref float scores = ref Unsafe.Add(ref scratch, 80);
-            PackKeysTransposed(ref kHead, ref keysT);
+            // Kᵀ is the B operand of Q·Kᵀ: row c holds column c of this head's keys, zero-padded to 16 so whole vectors load.
+            KeyPacking.PackTransposed(ref kHead, 20, 13, 5, ref keysT, 16);
             int fullTiles = Math.Min(firstTile + tileCount, 3) - firstTile;
             bool hasTail = firstTile + tileCount > 3;
             int firstRow = firstTile * 4;

@@ -72,28 +72,13 @@ namespace FixedShapeAttention.Generated
             }
         }
 
-        /// <summary>Kᵀ is the B operand of Q·Kᵀ: row c holds column c of this head's keys, zero-padded to 16 so whole vectors load.</summary>
-        private static void PackKeysTransposed(ref float kHead, ref float keysT)
-        {
-            for (int key = 0; key < 4; key++)
-            {
-                for (int c = 0; c < 3; c++)
-                {
-                    Unsafe.Add(ref keysT, c * 16 + key) = Unsafe.Add(ref kHead, key * 3 + c);
-                }
-            }
-            for (int c = 0; c < 3; c++)
-            {
-                MemoryMarshal.CreateSpan(ref Unsafe.Add(ref keysT, c * 16 + 4), 12).Clear();
-            }
-        }
-
         /// <summary>Row tiles [firstTile, firstTile + tileCount) of one head on the Vector512 branch.</summary>
         private static void Rows_Vector512(ref float qHead, ref float kHead, ref float vHead, ref float outputHead, ref float scratch, int firstTile, int tileCount)
         {
             ref float keysT = ref scratch;
             ref float scores = ref Unsafe.Add(ref scratch, 48);
-            PackKeysTransposed(ref kHead, ref keysT);
+            // Kᵀ is the B operand of Q·Kᵀ: row c holds column c of this head's keys, zero-padded to 16 so whole vectors load.
+            KeyPacking.PackTransposed(ref kHead, 3, 4, 3, ref keysT, 16);
             int fullTiles = Math.Min(firstTile + tileCount, 1) - firstTile;
             bool hasTail = firstTile + tileCount > 1;
             int firstRow = firstTile * 4;
@@ -300,7 +285,8 @@ namespace FixedShapeAttention.Generated
         {
             ref float keysT = ref scratch;
             ref float scores = ref Unsafe.Add(ref scratch, 48);
-            PackKeysTransposed(ref kHead, ref keysT);
+            // Kᵀ is the B operand of Q·Kᵀ: row c holds column c of this head's keys, zero-padded to 16 so whole vectors load.
+            KeyPacking.PackTransposed(ref kHead, 3, 4, 3, ref keysT, 16);
             int fullTiles = Math.Min(firstTile + tileCount, 1) - firstTile;
             bool hasTail = firstTile + tileCount > 1;
             int firstRow = firstTile * 4;
@@ -538,7 +524,8 @@ namespace FixedShapeAttention.Generated
         {
             ref float keysT = ref scratch;
             ref float scores = ref Unsafe.Add(ref scratch, 48);
-            PackKeysTransposed(ref kHead, ref keysT);
+            // Kᵀ is the B operand of Q·Kᵀ: row c holds column c of this head's keys, zero-padded to 16 so whole vectors load.
+            KeyPacking.PackTransposed(ref kHead, 3, 4, 3, ref keysT, 16);
             int fullTiles = Math.Min(firstTile + tileCount, 1) - firstTile;
             bool hasTail = firstTile + tileCount > 1;
             int firstRow = firstTile * 4;
