@@ -11,16 +11,15 @@ namespace FixedShapeAttention.Scheduling;
 [EditorBrowsable(EditorBrowsableState.Never)]
 public readonly unsafe struct KernelBuffers
 {
-    private readonly float* _input0, _input1, _input2, _input3, _input4, _input5, _output;
+    private readonly float* _input0, _input1, _input2, _input3, _input4, _output;
 
-    internal KernelBuffers(float* input0, float* input1, float* input2, float* input3, float* input4, float* input5, float* output)
+    internal KernelBuffers(float* input0, float* input1, float* input2, float* input3, float* input4, float* output)
     {
         _input0 = input0;
         _input1 = input1;
         _input2 = input2;
         _input3 = input3;
         _input4 = input4;
-        _input5 = input5;
         _output = output;
     }
 
@@ -38,9 +37,6 @@ public readonly unsafe struct KernelBuffers
 
     /// <summary>The first element of input 4 (b2).</summary>
     public ref float Input4 => ref Unsafe.AsRef<float>(_input4);
-
-    /// <summary>Input 5 (unused by the current kernels, kept so that the runner has one shape).</summary>
-    public ref float Input5 => ref Unsafe.AsRef<float>(_input5);
 
     /// <summary>The first element of the output.</summary>
     public ref float Output => ref Unsafe.AsRef<float>(_output);

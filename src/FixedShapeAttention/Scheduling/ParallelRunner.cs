@@ -23,7 +23,7 @@ public static class ParallelRunner
         int threads = KernelParallelism.Resolve(maxDegreeOfParallelism);
         fixed (float* p0 = input0, p1 = input1, p2 = input2, p3 = input3, p4 = input4, pOut = output)
         {
-            var buffers = new KernelBuffers(p0, p1, p2, p3, p4, null, pOut);
+            var buffers = new KernelBuffers(p0, p1, p2, p3, p4, pOut);
             if (threads == 1 || chunkCount == 1 || flops < KernelParallelism.ParallelThresholdFlops)
             {
                 for (int chunk = 0; chunk < chunkCount; chunk++)

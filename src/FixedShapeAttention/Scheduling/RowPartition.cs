@@ -16,7 +16,4 @@ public static class RowPartition
 
     /// <summary>The number of units in range <paramref name="index"/>.</summary>
     public static int Count(int total, int parts, int index) => total / parts + (index < total % parts ? 1 : 0);
-
-    /// <summary>How many parts of at least <paramref name="minUnitsPerPart"/> units <paramref name="total"/> splits into (at least one).</summary>
-    public static int PartsOfAtLeast(int total, int minUnitsPerPart) => System.Math.Max(1, total / System.Math.Max(1, minUnitsPerPart));
 }
