@@ -2,7 +2,10 @@ using BenchmarkDotNet.Attributes;
 
 namespace FixedShapeAttention.Benchmarks;
 
-/// <summary>Feed-forward network: the generated kernel against the generic runtime-shape kernel (the baseline), 1 and 2 threads.</summary>
+/// <summary>
+/// Feed-forward network: the generated kernel (raw weight spans, and prepacked weights) against the generic
+/// runtime-shape kernel (the baseline), 1 and 2 threads.
+/// </summary>
 [MemoryDiagnoser]
 public class FeedForwardBenchmarks
 {
@@ -22,4 +25,7 @@ public class FeedForwardBenchmarks
 
     [Benchmark]
     public void Generated() => _case.GeneratedFeedForward(_case, Threads);
+
+    [Benchmark]
+    public void GeneratedPacked() => _case.GeneratedPackedFeedForward(_case, Threads);
 }

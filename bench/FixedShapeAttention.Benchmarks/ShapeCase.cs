@@ -6,8 +6,10 @@ namespace FixedShapeAttention.Benchmarks;
 /// <summary>One benchmarked shape: its seeded inputs and its generated kernels, reached through ITransformerKernels.</summary>
 public sealed class ShapeCase
 {
-    private ShapeCase(string name, TransformerShape shape, Action<ShapeCase, int> attention, Action<ShapeCase, int> feedForward)
+    private ShapeCase(string name, TransformerShape shape, Action<ShapeCase, int> attention, Action<ShapeCase, int> feedForward,
+        Action<ShapeCase, int> packedFeedForward, Func<ShapeCase, PackedFeedForwardWeights> pack)
     {
+        GeneratedPackedFeedForward = packedFeedForward;
         Name = name;
         Shape = shape;
         GeneratedAttention = attention;
@@ -33,6 +35,7 @@ public sealed class ShapeCase
         B1 = Data(shape.FfnDim, 0.1);
         W2 = Data(shape.FfnDim * shape.EmbeddingDim, Math.Sqrt(3.0 / shape.FfnDim));
         B2 = Data(shape.EmbeddingDim, 0.1);
+        Packed = pack(this);
     }
 
     public string Name { get; }
@@ -59,6 +62,11 @@ public sealed class ShapeCase
 
     public Action<ShapeCase, int> GeneratedFeedForward { get; }
 
+    public Action<ShapeCase, int> GeneratedPackedFeedForward { get; }
+
+    /// <summary>W1, b1, W2, b2 packed once by the shape's generated PackFeedForward.</summary>
+    public PackedFeedForwardWeights Packed { get; }
+
     public double AttentionFlops => 4.0 * Shape.SequenceLength * Shape.SequenceLength * Shape.EmbeddingDim;
 
     public double FeedForwardFlops => 4.0 * Shape.SequenceLength * Shape.EmbeddingDim * Shape.FfnDim;
@@ -78,5 +86,7 @@ public sealed class ShapeCase
             name,
             T.Shape,
             static (c, threads) => T.Attention(c.Q, c.K, c.V, c.Output, threads),
-            static (c, threads) => T.FeedForward(c.Q, c.W1, c.B1, c.W2, c.B2, c.Output, threads));
+            static (c, threads) => T.FeedForward(c.Q, c.W1, c.B1, c.W2, c.B2, c.Output, threads),
+            static (c, threads) => T.FeedForward(c.Q, c.Packed, c.Output, threads),
+            static c => T.PackFeedForward(c.W1, c.B1, c.W2, c.B2));
 }

@@ -53,4 +53,24 @@ public interface ITransformerKernels
     /// <param name="y">The result.</param>
     /// <param name="maxDegreeOfParallelism">-1 for every processor, 1 for the calling thread only; results are bit-identical for every value.</param>
     static abstract void FeedForward(ReadOnlySpan<float> x, ReadOnlySpan<float> w1, ReadOnlySpan<float> b1, ReadOnlySpan<float> w2, ReadOnlySpan<float> b2, Span<float> y, int maxDegreeOfParallelism);
+
+    /// <summary>Packs the feed-forward weights once into this shape's panel layout (see <see cref="PackedFeedForwardWeights"/>).</summary>
+    /// <param name="w1">First weight matrix, [EmbeddingDim, FfnDim].</param>
+    /// <param name="b1">First bias, [FfnDim].</param>
+    /// <param name="w2">Second weight matrix, [FfnDim, EmbeddingDim].</param>
+    /// <param name="b2">Second bias, [EmbeddingDim].</param>
+    static abstract PackedFeedForwardWeights PackFeedForward(ReadOnlySpan<float> w1, ReadOnlySpan<float> b1, ReadOnlySpan<float> w2, ReadOnlySpan<float> b2);
+
+    /// <summary>The feed-forward network with prepacked weights; bit-identical to the raw-span overload.</summary>
+    /// <param name="x">Input rows, [batch, SequenceLength, EmbeddingDim].</param>
+    /// <param name="weights">Weights from <see cref="PackFeedForward"/>.</param>
+    /// <param name="y">The result, like <paramref name="x"/>; must not overlap it.</param>
+    static abstract void FeedForward(ReadOnlySpan<float> x, PackedFeedForwardWeights weights, Span<float> y);
+
+    /// <inheritdoc cref="FeedForward(ReadOnlySpan{float}, PackedFeedForwardWeights, Span{float})"/>
+    /// <param name="x">Input rows.</param>
+    /// <param name="weights">Prepacked weights.</param>
+    /// <param name="y">The result.</param>
+    /// <param name="maxDegreeOfParallelism">-1 for every processor, 1 for the calling thread only; results are bit-identical for every value.</param>
+    static abstract void FeedForward(ReadOnlySpan<float> x, PackedFeedForwardWeights weights, Span<float> y, int maxDegreeOfParallelism);
 }

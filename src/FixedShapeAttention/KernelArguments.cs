@@ -45,6 +45,34 @@ public static class KernelArguments
         return batch;
     }
 
+    /// <summary>Checks the weights given to a generated <c>PackFeedForward</c>.</summary>
+    /// <exception cref="ArgumentException">A length does not match the shape.</exception>
+    public static void ValidateFeedForwardWeights(ReadOnlySpan<float> w1, ReadOnlySpan<float> b1, ReadOnlySpan<float> w2, ReadOnlySpan<float> b2, int embeddingDim, int ffnDim)
+    {
+        ExactLength(w1, nameof(w1), embeddingDim, ffnDim, "EmbeddingDim×FfnDim");
+        ExactLength(b1, nameof(b1), ffnDim, 1, "FfnDim");
+        ExactLength(w2, nameof(w2), ffnDim, embeddingDim, "FfnDim×EmbeddingDim");
+        ExactLength(b2, nameof(b2), embeddingDim, 1, "EmbeddingDim");
+    }
+
+    /// <summary>Checks a feed-forward call with prepacked weights and returns the batch size.</summary>
+    /// <exception cref="ArgumentNullException"><paramref name="weights"/> is null.</exception>
+    /// <exception cref="ArgumentException">A length does not match the shape, <paramref name="y"/> overlaps <paramref name="x"/>,
+    /// or the weights were packed for other dimensions or another vector width.</exception>
+    public static int ValidatePackedFeedForward(ReadOnlySpan<float> x, PackedFeedForwardWeights weights, Span<float> y, int sequenceLength, int embeddingDim, int ffnDim, int lanes)
+    {
+        ArgumentNullException.ThrowIfNull(weights);
+        int batch = WholeSequences(x, nameof(x), sequenceLength, embeddingDim);
+        if (weights.EmbeddingDim != embeddingDim || weights.FfnDim != ffnDim || weights.Lanes != lanes)
+        {
+            ThrowHelper.WeightsMismatch(weights.EmbeddingDim, weights.FfnDim, weights.Lanes, embeddingDim, ffnDim, lanes);
+        }
+
+        SameLength(y, nameof(y), x.Length);
+        NotOverlapping(y, nameof(y), x, nameof(x));
+        return batch;
+    }
+
     private static int WholeSequences(ReadOnlySpan<float> span, string name, int sequenceLength, int embeddingDim)
     {
         int perSequence = sequenceLength * embeddingDim;

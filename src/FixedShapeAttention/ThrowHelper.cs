@@ -26,6 +26,13 @@ internal static class ThrowHelper
             name);
 
     [DoesNotReturn]
+    public static void WeightsMismatch(int embeddingDim, int ffnDim, int lanes, int expectedEmbeddingDim, int expectedFfnDim, int expectedLanes) =>
+        throw new ArgumentException(
+            $"weights: packed for EmbeddingDim {embeddingDim}, FfnDim {ffnDim} and {lanes}-float vectors, but this kernel needs " +
+            $"EmbeddingDim {expectedEmbeddingDim}, FfnDim {expectedFfnDim} and {expectedLanes}-float vectors; pack them with this class's PackFeedForward.",
+            "weights");
+
+    [DoesNotReturn]
     public static void Overlaps(string outputName, string inputName) =>
         throw new ArgumentException(
             $"{outputName} overlaps {inputName}: the kernels read every input while they write {outputName}, so the output must be a separate buffer.",

@@ -53,10 +53,11 @@ public sealed class KernelPlannerTests
         string budget = $"above the unroll budget of {TileTable.UnrollBudget}";
         Assert.Contains(budget, plan.AttentionReason);
         Assert.Contains(budget, plan.FeedForwardReason);
-        // 32 row tiles, no tail; one attention chunk per head (~2 MFLOP), one feed-forward chunk per row tile.
+        // 32 row tiles, no tail; one attention chunk per head (~2 MFLOP); the feed-forward network in the fewest, tallest
+        // chunks that still let several threads share a sequence (each chunk streams all of W1 and W2): 4 of 32 rows.
         Assert.Equal((32, 0), (plan.FullRowTiles, plan.TailRows));
         Assert.Equal(1, plan.AttentionChunksPerHead);
-        Assert.Equal((32, 4), (plan.FeedForwardChunksPerSequence, plan.FeedForwardMaxRowsPerChunk));
+        Assert.Equal((4, 32), (plan.FeedForwardChunksPerSequence, plan.FeedForwardMaxRowsPerChunk));
     }
 
     [Fact]

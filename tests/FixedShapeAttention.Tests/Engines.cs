@@ -9,6 +9,8 @@ internal delegate void AttentionKernel(ReadOnlySpan<float> q, ReadOnlySpan<float
 
 internal delegate void FeedForwardKernel(ReadOnlySpan<float> x, ReadOnlySpan<float> w1, ReadOnlySpan<float> b1, ReadOnlySpan<float> w2, ReadOnlySpan<float> b2, Span<float> y, int maxDegreeOfParallelism);
 
+internal delegate void PackedFeedForwardKernel(ReadOnlySpan<float> x, PackedFeedForwardWeights weights, Span<float> y, int maxDegreeOfParallelism);
+
 /// <summary>One way of running a shape's kernels: the generated class, or the generic kernels given its runtime shape.</summary>
 internal sealed record Engine(string Name, TransformerShape Shape, AttentionKernel Attention, FeedForwardKernel FeedForward)
 {
@@ -36,7 +38,16 @@ internal static class Engines
         Add<BertBase>();
     }
 
+    private static readonly Dictionary<string, Func<float[], float[], float[], float[], PackedFeedForwardWeights>> s_packers = new();
+    private static readonly Dictionary<string, PackedFeedForwardKernel> s_packedKernels = new();
+
     public static IEnumerable<string> ShapeNames => s_shapes.Keys;
+
+    /// <summary>The generated PackFeedForward of a shape.</summary>
+    public static PackedFeedForwardWeights Pack(string shapeName, float[] w1, float[] b1, float[] w2, float[] b2) => s_packers[shapeName](w1, b1, w2, b2);
+
+    /// <summary>The generated FeedForward(x, weights, y, dop) of a shape.</summary>
+    public static PackedFeedForwardKernel PackedFeedForward(string shapeName) => s_packedKernels[shapeName];
 
     public static TransformerShape ShapeOf(string shapeName) => s_shapes[shapeName];
 
@@ -52,6 +63,8 @@ internal static class Engines
         string name = typeof(T).Name;
         TransformerShape shape = T.Shape;
         s_shapes[name] = shape;
+        s_packers[name] = (w1, b1, w2, b2) => T.PackFeedForward(w1, b1, w2, b2);
+        s_packedKernels[name] = (x, weights, y, dop) => T.FeedForward(x, weights, y, dop);
         s_engines[$"{name}/Generated"] = new Engine(
             $"{name}/Generated",
             shape,

@@ -100,10 +100,14 @@ public class SchedulingTests
     [Fact]
     public void Chunk_sizing_keeps_chunks_within_a_sequence_and_above_the_work_target()
     {
-        // MiniLM's FFN: 302 MFLOP per sequence, 32 row tiles: one chunk per tile, and hidden blocks within 256 KiB.
-        int chunks = ChunkSizing.FeedForwardChunksPerSequence(128, 384, 1536);
-        Assert.InRange(chunks, 2, 32);
-        Assert.True(ChunkSizing.MaxTilesPerChunk(32, chunks) * ChunkSizing.RowTile * 1536 <= ChunkSizing.MaxHiddenChunkFloats);
+        // MiniLM's FFN: 32 row tiles; every chunk streams all of W1 and W2, so few tall chunks: the minimum of 4.
+        Assert.Equal(ChunkSizing.MinFeedForwardChunks, ChunkSizing.FeedForwardChunksPerSequence(128, 384, 1536));
+        // BERT-base at 512 tokens: 128 tiles whose hidden rows (3072 floats each) need 4 blocks of 2 MiB at most.
+        int chunks = ChunkSizing.FeedForwardChunksPerSequence(512, 768, 3072);
+        Assert.Equal(4, chunks);
+        Assert.True(ChunkSizing.MaxTilesPerChunk(128, chunks) * ChunkSizing.RowTile * 3072 <= ChunkSizing.MaxHiddenChunkFloats);
+        // A 16k-wide hidden layer needs more, smaller chunks to stay within the block.
+        Assert.True(ChunkSizing.FeedForwardChunksPerSequence(512, 768, 16384) > 4);
 
         // The worked example is far below the target: one chunk, and the call stays on the calling thread.
         Assert.Equal(1, ChunkSizing.AttentionChunksPerHead(4, 3));

@@ -42,3 +42,7 @@ public partial class MiniLm { }
 /// <summary>BERT-base's layer at 512 tokens.</summary>
 [TransformerShape(512, 768, 3072, Heads = 12, Activation = Activation.Gelu)]
 public partial class BertBase { }
+
+/// <summary>Medium's widths at another sequence length: prepacked weights are shared across sequence lengths.</summary>
+[TransformerShape(20, 96, 200, Heads = 3, Activation = Activation.Silu)]
+public partial class SameWidthsAsMedium { }

@@ -1,4 +1,5 @@
 using System.Collections.Generic;
+using System.Linq;
 using FixedShapeAttention.Generators.Infrastructure;
 using FixedShapeAttention.Generators.Model;
 using FixedShapeAttention.Scheduling;
@@ -30,7 +31,24 @@ internal static class FeedForwardEmitter
             $"below {Number(ChunkSizing.ParallelThresholdFlops)} flops per call every chunk runs on the calling thread.",
         };
 
-        return FileHeaderEmitter.Write(shape.Type, explanation, w => EmitPublicApi(w, plan, kernel, flopsPerSequence), w => EmitKernel(w, plan, kernel));
+        explanation.Insert(5, "Prepacked overload: PackFeedForward stores each column panel of W1 and W2 contiguously in the order the tile reads it; " +
+            "FeedForward(x, weights, y) then streams B instead of striding through it, with the same multiply-adds in the same order (bit-identical results).");
+        string packedKernel = shape.Type.Name + "PackedFeedForwardKernel";
+        return FileHeaderEmitter.Write(
+            shape.Type,
+            explanation,
+            w =>
+            {
+                EmitPublicApi(w, plan, kernel, flopsPerSequence);
+                w.Line();
+                EmitPackedPublicApi(w, plan, packedKernel, flopsPerSequence);
+            },
+            w =>
+            {
+                EmitKernel(w, plan, kernel, packed: false);
+                w.Line();
+                EmitKernel(w, plan, packedKernel, packed: true);
+            });
     }
 
     private static void EmitPublicApi(SourceWriter w, KernelPlan plan, string kernel, long flopsPerSequence)
@@ -54,12 +72,45 @@ internal static class FeedForwardEmitter
         }
     }
 
-    private static void EmitKernel(SourceWriter w, KernelPlan plan, string kernel)
+    private static void EmitPackedPublicApi(SourceWriter w, KernelPlan plan, string kernel, long flopsPerSequence)
+    {
+        ShapeSpec shape = plan.Shape;
+        int s = shape.SequenceLength, e = shape.EmbeddingDim, f = shape.FfnDim;
+        const string Weights = "global::FixedShapeAttention.PackedFeedForwardWeights";
+        w.Line($"/// <summary>Packs w1 <c>[{e}, {f}]</c>, b1 <c>[{f}]</c>, w2 <c>[{f}, {e}]</c> and b2 <c>[{e}]</c> once, for <c>FeedForward(x, weights, y)</c>.</summary>");
+        w.Line("/// <exception cref=\"global::System.ArgumentException\">A length does not match the shape.</exception>");
+        w.Line(FileHeaderEmitter.GeneratedCode);
+        using (w.Block($"public static {Weights} PackFeedForward({Spans.ReadOnly} w1, {Spans.ReadOnly} b1, {Spans.ReadOnly} w2, {Spans.ReadOnly} b2)"))
+        {
+            w.Line($"global::FixedShapeAttention.KernelArguments.ValidateFeedForwardWeights(w1, b1, w2, b2, {e}, {f});");
+            w.Line($"return global::{FileHeaderEmitter.KernelNamespace}.{kernel}.Pack(w1, b1, w2, b2);");
+        }
+
+        w.Line();
+        w.Line($"/// <summary><c>y = {shape.Activation}(x·W1 + b1)·W2 + b2</c> with weights from <c>PackFeedForward</c>; bit-identical to the raw-span overload.</summary>");
+        w.Line("/// <exception cref=\"global::System.ArgumentException\">A length does not match the shape, <paramref name=\"y\"/> overlaps <paramref name=\"x\"/>, or the weights were packed for other dimensions.</exception>");
+        w.Line(FileHeaderEmitter.GeneratedCode);
+        w.Line($"public static void FeedForward({Spans.ReadOnly} x, {Weights} weights, {Spans.Writable} y) =>");
+        w.Line($"    FeedForward(x, weights, y, {Spans.DefaultParallelism});");
+        w.Line();
+        w.Line($"/// <inheritdoc cref=\"FeedForward(global::System.ReadOnlySpan{{float}}, {Weights}, global::System.Span{{float}})\"/>");
+        w.Line("/// <param name=\"maxDegreeOfParallelism\">-1 for every processor, 1 for the calling thread only. Results are bit-identical for every value.</param>");
+        w.Line(FileHeaderEmitter.GeneratedCode);
+        using (w.Block($"public static void FeedForward({Spans.ReadOnly} x, {Weights} weights, {Spans.Writable} y, int maxDegreeOfParallelism)"))
+        {
+            w.Line($"int batch = global::FixedShapeAttention.KernelArguments.ValidatePackedFeedForward(x, weights, y, {s}, {e}, {f}, global::{FileHeaderEmitter.KernelNamespace}.{kernel}.Lanes);");
+            w.Line($"global::FixedShapeAttention.Scheduling.ParallelRunner.Run(new global::{FileHeaderEmitter.KernelNamespace}.{kernel}(), batch * {plan.FeedForwardChunksPerSequence}, batch * {flopsPerSequence}L, maxDegreeOfParallelism, x, weights.PackedW1, weights.B1, weights.PackedW2, weights.B2, y);");
+        }
+    }
+
+    private static void EmitKernel(SourceWriter w, KernelPlan plan, string kernel, bool packed)
     {
         ShapeSpec shape = plan.Shape;
         int s = shape.SequenceLength, e = shape.EmbeddingDim;
         int cps = plan.FeedForwardChunksPerSequence;
-        w.Line($"/// <summary>The chunks of one {shape.Type.Name}.FeedForward call: chunk = (sequence, range of row tiles).</summary>");
+        w.Line(packed
+            ? $"/// <summary>The chunks of one {shape.Type.Name}.FeedForward call with prepacked weights: chunk = (sequence, range of row tiles).</summary>"
+            : $"/// <summary>The chunks of one {shape.Type.Name}.FeedForward call: chunk = (sequence, range of row tiles).</summary>");
         w.Line(FileHeaderEmitter.GeneratedCode);
         using (w.Block($"file readonly struct {kernel} : IChunkKernel"))
         {
@@ -93,23 +144,30 @@ internal static class FeedForwardEmitter
                 });
             }
 
+            if (packed)
+            {
+                w.Line();
+                EmitPacking(w, plan);
+            }
+
             foreach (BranchPlan branch in plan.Branches)
             {
                 w.Line();
-                EmitHidden(w, plan, branch);
+                EmitHidden(w, plan, branch, packed);
                 w.Line();
-                EmitOutput(w, plan, branch);
+                EmitOutput(w, plan, branch, packed);
             }
         }
     }
 
-    private static void EmitHidden(SourceWriter w, KernelPlan plan, BranchPlan branch)
+    private static void EmitHidden(SourceWriter w, KernelPlan plan, BranchPlan branch, bool packed)
     {
         ShapeSpec shape = plan.Shape;
         string activation = $"{shape.Activation}Operator";
         var product = new ProductSpec("x", shape.EmbeddingDim, "w1", shape.FfnDim, "hidden", shape.FfnDim, shape.EmbeddingDim, branch.Hidden)
         {
             Unroll = plan.FeedForwardStrategy == KernelStrategy.FullUnroll,
+            PackedB = packed,
             ColumnOperand = "b1",
             Epilogue = (_, accumulator, bias) => $"{activation}.Invoke({accumulator} + {bias})",
         };
@@ -120,12 +178,13 @@ internal static class FeedForwardEmitter
         }
     }
 
-    private static void EmitOutput(SourceWriter w, KernelPlan plan, BranchPlan branch)
+    private static void EmitOutput(SourceWriter w, KernelPlan plan, BranchPlan branch, bool packed)
     {
         ShapeSpec shape = plan.Shape;
         var product = new ProductSpec("hidden", shape.FfnDim, "w2", shape.EmbeddingDim, "y", shape.EmbeddingDim, shape.FfnDim, branch.FeedForwardOutput)
         {
             Unroll = plan.FeedForwardStrategy == KernelStrategy.FullUnroll,
+            PackedB = packed,
             ColumnOperand = "b2",
             Epilogue = (_, accumulator, bias) => $"{accumulator} + {bias}",
         };
@@ -133,6 +192,75 @@ internal static class FeedForwardEmitter
         using (w.Block($"private static void Output_{Suffix(branch.Isa)}(ref float hidden, ref float w2, ref float b2, ref float y, int fullTiles, bool hasTail)"))
         {
             MatMulEmitter.EmitRowTiles(w, product, plan.RowTile, plan.TailRows);
+        }
+    }
+
+    /// <summary>
+    /// The packing side of the prepacked overload: per ISA branch, each product's B is copied block by block (full
+    /// panels, then the remainder slots, overlapping one included), k-major, slots side by side: exactly the order
+    /// and offsets the packed tile loads (MatMulEmitter.Block).
+    /// </summary>
+    private static void EmitPacking(SourceWriter w, KernelPlan plan)
+    {
+        ShapeSpec shape = plan.Shape;
+        int e = shape.EmbeddingDim, f = shape.FfnDim;
+        w.Line("/// <summary>The vector width this process's branch uses, the layout key of packed weights.</summary>");
+        w.Line("public static int Lanes => Vector512.IsHardwareAccelerated ? 16 : Vector256.IsHardwareAccelerated ? 8 : 1;");
+        w.Line();
+        using (w.Block("public static global::FixedShapeAttention.PackedFeedForwardWeights Pack(ReadOnlySpan<float> w1, ReadOnlySpan<float> b1, ReadOnlySpan<float> w2, ReadOnlySpan<float> b2)"))
+        {
+            w.Line("float[] packedW1, packedW2;");
+            EmitLadder(w, plan, isa =>
+            {
+                BranchPlan branch = plan.Branches.First(b => b.Isa == isa);
+                w.Line($"packedW1 = new float[{PackedFloats(branch.Hidden, e)}];");
+                w.Line($"packedW2 = new float[{PackedFloats(branch.FeedForwardOutput, f)}];");
+                w.Line($"PackW1_{Suffix(isa)}(w1, packedW1);");
+                w.Line($"PackW2_{Suffix(isa)}(w2, packedW2);");
+            });
+            w.Line($"return global::FixedShapeAttention.PackedFeedForwardWeights.FromPacked({e}, {f}, Lanes, packedW1, b1.ToArray(), packedW2, b2.ToArray());");
+        }
+
+        foreach (BranchPlan branch in plan.Branches)
+        {
+            w.Line();
+            EmitPackMethod(w, $"PackW1_{Suffix(branch.Isa)}", branch.Hidden, e);
+            w.Line();
+            EmitPackMethod(w, $"PackW2_{Suffix(branch.Isa)}", branch.FeedForwardOutput, f);
+        }
+    }
+
+    private static int PackedFloats(ColumnLayout layout, int depth) =>
+        depth * (layout.FullPanels * layout.PanelWidth + layout.RemainderOffsets.Count * layout.Lanes);
+
+    private static void EmitPackMethod(SourceWriter w, string name, ColumnLayout layout, int depth)
+    {
+        int columns = layout.Columns;
+        using (w.Block($"private static void {name}(ReadOnlySpan<float> source, Span<float> packed)"))
+        {
+            w.Line("int offset = 0;");
+            if (layout.FullPanels > 0)
+            {
+                using (w.Block($"for (int col = 0; col < {layout.FullPanels * layout.PanelWidth}; col += {layout.PanelWidth})"))
+                {
+                    using (w.Block($"for (int k = 0; k < {depth}; k++, offset += {layout.PanelWidth})"))
+                    {
+                        w.Line($"source.Slice(k * {columns} + col, {layout.PanelWidth}).CopyTo(packed.Slice(offset));");
+                    }
+                }
+            }
+
+            if (layout.RemainderOffsets.Count > 0)
+            {
+                using (w.Block($"for (int k = 0; k < {depth}; k++)"))
+                {
+                    foreach (int slot in layout.RemainderOffsets)
+                    {
+                        w.Line($"source.Slice(k * {columns} + {slot}, {layout.Lanes}).CopyTo(packed.Slice(offset));");
+                        w.Line($"offset += {layout.Lanes};");
+                    }
+                }
+            }
         }
     }
 }

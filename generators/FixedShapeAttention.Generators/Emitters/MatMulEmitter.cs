@@ -14,7 +14,7 @@ internal static class MatMulEmitter
 {
     /// <summary>Walks the column panels of <paramref name="product"/> and emits <paramref name="emitBlock"/> for each
     /// block of column slots (one panel, or the remainder).</summary>
-    public static void EmitColumnBlocks(SourceWriter w, ProductSpec product, Action<Index[]> emitBlock)
+    public static void EmitColumnBlocks(SourceWriter w, ProductSpec product, Action<ColumnBlock> emitBlock)
     {
         var layout = product.Layout;
         int lanes = layout.Lanes;
@@ -26,7 +26,7 @@ internal static class MatMulEmitter
                 {
                     int start = panel * layout.PanelWidth;
                     Index[] slots = Enumerable.Range(0, layout.PanelSlots).Select(s => Index.Of(start + s * lanes)).ToArray();
-                    EmitGuarded(w, product, start, slots, emitBlock);
+                    EmitGuarded(w, product, start, Block(product, slots, Index.Of(start), layout.PanelWidth), emitBlock);
                 }
             }
             else
@@ -35,7 +35,8 @@ internal static class MatMulEmitter
                     + (product.SkipColumnsAfter is { } lastRow ? $" && col <= {lastRow}" : "");
                 using (w.Block($"for (int col = 0; {condition}; col += {layout.PanelWidth})"))
                 {
-                    emitBlock(Enumerable.Range(0, layout.PanelSlots).Select(s => Index.Of("col") + s * lanes).ToArray());
+                    Index[] slots = Enumerable.Range(0, layout.PanelSlots).Select(s => Index.Of("col") + s * lanes).ToArray();
+                    emitBlock(Block(product, slots, Index.Of("col"), layout.PanelWidth));
                 }
             }
         }
@@ -43,8 +44,23 @@ internal static class MatMulEmitter
         if (layout.RemainderOffsets.Count > 0)
         {
             Index[] slots = layout.RemainderOffsets.Select(Index.Of).ToArray();
-            EmitGuarded(w, product, layout.RemainderOffsets[0], slots, emitBlock);
+            int packedStart = layout.FullPanels * layout.PanelWidth;
+            EmitGuarded(w, product, layout.RemainderOffsets[0], Block(product, slots, Index.Of(packedStart), slots.Length * lanes), emitBlock);
         }
+    }
+
+    /// <summary>
+    /// How one block of column slots reads B. Row-major: from the first slot's column, one row of <c>Ldb</c> per k.
+    /// Packed (<see cref="ProductSpec.PackedB"/>): the block's panel is stored contiguously after the panels before
+    /// it (which start at column <paramref name="packedColumn"/>, so at <c>packedColumn·Depth</c>), one row of
+    /// <paramref name="packedWidth"/> per k, the slots side by side.
+    /// </summary>
+    private static ColumnBlock Block(ProductSpec product, Index[] slots, Index packedColumn, int packedWidth)
+    {
+        int lanes = product.Layout.Lanes;
+        return product.PackedB
+            ? new ColumnBlock(slots, packedColumn * product.Depth, packedWidth, slots.Select((_, s) => s * lanes).ToArray())
+            : new ColumnBlock(slots, slots[0], product.Ldb, slots.Select(slot => slot.Constant - slots[0].Constant).ToArray());
     }
 
     /// <summary>
@@ -54,7 +70,7 @@ internal static class MatMulEmitter
     /// </summary>
     public static void EmitRowTiles(SourceWriter w, ProductSpec product, int rowTile, int tailRows)
     {
-        EmitColumnBlocks(w, product, slots =>
+        EmitColumnBlocks(w, product, block =>
         {
             using (w.Block("for (int tile = 0; tile < fullTiles; tile++)"))
             {
@@ -63,7 +79,7 @@ internal static class MatMulEmitter
                     w.Line($"int rowStart = {origin} + tile * {rowTile};");
                 }
 
-                EmitTile(w, product, rowTile, Index.Of("tile", rowTile * product.Lda), Index.Of("tile", rowTile * product.Ldc), slots);
+                EmitTile(w, product, rowTile, Index.Of("tile", rowTile * product.Lda), Index.Of("tile", rowTile * product.Ldc), block);
             }
 
             if (tailRows > 0)
@@ -75,24 +91,25 @@ internal static class MatMulEmitter
                         w.Line($"int rowStart = {origin} + fullTiles * {rowTile};");
                     }
 
-                    EmitTile(w, product, tailRows, Index.Of("fullTiles", rowTile * product.Lda), Index.Of("fullTiles", rowTile * product.Ldc), slots);
+                    EmitTile(w, product, tailRows, Index.Of("fullTiles", rowTile * product.Lda), Index.Of("fullTiles", rowTile * product.Ldc), block);
                 }
             }
         });
     }
 
-    private static void EmitGuarded(SourceWriter w, ProductSpec product, int firstColumn, Index[] slots, Action<Index[]> emitBlock)
+    private static void EmitGuarded(SourceWriter w, ProductSpec product, int firstColumn, ColumnBlock block, Action<ColumnBlock> emitBlock)
     {
         using (product.SkipColumnsAfter is { } lastRow ? w.Block($"if ({firstColumn} <= {lastRow})") : w.Block())
         {
-            emitBlock(slots);
+            emitBlock(block);
         }
     }
 
     /// <summary>Emits one register tile: <paramref name="rows"/> rows from <paramref name="aBase"/>/<paramref name="cBase"/>,
     /// the given column slots, the whole depth, the epilogue and the stores.</summary>
-    public static void EmitTile(SourceWriter w, ProductSpec product, int rows, Index aBase, Index cBase, Index[] slots)
+    public static void EmitTile(SourceWriter w, ProductSpec product, int rows, Index aBase, Index cBase, ColumnBlock block)
     {
+        Index[] slots = block.Slots;
         var isa = IsaSyntax.ForLanes(product.Layout.Lanes);
         for (int r = 0; r < rows; r++)
         {
@@ -101,13 +118,13 @@ internal static class MatMulEmitter
 
         if (product.CausalRowStart is { } rowStart)
         {
-            EmitLoop(w, product, isa, $"k <= {rowStart}", aBase, slots, rows);
+            EmitLoop(w, product, isa, $"k <= {rowStart}", aBase, block, rows);
             for (int key = 1; key < rows; key++)
             {
                 w.Line($"// Key {rowStart} + {key} is visible to rows {key}..{rows - 1} of this tile only.");
                 using (w.Block())
                 {
-                    EmitStep(w, product, isa, Index.Of(rowStart) + key, aBase, slots, firstRow: key, rows, declare: true);
+                    EmitStep(w, product, isa, Index.Of(rowStart) + key, aBase, block, firstRow: key, rows, declare: true);
                 }
             }
         }
@@ -118,12 +135,12 @@ internal static class MatMulEmitter
             for (int k = 0; k < product.Depth; k++)
             {
                 w.Line($"// k = {k}");
-                EmitStep(w, product, isa, Index.Of(k), aBase, slots, firstRow: 0, rows, declare: false);
+                EmitStep(w, product, isa, Index.Of(k), aBase, block, firstRow: 0, rows, declare: false);
             }
         }
         else
         {
-            EmitLoop(w, product, isa, $"k < {product.Depth}", aBase, slots, rows);
+            EmitLoop(w, product, isa, $"k < {product.Depth}", aBase, block, rows);
         }
 
         if (product.ColumnOperand is { } operand)
@@ -148,15 +165,16 @@ internal static class MatMulEmitter
     /// The k loop: <c>bRow</c> walks B one row per step and <c>aRow</c> is fixed at the tile's first A row, so every
     /// load is a register plus a constant (or the native-sized k) and no index is recomputed or sign-extended.
     /// </summary>
-    private static void EmitLoop(SourceWriter w, ProductSpec product, IsaSyntax isa, string condition, Index aBase, Index[] slots, int rows)
+    private static void EmitLoop(SourceWriter w, ProductSpec product, IsaSyntax isa, string condition, Index aBase, ColumnBlock block, int rows)
     {
-        w.Line($"ref float bRow = ref {Reference(product.B, slots[0])};");
+        Index[] slots = block.Slots;
+        w.Line($"ref float bRow = ref {Reference(product.B, block.BBase)};");
         w.Line($"ref float aRow = ref {Reference(product.A, aBase)};");
         using (w.Block($"for (nint k = 0; {condition}; k++)"))
         {
             for (int s = 0; s < slots.Length; s++)
             {
-                w.Line($"{isa.Type} b_c{s} = {isa.Load("bRow", Index.Of(slots[s].Constant - slots[0].Constant))};");
+                w.Line($"{isa.Type} b_c{s} = {isa.Load("bRow", Index.Of(block.BSlotOffsets[s]))};");
             }
 
             for (int r = 0; r < rows; r++)
@@ -168,20 +186,21 @@ internal static class MatMulEmitter
                 }
             }
 
-            w.Line($"bRow = ref Unsafe.Add(ref bRow, {product.Ldb});");
+            w.Line($"bRow = ref Unsafe.Add(ref bRow, {block.BStride});");
         }
     }
 
     private static string Reference(string reference, Index index) =>
         index.IsConstant && index.Constant == 0 ? reference : $"Unsafe.Add(ref {reference}, {index})";
 
-    private static void EmitStep(SourceWriter w, ProductSpec product, IsaSyntax isa, Index k, Index aBase, Index[] slots, int firstRow, int rows, bool declare)
+    private static void EmitStep(SourceWriter w, ProductSpec product, IsaSyntax isa, Index k, Index aBase, ColumnBlock block, int firstRow, int rows, bool declare)
     {
+        Index[] slots = block.Slots;
         string type = declare ? isa.Type + " " : "";
-        Index bRow = k * product.Ldb;
+        Index bRow = block.BBase + k * block.BStride;
         for (int s = 0; s < slots.Length; s++)
         {
-            w.Line($"{type}b_c{s} = {isa.Load(product.B, bRow + slots[s])};");
+            w.Line($"{type}b_c{s} = {isa.Load(product.B, bRow + block.BSlotOffsets[s])};");
         }
 
         for (int r = firstRow; r < rows; r++)

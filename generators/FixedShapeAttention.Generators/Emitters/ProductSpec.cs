@@ -46,6 +46,9 @@ internal sealed class ProductSpec
     /// <summary>P·V of a causal kernel: row r of the tile reads keys 0..rowStart+r only; this names rowStart.</summary>
     public string? CausalRowStart { get; set; }
 
+    /// <summary>B is prepacked: each column block stored contiguously, k-major, its slots side by side (see MatMulEmitter.Block).</summary>
+    public bool PackedB { get; set; }
+
     /// <summary>When set, each row tile declares <c>int rowStart = {origin} + tile·RM</c>: its first row in the sequence.</summary>
     public string? RowStartOrigin { get; set; }
 

@@ -26,8 +26,18 @@ internal static class ChunkSizing
     /// </summary>
     public const long TargetChunkFlops = 2_000_000;
 
-    /// <summary>The largest hidden-activation block (rows × FfnDim floats) a feed-forward chunk keeps, 256 KiB, so it stays in L2.</summary>
-    public const int MaxHiddenChunkFloats = 65536;
+    /// <summary>
+    /// The largest hidden-activation block (rows × FfnDim floats) a feed-forward chunk keeps: 2 MiB, which L2 and L3
+    /// hold between the two products. Only one row tile of it is hot at a time, so it need not fit L2.
+    /// </summary>
+    public const int MaxHiddenChunkFloats = 1 << 19;
+
+    /// <summary>
+    /// Feed-forward chunks per sequence when the hidden block allows fewer: enough for 2–4 threads to share one
+    /// sequence. Every chunk streams all of W1 and W2 through the cache once, so chunks are as few and as tall as this
+    /// and the hidden block allow, never sized by a work target as attention chunks are.
+    /// </summary>
+    public const int MinFeedForwardChunks = 4;
 
     public static int RowTiles(int sequenceLength) => (sequenceLength + RowTile - 1) / RowTile;
 
@@ -55,10 +65,9 @@ internal static class ChunkSizing
     public static int FeedForwardChunksPerSequence(int sequenceLength, int embeddingDim, int ffnDim)
     {
         int tiles = RowTiles(sequenceLength);
-        long byWork = FeedForwardFlopsPerSequence(sequenceLength, embeddingDim, ffnDim) / TargetChunkFlops;
         int tilesPerChunkForCache = System.Math.Max(1, MaxHiddenChunkFloats / (RowTile * ffnDim));
         long byCache = (tiles + tilesPerChunkForCache - 1) / tilesPerChunkForCache;
-        return Clamp(System.Math.Max(byWork, byCache), tiles);
+        return Clamp(System.Math.Max(byCache, MinFeedForwardChunks), tiles);
     }
 
     /// <summary>The most row tiles any chunk holds (balanced partition: the first chunks carry one extra).</summary>

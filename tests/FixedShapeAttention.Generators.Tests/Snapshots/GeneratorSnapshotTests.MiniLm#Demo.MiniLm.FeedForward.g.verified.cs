@@ -4,8 +4,9 @@
 // Strategy: blocked loops: the largest product, x·W1 on the scalar branch, is 384 deep × 1536 column slots = 589824 multiply-add statements per row tile, above the unroll budget of 48, so k and column panels are loops around an unrolled register tile.
 // Register tiles (rows × vectors): x·W1 Vector512 4×4 Vector512, Vector256 4×2 Vector256, scalar 4×4 float; h·W2 Vector512 4×4 Vector512, Vector256 4×2 Vector256, scalar 4×4 float.
 // Loop order: column panels outside, row tiles inside, so a panel of W stays in cache while every row of the chunk uses it.
+// Prepacked overload: PackFeedForward stores each column panel of W1 and W2 contiguously in the order the tile reads it; FeedForward(x, weights, y) then streams B instead of striding through it, with the same multiply-adds in the same order (bit-identical results).
 // Row tail: 128 rows = 32 tiles of 4, no row tail.
-// Scheduling: 32 chunks per sequence of at most 4 rows (hidden block 24 KiB), 301_989_888 flops per sequence; below 4_000_000 flops per call every chunk runs on the calling thread.
+// Scheduling: 4 chunks per sequence of at most 32 rows (hidden block 192 KiB), 301_989_888 flops per sequence; below 4_000_000 flops per call every chunk runs on the calling thread.
 
 #nullable enable
 
@@ -25,7 +26,31 @@ namespace Demo
         public static void FeedForward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> w1, global::System.ReadOnlySpan<float> b1, global::System.ReadOnlySpan<float> w2, global::System.ReadOnlySpan<float> b2, global::System.Span<float> y, int maxDegreeOfParallelism)
         {
             int batch = global::FixedShapeAttention.KernelArguments.ValidateFeedForward(x, w1, b1, w2, b2, y, 128, 384, 1536);
-            global::FixedShapeAttention.Scheduling.ParallelRunner.Run(new global::FixedShapeAttention.Generated.MiniLmFeedForwardKernel(), batch * 32, batch * 301989888L, maxDegreeOfParallelism, x, w1, b1, w2, b2, y);
+            global::FixedShapeAttention.Scheduling.ParallelRunner.Run(new global::FixedShapeAttention.Generated.MiniLmFeedForwardKernel(), batch * 4, batch * 301989888L, maxDegreeOfParallelism, x, w1, b1, w2, b2, y);
+        }
+
+        /// <summary>Packs w1 <c>[384, 1536]</c>, b1 <c>[1536]</c>, w2 <c>[1536, 384]</c> and b2 <c>[384]</c> once, for <c>FeedForward(x, weights, y)</c>.</summary>
+        /// <exception cref="global::System.ArgumentException">A length does not match the shape.</exception>
+        [global::System.CodeDom.Compiler.GeneratedCode("FixedShapeAttention.Generators", "1.0.0.0")]
+        public static global::FixedShapeAttention.PackedFeedForwardWeights PackFeedForward(global::System.ReadOnlySpan<float> w1, global::System.ReadOnlySpan<float> b1, global::System.ReadOnlySpan<float> w2, global::System.ReadOnlySpan<float> b2)
+        {
+            global::FixedShapeAttention.KernelArguments.ValidateFeedForwardWeights(w1, b1, w2, b2, 384, 1536);
+            return global::FixedShapeAttention.Generated.MiniLmPackedFeedForwardKernel.Pack(w1, b1, w2, b2);
+        }
+
+        /// <summary><c>y = Relu(x·W1 + b1)·W2 + b2</c> with weights from <c>PackFeedForward</c>; bit-identical to the raw-span overload.</summary>
+        /// <exception cref="global::System.ArgumentException">A length does not match the shape, <paramref name="y"/> overlaps <paramref name="x"/>, or the weights were packed for other dimensions.</exception>
+        [global::System.CodeDom.Compiler.GeneratedCode("FixedShapeAttention.Generators", "1.0.0.0")]
+        public static void FeedForward(global::System.ReadOnlySpan<float> x, global::FixedShapeAttention.PackedFeedForwardWeights weights, global::System.Span<float> y) =>
+            FeedForward(x, weights, y, global::FixedShapeAttention.Scheduling.KernelParallelism.DefaultMaxDegreeOfParallelism);
+
+        /// <inheritdoc cref="FeedForward(global::System.ReadOnlySpan{float}, global::FixedShapeAttention.PackedFeedForwardWeights, global::System.Span{float})"/>
+        /// <param name="maxDegreeOfParallelism">-1 for every processor, 1 for the calling thread only. Results are bit-identical for every value.</param>
+        [global::System.CodeDom.Compiler.GeneratedCode("FixedShapeAttention.Generators", "1.0.0.0")]
+        public static void FeedForward(global::System.ReadOnlySpan<float> x, global::FixedShapeAttention.PackedFeedForwardWeights weights, global::System.Span<float> y, int maxDegreeOfParallelism)
+        {
+            int batch = global::FixedShapeAttention.KernelArguments.ValidatePackedFeedForward(x, weights, y, 128, 384, 1536, global::FixedShapeAttention.Generated.MiniLmPackedFeedForwardKernel.Lanes);
+            global::FixedShapeAttention.Scheduling.ParallelRunner.Run(new global::FixedShapeAttention.Generated.MiniLmPackedFeedForwardKernel(), batch * 4, batch * 301989888L, maxDegreeOfParallelism, x, weights.PackedW1, weights.B1, weights.PackedW2, weights.B2, y);
         }
     }
 }
@@ -45,17 +70,17 @@ namespace FixedShapeAttention.Generated
     {
         public void Execute(in KernelBuffers buffers, int chunk)
         {
-            int sequence = chunk / 32;
-            int part = chunk % 32;
-            int firstTile = RowPartition.Start(32, 32, part);
-            int tileCount = RowPartition.Count(32, 32, part);
+            int sequence = chunk / 4;
+            int part = chunk % 4;
+            int firstTile = RowPartition.Start(32, 4, part);
+            int tileCount = RowPartition.Count(32, 4, part);
             int fullTiles = Math.Min(firstTile + tileCount, 32) - firstTile;
             bool hasTail = firstTile + tileCount > 32;
             nint rowOffset = ((nint)sequence * 128 + firstTile * 4) * 384;
             ref float x = ref Unsafe.Add(ref buffers.Input0, rowOffset);
             ref float y = ref Unsafe.Add(ref buffers.Output, rowOffset);
-            // Scratch: the hidden activations of this chunk's rows, at most 4 × 1536.
-            ref float hidden = ref MemoryMarshal.GetReference(WorkerScratch.Get(6144));
+            // Scratch: the hidden activations of this chunk's rows, at most 32 × 1536.
+            ref float hidden = ref MemoryMarshal.GetReference(WorkerScratch.Get(49152));
             if (Vector512.IsHardwareAccelerated)
             {
                 Hidden_Vector512(ref x, ref buffers.Input1, ref buffers.Input2, ref hidden, fullTiles, hasTail);
@@ -398,6 +423,493 @@ namespace FixedShapeAttention.Generated
                         acc_r3_c2 = a_r3 * b_c2 + acc_r3_c2;
                         acc_r3_c3 = a_r3 * b_c3 + acc_r3_c3;
                         bRow = ref Unsafe.Add(ref bRow, 384);
+                    }
+                    float b2_c0 = Unsafe.Add(ref b2, col);
+                    float b2_c1 = Unsafe.Add(ref b2, col + 1);
+                    float b2_c2 = Unsafe.Add(ref b2, col + 2);
+                    float b2_c3 = Unsafe.Add(ref b2, col + 3);
+                    Unsafe.Add(ref y, tile * 1536 + col) = acc_r0_c0 + b2_c0;
+                    Unsafe.Add(ref y, tile * 1536 + col + 1) = acc_r0_c1 + b2_c1;
+                    Unsafe.Add(ref y, tile * 1536 + col + 2) = acc_r0_c2 + b2_c2;
+                    Unsafe.Add(ref y, tile * 1536 + col + 3) = acc_r0_c3 + b2_c3;
+                    Unsafe.Add(ref y, tile * 1536 + col + 384) = acc_r1_c0 + b2_c0;
+                    Unsafe.Add(ref y, tile * 1536 + col + 385) = acc_r1_c1 + b2_c1;
+                    Unsafe.Add(ref y, tile * 1536 + col + 386) = acc_r1_c2 + b2_c2;
+                    Unsafe.Add(ref y, tile * 1536 + col + 387) = acc_r1_c3 + b2_c3;
+                    Unsafe.Add(ref y, tile * 1536 + col + 768) = acc_r2_c0 + b2_c0;
+                    Unsafe.Add(ref y, tile * 1536 + col + 769) = acc_r2_c1 + b2_c1;
+                    Unsafe.Add(ref y, tile * 1536 + col + 770) = acc_r2_c2 + b2_c2;
+                    Unsafe.Add(ref y, tile * 1536 + col + 771) = acc_r2_c3 + b2_c3;
+                    Unsafe.Add(ref y, tile * 1536 + col + 1152) = acc_r3_c0 + b2_c0;
+                    Unsafe.Add(ref y, tile * 1536 + col + 1153) = acc_r3_c1 + b2_c1;
+                    Unsafe.Add(ref y, tile * 1536 + col + 1154) = acc_r3_c2 + b2_c2;
+                    Unsafe.Add(ref y, tile * 1536 + col + 1155) = acc_r3_c3 + b2_c3;
+                }
+            }
+        }
+    }
+
+    /// <summary>The chunks of one MiniLm.FeedForward call with prepacked weights: chunk = (sequence, range of row tiles).</summary>
+    [global::System.CodeDom.Compiler.GeneratedCode("FixedShapeAttention.Generators", "1.0.0.0")]
+    file readonly struct MiniLmPackedFeedForwardKernel : IChunkKernel
+    {
+        public void Execute(in KernelBuffers buffers, int chunk)
+        {
+            int sequence = chunk / 4;
+            int part = chunk % 4;
+            int firstTile = RowPartition.Start(32, 4, part);
+            int tileCount = RowPartition.Count(32, 4, part);
+            int fullTiles = Math.Min(firstTile + tileCount, 32) - firstTile;
+            bool hasTail = firstTile + tileCount > 32;
+            nint rowOffset = ((nint)sequence * 128 + firstTile * 4) * 384;
+            ref float x = ref Unsafe.Add(ref buffers.Input0, rowOffset);
+            ref float y = ref Unsafe.Add(ref buffers.Output, rowOffset);
+            // Scratch: the hidden activations of this chunk's rows, at most 32 × 1536.
+            ref float hidden = ref MemoryMarshal.GetReference(WorkerScratch.Get(49152));
+            if (Vector512.IsHardwareAccelerated)
+            {
+                Hidden_Vector512(ref x, ref buffers.Input1, ref buffers.Input2, ref hidden, fullTiles, hasTail);
+                Output_Vector512(ref hidden, ref buffers.Input3, ref buffers.Input4, ref y, fullTiles, hasTail);
+            }
+            else if (Vector256.IsHardwareAccelerated)
+            {
+                Hidden_Vector256(ref x, ref buffers.Input1, ref buffers.Input2, ref hidden, fullTiles, hasTail);
+                Output_Vector256(ref hidden, ref buffers.Input3, ref buffers.Input4, ref y, fullTiles, hasTail);
+            }
+            else
+            {
+                Hidden_Scalar(ref x, ref buffers.Input1, ref buffers.Input2, ref hidden, fullTiles, hasTail);
+                Output_Scalar(ref hidden, ref buffers.Input3, ref buffers.Input4, ref y, fullTiles, hasTail);
+            }
+        }
+
+        /// <summary>The vector width this process's branch uses, the layout key of packed weights.</summary>
+        public static int Lanes => Vector512.IsHardwareAccelerated ? 16 : Vector256.IsHardwareAccelerated ? 8 : 1;
+
+        public static global::FixedShapeAttention.PackedFeedForwardWeights Pack(ReadOnlySpan<float> w1, ReadOnlySpan<float> b1, ReadOnlySpan<float> w2, ReadOnlySpan<float> b2)
+        {
+            float[] packedW1, packedW2;
+            if (Vector512.IsHardwareAccelerated)
+            {
+                packedW1 = new float[589824];
+                packedW2 = new float[589824];
+                PackW1_Vector512(w1, packedW1);
+                PackW2_Vector512(w2, packedW2);
+            }
+            else if (Vector256.IsHardwareAccelerated)
+            {
+                packedW1 = new float[589824];
+                packedW2 = new float[589824];
+                PackW1_Vector256(w1, packedW1);
+                PackW2_Vector256(w2, packedW2);
+            }
+            else
+            {
+                packedW1 = new float[589824];
+                packedW2 = new float[589824];
+                PackW1_Scalar(w1, packedW1);
+                PackW2_Scalar(w2, packedW2);
+            }
+            return global::FixedShapeAttention.PackedFeedForwardWeights.FromPacked(384, 1536, Lanes, packedW1, b1.ToArray(), packedW2, b2.ToArray());
+        }
+
+        private static void PackW1_Vector512(ReadOnlySpan<float> source, Span<float> packed)
+        {
+            int offset = 0;
+            for (int col = 0; col < 1536; col += 64)
+            {
+                for (int k = 0; k < 384; k++, offset += 64)
+                {
+                    source.Slice(k * 1536 + col, 64).CopyTo(packed.Slice(offset));
+                }
+            }
+        }
+
+        private static void PackW2_Vector512(ReadOnlySpan<float> source, Span<float> packed)
+        {
+            int offset = 0;
+            for (int col = 0; col < 384; col += 64)
+            {
+                for (int k = 0; k < 1536; k++, offset += 64)
+                {
+                    source.Slice(k * 384 + col, 64).CopyTo(packed.Slice(offset));
+                }
+            }
+        }
+
+        private static void PackW1_Vector256(ReadOnlySpan<float> source, Span<float> packed)
+        {
+            int offset = 0;
+            for (int col = 0; col < 1536; col += 16)
+            {
+                for (int k = 0; k < 384; k++, offset += 16)
+                {
+                    source.Slice(k * 1536 + col, 16).CopyTo(packed.Slice(offset));
+                }
+            }
+        }
+
+        private static void PackW2_Vector256(ReadOnlySpan<float> source, Span<float> packed)
+        {
+            int offset = 0;
+            for (int col = 0; col < 384; col += 16)
+            {
+                for (int k = 0; k < 1536; k++, offset += 16)
+                {
+                    source.Slice(k * 384 + col, 16).CopyTo(packed.Slice(offset));
+                }
+            }
+        }
+
+        private static void PackW1_Scalar(ReadOnlySpan<float> source, Span<float> packed)
+        {
+            int offset = 0;
+            for (int col = 0; col < 1536; col += 4)
+            {
+                for (int k = 0; k < 384; k++, offset += 4)
+                {
+                    source.Slice(k * 1536 + col, 4).CopyTo(packed.Slice(offset));
+                }
+            }
+        }
+
+        private static void PackW2_Scalar(ReadOnlySpan<float> source, Span<float> packed)
+        {
+            int offset = 0;
+            for (int col = 0; col < 384; col += 4)
+            {
+                for (int k = 0; k < 1536; k++, offset += 4)
+                {
+                    source.Slice(k * 384 + col, 4).CopyTo(packed.Slice(offset));
+                }
+            }
+        }
+
+        /// <summary>hidden = Relu(x·W1 + b1) for the chunk's rows, 1536 columns.</summary>
+        private static void Hidden_Vector512(ref float x, ref float w1, ref float b1, ref float hidden, int fullTiles, bool hasTail)
+        {
+            for (int col = 0; col < 1536; col += 64)
+            {
+                for (int tile = 0; tile < fullTiles; tile++)
+                {
+                    Vector512<float> acc_r0_c0 = Vector512<float>.Zero, acc_r0_c1 = Vector512<float>.Zero, acc_r0_c2 = Vector512<float>.Zero, acc_r0_c3 = Vector512<float>.Zero;
+                    Vector512<float> acc_r1_c0 = Vector512<float>.Zero, acc_r1_c1 = Vector512<float>.Zero, acc_r1_c2 = Vector512<float>.Zero, acc_r1_c3 = Vector512<float>.Zero;
+                    Vector512<float> acc_r2_c0 = Vector512<float>.Zero, acc_r2_c1 = Vector512<float>.Zero, acc_r2_c2 = Vector512<float>.Zero, acc_r2_c3 = Vector512<float>.Zero;
+                    Vector512<float> acc_r3_c0 = Vector512<float>.Zero, acc_r3_c1 = Vector512<float>.Zero, acc_r3_c2 = Vector512<float>.Zero, acc_r3_c3 = Vector512<float>.Zero;
+                    ref float bRow = ref Unsafe.Add(ref w1, col * 384);
+                    ref float aRow = ref Unsafe.Add(ref x, tile * 1536);
+                    for (nint k = 0; k < 384; k++)
+                    {
+                        Vector512<float> b_c0 = Vector512.LoadUnsafe(ref bRow);
+                        Vector512<float> b_c1 = Vector512.LoadUnsafe(ref bRow, 16);
+                        Vector512<float> b_c2 = Vector512.LoadUnsafe(ref bRow, 32);
+                        Vector512<float> b_c3 = Vector512.LoadUnsafe(ref bRow, 48);
+                        Vector512<float> a_r0 = Vector512.Create(Unsafe.Add(ref aRow, k));
+                        acc_r0_c0 = Vector512.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
+                        acc_r0_c1 = Vector512.FusedMultiplyAdd(a_r0, b_c1, acc_r0_c1);
+                        acc_r0_c2 = Vector512.FusedMultiplyAdd(a_r0, b_c2, acc_r0_c2);
+                        acc_r0_c3 = Vector512.FusedMultiplyAdd(a_r0, b_c3, acc_r0_c3);
+                        Vector512<float> a_r1 = Vector512.Create(Unsafe.Add(ref aRow, k + 384));
+                        acc_r1_c0 = Vector512.FusedMultiplyAdd(a_r1, b_c0, acc_r1_c0);
+                        acc_r1_c1 = Vector512.FusedMultiplyAdd(a_r1, b_c1, acc_r1_c1);
+                        acc_r1_c2 = Vector512.FusedMultiplyAdd(a_r1, b_c2, acc_r1_c2);
+                        acc_r1_c3 = Vector512.FusedMultiplyAdd(a_r1, b_c3, acc_r1_c3);
+                        Vector512<float> a_r2 = Vector512.Create(Unsafe.Add(ref aRow, k + 768));
+                        acc_r2_c0 = Vector512.FusedMultiplyAdd(a_r2, b_c0, acc_r2_c0);
+                        acc_r2_c1 = Vector512.FusedMultiplyAdd(a_r2, b_c1, acc_r2_c1);
+                        acc_r2_c2 = Vector512.FusedMultiplyAdd(a_r2, b_c2, acc_r2_c2);
+                        acc_r2_c3 = Vector512.FusedMultiplyAdd(a_r2, b_c3, acc_r2_c3);
+                        Vector512<float> a_r3 = Vector512.Create(Unsafe.Add(ref aRow, k + 1152));
+                        acc_r3_c0 = Vector512.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
+                        acc_r3_c1 = Vector512.FusedMultiplyAdd(a_r3, b_c1, acc_r3_c1);
+                        acc_r3_c2 = Vector512.FusedMultiplyAdd(a_r3, b_c2, acc_r3_c2);
+                        acc_r3_c3 = Vector512.FusedMultiplyAdd(a_r3, b_c3, acc_r3_c3);
+                        bRow = ref Unsafe.Add(ref bRow, 64);
+                    }
+                    Vector512<float> b1_c0 = Vector512.LoadUnsafe(ref b1, (nuint)(col));
+                    Vector512<float> b1_c1 = Vector512.LoadUnsafe(ref b1, (nuint)(col + 16));
+                    Vector512<float> b1_c2 = Vector512.LoadUnsafe(ref b1, (nuint)(col + 32));
+                    Vector512<float> b1_c3 = Vector512.LoadUnsafe(ref b1, (nuint)(col + 48));
+                    Vector512.StoreUnsafe(ReluOperator.Invoke(acc_r0_c0 + b1_c0), ref hidden, (nuint)(tile * 6144 + col));
+                    Vector512.StoreUnsafe(ReluOperator.Invoke(acc_r0_c1 + b1_c1), ref hidden, (nuint)(tile * 6144 + col + 16));
+                    Vector512.StoreUnsafe(ReluOperator.Invoke(acc_r0_c2 + b1_c2), ref hidden, (nuint)(tile * 6144 + col + 32));
+                    Vector512.StoreUnsafe(ReluOperator.Invoke(acc_r0_c3 + b1_c3), ref hidden, (nuint)(tile * 6144 + col + 48));
+                    Vector512.StoreUnsafe(ReluOperator.Invoke(acc_r1_c0 + b1_c0), ref hidden, (nuint)(tile * 6144 + col + 1536));
+                    Vector512.StoreUnsafe(ReluOperator.Invoke(acc_r1_c1 + b1_c1), ref hidden, (nuint)(tile * 6144 + col + 1552));
+                    Vector512.StoreUnsafe(ReluOperator.Invoke(acc_r1_c2 + b1_c2), ref hidden, (nuint)(tile * 6144 + col + 1568));
+                    Vector512.StoreUnsafe(ReluOperator.Invoke(acc_r1_c3 + b1_c3), ref hidden, (nuint)(tile * 6144 + col + 1584));
+                    Vector512.StoreUnsafe(ReluOperator.Invoke(acc_r2_c0 + b1_c0), ref hidden, (nuint)(tile * 6144 + col + 3072));
+                    Vector512.StoreUnsafe(ReluOperator.Invoke(acc_r2_c1 + b1_c1), ref hidden, (nuint)(tile * 6144 + col + 3088));
+                    Vector512.StoreUnsafe(ReluOperator.Invoke(acc_r2_c2 + b1_c2), ref hidden, (nuint)(tile * 6144 + col + 3104));
+                    Vector512.StoreUnsafe(ReluOperator.Invoke(acc_r2_c3 + b1_c3), ref hidden, (nuint)(tile * 6144 + col + 3120));
+                    Vector512.StoreUnsafe(ReluOperator.Invoke(acc_r3_c0 + b1_c0), ref hidden, (nuint)(tile * 6144 + col + 4608));
+                    Vector512.StoreUnsafe(ReluOperator.Invoke(acc_r3_c1 + b1_c1), ref hidden, (nuint)(tile * 6144 + col + 4624));
+                    Vector512.StoreUnsafe(ReluOperator.Invoke(acc_r3_c2 + b1_c2), ref hidden, (nuint)(tile * 6144 + col + 4640));
+                    Vector512.StoreUnsafe(ReluOperator.Invoke(acc_r3_c3 + b1_c3), ref hidden, (nuint)(tile * 6144 + col + 4656));
+                }
+            }
+        }
+
+        /// <summary>y = hidden·W2 + b2 for the chunk's rows, 384 columns.</summary>
+        private static void Output_Vector512(ref float hidden, ref float w2, ref float b2, ref float y, int fullTiles, bool hasTail)
+        {
+            for (int col = 0; col < 384; col += 64)
+            {
+                for (int tile = 0; tile < fullTiles; tile++)
+                {
+                    Vector512<float> acc_r0_c0 = Vector512<float>.Zero, acc_r0_c1 = Vector512<float>.Zero, acc_r0_c2 = Vector512<float>.Zero, acc_r0_c3 = Vector512<float>.Zero;
+                    Vector512<float> acc_r1_c0 = Vector512<float>.Zero, acc_r1_c1 = Vector512<float>.Zero, acc_r1_c2 = Vector512<float>.Zero, acc_r1_c3 = Vector512<float>.Zero;
+                    Vector512<float> acc_r2_c0 = Vector512<float>.Zero, acc_r2_c1 = Vector512<float>.Zero, acc_r2_c2 = Vector512<float>.Zero, acc_r2_c3 = Vector512<float>.Zero;
+                    Vector512<float> acc_r3_c0 = Vector512<float>.Zero, acc_r3_c1 = Vector512<float>.Zero, acc_r3_c2 = Vector512<float>.Zero, acc_r3_c3 = Vector512<float>.Zero;
+                    ref float bRow = ref Unsafe.Add(ref w2, col * 1536);
+                    ref float aRow = ref Unsafe.Add(ref hidden, tile * 6144);
+                    for (nint k = 0; k < 1536; k++)
+                    {
+                        Vector512<float> b_c0 = Vector512.LoadUnsafe(ref bRow);
+                        Vector512<float> b_c1 = Vector512.LoadUnsafe(ref bRow, 16);
+                        Vector512<float> b_c2 = Vector512.LoadUnsafe(ref bRow, 32);
+                        Vector512<float> b_c3 = Vector512.LoadUnsafe(ref bRow, 48);
+                        Vector512<float> a_r0 = Vector512.Create(Unsafe.Add(ref aRow, k));
+                        acc_r0_c0 = Vector512.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
+                        acc_r0_c1 = Vector512.FusedMultiplyAdd(a_r0, b_c1, acc_r0_c1);
+                        acc_r0_c2 = Vector512.FusedMultiplyAdd(a_r0, b_c2, acc_r0_c2);
+                        acc_r0_c3 = Vector512.FusedMultiplyAdd(a_r0, b_c3, acc_r0_c3);
+                        Vector512<float> a_r1 = Vector512.Create(Unsafe.Add(ref aRow, k + 1536));
+                        acc_r1_c0 = Vector512.FusedMultiplyAdd(a_r1, b_c0, acc_r1_c0);
+                        acc_r1_c1 = Vector512.FusedMultiplyAdd(a_r1, b_c1, acc_r1_c1);
+                        acc_r1_c2 = Vector512.FusedMultiplyAdd(a_r1, b_c2, acc_r1_c2);
+                        acc_r1_c3 = Vector512.FusedMultiplyAdd(a_r1, b_c3, acc_r1_c3);
+                        Vector512<float> a_r2 = Vector512.Create(Unsafe.Add(ref aRow, k + 3072));
+                        acc_r2_c0 = Vector512.FusedMultiplyAdd(a_r2, b_c0, acc_r2_c0);
+                        acc_r2_c1 = Vector512.FusedMultiplyAdd(a_r2, b_c1, acc_r2_c1);
+                        acc_r2_c2 = Vector512.FusedMultiplyAdd(a_r2, b_c2, acc_r2_c2);
+                        acc_r2_c3 = Vector512.FusedMultiplyAdd(a_r2, b_c3, acc_r2_c3);
+                        Vector512<float> a_r3 = Vector512.Create(Unsafe.Add(ref aRow, k + 4608));
+                        acc_r3_c0 = Vector512.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
+                        acc_r3_c1 = Vector512.FusedMultiplyAdd(a_r3, b_c1, acc_r3_c1);
+                        acc_r3_c2 = Vector512.FusedMultiplyAdd(a_r3, b_c2, acc_r3_c2);
+                        acc_r3_c3 = Vector512.FusedMultiplyAdd(a_r3, b_c3, acc_r3_c3);
+                        bRow = ref Unsafe.Add(ref bRow, 64);
+                    }
+                    Vector512<float> b2_c0 = Vector512.LoadUnsafe(ref b2, (nuint)(col));
+                    Vector512<float> b2_c1 = Vector512.LoadUnsafe(ref b2, (nuint)(col + 16));
+                    Vector512<float> b2_c2 = Vector512.LoadUnsafe(ref b2, (nuint)(col + 32));
+                    Vector512<float> b2_c3 = Vector512.LoadUnsafe(ref b2, (nuint)(col + 48));
+                    Vector512.StoreUnsafe(acc_r0_c0 + b2_c0, ref y, (nuint)(tile * 1536 + col));
+                    Vector512.StoreUnsafe(acc_r0_c1 + b2_c1, ref y, (nuint)(tile * 1536 + col + 16));
+                    Vector512.StoreUnsafe(acc_r0_c2 + b2_c2, ref y, (nuint)(tile * 1536 + col + 32));
+                    Vector512.StoreUnsafe(acc_r0_c3 + b2_c3, ref y, (nuint)(tile * 1536 + col + 48));
+                    Vector512.StoreUnsafe(acc_r1_c0 + b2_c0, ref y, (nuint)(tile * 1536 + col + 384));
+                    Vector512.StoreUnsafe(acc_r1_c1 + b2_c1, ref y, (nuint)(tile * 1536 + col + 400));
+                    Vector512.StoreUnsafe(acc_r1_c2 + b2_c2, ref y, (nuint)(tile * 1536 + col + 416));
+                    Vector512.StoreUnsafe(acc_r1_c3 + b2_c3, ref y, (nuint)(tile * 1536 + col + 432));
+                    Vector512.StoreUnsafe(acc_r2_c0 + b2_c0, ref y, (nuint)(tile * 1536 + col + 768));
+                    Vector512.StoreUnsafe(acc_r2_c1 + b2_c1, ref y, (nuint)(tile * 1536 + col + 784));
+                    Vector512.StoreUnsafe(acc_r2_c2 + b2_c2, ref y, (nuint)(tile * 1536 + col + 800));
+                    Vector512.StoreUnsafe(acc_r2_c3 + b2_c3, ref y, (nuint)(tile * 1536 + col + 816));
+                    Vector512.StoreUnsafe(acc_r3_c0 + b2_c0, ref y, (nuint)(tile * 1536 + col + 1152));
+                    Vector512.StoreUnsafe(acc_r3_c1 + b2_c1, ref y, (nuint)(tile * 1536 + col + 1168));
+                    Vector512.StoreUnsafe(acc_r3_c2 + b2_c2, ref y, (nuint)(tile * 1536 + col + 1184));
+                    Vector512.StoreUnsafe(acc_r3_c3 + b2_c3, ref y, (nuint)(tile * 1536 + col + 1200));
+                }
+            }
+        }
+
+        /// <summary>hidden = Relu(x·W1 + b1) for the chunk's rows, 1536 columns.</summary>
+        private static void Hidden_Vector256(ref float x, ref float w1, ref float b1, ref float hidden, int fullTiles, bool hasTail)
+        {
+            for (int col = 0; col < 1536; col += 16)
+            {
+                for (int tile = 0; tile < fullTiles; tile++)
+                {
+                    Vector256<float> acc_r0_c0 = Vector256<float>.Zero, acc_r0_c1 = Vector256<float>.Zero;
+                    Vector256<float> acc_r1_c0 = Vector256<float>.Zero, acc_r1_c1 = Vector256<float>.Zero;
+                    Vector256<float> acc_r2_c0 = Vector256<float>.Zero, acc_r2_c1 = Vector256<float>.Zero;
+                    Vector256<float> acc_r3_c0 = Vector256<float>.Zero, acc_r3_c1 = Vector256<float>.Zero;
+                    ref float bRow = ref Unsafe.Add(ref w1, col * 384);
+                    ref float aRow = ref Unsafe.Add(ref x, tile * 1536);
+                    for (nint k = 0; k < 384; k++)
+                    {
+                        Vector256<float> b_c0 = Vector256.LoadUnsafe(ref bRow);
+                        Vector256<float> b_c1 = Vector256.LoadUnsafe(ref bRow, 8);
+                        Vector256<float> a_r0 = Vector256.Create(Unsafe.Add(ref aRow, k));
+                        acc_r0_c0 = Vector256.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
+                        acc_r0_c1 = Vector256.FusedMultiplyAdd(a_r0, b_c1, acc_r0_c1);
+                        Vector256<float> a_r1 = Vector256.Create(Unsafe.Add(ref aRow, k + 384));
+                        acc_r1_c0 = Vector256.FusedMultiplyAdd(a_r1, b_c0, acc_r1_c0);
+                        acc_r1_c1 = Vector256.FusedMultiplyAdd(a_r1, b_c1, acc_r1_c1);
+                        Vector256<float> a_r2 = Vector256.Create(Unsafe.Add(ref aRow, k + 768));
+                        acc_r2_c0 = Vector256.FusedMultiplyAdd(a_r2, b_c0, acc_r2_c0);
+                        acc_r2_c1 = Vector256.FusedMultiplyAdd(a_r2, b_c1, acc_r2_c1);
+                        Vector256<float> a_r3 = Vector256.Create(Unsafe.Add(ref aRow, k + 1152));
+                        acc_r3_c0 = Vector256.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
+                        acc_r3_c1 = Vector256.FusedMultiplyAdd(a_r3, b_c1, acc_r3_c1);
+                        bRow = ref Unsafe.Add(ref bRow, 16);
+                    }
+                    Vector256<float> b1_c0 = Vector256.LoadUnsafe(ref b1, (nuint)(col));
+                    Vector256<float> b1_c1 = Vector256.LoadUnsafe(ref b1, (nuint)(col + 8));
+                    Vector256.StoreUnsafe(ReluOperator.Invoke(acc_r0_c0 + b1_c0), ref hidden, (nuint)(tile * 6144 + col));
+                    Vector256.StoreUnsafe(ReluOperator.Invoke(acc_r0_c1 + b1_c1), ref hidden, (nuint)(tile * 6144 + col + 8));
+                    Vector256.StoreUnsafe(ReluOperator.Invoke(acc_r1_c0 + b1_c0), ref hidden, (nuint)(tile * 6144 + col + 1536));
+                    Vector256.StoreUnsafe(ReluOperator.Invoke(acc_r1_c1 + b1_c1), ref hidden, (nuint)(tile * 6144 + col + 1544));
+                    Vector256.StoreUnsafe(ReluOperator.Invoke(acc_r2_c0 + b1_c0), ref hidden, (nuint)(tile * 6144 + col + 3072));
+                    Vector256.StoreUnsafe(ReluOperator.Invoke(acc_r2_c1 + b1_c1), ref hidden, (nuint)(tile * 6144 + col + 3080));
+                    Vector256.StoreUnsafe(ReluOperator.Invoke(acc_r3_c0 + b1_c0), ref hidden, (nuint)(tile * 6144 + col + 4608));
+                    Vector256.StoreUnsafe(ReluOperator.Invoke(acc_r3_c1 + b1_c1), ref hidden, (nuint)(tile * 6144 + col + 4616));
+                }
+            }
+        }
+
+        /// <summary>y = hidden·W2 + b2 for the chunk's rows, 384 columns.</summary>
+        private static void Output_Vector256(ref float hidden, ref float w2, ref float b2, ref float y, int fullTiles, bool hasTail)
+        {
+            for (int col = 0; col < 384; col += 16)
+            {
+                for (int tile = 0; tile < fullTiles; tile++)
+                {
+                    Vector256<float> acc_r0_c0 = Vector256<float>.Zero, acc_r0_c1 = Vector256<float>.Zero;
+                    Vector256<float> acc_r1_c0 = Vector256<float>.Zero, acc_r1_c1 = Vector256<float>.Zero;
+                    Vector256<float> acc_r2_c0 = Vector256<float>.Zero, acc_r2_c1 = Vector256<float>.Zero;
+                    Vector256<float> acc_r3_c0 = Vector256<float>.Zero, acc_r3_c1 = Vector256<float>.Zero;
+                    ref float bRow = ref Unsafe.Add(ref w2, col * 1536);
+                    ref float aRow = ref Unsafe.Add(ref hidden, tile * 6144);
+                    for (nint k = 0; k < 1536; k++)
+                    {
+                        Vector256<float> b_c0 = Vector256.LoadUnsafe(ref bRow);
+                        Vector256<float> b_c1 = Vector256.LoadUnsafe(ref bRow, 8);
+                        Vector256<float> a_r0 = Vector256.Create(Unsafe.Add(ref aRow, k));
+                        acc_r0_c0 = Vector256.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
+                        acc_r0_c1 = Vector256.FusedMultiplyAdd(a_r0, b_c1, acc_r0_c1);
+                        Vector256<float> a_r1 = Vector256.Create(Unsafe.Add(ref aRow, k + 1536));
+                        acc_r1_c0 = Vector256.FusedMultiplyAdd(a_r1, b_c0, acc_r1_c0);
+                        acc_r1_c1 = Vector256.FusedMultiplyAdd(a_r1, b_c1, acc_r1_c1);
+                        Vector256<float> a_r2 = Vector256.Create(Unsafe.Add(ref aRow, k + 3072));
+                        acc_r2_c0 = Vector256.FusedMultiplyAdd(a_r2, b_c0, acc_r2_c0);
+                        acc_r2_c1 = Vector256.FusedMultiplyAdd(a_r2, b_c1, acc_r2_c1);
+                        Vector256<float> a_r3 = Vector256.Create(Unsafe.Add(ref aRow, k + 4608));
+                        acc_r3_c0 = Vector256.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
+                        acc_r3_c1 = Vector256.FusedMultiplyAdd(a_r3, b_c1, acc_r3_c1);
+                        bRow = ref Unsafe.Add(ref bRow, 16);
+                    }
+                    Vector256<float> b2_c0 = Vector256.LoadUnsafe(ref b2, (nuint)(col));
+                    Vector256<float> b2_c1 = Vector256.LoadUnsafe(ref b2, (nuint)(col + 8));
+                    Vector256.StoreUnsafe(acc_r0_c0 + b2_c0, ref y, (nuint)(tile * 1536 + col));
+                    Vector256.StoreUnsafe(acc_r0_c1 + b2_c1, ref y, (nuint)(tile * 1536 + col + 8));
+                    Vector256.StoreUnsafe(acc_r1_c0 + b2_c0, ref y, (nuint)(tile * 1536 + col + 384));
+                    Vector256.StoreUnsafe(acc_r1_c1 + b2_c1, ref y, (nuint)(tile * 1536 + col + 392));
+                    Vector256.StoreUnsafe(acc_r2_c0 + b2_c0, ref y, (nuint)(tile * 1536 + col + 768));
+                    Vector256.StoreUnsafe(acc_r2_c1 + b2_c1, ref y, (nuint)(tile * 1536 + col + 776));
+                    Vector256.StoreUnsafe(acc_r3_c0 + b2_c0, ref y, (nuint)(tile * 1536 + col + 1152));
+                    Vector256.StoreUnsafe(acc_r3_c1 + b2_c1, ref y, (nuint)(tile * 1536 + col + 1160));
+                }
+            }
+        }
+
+        /// <summary>hidden = Relu(x·W1 + b1) for the chunk's rows, 1536 columns.</summary>
+        private static void Hidden_Scalar(ref float x, ref float w1, ref float b1, ref float hidden, int fullTiles, bool hasTail)
+        {
+            for (int col = 0; col < 1536; col += 4)
+            {
+                for (int tile = 0; tile < fullTiles; tile++)
+                {
+                    float acc_r0_c0 = 0f, acc_r0_c1 = 0f, acc_r0_c2 = 0f, acc_r0_c3 = 0f;
+                    float acc_r1_c0 = 0f, acc_r1_c1 = 0f, acc_r1_c2 = 0f, acc_r1_c3 = 0f;
+                    float acc_r2_c0 = 0f, acc_r2_c1 = 0f, acc_r2_c2 = 0f, acc_r2_c3 = 0f;
+                    float acc_r3_c0 = 0f, acc_r3_c1 = 0f, acc_r3_c2 = 0f, acc_r3_c3 = 0f;
+                    ref float bRow = ref Unsafe.Add(ref w1, col * 384);
+                    ref float aRow = ref Unsafe.Add(ref x, tile * 1536);
+                    for (nint k = 0; k < 384; k++)
+                    {
+                        float b_c0 = bRow;
+                        float b_c1 = Unsafe.Add(ref bRow, 1);
+                        float b_c2 = Unsafe.Add(ref bRow, 2);
+                        float b_c3 = Unsafe.Add(ref bRow, 3);
+                        float a_r0 = Unsafe.Add(ref aRow, k);
+                        acc_r0_c0 = a_r0 * b_c0 + acc_r0_c0;
+                        acc_r0_c1 = a_r0 * b_c1 + acc_r0_c1;
+                        acc_r0_c2 = a_r0 * b_c2 + acc_r0_c2;
+                        acc_r0_c3 = a_r0 * b_c3 + acc_r0_c3;
+                        float a_r1 = Unsafe.Add(ref aRow, k + 384);
+                        acc_r1_c0 = a_r1 * b_c0 + acc_r1_c0;
+                        acc_r1_c1 = a_r1 * b_c1 + acc_r1_c1;
+                        acc_r1_c2 = a_r1 * b_c2 + acc_r1_c2;
+                        acc_r1_c3 = a_r1 * b_c3 + acc_r1_c3;
+                        float a_r2 = Unsafe.Add(ref aRow, k + 768);
+                        acc_r2_c0 = a_r2 * b_c0 + acc_r2_c0;
+                        acc_r2_c1 = a_r2 * b_c1 + acc_r2_c1;
+                        acc_r2_c2 = a_r2 * b_c2 + acc_r2_c2;
+                        acc_r2_c3 = a_r2 * b_c3 + acc_r2_c3;
+                        float a_r3 = Unsafe.Add(ref aRow, k + 1152);
+                        acc_r3_c0 = a_r3 * b_c0 + acc_r3_c0;
+                        acc_r3_c1 = a_r3 * b_c1 + acc_r3_c1;
+                        acc_r3_c2 = a_r3 * b_c2 + acc_r3_c2;
+                        acc_r3_c3 = a_r3 * b_c3 + acc_r3_c3;
+                        bRow = ref Unsafe.Add(ref bRow, 4);
+                    }
+                    float b1_c0 = Unsafe.Add(ref b1, col);
+                    float b1_c1 = Unsafe.Add(ref b1, col + 1);
+                    float b1_c2 = Unsafe.Add(ref b1, col + 2);
+                    float b1_c3 = Unsafe.Add(ref b1, col + 3);
+                    Unsafe.Add(ref hidden, tile * 6144 + col) = ReluOperator.Invoke(acc_r0_c0 + b1_c0);
+                    Unsafe.Add(ref hidden, tile * 6144 + col + 1) = ReluOperator.Invoke(acc_r0_c1 + b1_c1);
+                    Unsafe.Add(ref hidden, tile * 6144 + col + 2) = ReluOperator.Invoke(acc_r0_c2 + b1_c2);
+                    Unsafe.Add(ref hidden, tile * 6144 + col + 3) = ReluOperator.Invoke(acc_r0_c3 + b1_c3);
+                    Unsafe.Add(ref hidden, tile * 6144 + col + 1536) = ReluOperator.Invoke(acc_r1_c0 + b1_c0);
+                    Unsafe.Add(ref hidden, tile * 6144 + col + 1537) = ReluOperator.Invoke(acc_r1_c1 + b1_c1);
+                    Unsafe.Add(ref hidden, tile * 6144 + col + 1538) = ReluOperator.Invoke(acc_r1_c2 + b1_c2);
+                    Unsafe.Add(ref hidden, tile * 6144 + col + 1539) = ReluOperator.Invoke(acc_r1_c3 + b1_c3);
+                    Unsafe.Add(ref hidden, tile * 6144 + col + 3072) = ReluOperator.Invoke(acc_r2_c0 + b1_c0);
+                    Unsafe.Add(ref hidden, tile * 6144 + col + 3073) = ReluOperator.Invoke(acc_r2_c1 + b1_c1);
+                    Unsafe.Add(ref hidden, tile * 6144 + col + 3074) = ReluOperator.Invoke(acc_r2_c2 + b1_c2);
+                    Unsafe.Add(ref hidden, tile * 6144 + col + 3075) = ReluOperator.Invoke(acc_r2_c3 + b1_c3);
+                    Unsafe.Add(ref hidden, tile * 6144 + col + 4608) = ReluOperator.Invoke(acc_r3_c0 + b1_c0);
+                    Unsafe.Add(ref hidden, tile * 6144 + col + 4609) = ReluOperator.Invoke(acc_r3_c1 + b1_c1);
+                    Unsafe.Add(ref hidden, tile * 6144 + col + 4610) = ReluOperator.Invoke(acc_r3_c2 + b1_c2);
+                    Unsafe.Add(ref hidden, tile * 6144 + col + 4611) = ReluOperator.Invoke(acc_r3_c3 + b1_c3);
+                }
+            }
+        }
+
+        /// <summary>y = hidden·W2 + b2 for the chunk's rows, 384 columns.</summary>
+        private static void Output_Scalar(ref float hidden, ref float w2, ref float b2, ref float y, int fullTiles, bool hasTail)
+        {
+            for (int col = 0; col < 384; col += 4)
+            {
+                for (int tile = 0; tile < fullTiles; tile++)
+                {
+                    float acc_r0_c0 = 0f, acc_r0_c1 = 0f, acc_r0_c2 = 0f, acc_r0_c3 = 0f;
+                    float acc_r1_c0 = 0f, acc_r1_c1 = 0f, acc_r1_c2 = 0f, acc_r1_c3 = 0f;
+                    float acc_r2_c0 = 0f, acc_r2_c1 = 0f, acc_r2_c2 = 0f, acc_r2_c3 = 0f;
+                    float acc_r3_c0 = 0f, acc_r3_c1 = 0f, acc_r3_c2 = 0f, acc_r3_c3 = 0f;
+                    ref float bRow = ref Unsafe.Add(ref w2, col * 1536);
+                    ref float aRow = ref Unsafe.Add(ref hidden, tile * 6144);
+                    for (nint k = 0; k < 1536; k++)
+                    {
+                        float b_c0 = bRow;
+                        float b_c1 = Unsafe.Add(ref bRow, 1);
+                        float b_c2 = Unsafe.Add(ref bRow, 2);
+                        float b_c3 = Unsafe.Add(ref bRow, 3);
+                        float a_r0 = Unsafe.Add(ref aRow, k);
+                        acc_r0_c0 = a_r0 * b_c0 + acc_r0_c0;
+                        acc_r0_c1 = a_r0 * b_c1 + acc_r0_c1;
+                        acc_r0_c2 = a_r0 * b_c2 + acc_r0_c2;
+                        acc_r0_c3 = a_r0 * b_c3 + acc_r0_c3;
+                        float a_r1 = Unsafe.Add(ref aRow, k + 1536);
+                        acc_r1_c0 = a_r1 * b_c0 + acc_r1_c0;
+                        acc_r1_c1 = a_r1 * b_c1 + acc_r1_c1;
+                        acc_r1_c2 = a_r1 * b_c2 + acc_r1_c2;
+                        acc_r1_c3 = a_r1 * b_c3 + acc_r1_c3;
+                        float a_r2 = Unsafe.Add(ref aRow, k + 3072);
+                        acc_r2_c0 = a_r2 * b_c0 + acc_r2_c0;
+                        acc_r2_c1 = a_r2 * b_c1 + acc_r2_c1;
+                        acc_r2_c2 = a_r2 * b_c2 + acc_r2_c2;
+                        acc_r2_c3 = a_r2 * b_c3 + acc_r2_c3;
+                        float a_r3 = Unsafe.Add(ref aRow, k + 4608);
+                        acc_r3_c0 = a_r3 * b_c0 + acc_r3_c0;
+                        acc_r3_c1 = a_r3 * b_c1 + acc_r3_c1;
+                        acc_r3_c2 = a_r3 * b_c2 + acc_r3_c2;
+                        acc_r3_c3 = a_r3 * b_c3 + acc_r3_c3;
+                        bRow = ref Unsafe.Add(ref bRow, 4);
                     }
                     float b2_c0 = Unsafe.Add(ref b2, col);
                     float b2_c1 = Unsafe.Add(ref b2, col + 1);

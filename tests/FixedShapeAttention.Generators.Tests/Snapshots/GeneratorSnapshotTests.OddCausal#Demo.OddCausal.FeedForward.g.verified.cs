@@ -4,8 +4,9 @@
 // Strategy: blocked loops: the largest product, x·W1 on the scalar branch, is 20 deep × 36 column slots = 720 multiply-add statements per row tile, above the unroll budget of 48, so k and column panels are loops around an unrolled register tile.
 // Register tiles (rows × vectors): x·W1 Vector512 4×3 Vector512, Vector256 4×2 Vector256, scalar 4×4 float; h·W2 Vector512 4×2 Vector512, Vector256 4×2 Vector256, scalar 4×4 float.
 // Loop order: column panels outside, row tiles inside, so a panel of W stays in cache while every row of the chunk uses it.
+// Prepacked overload: PackFeedForward stores each column panel of W1 and W2 contiguously in the order the tile reads it; FeedForward(x, weights, y) then streams B instead of striding through it, with the same multiply-adds in the same order (bit-identical results).
 // Row tail: 13 rows = 3 tiles of 4 + a tail tile of 1 row, emitted as its own code.
-// Scheduling: 1 chunk per sequence of at most 13 rows (hidden block 1 KiB), 37_440 flops per sequence; below 4_000_000 flops per call every chunk runs on the calling thread.
+// Scheduling: 4 chunks per sequence of at most 4 rows (hidden block 0 KiB), 37_440 flops per sequence; below 4_000_000 flops per call every chunk runs on the calling thread.
 
 #nullable enable
 
@@ -25,7 +26,31 @@ namespace Demo
         public static void FeedForward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> w1, global::System.ReadOnlySpan<float> b1, global::System.ReadOnlySpan<float> w2, global::System.ReadOnlySpan<float> b2, global::System.Span<float> y, int maxDegreeOfParallelism)
         {
             int batch = global::FixedShapeAttention.KernelArguments.ValidateFeedForward(x, w1, b1, w2, b2, y, 13, 20, 36);
-            global::FixedShapeAttention.Scheduling.ParallelRunner.Run(new global::FixedShapeAttention.Generated.OddCausalFeedForwardKernel(), batch * 1, batch * 37440L, maxDegreeOfParallelism, x, w1, b1, w2, b2, y);
+            global::FixedShapeAttention.Scheduling.ParallelRunner.Run(new global::FixedShapeAttention.Generated.OddCausalFeedForwardKernel(), batch * 4, batch * 37440L, maxDegreeOfParallelism, x, w1, b1, w2, b2, y);
+        }
+
+        /// <summary>Packs w1 <c>[20, 36]</c>, b1 <c>[36]</c>, w2 <c>[36, 20]</c> and b2 <c>[20]</c> once, for <c>FeedForward(x, weights, y)</c>.</summary>
+        /// <exception cref="global::System.ArgumentException">A length does not match the shape.</exception>
+        [global::System.CodeDom.Compiler.GeneratedCode("FixedShapeAttention.Generators", "1.0.0.0")]
+        public static global::FixedShapeAttention.PackedFeedForwardWeights PackFeedForward(global::System.ReadOnlySpan<float> w1, global::System.ReadOnlySpan<float> b1, global::System.ReadOnlySpan<float> w2, global::System.ReadOnlySpan<float> b2)
+        {
+            global::FixedShapeAttention.KernelArguments.ValidateFeedForwardWeights(w1, b1, w2, b2, 20, 36);
+            return global::FixedShapeAttention.Generated.OddCausalPackedFeedForwardKernel.Pack(w1, b1, w2, b2);
+        }
+
+        /// <summary><c>y = Gelu(x·W1 + b1)·W2 + b2</c> with weights from <c>PackFeedForward</c>; bit-identical to the raw-span overload.</summary>
+        /// <exception cref="global::System.ArgumentException">A length does not match the shape, <paramref name="y"/> overlaps <paramref name="x"/>, or the weights were packed for other dimensions.</exception>
+        [global::System.CodeDom.Compiler.GeneratedCode("FixedShapeAttention.Generators", "1.0.0.0")]
+        public static void FeedForward(global::System.ReadOnlySpan<float> x, global::FixedShapeAttention.PackedFeedForwardWeights weights, global::System.Span<float> y) =>
+            FeedForward(x, weights, y, global::FixedShapeAttention.Scheduling.KernelParallelism.DefaultMaxDegreeOfParallelism);
+
+        /// <inheritdoc cref="FeedForward(global::System.ReadOnlySpan{float}, global::FixedShapeAttention.PackedFeedForwardWeights, global::System.Span{float})"/>
+        /// <param name="maxDegreeOfParallelism">-1 for every processor, 1 for the calling thread only. Results are bit-identical for every value.</param>
+        [global::System.CodeDom.Compiler.GeneratedCode("FixedShapeAttention.Generators", "1.0.0.0")]
+        public static void FeedForward(global::System.ReadOnlySpan<float> x, global::FixedShapeAttention.PackedFeedForwardWeights weights, global::System.Span<float> y, int maxDegreeOfParallelism)
+        {
+            int batch = global::FixedShapeAttention.KernelArguments.ValidatePackedFeedForward(x, weights, y, 13, 20, 36, global::FixedShapeAttention.Generated.OddCausalPackedFeedForwardKernel.Lanes);
+            global::FixedShapeAttention.Scheduling.ParallelRunner.Run(new global::FixedShapeAttention.Generated.OddCausalPackedFeedForwardKernel(), batch * 4, batch * 37440L, maxDegreeOfParallelism, x, weights.PackedW1, weights.B1, weights.PackedW2, weights.B2, y);
         }
     }
 }
@@ -45,16 +70,17 @@ namespace FixedShapeAttention.Generated
     {
         public void Execute(in KernelBuffers buffers, int chunk)
         {
-            int sequence = chunk;
-            const int firstTile = 0;
-            const int tileCount = 4;
+            int sequence = chunk / 4;
+            int part = chunk % 4;
+            int firstTile = RowPartition.Start(4, 4, part);
+            int tileCount = RowPartition.Count(4, 4, part);
             int fullTiles = Math.Min(firstTile + tileCount, 3) - firstTile;
             bool hasTail = firstTile + tileCount > 3;
             nint rowOffset = ((nint)sequence * 13 + firstTile * 4) * 20;
             ref float x = ref Unsafe.Add(ref buffers.Input0, rowOffset);
             ref float y = ref Unsafe.Add(ref buffers.Output, rowOffset);
-            // Scratch: the hidden activations of this chunk's rows, at most 13 × 36.
-            ref float hidden = ref MemoryMarshal.GetReference(WorkerScratch.Get(468));
+            // Scratch: the hidden activations of this chunk's rows, at most 4 × 36.
+            ref float hidden = ref MemoryMarshal.GetReference(WorkerScratch.Get(144));
             if (Vector512.IsHardwareAccelerated)
             {
                 Hidden_Vector512(ref x, ref buffers.Input1, ref buffers.Input2, ref hidden, fullTiles, hasTail);
@@ -598,6 +624,694 @@ namespace FixedShapeAttention.Generated
                         acc_r0_c2 = a_r0 * b_c2 + acc_r0_c2;
                         acc_r0_c3 = a_r0 * b_c3 + acc_r0_c3;
                         bRow = ref Unsafe.Add(ref bRow, 20);
+                    }
+                    float b2_c0 = Unsafe.Add(ref b2, col);
+                    float b2_c1 = Unsafe.Add(ref b2, col + 1);
+                    float b2_c2 = Unsafe.Add(ref b2, col + 2);
+                    float b2_c3 = Unsafe.Add(ref b2, col + 3);
+                    Unsafe.Add(ref y, fullTiles * 80 + col) = acc_r0_c0 + b2_c0;
+                    Unsafe.Add(ref y, fullTiles * 80 + col + 1) = acc_r0_c1 + b2_c1;
+                    Unsafe.Add(ref y, fullTiles * 80 + col + 2) = acc_r0_c2 + b2_c2;
+                    Unsafe.Add(ref y, fullTiles * 80 + col + 3) = acc_r0_c3 + b2_c3;
+                }
+            }
+        }
+    }
+
+    /// <summary>The chunks of one OddCausal.FeedForward call with prepacked weights: chunk = (sequence, range of row tiles).</summary>
+    [global::System.CodeDom.Compiler.GeneratedCode("FixedShapeAttention.Generators", "1.0.0.0")]
+    file readonly struct OddCausalPackedFeedForwardKernel : IChunkKernel
+    {
+        public void Execute(in KernelBuffers buffers, int chunk)
+        {
+            int sequence = chunk / 4;
+            int part = chunk % 4;
+            int firstTile = RowPartition.Start(4, 4, part);
+            int tileCount = RowPartition.Count(4, 4, part);
+            int fullTiles = Math.Min(firstTile + tileCount, 3) - firstTile;
+            bool hasTail = firstTile + tileCount > 3;
+            nint rowOffset = ((nint)sequence * 13 + firstTile * 4) * 20;
+            ref float x = ref Unsafe.Add(ref buffers.Input0, rowOffset);
+            ref float y = ref Unsafe.Add(ref buffers.Output, rowOffset);
+            // Scratch: the hidden activations of this chunk's rows, at most 4 × 36.
+            ref float hidden = ref MemoryMarshal.GetReference(WorkerScratch.Get(144));
+            if (Vector512.IsHardwareAccelerated)
+            {
+                Hidden_Vector512(ref x, ref buffers.Input1, ref buffers.Input2, ref hidden, fullTiles, hasTail);
+                Output_Vector512(ref hidden, ref buffers.Input3, ref buffers.Input4, ref y, fullTiles, hasTail);
+            }
+            else if (Vector256.IsHardwareAccelerated)
+            {
+                Hidden_Vector256(ref x, ref buffers.Input1, ref buffers.Input2, ref hidden, fullTiles, hasTail);
+                Output_Vector256(ref hidden, ref buffers.Input3, ref buffers.Input4, ref y, fullTiles, hasTail);
+            }
+            else
+            {
+                Hidden_Scalar(ref x, ref buffers.Input1, ref buffers.Input2, ref hidden, fullTiles, hasTail);
+                Output_Scalar(ref hidden, ref buffers.Input3, ref buffers.Input4, ref y, fullTiles, hasTail);
+            }
+        }
+
+        /// <summary>The vector width this process's branch uses, the layout key of packed weights.</summary>
+        public static int Lanes => Vector512.IsHardwareAccelerated ? 16 : Vector256.IsHardwareAccelerated ? 8 : 1;
+
+        public static global::FixedShapeAttention.PackedFeedForwardWeights Pack(ReadOnlySpan<float> w1, ReadOnlySpan<float> b1, ReadOnlySpan<float> w2, ReadOnlySpan<float> b2)
+        {
+            float[] packedW1, packedW2;
+            if (Vector512.IsHardwareAccelerated)
+            {
+                packedW1 = new float[960];
+                packedW2 = new float[1152];
+                PackW1_Vector512(w1, packedW1);
+                PackW2_Vector512(w2, packedW2);
+            }
+            else if (Vector256.IsHardwareAccelerated)
+            {
+                packedW1 = new float[800];
+                packedW2 = new float[864];
+                PackW1_Vector256(w1, packedW1);
+                PackW2_Vector256(w2, packedW2);
+            }
+            else
+            {
+                packedW1 = new float[720];
+                packedW2 = new float[720];
+                PackW1_Scalar(w1, packedW1);
+                PackW2_Scalar(w2, packedW2);
+            }
+            return global::FixedShapeAttention.PackedFeedForwardWeights.FromPacked(20, 36, Lanes, packedW1, b1.ToArray(), packedW2, b2.ToArray());
+        }
+
+        private static void PackW1_Vector512(ReadOnlySpan<float> source, Span<float> packed)
+        {
+            int offset = 0;
+            for (int k = 0; k < 20; k++)
+            {
+                source.Slice(k * 36 + 0, 16).CopyTo(packed.Slice(offset));
+                offset += 16;
+                source.Slice(k * 36 + 16, 16).CopyTo(packed.Slice(offset));
+                offset += 16;
+                source.Slice(k * 36 + 20, 16).CopyTo(packed.Slice(offset));
+                offset += 16;
+            }
+        }
+
+        private static void PackW2_Vector512(ReadOnlySpan<float> source, Span<float> packed)
+        {
+            int offset = 0;
+            for (int k = 0; k < 36; k++)
+            {
+                source.Slice(k * 20 + 0, 16).CopyTo(packed.Slice(offset));
+                offset += 16;
+                source.Slice(k * 20 + 4, 16).CopyTo(packed.Slice(offset));
+                offset += 16;
+            }
+        }
+
+        private static void PackW1_Vector256(ReadOnlySpan<float> source, Span<float> packed)
+        {
+            int offset = 0;
+            for (int col = 0; col < 32; col += 16)
+            {
+                for (int k = 0; k < 20; k++, offset += 16)
+                {
+                    source.Slice(k * 36 + col, 16).CopyTo(packed.Slice(offset));
+                }
+            }
+            for (int k = 0; k < 20; k++)
+            {
+                source.Slice(k * 36 + 28, 8).CopyTo(packed.Slice(offset));
+                offset += 8;
+            }
+        }
+
+        private static void PackW2_Vector256(ReadOnlySpan<float> source, Span<float> packed)
+        {
+            int offset = 0;
+            for (int col = 0; col < 16; col += 16)
+            {
+                for (int k = 0; k < 36; k++, offset += 16)
+                {
+                    source.Slice(k * 20 + col, 16).CopyTo(packed.Slice(offset));
+                }
+            }
+            for (int k = 0; k < 36; k++)
+            {
+                source.Slice(k * 20 + 12, 8).CopyTo(packed.Slice(offset));
+                offset += 8;
+            }
+        }
+
+        private static void PackW1_Scalar(ReadOnlySpan<float> source, Span<float> packed)
+        {
+            int offset = 0;
+            for (int col = 0; col < 36; col += 4)
+            {
+                for (int k = 0; k < 20; k++, offset += 4)
+                {
+                    source.Slice(k * 36 + col, 4).CopyTo(packed.Slice(offset));
+                }
+            }
+        }
+
+        private static void PackW2_Scalar(ReadOnlySpan<float> source, Span<float> packed)
+        {
+            int offset = 0;
+            for (int col = 0; col < 20; col += 4)
+            {
+                for (int k = 0; k < 36; k++, offset += 4)
+                {
+                    source.Slice(k * 20 + col, 4).CopyTo(packed.Slice(offset));
+                }
+            }
+        }
+
+        /// <summary>hidden = Gelu(x·W1 + b1) for the chunk's rows, 36 columns.</summary>
+        private static void Hidden_Vector512(ref float x, ref float w1, ref float b1, ref float hidden, int fullTiles, bool hasTail)
+        {
+            {
+                for (int tile = 0; tile < fullTiles; tile++)
+                {
+                    Vector512<float> acc_r0_c0 = Vector512<float>.Zero, acc_r0_c1 = Vector512<float>.Zero, acc_r0_c2 = Vector512<float>.Zero;
+                    Vector512<float> acc_r1_c0 = Vector512<float>.Zero, acc_r1_c1 = Vector512<float>.Zero, acc_r1_c2 = Vector512<float>.Zero;
+                    Vector512<float> acc_r2_c0 = Vector512<float>.Zero, acc_r2_c1 = Vector512<float>.Zero, acc_r2_c2 = Vector512<float>.Zero;
+                    Vector512<float> acc_r3_c0 = Vector512<float>.Zero, acc_r3_c1 = Vector512<float>.Zero, acc_r3_c2 = Vector512<float>.Zero;
+                    ref float bRow = ref w1;
+                    ref float aRow = ref Unsafe.Add(ref x, tile * 80);
+                    for (nint k = 0; k < 20; k++)
+                    {
+                        Vector512<float> b_c0 = Vector512.LoadUnsafe(ref bRow);
+                        Vector512<float> b_c1 = Vector512.LoadUnsafe(ref bRow, 16);
+                        Vector512<float> b_c2 = Vector512.LoadUnsafe(ref bRow, 32);
+                        Vector512<float> a_r0 = Vector512.Create(Unsafe.Add(ref aRow, k));
+                        acc_r0_c0 = Vector512.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
+                        acc_r0_c1 = Vector512.FusedMultiplyAdd(a_r0, b_c1, acc_r0_c1);
+                        acc_r0_c2 = Vector512.FusedMultiplyAdd(a_r0, b_c2, acc_r0_c2);
+                        Vector512<float> a_r1 = Vector512.Create(Unsafe.Add(ref aRow, k + 20));
+                        acc_r1_c0 = Vector512.FusedMultiplyAdd(a_r1, b_c0, acc_r1_c0);
+                        acc_r1_c1 = Vector512.FusedMultiplyAdd(a_r1, b_c1, acc_r1_c1);
+                        acc_r1_c2 = Vector512.FusedMultiplyAdd(a_r1, b_c2, acc_r1_c2);
+                        Vector512<float> a_r2 = Vector512.Create(Unsafe.Add(ref aRow, k + 40));
+                        acc_r2_c0 = Vector512.FusedMultiplyAdd(a_r2, b_c0, acc_r2_c0);
+                        acc_r2_c1 = Vector512.FusedMultiplyAdd(a_r2, b_c1, acc_r2_c1);
+                        acc_r2_c2 = Vector512.FusedMultiplyAdd(a_r2, b_c2, acc_r2_c2);
+                        Vector512<float> a_r3 = Vector512.Create(Unsafe.Add(ref aRow, k + 60));
+                        acc_r3_c0 = Vector512.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
+                        acc_r3_c1 = Vector512.FusedMultiplyAdd(a_r3, b_c1, acc_r3_c1);
+                        acc_r3_c2 = Vector512.FusedMultiplyAdd(a_r3, b_c2, acc_r3_c2);
+                        bRow = ref Unsafe.Add(ref bRow, 48);
+                    }
+                    Vector512<float> b1_c0 = Vector512.LoadUnsafe(ref b1);
+                    Vector512<float> b1_c1 = Vector512.LoadUnsafe(ref b1, 16);
+                    Vector512<float> b1_c2 = Vector512.LoadUnsafe(ref b1, 20);
+                    Vector512.StoreUnsafe(GeluOperator.Invoke(acc_r0_c0 + b1_c0), ref hidden, (nuint)(tile * 144));
+                    Vector512.StoreUnsafe(GeluOperator.Invoke(acc_r0_c1 + b1_c1), ref hidden, (nuint)(tile * 144 + 16));
+                    Vector512.StoreUnsafe(GeluOperator.Invoke(acc_r0_c2 + b1_c2), ref hidden, (nuint)(tile * 144 + 20));
+                    Vector512.StoreUnsafe(GeluOperator.Invoke(acc_r1_c0 + b1_c0), ref hidden, (nuint)(tile * 144 + 36));
+                    Vector512.StoreUnsafe(GeluOperator.Invoke(acc_r1_c1 + b1_c1), ref hidden, (nuint)(tile * 144 + 52));
+                    Vector512.StoreUnsafe(GeluOperator.Invoke(acc_r1_c2 + b1_c2), ref hidden, (nuint)(tile * 144 + 56));
+                    Vector512.StoreUnsafe(GeluOperator.Invoke(acc_r2_c0 + b1_c0), ref hidden, (nuint)(tile * 144 + 72));
+                    Vector512.StoreUnsafe(GeluOperator.Invoke(acc_r2_c1 + b1_c1), ref hidden, (nuint)(tile * 144 + 88));
+                    Vector512.StoreUnsafe(GeluOperator.Invoke(acc_r2_c2 + b1_c2), ref hidden, (nuint)(tile * 144 + 92));
+                    Vector512.StoreUnsafe(GeluOperator.Invoke(acc_r3_c0 + b1_c0), ref hidden, (nuint)(tile * 144 + 108));
+                    Vector512.StoreUnsafe(GeluOperator.Invoke(acc_r3_c1 + b1_c1), ref hidden, (nuint)(tile * 144 + 124));
+                    Vector512.StoreUnsafe(GeluOperator.Invoke(acc_r3_c2 + b1_c2), ref hidden, (nuint)(tile * 144 + 128));
+                }
+                if (hasTail)
+                {
+                    Vector512<float> acc_r0_c0 = Vector512<float>.Zero, acc_r0_c1 = Vector512<float>.Zero, acc_r0_c2 = Vector512<float>.Zero;
+                    ref float bRow = ref w1;
+                    ref float aRow = ref Unsafe.Add(ref x, fullTiles * 80);
+                    for (nint k = 0; k < 20; k++)
+                    {
+                        Vector512<float> b_c0 = Vector512.LoadUnsafe(ref bRow);
+                        Vector512<float> b_c1 = Vector512.LoadUnsafe(ref bRow, 16);
+                        Vector512<float> b_c2 = Vector512.LoadUnsafe(ref bRow, 32);
+                        Vector512<float> a_r0 = Vector512.Create(Unsafe.Add(ref aRow, k));
+                        acc_r0_c0 = Vector512.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
+                        acc_r0_c1 = Vector512.FusedMultiplyAdd(a_r0, b_c1, acc_r0_c1);
+                        acc_r0_c2 = Vector512.FusedMultiplyAdd(a_r0, b_c2, acc_r0_c2);
+                        bRow = ref Unsafe.Add(ref bRow, 48);
+                    }
+                    Vector512<float> b1_c0 = Vector512.LoadUnsafe(ref b1);
+                    Vector512<float> b1_c1 = Vector512.LoadUnsafe(ref b1, 16);
+                    Vector512<float> b1_c2 = Vector512.LoadUnsafe(ref b1, 20);
+                    Vector512.StoreUnsafe(GeluOperator.Invoke(acc_r0_c0 + b1_c0), ref hidden, (nuint)(fullTiles * 144));
+                    Vector512.StoreUnsafe(GeluOperator.Invoke(acc_r0_c1 + b1_c1), ref hidden, (nuint)(fullTiles * 144 + 16));
+                    Vector512.StoreUnsafe(GeluOperator.Invoke(acc_r0_c2 + b1_c2), ref hidden, (nuint)(fullTiles * 144 + 20));
+                }
+            }
+        }
+
+        /// <summary>y = hidden·W2 + b2 for the chunk's rows, 20 columns.</summary>
+        private static void Output_Vector512(ref float hidden, ref float w2, ref float b2, ref float y, int fullTiles, bool hasTail)
+        {
+            {
+                for (int tile = 0; tile < fullTiles; tile++)
+                {
+                    Vector512<float> acc_r0_c0 = Vector512<float>.Zero, acc_r0_c1 = Vector512<float>.Zero;
+                    Vector512<float> acc_r1_c0 = Vector512<float>.Zero, acc_r1_c1 = Vector512<float>.Zero;
+                    Vector512<float> acc_r2_c0 = Vector512<float>.Zero, acc_r2_c1 = Vector512<float>.Zero;
+                    Vector512<float> acc_r3_c0 = Vector512<float>.Zero, acc_r3_c1 = Vector512<float>.Zero;
+                    ref float bRow = ref w2;
+                    ref float aRow = ref Unsafe.Add(ref hidden, tile * 144);
+                    for (nint k = 0; k < 36; k++)
+                    {
+                        Vector512<float> b_c0 = Vector512.LoadUnsafe(ref bRow);
+                        Vector512<float> b_c1 = Vector512.LoadUnsafe(ref bRow, 16);
+                        Vector512<float> a_r0 = Vector512.Create(Unsafe.Add(ref aRow, k));
+                        acc_r0_c0 = Vector512.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
+                        acc_r0_c1 = Vector512.FusedMultiplyAdd(a_r0, b_c1, acc_r0_c1);
+                        Vector512<float> a_r1 = Vector512.Create(Unsafe.Add(ref aRow, k + 36));
+                        acc_r1_c0 = Vector512.FusedMultiplyAdd(a_r1, b_c0, acc_r1_c0);
+                        acc_r1_c1 = Vector512.FusedMultiplyAdd(a_r1, b_c1, acc_r1_c1);
+                        Vector512<float> a_r2 = Vector512.Create(Unsafe.Add(ref aRow, k + 72));
+                        acc_r2_c0 = Vector512.FusedMultiplyAdd(a_r2, b_c0, acc_r2_c0);
+                        acc_r2_c1 = Vector512.FusedMultiplyAdd(a_r2, b_c1, acc_r2_c1);
+                        Vector512<float> a_r3 = Vector512.Create(Unsafe.Add(ref aRow, k + 108));
+                        acc_r3_c0 = Vector512.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
+                        acc_r3_c1 = Vector512.FusedMultiplyAdd(a_r3, b_c1, acc_r3_c1);
+                        bRow = ref Unsafe.Add(ref bRow, 32);
+                    }
+                    Vector512<float> b2_c0 = Vector512.LoadUnsafe(ref b2);
+                    Vector512<float> b2_c1 = Vector512.LoadUnsafe(ref b2, 4);
+                    Vector512.StoreUnsafe(acc_r0_c0 + b2_c0, ref y, (nuint)(tile * 80));
+                    Vector512.StoreUnsafe(acc_r0_c1 + b2_c1, ref y, (nuint)(tile * 80 + 4));
+                    Vector512.StoreUnsafe(acc_r1_c0 + b2_c0, ref y, (nuint)(tile * 80 + 20));
+                    Vector512.StoreUnsafe(acc_r1_c1 + b2_c1, ref y, (nuint)(tile * 80 + 24));
+                    Vector512.StoreUnsafe(acc_r2_c0 + b2_c0, ref y, (nuint)(tile * 80 + 40));
+                    Vector512.StoreUnsafe(acc_r2_c1 + b2_c1, ref y, (nuint)(tile * 80 + 44));
+                    Vector512.StoreUnsafe(acc_r3_c0 + b2_c0, ref y, (nuint)(tile * 80 + 60));
+                    Vector512.StoreUnsafe(acc_r3_c1 + b2_c1, ref y, (nuint)(tile * 80 + 64));
+                }
+                if (hasTail)
+                {
+                    Vector512<float> acc_r0_c0 = Vector512<float>.Zero, acc_r0_c1 = Vector512<float>.Zero;
+                    ref float bRow = ref w2;
+                    ref float aRow = ref Unsafe.Add(ref hidden, fullTiles * 144);
+                    for (nint k = 0; k < 36; k++)
+                    {
+                        Vector512<float> b_c0 = Vector512.LoadUnsafe(ref bRow);
+                        Vector512<float> b_c1 = Vector512.LoadUnsafe(ref bRow, 16);
+                        Vector512<float> a_r0 = Vector512.Create(Unsafe.Add(ref aRow, k));
+                        acc_r0_c0 = Vector512.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
+                        acc_r0_c1 = Vector512.FusedMultiplyAdd(a_r0, b_c1, acc_r0_c1);
+                        bRow = ref Unsafe.Add(ref bRow, 32);
+                    }
+                    Vector512<float> b2_c0 = Vector512.LoadUnsafe(ref b2);
+                    Vector512<float> b2_c1 = Vector512.LoadUnsafe(ref b2, 4);
+                    Vector512.StoreUnsafe(acc_r0_c0 + b2_c0, ref y, (nuint)(fullTiles * 80));
+                    Vector512.StoreUnsafe(acc_r0_c1 + b2_c1, ref y, (nuint)(fullTiles * 80 + 4));
+                }
+            }
+        }
+
+        /// <summary>hidden = Gelu(x·W1 + b1) for the chunk's rows, 36 columns.</summary>
+        private static void Hidden_Vector256(ref float x, ref float w1, ref float b1, ref float hidden, int fullTiles, bool hasTail)
+        {
+            for (int col = 0; col < 32; col += 16)
+            {
+                for (int tile = 0; tile < fullTiles; tile++)
+                {
+                    Vector256<float> acc_r0_c0 = Vector256<float>.Zero, acc_r0_c1 = Vector256<float>.Zero;
+                    Vector256<float> acc_r1_c0 = Vector256<float>.Zero, acc_r1_c1 = Vector256<float>.Zero;
+                    Vector256<float> acc_r2_c0 = Vector256<float>.Zero, acc_r2_c1 = Vector256<float>.Zero;
+                    Vector256<float> acc_r3_c0 = Vector256<float>.Zero, acc_r3_c1 = Vector256<float>.Zero;
+                    ref float bRow = ref Unsafe.Add(ref w1, col * 20);
+                    ref float aRow = ref Unsafe.Add(ref x, tile * 80);
+                    for (nint k = 0; k < 20; k++)
+                    {
+                        Vector256<float> b_c0 = Vector256.LoadUnsafe(ref bRow);
+                        Vector256<float> b_c1 = Vector256.LoadUnsafe(ref bRow, 8);
+                        Vector256<float> a_r0 = Vector256.Create(Unsafe.Add(ref aRow, k));
+                        acc_r0_c0 = Vector256.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
+                        acc_r0_c1 = Vector256.FusedMultiplyAdd(a_r0, b_c1, acc_r0_c1);
+                        Vector256<float> a_r1 = Vector256.Create(Unsafe.Add(ref aRow, k + 20));
+                        acc_r1_c0 = Vector256.FusedMultiplyAdd(a_r1, b_c0, acc_r1_c0);
+                        acc_r1_c1 = Vector256.FusedMultiplyAdd(a_r1, b_c1, acc_r1_c1);
+                        Vector256<float> a_r2 = Vector256.Create(Unsafe.Add(ref aRow, k + 40));
+                        acc_r2_c0 = Vector256.FusedMultiplyAdd(a_r2, b_c0, acc_r2_c0);
+                        acc_r2_c1 = Vector256.FusedMultiplyAdd(a_r2, b_c1, acc_r2_c1);
+                        Vector256<float> a_r3 = Vector256.Create(Unsafe.Add(ref aRow, k + 60));
+                        acc_r3_c0 = Vector256.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
+                        acc_r3_c1 = Vector256.FusedMultiplyAdd(a_r3, b_c1, acc_r3_c1);
+                        bRow = ref Unsafe.Add(ref bRow, 16);
+                    }
+                    Vector256<float> b1_c0 = Vector256.LoadUnsafe(ref b1, (nuint)(col));
+                    Vector256<float> b1_c1 = Vector256.LoadUnsafe(ref b1, (nuint)(col + 8));
+                    Vector256.StoreUnsafe(GeluOperator.Invoke(acc_r0_c0 + b1_c0), ref hidden, (nuint)(tile * 144 + col));
+                    Vector256.StoreUnsafe(GeluOperator.Invoke(acc_r0_c1 + b1_c1), ref hidden, (nuint)(tile * 144 + col + 8));
+                    Vector256.StoreUnsafe(GeluOperator.Invoke(acc_r1_c0 + b1_c0), ref hidden, (nuint)(tile * 144 + col + 36));
+                    Vector256.StoreUnsafe(GeluOperator.Invoke(acc_r1_c1 + b1_c1), ref hidden, (nuint)(tile * 144 + col + 44));
+                    Vector256.StoreUnsafe(GeluOperator.Invoke(acc_r2_c0 + b1_c0), ref hidden, (nuint)(tile * 144 + col + 72));
+                    Vector256.StoreUnsafe(GeluOperator.Invoke(acc_r2_c1 + b1_c1), ref hidden, (nuint)(tile * 144 + col + 80));
+                    Vector256.StoreUnsafe(GeluOperator.Invoke(acc_r3_c0 + b1_c0), ref hidden, (nuint)(tile * 144 + col + 108));
+                    Vector256.StoreUnsafe(GeluOperator.Invoke(acc_r3_c1 + b1_c1), ref hidden, (nuint)(tile * 144 + col + 116));
+                }
+                if (hasTail)
+                {
+                    Vector256<float> acc_r0_c0 = Vector256<float>.Zero, acc_r0_c1 = Vector256<float>.Zero;
+                    ref float bRow = ref Unsafe.Add(ref w1, col * 20);
+                    ref float aRow = ref Unsafe.Add(ref x, fullTiles * 80);
+                    for (nint k = 0; k < 20; k++)
+                    {
+                        Vector256<float> b_c0 = Vector256.LoadUnsafe(ref bRow);
+                        Vector256<float> b_c1 = Vector256.LoadUnsafe(ref bRow, 8);
+                        Vector256<float> a_r0 = Vector256.Create(Unsafe.Add(ref aRow, k));
+                        acc_r0_c0 = Vector256.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
+                        acc_r0_c1 = Vector256.FusedMultiplyAdd(a_r0, b_c1, acc_r0_c1);
+                        bRow = ref Unsafe.Add(ref bRow, 16);
+                    }
+                    Vector256<float> b1_c0 = Vector256.LoadUnsafe(ref b1, (nuint)(col));
+                    Vector256<float> b1_c1 = Vector256.LoadUnsafe(ref b1, (nuint)(col + 8));
+                    Vector256.StoreUnsafe(GeluOperator.Invoke(acc_r0_c0 + b1_c0), ref hidden, (nuint)(fullTiles * 144 + col));
+                    Vector256.StoreUnsafe(GeluOperator.Invoke(acc_r0_c1 + b1_c1), ref hidden, (nuint)(fullTiles * 144 + col + 8));
+                }
+            }
+            {
+                for (int tile = 0; tile < fullTiles; tile++)
+                {
+                    Vector256<float> acc_r0_c0 = Vector256<float>.Zero;
+                    Vector256<float> acc_r1_c0 = Vector256<float>.Zero;
+                    Vector256<float> acc_r2_c0 = Vector256<float>.Zero;
+                    Vector256<float> acc_r3_c0 = Vector256<float>.Zero;
+                    ref float bRow = ref Unsafe.Add(ref w1, 640);
+                    ref float aRow = ref Unsafe.Add(ref x, tile * 80);
+                    for (nint k = 0; k < 20; k++)
+                    {
+                        Vector256<float> b_c0 = Vector256.LoadUnsafe(ref bRow);
+                        Vector256<float> a_r0 = Vector256.Create(Unsafe.Add(ref aRow, k));
+                        acc_r0_c0 = Vector256.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
+                        Vector256<float> a_r1 = Vector256.Create(Unsafe.Add(ref aRow, k + 20));
+                        acc_r1_c0 = Vector256.FusedMultiplyAdd(a_r1, b_c0, acc_r1_c0);
+                        Vector256<float> a_r2 = Vector256.Create(Unsafe.Add(ref aRow, k + 40));
+                        acc_r2_c0 = Vector256.FusedMultiplyAdd(a_r2, b_c0, acc_r2_c0);
+                        Vector256<float> a_r3 = Vector256.Create(Unsafe.Add(ref aRow, k + 60));
+                        acc_r3_c0 = Vector256.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
+                        bRow = ref Unsafe.Add(ref bRow, 8);
+                    }
+                    Vector256<float> b1_c0 = Vector256.LoadUnsafe(ref b1, 28);
+                    Vector256.StoreUnsafe(GeluOperator.Invoke(acc_r0_c0 + b1_c0), ref hidden, (nuint)(tile * 144 + 28));
+                    Vector256.StoreUnsafe(GeluOperator.Invoke(acc_r1_c0 + b1_c0), ref hidden, (nuint)(tile * 144 + 64));
+                    Vector256.StoreUnsafe(GeluOperator.Invoke(acc_r2_c0 + b1_c0), ref hidden, (nuint)(tile * 144 + 100));
+                    Vector256.StoreUnsafe(GeluOperator.Invoke(acc_r3_c0 + b1_c0), ref hidden, (nuint)(tile * 144 + 136));
+                }
+                if (hasTail)
+                {
+                    Vector256<float> acc_r0_c0 = Vector256<float>.Zero;
+                    ref float bRow = ref Unsafe.Add(ref w1, 640);
+                    ref float aRow = ref Unsafe.Add(ref x, fullTiles * 80);
+                    for (nint k = 0; k < 20; k++)
+                    {
+                        Vector256<float> b_c0 = Vector256.LoadUnsafe(ref bRow);
+                        Vector256<float> a_r0 = Vector256.Create(Unsafe.Add(ref aRow, k));
+                        acc_r0_c0 = Vector256.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
+                        bRow = ref Unsafe.Add(ref bRow, 8);
+                    }
+                    Vector256<float> b1_c0 = Vector256.LoadUnsafe(ref b1, 28);
+                    Vector256.StoreUnsafe(GeluOperator.Invoke(acc_r0_c0 + b1_c0), ref hidden, (nuint)(fullTiles * 144 + 28));
+                }
+            }
+        }
+
+        /// <summary>y = hidden·W2 + b2 for the chunk's rows, 20 columns.</summary>
+        private static void Output_Vector256(ref float hidden, ref float w2, ref float b2, ref float y, int fullTiles, bool hasTail)
+        {
+            {
+                for (int tile = 0; tile < fullTiles; tile++)
+                {
+                    Vector256<float> acc_r0_c0 = Vector256<float>.Zero, acc_r0_c1 = Vector256<float>.Zero;
+                    Vector256<float> acc_r1_c0 = Vector256<float>.Zero, acc_r1_c1 = Vector256<float>.Zero;
+                    Vector256<float> acc_r2_c0 = Vector256<float>.Zero, acc_r2_c1 = Vector256<float>.Zero;
+                    Vector256<float> acc_r3_c0 = Vector256<float>.Zero, acc_r3_c1 = Vector256<float>.Zero;
+                    ref float bRow = ref w2;
+                    ref float aRow = ref Unsafe.Add(ref hidden, tile * 144);
+                    for (nint k = 0; k < 36; k++)
+                    {
+                        Vector256<float> b_c0 = Vector256.LoadUnsafe(ref bRow);
+                        Vector256<float> b_c1 = Vector256.LoadUnsafe(ref bRow, 8);
+                        Vector256<float> a_r0 = Vector256.Create(Unsafe.Add(ref aRow, k));
+                        acc_r0_c0 = Vector256.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
+                        acc_r0_c1 = Vector256.FusedMultiplyAdd(a_r0, b_c1, acc_r0_c1);
+                        Vector256<float> a_r1 = Vector256.Create(Unsafe.Add(ref aRow, k + 36));
+                        acc_r1_c0 = Vector256.FusedMultiplyAdd(a_r1, b_c0, acc_r1_c0);
+                        acc_r1_c1 = Vector256.FusedMultiplyAdd(a_r1, b_c1, acc_r1_c1);
+                        Vector256<float> a_r2 = Vector256.Create(Unsafe.Add(ref aRow, k + 72));
+                        acc_r2_c0 = Vector256.FusedMultiplyAdd(a_r2, b_c0, acc_r2_c0);
+                        acc_r2_c1 = Vector256.FusedMultiplyAdd(a_r2, b_c1, acc_r2_c1);
+                        Vector256<float> a_r3 = Vector256.Create(Unsafe.Add(ref aRow, k + 108));
+                        acc_r3_c0 = Vector256.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
+                        acc_r3_c1 = Vector256.FusedMultiplyAdd(a_r3, b_c1, acc_r3_c1);
+                        bRow = ref Unsafe.Add(ref bRow, 16);
+                    }
+                    Vector256<float> b2_c0 = Vector256.LoadUnsafe(ref b2);
+                    Vector256<float> b2_c1 = Vector256.LoadUnsafe(ref b2, 8);
+                    Vector256.StoreUnsafe(acc_r0_c0 + b2_c0, ref y, (nuint)(tile * 80));
+                    Vector256.StoreUnsafe(acc_r0_c1 + b2_c1, ref y, (nuint)(tile * 80 + 8));
+                    Vector256.StoreUnsafe(acc_r1_c0 + b2_c0, ref y, (nuint)(tile * 80 + 20));
+                    Vector256.StoreUnsafe(acc_r1_c1 + b2_c1, ref y, (nuint)(tile * 80 + 28));
+                    Vector256.StoreUnsafe(acc_r2_c0 + b2_c0, ref y, (nuint)(tile * 80 + 40));
+                    Vector256.StoreUnsafe(acc_r2_c1 + b2_c1, ref y, (nuint)(tile * 80 + 48));
+                    Vector256.StoreUnsafe(acc_r3_c0 + b2_c0, ref y, (nuint)(tile * 80 + 60));
+                    Vector256.StoreUnsafe(acc_r3_c1 + b2_c1, ref y, (nuint)(tile * 80 + 68));
+                }
+                if (hasTail)
+                {
+                    Vector256<float> acc_r0_c0 = Vector256<float>.Zero, acc_r0_c1 = Vector256<float>.Zero;
+                    ref float bRow = ref w2;
+                    ref float aRow = ref Unsafe.Add(ref hidden, fullTiles * 144);
+                    for (nint k = 0; k < 36; k++)
+                    {
+                        Vector256<float> b_c0 = Vector256.LoadUnsafe(ref bRow);
+                        Vector256<float> b_c1 = Vector256.LoadUnsafe(ref bRow, 8);
+                        Vector256<float> a_r0 = Vector256.Create(Unsafe.Add(ref aRow, k));
+                        acc_r0_c0 = Vector256.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
+                        acc_r0_c1 = Vector256.FusedMultiplyAdd(a_r0, b_c1, acc_r0_c1);
+                        bRow = ref Unsafe.Add(ref bRow, 16);
+                    }
+                    Vector256<float> b2_c0 = Vector256.LoadUnsafe(ref b2);
+                    Vector256<float> b2_c1 = Vector256.LoadUnsafe(ref b2, 8);
+                    Vector256.StoreUnsafe(acc_r0_c0 + b2_c0, ref y, (nuint)(fullTiles * 80));
+                    Vector256.StoreUnsafe(acc_r0_c1 + b2_c1, ref y, (nuint)(fullTiles * 80 + 8));
+                }
+            }
+            {
+                for (int tile = 0; tile < fullTiles; tile++)
+                {
+                    Vector256<float> acc_r0_c0 = Vector256<float>.Zero;
+                    Vector256<float> acc_r1_c0 = Vector256<float>.Zero;
+                    Vector256<float> acc_r2_c0 = Vector256<float>.Zero;
+                    Vector256<float> acc_r3_c0 = Vector256<float>.Zero;
+                    ref float bRow = ref Unsafe.Add(ref w2, 576);
+                    ref float aRow = ref Unsafe.Add(ref hidden, tile * 144);
+                    for (nint k = 0; k < 36; k++)
+                    {
+                        Vector256<float> b_c0 = Vector256.LoadUnsafe(ref bRow);
+                        Vector256<float> a_r0 = Vector256.Create(Unsafe.Add(ref aRow, k));
+                        acc_r0_c0 = Vector256.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
+                        Vector256<float> a_r1 = Vector256.Create(Unsafe.Add(ref aRow, k + 36));
+                        acc_r1_c0 = Vector256.FusedMultiplyAdd(a_r1, b_c0, acc_r1_c0);
+                        Vector256<float> a_r2 = Vector256.Create(Unsafe.Add(ref aRow, k + 72));
+                        acc_r2_c0 = Vector256.FusedMultiplyAdd(a_r2, b_c0, acc_r2_c0);
+                        Vector256<float> a_r3 = Vector256.Create(Unsafe.Add(ref aRow, k + 108));
+                        acc_r3_c0 = Vector256.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
+                        bRow = ref Unsafe.Add(ref bRow, 8);
+                    }
+                    Vector256<float> b2_c0 = Vector256.LoadUnsafe(ref b2, 12);
+                    Vector256.StoreUnsafe(acc_r0_c0 + b2_c0, ref y, (nuint)(tile * 80 + 12));
+                    Vector256.StoreUnsafe(acc_r1_c0 + b2_c0, ref y, (nuint)(tile * 80 + 32));
+                    Vector256.StoreUnsafe(acc_r2_c0 + b2_c0, ref y, (nuint)(tile * 80 + 52));
+                    Vector256.StoreUnsafe(acc_r3_c0 + b2_c0, ref y, (nuint)(tile * 80 + 72));
+                }
+                if (hasTail)
+                {
+                    Vector256<float> acc_r0_c0 = Vector256<float>.Zero;
+                    ref float bRow = ref Unsafe.Add(ref w2, 576);
+                    ref float aRow = ref Unsafe.Add(ref hidden, fullTiles * 144);
+                    for (nint k = 0; k < 36; k++)
+                    {
+                        Vector256<float> b_c0 = Vector256.LoadUnsafe(ref bRow);
+                        Vector256<float> a_r0 = Vector256.Create(Unsafe.Add(ref aRow, k));
+                        acc_r0_c0 = Vector256.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
+                        bRow = ref Unsafe.Add(ref bRow, 8);
+                    }
+                    Vector256<float> b2_c0 = Vector256.LoadUnsafe(ref b2, 12);
+                    Vector256.StoreUnsafe(acc_r0_c0 + b2_c0, ref y, (nuint)(fullTiles * 80 + 12));
+                }
+            }
+        }
+
+        /// <summary>hidden = Gelu(x·W1 + b1) for the chunk's rows, 36 columns.</summary>
+        private static void Hidden_Scalar(ref float x, ref float w1, ref float b1, ref float hidden, int fullTiles, bool hasTail)
+        {
+            for (int col = 0; col < 36; col += 4)
+            {
+                for (int tile = 0; tile < fullTiles; tile++)
+                {
+                    float acc_r0_c0 = 0f, acc_r0_c1 = 0f, acc_r0_c2 = 0f, acc_r0_c3 = 0f;
+                    float acc_r1_c0 = 0f, acc_r1_c1 = 0f, acc_r1_c2 = 0f, acc_r1_c3 = 0f;
+                    float acc_r2_c0 = 0f, acc_r2_c1 = 0f, acc_r2_c2 = 0f, acc_r2_c3 = 0f;
+                    float acc_r3_c0 = 0f, acc_r3_c1 = 0f, acc_r3_c2 = 0f, acc_r3_c3 = 0f;
+                    ref float bRow = ref Unsafe.Add(ref w1, col * 20);
+                    ref float aRow = ref Unsafe.Add(ref x, tile * 80);
+                    for (nint k = 0; k < 20; k++)
+                    {
+                        float b_c0 = bRow;
+                        float b_c1 = Unsafe.Add(ref bRow, 1);
+                        float b_c2 = Unsafe.Add(ref bRow, 2);
+                        float b_c3 = Unsafe.Add(ref bRow, 3);
+                        float a_r0 = Unsafe.Add(ref aRow, k);
+                        acc_r0_c0 = a_r0 * b_c0 + acc_r0_c0;
+                        acc_r0_c1 = a_r0 * b_c1 + acc_r0_c1;
+                        acc_r0_c2 = a_r0 * b_c2 + acc_r0_c2;
+                        acc_r0_c3 = a_r0 * b_c3 + acc_r0_c3;
+                        float a_r1 = Unsafe.Add(ref aRow, k + 20);
+                        acc_r1_c0 = a_r1 * b_c0 + acc_r1_c0;
+                        acc_r1_c1 = a_r1 * b_c1 + acc_r1_c1;
+                        acc_r1_c2 = a_r1 * b_c2 + acc_r1_c2;
+                        acc_r1_c3 = a_r1 * b_c3 + acc_r1_c3;
+                        float a_r2 = Unsafe.Add(ref aRow, k + 40);
+                        acc_r2_c0 = a_r2 * b_c0 + acc_r2_c0;
+                        acc_r2_c1 = a_r2 * b_c1 + acc_r2_c1;
+                        acc_r2_c2 = a_r2 * b_c2 + acc_r2_c2;
+                        acc_r2_c3 = a_r2 * b_c3 + acc_r2_c3;
+                        float a_r3 = Unsafe.Add(ref aRow, k + 60);
+                        acc_r3_c0 = a_r3 * b_c0 + acc_r3_c0;
+                        acc_r3_c1 = a_r3 * b_c1 + acc_r3_c1;
+                        acc_r3_c2 = a_r3 * b_c2 + acc_r3_c2;
+                        acc_r3_c3 = a_r3 * b_c3 + acc_r3_c3;
+                        bRow = ref Unsafe.Add(ref bRow, 4);
+                    }
+                    float b1_c0 = Unsafe.Add(ref b1, col);
+                    float b1_c1 = Unsafe.Add(ref b1, col + 1);
+                    float b1_c2 = Unsafe.Add(ref b1, col + 2);
+                    float b1_c3 = Unsafe.Add(ref b1, col + 3);
+                    Unsafe.Add(ref hidden, tile * 144 + col) = GeluOperator.Invoke(acc_r0_c0 + b1_c0);
+                    Unsafe.Add(ref hidden, tile * 144 + col + 1) = GeluOperator.Invoke(acc_r0_c1 + b1_c1);
+                    Unsafe.Add(ref hidden, tile * 144 + col + 2) = GeluOperator.Invoke(acc_r0_c2 + b1_c2);
+                    Unsafe.Add(ref hidden, tile * 144 + col + 3) = GeluOperator.Invoke(acc_r0_c3 + b1_c3);
+                    Unsafe.Add(ref hidden, tile * 144 + col + 36) = GeluOperator.Invoke(acc_r1_c0 + b1_c0);
+                    Unsafe.Add(ref hidden, tile * 144 + col + 37) = GeluOperator.Invoke(acc_r1_c1 + b1_c1);
+                    Unsafe.Add(ref hidden, tile * 144 + col + 38) = GeluOperator.Invoke(acc_r1_c2 + b1_c2);
+                    Unsafe.Add(ref hidden, tile * 144 + col + 39) = GeluOperator.Invoke(acc_r1_c3 + b1_c3);
+                    Unsafe.Add(ref hidden, tile * 144 + col + 72) = GeluOperator.Invoke(acc_r2_c0 + b1_c0);
+                    Unsafe.Add(ref hidden, tile * 144 + col + 73) = GeluOperator.Invoke(acc_r2_c1 + b1_c1);
+                    Unsafe.Add(ref hidden, tile * 144 + col + 74) = GeluOperator.Invoke(acc_r2_c2 + b1_c2);
+                    Unsafe.Add(ref hidden, tile * 144 + col + 75) = GeluOperator.Invoke(acc_r2_c3 + b1_c3);
+                    Unsafe.Add(ref hidden, tile * 144 + col + 108) = GeluOperator.Invoke(acc_r3_c0 + b1_c0);
+                    Unsafe.Add(ref hidden, tile * 144 + col + 109) = GeluOperator.Invoke(acc_r3_c1 + b1_c1);
+                    Unsafe.Add(ref hidden, tile * 144 + col + 110) = GeluOperator.Invoke(acc_r3_c2 + b1_c2);
+                    Unsafe.Add(ref hidden, tile * 144 + col + 111) = GeluOperator.Invoke(acc_r3_c3 + b1_c3);
+                }
+                if (hasTail)
+                {
+                    float acc_r0_c0 = 0f, acc_r0_c1 = 0f, acc_r0_c2 = 0f, acc_r0_c3 = 0f;
+                    ref float bRow = ref Unsafe.Add(ref w1, col * 20);
+                    ref float aRow = ref Unsafe.Add(ref x, fullTiles * 80);
+                    for (nint k = 0; k < 20; k++)
+                    {
+                        float b_c0 = bRow;
+                        float b_c1 = Unsafe.Add(ref bRow, 1);
+                        float b_c2 = Unsafe.Add(ref bRow, 2);
+                        float b_c3 = Unsafe.Add(ref bRow, 3);
+                        float a_r0 = Unsafe.Add(ref aRow, k);
+                        acc_r0_c0 = a_r0 * b_c0 + acc_r0_c0;
+                        acc_r0_c1 = a_r0 * b_c1 + acc_r0_c1;
+                        acc_r0_c2 = a_r0 * b_c2 + acc_r0_c2;
+                        acc_r0_c3 = a_r0 * b_c3 + acc_r0_c3;
+                        bRow = ref Unsafe.Add(ref bRow, 4);
+                    }
+                    float b1_c0 = Unsafe.Add(ref b1, col);
+                    float b1_c1 = Unsafe.Add(ref b1, col + 1);
+                    float b1_c2 = Unsafe.Add(ref b1, col + 2);
+                    float b1_c3 = Unsafe.Add(ref b1, col + 3);
+                    Unsafe.Add(ref hidden, fullTiles * 144 + col) = GeluOperator.Invoke(acc_r0_c0 + b1_c0);
+                    Unsafe.Add(ref hidden, fullTiles * 144 + col + 1) = GeluOperator.Invoke(acc_r0_c1 + b1_c1);
+                    Unsafe.Add(ref hidden, fullTiles * 144 + col + 2) = GeluOperator.Invoke(acc_r0_c2 + b1_c2);
+                    Unsafe.Add(ref hidden, fullTiles * 144 + col + 3) = GeluOperator.Invoke(acc_r0_c3 + b1_c3);
+                }
+            }
+        }
+
+        /// <summary>y = hidden·W2 + b2 for the chunk's rows, 20 columns.</summary>
+        private static void Output_Scalar(ref float hidden, ref float w2, ref float b2, ref float y, int fullTiles, bool hasTail)
+        {
+            for (int col = 0; col < 20; col += 4)
+            {
+                for (int tile = 0; tile < fullTiles; tile++)
+                {
+                    float acc_r0_c0 = 0f, acc_r0_c1 = 0f, acc_r0_c2 = 0f, acc_r0_c3 = 0f;
+                    float acc_r1_c0 = 0f, acc_r1_c1 = 0f, acc_r1_c2 = 0f, acc_r1_c3 = 0f;
+                    float acc_r2_c0 = 0f, acc_r2_c1 = 0f, acc_r2_c2 = 0f, acc_r2_c3 = 0f;
+                    float acc_r3_c0 = 0f, acc_r3_c1 = 0f, acc_r3_c2 = 0f, acc_r3_c3 = 0f;
+                    ref float bRow = ref Unsafe.Add(ref w2, col * 36);
+                    ref float aRow = ref Unsafe.Add(ref hidden, tile * 144);
+                    for (nint k = 0; k < 36; k++)
+                    {
+                        float b_c0 = bRow;
+                        float b_c1 = Unsafe.Add(ref bRow, 1);
+                        float b_c2 = Unsafe.Add(ref bRow, 2);
+                        float b_c3 = Unsafe.Add(ref bRow, 3);
+                        float a_r0 = Unsafe.Add(ref aRow, k);
+                        acc_r0_c0 = a_r0 * b_c0 + acc_r0_c0;
+                        acc_r0_c1 = a_r0 * b_c1 + acc_r0_c1;
+                        acc_r0_c2 = a_r0 * b_c2 + acc_r0_c2;
+                        acc_r0_c3 = a_r0 * b_c3 + acc_r0_c3;
+                        float a_r1 = Unsafe.Add(ref aRow, k + 36);
+                        acc_r1_c0 = a_r1 * b_c0 + acc_r1_c0;
+                        acc_r1_c1 = a_r1 * b_c1 + acc_r1_c1;
+                        acc_r1_c2 = a_r1 * b_c2 + acc_r1_c2;
+                        acc_r1_c3 = a_r1 * b_c3 + acc_r1_c3;
+                        float a_r2 = Unsafe.Add(ref aRow, k + 72);
+                        acc_r2_c0 = a_r2 * b_c0 + acc_r2_c0;
+                        acc_r2_c1 = a_r2 * b_c1 + acc_r2_c1;
+                        acc_r2_c2 = a_r2 * b_c2 + acc_r2_c2;
+                        acc_r2_c3 = a_r2 * b_c3 + acc_r2_c3;
+                        float a_r3 = Unsafe.Add(ref aRow, k + 108);
+                        acc_r3_c0 = a_r3 * b_c0 + acc_r3_c0;
+                        acc_r3_c1 = a_r3 * b_c1 + acc_r3_c1;
+                        acc_r3_c2 = a_r3 * b_c2 + acc_r3_c2;
+                        acc_r3_c3 = a_r3 * b_c3 + acc_r3_c3;
+                        bRow = ref Unsafe.Add(ref bRow, 4);
+                    }
+                    float b2_c0 = Unsafe.Add(ref b2, col);
+                    float b2_c1 = Unsafe.Add(ref b2, col + 1);
+                    float b2_c2 = Unsafe.Add(ref b2, col + 2);
+                    float b2_c3 = Unsafe.Add(ref b2, col + 3);
+                    Unsafe.Add(ref y, tile * 80 + col) = acc_r0_c0 + b2_c0;
+                    Unsafe.Add(ref y, tile * 80 + col + 1) = acc_r0_c1 + b2_c1;
+                    Unsafe.Add(ref y, tile * 80 + col + 2) = acc_r0_c2 + b2_c2;
+                    Unsafe.Add(ref y, tile * 80 + col + 3) = acc_r0_c3 + b2_c3;
+                    Unsafe.Add(ref y, tile * 80 + col + 20) = acc_r1_c0 + b2_c0;
+                    Unsafe.Add(ref y, tile * 80 + col + 21) = acc_r1_c1 + b2_c1;
+                    Unsafe.Add(ref y, tile * 80 + col + 22) = acc_r1_c2 + b2_c2;
+                    Unsafe.Add(ref y, tile * 80 + col + 23) = acc_r1_c3 + b2_c3;
+                    Unsafe.Add(ref y, tile * 80 + col + 40) = acc_r2_c0 + b2_c0;
+                    Unsafe.Add(ref y, tile * 80 + col + 41) = acc_r2_c1 + b2_c1;
+                    Unsafe.Add(ref y, tile * 80 + col + 42) = acc_r2_c2 + b2_c2;
+                    Unsafe.Add(ref y, tile * 80 + col + 43) = acc_r2_c3 + b2_c3;
+                    Unsafe.Add(ref y, tile * 80 + col + 60) = acc_r3_c0 + b2_c0;
+                    Unsafe.Add(ref y, tile * 80 + col + 61) = acc_r3_c1 + b2_c1;
+                    Unsafe.Add(ref y, tile * 80 + col + 62) = acc_r3_c2 + b2_c2;
+                    Unsafe.Add(ref y, tile * 80 + col + 63) = acc_r3_c3 + b2_c3;
+                }
+                if (hasTail)
+                {
+                    float acc_r0_c0 = 0f, acc_r0_c1 = 0f, acc_r0_c2 = 0f, acc_r0_c3 = 0f;
+                    ref float bRow = ref Unsafe.Add(ref w2, col * 36);
+                    ref float aRow = ref Unsafe.Add(ref hidden, fullTiles * 144);
+                    for (nint k = 0; k < 36; k++)
+                    {
+                        float b_c0 = bRow;
+                        float b_c1 = Unsafe.Add(ref bRow, 1);
+                        float b_c2 = Unsafe.Add(ref bRow, 2);
+                        float b_c3 = Unsafe.Add(ref bRow, 3);
+                        float a_r0 = Unsafe.Add(ref aRow, k);
+                        acc_r0_c0 = a_r0 * b_c0 + acc_r0_c0;
+                        acc_r0_c1 = a_r0 * b_c1 + acc_r0_c1;
+                        acc_r0_c2 = a_r0 * b_c2 + acc_r0_c2;
+                        acc_r0_c3 = a_r0 * b_c3 + acc_r0_c3;
+                        bRow = ref Unsafe.Add(ref bRow, 4);
                     }
                     float b2_c0 = Unsafe.Add(ref b2, col);
                     float b2_c1 = Unsafe.Add(ref b2, col + 1);

@@ -4,6 +4,7 @@
 // Strategy: full unroll: the largest product, x·W1 on the scalar branch, is 3 deep × 12 column slots = 36 multiply-add statements per row tile, within the budget of 48, so k and column panels are straight-line code.
 // Register tiles (rows × vectors): x·W1 Vector512 4×2 Vector256, Vector256 4×2 Vector256, scalar 4×4 float; h·W2 Vector512 4×3 float, Vector256 4×2 float, scalar 4×3 float.
 // Loop order: column panels outside, row tiles inside, so a panel of W stays in cache while every row of the chunk uses it.
+// Prepacked overload: PackFeedForward stores each column panel of W1 and W2 contiguously in the order the tile reads it; FeedForward(x, weights, y) then streams B instead of striding through it, with the same multiply-adds in the same order (bit-identical results).
 // Row tail: 4 rows = 1 tile of 4, no row tail.
 // Scheduling: 1 chunk per sequence of at most 4 rows (hidden block 0 KiB), 576 flops per sequence; below 4_000_000 flops per call every chunk runs on the calling thread.
 
@@ -26,6 +27,30 @@ namespace Demo
         {
             int batch = global::FixedShapeAttention.KernelArguments.ValidateFeedForward(x, w1, b1, w2, b2, y, 4, 3, 12);
             global::FixedShapeAttention.Scheduling.ParallelRunner.Run(new global::FixedShapeAttention.Generated.WorkedExampleFeedForwardKernel(), batch * 1, batch * 576L, maxDegreeOfParallelism, x, w1, b1, w2, b2, y);
+        }
+
+        /// <summary>Packs w1 <c>[3, 12]</c>, b1 <c>[12]</c>, w2 <c>[12, 3]</c> and b2 <c>[3]</c> once, for <c>FeedForward(x, weights, y)</c>.</summary>
+        /// <exception cref="global::System.ArgumentException">A length does not match the shape.</exception>
+        [global::System.CodeDom.Compiler.GeneratedCode("FixedShapeAttention.Generators", "1.0.0.0")]
+        public static global::FixedShapeAttention.PackedFeedForwardWeights PackFeedForward(global::System.ReadOnlySpan<float> w1, global::System.ReadOnlySpan<float> b1, global::System.ReadOnlySpan<float> w2, global::System.ReadOnlySpan<float> b2)
+        {
+            global::FixedShapeAttention.KernelArguments.ValidateFeedForwardWeights(w1, b1, w2, b2, 3, 12);
+            return global::FixedShapeAttention.Generated.WorkedExamplePackedFeedForwardKernel.Pack(w1, b1, w2, b2);
+        }
+
+        /// <summary><c>y = Relu(x·W1 + b1)·W2 + b2</c> with weights from <c>PackFeedForward</c>; bit-identical to the raw-span overload.</summary>
+        /// <exception cref="global::System.ArgumentException">A length does not match the shape, <paramref name="y"/> overlaps <paramref name="x"/>, or the weights were packed for other dimensions.</exception>
+        [global::System.CodeDom.Compiler.GeneratedCode("FixedShapeAttention.Generators", "1.0.0.0")]
+        public static void FeedForward(global::System.ReadOnlySpan<float> x, global::FixedShapeAttention.PackedFeedForwardWeights weights, global::System.Span<float> y) =>
+            FeedForward(x, weights, y, global::FixedShapeAttention.Scheduling.KernelParallelism.DefaultMaxDegreeOfParallelism);
+
+        /// <inheritdoc cref="FeedForward(global::System.ReadOnlySpan{float}, global::FixedShapeAttention.PackedFeedForwardWeights, global::System.Span{float})"/>
+        /// <param name="maxDegreeOfParallelism">-1 for every processor, 1 for the calling thread only. Results are bit-identical for every value.</param>
+        [global::System.CodeDom.Compiler.GeneratedCode("FixedShapeAttention.Generators", "1.0.0.0")]
+        public static void FeedForward(global::System.ReadOnlySpan<float> x, global::FixedShapeAttention.PackedFeedForwardWeights weights, global::System.Span<float> y, int maxDegreeOfParallelism)
+        {
+            int batch = global::FixedShapeAttention.KernelArguments.ValidatePackedFeedForward(x, weights, y, 4, 3, 12, global::FixedShapeAttention.Generated.WorkedExamplePackedFeedForwardKernel.Lanes);
+            global::FixedShapeAttention.Scheduling.ParallelRunner.Run(new global::FixedShapeAttention.Generated.WorkedExamplePackedFeedForwardKernel(), batch * 1, batch * 576L, maxDegreeOfParallelism, x, weights.PackedW1, weights.B1, weights.PackedW2, weights.B2, y);
         }
     }
 }
@@ -1081,6 +1106,1500 @@ namespace FixedShapeAttention.Generated
                     b_c1 = Unsafe.Add(ref w1, 21);
                     b_c2 = Unsafe.Add(ref w1, 22);
                     b_c3 = Unsafe.Add(ref w1, 23);
+                    a_r0 = Unsafe.Add(ref x, tile * 12 + 1);
+                    acc_r0_c0 = a_r0 * b_c0 + acc_r0_c0;
+                    acc_r0_c1 = a_r0 * b_c1 + acc_r0_c1;
+                    acc_r0_c2 = a_r0 * b_c2 + acc_r0_c2;
+                    acc_r0_c3 = a_r0 * b_c3 + acc_r0_c3;
+                    a_r1 = Unsafe.Add(ref x, tile * 12 + 4);
+                    acc_r1_c0 = a_r1 * b_c0 + acc_r1_c0;
+                    acc_r1_c1 = a_r1 * b_c1 + acc_r1_c1;
+                    acc_r1_c2 = a_r1 * b_c2 + acc_r1_c2;
+                    acc_r1_c3 = a_r1 * b_c3 + acc_r1_c3;
+                    a_r2 = Unsafe.Add(ref x, tile * 12 + 7);
+                    acc_r2_c0 = a_r2 * b_c0 + acc_r2_c0;
+                    acc_r2_c1 = a_r2 * b_c1 + acc_r2_c1;
+                    acc_r2_c2 = a_r2 * b_c2 + acc_r2_c2;
+                    acc_r2_c3 = a_r2 * b_c3 + acc_r2_c3;
+                    a_r3 = Unsafe.Add(ref x, tile * 12 + 10);
+                    acc_r3_c0 = a_r3 * b_c0 + acc_r3_c0;
+                    acc_r3_c1 = a_r3 * b_c1 + acc_r3_c1;
+                    acc_r3_c2 = a_r3 * b_c2 + acc_r3_c2;
+                    acc_r3_c3 = a_r3 * b_c3 + acc_r3_c3;
+                    // k = 2
+                    b_c0 = Unsafe.Add(ref w1, 32);
+                    b_c1 = Unsafe.Add(ref w1, 33);
+                    b_c2 = Unsafe.Add(ref w1, 34);
+                    b_c3 = Unsafe.Add(ref w1, 35);
+                    a_r0 = Unsafe.Add(ref x, tile * 12 + 2);
+                    acc_r0_c0 = a_r0 * b_c0 + acc_r0_c0;
+                    acc_r0_c1 = a_r0 * b_c1 + acc_r0_c1;
+                    acc_r0_c2 = a_r0 * b_c2 + acc_r0_c2;
+                    acc_r0_c3 = a_r0 * b_c3 + acc_r0_c3;
+                    a_r1 = Unsafe.Add(ref x, tile * 12 + 5);
+                    acc_r1_c0 = a_r1 * b_c0 + acc_r1_c0;
+                    acc_r1_c1 = a_r1 * b_c1 + acc_r1_c1;
+                    acc_r1_c2 = a_r1 * b_c2 + acc_r1_c2;
+                    acc_r1_c3 = a_r1 * b_c3 + acc_r1_c3;
+                    a_r2 = Unsafe.Add(ref x, tile * 12 + 8);
+                    acc_r2_c0 = a_r2 * b_c0 + acc_r2_c0;
+                    acc_r2_c1 = a_r2 * b_c1 + acc_r2_c1;
+                    acc_r2_c2 = a_r2 * b_c2 + acc_r2_c2;
+                    acc_r2_c3 = a_r2 * b_c3 + acc_r2_c3;
+                    a_r3 = Unsafe.Add(ref x, tile * 12 + 11);
+                    acc_r3_c0 = a_r3 * b_c0 + acc_r3_c0;
+                    acc_r3_c1 = a_r3 * b_c1 + acc_r3_c1;
+                    acc_r3_c2 = a_r3 * b_c2 + acc_r3_c2;
+                    acc_r3_c3 = a_r3 * b_c3 + acc_r3_c3;
+                    float b1_c0 = Unsafe.Add(ref b1, 8);
+                    float b1_c1 = Unsafe.Add(ref b1, 9);
+                    float b1_c2 = Unsafe.Add(ref b1, 10);
+                    float b1_c3 = Unsafe.Add(ref b1, 11);
+                    Unsafe.Add(ref hidden, tile * 48 + 8) = ReluOperator.Invoke(acc_r0_c0 + b1_c0);
+                    Unsafe.Add(ref hidden, tile * 48 + 9) = ReluOperator.Invoke(acc_r0_c1 + b1_c1);
+                    Unsafe.Add(ref hidden, tile * 48 + 10) = ReluOperator.Invoke(acc_r0_c2 + b1_c2);
+                    Unsafe.Add(ref hidden, tile * 48 + 11) = ReluOperator.Invoke(acc_r0_c3 + b1_c3);
+                    Unsafe.Add(ref hidden, tile * 48 + 20) = ReluOperator.Invoke(acc_r1_c0 + b1_c0);
+                    Unsafe.Add(ref hidden, tile * 48 + 21) = ReluOperator.Invoke(acc_r1_c1 + b1_c1);
+                    Unsafe.Add(ref hidden, tile * 48 + 22) = ReluOperator.Invoke(acc_r1_c2 + b1_c2);
+                    Unsafe.Add(ref hidden, tile * 48 + 23) = ReluOperator.Invoke(acc_r1_c3 + b1_c3);
+                    Unsafe.Add(ref hidden, tile * 48 + 32) = ReluOperator.Invoke(acc_r2_c0 + b1_c0);
+                    Unsafe.Add(ref hidden, tile * 48 + 33) = ReluOperator.Invoke(acc_r2_c1 + b1_c1);
+                    Unsafe.Add(ref hidden, tile * 48 + 34) = ReluOperator.Invoke(acc_r2_c2 + b1_c2);
+                    Unsafe.Add(ref hidden, tile * 48 + 35) = ReluOperator.Invoke(acc_r2_c3 + b1_c3);
+                    Unsafe.Add(ref hidden, tile * 48 + 44) = ReluOperator.Invoke(acc_r3_c0 + b1_c0);
+                    Unsafe.Add(ref hidden, tile * 48 + 45) = ReluOperator.Invoke(acc_r3_c1 + b1_c1);
+                    Unsafe.Add(ref hidden, tile * 48 + 46) = ReluOperator.Invoke(acc_r3_c2 + b1_c2);
+                    Unsafe.Add(ref hidden, tile * 48 + 47) = ReluOperator.Invoke(acc_r3_c3 + b1_c3);
+                }
+            }
+        }
+
+        /// <summary>y = hidden·W2 + b2 for the chunk's rows, 3 columns.</summary>
+        private static void Output_Scalar(ref float hidden, ref float w2, ref float b2, ref float y, int fullTiles, bool hasTail)
+        {
+            {
+                for (int tile = 0; tile < fullTiles; tile++)
+                {
+                    float acc_r0_c0 = 0f, acc_r0_c1 = 0f, acc_r0_c2 = 0f;
+                    float acc_r1_c0 = 0f, acc_r1_c1 = 0f, acc_r1_c2 = 0f;
+                    float acc_r2_c0 = 0f, acc_r2_c1 = 0f, acc_r2_c2 = 0f;
+                    float acc_r3_c0 = 0f, acc_r3_c1 = 0f, acc_r3_c2 = 0f;
+                    float b_c0, b_c1, b_c2;
+                    float a_r0, a_r1, a_r2, a_r3;
+                    // k = 0
+                    b_c0 = w2;
+                    b_c1 = Unsafe.Add(ref w2, 1);
+                    b_c2 = Unsafe.Add(ref w2, 2);
+                    a_r0 = Unsafe.Add(ref hidden, tile * 48);
+                    acc_r0_c0 = a_r0 * b_c0 + acc_r0_c0;
+                    acc_r0_c1 = a_r0 * b_c1 + acc_r0_c1;
+                    acc_r0_c2 = a_r0 * b_c2 + acc_r0_c2;
+                    a_r1 = Unsafe.Add(ref hidden, tile * 48 + 12);
+                    acc_r1_c0 = a_r1 * b_c0 + acc_r1_c0;
+                    acc_r1_c1 = a_r1 * b_c1 + acc_r1_c1;
+                    acc_r1_c2 = a_r1 * b_c2 + acc_r1_c2;
+                    a_r2 = Unsafe.Add(ref hidden, tile * 48 + 24);
+                    acc_r2_c0 = a_r2 * b_c0 + acc_r2_c0;
+                    acc_r2_c1 = a_r2 * b_c1 + acc_r2_c1;
+                    acc_r2_c2 = a_r2 * b_c2 + acc_r2_c2;
+                    a_r3 = Unsafe.Add(ref hidden, tile * 48 + 36);
+                    acc_r3_c0 = a_r3 * b_c0 + acc_r3_c0;
+                    acc_r3_c1 = a_r3 * b_c1 + acc_r3_c1;
+                    acc_r3_c2 = a_r3 * b_c2 + acc_r3_c2;
+                    // k = 1
+                    b_c0 = Unsafe.Add(ref w2, 3);
+                    b_c1 = Unsafe.Add(ref w2, 4);
+                    b_c2 = Unsafe.Add(ref w2, 5);
+                    a_r0 = Unsafe.Add(ref hidden, tile * 48 + 1);
+                    acc_r0_c0 = a_r0 * b_c0 + acc_r0_c0;
+                    acc_r0_c1 = a_r0 * b_c1 + acc_r0_c1;
+                    acc_r0_c2 = a_r0 * b_c2 + acc_r0_c2;
+                    a_r1 = Unsafe.Add(ref hidden, tile * 48 + 13);
+                    acc_r1_c0 = a_r1 * b_c0 + acc_r1_c0;
+                    acc_r1_c1 = a_r1 * b_c1 + acc_r1_c1;
+                    acc_r1_c2 = a_r1 * b_c2 + acc_r1_c2;
+                    a_r2 = Unsafe.Add(ref hidden, tile * 48 + 25);
+                    acc_r2_c0 = a_r2 * b_c0 + acc_r2_c0;
+                    acc_r2_c1 = a_r2 * b_c1 + acc_r2_c1;
+                    acc_r2_c2 = a_r2 * b_c2 + acc_r2_c2;
+                    a_r3 = Unsafe.Add(ref hidden, tile * 48 + 37);
+                    acc_r3_c0 = a_r3 * b_c0 + acc_r3_c0;
+                    acc_r3_c1 = a_r3 * b_c1 + acc_r3_c1;
+                    acc_r3_c2 = a_r3 * b_c2 + acc_r3_c2;
+                    // k = 2
+                    b_c0 = Unsafe.Add(ref w2, 6);
+                    b_c1 = Unsafe.Add(ref w2, 7);
+                    b_c2 = Unsafe.Add(ref w2, 8);
+                    a_r0 = Unsafe.Add(ref hidden, tile * 48 + 2);
+                    acc_r0_c0 = a_r0 * b_c0 + acc_r0_c0;
+                    acc_r0_c1 = a_r0 * b_c1 + acc_r0_c1;
+                    acc_r0_c2 = a_r0 * b_c2 + acc_r0_c2;
+                    a_r1 = Unsafe.Add(ref hidden, tile * 48 + 14);
+                    acc_r1_c0 = a_r1 * b_c0 + acc_r1_c0;
+                    acc_r1_c1 = a_r1 * b_c1 + acc_r1_c1;
+                    acc_r1_c2 = a_r1 * b_c2 + acc_r1_c2;
+                    a_r2 = Unsafe.Add(ref hidden, tile * 48 + 26);
+                    acc_r2_c0 = a_r2 * b_c0 + acc_r2_c0;
+                    acc_r2_c1 = a_r2 * b_c1 + acc_r2_c1;
+                    acc_r2_c2 = a_r2 * b_c2 + acc_r2_c2;
+                    a_r3 = Unsafe.Add(ref hidden, tile * 48 + 38);
+                    acc_r3_c0 = a_r3 * b_c0 + acc_r3_c0;
+                    acc_r3_c1 = a_r3 * b_c1 + acc_r3_c1;
+                    acc_r3_c2 = a_r3 * b_c2 + acc_r3_c2;
+                    // k = 3
+                    b_c0 = Unsafe.Add(ref w2, 9);
+                    b_c1 = Unsafe.Add(ref w2, 10);
+                    b_c2 = Unsafe.Add(ref w2, 11);
+                    a_r0 = Unsafe.Add(ref hidden, tile * 48 + 3);
+                    acc_r0_c0 = a_r0 * b_c0 + acc_r0_c0;
+                    acc_r0_c1 = a_r0 * b_c1 + acc_r0_c1;
+                    acc_r0_c2 = a_r0 * b_c2 + acc_r0_c2;
+                    a_r1 = Unsafe.Add(ref hidden, tile * 48 + 15);
+                    acc_r1_c0 = a_r1 * b_c0 + acc_r1_c0;
+                    acc_r1_c1 = a_r1 * b_c1 + acc_r1_c1;
+                    acc_r1_c2 = a_r1 * b_c2 + acc_r1_c2;
+                    a_r2 = Unsafe.Add(ref hidden, tile * 48 + 27);
+                    acc_r2_c0 = a_r2 * b_c0 + acc_r2_c0;
+                    acc_r2_c1 = a_r2 * b_c1 + acc_r2_c1;
+                    acc_r2_c2 = a_r2 * b_c2 + acc_r2_c2;
+                    a_r3 = Unsafe.Add(ref hidden, tile * 48 + 39);
+                    acc_r3_c0 = a_r3 * b_c0 + acc_r3_c0;
+                    acc_r3_c1 = a_r3 * b_c1 + acc_r3_c1;
+                    acc_r3_c2 = a_r3 * b_c2 + acc_r3_c2;
+                    // k = 4
+                    b_c0 = Unsafe.Add(ref w2, 12);
+                    b_c1 = Unsafe.Add(ref w2, 13);
+                    b_c2 = Unsafe.Add(ref w2, 14);
+                    a_r0 = Unsafe.Add(ref hidden, tile * 48 + 4);
+                    acc_r0_c0 = a_r0 * b_c0 + acc_r0_c0;
+                    acc_r0_c1 = a_r0 * b_c1 + acc_r0_c1;
+                    acc_r0_c2 = a_r0 * b_c2 + acc_r0_c2;
+                    a_r1 = Unsafe.Add(ref hidden, tile * 48 + 16);
+                    acc_r1_c0 = a_r1 * b_c0 + acc_r1_c0;
+                    acc_r1_c1 = a_r1 * b_c1 + acc_r1_c1;
+                    acc_r1_c2 = a_r1 * b_c2 + acc_r1_c2;
+                    a_r2 = Unsafe.Add(ref hidden, tile * 48 + 28);
+                    acc_r2_c0 = a_r2 * b_c0 + acc_r2_c0;
+                    acc_r2_c1 = a_r2 * b_c1 + acc_r2_c1;
+                    acc_r2_c2 = a_r2 * b_c2 + acc_r2_c2;
+                    a_r3 = Unsafe.Add(ref hidden, tile * 48 + 40);
+                    acc_r3_c0 = a_r3 * b_c0 + acc_r3_c0;
+                    acc_r3_c1 = a_r3 * b_c1 + acc_r3_c1;
+                    acc_r3_c2 = a_r3 * b_c2 + acc_r3_c2;
+                    // k = 5
+                    b_c0 = Unsafe.Add(ref w2, 15);
+                    b_c1 = Unsafe.Add(ref w2, 16);
+                    b_c2 = Unsafe.Add(ref w2, 17);
+                    a_r0 = Unsafe.Add(ref hidden, tile * 48 + 5);
+                    acc_r0_c0 = a_r0 * b_c0 + acc_r0_c0;
+                    acc_r0_c1 = a_r0 * b_c1 + acc_r0_c1;
+                    acc_r0_c2 = a_r0 * b_c2 + acc_r0_c2;
+                    a_r1 = Unsafe.Add(ref hidden, tile * 48 + 17);
+                    acc_r1_c0 = a_r1 * b_c0 + acc_r1_c0;
+                    acc_r1_c1 = a_r1 * b_c1 + acc_r1_c1;
+                    acc_r1_c2 = a_r1 * b_c2 + acc_r1_c2;
+                    a_r2 = Unsafe.Add(ref hidden, tile * 48 + 29);
+                    acc_r2_c0 = a_r2 * b_c0 + acc_r2_c0;
+                    acc_r2_c1 = a_r2 * b_c1 + acc_r2_c1;
+                    acc_r2_c2 = a_r2 * b_c2 + acc_r2_c2;
+                    a_r3 = Unsafe.Add(ref hidden, tile * 48 + 41);
+                    acc_r3_c0 = a_r3 * b_c0 + acc_r3_c0;
+                    acc_r3_c1 = a_r3 * b_c1 + acc_r3_c1;
+                    acc_r3_c2 = a_r3 * b_c2 + acc_r3_c2;
+                    // k = 6
+                    b_c0 = Unsafe.Add(ref w2, 18);
+                    b_c1 = Unsafe.Add(ref w2, 19);
+                    b_c2 = Unsafe.Add(ref w2, 20);
+                    a_r0 = Unsafe.Add(ref hidden, tile * 48 + 6);
+                    acc_r0_c0 = a_r0 * b_c0 + acc_r0_c0;
+                    acc_r0_c1 = a_r0 * b_c1 + acc_r0_c1;
+                    acc_r0_c2 = a_r0 * b_c2 + acc_r0_c2;
+                    a_r1 = Unsafe.Add(ref hidden, tile * 48 + 18);
+                    acc_r1_c0 = a_r1 * b_c0 + acc_r1_c0;
+                    acc_r1_c1 = a_r1 * b_c1 + acc_r1_c1;
+                    acc_r1_c2 = a_r1 * b_c2 + acc_r1_c2;
+                    a_r2 = Unsafe.Add(ref hidden, tile * 48 + 30);
+                    acc_r2_c0 = a_r2 * b_c0 + acc_r2_c0;
+                    acc_r2_c1 = a_r2 * b_c1 + acc_r2_c1;
+                    acc_r2_c2 = a_r2 * b_c2 + acc_r2_c2;
+                    a_r3 = Unsafe.Add(ref hidden, tile * 48 + 42);
+                    acc_r3_c0 = a_r3 * b_c0 + acc_r3_c0;
+                    acc_r3_c1 = a_r3 * b_c1 + acc_r3_c1;
+                    acc_r3_c2 = a_r3 * b_c2 + acc_r3_c2;
+                    // k = 7
+                    b_c0 = Unsafe.Add(ref w2, 21);
+                    b_c1 = Unsafe.Add(ref w2, 22);
+                    b_c2 = Unsafe.Add(ref w2, 23);
+                    a_r0 = Unsafe.Add(ref hidden, tile * 48 + 7);
+                    acc_r0_c0 = a_r0 * b_c0 + acc_r0_c0;
+                    acc_r0_c1 = a_r0 * b_c1 + acc_r0_c1;
+                    acc_r0_c2 = a_r0 * b_c2 + acc_r0_c2;
+                    a_r1 = Unsafe.Add(ref hidden, tile * 48 + 19);
+                    acc_r1_c0 = a_r1 * b_c0 + acc_r1_c0;
+                    acc_r1_c1 = a_r1 * b_c1 + acc_r1_c1;
+                    acc_r1_c2 = a_r1 * b_c2 + acc_r1_c2;
+                    a_r2 = Unsafe.Add(ref hidden, tile * 48 + 31);
+                    acc_r2_c0 = a_r2 * b_c0 + acc_r2_c0;
+                    acc_r2_c1 = a_r2 * b_c1 + acc_r2_c1;
+                    acc_r2_c2 = a_r2 * b_c2 + acc_r2_c2;
+                    a_r3 = Unsafe.Add(ref hidden, tile * 48 + 43);
+                    acc_r3_c0 = a_r3 * b_c0 + acc_r3_c0;
+                    acc_r3_c1 = a_r3 * b_c1 + acc_r3_c1;
+                    acc_r3_c2 = a_r3 * b_c2 + acc_r3_c2;
+                    // k = 8
+                    b_c0 = Unsafe.Add(ref w2, 24);
+                    b_c1 = Unsafe.Add(ref w2, 25);
+                    b_c2 = Unsafe.Add(ref w2, 26);
+                    a_r0 = Unsafe.Add(ref hidden, tile * 48 + 8);
+                    acc_r0_c0 = a_r0 * b_c0 + acc_r0_c0;
+                    acc_r0_c1 = a_r0 * b_c1 + acc_r0_c1;
+                    acc_r0_c2 = a_r0 * b_c2 + acc_r0_c2;
+                    a_r1 = Unsafe.Add(ref hidden, tile * 48 + 20);
+                    acc_r1_c0 = a_r1 * b_c0 + acc_r1_c0;
+                    acc_r1_c1 = a_r1 * b_c1 + acc_r1_c1;
+                    acc_r1_c2 = a_r1 * b_c2 + acc_r1_c2;
+                    a_r2 = Unsafe.Add(ref hidden, tile * 48 + 32);
+                    acc_r2_c0 = a_r2 * b_c0 + acc_r2_c0;
+                    acc_r2_c1 = a_r2 * b_c1 + acc_r2_c1;
+                    acc_r2_c2 = a_r2 * b_c2 + acc_r2_c2;
+                    a_r3 = Unsafe.Add(ref hidden, tile * 48 + 44);
+                    acc_r3_c0 = a_r3 * b_c0 + acc_r3_c0;
+                    acc_r3_c1 = a_r3 * b_c1 + acc_r3_c1;
+                    acc_r3_c2 = a_r3 * b_c2 + acc_r3_c2;
+                    // k = 9
+                    b_c0 = Unsafe.Add(ref w2, 27);
+                    b_c1 = Unsafe.Add(ref w2, 28);
+                    b_c2 = Unsafe.Add(ref w2, 29);
+                    a_r0 = Unsafe.Add(ref hidden, tile * 48 + 9);
+                    acc_r0_c0 = a_r0 * b_c0 + acc_r0_c0;
+                    acc_r0_c1 = a_r0 * b_c1 + acc_r0_c1;
+                    acc_r0_c2 = a_r0 * b_c2 + acc_r0_c2;
+                    a_r1 = Unsafe.Add(ref hidden, tile * 48 + 21);
+                    acc_r1_c0 = a_r1 * b_c0 + acc_r1_c0;
+                    acc_r1_c1 = a_r1 * b_c1 + acc_r1_c1;
+                    acc_r1_c2 = a_r1 * b_c2 + acc_r1_c2;
+                    a_r2 = Unsafe.Add(ref hidden, tile * 48 + 33);
+                    acc_r2_c0 = a_r2 * b_c0 + acc_r2_c0;
+                    acc_r2_c1 = a_r2 * b_c1 + acc_r2_c1;
+                    acc_r2_c2 = a_r2 * b_c2 + acc_r2_c2;
+                    a_r3 = Unsafe.Add(ref hidden, tile * 48 + 45);
+                    acc_r3_c0 = a_r3 * b_c0 + acc_r3_c0;
+                    acc_r3_c1 = a_r3 * b_c1 + acc_r3_c1;
+                    acc_r3_c2 = a_r3 * b_c2 + acc_r3_c2;
+                    // k = 10
+                    b_c0 = Unsafe.Add(ref w2, 30);
+                    b_c1 = Unsafe.Add(ref w2, 31);
+                    b_c2 = Unsafe.Add(ref w2, 32);
+                    a_r0 = Unsafe.Add(ref hidden, tile * 48 + 10);
+                    acc_r0_c0 = a_r0 * b_c0 + acc_r0_c0;
+                    acc_r0_c1 = a_r0 * b_c1 + acc_r0_c1;
+                    acc_r0_c2 = a_r0 * b_c2 + acc_r0_c2;
+                    a_r1 = Unsafe.Add(ref hidden, tile * 48 + 22);
+                    acc_r1_c0 = a_r1 * b_c0 + acc_r1_c0;
+                    acc_r1_c1 = a_r1 * b_c1 + acc_r1_c1;
+                    acc_r1_c2 = a_r1 * b_c2 + acc_r1_c2;
+                    a_r2 = Unsafe.Add(ref hidden, tile * 48 + 34);
+                    acc_r2_c0 = a_r2 * b_c0 + acc_r2_c0;
+                    acc_r2_c1 = a_r2 * b_c1 + acc_r2_c1;
+                    acc_r2_c2 = a_r2 * b_c2 + acc_r2_c2;
+                    a_r3 = Unsafe.Add(ref hidden, tile * 48 + 46);
+                    acc_r3_c0 = a_r3 * b_c0 + acc_r3_c0;
+                    acc_r3_c1 = a_r3 * b_c1 + acc_r3_c1;
+                    acc_r3_c2 = a_r3 * b_c2 + acc_r3_c2;
+                    // k = 11
+                    b_c0 = Unsafe.Add(ref w2, 33);
+                    b_c1 = Unsafe.Add(ref w2, 34);
+                    b_c2 = Unsafe.Add(ref w2, 35);
+                    a_r0 = Unsafe.Add(ref hidden, tile * 48 + 11);
+                    acc_r0_c0 = a_r0 * b_c0 + acc_r0_c0;
+                    acc_r0_c1 = a_r0 * b_c1 + acc_r0_c1;
+                    acc_r0_c2 = a_r0 * b_c2 + acc_r0_c2;
+                    a_r1 = Unsafe.Add(ref hidden, tile * 48 + 23);
+                    acc_r1_c0 = a_r1 * b_c0 + acc_r1_c0;
+                    acc_r1_c1 = a_r1 * b_c1 + acc_r1_c1;
+                    acc_r1_c2 = a_r1 * b_c2 + acc_r1_c2;
+                    a_r2 = Unsafe.Add(ref hidden, tile * 48 + 35);
+                    acc_r2_c0 = a_r2 * b_c0 + acc_r2_c0;
+                    acc_r2_c1 = a_r2 * b_c1 + acc_r2_c1;
+                    acc_r2_c2 = a_r2 * b_c2 + acc_r2_c2;
+                    a_r3 = Unsafe.Add(ref hidden, tile * 48 + 47);
+                    acc_r3_c0 = a_r3 * b_c0 + acc_r3_c0;
+                    acc_r3_c1 = a_r3 * b_c1 + acc_r3_c1;
+                    acc_r3_c2 = a_r3 * b_c2 + acc_r3_c2;
+                    float b2_c0 = b2;
+                    float b2_c1 = Unsafe.Add(ref b2, 1);
+                    float b2_c2 = Unsafe.Add(ref b2, 2);
+                    Unsafe.Add(ref y, tile * 12) = acc_r0_c0 + b2_c0;
+                    Unsafe.Add(ref y, tile * 12 + 1) = acc_r0_c1 + b2_c1;
+                    Unsafe.Add(ref y, tile * 12 + 2) = acc_r0_c2 + b2_c2;
+                    Unsafe.Add(ref y, tile * 12 + 3) = acc_r1_c0 + b2_c0;
+                    Unsafe.Add(ref y, tile * 12 + 4) = acc_r1_c1 + b2_c1;
+                    Unsafe.Add(ref y, tile * 12 + 5) = acc_r1_c2 + b2_c2;
+                    Unsafe.Add(ref y, tile * 12 + 6) = acc_r2_c0 + b2_c0;
+                    Unsafe.Add(ref y, tile * 12 + 7) = acc_r2_c1 + b2_c1;
+                    Unsafe.Add(ref y, tile * 12 + 8) = acc_r2_c2 + b2_c2;
+                    Unsafe.Add(ref y, tile * 12 + 9) = acc_r3_c0 + b2_c0;
+                    Unsafe.Add(ref y, tile * 12 + 10) = acc_r3_c1 + b2_c1;
+                    Unsafe.Add(ref y, tile * 12 + 11) = acc_r3_c2 + b2_c2;
+                }
+            }
+        }
+    }
+
+    /// <summary>The chunks of one WorkedExample.FeedForward call with prepacked weights: chunk = (sequence, range of row tiles).</summary>
+    [global::System.CodeDom.Compiler.GeneratedCode("FixedShapeAttention.Generators", "1.0.0.0")]
+    file readonly struct WorkedExamplePackedFeedForwardKernel : IChunkKernel
+    {
+        public void Execute(in KernelBuffers buffers, int chunk)
+        {
+            int sequence = chunk;
+            const int firstTile = 0;
+            const int tileCount = 1;
+            int fullTiles = Math.Min(firstTile + tileCount, 1) - firstTile;
+            bool hasTail = firstTile + tileCount > 1;
+            nint rowOffset = ((nint)sequence * 4 + firstTile * 4) * 3;
+            ref float x = ref Unsafe.Add(ref buffers.Input0, rowOffset);
+            ref float y = ref Unsafe.Add(ref buffers.Output, rowOffset);
+            // Scratch: the hidden activations of this chunk's rows, at most 4 × 12.
+            ref float hidden = ref MemoryMarshal.GetReference(WorkerScratch.Get(48));
+            if (Vector512.IsHardwareAccelerated)
+            {
+                Hidden_Vector512(ref x, ref buffers.Input1, ref buffers.Input2, ref hidden, fullTiles, hasTail);
+                Output_Vector512(ref hidden, ref buffers.Input3, ref buffers.Input4, ref y, fullTiles, hasTail);
+            }
+            else if (Vector256.IsHardwareAccelerated)
+            {
+                Hidden_Vector256(ref x, ref buffers.Input1, ref buffers.Input2, ref hidden, fullTiles, hasTail);
+                Output_Vector256(ref hidden, ref buffers.Input3, ref buffers.Input4, ref y, fullTiles, hasTail);
+            }
+            else
+            {
+                Hidden_Scalar(ref x, ref buffers.Input1, ref buffers.Input2, ref hidden, fullTiles, hasTail);
+                Output_Scalar(ref hidden, ref buffers.Input3, ref buffers.Input4, ref y, fullTiles, hasTail);
+            }
+        }
+
+        /// <summary>The vector width this process's branch uses, the layout key of packed weights.</summary>
+        public static int Lanes => Vector512.IsHardwareAccelerated ? 16 : Vector256.IsHardwareAccelerated ? 8 : 1;
+
+        public static global::FixedShapeAttention.PackedFeedForwardWeights Pack(ReadOnlySpan<float> w1, ReadOnlySpan<float> b1, ReadOnlySpan<float> w2, ReadOnlySpan<float> b2)
+        {
+            float[] packedW1, packedW2;
+            if (Vector512.IsHardwareAccelerated)
+            {
+                packedW1 = new float[48];
+                packedW2 = new float[36];
+                PackW1_Vector512(w1, packedW1);
+                PackW2_Vector512(w2, packedW2);
+            }
+            else if (Vector256.IsHardwareAccelerated)
+            {
+                packedW1 = new float[48];
+                packedW2 = new float[36];
+                PackW1_Vector256(w1, packedW1);
+                PackW2_Vector256(w2, packedW2);
+            }
+            else
+            {
+                packedW1 = new float[36];
+                packedW2 = new float[36];
+                PackW1_Scalar(w1, packedW1);
+                PackW2_Scalar(w2, packedW2);
+            }
+            return global::FixedShapeAttention.PackedFeedForwardWeights.FromPacked(3, 12, Lanes, packedW1, b1.ToArray(), packedW2, b2.ToArray());
+        }
+
+        private static void PackW1_Vector512(ReadOnlySpan<float> source, Span<float> packed)
+        {
+            int offset = 0;
+            for (int k = 0; k < 3; k++)
+            {
+                source.Slice(k * 12 + 0, 8).CopyTo(packed.Slice(offset));
+                offset += 8;
+                source.Slice(k * 12 + 4, 8).CopyTo(packed.Slice(offset));
+                offset += 8;
+            }
+        }
+
+        private static void PackW2_Vector512(ReadOnlySpan<float> source, Span<float> packed)
+        {
+            int offset = 0;
+            for (int k = 0; k < 12; k++)
+            {
+                source.Slice(k * 3 + 0, 1).CopyTo(packed.Slice(offset));
+                offset += 1;
+                source.Slice(k * 3 + 1, 1).CopyTo(packed.Slice(offset));
+                offset += 1;
+                source.Slice(k * 3 + 2, 1).CopyTo(packed.Slice(offset));
+                offset += 1;
+            }
+        }
+
+        private static void PackW1_Vector256(ReadOnlySpan<float> source, Span<float> packed)
+        {
+            int offset = 0;
+            for (int k = 0; k < 3; k++)
+            {
+                source.Slice(k * 12 + 0, 8).CopyTo(packed.Slice(offset));
+                offset += 8;
+                source.Slice(k * 12 + 4, 8).CopyTo(packed.Slice(offset));
+                offset += 8;
+            }
+        }
+
+        private static void PackW2_Vector256(ReadOnlySpan<float> source, Span<float> packed)
+        {
+            int offset = 0;
+            for (int col = 0; col < 2; col += 2)
+            {
+                for (int k = 0; k < 12; k++, offset += 2)
+                {
+                    source.Slice(k * 3 + col, 2).CopyTo(packed.Slice(offset));
+                }
+            }
+            for (int k = 0; k < 12; k++)
+            {
+                source.Slice(k * 3 + 2, 1).CopyTo(packed.Slice(offset));
+                offset += 1;
+            }
+        }
+
+        private static void PackW1_Scalar(ReadOnlySpan<float> source, Span<float> packed)
+        {
+            int offset = 0;
+            for (int col = 0; col < 12; col += 4)
+            {
+                for (int k = 0; k < 3; k++, offset += 4)
+                {
+                    source.Slice(k * 12 + col, 4).CopyTo(packed.Slice(offset));
+                }
+            }
+        }
+
+        private static void PackW2_Scalar(ReadOnlySpan<float> source, Span<float> packed)
+        {
+            int offset = 0;
+            for (int k = 0; k < 12; k++)
+            {
+                source.Slice(k * 3 + 0, 1).CopyTo(packed.Slice(offset));
+                offset += 1;
+                source.Slice(k * 3 + 1, 1).CopyTo(packed.Slice(offset));
+                offset += 1;
+                source.Slice(k * 3 + 2, 1).CopyTo(packed.Slice(offset));
+                offset += 1;
+            }
+        }
+
+        /// <summary>hidden = Relu(x·W1 + b1) for the chunk's rows, 12 columns.</summary>
+        private static void Hidden_Vector512(ref float x, ref float w1, ref float b1, ref float hidden, int fullTiles, bool hasTail)
+        {
+            {
+                for (int tile = 0; tile < fullTiles; tile++)
+                {
+                    Vector256<float> acc_r0_c0 = Vector256<float>.Zero, acc_r0_c1 = Vector256<float>.Zero;
+                    Vector256<float> acc_r1_c0 = Vector256<float>.Zero, acc_r1_c1 = Vector256<float>.Zero;
+                    Vector256<float> acc_r2_c0 = Vector256<float>.Zero, acc_r2_c1 = Vector256<float>.Zero;
+                    Vector256<float> acc_r3_c0 = Vector256<float>.Zero, acc_r3_c1 = Vector256<float>.Zero;
+                    Vector256<float> b_c0, b_c1;
+                    Vector256<float> a_r0, a_r1, a_r2, a_r3;
+                    // k = 0
+                    b_c0 = Vector256.LoadUnsafe(ref w1);
+                    b_c1 = Vector256.LoadUnsafe(ref w1, 8);
+                    a_r0 = Vector256.Create(Unsafe.Add(ref x, tile * 12));
+                    acc_r0_c0 = Vector256.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
+                    acc_r0_c1 = Vector256.FusedMultiplyAdd(a_r0, b_c1, acc_r0_c1);
+                    a_r1 = Vector256.Create(Unsafe.Add(ref x, tile * 12 + 3));
+                    acc_r1_c0 = Vector256.FusedMultiplyAdd(a_r1, b_c0, acc_r1_c0);
+                    acc_r1_c1 = Vector256.FusedMultiplyAdd(a_r1, b_c1, acc_r1_c1);
+                    a_r2 = Vector256.Create(Unsafe.Add(ref x, tile * 12 + 6));
+                    acc_r2_c0 = Vector256.FusedMultiplyAdd(a_r2, b_c0, acc_r2_c0);
+                    acc_r2_c1 = Vector256.FusedMultiplyAdd(a_r2, b_c1, acc_r2_c1);
+                    a_r3 = Vector256.Create(Unsafe.Add(ref x, tile * 12 + 9));
+                    acc_r3_c0 = Vector256.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
+                    acc_r3_c1 = Vector256.FusedMultiplyAdd(a_r3, b_c1, acc_r3_c1);
+                    // k = 1
+                    b_c0 = Vector256.LoadUnsafe(ref w1, 16);
+                    b_c1 = Vector256.LoadUnsafe(ref w1, 24);
+                    a_r0 = Vector256.Create(Unsafe.Add(ref x, tile * 12 + 1));
+                    acc_r0_c0 = Vector256.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
+                    acc_r0_c1 = Vector256.FusedMultiplyAdd(a_r0, b_c1, acc_r0_c1);
+                    a_r1 = Vector256.Create(Unsafe.Add(ref x, tile * 12 + 4));
+                    acc_r1_c0 = Vector256.FusedMultiplyAdd(a_r1, b_c0, acc_r1_c0);
+                    acc_r1_c1 = Vector256.FusedMultiplyAdd(a_r1, b_c1, acc_r1_c1);
+                    a_r2 = Vector256.Create(Unsafe.Add(ref x, tile * 12 + 7));
+                    acc_r2_c0 = Vector256.FusedMultiplyAdd(a_r2, b_c0, acc_r2_c0);
+                    acc_r2_c1 = Vector256.FusedMultiplyAdd(a_r2, b_c1, acc_r2_c1);
+                    a_r3 = Vector256.Create(Unsafe.Add(ref x, tile * 12 + 10));
+                    acc_r3_c0 = Vector256.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
+                    acc_r3_c1 = Vector256.FusedMultiplyAdd(a_r3, b_c1, acc_r3_c1);
+                    // k = 2
+                    b_c0 = Vector256.LoadUnsafe(ref w1, 32);
+                    b_c1 = Vector256.LoadUnsafe(ref w1, 40);
+                    a_r0 = Vector256.Create(Unsafe.Add(ref x, tile * 12 + 2));
+                    acc_r0_c0 = Vector256.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
+                    acc_r0_c1 = Vector256.FusedMultiplyAdd(a_r0, b_c1, acc_r0_c1);
+                    a_r1 = Vector256.Create(Unsafe.Add(ref x, tile * 12 + 5));
+                    acc_r1_c0 = Vector256.FusedMultiplyAdd(a_r1, b_c0, acc_r1_c0);
+                    acc_r1_c1 = Vector256.FusedMultiplyAdd(a_r1, b_c1, acc_r1_c1);
+                    a_r2 = Vector256.Create(Unsafe.Add(ref x, tile * 12 + 8));
+                    acc_r2_c0 = Vector256.FusedMultiplyAdd(a_r2, b_c0, acc_r2_c0);
+                    acc_r2_c1 = Vector256.FusedMultiplyAdd(a_r2, b_c1, acc_r2_c1);
+                    a_r3 = Vector256.Create(Unsafe.Add(ref x, tile * 12 + 11));
+                    acc_r3_c0 = Vector256.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
+                    acc_r3_c1 = Vector256.FusedMultiplyAdd(a_r3, b_c1, acc_r3_c1);
+                    Vector256<float> b1_c0 = Vector256.LoadUnsafe(ref b1);
+                    Vector256<float> b1_c1 = Vector256.LoadUnsafe(ref b1, 4);
+                    Vector256.StoreUnsafe(ReluOperator.Invoke(acc_r0_c0 + b1_c0), ref hidden, (nuint)(tile * 48));
+                    Vector256.StoreUnsafe(ReluOperator.Invoke(acc_r0_c1 + b1_c1), ref hidden, (nuint)(tile * 48 + 4));
+                    Vector256.StoreUnsafe(ReluOperator.Invoke(acc_r1_c0 + b1_c0), ref hidden, (nuint)(tile * 48 + 12));
+                    Vector256.StoreUnsafe(ReluOperator.Invoke(acc_r1_c1 + b1_c1), ref hidden, (nuint)(tile * 48 + 16));
+                    Vector256.StoreUnsafe(ReluOperator.Invoke(acc_r2_c0 + b1_c0), ref hidden, (nuint)(tile * 48 + 24));
+                    Vector256.StoreUnsafe(ReluOperator.Invoke(acc_r2_c1 + b1_c1), ref hidden, (nuint)(tile * 48 + 28));
+                    Vector256.StoreUnsafe(ReluOperator.Invoke(acc_r3_c0 + b1_c0), ref hidden, (nuint)(tile * 48 + 36));
+                    Vector256.StoreUnsafe(ReluOperator.Invoke(acc_r3_c1 + b1_c1), ref hidden, (nuint)(tile * 48 + 40));
+                }
+            }
+        }
+
+        /// <summary>y = hidden·W2 + b2 for the chunk's rows, 3 columns.</summary>
+        private static void Output_Vector512(ref float hidden, ref float w2, ref float b2, ref float y, int fullTiles, bool hasTail)
+        {
+            {
+                for (int tile = 0; tile < fullTiles; tile++)
+                {
+                    float acc_r0_c0 = 0f, acc_r0_c1 = 0f, acc_r0_c2 = 0f;
+                    float acc_r1_c0 = 0f, acc_r1_c1 = 0f, acc_r1_c2 = 0f;
+                    float acc_r2_c0 = 0f, acc_r2_c1 = 0f, acc_r2_c2 = 0f;
+                    float acc_r3_c0 = 0f, acc_r3_c1 = 0f, acc_r3_c2 = 0f;
+                    float b_c0, b_c1, b_c2;
+                    float a_r0, a_r1, a_r2, a_r3;
+                    // k = 0
+                    b_c0 = w2;
+                    b_c1 = Unsafe.Add(ref w2, 1);
+                    b_c2 = Unsafe.Add(ref w2, 2);
+                    a_r0 = Unsafe.Add(ref hidden, tile * 48);
+                    acc_r0_c0 = a_r0 * b_c0 + acc_r0_c0;
+                    acc_r0_c1 = a_r0 * b_c1 + acc_r0_c1;
+                    acc_r0_c2 = a_r0 * b_c2 + acc_r0_c2;
+                    a_r1 = Unsafe.Add(ref hidden, tile * 48 + 12);
+                    acc_r1_c0 = a_r1 * b_c0 + acc_r1_c0;
+                    acc_r1_c1 = a_r1 * b_c1 + acc_r1_c1;
+                    acc_r1_c2 = a_r1 * b_c2 + acc_r1_c2;
+                    a_r2 = Unsafe.Add(ref hidden, tile * 48 + 24);
+                    acc_r2_c0 = a_r2 * b_c0 + acc_r2_c0;
+                    acc_r2_c1 = a_r2 * b_c1 + acc_r2_c1;
+                    acc_r2_c2 = a_r2 * b_c2 + acc_r2_c2;
+                    a_r3 = Unsafe.Add(ref hidden, tile * 48 + 36);
+                    acc_r3_c0 = a_r3 * b_c0 + acc_r3_c0;
+                    acc_r3_c1 = a_r3 * b_c1 + acc_r3_c1;
+                    acc_r3_c2 = a_r3 * b_c2 + acc_r3_c2;
+                    // k = 1
+                    b_c0 = Unsafe.Add(ref w2, 3);
+                    b_c1 = Unsafe.Add(ref w2, 4);
+                    b_c2 = Unsafe.Add(ref w2, 5);
+                    a_r0 = Unsafe.Add(ref hidden, tile * 48 + 1);
+                    acc_r0_c0 = a_r0 * b_c0 + acc_r0_c0;
+                    acc_r0_c1 = a_r0 * b_c1 + acc_r0_c1;
+                    acc_r0_c2 = a_r0 * b_c2 + acc_r0_c2;
+                    a_r1 = Unsafe.Add(ref hidden, tile * 48 + 13);
+                    acc_r1_c0 = a_r1 * b_c0 + acc_r1_c0;
+                    acc_r1_c1 = a_r1 * b_c1 + acc_r1_c1;
+                    acc_r1_c2 = a_r1 * b_c2 + acc_r1_c2;
+                    a_r2 = Unsafe.Add(ref hidden, tile * 48 + 25);
+                    acc_r2_c0 = a_r2 * b_c0 + acc_r2_c0;
+                    acc_r2_c1 = a_r2 * b_c1 + acc_r2_c1;
+                    acc_r2_c2 = a_r2 * b_c2 + acc_r2_c2;
+                    a_r3 = Unsafe.Add(ref hidden, tile * 48 + 37);
+                    acc_r3_c0 = a_r3 * b_c0 + acc_r3_c0;
+                    acc_r3_c1 = a_r3 * b_c1 + acc_r3_c1;
+                    acc_r3_c2 = a_r3 * b_c2 + acc_r3_c2;
+                    // k = 2
+                    b_c0 = Unsafe.Add(ref w2, 6);
+                    b_c1 = Unsafe.Add(ref w2, 7);
+                    b_c2 = Unsafe.Add(ref w2, 8);
+                    a_r0 = Unsafe.Add(ref hidden, tile * 48 + 2);
+                    acc_r0_c0 = a_r0 * b_c0 + acc_r0_c0;
+                    acc_r0_c1 = a_r0 * b_c1 + acc_r0_c1;
+                    acc_r0_c2 = a_r0 * b_c2 + acc_r0_c2;
+                    a_r1 = Unsafe.Add(ref hidden, tile * 48 + 14);
+                    acc_r1_c0 = a_r1 * b_c0 + acc_r1_c0;
+                    acc_r1_c1 = a_r1 * b_c1 + acc_r1_c1;
+                    acc_r1_c2 = a_r1 * b_c2 + acc_r1_c2;
+                    a_r2 = Unsafe.Add(ref hidden, tile * 48 + 26);
+                    acc_r2_c0 = a_r2 * b_c0 + acc_r2_c0;
+                    acc_r2_c1 = a_r2 * b_c1 + acc_r2_c1;
+                    acc_r2_c2 = a_r2 * b_c2 + acc_r2_c2;
+                    a_r3 = Unsafe.Add(ref hidden, tile * 48 + 38);
+                    acc_r3_c0 = a_r3 * b_c0 + acc_r3_c0;
+                    acc_r3_c1 = a_r3 * b_c1 + acc_r3_c1;
+                    acc_r3_c2 = a_r3 * b_c2 + acc_r3_c2;
+                    // k = 3
+                    b_c0 = Unsafe.Add(ref w2, 9);
+                    b_c1 = Unsafe.Add(ref w2, 10);
+                    b_c2 = Unsafe.Add(ref w2, 11);
+                    a_r0 = Unsafe.Add(ref hidden, tile * 48 + 3);
+                    acc_r0_c0 = a_r0 * b_c0 + acc_r0_c0;
+                    acc_r0_c1 = a_r0 * b_c1 + acc_r0_c1;
+                    acc_r0_c2 = a_r0 * b_c2 + acc_r0_c2;
+                    a_r1 = Unsafe.Add(ref hidden, tile * 48 + 15);
+                    acc_r1_c0 = a_r1 * b_c0 + acc_r1_c0;
+                    acc_r1_c1 = a_r1 * b_c1 + acc_r1_c1;
+                    acc_r1_c2 = a_r1 * b_c2 + acc_r1_c2;
+                    a_r2 = Unsafe.Add(ref hidden, tile * 48 + 27);
+                    acc_r2_c0 = a_r2 * b_c0 + acc_r2_c0;
+                    acc_r2_c1 = a_r2 * b_c1 + acc_r2_c1;
+                    acc_r2_c2 = a_r2 * b_c2 + acc_r2_c2;
+                    a_r3 = Unsafe.Add(ref hidden, tile * 48 + 39);
+                    acc_r3_c0 = a_r3 * b_c0 + acc_r3_c0;
+                    acc_r3_c1 = a_r3 * b_c1 + acc_r3_c1;
+                    acc_r3_c2 = a_r3 * b_c2 + acc_r3_c2;
+                    // k = 4
+                    b_c0 = Unsafe.Add(ref w2, 12);
+                    b_c1 = Unsafe.Add(ref w2, 13);
+                    b_c2 = Unsafe.Add(ref w2, 14);
+                    a_r0 = Unsafe.Add(ref hidden, tile * 48 + 4);
+                    acc_r0_c0 = a_r0 * b_c0 + acc_r0_c0;
+                    acc_r0_c1 = a_r0 * b_c1 + acc_r0_c1;
+                    acc_r0_c2 = a_r0 * b_c2 + acc_r0_c2;
+                    a_r1 = Unsafe.Add(ref hidden, tile * 48 + 16);
+                    acc_r1_c0 = a_r1 * b_c0 + acc_r1_c0;
+                    acc_r1_c1 = a_r1 * b_c1 + acc_r1_c1;
+                    acc_r1_c2 = a_r1 * b_c2 + acc_r1_c2;
+                    a_r2 = Unsafe.Add(ref hidden, tile * 48 + 28);
+                    acc_r2_c0 = a_r2 * b_c0 + acc_r2_c0;
+                    acc_r2_c1 = a_r2 * b_c1 + acc_r2_c1;
+                    acc_r2_c2 = a_r2 * b_c2 + acc_r2_c2;
+                    a_r3 = Unsafe.Add(ref hidden, tile * 48 + 40);
+                    acc_r3_c0 = a_r3 * b_c0 + acc_r3_c0;
+                    acc_r3_c1 = a_r3 * b_c1 + acc_r3_c1;
+                    acc_r3_c2 = a_r3 * b_c2 + acc_r3_c2;
+                    // k = 5
+                    b_c0 = Unsafe.Add(ref w2, 15);
+                    b_c1 = Unsafe.Add(ref w2, 16);
+                    b_c2 = Unsafe.Add(ref w2, 17);
+                    a_r0 = Unsafe.Add(ref hidden, tile * 48 + 5);
+                    acc_r0_c0 = a_r0 * b_c0 + acc_r0_c0;
+                    acc_r0_c1 = a_r0 * b_c1 + acc_r0_c1;
+                    acc_r0_c2 = a_r0 * b_c2 + acc_r0_c2;
+                    a_r1 = Unsafe.Add(ref hidden, tile * 48 + 17);
+                    acc_r1_c0 = a_r1 * b_c0 + acc_r1_c0;
+                    acc_r1_c1 = a_r1 * b_c1 + acc_r1_c1;
+                    acc_r1_c2 = a_r1 * b_c2 + acc_r1_c2;
+                    a_r2 = Unsafe.Add(ref hidden, tile * 48 + 29);
+                    acc_r2_c0 = a_r2 * b_c0 + acc_r2_c0;
+                    acc_r2_c1 = a_r2 * b_c1 + acc_r2_c1;
+                    acc_r2_c2 = a_r2 * b_c2 + acc_r2_c2;
+                    a_r3 = Unsafe.Add(ref hidden, tile * 48 + 41);
+                    acc_r3_c0 = a_r3 * b_c0 + acc_r3_c0;
+                    acc_r3_c1 = a_r3 * b_c1 + acc_r3_c1;
+                    acc_r3_c2 = a_r3 * b_c2 + acc_r3_c2;
+                    // k = 6
+                    b_c0 = Unsafe.Add(ref w2, 18);
+                    b_c1 = Unsafe.Add(ref w2, 19);
+                    b_c2 = Unsafe.Add(ref w2, 20);
+                    a_r0 = Unsafe.Add(ref hidden, tile * 48 + 6);
+                    acc_r0_c0 = a_r0 * b_c0 + acc_r0_c0;
+                    acc_r0_c1 = a_r0 * b_c1 + acc_r0_c1;
+                    acc_r0_c2 = a_r0 * b_c2 + acc_r0_c2;
+                    a_r1 = Unsafe.Add(ref hidden, tile * 48 + 18);
+                    acc_r1_c0 = a_r1 * b_c0 + acc_r1_c0;
+                    acc_r1_c1 = a_r1 * b_c1 + acc_r1_c1;
+                    acc_r1_c2 = a_r1 * b_c2 + acc_r1_c2;
+                    a_r2 = Unsafe.Add(ref hidden, tile * 48 + 30);
+                    acc_r2_c0 = a_r2 * b_c0 + acc_r2_c0;
+                    acc_r2_c1 = a_r2 * b_c1 + acc_r2_c1;
+                    acc_r2_c2 = a_r2 * b_c2 + acc_r2_c2;
+                    a_r3 = Unsafe.Add(ref hidden, tile * 48 + 42);
+                    acc_r3_c0 = a_r3 * b_c0 + acc_r3_c0;
+                    acc_r3_c1 = a_r3 * b_c1 + acc_r3_c1;
+                    acc_r3_c2 = a_r3 * b_c2 + acc_r3_c2;
+                    // k = 7
+                    b_c0 = Unsafe.Add(ref w2, 21);
+                    b_c1 = Unsafe.Add(ref w2, 22);
+                    b_c2 = Unsafe.Add(ref w2, 23);
+                    a_r0 = Unsafe.Add(ref hidden, tile * 48 + 7);
+                    acc_r0_c0 = a_r0 * b_c0 + acc_r0_c0;
+                    acc_r0_c1 = a_r0 * b_c1 + acc_r0_c1;
+                    acc_r0_c2 = a_r0 * b_c2 + acc_r0_c2;
+                    a_r1 = Unsafe.Add(ref hidden, tile * 48 + 19);
+                    acc_r1_c0 = a_r1 * b_c0 + acc_r1_c0;
+                    acc_r1_c1 = a_r1 * b_c1 + acc_r1_c1;
+                    acc_r1_c2 = a_r1 * b_c2 + acc_r1_c2;
+                    a_r2 = Unsafe.Add(ref hidden, tile * 48 + 31);
+                    acc_r2_c0 = a_r2 * b_c0 + acc_r2_c0;
+                    acc_r2_c1 = a_r2 * b_c1 + acc_r2_c1;
+                    acc_r2_c2 = a_r2 * b_c2 + acc_r2_c2;
+                    a_r3 = Unsafe.Add(ref hidden, tile * 48 + 43);
+                    acc_r3_c0 = a_r3 * b_c0 + acc_r3_c0;
+                    acc_r3_c1 = a_r3 * b_c1 + acc_r3_c1;
+                    acc_r3_c2 = a_r3 * b_c2 + acc_r3_c2;
+                    // k = 8
+                    b_c0 = Unsafe.Add(ref w2, 24);
+                    b_c1 = Unsafe.Add(ref w2, 25);
+                    b_c2 = Unsafe.Add(ref w2, 26);
+                    a_r0 = Unsafe.Add(ref hidden, tile * 48 + 8);
+                    acc_r0_c0 = a_r0 * b_c0 + acc_r0_c0;
+                    acc_r0_c1 = a_r0 * b_c1 + acc_r0_c1;
+                    acc_r0_c2 = a_r0 * b_c2 + acc_r0_c2;
+                    a_r1 = Unsafe.Add(ref hidden, tile * 48 + 20);
+                    acc_r1_c0 = a_r1 * b_c0 + acc_r1_c0;
+                    acc_r1_c1 = a_r1 * b_c1 + acc_r1_c1;
+                    acc_r1_c2 = a_r1 * b_c2 + acc_r1_c2;
+                    a_r2 = Unsafe.Add(ref hidden, tile * 48 + 32);
+                    acc_r2_c0 = a_r2 * b_c0 + acc_r2_c0;
+                    acc_r2_c1 = a_r2 * b_c1 + acc_r2_c1;
+                    acc_r2_c2 = a_r2 * b_c2 + acc_r2_c2;
+                    a_r3 = Unsafe.Add(ref hidden, tile * 48 + 44);
+                    acc_r3_c0 = a_r3 * b_c0 + acc_r3_c0;
+                    acc_r3_c1 = a_r3 * b_c1 + acc_r3_c1;
+                    acc_r3_c2 = a_r3 * b_c2 + acc_r3_c2;
+                    // k = 9
+                    b_c0 = Unsafe.Add(ref w2, 27);
+                    b_c1 = Unsafe.Add(ref w2, 28);
+                    b_c2 = Unsafe.Add(ref w2, 29);
+                    a_r0 = Unsafe.Add(ref hidden, tile * 48 + 9);
+                    acc_r0_c0 = a_r0 * b_c0 + acc_r0_c0;
+                    acc_r0_c1 = a_r0 * b_c1 + acc_r0_c1;
+                    acc_r0_c2 = a_r0 * b_c2 + acc_r0_c2;
+                    a_r1 = Unsafe.Add(ref hidden, tile * 48 + 21);
+                    acc_r1_c0 = a_r1 * b_c0 + acc_r1_c0;
+                    acc_r1_c1 = a_r1 * b_c1 + acc_r1_c1;
+                    acc_r1_c2 = a_r1 * b_c2 + acc_r1_c2;
+                    a_r2 = Unsafe.Add(ref hidden, tile * 48 + 33);
+                    acc_r2_c0 = a_r2 * b_c0 + acc_r2_c0;
+                    acc_r2_c1 = a_r2 * b_c1 + acc_r2_c1;
+                    acc_r2_c2 = a_r2 * b_c2 + acc_r2_c2;
+                    a_r3 = Unsafe.Add(ref hidden, tile * 48 + 45);
+                    acc_r3_c0 = a_r3 * b_c0 + acc_r3_c0;
+                    acc_r3_c1 = a_r3 * b_c1 + acc_r3_c1;
+                    acc_r3_c2 = a_r3 * b_c2 + acc_r3_c2;
+                    // k = 10
+                    b_c0 = Unsafe.Add(ref w2, 30);
+                    b_c1 = Unsafe.Add(ref w2, 31);
+                    b_c2 = Unsafe.Add(ref w2, 32);
+                    a_r0 = Unsafe.Add(ref hidden, tile * 48 + 10);
+                    acc_r0_c0 = a_r0 * b_c0 + acc_r0_c0;
+                    acc_r0_c1 = a_r0 * b_c1 + acc_r0_c1;
+                    acc_r0_c2 = a_r0 * b_c2 + acc_r0_c2;
+                    a_r1 = Unsafe.Add(ref hidden, tile * 48 + 22);
+                    acc_r1_c0 = a_r1 * b_c0 + acc_r1_c0;
+                    acc_r1_c1 = a_r1 * b_c1 + acc_r1_c1;
+                    acc_r1_c2 = a_r1 * b_c2 + acc_r1_c2;
+                    a_r2 = Unsafe.Add(ref hidden, tile * 48 + 34);
+                    acc_r2_c0 = a_r2 * b_c0 + acc_r2_c0;
+                    acc_r2_c1 = a_r2 * b_c1 + acc_r2_c1;
+                    acc_r2_c2 = a_r2 * b_c2 + acc_r2_c2;
+                    a_r3 = Unsafe.Add(ref hidden, tile * 48 + 46);
+                    acc_r3_c0 = a_r3 * b_c0 + acc_r3_c0;
+                    acc_r3_c1 = a_r3 * b_c1 + acc_r3_c1;
+                    acc_r3_c2 = a_r3 * b_c2 + acc_r3_c2;
+                    // k = 11
+                    b_c0 = Unsafe.Add(ref w2, 33);
+                    b_c1 = Unsafe.Add(ref w2, 34);
+                    b_c2 = Unsafe.Add(ref w2, 35);
+                    a_r0 = Unsafe.Add(ref hidden, tile * 48 + 11);
+                    acc_r0_c0 = a_r0 * b_c0 + acc_r0_c0;
+                    acc_r0_c1 = a_r0 * b_c1 + acc_r0_c1;
+                    acc_r0_c2 = a_r0 * b_c2 + acc_r0_c2;
+                    a_r1 = Unsafe.Add(ref hidden, tile * 48 + 23);
+                    acc_r1_c0 = a_r1 * b_c0 + acc_r1_c0;
+                    acc_r1_c1 = a_r1 * b_c1 + acc_r1_c1;
+                    acc_r1_c2 = a_r1 * b_c2 + acc_r1_c2;
+                    a_r2 = Unsafe.Add(ref hidden, tile * 48 + 35);
+                    acc_r2_c0 = a_r2 * b_c0 + acc_r2_c0;
+                    acc_r2_c1 = a_r2 * b_c1 + acc_r2_c1;
+                    acc_r2_c2 = a_r2 * b_c2 + acc_r2_c2;
+                    a_r3 = Unsafe.Add(ref hidden, tile * 48 + 47);
+                    acc_r3_c0 = a_r3 * b_c0 + acc_r3_c0;
+                    acc_r3_c1 = a_r3 * b_c1 + acc_r3_c1;
+                    acc_r3_c2 = a_r3 * b_c2 + acc_r3_c2;
+                    float b2_c0 = b2;
+                    float b2_c1 = Unsafe.Add(ref b2, 1);
+                    float b2_c2 = Unsafe.Add(ref b2, 2);
+                    Unsafe.Add(ref y, tile * 12) = acc_r0_c0 + b2_c0;
+                    Unsafe.Add(ref y, tile * 12 + 1) = acc_r0_c1 + b2_c1;
+                    Unsafe.Add(ref y, tile * 12 + 2) = acc_r0_c2 + b2_c2;
+                    Unsafe.Add(ref y, tile * 12 + 3) = acc_r1_c0 + b2_c0;
+                    Unsafe.Add(ref y, tile * 12 + 4) = acc_r1_c1 + b2_c1;
+                    Unsafe.Add(ref y, tile * 12 + 5) = acc_r1_c2 + b2_c2;
+                    Unsafe.Add(ref y, tile * 12 + 6) = acc_r2_c0 + b2_c0;
+                    Unsafe.Add(ref y, tile * 12 + 7) = acc_r2_c1 + b2_c1;
+                    Unsafe.Add(ref y, tile * 12 + 8) = acc_r2_c2 + b2_c2;
+                    Unsafe.Add(ref y, tile * 12 + 9) = acc_r3_c0 + b2_c0;
+                    Unsafe.Add(ref y, tile * 12 + 10) = acc_r3_c1 + b2_c1;
+                    Unsafe.Add(ref y, tile * 12 + 11) = acc_r3_c2 + b2_c2;
+                }
+            }
+        }
+
+        /// <summary>hidden = Relu(x·W1 + b1) for the chunk's rows, 12 columns.</summary>
+        private static void Hidden_Vector256(ref float x, ref float w1, ref float b1, ref float hidden, int fullTiles, bool hasTail)
+        {
+            {
+                for (int tile = 0; tile < fullTiles; tile++)
+                {
+                    Vector256<float> acc_r0_c0 = Vector256<float>.Zero, acc_r0_c1 = Vector256<float>.Zero;
+                    Vector256<float> acc_r1_c0 = Vector256<float>.Zero, acc_r1_c1 = Vector256<float>.Zero;
+                    Vector256<float> acc_r2_c0 = Vector256<float>.Zero, acc_r2_c1 = Vector256<float>.Zero;
+                    Vector256<float> acc_r3_c0 = Vector256<float>.Zero, acc_r3_c1 = Vector256<float>.Zero;
+                    Vector256<float> b_c0, b_c1;
+                    Vector256<float> a_r0, a_r1, a_r2, a_r3;
+                    // k = 0
+                    b_c0 = Vector256.LoadUnsafe(ref w1);
+                    b_c1 = Vector256.LoadUnsafe(ref w1, 8);
+                    a_r0 = Vector256.Create(Unsafe.Add(ref x, tile * 12));
+                    acc_r0_c0 = Vector256.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
+                    acc_r0_c1 = Vector256.FusedMultiplyAdd(a_r0, b_c1, acc_r0_c1);
+                    a_r1 = Vector256.Create(Unsafe.Add(ref x, tile * 12 + 3));
+                    acc_r1_c0 = Vector256.FusedMultiplyAdd(a_r1, b_c0, acc_r1_c0);
+                    acc_r1_c1 = Vector256.FusedMultiplyAdd(a_r1, b_c1, acc_r1_c1);
+                    a_r2 = Vector256.Create(Unsafe.Add(ref x, tile * 12 + 6));
+                    acc_r2_c0 = Vector256.FusedMultiplyAdd(a_r2, b_c0, acc_r2_c0);
+                    acc_r2_c1 = Vector256.FusedMultiplyAdd(a_r2, b_c1, acc_r2_c1);
+                    a_r3 = Vector256.Create(Unsafe.Add(ref x, tile * 12 + 9));
+                    acc_r3_c0 = Vector256.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
+                    acc_r3_c1 = Vector256.FusedMultiplyAdd(a_r3, b_c1, acc_r3_c1);
+                    // k = 1
+                    b_c0 = Vector256.LoadUnsafe(ref w1, 16);
+                    b_c1 = Vector256.LoadUnsafe(ref w1, 24);
+                    a_r0 = Vector256.Create(Unsafe.Add(ref x, tile * 12 + 1));
+                    acc_r0_c0 = Vector256.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
+                    acc_r0_c1 = Vector256.FusedMultiplyAdd(a_r0, b_c1, acc_r0_c1);
+                    a_r1 = Vector256.Create(Unsafe.Add(ref x, tile * 12 + 4));
+                    acc_r1_c0 = Vector256.FusedMultiplyAdd(a_r1, b_c0, acc_r1_c0);
+                    acc_r1_c1 = Vector256.FusedMultiplyAdd(a_r1, b_c1, acc_r1_c1);
+                    a_r2 = Vector256.Create(Unsafe.Add(ref x, tile * 12 + 7));
+                    acc_r2_c0 = Vector256.FusedMultiplyAdd(a_r2, b_c0, acc_r2_c0);
+                    acc_r2_c1 = Vector256.FusedMultiplyAdd(a_r2, b_c1, acc_r2_c1);
+                    a_r3 = Vector256.Create(Unsafe.Add(ref x, tile * 12 + 10));
+                    acc_r3_c0 = Vector256.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
+                    acc_r3_c1 = Vector256.FusedMultiplyAdd(a_r3, b_c1, acc_r3_c1);
+                    // k = 2
+                    b_c0 = Vector256.LoadUnsafe(ref w1, 32);
+                    b_c1 = Vector256.LoadUnsafe(ref w1, 40);
+                    a_r0 = Vector256.Create(Unsafe.Add(ref x, tile * 12 + 2));
+                    acc_r0_c0 = Vector256.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
+                    acc_r0_c1 = Vector256.FusedMultiplyAdd(a_r0, b_c1, acc_r0_c1);
+                    a_r1 = Vector256.Create(Unsafe.Add(ref x, tile * 12 + 5));
+                    acc_r1_c0 = Vector256.FusedMultiplyAdd(a_r1, b_c0, acc_r1_c0);
+                    acc_r1_c1 = Vector256.FusedMultiplyAdd(a_r1, b_c1, acc_r1_c1);
+                    a_r2 = Vector256.Create(Unsafe.Add(ref x, tile * 12 + 8));
+                    acc_r2_c0 = Vector256.FusedMultiplyAdd(a_r2, b_c0, acc_r2_c0);
+                    acc_r2_c1 = Vector256.FusedMultiplyAdd(a_r2, b_c1, acc_r2_c1);
+                    a_r3 = Vector256.Create(Unsafe.Add(ref x, tile * 12 + 11));
+                    acc_r3_c0 = Vector256.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
+                    acc_r3_c1 = Vector256.FusedMultiplyAdd(a_r3, b_c1, acc_r3_c1);
+                    Vector256<float> b1_c0 = Vector256.LoadUnsafe(ref b1);
+                    Vector256<float> b1_c1 = Vector256.LoadUnsafe(ref b1, 4);
+                    Vector256.StoreUnsafe(ReluOperator.Invoke(acc_r0_c0 + b1_c0), ref hidden, (nuint)(tile * 48));
+                    Vector256.StoreUnsafe(ReluOperator.Invoke(acc_r0_c1 + b1_c1), ref hidden, (nuint)(tile * 48 + 4));
+                    Vector256.StoreUnsafe(ReluOperator.Invoke(acc_r1_c0 + b1_c0), ref hidden, (nuint)(tile * 48 + 12));
+                    Vector256.StoreUnsafe(ReluOperator.Invoke(acc_r1_c1 + b1_c1), ref hidden, (nuint)(tile * 48 + 16));
+                    Vector256.StoreUnsafe(ReluOperator.Invoke(acc_r2_c0 + b1_c0), ref hidden, (nuint)(tile * 48 + 24));
+                    Vector256.StoreUnsafe(ReluOperator.Invoke(acc_r2_c1 + b1_c1), ref hidden, (nuint)(tile * 48 + 28));
+                    Vector256.StoreUnsafe(ReluOperator.Invoke(acc_r3_c0 + b1_c0), ref hidden, (nuint)(tile * 48 + 36));
+                    Vector256.StoreUnsafe(ReluOperator.Invoke(acc_r3_c1 + b1_c1), ref hidden, (nuint)(tile * 48 + 40));
+                }
+            }
+        }
+
+        /// <summary>y = hidden·W2 + b2 for the chunk's rows, 3 columns.</summary>
+        private static void Output_Vector256(ref float hidden, ref float w2, ref float b2, ref float y, int fullTiles, bool hasTail)
+        {
+            {
+                for (int tile = 0; tile < fullTiles; tile++)
+                {
+                    float acc_r0_c0 = 0f, acc_r0_c1 = 0f;
+                    float acc_r1_c0 = 0f, acc_r1_c1 = 0f;
+                    float acc_r2_c0 = 0f, acc_r2_c1 = 0f;
+                    float acc_r3_c0 = 0f, acc_r3_c1 = 0f;
+                    float b_c0, b_c1;
+                    float a_r0, a_r1, a_r2, a_r3;
+                    // k = 0
+                    b_c0 = w2;
+                    b_c1 = Unsafe.Add(ref w2, 1);
+                    a_r0 = Unsafe.Add(ref hidden, tile * 48);
+                    acc_r0_c0 = a_r0 * b_c0 + acc_r0_c0;
+                    acc_r0_c1 = a_r0 * b_c1 + acc_r0_c1;
+                    a_r1 = Unsafe.Add(ref hidden, tile * 48 + 12);
+                    acc_r1_c0 = a_r1 * b_c0 + acc_r1_c0;
+                    acc_r1_c1 = a_r1 * b_c1 + acc_r1_c1;
+                    a_r2 = Unsafe.Add(ref hidden, tile * 48 + 24);
+                    acc_r2_c0 = a_r2 * b_c0 + acc_r2_c0;
+                    acc_r2_c1 = a_r2 * b_c1 + acc_r2_c1;
+                    a_r3 = Unsafe.Add(ref hidden, tile * 48 + 36);
+                    acc_r3_c0 = a_r3 * b_c0 + acc_r3_c0;
+                    acc_r3_c1 = a_r3 * b_c1 + acc_r3_c1;
+                    // k = 1
+                    b_c0 = Unsafe.Add(ref w2, 2);
+                    b_c1 = Unsafe.Add(ref w2, 3);
+                    a_r0 = Unsafe.Add(ref hidden, tile * 48 + 1);
+                    acc_r0_c0 = a_r0 * b_c0 + acc_r0_c0;
+                    acc_r0_c1 = a_r0 * b_c1 + acc_r0_c1;
+                    a_r1 = Unsafe.Add(ref hidden, tile * 48 + 13);
+                    acc_r1_c0 = a_r1 * b_c0 + acc_r1_c0;
+                    acc_r1_c1 = a_r1 * b_c1 + acc_r1_c1;
+                    a_r2 = Unsafe.Add(ref hidden, tile * 48 + 25);
+                    acc_r2_c0 = a_r2 * b_c0 + acc_r2_c0;
+                    acc_r2_c1 = a_r2 * b_c1 + acc_r2_c1;
+                    a_r3 = Unsafe.Add(ref hidden, tile * 48 + 37);
+                    acc_r3_c0 = a_r3 * b_c0 + acc_r3_c0;
+                    acc_r3_c1 = a_r3 * b_c1 + acc_r3_c1;
+                    // k = 2
+                    b_c0 = Unsafe.Add(ref w2, 4);
+                    b_c1 = Unsafe.Add(ref w2, 5);
+                    a_r0 = Unsafe.Add(ref hidden, tile * 48 + 2);
+                    acc_r0_c0 = a_r0 * b_c0 + acc_r0_c0;
+                    acc_r0_c1 = a_r0 * b_c1 + acc_r0_c1;
+                    a_r1 = Unsafe.Add(ref hidden, tile * 48 + 14);
+                    acc_r1_c0 = a_r1 * b_c0 + acc_r1_c0;
+                    acc_r1_c1 = a_r1 * b_c1 + acc_r1_c1;
+                    a_r2 = Unsafe.Add(ref hidden, tile * 48 + 26);
+                    acc_r2_c0 = a_r2 * b_c0 + acc_r2_c0;
+                    acc_r2_c1 = a_r2 * b_c1 + acc_r2_c1;
+                    a_r3 = Unsafe.Add(ref hidden, tile * 48 + 38);
+                    acc_r3_c0 = a_r3 * b_c0 + acc_r3_c0;
+                    acc_r3_c1 = a_r3 * b_c1 + acc_r3_c1;
+                    // k = 3
+                    b_c0 = Unsafe.Add(ref w2, 6);
+                    b_c1 = Unsafe.Add(ref w2, 7);
+                    a_r0 = Unsafe.Add(ref hidden, tile * 48 + 3);
+                    acc_r0_c0 = a_r0 * b_c0 + acc_r0_c0;
+                    acc_r0_c1 = a_r0 * b_c1 + acc_r0_c1;
+                    a_r1 = Unsafe.Add(ref hidden, tile * 48 + 15);
+                    acc_r1_c0 = a_r1 * b_c0 + acc_r1_c0;
+                    acc_r1_c1 = a_r1 * b_c1 + acc_r1_c1;
+                    a_r2 = Unsafe.Add(ref hidden, tile * 48 + 27);
+                    acc_r2_c0 = a_r2 * b_c0 + acc_r2_c0;
+                    acc_r2_c1 = a_r2 * b_c1 + acc_r2_c1;
+                    a_r3 = Unsafe.Add(ref hidden, tile * 48 + 39);
+                    acc_r3_c0 = a_r3 * b_c0 + acc_r3_c0;
+                    acc_r3_c1 = a_r3 * b_c1 + acc_r3_c1;
+                    // k = 4
+                    b_c0 = Unsafe.Add(ref w2, 8);
+                    b_c1 = Unsafe.Add(ref w2, 9);
+                    a_r0 = Unsafe.Add(ref hidden, tile * 48 + 4);
+                    acc_r0_c0 = a_r0 * b_c0 + acc_r0_c0;
+                    acc_r0_c1 = a_r0 * b_c1 + acc_r0_c1;
+                    a_r1 = Unsafe.Add(ref hidden, tile * 48 + 16);
+                    acc_r1_c0 = a_r1 * b_c0 + acc_r1_c0;
+                    acc_r1_c1 = a_r1 * b_c1 + acc_r1_c1;
+                    a_r2 = Unsafe.Add(ref hidden, tile * 48 + 28);
+                    acc_r2_c0 = a_r2 * b_c0 + acc_r2_c0;
+                    acc_r2_c1 = a_r2 * b_c1 + acc_r2_c1;
+                    a_r3 = Unsafe.Add(ref hidden, tile * 48 + 40);
+                    acc_r3_c0 = a_r3 * b_c0 + acc_r3_c0;
+                    acc_r3_c1 = a_r3 * b_c1 + acc_r3_c1;
+                    // k = 5
+                    b_c0 = Unsafe.Add(ref w2, 10);
+                    b_c1 = Unsafe.Add(ref w2, 11);
+                    a_r0 = Unsafe.Add(ref hidden, tile * 48 + 5);
+                    acc_r0_c0 = a_r0 * b_c0 + acc_r0_c0;
+                    acc_r0_c1 = a_r0 * b_c1 + acc_r0_c1;
+                    a_r1 = Unsafe.Add(ref hidden, tile * 48 + 17);
+                    acc_r1_c0 = a_r1 * b_c0 + acc_r1_c0;
+                    acc_r1_c1 = a_r1 * b_c1 + acc_r1_c1;
+                    a_r2 = Unsafe.Add(ref hidden, tile * 48 + 29);
+                    acc_r2_c0 = a_r2 * b_c0 + acc_r2_c0;
+                    acc_r2_c1 = a_r2 * b_c1 + acc_r2_c1;
+                    a_r3 = Unsafe.Add(ref hidden, tile * 48 + 41);
+                    acc_r3_c0 = a_r3 * b_c0 + acc_r3_c0;
+                    acc_r3_c1 = a_r3 * b_c1 + acc_r3_c1;
+                    // k = 6
+                    b_c0 = Unsafe.Add(ref w2, 12);
+                    b_c1 = Unsafe.Add(ref w2, 13);
+                    a_r0 = Unsafe.Add(ref hidden, tile * 48 + 6);
+                    acc_r0_c0 = a_r0 * b_c0 + acc_r0_c0;
+                    acc_r0_c1 = a_r0 * b_c1 + acc_r0_c1;
+                    a_r1 = Unsafe.Add(ref hidden, tile * 48 + 18);
+                    acc_r1_c0 = a_r1 * b_c0 + acc_r1_c0;
+                    acc_r1_c1 = a_r1 * b_c1 + acc_r1_c1;
+                    a_r2 = Unsafe.Add(ref hidden, tile * 48 + 30);
+                    acc_r2_c0 = a_r2 * b_c0 + acc_r2_c0;
+                    acc_r2_c1 = a_r2 * b_c1 + acc_r2_c1;
+                    a_r3 = Unsafe.Add(ref hidden, tile * 48 + 42);
+                    acc_r3_c0 = a_r3 * b_c0 + acc_r3_c0;
+                    acc_r3_c1 = a_r3 * b_c1 + acc_r3_c1;
+                    // k = 7
+                    b_c0 = Unsafe.Add(ref w2, 14);
+                    b_c1 = Unsafe.Add(ref w2, 15);
+                    a_r0 = Unsafe.Add(ref hidden, tile * 48 + 7);
+                    acc_r0_c0 = a_r0 * b_c0 + acc_r0_c0;
+                    acc_r0_c1 = a_r0 * b_c1 + acc_r0_c1;
+                    a_r1 = Unsafe.Add(ref hidden, tile * 48 + 19);
+                    acc_r1_c0 = a_r1 * b_c0 + acc_r1_c0;
+                    acc_r1_c1 = a_r1 * b_c1 + acc_r1_c1;
+                    a_r2 = Unsafe.Add(ref hidden, tile * 48 + 31);
+                    acc_r2_c0 = a_r2 * b_c0 + acc_r2_c0;
+                    acc_r2_c1 = a_r2 * b_c1 + acc_r2_c1;
+                    a_r3 = Unsafe.Add(ref hidden, tile * 48 + 43);
+                    acc_r3_c0 = a_r3 * b_c0 + acc_r3_c0;
+                    acc_r3_c1 = a_r3 * b_c1 + acc_r3_c1;
+                    // k = 8
+                    b_c0 = Unsafe.Add(ref w2, 16);
+                    b_c1 = Unsafe.Add(ref w2, 17);
+                    a_r0 = Unsafe.Add(ref hidden, tile * 48 + 8);
+                    acc_r0_c0 = a_r0 * b_c0 + acc_r0_c0;
+                    acc_r0_c1 = a_r0 * b_c1 + acc_r0_c1;
+                    a_r1 = Unsafe.Add(ref hidden, tile * 48 + 20);
+                    acc_r1_c0 = a_r1 * b_c0 + acc_r1_c0;
+                    acc_r1_c1 = a_r1 * b_c1 + acc_r1_c1;
+                    a_r2 = Unsafe.Add(ref hidden, tile * 48 + 32);
+                    acc_r2_c0 = a_r2 * b_c0 + acc_r2_c0;
+                    acc_r2_c1 = a_r2 * b_c1 + acc_r2_c1;
+                    a_r3 = Unsafe.Add(ref hidden, tile * 48 + 44);
+                    acc_r3_c0 = a_r3 * b_c0 + acc_r3_c0;
+                    acc_r3_c1 = a_r3 * b_c1 + acc_r3_c1;
+                    // k = 9
+                    b_c0 = Unsafe.Add(ref w2, 18);
+                    b_c1 = Unsafe.Add(ref w2, 19);
+                    a_r0 = Unsafe.Add(ref hidden, tile * 48 + 9);
+                    acc_r0_c0 = a_r0 * b_c0 + acc_r0_c0;
+                    acc_r0_c1 = a_r0 * b_c1 + acc_r0_c1;
+                    a_r1 = Unsafe.Add(ref hidden, tile * 48 + 21);
+                    acc_r1_c0 = a_r1 * b_c0 + acc_r1_c0;
+                    acc_r1_c1 = a_r1 * b_c1 + acc_r1_c1;
+                    a_r2 = Unsafe.Add(ref hidden, tile * 48 + 33);
+                    acc_r2_c0 = a_r2 * b_c0 + acc_r2_c0;
+                    acc_r2_c1 = a_r2 * b_c1 + acc_r2_c1;
+                    a_r3 = Unsafe.Add(ref hidden, tile * 48 + 45);
+                    acc_r3_c0 = a_r3 * b_c0 + acc_r3_c0;
+                    acc_r3_c1 = a_r3 * b_c1 + acc_r3_c1;
+                    // k = 10
+                    b_c0 = Unsafe.Add(ref w2, 20);
+                    b_c1 = Unsafe.Add(ref w2, 21);
+                    a_r0 = Unsafe.Add(ref hidden, tile * 48 + 10);
+                    acc_r0_c0 = a_r0 * b_c0 + acc_r0_c0;
+                    acc_r0_c1 = a_r0 * b_c1 + acc_r0_c1;
+                    a_r1 = Unsafe.Add(ref hidden, tile * 48 + 22);
+                    acc_r1_c0 = a_r1 * b_c0 + acc_r1_c0;
+                    acc_r1_c1 = a_r1 * b_c1 + acc_r1_c1;
+                    a_r2 = Unsafe.Add(ref hidden, tile * 48 + 34);
+                    acc_r2_c0 = a_r2 * b_c0 + acc_r2_c0;
+                    acc_r2_c1 = a_r2 * b_c1 + acc_r2_c1;
+                    a_r3 = Unsafe.Add(ref hidden, tile * 48 + 46);
+                    acc_r3_c0 = a_r3 * b_c0 + acc_r3_c0;
+                    acc_r3_c1 = a_r3 * b_c1 + acc_r3_c1;
+                    // k = 11
+                    b_c0 = Unsafe.Add(ref w2, 22);
+                    b_c1 = Unsafe.Add(ref w2, 23);
+                    a_r0 = Unsafe.Add(ref hidden, tile * 48 + 11);
+                    acc_r0_c0 = a_r0 * b_c0 + acc_r0_c0;
+                    acc_r0_c1 = a_r0 * b_c1 + acc_r0_c1;
+                    a_r1 = Unsafe.Add(ref hidden, tile * 48 + 23);
+                    acc_r1_c0 = a_r1 * b_c0 + acc_r1_c0;
+                    acc_r1_c1 = a_r1 * b_c1 + acc_r1_c1;
+                    a_r2 = Unsafe.Add(ref hidden, tile * 48 + 35);
+                    acc_r2_c0 = a_r2 * b_c0 + acc_r2_c0;
+                    acc_r2_c1 = a_r2 * b_c1 + acc_r2_c1;
+                    a_r3 = Unsafe.Add(ref hidden, tile * 48 + 47);
+                    acc_r3_c0 = a_r3 * b_c0 + acc_r3_c0;
+                    acc_r3_c1 = a_r3 * b_c1 + acc_r3_c1;
+                    float b2_c0 = b2;
+                    float b2_c1 = Unsafe.Add(ref b2, 1);
+                    Unsafe.Add(ref y, tile * 12) = acc_r0_c0 + b2_c0;
+                    Unsafe.Add(ref y, tile * 12 + 1) = acc_r0_c1 + b2_c1;
+                    Unsafe.Add(ref y, tile * 12 + 3) = acc_r1_c0 + b2_c0;
+                    Unsafe.Add(ref y, tile * 12 + 4) = acc_r1_c1 + b2_c1;
+                    Unsafe.Add(ref y, tile * 12 + 6) = acc_r2_c0 + b2_c0;
+                    Unsafe.Add(ref y, tile * 12 + 7) = acc_r2_c1 + b2_c1;
+                    Unsafe.Add(ref y, tile * 12 + 9) = acc_r3_c0 + b2_c0;
+                    Unsafe.Add(ref y, tile * 12 + 10) = acc_r3_c1 + b2_c1;
+                }
+            }
+            {
+                for (int tile = 0; tile < fullTiles; tile++)
+                {
+                    float acc_r0_c0 = 0f;
+                    float acc_r1_c0 = 0f;
+                    float acc_r2_c0 = 0f;
+                    float acc_r3_c0 = 0f;
+                    float b_c0;
+                    float a_r0, a_r1, a_r2, a_r3;
+                    // k = 0
+                    b_c0 = Unsafe.Add(ref w2, 24);
+                    a_r0 = Unsafe.Add(ref hidden, tile * 48);
+                    acc_r0_c0 = a_r0 * b_c0 + acc_r0_c0;
+                    a_r1 = Unsafe.Add(ref hidden, tile * 48 + 12);
+                    acc_r1_c0 = a_r1 * b_c0 + acc_r1_c0;
+                    a_r2 = Unsafe.Add(ref hidden, tile * 48 + 24);
+                    acc_r2_c0 = a_r2 * b_c0 + acc_r2_c0;
+                    a_r3 = Unsafe.Add(ref hidden, tile * 48 + 36);
+                    acc_r3_c0 = a_r3 * b_c0 + acc_r3_c0;
+                    // k = 1
+                    b_c0 = Unsafe.Add(ref w2, 25);
+                    a_r0 = Unsafe.Add(ref hidden, tile * 48 + 1);
+                    acc_r0_c0 = a_r0 * b_c0 + acc_r0_c0;
+                    a_r1 = Unsafe.Add(ref hidden, tile * 48 + 13);
+                    acc_r1_c0 = a_r1 * b_c0 + acc_r1_c0;
+                    a_r2 = Unsafe.Add(ref hidden, tile * 48 + 25);
+                    acc_r2_c0 = a_r2 * b_c0 + acc_r2_c0;
+                    a_r3 = Unsafe.Add(ref hidden, tile * 48 + 37);
+                    acc_r3_c0 = a_r3 * b_c0 + acc_r3_c0;
+                    // k = 2
+                    b_c0 = Unsafe.Add(ref w2, 26);
+                    a_r0 = Unsafe.Add(ref hidden, tile * 48 + 2);
+                    acc_r0_c0 = a_r0 * b_c0 + acc_r0_c0;
+                    a_r1 = Unsafe.Add(ref hidden, tile * 48 + 14);
+                    acc_r1_c0 = a_r1 * b_c0 + acc_r1_c0;
+                    a_r2 = Unsafe.Add(ref hidden, tile * 48 + 26);
+                    acc_r2_c0 = a_r2 * b_c0 + acc_r2_c0;
+                    a_r3 = Unsafe.Add(ref hidden, tile * 48 + 38);
+                    acc_r3_c0 = a_r3 * b_c0 + acc_r3_c0;
+                    // k = 3
+                    b_c0 = Unsafe.Add(ref w2, 27);
+                    a_r0 = Unsafe.Add(ref hidden, tile * 48 + 3);
+                    acc_r0_c0 = a_r0 * b_c0 + acc_r0_c0;
+                    a_r1 = Unsafe.Add(ref hidden, tile * 48 + 15);
+                    acc_r1_c0 = a_r1 * b_c0 + acc_r1_c0;
+                    a_r2 = Unsafe.Add(ref hidden, tile * 48 + 27);
+                    acc_r2_c0 = a_r2 * b_c0 + acc_r2_c0;
+                    a_r3 = Unsafe.Add(ref hidden, tile * 48 + 39);
+                    acc_r3_c0 = a_r3 * b_c0 + acc_r3_c0;
+                    // k = 4
+                    b_c0 = Unsafe.Add(ref w2, 28);
+                    a_r0 = Unsafe.Add(ref hidden, tile * 48 + 4);
+                    acc_r0_c0 = a_r0 * b_c0 + acc_r0_c0;
+                    a_r1 = Unsafe.Add(ref hidden, tile * 48 + 16);
+                    acc_r1_c0 = a_r1 * b_c0 + acc_r1_c0;
+                    a_r2 = Unsafe.Add(ref hidden, tile * 48 + 28);
+                    acc_r2_c0 = a_r2 * b_c0 + acc_r2_c0;
+                    a_r3 = Unsafe.Add(ref hidden, tile * 48 + 40);
+                    acc_r3_c0 = a_r3 * b_c0 + acc_r3_c0;
+                    // k = 5
+                    b_c0 = Unsafe.Add(ref w2, 29);
+                    a_r0 = Unsafe.Add(ref hidden, tile * 48 + 5);
+                    acc_r0_c0 = a_r0 * b_c0 + acc_r0_c0;
+                    a_r1 = Unsafe.Add(ref hidden, tile * 48 + 17);
+                    acc_r1_c0 = a_r1 * b_c0 + acc_r1_c0;
+                    a_r2 = Unsafe.Add(ref hidden, tile * 48 + 29);
+                    acc_r2_c0 = a_r2 * b_c0 + acc_r2_c0;
+                    a_r3 = Unsafe.Add(ref hidden, tile * 48 + 41);
+                    acc_r3_c0 = a_r3 * b_c0 + acc_r3_c0;
+                    // k = 6
+                    b_c0 = Unsafe.Add(ref w2, 30);
+                    a_r0 = Unsafe.Add(ref hidden, tile * 48 + 6);
+                    acc_r0_c0 = a_r0 * b_c0 + acc_r0_c0;
+                    a_r1 = Unsafe.Add(ref hidden, tile * 48 + 18);
+                    acc_r1_c0 = a_r1 * b_c0 + acc_r1_c0;
+                    a_r2 = Unsafe.Add(ref hidden, tile * 48 + 30);
+                    acc_r2_c0 = a_r2 * b_c0 + acc_r2_c0;
+                    a_r3 = Unsafe.Add(ref hidden, tile * 48 + 42);
+                    acc_r3_c0 = a_r3 * b_c0 + acc_r3_c0;
+                    // k = 7
+                    b_c0 = Unsafe.Add(ref w2, 31);
+                    a_r0 = Unsafe.Add(ref hidden, tile * 48 + 7);
+                    acc_r0_c0 = a_r0 * b_c0 + acc_r0_c0;
+                    a_r1 = Unsafe.Add(ref hidden, tile * 48 + 19);
+                    acc_r1_c0 = a_r1 * b_c0 + acc_r1_c0;
+                    a_r2 = Unsafe.Add(ref hidden, tile * 48 + 31);
+                    acc_r2_c0 = a_r2 * b_c0 + acc_r2_c0;
+                    a_r3 = Unsafe.Add(ref hidden, tile * 48 + 43);
+                    acc_r3_c0 = a_r3 * b_c0 + acc_r3_c0;
+                    // k = 8
+                    b_c0 = Unsafe.Add(ref w2, 32);
+                    a_r0 = Unsafe.Add(ref hidden, tile * 48 + 8);
+                    acc_r0_c0 = a_r0 * b_c0 + acc_r0_c0;
+                    a_r1 = Unsafe.Add(ref hidden, tile * 48 + 20);
+                    acc_r1_c0 = a_r1 * b_c0 + acc_r1_c0;
+                    a_r2 = Unsafe.Add(ref hidden, tile * 48 + 32);
+                    acc_r2_c0 = a_r2 * b_c0 + acc_r2_c0;
+                    a_r3 = Unsafe.Add(ref hidden, tile * 48 + 44);
+                    acc_r3_c0 = a_r3 * b_c0 + acc_r3_c0;
+                    // k = 9
+                    b_c0 = Unsafe.Add(ref w2, 33);
+                    a_r0 = Unsafe.Add(ref hidden, tile * 48 + 9);
+                    acc_r0_c0 = a_r0 * b_c0 + acc_r0_c0;
+                    a_r1 = Unsafe.Add(ref hidden, tile * 48 + 21);
+                    acc_r1_c0 = a_r1 * b_c0 + acc_r1_c0;
+                    a_r2 = Unsafe.Add(ref hidden, tile * 48 + 33);
+                    acc_r2_c0 = a_r2 * b_c0 + acc_r2_c0;
+                    a_r3 = Unsafe.Add(ref hidden, tile * 48 + 45);
+                    acc_r3_c0 = a_r3 * b_c0 + acc_r3_c0;
+                    // k = 10
+                    b_c0 = Unsafe.Add(ref w2, 34);
+                    a_r0 = Unsafe.Add(ref hidden, tile * 48 + 10);
+                    acc_r0_c0 = a_r0 * b_c0 + acc_r0_c0;
+                    a_r1 = Unsafe.Add(ref hidden, tile * 48 + 22);
+                    acc_r1_c0 = a_r1 * b_c0 + acc_r1_c0;
+                    a_r2 = Unsafe.Add(ref hidden, tile * 48 + 34);
+                    acc_r2_c0 = a_r2 * b_c0 + acc_r2_c0;
+                    a_r3 = Unsafe.Add(ref hidden, tile * 48 + 46);
+                    acc_r3_c0 = a_r3 * b_c0 + acc_r3_c0;
+                    // k = 11
+                    b_c0 = Unsafe.Add(ref w2, 35);
+                    a_r0 = Unsafe.Add(ref hidden, tile * 48 + 11);
+                    acc_r0_c0 = a_r0 * b_c0 + acc_r0_c0;
+                    a_r1 = Unsafe.Add(ref hidden, tile * 48 + 23);
+                    acc_r1_c0 = a_r1 * b_c0 + acc_r1_c0;
+                    a_r2 = Unsafe.Add(ref hidden, tile * 48 + 35);
+                    acc_r2_c0 = a_r2 * b_c0 + acc_r2_c0;
+                    a_r3 = Unsafe.Add(ref hidden, tile * 48 + 47);
+                    acc_r3_c0 = a_r3 * b_c0 + acc_r3_c0;
+                    float b2_c0 = Unsafe.Add(ref b2, 2);
+                    Unsafe.Add(ref y, tile * 12 + 2) = acc_r0_c0 + b2_c0;
+                    Unsafe.Add(ref y, tile * 12 + 5) = acc_r1_c0 + b2_c0;
+                    Unsafe.Add(ref y, tile * 12 + 8) = acc_r2_c0 + b2_c0;
+                    Unsafe.Add(ref y, tile * 12 + 11) = acc_r3_c0 + b2_c0;
+                }
+            }
+        }
+
+        /// <summary>hidden = Relu(x·W1 + b1) for the chunk's rows, 12 columns.</summary>
+        private static void Hidden_Scalar(ref float x, ref float w1, ref float b1, ref float hidden, int fullTiles, bool hasTail)
+        {
+            {
+                for (int tile = 0; tile < fullTiles; tile++)
+                {
+                    float acc_r0_c0 = 0f, acc_r0_c1 = 0f, acc_r0_c2 = 0f, acc_r0_c3 = 0f;
+                    float acc_r1_c0 = 0f, acc_r1_c1 = 0f, acc_r1_c2 = 0f, acc_r1_c3 = 0f;
+                    float acc_r2_c0 = 0f, acc_r2_c1 = 0f, acc_r2_c2 = 0f, acc_r2_c3 = 0f;
+                    float acc_r3_c0 = 0f, acc_r3_c1 = 0f, acc_r3_c2 = 0f, acc_r3_c3 = 0f;
+                    float b_c0, b_c1, b_c2, b_c3;
+                    float a_r0, a_r1, a_r2, a_r3;
+                    // k = 0
+                    b_c0 = w1;
+                    b_c1 = Unsafe.Add(ref w1, 1);
+                    b_c2 = Unsafe.Add(ref w1, 2);
+                    b_c3 = Unsafe.Add(ref w1, 3);
+                    a_r0 = Unsafe.Add(ref x, tile * 12);
+                    acc_r0_c0 = a_r0 * b_c0 + acc_r0_c0;
+                    acc_r0_c1 = a_r0 * b_c1 + acc_r0_c1;
+                    acc_r0_c2 = a_r0 * b_c2 + acc_r0_c2;
+                    acc_r0_c3 = a_r0 * b_c3 + acc_r0_c3;
+                    a_r1 = Unsafe.Add(ref x, tile * 12 + 3);
+                    acc_r1_c0 = a_r1 * b_c0 + acc_r1_c0;
+                    acc_r1_c1 = a_r1 * b_c1 + acc_r1_c1;
+                    acc_r1_c2 = a_r1 * b_c2 + acc_r1_c2;
+                    acc_r1_c3 = a_r1 * b_c3 + acc_r1_c3;
+                    a_r2 = Unsafe.Add(ref x, tile * 12 + 6);
+                    acc_r2_c0 = a_r2 * b_c0 + acc_r2_c0;
+                    acc_r2_c1 = a_r2 * b_c1 + acc_r2_c1;
+                    acc_r2_c2 = a_r2 * b_c2 + acc_r2_c2;
+                    acc_r2_c3 = a_r2 * b_c3 + acc_r2_c3;
+                    a_r3 = Unsafe.Add(ref x, tile * 12 + 9);
+                    acc_r3_c0 = a_r3 * b_c0 + acc_r3_c0;
+                    acc_r3_c1 = a_r3 * b_c1 + acc_r3_c1;
+                    acc_r3_c2 = a_r3 * b_c2 + acc_r3_c2;
+                    acc_r3_c3 = a_r3 * b_c3 + acc_r3_c3;
+                    // k = 1
+                    b_c0 = Unsafe.Add(ref w1, 4);
+                    b_c1 = Unsafe.Add(ref w1, 5);
+                    b_c2 = Unsafe.Add(ref w1, 6);
+                    b_c3 = Unsafe.Add(ref w1, 7);
+                    a_r0 = Unsafe.Add(ref x, tile * 12 + 1);
+                    acc_r0_c0 = a_r0 * b_c0 + acc_r0_c0;
+                    acc_r0_c1 = a_r0 * b_c1 + acc_r0_c1;
+                    acc_r0_c2 = a_r0 * b_c2 + acc_r0_c2;
+                    acc_r0_c3 = a_r0 * b_c3 + acc_r0_c3;
+                    a_r1 = Unsafe.Add(ref x, tile * 12 + 4);
+                    acc_r1_c0 = a_r1 * b_c0 + acc_r1_c0;
+                    acc_r1_c1 = a_r1 * b_c1 + acc_r1_c1;
+                    acc_r1_c2 = a_r1 * b_c2 + acc_r1_c2;
+                    acc_r1_c3 = a_r1 * b_c3 + acc_r1_c3;
+                    a_r2 = Unsafe.Add(ref x, tile * 12 + 7);
+                    acc_r2_c0 = a_r2 * b_c0 + acc_r2_c0;
+                    acc_r2_c1 = a_r2 * b_c1 + acc_r2_c1;
+                    acc_r2_c2 = a_r2 * b_c2 + acc_r2_c2;
+                    acc_r2_c3 = a_r2 * b_c3 + acc_r2_c3;
+                    a_r3 = Unsafe.Add(ref x, tile * 12 + 10);
+                    acc_r3_c0 = a_r3 * b_c0 + acc_r3_c0;
+                    acc_r3_c1 = a_r3 * b_c1 + acc_r3_c1;
+                    acc_r3_c2 = a_r3 * b_c2 + acc_r3_c2;
+                    acc_r3_c3 = a_r3 * b_c3 + acc_r3_c3;
+                    // k = 2
+                    b_c0 = Unsafe.Add(ref w1, 8);
+                    b_c1 = Unsafe.Add(ref w1, 9);
+                    b_c2 = Unsafe.Add(ref w1, 10);
+                    b_c3 = Unsafe.Add(ref w1, 11);
+                    a_r0 = Unsafe.Add(ref x, tile * 12 + 2);
+                    acc_r0_c0 = a_r0 * b_c0 + acc_r0_c0;
+                    acc_r0_c1 = a_r0 * b_c1 + acc_r0_c1;
+                    acc_r0_c2 = a_r0 * b_c2 + acc_r0_c2;
+                    acc_r0_c3 = a_r0 * b_c3 + acc_r0_c3;
+                    a_r1 = Unsafe.Add(ref x, tile * 12 + 5);
+                    acc_r1_c0 = a_r1 * b_c0 + acc_r1_c0;
+                    acc_r1_c1 = a_r1 * b_c1 + acc_r1_c1;
+                    acc_r1_c2 = a_r1 * b_c2 + acc_r1_c2;
+                    acc_r1_c3 = a_r1 * b_c3 + acc_r1_c3;
+                    a_r2 = Unsafe.Add(ref x, tile * 12 + 8);
+                    acc_r2_c0 = a_r2 * b_c0 + acc_r2_c0;
+                    acc_r2_c1 = a_r2 * b_c1 + acc_r2_c1;
+                    acc_r2_c2 = a_r2 * b_c2 + acc_r2_c2;
+                    acc_r2_c3 = a_r2 * b_c3 + acc_r2_c3;
+                    a_r3 = Unsafe.Add(ref x, tile * 12 + 11);
+                    acc_r3_c0 = a_r3 * b_c0 + acc_r3_c0;
+                    acc_r3_c1 = a_r3 * b_c1 + acc_r3_c1;
+                    acc_r3_c2 = a_r3 * b_c2 + acc_r3_c2;
+                    acc_r3_c3 = a_r3 * b_c3 + acc_r3_c3;
+                    float b1_c0 = b1;
+                    float b1_c1 = Unsafe.Add(ref b1, 1);
+                    float b1_c2 = Unsafe.Add(ref b1, 2);
+                    float b1_c3 = Unsafe.Add(ref b1, 3);
+                    Unsafe.Add(ref hidden, tile * 48) = ReluOperator.Invoke(acc_r0_c0 + b1_c0);
+                    Unsafe.Add(ref hidden, tile * 48 + 1) = ReluOperator.Invoke(acc_r0_c1 + b1_c1);
+                    Unsafe.Add(ref hidden, tile * 48 + 2) = ReluOperator.Invoke(acc_r0_c2 + b1_c2);
+                    Unsafe.Add(ref hidden, tile * 48 + 3) = ReluOperator.Invoke(acc_r0_c3 + b1_c3);
+                    Unsafe.Add(ref hidden, tile * 48 + 12) = ReluOperator.Invoke(acc_r1_c0 + b1_c0);
+                    Unsafe.Add(ref hidden, tile * 48 + 13) = ReluOperator.Invoke(acc_r1_c1 + b1_c1);
+                    Unsafe.Add(ref hidden, tile * 48 + 14) = ReluOperator.Invoke(acc_r1_c2 + b1_c2);
+                    Unsafe.Add(ref hidden, tile * 48 + 15) = ReluOperator.Invoke(acc_r1_c3 + b1_c3);
+                    Unsafe.Add(ref hidden, tile * 48 + 24) = ReluOperator.Invoke(acc_r2_c0 + b1_c0);
+                    Unsafe.Add(ref hidden, tile * 48 + 25) = ReluOperator.Invoke(acc_r2_c1 + b1_c1);
+                    Unsafe.Add(ref hidden, tile * 48 + 26) = ReluOperator.Invoke(acc_r2_c2 + b1_c2);
+                    Unsafe.Add(ref hidden, tile * 48 + 27) = ReluOperator.Invoke(acc_r2_c3 + b1_c3);
+                    Unsafe.Add(ref hidden, tile * 48 + 36) = ReluOperator.Invoke(acc_r3_c0 + b1_c0);
+                    Unsafe.Add(ref hidden, tile * 48 + 37) = ReluOperator.Invoke(acc_r3_c1 + b1_c1);
+                    Unsafe.Add(ref hidden, tile * 48 + 38) = ReluOperator.Invoke(acc_r3_c2 + b1_c2);
+                    Unsafe.Add(ref hidden, tile * 48 + 39) = ReluOperator.Invoke(acc_r3_c3 + b1_c3);
+                }
+            }
+            {
+                for (int tile = 0; tile < fullTiles; tile++)
+                {
+                    float acc_r0_c0 = 0f, acc_r0_c1 = 0f, acc_r0_c2 = 0f, acc_r0_c3 = 0f;
+                    float acc_r1_c0 = 0f, acc_r1_c1 = 0f, acc_r1_c2 = 0f, acc_r1_c3 = 0f;
+                    float acc_r2_c0 = 0f, acc_r2_c1 = 0f, acc_r2_c2 = 0f, acc_r2_c3 = 0f;
+                    float acc_r3_c0 = 0f, acc_r3_c1 = 0f, acc_r3_c2 = 0f, acc_r3_c3 = 0f;
+                    float b_c0, b_c1, b_c2, b_c3;
+                    float a_r0, a_r1, a_r2, a_r3;
+                    // k = 0
+                    b_c0 = Unsafe.Add(ref w1, 12);
+                    b_c1 = Unsafe.Add(ref w1, 13);
+                    b_c2 = Unsafe.Add(ref w1, 14);
+                    b_c3 = Unsafe.Add(ref w1, 15);
+                    a_r0 = Unsafe.Add(ref x, tile * 12);
+                    acc_r0_c0 = a_r0 * b_c0 + acc_r0_c0;
+                    acc_r0_c1 = a_r0 * b_c1 + acc_r0_c1;
+                    acc_r0_c2 = a_r0 * b_c2 + acc_r0_c2;
+                    acc_r0_c3 = a_r0 * b_c3 + acc_r0_c3;
+                    a_r1 = Unsafe.Add(ref x, tile * 12 + 3);
+                    acc_r1_c0 = a_r1 * b_c0 + acc_r1_c0;
+                    acc_r1_c1 = a_r1 * b_c1 + acc_r1_c1;
+                    acc_r1_c2 = a_r1 * b_c2 + acc_r1_c2;
+                    acc_r1_c3 = a_r1 * b_c3 + acc_r1_c3;
+                    a_r2 = Unsafe.Add(ref x, tile * 12 + 6);
+                    acc_r2_c0 = a_r2 * b_c0 + acc_r2_c0;
+                    acc_r2_c1 = a_r2 * b_c1 + acc_r2_c1;
+                    acc_r2_c2 = a_r2 * b_c2 + acc_r2_c2;
+                    acc_r2_c3 = a_r2 * b_c3 + acc_r2_c3;
+                    a_r3 = Unsafe.Add(ref x, tile * 12 + 9);
+                    acc_r3_c0 = a_r3 * b_c0 + acc_r3_c0;
+                    acc_r3_c1 = a_r3 * b_c1 + acc_r3_c1;
+                    acc_r3_c2 = a_r3 * b_c2 + acc_r3_c2;
+                    acc_r3_c3 = a_r3 * b_c3 + acc_r3_c3;
+                    // k = 1
+                    b_c0 = Unsafe.Add(ref w1, 16);
+                    b_c1 = Unsafe.Add(ref w1, 17);
+                    b_c2 = Unsafe.Add(ref w1, 18);
+                    b_c3 = Unsafe.Add(ref w1, 19);
+                    a_r0 = Unsafe.Add(ref x, tile * 12 + 1);
+                    acc_r0_c0 = a_r0 * b_c0 + acc_r0_c0;
+                    acc_r0_c1 = a_r0 * b_c1 + acc_r0_c1;
+                    acc_r0_c2 = a_r0 * b_c2 + acc_r0_c2;
+                    acc_r0_c3 = a_r0 * b_c3 + acc_r0_c3;
+                    a_r1 = Unsafe.Add(ref x, tile * 12 + 4);
+                    acc_r1_c0 = a_r1 * b_c0 + acc_r1_c0;
+                    acc_r1_c1 = a_r1 * b_c1 + acc_r1_c1;
+                    acc_r1_c2 = a_r1 * b_c2 + acc_r1_c2;
+                    acc_r1_c3 = a_r1 * b_c3 + acc_r1_c3;
+                    a_r2 = Unsafe.Add(ref x, tile * 12 + 7);
+                    acc_r2_c0 = a_r2 * b_c0 + acc_r2_c0;
+                    acc_r2_c1 = a_r2 * b_c1 + acc_r2_c1;
+                    acc_r2_c2 = a_r2 * b_c2 + acc_r2_c2;
+                    acc_r2_c3 = a_r2 * b_c3 + acc_r2_c3;
+                    a_r3 = Unsafe.Add(ref x, tile * 12 + 10);
+                    acc_r3_c0 = a_r3 * b_c0 + acc_r3_c0;
+                    acc_r3_c1 = a_r3 * b_c1 + acc_r3_c1;
+                    acc_r3_c2 = a_r3 * b_c2 + acc_r3_c2;
+                    acc_r3_c3 = a_r3 * b_c3 + acc_r3_c3;
+                    // k = 2
+                    b_c0 = Unsafe.Add(ref w1, 20);
+                    b_c1 = Unsafe.Add(ref w1, 21);
+                    b_c2 = Unsafe.Add(ref w1, 22);
+                    b_c3 = Unsafe.Add(ref w1, 23);
+                    a_r0 = Unsafe.Add(ref x, tile * 12 + 2);
+                    acc_r0_c0 = a_r0 * b_c0 + acc_r0_c0;
+                    acc_r0_c1 = a_r0 * b_c1 + acc_r0_c1;
+                    acc_r0_c2 = a_r0 * b_c2 + acc_r0_c2;
+                    acc_r0_c3 = a_r0 * b_c3 + acc_r0_c3;
+                    a_r1 = Unsafe.Add(ref x, tile * 12 + 5);
+                    acc_r1_c0 = a_r1 * b_c0 + acc_r1_c0;
+                    acc_r1_c1 = a_r1 * b_c1 + acc_r1_c1;
+                    acc_r1_c2 = a_r1 * b_c2 + acc_r1_c2;
+                    acc_r1_c3 = a_r1 * b_c3 + acc_r1_c3;
+                    a_r2 = Unsafe.Add(ref x, tile * 12 + 8);
+                    acc_r2_c0 = a_r2 * b_c0 + acc_r2_c0;
+                    acc_r2_c1 = a_r2 * b_c1 + acc_r2_c1;
+                    acc_r2_c2 = a_r2 * b_c2 + acc_r2_c2;
+                    acc_r2_c3 = a_r2 * b_c3 + acc_r2_c3;
+                    a_r3 = Unsafe.Add(ref x, tile * 12 + 11);
+                    acc_r3_c0 = a_r3 * b_c0 + acc_r3_c0;
+                    acc_r3_c1 = a_r3 * b_c1 + acc_r3_c1;
+                    acc_r3_c2 = a_r3 * b_c2 + acc_r3_c2;
+                    acc_r3_c3 = a_r3 * b_c3 + acc_r3_c3;
+                    float b1_c0 = Unsafe.Add(ref b1, 4);
+                    float b1_c1 = Unsafe.Add(ref b1, 5);
+                    float b1_c2 = Unsafe.Add(ref b1, 6);
+                    float b1_c3 = Unsafe.Add(ref b1, 7);
+                    Unsafe.Add(ref hidden, tile * 48 + 4) = ReluOperator.Invoke(acc_r0_c0 + b1_c0);
+                    Unsafe.Add(ref hidden, tile * 48 + 5) = ReluOperator.Invoke(acc_r0_c1 + b1_c1);
+                    Unsafe.Add(ref hidden, tile * 48 + 6) = ReluOperator.Invoke(acc_r0_c2 + b1_c2);
+                    Unsafe.Add(ref hidden, tile * 48 + 7) = ReluOperator.Invoke(acc_r0_c3 + b1_c3);
+                    Unsafe.Add(ref hidden, tile * 48 + 16) = ReluOperator.Invoke(acc_r1_c0 + b1_c0);
+                    Unsafe.Add(ref hidden, tile * 48 + 17) = ReluOperator.Invoke(acc_r1_c1 + b1_c1);
+                    Unsafe.Add(ref hidden, tile * 48 + 18) = ReluOperator.Invoke(acc_r1_c2 + b1_c2);
+                    Unsafe.Add(ref hidden, tile * 48 + 19) = ReluOperator.Invoke(acc_r1_c3 + b1_c3);
+                    Unsafe.Add(ref hidden, tile * 48 + 28) = ReluOperator.Invoke(acc_r2_c0 + b1_c0);
+                    Unsafe.Add(ref hidden, tile * 48 + 29) = ReluOperator.Invoke(acc_r2_c1 + b1_c1);
+                    Unsafe.Add(ref hidden, tile * 48 + 30) = ReluOperator.Invoke(acc_r2_c2 + b1_c2);
+                    Unsafe.Add(ref hidden, tile * 48 + 31) = ReluOperator.Invoke(acc_r2_c3 + b1_c3);
+                    Unsafe.Add(ref hidden, tile * 48 + 40) = ReluOperator.Invoke(acc_r3_c0 + b1_c0);
+                    Unsafe.Add(ref hidden, tile * 48 + 41) = ReluOperator.Invoke(acc_r3_c1 + b1_c1);
+                    Unsafe.Add(ref hidden, tile * 48 + 42) = ReluOperator.Invoke(acc_r3_c2 + b1_c2);
+                    Unsafe.Add(ref hidden, tile * 48 + 43) = ReluOperator.Invoke(acc_r3_c3 + b1_c3);
+                }
+            }
+            {
+                for (int tile = 0; tile < fullTiles; tile++)
+                {
+                    float acc_r0_c0 = 0f, acc_r0_c1 = 0f, acc_r0_c2 = 0f, acc_r0_c3 = 0f;
+                    float acc_r1_c0 = 0f, acc_r1_c1 = 0f, acc_r1_c2 = 0f, acc_r1_c3 = 0f;
+                    float acc_r2_c0 = 0f, acc_r2_c1 = 0f, acc_r2_c2 = 0f, acc_r2_c3 = 0f;
+                    float acc_r3_c0 = 0f, acc_r3_c1 = 0f, acc_r3_c2 = 0f, acc_r3_c3 = 0f;
+                    float b_c0, b_c1, b_c2, b_c3;
+                    float a_r0, a_r1, a_r2, a_r3;
+                    // k = 0
+                    b_c0 = Unsafe.Add(ref w1, 24);
+                    b_c1 = Unsafe.Add(ref w1, 25);
+                    b_c2 = Unsafe.Add(ref w1, 26);
+                    b_c3 = Unsafe.Add(ref w1, 27);
+                    a_r0 = Unsafe.Add(ref x, tile * 12);
+                    acc_r0_c0 = a_r0 * b_c0 + acc_r0_c0;
+                    acc_r0_c1 = a_r0 * b_c1 + acc_r0_c1;
+                    acc_r0_c2 = a_r0 * b_c2 + acc_r0_c2;
+                    acc_r0_c3 = a_r0 * b_c3 + acc_r0_c3;
+                    a_r1 = Unsafe.Add(ref x, tile * 12 + 3);
+                    acc_r1_c0 = a_r1 * b_c0 + acc_r1_c0;
+                    acc_r1_c1 = a_r1 * b_c1 + acc_r1_c1;
+                    acc_r1_c2 = a_r1 * b_c2 + acc_r1_c2;
+                    acc_r1_c3 = a_r1 * b_c3 + acc_r1_c3;
+                    a_r2 = Unsafe.Add(ref x, tile * 12 + 6);
+                    acc_r2_c0 = a_r2 * b_c0 + acc_r2_c0;
+                    acc_r2_c1 = a_r2 * b_c1 + acc_r2_c1;
+                    acc_r2_c2 = a_r2 * b_c2 + acc_r2_c2;
+                    acc_r2_c3 = a_r2 * b_c3 + acc_r2_c3;
+                    a_r3 = Unsafe.Add(ref x, tile * 12 + 9);
+                    acc_r3_c0 = a_r3 * b_c0 + acc_r3_c0;
+                    acc_r3_c1 = a_r3 * b_c1 + acc_r3_c1;
+                    acc_r3_c2 = a_r3 * b_c2 + acc_r3_c2;
+                    acc_r3_c3 = a_r3 * b_c3 + acc_r3_c3;
+                    // k = 1
+                    b_c0 = Unsafe.Add(ref w1, 28);
+                    b_c1 = Unsafe.Add(ref w1, 29);
+                    b_c2 = Unsafe.Add(ref w1, 30);
+                    b_c3 = Unsafe.Add(ref w1, 31);
                     a_r0 = Unsafe.Add(ref x, tile * 12 + 1);
                     acc_r0_c0 = a_r0 * b_c0 + acc_r0_c0;
                     acc_r0_c1 = a_r0 * b_c1 + acc_r0_c1;
