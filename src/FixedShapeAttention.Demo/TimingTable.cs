@@ -40,9 +40,10 @@ internal static class TimingTable
         Print(label, "Attention", attentionFlops,
             Measure(() => T.Attention(q, k, v, output)),
             Measure(() => GenericKernels.Attention(shape, q, k, v, output)));
-        Print("", "FeedForward", ffnFlops,
-            Measure(() => T.FeedForward(q, w1, b1, w2, b2, output)),
-            Measure(() => GenericKernels.FeedForward(shape, q, w1, b1, w2, b2, output)));
+        double genericFeedForward = Measure(() => GenericKernels.FeedForward(shape, q, w1, b1, w2, b2, output));
+        Print("", "FeedForward", ffnFlops, Measure(() => T.FeedForward(q, w1, b1, w2, b2, output)), genericFeedForward);
+        PackedFeedForwardWeights packed = T.PackFeedForward(w1, b1, w2, b2);
+        Print("", "  prepacked", ffnFlops, Measure(() => T.FeedForward(q, packed, output)), genericFeedForward);
     }
 
     private static void Print(string label, string kernel, double flops, double generated, double generic) =>
