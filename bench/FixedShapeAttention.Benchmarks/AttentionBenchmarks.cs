@@ -3,7 +3,7 @@ using BenchmarkDotNet.Attributes;
 namespace FixedShapeAttention.Benchmarks;
 
 /// <summary>Attention: the generated kernel against the generic runtime-shape kernel (the baseline), 1 and 2 threads.</summary>
-[MemoryDiagnoser]
+[Config(typeof(BenchmarkConfig))]
 public class AttentionBenchmarks
 {
     private ShapeCase _case = null!;

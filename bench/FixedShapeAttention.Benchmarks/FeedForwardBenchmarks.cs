@@ -6,7 +6,7 @@ namespace FixedShapeAttention.Benchmarks;
 /// Feed-forward network: the generated kernel (raw weight spans, and prepacked weights) against the generic
 /// runtime-shape kernel (the baseline), 1 and 2 threads.
 /// </summary>
-[MemoryDiagnoser]
+[Config(typeof(BenchmarkConfig))]
 public class FeedForwardBenchmarks
 {
     private ShapeCase _case = null!;
