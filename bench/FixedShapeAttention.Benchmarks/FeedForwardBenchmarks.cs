@@ -17,8 +17,19 @@ public class FeedForwardBenchmarks
     [Params(1, 2)]
     public int Threads { get; set; }
 
+    private OnnxRuntimeRunner? _onnxRuntime;
+
     [GlobalSetup]
-    public void Setup() => _case = ShapeCase.Create(Shape);
+    public void Setup()
+    {
+        _case = ShapeCase.Create(Shape);
+        _onnxRuntime = new OnnxRuntimeRunner(
+            OnnxGraphs.FeedForward(_case), Threads, new[] { ("x", _case.Q) }, ("y", _case.Output),
+            new long[] { 1, _case.Shape.SequenceLength, _case.Shape.EmbeddingDim });
+    }
+
+    [GlobalCleanup]
+    public void Cleanup() => _onnxRuntime?.Dispose();
 
     [Benchmark(Baseline = true)]
     public void Generic() => GenericKernels.FeedForward(_case.Shape, _case.Q, _case.W1, _case.B1, _case.W2, _case.B2, _case.Output, Threads);
@@ -28,4 +39,7 @@ public class FeedForwardBenchmarks
 
     [Benchmark]
     public void GeneratedPacked() => _case.GeneratedPackedFeedForward(_case, Threads);
+
+    [Benchmark]
+    public void OnnxRuntime() => _onnxRuntime!.Run();
 }

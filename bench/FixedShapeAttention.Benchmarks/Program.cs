@@ -5,6 +5,7 @@ using FixedShapeAttention.Benchmarks;
 
 // Full run:  dotnet run -c Release --project bench/FixedShapeAttention.Benchmarks -- --filter '*'
 // Quick run: dotnet run -c Release --project bench/FixedShapeAttention.Benchmarks -- --filter '*' --job short
+// Same results as ONNX Runtime:  dotnet run -c Release --project bench/FixedShapeAttention.Benchmarks -- check
 // FMA peak:  dotnet run -c Release --project bench/FixedShapeAttention.Benchmarks -- peak
 if (args.Length == 1 && args[0] == "peak")
 {
@@ -13,4 +14,44 @@ if (args.Length == 1 && args[0] == "peak")
     return;
 }
 
+if (args.Length == 1 && args[0] == "check")
+{
+    // The comparison is only fair if ONNX Runtime computes the same function: largest |difference| per shape.
+    foreach (string shape in new[] { "S0", "S1", "S2", "S3", "Odd" })
+    {
+        var c = ShapeCase.Create(shape);
+        long[] dims = { 1, c.Shape.SequenceLength, c.Shape.EmbeddingDim };
+        var ours = new float[c.Output.Length];
+        c.GeneratedAttention(c, -1);
+        c.Output.CopyTo(ours, 0);
+        using (var ort = new OnnxRuntimeRunner(OnnxGraphs.Attention(c), 2, new[] { ("q", c.Q), ("k", c.K), ("v", c.V) }, ("output", c.Output), dims))
+        {
+            ort.Run();
+        }
+
+        float attention = MaxDifference(ours, c.Output);
+        c.GeneratedFeedForward(c, -1);
+        c.Output.CopyTo(ours, 0);
+        using (var ort = new OnnxRuntimeRunner(OnnxGraphs.FeedForward(c), 2, new[] { ("x", c.Q) }, ("y", c.Output), dims))
+        {
+            ort.Run();
+        }
+
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{shape}: max |generated − ONNX Runtime| attention {attention:E2}, feed-forward {MaxDifference(ours, c.Output):E2}"));
+    }
+
+    return;
+}
+
 BenchmarkSwitcher.FromAssembly(typeof(FmaPeak).Assembly).Run(args);
+
+static float MaxDifference(float[] a, float[] b)
+{
+    float max = 0;
+    for (int i = 0; i < a.Length; i++)
+    {
+        max = MathF.Max(max, MathF.Abs(a[i] - b[i]));
+    }
+
+    return max;
+}
