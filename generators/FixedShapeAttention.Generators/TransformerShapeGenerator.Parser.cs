@@ -23,6 +23,13 @@ public sealed partial class TransformerShapeGenerator
             return new ParseResult(null, EquatableArray<DiagnosticInfo>.Empty);
         }
 
+        if (HasMissingName(declaration))
+        {
+            // Half-typed code such as "partial class class C": the parser recovers a class without a name. Kernels for
+            // it could only be "partial class  : …", a second wave of syntax errors in files the user cannot edit.
+            return new ParseResult(null, EquatableArray<DiagnosticInfo>.Empty);
+        }
+
         // context.Attributes holds the matching attributes of every declaration of the type in this syntax tree, not
         // only of TargetNode: with two annotated partial declarations in one file, [0] is the first one for both.
         AttributeData? attribute = context.Attributes.FirstOrDefault(a => IsAppliedTo(a, declaration));
@@ -61,6 +68,19 @@ public sealed partial class TransformerShapeGenerator
             arguments.Causal,
             (ActivationKind)arguments.Activation);
         return new ParseResult(shape, EquatableArray<DiagnosticInfo>.Empty);
+    }
+
+    private static bool HasMissingName(TypeDeclarationSyntax declaration)
+    {
+        for (SyntaxNode? node = declaration; node is TypeDeclarationSyntax type; node = node.Parent)
+        {
+            if (type.Identifier.IsMissing)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private static bool IsAppliedTo(AttributeData attribute, TypeDeclarationSyntax declaration) =>
