@@ -23,6 +23,13 @@ public sealed partial class TransformerShapeGenerator
             return new ParseResult(null, EquatableArray<DiagnosticInfo>.Empty);
         }
 
+        if (HasMissingName(declaration))
+        {
+            // Half-typed code such as "partial class class C": the parser recovers a class without a name. Kernels for
+            // it could only be "partial class  : …", a second wave of syntax errors in files the user cannot edit.
+            return new ParseResult(null, EquatableArray<DiagnosticInfo>.Empty);
+        }
+
         // context.Attributes holds the matching attributes of every declaration of the type in this syntax tree, not
         // only of TargetNode: with two annotated partial declarations in one file, [0] is the first one for both.
         AttributeData? attribute = context.Attributes.FirstOrDefault(a => IsAppliedTo(a, declaration));
@@ -40,7 +47,9 @@ public sealed partial class TransformerShapeGenerator
         CheckDeclaration(type, declaration, attributeLocation, diagnostics);
         cancellationToken.ThrowIfCancellationRequested();
 
-        ShapeArguments? arguments = ReadArguments(attribute);
+        ShapeArguments? arguments = attributeSyntax is not null && HasArgumentErrors(attributeSyntax, context.SemanticModel, cancellationToken)
+            ? null
+            : ReadArguments(attribute);
         if (arguments is null)
         {
             return new ParseResult(null, diagnostics.ToEquatableArray());
@@ -61,6 +70,19 @@ public sealed partial class TransformerShapeGenerator
             arguments.Causal,
             (ActivationKind)arguments.Activation);
         return new ParseResult(shape, EquatableArray<DiagnosticInfo>.Empty);
+    }
+
+    private static bool HasMissingName(TypeDeclarationSyntax declaration)
+    {
+        for (SyntaxNode? node = declaration; node is TypeDeclarationSyntax type; node = node.Parent)
+        {
+            if (type.Identifier.IsMissing)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private static bool IsAppliedTo(AttributeData attribute, TypeDeclarationSyntax declaration) =>
@@ -144,6 +166,36 @@ public sealed partial class TransformerShapeGenerator
         }
 
         return new ShapeArguments(sequenceLength, embeddingDim, ffnDim, heads, causal, activation);
+    }
+
+    /// <summary>
+    /// Whether the compiler rejects an argument that Roslyn still binds to a constant: a named argument given twice
+    /// (CS0643; AttributeData keeps both, and the last one wins) or a value that needs an explicit conversion
+    /// (<c>Heads = 2.5</c> binds as 2, with CS0266). An FSA id about such a value would describe something the user
+    /// did not write, or point at the other copy, so these attributes are left to the compiler like unbound ones.
+    /// </summary>
+    private static bool HasArgumentErrors(AttributeSyntax syntax, SemanticModel model, CancellationToken cancellationToken)
+    {
+        if (syntax.ArgumentList is not { } list)
+        {
+            return false;
+        }
+
+        var named = new HashSet<string>(System.StringComparer.Ordinal);
+        foreach (AttributeArgumentSyntax argument in list.Arguments)
+        {
+            if (argument.NameEquals is { } nameEquals && !named.Add(nameEquals.Name.Identifier.ValueText))
+            {
+                return true;
+            }
+
+            if (!model.GetConversion(argument.Expression, cancellationToken).IsImplicit)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private static bool TryGetInt(TypedConstant constant, out int value)

@@ -2,21 +2,17 @@ using System;
 using System.Linq;
 using FixedShapeAttention;
 using Xunit;
+using static FixedShapeAttention.Tests.SentinelBuffers;
 
 namespace FixedShapeAttention.Tests;
 
 /// <summary>Wrong lengths and overlaps throw ArgumentException naming sizes, before anything is written.</summary>
 public class ValidationTests
 {
-    private const float Sentinel = 12345.5f;
     private static readonly TransformerShape s_shape = MiniLm.Shape;
     private const int Sequence = 128 * 384;
 
     public static TheoryData<string> Engines2() => new() { "Generated", "Generic" };
-
-    private static float[] Filled(int length) => Enumerable.Repeat(Sentinel, length).ToArray();
-
-    private static void AssertUntouched(float[] output) => Assert.All(output, value => Assert.Equal(Sentinel, value));
 
     [Theory]
     [MemberData(nameof(Engines2))]

@@ -6,6 +6,11 @@
 // relative terms, also in the negative tail where 1 + erf(x) would cancel. GeluTanh and Silu are written as
 // x·sigmoid(·), which is the tanh form rearranged (0.5·(1 + tanh(u)) = sigmoid(2u)); they inherit the accuracy
 // of exp and overflow cleanly to ±0 or x.
+//
+// Special values: act(NaN) = NaN, act(+Inf) = +Inf and act(−Inf) = 0 (−0 for the smooth ones, their limit). Gelu,
+// GeluTanh and Silu first raise x to at least float.MinValue: at −Inf their formulas would compute −Inf/Inf or −Inf·0,
+// which is NaN, while at the lowest finite float they give −0. The clamp is a NaN-propagating Max (MathF.Max and,
+// since .NET 9, Vector*.Max), so it leaves every finite x and NaN exactly as they are.
 
 using System;
 using System.ComponentModel;
@@ -70,6 +75,7 @@ public readonly struct GeluOperator : IActivationOperator
     /// <inheritdoc/>
     public static float Invoke(float x)
     {
+        x = MathF.Max(x, float.MinValue);
         float t = 1f / (1f + HalfInvSqrt2 * MathF.Abs(x));
         float poly = C9;
         poly = poly * t + C8; poly = poly * t + C7; poly = poly * t + C6; poly = poly * t + C5;
@@ -81,6 +87,7 @@ public readonly struct GeluOperator : IActivationOperator
     /// <inheritdoc/>
     public static Vector128<float> Invoke(Vector128<float> x)
     {
+        x = Vector128.Max(x, Vector128.Create(float.MinValue));
         Vector128<float> t = Vector128<float>.One / (Vector128<float>.One + Vector128.Create(HalfInvSqrt2) * Vector128.Abs(x));
         Vector128<float> poly = Vector128.Create(C9);
         poly = poly * t + Vector128.Create(C8); poly = poly * t + Vector128.Create(C7); poly = poly * t + Vector128.Create(C6);
@@ -94,6 +101,7 @@ public readonly struct GeluOperator : IActivationOperator
     /// <inheritdoc/>
     public static Vector256<float> Invoke(Vector256<float> x)
     {
+        x = Vector256.Max(x, Vector256.Create(float.MinValue));
         Vector256<float> t = Vector256<float>.One / (Vector256<float>.One + Vector256.Create(HalfInvSqrt2) * Vector256.Abs(x));
         Vector256<float> poly = Vector256.Create(C9);
         poly = poly * t + Vector256.Create(C8); poly = poly * t + Vector256.Create(C7); poly = poly * t + Vector256.Create(C6);
@@ -107,6 +115,7 @@ public readonly struct GeluOperator : IActivationOperator
     /// <inheritdoc/>
     public static Vector512<float> Invoke(Vector512<float> x)
     {
+        x = Vector512.Max(x, Vector512.Create(float.MinValue));
         Vector512<float> t = Vector512<float>.One / (Vector512<float>.One + Vector512.Create(HalfInvSqrt2) * Vector512.Abs(x));
         Vector512<float> poly = Vector512.Create(C9);
         poly = poly * t + Vector512.Create(C8); poly = poly * t + Vector512.Create(C7); poly = poly * t + Vector512.Create(C6);
@@ -126,19 +135,32 @@ public readonly struct GeluTanhOperator : IActivationOperator
     private const float Cubic = 0.044715f;
 
     /// <inheritdoc/>
-    public static float Invoke(float x) => x / (1f + MathF.Exp(MinusTwoSqrt2OverPi * (x + Cubic * x * x * x)));
+    public static float Invoke(float x)
+    {
+        x = MathF.Max(x, float.MinValue);
+        return x / (1f + MathF.Exp(MinusTwoSqrt2OverPi * (x + Cubic * x * x * x)));
+    }
 
     /// <inheritdoc/>
-    public static Vector128<float> Invoke(Vector128<float> x) =>
-        x / (Vector128<float>.One + Vector128.Exp(Vector128.Create(MinusTwoSqrt2OverPi) * (x + Vector128.Create(Cubic) * x * x * x)));
+    public static Vector128<float> Invoke(Vector128<float> x)
+    {
+        x = Vector128.Max(x, Vector128.Create(float.MinValue));
+        return x / (Vector128<float>.One + Vector128.Exp(Vector128.Create(MinusTwoSqrt2OverPi) * (x + Vector128.Create(Cubic) * x * x * x)));
+    }
 
     /// <inheritdoc/>
-    public static Vector256<float> Invoke(Vector256<float> x) =>
-        x / (Vector256<float>.One + Vector256.Exp(Vector256.Create(MinusTwoSqrt2OverPi) * (x + Vector256.Create(Cubic) * x * x * x)));
+    public static Vector256<float> Invoke(Vector256<float> x)
+    {
+        x = Vector256.Max(x, Vector256.Create(float.MinValue));
+        return x / (Vector256<float>.One + Vector256.Exp(Vector256.Create(MinusTwoSqrt2OverPi) * (x + Vector256.Create(Cubic) * x * x * x)));
+    }
 
     /// <inheritdoc/>
-    public static Vector512<float> Invoke(Vector512<float> x) =>
-        x / (Vector512<float>.One + Vector512.Exp(Vector512.Create(MinusTwoSqrt2OverPi) * (x + Vector512.Create(Cubic) * x * x * x)));
+    public static Vector512<float> Invoke(Vector512<float> x)
+    {
+        x = Vector512.Max(x, Vector512.Create(float.MinValue));
+        return x / (Vector512<float>.One + Vector512.Exp(Vector512.Create(MinusTwoSqrt2OverPi) * (x + Vector512.Create(Cubic) * x * x * x)));
+    }
 }
 
 /// <summary>SiLU, <c>x·sigmoid(x) = x / (1 + e^−x)</c>.</summary>
@@ -146,14 +168,30 @@ public readonly struct GeluTanhOperator : IActivationOperator
 public readonly struct SiluOperator : IActivationOperator
 {
     /// <inheritdoc/>
-    public static float Invoke(float x) => x / (1f + MathF.Exp(-x));
+    public static float Invoke(float x)
+    {
+        x = MathF.Max(x, float.MinValue);
+        return x / (1f + MathF.Exp(-x));
+    }
 
     /// <inheritdoc/>
-    public static Vector128<float> Invoke(Vector128<float> x) => x / (Vector128<float>.One + Vector128.Exp(-x));
+    public static Vector128<float> Invoke(Vector128<float> x)
+    {
+        x = Vector128.Max(x, Vector128.Create(float.MinValue));
+        return x / (Vector128<float>.One + Vector128.Exp(-x));
+    }
 
     /// <inheritdoc/>
-    public static Vector256<float> Invoke(Vector256<float> x) => x / (Vector256<float>.One + Vector256.Exp(-x));
+    public static Vector256<float> Invoke(Vector256<float> x)
+    {
+        x = Vector256.Max(x, Vector256.Create(float.MinValue));
+        return x / (Vector256<float>.One + Vector256.Exp(-x));
+    }
 
     /// <inheritdoc/>
-    public static Vector512<float> Invoke(Vector512<float> x) => x / (Vector512<float>.One + Vector512.Exp(-x));
+    public static Vector512<float> Invoke(Vector512<float> x)
+    {
+        x = Vector512.Max(x, Vector512.Create(float.MinValue));
+        return x / (Vector512<float>.One + Vector512.Exp(-x));
+    }
 }
