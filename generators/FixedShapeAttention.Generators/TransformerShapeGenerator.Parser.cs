@@ -98,12 +98,21 @@ public sealed partial class TransformerShapeGenerator
             && first.ApplicationSyntaxReference?.SyntaxTree == attribute.ApplicationSyntaxReference?.SyntaxTree;
     }
 
+    /// <summary>The members the emitters add to the annotated class; the class cannot carry one of these names (CS0542).</summary>
+    private static readonly string[] GeneratedMemberNames =
+        { "Attention", "FeedForward", "PackFeedForward", "Shape", "SequenceLength", "EmbeddingDim", "FfnDim", "Heads" };
+
     private static void CheckDeclaration(INamedTypeSymbol type, TypeDeclarationSyntax declaration, LocationInfo? location, List<DiagnosticInfo> diagnostics)
     {
         string name = type.Name;
         if (!declaration.Modifiers.Any(SyntaxKind.PartialKeyword))
         {
             diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ClassNotPartial, location, name));
+        }
+
+        if (System.Array.IndexOf(GeneratedMemberNames, name) >= 0)
+        {
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ClassNamedLikeGeneratedMember, location, name));
         }
 
         if (type.IsStatic)
