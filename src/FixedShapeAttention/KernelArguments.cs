@@ -16,9 +16,9 @@ public static class KernelArguments
     public static int ValidateAttention(ReadOnlySpan<float> q, ReadOnlySpan<float> k, ReadOnlySpan<float> v, Span<float> output, int sequenceLength, int embeddingDim)
     {
         int batch = WholeSequences(q, nameof(q), sequenceLength, embeddingDim);
-        SameLength(k, nameof(k), q.Length);
-        SameLength(v, nameof(v), q.Length);
-        SameLength(output, nameof(output), q.Length);
+        SameLength(k, nameof(k), q.Length, nameof(q));
+        SameLength(v, nameof(v), q.Length, nameof(q));
+        SameLength(output, nameof(output), q.Length, nameof(q));
         NotOverlapping(output, nameof(output), q, nameof(q));
         NotOverlapping(output, nameof(output), k, nameof(k));
         NotOverlapping(output, nameof(output), v, nameof(v));
@@ -36,7 +36,7 @@ public static class KernelArguments
         ExactLength(b1, nameof(b1), ffnDim, 1, "FfnDim");
         ExactLength(w2, nameof(w2), ffnDim, embeddingDim, "FfnDim×EmbeddingDim");
         ExactLength(b2, nameof(b2), embeddingDim, 1, "EmbeddingDim");
-        SameLength(y, nameof(y), x.Length);
+        SameLength(y, nameof(y), x.Length, nameof(x));
         NotOverlapping(y, nameof(y), x, nameof(x));
         NotOverlapping(y, nameof(y), w1, nameof(w1));
         NotOverlapping(y, nameof(y), b1, nameof(b1));
@@ -68,7 +68,7 @@ public static class KernelArguments
             ThrowHelper.WeightsMismatch(weights.EmbeddingDim, weights.FfnDim, weights.Lanes, embeddingDim, ffnDim, lanes);
         }
 
-        SameLength(y, nameof(y), x.Length);
+        SameLength(y, nameof(y), x.Length, nameof(x));
         NotOverlapping(y, nameof(y), x, nameof(x));
         return batch;
     }
@@ -84,11 +84,11 @@ public static class KernelArguments
         return span.Length / perSequence;
     }
 
-    private static void SameLength(ReadOnlySpan<float> span, string name, int expected)
+    private static void SameLength(ReadOnlySpan<float> span, string name, int expected, string referenceName)
     {
         if (span.Length != expected)
         {
-            ThrowHelper.LengthDiffers(name, span.Length, name == "y" ? "x" : "q", expected);
+            ThrowHelper.LengthDiffers(name, span.Length, referenceName, expected);
         }
     }
 
