@@ -32,10 +32,7 @@ public static class KernelArguments
         int sequenceLength, int embeddingDim, int ffnDim)
     {
         int batch = WholeSequences(x, nameof(x), sequenceLength, embeddingDim);
-        ExactLength(w1, nameof(w1), embeddingDim, ffnDim, "EmbeddingDim×FfnDim");
-        ExactLength(b1, nameof(b1), ffnDim, 1, "FfnDim");
-        ExactLength(w2, nameof(w2), ffnDim, embeddingDim, "FfnDim×EmbeddingDim");
-        ExactLength(b2, nameof(b2), embeddingDim, 1, "EmbeddingDim");
+        ValidateFeedForwardWeights(w1, b1, w2, b2, embeddingDim, ffnDim);
         SameLength(y, nameof(y), x.Length, nameof(x));
         NotOverlapping(y, nameof(y), x, nameof(x));
         NotOverlapping(y, nameof(y), w1, nameof(w1));
