@@ -67,9 +67,26 @@ public sealed class ShapeCase
     /// <summary>W1, b1, W2, b2 packed once by the shape's generated PackFeedForward.</summary>
     public PackedFeedForwardWeights Packed { get; }
 
-    public double AttentionFlops => 4.0 * Shape.SequenceLength * Shape.SequenceLength * Shape.EmbeddingDim;
+    public double AttentionFlops => AttentionFlopsOf(Shape);
 
-    public double FeedForwardFlops => 4.0 * Shape.SequenceLength * Shape.EmbeddingDim * Shape.FfnDim;
+    public double FeedForwardFlops => FeedForwardFlopsOf(Shape);
+
+    /// <summary>Q·Kᵀ and P·V, 2·seq²·dim each.</summary>
+    public static double AttentionFlopsOf(TransformerShape shape) => 4.0 * shape.SequenceLength * shape.SequenceLength * shape.EmbeddingDim;
+
+    /// <summary>x·W1 and h·W2, 2·seq·dim·ffn each.</summary>
+    public static double FeedForwardFlopsOf(TransformerShape shape) => 4.0 * shape.SequenceLength * shape.EmbeddingDim * shape.FfnDim;
+
+    /// <summary>The declared shape of a benchmarked class, without building its data.</summary>
+    public static TransformerShape ShapeOf(string name) => name switch
+    {
+        nameof(S0) => S0.Shape,
+        nameof(S1) => S1.Shape,
+        nameof(S2) => S2.Shape,
+        nameof(S3) => S3.Shape,
+        nameof(Odd) => Odd.Shape,
+        _ => throw new ArgumentOutOfRangeException(nameof(name), name, "Unknown shape."),
+    };
 
     public static ShapeCase Create(string name) => name switch
     {

@@ -2,6 +2,7 @@ using System;
 using System.Globalization;
 using System.Linq;
 using BenchmarkDotNet.Columns;
+using FixedShapeAttention;
 using BenchmarkDotNet.Reports;
 using BenchmarkDotNet.Running;
 
@@ -51,8 +52,10 @@ public sealed class ThroughputColumn : IColumn
 
         string shape = (string)benchmarkCase.Parameters["Shape"];
         int threads = (int)benchmarkCase.Parameters["Threads"];
-        var shapeCase = ShapeCase.Create(shape);
-        double flops = benchmarkCase.Descriptor.Type == typeof(AttentionBenchmarks) ? shapeCase.AttentionFlops : shapeCase.FeedForwardFlops;
+        TransformerShape declared = ShapeCase.ShapeOf(shape);
+        double flops = benchmarkCase.Descriptor.Type == typeof(AttentionBenchmarks)
+            ? ShapeCase.AttentionFlopsOf(declared)
+            : ShapeCase.FeedForwardFlopsOf(declared);
         double gflops = flops / statistics.Mean;
         if (!_percentOfPeak)
         {

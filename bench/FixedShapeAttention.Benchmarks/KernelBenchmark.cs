@@ -1,0 +1,37 @@
+using BenchmarkDotNet.Attributes;
+
+namespace FixedShapeAttention.Benchmarks;
+
+/// <summary>
+/// What every kernel benchmark shares: the shape and thread parameters, the seeded case, and an ONNX Runtime session
+/// over the same arrays, built by the derived class for its kernel.
+/// </summary>
+[Config(typeof(BenchmarkConfig))]
+public abstract class KernelBenchmark
+{
+    private OnnxRuntimeRunner? _onnxRuntime;
+
+    [Params("S0", "S1", "S2", "S3", "Odd")]
+    public string Shape { get; set; } = "S0";
+
+    [Params(1, 2)]
+    public int Threads { get; set; }
+
+    protected ShapeCase Case { get; private set; } = null!;
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        Case = ShapeCase.Create(Shape);
+        _onnxRuntime = CreateOnnxRuntime(Case, new long[] { 1, Case.Shape.SequenceLength, Case.Shape.EmbeddingDim });
+    }
+
+    [GlobalCleanup]
+    public void Cleanup() => _onnxRuntime?.Dispose();
+
+    [Benchmark]
+    public void OnnxRuntime() => _onnxRuntime!.Run();
+
+    /// <summary>The ONNX Runtime session computing the same kernel on <paramref name="shapeCase"/>'s arrays.</summary>
+    protected abstract OnnxRuntimeRunner CreateOnnxRuntime(ShapeCase shapeCase, long[] dims);
+}
