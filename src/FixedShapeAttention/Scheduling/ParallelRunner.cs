@@ -1,12 +1,11 @@
 using System;
 using System.ComponentModel;
-using System.Threading.Tasks;
+using System.Runtime.CompilerServices;
 
 namespace FixedShapeAttention.Scheduling;
 
 /// <summary>
-/// Runs the chunks of one kernel call, on the calling thread or with <see cref="Parallel.For(int, int, ParallelOptions, Action{int})"/>
-/// over chunk indices. The chunks, and so the arithmetic, are fixed by the shape and the batch; only which thread
+/// Runs the chunks of one kernel call, on the calling thread or on it and the <see cref="KernelWorkerPool"/>. The chunks, and so the arithmetic, are fixed by the shape and the batch; only which thread
 /// runs a chunk depends on the degree of parallelism.
 /// </summary>
 [EditorBrowsable(EditorBrowsableState.Never)]
@@ -18,12 +17,21 @@ public static class ParallelRunner
         TKernel kernel, int chunkCount, long flops, int maxDegreeOfParallelism,
         ReadOnlySpan<float> input0, ReadOnlySpan<float> input1, ReadOnlySpan<float> input2,
         ReadOnlySpan<float> input3, ReadOnlySpan<float> input4, Span<float> output)
+        where TKernel : struct, IChunkKernel =>
+        Run(kernel, chunkCount, flops, maxDegreeOfParallelism, input0, input1, input2, input3, input4, output, default);
+
+    /// <summary>As the other overload, with a count per sequence (the visible keys of a masked attention call).</summary>
+    public static unsafe void Run<TKernel>(
+        TKernel kernel, int chunkCount, long flops, int maxDegreeOfParallelism,
+        ReadOnlySpan<float> input0, ReadOnlySpan<float> input1, ReadOnlySpan<float> input2,
+        ReadOnlySpan<float> input3, ReadOnlySpan<float> input4, Span<float> output, ReadOnlySpan<int> sequenceCounts)
         where TKernel : struct, IChunkKernel
     {
         int threads = KernelParallelism.Resolve(maxDegreeOfParallelism);
         fixed (float* p0 = input0, p1 = input1, p2 = input2, p3 = input3, p4 = input4, pOut = output)
+        fixed (int* counts = sequenceCounts)
         {
-            var buffers = new KernelBuffers(p0, p1, p2, p3, p4, pOut);
+            var buffers = new KernelBuffers(p0, p1, p2, p3, p4, pOut, counts);
             if (threads == 1 || chunkCount == 1 || flops < KernelParallelism.ParallelThresholdFlops)
             {
                 for (int chunk = 0; chunk < chunkCount; chunk++)
@@ -38,11 +46,31 @@ public static class ParallelRunner
         }
     }
 
-    // Kept out of Run so that the sequential path does not pay for the closure's allocation.
-    private static void RunParallel<TKernel>(TKernel kernel, KernelBuffers buffers, int chunkCount, int threads)
+    private static unsafe void RunParallel<TKernel>(TKernel kernel, KernelBuffers buffers, int chunkCount, int threads)
         where TKernel : struct, IChunkKernel
     {
-        var options = new ParallelOptions { MaxDegreeOfParallelism = threads };
-        Parallel.For(0, chunkCount, options, chunk => kernel.Execute(buffers, chunk));
+        // The job lives on this stack frame, which outlives the pool's Run: no allocation per call.
+        var job = new Job<TKernel>(kernel, buffers);
+        KernelWorkerPool.Shared.Run(&ExecuteChunk<TKernel>, Unsafe.AsPointer(ref job), chunkCount, threads);
+    }
+
+    private static unsafe void ExecuteChunk<TKernel>(void* state, int chunk)
+        where TKernel : struct, IChunkKernel
+    {
+        ref Job<TKernel> job = ref Unsafe.AsRef<Job<TKernel>>(state);
+        job.Kernel.Execute(job.Buffers, chunk);
+    }
+
+    private readonly struct Job<TKernel>
+        where TKernel : struct, IChunkKernel
+    {
+        public readonly TKernel Kernel;
+        public readonly KernelBuffers Buffers;
+
+        public Job(TKernel kernel, KernelBuffers buffers)
+        {
+            Kernel = kernel;
+            Buffers = buffers;
+        }
     }
 }
