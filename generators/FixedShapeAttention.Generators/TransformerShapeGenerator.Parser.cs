@@ -100,7 +100,7 @@ public sealed partial class TransformerShapeGenerator
 
     /// <summary>The members the emitters add to the annotated class; the class cannot carry one of these names (CS0542).</summary>
     private static readonly string[] GeneratedMemberNames =
-        { "Attention", "FeedForward", "PackFeedForward", "Shape", "SequenceLength", "EmbeddingDim", "FfnDim", "Heads" };
+        { "Attention", "FeedForward", "PackFeedForward", "Project", "PackProjection", "Shape", "SequenceLength", "EmbeddingDim", "FfnDim", "Heads" };
 
     private static void CheckDeclaration(INamedTypeSymbol type, TypeDeclarationSyntax declaration, LocationInfo? location, List<DiagnosticInfo> diagnostics)
     {

@@ -50,6 +50,7 @@ public sealed partial class TransformerShapeGenerator : IIncrementalGenerator
             context.AddSource($"{hint}.Shape.g.cs", ShapeEmitter.Emit(plan));
             context.AddSource($"{hint}.Attention.g.cs", AttentionEmitter.Emit(plan));
             context.AddSource($"{hint}.FeedForward.g.cs", FeedForwardEmitter.Emit(plan));
+            context.AddSource($"{hint}.Projection.g.cs", ProjectionEmitter.Emit(plan));
         });
     }
 }

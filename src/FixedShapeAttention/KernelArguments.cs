@@ -70,6 +70,85 @@ public static class KernelArguments
         return batch;
     }
 
+    /// <summary>Checks the spans of a masked attention call and returns the batch size.</summary>
+    /// <exception cref="ArgumentException">As <see cref="ValidateAttention"/>, or <paramref name="keyCounts"/> does not hold
+    /// one count in [0, <paramref name="sequenceLength"/>] per sequence.</exception>
+    public static int ValidateMaskedAttention(
+        ReadOnlySpan<float> q, ReadOnlySpan<float> k, ReadOnlySpan<float> v, ReadOnlySpan<int> keyCounts, Span<float> output, int sequenceLength, int embeddingDim)
+    {
+        int batch = ValidateAttention(q, k, v, output, sequenceLength, embeddingDim);
+        ValidateCounts(keyCounts, nameof(keyCounts), batch, sequenceLength);
+        return batch;
+    }
+
+    /// <summary>Checks the spans of an encoder forward pass and returns the batch size.</summary>
+    /// <exception cref="ArgumentException">A length is not a whole number of sequences, the lengths differ, a count is out of range, or the spans overlap.</exception>
+    public static int ValidateEncoder(ReadOnlySpan<float> input, ReadOnlySpan<int> tokenCounts, Span<float> output, int sequenceLength, int embeddingDim)
+    {
+        int batch = WholeSequences(input, nameof(input), sequenceLength, embeddingDim);
+        SameLength(output, nameof(output), input.Length, nameof(input));
+        NotOverlapping(output, nameof(output), input, nameof(input));
+        ValidateCounts(tokenCounts, nameof(tokenCounts), batch, sequenceLength);
+        return batch;
+    }
+
+    /// <summary>Checks one count per sequence, each in [0, <paramref name="sequenceLength"/>].</summary>
+    /// <exception cref="ArgumentException">The span does not hold <paramref name="batch"/> counts, or one is out of range.</exception>
+    public static void ValidateCounts(ReadOnlySpan<int> counts, string name, int batch, int sequenceLength)
+    {
+        if (counts.Length != batch)
+        {
+            ThrowHelper.CountsLength(name, counts.Length, batch);
+        }
+
+        for (int i = 0; i < counts.Length; i++)
+        {
+            if ((uint)counts[i] > (uint)sequenceLength)
+            {
+                ThrowHelper.CountOutOfRange(name, i, counts[i], sequenceLength);
+            }
+        }
+    }
+
+    /// <summary>Checks the spans of a projection <c>y = x·W + b</c> and returns the batch size.</summary>
+    /// <exception cref="ArgumentException">A length does not match the shape, or <paramref name="y"/> overlaps an input.</exception>
+    public static int ValidateProjection(ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> b, Span<float> y, int sequenceLength, int embeddingDim)
+    {
+        int batch = WholeSequences(x, nameof(x), sequenceLength, embeddingDim);
+        ValidateProjectionWeights(w, b, embeddingDim);
+        SameLength(y, nameof(y), x.Length, nameof(x));
+        NotOverlapping(y, nameof(y), x, nameof(x));
+        NotOverlapping(y, nameof(y), w, nameof(w));
+        NotOverlapping(y, nameof(y), b, nameof(b));
+        return batch;
+    }
+
+    /// <summary>Checks the weights given to a generated <c>PackProjection</c>.</summary>
+    /// <exception cref="ArgumentException">A length does not match the shape.</exception>
+    public static void ValidateProjectionWeights(ReadOnlySpan<float> w, ReadOnlySpan<float> b, int embeddingDim)
+    {
+        ExactLength(w, nameof(w), embeddingDim, embeddingDim, "EmbeddingDim×EmbeddingDim");
+        ExactLength(b, nameof(b), embeddingDim, 1, "EmbeddingDim");
+    }
+
+    /// <summary>Checks a projection with prepacked weights and returns the batch size.</summary>
+    /// <exception cref="ArgumentNullException"><paramref name="weights"/> is null.</exception>
+    /// <exception cref="ArgumentException">A length does not match the shape, <paramref name="y"/> overlaps <paramref name="x"/>,
+    /// or the weights were packed for another width or vector width.</exception>
+    public static int ValidatePackedProjection(ReadOnlySpan<float> x, PackedProjectionWeights weights, Span<float> y, int sequenceLength, int embeddingDim, int lanes)
+    {
+        ArgumentNullException.ThrowIfNull(weights);
+        int batch = WholeSequences(x, nameof(x), sequenceLength, embeddingDim);
+        if (weights.EmbeddingDim != embeddingDim || weights.Lanes != lanes)
+        {
+            ThrowHelper.ProjectionWeightsMismatch(weights.EmbeddingDim, weights.Lanes, embeddingDim, lanes);
+        }
+
+        SameLength(y, nameof(y), x.Length, nameof(x));
+        NotOverlapping(y, nameof(y), x, nameof(x));
+        return batch;
+    }
+
     private static int WholeSequences(ReadOnlySpan<float> span, string name, int sequenceLength, int embeddingDim)
     {
         int perSequence = sequenceLength * embeddingDim;

@@ -33,6 +33,21 @@ internal static class ThrowHelper
             "weights");
 
     [DoesNotReturn]
+    public static void ProjectionWeightsMismatch(int embeddingDim, int lanes, int expectedEmbeddingDim, int expectedLanes) =>
+        throw new ArgumentException(
+            $"weights: packed for EmbeddingDim {embeddingDim} and {lanes}-float vectors, but this kernel needs " +
+            $"EmbeddingDim {expectedEmbeddingDim} and {expectedLanes}-float vectors; pack them with this class's PackProjection.",
+            "weights");
+
+    [DoesNotReturn]
+    public static void CountsLength(string name, int actual, int batch) =>
+        throw new ArgumentException($"{name}: expected {batch} (one count per sequence of the batch), got {actual}.", name);
+
+    [DoesNotReturn]
+    public static void CountOutOfRange(string name, int index, int value, int sequenceLength) =>
+        throw new ArgumentException($"{name}[{index}]: expected a count in [0, {sequenceLength}] (SequenceLength), got {value}.", name);
+
+    [DoesNotReturn]
     public static void Overlaps(string outputName, string inputName) =>
         throw new ArgumentException(
             $"{outputName} overlaps {inputName}: the kernels read every input while they write {outputName}, so the output must be a separate buffer.",

@@ -43,7 +43,7 @@ public sealed class GeneratorSnapshotTests
 
         Assert.Empty(run.DriverDiagnostics);
         Assert.Equal(
-            new[] { $"Demo.{shape}.Attention.g.cs", $"Demo.{shape}.FeedForward.g.cs", $"Demo.{shape}.Shape.g.cs" },
+            new[] { $"Demo.{shape}.Attention.g.cs", $"Demo.{shape}.FeedForward.g.cs", $"Demo.{shape}.Projection.g.cs", $"Demo.{shape}.Shape.g.cs" },
             run.Sources.Keys);
         foreach ((string hint, string source) in run.Sources)
         {

@@ -74,7 +74,7 @@ internal static class DiagnosticDescriptors
     public static readonly DiagnosticDescriptor ClassNamedLikeGeneratedMember = new(
         id: "FSA0009",
         title: "Class with [TransformerShape] must not be named like a generated member",
-        messageFormat: "Class '{0}' has the name of a member the generator adds to it (Attention, FeedForward, PackFeedForward, Shape, SequenceLength, EmbeddingDim, FfnDim, Heads); a member cannot share its class's name, so rename the class",
+        messageFormat: "Class '{0}' has the name of a member the generator adds to it (Attention, FeedForward, PackFeedForward, Project, PackProjection, Shape, SequenceLength, EmbeddingDim, FfnDim, Heads); a member cannot share its class's name, so rename the class",
         category: Category,
         defaultSeverity: DiagnosticSeverity.Error,
         isEnabledByDefault: true);

@@ -27,6 +27,7 @@ internal static class AttentionEmitter
             $"{(shape.Causal ? "causal (query i sees keys 0..i)" : "not causal")}; per head softmax(Q·Kᵀ/√{shape.HeadDim})·V.",
             $"Strategy: {plan.AttentionReason}.",
             $"Register tiles (rows × vectors): Q·Kᵀ {TileDescription(plan, b => b.Scores)}; P·V {TileDescription(plan, b => b.AttentionOutput)}.",
+            "Key-padding mask (the keyCounts overload): keys from keyCount on get -inf before softmax, so weight exactly 0.",
             "Loop order: per chunk, Q·Kᵀ for all its rows (column panels outside, row tiles inside, so a panel of Kᵀ stays in cache), softmax row by row, then P·V likewise.",
             $"Row tail: {RowTail(plan)}",
             $"Scheduling: {plan.AttentionChunksPerHead} chunk{(plan.AttentionChunksPerHead == 1 ? "" : "s")} per (sequence, head) of at most {plan.AttentionMaxRowsPerChunk} rows, {Number(flopsPerSequence)} flops per sequence; " +
@@ -54,6 +55,24 @@ internal static class AttentionEmitter
         {
             w.Line($"int batch = global::FixedShapeAttention.KernelArguments.ValidateAttention(q, k, v, output, {shape.SequenceLength}, {shape.EmbeddingDim});");
             w.Line($"global::FixedShapeAttention.Scheduling.ParallelRunner.Run(new global::{FileHeaderEmitter.KernelNamespace}.{kernel}(), batch * {chunksPerSequence}, batch * {flopsPerSequence}L, maxDegreeOfParallelism, q, k, v, default, default, output);");
+        }
+
+        w.Line();
+        w.Line("/// <summary>Attention with a key-padding mask: sequence i of the batch attends to its first <c>keyCounts[i]</c> keys only; " +
+               "masked keys get weight exactly 0 and a count of 0 gives zeros.</summary>");
+        w.Line("/// <exception cref=\"global::System.ArgumentException\">A length is not a whole number of sequences, the lengths differ, a count is outside " +
+               $"[0, {shape.SequenceLength}], or <paramref name=\"output\"/> overlaps an input.</exception>");
+        w.Line(FileHeaderEmitter.GeneratedCode);
+        w.Line($"public static void Attention({Spans.ReadOnly} q, {Spans.ReadOnly} k, {Spans.ReadOnly} v, {Spans.Counts} keyCounts, {Spans.Writable} output) =>");
+        w.Line($"    Attention(q, k, v, keyCounts, output, {Spans.DefaultParallelism});");
+        w.Line();
+        w.Line("/// <inheritdoc cref=\"Attention(global::System.ReadOnlySpan{float}, global::System.ReadOnlySpan{float}, global::System.ReadOnlySpan{float}, global::System.ReadOnlySpan{int}, global::System.Span{float})\"/>");
+        w.Line("/// <param name=\"maxDegreeOfParallelism\">-1 for every processor, 1 for the calling thread only. Results are bit-identical for every value.</param>");
+        w.Line(FileHeaderEmitter.GeneratedCode);
+        using (w.Block($"public static void Attention({Spans.ReadOnly} q, {Spans.ReadOnly} k, {Spans.ReadOnly} v, {Spans.Counts} keyCounts, {Spans.Writable} output, int maxDegreeOfParallelism)"))
+        {
+            w.Line($"int batch = global::FixedShapeAttention.KernelArguments.ValidateMaskedAttention(q, k, v, keyCounts, output, {shape.SequenceLength}, {shape.EmbeddingDim});");
+            w.Line($"global::FixedShapeAttention.Scheduling.ParallelRunner.Run(new global::{FileHeaderEmitter.KernelNamespace}.{kernel}(), batch * {chunksPerSequence}, batch * {flopsPerSequence}L, maxDegreeOfParallelism, q, k, v, default, default, output, keyCounts);");
         }
     }
 
@@ -93,6 +112,8 @@ internal static class AttentionEmitter
                     w.Line($"int tileCount = RowPartition.Count({plan.RowTiles}, {cph}, part);");
                 }
 
+                w.Line($"// Keys beyond keyCount are padding (masked call); the unmasked call sees all {s}.");
+                w.Line($"int keyCount = buffers.SequenceCount(sequence, {s});");
                 w.Line($"nint headOffset = (nint)sequence * {s * e} + head * {d};");
                 w.Line("ref float qHead = ref Unsafe.Add(ref buffers.Input0, headOffset);");
                 w.Line("ref float kHead = ref Unsafe.Add(ref buffers.Input1, headOffset);");
@@ -100,7 +121,7 @@ internal static class AttentionEmitter
                 w.Line("ref float outputHead = ref Unsafe.Add(ref buffers.Output, headOffset);");
                 w.Line($"// Scratch: Kᵀ of this head ({d} × {stride}), then up to {plan.AttentionMaxRowsPerChunk} score rows of {stride}.");
                 w.Line($"ref float scratch = ref MemoryMarshal.GetReference(WorkerScratch.Get({plan.AttentionScratchFloats}));");
-                EmitLadder(w, plan, isa => w.Line($"Rows_{Suffix(isa)}(ref qHead, ref kHead, ref vHead, ref outputHead, ref scratch, firstTile, tileCount);"));
+                EmitLadder(w, plan, isa => w.Line($"Rows_{Suffix(isa)}(ref qHead, ref kHead, ref vHead, ref outputHead, ref scratch, firstTile, tileCount, keyCount);"));
             }
 
             foreach (BranchPlan branch in plan.Branches)
@@ -119,7 +140,7 @@ internal static class AttentionEmitter
         bool causal = shape.Causal;
 
         w.Line($"/// <summary>Row tiles [firstTile, firstTile + tileCount) of one head on the {Planning.KernelPlanner.Describe(branch.Isa)} branch.</summary>");
-        using (w.Block($"private static void Rows_{suffix}(ref float qHead, ref float kHead, ref float vHead, ref float outputHead, ref float scratch, int firstTile, int tileCount)"))
+        using (w.Block($"private static void Rows_{suffix}(ref float qHead, ref float kHead, ref float vHead, ref float outputHead, ref float scratch, int firstTile, int tileCount, int keyCount)"))
         {
             w.Line("ref float keysT = ref scratch;");
             w.Line($"ref float scores = ref Unsafe.Add(ref scratch, {shape.HeadDim * stride});");
@@ -133,7 +154,7 @@ internal static class AttentionEmitter
             w.Line($"Scores_{suffix}(ref Unsafe.Add(ref qHead, firstRow * {e}), ref keysT, ref scores, fullTiles, hasTail{rowArgument});");
             using (w.Block("for (int row = 0; row < rows; row++)"))
             {
-                w.Line($"Softmax_{suffix}(ref Unsafe.Add(ref scores, row * {stride}){(causal ? ", firstRow + row + 1" : "")});");
+                w.Line($"Softmax_{suffix}(ref Unsafe.Add(ref scores, row * {stride}), {(causal ? "Math.Min(firstRow + row + 1, keyCount)" : "keyCount")});");
             }
 
             w.Line($"Output_{suffix}(ref scores, ref vHead, ref Unsafe.Add(ref outputHead, firstRow * {e}), fullTiles, hasTail{rowArgument});");
@@ -143,7 +164,7 @@ internal static class AttentionEmitter
         w.Line();
         EmitScores(w, plan, branch, suffix, unroll);
         w.Line();
-        SoftmaxEmitter.EmitRowMethod(w, $"Softmax_{suffix}", branch.Scores.Lanes, branch.ScoreColumns, shape.SequenceLength, causal);
+        SoftmaxEmitter.EmitRowMethod(w, $"Softmax_{suffix}", branch.Scores.Lanes, branch.ScoreColumns, causal);
         w.Line();
         EmitOutput(w, plan, branch, suffix, unroll);
     }

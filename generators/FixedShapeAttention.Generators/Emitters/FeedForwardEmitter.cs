@@ -213,8 +213,8 @@ internal static class FeedForwardEmitter
             EmitLadder(w, plan, isa =>
             {
                 BranchPlan branch = plan.Branches.First(b => b.Isa == isa);
-                w.Line($"packedW1 = new float[{PackedFloats(branch.Hidden, e)}];");
-                w.Line($"packedW2 = new float[{PackedFloats(branch.FeedForwardOutput, f)}];");
+                w.Line($"packedW1 = new float[{PanelPacking.PackedFloats(branch.Hidden, e)}];");
+                w.Line($"packedW2 = new float[{PanelPacking.PackedFloats(branch.FeedForwardOutput, f)}];");
                 w.Line($"PackW1_{Suffix(isa)}(w1, packedW1);");
                 w.Line($"PackW2_{Suffix(isa)}(w2, packedW2);");
             });
@@ -224,43 +224,9 @@ internal static class FeedForwardEmitter
         foreach (BranchPlan branch in plan.Branches)
         {
             w.Line();
-            EmitPackMethod(w, $"PackW1_{Suffix(branch.Isa)}", branch.Hidden, e);
+            PanelPacking.EmitPackMethod(w, $"PackW1_{Suffix(branch.Isa)}", branch.Hidden, e);
             w.Line();
-            EmitPackMethod(w, $"PackW2_{Suffix(branch.Isa)}", branch.FeedForwardOutput, f);
-        }
-    }
-
-    private static int PackedFloats(ColumnLayout layout, int depth) =>
-        depth * (layout.FullPanels * layout.PanelWidth + layout.RemainderOffsets.Count * layout.Lanes);
-
-    private static void EmitPackMethod(SourceWriter w, string name, ColumnLayout layout, int depth)
-    {
-        int columns = layout.Columns;
-        using (w.Block($"private static void {name}(ReadOnlySpan<float> source, Span<float> packed)"))
-        {
-            w.Line("int offset = 0;");
-            if (layout.FullPanels > 0)
-            {
-                using (w.Block($"for (int col = 0; col < {layout.FullPanels * layout.PanelWidth}; col += {layout.PanelWidth})"))
-                {
-                    using (w.Block($"for (int k = 0; k < {depth}; k++, offset += {layout.PanelWidth})"))
-                    {
-                        w.Line($"source.Slice(k * {columns} + col, {layout.PanelWidth}).CopyTo(packed.Slice(offset));");
-                    }
-                }
-            }
-
-            if (layout.RemainderOffsets.Count > 0)
-            {
-                using (w.Block($"for (int k = 0; k < {depth}; k++)"))
-                {
-                    foreach (int slot in layout.RemainderOffsets)
-                    {
-                        w.Line($"source.Slice(k * {columns} + {slot}, {layout.Lanes}).CopyTo(packed.Slice(offset));");
-                        w.Line($"offset += {layout.Lanes};");
-                    }
-                }
-            }
+            PanelPacking.EmitPackMethod(w, $"PackW2_{Suffix(branch.Isa)}", branch.FeedForwardOutput, f);
         }
     }
 }

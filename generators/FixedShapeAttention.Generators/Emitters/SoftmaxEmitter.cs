@@ -11,17 +11,16 @@ internal static class SoftmaxEmitter
 {
     /// <param name="lanes">The width of the score vectors on this branch.</param>
     /// <param name="scoreColumns">The padded row width this branch computed: a multiple of <paramref name="lanes"/>.</param>
-    /// <param name="sequenceLength">The real keys; columns beyond them are padding.</param>
-    public static void EmitRowMethod(SourceWriter w, string name, int lanes, int scoreColumns, int sequenceLength, bool causal)
+    /// <param name="causal">Whether <c>visible</c> varies by row; then only the vectors up to it are read.</param>
+    public static void EmitRowMethod(SourceWriter w, string name, int lanes, int scoreColumns, bool causal)
     {
         var isa = IsaSyntax.ForLanes(lanes);
-        string signature = causal ? $"private static void {name}(ref float row, int visible)" : $"private static void {name}(ref float row)";
-        using (w.Block(signature))
+        using (w.Block($"private static void {name}(ref float row, int visible)"))
         {
             string end;
             if (causal)
             {
-                w.Line("// Keys after this row's query are masked: -inf up to the next whole vector gives them weight 0.");
+                w.Line("// Keys after this row's query, and padded keys, are masked: -inf up to the next whole vector gives them weight 0.");
                 w.Line($"int end = (visible + {lanes - 1}) / {lanes} * {lanes};");
                 using (w.Block("for (int j = visible; j < end; j++)"))
                 {
@@ -32,13 +31,10 @@ internal static class SoftmaxEmitter
             }
             else
             {
-                if (scoreColumns > sequenceLength)
+                w.Line($"// Masked keys and the columns that pad the row to {scoreColumns} (whole vectors) get -inf: weight exactly 0.");
+                using (w.Block($"for (int j = visible; j < {scoreColumns}; j++)"))
                 {
-                    w.Line($"// Columns {sequenceLength}..{scoreColumns - 1} pad the row to whole vectors: -inf gives them weight exactly 0.");
-                    for (int j = sequenceLength; j < scoreColumns; j++)
-                    {
-                        w.Line($"{IsaSyntax.Element("row", Index.Of(j))} = float.NegativeInfinity;");
-                    }
+                    w.Line("Unsafe.Add(ref row, j) = float.NegativeInfinity;");
                 }
 
                 end = scoreColumns.ToString(System.Globalization.CultureInfo.InvariantCulture);

@@ -5,6 +5,8 @@ internal static class Spans
 {
     public const string ReadOnly = "global::System.ReadOnlySpan<float>";
 
+    public const string Counts = "global::System.ReadOnlySpan<int>";
+
     public const string Writable = "global::System.Span<float>";
 
     public const string DefaultParallelism = "global::FixedShapeAttention.Scheduling.KernelParallelism.DefaultMaxDegreeOfParallelism";

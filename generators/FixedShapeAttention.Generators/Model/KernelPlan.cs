@@ -60,6 +60,9 @@ internal sealed record KernelPlan(
     int AttentionMaxRowsPerChunk,
     int FeedForwardChunksPerSequence,
     int FeedForwardMaxRowsPerChunk,
+    KernelStrategy ProjectionStrategy,
+    string ProjectionReason,
+    int ProjectionChunksPerSequence,
     EquatableArray<BranchPlan> Branches)
 {
     public int RowTiles => FullRowTiles + (TailRows > 0 ? 1 : 0);

@@ -22,6 +22,8 @@ internal static class KernelPlanner
         var (feedForwardStrategy, feedForwardReason) = ChooseStrategy(
             branches.Select(b => ("x·W1", e, b.Hidden, b.Isa)).Concat(branches.Select(b => ("h·W2", f, b.FeedForwardOutput, b.Isa))));
 
+        var (projectionStrategy, projectionReason) = ChooseStrategy(branches.Select(b => ("x·W", e, b.FeedForwardOutput, b.Isa)));
+
         int tiles = ChunkSizing.RowTiles(s);
         int feedForwardChunks = ChunkSizing.FeedForwardChunksPerSequence(s, e, f);
         int maxRowsPerChunk = Math.Min(s, ChunkSizing.MaxTilesPerChunk(tiles, feedForwardChunks) * ChunkSizing.RowTile);
@@ -42,6 +44,9 @@ internal static class KernelPlanner
             AttentionMaxRowsPerChunk: attentionRowsPerChunk,
             FeedForwardChunksPerSequence: feedForwardChunks,
             FeedForwardMaxRowsPerChunk: maxRowsPerChunk,
+            projectionStrategy,
+            projectionReason,
+            ProjectionChunksPerSequence: ChunkSizing.ProjectionChunksPerSequence(s),
             branches.ToEquatableArray());
     }
 

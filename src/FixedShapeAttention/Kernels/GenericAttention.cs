@@ -1,6 +1,6 @@
 // Runtime-shape attention: the fallback, the benchmark baseline and an independent second implementation the
 // tests hold the generated kernels against. Per (sequence, head, row range): pack Kᵀ with zero-padded columns,
-// scores = Q·Kᵀ·(1/√d) through GenericGemm, the padded and (causal) future columns set to -inf, RowSoftmax,
+// scores = Q·Kᵀ·(1/√d) through GenericGemm, the padded, masked and (causal) future columns set to -inf, RowSoftmax,
 // then output = P·V through GenericGemm.
 
 using System;
@@ -39,6 +39,7 @@ internal readonly unsafe struct GenericAttentionKernel<TVec, TOps> : IChunkKerne
         int rowStart = RowPartition.Start(tiles, _chunksPerHead, part) * ChunkSizing.RowTile;
         int rowEnd = Math.Min(s, rowStart + RowPartition.Count(tiles, _chunksPerHead, part) * ChunkSizing.RowTile);
         int rows = rowEnd - rowStart;
+        int keyCount = buffers.SequenceCount(sequence, s);
 
         nint headOffset = (nint)sequence * s * e + head * d;
         float* q = buffers.Input0Pointer + headOffset;
@@ -57,7 +58,7 @@ internal readonly unsafe struct GenericAttentionKernel<TVec, TOps> : IChunkKerne
 
             for (int r = 0; r < rows; r++)
             {
-                int visible = _causal ? rowStart + r + 1 : s;
+                int visible = _causal ? Math.Min(rowStart + r + 1, keyCount) : keyCount;
                 new Span<float>(scores + r * padded + visible, padded - visible).Fill(float.NegativeInfinity);
                 RowSoftmax.Apply<TVec, TOps>(scores + r * padded, padded);
             }

@@ -24,21 +24,74 @@ public static class GenericKernels
     {
         CheckShape(shape);
         int batch = KernelArguments.ValidateAttention(q, k, v, output, shape.SequenceLength, shape.EmbeddingDim);
+        RunAttention(shape, batch, q, k, v, default, output, maxDegreeOfParallelism);
+    }
+
+    /// <summary>
+    /// Attention with a key-padding mask: sequence <c>i</c> of the batch attends to its first <c>keyCounts[i]</c> keys
+    /// only (the later ones get weight exactly 0, as an additive −∞ mask would give); see
+    /// <see cref="ITransformerKernels.Attention(ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{int}, Span{float})"/>.
+    /// </summary>
+    /// <exception cref="ArgumentException">A span length does not fit <paramref name="shape"/>, a count is outside [0, SequenceLength], or the output overlaps an input.</exception>
+    public static void Attention(TransformerShape shape, ReadOnlySpan<float> q, ReadOnlySpan<float> k, ReadOnlySpan<float> v, ReadOnlySpan<int> keyCounts, Span<float> output) =>
+        Attention(shape, q, k, v, keyCounts, output, KernelParallelism.DefaultMaxDegreeOfParallelism);
+
+    /// <inheritdoc cref="Attention(TransformerShape, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{int}, Span{float})"/>
+    /// <param name="maxDegreeOfParallelism">-1 for every processor, 1 for the calling thread only.</param>
+    public static void Attention(TransformerShape shape, ReadOnlySpan<float> q, ReadOnlySpan<float> k, ReadOnlySpan<float> v, ReadOnlySpan<int> keyCounts, Span<float> output, int maxDegreeOfParallelism)
+    {
+        CheckShape(shape);
+        int batch = KernelArguments.ValidateMaskedAttention(q, k, v, keyCounts, output, shape.SequenceLength, shape.EmbeddingDim);
+        RunAttention(shape, batch, q, k, v, keyCounts, output, maxDegreeOfParallelism);
+    }
+
+    private static void RunAttention(
+        TransformerShape shape, int batch, ReadOnlySpan<float> q, ReadOnlySpan<float> k, ReadOnlySpan<float> v, ReadOnlySpan<int> keyCounts, Span<float> output, int maxDegreeOfParallelism)
+    {
         int chunksPerHead = ChunkSizing.AttentionChunksPerHead(shape.SequenceLength, shape.HeadDim);
         int chunks = batch * shape.Heads * chunksPerHead;
         long flops = batch * shape.Heads * ChunkSizing.AttentionFlopsPerHead(shape.SequenceLength, shape.HeadDim);
 
         if (Vector512.IsHardwareAccelerated)
         {
-            ParallelRunner.Run(new GenericAttentionKernel<Vector512<float>, Vector512Ops>(shape, chunksPerHead), chunks, flops, maxDegreeOfParallelism, q, k, v, default, default, output);
+            ParallelRunner.Run(new GenericAttentionKernel<Vector512<float>, Vector512Ops>(shape, chunksPerHead), chunks, flops, maxDegreeOfParallelism, q, k, v, default, default, output, keyCounts);
         }
         else if (Vector256.IsHardwareAccelerated)
         {
-            ParallelRunner.Run(new GenericAttentionKernel<Vector256<float>, Vector256Ops>(shape, chunksPerHead), chunks, flops, maxDegreeOfParallelism, q, k, v, default, default, output);
+            ParallelRunner.Run(new GenericAttentionKernel<Vector256<float>, Vector256Ops>(shape, chunksPerHead), chunks, flops, maxDegreeOfParallelism, q, k, v, default, default, output, keyCounts);
         }
         else
         {
-            ParallelRunner.Run(new GenericAttentionKernel<float, ScalarOps>(shape, chunksPerHead), chunks, flops, maxDegreeOfParallelism, q, k, v, default, default, output);
+            ParallelRunner.Run(new GenericAttentionKernel<float, ScalarOps>(shape, chunksPerHead), chunks, flops, maxDegreeOfParallelism, q, k, v, default, default, output, keyCounts);
+        }
+    }
+
+    /// <summary><c>y = x·W + b</c> with W <c>[EmbeddingDim, EmbeddingDim]</c>; see <see cref="ITransformerKernels.Project(ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float})"/>.</summary>
+    /// <exception cref="ArgumentException">A span length does not fit <paramref name="shape"/>, or <paramref name="y"/> overlaps an input.</exception>
+    public static void Project(TransformerShape shape, ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> b, Span<float> y) =>
+        Project(shape, x, w, b, y, KernelParallelism.DefaultMaxDegreeOfParallelism);
+
+    /// <inheritdoc cref="Project(TransformerShape, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float})"/>
+    /// <param name="maxDegreeOfParallelism">-1 for every processor, 1 for the calling thread only.</param>
+    public static void Project(TransformerShape shape, ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> b, Span<float> y, int maxDegreeOfParallelism)
+    {
+        CheckShape(shape);
+        int batch = KernelArguments.ValidateProjection(x, w, b, y, shape.SequenceLength, shape.EmbeddingDim);
+        int chunksPerSequence = ChunkSizing.ProjectionChunksPerSequence(shape.SequenceLength);
+        int chunks = batch * chunksPerSequence;
+        long flops = batch * ChunkSizing.ProjectionFlopsPerSequence(shape.SequenceLength, shape.EmbeddingDim);
+
+        if (Vector512.IsHardwareAccelerated)
+        {
+            ParallelRunner.Run(new GenericProjectionKernel<Vector512<float>, Vector512Ops>(shape, chunksPerSequence), chunks, flops, maxDegreeOfParallelism, x, w, b, default, default, y);
+        }
+        else if (Vector256.IsHardwareAccelerated)
+        {
+            ParallelRunner.Run(new GenericProjectionKernel<Vector256<float>, Vector256Ops>(shape, chunksPerSequence), chunks, flops, maxDegreeOfParallelism, x, w, b, default, default, y);
+        }
+        else
+        {
+            ParallelRunner.Run(new GenericProjectionKernel<float, ScalarOps>(shape, chunksPerSequence), chunks, flops, maxDegreeOfParallelism, x, w, b, default, default, y);
         }
     }
 

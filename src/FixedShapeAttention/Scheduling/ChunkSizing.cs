@@ -70,6 +70,15 @@ internal static class ChunkSizing
         return Clamp(System.Math.Max(byCache, MinFeedForwardChunks), tiles);
     }
 
+    /// <summary>Projection flops of one sequence: 2·S·E·E.</summary>
+    public static long ProjectionFlopsPerSequence(int sequenceLength, int embeddingDim) => 2L * sequenceLength * embeddingDim * embeddingDim;
+
+    /// <summary>
+    /// How many chunks the row tiles of one sequence are cut into for a projection. Like the feed-forward network,
+    /// every chunk streams all of W, so chunks are as few as still let 2–4 threads share one sequence.
+    /// </summary>
+    public static int ProjectionChunksPerSequence(int sequenceLength) => Clamp(MinFeedForwardChunks, RowTiles(sequenceLength));
+
     /// <summary>The most row tiles any chunk holds (balanced partition: the first chunks carry one extra).</summary>
     public static int MaxTilesPerChunk(int tiles, int chunks) => (tiles + chunks - 1) / chunks;
 

@@ -12,9 +12,11 @@ namespace FixedShapeAttention.Scheduling;
 public readonly unsafe struct KernelBuffers
 {
     private readonly float* _input0, _input1, _input2, _input3, _input4, _output;
+    private readonly int* _sequenceCounts;
 
-    internal KernelBuffers(float* input0, float* input1, float* input2, float* input3, float* input4, float* output)
+    internal KernelBuffers(float* input0, float* input1, float* input2, float* input3, float* input4, float* output, int* sequenceCounts = null)
     {
+        _sequenceCounts = sequenceCounts;
         _input0 = input0;
         _input1 = input1;
         _input2 = input2;
@@ -40,6 +42,10 @@ public readonly unsafe struct KernelBuffers
 
     /// <summary>The first element of the output.</summary>
     public ref float Output => ref Unsafe.AsRef<float>(_output);
+
+    /// <summary>The count passed for <paramref name="sequence"/> (a masked attention call's visible keys), or
+    /// <paramref name="whenAbsent"/> when the call passed none.</summary>
+    public int SequenceCount(int sequence, int whenAbsent) => _sequenceCounts == null ? whenAbsent : _sequenceCounts[sequence];
 
     internal float* Input0Pointer => _input0;
     internal float* Input1Pointer => _input1;

@@ -3,6 +3,7 @@
 // Shape: SequenceLength 128, EmbeddingDim 384, Heads 12 (HeadDim 32), not causal; per head softmax(Q·Kᵀ/√32)·V.
 // Strategy: blocked loops: the largest product, Q·Kᵀ on the scalar branch, is 32 deep × 128 column slots = 4096 multiply-add statements per row tile, above the unroll budget of 48, so k and column panels are loops around an unrolled register tile.
 // Register tiles (rows × vectors): Q·Kᵀ Vector512 4×4 Vector512, Vector256 4×2 Vector256, scalar 4×4 float; P·V Vector512 4×2 Vector512, Vector256 4×2 Vector256, scalar 4×4 float.
+// Key-padding mask (the keyCounts overload): keys from keyCount on get -inf before softmax, so weight exactly 0.
 // Loop order: per chunk, Q·Kᵀ for all its rows (column panels outside, row tiles inside, so a panel of Kᵀ stays in cache), softmax row by row, then P·V likewise.
 // Row tail: 128 rows = 32 tiles of 4, no row tail.
 // Scheduling: 1 chunk per (sequence, head) of at most 128 rows, 25_165_824 flops per sequence; below 4_000_000 flops per call every chunk runs on the calling thread.
@@ -26,6 +27,21 @@ namespace Demo
         {
             int batch = global::FixedShapeAttention.KernelArguments.ValidateAttention(q, k, v, output, 128, 384);
             global::FixedShapeAttention.Scheduling.ParallelRunner.Run(new global::FixedShapeAttention.Generated.MiniLmAttentionKernel(), batch * 12, batch * 25165824L, maxDegreeOfParallelism, q, k, v, default, default, output);
+        }
+
+        /// <summary>Attention with a key-padding mask: sequence i of the batch attends to its first <c>keyCounts[i]</c> keys only; masked keys get weight exactly 0 and a count of 0 gives zeros.</summary>
+        /// <exception cref="global::System.ArgumentException">A length is not a whole number of sequences, the lengths differ, a count is outside [0, 128], or <paramref name="output"/> overlaps an input.</exception>
+        [global::System.CodeDom.Compiler.GeneratedCode("FixedShapeAttention.Generators", "1.0.0.0")]
+        public static void Attention(global::System.ReadOnlySpan<float> q, global::System.ReadOnlySpan<float> k, global::System.ReadOnlySpan<float> v, global::System.ReadOnlySpan<int> keyCounts, global::System.Span<float> output) =>
+            Attention(q, k, v, keyCounts, output, global::FixedShapeAttention.Scheduling.KernelParallelism.DefaultMaxDegreeOfParallelism);
+
+        /// <inheritdoc cref="Attention(global::System.ReadOnlySpan{float}, global::System.ReadOnlySpan{float}, global::System.ReadOnlySpan{float}, global::System.ReadOnlySpan{int}, global::System.Span{float})"/>
+        /// <param name="maxDegreeOfParallelism">-1 for every processor, 1 for the calling thread only. Results are bit-identical for every value.</param>
+        [global::System.CodeDom.Compiler.GeneratedCode("FixedShapeAttention.Generators", "1.0.0.0")]
+        public static void Attention(global::System.ReadOnlySpan<float> q, global::System.ReadOnlySpan<float> k, global::System.ReadOnlySpan<float> v, global::System.ReadOnlySpan<int> keyCounts, global::System.Span<float> output, int maxDegreeOfParallelism)
+        {
+            int batch = global::FixedShapeAttention.KernelArguments.ValidateMaskedAttention(q, k, v, keyCounts, output, 128, 384);
+            global::FixedShapeAttention.Scheduling.ParallelRunner.Run(new global::FixedShapeAttention.Generated.MiniLmAttentionKernel(), batch * 12, batch * 25165824L, maxDegreeOfParallelism, q, k, v, default, default, output, keyCounts);
         }
     }
 }
@@ -51,6 +67,8 @@ namespace FixedShapeAttention.Generated
             int head = chunk % 12;
             const int firstTile = 0;
             const int tileCount = 32;
+            // Keys beyond keyCount are padding (masked call); the unmasked call sees all 128.
+            int keyCount = buffers.SequenceCount(sequence, 128);
             nint headOffset = (nint)sequence * 49152 + head * 32;
             ref float qHead = ref Unsafe.Add(ref buffers.Input0, headOffset);
             ref float kHead = ref Unsafe.Add(ref buffers.Input1, headOffset);
@@ -60,20 +78,20 @@ namespace FixedShapeAttention.Generated
             ref float scratch = ref MemoryMarshal.GetReference(WorkerScratch.Get(20480));
             if (Vector512.IsHardwareAccelerated)
             {
-                Rows_Vector512(ref qHead, ref kHead, ref vHead, ref outputHead, ref scratch, firstTile, tileCount);
+                Rows_Vector512(ref qHead, ref kHead, ref vHead, ref outputHead, ref scratch, firstTile, tileCount, keyCount);
             }
             else if (Vector256.IsHardwareAccelerated)
             {
-                Rows_Vector256(ref qHead, ref kHead, ref vHead, ref outputHead, ref scratch, firstTile, tileCount);
+                Rows_Vector256(ref qHead, ref kHead, ref vHead, ref outputHead, ref scratch, firstTile, tileCount, keyCount);
             }
             else
             {
-                Rows_Scalar(ref qHead, ref kHead, ref vHead, ref outputHead, ref scratch, firstTile, tileCount);
+                Rows_Scalar(ref qHead, ref kHead, ref vHead, ref outputHead, ref scratch, firstTile, tileCount, keyCount);
             }
         }
 
         /// <summary>Row tiles [firstTile, firstTile + tileCount) of one head on the Vector512 branch.</summary>
-        private static void Rows_Vector512(ref float qHead, ref float kHead, ref float vHead, ref float outputHead, ref float scratch, int firstTile, int tileCount)
+        private static void Rows_Vector512(ref float qHead, ref float kHead, ref float vHead, ref float outputHead, ref float scratch, int firstTile, int tileCount, int keyCount)
         {
             ref float keysT = ref scratch;
             ref float scores = ref Unsafe.Add(ref scratch, 4096);
@@ -86,7 +104,7 @@ namespace FixedShapeAttention.Generated
             Scores_Vector512(ref Unsafe.Add(ref qHead, firstRow * 384), ref keysT, ref scores, fullTiles, hasTail);
             for (int row = 0; row < rows; row++)
             {
-                Softmax_Vector512(ref Unsafe.Add(ref scores, row * 128));
+                Softmax_Vector512(ref Unsafe.Add(ref scores, row * 128), keyCount);
             }
             Output_Vector512(ref scores, ref vHead, ref Unsafe.Add(ref outputHead, firstRow * 384), fullTiles, hasTail);
         }
@@ -153,8 +171,13 @@ namespace FixedShapeAttention.Generated
             }
         }
 
-        private static void Softmax_Vector512(ref float row)
+        private static void Softmax_Vector512(ref float row, int visible)
         {
+            // Masked keys and the columns that pad the row to 128 (whole vectors) get -inf: weight exactly 0.
+            for (int j = visible; j < 128; j++)
+            {
+                Unsafe.Add(ref row, j) = float.NegativeInfinity;
+            }
             Vector512<float> maxVector = Vector512.Create(float.NegativeInfinity);
             for (int j = 0; j < 128; j += 16)
             {
@@ -226,7 +249,7 @@ namespace FixedShapeAttention.Generated
         }
 
         /// <summary>Row tiles [firstTile, firstTile + tileCount) of one head on the Vector256 branch.</summary>
-        private static void Rows_Vector256(ref float qHead, ref float kHead, ref float vHead, ref float outputHead, ref float scratch, int firstTile, int tileCount)
+        private static void Rows_Vector256(ref float qHead, ref float kHead, ref float vHead, ref float outputHead, ref float scratch, int firstTile, int tileCount, int keyCount)
         {
             ref float keysT = ref scratch;
             ref float scores = ref Unsafe.Add(ref scratch, 4096);
@@ -239,7 +262,7 @@ namespace FixedShapeAttention.Generated
             Scores_Vector256(ref Unsafe.Add(ref qHead, firstRow * 384), ref keysT, ref scores, fullTiles, hasTail);
             for (int row = 0; row < rows; row++)
             {
-                Softmax_Vector256(ref Unsafe.Add(ref scores, row * 128));
+                Softmax_Vector256(ref Unsafe.Add(ref scores, row * 128), keyCount);
             }
             Output_Vector256(ref scores, ref vHead, ref Unsafe.Add(ref outputHead, firstRow * 384), fullTiles, hasTail);
         }
@@ -288,8 +311,13 @@ namespace FixedShapeAttention.Generated
             }
         }
 
-        private static void Softmax_Vector256(ref float row)
+        private static void Softmax_Vector256(ref float row, int visible)
         {
+            // Masked keys and the columns that pad the row to 128 (whole vectors) get -inf: weight exactly 0.
+            for (int j = visible; j < 128; j++)
+            {
+                Unsafe.Add(ref row, j) = float.NegativeInfinity;
+            }
             Vector256<float> maxVector = Vector256.Create(float.NegativeInfinity);
             for (int j = 0; j < 128; j += 8)
             {
@@ -362,7 +390,7 @@ namespace FixedShapeAttention.Generated
         }
 
         /// <summary>Row tiles [firstTile, firstTile + tileCount) of one head on the scalar branch.</summary>
-        private static void Rows_Scalar(ref float qHead, ref float kHead, ref float vHead, ref float outputHead, ref float scratch, int firstTile, int tileCount)
+        private static void Rows_Scalar(ref float qHead, ref float kHead, ref float vHead, ref float outputHead, ref float scratch, int firstTile, int tileCount, int keyCount)
         {
             ref float keysT = ref scratch;
             ref float scores = ref Unsafe.Add(ref scratch, 4096);
@@ -375,7 +403,7 @@ namespace FixedShapeAttention.Generated
             Scores_Scalar(ref Unsafe.Add(ref qHead, firstRow * 384), ref keysT, ref scores, fullTiles, hasTail);
             for (int row = 0; row < rows; row++)
             {
-                Softmax_Scalar(ref Unsafe.Add(ref scores, row * 128));
+                Softmax_Scalar(ref Unsafe.Add(ref scores, row * 128), keyCount);
             }
             Output_Scalar(ref scores, ref vHead, ref Unsafe.Add(ref outputHead, firstRow * 384), fullTiles, hasTail);
         }
@@ -442,8 +470,13 @@ namespace FixedShapeAttention.Generated
             }
         }
 
-        private static void Softmax_Scalar(ref float row)
+        private static void Softmax_Scalar(ref float row, int visible)
         {
+            // Masked keys and the columns that pad the row to 128 (whole vectors) get -inf: weight exactly 0.
+            for (int j = visible; j < 128; j++)
+            {
+                Unsafe.Add(ref row, j) = float.NegativeInfinity;
+            }
             float maxVector = float.NegativeInfinity;
             for (int j = 0; j < 128; j += 1)
             {

@@ -3,6 +3,7 @@
 // Shape: SequenceLength 13, EmbeddingDim 20, Heads 4 (HeadDim 5), causal (query i sees keys 0..i); per head softmax(Q·Kᵀ/√5)·V.
 // Strategy: blocked loops: the largest product, Q·Kᵀ on the scalar branch, is 5 deep × 13 column slots = 65 multiply-add statements per row tile, above the unroll budget of 48, so k and column panels are loops around an unrolled register tile.
 // Register tiles (rows × vectors): Q·Kᵀ Vector512 4×1 Vector512, Vector256 4×2 Vector256, scalar 4×4 float; P·V Vector512 4×2 Vector128, Vector256 4×2 Vector128, scalar 4×4 float.
+// Key-padding mask (the keyCounts overload): keys from keyCount on get -inf before softmax, so weight exactly 0.
 // Loop order: per chunk, Q·Kᵀ for all its rows (column panels outside, row tiles inside, so a panel of Kᵀ stays in cache), softmax row by row, then P·V likewise.
 // Row tail: 13 rows = 3 tiles of 4 + a tail tile of 1 row, emitted as its own code.
 // Scheduling: 1 chunk per (sequence, head) of at most 13 rows, 13_520 flops per sequence; below 4_000_000 flops per call every chunk runs on the calling thread.
@@ -26,6 +27,21 @@ namespace Demo
         {
             int batch = global::FixedShapeAttention.KernelArguments.ValidateAttention(q, k, v, output, 13, 20);
             global::FixedShapeAttention.Scheduling.ParallelRunner.Run(new global::FixedShapeAttention.Generated.OddCausalAttentionKernel(), batch * 4, batch * 13520L, maxDegreeOfParallelism, q, k, v, default, default, output);
+        }
+
+        /// <summary>Attention with a key-padding mask: sequence i of the batch attends to its first <c>keyCounts[i]</c> keys only; masked keys get weight exactly 0 and a count of 0 gives zeros.</summary>
+        /// <exception cref="global::System.ArgumentException">A length is not a whole number of sequences, the lengths differ, a count is outside [0, 13], or <paramref name="output"/> overlaps an input.</exception>
+        [global::System.CodeDom.Compiler.GeneratedCode("FixedShapeAttention.Generators", "1.0.0.0")]
+        public static void Attention(global::System.ReadOnlySpan<float> q, global::System.ReadOnlySpan<float> k, global::System.ReadOnlySpan<float> v, global::System.ReadOnlySpan<int> keyCounts, global::System.Span<float> output) =>
+            Attention(q, k, v, keyCounts, output, global::FixedShapeAttention.Scheduling.KernelParallelism.DefaultMaxDegreeOfParallelism);
+
+        /// <inheritdoc cref="Attention(global::System.ReadOnlySpan{float}, global::System.ReadOnlySpan{float}, global::System.ReadOnlySpan{float}, global::System.ReadOnlySpan{int}, global::System.Span{float})"/>
+        /// <param name="maxDegreeOfParallelism">-1 for every processor, 1 for the calling thread only. Results are bit-identical for every value.</param>
+        [global::System.CodeDom.Compiler.GeneratedCode("FixedShapeAttention.Generators", "1.0.0.0")]
+        public static void Attention(global::System.ReadOnlySpan<float> q, global::System.ReadOnlySpan<float> k, global::System.ReadOnlySpan<float> v, global::System.ReadOnlySpan<int> keyCounts, global::System.Span<float> output, int maxDegreeOfParallelism)
+        {
+            int batch = global::FixedShapeAttention.KernelArguments.ValidateMaskedAttention(q, k, v, keyCounts, output, 13, 20);
+            global::FixedShapeAttention.Scheduling.ParallelRunner.Run(new global::FixedShapeAttention.Generated.OddCausalAttentionKernel(), batch * 4, batch * 13520L, maxDegreeOfParallelism, q, k, v, default, default, output, keyCounts);
         }
     }
 }
@@ -51,6 +67,8 @@ namespace FixedShapeAttention.Generated
             int head = chunk % 4;
             const int firstTile = 0;
             const int tileCount = 4;
+            // Keys beyond keyCount are padding (masked call); the unmasked call sees all 13.
+            int keyCount = buffers.SequenceCount(sequence, 13);
             nint headOffset = (nint)sequence * 260 + head * 5;
             ref float qHead = ref Unsafe.Add(ref buffers.Input0, headOffset);
             ref float kHead = ref Unsafe.Add(ref buffers.Input1, headOffset);
@@ -60,20 +78,20 @@ namespace FixedShapeAttention.Generated
             ref float scratch = ref MemoryMarshal.GetReference(WorkerScratch.Get(288));
             if (Vector512.IsHardwareAccelerated)
             {
-                Rows_Vector512(ref qHead, ref kHead, ref vHead, ref outputHead, ref scratch, firstTile, tileCount);
+                Rows_Vector512(ref qHead, ref kHead, ref vHead, ref outputHead, ref scratch, firstTile, tileCount, keyCount);
             }
             else if (Vector256.IsHardwareAccelerated)
             {
-                Rows_Vector256(ref qHead, ref kHead, ref vHead, ref outputHead, ref scratch, firstTile, tileCount);
+                Rows_Vector256(ref qHead, ref kHead, ref vHead, ref outputHead, ref scratch, firstTile, tileCount, keyCount);
             }
             else
             {
-                Rows_Scalar(ref qHead, ref kHead, ref vHead, ref outputHead, ref scratch, firstTile, tileCount);
+                Rows_Scalar(ref qHead, ref kHead, ref vHead, ref outputHead, ref scratch, firstTile, tileCount, keyCount);
             }
         }
 
         /// <summary>Row tiles [firstTile, firstTile + tileCount) of one head on the Vector512 branch.</summary>
-        private static void Rows_Vector512(ref float qHead, ref float kHead, ref float vHead, ref float outputHead, ref float scratch, int firstTile, int tileCount)
+        private static void Rows_Vector512(ref float qHead, ref float kHead, ref float vHead, ref float outputHead, ref float scratch, int firstTile, int tileCount, int keyCount)
         {
             ref float keysT = ref scratch;
             ref float scores = ref Unsafe.Add(ref scratch, 80);
@@ -86,7 +104,7 @@ namespace FixedShapeAttention.Generated
             Scores_Vector512(ref Unsafe.Add(ref qHead, firstRow * 20), ref keysT, ref scores, fullTiles, hasTail, firstRow);
             for (int row = 0; row < rows; row++)
             {
-                Softmax_Vector512(ref Unsafe.Add(ref scores, row * 16), firstRow + row + 1);
+                Softmax_Vector512(ref Unsafe.Add(ref scores, row * 16), Math.Min(firstRow + row + 1, keyCount));
             }
             Output_Vector512(ref scores, ref vHead, ref Unsafe.Add(ref outputHead, firstRow * 20), fullTiles, hasTail, firstRow);
         }
@@ -144,7 +162,7 @@ namespace FixedShapeAttention.Generated
 
         private static void Softmax_Vector512(ref float row, int visible)
         {
-            // Keys after this row's query are masked: -inf up to the next whole vector gives them weight 0.
+            // Keys after this row's query, and padded keys, are masked: -inf up to the next whole vector gives them weight 0.
             int end = (visible + 15) / 16 * 16;
             for (int j = visible; j < end; j++)
             {
@@ -273,7 +291,7 @@ namespace FixedShapeAttention.Generated
         }
 
         /// <summary>Row tiles [firstTile, firstTile + tileCount) of one head on the Vector256 branch.</summary>
-        private static void Rows_Vector256(ref float qHead, ref float kHead, ref float vHead, ref float outputHead, ref float scratch, int firstTile, int tileCount)
+        private static void Rows_Vector256(ref float qHead, ref float kHead, ref float vHead, ref float outputHead, ref float scratch, int firstTile, int tileCount, int keyCount)
         {
             ref float keysT = ref scratch;
             ref float scores = ref Unsafe.Add(ref scratch, 80);
@@ -286,7 +304,7 @@ namespace FixedShapeAttention.Generated
             Scores_Vector256(ref Unsafe.Add(ref qHead, firstRow * 20), ref keysT, ref scores, fullTiles, hasTail, firstRow);
             for (int row = 0; row < rows; row++)
             {
-                Softmax_Vector256(ref Unsafe.Add(ref scores, row * 16), firstRow + row + 1);
+                Softmax_Vector256(ref Unsafe.Add(ref scores, row * 16), Math.Min(firstRow + row + 1, keyCount));
             }
             Output_Vector256(ref scores, ref vHead, ref Unsafe.Add(ref outputHead, firstRow * 20), fullTiles, hasTail, firstRow);
         }
@@ -356,7 +374,7 @@ namespace FixedShapeAttention.Generated
 
         private static void Softmax_Vector256(ref float row, int visible)
         {
-            // Keys after this row's query are masked: -inf up to the next whole vector gives them weight 0.
+            // Keys after this row's query, and padded keys, are masked: -inf up to the next whole vector gives them weight 0.
             int end = (visible + 7) / 8 * 8;
             for (int j = visible; j < end; j++)
             {
@@ -485,7 +503,7 @@ namespace FixedShapeAttention.Generated
         }
 
         /// <summary>Row tiles [firstTile, firstTile + tileCount) of one head on the scalar branch.</summary>
-        private static void Rows_Scalar(ref float qHead, ref float kHead, ref float vHead, ref float outputHead, ref float scratch, int firstTile, int tileCount)
+        private static void Rows_Scalar(ref float qHead, ref float kHead, ref float vHead, ref float outputHead, ref float scratch, int firstTile, int tileCount, int keyCount)
         {
             ref float keysT = ref scratch;
             ref float scores = ref Unsafe.Add(ref scratch, 80);
@@ -498,7 +516,7 @@ namespace FixedShapeAttention.Generated
             Scores_Scalar(ref Unsafe.Add(ref qHead, firstRow * 20), ref keysT, ref scores, fullTiles, hasTail, firstRow);
             for (int row = 0; row < rows; row++)
             {
-                Softmax_Scalar(ref Unsafe.Add(ref scores, row * 16), firstRow + row + 1);
+                Softmax_Scalar(ref Unsafe.Add(ref scores, row * 16), Math.Min(firstRow + row + 1, keyCount));
             }
             Output_Scalar(ref scores, ref vHead, ref Unsafe.Add(ref outputHead, firstRow * 20), fullTiles, hasTail, firstRow);
         }
@@ -635,7 +653,7 @@ namespace FixedShapeAttention.Generated
 
         private static void Softmax_Scalar(ref float row, int visible)
         {
-            // Keys after this row's query are masked: -inf up to the next whole vector gives them weight 0.
+            // Keys after this row's query, and padded keys, are masked: -inf up to the next whole vector gives them weight 0.
             int end = (visible + 0) / 1 * 1;
             for (int j = visible; j < end; j++)
             {
