@@ -9,6 +9,12 @@ internal delegate void AttentionKernel(ReadOnlySpan<float> q, ReadOnlySpan<float
 
 internal delegate void FeedForwardKernel(ReadOnlySpan<float> x, ReadOnlySpan<float> w1, ReadOnlySpan<float> b1, ReadOnlySpan<float> w2, ReadOnlySpan<float> b2, Span<float> y, int maxDegreeOfParallelism);
 
+internal delegate void MaskedAttentionKernel(ReadOnlySpan<float> q, ReadOnlySpan<float> k, ReadOnlySpan<float> v, ReadOnlySpan<int> keyCounts, Span<float> output, int maxDegreeOfParallelism);
+
+internal delegate void ProjectionKernel(ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> b, Span<float> y, int maxDegreeOfParallelism);
+
+internal delegate void PackedProjectionKernel(ReadOnlySpan<float> x, PackedProjectionWeights weights, Span<float> y, int maxDegreeOfParallelism);
+
 internal delegate void PackedFeedForwardKernel(ReadOnlySpan<float> x, PackedFeedForwardWeights weights, Span<float> y, int maxDegreeOfParallelism);
 
 /// <summary>One way of running a shape's kernels: the generated class, or the generic kernels given its runtime shape.</summary>
@@ -41,7 +47,24 @@ internal static class Engines
     private static readonly Dictionary<string, Func<float[], float[], float[], float[], PackedFeedForwardWeights>> s_packers = new();
     private static readonly Dictionary<string, PackedFeedForwardKernel> s_packedKernels = new();
 
+    private static readonly Dictionary<string, MaskedAttentionKernel> s_maskedAttention = new();
+    private static readonly Dictionary<string, ProjectionKernel> s_projections = new();
+    private static readonly Dictionary<string, Func<float[], float[], PackedProjectionWeights>> s_projectionPackers = new();
+    private static readonly Dictionary<string, PackedProjectionKernel> s_packedProjections = new();
+
     public static IEnumerable<string> ShapeNames => s_shapes.Keys;
+
+    /// <summary>The masked Attention overload of an engine ("Generated" or "Generic").</summary>
+    public static MaskedAttentionKernel MaskedAttention(string shapeName, string engine) => s_maskedAttention[$"{shapeName}/{engine}"];
+
+    /// <summary>The raw-span Project of an engine ("Generated" or "Generic").</summary>
+    public static ProjectionKernel Projection(string shapeName, string engine) => s_projections[$"{shapeName}/{engine}"];
+
+    /// <summary>The generated PackProjection of a shape.</summary>
+    public static PackedProjectionWeights PackProjection(string shapeName, float[] w, float[] b) => s_projectionPackers[shapeName](w, b);
+
+    /// <summary>The generated Project(x, weights, y, dop) of a shape.</summary>
+    public static PackedProjectionKernel PackedProjection(string shapeName) => s_packedProjections[shapeName];
 
     /// <summary>The generated PackFeedForward of a shape.</summary>
     public static PackedFeedForwardWeights Pack(string shapeName, float[] w1, float[] b1, float[] w2, float[] b2) => s_packers[shapeName](w1, b1, w2, b2);
@@ -65,6 +88,12 @@ internal static class Engines
         s_shapes[name] = shape;
         s_packers[name] = (w1, b1, w2, b2) => T.PackFeedForward(w1, b1, w2, b2);
         s_packedKernels[name] = (x, weights, y, dop) => T.FeedForward(x, weights, y, dop);
+        s_maskedAttention[$"{name}/Generated"] = (q, k, v, counts, o, dop) => T.Attention(q, k, v, counts, o, dop);
+        s_maskedAttention[$"{name}/Generic"] = (q, k, v, counts, o, dop) => GenericKernels.Attention(shape, q, k, v, counts, o, dop);
+        s_projections[$"{name}/Generated"] = (x, w, b, y, dop) => T.Project(x, w, b, y, dop);
+        s_projections[$"{name}/Generic"] = (x, w, b, y, dop) => GenericKernels.Project(shape, x, w, b, y, dop);
+        s_projectionPackers[name] = (w, b) => T.PackProjection(w, b);
+        s_packedProjections[name] = (x, weights, y, dop) => T.Project(x, weights, y, dop);
         s_engines[$"{name}/Generated"] = new Engine(
             $"{name}/Generated",
             shape,

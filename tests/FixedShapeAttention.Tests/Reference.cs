@@ -9,13 +9,19 @@ namespace FixedShapeAttention.Tests;
 /// </summary>
 internal static class Reference
 {
-    /// <summary>Attention output row <paramref name="row"/> of sequence <paramref name="sequence"/>, all heads.</summary>
-    public static double[] AttentionRow(TransformerShape shape, float[] q, float[] k, float[] v, int sequence, int row)
+    /// <summary>Attention output row <paramref name="row"/> of sequence <paramref name="sequence"/>, all heads; keys from
+    /// <paramref name="keyCount"/> on are masked (a row with no visible key is zeros).</summary>
+    public static double[] AttentionRow(TransformerShape shape, float[] q, float[] k, float[] v, int sequence, int row, int keyCount = int.MaxValue)
     {
         int s = shape.SequenceLength, e = shape.EmbeddingDim, d = shape.HeadDim;
         int baseOffset = sequence * s * e;
         var output = new double[e];
-        int visible = shape.Causal ? row + 1 : s;
+        int visible = Math.Min(shape.Causal ? row + 1 : s, keyCount);
+        if (visible == 0)
+        {
+            return output;
+        }
+
         var scores = new double[visible];
         for (int head = 0; head < shape.Heads; head++)
         {
@@ -78,6 +84,25 @@ internal static class Reference
             for (int j = 0; j < f; j++)
             {
                 sum += hidden[j] * w2[j * e + c];
+            }
+
+            output[c] = sum;
+        }
+
+        return output;
+    }
+
+    /// <summary>Projection output row <paramref name="row"/> (a global row index over the batch): x·W + b.</summary>
+    public static double[] ProjectionRow(int embeddingDim, float[] x, float[] w, float[] b, int row)
+    {
+        int e = embeddingDim;
+        var output = new double[e];
+        for (int c = 0; c < e; c++)
+        {
+            double sum = b[c];
+            for (int i = 0; i < e; i++)
+            {
+                sum += (double)x[row * e + i] * w[i * e + c];
             }
 
             output[c] = sum;

@@ -154,7 +154,7 @@ internal static class AttentionEmitter
             w.Line($"Scores_{suffix}(ref Unsafe.Add(ref qHead, firstRow * {e}), ref keysT, ref scores, fullTiles, hasTail{rowArgument});");
             using (w.Block("for (int row = 0; row < rows; row++)"))
             {
-                w.Line($"Softmax_{suffix}(ref Unsafe.Add(ref scores, row * {stride}), {(causal ? "Math.Min(firstRow + row + 1, keyCount)" : "keyCount")});");
+                w.Line($"Softmax_{suffix}(ref Unsafe.Add(ref scores, row * {stride}), {(causal ? "Math.Min(firstRow + row + 1, keyCount), firstRow + row + 1" : "keyCount")});");
             }
 
             w.Line($"Output_{suffix}(ref scores, ref vHead, ref Unsafe.Add(ref outputHead, firstRow * {e}), fullTiles, hasTail{rowArgument});");

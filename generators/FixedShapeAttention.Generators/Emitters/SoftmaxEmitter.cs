@@ -11,17 +11,18 @@ internal static class SoftmaxEmitter
 {
     /// <param name="lanes">The width of the score vectors on this branch.</param>
     /// <param name="scoreColumns">The padded row width this branch computed: a multiple of <paramref name="lanes"/>.</param>
-    /// <param name="causal">Whether <c>visible</c> varies by row; then only the vectors up to it are read.</param>
+    /// <param name="causal">Whether P·V reads a different number of keys per row (<c>reach</c>); then only the vectors up to it are computed.</param>
     public static void EmitRowMethod(SourceWriter w, string name, int lanes, int scoreColumns, bool causal)
     {
         var isa = IsaSyntax.ForLanes(lanes);
-        using (w.Block($"private static void {name}(ref float row, int visible)"))
+        using (w.Block(causal ? $"private static void {name}(ref float row, int visible, int reach)" : $"private static void {name}(ref float row, int visible)"))
         {
             string end;
             if (causal)
             {
-                w.Line("// Keys after this row's query, and padded keys, are masked: -inf up to the next whole vector gives them weight 0.");
-                w.Line($"int end = (visible + {lanes - 1}) / {lanes} * {lanes};");
+                w.Line("// P·V reads this row's weights up to reach (its own position). Keys from visible on (after the query, or padding)");
+                w.Line("// get -inf up to the next whole vector past reach: weight exactly 0.");
+                w.Line($"int end = (reach + {lanes - 1}) / {lanes} * {lanes};");
                 using (w.Block("for (int j = visible; j < end; j++)"))
                 {
                     w.Line("Unsafe.Add(ref row, j) = float.NegativeInfinity;");

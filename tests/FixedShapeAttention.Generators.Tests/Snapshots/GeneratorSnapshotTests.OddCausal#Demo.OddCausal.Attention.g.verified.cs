@@ -104,7 +104,7 @@ namespace FixedShapeAttention.Generated
             Scores_Vector512(ref Unsafe.Add(ref qHead, firstRow * 20), ref keysT, ref scores, fullTiles, hasTail, firstRow);
             for (int row = 0; row < rows; row++)
             {
-                Softmax_Vector512(ref Unsafe.Add(ref scores, row * 16), Math.Min(firstRow + row + 1, keyCount));
+                Softmax_Vector512(ref Unsafe.Add(ref scores, row * 16), Math.Min(firstRow + row + 1, keyCount), firstRow + row + 1);
             }
             Output_Vector512(ref scores, ref vHead, ref Unsafe.Add(ref outputHead, firstRow * 20), fullTiles, hasTail, firstRow);
         }
@@ -160,10 +160,11 @@ namespace FixedShapeAttention.Generated
             }
         }
 
-        private static void Softmax_Vector512(ref float row, int visible)
+        private static void Softmax_Vector512(ref float row, int visible, int reach)
         {
-            // Keys after this row's query, and padded keys, are masked: -inf up to the next whole vector gives them weight 0.
-            int end = (visible + 15) / 16 * 16;
+            // P·V reads this row's weights up to reach (its own position). Keys from visible on (after the query, or padding)
+            // get -inf up to the next whole vector past reach: weight exactly 0.
+            int end = (reach + 15) / 16 * 16;
             for (int j = visible; j < end; j++)
             {
                 Unsafe.Add(ref row, j) = float.NegativeInfinity;
@@ -304,7 +305,7 @@ namespace FixedShapeAttention.Generated
             Scores_Vector256(ref Unsafe.Add(ref qHead, firstRow * 20), ref keysT, ref scores, fullTiles, hasTail, firstRow);
             for (int row = 0; row < rows; row++)
             {
-                Softmax_Vector256(ref Unsafe.Add(ref scores, row * 16), Math.Min(firstRow + row + 1, keyCount));
+                Softmax_Vector256(ref Unsafe.Add(ref scores, row * 16), Math.Min(firstRow + row + 1, keyCount), firstRow + row + 1);
             }
             Output_Vector256(ref scores, ref vHead, ref Unsafe.Add(ref outputHead, firstRow * 20), fullTiles, hasTail, firstRow);
         }
@@ -372,10 +373,11 @@ namespace FixedShapeAttention.Generated
             }
         }
 
-        private static void Softmax_Vector256(ref float row, int visible)
+        private static void Softmax_Vector256(ref float row, int visible, int reach)
         {
-            // Keys after this row's query, and padded keys, are masked: -inf up to the next whole vector gives them weight 0.
-            int end = (visible + 7) / 8 * 8;
+            // P·V reads this row's weights up to reach (its own position). Keys from visible on (after the query, or padding)
+            // get -inf up to the next whole vector past reach: weight exactly 0.
+            int end = (reach + 7) / 8 * 8;
             for (int j = visible; j < end; j++)
             {
                 Unsafe.Add(ref row, j) = float.NegativeInfinity;
@@ -516,7 +518,7 @@ namespace FixedShapeAttention.Generated
             Scores_Scalar(ref Unsafe.Add(ref qHead, firstRow * 20), ref keysT, ref scores, fullTiles, hasTail, firstRow);
             for (int row = 0; row < rows; row++)
             {
-                Softmax_Scalar(ref Unsafe.Add(ref scores, row * 16), Math.Min(firstRow + row + 1, keyCount));
+                Softmax_Scalar(ref Unsafe.Add(ref scores, row * 16), Math.Min(firstRow + row + 1, keyCount), firstRow + row + 1);
             }
             Output_Scalar(ref scores, ref vHead, ref Unsafe.Add(ref outputHead, firstRow * 20), fullTiles, hasTail, firstRow);
         }
@@ -651,10 +653,11 @@ namespace FixedShapeAttention.Generated
             }
         }
 
-        private static void Softmax_Scalar(ref float row, int visible)
+        private static void Softmax_Scalar(ref float row, int visible, int reach)
         {
-            // Keys after this row's query, and padded keys, are masked: -inf up to the next whole vector gives them weight 0.
-            int end = (visible + 0) / 1 * 1;
+            // P·V reads this row's weights up to reach (its own position). Keys from visible on (after the query, or padding)
+            // get -inf up to the next whole vector past reach: weight exactly 0.
+            int end = (reach + 0) / 1 * 1;
             for (int j = visible; j < end; j++)
             {
                 Unsafe.Add(ref row, j) = float.NegativeInfinity;
