@@ -101,7 +101,7 @@ WriteResults(
     summaries,
     RunResults.DefaultDirectory,
     $"Benchmark run, {started}",
-    $"`dotnet run -c Release --project bench/FixedShapeAttention.Benchmarks -- {string.Join(' ', switcherArgs)}`{Commit()}.",
+    $"`dotnet run -c Release --project bench/FixedShapeAttention.Benchmarks -- {string.Join(' ', switcherArgs.Select(a => a.IndexOfAny(new[] { '*', '?', ' ', '[' }) >= 0 ? $"'{a}'" : a))}`{Commit()}.",
     wall);
 
 // results.md and percent-of-peak.png from the run's own summaries; a failure here leaves BenchmarkDotNet's reports.
