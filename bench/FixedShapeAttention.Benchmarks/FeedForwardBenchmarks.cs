@@ -4,7 +4,7 @@ namespace FixedShapeAttention.Benchmarks;
 
 /// <summary>
 /// Feed-forward network: the generated kernel (raw weight spans, and prepacked weights) against the generic
-/// runtime-shape kernel (the baseline) and ONNX Runtime, 1 and 2 threads.
+/// runtime-shape kernel (the baseline), a TensorPrimitives row loop and ONNX Runtime, 1 and 2 threads.
 /// </summary>
 public class FeedForwardBenchmarks : KernelBenchmark
 {
@@ -16,6 +16,9 @@ public class FeedForwardBenchmarks : KernelBenchmark
 
     [Benchmark]
     public void GeneratedPacked() => Case.GeneratedPackedFeedForward(Case, Threads);
+
+    [Benchmark]
+    public void TensorPrimitives() => RowLoop.FeedForward(Threads);
 
     protected override OnnxRuntimeRunner CreateOnnxRuntime(ShapeCase shapeCase, long[] dims) =>
         new(OnnxGraphs.FeedForward(shapeCase), Threads, new[] { ("x", shapeCase.Q) }, ("y", shapeCase.Output), dims);

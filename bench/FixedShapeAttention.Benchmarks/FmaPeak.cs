@@ -17,6 +17,16 @@ public static class FmaPeak
     /// <summary>GFLOP/s of one thread, of all threads, and the vector width used.</summary>
     public static (double PerThread, double AllThreads, string Width) Value => s_peak.Value;
 
+    /// <summary>
+    /// The peak of a row run on <paramref name="threads"/> threads: one thread's, or the all-thread peak scaled to the
+    /// threads used (at most every processor).
+    /// </summary>
+    public static double GflopsFor(int threads)
+    {
+        var peak = Value;
+        return threads == 1 ? peak.PerThread : peak.AllThreads * Math.Min(threads, Environment.ProcessorCount) / Environment.ProcessorCount;
+    }
+
     private static (double, double, string) Measure()
     {
         string width = Vector512.IsHardwareAccelerated ? "Vector512" : "Vector256";

@@ -3,8 +3,8 @@ using BenchmarkDotNet.Attributes;
 namespace FixedShapeAttention.Benchmarks;
 
 /// <summary>
-/// What every kernel benchmark shares: the shape and thread parameters, the seeded case, and an ONNX Runtime session
-/// over the same arrays, built by the derived class for its kernel.
+/// What every kernel benchmark shares: the shape and thread parameters, the seeded case, the TensorPrimitives row-loop
+/// engine over it, and an ONNX Runtime session over the same arrays, built by the derived class for its kernel.
 /// </summary>
 [Config(typeof(BenchmarkConfig))]
 public abstract class KernelBenchmark
@@ -19,10 +19,14 @@ public abstract class KernelBenchmark
 
     protected ShapeCase Case { get; private set; } = null!;
 
+    /// <summary>The TensorPrimitives row-loop engine over <see cref="Case"/>.</summary>
+    protected TensorPrimitivesKernels RowLoop { get; private set; } = null!;
+
     [GlobalSetup]
     public void Setup()
     {
         Case = ShapeCase.Create(Shape);
+        RowLoop = new TensorPrimitivesKernels(Case);
         _onnxRuntime = CreateOnnxRuntime(Case, new long[] { 1, Case.Shape.SequenceLength, Case.Shape.EmbeddingDim });
     }
 

@@ -1,12 +1,24 @@
 using System;
+using System.Collections.Generic;
+using System.Diagnostics;
 using System.Globalization;
+using System.IO;
+using System.Linq;
+using BenchmarkDotNet.Configs;
+using BenchmarkDotNet.Filters;
+using BenchmarkDotNet.Jobs;
+using BenchmarkDotNet.Reports;
 using BenchmarkDotNet.Running;
+using BenchmarkDotNet.Toolchains.InProcess.Emit;
+using Perfolizer.Horology;
 using FixedShapeAttention.Benchmarks;
 
-// Full run:  dotnet run -c Release --project bench/FixedShapeAttention.Benchmarks -- --filter '*'
-// Quick run: dotnet run -c Release --project bench/FixedShapeAttention.Benchmarks -- --filter '*' --job short
-// Same results as ONNX Runtime:  dotnet run -c Release --project bench/FixedShapeAttention.Benchmarks -- check
+// Full run:  dotnet run -c Release --project bench/FixedShapeAttention.Benchmarks -- full
+//            (the same as -- --filter '*' --warmupCount 3 --iterationCount 10; any BenchmarkDotNet arguments work)
+// Quick run: dotnet run -c Release --project bench/FixedShapeAttention.Benchmarks -- quick
+// Same results as ONNX Runtime and TensorPrimitives:  dotnet run -c Release --project bench/FixedShapeAttention.Benchmarks -- check
 // FMA peak:  dotnet run -c Release --project bench/FixedShapeAttention.Benchmarks -- peak
+// A benchmark run ends by writing results.md and percent-of-peak.png to bench/results (bench/results/quick for quick).
 if (args.Length == 1 && args[0] == "peak")
 {
     var (perThread, allThreads, width) = FmaPeak.Value;
@@ -16,12 +28,15 @@ if (args.Length == 1 && args[0] == "peak")
 
 if (args.Length == 1 && args[0] == "check")
 {
-    // The comparison is only fair if ONNX Runtime computes the same function: largest |difference| per shape.
+    // The comparison is only fair if ONNX Runtime and the TensorPrimitives row loop compute the same function:
+    // largest |difference| from the generated kernels per shape (the row loop on one thread and on two).
     foreach (string shape in new[] { "S0", "S1", "S2", "S3", "Odd" })
     {
         var c = ShapeCase.Create(shape);
+        var rowLoop = new TensorPrimitivesKernels(c);
         long[] dims = { 1, c.Shape.SequenceLength, c.Shape.EmbeddingDim };
         var ours = new float[c.Output.Length];
+
         c.GeneratedAttention(c, -1);
         c.Output.CopyTo(ours, 0);
         using (var ort = new OnnxRuntimeRunner(OnnxGraphs.Attention(c), 2, new[] { ("q", c.Q), ("k", c.K), ("v", c.V) }, ("output", c.Output), dims))
@@ -29,7 +44,9 @@ if (args.Length == 1 && args[0] == "check")
             ort.Run();
         }
 
-        float attention = MaxDifference(ours, c.Output);
+        float attentionOnnx = MaxDifference(ours, c.Output);
+        float attentionRowLoop = RowLoopDifference(ours, c.Output, rowLoop.Attention);
+
         c.GeneratedFeedForward(c, -1);
         c.Output.CopyTo(ours, 0);
         using (var ort = new OnnxRuntimeRunner(OnnxGraphs.FeedForward(c), 2, new[] { ("x", c.Q) }, ("y", c.Output), dims))
@@ -37,13 +54,116 @@ if (args.Length == 1 && args[0] == "check")
             ort.Run();
         }
 
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{shape}: max |generated − ONNX Runtime| attention {attention:E2}, feed-forward {MaxDifference(ours, c.Output):E2}"));
+        float feedForwardOnnx = MaxDifference(ours, c.Output);
+        float feedForwardRowLoop = RowLoopDifference(ours, c.Output, rowLoop.FeedForward);
+
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{shape}: max |generated − ONNX Runtime| attention {attentionOnnx:E2}, feed-forward {feedForwardOnnx:E2}; " +
+            $"max |generated − TensorPrimitives| attention {attentionRowLoop:E2}, feed-forward {feedForwardRowLoop:E2}"));
     }
 
     return;
 }
 
-BenchmarkSwitcher.FromAssembly(typeof(FmaPeak).Assembly).Run(args);
+var wall = Stopwatch.StartNew();
+string started = DateTime.UtcNow.ToString("yyyy-MM-dd HH:mm 'UTC'", CultureInfo.InvariantCulture);
+if (args.Length == 1 && args[0] == "quick")
+{
+    // Two of the five shapes, every engine, both thread counts, in this process (no generated project to build),
+    // 3 warmups and 5 iterations of 200 ms: about a minute and a half, for trying a change, not for the README.
+    string[] quickShapes = { "S1", "S2" };
+    Job quickJob = new Job("Quick")
+        .WithToolchain(InProcessEmitToolchain.Instance)
+        .WithLaunchCount(1)
+        .WithWarmupCount(3)
+        .WithIterationCount(5)
+        .WithIterationTime(TimeInterval.FromMilliseconds(200));
+    IConfig quickConfig = DefaultConfig.Instance
+        .AddJob(quickJob)
+        .AddFilter(new SimpleFilter(b => quickShapes.Contains((string)b.Parameters["Shape"])));
+    Summary[] quick = BenchmarkRunner.Run(new[] { typeof(AttentionBenchmarks), typeof(FeedForwardBenchmarks) }, quickConfig);
+    WriteResults(
+        quick,
+        Path.Combine(RunResults.DefaultDirectory, "quick"),
+        $"Quick run (-- quick), {started}: noisy, not the full run",
+        "`dotnet run -c Release --project bench/FixedShapeAttention.Benchmarks -- quick`: shapes S1 and S2 only, every engine, "
+        + "1 and 2 threads, in-process, 3 warmups and 5 iterations of 200 ms each. For trying a change; the README's tables "
+        + "come from the full run. In-process, the allocation counts also catch other threads' allocations (tens of bytes).",
+        wall);
+    return;
+}
+
+string[] switcherArgs = args.Length == 1 && args[0] == "full"
+    ? new[] { "--filter", "*", "--warmupCount", "3", "--iterationCount", "10" }
+    : args;
+Summary[] summaries = BenchmarkSwitcher.FromAssembly(typeof(FmaPeak).Assembly).Run(switcherArgs).ToArray();
+WriteResults(
+    summaries,
+    RunResults.DefaultDirectory,
+    $"Benchmark run, {started}",
+    $"`dotnet run -c Release --project bench/FixedShapeAttention.Benchmarks -- {string.Join(' ', switcherArgs.Select(a => a.IndexOfAny(new[] { '*', '?', ' ', '[' }) >= 0 ? $"'{a}'" : a))}`{Commit()}.",
+    wall);
+
+// results.md and percent-of-peak.png from the run's own summaries; a failure here leaves BenchmarkDotNet's reports.
+static void WriteResults(Summary[] summaries, string directory, string title, string details, Stopwatch wall)
+{
+    List<ResultRow> rows = RunResults.Collect(summaries);
+    if (rows.Count == 0)
+    {
+        return;
+    }
+
+    try
+    {
+        string host = string.Join(Environment.NewLine, summaries[0].HostEnvironmentInfo.ToFormattedString());
+        foreach (string path in RunResults.Write(rows, directory, title, details, host))
+        {
+            Console.WriteLine($"Written: {path}");
+        }
+    }
+    catch (Exception exception) when (exception is IOException or UnauthorizedAccessException or TypeInitializationException or DllNotFoundException)
+    {
+        Console.Error.WriteLine($"Could not write the results to {directory}: {exception.Message}");
+    }
+
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Wall time: {wall.Elapsed.TotalSeconds:0} s"));
+}
+
+// ", at commit abc1234" when git can tell, else nothing.
+static string Commit()
+{
+    try
+    {
+        var start = new ProcessStartInfo("git", "rev-parse --short HEAD")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            WorkingDirectory = RunResults.DefaultDirectory is var d && Directory.Exists(Path.GetDirectoryName(d)) ? Path.GetDirectoryName(d)! : ".",
+        };
+        using Process git = Process.Start(start)!;
+        string commit = git.StandardOutput.ReadToEnd().Trim();
+        git.WaitForExit();
+        return git.ExitCode == 0 && commit.Length > 0 ? $", at commit {commit}" : "";
+    }
+    catch (System.ComponentModel.Win32Exception)
+    {
+        return "";
+    }
+}
+
+// The larger difference of the row loop's output on one thread and on two threads from ours.
+static float RowLoopDifference(float[] ours, float[] output, Action<int> rowLoop)
+{
+    float max = 0;
+    foreach (int threads in new[] { 1, 2 })
+    {
+        Array.Fill(output, float.NaN);
+        rowLoop(threads);
+        max = MathF.Max(max, MaxDifference(ours, output));
+    }
+
+    return max;
+}
 
 static float MaxDifference(float[] a, float[] b)
 {

@@ -1,6 +1,5 @@
 using System;
 using System.Globalization;
-using System.Linq;
 using BenchmarkDotNet.Columns;
 using FixedShapeAttention;
 using BenchmarkDotNet.Reports;
@@ -52,19 +51,19 @@ public sealed class ThroughputColumn : IColumn
 
         string shape = (string)benchmarkCase.Parameters["Shape"];
         int threads = (int)benchmarkCase.Parameters["Threads"];
+        double gflops = FlopsOf(benchmarkCase.Descriptor.Type, shape) / statistics.Mean;
+        return _percentOfPeak
+            ? (100 * gflops / FmaPeak.GflopsFor(threads)).ToString("0", CultureInfo.InvariantCulture)
+            : gflops.ToString("0.0", CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>The FLOPs of one call of <paramref name="benchmarkType"/>'s kernel on the named shape.</summary>
+    public static double FlopsOf(Type benchmarkType, string shape)
+    {
         TransformerShape declared = ShapeCase.ShapeOf(shape);
-        double flops = benchmarkCase.Descriptor.Type == typeof(AttentionBenchmarks)
+        return benchmarkType == typeof(AttentionBenchmarks)
             ? ShapeCase.AttentionFlopsOf(declared)
             : ShapeCase.FeedForwardFlopsOf(declared);
-        double gflops = flops / statistics.Mean;
-        if (!_percentOfPeak)
-        {
-            return gflops.ToString("0.0", CultureInfo.InvariantCulture);
-        }
-
-        var peak = FmaPeak.Value;
-        double threadPeak = threads == 1 ? peak.PerThread : peak.AllThreads * Math.Min(threads, Environment.ProcessorCount) / Environment.ProcessorCount;
-        return (100 * gflops / threadPeak).ToString("0", CultureInfo.InvariantCulture);
     }
 
     public override string ToString() => ColumnName;
