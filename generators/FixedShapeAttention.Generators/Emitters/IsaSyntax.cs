@@ -46,9 +46,11 @@ internal sealed class IsaSyntax
 
     public string MultiplyAdd(string a, string b, string c) => IsScalar ? $"{a} * {b} + {c}" : $"{VectorClass}.FusedMultiplyAdd({a}, {b}, {c})";
 
-    public string Max(string a, string b) => IsScalar ? $"MathF.Max({a}, {b})" : $"{VectorClass}.Max({a}, {b})";
+    /// <summary>The hardware max (vmaxps): a NaN lane may be dropped here, but exp(NaN − max) puts it back into the
+    /// row's sum, so a row with a NaN score still comes out NaN; IEEE Max costs two fix-up instructions per step.</summary>
+    public string Max(string a, string b) => IsScalar ? $"MathF.Max({a}, {b})" : $"{VectorClass}.MaxNative({a}, {b})";
 
-    public string Exp(string x) => IsScalar ? $"MathF.Exp({x})" : $"{VectorClass}.Exp({x})";
+    public string Exp(string x) => IsScalar ? $"MathF.Exp({x})" : $"ExpOperator.Invoke({x})";
 
     public string MaxAcross(string x) => IsScalar ? x : $"KernelMath.MaxAcross({x})";
 

@@ -2,7 +2,7 @@
 // formula at every width, so the generated scalar branch is a readable reference for the vector ones.
 //
 // Accuracy: Relu is exact. Gelu uses erfc from Numerical Recipes (2nd ed., §6.2, "erfcc": a Chebyshev fit with
-// fractional error below 1.2e-7 everywhere) on top of the platform exp, so it is accurate to a few float ulps in
+// fractional error below 1.2e-7 everywhere) on top of ExpOperator, so it is accurate to a few float ulps in
 // relative terms, also in the negative tail where 1 + erf(x) would cancel. GeluTanh and Silu are written as
 // x·sigmoid(·), which is the tanh form rearranged (0.5·(1 + tanh(u)) = sigmoid(2u)); they inherit the accuracy
 // of exp and overflow cleanly to ±0 or x.
@@ -80,7 +80,7 @@ public readonly struct GeluOperator : IActivationOperator
         float poly = C9;
         poly = poly * t + C8; poly = poly * t + C7; poly = poly * t + C6; poly = poly * t + C5;
         poly = poly * t + C4; poly = poly * t + C3; poly = poly * t + C2; poly = poly * t + C1; poly = poly * t + C0;
-        float erfcOfAbs = t * MathF.Exp(MathF.FusedMultiplyAdd(-0.5f * x, x, poly));
+        float erfcOfAbs = t * ExpOperator.Invoke(MathF.FusedMultiplyAdd(-0.5f * x, x, poly));
         return 0.5f * x * (x > 0f ? 2f - erfcOfAbs : erfcOfAbs);
     }
 
@@ -93,7 +93,7 @@ public readonly struct GeluOperator : IActivationOperator
         poly = poly * t + Vector128.Create(C8); poly = poly * t + Vector128.Create(C7); poly = poly * t + Vector128.Create(C6);
         poly = poly * t + Vector128.Create(C5); poly = poly * t + Vector128.Create(C4); poly = poly * t + Vector128.Create(C3);
         poly = poly * t + Vector128.Create(C2); poly = poly * t + Vector128.Create(C1); poly = poly * t + Vector128.Create(C0);
-        Vector128<float> erfcOfAbs = t * Vector128.Exp(Vector128.FusedMultiplyAdd(Vector128.Create(-0.5f) * x, x, poly));
+        Vector128<float> erfcOfAbs = t * ExpOperator.Invoke(Vector128.FusedMultiplyAdd(Vector128.Create(-0.5f) * x, x, poly));
         Vector128<float> erfc = Vector128.ConditionalSelect(Vector128.GreaterThan(x, Vector128<float>.Zero), Vector128.Create(2f) - erfcOfAbs, erfcOfAbs);
         return Vector128.Create(0.5f) * x * erfc;
     }
@@ -107,7 +107,7 @@ public readonly struct GeluOperator : IActivationOperator
         poly = poly * t + Vector256.Create(C8); poly = poly * t + Vector256.Create(C7); poly = poly * t + Vector256.Create(C6);
         poly = poly * t + Vector256.Create(C5); poly = poly * t + Vector256.Create(C4); poly = poly * t + Vector256.Create(C3);
         poly = poly * t + Vector256.Create(C2); poly = poly * t + Vector256.Create(C1); poly = poly * t + Vector256.Create(C0);
-        Vector256<float> erfcOfAbs = t * Vector256.Exp(Vector256.FusedMultiplyAdd(Vector256.Create(-0.5f) * x, x, poly));
+        Vector256<float> erfcOfAbs = t * ExpOperator.Invoke(Vector256.FusedMultiplyAdd(Vector256.Create(-0.5f) * x, x, poly));
         Vector256<float> erfc = Vector256.ConditionalSelect(Vector256.GreaterThan(x, Vector256<float>.Zero), Vector256.Create(2f) - erfcOfAbs, erfcOfAbs);
         return Vector256.Create(0.5f) * x * erfc;
     }
@@ -121,7 +121,7 @@ public readonly struct GeluOperator : IActivationOperator
         poly = poly * t + Vector512.Create(C8); poly = poly * t + Vector512.Create(C7); poly = poly * t + Vector512.Create(C6);
         poly = poly * t + Vector512.Create(C5); poly = poly * t + Vector512.Create(C4); poly = poly * t + Vector512.Create(C3);
         poly = poly * t + Vector512.Create(C2); poly = poly * t + Vector512.Create(C1); poly = poly * t + Vector512.Create(C0);
-        Vector512<float> erfcOfAbs = t * Vector512.Exp(Vector512.FusedMultiplyAdd(Vector512.Create(-0.5f) * x, x, poly));
+        Vector512<float> erfcOfAbs = t * ExpOperator.Invoke(Vector512.FusedMultiplyAdd(Vector512.Create(-0.5f) * x, x, poly));
         Vector512<float> erfc = Vector512.ConditionalSelect(Vector512.GreaterThan(x, Vector512<float>.Zero), Vector512.Create(2f) - erfcOfAbs, erfcOfAbs);
         return Vector512.Create(0.5f) * x * erfc;
     }
@@ -138,28 +138,28 @@ public readonly struct GeluTanhOperator : IActivationOperator
     public static float Invoke(float x)
     {
         x = MathF.Max(x, float.MinValue);
-        return x / (1f + MathF.Exp(MinusTwoSqrt2OverPi * (x + Cubic * x * x * x)));
+        return x / (1f + ExpOperator.Invoke(MinusTwoSqrt2OverPi * (x + Cubic * x * x * x)));
     }
 
     /// <inheritdoc/>
     public static Vector128<float> Invoke(Vector128<float> x)
     {
         x = Vector128.Max(x, Vector128.Create(float.MinValue));
-        return x / (Vector128<float>.One + Vector128.Exp(Vector128.Create(MinusTwoSqrt2OverPi) * (x + Vector128.Create(Cubic) * x * x * x)));
+        return x / (Vector128<float>.One + ExpOperator.Invoke(Vector128.Create(MinusTwoSqrt2OverPi) * (x + Vector128.Create(Cubic) * x * x * x)));
     }
 
     /// <inheritdoc/>
     public static Vector256<float> Invoke(Vector256<float> x)
     {
         x = Vector256.Max(x, Vector256.Create(float.MinValue));
-        return x / (Vector256<float>.One + Vector256.Exp(Vector256.Create(MinusTwoSqrt2OverPi) * (x + Vector256.Create(Cubic) * x * x * x)));
+        return x / (Vector256<float>.One + ExpOperator.Invoke(Vector256.Create(MinusTwoSqrt2OverPi) * (x + Vector256.Create(Cubic) * x * x * x)));
     }
 
     /// <inheritdoc/>
     public static Vector512<float> Invoke(Vector512<float> x)
     {
         x = Vector512.Max(x, Vector512.Create(float.MinValue));
-        return x / (Vector512<float>.One + Vector512.Exp(Vector512.Create(MinusTwoSqrt2OverPi) * (x + Vector512.Create(Cubic) * x * x * x)));
+        return x / (Vector512<float>.One + ExpOperator.Invoke(Vector512.Create(MinusTwoSqrt2OverPi) * (x + Vector512.Create(Cubic) * x * x * x)));
     }
 }
 
@@ -171,27 +171,27 @@ public readonly struct SiluOperator : IActivationOperator
     public static float Invoke(float x)
     {
         x = MathF.Max(x, float.MinValue);
-        return x / (1f + MathF.Exp(-x));
+        return x / (1f + ExpOperator.Invoke(-x));
     }
 
     /// <inheritdoc/>
     public static Vector128<float> Invoke(Vector128<float> x)
     {
         x = Vector128.Max(x, Vector128.Create(float.MinValue));
-        return x / (Vector128<float>.One + Vector128.Exp(-x));
+        return x / (Vector128<float>.One + ExpOperator.Invoke(-x));
     }
 
     /// <inheritdoc/>
     public static Vector256<float> Invoke(Vector256<float> x)
     {
         x = Vector256.Max(x, Vector256.Create(float.MinValue));
-        return x / (Vector256<float>.One + Vector256.Exp(-x));
+        return x / (Vector256<float>.One + ExpOperator.Invoke(-x));
     }
 
     /// <inheritdoc/>
     public static Vector512<float> Invoke(Vector512<float> x)
     {
         x = Vector512.Max(x, Vector512.Create(float.MinValue));
-        return x / (Vector512<float>.One + Vector512.Exp(-x));
+        return x / (Vector512<float>.One + ExpOperator.Invoke(-x));
     }
 }

@@ -181,7 +181,7 @@ namespace FixedShapeAttention.Generated
             Vector512<float> maxVector = Vector512.Create(float.NegativeInfinity);
             for (int j = 0; j < 128; j += 16)
             {
-                maxVector = Vector512.Max(maxVector, Vector512.LoadUnsafe(ref row, (nuint)(j)));
+                maxVector = Vector512.MaxNative(maxVector, Vector512.LoadUnsafe(ref row, (nuint)(j)));
             }
             float rowMax = KernelMath.MaxAcross(maxVector);
             // Every key masked (all -inf): weights 0 rather than 0/0 = NaN.
@@ -194,7 +194,7 @@ namespace FixedShapeAttention.Generated
             Vector512<double> sumLower = Vector512<double>.Zero, sumUpper = Vector512<double>.Zero;
             for (int j = 0; j < 128; j += 16)
             {
-                Vector512<float> weight = Vector512.Exp(Vector512.LoadUnsafe(ref row, (nuint)(j)) - maxBroadcast);
+                Vector512<float> weight = ExpOperator.Invoke(Vector512.LoadUnsafe(ref row, (nuint)(j)) - maxBroadcast);
                 Vector512.StoreUnsafe(weight, ref row, (nuint)(j));
                 sumLower += Vector512.WidenLower(weight);
                 sumUpper += Vector512.WidenUpper(weight);
@@ -321,7 +321,7 @@ namespace FixedShapeAttention.Generated
             Vector256<float> maxVector = Vector256.Create(float.NegativeInfinity);
             for (int j = 0; j < 128; j += 8)
             {
-                maxVector = Vector256.Max(maxVector, Vector256.LoadUnsafe(ref row, (nuint)(j)));
+                maxVector = Vector256.MaxNative(maxVector, Vector256.LoadUnsafe(ref row, (nuint)(j)));
             }
             float rowMax = KernelMath.MaxAcross(maxVector);
             // Every key masked (all -inf): weights 0 rather than 0/0 = NaN.
@@ -334,7 +334,7 @@ namespace FixedShapeAttention.Generated
             Vector256<double> sumLower = Vector256<double>.Zero, sumUpper = Vector256<double>.Zero;
             for (int j = 0; j < 128; j += 8)
             {
-                Vector256<float> weight = Vector256.Exp(Vector256.LoadUnsafe(ref row, (nuint)(j)) - maxBroadcast);
+                Vector256<float> weight = ExpOperator.Invoke(Vector256.LoadUnsafe(ref row, (nuint)(j)) - maxBroadcast);
                 Vector256.StoreUnsafe(weight, ref row, (nuint)(j));
                 sumLower += Vector256.WidenLower(weight);
                 sumUpper += Vector256.WidenUpper(weight);

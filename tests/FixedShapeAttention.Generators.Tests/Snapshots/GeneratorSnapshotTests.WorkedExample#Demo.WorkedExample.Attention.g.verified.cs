@@ -170,7 +170,7 @@ namespace FixedShapeAttention.Generated
             Vector128<float> maxVector = Vector128.Create(float.NegativeInfinity);
             for (int j = 0; j < 4; j += 4)
             {
-                maxVector = Vector128.Max(maxVector, Vector128.LoadUnsafe(ref row, (nuint)(j)));
+                maxVector = Vector128.MaxNative(maxVector, Vector128.LoadUnsafe(ref row, (nuint)(j)));
             }
             float rowMax = KernelMath.MaxAcross(maxVector);
             // Every key masked (all -inf): weights 0 rather than 0/0 = NaN.
@@ -183,7 +183,7 @@ namespace FixedShapeAttention.Generated
             Vector128<double> sumLower = Vector128<double>.Zero, sumUpper = Vector128<double>.Zero;
             for (int j = 0; j < 4; j += 4)
             {
-                Vector128<float> weight = Vector128.Exp(Vector128.LoadUnsafe(ref row, (nuint)(j)) - maxBroadcast);
+                Vector128<float> weight = ExpOperator.Invoke(Vector128.LoadUnsafe(ref row, (nuint)(j)) - maxBroadcast);
                 Vector128.StoreUnsafe(weight, ref row, (nuint)(j));
                 sumLower += Vector128.WidenLower(weight);
                 sumUpper += Vector128.WidenUpper(weight);
@@ -383,7 +383,7 @@ namespace FixedShapeAttention.Generated
             Vector128<float> maxVector = Vector128.Create(float.NegativeInfinity);
             for (int j = 0; j < 4; j += 4)
             {
-                maxVector = Vector128.Max(maxVector, Vector128.LoadUnsafe(ref row, (nuint)(j)));
+                maxVector = Vector128.MaxNative(maxVector, Vector128.LoadUnsafe(ref row, (nuint)(j)));
             }
             float rowMax = KernelMath.MaxAcross(maxVector);
             // Every key masked (all -inf): weights 0 rather than 0/0 = NaN.
@@ -396,7 +396,7 @@ namespace FixedShapeAttention.Generated
             Vector128<double> sumLower = Vector128<double>.Zero, sumUpper = Vector128<double>.Zero;
             for (int j = 0; j < 4; j += 4)
             {
-                Vector128<float> weight = Vector128.Exp(Vector128.LoadUnsafe(ref row, (nuint)(j)) - maxBroadcast);
+                Vector128<float> weight = ExpOperator.Invoke(Vector128.LoadUnsafe(ref row, (nuint)(j)) - maxBroadcast);
                 Vector128.StoreUnsafe(weight, ref row, (nuint)(j));
                 sumLower += Vector128.WidenLower(weight);
                 sumUpper += Vector128.WidenUpper(weight);
