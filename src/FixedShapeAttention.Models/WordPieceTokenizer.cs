@@ -1,4 +1,5 @@
 using System;
+using System.Buffers;
 using System.IO;
 using System.Text;
 using FastBertTokenizer;
@@ -13,8 +14,18 @@ namespace FixedShapeAttention.Models;
 public sealed class WordPieceTokenizer
 {
     private readonly BertTokenizer _tokenizer;
+    private readonly long _sepId;
+    private readonly long _padId;
 
-    private WordPieceTokenizer(BertTokenizer tokenizer) => _tokenizer = tokenizer;
+    private WordPieceTokenizer(BertTokenizer tokenizer)
+    {
+        _tokenizer = tokenizer;
+        // The special ids, as the tokenizer writes them for the empty text: [CLS] [SEP] [PAD].
+        Span<long> ids = stackalloc long[3];
+        Span<long> mask = stackalloc long[3];
+        tokenizer.Encode("", ids, mask, padTo: 3);
+        (_sepId, _padId) = (ids[1], ids[2]);
+    }
 
     /// <summary>
     /// Builds an uncased tokenizer (input lower-cased and accents stripped, as all-MiniLM-L6-v2 and bert-base-uncased
@@ -55,6 +66,7 @@ public sealed class WordPieceTokenizer
     /// <param name="attentionMask">Receives 1 for each token and 0 for padding; same length as <paramref name="inputIds"/>.</param>
     /// <param name="tokenTypeIds">Receives 0 everywhere (single-segment input); same length as <paramref name="inputIds"/>.</param>
     /// <returns>The number of tokens, <c>[CLS]</c> and <c>[SEP]</c> included: the first positions whose mask is 1.</returns>
+    /// <remarks>The whole text is tokenized before the first positions are kept, so a long text costs its full length.</remarks>
     /// <exception cref="ArgumentException">The spans differ in length or are shorter than 2.</exception>
     public int Encode(string text, Span<long> inputIds, Span<long> attentionMask, Span<long> tokenTypeIds)
     {
@@ -67,9 +79,45 @@ public sealed class WordPieceTokenizer
         if (tokenTypeIds.Length != inputIds.Length)
             throw new ArgumentException($"tokenTypeIds: expected {inputIds.Length} (the length of inputIds), got {tokenTypeIds.Length}.", nameof(tokenTypeIds));
 
-        // With padTo, FastBertTokenizer returns the padded length; the token count is where the mask turns to 0.
-        _tokenizer.Encode(text, inputIds, attentionMask, tokenTypeIds, padTo: inputIds.Length);
-        int padding = attentionMask.IndexOf(0L);
-        return padding < 0 ? inputIds.Length : padding;
+        // Tokenize the whole text, then cut, as Hugging Face's truncation does. FastBertTokenizer 1.2.6 truncating by
+        // itself mis-tokenizes an accented word that meets the end of the span: "a naïve b" into 4 positions gives
+        // [CLS] a na [SEP] instead of [CLS] a naive [SEP].
+        int count = EncodeAll(text, out long[] all, out long[] allMask);
+        try
+        {
+            int kept = Math.Min(count, inputIds.Length);
+            all.AsSpan(0, kept).CopyTo(inputIds);
+            if (count > kept)
+                inputIds[kept - 1] = _sepId;
+            inputIds[kept..].Fill(_padId);
+            attentionMask[..kept].Fill(1);
+            attentionMask[kept..].Clear();
+            tokenTypeIds.Clear();
+            return kept;
+        }
+        finally
+        {
+            ArrayPool<long>.Shared.Return(all);
+            ArrayPool<long>.Shared.Return(allMask);
+        }
+    }
+
+    /// <summary>Every token of <paramref name="text"/>, [CLS] and [SEP] included, in pooled arrays the caller returns.</summary>
+    private int EncodeAll(string text, out long[] ids, out long[] mask)
+    {
+        // Start from one token per char (plus [CLS] and [SEP]), and grow until the encoding does not fill the buffer:
+        // a full buffer may have been truncated (Unicode normalization can turn one char into several tokens).
+        int capacity = (int)Math.Min(Math.Max(text.Length + 2, 16), Array.MaxLength);
+        while (true)
+        {
+            ids = ArrayPool<long>.Shared.Rent(capacity);
+            mask = ArrayPool<long>.Shared.Rent(capacity);
+            int count = _tokenizer.Encode(text, ids.AsSpan(0, capacity), mask.AsSpan(0, capacity), padTo: null);
+            if (count < capacity || capacity == Array.MaxLength)
+                return count;
+            ArrayPool<long>.Shared.Return(ids);
+            ArrayPool<long>.Shared.Return(mask);
+            capacity = (int)Math.Min(2L * capacity, Array.MaxLength);
+        }
     }
 }
