@@ -31,7 +31,17 @@ internal static class ManagedResourceReader
     private static (long Start, long Length) Locate(FileStream file, string assemblyPath, string resourceName)
     {
         using var pe = new PEReader(file, PEStreamOptions.LeaveOpen);
-        if (!pe.HasMetadata || pe.PEHeaders.CorHeader is not { } corHeader)
+        CorHeader? corHeader;
+        try
+        {
+            corHeader = pe.HasMetadata ? pe.PEHeaders.CorHeader : null;
+        }
+        catch (System.BadImageFormatException ex)
+        {
+            throw new InvalidDataException($"{assemblyPath} is not a .NET assembly: {ex.Message}", ex);
+        }
+
+        if (corHeader is null)
             throw new InvalidDataException($"{assemblyPath} is not a .NET assembly.");
 
         MetadataReader metadata = pe.GetMetadataReader();
