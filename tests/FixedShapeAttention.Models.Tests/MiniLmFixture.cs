@@ -1,5 +1,4 @@
 using System.IO;
-using Xunit;
 using Independent = global::Onnx;
 
 namespace FixedShapeAttention.Models.Tests;
@@ -33,10 +32,4 @@ public sealed class MiniLmFixture
     public Independent.ModelProto Independent { get; }
 
     public WordPieceTokenizer Tokenizer { get; }
-}
-
-/// <summary>The tests sharing one <see cref="MiniLmFixture"/> (the model is 91 MB: load it once).</summary>
-[CollectionDefinition(nameof(MiniLmCollection))]
-public sealed class MiniLmCollection : ICollectionFixture<MiniLmFixture>
-{
 }

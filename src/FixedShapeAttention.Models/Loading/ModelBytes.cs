@@ -22,11 +22,11 @@ internal static class ModelBytes
             // A seekable stream says how much is left: allocate exactly that once, after checking it.
             long remaining = Math.Max(0, stream.Length - stream.Position);
             if (remaining > maxBytes)
-                throw TooLarge(maxBytes, $"{remaining} bytes");
+                throw TooLarge(maxBytes, $"{remaining} bytes remain");
             byte[] buffer = new byte[remaining];
             int filled = stream.ReadAtLeast(buffer, buffer.Length, throwOnEndOfStream: false);
             if (filled == buffer.Length && stream.ReadByte() >= 0)
-                throw TooLarge(maxBytes, "a stream that grew while it was read");
+                throw TooLarge(maxBytes, "it grew while being read");
             return new ArraySegment<byte>(buffer, 0, filled);
         }
 
@@ -37,7 +37,7 @@ internal static class ModelBytes
         while ((read = stream.Read(chunk, 0, chunk.Length)) > 0)
         {
             if (copy.Length + read > maxBytes)
-                throw TooLarge(maxBytes, "more");
+                throw TooLarge(maxBytes, $"more than {copy.Length} bytes arrived");
             copy.Write(chunk, 0, read);
         }
 
@@ -45,5 +45,5 @@ internal static class ModelBytes
     }
 
     private static OnnxModelException TooLarge(long maxBytes, string actual) =>
-        new($"the model stream holds {actual} than the {maxBytes} bytes a model may have (OnnxBertLoader.MaxModelBytes).");
+        new($"the model stream is longer than the {maxBytes} bytes a model may have (OnnxBertLoader.MaxModelBytes): {actual}.");
 }
