@@ -1,4 +1,6 @@
+using System.Collections.Generic;
 using System.Globalization;
+using System.Linq;
 using FixedShapeAttention.Models.Onnx;
 
 namespace FixedShapeAttention.Models.Loading;
@@ -52,10 +54,10 @@ internal sealed class InitializerNames
                 "not a BERT-style encoder exported with Hugging Face parameter names.");
         }
 
-        // Layers are numbered 0…N-1; the highest index found sets N, and every layer below it must then be complete
-        // (a missing one fails later naming the initializer it lacks).
+        // Layers are numbered 0…N-1 without gaps. Counting distinct indices (at most one per initializer) instead of
+        // trusting the highest one keeps a name like "encoder.layer.2147483646.x" from sizing anything.
         string layersPrefix = prefix + LayersInfix;
-        int layerCount = 0;
+        var layers = new HashSet<int>();
         foreach (string name in graph.InitializerNames)
         {
             if (!name.StartsWith(layersPrefix, System.StringComparison.Ordinal))
@@ -64,11 +66,20 @@ internal sealed class InitializerNames
             string index = end < 0 ? name[layersPrefix.Length..] : name[layersPrefix.Length..end];
             if (!int.TryParse(index, NumberStyles.None, CultureInfo.InvariantCulture, out int layer))
                 throw new OnnxModelException($"initializer '{name}': '{index}' is not a layer index.");
-            layerCount = System.Math.Max(layerCount, layer + 1);
+            layers.Add(layer);
         }
 
-        if (layerCount == 0)
+        if (layers.Count == 0)
             throw new OnnxModelException($"no encoder layers: no initializer name starts with '{layersPrefix}'.");
+        int layerCount = layers.Count;
+        for (int layer = 0; layer < layerCount; layer++)
+        {
+            if (!layers.Contains(layer))
+            {
+                throw new OnnxModelException(
+                    $"encoder layers are not numbered 0…{layerCount - 1}: there is no '{layersPrefix}{layer}.' but there is '{layersPrefix}{layers.Max()}.'.");
+            }
+        }
 
         return new InitializerNames(prefix, layerCount);
     }
