@@ -1,0 +1,35 @@
+using System.IO;
+using Independent = global::Onnx;
+
+namespace FixedShapeAttention.Models.Tests;
+
+/// <summary>
+/// The real all-MiniLM-L6-v2, loaded once for the tests that need it: through the loader under test, and a second
+/// time through OnnxSharp, an independent ONNX protobuf implementation, to read the expected values from.
+/// </summary>
+public sealed class MiniLmFixture
+{
+    public MiniLmFixture()
+    {
+        using (Stream model = MiniLmPackage.OpenModel())
+            Weights = OnnxBertLoader.Load(model);
+
+        using (Stream model = MiniLmPackage.OpenModel())
+        {
+            ModelBytes = new byte[model.Length];
+            model.ReadExactly(ModelBytes);
+        }
+
+        Independent = global::Onnx.ModelProto.Parser.ParseFrom(ModelBytes);
+        using Stream vocabulary = MiniLmPackage.OpenVocabulary();
+        Tokenizer = WordPieceTokenizer.FromVocab(vocabulary);
+    }
+
+    public BertWeights Weights { get; }
+
+    public byte[] ModelBytes { get; }
+
+    public Independent.ModelProto Independent { get; }
+
+    public WordPieceTokenizer Tokenizer { get; }
+}
