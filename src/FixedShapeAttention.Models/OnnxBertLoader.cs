@@ -24,7 +24,7 @@ namespace FixedShapeAttention.Models;
 /// refused), every dimension non-negative, the element count (checked arithmetic) equal to the length of its data,
 /// its shape consistent with the rest of the model, and the wiring of every layer (inputs, residuals, LayerNorms,
 /// activation). Arrays are allocated only after their data has been found in the file, so the memory used is a small
-/// multiple of the model's size whatever the file declares. Any failure throws <see cref="OnnxModelException"/>
+/// multiple of the model's size whatever the file declares. Any failure throws <see cref="InvalidDataException"/>
 /// saying what and where; I/O errors of the stream itself are not caught.
 /// </para>
 /// </remarks>
@@ -33,7 +33,7 @@ public static class OnnxBertLoader
     /// <summary>
     /// The most bytes <see cref="Load(Stream)"/> reads: 2,147,483,591 (<see cref="Array.MaxLength"/>, just under 2 GiB),
     /// the largest buffer .NET allocates, and above what a protobuf message may be anyway. A longer stream is
-    /// rejected with <see cref="OnnxModelException"/> without being read past the limit.
+    /// rejected with <see cref="InvalidDataException"/> without being read past the limit.
     /// </summary>
     public const long MaxModelBytes = 0x7FFFFFC7;
 
@@ -42,7 +42,7 @@ public static class OnnxBertLoader
 
     /// <summary>Loads an ONNX model from the current position of <paramref name="model"/> to its end.</summary>
     /// <param name="model">A readable stream; it is read to its end (at most <see cref="MaxModelBytes"/>) and not disposed.</param>
-    /// <exception cref="OnnxModelException">The model is malformed, too large, or not a supported BERT-style encoder.</exception>
+    /// <exception cref="InvalidDataException">The model is malformed, too large, or not a supported BERT-style encoder.</exception>
     public static BertWeights Load(Stream model)
     {
         ArgumentNullException.ThrowIfNull(model);
@@ -51,7 +51,7 @@ public static class OnnxBertLoader
 
     /// <summary>Loads an ONNX model from a file.</summary>
     /// <param name="path">The .onnx file; the weights must be inside it (no external data files).</param>
-    /// <exception cref="OnnxModelException">The model is malformed, too large, or not a supported BERT-style encoder.</exception>
+    /// <exception cref="InvalidDataException">The model is malformed, too large, or not a supported BERT-style encoder.</exception>
     public static BertWeights Load(string path)
     {
         ArgumentNullException.ThrowIfNull(path);
@@ -76,13 +76,13 @@ public static class OnnxBertLoader
         }
         catch (InvalidProtocolBufferException ex)
         {
-            throw new OnnxModelException($"not an ONNX model: the protobuf ModelProto does not parse ({ex.Message})", ex);
+            throw new InvalidDataException($"not an ONNX model: the protobuf ModelProto does not parse ({ex.Message})", ex);
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
             // The parser documents InvalidProtocolBufferException only; any other failure on arbitrary bytes is still
             // a malformed file from the caller's point of view.
-            throw new OnnxModelException($"not an ONNX model: the protobuf parser failed ({ex.GetType().Name}: {ex.Message})", ex);
+            throw new InvalidDataException($"not an ONNX model: the protobuf parser failed ({ex.GetType().Name}: {ex.Message})", ex);
         }
     }
 }

@@ -10,7 +10,7 @@ namespace FixedShapeAttention.Models.Tests;
 
 /// <summary>
 /// Byte-level damage to a valid model: cut short, single bytes flipped, not a protobuf at all, nested without end,
-/// longer than allowed. Every outcome is a load or an <see cref="OnnxModelException"/>, never another exception or a hang.
+/// longer than allowed. Every outcome is a load or an <see cref="InvalidDataException"/>, never another exception or a hang.
 /// </summary>
 public sealed class CorruptedBytesTests
 {
@@ -34,14 +34,14 @@ public sealed class CorruptedBytesTests
     [MemberData(nameof(Offsets))]
     public async Task Model_truncated_to_this_length_is_rejected(int length)
     {
-        OnnxModelException error = await LoadAttempt.RejectsAsync(Valid[..length]);
+        InvalidDataException error = await LoadAttempt.RejectsAsync(Valid[..length]);
 
         Assert.NotEmpty(error.Message);
     }
 
     /// <summary>
     /// A flipped byte inside a weight's raw_data is still a valid model (with one different weight), so a flip may load;
-    /// anywhere else it must be caught. Either way: a complete, consistent load or an OnnxModelException.
+    /// anywhere else it must be caught. Either way: a complete, consistent load or an InvalidDataException.
     /// </summary>
     [Theory]
     [MemberData(nameof(Offsets))]
@@ -55,7 +55,7 @@ public sealed class CorruptedBytesTests
         if (weights is not null)
             WeightAssert.LengthsMatchConfig(weights);
         else
-            Assert.IsType<OnnxModelException>(error, exactMatch: true);
+            Assert.IsType<InvalidDataException>(error, exactMatch: true);
     }
 
     [Fact]
@@ -67,7 +67,7 @@ public sealed class CorruptedBytesTests
         {
             byte[] damaged = (byte[])Valid.Clone();
             damaged[offset] ^= 0xFF;
-            if ((await LoadAttempt.RunAsync(damaged)).Error is OnnxModelException)
+            if ((await LoadAttempt.RunAsync(damaged)).Error is InvalidDataException)
                 rejected++;
         }
 
@@ -77,7 +77,7 @@ public sealed class CorruptedBytesTests
     [Fact]
     public async Task Empty_stream_is_rejected_as_having_no_ir_version()
     {
-        OnnxModelException error = await LoadAttempt.RejectsAsync([]);
+        InvalidDataException error = await LoadAttempt.RejectsAsync([]);
 
         Assert.Contains("ir_version", error.Message, StringComparison.Ordinal);
     }
@@ -86,7 +86,7 @@ public sealed class CorruptedBytesTests
     public async Task Protobuf_parse_failure_is_wrapped_with_the_parser_exception_inside()
     {
         // Tag 0 is invalid in every protobuf message.
-        OnnxModelException error = await LoadAttempt.RejectsAsync([0x00, 0x01, 0x02]);
+        InvalidDataException error = await LoadAttempt.RejectsAsync([0x00, 0x01, 0x02]);
 
         Assert.IsType<InvalidProtocolBufferException>(error.InnerException);
         Assert.StartsWith("not an ONNX model", error.Message, StringComparison.Ordinal);
@@ -104,7 +104,7 @@ public sealed class CorruptedBytesTests
         // ModelProto.graph (field 7, length-delimited) announcing 0x7FFFFFF0 bytes, followed by 4.
         byte[] bytes = [0x08, 0x07, 0x3A, 0xF0, 0xFF, 0xFF, 0xFF, 0x07, 1, 2, 3, 4];
 
-        OnnxModelException error = await LoadAttempt.RejectsAsync(bytes);
+        InvalidDataException error = await LoadAttempt.RejectsAsync(bytes);
 
         Assert.IsType<InvalidProtocolBufferException>(error.InnerException);
     }
@@ -115,7 +115,7 @@ public sealed class CorruptedBytesTests
         // Start-group tags of an unknown field 15 ((15 << 3) | 3), never closed: skipping them recurses.
         byte[] bytes = Enumerable.Repeat((byte)0x7B, 100_000).ToArray();
 
-        OnnxModelException error = await LoadAttempt.RejectsAsync(bytes);
+        InvalidDataException error = await LoadAttempt.RejectsAsync(bytes);
 
         Assert.IsType<InvalidProtocolBufferException>(error.InnerException);
     }
@@ -123,7 +123,7 @@ public sealed class CorruptedBytesTests
     [Fact]
     public void Stream_longer_than_the_limit_is_rejected()
     {
-        var error = Assert.Throws<OnnxModelException>(() => OnnxBertLoader.Load(new MemoryStream(Valid), maxBytes: Valid.Length - 1));
+        var error = Assert.Throws<InvalidDataException>(() => OnnxBertLoader.Load(new MemoryStream(Valid), maxBytes: Valid.Length - 1));
 
         Assert.Contains($"{Valid.Length} bytes", error.Message, StringComparison.Ordinal);
     }
@@ -131,7 +131,7 @@ public sealed class CorruptedBytesTests
     [Fact]
     public void Forward_only_stream_longer_than_the_limit_is_rejected()
     {
-        Assert.Throws<OnnxModelException>(() => OnnxBertLoader.Load(new ForwardOnlyStream(Valid), maxBytes: Valid.Length - 1));
+        Assert.Throws<InvalidDataException>(() => OnnxBertLoader.Load(new ForwardOnlyStream(Valid), maxBytes: Valid.Length - 1));
     }
 
     [Fact]

@@ -1,3 +1,4 @@
+using System.IO;
 using System;
 using System.Collections.Generic;
 using System.Linq;
@@ -80,7 +81,7 @@ public sealed class InvalidGraphTests
     {
         (Action<ModelProto> mutate, string[] message) = Cases[name];
 
-        OnnxModelException error = await LoadAttempt.RejectsAsync(Model.Mutated(mutate));
+        InvalidDataException error = await LoadAttempt.RejectsAsync(Model.Mutated(mutate));
 
         foreach (string part in message)
             Assert.Contains(part, error.Message, StringComparison.Ordinal);
@@ -91,7 +92,7 @@ public sealed class InvalidGraphTests
     [InlineData(GeluForm.Relu, "Relu")]
     public async Task Activation_other_than_the_erf_GELU_is_rejected(GeluForm form, string found)
     {
-        OnnxModelException error = await LoadAttempt.RejectsAsync(new TinyBertModel(new TinyBertOptions { Gelu = form }).ToBytes());
+        InvalidDataException error = await LoadAttempt.RejectsAsync(new TinyBertModel(new TinyBertOptions { Gelu = form }).ToBytes());
 
         Assert.Contains("layer 0 feed-forward activation", error.Message, StringComparison.Ordinal);
         Assert.Contains("not the erf GELU", error.Message, StringComparison.Ordinal);
@@ -104,7 +105,7 @@ public sealed class InvalidGraphTests
         var fused = new TinyBertModel(new TinyBertOptions { Gelu = GeluForm.Fused });
         byte[] bytes = fused.Mutated(m => m.Graph.Node.Single(n => n.OpType == "Gelu").Attribute[0].S = ByteString.CopyFromUtf8("tanh"));
 
-        OnnxModelException error = await LoadAttempt.RejectsAsync(bytes);
+        InvalidDataException error = await LoadAttempt.RejectsAsync(bytes);
 
         Assert.Contains("approximate = \"tanh\"", error.Message, StringComparison.Ordinal);
     }
@@ -119,7 +120,7 @@ public sealed class InvalidGraphTests
             ModelSurgery.Producer(m, divide.Input[1]).Attribute[0].T.RawData = ByteString.CopyFrom(BitConverter.GetBytes(2f));
         });
 
-        OnnxModelException error = await LoadAttempt.RejectsAsync(bytes);
+        InvalidDataException error = await LoadAttempt.RejectsAsync(bytes);
 
         Assert.Contains("is not", error.Message, StringComparison.Ordinal);
         Assert.Contains("√2", error.Message, StringComparison.Ordinal);
@@ -130,7 +131,7 @@ public sealed class InvalidGraphTests
     {
         var model = new TinyBertModel(new TinyBertOptions { OutputLayerNormEpsilon = 1e-5f });
 
-        OnnxModelException error = await LoadAttempt.RejectsAsync(model.ToBytes());
+        InvalidDataException error = await LoadAttempt.RejectsAsync(model.ToBytes());
 
         Assert.Contains("layer 0 output LayerNorm: ε = 1E-05 differs from the embedding LayerNorm's ε = 1E-12", error.Message, StringComparison.Ordinal);
     }
@@ -141,7 +142,7 @@ public sealed class InvalidGraphTests
         var fused = new TinyBertModel(new TinyBertOptions { FusedLayerNorm = true });
         byte[] bytes = fused.Mutated(m => m.Graph.Node.First(n => n.OpType == "LayerNormalization").Attribute.Single(a => a.Name == "axis").I = 1);
 
-        OnnxModelException error = await LoadAttempt.RejectsAsync(bytes);
+        InvalidDataException error = await LoadAttempt.RejectsAsync(bytes);
 
         Assert.Contains("normalises axis 1", error.Message, StringComparison.Ordinal);
     }
@@ -160,7 +161,7 @@ public sealed class InvalidGraphTests
             }
         });
 
-        OnnxModelException error = await LoadAttempt.RejectsAsync(bytes);
+        InvalidDataException error = await LoadAttempt.RejectsAsync(bytes);
 
         Assert.Contains("layer 1: 4 heads", error.Message, StringComparison.Ordinal);
     }

@@ -81,7 +81,7 @@ public sealed class InvalidTensorTests
     {
         (Action<ModelProto> mutate, string[] message) = Cases[name];
 
-        OnnxModelException error = await LoadAttempt.RejectsAsync(Model.Mutated(mutate));
+        InvalidDataException error = await LoadAttempt.RejectsAsync(Model.Mutated(mutate));
 
         foreach (string part in message)
             Assert.Contains(part, error.Message, StringComparison.Ordinal);
@@ -92,7 +92,7 @@ public sealed class InvalidTensorTests
     {
         string bias = FloatDataModel.Name("encoder.layer.0.attention.self.value.bias");
 
-        OnnxModelException error = await LoadAttempt.RejectsAsync(FloatDataModel.Mutated(m => ModelSurgery.Tensor(m, bias).FloatData.RemoveAt(0)));
+        InvalidDataException error = await LoadAttempt.RejectsAsync(FloatDataModel.Mutated(m => ModelSurgery.Tensor(m, bias).FloatData.RemoveAt(0)));
 
         Assert.Contains($"tensor '{bias}' (layer 0 value bias): shape [8] declares 8 elements, but float_data holds 7", error.Message, StringComparison.Ordinal);
     }
@@ -102,7 +102,7 @@ public sealed class InvalidTensorTests
     {
         string word = FloatDataModel.Name("embeddings.word_embeddings.weight");
 
-        OnnxModelException error = await LoadAttempt.RejectsAsync(FloatDataModel.Mutated(m => SetDims(m, word, 1L << 20, 1L << 20)));
+        InvalidDataException error = await LoadAttempt.RejectsAsync(FloatDataModel.Mutated(m => SetDims(m, word, 1L << 20, 1L << 20)));
 
         Assert.Contains("declares 1099511627776 elements, but float_data holds 160", error.Message, StringComparison.Ordinal);
     }
@@ -116,10 +116,10 @@ public sealed class InvalidTensorTests
     {
         byte[] hostile = Model.Mutated(m => SetDims(m, Word, 1L << 20, 1L << 20));
         // Warm up: JIT, static parsers and exception machinery allocate on first use.
-        Assert.Throws<OnnxModelException>(() => OnnxBertLoader.Load(new MemoryStream(hostile)));
+        Assert.Throws<InvalidDataException>(() => OnnxBertLoader.Load(new MemoryStream(hostile)));
 
         long before = GC.GetAllocatedBytesForCurrentThread();
-        Assert.Throws<OnnxModelException>(() => OnnxBertLoader.Load(new MemoryStream(hostile)));
+        Assert.Throws<InvalidDataException>(() => OnnxBertLoader.Load(new MemoryStream(hostile)));
         long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
 
         // The file's bytes, their parsed copy and the graph's lookups: a small multiple of the file, far below 4 TiB.

@@ -6,7 +6,7 @@ namespace FixedShapeAttention.Models.Tests;
 
 /// <summary>
 /// Loads model bytes on a worker thread with a deadline, and reports what happened: the weights, or the exception.
-/// A hostile input must fail fast with <see cref="OnnxModelException"/>; a hang becomes a test failure here instead of
+/// A hostile input must fail fast with <see cref="InvalidDataException"/>; a hang becomes a test failure here instead of
 /// a stuck test run.
 /// </summary>
 internal static class LoadAttempt
@@ -30,12 +30,12 @@ internal static class LoadAttempt
         }
     }
 
-    /// <summary>Asserts that loading fails with exactly <see cref="OnnxModelException"/> and a message; returns it.</summary>
-    public static async Task<OnnxModelException> RejectsAsync(byte[] model)
+    /// <summary>Asserts that loading fails with exactly <see cref="InvalidDataException"/> and a message; returns it.</summary>
+    public static async Task<InvalidDataException> RejectsAsync(byte[] model)
     {
         (BertWeights? weights, Exception? error) = await RunAsync(model);
         Xunit.Assert.Null(weights);
-        var rejection = Xunit.Assert.IsType<OnnxModelException>(error, exactMatch: true);
+        var rejection = Xunit.Assert.IsType<InvalidDataException>(error, exactMatch: true);
         Xunit.Assert.False(string.IsNullOrWhiteSpace(rejection.Message));
         return rejection;
     }

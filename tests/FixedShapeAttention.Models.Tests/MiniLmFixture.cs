@@ -1,3 +1,5 @@
+using System;
+using Microsoft.ML.OnnxRuntime;
 using System.IO;
 using Independent = global::Onnx;
 
@@ -23,6 +25,8 @@ public sealed class MiniLmFixture
         Independent = global::Onnx.ModelProto.Parser.ParseFrom(ModelBytes);
         using Stream vocabulary = MiniLmPackage.OpenVocabulary();
         Tokenizer = WordPieceTokenizer.FromVocab(vocabulary);
+        _encoder = new Lazy<SentenceEncoder>(() => SentenceEncoder.Create(Weights, Tokenizer));
+        _session = new Lazy<InferenceSession>(() => new InferenceSession(ModelBytes));
     }
 
     public BertWeights Weights { get; }
@@ -32,4 +36,13 @@ public sealed class MiniLmFixture
     public Independent.ModelProto Independent { get; }
 
     public WordPieceTokenizer Tokenizer { get; }
+
+    /// <summary>The encoder under test, on the generated kernels, built from the same loaded weights.</summary>
+    public SentenceEncoder Encoder => _encoder.Value;
+
+    /// <summary>ONNX Runtime over the model file; InferenceSession.Run is thread-safe.</summary>
+    public InferenceSession Session => _session.Value;
+
+    private readonly Lazy<SentenceEncoder> _encoder;
+    private readonly Lazy<InferenceSession> _session;
 }

@@ -1,3 +1,4 @@
+using System.IO;
 using System.Collections.Generic;
 using System.Linq;
 using FixedShapeAttention.Models.Onnx;
@@ -17,12 +18,12 @@ internal static class AttentionHeads
     public static int Infer(OnnxGraph graph, string projected, int hiddenSize, string where)
     {
         NodeProto reshape = graph.Consumers(projected).FirstOrDefault(n => n.OpType == "Reshape" && OnnxGraph.IsDefaultDomain(n) && n.Input.Count >= 2 && n.Input[0] == projected)
-            ?? throw new OnnxModelException($"{where}: no Reshape splits '{projected}' into heads, so the number of heads cannot be inferred.");
+            ?? throw new InvalidDataException($"{where}: no Reshape splits '{projected}' into heads, so the number of heads cannot be inferred.");
 
         List<long> trailing = TrailingConstants(graph, reshape.Input[1], where);
         if (trailing.Count < 2)
         {
-            throw new OnnxModelException(
+            throw new InvalidDataException(
                 $"{where}: the shape '{reshape.Input[1]}' that {OnnxGraph.Describe(reshape)} uses does not end in two constants [heads, headDim].");
         }
 
@@ -33,7 +34,7 @@ internal static class AttentionHeads
             headDim = hiddenSize / heads;
         if (heads <= 0 || headDim <= 0 || heads * headDim != hiddenSize)
         {
-            throw new OnnxModelException(
+            throw new InvalidDataException(
                 $"{where}: {OnnxGraph.Describe(reshape)} splits '{projected}' into [{trailing[^2]}, {trailing[^1]}], " +
                 $"which is not [heads, headDim] with heads × headDim = hidden size {hiddenSize}.");
         }

@@ -1,3 +1,4 @@
+using System.IO;
 using System.Linq;
 using FixedShapeAttention.Models.Onnx;
 
@@ -42,7 +43,7 @@ internal static class BertGraphMapper
             EncoderLayerMapper.Result layer = EncoderLayerMapper.Map(graph, names, i, layerInput, hidden, embeddingNorm.Epsilon);
             if (i > 0 && (layer.Heads != heads || layer.IntermediateSize != intermediateSize))
             {
-                throw new OnnxModelException(
+                throw new InvalidDataException(
                     $"layer {i}: {layer.Heads} heads and intermediate size {layer.IntermediateSize} differ from layer 0's " +
                     $"{heads} and {intermediateSize}; BertConfig describes identical layers.");
             }
@@ -67,9 +68,9 @@ internal static class BertGraphMapper
     private static GraphProto CheckHeader(ModelProto model)
     {
         if (!model.HasIrVersion)
-            throw new OnnxModelException("the model has no ir_version: not an ONNX ModelProto (or one cut short).");
+            throw new InvalidDataException("the model has no ir_version: not an ONNX ModelProto (or one cut short).");
         if (!model.OpsetImport.Any(o => o.Domain is "" or "ai.onnx"))
-            throw new OnnxModelException("the model imports no operator set of the default ONNX domain (opset_import).");
-        return model.Graph ?? throw new OnnxModelException("the model has no graph.");
+            throw new InvalidDataException("the model imports no operator set of the default ONNX domain (opset_import).");
+        return model.Graph ?? throw new InvalidDataException("the model has no graph.");
     }
 }

@@ -1,3 +1,4 @@
+using System.IO;
 using System.Collections.Generic;
 using FixedShapeAttention.Models.Onnx;
 
@@ -24,7 +25,7 @@ internal static class EmbeddingSumPattern
             string value = pending.Pop();
             NodeProto? node = graph.Producer(value);
             if (++visited > MaxNodes)
-                throw new OnnxModelException($"{where}: more than {MaxNodes} nodes compute the embedding sum '{sum}'.");
+                throw new InvalidDataException($"{where}: more than {MaxNodes} nodes compute the embedding sum '{sum}'.");
             if (node is { OpType: "Add", Input.Count: 2 } && OnnxGraph.IsDefaultDomain(node))
             {
                 pending.Push(node.Input[0]);
@@ -36,7 +37,7 @@ internal static class EmbeddingSumPattern
             }
             else
             {
-                throw new OnnxModelException(
+                throw new InvalidDataException(
                     $"{where}: expected '{sum}' to be a sum of embedding lookups (Add of Gathers), but '{value}' is {GraphExpect.Origin(graph, value)}.");
             }
         }
@@ -44,7 +45,7 @@ internal static class EmbeddingSumPattern
         foreach (string table in tables)
         {
             if (!gathered.Contains(table))
-                throw new OnnxModelException($"{where}: the embedding sum '{sum}' does not look up the table '{table}'.");
+                throw new InvalidDataException($"{where}: the embedding sum '{sum}' does not look up the table '{table}'.");
         }
     }
 }

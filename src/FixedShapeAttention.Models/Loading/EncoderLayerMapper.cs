@@ -1,3 +1,4 @@
+using System.IO;
 using FixedShapeAttention.Models.Onnx;
 
 namespace FixedShapeAttention.Models.Loading;
@@ -28,7 +29,7 @@ internal static class EncoderLayerMapper
         {
             int other = AttentionHeads.Infer(graph, projection.Output, hidden, $"{where} {name} heads");
             if (other != heads)
-                throw new OnnxModelException($"{where}: the {name} projection is split into {other} heads, the query projection into {heads}.");
+                throw new InvalidDataException($"{where}: the {name} projection is split into {other} heads, the query projection into {heads}.");
         }
 
         LinearPattern.Match attentionOutput = LinearPattern.Find(graph, names.Layer(layer, "attention.output.dense.bias"), $"{where} attention output projection");
@@ -73,7 +74,7 @@ internal static class EncoderLayerMapper
         string where = $"layer {layer} {what}";
         LinearPattern.Match match = LinearPattern.Find(graph, names.Layer(layer, biasSuffix), where);
         if (match.Input != expectedInput)
-            throw new OnnxModelException($"{where}: reads '{match.Input}', expected '{expectedInput}' ({GraphExpect.Origin(graph, expectedInput)}).");
+            throw new InvalidDataException($"{where}: reads '{match.Input}', expected '{expectedInput}' ({GraphExpect.Origin(graph, expectedInput)}).");
         return match;
     }
 
@@ -83,7 +84,7 @@ internal static class EncoderLayerMapper
         LayerNormPattern.Match match = LayerNormPattern.Find(graph, names.Layer(layer, prefix + ".weight"), names.Layer(layer, prefix + ".bias"), where);
         // BertConfig has a single ε; a model mixing several would be loaded into a config that misstates some of them.
         if (match.Epsilon != epsilon)
-            throw new OnnxModelException($"{where}: ε = {match.Epsilon:R} differs from the embedding LayerNorm's ε = {epsilon:R}.");
+            throw new InvalidDataException($"{where}: ε = {match.Epsilon:R} differs from the embedding LayerNorm's ε = {epsilon:R}.");
         return match;
     }
 
@@ -93,7 +94,7 @@ internal static class EncoderLayerMapper
         NodeProto add = GraphExpect.Producer(graph, normalized, "Add", where, "the normalised value");
         if (!GraphExpect.Combines(add, projection, residual))
         {
-            throw new OnnxModelException(
+            throw new InvalidDataException(
                 $"{where}: expected {OnnxGraph.Describe(add)} to add the projection '{projection}' and the residual '{residual}', " +
                 $"but it adds [{string.Join(", ", add.Input)}].");
         }

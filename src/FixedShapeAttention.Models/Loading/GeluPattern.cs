@@ -1,3 +1,4 @@
+using System.IO;
 using System;
 using System.Collections.Generic;
 using System.Linq;
@@ -24,7 +25,7 @@ internal static class GeluPattern
     public static void Check(OnnxGraph graph, string preActivation, string activated, string where)
     {
         if (activated == preActivation)
-            throw new OnnxModelException($"{where}: no activation between '{preActivation}' and the second projection; expected the erf GELU.");
+            throw new InvalidDataException($"{where}: no activation between '{preActivation}' and the second projection; expected the erf GELU.");
 
         NodeProto? last = graph.Producer(activated);
         if (last is { OpType: "Gelu" })
@@ -39,18 +40,18 @@ internal static class GeluPattern
     private static void CheckFused(NodeProto gelu, string preActivation, string where)
     {
         if (gelu.Input.Count != 1 || gelu.Input[0] != preActivation)
-            throw new OnnxModelException($"{where}: expected {OnnxGraph.Describe(gelu)} to take '{preActivation}'.");
+            throw new InvalidDataException($"{where}: expected {OnnxGraph.Describe(gelu)} to take '{preActivation}'.");
 
         if (OnnxGraph.IsDefaultDomain(gelu))
         {
             AttributeProto? approximate = gelu.Attribute.FirstOrDefault(a => a.Name == "approximate");
             string mode = approximate?.S.ToStringUtf8() ?? "none";
             if (mode != "none")
-                throw new OnnxModelException($"{where}: {OnnxGraph.Describe(gelu)} uses approximate = \"{mode}\"; only the exact (erf) GELU is supported.");
+                throw new InvalidDataException($"{where}: {OnnxGraph.Describe(gelu)} uses approximate = \"{mode}\"; only the exact (erf) GELU is supported.");
         }
         else if (gelu.Domain != "com.microsoft")
         {
-            throw new OnnxModelException($"{where}: {OnnxGraph.Describe(gelu)} is from domain '{gelu.Domain}', whose GELU is not known to be the erf form.");
+            throw new InvalidDataException($"{where}: {OnnxGraph.Describe(gelu)} is from domain '{gelu.Domain}', whose GELU is not known to be the erf form.");
         }
     }
 
@@ -68,17 +69,17 @@ internal static class GeluPattern
         {
             string value = pending.Pop();
             NodeProto node = graph.Producer(value)
-                ?? throw new OnnxModelException($"{notGelu}: it depends on '{value}', which is {GraphExpect.Origin(graph, value)}.");
+                ?? throw new InvalidDataException($"{notGelu}: it depends on '{value}', which is {GraphExpect.Origin(graph, value)}.");
             if (!seen.Add(node))
                 continue;
             if (seen.Count > MaxNodes)
-                throw new OnnxModelException($"{notGelu}: more than {MaxNodes} nodes lie between them.");
+                throw new InvalidDataException($"{notGelu}: more than {MaxNodes} nodes lie between them.");
             if (node.OpType is not ("Mul" or "Div" or "Add" or "Erf") || !OnnxGraph.IsDefaultDomain(node))
-                throw new OnnxModelException($"{notGelu}: it contains {OnnxGraph.Describe(node)}.");
+                throw new InvalidDataException($"{notGelu}: it contains {OnnxGraph.Describe(node)}.");
             if (node.OpType == "Erf")
             {
                 if (erf is not null)
-                    throw new OnnxModelException($"{notGelu}: it contains two Erf nodes.");
+                    throw new InvalidDataException($"{notGelu}: it contains two Erf nodes.");
                 erf = node;
             }
 
@@ -99,7 +100,7 @@ internal static class GeluPattern
                 }
 
                 if (!TensorReader.IsScalarFloat(constant))
-                    throw new OnnxModelException($"{notGelu}: {OnnxGraph.Describe(node)} uses the non-scalar constant '{input}'.");
+                    throw new InvalidDataException($"{notGelu}: {OnnxGraph.Describe(node)} uses the non-scalar constant '{input}'.");
                 float c = TensorReader.ReadScalarFloat(constant, where + " GELU constant");
                 addsOne |= node.OpType == "Add" && Near(c, 1f);
                 halves |= (node.OpType == "Mul" && Near(c, 0.5f)) || (node.OpType == "Div" && i == 1 && Near(c, 2f));
@@ -107,9 +108,9 @@ internal static class GeluPattern
         }
 
         if (erf is null)
-            throw new OnnxModelException($"{notGelu}: it has no Erf node (a tanh approximation, ReLU or SiLU is not supported).");
+            throw new InvalidDataException($"{notGelu}: it has no Erf node (a tanh approximation, ReLU or SiLU is not supported).");
         if (!reachesInput || !addsOne || !halves)
-            throw new OnnxModelException($"{notGelu}: expected 0.5·x·(1 + erf(x/√2)), found an Erf without {(!reachesInput ? "x" : !addsOne ? "the + 1" : "the factor 0.5")}.");
+            throw new InvalidDataException($"{notGelu}: expected 0.5·x·(1 + erf(x/√2)), found an Erf without {(!reachesInput ? "x" : !addsOne ? "the + 1" : "the factor 0.5")}.");
 
         // The Erf must see x/√2: either Div(x, √2) or Mul(x, 1/√2).
         string argument = erf.Input.Count == 1 ? erf.Input[0] : "";
@@ -118,7 +119,7 @@ internal static class GeluPattern
             (scale.OpType == "Div" && scale.Input[0] == preActivation && ConstantNear(graph, scale.Input[1], MathF.Sqrt(2f))) ||
             (scale.OpType == "Mul" && scale.Input.Contains(preActivation) && ConstantNear(graph, OtherOf(scale, preActivation), 1f / MathF.Sqrt(2f))));
         if (!scaledBySqrt2)
-            throw new OnnxModelException($"{notGelu}: the Erf's argument '{argument}' is not '{preActivation}' / √2.");
+            throw new InvalidDataException($"{notGelu}: the Erf's argument '{argument}' is not '{preActivation}' / √2.");
     }
 
     private static string OtherOf(NodeProto node, string value) => node.Input[0] == value ? node.Input[1] : node.Input[0];

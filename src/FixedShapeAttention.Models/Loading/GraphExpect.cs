@@ -1,16 +1,17 @@
+using System.IO;
 using FixedShapeAttention.Models.Onnx;
 
 namespace FixedShapeAttention.Models.Loading;
 
 /// <summary>
 /// The steps the graph patterns are made of (which node computes a value, the other operand of a binary node), each
-/// throwing an <see cref="OnnxModelException"/> that names the pattern, the value and what was found instead.
+/// throwing an <see cref="InvalidDataException"/> that names the pattern, the value and what was found instead.
 /// </summary>
 internal static class GraphExpect
 {
     /// <summary>The initializer called <paramref name="name"/>, which must exist.</summary>
     public static TensorProto Initializer(OnnxGraph graph, string name, string where, string what) =>
-        graph.Initializer(name) ?? throw new OnnxModelException($"{where}: missing initializer '{name}' ({what}).");
+        graph.Initializer(name) ?? throw new InvalidDataException($"{where}: missing initializer '{name}' ({what}).");
 
     /// <summary>The node computing <paramref name="value"/>, which must be a default-domain <paramref name="op"/>.</summary>
     /// <param name="where">The pattern being matched, e.g. "layer 0 attention LayerNorm".</param>
@@ -19,7 +20,7 @@ internal static class GraphExpect
     {
         NodeProto? node = graph.Producer(value);
         if (node is null || node.OpType != op || !OnnxGraph.IsDefaultDomain(node))
-            throw new OnnxModelException($"{where}: expected {what} '{value}' to be computed by {op}, but it is {Origin(graph, value)}.");
+            throw new InvalidDataException($"{where}: expected {what} '{value}' to be computed by {op}, but it is {Origin(graph, value)}.");
         return node;
     }
 
@@ -43,7 +44,7 @@ internal static class GraphExpect
                 return node.Input[0];
         }
 
-        throw new OnnxModelException($"{where}: expected {OnnxGraph.Describe(node)} to have two inputs, one of them '{known}'.");
+        throw new InvalidDataException($"{where}: expected {OnnxGraph.Describe(node)} to have two inputs, one of them '{known}'.");
     }
 
     /// <summary>Whether a binary node combines exactly the two values given, in either order.</summary>

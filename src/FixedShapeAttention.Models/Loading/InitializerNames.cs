@@ -1,3 +1,4 @@
+using System.IO;
 using System.Collections.Generic;
 using System.Globalization;
 using System.Linq;
@@ -43,13 +44,13 @@ internal sealed class InitializerNames
             if (candidate.Length > 0 && candidate[^1] != '.')
                 continue;
             if (prefix is not null)
-                throw new OnnxModelException($"two word-embedding tables: '{prefix}{WordEmbeddingsSuffix}' and '{name}'.");
+                throw new InvalidDataException($"two word-embedding tables: '{prefix}{WordEmbeddingsSuffix}' and '{name}'.");
             prefix = candidate;
         }
 
         if (prefix is null)
         {
-            throw new OnnxModelException(
+            throw new InvalidDataException(
                 $"no initializer named '{WordEmbeddingsSuffix}' (optionally prefixed, e.g. 'bert.{WordEmbeddingsSuffix}'): " +
                 "not a BERT-style encoder exported with Hugging Face parameter names.");
         }
@@ -65,18 +66,18 @@ internal sealed class InitializerNames
             int end = name.IndexOf('.', layersPrefix.Length);
             string index = end < 0 ? name[layersPrefix.Length..] : name[layersPrefix.Length..end];
             if (!int.TryParse(index, NumberStyles.None, CultureInfo.InvariantCulture, out int layer))
-                throw new OnnxModelException($"initializer '{name}': '{index}' is not a layer index.");
+                throw new InvalidDataException($"initializer '{name}': '{index}' is not a layer index.");
             layers.Add(layer);
         }
 
         if (layers.Count == 0)
-            throw new OnnxModelException($"no encoder layers: no initializer name starts with '{layersPrefix}'.");
+            throw new InvalidDataException($"no encoder layers: no initializer name starts with '{layersPrefix}'.");
         int layerCount = layers.Count;
         for (int layer = 0; layer < layerCount; layer++)
         {
             if (!layers.Contains(layer))
             {
-                throw new OnnxModelException(
+                throw new InvalidDataException(
                     $"encoder layers are not numbered 0…{layerCount - 1}: there is no '{layersPrefix}{layer}.' but there is '{layersPrefix}{layers.Max()}.'.");
             }
         }

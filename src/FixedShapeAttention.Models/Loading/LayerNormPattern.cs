@@ -1,3 +1,4 @@
+using System.IO;
 using System.Linq;
 using FixedShapeAttention.Models.Onnx;
 
@@ -28,11 +29,11 @@ internal static class LayerNormPattern
     private static Match FromFused(NodeProto node, string gamma, string beta, string where)
     {
         if (node.Input.Count != 3 || node.Input[1] != gamma || node.Input[2] != beta || node.Output.Count < 1)
-            throw new OnnxModelException($"{where}: expected {OnnxGraph.Describe(node)} to take (x, '{gamma}', '{beta}').");
+            throw new InvalidDataException($"{where}: expected {OnnxGraph.Describe(node)} to take (x, '{gamma}', '{beta}').");
 
         AttributeProto? axis = node.Attribute.FirstOrDefault(a => a.Name == "axis");
         if (axis is not null && axis.I != -1)
-            throw new OnnxModelException($"{where}: {OnnxGraph.Describe(node)} normalises axis {axis.I}; only the last axis (-1) is supported.");
+            throw new InvalidDataException($"{where}: {OnnxGraph.Describe(node)} normalises axis {axis.I}; only the last axis (-1) is supported.");
 
         // ONNX's default ε for LayerNormalization.
         float epsilon = node.Attribute.FirstOrDefault(a => a.Name == "epsilon")?.F ?? 1e-5f;
@@ -44,7 +45,7 @@ internal static class LayerNormPattern
         var users = graph.Consumers(beta);
         if (users.Count != 1 || users[0].OpType != "Add" || !OnnxGraph.IsDefaultDomain(users[0]) || users[0].Output.Count != 1)
         {
-            throw new OnnxModelException(
+            throw new InvalidDataException(
                 $"{where}: expected β '{beta}' to be used by exactly one Add (or a LayerNormalization node to use γ '{gamma}'), " +
                 $"found {users.Count} users{(users.Count > 0 ? ": " + string.Join(", ", users.Select(OnnxGraph.Describe)) : "")}.");
         }
@@ -56,7 +57,7 @@ internal static class LayerNormPattern
 
         NodeProto divide = GraphExpect.Producer(graph, normalized, "Div", where, "the value γ multiplies");
         if (divide.Input.Count != 2)
-            throw new OnnxModelException($"{where}: {OnnxGraph.Describe(divide)} has {divide.Input.Count} inputs, expected 2.");
+            throw new InvalidDataException($"{where}: {OnnxGraph.Describe(divide)} has {divide.Input.Count} inputs, expected 2.");
         string centered = divide.Input[0];
         NodeProto sqrt = GraphExpect.Producer(graph, divide.Input[1], "Sqrt", where, "the divisor");
         NodeProto addEpsilon = GraphExpect.Producer(graph, sqrt.Input.FirstOrDefault() ?? "", "Add", where, "the square root's operand");
@@ -68,19 +69,19 @@ internal static class LayerNormPattern
         NodeProto? square = graph.Producer(squared);
         if (square is null || !OnnxGraph.IsDefaultDomain(square) || !IsSquareOf(graph, square, centered))
         {
-            throw new OnnxModelException(
+            throw new InvalidDataException(
                 $"{where}: expected the squared deviation '{squared}' to be Pow('{centered}', 2) or Mul('{centered}', '{centered}'), " +
                 $"but it is {GraphExpect.Origin(graph, squared)}.");
         }
 
         NodeProto subtract = GraphExpect.Producer(graph, centered, "Sub", where, "the deviation");
         if (subtract.Input.Count != 2)
-            throw new OnnxModelException($"{where}: {OnnxGraph.Describe(subtract)} has {subtract.Input.Count} inputs, expected 2.");
+            throw new InvalidDataException($"{where}: {OnnxGraph.Describe(subtract)} has {subtract.Input.Count} inputs, expected 2.");
         string input = subtract.Input[0];
         NodeProto mean = GraphExpect.Producer(graph, subtract.Input[1], "ReduceMean", where, "the mean subtracted");
         RequireLastAxis(graph, mean, where);
         if (mean.Input.Count == 0 || mean.Input[0] != input)
-            throw new OnnxModelException($"{where}: expected {OnnxGraph.Describe(mean)} to average '{input}', the value the mean is subtracted from.");
+            throw new InvalidDataException($"{where}: expected {OnnxGraph.Describe(mean)} to average '{input}', the value the mean is subtracted from.");
 
         return new Match(input, shift.Output[0], CheckEpsilon(epsilon, where));
     }
@@ -98,7 +99,7 @@ internal static class LayerNormPattern
             }
         }
 
-        throw new OnnxModelException($"{where}: expected {OnnxGraph.Describe(add)} to add a constant float ε to the variance.");
+        throw new InvalidDataException($"{where}: expected {OnnxGraph.Describe(add)} to add a constant float ε to the variance.");
     }
 
     private static bool IsSquareOf(OnnxGraph graph, NodeProto square, string value)
@@ -122,23 +123,23 @@ internal static class LayerNormPattern
         if (axes is null && reduceMean.Input.Count > 1 && reduceMean.Input[1].Length > 0)
         {
             TensorProto constant = graph.Constant(reduceMean.Input[1])
-                ?? throw new OnnxModelException($"{where}: the axes of {OnnxGraph.Describe(reduceMean)} are not a constant.");
+                ?? throw new InvalidDataException($"{where}: the axes of {OnnxGraph.Describe(reduceMean)} are not a constant.");
             axes = TensorReader.ReadInt64s(constant, where + " ReduceMean axes");
         }
 
         if (axes is not [-1])
         {
-            throw new OnnxModelException(
+            throw new InvalidDataException(
                 $"{where}: {OnnxGraph.Describe(reduceMean)} averages axes [{(axes is null ? "all" : string.Join(", ", axes))}]; a LayerNorm averages the last axis, [-1].");
         }
 
         AttributeProto? keepDims = reduceMean.Attribute.FirstOrDefault(a => a.Name == "keepdims");
         if (keepDims is not null && keepDims.I != 1)
-            throw new OnnxModelException($"{where}: {OnnxGraph.Describe(reduceMean)} drops the averaged axis (keepdims = {keepDims.I}).");
+            throw new InvalidDataException($"{where}: {OnnxGraph.Describe(reduceMean)} drops the averaged axis (keepdims = {keepDims.I}).");
     }
 
     private static float CheckEpsilon(float epsilon, string where) =>
         float.IsFinite(epsilon) && epsilon >= 0
             ? epsilon
-            : throw new OnnxModelException($"{where}: ε = {epsilon} is not a finite non-negative number.");
+            : throw new InvalidDataException($"{where}: ε = {epsilon} is not a finite non-negative number.");
 }

@@ -1,3 +1,4 @@
+using System.IO;
 using FixedShapeAttention.Models.Onnx;
 
 namespace FixedShapeAttention.Models.Loading;
@@ -17,23 +18,23 @@ internal static class LinearPattern
         GraphExpect.Initializer(graph, bias, where, "bias");
         var users = graph.Consumers(bias);
         if (users.Count == 0)
-            throw new OnnxModelException($"{where}: no node uses the bias '{bias}'; expected Add(MatMul(x, W), '{bias}').");
+            throw new InvalidDataException($"{where}: no node uses the bias '{bias}'; expected Add(MatMul(x, W), '{bias}').");
         if (users.Count > 1)
-            throw new OnnxModelException($"{where}: the bias '{bias}' is used by {users.Count} nodes; expected only Add(MatMul(x, W), '{bias}').");
+            throw new InvalidDataException($"{where}: the bias '{bias}' is used by {users.Count} nodes; expected only Add(MatMul(x, W), '{bias}').");
 
         NodeProto add = users[0];
         if (add.OpType != "Add" || !OnnxGraph.IsDefaultDomain(add) || add.Output.Count != 1)
-            throw new OnnxModelException($"{where}: the bias '{bias}' is used by {OnnxGraph.Describe(add)}; expected Add(MatMul(x, W), '{bias}').");
+            throw new InvalidDataException($"{where}: the bias '{bias}' is used by {OnnxGraph.Describe(add)}; expected Add(MatMul(x, W), '{bias}').");
 
         string product = GraphExpect.OtherInput(add, bias, where);
         NodeProto matMul = GraphExpect.Producer(graph, product, "MatMul", where, "the operand added to the bias");
         if (matMul.Input.Count != 2)
-            throw new OnnxModelException($"{where}: {OnnxGraph.Describe(matMul)} has {matMul.Input.Count} inputs, expected 2.");
+            throw new InvalidDataException($"{where}: {OnnxGraph.Describe(matMul)} has {matMul.Input.Count} inputs, expected 2.");
 
         string weight = matMul.Input[1];
         if (graph.Initializer(weight) is null)
         {
-            throw new OnnxModelException(
+            throw new InvalidDataException(
                 $"{where}: {OnnxGraph.Describe(matMul)} multiplies by '{weight}', which is {GraphExpect.Origin(graph, weight)}; " +
                 "expected the weight to be an initializer.");
         }

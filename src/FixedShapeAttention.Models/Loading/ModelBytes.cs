@@ -44,6 +44,6 @@ internal static class ModelBytes
         return new ArraySegment<byte>(copy.GetBuffer(), 0, (int)copy.Length);
     }
 
-    private static OnnxModelException TooLarge(long maxBytes, string actual) =>
+    private static InvalidDataException TooLarge(long maxBytes, string actual) =>
         new($"the model stream is longer than the {maxBytes} bytes a model may have (OnnxBertLoader.MaxModelBytes): {actual}.");
 }

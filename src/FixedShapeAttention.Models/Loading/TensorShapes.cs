@@ -1,3 +1,4 @@
+using System.IO;
 using FixedShapeAttention.Models.Onnx;
 
 namespace FixedShapeAttention.Models.Loading;
@@ -14,13 +15,13 @@ internal static class TensorShapes
         if (tensor.Dims.Count != rank)
         {
             string expected = rank == 1 ? "a vector [n]" : rank == 2 ? "a matrix [rows, columns]" : $"rank {rank}";
-            throw new OnnxModelException($"tensor '{tensor.Name}' ({role}): expected {expected}, got shape {TensorReader.FormatShape(tensor)}.");
+            throw new InvalidDataException($"tensor '{tensor.Name}' ({role}): expected {expected}, got shape {TensorReader.FormatShape(tensor)}.");
         }
 
         // The data check bounds every dimension by the file size; zero is the one value left to refuse.
         long size = tensor.Dims[index];
         if (size < 1)
-            throw new OnnxModelException($"tensor '{tensor.Name}' ({role}): dimension {index} is {size}; every size of the model must be at least 1.");
+            throw new InvalidDataException($"tensor '{tensor.Name}' ({role}): dimension {index} is {size}; every size of the model must be at least 1.");
         return (int)size;
     }
 }

@@ -1,3 +1,4 @@
+using System.IO;
 using System.Collections.Generic;
 using System.Linq;
 
@@ -21,9 +22,9 @@ internal sealed class OnnxGraph
         foreach (TensorProto tensor in graph.Initializer)
         {
             if (!tensor.HasName || tensor.Name.Length == 0)
-                throw new OnnxModelException($"graph initializer #{_initializers.Count} has no name.");
+                throw new InvalidDataException($"graph initializer #{_initializers.Count} has no name.");
             if (!_initializers.TryAdd(tensor.Name, tensor))
-                throw new OnnxModelException($"initializer '{tensor.Name}' is defined twice.");
+                throw new InvalidDataException($"initializer '{tensor.Name}' is defined twice.");
         }
 
         foreach (NodeProto node in graph.Node)
@@ -34,7 +35,7 @@ internal sealed class OnnxGraph
                     continue;   // an omitted optional output
                 // A value with two definitions makes "the node that computes X" meaningless: ONNX graphs are SSA.
                 if (_initializers.ContainsKey(output) || !_producers.TryAdd(output, node))
-                    throw new OnnxModelException($"value '{output}' is produced twice (again by {Describe(node)}).");
+                    throw new InvalidDataException($"value '{output}' is produced twice (again by {Describe(node)}).");
             }
 
             foreach (string input in node.Input)

@@ -1,3 +1,4 @@
+using System.IO;
 using System;
 using System.Buffers.Binary;
 using System.Runtime.InteropServices;
@@ -95,7 +96,7 @@ internal static class TensorReader
     {
         long count = CheckShape(tensor, role, DataType.Float, expectedShape: default);
         if (count != 1)
-            throw new OnnxModelException($"{Name(tensor, role)}: expected a single float, got shape {FormatShape(tensor)}.");
+            throw new InvalidDataException($"{Name(tensor, role)}: expected a single float, got shape {FormatShape(tensor)}.");
         return ReadFloats(tensor, role, [.. tensor.Dims])[0];
     }
 
@@ -114,31 +115,31 @@ internal static class TensorReader
     private static long CheckShape(TensorProto tensor, string role, DataType expectedType, ReadOnlySpan<long> expectedShape)
     {
         if (tensor.DataLocation == TensorProto.Types.DataLocation.External || tensor.ExternalData.Count > 0)
-            throw new OnnxModelException($"{Name(tensor, role)}: its data is stored outside the model file (external data), which is not supported.");
+            throw new InvalidDataException($"{Name(tensor, role)}: its data is stored outside the model file (external data), which is not supported.");
         if (tensor.Segment is not null)
-            throw new OnnxModelException($"{Name(tensor, role)}: it is split into segments, which is not supported.");
+            throw new InvalidDataException($"{Name(tensor, role)}: it is split into segments, which is not supported.");
         if (tensor.DataType != (int)expectedType)
-            throw new OnnxModelException($"{Name(tensor, role)}: expected element type {expectedType}, got {DescribeType(tensor.DataType)}.");
+            throw new InvalidDataException($"{Name(tensor, role)}: expected element type {expectedType}, got {DescribeType(tensor.DataType)}.");
 
         long count = 1;
         for (int i = 0; i < tensor.Dims.Count; i++)
         {
             long dim = tensor.Dims[i];
             if (dim < 0)
-                throw new OnnxModelException($"{Name(tensor, role)}: dimension {i} is negative ({dim}) in shape {FormatShape(tensor)}.");
+                throw new InvalidDataException($"{Name(tensor, role)}: dimension {i} is negative ({dim}) in shape {FormatShape(tensor)}.");
             try
             {
                 count = checked(count * dim);
             }
             catch (OverflowException ex)
             {
-                throw new OnnxModelException($"{Name(tensor, role)}: the element count of shape {FormatShape(tensor)} overflows a 64-bit integer.", ex);
+                throw new InvalidDataException($"{Name(tensor, role)}: the element count of shape {FormatShape(tensor)} overflows a 64-bit integer.", ex);
             }
         }
 
         if (!expectedShape.IsEmpty && !ShapeEquals(tensor, expectedShape))
         {
-            throw new OnnxModelException(
+            throw new InvalidDataException(
                 $"{Name(tensor, role)}: expected shape [{string.Join(", ", expectedShape.ToArray())}], got {FormatShape(tensor)}.");
         }
 
@@ -174,7 +175,7 @@ internal static class TensorReader
     private static void RequireOnlyRawData(TensorProto tensor, string role, int typedCount)
     {
         if (typedCount > 0)
-            throw new OnnxModelException($"{Name(tensor, role)}: it has both raw_data and a typed data field; exactly one is allowed.");
+            throw new InvalidDataException($"{Name(tensor, role)}: it has both raw_data and a typed data field; exactly one is allowed.");
     }
 
     private static void RequireDataLength(TensorProto tensor, string role, long count, int elementSize, int byteLength)
@@ -182,7 +183,7 @@ internal static class TensorReader
         // count·elementSize cannot overflow once count ≤ byteLength, which is an int.
         if (count > byteLength || count * elementSize != byteLength)
         {
-            throw new OnnxModelException(
+            throw new InvalidDataException(
                 $"{Name(tensor, role)}: shape {FormatShape(tensor)} declares {count} elements ({count} × {elementSize} bytes), " +
                 $"but raw_data holds {byteLength} bytes.");
         }
@@ -192,7 +193,7 @@ internal static class TensorReader
     {
         if (count != actual)
         {
-            throw new OnnxModelException(
+            throw new InvalidDataException(
                 $"{Name(tensor, role)}: shape {FormatShape(tensor)} declares {count} elements, but {field} holds {actual}" +
                 (actual == 0 ? " (no data field is set)." : "."));
         }
