@@ -164,17 +164,28 @@ internal static class FeedForwardEmitter
     {
         ShapeSpec shape = plan.Shape;
         string activation = $"{shape.Activation}Operator";
+        // ReLU is one instruction and stays in the tile's epilogue; the smooth activations run as a pass of their own
+        // (see ActivationPass: inlined into every tile they pushed the accumulators out of registers).
+        bool separatePass = shape.Activation != ActivationKind.Relu;
         var product = new ProductSpec("x", shape.EmbeddingDim, "w1", shape.FfnDim, "hidden", shape.FfnDim, shape.EmbeddingDim, branch.Hidden)
         {
             Unroll = plan.FeedForwardStrategy == KernelStrategy.FullUnroll,
             PackedB = packed,
             ColumnOperand = "b1",
-            Epilogue = (_, accumulator, bias) => $"{activation}.Invoke({accumulator} + {bias})",
+            Epilogue = separatePass
+                ? (_, accumulator, bias) => $"{accumulator} + {bias}"
+                : (_, accumulator, bias) => $"{activation}.Invoke({accumulator} + {bias})",
         };
         w.Line($"/// <summary>hidden = {shape.Activation}(x·W1 + b1) for the chunk's rows, {shape.FfnDim} columns.</summary>");
         using (w.Block($"private static void Hidden_{Suffix(branch.Isa)}(ref float x, ref float w1, ref float b1, ref float hidden, int fullTiles, bool hasTail)"))
         {
             MatMulEmitter.EmitRowTiles(w, product, plan.RowTile, plan.TailRows);
+            if (separatePass)
+            {
+                string rows = plan.TailRows > 0 ? $"fullTiles * {plan.RowTile} + (hasTail ? {plan.TailRows} : 0)" : $"fullTiles * {plan.RowTile}";
+                string pass = branch.Isa switch { IsaBranch.Vector512 => "Apply512", IsaBranch.Vector256 => "Apply256", _ => "ApplyScalar" };
+                w.Line($"ActivationPass.{pass}<{activation}>(ref hidden, ({rows}) * {shape.FfnDim});");
+            }
         }
     }
 

@@ -136,18 +136,18 @@ namespace FixedShapeAttention.Generated
                     Vector512<float> b1_c0 = Vector512.LoadUnsafe(ref b1);
                     Vector512<float> b1_c1 = Vector512.LoadUnsafe(ref b1, 16);
                     Vector512<float> b1_c2 = Vector512.LoadUnsafe(ref b1, 20);
-                    Vector512.StoreUnsafe(GeluOperator.Invoke(acc_r0_c0 + b1_c0), ref hidden, (nuint)(tile * 144));
-                    Vector512.StoreUnsafe(GeluOperator.Invoke(acc_r0_c1 + b1_c1), ref hidden, (nuint)(tile * 144 + 16));
-                    Vector512.StoreUnsafe(GeluOperator.Invoke(acc_r0_c2 + b1_c2), ref hidden, (nuint)(tile * 144 + 20));
-                    Vector512.StoreUnsafe(GeluOperator.Invoke(acc_r1_c0 + b1_c0), ref hidden, (nuint)(tile * 144 + 36));
-                    Vector512.StoreUnsafe(GeluOperator.Invoke(acc_r1_c1 + b1_c1), ref hidden, (nuint)(tile * 144 + 52));
-                    Vector512.StoreUnsafe(GeluOperator.Invoke(acc_r1_c2 + b1_c2), ref hidden, (nuint)(tile * 144 + 56));
-                    Vector512.StoreUnsafe(GeluOperator.Invoke(acc_r2_c0 + b1_c0), ref hidden, (nuint)(tile * 144 + 72));
-                    Vector512.StoreUnsafe(GeluOperator.Invoke(acc_r2_c1 + b1_c1), ref hidden, (nuint)(tile * 144 + 88));
-                    Vector512.StoreUnsafe(GeluOperator.Invoke(acc_r2_c2 + b1_c2), ref hidden, (nuint)(tile * 144 + 92));
-                    Vector512.StoreUnsafe(GeluOperator.Invoke(acc_r3_c0 + b1_c0), ref hidden, (nuint)(tile * 144 + 108));
-                    Vector512.StoreUnsafe(GeluOperator.Invoke(acc_r3_c1 + b1_c1), ref hidden, (nuint)(tile * 144 + 124));
-                    Vector512.StoreUnsafe(GeluOperator.Invoke(acc_r3_c2 + b1_c2), ref hidden, (nuint)(tile * 144 + 128));
+                    Vector512.StoreUnsafe(acc_r0_c0 + b1_c0, ref hidden, (nuint)(tile * 144));
+                    Vector512.StoreUnsafe(acc_r0_c1 + b1_c1, ref hidden, (nuint)(tile * 144 + 16));
+                    Vector512.StoreUnsafe(acc_r0_c2 + b1_c2, ref hidden, (nuint)(tile * 144 + 20));
+                    Vector512.StoreUnsafe(acc_r1_c0 + b1_c0, ref hidden, (nuint)(tile * 144 + 36));
+                    Vector512.StoreUnsafe(acc_r1_c1 + b1_c1, ref hidden, (nuint)(tile * 144 + 52));
+                    Vector512.StoreUnsafe(acc_r1_c2 + b1_c2, ref hidden, (nuint)(tile * 144 + 56));
+                    Vector512.StoreUnsafe(acc_r2_c0 + b1_c0, ref hidden, (nuint)(tile * 144 + 72));
+                    Vector512.StoreUnsafe(acc_r2_c1 + b1_c1, ref hidden, (nuint)(tile * 144 + 88));
+                    Vector512.StoreUnsafe(acc_r2_c2 + b1_c2, ref hidden, (nuint)(tile * 144 + 92));
+                    Vector512.StoreUnsafe(acc_r3_c0 + b1_c0, ref hidden, (nuint)(tile * 144 + 108));
+                    Vector512.StoreUnsafe(acc_r3_c1 + b1_c1, ref hidden, (nuint)(tile * 144 + 124));
+                    Vector512.StoreUnsafe(acc_r3_c2 + b1_c2, ref hidden, (nuint)(tile * 144 + 128));
                 }
                 if (hasTail)
                 {
@@ -168,11 +168,12 @@ namespace FixedShapeAttention.Generated
                     Vector512<float> b1_c0 = Vector512.LoadUnsafe(ref b1);
                     Vector512<float> b1_c1 = Vector512.LoadUnsafe(ref b1, 16);
                     Vector512<float> b1_c2 = Vector512.LoadUnsafe(ref b1, 20);
-                    Vector512.StoreUnsafe(GeluOperator.Invoke(acc_r0_c0 + b1_c0), ref hidden, (nuint)(fullTiles * 144));
-                    Vector512.StoreUnsafe(GeluOperator.Invoke(acc_r0_c1 + b1_c1), ref hidden, (nuint)(fullTiles * 144 + 16));
-                    Vector512.StoreUnsafe(GeluOperator.Invoke(acc_r0_c2 + b1_c2), ref hidden, (nuint)(fullTiles * 144 + 20));
+                    Vector512.StoreUnsafe(acc_r0_c0 + b1_c0, ref hidden, (nuint)(fullTiles * 144));
+                    Vector512.StoreUnsafe(acc_r0_c1 + b1_c1, ref hidden, (nuint)(fullTiles * 144 + 16));
+                    Vector512.StoreUnsafe(acc_r0_c2 + b1_c2, ref hidden, (nuint)(fullTiles * 144 + 20));
                 }
             }
+            ActivationPass.Apply512<GeluOperator>(ref hidden, (fullTiles * 4 + (hasTail ? 1 : 0)) * 36);
         }
 
         /// <summary>y = hidden·W2 + b2 for the chunk's rows, 20 columns.</summary>
@@ -271,14 +272,14 @@ namespace FixedShapeAttention.Generated
                     }
                     Vector256<float> b1_c0 = Vector256.LoadUnsafe(ref b1, (nuint)(col));
                     Vector256<float> b1_c1 = Vector256.LoadUnsafe(ref b1, (nuint)(col + 8));
-                    Vector256.StoreUnsafe(GeluOperator.Invoke(acc_r0_c0 + b1_c0), ref hidden, (nuint)(tile * 144 + col));
-                    Vector256.StoreUnsafe(GeluOperator.Invoke(acc_r0_c1 + b1_c1), ref hidden, (nuint)(tile * 144 + col + 8));
-                    Vector256.StoreUnsafe(GeluOperator.Invoke(acc_r1_c0 + b1_c0), ref hidden, (nuint)(tile * 144 + col + 36));
-                    Vector256.StoreUnsafe(GeluOperator.Invoke(acc_r1_c1 + b1_c1), ref hidden, (nuint)(tile * 144 + col + 44));
-                    Vector256.StoreUnsafe(GeluOperator.Invoke(acc_r2_c0 + b1_c0), ref hidden, (nuint)(tile * 144 + col + 72));
-                    Vector256.StoreUnsafe(GeluOperator.Invoke(acc_r2_c1 + b1_c1), ref hidden, (nuint)(tile * 144 + col + 80));
-                    Vector256.StoreUnsafe(GeluOperator.Invoke(acc_r3_c0 + b1_c0), ref hidden, (nuint)(tile * 144 + col + 108));
-                    Vector256.StoreUnsafe(GeluOperator.Invoke(acc_r3_c1 + b1_c1), ref hidden, (nuint)(tile * 144 + col + 116));
+                    Vector256.StoreUnsafe(acc_r0_c0 + b1_c0, ref hidden, (nuint)(tile * 144 + col));
+                    Vector256.StoreUnsafe(acc_r0_c1 + b1_c1, ref hidden, (nuint)(tile * 144 + col + 8));
+                    Vector256.StoreUnsafe(acc_r1_c0 + b1_c0, ref hidden, (nuint)(tile * 144 + col + 36));
+                    Vector256.StoreUnsafe(acc_r1_c1 + b1_c1, ref hidden, (nuint)(tile * 144 + col + 44));
+                    Vector256.StoreUnsafe(acc_r2_c0 + b1_c0, ref hidden, (nuint)(tile * 144 + col + 72));
+                    Vector256.StoreUnsafe(acc_r2_c1 + b1_c1, ref hidden, (nuint)(tile * 144 + col + 80));
+                    Vector256.StoreUnsafe(acc_r3_c0 + b1_c0, ref hidden, (nuint)(tile * 144 + col + 108));
+                    Vector256.StoreUnsafe(acc_r3_c1 + b1_c1, ref hidden, (nuint)(tile * 144 + col + 116));
                 }
                 if (hasTail)
                 {
@@ -296,8 +297,8 @@ namespace FixedShapeAttention.Generated
                     }
                     Vector256<float> b1_c0 = Vector256.LoadUnsafe(ref b1, (nuint)(col));
                     Vector256<float> b1_c1 = Vector256.LoadUnsafe(ref b1, (nuint)(col + 8));
-                    Vector256.StoreUnsafe(GeluOperator.Invoke(acc_r0_c0 + b1_c0), ref hidden, (nuint)(fullTiles * 144 + col));
-                    Vector256.StoreUnsafe(GeluOperator.Invoke(acc_r0_c1 + b1_c1), ref hidden, (nuint)(fullTiles * 144 + col + 8));
+                    Vector256.StoreUnsafe(acc_r0_c0 + b1_c0, ref hidden, (nuint)(fullTiles * 144 + col));
+                    Vector256.StoreUnsafe(acc_r0_c1 + b1_c1, ref hidden, (nuint)(fullTiles * 144 + col + 8));
                 }
             }
             {
@@ -323,10 +324,10 @@ namespace FixedShapeAttention.Generated
                         bRow = ref Unsafe.Add(ref bRow, 36);
                     }
                     Vector256<float> b1_c0 = Vector256.LoadUnsafe(ref b1, 28);
-                    Vector256.StoreUnsafe(GeluOperator.Invoke(acc_r0_c0 + b1_c0), ref hidden, (nuint)(tile * 144 + 28));
-                    Vector256.StoreUnsafe(GeluOperator.Invoke(acc_r1_c0 + b1_c0), ref hidden, (nuint)(tile * 144 + 64));
-                    Vector256.StoreUnsafe(GeluOperator.Invoke(acc_r2_c0 + b1_c0), ref hidden, (nuint)(tile * 144 + 100));
-                    Vector256.StoreUnsafe(GeluOperator.Invoke(acc_r3_c0 + b1_c0), ref hidden, (nuint)(tile * 144 + 136));
+                    Vector256.StoreUnsafe(acc_r0_c0 + b1_c0, ref hidden, (nuint)(tile * 144 + 28));
+                    Vector256.StoreUnsafe(acc_r1_c0 + b1_c0, ref hidden, (nuint)(tile * 144 + 64));
+                    Vector256.StoreUnsafe(acc_r2_c0 + b1_c0, ref hidden, (nuint)(tile * 144 + 100));
+                    Vector256.StoreUnsafe(acc_r3_c0 + b1_c0, ref hidden, (nuint)(tile * 144 + 136));
                 }
                 if (hasTail)
                 {
@@ -341,9 +342,10 @@ namespace FixedShapeAttention.Generated
                         bRow = ref Unsafe.Add(ref bRow, 36);
                     }
                     Vector256<float> b1_c0 = Vector256.LoadUnsafe(ref b1, 28);
-                    Vector256.StoreUnsafe(GeluOperator.Invoke(acc_r0_c0 + b1_c0), ref hidden, (nuint)(fullTiles * 144 + 28));
+                    Vector256.StoreUnsafe(acc_r0_c0 + b1_c0, ref hidden, (nuint)(fullTiles * 144 + 28));
                 }
             }
+            ActivationPass.Apply256<GeluOperator>(ref hidden, (fullTiles * 4 + (hasTail ? 1 : 0)) * 36);
         }
 
         /// <summary>y = hidden·W2 + b2 for the chunk's rows, 20 columns.</summary>
@@ -498,22 +500,22 @@ namespace FixedShapeAttention.Generated
                     float b1_c1 = Unsafe.Add(ref b1, col + 1);
                     float b1_c2 = Unsafe.Add(ref b1, col + 2);
                     float b1_c3 = Unsafe.Add(ref b1, col + 3);
-                    Unsafe.Add(ref hidden, tile * 144 + col) = GeluOperator.Invoke(acc_r0_c0 + b1_c0);
-                    Unsafe.Add(ref hidden, tile * 144 + col + 1) = GeluOperator.Invoke(acc_r0_c1 + b1_c1);
-                    Unsafe.Add(ref hidden, tile * 144 + col + 2) = GeluOperator.Invoke(acc_r0_c2 + b1_c2);
-                    Unsafe.Add(ref hidden, tile * 144 + col + 3) = GeluOperator.Invoke(acc_r0_c3 + b1_c3);
-                    Unsafe.Add(ref hidden, tile * 144 + col + 36) = GeluOperator.Invoke(acc_r1_c0 + b1_c0);
-                    Unsafe.Add(ref hidden, tile * 144 + col + 37) = GeluOperator.Invoke(acc_r1_c1 + b1_c1);
-                    Unsafe.Add(ref hidden, tile * 144 + col + 38) = GeluOperator.Invoke(acc_r1_c2 + b1_c2);
-                    Unsafe.Add(ref hidden, tile * 144 + col + 39) = GeluOperator.Invoke(acc_r1_c3 + b1_c3);
-                    Unsafe.Add(ref hidden, tile * 144 + col + 72) = GeluOperator.Invoke(acc_r2_c0 + b1_c0);
-                    Unsafe.Add(ref hidden, tile * 144 + col + 73) = GeluOperator.Invoke(acc_r2_c1 + b1_c1);
-                    Unsafe.Add(ref hidden, tile * 144 + col + 74) = GeluOperator.Invoke(acc_r2_c2 + b1_c2);
-                    Unsafe.Add(ref hidden, tile * 144 + col + 75) = GeluOperator.Invoke(acc_r2_c3 + b1_c3);
-                    Unsafe.Add(ref hidden, tile * 144 + col + 108) = GeluOperator.Invoke(acc_r3_c0 + b1_c0);
-                    Unsafe.Add(ref hidden, tile * 144 + col + 109) = GeluOperator.Invoke(acc_r3_c1 + b1_c1);
-                    Unsafe.Add(ref hidden, tile * 144 + col + 110) = GeluOperator.Invoke(acc_r3_c2 + b1_c2);
-                    Unsafe.Add(ref hidden, tile * 144 + col + 111) = GeluOperator.Invoke(acc_r3_c3 + b1_c3);
+                    Unsafe.Add(ref hidden, tile * 144 + col) = acc_r0_c0 + b1_c0;
+                    Unsafe.Add(ref hidden, tile * 144 + col + 1) = acc_r0_c1 + b1_c1;
+                    Unsafe.Add(ref hidden, tile * 144 + col + 2) = acc_r0_c2 + b1_c2;
+                    Unsafe.Add(ref hidden, tile * 144 + col + 3) = acc_r0_c3 + b1_c3;
+                    Unsafe.Add(ref hidden, tile * 144 + col + 36) = acc_r1_c0 + b1_c0;
+                    Unsafe.Add(ref hidden, tile * 144 + col + 37) = acc_r1_c1 + b1_c1;
+                    Unsafe.Add(ref hidden, tile * 144 + col + 38) = acc_r1_c2 + b1_c2;
+                    Unsafe.Add(ref hidden, tile * 144 + col + 39) = acc_r1_c3 + b1_c3;
+                    Unsafe.Add(ref hidden, tile * 144 + col + 72) = acc_r2_c0 + b1_c0;
+                    Unsafe.Add(ref hidden, tile * 144 + col + 73) = acc_r2_c1 + b1_c1;
+                    Unsafe.Add(ref hidden, tile * 144 + col + 74) = acc_r2_c2 + b1_c2;
+                    Unsafe.Add(ref hidden, tile * 144 + col + 75) = acc_r2_c3 + b1_c3;
+                    Unsafe.Add(ref hidden, tile * 144 + col + 108) = acc_r3_c0 + b1_c0;
+                    Unsafe.Add(ref hidden, tile * 144 + col + 109) = acc_r3_c1 + b1_c1;
+                    Unsafe.Add(ref hidden, tile * 144 + col + 110) = acc_r3_c2 + b1_c2;
+                    Unsafe.Add(ref hidden, tile * 144 + col + 111) = acc_r3_c3 + b1_c3;
                 }
                 if (hasTail)
                 {
@@ -537,12 +539,13 @@ namespace FixedShapeAttention.Generated
                     float b1_c1 = Unsafe.Add(ref b1, col + 1);
                     float b1_c2 = Unsafe.Add(ref b1, col + 2);
                     float b1_c3 = Unsafe.Add(ref b1, col + 3);
-                    Unsafe.Add(ref hidden, fullTiles * 144 + col) = GeluOperator.Invoke(acc_r0_c0 + b1_c0);
-                    Unsafe.Add(ref hidden, fullTiles * 144 + col + 1) = GeluOperator.Invoke(acc_r0_c1 + b1_c1);
-                    Unsafe.Add(ref hidden, fullTiles * 144 + col + 2) = GeluOperator.Invoke(acc_r0_c2 + b1_c2);
-                    Unsafe.Add(ref hidden, fullTiles * 144 + col + 3) = GeluOperator.Invoke(acc_r0_c3 + b1_c3);
+                    Unsafe.Add(ref hidden, fullTiles * 144 + col) = acc_r0_c0 + b1_c0;
+                    Unsafe.Add(ref hidden, fullTiles * 144 + col + 1) = acc_r0_c1 + b1_c1;
+                    Unsafe.Add(ref hidden, fullTiles * 144 + col + 2) = acc_r0_c2 + b1_c2;
+                    Unsafe.Add(ref hidden, fullTiles * 144 + col + 3) = acc_r0_c3 + b1_c3;
                 }
             }
+            ActivationPass.ApplyScalar<GeluOperator>(ref hidden, (fullTiles * 4 + (hasTail ? 1 : 0)) * 36);
         }
 
         /// <summary>y = hidden·W2 + b2 for the chunk's rows, 20 columns.</summary>
@@ -824,18 +827,18 @@ namespace FixedShapeAttention.Generated
                     Vector512<float> b1_c0 = Vector512.LoadUnsafe(ref b1);
                     Vector512<float> b1_c1 = Vector512.LoadUnsafe(ref b1, 16);
                     Vector512<float> b1_c2 = Vector512.LoadUnsafe(ref b1, 20);
-                    Vector512.StoreUnsafe(GeluOperator.Invoke(acc_r0_c0 + b1_c0), ref hidden, (nuint)(tile * 144));
-                    Vector512.StoreUnsafe(GeluOperator.Invoke(acc_r0_c1 + b1_c1), ref hidden, (nuint)(tile * 144 + 16));
-                    Vector512.StoreUnsafe(GeluOperator.Invoke(acc_r0_c2 + b1_c2), ref hidden, (nuint)(tile * 144 + 20));
-                    Vector512.StoreUnsafe(GeluOperator.Invoke(acc_r1_c0 + b1_c0), ref hidden, (nuint)(tile * 144 + 36));
-                    Vector512.StoreUnsafe(GeluOperator.Invoke(acc_r1_c1 + b1_c1), ref hidden, (nuint)(tile * 144 + 52));
-                    Vector512.StoreUnsafe(GeluOperator.Invoke(acc_r1_c2 + b1_c2), ref hidden, (nuint)(tile * 144 + 56));
-                    Vector512.StoreUnsafe(GeluOperator.Invoke(acc_r2_c0 + b1_c0), ref hidden, (nuint)(tile * 144 + 72));
-                    Vector512.StoreUnsafe(GeluOperator.Invoke(acc_r2_c1 + b1_c1), ref hidden, (nuint)(tile * 144 + 88));
-                    Vector512.StoreUnsafe(GeluOperator.Invoke(acc_r2_c2 + b1_c2), ref hidden, (nuint)(tile * 144 + 92));
-                    Vector512.StoreUnsafe(GeluOperator.Invoke(acc_r3_c0 + b1_c0), ref hidden, (nuint)(tile * 144 + 108));
-                    Vector512.StoreUnsafe(GeluOperator.Invoke(acc_r3_c1 + b1_c1), ref hidden, (nuint)(tile * 144 + 124));
-                    Vector512.StoreUnsafe(GeluOperator.Invoke(acc_r3_c2 + b1_c2), ref hidden, (nuint)(tile * 144 + 128));
+                    Vector512.StoreUnsafe(acc_r0_c0 + b1_c0, ref hidden, (nuint)(tile * 144));
+                    Vector512.StoreUnsafe(acc_r0_c1 + b1_c1, ref hidden, (nuint)(tile * 144 + 16));
+                    Vector512.StoreUnsafe(acc_r0_c2 + b1_c2, ref hidden, (nuint)(tile * 144 + 20));
+                    Vector512.StoreUnsafe(acc_r1_c0 + b1_c0, ref hidden, (nuint)(tile * 144 + 36));
+                    Vector512.StoreUnsafe(acc_r1_c1 + b1_c1, ref hidden, (nuint)(tile * 144 + 52));
+                    Vector512.StoreUnsafe(acc_r1_c2 + b1_c2, ref hidden, (nuint)(tile * 144 + 56));
+                    Vector512.StoreUnsafe(acc_r2_c0 + b1_c0, ref hidden, (nuint)(tile * 144 + 72));
+                    Vector512.StoreUnsafe(acc_r2_c1 + b1_c1, ref hidden, (nuint)(tile * 144 + 88));
+                    Vector512.StoreUnsafe(acc_r2_c2 + b1_c2, ref hidden, (nuint)(tile * 144 + 92));
+                    Vector512.StoreUnsafe(acc_r3_c0 + b1_c0, ref hidden, (nuint)(tile * 144 + 108));
+                    Vector512.StoreUnsafe(acc_r3_c1 + b1_c1, ref hidden, (nuint)(tile * 144 + 124));
+                    Vector512.StoreUnsafe(acc_r3_c2 + b1_c2, ref hidden, (nuint)(tile * 144 + 128));
                 }
                 if (hasTail)
                 {
@@ -856,11 +859,12 @@ namespace FixedShapeAttention.Generated
                     Vector512<float> b1_c0 = Vector512.LoadUnsafe(ref b1);
                     Vector512<float> b1_c1 = Vector512.LoadUnsafe(ref b1, 16);
                     Vector512<float> b1_c2 = Vector512.LoadUnsafe(ref b1, 20);
-                    Vector512.StoreUnsafe(GeluOperator.Invoke(acc_r0_c0 + b1_c0), ref hidden, (nuint)(fullTiles * 144));
-                    Vector512.StoreUnsafe(GeluOperator.Invoke(acc_r0_c1 + b1_c1), ref hidden, (nuint)(fullTiles * 144 + 16));
-                    Vector512.StoreUnsafe(GeluOperator.Invoke(acc_r0_c2 + b1_c2), ref hidden, (nuint)(fullTiles * 144 + 20));
+                    Vector512.StoreUnsafe(acc_r0_c0 + b1_c0, ref hidden, (nuint)(fullTiles * 144));
+                    Vector512.StoreUnsafe(acc_r0_c1 + b1_c1, ref hidden, (nuint)(fullTiles * 144 + 16));
+                    Vector512.StoreUnsafe(acc_r0_c2 + b1_c2, ref hidden, (nuint)(fullTiles * 144 + 20));
                 }
             }
+            ActivationPass.Apply512<GeluOperator>(ref hidden, (fullTiles * 4 + (hasTail ? 1 : 0)) * 36);
         }
 
         /// <summary>y = hidden·W2 + b2 for the chunk's rows, 20 columns.</summary>
@@ -959,14 +963,14 @@ namespace FixedShapeAttention.Generated
                     }
                     Vector256<float> b1_c0 = Vector256.LoadUnsafe(ref b1, (nuint)(col));
                     Vector256<float> b1_c1 = Vector256.LoadUnsafe(ref b1, (nuint)(col + 8));
-                    Vector256.StoreUnsafe(GeluOperator.Invoke(acc_r0_c0 + b1_c0), ref hidden, (nuint)(tile * 144 + col));
-                    Vector256.StoreUnsafe(GeluOperator.Invoke(acc_r0_c1 + b1_c1), ref hidden, (nuint)(tile * 144 + col + 8));
-                    Vector256.StoreUnsafe(GeluOperator.Invoke(acc_r1_c0 + b1_c0), ref hidden, (nuint)(tile * 144 + col + 36));
-                    Vector256.StoreUnsafe(GeluOperator.Invoke(acc_r1_c1 + b1_c1), ref hidden, (nuint)(tile * 144 + col + 44));
-                    Vector256.StoreUnsafe(GeluOperator.Invoke(acc_r2_c0 + b1_c0), ref hidden, (nuint)(tile * 144 + col + 72));
-                    Vector256.StoreUnsafe(GeluOperator.Invoke(acc_r2_c1 + b1_c1), ref hidden, (nuint)(tile * 144 + col + 80));
-                    Vector256.StoreUnsafe(GeluOperator.Invoke(acc_r3_c0 + b1_c0), ref hidden, (nuint)(tile * 144 + col + 108));
-                    Vector256.StoreUnsafe(GeluOperator.Invoke(acc_r3_c1 + b1_c1), ref hidden, (nuint)(tile * 144 + col + 116));
+                    Vector256.StoreUnsafe(acc_r0_c0 + b1_c0, ref hidden, (nuint)(tile * 144 + col));
+                    Vector256.StoreUnsafe(acc_r0_c1 + b1_c1, ref hidden, (nuint)(tile * 144 + col + 8));
+                    Vector256.StoreUnsafe(acc_r1_c0 + b1_c0, ref hidden, (nuint)(tile * 144 + col + 36));
+                    Vector256.StoreUnsafe(acc_r1_c1 + b1_c1, ref hidden, (nuint)(tile * 144 + col + 44));
+                    Vector256.StoreUnsafe(acc_r2_c0 + b1_c0, ref hidden, (nuint)(tile * 144 + col + 72));
+                    Vector256.StoreUnsafe(acc_r2_c1 + b1_c1, ref hidden, (nuint)(tile * 144 + col + 80));
+                    Vector256.StoreUnsafe(acc_r3_c0 + b1_c0, ref hidden, (nuint)(tile * 144 + col + 108));
+                    Vector256.StoreUnsafe(acc_r3_c1 + b1_c1, ref hidden, (nuint)(tile * 144 + col + 116));
                 }
                 if (hasTail)
                 {
@@ -984,8 +988,8 @@ namespace FixedShapeAttention.Generated
                     }
                     Vector256<float> b1_c0 = Vector256.LoadUnsafe(ref b1, (nuint)(col));
                     Vector256<float> b1_c1 = Vector256.LoadUnsafe(ref b1, (nuint)(col + 8));
-                    Vector256.StoreUnsafe(GeluOperator.Invoke(acc_r0_c0 + b1_c0), ref hidden, (nuint)(fullTiles * 144 + col));
-                    Vector256.StoreUnsafe(GeluOperator.Invoke(acc_r0_c1 + b1_c1), ref hidden, (nuint)(fullTiles * 144 + col + 8));
+                    Vector256.StoreUnsafe(acc_r0_c0 + b1_c0, ref hidden, (nuint)(fullTiles * 144 + col));
+                    Vector256.StoreUnsafe(acc_r0_c1 + b1_c1, ref hidden, (nuint)(fullTiles * 144 + col + 8));
                 }
             }
             {
@@ -1011,10 +1015,10 @@ namespace FixedShapeAttention.Generated
                         bRow = ref Unsafe.Add(ref bRow, 8);
                     }
                     Vector256<float> b1_c0 = Vector256.LoadUnsafe(ref b1, 28);
-                    Vector256.StoreUnsafe(GeluOperator.Invoke(acc_r0_c0 + b1_c0), ref hidden, (nuint)(tile * 144 + 28));
-                    Vector256.StoreUnsafe(GeluOperator.Invoke(acc_r1_c0 + b1_c0), ref hidden, (nuint)(tile * 144 + 64));
-                    Vector256.StoreUnsafe(GeluOperator.Invoke(acc_r2_c0 + b1_c0), ref hidden, (nuint)(tile * 144 + 100));
-                    Vector256.StoreUnsafe(GeluOperator.Invoke(acc_r3_c0 + b1_c0), ref hidden, (nuint)(tile * 144 + 136));
+                    Vector256.StoreUnsafe(acc_r0_c0 + b1_c0, ref hidden, (nuint)(tile * 144 + 28));
+                    Vector256.StoreUnsafe(acc_r1_c0 + b1_c0, ref hidden, (nuint)(tile * 144 + 64));
+                    Vector256.StoreUnsafe(acc_r2_c0 + b1_c0, ref hidden, (nuint)(tile * 144 + 100));
+                    Vector256.StoreUnsafe(acc_r3_c0 + b1_c0, ref hidden, (nuint)(tile * 144 + 136));
                 }
                 if (hasTail)
                 {
@@ -1029,9 +1033,10 @@ namespace FixedShapeAttention.Generated
                         bRow = ref Unsafe.Add(ref bRow, 8);
                     }
                     Vector256<float> b1_c0 = Vector256.LoadUnsafe(ref b1, 28);
-                    Vector256.StoreUnsafe(GeluOperator.Invoke(acc_r0_c0 + b1_c0), ref hidden, (nuint)(fullTiles * 144 + 28));
+                    Vector256.StoreUnsafe(acc_r0_c0 + b1_c0, ref hidden, (nuint)(fullTiles * 144 + 28));
                 }
             }
+            ActivationPass.Apply256<GeluOperator>(ref hidden, (fullTiles * 4 + (hasTail ? 1 : 0)) * 36);
         }
 
         /// <summary>y = hidden·W2 + b2 for the chunk's rows, 20 columns.</summary>
@@ -1186,22 +1191,22 @@ namespace FixedShapeAttention.Generated
                     float b1_c1 = Unsafe.Add(ref b1, col + 1);
                     float b1_c2 = Unsafe.Add(ref b1, col + 2);
                     float b1_c3 = Unsafe.Add(ref b1, col + 3);
-                    Unsafe.Add(ref hidden, tile * 144 + col) = GeluOperator.Invoke(acc_r0_c0 + b1_c0);
-                    Unsafe.Add(ref hidden, tile * 144 + col + 1) = GeluOperator.Invoke(acc_r0_c1 + b1_c1);
-                    Unsafe.Add(ref hidden, tile * 144 + col + 2) = GeluOperator.Invoke(acc_r0_c2 + b1_c2);
-                    Unsafe.Add(ref hidden, tile * 144 + col + 3) = GeluOperator.Invoke(acc_r0_c3 + b1_c3);
-                    Unsafe.Add(ref hidden, tile * 144 + col + 36) = GeluOperator.Invoke(acc_r1_c0 + b1_c0);
-                    Unsafe.Add(ref hidden, tile * 144 + col + 37) = GeluOperator.Invoke(acc_r1_c1 + b1_c1);
-                    Unsafe.Add(ref hidden, tile * 144 + col + 38) = GeluOperator.Invoke(acc_r1_c2 + b1_c2);
-                    Unsafe.Add(ref hidden, tile * 144 + col + 39) = GeluOperator.Invoke(acc_r1_c3 + b1_c3);
-                    Unsafe.Add(ref hidden, tile * 144 + col + 72) = GeluOperator.Invoke(acc_r2_c0 + b1_c0);
-                    Unsafe.Add(ref hidden, tile * 144 + col + 73) = GeluOperator.Invoke(acc_r2_c1 + b1_c1);
-                    Unsafe.Add(ref hidden, tile * 144 + col + 74) = GeluOperator.Invoke(acc_r2_c2 + b1_c2);
-                    Unsafe.Add(ref hidden, tile * 144 + col + 75) = GeluOperator.Invoke(acc_r2_c3 + b1_c3);
-                    Unsafe.Add(ref hidden, tile * 144 + col + 108) = GeluOperator.Invoke(acc_r3_c0 + b1_c0);
-                    Unsafe.Add(ref hidden, tile * 144 + col + 109) = GeluOperator.Invoke(acc_r3_c1 + b1_c1);
-                    Unsafe.Add(ref hidden, tile * 144 + col + 110) = GeluOperator.Invoke(acc_r3_c2 + b1_c2);
-                    Unsafe.Add(ref hidden, tile * 144 + col + 111) = GeluOperator.Invoke(acc_r3_c3 + b1_c3);
+                    Unsafe.Add(ref hidden, tile * 144 + col) = acc_r0_c0 + b1_c0;
+                    Unsafe.Add(ref hidden, tile * 144 + col + 1) = acc_r0_c1 + b1_c1;
+                    Unsafe.Add(ref hidden, tile * 144 + col + 2) = acc_r0_c2 + b1_c2;
+                    Unsafe.Add(ref hidden, tile * 144 + col + 3) = acc_r0_c3 + b1_c3;
+                    Unsafe.Add(ref hidden, tile * 144 + col + 36) = acc_r1_c0 + b1_c0;
+                    Unsafe.Add(ref hidden, tile * 144 + col + 37) = acc_r1_c1 + b1_c1;
+                    Unsafe.Add(ref hidden, tile * 144 + col + 38) = acc_r1_c2 + b1_c2;
+                    Unsafe.Add(ref hidden, tile * 144 + col + 39) = acc_r1_c3 + b1_c3;
+                    Unsafe.Add(ref hidden, tile * 144 + col + 72) = acc_r2_c0 + b1_c0;
+                    Unsafe.Add(ref hidden, tile * 144 + col + 73) = acc_r2_c1 + b1_c1;
+                    Unsafe.Add(ref hidden, tile * 144 + col + 74) = acc_r2_c2 + b1_c2;
+                    Unsafe.Add(ref hidden, tile * 144 + col + 75) = acc_r2_c3 + b1_c3;
+                    Unsafe.Add(ref hidden, tile * 144 + col + 108) = acc_r3_c0 + b1_c0;
+                    Unsafe.Add(ref hidden, tile * 144 + col + 109) = acc_r3_c1 + b1_c1;
+                    Unsafe.Add(ref hidden, tile * 144 + col + 110) = acc_r3_c2 + b1_c2;
+                    Unsafe.Add(ref hidden, tile * 144 + col + 111) = acc_r3_c3 + b1_c3;
                 }
                 if (hasTail)
                 {
@@ -1225,12 +1230,13 @@ namespace FixedShapeAttention.Generated
                     float b1_c1 = Unsafe.Add(ref b1, col + 1);
                     float b1_c2 = Unsafe.Add(ref b1, col + 2);
                     float b1_c3 = Unsafe.Add(ref b1, col + 3);
-                    Unsafe.Add(ref hidden, fullTiles * 144 + col) = GeluOperator.Invoke(acc_r0_c0 + b1_c0);
-                    Unsafe.Add(ref hidden, fullTiles * 144 + col + 1) = GeluOperator.Invoke(acc_r0_c1 + b1_c1);
-                    Unsafe.Add(ref hidden, fullTiles * 144 + col + 2) = GeluOperator.Invoke(acc_r0_c2 + b1_c2);
-                    Unsafe.Add(ref hidden, fullTiles * 144 + col + 3) = GeluOperator.Invoke(acc_r0_c3 + b1_c3);
+                    Unsafe.Add(ref hidden, fullTiles * 144 + col) = acc_r0_c0 + b1_c0;
+                    Unsafe.Add(ref hidden, fullTiles * 144 + col + 1) = acc_r0_c1 + b1_c1;
+                    Unsafe.Add(ref hidden, fullTiles * 144 + col + 2) = acc_r0_c2 + b1_c2;
+                    Unsafe.Add(ref hidden, fullTiles * 144 + col + 3) = acc_r0_c3 + b1_c3;
                 }
             }
+            ActivationPass.ApplyScalar<GeluOperator>(ref hidden, (fullTiles * 4 + (hasTail ? 1 : 0)) * 36);
         }
 
         /// <summary>y = hidden·W2 + b2 for the chunk's rows, 20 columns.</summary>
