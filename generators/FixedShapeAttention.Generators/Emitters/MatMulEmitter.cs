@@ -18,6 +18,7 @@ internal static class MatMulEmitter
     {
         var layout = product.Layout;
         int lanes = layout.Lanes;
+        PanelRange? range = product.Panels;
         if (layout.FullPanels > 0)
         {
             if (product.Unroll || layout.FullPanels == 1)
@@ -26,14 +27,18 @@ internal static class MatMulEmitter
                 {
                     int start = panel * layout.PanelWidth;
                     Index[] slots = Enumerable.Range(0, layout.PanelSlots).Select(s => Index.Of(start + s * lanes)).ToArray();
-                    EmitGuarded(w, product, start, Block(product, slots, Index.Of(start), layout.PanelWidth), emitBlock);
+                    using (BlockIf(w, range is { } r ? $"if ({panel} >= {r.First} && {panel} < {r.First} + {r.Count})" : null))
+                    {
+                        EmitGuarded(w, product, start, Block(product, slots, Index.Of(start), layout.PanelWidth), emitBlock);
+                    }
                 }
             }
             else
             {
-                string condition = $"col < {layout.FullPanels * layout.PanelWidth}"
-                    + (product.SkipColumnsAfter is { } lastRow ? $" && col <= {lastRow}" : "");
-                using (w.Block($"for (int col = 0; {condition}; col += {layout.PanelWidth})"))
+                string first = range is { } r ? $"{r.First} * {layout.PanelWidth}" : "0";
+                string end = range is { } r2 ? $"({r2.First} + {r2.Count}) * {layout.PanelWidth}" : $"{layout.FullPanels * layout.PanelWidth}";
+                string condition = $"col < {end}" + (product.SkipColumnsAfter is { } lastRow ? $" && col <= {lastRow}" : "");
+                using (w.Block($"for (int col = {first}; {condition}; col += {layout.PanelWidth})"))
                 {
                     Index[] slots = Enumerable.Range(0, layout.PanelSlots).Select(s => Index.Of("col") + s * lanes).ToArray();
                     emitBlock(Block(product, slots, Index.Of("col"), layout.PanelWidth));
@@ -45,7 +50,10 @@ internal static class MatMulEmitter
         {
             Index[] slots = layout.RemainderOffsets.Select(Index.Of).ToArray();
             int packedStart = layout.FullPanels * layout.PanelWidth;
-            EmitGuarded(w, product, layout.RemainderOffsets[0], Block(product, slots, Index.Of(packedStart), slots.Length * lanes), emitBlock);
+            using (BlockIf(w, range is { } r ? $"if ({r.OwnsRemainder})" : null))
+            {
+                EmitGuarded(w, product, layout.RemainderOffsets[0], Block(product, slots, Index.Of(packedStart), slots.Length * lanes), emitBlock);
+            }
         }
     }
 
@@ -96,6 +104,8 @@ internal static class MatMulEmitter
             }
         });
     }
+
+    private static SourceWriter.Scope? BlockIf(SourceWriter w, string? header) => header is null ? null : w.Block(header);
 
     private static void EmitGuarded(SourceWriter w, ProductSpec product, int firstColumn, ColumnBlock block, Action<ColumnBlock> emitBlock)
     {

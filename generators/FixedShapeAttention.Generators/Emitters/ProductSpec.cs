@@ -52,9 +52,16 @@ internal sealed class ProductSpec
     /// <summary>When set, each row tile declares <c>int rowStart = {origin} + tile·RM</c>: its first row in the sequence.</summary>
     public string? RowStartOrigin { get; set; }
 
+    /// <summary>When set, only the full panels [First, First + Count) and, if OwnsRemainder, the remainder block are
+    /// computed: a chunk that owns a range of columns instead of a range of rows.</summary>
+    public PanelRange? Panels { get; set; }
+
     /// <summary>Per-column values loaded once per column slot before the stores (bias vectors), by name prefix.</summary>
     public string? ColumnOperand { get; set; }
 
     /// <summary>Turns an accumulator into the value stored: (isa, accumulator, column operand or null) → expression.</summary>
     public Func<IsaSyntax, string, string?, string> Epilogue { get; set; } = (_, accumulator, _) => accumulator;
 }
+
+/// <summary>Names of the variables that bound a column-split chunk's panels (see <see cref="ProductSpec.Panels"/>).</summary>
+internal sealed record PanelRange(string First, string Count, string OwnsRemainder);

@@ -29,10 +29,11 @@ internal static class ProjectionEmitter
             $"Shape: SequenceLength {shape.SequenceLength}, EmbeddingDim {shape.EmbeddingDim}; y = x·W + b with W [{shape.EmbeddingDim}, {shape.EmbeddingDim}].",
             $"Strategy: {plan.ProjectionReason}.",
             $"Register tiles (rows × vectors): x·W {TileDescription(plan, b => b.FeedForwardOutput)}.",
-            "Loop order: column panels outside, row tiles inside, so a panel of W stays in cache while every row of the chunk uses it.",
+            "Loop order: column panels outside, row tiles inside, so a panel of W stays in cache while every row of the sequence uses it.",
             "Prepacked overload: PackProjection stores each column panel of W contiguously in the order the tile reads it; bit-identical to the raw-span overload.",
             $"Row tail: {RowTail(plan)}",
-            $"Scheduling: {chunks} chunk{(chunks == 1 ? "" : "s")} per sequence, {Number(flopsPerSequence)} flops per sequence; " +
+            $"Scheduling: {chunks} chunk{(chunks == 1 ? "" : "s")} per sequence, each all {shape.SequenceLength} rows × a share of the column panels (so W is read once per sequence, " +
+            $"not once per row block), {Number(flopsPerSequence)} flops per sequence; " +
             $"below {Number(ChunkSizing.ParallelThresholdFlops)} flops per call every chunk runs on the calling thread.",
         };
 
@@ -117,23 +118,18 @@ internal static class ProjectionEmitter
                 if (cps == 1)
                 {
                     w.Line("int sequence = chunk;");
-                    w.Line("const int firstTile = 0;");
-                    w.Line($"const int tileCount = {plan.RowTiles};");
+                    w.Line("const int part = 0;");
                 }
                 else
                 {
                     w.Line($"int sequence = chunk / {cps};");
                     w.Line($"int part = chunk % {cps};");
-                    w.Line($"int firstTile = RowPartition.Start({plan.RowTiles}, {cps}, part);");
-                    w.Line($"int tileCount = RowPartition.Count({plan.RowTiles}, {cps}, part);");
                 }
 
-                w.Line($"int fullTiles = Math.Min(firstTile + tileCount, {plan.FullRowTiles}) - firstTile;");
-                w.Line($"bool hasTail = firstTile + tileCount > {plan.FullRowTiles};");
-                w.Line($"nint rowOffset = ((nint)sequence * {s} + firstTile * {plan.RowTile}) * {e};");
+                w.Line($"nint rowOffset = (nint)sequence * {s * e};");
                 w.Line("ref float x = ref Unsafe.Add(ref buffers.Input0, rowOffset);");
                 w.Line("ref float y = ref Unsafe.Add(ref buffers.Output, rowOffset);");
-                EmitLadder(w, plan, isa => w.Line($"Rows_{Suffix(isa)}(ref x, ref buffers.Input1, ref buffers.Input2, ref y, fullTiles, hasTail);"));
+                EmitLadder(w, plan, isa => w.Line($"Rows_{Suffix(isa)}(ref x, ref buffers.Input1, ref buffers.Input2, ref y, part);"));
             }
 
             if (packed)
@@ -160,9 +156,28 @@ internal static class ProjectionEmitter
             ColumnOperand = "bias",
             Epilogue = (_, accumulator, bias) => $"{accumulator} + {bias}",
         };
-        w.Line($"/// <summary>y = x·W + b for the chunk's rows, {shape.EmbeddingDim} columns.</summary>");
-        using (w.Block($"private static void Rows_{Suffix(branch.Isa)}(ref float x, ref float w, ref float bias, ref float y, int fullTiles, bool hasTail)"))
+        ColumnLayout layout = branch.FeedForwardOutput;
+        int parts = plan.ProjectionChunksPerSequence;
+        if (parts > 1)
         {
+            product.Panels = new PanelRange("firstPanel", "panelCount", $"part == {parts - 1}");
+        }
+
+        w.Line($"/// <summary>y = x·W + b for all {shape.SequenceLength} rows of a sequence and the chunk's share of the {shape.EmbeddingDim} columns.</summary>");
+        using (w.Block($"private static void Rows_{Suffix(branch.Isa)}(ref float x, ref float w, ref float bias, ref float y, int part)"))
+        {
+            w.Line($"const int fullTiles = {plan.FullRowTiles};");
+            if (plan.TailRows > 0)
+            {
+                w.Line("const bool hasTail = true;");
+            }
+            if (parts > 1)
+            {
+                w.Line($"// Columns are split, not rows: each chunk streams its {layout.PanelWidth}-column panels of W once for every row.");
+                w.Line($"int firstPanel = RowPartition.Start({layout.FullPanels}, {parts}, part);");
+                w.Line($"int panelCount = RowPartition.Count({layout.FullPanels}, {parts}, part);");
+            }
+
             MatMulEmitter.EmitRowTiles(w, product, plan.RowTile, plan.TailRows);
         }
     }

@@ -46,7 +46,7 @@ internal static class KernelPlanner
             FeedForwardMaxRowsPerChunk: maxRowsPerChunk,
             projectionStrategy,
             projectionReason,
-            ProjectionChunksPerSequence: ChunkSizing.ProjectionChunksPerSequence(s),
+            ProjectionChunksPerSequence: projectionStrategy == KernelStrategy.FullUnroll ? 1 : ChunkSizing.ProjectionColumnChunks,
             branches.ToEquatableArray());
     }
 

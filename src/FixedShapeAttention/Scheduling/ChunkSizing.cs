@@ -79,6 +79,13 @@ internal static class ChunkSizing
     /// </summary>
     public static int ProjectionChunksPerSequence(int sequenceLength) => Clamp(MinFeedForwardChunks, RowTiles(sequenceLength));
 
+    /// <summary>
+    /// Column chunks per sequence of a generated projection: each takes every row and a quarter of W's column panels,
+    /// so W is read once per sequence however short it is (row chunks of a 16-token sequence would each stream all of W
+    /// for four rows). Four keep 2–4 threads busy on one sequence.
+    /// </summary>
+    public const int ProjectionColumnChunks = 4;
+
     /// <summary>The most row tiles any chunk holds (balanced partition: the first chunks carry one extra).</summary>
     public static int MaxTilesPerChunk(int tiles, int chunks) => (tiles + chunks - 1) / chunks;
 

@@ -3,10 +3,10 @@
 // Shape: SequenceLength 128, EmbeddingDim 384; y = x·W + b with W [384, 384].
 // Strategy: blocked loops: the largest product, x·W on the scalar branch, is 384 deep × 384 column slots = 147456 multiply-add statements per row tile, above the unroll budget of 48, so k and column panels are loops around an unrolled register tile.
 // Register tiles (rows × vectors): x·W Vector512 4×4 Vector512, Vector256 4×2 Vector256, scalar 4×4 float.
-// Loop order: column panels outside, row tiles inside, so a panel of W stays in cache while every row of the chunk uses it.
+// Loop order: column panels outside, row tiles inside, so a panel of W stays in cache while every row of the sequence uses it.
 // Prepacked overload: PackProjection stores each column panel of W contiguously in the order the tile reads it; bit-identical to the raw-span overload.
 // Row tail: 128 rows = 32 tiles of 4, no row tail.
-// Scheduling: 4 chunks per sequence, 37_748_736 flops per sequence; below 4_000_000 flops per call every chunk runs on the calling thread.
+// Scheduling: 4 chunks per sequence, each all 128 rows × a share of the column panels (so W is read once per sequence, not once per row block), 37_748_736 flops per sequence; below 4_000_000 flops per call every chunk runs on the calling thread.
 
 #nullable enable
 
@@ -72,31 +72,31 @@ namespace FixedShapeAttention.Generated
         {
             int sequence = chunk / 4;
             int part = chunk % 4;
-            int firstTile = RowPartition.Start(32, 4, part);
-            int tileCount = RowPartition.Count(32, 4, part);
-            int fullTiles = Math.Min(firstTile + tileCount, 32) - firstTile;
-            bool hasTail = firstTile + tileCount > 32;
-            nint rowOffset = ((nint)sequence * 128 + firstTile * 4) * 384;
+            nint rowOffset = (nint)sequence * 49152;
             ref float x = ref Unsafe.Add(ref buffers.Input0, rowOffset);
             ref float y = ref Unsafe.Add(ref buffers.Output, rowOffset);
             if (Vector512.IsHardwareAccelerated)
             {
-                Rows_Vector512(ref x, ref buffers.Input1, ref buffers.Input2, ref y, fullTiles, hasTail);
+                Rows_Vector512(ref x, ref buffers.Input1, ref buffers.Input2, ref y, part);
             }
             else if (Vector256.IsHardwareAccelerated)
             {
-                Rows_Vector256(ref x, ref buffers.Input1, ref buffers.Input2, ref y, fullTiles, hasTail);
+                Rows_Vector256(ref x, ref buffers.Input1, ref buffers.Input2, ref y, part);
             }
             else
             {
-                Rows_Scalar(ref x, ref buffers.Input1, ref buffers.Input2, ref y, fullTiles, hasTail);
+                Rows_Scalar(ref x, ref buffers.Input1, ref buffers.Input2, ref y, part);
             }
         }
 
-        /// <summary>y = x·W + b for the chunk's rows, 384 columns.</summary>
-        private static void Rows_Vector512(ref float x, ref float w, ref float bias, ref float y, int fullTiles, bool hasTail)
+        /// <summary>y = x·W + b for all 128 rows of a sequence and the chunk's share of the 384 columns.</summary>
+        private static void Rows_Vector512(ref float x, ref float w, ref float bias, ref float y, int part)
         {
-            for (int col = 0; col < 384; col += 64)
+            const int fullTiles = 32;
+            // Columns are split, not rows: each chunk streams its 64-column panels of W once for every row.
+            int firstPanel = RowPartition.Start(6, 4, part);
+            int panelCount = RowPartition.Count(6, 4, part);
+            for (int col = firstPanel * 64; col < (firstPanel + panelCount) * 64; col += 64)
             {
                 for (int tile = 0; tile < fullTiles; tile++)
                 {
@@ -158,10 +158,14 @@ namespace FixedShapeAttention.Generated
             }
         }
 
-        /// <summary>y = x·W + b for the chunk's rows, 384 columns.</summary>
-        private static void Rows_Vector256(ref float x, ref float w, ref float bias, ref float y, int fullTiles, bool hasTail)
+        /// <summary>y = x·W + b for all 128 rows of a sequence and the chunk's share of the 384 columns.</summary>
+        private static void Rows_Vector256(ref float x, ref float w, ref float bias, ref float y, int part)
         {
-            for (int col = 0; col < 384; col += 16)
+            const int fullTiles = 32;
+            // Columns are split, not rows: each chunk streams its 16-column panels of W once for every row.
+            int firstPanel = RowPartition.Start(24, 4, part);
+            int panelCount = RowPartition.Count(24, 4, part);
+            for (int col = firstPanel * 16; col < (firstPanel + panelCount) * 16; col += 16)
             {
                 for (int tile = 0; tile < fullTiles; tile++)
                 {
@@ -203,10 +207,14 @@ namespace FixedShapeAttention.Generated
             }
         }
 
-        /// <summary>y = x·W + b for the chunk's rows, 384 columns.</summary>
-        private static void Rows_Scalar(ref float x, ref float w, ref float bias, ref float y, int fullTiles, bool hasTail)
+        /// <summary>y = x·W + b for all 128 rows of a sequence and the chunk's share of the 384 columns.</summary>
+        private static void Rows_Scalar(ref float x, ref float w, ref float bias, ref float y, int part)
         {
-            for (int col = 0; col < 384; col += 4)
+            const int fullTiles = 32;
+            // Columns are split, not rows: each chunk streams its 4-column panels of W once for every row.
+            int firstPanel = RowPartition.Start(96, 4, part);
+            int panelCount = RowPartition.Count(96, 4, part);
+            for (int col = firstPanel * 4; col < (firstPanel + panelCount) * 4; col += 4)
             {
                 for (int tile = 0; tile < fullTiles; tile++)
                 {
@@ -277,24 +285,20 @@ namespace FixedShapeAttention.Generated
         {
             int sequence = chunk / 4;
             int part = chunk % 4;
-            int firstTile = RowPartition.Start(32, 4, part);
-            int tileCount = RowPartition.Count(32, 4, part);
-            int fullTiles = Math.Min(firstTile + tileCount, 32) - firstTile;
-            bool hasTail = firstTile + tileCount > 32;
-            nint rowOffset = ((nint)sequence * 128 + firstTile * 4) * 384;
+            nint rowOffset = (nint)sequence * 49152;
             ref float x = ref Unsafe.Add(ref buffers.Input0, rowOffset);
             ref float y = ref Unsafe.Add(ref buffers.Output, rowOffset);
             if (Vector512.IsHardwareAccelerated)
             {
-                Rows_Vector512(ref x, ref buffers.Input1, ref buffers.Input2, ref y, fullTiles, hasTail);
+                Rows_Vector512(ref x, ref buffers.Input1, ref buffers.Input2, ref y, part);
             }
             else if (Vector256.IsHardwareAccelerated)
             {
-                Rows_Vector256(ref x, ref buffers.Input1, ref buffers.Input2, ref y, fullTiles, hasTail);
+                Rows_Vector256(ref x, ref buffers.Input1, ref buffers.Input2, ref y, part);
             }
             else
             {
-                Rows_Scalar(ref x, ref buffers.Input1, ref buffers.Input2, ref y, fullTiles, hasTail);
+                Rows_Scalar(ref x, ref buffers.Input1, ref buffers.Input2, ref y, part);
             }
         }
 
@@ -358,10 +362,14 @@ namespace FixedShapeAttention.Generated
             }
         }
 
-        /// <summary>y = x·W + b for the chunk's rows, 384 columns.</summary>
-        private static void Rows_Vector512(ref float x, ref float w, ref float bias, ref float y, int fullTiles, bool hasTail)
+        /// <summary>y = x·W + b for all 128 rows of a sequence and the chunk's share of the 384 columns.</summary>
+        private static void Rows_Vector512(ref float x, ref float w, ref float bias, ref float y, int part)
         {
-            for (int col = 0; col < 384; col += 64)
+            const int fullTiles = 32;
+            // Columns are split, not rows: each chunk streams its 64-column panels of W once for every row.
+            int firstPanel = RowPartition.Start(6, 4, part);
+            int panelCount = RowPartition.Count(6, 4, part);
+            for (int col = firstPanel * 64; col < (firstPanel + panelCount) * 64; col += 64)
             {
                 for (int tile = 0; tile < fullTiles; tile++)
                 {
@@ -423,10 +431,14 @@ namespace FixedShapeAttention.Generated
             }
         }
 
-        /// <summary>y = x·W + b for the chunk's rows, 384 columns.</summary>
-        private static void Rows_Vector256(ref float x, ref float w, ref float bias, ref float y, int fullTiles, bool hasTail)
+        /// <summary>y = x·W + b for all 128 rows of a sequence and the chunk's share of the 384 columns.</summary>
+        private static void Rows_Vector256(ref float x, ref float w, ref float bias, ref float y, int part)
         {
-            for (int col = 0; col < 384; col += 16)
+            const int fullTiles = 32;
+            // Columns are split, not rows: each chunk streams its 16-column panels of W once for every row.
+            int firstPanel = RowPartition.Start(24, 4, part);
+            int panelCount = RowPartition.Count(24, 4, part);
+            for (int col = firstPanel * 16; col < (firstPanel + panelCount) * 16; col += 16)
             {
                 for (int tile = 0; tile < fullTiles; tile++)
                 {
@@ -468,10 +480,14 @@ namespace FixedShapeAttention.Generated
             }
         }
 
-        /// <summary>y = x·W + b for the chunk's rows, 384 columns.</summary>
-        private static void Rows_Scalar(ref float x, ref float w, ref float bias, ref float y, int fullTiles, bool hasTail)
+        /// <summary>y = x·W + b for all 128 rows of a sequence and the chunk's share of the 384 columns.</summary>
+        private static void Rows_Scalar(ref float x, ref float w, ref float bias, ref float y, int part)
         {
-            for (int col = 0; col < 384; col += 4)
+            const int fullTiles = 32;
+            // Columns are split, not rows: each chunk streams its 4-column panels of W once for every row.
+            int firstPanel = RowPartition.Start(96, 4, part);
+            int panelCount = RowPartition.Count(96, 4, part);
+            for (int col = firstPanel * 4; col < (firstPanel + panelCount) * 4; col += 4)
             {
                 for (int tile = 0; tile < fullTiles; tile++)
                 {

@@ -3,10 +3,10 @@
 // Shape: SequenceLength 13, EmbeddingDim 20; y = x·W + b with W [20, 20].
 // Strategy: blocked loops: the largest product, x·W on the scalar branch, is 20 deep × 20 column slots = 400 multiply-add statements per row tile, above the unroll budget of 48, so k and column panels are loops around an unrolled register tile.
 // Register tiles (rows × vectors): x·W Vector512 4×2 Vector512, Vector256 4×2 Vector256, scalar 4×4 float.
-// Loop order: column panels outside, row tiles inside, so a panel of W stays in cache while every row of the chunk uses it.
+// Loop order: column panels outside, row tiles inside, so a panel of W stays in cache while every row of the sequence uses it.
 // Prepacked overload: PackProjection stores each column panel of W contiguously in the order the tile reads it; bit-identical to the raw-span overload.
 // Row tail: 13 rows = 3 tiles of 4 + a tail tile of 1 row, emitted as its own code.
-// Scheduling: 4 chunks per sequence, 10_400 flops per sequence; below 4_000_000 flops per call every chunk runs on the calling thread.
+// Scheduling: 4 chunks per sequence, each all 13 rows × a share of the column panels (so W is read once per sequence, not once per row block), 10_400 flops per sequence; below 4_000_000 flops per call every chunk runs on the calling thread.
 
 #nullable enable
 
@@ -72,201 +72,221 @@ namespace FixedShapeAttention.Generated
         {
             int sequence = chunk / 4;
             int part = chunk % 4;
-            int firstTile = RowPartition.Start(4, 4, part);
-            int tileCount = RowPartition.Count(4, 4, part);
-            int fullTiles = Math.Min(firstTile + tileCount, 3) - firstTile;
-            bool hasTail = firstTile + tileCount > 3;
-            nint rowOffset = ((nint)sequence * 13 + firstTile * 4) * 20;
+            nint rowOffset = (nint)sequence * 260;
             ref float x = ref Unsafe.Add(ref buffers.Input0, rowOffset);
             ref float y = ref Unsafe.Add(ref buffers.Output, rowOffset);
             if (Vector512.IsHardwareAccelerated)
             {
-                Rows_Vector512(ref x, ref buffers.Input1, ref buffers.Input2, ref y, fullTiles, hasTail);
+                Rows_Vector512(ref x, ref buffers.Input1, ref buffers.Input2, ref y, part);
             }
             else if (Vector256.IsHardwareAccelerated)
             {
-                Rows_Vector256(ref x, ref buffers.Input1, ref buffers.Input2, ref y, fullTiles, hasTail);
+                Rows_Vector256(ref x, ref buffers.Input1, ref buffers.Input2, ref y, part);
             }
             else
             {
-                Rows_Scalar(ref x, ref buffers.Input1, ref buffers.Input2, ref y, fullTiles, hasTail);
+                Rows_Scalar(ref x, ref buffers.Input1, ref buffers.Input2, ref y, part);
             }
         }
 
-        /// <summary>y = x·W + b for the chunk's rows, 20 columns.</summary>
-        private static void Rows_Vector512(ref float x, ref float w, ref float bias, ref float y, int fullTiles, bool hasTail)
+        /// <summary>y = x·W + b for all 13 rows of a sequence and the chunk's share of the 20 columns.</summary>
+        private static void Rows_Vector512(ref float x, ref float w, ref float bias, ref float y, int part)
         {
+            const int fullTiles = 3;
+            const bool hasTail = true;
+            // Columns are split, not rows: each chunk streams its 64-column panels of W once for every row.
+            int firstPanel = RowPartition.Start(0, 4, part);
+            int panelCount = RowPartition.Count(0, 4, part);
+            if (part == 3)
             {
-                for (int tile = 0; tile < fullTiles; tile++)
                 {
-                    Vector512<float> acc_r0_c0 = Vector512<float>.Zero, acc_r0_c1 = Vector512<float>.Zero;
-                    Vector512<float> acc_r1_c0 = Vector512<float>.Zero, acc_r1_c1 = Vector512<float>.Zero;
-                    Vector512<float> acc_r2_c0 = Vector512<float>.Zero, acc_r2_c1 = Vector512<float>.Zero;
-                    Vector512<float> acc_r3_c0 = Vector512<float>.Zero, acc_r3_c1 = Vector512<float>.Zero;
-                    ref float bRow = ref w;
-                    ref float aRow = ref Unsafe.Add(ref x, tile * 80);
-                    for (nint k = 0; k < 20; k++)
+                    for (int tile = 0; tile < fullTiles; tile++)
                     {
-                        Vector512<float> b_c0 = Vector512.LoadUnsafe(ref bRow);
-                        Vector512<float> b_c1 = Vector512.LoadUnsafe(ref bRow, 4);
-                        Vector512<float> a_r0 = Vector512.Create(Unsafe.Add(ref aRow, k));
-                        acc_r0_c0 = Vector512.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
-                        acc_r0_c1 = Vector512.FusedMultiplyAdd(a_r0, b_c1, acc_r0_c1);
-                        Vector512<float> a_r1 = Vector512.Create(Unsafe.Add(ref aRow, k + 20));
-                        acc_r1_c0 = Vector512.FusedMultiplyAdd(a_r1, b_c0, acc_r1_c0);
-                        acc_r1_c1 = Vector512.FusedMultiplyAdd(a_r1, b_c1, acc_r1_c1);
-                        Vector512<float> a_r2 = Vector512.Create(Unsafe.Add(ref aRow, k + 40));
-                        acc_r2_c0 = Vector512.FusedMultiplyAdd(a_r2, b_c0, acc_r2_c0);
-                        acc_r2_c1 = Vector512.FusedMultiplyAdd(a_r2, b_c1, acc_r2_c1);
-                        Vector512<float> a_r3 = Vector512.Create(Unsafe.Add(ref aRow, k + 60));
-                        acc_r3_c0 = Vector512.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
-                        acc_r3_c1 = Vector512.FusedMultiplyAdd(a_r3, b_c1, acc_r3_c1);
-                        bRow = ref Unsafe.Add(ref bRow, 20);
+                        Vector512<float> acc_r0_c0 = Vector512<float>.Zero, acc_r0_c1 = Vector512<float>.Zero;
+                        Vector512<float> acc_r1_c0 = Vector512<float>.Zero, acc_r1_c1 = Vector512<float>.Zero;
+                        Vector512<float> acc_r2_c0 = Vector512<float>.Zero, acc_r2_c1 = Vector512<float>.Zero;
+                        Vector512<float> acc_r3_c0 = Vector512<float>.Zero, acc_r3_c1 = Vector512<float>.Zero;
+                        ref float bRow = ref w;
+                        ref float aRow = ref Unsafe.Add(ref x, tile * 80);
+                        for (nint k = 0; k < 20; k++)
+                        {
+                            Vector512<float> b_c0 = Vector512.LoadUnsafe(ref bRow);
+                            Vector512<float> b_c1 = Vector512.LoadUnsafe(ref bRow, 4);
+                            Vector512<float> a_r0 = Vector512.Create(Unsafe.Add(ref aRow, k));
+                            acc_r0_c0 = Vector512.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
+                            acc_r0_c1 = Vector512.FusedMultiplyAdd(a_r0, b_c1, acc_r0_c1);
+                            Vector512<float> a_r1 = Vector512.Create(Unsafe.Add(ref aRow, k + 20));
+                            acc_r1_c0 = Vector512.FusedMultiplyAdd(a_r1, b_c0, acc_r1_c0);
+                            acc_r1_c1 = Vector512.FusedMultiplyAdd(a_r1, b_c1, acc_r1_c1);
+                            Vector512<float> a_r2 = Vector512.Create(Unsafe.Add(ref aRow, k + 40));
+                            acc_r2_c0 = Vector512.FusedMultiplyAdd(a_r2, b_c0, acc_r2_c0);
+                            acc_r2_c1 = Vector512.FusedMultiplyAdd(a_r2, b_c1, acc_r2_c1);
+                            Vector512<float> a_r3 = Vector512.Create(Unsafe.Add(ref aRow, k + 60));
+                            acc_r3_c0 = Vector512.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
+                            acc_r3_c1 = Vector512.FusedMultiplyAdd(a_r3, b_c1, acc_r3_c1);
+                            bRow = ref Unsafe.Add(ref bRow, 20);
+                        }
+                        Vector512<float> bias_c0 = Vector512.LoadUnsafe(ref bias);
+                        Vector512<float> bias_c1 = Vector512.LoadUnsafe(ref bias, 4);
+                        Vector512.StoreUnsafe(acc_r0_c0 + bias_c0, ref y, (nuint)(tile * 80));
+                        Vector512.StoreUnsafe(acc_r0_c1 + bias_c1, ref y, (nuint)(tile * 80 + 4));
+                        Vector512.StoreUnsafe(acc_r1_c0 + bias_c0, ref y, (nuint)(tile * 80 + 20));
+                        Vector512.StoreUnsafe(acc_r1_c1 + bias_c1, ref y, (nuint)(tile * 80 + 24));
+                        Vector512.StoreUnsafe(acc_r2_c0 + bias_c0, ref y, (nuint)(tile * 80 + 40));
+                        Vector512.StoreUnsafe(acc_r2_c1 + bias_c1, ref y, (nuint)(tile * 80 + 44));
+                        Vector512.StoreUnsafe(acc_r3_c0 + bias_c0, ref y, (nuint)(tile * 80 + 60));
+                        Vector512.StoreUnsafe(acc_r3_c1 + bias_c1, ref y, (nuint)(tile * 80 + 64));
                     }
-                    Vector512<float> bias_c0 = Vector512.LoadUnsafe(ref bias);
-                    Vector512<float> bias_c1 = Vector512.LoadUnsafe(ref bias, 4);
-                    Vector512.StoreUnsafe(acc_r0_c0 + bias_c0, ref y, (nuint)(tile * 80));
-                    Vector512.StoreUnsafe(acc_r0_c1 + bias_c1, ref y, (nuint)(tile * 80 + 4));
-                    Vector512.StoreUnsafe(acc_r1_c0 + bias_c0, ref y, (nuint)(tile * 80 + 20));
-                    Vector512.StoreUnsafe(acc_r1_c1 + bias_c1, ref y, (nuint)(tile * 80 + 24));
-                    Vector512.StoreUnsafe(acc_r2_c0 + bias_c0, ref y, (nuint)(tile * 80 + 40));
-                    Vector512.StoreUnsafe(acc_r2_c1 + bias_c1, ref y, (nuint)(tile * 80 + 44));
-                    Vector512.StoreUnsafe(acc_r3_c0 + bias_c0, ref y, (nuint)(tile * 80 + 60));
-                    Vector512.StoreUnsafe(acc_r3_c1 + bias_c1, ref y, (nuint)(tile * 80 + 64));
-                }
-                if (hasTail)
-                {
-                    Vector512<float> acc_r0_c0 = Vector512<float>.Zero, acc_r0_c1 = Vector512<float>.Zero;
-                    ref float bRow = ref w;
-                    ref float aRow = ref Unsafe.Add(ref x, fullTiles * 80);
-                    for (nint k = 0; k < 20; k++)
+                    if (hasTail)
                     {
-                        Vector512<float> b_c0 = Vector512.LoadUnsafe(ref bRow);
-                        Vector512<float> b_c1 = Vector512.LoadUnsafe(ref bRow, 4);
-                        Vector512<float> a_r0 = Vector512.Create(Unsafe.Add(ref aRow, k));
-                        acc_r0_c0 = Vector512.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
-                        acc_r0_c1 = Vector512.FusedMultiplyAdd(a_r0, b_c1, acc_r0_c1);
-                        bRow = ref Unsafe.Add(ref bRow, 20);
+                        Vector512<float> acc_r0_c0 = Vector512<float>.Zero, acc_r0_c1 = Vector512<float>.Zero;
+                        ref float bRow = ref w;
+                        ref float aRow = ref Unsafe.Add(ref x, fullTiles * 80);
+                        for (nint k = 0; k < 20; k++)
+                        {
+                            Vector512<float> b_c0 = Vector512.LoadUnsafe(ref bRow);
+                            Vector512<float> b_c1 = Vector512.LoadUnsafe(ref bRow, 4);
+                            Vector512<float> a_r0 = Vector512.Create(Unsafe.Add(ref aRow, k));
+                            acc_r0_c0 = Vector512.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
+                            acc_r0_c1 = Vector512.FusedMultiplyAdd(a_r0, b_c1, acc_r0_c1);
+                            bRow = ref Unsafe.Add(ref bRow, 20);
+                        }
+                        Vector512<float> bias_c0 = Vector512.LoadUnsafe(ref bias);
+                        Vector512<float> bias_c1 = Vector512.LoadUnsafe(ref bias, 4);
+                        Vector512.StoreUnsafe(acc_r0_c0 + bias_c0, ref y, (nuint)(fullTiles * 80));
+                        Vector512.StoreUnsafe(acc_r0_c1 + bias_c1, ref y, (nuint)(fullTiles * 80 + 4));
                     }
-                    Vector512<float> bias_c0 = Vector512.LoadUnsafe(ref bias);
-                    Vector512<float> bias_c1 = Vector512.LoadUnsafe(ref bias, 4);
-                    Vector512.StoreUnsafe(acc_r0_c0 + bias_c0, ref y, (nuint)(fullTiles * 80));
-                    Vector512.StoreUnsafe(acc_r0_c1 + bias_c1, ref y, (nuint)(fullTiles * 80 + 4));
-                }
-            }
-        }
-
-        /// <summary>y = x·W + b for the chunk's rows, 20 columns.</summary>
-        private static void Rows_Vector256(ref float x, ref float w, ref float bias, ref float y, int fullTiles, bool hasTail)
-        {
-            {
-                for (int tile = 0; tile < fullTiles; tile++)
-                {
-                    Vector256<float> acc_r0_c0 = Vector256<float>.Zero, acc_r0_c1 = Vector256<float>.Zero;
-                    Vector256<float> acc_r1_c0 = Vector256<float>.Zero, acc_r1_c1 = Vector256<float>.Zero;
-                    Vector256<float> acc_r2_c0 = Vector256<float>.Zero, acc_r2_c1 = Vector256<float>.Zero;
-                    Vector256<float> acc_r3_c0 = Vector256<float>.Zero, acc_r3_c1 = Vector256<float>.Zero;
-                    ref float bRow = ref w;
-                    ref float aRow = ref Unsafe.Add(ref x, tile * 80);
-                    for (nint k = 0; k < 20; k++)
-                    {
-                        Vector256<float> b_c0 = Vector256.LoadUnsafe(ref bRow);
-                        Vector256<float> b_c1 = Vector256.LoadUnsafe(ref bRow, 8);
-                        Vector256<float> a_r0 = Vector256.Create(Unsafe.Add(ref aRow, k));
-                        acc_r0_c0 = Vector256.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
-                        acc_r0_c1 = Vector256.FusedMultiplyAdd(a_r0, b_c1, acc_r0_c1);
-                        Vector256<float> a_r1 = Vector256.Create(Unsafe.Add(ref aRow, k + 20));
-                        acc_r1_c0 = Vector256.FusedMultiplyAdd(a_r1, b_c0, acc_r1_c0);
-                        acc_r1_c1 = Vector256.FusedMultiplyAdd(a_r1, b_c1, acc_r1_c1);
-                        Vector256<float> a_r2 = Vector256.Create(Unsafe.Add(ref aRow, k + 40));
-                        acc_r2_c0 = Vector256.FusedMultiplyAdd(a_r2, b_c0, acc_r2_c0);
-                        acc_r2_c1 = Vector256.FusedMultiplyAdd(a_r2, b_c1, acc_r2_c1);
-                        Vector256<float> a_r3 = Vector256.Create(Unsafe.Add(ref aRow, k + 60));
-                        acc_r3_c0 = Vector256.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
-                        acc_r3_c1 = Vector256.FusedMultiplyAdd(a_r3, b_c1, acc_r3_c1);
-                        bRow = ref Unsafe.Add(ref bRow, 20);
-                    }
-                    Vector256<float> bias_c0 = Vector256.LoadUnsafe(ref bias);
-                    Vector256<float> bias_c1 = Vector256.LoadUnsafe(ref bias, 8);
-                    Vector256.StoreUnsafe(acc_r0_c0 + bias_c0, ref y, (nuint)(tile * 80));
-                    Vector256.StoreUnsafe(acc_r0_c1 + bias_c1, ref y, (nuint)(tile * 80 + 8));
-                    Vector256.StoreUnsafe(acc_r1_c0 + bias_c0, ref y, (nuint)(tile * 80 + 20));
-                    Vector256.StoreUnsafe(acc_r1_c1 + bias_c1, ref y, (nuint)(tile * 80 + 28));
-                    Vector256.StoreUnsafe(acc_r2_c0 + bias_c0, ref y, (nuint)(tile * 80 + 40));
-                    Vector256.StoreUnsafe(acc_r2_c1 + bias_c1, ref y, (nuint)(tile * 80 + 48));
-                    Vector256.StoreUnsafe(acc_r3_c0 + bias_c0, ref y, (nuint)(tile * 80 + 60));
-                    Vector256.StoreUnsafe(acc_r3_c1 + bias_c1, ref y, (nuint)(tile * 80 + 68));
-                }
-                if (hasTail)
-                {
-                    Vector256<float> acc_r0_c0 = Vector256<float>.Zero, acc_r0_c1 = Vector256<float>.Zero;
-                    ref float bRow = ref w;
-                    ref float aRow = ref Unsafe.Add(ref x, fullTiles * 80);
-                    for (nint k = 0; k < 20; k++)
-                    {
-                        Vector256<float> b_c0 = Vector256.LoadUnsafe(ref bRow);
-                        Vector256<float> b_c1 = Vector256.LoadUnsafe(ref bRow, 8);
-                        Vector256<float> a_r0 = Vector256.Create(Unsafe.Add(ref aRow, k));
-                        acc_r0_c0 = Vector256.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
-                        acc_r0_c1 = Vector256.FusedMultiplyAdd(a_r0, b_c1, acc_r0_c1);
-                        bRow = ref Unsafe.Add(ref bRow, 20);
-                    }
-                    Vector256<float> bias_c0 = Vector256.LoadUnsafe(ref bias);
-                    Vector256<float> bias_c1 = Vector256.LoadUnsafe(ref bias, 8);
-                    Vector256.StoreUnsafe(acc_r0_c0 + bias_c0, ref y, (nuint)(fullTiles * 80));
-                    Vector256.StoreUnsafe(acc_r0_c1 + bias_c1, ref y, (nuint)(fullTiles * 80 + 8));
-                }
-            }
-            {
-                for (int tile = 0; tile < fullTiles; tile++)
-                {
-                    Vector256<float> acc_r0_c0 = Vector256<float>.Zero;
-                    Vector256<float> acc_r1_c0 = Vector256<float>.Zero;
-                    Vector256<float> acc_r2_c0 = Vector256<float>.Zero;
-                    Vector256<float> acc_r3_c0 = Vector256<float>.Zero;
-                    ref float bRow = ref Unsafe.Add(ref w, 12);
-                    ref float aRow = ref Unsafe.Add(ref x, tile * 80);
-                    for (nint k = 0; k < 20; k++)
-                    {
-                        Vector256<float> b_c0 = Vector256.LoadUnsafe(ref bRow);
-                        Vector256<float> a_r0 = Vector256.Create(Unsafe.Add(ref aRow, k));
-                        acc_r0_c0 = Vector256.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
-                        Vector256<float> a_r1 = Vector256.Create(Unsafe.Add(ref aRow, k + 20));
-                        acc_r1_c0 = Vector256.FusedMultiplyAdd(a_r1, b_c0, acc_r1_c0);
-                        Vector256<float> a_r2 = Vector256.Create(Unsafe.Add(ref aRow, k + 40));
-                        acc_r2_c0 = Vector256.FusedMultiplyAdd(a_r2, b_c0, acc_r2_c0);
-                        Vector256<float> a_r3 = Vector256.Create(Unsafe.Add(ref aRow, k + 60));
-                        acc_r3_c0 = Vector256.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
-                        bRow = ref Unsafe.Add(ref bRow, 20);
-                    }
-                    Vector256<float> bias_c0 = Vector256.LoadUnsafe(ref bias, 12);
-                    Vector256.StoreUnsafe(acc_r0_c0 + bias_c0, ref y, (nuint)(tile * 80 + 12));
-                    Vector256.StoreUnsafe(acc_r1_c0 + bias_c0, ref y, (nuint)(tile * 80 + 32));
-                    Vector256.StoreUnsafe(acc_r2_c0 + bias_c0, ref y, (nuint)(tile * 80 + 52));
-                    Vector256.StoreUnsafe(acc_r3_c0 + bias_c0, ref y, (nuint)(tile * 80 + 72));
-                }
-                if (hasTail)
-                {
-                    Vector256<float> acc_r0_c0 = Vector256<float>.Zero;
-                    ref float bRow = ref Unsafe.Add(ref w, 12);
-                    ref float aRow = ref Unsafe.Add(ref x, fullTiles * 80);
-                    for (nint k = 0; k < 20; k++)
-                    {
-                        Vector256<float> b_c0 = Vector256.LoadUnsafe(ref bRow);
-                        Vector256<float> a_r0 = Vector256.Create(Unsafe.Add(ref aRow, k));
-                        acc_r0_c0 = Vector256.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
-                        bRow = ref Unsafe.Add(ref bRow, 20);
-                    }
-                    Vector256<float> bias_c0 = Vector256.LoadUnsafe(ref bias, 12);
-                    Vector256.StoreUnsafe(acc_r0_c0 + bias_c0, ref y, (nuint)(fullTiles * 80 + 12));
                 }
             }
         }
 
-        /// <summary>y = x·W + b for the chunk's rows, 20 columns.</summary>
-        private static void Rows_Scalar(ref float x, ref float w, ref float bias, ref float y, int fullTiles, bool hasTail)
+        /// <summary>y = x·W + b for all 13 rows of a sequence and the chunk's share of the 20 columns.</summary>
+        private static void Rows_Vector256(ref float x, ref float w, ref float bias, ref float y, int part)
         {
-            for (int col = 0; col < 20; col += 4)
+            const int fullTiles = 3;
+            const bool hasTail = true;
+            // Columns are split, not rows: each chunk streams its 16-column panels of W once for every row.
+            int firstPanel = RowPartition.Start(1, 4, part);
+            int panelCount = RowPartition.Count(1, 4, part);
+            if (0 >= firstPanel && 0 < firstPanel + panelCount)
+            {
+                {
+                    for (int tile = 0; tile < fullTiles; tile++)
+                    {
+                        Vector256<float> acc_r0_c0 = Vector256<float>.Zero, acc_r0_c1 = Vector256<float>.Zero;
+                        Vector256<float> acc_r1_c0 = Vector256<float>.Zero, acc_r1_c1 = Vector256<float>.Zero;
+                        Vector256<float> acc_r2_c0 = Vector256<float>.Zero, acc_r2_c1 = Vector256<float>.Zero;
+                        Vector256<float> acc_r3_c0 = Vector256<float>.Zero, acc_r3_c1 = Vector256<float>.Zero;
+                        ref float bRow = ref w;
+                        ref float aRow = ref Unsafe.Add(ref x, tile * 80);
+                        for (nint k = 0; k < 20; k++)
+                        {
+                            Vector256<float> b_c0 = Vector256.LoadUnsafe(ref bRow);
+                            Vector256<float> b_c1 = Vector256.LoadUnsafe(ref bRow, 8);
+                            Vector256<float> a_r0 = Vector256.Create(Unsafe.Add(ref aRow, k));
+                            acc_r0_c0 = Vector256.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
+                            acc_r0_c1 = Vector256.FusedMultiplyAdd(a_r0, b_c1, acc_r0_c1);
+                            Vector256<float> a_r1 = Vector256.Create(Unsafe.Add(ref aRow, k + 20));
+                            acc_r1_c0 = Vector256.FusedMultiplyAdd(a_r1, b_c0, acc_r1_c0);
+                            acc_r1_c1 = Vector256.FusedMultiplyAdd(a_r1, b_c1, acc_r1_c1);
+                            Vector256<float> a_r2 = Vector256.Create(Unsafe.Add(ref aRow, k + 40));
+                            acc_r2_c0 = Vector256.FusedMultiplyAdd(a_r2, b_c0, acc_r2_c0);
+                            acc_r2_c1 = Vector256.FusedMultiplyAdd(a_r2, b_c1, acc_r2_c1);
+                            Vector256<float> a_r3 = Vector256.Create(Unsafe.Add(ref aRow, k + 60));
+                            acc_r3_c0 = Vector256.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
+                            acc_r3_c1 = Vector256.FusedMultiplyAdd(a_r3, b_c1, acc_r3_c1);
+                            bRow = ref Unsafe.Add(ref bRow, 20);
+                        }
+                        Vector256<float> bias_c0 = Vector256.LoadUnsafe(ref bias);
+                        Vector256<float> bias_c1 = Vector256.LoadUnsafe(ref bias, 8);
+                        Vector256.StoreUnsafe(acc_r0_c0 + bias_c0, ref y, (nuint)(tile * 80));
+                        Vector256.StoreUnsafe(acc_r0_c1 + bias_c1, ref y, (nuint)(tile * 80 + 8));
+                        Vector256.StoreUnsafe(acc_r1_c0 + bias_c0, ref y, (nuint)(tile * 80 + 20));
+                        Vector256.StoreUnsafe(acc_r1_c1 + bias_c1, ref y, (nuint)(tile * 80 + 28));
+                        Vector256.StoreUnsafe(acc_r2_c0 + bias_c0, ref y, (nuint)(tile * 80 + 40));
+                        Vector256.StoreUnsafe(acc_r2_c1 + bias_c1, ref y, (nuint)(tile * 80 + 48));
+                        Vector256.StoreUnsafe(acc_r3_c0 + bias_c0, ref y, (nuint)(tile * 80 + 60));
+                        Vector256.StoreUnsafe(acc_r3_c1 + bias_c1, ref y, (nuint)(tile * 80 + 68));
+                    }
+                    if (hasTail)
+                    {
+                        Vector256<float> acc_r0_c0 = Vector256<float>.Zero, acc_r0_c1 = Vector256<float>.Zero;
+                        ref float bRow = ref w;
+                        ref float aRow = ref Unsafe.Add(ref x, fullTiles * 80);
+                        for (nint k = 0; k < 20; k++)
+                        {
+                            Vector256<float> b_c0 = Vector256.LoadUnsafe(ref bRow);
+                            Vector256<float> b_c1 = Vector256.LoadUnsafe(ref bRow, 8);
+                            Vector256<float> a_r0 = Vector256.Create(Unsafe.Add(ref aRow, k));
+                            acc_r0_c0 = Vector256.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
+                            acc_r0_c1 = Vector256.FusedMultiplyAdd(a_r0, b_c1, acc_r0_c1);
+                            bRow = ref Unsafe.Add(ref bRow, 20);
+                        }
+                        Vector256<float> bias_c0 = Vector256.LoadUnsafe(ref bias);
+                        Vector256<float> bias_c1 = Vector256.LoadUnsafe(ref bias, 8);
+                        Vector256.StoreUnsafe(acc_r0_c0 + bias_c0, ref y, (nuint)(fullTiles * 80));
+                        Vector256.StoreUnsafe(acc_r0_c1 + bias_c1, ref y, (nuint)(fullTiles * 80 + 8));
+                    }
+                }
+            }
+            if (part == 3)
+            {
+                {
+                    for (int tile = 0; tile < fullTiles; tile++)
+                    {
+                        Vector256<float> acc_r0_c0 = Vector256<float>.Zero;
+                        Vector256<float> acc_r1_c0 = Vector256<float>.Zero;
+                        Vector256<float> acc_r2_c0 = Vector256<float>.Zero;
+                        Vector256<float> acc_r3_c0 = Vector256<float>.Zero;
+                        ref float bRow = ref Unsafe.Add(ref w, 12);
+                        ref float aRow = ref Unsafe.Add(ref x, tile * 80);
+                        for (nint k = 0; k < 20; k++)
+                        {
+                            Vector256<float> b_c0 = Vector256.LoadUnsafe(ref bRow);
+                            Vector256<float> a_r0 = Vector256.Create(Unsafe.Add(ref aRow, k));
+                            acc_r0_c0 = Vector256.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
+                            Vector256<float> a_r1 = Vector256.Create(Unsafe.Add(ref aRow, k + 20));
+                            acc_r1_c0 = Vector256.FusedMultiplyAdd(a_r1, b_c0, acc_r1_c0);
+                            Vector256<float> a_r2 = Vector256.Create(Unsafe.Add(ref aRow, k + 40));
+                            acc_r2_c0 = Vector256.FusedMultiplyAdd(a_r2, b_c0, acc_r2_c0);
+                            Vector256<float> a_r3 = Vector256.Create(Unsafe.Add(ref aRow, k + 60));
+                            acc_r3_c0 = Vector256.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
+                            bRow = ref Unsafe.Add(ref bRow, 20);
+                        }
+                        Vector256<float> bias_c0 = Vector256.LoadUnsafe(ref bias, 12);
+                        Vector256.StoreUnsafe(acc_r0_c0 + bias_c0, ref y, (nuint)(tile * 80 + 12));
+                        Vector256.StoreUnsafe(acc_r1_c0 + bias_c0, ref y, (nuint)(tile * 80 + 32));
+                        Vector256.StoreUnsafe(acc_r2_c0 + bias_c0, ref y, (nuint)(tile * 80 + 52));
+                        Vector256.StoreUnsafe(acc_r3_c0 + bias_c0, ref y, (nuint)(tile * 80 + 72));
+                    }
+                    if (hasTail)
+                    {
+                        Vector256<float> acc_r0_c0 = Vector256<float>.Zero;
+                        ref float bRow = ref Unsafe.Add(ref w, 12);
+                        ref float aRow = ref Unsafe.Add(ref x, fullTiles * 80);
+                        for (nint k = 0; k < 20; k++)
+                        {
+                            Vector256<float> b_c0 = Vector256.LoadUnsafe(ref bRow);
+                            Vector256<float> a_r0 = Vector256.Create(Unsafe.Add(ref aRow, k));
+                            acc_r0_c0 = Vector256.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
+                            bRow = ref Unsafe.Add(ref bRow, 20);
+                        }
+                        Vector256<float> bias_c0 = Vector256.LoadUnsafe(ref bias, 12);
+                        Vector256.StoreUnsafe(acc_r0_c0 + bias_c0, ref y, (nuint)(fullTiles * 80 + 12));
+                    }
+                }
+            }
+        }
+
+        /// <summary>y = x·W + b for all 13 rows of a sequence and the chunk's share of the 20 columns.</summary>
+        private static void Rows_Scalar(ref float x, ref float w, ref float bias, ref float y, int part)
+        {
+            const int fullTiles = 3;
+            const bool hasTail = true;
+            // Columns are split, not rows: each chunk streams its 4-column panels of W once for every row.
+            int firstPanel = RowPartition.Start(5, 4, part);
+            int panelCount = RowPartition.Count(5, 4, part);
+            for (int col = firstPanel * 4; col < (firstPanel + panelCount) * 4; col += 4)
             {
                 for (int tile = 0; tile < fullTiles; tile++)
                 {
@@ -364,24 +384,20 @@ namespace FixedShapeAttention.Generated
         {
             int sequence = chunk / 4;
             int part = chunk % 4;
-            int firstTile = RowPartition.Start(4, 4, part);
-            int tileCount = RowPartition.Count(4, 4, part);
-            int fullTiles = Math.Min(firstTile + tileCount, 3) - firstTile;
-            bool hasTail = firstTile + tileCount > 3;
-            nint rowOffset = ((nint)sequence * 13 + firstTile * 4) * 20;
+            nint rowOffset = (nint)sequence * 260;
             ref float x = ref Unsafe.Add(ref buffers.Input0, rowOffset);
             ref float y = ref Unsafe.Add(ref buffers.Output, rowOffset);
             if (Vector512.IsHardwareAccelerated)
             {
-                Rows_Vector512(ref x, ref buffers.Input1, ref buffers.Input2, ref y, fullTiles, hasTail);
+                Rows_Vector512(ref x, ref buffers.Input1, ref buffers.Input2, ref y, part);
             }
             else if (Vector256.IsHardwareAccelerated)
             {
-                Rows_Vector256(ref x, ref buffers.Input1, ref buffers.Input2, ref y, fullTiles, hasTail);
+                Rows_Vector256(ref x, ref buffers.Input1, ref buffers.Input2, ref y, part);
             }
             else
             {
-                Rows_Scalar(ref x, ref buffers.Input1, ref buffers.Input2, ref y, fullTiles, hasTail);
+                Rows_Scalar(ref x, ref buffers.Input1, ref buffers.Input2, ref y, part);
             }
         }
 
@@ -450,180 +466,204 @@ namespace FixedShapeAttention.Generated
             }
         }
 
-        /// <summary>y = x·W + b for the chunk's rows, 20 columns.</summary>
-        private static void Rows_Vector512(ref float x, ref float w, ref float bias, ref float y, int fullTiles, bool hasTail)
+        /// <summary>y = x·W + b for all 13 rows of a sequence and the chunk's share of the 20 columns.</summary>
+        private static void Rows_Vector512(ref float x, ref float w, ref float bias, ref float y, int part)
         {
+            const int fullTiles = 3;
+            const bool hasTail = true;
+            // Columns are split, not rows: each chunk streams its 64-column panels of W once for every row.
+            int firstPanel = RowPartition.Start(0, 4, part);
+            int panelCount = RowPartition.Count(0, 4, part);
+            if (part == 3)
             {
-                for (int tile = 0; tile < fullTiles; tile++)
                 {
-                    Vector512<float> acc_r0_c0 = Vector512<float>.Zero, acc_r0_c1 = Vector512<float>.Zero;
-                    Vector512<float> acc_r1_c0 = Vector512<float>.Zero, acc_r1_c1 = Vector512<float>.Zero;
-                    Vector512<float> acc_r2_c0 = Vector512<float>.Zero, acc_r2_c1 = Vector512<float>.Zero;
-                    Vector512<float> acc_r3_c0 = Vector512<float>.Zero, acc_r3_c1 = Vector512<float>.Zero;
-                    ref float bRow = ref w;
-                    ref float aRow = ref Unsafe.Add(ref x, tile * 80);
-                    for (nint k = 0; k < 20; k++)
+                    for (int tile = 0; tile < fullTiles; tile++)
                     {
-                        Vector512<float> b_c0 = Vector512.LoadUnsafe(ref bRow);
-                        Vector512<float> b_c1 = Vector512.LoadUnsafe(ref bRow, 16);
-                        Vector512<float> a_r0 = Vector512.Create(Unsafe.Add(ref aRow, k));
-                        acc_r0_c0 = Vector512.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
-                        acc_r0_c1 = Vector512.FusedMultiplyAdd(a_r0, b_c1, acc_r0_c1);
-                        Vector512<float> a_r1 = Vector512.Create(Unsafe.Add(ref aRow, k + 20));
-                        acc_r1_c0 = Vector512.FusedMultiplyAdd(a_r1, b_c0, acc_r1_c0);
-                        acc_r1_c1 = Vector512.FusedMultiplyAdd(a_r1, b_c1, acc_r1_c1);
-                        Vector512<float> a_r2 = Vector512.Create(Unsafe.Add(ref aRow, k + 40));
-                        acc_r2_c0 = Vector512.FusedMultiplyAdd(a_r2, b_c0, acc_r2_c0);
-                        acc_r2_c1 = Vector512.FusedMultiplyAdd(a_r2, b_c1, acc_r2_c1);
-                        Vector512<float> a_r3 = Vector512.Create(Unsafe.Add(ref aRow, k + 60));
-                        acc_r3_c0 = Vector512.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
-                        acc_r3_c1 = Vector512.FusedMultiplyAdd(a_r3, b_c1, acc_r3_c1);
-                        bRow = ref Unsafe.Add(ref bRow, 32);
+                        Vector512<float> acc_r0_c0 = Vector512<float>.Zero, acc_r0_c1 = Vector512<float>.Zero;
+                        Vector512<float> acc_r1_c0 = Vector512<float>.Zero, acc_r1_c1 = Vector512<float>.Zero;
+                        Vector512<float> acc_r2_c0 = Vector512<float>.Zero, acc_r2_c1 = Vector512<float>.Zero;
+                        Vector512<float> acc_r3_c0 = Vector512<float>.Zero, acc_r3_c1 = Vector512<float>.Zero;
+                        ref float bRow = ref w;
+                        ref float aRow = ref Unsafe.Add(ref x, tile * 80);
+                        for (nint k = 0; k < 20; k++)
+                        {
+                            Vector512<float> b_c0 = Vector512.LoadUnsafe(ref bRow);
+                            Vector512<float> b_c1 = Vector512.LoadUnsafe(ref bRow, 16);
+                            Vector512<float> a_r0 = Vector512.Create(Unsafe.Add(ref aRow, k));
+                            acc_r0_c0 = Vector512.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
+                            acc_r0_c1 = Vector512.FusedMultiplyAdd(a_r0, b_c1, acc_r0_c1);
+                            Vector512<float> a_r1 = Vector512.Create(Unsafe.Add(ref aRow, k + 20));
+                            acc_r1_c0 = Vector512.FusedMultiplyAdd(a_r1, b_c0, acc_r1_c0);
+                            acc_r1_c1 = Vector512.FusedMultiplyAdd(a_r1, b_c1, acc_r1_c1);
+                            Vector512<float> a_r2 = Vector512.Create(Unsafe.Add(ref aRow, k + 40));
+                            acc_r2_c0 = Vector512.FusedMultiplyAdd(a_r2, b_c0, acc_r2_c0);
+                            acc_r2_c1 = Vector512.FusedMultiplyAdd(a_r2, b_c1, acc_r2_c1);
+                            Vector512<float> a_r3 = Vector512.Create(Unsafe.Add(ref aRow, k + 60));
+                            acc_r3_c0 = Vector512.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
+                            acc_r3_c1 = Vector512.FusedMultiplyAdd(a_r3, b_c1, acc_r3_c1);
+                            bRow = ref Unsafe.Add(ref bRow, 32);
+                        }
+                        Vector512<float> bias_c0 = Vector512.LoadUnsafe(ref bias);
+                        Vector512<float> bias_c1 = Vector512.LoadUnsafe(ref bias, 4);
+                        Vector512.StoreUnsafe(acc_r0_c0 + bias_c0, ref y, (nuint)(tile * 80));
+                        Vector512.StoreUnsafe(acc_r0_c1 + bias_c1, ref y, (nuint)(tile * 80 + 4));
+                        Vector512.StoreUnsafe(acc_r1_c0 + bias_c0, ref y, (nuint)(tile * 80 + 20));
+                        Vector512.StoreUnsafe(acc_r1_c1 + bias_c1, ref y, (nuint)(tile * 80 + 24));
+                        Vector512.StoreUnsafe(acc_r2_c0 + bias_c0, ref y, (nuint)(tile * 80 + 40));
+                        Vector512.StoreUnsafe(acc_r2_c1 + bias_c1, ref y, (nuint)(tile * 80 + 44));
+                        Vector512.StoreUnsafe(acc_r3_c0 + bias_c0, ref y, (nuint)(tile * 80 + 60));
+                        Vector512.StoreUnsafe(acc_r3_c1 + bias_c1, ref y, (nuint)(tile * 80 + 64));
                     }
-                    Vector512<float> bias_c0 = Vector512.LoadUnsafe(ref bias);
-                    Vector512<float> bias_c1 = Vector512.LoadUnsafe(ref bias, 4);
-                    Vector512.StoreUnsafe(acc_r0_c0 + bias_c0, ref y, (nuint)(tile * 80));
-                    Vector512.StoreUnsafe(acc_r0_c1 + bias_c1, ref y, (nuint)(tile * 80 + 4));
-                    Vector512.StoreUnsafe(acc_r1_c0 + bias_c0, ref y, (nuint)(tile * 80 + 20));
-                    Vector512.StoreUnsafe(acc_r1_c1 + bias_c1, ref y, (nuint)(tile * 80 + 24));
-                    Vector512.StoreUnsafe(acc_r2_c0 + bias_c0, ref y, (nuint)(tile * 80 + 40));
-                    Vector512.StoreUnsafe(acc_r2_c1 + bias_c1, ref y, (nuint)(tile * 80 + 44));
-                    Vector512.StoreUnsafe(acc_r3_c0 + bias_c0, ref y, (nuint)(tile * 80 + 60));
-                    Vector512.StoreUnsafe(acc_r3_c1 + bias_c1, ref y, (nuint)(tile * 80 + 64));
-                }
-                if (hasTail)
-                {
-                    Vector512<float> acc_r0_c0 = Vector512<float>.Zero, acc_r0_c1 = Vector512<float>.Zero;
-                    ref float bRow = ref w;
-                    ref float aRow = ref Unsafe.Add(ref x, fullTiles * 80);
-                    for (nint k = 0; k < 20; k++)
+                    if (hasTail)
                     {
-                        Vector512<float> b_c0 = Vector512.LoadUnsafe(ref bRow);
-                        Vector512<float> b_c1 = Vector512.LoadUnsafe(ref bRow, 16);
-                        Vector512<float> a_r0 = Vector512.Create(Unsafe.Add(ref aRow, k));
-                        acc_r0_c0 = Vector512.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
-                        acc_r0_c1 = Vector512.FusedMultiplyAdd(a_r0, b_c1, acc_r0_c1);
-                        bRow = ref Unsafe.Add(ref bRow, 32);
+                        Vector512<float> acc_r0_c0 = Vector512<float>.Zero, acc_r0_c1 = Vector512<float>.Zero;
+                        ref float bRow = ref w;
+                        ref float aRow = ref Unsafe.Add(ref x, fullTiles * 80);
+                        for (nint k = 0; k < 20; k++)
+                        {
+                            Vector512<float> b_c0 = Vector512.LoadUnsafe(ref bRow);
+                            Vector512<float> b_c1 = Vector512.LoadUnsafe(ref bRow, 16);
+                            Vector512<float> a_r0 = Vector512.Create(Unsafe.Add(ref aRow, k));
+                            acc_r0_c0 = Vector512.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
+                            acc_r0_c1 = Vector512.FusedMultiplyAdd(a_r0, b_c1, acc_r0_c1);
+                            bRow = ref Unsafe.Add(ref bRow, 32);
+                        }
+                        Vector512<float> bias_c0 = Vector512.LoadUnsafe(ref bias);
+                        Vector512<float> bias_c1 = Vector512.LoadUnsafe(ref bias, 4);
+                        Vector512.StoreUnsafe(acc_r0_c0 + bias_c0, ref y, (nuint)(fullTiles * 80));
+                        Vector512.StoreUnsafe(acc_r0_c1 + bias_c1, ref y, (nuint)(fullTiles * 80 + 4));
                     }
-                    Vector512<float> bias_c0 = Vector512.LoadUnsafe(ref bias);
-                    Vector512<float> bias_c1 = Vector512.LoadUnsafe(ref bias, 4);
-                    Vector512.StoreUnsafe(acc_r0_c0 + bias_c0, ref y, (nuint)(fullTiles * 80));
-                    Vector512.StoreUnsafe(acc_r0_c1 + bias_c1, ref y, (nuint)(fullTiles * 80 + 4));
                 }
             }
         }
 
-        /// <summary>y = x·W + b for the chunk's rows, 20 columns.</summary>
-        private static void Rows_Vector256(ref float x, ref float w, ref float bias, ref float y, int fullTiles, bool hasTail)
+        /// <summary>y = x·W + b for all 13 rows of a sequence and the chunk's share of the 20 columns.</summary>
+        private static void Rows_Vector256(ref float x, ref float w, ref float bias, ref float y, int part)
         {
+            const int fullTiles = 3;
+            const bool hasTail = true;
+            // Columns are split, not rows: each chunk streams its 16-column panels of W once for every row.
+            int firstPanel = RowPartition.Start(1, 4, part);
+            int panelCount = RowPartition.Count(1, 4, part);
+            if (0 >= firstPanel && 0 < firstPanel + panelCount)
             {
-                for (int tile = 0; tile < fullTiles; tile++)
                 {
-                    Vector256<float> acc_r0_c0 = Vector256<float>.Zero, acc_r0_c1 = Vector256<float>.Zero;
-                    Vector256<float> acc_r1_c0 = Vector256<float>.Zero, acc_r1_c1 = Vector256<float>.Zero;
-                    Vector256<float> acc_r2_c0 = Vector256<float>.Zero, acc_r2_c1 = Vector256<float>.Zero;
-                    Vector256<float> acc_r3_c0 = Vector256<float>.Zero, acc_r3_c1 = Vector256<float>.Zero;
-                    ref float bRow = ref w;
-                    ref float aRow = ref Unsafe.Add(ref x, tile * 80);
-                    for (nint k = 0; k < 20; k++)
+                    for (int tile = 0; tile < fullTiles; tile++)
                     {
-                        Vector256<float> b_c0 = Vector256.LoadUnsafe(ref bRow);
-                        Vector256<float> b_c1 = Vector256.LoadUnsafe(ref bRow, 8);
-                        Vector256<float> a_r0 = Vector256.Create(Unsafe.Add(ref aRow, k));
-                        acc_r0_c0 = Vector256.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
-                        acc_r0_c1 = Vector256.FusedMultiplyAdd(a_r0, b_c1, acc_r0_c1);
-                        Vector256<float> a_r1 = Vector256.Create(Unsafe.Add(ref aRow, k + 20));
-                        acc_r1_c0 = Vector256.FusedMultiplyAdd(a_r1, b_c0, acc_r1_c0);
-                        acc_r1_c1 = Vector256.FusedMultiplyAdd(a_r1, b_c1, acc_r1_c1);
-                        Vector256<float> a_r2 = Vector256.Create(Unsafe.Add(ref aRow, k + 40));
-                        acc_r2_c0 = Vector256.FusedMultiplyAdd(a_r2, b_c0, acc_r2_c0);
-                        acc_r2_c1 = Vector256.FusedMultiplyAdd(a_r2, b_c1, acc_r2_c1);
-                        Vector256<float> a_r3 = Vector256.Create(Unsafe.Add(ref aRow, k + 60));
-                        acc_r3_c0 = Vector256.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
-                        acc_r3_c1 = Vector256.FusedMultiplyAdd(a_r3, b_c1, acc_r3_c1);
-                        bRow = ref Unsafe.Add(ref bRow, 16);
+                        Vector256<float> acc_r0_c0 = Vector256<float>.Zero, acc_r0_c1 = Vector256<float>.Zero;
+                        Vector256<float> acc_r1_c0 = Vector256<float>.Zero, acc_r1_c1 = Vector256<float>.Zero;
+                        Vector256<float> acc_r2_c0 = Vector256<float>.Zero, acc_r2_c1 = Vector256<float>.Zero;
+                        Vector256<float> acc_r3_c0 = Vector256<float>.Zero, acc_r3_c1 = Vector256<float>.Zero;
+                        ref float bRow = ref w;
+                        ref float aRow = ref Unsafe.Add(ref x, tile * 80);
+                        for (nint k = 0; k < 20; k++)
+                        {
+                            Vector256<float> b_c0 = Vector256.LoadUnsafe(ref bRow);
+                            Vector256<float> b_c1 = Vector256.LoadUnsafe(ref bRow, 8);
+                            Vector256<float> a_r0 = Vector256.Create(Unsafe.Add(ref aRow, k));
+                            acc_r0_c0 = Vector256.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
+                            acc_r0_c1 = Vector256.FusedMultiplyAdd(a_r0, b_c1, acc_r0_c1);
+                            Vector256<float> a_r1 = Vector256.Create(Unsafe.Add(ref aRow, k + 20));
+                            acc_r1_c0 = Vector256.FusedMultiplyAdd(a_r1, b_c0, acc_r1_c0);
+                            acc_r1_c1 = Vector256.FusedMultiplyAdd(a_r1, b_c1, acc_r1_c1);
+                            Vector256<float> a_r2 = Vector256.Create(Unsafe.Add(ref aRow, k + 40));
+                            acc_r2_c0 = Vector256.FusedMultiplyAdd(a_r2, b_c0, acc_r2_c0);
+                            acc_r2_c1 = Vector256.FusedMultiplyAdd(a_r2, b_c1, acc_r2_c1);
+                            Vector256<float> a_r3 = Vector256.Create(Unsafe.Add(ref aRow, k + 60));
+                            acc_r3_c0 = Vector256.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
+                            acc_r3_c1 = Vector256.FusedMultiplyAdd(a_r3, b_c1, acc_r3_c1);
+                            bRow = ref Unsafe.Add(ref bRow, 16);
+                        }
+                        Vector256<float> bias_c0 = Vector256.LoadUnsafe(ref bias);
+                        Vector256<float> bias_c1 = Vector256.LoadUnsafe(ref bias, 8);
+                        Vector256.StoreUnsafe(acc_r0_c0 + bias_c0, ref y, (nuint)(tile * 80));
+                        Vector256.StoreUnsafe(acc_r0_c1 + bias_c1, ref y, (nuint)(tile * 80 + 8));
+                        Vector256.StoreUnsafe(acc_r1_c0 + bias_c0, ref y, (nuint)(tile * 80 + 20));
+                        Vector256.StoreUnsafe(acc_r1_c1 + bias_c1, ref y, (nuint)(tile * 80 + 28));
+                        Vector256.StoreUnsafe(acc_r2_c0 + bias_c0, ref y, (nuint)(tile * 80 + 40));
+                        Vector256.StoreUnsafe(acc_r2_c1 + bias_c1, ref y, (nuint)(tile * 80 + 48));
+                        Vector256.StoreUnsafe(acc_r3_c0 + bias_c0, ref y, (nuint)(tile * 80 + 60));
+                        Vector256.StoreUnsafe(acc_r3_c1 + bias_c1, ref y, (nuint)(tile * 80 + 68));
                     }
-                    Vector256<float> bias_c0 = Vector256.LoadUnsafe(ref bias);
-                    Vector256<float> bias_c1 = Vector256.LoadUnsafe(ref bias, 8);
-                    Vector256.StoreUnsafe(acc_r0_c0 + bias_c0, ref y, (nuint)(tile * 80));
-                    Vector256.StoreUnsafe(acc_r0_c1 + bias_c1, ref y, (nuint)(tile * 80 + 8));
-                    Vector256.StoreUnsafe(acc_r1_c0 + bias_c0, ref y, (nuint)(tile * 80 + 20));
-                    Vector256.StoreUnsafe(acc_r1_c1 + bias_c1, ref y, (nuint)(tile * 80 + 28));
-                    Vector256.StoreUnsafe(acc_r2_c0 + bias_c0, ref y, (nuint)(tile * 80 + 40));
-                    Vector256.StoreUnsafe(acc_r2_c1 + bias_c1, ref y, (nuint)(tile * 80 + 48));
-                    Vector256.StoreUnsafe(acc_r3_c0 + bias_c0, ref y, (nuint)(tile * 80 + 60));
-                    Vector256.StoreUnsafe(acc_r3_c1 + bias_c1, ref y, (nuint)(tile * 80 + 68));
-                }
-                if (hasTail)
-                {
-                    Vector256<float> acc_r0_c0 = Vector256<float>.Zero, acc_r0_c1 = Vector256<float>.Zero;
-                    ref float bRow = ref w;
-                    ref float aRow = ref Unsafe.Add(ref x, fullTiles * 80);
-                    for (nint k = 0; k < 20; k++)
+                    if (hasTail)
                     {
-                        Vector256<float> b_c0 = Vector256.LoadUnsafe(ref bRow);
-                        Vector256<float> b_c1 = Vector256.LoadUnsafe(ref bRow, 8);
-                        Vector256<float> a_r0 = Vector256.Create(Unsafe.Add(ref aRow, k));
-                        acc_r0_c0 = Vector256.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
-                        acc_r0_c1 = Vector256.FusedMultiplyAdd(a_r0, b_c1, acc_r0_c1);
-                        bRow = ref Unsafe.Add(ref bRow, 16);
+                        Vector256<float> acc_r0_c0 = Vector256<float>.Zero, acc_r0_c1 = Vector256<float>.Zero;
+                        ref float bRow = ref w;
+                        ref float aRow = ref Unsafe.Add(ref x, fullTiles * 80);
+                        for (nint k = 0; k < 20; k++)
+                        {
+                            Vector256<float> b_c0 = Vector256.LoadUnsafe(ref bRow);
+                            Vector256<float> b_c1 = Vector256.LoadUnsafe(ref bRow, 8);
+                            Vector256<float> a_r0 = Vector256.Create(Unsafe.Add(ref aRow, k));
+                            acc_r0_c0 = Vector256.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
+                            acc_r0_c1 = Vector256.FusedMultiplyAdd(a_r0, b_c1, acc_r0_c1);
+                            bRow = ref Unsafe.Add(ref bRow, 16);
+                        }
+                        Vector256<float> bias_c0 = Vector256.LoadUnsafe(ref bias);
+                        Vector256<float> bias_c1 = Vector256.LoadUnsafe(ref bias, 8);
+                        Vector256.StoreUnsafe(acc_r0_c0 + bias_c0, ref y, (nuint)(fullTiles * 80));
+                        Vector256.StoreUnsafe(acc_r0_c1 + bias_c1, ref y, (nuint)(fullTiles * 80 + 8));
                     }
-                    Vector256<float> bias_c0 = Vector256.LoadUnsafe(ref bias);
-                    Vector256<float> bias_c1 = Vector256.LoadUnsafe(ref bias, 8);
-                    Vector256.StoreUnsafe(acc_r0_c0 + bias_c0, ref y, (nuint)(fullTiles * 80));
-                    Vector256.StoreUnsafe(acc_r0_c1 + bias_c1, ref y, (nuint)(fullTiles * 80 + 8));
                 }
             }
+            if (part == 3)
             {
-                for (int tile = 0; tile < fullTiles; tile++)
                 {
-                    Vector256<float> acc_r0_c0 = Vector256<float>.Zero;
-                    Vector256<float> acc_r1_c0 = Vector256<float>.Zero;
-                    Vector256<float> acc_r2_c0 = Vector256<float>.Zero;
-                    Vector256<float> acc_r3_c0 = Vector256<float>.Zero;
-                    ref float bRow = ref Unsafe.Add(ref w, 320);
-                    ref float aRow = ref Unsafe.Add(ref x, tile * 80);
-                    for (nint k = 0; k < 20; k++)
+                    for (int tile = 0; tile < fullTiles; tile++)
                     {
-                        Vector256<float> b_c0 = Vector256.LoadUnsafe(ref bRow);
-                        Vector256<float> a_r0 = Vector256.Create(Unsafe.Add(ref aRow, k));
-                        acc_r0_c0 = Vector256.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
-                        Vector256<float> a_r1 = Vector256.Create(Unsafe.Add(ref aRow, k + 20));
-                        acc_r1_c0 = Vector256.FusedMultiplyAdd(a_r1, b_c0, acc_r1_c0);
-                        Vector256<float> a_r2 = Vector256.Create(Unsafe.Add(ref aRow, k + 40));
-                        acc_r2_c0 = Vector256.FusedMultiplyAdd(a_r2, b_c0, acc_r2_c0);
-                        Vector256<float> a_r3 = Vector256.Create(Unsafe.Add(ref aRow, k + 60));
-                        acc_r3_c0 = Vector256.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
-                        bRow = ref Unsafe.Add(ref bRow, 8);
+                        Vector256<float> acc_r0_c0 = Vector256<float>.Zero;
+                        Vector256<float> acc_r1_c0 = Vector256<float>.Zero;
+                        Vector256<float> acc_r2_c0 = Vector256<float>.Zero;
+                        Vector256<float> acc_r3_c0 = Vector256<float>.Zero;
+                        ref float bRow = ref Unsafe.Add(ref w, 320);
+                        ref float aRow = ref Unsafe.Add(ref x, tile * 80);
+                        for (nint k = 0; k < 20; k++)
+                        {
+                            Vector256<float> b_c0 = Vector256.LoadUnsafe(ref bRow);
+                            Vector256<float> a_r0 = Vector256.Create(Unsafe.Add(ref aRow, k));
+                            acc_r0_c0 = Vector256.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
+                            Vector256<float> a_r1 = Vector256.Create(Unsafe.Add(ref aRow, k + 20));
+                            acc_r1_c0 = Vector256.FusedMultiplyAdd(a_r1, b_c0, acc_r1_c0);
+                            Vector256<float> a_r2 = Vector256.Create(Unsafe.Add(ref aRow, k + 40));
+                            acc_r2_c0 = Vector256.FusedMultiplyAdd(a_r2, b_c0, acc_r2_c0);
+                            Vector256<float> a_r3 = Vector256.Create(Unsafe.Add(ref aRow, k + 60));
+                            acc_r3_c0 = Vector256.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
+                            bRow = ref Unsafe.Add(ref bRow, 8);
+                        }
+                        Vector256<float> bias_c0 = Vector256.LoadUnsafe(ref bias, 12);
+                        Vector256.StoreUnsafe(acc_r0_c0 + bias_c0, ref y, (nuint)(tile * 80 + 12));
+                        Vector256.StoreUnsafe(acc_r1_c0 + bias_c0, ref y, (nuint)(tile * 80 + 32));
+                        Vector256.StoreUnsafe(acc_r2_c0 + bias_c0, ref y, (nuint)(tile * 80 + 52));
+                        Vector256.StoreUnsafe(acc_r3_c0 + bias_c0, ref y, (nuint)(tile * 80 + 72));
                     }
-                    Vector256<float> bias_c0 = Vector256.LoadUnsafe(ref bias, 12);
-                    Vector256.StoreUnsafe(acc_r0_c0 + bias_c0, ref y, (nuint)(tile * 80 + 12));
-                    Vector256.StoreUnsafe(acc_r1_c0 + bias_c0, ref y, (nuint)(tile * 80 + 32));
-                    Vector256.StoreUnsafe(acc_r2_c0 + bias_c0, ref y, (nuint)(tile * 80 + 52));
-                    Vector256.StoreUnsafe(acc_r3_c0 + bias_c0, ref y, (nuint)(tile * 80 + 72));
-                }
-                if (hasTail)
-                {
-                    Vector256<float> acc_r0_c0 = Vector256<float>.Zero;
-                    ref float bRow = ref Unsafe.Add(ref w, 320);
-                    ref float aRow = ref Unsafe.Add(ref x, fullTiles * 80);
-                    for (nint k = 0; k < 20; k++)
+                    if (hasTail)
                     {
-                        Vector256<float> b_c0 = Vector256.LoadUnsafe(ref bRow);
-                        Vector256<float> a_r0 = Vector256.Create(Unsafe.Add(ref aRow, k));
-                        acc_r0_c0 = Vector256.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
-                        bRow = ref Unsafe.Add(ref bRow, 8);
+                        Vector256<float> acc_r0_c0 = Vector256<float>.Zero;
+                        ref float bRow = ref Unsafe.Add(ref w, 320);
+                        ref float aRow = ref Unsafe.Add(ref x, fullTiles * 80);
+                        for (nint k = 0; k < 20; k++)
+                        {
+                            Vector256<float> b_c0 = Vector256.LoadUnsafe(ref bRow);
+                            Vector256<float> a_r0 = Vector256.Create(Unsafe.Add(ref aRow, k));
+                            acc_r0_c0 = Vector256.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
+                            bRow = ref Unsafe.Add(ref bRow, 8);
+                        }
+                        Vector256<float> bias_c0 = Vector256.LoadUnsafe(ref bias, 12);
+                        Vector256.StoreUnsafe(acc_r0_c0 + bias_c0, ref y, (nuint)(fullTiles * 80 + 12));
                     }
-                    Vector256<float> bias_c0 = Vector256.LoadUnsafe(ref bias, 12);
-                    Vector256.StoreUnsafe(acc_r0_c0 + bias_c0, ref y, (nuint)(fullTiles * 80 + 12));
                 }
             }
         }
 
-        /// <summary>y = x·W + b for the chunk's rows, 20 columns.</summary>
-        private static void Rows_Scalar(ref float x, ref float w, ref float bias, ref float y, int fullTiles, bool hasTail)
+        /// <summary>y = x·W + b for all 13 rows of a sequence and the chunk's share of the 20 columns.</summary>
+        private static void Rows_Scalar(ref float x, ref float w, ref float bias, ref float y, int part)
         {
-            for (int col = 0; col < 20; col += 4)
+            const int fullTiles = 3;
+            const bool hasTail = true;
+            // Columns are split, not rows: each chunk streams its 4-column panels of W once for every row.
+            int firstPanel = RowPartition.Start(5, 4, part);
+            int panelCount = RowPartition.Count(5, 4, part);
+            for (int col = firstPanel * 4; col < (firstPanel + panelCount) * 4; col += 4)
             {
                 for (int tile = 0; tile < fullTiles; tile++)
                 {

@@ -3,10 +3,10 @@
 // Shape: SequenceLength 4, EmbeddingDim 3; y = x·W + b with W [3, 3].
 // Strategy: full unroll: the largest product, x·W on the Vector512 branch, is 3 deep × 3 column slots = 9 multiply-add statements per row tile, within the budget of 48, so k and column panels are straight-line code.
 // Register tiles (rows × vectors): x·W Vector512 4×3 float, Vector256 4×2 float, scalar 4×3 float.
-// Loop order: column panels outside, row tiles inside, so a panel of W stays in cache while every row of the chunk uses it.
+// Loop order: column panels outside, row tiles inside, so a panel of W stays in cache while every row of the sequence uses it.
 // Prepacked overload: PackProjection stores each column panel of W contiguously in the order the tile reads it; bit-identical to the raw-span overload.
 // Row tail: 4 rows = 1 tile of 4, no row tail.
-// Scheduling: 1 chunk per sequence, 72 flops per sequence; below 4_000_000 flops per call every chunk runs on the calling thread.
+// Scheduling: 1 chunk per sequence, each all 4 rows × a share of the column panels (so W is read once per sequence, not once per row block), 72 flops per sequence; below 4_000_000 flops per call every chunk runs on the calling thread.
 
 #nullable enable
 
@@ -71,30 +71,28 @@ namespace FixedShapeAttention.Generated
         public void Execute(in KernelBuffers buffers, int chunk)
         {
             int sequence = chunk;
-            const int firstTile = 0;
-            const int tileCount = 1;
-            int fullTiles = Math.Min(firstTile + tileCount, 1) - firstTile;
-            bool hasTail = firstTile + tileCount > 1;
-            nint rowOffset = ((nint)sequence * 4 + firstTile * 4) * 3;
+            const int part = 0;
+            nint rowOffset = (nint)sequence * 12;
             ref float x = ref Unsafe.Add(ref buffers.Input0, rowOffset);
             ref float y = ref Unsafe.Add(ref buffers.Output, rowOffset);
             if (Vector512.IsHardwareAccelerated)
             {
-                Rows_Vector512(ref x, ref buffers.Input1, ref buffers.Input2, ref y, fullTiles, hasTail);
+                Rows_Vector512(ref x, ref buffers.Input1, ref buffers.Input2, ref y, part);
             }
             else if (Vector256.IsHardwareAccelerated)
             {
-                Rows_Vector256(ref x, ref buffers.Input1, ref buffers.Input2, ref y, fullTiles, hasTail);
+                Rows_Vector256(ref x, ref buffers.Input1, ref buffers.Input2, ref y, part);
             }
             else
             {
-                Rows_Scalar(ref x, ref buffers.Input1, ref buffers.Input2, ref y, fullTiles, hasTail);
+                Rows_Scalar(ref x, ref buffers.Input1, ref buffers.Input2, ref y, part);
             }
         }
 
-        /// <summary>y = x·W + b for the chunk's rows, 3 columns.</summary>
-        private static void Rows_Vector512(ref float x, ref float w, ref float bias, ref float y, int fullTiles, bool hasTail)
+        /// <summary>y = x·W + b for all 4 rows of a sequence and the chunk's share of the 3 columns.</summary>
+        private static void Rows_Vector512(ref float x, ref float w, ref float bias, ref float y, int part)
         {
+            const int fullTiles = 1;
             {
                 for (int tile = 0; tile < fullTiles; tile++)
                 {
@@ -183,9 +181,10 @@ namespace FixedShapeAttention.Generated
             }
         }
 
-        /// <summary>y = x·W + b for the chunk's rows, 3 columns.</summary>
-        private static void Rows_Vector256(ref float x, ref float w, ref float bias, ref float y, int fullTiles, bool hasTail)
+        /// <summary>y = x·W + b for all 4 rows of a sequence and the chunk's share of the 3 columns.</summary>
+        private static void Rows_Vector256(ref float x, ref float w, ref float bias, ref float y, int part)
         {
+            const int fullTiles = 1;
             {
                 for (int tile = 0; tile < fullTiles; tile++)
                 {
@@ -300,9 +299,10 @@ namespace FixedShapeAttention.Generated
             }
         }
 
-        /// <summary>y = x·W + b for the chunk's rows, 3 columns.</summary>
-        private static void Rows_Scalar(ref float x, ref float w, ref float bias, ref float y, int fullTiles, bool hasTail)
+        /// <summary>y = x·W + b for all 4 rows of a sequence and the chunk's share of the 3 columns.</summary>
+        private static void Rows_Scalar(ref float x, ref float w, ref float bias, ref float y, int part)
         {
+            const int fullTiles = 1;
             {
                 for (int tile = 0; tile < fullTiles; tile++)
                 {
@@ -399,24 +399,21 @@ namespace FixedShapeAttention.Generated
         public void Execute(in KernelBuffers buffers, int chunk)
         {
             int sequence = chunk;
-            const int firstTile = 0;
-            const int tileCount = 1;
-            int fullTiles = Math.Min(firstTile + tileCount, 1) - firstTile;
-            bool hasTail = firstTile + tileCount > 1;
-            nint rowOffset = ((nint)sequence * 4 + firstTile * 4) * 3;
+            const int part = 0;
+            nint rowOffset = (nint)sequence * 12;
             ref float x = ref Unsafe.Add(ref buffers.Input0, rowOffset);
             ref float y = ref Unsafe.Add(ref buffers.Output, rowOffset);
             if (Vector512.IsHardwareAccelerated)
             {
-                Rows_Vector512(ref x, ref buffers.Input1, ref buffers.Input2, ref y, fullTiles, hasTail);
+                Rows_Vector512(ref x, ref buffers.Input1, ref buffers.Input2, ref y, part);
             }
             else if (Vector256.IsHardwareAccelerated)
             {
-                Rows_Vector256(ref x, ref buffers.Input1, ref buffers.Input2, ref y, fullTiles, hasTail);
+                Rows_Vector256(ref x, ref buffers.Input1, ref buffers.Input2, ref y, part);
             }
             else
             {
-                Rows_Scalar(ref x, ref buffers.Input1, ref buffers.Input2, ref y, fullTiles, hasTail);
+                Rows_Scalar(ref x, ref buffers.Input1, ref buffers.Input2, ref y, part);
             }
         }
 
@@ -489,9 +486,10 @@ namespace FixedShapeAttention.Generated
             }
         }
 
-        /// <summary>y = x·W + b for the chunk's rows, 3 columns.</summary>
-        private static void Rows_Vector512(ref float x, ref float w, ref float bias, ref float y, int fullTiles, bool hasTail)
+        /// <summary>y = x·W + b for all 4 rows of a sequence and the chunk's share of the 3 columns.</summary>
+        private static void Rows_Vector512(ref float x, ref float w, ref float bias, ref float y, int part)
         {
+            const int fullTiles = 1;
             {
                 for (int tile = 0; tile < fullTiles; tile++)
                 {
@@ -580,9 +578,10 @@ namespace FixedShapeAttention.Generated
             }
         }
 
-        /// <summary>y = x·W + b for the chunk's rows, 3 columns.</summary>
-        private static void Rows_Vector256(ref float x, ref float w, ref float bias, ref float y, int fullTiles, bool hasTail)
+        /// <summary>y = x·W + b for all 4 rows of a sequence and the chunk's share of the 3 columns.</summary>
+        private static void Rows_Vector256(ref float x, ref float w, ref float bias, ref float y, int part)
         {
+            const int fullTiles = 1;
             {
                 for (int tile = 0; tile < fullTiles; tile++)
                 {
@@ -697,9 +696,10 @@ namespace FixedShapeAttention.Generated
             }
         }
 
-        /// <summary>y = x·W + b for the chunk's rows, 3 columns.</summary>
-        private static void Rows_Scalar(ref float x, ref float w, ref float bias, ref float y, int fullTiles, bool hasTail)
+        /// <summary>y = x·W + b for all 4 rows of a sequence and the chunk's share of the 3 columns.</summary>
+        private static void Rows_Scalar(ref float x, ref float w, ref float bias, ref float y, int part)
         {
+            const int fullTiles = 1;
             {
                 for (int tile = 0; tile < fullTiles; tile++)
                 {
