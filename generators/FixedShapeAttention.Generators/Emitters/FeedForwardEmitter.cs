@@ -26,9 +26,13 @@ internal static class FeedForwardEmitter
             $"Register tiles (rows × vectors): x·W1 {TileDescription(plan, b => b.Hidden)}; h·W2 {TileDescription(plan, b => b.FeedForwardOutput)}.",
             "Loop order: column panels outside, row tiles inside, so a panel of W stays in cache while every row of the chunk uses it.",
             $"Row tail: {RowTail(plan)}",
-            $"Scheduling: {plan.FeedForwardChunksPerSequence} chunk{(plan.FeedForwardChunksPerSequence == 1 ? "" : "s")} per sequence of at most {plan.FeedForwardMaxRowsPerChunk} rows " +
-            $"(hidden block {plan.FeedForwardScratchFloats * 4 / 1024} KiB), {Number(flopsPerSequence)} flops per sequence; " +
-            $"below {Number(ChunkSizing.ParallelThresholdFlops)} flops per call every chunk runs on the calling thread.",
+            plan.FeedForwardColumnSplit
+                ? $"Scheduling: columns split, not rows (SequenceLength ≤ {ChunkSizing.MaxColumnSplitSequence}): phase 1 = {ChunkSizing.ProjectionColumnChunks} chunks per sequence, each all rows × a share of W1's column panels, into the call's hidden rows; " +
+                  $"phase 2 = {ChunkSizing.ProjectionColumnChunks} chunks per sequence over W2's columns; so each weight is read once per sequence. {Number(flopsPerSequence)} flops per sequence; " +
+                  $"below {Number(ChunkSizing.ParallelThresholdFlops)} flops per phase every chunk runs on the calling thread."
+                : $"Scheduling: {plan.FeedForwardChunksPerSequence} chunk{(plan.FeedForwardChunksPerSequence == 1 ? "" : "s")} per sequence of at most {plan.FeedForwardMaxRowsPerChunk} rows " +
+                  $"(hidden block {plan.FeedForwardScratchFloats * 4 / 1024} KiB), {Number(flopsPerSequence)} flops per sequence; " +
+                  $"below {Number(ChunkSizing.ParallelThresholdFlops)} flops per call every chunk runs on the calling thread.",
         };
 
         explanation.Insert(5, "Prepacked overload: PackFeedForward stores each column panel of W1 and W2 contiguously in the order the tile reads it; " +
@@ -68,7 +72,7 @@ internal static class FeedForwardEmitter
         using (w.Block($"public static void FeedForward({Spans.ReadOnly} x, {Spans.ReadOnly} w1, {Spans.ReadOnly} b1, {Spans.ReadOnly} w2, {Spans.ReadOnly} b2, {Spans.Writable} y, int maxDegreeOfParallelism)"))
         {
             w.Line($"int batch = global::FixedShapeAttention.KernelArguments.ValidateFeedForward(x, w1, b1, w2, b2, y, {s}, {e}, {f});");
-            w.Line($"global::FixedShapeAttention.Scheduling.ParallelRunner.Run(new global::{FileHeaderEmitter.KernelNamespace}.{kernel}(), batch * {plan.FeedForwardChunksPerSequence}, batch * {flopsPerSequence}L, maxDegreeOfParallelism, x, w1, b1, w2, b2, y);");
+            EmitRun(w, plan, kernel, flopsPerSequence, "x", "w1", "b1", "w2", "b2", "y");
         }
     }
 
@@ -99,12 +103,37 @@ internal static class FeedForwardEmitter
         using (w.Block($"public static void FeedForward({Spans.ReadOnly} x, {Weights} weights, {Spans.Writable} y, int maxDegreeOfParallelism)"))
         {
             w.Line($"int batch = global::FixedShapeAttention.KernelArguments.ValidatePackedFeedForward(x, weights, y, {s}, {e}, {f}, global::{FileHeaderEmitter.KernelNamespace}.{kernel}.Lanes);");
-            w.Line($"global::FixedShapeAttention.Scheduling.ParallelRunner.Run(new global::{FileHeaderEmitter.KernelNamespace}.{kernel}(), batch * {plan.FeedForwardChunksPerSequence}, batch * {flopsPerSequence}L, maxDegreeOfParallelism, x, weights.PackedW1, weights.B1, weights.PackedW2, weights.B2, y);");
+            EmitRun(w, plan, kernel, flopsPerSequence, "x", "weights.PackedW1", "weights.B1", "weights.PackedW2", "weights.B2", "y");
         }
+    }
+
+    /// <summary>The scheduling part of a public FeedForward: one parallel call over row chunks, or two over column chunks.</summary>
+    private static void EmitRun(SourceWriter w, KernelPlan plan, string kernel, long flopsPerSequence, string x, string w1, string b1, string w2, string b2, string y)
+    {
+        string run = "global::FixedShapeAttention.Scheduling.ParallelRunner.Run";
+        string type = $"global::{FileHeaderEmitter.KernelNamespace}.{kernel}";
+        if (!plan.FeedForwardColumnSplit)
+        {
+            w.Line($"{run}(new {type}(), batch * {plan.FeedForwardChunksPerSequence}, batch * {flopsPerSequence}L, maxDegreeOfParallelism, {x}, {w1}, {b1}, {w2}, {b2}, {y});");
+            return;
+        }
+
+        ShapeSpec shape = plan.Shape;
+        int chunks = ChunkSizing.ProjectionColumnChunks;
+        w.Line($"// Two phases over column chunks (see the header): the hidden rows of the whole call live in between.");
+        w.Line($"global::System.Span<float> hidden = global::FixedShapeAttention.Scheduling.CallScratch.Get(batch * {shape.SequenceLength * shape.FfnDim});");
+        w.Line($"{run}(new {type}(HiddenPhase: true), batch * {chunks}, batch * {flopsPerSequence / 2}L, maxDegreeOfParallelism, {x}, {w1}, {b1}, default, default, hidden);");
+        w.Line($"{run}(new {type}(HiddenPhase: false), batch * {chunks}, batch * {flopsPerSequence / 2}L, maxDegreeOfParallelism, hidden, {w2}, {b2}, default, default, {y});");
     }
 
     private static void EmitKernel(SourceWriter w, KernelPlan plan, string kernel, bool packed)
     {
+        if (plan.FeedForwardColumnSplit)
+        {
+            EmitColumnSplitKernel(w, plan, kernel, packed);
+            return;
+        }
+
         ShapeSpec shape = plan.Shape;
         int s = shape.SequenceLength, e = shape.EmbeddingDim;
         int cps = plan.FeedForwardChunksPerSequence;
@@ -160,6 +189,77 @@ internal static class FeedForwardEmitter
         }
     }
 
+    /// <summary>
+    /// The column-split kernel: phase 1 chunk = (sequence, share of W1's column panels), writing hidden; phase 2 chunk
+    /// = (sequence, share of W2's column panels), reading all of hidden. Every element is the same chain of
+    /// multiply-adds as in the row-split kernel, so the results are too.
+    /// </summary>
+    private static void EmitColumnSplitKernel(SourceWriter w, KernelPlan plan, string kernel, bool packed)
+    {
+        ShapeSpec shape = plan.Shape;
+        int s = shape.SequenceLength, e = shape.EmbeddingDim, f = shape.FfnDim;
+        int chunks = ChunkSizing.ProjectionColumnChunks;
+        w.Line($"/// <summary>The chunks of one phase of a {shape.Type.Name}.FeedForward call{(packed ? " with prepacked weights" : "")}: chunk = (sequence, share of the column panels).</summary>");
+        w.Line(FileHeaderEmitter.GeneratedCode);
+        using (w.Block($"file readonly struct {kernel} : IChunkKernel"))
+        {
+            w.Line("private readonly bool _hiddenPhase;");
+            w.Line();
+            w.Line($"public {kernel}(bool HiddenPhase) => _hiddenPhase = HiddenPhase;");
+            w.Line();
+            using (w.Block("public void Execute(in KernelBuffers buffers, int chunk)"))
+            {
+                w.Line($"int sequence = chunk / {chunks};");
+                w.Line($"int part = chunk % {chunks};");
+                using (w.Block("if (_hiddenPhase)"))
+                {
+                    w.Line($"ref float x = ref Unsafe.Add(ref buffers.Input0, (nint)sequence * {s * e});");
+                    w.Line($"ref float hidden = ref Unsafe.Add(ref buffers.Output, (nint)sequence * {s * f});");
+                    EmitLadder(w, plan, isa => w.Line($"Hidden_{Suffix(isa)}(ref x, ref buffers.Input1, ref buffers.Input2, ref hidden, part);"));
+                }
+
+                using (w.Block("else"))
+                {
+                    w.Line($"ref float hidden = ref Unsafe.Add(ref buffers.Input0, (nint)sequence * {s * f});");
+                    w.Line($"ref float y = ref Unsafe.Add(ref buffers.Output, (nint)sequence * {s * e});");
+                    EmitLadder(w, plan, isa => w.Line($"Output_{Suffix(isa)}(ref hidden, ref buffers.Input1, ref buffers.Input2, ref y, part);"));
+                }
+            }
+
+            if (packed)
+            {
+                w.Line();
+                EmitPacking(w, plan);
+            }
+
+            foreach (BranchPlan branch in plan.Branches)
+            {
+                w.Line();
+                EmitHidden(w, plan, branch, packed);
+                w.Line();
+                EmitOutput(w, plan, branch, packed);
+            }
+        }
+    }
+
+    /// <summary>Declares a column-split chunk's panels and which part owns the remainder block: the part holding the last
+    /// full panel, so the overlapping remainder slot never writes into another chunk's columns.</summary>
+    private static void EmitPanelShare(SourceWriter w, KernelPlan plan, ProductSpec product)
+    {
+        int chunks = ChunkSizing.ProjectionColumnChunks;
+        ColumnLayout layout = product.Layout;
+        int owner = layout.FullPanels == 0 ? 0 : System.Math.Min(chunks, layout.FullPanels) - 1;
+        w.Line($"const int fullTiles = {plan.FullRowTiles};");
+        if (plan.TailRows > 0)
+        {
+            w.Line("const bool hasTail = true;");
+        }
+
+        w.Line($"int firstPanel = RowPartition.Start({layout.FullPanels}, {chunks}, part);");
+        w.Line($"int panelCount = RowPartition.Count({layout.FullPanels}, {chunks}, part);");
+        product.Panels = new PanelRange("firstPanel", "panelCount", $"part == {owner}");
+    }
+
     private static void EmitHidden(SourceWriter w, KernelPlan plan, BranchPlan branch, bool packed)
     {
         ShapeSpec shape = plan.Shape;
@@ -176,6 +276,30 @@ internal static class FeedForwardEmitter
                 ? (_, accumulator, bias) => $"{accumulator} + {bias}"
                 : (_, accumulator, bias) => $"{activation}.Invoke({accumulator} + {bias})",
         };
+        string pass = branch.Isa switch { IsaBranch.Vector512 => "Apply512", IsaBranch.Vector256 => "Apply256", _ => "ApplyScalar" };
+        if (plan.FeedForwardColumnSplit)
+        {
+            w.Line($"/// <summary>hidden = {shape.Activation}(x·W1 + b1) for all {shape.SequenceLength} rows and the chunk's share of the {shape.FfnDim} columns.</summary>");
+            using (w.Block($"private static void Hidden_{Suffix(branch.Isa)}(ref float x, ref float w1, ref float b1, ref float hidden, int part)"))
+            {
+                EmitPanelShare(w, plan, product);
+                MatMulEmitter.EmitRowTiles(w, product, plan.RowTile, plan.TailRows);
+                if (separatePass)
+                {
+                    ColumnLayout layout = branch.Hidden;
+                    string end = $"{product.Panels!.OwnsRemainder} ? {shape.FfnDim} : (firstPanel + panelCount) * {layout.PanelWidth}";
+                    w.Line($"int firstColumn = firstPanel * {layout.PanelWidth};");
+                    w.Line($"int columns = ({end}) - firstColumn;");
+                    using (w.Block($"for (int row = 0; row < {shape.SequenceLength}; row++)"))
+                    {
+                        w.Line($"ActivationPass.{pass}<{activation}>(ref Unsafe.Add(ref hidden, row * {shape.FfnDim} + firstColumn), columns);");
+                    }
+                }
+            }
+
+            return;
+        }
+
         w.Line($"/// <summary>hidden = {shape.Activation}(x·W1 + b1) for the chunk's rows, {shape.FfnDim} columns.</summary>");
         using (w.Block($"private static void Hidden_{Suffix(branch.Isa)}(ref float x, ref float w1, ref float b1, ref float hidden, int fullTiles, bool hasTail)"))
         {
@@ -183,7 +307,6 @@ internal static class FeedForwardEmitter
             if (separatePass)
             {
                 string rows = plan.TailRows > 0 ? $"fullTiles * {plan.RowTile} + (hasTail ? {plan.TailRows} : 0)" : $"fullTiles * {plan.RowTile}";
-                string pass = branch.Isa switch { IsaBranch.Vector512 => "Apply512", IsaBranch.Vector256 => "Apply256", _ => "ApplyScalar" };
                 w.Line($"ActivationPass.{pass}<{activation}>(ref hidden, ({rows}) * {shape.FfnDim});");
             }
         }
@@ -199,6 +322,18 @@ internal static class FeedForwardEmitter
             ColumnOperand = "b2",
             Epilogue = (_, accumulator, bias) => $"{accumulator} + {bias}",
         };
+        if (plan.FeedForwardColumnSplit)
+        {
+            w.Line($"/// <summary>y = hidden·W2 + b2 for all {shape.SequenceLength} rows and the chunk's share of the {shape.EmbeddingDim} columns.</summary>");
+            using (w.Block($"private static void Output_{Suffix(branch.Isa)}(ref float hidden, ref float w2, ref float b2, ref float y, int part)"))
+            {
+                EmitPanelShare(w, plan, product);
+                MatMulEmitter.EmitRowTiles(w, product, plan.RowTile, plan.TailRows);
+            }
+
+            return;
+        }
+
         w.Line($"/// <summary>y = hidden·W2 + b2 for the chunk's rows, {shape.EmbeddingDim} columns.</summary>");
         using (w.Block($"private static void Output_{Suffix(branch.Isa)}(ref float hidden, ref float w2, ref float b2, ref float y, int fullTiles, bool hasTail)"))
         {

@@ -60,6 +60,7 @@ internal sealed record KernelPlan(
     int AttentionMaxRowsPerChunk,
     int FeedForwardChunksPerSequence,
     int FeedForwardMaxRowsPerChunk,
+    bool FeedForwardColumnSplit,
     KernelStrategy ProjectionStrategy,
     string ProjectionReason,
     int ProjectionChunksPerSequence,

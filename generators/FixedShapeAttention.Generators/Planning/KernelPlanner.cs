@@ -44,6 +44,7 @@ internal static class KernelPlanner
             AttentionMaxRowsPerChunk: attentionRowsPerChunk,
             FeedForwardChunksPerSequence: feedForwardChunks,
             FeedForwardMaxRowsPerChunk: maxRowsPerChunk,
+            FeedForwardColumnSplit: feedForwardStrategy == KernelStrategy.Blocked && s <= ChunkSizing.MaxColumnSplitSequence,
             projectionStrategy,
             projectionReason,
             ProjectionChunksPerSequence: projectionStrategy == KernelStrategy.FullUnroll ? 1 : ChunkSizing.ProjectionColumnChunks,

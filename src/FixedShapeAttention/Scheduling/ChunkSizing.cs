@@ -86,6 +86,14 @@ internal static class ChunkSizing
     /// </summary>
     public const int ProjectionColumnChunks = 4;
 
+    /// <summary>
+    /// The longest sequence whose generated feed-forward network splits columns instead of rows: up to it, row chunks
+    /// are so short that each would stream all of W1 and W2 for a handful of rows (a 16-token sequence: 4 rows per
+    /// chunk, 4.7 MB of MiniLM weights each), so the network runs as two phases, hidden columns then output columns,
+    /// each reading its share of the weights once, with the hidden rows of the whole call in between.
+    /// </summary>
+    public const int MaxColumnSplitSequence = 128;
+
     /// <summary>The most row tiles any chunk holds (balanced partition: the first chunks carry one extra).</summary>
     public static int MaxTilesPerChunk(int tiles, int chunks) => (tiles + chunks - 1) / chunks;
 

@@ -6,7 +6,7 @@
 // Loop order: column panels outside, row tiles inside, so a panel of W stays in cache while every row of the chunk uses it.
 // Prepacked overload: PackFeedForward stores each column panel of W1 and W2 contiguously in the order the tile reads it; FeedForward(x, weights, y) then streams B instead of striding through it, with the same multiply-adds in the same order (bit-identical results).
 // Row tail: 128 rows = 32 tiles of 4, no row tail.
-// Scheduling: 4 chunks per sequence of at most 32 rows (hidden block 192 KiB), 301_989_888 flops per sequence; below 4_000_000 flops per call every chunk runs on the calling thread.
+// Scheduling: columns split, not rows (SequenceLength ≤ 128): phase 1 = 4 chunks per sequence, each all rows × a share of W1's column panels, into the call's hidden rows; phase 2 = 4 chunks per sequence over W2's columns; so each weight is read once per sequence. 301_989_888 flops per sequence; below 4_000_000 flops per phase every chunk runs on the calling thread.
 
 #nullable enable
 
@@ -26,7 +26,10 @@ namespace Demo
         public static void FeedForward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> w1, global::System.ReadOnlySpan<float> b1, global::System.ReadOnlySpan<float> w2, global::System.ReadOnlySpan<float> b2, global::System.Span<float> y, int maxDegreeOfParallelism)
         {
             int batch = global::FixedShapeAttention.KernelArguments.ValidateFeedForward(x, w1, b1, w2, b2, y, 128, 384, 1536);
-            global::FixedShapeAttention.Scheduling.ParallelRunner.Run(new global::FixedShapeAttention.Generated.MiniLmFeedForwardKernel(), batch * 4, batch * 301989888L, maxDegreeOfParallelism, x, w1, b1, w2, b2, y);
+            // Two phases over column chunks (see the header): the hidden rows of the whole call live in between.
+            global::System.Span<float> hidden = global::FixedShapeAttention.Scheduling.CallScratch.Get(batch * 196608);
+            global::FixedShapeAttention.Scheduling.ParallelRunner.Run(new global::FixedShapeAttention.Generated.MiniLmFeedForwardKernel(HiddenPhase: true), batch * 4, batch * 150994944L, maxDegreeOfParallelism, x, w1, b1, default, default, hidden);
+            global::FixedShapeAttention.Scheduling.ParallelRunner.Run(new global::FixedShapeAttention.Generated.MiniLmFeedForwardKernel(HiddenPhase: false), batch * 4, batch * 150994944L, maxDegreeOfParallelism, hidden, w2, b2, default, default, y);
         }
 
         /// <summary>Packs w1 <c>[384, 1536]</c>, b1 <c>[1536]</c>, w2 <c>[1536, 384]</c> and b2 <c>[384]</c> once, for <c>FeedForward(x, weights, y)</c>.</summary>
@@ -50,7 +53,10 @@ namespace Demo
         public static void FeedForward(global::System.ReadOnlySpan<float> x, global::FixedShapeAttention.PackedFeedForwardWeights weights, global::System.Span<float> y, int maxDegreeOfParallelism)
         {
             int batch = global::FixedShapeAttention.KernelArguments.ValidatePackedFeedForward(x, weights, y, 128, 384, 1536, global::FixedShapeAttention.Generated.MiniLmPackedFeedForwardKernel.Lanes);
-            global::FixedShapeAttention.Scheduling.ParallelRunner.Run(new global::FixedShapeAttention.Generated.MiniLmPackedFeedForwardKernel(), batch * 4, batch * 301989888L, maxDegreeOfParallelism, x, weights.PackedW1, weights.B1, weights.PackedW2, weights.B2, y);
+            // Two phases over column chunks (see the header): the hidden rows of the whole call live in between.
+            global::System.Span<float> hidden = global::FixedShapeAttention.Scheduling.CallScratch.Get(batch * 196608);
+            global::FixedShapeAttention.Scheduling.ParallelRunner.Run(new global::FixedShapeAttention.Generated.MiniLmPackedFeedForwardKernel(HiddenPhase: true), batch * 4, batch * 150994944L, maxDegreeOfParallelism, x, weights.PackedW1, weights.B1, default, default, hidden);
+            global::FixedShapeAttention.Scheduling.ParallelRunner.Run(new global::FixedShapeAttention.Generated.MiniLmPackedFeedForwardKernel(HiddenPhase: false), batch * 4, batch * 150994944L, maxDegreeOfParallelism, hidden, weights.PackedW2, weights.B2, default, default, y);
         }
     }
 }
@@ -64,44 +70,61 @@ namespace FixedShapeAttention.Generated
     using global::FixedShapeAttention.Kernels;
     using global::FixedShapeAttention.Scheduling;
 
-    /// <summary>The chunks of one MiniLm.FeedForward call: chunk = (sequence, range of row tiles).</summary>
+    /// <summary>The chunks of one phase of a MiniLm.FeedForward call: chunk = (sequence, share of the column panels).</summary>
     [global::System.CodeDom.Compiler.GeneratedCode("FixedShapeAttention.Generators", "1.0.0.0")]
     file readonly struct MiniLmFeedForwardKernel : IChunkKernel
     {
+        private readonly bool _hiddenPhase;
+
+        public MiniLmFeedForwardKernel(bool HiddenPhase) => _hiddenPhase = HiddenPhase;
+
         public void Execute(in KernelBuffers buffers, int chunk)
         {
             int sequence = chunk / 4;
             int part = chunk % 4;
-            int firstTile = RowPartition.Start(32, 4, part);
-            int tileCount = RowPartition.Count(32, 4, part);
-            int fullTiles = Math.Min(firstTile + tileCount, 32) - firstTile;
-            bool hasTail = firstTile + tileCount > 32;
-            nint rowOffset = ((nint)sequence * 128 + firstTile * 4) * 384;
-            ref float x = ref Unsafe.Add(ref buffers.Input0, rowOffset);
-            ref float y = ref Unsafe.Add(ref buffers.Output, rowOffset);
-            // Scratch: the hidden activations of this chunk's rows, at most 32 × 1536.
-            ref float hidden = ref MemoryMarshal.GetReference(WorkerScratch.Get(49152));
-            if (Vector512.IsHardwareAccelerated)
+            if (_hiddenPhase)
             {
-                Hidden_Vector512(ref x, ref buffers.Input1, ref buffers.Input2, ref hidden, fullTiles, hasTail);
-                Output_Vector512(ref hidden, ref buffers.Input3, ref buffers.Input4, ref y, fullTiles, hasTail);
-            }
-            else if (Vector256.IsHardwareAccelerated)
-            {
-                Hidden_Vector256(ref x, ref buffers.Input1, ref buffers.Input2, ref hidden, fullTiles, hasTail);
-                Output_Vector256(ref hidden, ref buffers.Input3, ref buffers.Input4, ref y, fullTiles, hasTail);
+                ref float x = ref Unsafe.Add(ref buffers.Input0, (nint)sequence * 49152);
+                ref float hidden = ref Unsafe.Add(ref buffers.Output, (nint)sequence * 196608);
+                if (Vector512.IsHardwareAccelerated)
+                {
+                    Hidden_Vector512(ref x, ref buffers.Input1, ref buffers.Input2, ref hidden, part);
+                }
+                else if (Vector256.IsHardwareAccelerated)
+                {
+                    Hidden_Vector256(ref x, ref buffers.Input1, ref buffers.Input2, ref hidden, part);
+                }
+                else
+                {
+                    Hidden_Scalar(ref x, ref buffers.Input1, ref buffers.Input2, ref hidden, part);
+                }
             }
             else
             {
-                Hidden_Scalar(ref x, ref buffers.Input1, ref buffers.Input2, ref hidden, fullTiles, hasTail);
-                Output_Scalar(ref hidden, ref buffers.Input3, ref buffers.Input4, ref y, fullTiles, hasTail);
+                ref float hidden = ref Unsafe.Add(ref buffers.Input0, (nint)sequence * 196608);
+                ref float y = ref Unsafe.Add(ref buffers.Output, (nint)sequence * 49152);
+                if (Vector512.IsHardwareAccelerated)
+                {
+                    Output_Vector512(ref hidden, ref buffers.Input1, ref buffers.Input2, ref y, part);
+                }
+                else if (Vector256.IsHardwareAccelerated)
+                {
+                    Output_Vector256(ref hidden, ref buffers.Input1, ref buffers.Input2, ref y, part);
+                }
+                else
+                {
+                    Output_Scalar(ref hidden, ref buffers.Input1, ref buffers.Input2, ref y, part);
+                }
             }
         }
 
-        /// <summary>hidden = Relu(x·W1 + b1) for the chunk's rows, 1536 columns.</summary>
-        private static void Hidden_Vector512(ref float x, ref float w1, ref float b1, ref float hidden, int fullTiles, bool hasTail)
+        /// <summary>hidden = Relu(x·W1 + b1) for all 128 rows and the chunk's share of the 1536 columns.</summary>
+        private static void Hidden_Vector512(ref float x, ref float w1, ref float b1, ref float hidden, int part)
         {
-            for (int col = 0; col < 1536; col += 64)
+            const int fullTiles = 32;
+            int firstPanel = RowPartition.Start(24, 4, part);
+            int panelCount = RowPartition.Count(24, 4, part);
+            for (int col = firstPanel * 64; col < (firstPanel + panelCount) * 64; col += 64)
             {
                 for (int tile = 0; tile < fullTiles; tile++)
                 {
@@ -163,10 +186,13 @@ namespace FixedShapeAttention.Generated
             }
         }
 
-        /// <summary>y = hidden·W2 + b2 for the chunk's rows, 384 columns.</summary>
-        private static void Output_Vector512(ref float hidden, ref float w2, ref float b2, ref float y, int fullTiles, bool hasTail)
+        /// <summary>y = hidden·W2 + b2 for all 128 rows and the chunk's share of the 384 columns.</summary>
+        private static void Output_Vector512(ref float hidden, ref float w2, ref float b2, ref float y, int part)
         {
-            for (int col = 0; col < 384; col += 64)
+            const int fullTiles = 32;
+            int firstPanel = RowPartition.Start(6, 4, part);
+            int panelCount = RowPartition.Count(6, 4, part);
+            for (int col = firstPanel * 64; col < (firstPanel + panelCount) * 64; col += 64)
             {
                 for (int tile = 0; tile < fullTiles; tile++)
                 {
@@ -228,10 +254,13 @@ namespace FixedShapeAttention.Generated
             }
         }
 
-        /// <summary>hidden = Relu(x·W1 + b1) for the chunk's rows, 1536 columns.</summary>
-        private static void Hidden_Vector256(ref float x, ref float w1, ref float b1, ref float hidden, int fullTiles, bool hasTail)
+        /// <summary>hidden = Relu(x·W1 + b1) for all 128 rows and the chunk's share of the 1536 columns.</summary>
+        private static void Hidden_Vector256(ref float x, ref float w1, ref float b1, ref float hidden, int part)
         {
-            for (int col = 0; col < 1536; col += 16)
+            const int fullTiles = 32;
+            int firstPanel = RowPartition.Start(96, 4, part);
+            int panelCount = RowPartition.Count(96, 4, part);
+            for (int col = firstPanel * 16; col < (firstPanel + panelCount) * 16; col += 16)
             {
                 for (int tile = 0; tile < fullTiles; tile++)
                 {
@@ -273,10 +302,13 @@ namespace FixedShapeAttention.Generated
             }
         }
 
-        /// <summary>y = hidden·W2 + b2 for the chunk's rows, 384 columns.</summary>
-        private static void Output_Vector256(ref float hidden, ref float w2, ref float b2, ref float y, int fullTiles, bool hasTail)
+        /// <summary>y = hidden·W2 + b2 for all 128 rows and the chunk's share of the 384 columns.</summary>
+        private static void Output_Vector256(ref float hidden, ref float w2, ref float b2, ref float y, int part)
         {
-            for (int col = 0; col < 384; col += 16)
+            const int fullTiles = 32;
+            int firstPanel = RowPartition.Start(24, 4, part);
+            int panelCount = RowPartition.Count(24, 4, part);
+            for (int col = firstPanel * 16; col < (firstPanel + panelCount) * 16; col += 16)
             {
                 for (int tile = 0; tile < fullTiles; tile++)
                 {
@@ -318,10 +350,13 @@ namespace FixedShapeAttention.Generated
             }
         }
 
-        /// <summary>hidden = Relu(x·W1 + b1) for the chunk's rows, 1536 columns.</summary>
-        private static void Hidden_Scalar(ref float x, ref float w1, ref float b1, ref float hidden, int fullTiles, bool hasTail)
+        /// <summary>hidden = Relu(x·W1 + b1) for all 128 rows and the chunk's share of the 1536 columns.</summary>
+        private static void Hidden_Scalar(ref float x, ref float w1, ref float b1, ref float hidden, int part)
         {
-            for (int col = 0; col < 1536; col += 4)
+            const int fullTiles = 32;
+            int firstPanel = RowPartition.Start(384, 4, part);
+            int panelCount = RowPartition.Count(384, 4, part);
+            for (int col = firstPanel * 4; col < (firstPanel + panelCount) * 4; col += 4)
             {
                 for (int tile = 0; tile < fullTiles; tile++)
                 {
@@ -383,10 +418,13 @@ namespace FixedShapeAttention.Generated
             }
         }
 
-        /// <summary>y = hidden·W2 + b2 for the chunk's rows, 384 columns.</summary>
-        private static void Output_Scalar(ref float hidden, ref float w2, ref float b2, ref float y, int fullTiles, bool hasTail)
+        /// <summary>y = hidden·W2 + b2 for all 128 rows and the chunk's share of the 384 columns.</summary>
+        private static void Output_Scalar(ref float hidden, ref float w2, ref float b2, ref float y, int part)
         {
-            for (int col = 0; col < 384; col += 4)
+            const int fullTiles = 32;
+            int firstPanel = RowPartition.Start(96, 4, part);
+            int panelCount = RowPartition.Count(96, 4, part);
+            for (int col = firstPanel * 4; col < (firstPanel + panelCount) * 4; col += 4)
             {
                 for (int tile = 0; tile < fullTiles; tile++)
                 {
@@ -449,37 +487,51 @@ namespace FixedShapeAttention.Generated
         }
     }
 
-    /// <summary>The chunks of one MiniLm.FeedForward call with prepacked weights: chunk = (sequence, range of row tiles).</summary>
+    /// <summary>The chunks of one phase of a MiniLm.FeedForward call with prepacked weights: chunk = (sequence, share of the column panels).</summary>
     [global::System.CodeDom.Compiler.GeneratedCode("FixedShapeAttention.Generators", "1.0.0.0")]
     file readonly struct MiniLmPackedFeedForwardKernel : IChunkKernel
     {
+        private readonly bool _hiddenPhase;
+
+        public MiniLmPackedFeedForwardKernel(bool HiddenPhase) => _hiddenPhase = HiddenPhase;
+
         public void Execute(in KernelBuffers buffers, int chunk)
         {
             int sequence = chunk / 4;
             int part = chunk % 4;
-            int firstTile = RowPartition.Start(32, 4, part);
-            int tileCount = RowPartition.Count(32, 4, part);
-            int fullTiles = Math.Min(firstTile + tileCount, 32) - firstTile;
-            bool hasTail = firstTile + tileCount > 32;
-            nint rowOffset = ((nint)sequence * 128 + firstTile * 4) * 384;
-            ref float x = ref Unsafe.Add(ref buffers.Input0, rowOffset);
-            ref float y = ref Unsafe.Add(ref buffers.Output, rowOffset);
-            // Scratch: the hidden activations of this chunk's rows, at most 32 × 1536.
-            ref float hidden = ref MemoryMarshal.GetReference(WorkerScratch.Get(49152));
-            if (Vector512.IsHardwareAccelerated)
+            if (_hiddenPhase)
             {
-                Hidden_Vector512(ref x, ref buffers.Input1, ref buffers.Input2, ref hidden, fullTiles, hasTail);
-                Output_Vector512(ref hidden, ref buffers.Input3, ref buffers.Input4, ref y, fullTiles, hasTail);
-            }
-            else if (Vector256.IsHardwareAccelerated)
-            {
-                Hidden_Vector256(ref x, ref buffers.Input1, ref buffers.Input2, ref hidden, fullTiles, hasTail);
-                Output_Vector256(ref hidden, ref buffers.Input3, ref buffers.Input4, ref y, fullTiles, hasTail);
+                ref float x = ref Unsafe.Add(ref buffers.Input0, (nint)sequence * 49152);
+                ref float hidden = ref Unsafe.Add(ref buffers.Output, (nint)sequence * 196608);
+                if (Vector512.IsHardwareAccelerated)
+                {
+                    Hidden_Vector512(ref x, ref buffers.Input1, ref buffers.Input2, ref hidden, part);
+                }
+                else if (Vector256.IsHardwareAccelerated)
+                {
+                    Hidden_Vector256(ref x, ref buffers.Input1, ref buffers.Input2, ref hidden, part);
+                }
+                else
+                {
+                    Hidden_Scalar(ref x, ref buffers.Input1, ref buffers.Input2, ref hidden, part);
+                }
             }
             else
             {
-                Hidden_Scalar(ref x, ref buffers.Input1, ref buffers.Input2, ref hidden, fullTiles, hasTail);
-                Output_Scalar(ref hidden, ref buffers.Input3, ref buffers.Input4, ref y, fullTiles, hasTail);
+                ref float hidden = ref Unsafe.Add(ref buffers.Input0, (nint)sequence * 196608);
+                ref float y = ref Unsafe.Add(ref buffers.Output, (nint)sequence * 49152);
+                if (Vector512.IsHardwareAccelerated)
+                {
+                    Output_Vector512(ref hidden, ref buffers.Input1, ref buffers.Input2, ref y, part);
+                }
+                else if (Vector256.IsHardwareAccelerated)
+                {
+                    Output_Vector256(ref hidden, ref buffers.Input1, ref buffers.Input2, ref y, part);
+                }
+                else
+                {
+                    Output_Scalar(ref hidden, ref buffers.Input1, ref buffers.Input2, ref y, part);
+                }
             }
         }
 
@@ -585,10 +637,13 @@ namespace FixedShapeAttention.Generated
             }
         }
 
-        /// <summary>hidden = Relu(x·W1 + b1) for the chunk's rows, 1536 columns.</summary>
-        private static void Hidden_Vector512(ref float x, ref float w1, ref float b1, ref float hidden, int fullTiles, bool hasTail)
+        /// <summary>hidden = Relu(x·W1 + b1) for all 128 rows and the chunk's share of the 1536 columns.</summary>
+        private static void Hidden_Vector512(ref float x, ref float w1, ref float b1, ref float hidden, int part)
         {
-            for (int col = 0; col < 1536; col += 64)
+            const int fullTiles = 32;
+            int firstPanel = RowPartition.Start(24, 4, part);
+            int panelCount = RowPartition.Count(24, 4, part);
+            for (int col = firstPanel * 64; col < (firstPanel + panelCount) * 64; col += 64)
             {
                 for (int tile = 0; tile < fullTiles; tile++)
                 {
@@ -650,10 +705,13 @@ namespace FixedShapeAttention.Generated
             }
         }
 
-        /// <summary>y = hidden·W2 + b2 for the chunk's rows, 384 columns.</summary>
-        private static void Output_Vector512(ref float hidden, ref float w2, ref float b2, ref float y, int fullTiles, bool hasTail)
+        /// <summary>y = hidden·W2 + b2 for all 128 rows and the chunk's share of the 384 columns.</summary>
+        private static void Output_Vector512(ref float hidden, ref float w2, ref float b2, ref float y, int part)
         {
-            for (int col = 0; col < 384; col += 64)
+            const int fullTiles = 32;
+            int firstPanel = RowPartition.Start(6, 4, part);
+            int panelCount = RowPartition.Count(6, 4, part);
+            for (int col = firstPanel * 64; col < (firstPanel + panelCount) * 64; col += 64)
             {
                 for (int tile = 0; tile < fullTiles; tile++)
                 {
@@ -715,10 +773,13 @@ namespace FixedShapeAttention.Generated
             }
         }
 
-        /// <summary>hidden = Relu(x·W1 + b1) for the chunk's rows, 1536 columns.</summary>
-        private static void Hidden_Vector256(ref float x, ref float w1, ref float b1, ref float hidden, int fullTiles, bool hasTail)
+        /// <summary>hidden = Relu(x·W1 + b1) for all 128 rows and the chunk's share of the 1536 columns.</summary>
+        private static void Hidden_Vector256(ref float x, ref float w1, ref float b1, ref float hidden, int part)
         {
-            for (int col = 0; col < 1536; col += 16)
+            const int fullTiles = 32;
+            int firstPanel = RowPartition.Start(96, 4, part);
+            int panelCount = RowPartition.Count(96, 4, part);
+            for (int col = firstPanel * 16; col < (firstPanel + panelCount) * 16; col += 16)
             {
                 for (int tile = 0; tile < fullTiles; tile++)
                 {
@@ -760,10 +821,13 @@ namespace FixedShapeAttention.Generated
             }
         }
 
-        /// <summary>y = hidden·W2 + b2 for the chunk's rows, 384 columns.</summary>
-        private static void Output_Vector256(ref float hidden, ref float w2, ref float b2, ref float y, int fullTiles, bool hasTail)
+        /// <summary>y = hidden·W2 + b2 for all 128 rows and the chunk's share of the 384 columns.</summary>
+        private static void Output_Vector256(ref float hidden, ref float w2, ref float b2, ref float y, int part)
         {
-            for (int col = 0; col < 384; col += 16)
+            const int fullTiles = 32;
+            int firstPanel = RowPartition.Start(24, 4, part);
+            int panelCount = RowPartition.Count(24, 4, part);
+            for (int col = firstPanel * 16; col < (firstPanel + panelCount) * 16; col += 16)
             {
                 for (int tile = 0; tile < fullTiles; tile++)
                 {
@@ -805,10 +869,13 @@ namespace FixedShapeAttention.Generated
             }
         }
 
-        /// <summary>hidden = Relu(x·W1 + b1) for the chunk's rows, 1536 columns.</summary>
-        private static void Hidden_Scalar(ref float x, ref float w1, ref float b1, ref float hidden, int fullTiles, bool hasTail)
+        /// <summary>hidden = Relu(x·W1 + b1) for all 128 rows and the chunk's share of the 1536 columns.</summary>
+        private static void Hidden_Scalar(ref float x, ref float w1, ref float b1, ref float hidden, int part)
         {
-            for (int col = 0; col < 1536; col += 4)
+            const int fullTiles = 32;
+            int firstPanel = RowPartition.Start(384, 4, part);
+            int panelCount = RowPartition.Count(384, 4, part);
+            for (int col = firstPanel * 4; col < (firstPanel + panelCount) * 4; col += 4)
             {
                 for (int tile = 0; tile < fullTiles; tile++)
                 {
@@ -870,10 +937,13 @@ namespace FixedShapeAttention.Generated
             }
         }
 
-        /// <summary>y = hidden·W2 + b2 for the chunk's rows, 384 columns.</summary>
-        private static void Output_Scalar(ref float hidden, ref float w2, ref float b2, ref float y, int fullTiles, bool hasTail)
+        /// <summary>y = hidden·W2 + b2 for all 128 rows and the chunk's share of the 384 columns.</summary>
+        private static void Output_Scalar(ref float hidden, ref float w2, ref float b2, ref float y, int part)
         {
-            for (int col = 0; col < 384; col += 4)
+            const int fullTiles = 32;
+            int firstPanel = RowPartition.Start(96, 4, part);
+            int panelCount = RowPartition.Count(96, 4, part);
+            for (int col = firstPanel * 4; col < (firstPanel + panelCount) * 4; col += 4)
             {
                 for (int tile = 0; tile < fullTiles; tile++)
                 {
