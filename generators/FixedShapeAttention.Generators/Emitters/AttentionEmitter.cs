@@ -199,6 +199,7 @@ internal static class AttentionEmitter
         var product = new ProductSpec("weights", plan.ScoreStride, "v", shape.EmbeddingDim, "output", shape.EmbeddingDim, shape.SequenceLength, branch.AttentionOutput)
         {
             Unroll = unroll,
+            PairRowTiles = !unroll && branch.AttentionOutput.SlotCount <= 2,
             CausalRowStart = shape.Causal ? "rowStart" : null,
             RowStartOrigin = shape.Causal ? "firstRow" : null,
         };

@@ -80,7 +80,23 @@ internal static class MatMulEmitter
     {
         EmitColumnBlocks(w, product, block =>
         {
-            using (w.Block("for (int tile = 0; tile < fullTiles; tile++)"))
+            if (product.PairRowTiles)
+            {
+                // Two row tiles at once: a narrow product (one or two vectors wide) has too few accumulators in one
+                // tile to cover the FMA latency; a pair doubles them.
+                w.Line("int tile = 0;");
+                using (w.Block("for (; tile + 1 < fullTiles; tile += 2)"))
+                {
+                    if (product.RowStartOrigin is { } pairOrigin)
+                    {
+                        w.Line($"int rowStart = {pairOrigin} + tile * {rowTile};");
+                    }
+
+                    EmitTile(w, product, 2 * rowTile, Index.Of("tile", rowTile * product.Lda), Index.Of("tile", rowTile * product.Ldc), block);
+                }
+            }
+
+            using (w.Block(product.PairRowTiles ? "for (; tile < fullTiles; tile++)" : "for (int tile = 0; tile < fullTiles; tile++)"))
             {
                 if (product.RowStartOrigin is { } origin)
                 {

@@ -56,6 +56,9 @@ internal sealed class ProductSpec
     /// computed: a chunk that owns a range of columns instead of a range of rows.</summary>
     public PanelRange? Panels { get; set; }
 
+    /// <summary>Run row tiles in pairs (twice RM rows per register tile) where the pair exists.</summary>
+    public bool PairRowTiles { get; set; }
+
     /// <summary>Per-column values loaded once per column slot before the stores (bias vectors), by name prefix.</summary>
     public string? ColumnOperand { get; set; }
 

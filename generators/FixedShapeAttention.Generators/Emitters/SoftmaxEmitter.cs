@@ -5,10 +5,14 @@ namespace FixedShapeAttention.Generators.Emitters;
 /// <summary>
 /// Emits the row softmax of the scores, following ggml's soft_max (ggml-cpu/vec.cpp), not TensorPrimitives.SoftMax
 /// (which does not subtract the maximum, so exp overflows for scores above ~88): the max starts at -inf, exp(x − max)
-/// is summed in double lane by lane, then every weight is multiplied by the float reciprocal of the sum.
+/// is summed lane by lane in float over blocks of eight vectors and the blocks in double, then every weight is
+/// multiplied by the float reciprocal of the sum.
 /// </summary>
 internal static class SoftmaxEmitter
 {
+    /// <summary>Vectors of weights summed in float per lane before the partial sum is widened into the double total.</summary>
+    private const int SumBlock = 8;
+
     /// <param name="lanes">The width of the score vectors on this branch.</param>
     /// <param name="scoreColumns">The padded row width this branch computed: a multiple of <paramref name="lanes"/>.</param>
     /// <param name="causal">Whether P·V reads a different number of keys per row (<c>reach</c>); then only the vectors up to it are computed.</param>
@@ -48,22 +52,54 @@ internal static class SoftmaxEmitter
             }
 
             w.Line($"float rowMax = {isa.MaxAcross("maxVector")};");
-            w.Line("// Every key masked (all -inf): weights 0 rather than 0/0 = NaN.");
+            w.Line("// Every key masked (all -inf): weights 0 rather than 0/0 = NaN. The hardware max skips NaN, so a row whose");
+            w.Line("// visible scores are all NaN lands here too: anything that is not -inf is NaN, and the row stays NaN.");
             using (w.Block("if (float.IsNegativeInfinity(rowMax))"))
             {
-                w.Line($"MemoryMarshal.CreateSpan(ref row, {end}).Clear();");
+                w.Line($"Span<float> weights = MemoryMarshal.CreateSpan(ref row, {end});");
+                using (w.Block("if (weights.ContainsAnyExcept(float.NegativeInfinity))"))
+                {
+                    w.Line("weights.Fill(float.NaN);");
+                }
+
+                using (w.Block("else"))
+                {
+                    w.Line("weights.Clear();");
+                }
+
                 w.Line("return;");
             }
 
             w.Line($"{isa.Type} maxBroadcast = {isa.Broadcast("rowMax")};");
             w.Line(isa.IsScalar ? "double sumLower = 0d;" : $"{isa.DoubleType} sumLower = {isa.DoubleZero}, sumUpper = {isa.DoubleZero};");
-            using (w.Block($"for (int j = 0; j < {end}; j += {lanes})"))
+            if (isa.IsScalar)
             {
-                w.Line($"{isa.Type} weight = {isa.Exp($"{isa.Load("row", Index.Of("j"))} - maxBroadcast")};");
-                w.Line(isa.Store("weight", "row", Index.Of("j")));
-                foreach (string line in isa.AccumulateDouble("sumLower", "sumUpper", "weight"))
+                using (w.Block($"for (int j = 0; j < {end}; j += {lanes})"))
                 {
-                    w.Line(line);
+                    w.Line($"{isa.Type} weight = {isa.Exp($"{isa.Load("row", Index.Of("j"))} - maxBroadcast")};");
+                    w.Line(isa.Store("weight", "row", Index.Of("j")));
+                    w.Line("sumLower += weight;");
+                }
+            }
+            else
+            {
+                w.Line($"// Each lane adds at most {SumBlock} weights in float (relative error ≤ {SumBlock}·2⁻²⁴), then the block goes into double:");
+                w.Line("// widening every vector cost five instructions per eight weights' worth of exp.");
+                using (w.Block($"for (int block = 0; block < {end}; block += {SumBlock * lanes})"))
+                {
+                    w.Line($"{isa.Type} partial = {isa.Zero};");
+                    w.Line($"int blockEnd = Math.Min(block + {SumBlock * lanes}, {end});");
+                    using (w.Block($"for (int j = block; j < blockEnd; j += {lanes})"))
+                    {
+                        w.Line($"{isa.Type} weight = {isa.Exp($"{isa.Load("row", Index.Of("j"))} - maxBroadcast")};");
+                        w.Line(isa.Store("weight", "row", Index.Of("j")));
+                        w.Line("partial += weight;");
+                    }
+
+                    foreach (string line in isa.AccumulateDouble("sumLower", "sumUpper", "partial"))
+                    {
+                        w.Line(line);
+                    }
                 }
             }
 

@@ -44,7 +44,7 @@ public static class ExpOperator
         p = Vector128.FusedMultiplyAdd(p, r, Vector128.Create(P4));
         p = Vector128.FusedMultiplyAdd(p, r, Vector128.Create(P5));
         p = Vector128.FusedMultiplyAdd(p, r * r, r) + Vector128<float>.One;
-        Vector128<float> scale = Vector128.ShiftLeft(Vector128.ConvertToInt32(n) + Vector128.Create(127), 23).AsSingle();
+        Vector128<float> scale = Vector128.ShiftLeft(Vector128.ConvertToInt32Native(n) + Vector128.Create(127), 23).AsSingle();
         Vector128<float> result = p * scale;
         result = Vector128.ConditionalSelect(Vector128.LessThan(x, Vector128.Create(LowestArgument)), Vector128<float>.Zero, result);
         result = Vector128.ConditionalSelect(Vector128.GreaterThan(x, Vector128.Create(HighestArgument)), Vector128.Create(float.PositiveInfinity), result);
@@ -65,7 +65,7 @@ public static class ExpOperator
         p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(P4));
         p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(P5));
         p = Vector256.FusedMultiplyAdd(p, r * r, r) + Vector256<float>.One;
-        Vector256<float> scale = Vector256.ShiftLeft(Vector256.ConvertToInt32(n) + Vector256.Create(127), 23).AsSingle();
+        Vector256<float> scale = Vector256.ShiftLeft(Vector256.ConvertToInt32Native(n) + Vector256.Create(127), 23).AsSingle();
         Vector256<float> result = p * scale;
         result = Vector256.ConditionalSelect(Vector256.LessThan(x, Vector256.Create(LowestArgument)), Vector256<float>.Zero, result);
         result = Vector256.ConditionalSelect(Vector256.GreaterThan(x, Vector256.Create(HighestArgument)), Vector256.Create(float.PositiveInfinity), result);
@@ -86,7 +86,7 @@ public static class ExpOperator
         p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(P4));
         p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(P5));
         p = Vector512.FusedMultiplyAdd(p, r * r, r) + Vector512<float>.One;
-        Vector512<float> scale = Vector512.ShiftLeft(Vector512.ConvertToInt32(n) + Vector512.Create(127), 23).AsSingle();
+        Vector512<float> scale = Vector512.ShiftLeft(Vector512.ConvertToInt32Native(n) + Vector512.Create(127), 23).AsSingle();
         Vector512<float> result = p * scale;
         result = Vector512.ConditionalSelect(Vector512.LessThan(x, Vector512.Create(LowestArgument)), Vector512<float>.Zero, result);
         result = Vector512.ConditionalSelect(Vector512.GreaterThan(x, Vector512.Create(HighestArgument)), Vector512.Create(float.PositiveInfinity), result);

@@ -9,13 +9,14 @@ namespace FixedShapeAttention.Kernels;
 [EditorBrowsable(EditorBrowsableState.Never)]
 public static class KernelMath
 {
-    /// <summary>The largest lane; NaN if any lane is NaN.</summary>
+    /// <summary>The largest lane. With a NaN lane the result may or may not be NaN (the halves are folded with the
+    /// hardware max): the softmax that calls it turns a NaN score into a NaN row through its sum either way.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static float MaxAcross(Vector512<float> value) => MaxAcross(Vector256.Max(value.GetLower(), value.GetUpper()));
+    public static float MaxAcross(Vector512<float> value) => MaxAcross(Vector256.MaxNative(value.GetLower(), value.GetUpper()));
 
     /// <inheritdoc cref="MaxAcross(Vector512{float})"/>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static float MaxAcross(Vector256<float> value) => MaxAcross(Vector128.Max(value.GetLower(), value.GetUpper()));
+    public static float MaxAcross(Vector256<float> value) => MaxAcross(Vector128.MaxNative(value.GetLower(), value.GetUpper()));
 
     /// <inheritdoc cref="MaxAcross(Vector512{float})"/>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -22,7 +22,17 @@ internal static unsafe class RowSoftmax
         float max = TOps.MaxAcross(maxVector);
         if (float.IsNegativeInfinity(max))
         {
-            new System.Span<float>(row, length).Clear();
+            // TOps.Max is the hardware max, which skips NaN: a row of NaN scores lands here too and must stay NaN.
+            var weights = new System.Span<float>(row, length);
+            if (System.MemoryExtensions.ContainsAnyExcept(weights, float.NegativeInfinity))
+            {
+                weights.Fill(float.NaN);
+            }
+            else
+            {
+                weights.Clear();
+            }
+
             return;
         }
 

@@ -184,20 +184,37 @@ namespace FixedShapeAttention.Generated
                 maxVector = Vector512.MaxNative(maxVector, Vector512.LoadUnsafe(ref row, (nuint)(j)));
             }
             float rowMax = KernelMath.MaxAcross(maxVector);
-            // Every key masked (all -inf): weights 0 rather than 0/0 = NaN.
+            // Every key masked (all -inf): weights 0 rather than 0/0 = NaN. The hardware max skips NaN, so a row whose
+            // visible scores are all NaN lands here too: anything that is not -inf is NaN, and the row stays NaN.
             if (float.IsNegativeInfinity(rowMax))
             {
-                MemoryMarshal.CreateSpan(ref row, 128).Clear();
+                Span<float> weights = MemoryMarshal.CreateSpan(ref row, 128);
+                if (weights.ContainsAnyExcept(float.NegativeInfinity))
+                {
+                    weights.Fill(float.NaN);
+                }
+                else
+                {
+                    weights.Clear();
+                }
                 return;
             }
             Vector512<float> maxBroadcast = Vector512.Create(rowMax);
             Vector512<double> sumLower = Vector512<double>.Zero, sumUpper = Vector512<double>.Zero;
-            for (int j = 0; j < 128; j += 16)
+            // Each lane adds at most 8 weights in float (relative error ≤ 8·2⁻²⁴), then the block goes into double:
+            // widening every vector cost five instructions per eight weights' worth of exp.
+            for (int block = 0; block < 128; block += 128)
             {
-                Vector512<float> weight = ExpOperator.Invoke(Vector512.LoadUnsafe(ref row, (nuint)(j)) - maxBroadcast);
-                Vector512.StoreUnsafe(weight, ref row, (nuint)(j));
-                sumLower += Vector512.WidenLower(weight);
-                sumUpper += Vector512.WidenUpper(weight);
+                Vector512<float> partial = Vector512<float>.Zero;
+                int blockEnd = Math.Min(block + 128, 128);
+                for (int j = block; j < blockEnd; j += 16)
+                {
+                    Vector512<float> weight = ExpOperator.Invoke(Vector512.LoadUnsafe(ref row, (nuint)(j)) - maxBroadcast);
+                    Vector512.StoreUnsafe(weight, ref row, (nuint)(j));
+                    partial += weight;
+                }
+                sumLower += Vector512.WidenLower(partial);
+                sumUpper += Vector512.WidenUpper(partial);
             }
             Vector512<float> reciprocal = Vector512.Create((float)(1d / (Vector512.Sum(sumLower) + Vector512.Sum(sumUpper))));
             for (int j = 0; j < 128; j += 16)
@@ -210,7 +227,67 @@ namespace FixedShapeAttention.Generated
         private static void Output_Vector512(ref float weights, ref float v, ref float output, int fullTiles, bool hasTail)
         {
             {
-                for (int tile = 0; tile < fullTiles; tile++)
+                int tile = 0;
+                for (; tile + 1 < fullTiles; tile += 2)
+                {
+                    Vector512<float> acc_r0_c0 = Vector512<float>.Zero, acc_r0_c1 = Vector512<float>.Zero;
+                    Vector512<float> acc_r1_c0 = Vector512<float>.Zero, acc_r1_c1 = Vector512<float>.Zero;
+                    Vector512<float> acc_r2_c0 = Vector512<float>.Zero, acc_r2_c1 = Vector512<float>.Zero;
+                    Vector512<float> acc_r3_c0 = Vector512<float>.Zero, acc_r3_c1 = Vector512<float>.Zero;
+                    Vector512<float> acc_r4_c0 = Vector512<float>.Zero, acc_r4_c1 = Vector512<float>.Zero;
+                    Vector512<float> acc_r5_c0 = Vector512<float>.Zero, acc_r5_c1 = Vector512<float>.Zero;
+                    Vector512<float> acc_r6_c0 = Vector512<float>.Zero, acc_r6_c1 = Vector512<float>.Zero;
+                    Vector512<float> acc_r7_c0 = Vector512<float>.Zero, acc_r7_c1 = Vector512<float>.Zero;
+                    ref float bRow = ref v;
+                    ref float aRow = ref Unsafe.Add(ref weights, tile * 512);
+                    for (nint k = 0; k < 128; k++)
+                    {
+                        Vector512<float> b_c0 = Vector512.LoadUnsafe(ref bRow);
+                        Vector512<float> b_c1 = Vector512.LoadUnsafe(ref bRow, 16);
+                        Vector512<float> a_r0 = Vector512.Create(Unsafe.Add(ref aRow, k));
+                        acc_r0_c0 = Vector512.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
+                        acc_r0_c1 = Vector512.FusedMultiplyAdd(a_r0, b_c1, acc_r0_c1);
+                        Vector512<float> a_r1 = Vector512.Create(Unsafe.Add(ref aRow, k + 128));
+                        acc_r1_c0 = Vector512.FusedMultiplyAdd(a_r1, b_c0, acc_r1_c0);
+                        acc_r1_c1 = Vector512.FusedMultiplyAdd(a_r1, b_c1, acc_r1_c1);
+                        Vector512<float> a_r2 = Vector512.Create(Unsafe.Add(ref aRow, k + 256));
+                        acc_r2_c0 = Vector512.FusedMultiplyAdd(a_r2, b_c0, acc_r2_c0);
+                        acc_r2_c1 = Vector512.FusedMultiplyAdd(a_r2, b_c1, acc_r2_c1);
+                        Vector512<float> a_r3 = Vector512.Create(Unsafe.Add(ref aRow, k + 384));
+                        acc_r3_c0 = Vector512.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
+                        acc_r3_c1 = Vector512.FusedMultiplyAdd(a_r3, b_c1, acc_r3_c1);
+                        Vector512<float> a_r4 = Vector512.Create(Unsafe.Add(ref aRow, k + 512));
+                        acc_r4_c0 = Vector512.FusedMultiplyAdd(a_r4, b_c0, acc_r4_c0);
+                        acc_r4_c1 = Vector512.FusedMultiplyAdd(a_r4, b_c1, acc_r4_c1);
+                        Vector512<float> a_r5 = Vector512.Create(Unsafe.Add(ref aRow, k + 640));
+                        acc_r5_c0 = Vector512.FusedMultiplyAdd(a_r5, b_c0, acc_r5_c0);
+                        acc_r5_c1 = Vector512.FusedMultiplyAdd(a_r5, b_c1, acc_r5_c1);
+                        Vector512<float> a_r6 = Vector512.Create(Unsafe.Add(ref aRow, k + 768));
+                        acc_r6_c0 = Vector512.FusedMultiplyAdd(a_r6, b_c0, acc_r6_c0);
+                        acc_r6_c1 = Vector512.FusedMultiplyAdd(a_r6, b_c1, acc_r6_c1);
+                        Vector512<float> a_r7 = Vector512.Create(Unsafe.Add(ref aRow, k + 896));
+                        acc_r7_c0 = Vector512.FusedMultiplyAdd(a_r7, b_c0, acc_r7_c0);
+                        acc_r7_c1 = Vector512.FusedMultiplyAdd(a_r7, b_c1, acc_r7_c1);
+                        bRow = ref Unsafe.Add(ref bRow, 384);
+                    }
+                    Vector512.StoreUnsafe(acc_r0_c0, ref output, (nuint)(tile * 1536));
+                    Vector512.StoreUnsafe(acc_r0_c1, ref output, (nuint)(tile * 1536 + 16));
+                    Vector512.StoreUnsafe(acc_r1_c0, ref output, (nuint)(tile * 1536 + 384));
+                    Vector512.StoreUnsafe(acc_r1_c1, ref output, (nuint)(tile * 1536 + 400));
+                    Vector512.StoreUnsafe(acc_r2_c0, ref output, (nuint)(tile * 1536 + 768));
+                    Vector512.StoreUnsafe(acc_r2_c1, ref output, (nuint)(tile * 1536 + 784));
+                    Vector512.StoreUnsafe(acc_r3_c0, ref output, (nuint)(tile * 1536 + 1152));
+                    Vector512.StoreUnsafe(acc_r3_c1, ref output, (nuint)(tile * 1536 + 1168));
+                    Vector512.StoreUnsafe(acc_r4_c0, ref output, (nuint)(tile * 1536 + 1536));
+                    Vector512.StoreUnsafe(acc_r4_c1, ref output, (nuint)(tile * 1536 + 1552));
+                    Vector512.StoreUnsafe(acc_r5_c0, ref output, (nuint)(tile * 1536 + 1920));
+                    Vector512.StoreUnsafe(acc_r5_c1, ref output, (nuint)(tile * 1536 + 1936));
+                    Vector512.StoreUnsafe(acc_r6_c0, ref output, (nuint)(tile * 1536 + 2304));
+                    Vector512.StoreUnsafe(acc_r6_c1, ref output, (nuint)(tile * 1536 + 2320));
+                    Vector512.StoreUnsafe(acc_r7_c0, ref output, (nuint)(tile * 1536 + 2688));
+                    Vector512.StoreUnsafe(acc_r7_c1, ref output, (nuint)(tile * 1536 + 2704));
+                }
+                for (; tile < fullTiles; tile++)
                 {
                     Vector512<float> acc_r0_c0 = Vector512<float>.Zero, acc_r0_c1 = Vector512<float>.Zero;
                     Vector512<float> acc_r1_c0 = Vector512<float>.Zero, acc_r1_c1 = Vector512<float>.Zero;
@@ -324,20 +401,37 @@ namespace FixedShapeAttention.Generated
                 maxVector = Vector256.MaxNative(maxVector, Vector256.LoadUnsafe(ref row, (nuint)(j)));
             }
             float rowMax = KernelMath.MaxAcross(maxVector);
-            // Every key masked (all -inf): weights 0 rather than 0/0 = NaN.
+            // Every key masked (all -inf): weights 0 rather than 0/0 = NaN. The hardware max skips NaN, so a row whose
+            // visible scores are all NaN lands here too: anything that is not -inf is NaN, and the row stays NaN.
             if (float.IsNegativeInfinity(rowMax))
             {
-                MemoryMarshal.CreateSpan(ref row, 128).Clear();
+                Span<float> weights = MemoryMarshal.CreateSpan(ref row, 128);
+                if (weights.ContainsAnyExcept(float.NegativeInfinity))
+                {
+                    weights.Fill(float.NaN);
+                }
+                else
+                {
+                    weights.Clear();
+                }
                 return;
             }
             Vector256<float> maxBroadcast = Vector256.Create(rowMax);
             Vector256<double> sumLower = Vector256<double>.Zero, sumUpper = Vector256<double>.Zero;
-            for (int j = 0; j < 128; j += 8)
+            // Each lane adds at most 8 weights in float (relative error ≤ 8·2⁻²⁴), then the block goes into double:
+            // widening every vector cost five instructions per eight weights' worth of exp.
+            for (int block = 0; block < 128; block += 64)
             {
-                Vector256<float> weight = ExpOperator.Invoke(Vector256.LoadUnsafe(ref row, (nuint)(j)) - maxBroadcast);
-                Vector256.StoreUnsafe(weight, ref row, (nuint)(j));
-                sumLower += Vector256.WidenLower(weight);
-                sumUpper += Vector256.WidenUpper(weight);
+                Vector256<float> partial = Vector256<float>.Zero;
+                int blockEnd = Math.Min(block + 64, 128);
+                for (int j = block; j < blockEnd; j += 8)
+                {
+                    Vector256<float> weight = ExpOperator.Invoke(Vector256.LoadUnsafe(ref row, (nuint)(j)) - maxBroadcast);
+                    Vector256.StoreUnsafe(weight, ref row, (nuint)(j));
+                    partial += weight;
+                }
+                sumLower += Vector256.WidenLower(partial);
+                sumUpper += Vector256.WidenUpper(partial);
             }
             Vector256<float> reciprocal = Vector256.Create((float)(1d / (Vector256.Sum(sumLower) + Vector256.Sum(sumUpper))));
             for (int j = 0; j < 128; j += 8)
@@ -483,10 +577,19 @@ namespace FixedShapeAttention.Generated
                 maxVector = MathF.Max(maxVector, Unsafe.Add(ref row, j));
             }
             float rowMax = maxVector;
-            // Every key masked (all -inf): weights 0 rather than 0/0 = NaN.
+            // Every key masked (all -inf): weights 0 rather than 0/0 = NaN. The hardware max skips NaN, so a row whose
+            // visible scores are all NaN lands here too: anything that is not -inf is NaN, and the row stays NaN.
             if (float.IsNegativeInfinity(rowMax))
             {
-                MemoryMarshal.CreateSpan(ref row, 128).Clear();
+                Span<float> weights = MemoryMarshal.CreateSpan(ref row, 128);
+                if (weights.ContainsAnyExcept(float.NegativeInfinity))
+                {
+                    weights.Fill(float.NaN);
+                }
+                else
+                {
+                    weights.Clear();
+                }
                 return;
             }
             float maxBroadcast = rowMax;

@@ -175,20 +175,37 @@ namespace FixedShapeAttention.Generated
                 maxVector = Vector512.MaxNative(maxVector, Vector512.LoadUnsafe(ref row, (nuint)(j)));
             }
             float rowMax = KernelMath.MaxAcross(maxVector);
-            // Every key masked (all -inf): weights 0 rather than 0/0 = NaN.
+            // Every key masked (all -inf): weights 0 rather than 0/0 = NaN. The hardware max skips NaN, so a row whose
+            // visible scores are all NaN lands here too: anything that is not -inf is NaN, and the row stays NaN.
             if (float.IsNegativeInfinity(rowMax))
             {
-                MemoryMarshal.CreateSpan(ref row, end).Clear();
+                Span<float> weights = MemoryMarshal.CreateSpan(ref row, end);
+                if (weights.ContainsAnyExcept(float.NegativeInfinity))
+                {
+                    weights.Fill(float.NaN);
+                }
+                else
+                {
+                    weights.Clear();
+                }
                 return;
             }
             Vector512<float> maxBroadcast = Vector512.Create(rowMax);
             Vector512<double> sumLower = Vector512<double>.Zero, sumUpper = Vector512<double>.Zero;
-            for (int j = 0; j < end; j += 16)
+            // Each lane adds at most 8 weights in float (relative error ≤ 8·2⁻²⁴), then the block goes into double:
+            // widening every vector cost five instructions per eight weights' worth of exp.
+            for (int block = 0; block < end; block += 128)
             {
-                Vector512<float> weight = ExpOperator.Invoke(Vector512.LoadUnsafe(ref row, (nuint)(j)) - maxBroadcast);
-                Vector512.StoreUnsafe(weight, ref row, (nuint)(j));
-                sumLower += Vector512.WidenLower(weight);
-                sumUpper += Vector512.WidenUpper(weight);
+                Vector512<float> partial = Vector512<float>.Zero;
+                int blockEnd = Math.Min(block + 128, end);
+                for (int j = block; j < blockEnd; j += 16)
+                {
+                    Vector512<float> weight = ExpOperator.Invoke(Vector512.LoadUnsafe(ref row, (nuint)(j)) - maxBroadcast);
+                    Vector512.StoreUnsafe(weight, ref row, (nuint)(j));
+                    partial += weight;
+                }
+                sumLower += Vector512.WidenLower(partial);
+                sumUpper += Vector512.WidenUpper(partial);
             }
             Vector512<float> reciprocal = Vector512.Create((float)(1d / (Vector512.Sum(sumLower) + Vector512.Sum(sumUpper))));
             for (int j = 0; j < end; j += 16)
@@ -201,7 +218,187 @@ namespace FixedShapeAttention.Generated
         private static void Output_Vector512(ref float weights, ref float v, ref float output, int fullTiles, bool hasTail, int firstRow)
         {
             {
-                for (int tile = 0; tile < fullTiles; tile++)
+                int tile = 0;
+                for (; tile + 1 < fullTiles; tile += 2)
+                {
+                    int rowStart = firstRow + tile * 4;
+                    Vector128<float> acc_r0_c0 = Vector128<float>.Zero, acc_r0_c1 = Vector128<float>.Zero;
+                    Vector128<float> acc_r1_c0 = Vector128<float>.Zero, acc_r1_c1 = Vector128<float>.Zero;
+                    Vector128<float> acc_r2_c0 = Vector128<float>.Zero, acc_r2_c1 = Vector128<float>.Zero;
+                    Vector128<float> acc_r3_c0 = Vector128<float>.Zero, acc_r3_c1 = Vector128<float>.Zero;
+                    Vector128<float> acc_r4_c0 = Vector128<float>.Zero, acc_r4_c1 = Vector128<float>.Zero;
+                    Vector128<float> acc_r5_c0 = Vector128<float>.Zero, acc_r5_c1 = Vector128<float>.Zero;
+                    Vector128<float> acc_r6_c0 = Vector128<float>.Zero, acc_r6_c1 = Vector128<float>.Zero;
+                    Vector128<float> acc_r7_c0 = Vector128<float>.Zero, acc_r7_c1 = Vector128<float>.Zero;
+                    ref float bRow = ref v;
+                    ref float aRow = ref Unsafe.Add(ref weights, tile * 64);
+                    for (nint k = 0; k <= rowStart; k++)
+                    {
+                        Vector128<float> b_c0 = Vector128.LoadUnsafe(ref bRow);
+                        Vector128<float> b_c1 = Vector128.LoadUnsafe(ref bRow, 1);
+                        Vector128<float> a_r0 = Vector128.Create(Unsafe.Add(ref aRow, k));
+                        acc_r0_c0 = Vector128.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
+                        acc_r0_c1 = Vector128.FusedMultiplyAdd(a_r0, b_c1, acc_r0_c1);
+                        Vector128<float> a_r1 = Vector128.Create(Unsafe.Add(ref aRow, k + 16));
+                        acc_r1_c0 = Vector128.FusedMultiplyAdd(a_r1, b_c0, acc_r1_c0);
+                        acc_r1_c1 = Vector128.FusedMultiplyAdd(a_r1, b_c1, acc_r1_c1);
+                        Vector128<float> a_r2 = Vector128.Create(Unsafe.Add(ref aRow, k + 32));
+                        acc_r2_c0 = Vector128.FusedMultiplyAdd(a_r2, b_c0, acc_r2_c0);
+                        acc_r2_c1 = Vector128.FusedMultiplyAdd(a_r2, b_c1, acc_r2_c1);
+                        Vector128<float> a_r3 = Vector128.Create(Unsafe.Add(ref aRow, k + 48));
+                        acc_r3_c0 = Vector128.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
+                        acc_r3_c1 = Vector128.FusedMultiplyAdd(a_r3, b_c1, acc_r3_c1);
+                        Vector128<float> a_r4 = Vector128.Create(Unsafe.Add(ref aRow, k + 64));
+                        acc_r4_c0 = Vector128.FusedMultiplyAdd(a_r4, b_c0, acc_r4_c0);
+                        acc_r4_c1 = Vector128.FusedMultiplyAdd(a_r4, b_c1, acc_r4_c1);
+                        Vector128<float> a_r5 = Vector128.Create(Unsafe.Add(ref aRow, k + 80));
+                        acc_r5_c0 = Vector128.FusedMultiplyAdd(a_r5, b_c0, acc_r5_c0);
+                        acc_r5_c1 = Vector128.FusedMultiplyAdd(a_r5, b_c1, acc_r5_c1);
+                        Vector128<float> a_r6 = Vector128.Create(Unsafe.Add(ref aRow, k + 96));
+                        acc_r6_c0 = Vector128.FusedMultiplyAdd(a_r6, b_c0, acc_r6_c0);
+                        acc_r6_c1 = Vector128.FusedMultiplyAdd(a_r6, b_c1, acc_r6_c1);
+                        Vector128<float> a_r7 = Vector128.Create(Unsafe.Add(ref aRow, k + 112));
+                        acc_r7_c0 = Vector128.FusedMultiplyAdd(a_r7, b_c0, acc_r7_c0);
+                        acc_r7_c1 = Vector128.FusedMultiplyAdd(a_r7, b_c1, acc_r7_c1);
+                        bRow = ref Unsafe.Add(ref bRow, 20);
+                    }
+                    // Key rowStart + 1 is visible to rows 1..7 of this tile only.
+                    {
+                        Vector128<float> b_c0 = Vector128.LoadUnsafe(ref v, (nuint)(rowStart * 20 + 20));
+                        Vector128<float> b_c1 = Vector128.LoadUnsafe(ref v, (nuint)(rowStart * 20 + 21));
+                        Vector128<float> a_r1 = Vector128.Create(Unsafe.Add(ref weights, tile * 64 + rowStart + 17));
+                        acc_r1_c0 = Vector128.FusedMultiplyAdd(a_r1, b_c0, acc_r1_c0);
+                        acc_r1_c1 = Vector128.FusedMultiplyAdd(a_r1, b_c1, acc_r1_c1);
+                        Vector128<float> a_r2 = Vector128.Create(Unsafe.Add(ref weights, tile * 64 + rowStart + 33));
+                        acc_r2_c0 = Vector128.FusedMultiplyAdd(a_r2, b_c0, acc_r2_c0);
+                        acc_r2_c1 = Vector128.FusedMultiplyAdd(a_r2, b_c1, acc_r2_c1);
+                        Vector128<float> a_r3 = Vector128.Create(Unsafe.Add(ref weights, tile * 64 + rowStart + 49));
+                        acc_r3_c0 = Vector128.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
+                        acc_r3_c1 = Vector128.FusedMultiplyAdd(a_r3, b_c1, acc_r3_c1);
+                        Vector128<float> a_r4 = Vector128.Create(Unsafe.Add(ref weights, tile * 64 + rowStart + 65));
+                        acc_r4_c0 = Vector128.FusedMultiplyAdd(a_r4, b_c0, acc_r4_c0);
+                        acc_r4_c1 = Vector128.FusedMultiplyAdd(a_r4, b_c1, acc_r4_c1);
+                        Vector128<float> a_r5 = Vector128.Create(Unsafe.Add(ref weights, tile * 64 + rowStart + 81));
+                        acc_r5_c0 = Vector128.FusedMultiplyAdd(a_r5, b_c0, acc_r5_c0);
+                        acc_r5_c1 = Vector128.FusedMultiplyAdd(a_r5, b_c1, acc_r5_c1);
+                        Vector128<float> a_r6 = Vector128.Create(Unsafe.Add(ref weights, tile * 64 + rowStart + 97));
+                        acc_r6_c0 = Vector128.FusedMultiplyAdd(a_r6, b_c0, acc_r6_c0);
+                        acc_r6_c1 = Vector128.FusedMultiplyAdd(a_r6, b_c1, acc_r6_c1);
+                        Vector128<float> a_r7 = Vector128.Create(Unsafe.Add(ref weights, tile * 64 + rowStart + 113));
+                        acc_r7_c0 = Vector128.FusedMultiplyAdd(a_r7, b_c0, acc_r7_c0);
+                        acc_r7_c1 = Vector128.FusedMultiplyAdd(a_r7, b_c1, acc_r7_c1);
+                    }
+                    // Key rowStart + 2 is visible to rows 2..7 of this tile only.
+                    {
+                        Vector128<float> b_c0 = Vector128.LoadUnsafe(ref v, (nuint)(rowStart * 20 + 40));
+                        Vector128<float> b_c1 = Vector128.LoadUnsafe(ref v, (nuint)(rowStart * 20 + 41));
+                        Vector128<float> a_r2 = Vector128.Create(Unsafe.Add(ref weights, tile * 64 + rowStart + 34));
+                        acc_r2_c0 = Vector128.FusedMultiplyAdd(a_r2, b_c0, acc_r2_c0);
+                        acc_r2_c1 = Vector128.FusedMultiplyAdd(a_r2, b_c1, acc_r2_c1);
+                        Vector128<float> a_r3 = Vector128.Create(Unsafe.Add(ref weights, tile * 64 + rowStart + 50));
+                        acc_r3_c0 = Vector128.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
+                        acc_r3_c1 = Vector128.FusedMultiplyAdd(a_r3, b_c1, acc_r3_c1);
+                        Vector128<float> a_r4 = Vector128.Create(Unsafe.Add(ref weights, tile * 64 + rowStart + 66));
+                        acc_r4_c0 = Vector128.FusedMultiplyAdd(a_r4, b_c0, acc_r4_c0);
+                        acc_r4_c1 = Vector128.FusedMultiplyAdd(a_r4, b_c1, acc_r4_c1);
+                        Vector128<float> a_r5 = Vector128.Create(Unsafe.Add(ref weights, tile * 64 + rowStart + 82));
+                        acc_r5_c0 = Vector128.FusedMultiplyAdd(a_r5, b_c0, acc_r5_c0);
+                        acc_r5_c1 = Vector128.FusedMultiplyAdd(a_r5, b_c1, acc_r5_c1);
+                        Vector128<float> a_r6 = Vector128.Create(Unsafe.Add(ref weights, tile * 64 + rowStart + 98));
+                        acc_r6_c0 = Vector128.FusedMultiplyAdd(a_r6, b_c0, acc_r6_c0);
+                        acc_r6_c1 = Vector128.FusedMultiplyAdd(a_r6, b_c1, acc_r6_c1);
+                        Vector128<float> a_r7 = Vector128.Create(Unsafe.Add(ref weights, tile * 64 + rowStart + 114));
+                        acc_r7_c0 = Vector128.FusedMultiplyAdd(a_r7, b_c0, acc_r7_c0);
+                        acc_r7_c1 = Vector128.FusedMultiplyAdd(a_r7, b_c1, acc_r7_c1);
+                    }
+                    // Key rowStart + 3 is visible to rows 3..7 of this tile only.
+                    {
+                        Vector128<float> b_c0 = Vector128.LoadUnsafe(ref v, (nuint)(rowStart * 20 + 60));
+                        Vector128<float> b_c1 = Vector128.LoadUnsafe(ref v, (nuint)(rowStart * 20 + 61));
+                        Vector128<float> a_r3 = Vector128.Create(Unsafe.Add(ref weights, tile * 64 + rowStart + 51));
+                        acc_r3_c0 = Vector128.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
+                        acc_r3_c1 = Vector128.FusedMultiplyAdd(a_r3, b_c1, acc_r3_c1);
+                        Vector128<float> a_r4 = Vector128.Create(Unsafe.Add(ref weights, tile * 64 + rowStart + 67));
+                        acc_r4_c0 = Vector128.FusedMultiplyAdd(a_r4, b_c0, acc_r4_c0);
+                        acc_r4_c1 = Vector128.FusedMultiplyAdd(a_r4, b_c1, acc_r4_c1);
+                        Vector128<float> a_r5 = Vector128.Create(Unsafe.Add(ref weights, tile * 64 + rowStart + 83));
+                        acc_r5_c0 = Vector128.FusedMultiplyAdd(a_r5, b_c0, acc_r5_c0);
+                        acc_r5_c1 = Vector128.FusedMultiplyAdd(a_r5, b_c1, acc_r5_c1);
+                        Vector128<float> a_r6 = Vector128.Create(Unsafe.Add(ref weights, tile * 64 + rowStart + 99));
+                        acc_r6_c0 = Vector128.FusedMultiplyAdd(a_r6, b_c0, acc_r6_c0);
+                        acc_r6_c1 = Vector128.FusedMultiplyAdd(a_r6, b_c1, acc_r6_c1);
+                        Vector128<float> a_r7 = Vector128.Create(Unsafe.Add(ref weights, tile * 64 + rowStart + 115));
+                        acc_r7_c0 = Vector128.FusedMultiplyAdd(a_r7, b_c0, acc_r7_c0);
+                        acc_r7_c1 = Vector128.FusedMultiplyAdd(a_r7, b_c1, acc_r7_c1);
+                    }
+                    // Key rowStart + 4 is visible to rows 4..7 of this tile only.
+                    {
+                        Vector128<float> b_c0 = Vector128.LoadUnsafe(ref v, (nuint)(rowStart * 20 + 80));
+                        Vector128<float> b_c1 = Vector128.LoadUnsafe(ref v, (nuint)(rowStart * 20 + 81));
+                        Vector128<float> a_r4 = Vector128.Create(Unsafe.Add(ref weights, tile * 64 + rowStart + 68));
+                        acc_r4_c0 = Vector128.FusedMultiplyAdd(a_r4, b_c0, acc_r4_c0);
+                        acc_r4_c1 = Vector128.FusedMultiplyAdd(a_r4, b_c1, acc_r4_c1);
+                        Vector128<float> a_r5 = Vector128.Create(Unsafe.Add(ref weights, tile * 64 + rowStart + 84));
+                        acc_r5_c0 = Vector128.FusedMultiplyAdd(a_r5, b_c0, acc_r5_c0);
+                        acc_r5_c1 = Vector128.FusedMultiplyAdd(a_r5, b_c1, acc_r5_c1);
+                        Vector128<float> a_r6 = Vector128.Create(Unsafe.Add(ref weights, tile * 64 + rowStart + 100));
+                        acc_r6_c0 = Vector128.FusedMultiplyAdd(a_r6, b_c0, acc_r6_c0);
+                        acc_r6_c1 = Vector128.FusedMultiplyAdd(a_r6, b_c1, acc_r6_c1);
+                        Vector128<float> a_r7 = Vector128.Create(Unsafe.Add(ref weights, tile * 64 + rowStart + 116));
+                        acc_r7_c0 = Vector128.FusedMultiplyAdd(a_r7, b_c0, acc_r7_c0);
+                        acc_r7_c1 = Vector128.FusedMultiplyAdd(a_r7, b_c1, acc_r7_c1);
+                    }
+                    // Key rowStart + 5 is visible to rows 5..7 of this tile only.
+                    {
+                        Vector128<float> b_c0 = Vector128.LoadUnsafe(ref v, (nuint)(rowStart * 20 + 100));
+                        Vector128<float> b_c1 = Vector128.LoadUnsafe(ref v, (nuint)(rowStart * 20 + 101));
+                        Vector128<float> a_r5 = Vector128.Create(Unsafe.Add(ref weights, tile * 64 + rowStart + 85));
+                        acc_r5_c0 = Vector128.FusedMultiplyAdd(a_r5, b_c0, acc_r5_c0);
+                        acc_r5_c1 = Vector128.FusedMultiplyAdd(a_r5, b_c1, acc_r5_c1);
+                        Vector128<float> a_r6 = Vector128.Create(Unsafe.Add(ref weights, tile * 64 + rowStart + 101));
+                        acc_r6_c0 = Vector128.FusedMultiplyAdd(a_r6, b_c0, acc_r6_c0);
+                        acc_r6_c1 = Vector128.FusedMultiplyAdd(a_r6, b_c1, acc_r6_c1);
+                        Vector128<float> a_r7 = Vector128.Create(Unsafe.Add(ref weights, tile * 64 + rowStart + 117));
+                        acc_r7_c0 = Vector128.FusedMultiplyAdd(a_r7, b_c0, acc_r7_c0);
+                        acc_r7_c1 = Vector128.FusedMultiplyAdd(a_r7, b_c1, acc_r7_c1);
+                    }
+                    // Key rowStart + 6 is visible to rows 6..7 of this tile only.
+                    {
+                        Vector128<float> b_c0 = Vector128.LoadUnsafe(ref v, (nuint)(rowStart * 20 + 120));
+                        Vector128<float> b_c1 = Vector128.LoadUnsafe(ref v, (nuint)(rowStart * 20 + 121));
+                        Vector128<float> a_r6 = Vector128.Create(Unsafe.Add(ref weights, tile * 64 + rowStart + 102));
+                        acc_r6_c0 = Vector128.FusedMultiplyAdd(a_r6, b_c0, acc_r6_c0);
+                        acc_r6_c1 = Vector128.FusedMultiplyAdd(a_r6, b_c1, acc_r6_c1);
+                        Vector128<float> a_r7 = Vector128.Create(Unsafe.Add(ref weights, tile * 64 + rowStart + 118));
+                        acc_r7_c0 = Vector128.FusedMultiplyAdd(a_r7, b_c0, acc_r7_c0);
+                        acc_r7_c1 = Vector128.FusedMultiplyAdd(a_r7, b_c1, acc_r7_c1);
+                    }
+                    // Key rowStart + 7 is visible to rows 7..7 of this tile only.
+                    {
+                        Vector128<float> b_c0 = Vector128.LoadUnsafe(ref v, (nuint)(rowStart * 20 + 140));
+                        Vector128<float> b_c1 = Vector128.LoadUnsafe(ref v, (nuint)(rowStart * 20 + 141));
+                        Vector128<float> a_r7 = Vector128.Create(Unsafe.Add(ref weights, tile * 64 + rowStart + 119));
+                        acc_r7_c0 = Vector128.FusedMultiplyAdd(a_r7, b_c0, acc_r7_c0);
+                        acc_r7_c1 = Vector128.FusedMultiplyAdd(a_r7, b_c1, acc_r7_c1);
+                    }
+                    Vector128.StoreUnsafe(acc_r0_c0, ref output, (nuint)(tile * 80));
+                    Vector128.StoreUnsafe(acc_r0_c1, ref output, (nuint)(tile * 80 + 1));
+                    Vector128.StoreUnsafe(acc_r1_c0, ref output, (nuint)(tile * 80 + 20));
+                    Vector128.StoreUnsafe(acc_r1_c1, ref output, (nuint)(tile * 80 + 21));
+                    Vector128.StoreUnsafe(acc_r2_c0, ref output, (nuint)(tile * 80 + 40));
+                    Vector128.StoreUnsafe(acc_r2_c1, ref output, (nuint)(tile * 80 + 41));
+                    Vector128.StoreUnsafe(acc_r3_c0, ref output, (nuint)(tile * 80 + 60));
+                    Vector128.StoreUnsafe(acc_r3_c1, ref output, (nuint)(tile * 80 + 61));
+                    Vector128.StoreUnsafe(acc_r4_c0, ref output, (nuint)(tile * 80 + 80));
+                    Vector128.StoreUnsafe(acc_r4_c1, ref output, (nuint)(tile * 80 + 81));
+                    Vector128.StoreUnsafe(acc_r5_c0, ref output, (nuint)(tile * 80 + 100));
+                    Vector128.StoreUnsafe(acc_r5_c1, ref output, (nuint)(tile * 80 + 101));
+                    Vector128.StoreUnsafe(acc_r6_c0, ref output, (nuint)(tile * 80 + 120));
+                    Vector128.StoreUnsafe(acc_r6_c1, ref output, (nuint)(tile * 80 + 121));
+                    Vector128.StoreUnsafe(acc_r7_c0, ref output, (nuint)(tile * 80 + 140));
+                    Vector128.StoreUnsafe(acc_r7_c1, ref output, (nuint)(tile * 80 + 141));
+                }
+                for (; tile < fullTiles; tile++)
                 {
                     int rowStart = firstRow + tile * 4;
                     Vector128<float> acc_r0_c0 = Vector128<float>.Zero, acc_r0_c1 = Vector128<float>.Zero;
@@ -388,20 +585,37 @@ namespace FixedShapeAttention.Generated
                 maxVector = Vector256.MaxNative(maxVector, Vector256.LoadUnsafe(ref row, (nuint)(j)));
             }
             float rowMax = KernelMath.MaxAcross(maxVector);
-            // Every key masked (all -inf): weights 0 rather than 0/0 = NaN.
+            // Every key masked (all -inf): weights 0 rather than 0/0 = NaN. The hardware max skips NaN, so a row whose
+            // visible scores are all NaN lands here too: anything that is not -inf is NaN, and the row stays NaN.
             if (float.IsNegativeInfinity(rowMax))
             {
-                MemoryMarshal.CreateSpan(ref row, end).Clear();
+                Span<float> weights = MemoryMarshal.CreateSpan(ref row, end);
+                if (weights.ContainsAnyExcept(float.NegativeInfinity))
+                {
+                    weights.Fill(float.NaN);
+                }
+                else
+                {
+                    weights.Clear();
+                }
                 return;
             }
             Vector256<float> maxBroadcast = Vector256.Create(rowMax);
             Vector256<double> sumLower = Vector256<double>.Zero, sumUpper = Vector256<double>.Zero;
-            for (int j = 0; j < end; j += 8)
+            // Each lane adds at most 8 weights in float (relative error ≤ 8·2⁻²⁴), then the block goes into double:
+            // widening every vector cost five instructions per eight weights' worth of exp.
+            for (int block = 0; block < end; block += 64)
             {
-                Vector256<float> weight = ExpOperator.Invoke(Vector256.LoadUnsafe(ref row, (nuint)(j)) - maxBroadcast);
-                Vector256.StoreUnsafe(weight, ref row, (nuint)(j));
-                sumLower += Vector256.WidenLower(weight);
-                sumUpper += Vector256.WidenUpper(weight);
+                Vector256<float> partial = Vector256<float>.Zero;
+                int blockEnd = Math.Min(block + 64, end);
+                for (int j = block; j < blockEnd; j += 8)
+                {
+                    Vector256<float> weight = ExpOperator.Invoke(Vector256.LoadUnsafe(ref row, (nuint)(j)) - maxBroadcast);
+                    Vector256.StoreUnsafe(weight, ref row, (nuint)(j));
+                    partial += weight;
+                }
+                sumLower += Vector256.WidenLower(partial);
+                sumUpper += Vector256.WidenUpper(partial);
             }
             Vector256<float> reciprocal = Vector256.Create((float)(1d / (Vector256.Sum(sumLower) + Vector256.Sum(sumUpper))));
             for (int j = 0; j < end; j += 8)
@@ -414,7 +628,187 @@ namespace FixedShapeAttention.Generated
         private static void Output_Vector256(ref float weights, ref float v, ref float output, int fullTiles, bool hasTail, int firstRow)
         {
             {
-                for (int tile = 0; tile < fullTiles; tile++)
+                int tile = 0;
+                for (; tile + 1 < fullTiles; tile += 2)
+                {
+                    int rowStart = firstRow + tile * 4;
+                    Vector128<float> acc_r0_c0 = Vector128<float>.Zero, acc_r0_c1 = Vector128<float>.Zero;
+                    Vector128<float> acc_r1_c0 = Vector128<float>.Zero, acc_r1_c1 = Vector128<float>.Zero;
+                    Vector128<float> acc_r2_c0 = Vector128<float>.Zero, acc_r2_c1 = Vector128<float>.Zero;
+                    Vector128<float> acc_r3_c0 = Vector128<float>.Zero, acc_r3_c1 = Vector128<float>.Zero;
+                    Vector128<float> acc_r4_c0 = Vector128<float>.Zero, acc_r4_c1 = Vector128<float>.Zero;
+                    Vector128<float> acc_r5_c0 = Vector128<float>.Zero, acc_r5_c1 = Vector128<float>.Zero;
+                    Vector128<float> acc_r6_c0 = Vector128<float>.Zero, acc_r6_c1 = Vector128<float>.Zero;
+                    Vector128<float> acc_r7_c0 = Vector128<float>.Zero, acc_r7_c1 = Vector128<float>.Zero;
+                    ref float bRow = ref v;
+                    ref float aRow = ref Unsafe.Add(ref weights, tile * 64);
+                    for (nint k = 0; k <= rowStart; k++)
+                    {
+                        Vector128<float> b_c0 = Vector128.LoadUnsafe(ref bRow);
+                        Vector128<float> b_c1 = Vector128.LoadUnsafe(ref bRow, 1);
+                        Vector128<float> a_r0 = Vector128.Create(Unsafe.Add(ref aRow, k));
+                        acc_r0_c0 = Vector128.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
+                        acc_r0_c1 = Vector128.FusedMultiplyAdd(a_r0, b_c1, acc_r0_c1);
+                        Vector128<float> a_r1 = Vector128.Create(Unsafe.Add(ref aRow, k + 16));
+                        acc_r1_c0 = Vector128.FusedMultiplyAdd(a_r1, b_c0, acc_r1_c0);
+                        acc_r1_c1 = Vector128.FusedMultiplyAdd(a_r1, b_c1, acc_r1_c1);
+                        Vector128<float> a_r2 = Vector128.Create(Unsafe.Add(ref aRow, k + 32));
+                        acc_r2_c0 = Vector128.FusedMultiplyAdd(a_r2, b_c0, acc_r2_c0);
+                        acc_r2_c1 = Vector128.FusedMultiplyAdd(a_r2, b_c1, acc_r2_c1);
+                        Vector128<float> a_r3 = Vector128.Create(Unsafe.Add(ref aRow, k + 48));
+                        acc_r3_c0 = Vector128.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
+                        acc_r3_c1 = Vector128.FusedMultiplyAdd(a_r3, b_c1, acc_r3_c1);
+                        Vector128<float> a_r4 = Vector128.Create(Unsafe.Add(ref aRow, k + 64));
+                        acc_r4_c0 = Vector128.FusedMultiplyAdd(a_r4, b_c0, acc_r4_c0);
+                        acc_r4_c1 = Vector128.FusedMultiplyAdd(a_r4, b_c1, acc_r4_c1);
+                        Vector128<float> a_r5 = Vector128.Create(Unsafe.Add(ref aRow, k + 80));
+                        acc_r5_c0 = Vector128.FusedMultiplyAdd(a_r5, b_c0, acc_r5_c0);
+                        acc_r5_c1 = Vector128.FusedMultiplyAdd(a_r5, b_c1, acc_r5_c1);
+                        Vector128<float> a_r6 = Vector128.Create(Unsafe.Add(ref aRow, k + 96));
+                        acc_r6_c0 = Vector128.FusedMultiplyAdd(a_r6, b_c0, acc_r6_c0);
+                        acc_r6_c1 = Vector128.FusedMultiplyAdd(a_r6, b_c1, acc_r6_c1);
+                        Vector128<float> a_r7 = Vector128.Create(Unsafe.Add(ref aRow, k + 112));
+                        acc_r7_c0 = Vector128.FusedMultiplyAdd(a_r7, b_c0, acc_r7_c0);
+                        acc_r7_c1 = Vector128.FusedMultiplyAdd(a_r7, b_c1, acc_r7_c1);
+                        bRow = ref Unsafe.Add(ref bRow, 20);
+                    }
+                    // Key rowStart + 1 is visible to rows 1..7 of this tile only.
+                    {
+                        Vector128<float> b_c0 = Vector128.LoadUnsafe(ref v, (nuint)(rowStart * 20 + 20));
+                        Vector128<float> b_c1 = Vector128.LoadUnsafe(ref v, (nuint)(rowStart * 20 + 21));
+                        Vector128<float> a_r1 = Vector128.Create(Unsafe.Add(ref weights, tile * 64 + rowStart + 17));
+                        acc_r1_c0 = Vector128.FusedMultiplyAdd(a_r1, b_c0, acc_r1_c0);
+                        acc_r1_c1 = Vector128.FusedMultiplyAdd(a_r1, b_c1, acc_r1_c1);
+                        Vector128<float> a_r2 = Vector128.Create(Unsafe.Add(ref weights, tile * 64 + rowStart + 33));
+                        acc_r2_c0 = Vector128.FusedMultiplyAdd(a_r2, b_c0, acc_r2_c0);
+                        acc_r2_c1 = Vector128.FusedMultiplyAdd(a_r2, b_c1, acc_r2_c1);
+                        Vector128<float> a_r3 = Vector128.Create(Unsafe.Add(ref weights, tile * 64 + rowStart + 49));
+                        acc_r3_c0 = Vector128.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
+                        acc_r3_c1 = Vector128.FusedMultiplyAdd(a_r3, b_c1, acc_r3_c1);
+                        Vector128<float> a_r4 = Vector128.Create(Unsafe.Add(ref weights, tile * 64 + rowStart + 65));
+                        acc_r4_c0 = Vector128.FusedMultiplyAdd(a_r4, b_c0, acc_r4_c0);
+                        acc_r4_c1 = Vector128.FusedMultiplyAdd(a_r4, b_c1, acc_r4_c1);
+                        Vector128<float> a_r5 = Vector128.Create(Unsafe.Add(ref weights, tile * 64 + rowStart + 81));
+                        acc_r5_c0 = Vector128.FusedMultiplyAdd(a_r5, b_c0, acc_r5_c0);
+                        acc_r5_c1 = Vector128.FusedMultiplyAdd(a_r5, b_c1, acc_r5_c1);
+                        Vector128<float> a_r6 = Vector128.Create(Unsafe.Add(ref weights, tile * 64 + rowStart + 97));
+                        acc_r6_c0 = Vector128.FusedMultiplyAdd(a_r6, b_c0, acc_r6_c0);
+                        acc_r6_c1 = Vector128.FusedMultiplyAdd(a_r6, b_c1, acc_r6_c1);
+                        Vector128<float> a_r7 = Vector128.Create(Unsafe.Add(ref weights, tile * 64 + rowStart + 113));
+                        acc_r7_c0 = Vector128.FusedMultiplyAdd(a_r7, b_c0, acc_r7_c0);
+                        acc_r7_c1 = Vector128.FusedMultiplyAdd(a_r7, b_c1, acc_r7_c1);
+                    }
+                    // Key rowStart + 2 is visible to rows 2..7 of this tile only.
+                    {
+                        Vector128<float> b_c0 = Vector128.LoadUnsafe(ref v, (nuint)(rowStart * 20 + 40));
+                        Vector128<float> b_c1 = Vector128.LoadUnsafe(ref v, (nuint)(rowStart * 20 + 41));
+                        Vector128<float> a_r2 = Vector128.Create(Unsafe.Add(ref weights, tile * 64 + rowStart + 34));
+                        acc_r2_c0 = Vector128.FusedMultiplyAdd(a_r2, b_c0, acc_r2_c0);
+                        acc_r2_c1 = Vector128.FusedMultiplyAdd(a_r2, b_c1, acc_r2_c1);
+                        Vector128<float> a_r3 = Vector128.Create(Unsafe.Add(ref weights, tile * 64 + rowStart + 50));
+                        acc_r3_c0 = Vector128.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
+                        acc_r3_c1 = Vector128.FusedMultiplyAdd(a_r3, b_c1, acc_r3_c1);
+                        Vector128<float> a_r4 = Vector128.Create(Unsafe.Add(ref weights, tile * 64 + rowStart + 66));
+                        acc_r4_c0 = Vector128.FusedMultiplyAdd(a_r4, b_c0, acc_r4_c0);
+                        acc_r4_c1 = Vector128.FusedMultiplyAdd(a_r4, b_c1, acc_r4_c1);
+                        Vector128<float> a_r5 = Vector128.Create(Unsafe.Add(ref weights, tile * 64 + rowStart + 82));
+                        acc_r5_c0 = Vector128.FusedMultiplyAdd(a_r5, b_c0, acc_r5_c0);
+                        acc_r5_c1 = Vector128.FusedMultiplyAdd(a_r5, b_c1, acc_r5_c1);
+                        Vector128<float> a_r6 = Vector128.Create(Unsafe.Add(ref weights, tile * 64 + rowStart + 98));
+                        acc_r6_c0 = Vector128.FusedMultiplyAdd(a_r6, b_c0, acc_r6_c0);
+                        acc_r6_c1 = Vector128.FusedMultiplyAdd(a_r6, b_c1, acc_r6_c1);
+                        Vector128<float> a_r7 = Vector128.Create(Unsafe.Add(ref weights, tile * 64 + rowStart + 114));
+                        acc_r7_c0 = Vector128.FusedMultiplyAdd(a_r7, b_c0, acc_r7_c0);
+                        acc_r7_c1 = Vector128.FusedMultiplyAdd(a_r7, b_c1, acc_r7_c1);
+                    }
+                    // Key rowStart + 3 is visible to rows 3..7 of this tile only.
+                    {
+                        Vector128<float> b_c0 = Vector128.LoadUnsafe(ref v, (nuint)(rowStart * 20 + 60));
+                        Vector128<float> b_c1 = Vector128.LoadUnsafe(ref v, (nuint)(rowStart * 20 + 61));
+                        Vector128<float> a_r3 = Vector128.Create(Unsafe.Add(ref weights, tile * 64 + rowStart + 51));
+                        acc_r3_c0 = Vector128.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
+                        acc_r3_c1 = Vector128.FusedMultiplyAdd(a_r3, b_c1, acc_r3_c1);
+                        Vector128<float> a_r4 = Vector128.Create(Unsafe.Add(ref weights, tile * 64 + rowStart + 67));
+                        acc_r4_c0 = Vector128.FusedMultiplyAdd(a_r4, b_c0, acc_r4_c0);
+                        acc_r4_c1 = Vector128.FusedMultiplyAdd(a_r4, b_c1, acc_r4_c1);
+                        Vector128<float> a_r5 = Vector128.Create(Unsafe.Add(ref weights, tile * 64 + rowStart + 83));
+                        acc_r5_c0 = Vector128.FusedMultiplyAdd(a_r5, b_c0, acc_r5_c0);
+                        acc_r5_c1 = Vector128.FusedMultiplyAdd(a_r5, b_c1, acc_r5_c1);
+                        Vector128<float> a_r6 = Vector128.Create(Unsafe.Add(ref weights, tile * 64 + rowStart + 99));
+                        acc_r6_c0 = Vector128.FusedMultiplyAdd(a_r6, b_c0, acc_r6_c0);
+                        acc_r6_c1 = Vector128.FusedMultiplyAdd(a_r6, b_c1, acc_r6_c1);
+                        Vector128<float> a_r7 = Vector128.Create(Unsafe.Add(ref weights, tile * 64 + rowStart + 115));
+                        acc_r7_c0 = Vector128.FusedMultiplyAdd(a_r7, b_c0, acc_r7_c0);
+                        acc_r7_c1 = Vector128.FusedMultiplyAdd(a_r7, b_c1, acc_r7_c1);
+                    }
+                    // Key rowStart + 4 is visible to rows 4..7 of this tile only.
+                    {
+                        Vector128<float> b_c0 = Vector128.LoadUnsafe(ref v, (nuint)(rowStart * 20 + 80));
+                        Vector128<float> b_c1 = Vector128.LoadUnsafe(ref v, (nuint)(rowStart * 20 + 81));
+                        Vector128<float> a_r4 = Vector128.Create(Unsafe.Add(ref weights, tile * 64 + rowStart + 68));
+                        acc_r4_c0 = Vector128.FusedMultiplyAdd(a_r4, b_c0, acc_r4_c0);
+                        acc_r4_c1 = Vector128.FusedMultiplyAdd(a_r4, b_c1, acc_r4_c1);
+                        Vector128<float> a_r5 = Vector128.Create(Unsafe.Add(ref weights, tile * 64 + rowStart + 84));
+                        acc_r5_c0 = Vector128.FusedMultiplyAdd(a_r5, b_c0, acc_r5_c0);
+                        acc_r5_c1 = Vector128.FusedMultiplyAdd(a_r5, b_c1, acc_r5_c1);
+                        Vector128<float> a_r6 = Vector128.Create(Unsafe.Add(ref weights, tile * 64 + rowStart + 100));
+                        acc_r6_c0 = Vector128.FusedMultiplyAdd(a_r6, b_c0, acc_r6_c0);
+                        acc_r6_c1 = Vector128.FusedMultiplyAdd(a_r6, b_c1, acc_r6_c1);
+                        Vector128<float> a_r7 = Vector128.Create(Unsafe.Add(ref weights, tile * 64 + rowStart + 116));
+                        acc_r7_c0 = Vector128.FusedMultiplyAdd(a_r7, b_c0, acc_r7_c0);
+                        acc_r7_c1 = Vector128.FusedMultiplyAdd(a_r7, b_c1, acc_r7_c1);
+                    }
+                    // Key rowStart + 5 is visible to rows 5..7 of this tile only.
+                    {
+                        Vector128<float> b_c0 = Vector128.LoadUnsafe(ref v, (nuint)(rowStart * 20 + 100));
+                        Vector128<float> b_c1 = Vector128.LoadUnsafe(ref v, (nuint)(rowStart * 20 + 101));
+                        Vector128<float> a_r5 = Vector128.Create(Unsafe.Add(ref weights, tile * 64 + rowStart + 85));
+                        acc_r5_c0 = Vector128.FusedMultiplyAdd(a_r5, b_c0, acc_r5_c0);
+                        acc_r5_c1 = Vector128.FusedMultiplyAdd(a_r5, b_c1, acc_r5_c1);
+                        Vector128<float> a_r6 = Vector128.Create(Unsafe.Add(ref weights, tile * 64 + rowStart + 101));
+                        acc_r6_c0 = Vector128.FusedMultiplyAdd(a_r6, b_c0, acc_r6_c0);
+                        acc_r6_c1 = Vector128.FusedMultiplyAdd(a_r6, b_c1, acc_r6_c1);
+                        Vector128<float> a_r7 = Vector128.Create(Unsafe.Add(ref weights, tile * 64 + rowStart + 117));
+                        acc_r7_c0 = Vector128.FusedMultiplyAdd(a_r7, b_c0, acc_r7_c0);
+                        acc_r7_c1 = Vector128.FusedMultiplyAdd(a_r7, b_c1, acc_r7_c1);
+                    }
+                    // Key rowStart + 6 is visible to rows 6..7 of this tile only.
+                    {
+                        Vector128<float> b_c0 = Vector128.LoadUnsafe(ref v, (nuint)(rowStart * 20 + 120));
+                        Vector128<float> b_c1 = Vector128.LoadUnsafe(ref v, (nuint)(rowStart * 20 + 121));
+                        Vector128<float> a_r6 = Vector128.Create(Unsafe.Add(ref weights, tile * 64 + rowStart + 102));
+                        acc_r6_c0 = Vector128.FusedMultiplyAdd(a_r6, b_c0, acc_r6_c0);
+                        acc_r6_c1 = Vector128.FusedMultiplyAdd(a_r6, b_c1, acc_r6_c1);
+                        Vector128<float> a_r7 = Vector128.Create(Unsafe.Add(ref weights, tile * 64 + rowStart + 118));
+                        acc_r7_c0 = Vector128.FusedMultiplyAdd(a_r7, b_c0, acc_r7_c0);
+                        acc_r7_c1 = Vector128.FusedMultiplyAdd(a_r7, b_c1, acc_r7_c1);
+                    }
+                    // Key rowStart + 7 is visible to rows 7..7 of this tile only.
+                    {
+                        Vector128<float> b_c0 = Vector128.LoadUnsafe(ref v, (nuint)(rowStart * 20 + 140));
+                        Vector128<float> b_c1 = Vector128.LoadUnsafe(ref v, (nuint)(rowStart * 20 + 141));
+                        Vector128<float> a_r7 = Vector128.Create(Unsafe.Add(ref weights, tile * 64 + rowStart + 119));
+                        acc_r7_c0 = Vector128.FusedMultiplyAdd(a_r7, b_c0, acc_r7_c0);
+                        acc_r7_c1 = Vector128.FusedMultiplyAdd(a_r7, b_c1, acc_r7_c1);
+                    }
+                    Vector128.StoreUnsafe(acc_r0_c0, ref output, (nuint)(tile * 80));
+                    Vector128.StoreUnsafe(acc_r0_c1, ref output, (nuint)(tile * 80 + 1));
+                    Vector128.StoreUnsafe(acc_r1_c0, ref output, (nuint)(tile * 80 + 20));
+                    Vector128.StoreUnsafe(acc_r1_c1, ref output, (nuint)(tile * 80 + 21));
+                    Vector128.StoreUnsafe(acc_r2_c0, ref output, (nuint)(tile * 80 + 40));
+                    Vector128.StoreUnsafe(acc_r2_c1, ref output, (nuint)(tile * 80 + 41));
+                    Vector128.StoreUnsafe(acc_r3_c0, ref output, (nuint)(tile * 80 + 60));
+                    Vector128.StoreUnsafe(acc_r3_c1, ref output, (nuint)(tile * 80 + 61));
+                    Vector128.StoreUnsafe(acc_r4_c0, ref output, (nuint)(tile * 80 + 80));
+                    Vector128.StoreUnsafe(acc_r4_c1, ref output, (nuint)(tile * 80 + 81));
+                    Vector128.StoreUnsafe(acc_r5_c0, ref output, (nuint)(tile * 80 + 100));
+                    Vector128.StoreUnsafe(acc_r5_c1, ref output, (nuint)(tile * 80 + 101));
+                    Vector128.StoreUnsafe(acc_r6_c0, ref output, (nuint)(tile * 80 + 120));
+                    Vector128.StoreUnsafe(acc_r6_c1, ref output, (nuint)(tile * 80 + 121));
+                    Vector128.StoreUnsafe(acc_r7_c0, ref output, (nuint)(tile * 80 + 140));
+                    Vector128.StoreUnsafe(acc_r7_c1, ref output, (nuint)(tile * 80 + 141));
+                }
+                for (; tile < fullTiles; tile++)
                 {
                     int rowStart = firstRow + tile * 4;
                     Vector128<float> acc_r0_c0 = Vector128<float>.Zero, acc_r0_c1 = Vector128<float>.Zero;
@@ -668,10 +1062,19 @@ namespace FixedShapeAttention.Generated
                 maxVector = MathF.Max(maxVector, Unsafe.Add(ref row, j));
             }
             float rowMax = maxVector;
-            // Every key masked (all -inf): weights 0 rather than 0/0 = NaN.
+            // Every key masked (all -inf): weights 0 rather than 0/0 = NaN. The hardware max skips NaN, so a row whose
+            // visible scores are all NaN lands here too: anything that is not -inf is NaN, and the row stays NaN.
             if (float.IsNegativeInfinity(rowMax))
             {
-                MemoryMarshal.CreateSpan(ref row, end).Clear();
+                Span<float> weights = MemoryMarshal.CreateSpan(ref row, end);
+                if (weights.ContainsAnyExcept(float.NegativeInfinity))
+                {
+                    weights.Fill(float.NaN);
+                }
+                else
+                {
+                    weights.Clear();
+                }
                 return;
             }
             float maxBroadcast = rowMax;
