@@ -45,6 +45,12 @@ public static class RunResults
 
                 var benchmark = report.BenchmarkCase;
                 Type type = benchmark.Descriptor.Type;
+                if (!typeof(KernelBenchmark).IsAssignableFrom(type))
+                {
+                    // The encoder and scheduling benchmarks have tables of their own (BenchmarkDotNet's), not kernel rows.
+                    continue;
+                }
+
                 string shape = (string)benchmark.Parameters["Shape"];
                 int threads = (int)benchmark.Parameters["Threads"];
                 double gflops = ThroughputColumn.FlopsOf(type, shape) / statistics.Mean;
