@@ -29,7 +29,7 @@ internal static class FeedForwardEmitter
             plan.FeedForwardColumnSplit
                 ? $"Scheduling: columns split, not rows (SequenceLength ≤ {ChunkSizing.MaxColumnSplitSequence}): phase 1 = {ChunkSizing.ProjectionColumnChunks} chunks per sequence, each all rows × a share of W1's column panels, into the call's hidden rows; " +
                   $"phase 2 = {ChunkSizing.ProjectionColumnChunks} chunks per sequence over W2's columns; so each weight is read once per sequence. {Number(flopsPerSequence)} flops per sequence; " +
-                  $"below {Number(ChunkSizing.ParallelThresholdFlops)} flops per phase every chunk runs on the calling thread."
+                  $"below {Number(ChunkSizing.ParallelThresholdFlops)} flops per call both phases run on the calling thread."
                 : $"Scheduling: {plan.FeedForwardChunksPerSequence} chunk{(plan.FeedForwardChunksPerSequence == 1 ? "" : "s")} per sequence of at most {plan.FeedForwardMaxRowsPerChunk} rows " +
                   $"(hidden block {plan.FeedForwardScratchFloats * 4 / 1024} KiB), {Number(flopsPerSequence)} flops per sequence; " +
                   $"below {Number(ChunkSizing.ParallelThresholdFlops)} flops per call every chunk runs on the calling thread.",
@@ -120,10 +120,11 @@ internal static class FeedForwardEmitter
 
         ShapeSpec shape = plan.Shape;
         int chunks = ChunkSizing.ProjectionColumnChunks;
-        w.Line($"// Two phases over column chunks (see the header): the hidden rows of the whole call live in between.");
+        w.Line($"// Two phases over column chunks (see the header): the hidden rows of the whole call live in between. Both pass");
+        w.Line($"// the call's flops, so the call goes parallel exactly when a row-split call of the same work would.");
         w.Line($"global::System.Span<float> hidden = global::FixedShapeAttention.Scheduling.CallScratch.Get(batch * {shape.SequenceLength * shape.FfnDim});");
-        w.Line($"{run}(new {type}(HiddenPhase: true), batch * {chunks}, batch * {flopsPerSequence / 2}L, maxDegreeOfParallelism, {x}, {w1}, {b1}, default, default, hidden);");
-        w.Line($"{run}(new {type}(HiddenPhase: false), batch * {chunks}, batch * {flopsPerSequence / 2}L, maxDegreeOfParallelism, hidden, {w2}, {b2}, default, default, {y});");
+        w.Line($"{run}(new {type}(HiddenPhase: true), batch * {chunks}, batch * {flopsPerSequence}L, maxDegreeOfParallelism, {x}, {w1}, {b1}, default, default, hidden);");
+        w.Line($"{run}(new {type}(HiddenPhase: false), batch * {chunks}, batch * {flopsPerSequence}L, maxDegreeOfParallelism, hidden, {w2}, {b2}, default, default, {y});");
     }
 
     private static void EmitKernel(SourceWriter w, KernelPlan plan, string kernel, bool packed)

@@ -6,7 +6,7 @@
 // Loop order: column panels outside, row tiles inside, so a panel of W stays in cache while every row of the chunk uses it.
 // Prepacked overload: PackFeedForward stores each column panel of W1 and W2 contiguously in the order the tile reads it; FeedForward(x, weights, y) then streams B instead of striding through it, with the same multiply-adds in the same order (bit-identical results).
 // Row tail: 13 rows = 3 tiles of 4 + a tail tile of 1 row, emitted as its own code.
-// Scheduling: columns split, not rows (SequenceLength ≤ 128): phase 1 = 4 chunks per sequence, each all rows × a share of W1's column panels, into the call's hidden rows; phase 2 = 4 chunks per sequence over W2's columns; so each weight is read once per sequence. 37_440 flops per sequence; below 4_000_000 flops per phase every chunk runs on the calling thread.
+// Scheduling: columns split, not rows (SequenceLength ≤ 128): phase 1 = 4 chunks per sequence, each all rows × a share of W1's column panels, into the call's hidden rows; phase 2 = 4 chunks per sequence over W2's columns; so each weight is read once per sequence. 37_440 flops per sequence; below 4_000_000 flops per call both phases run on the calling thread.
 
 #nullable enable
 
@@ -26,10 +26,11 @@ namespace Demo
         public static void FeedForward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> w1, global::System.ReadOnlySpan<float> b1, global::System.ReadOnlySpan<float> w2, global::System.ReadOnlySpan<float> b2, global::System.Span<float> y, int maxDegreeOfParallelism)
         {
             int batch = global::FixedShapeAttention.KernelArguments.ValidateFeedForward(x, w1, b1, w2, b2, y, 13, 20, 36);
-            // Two phases over column chunks (see the header): the hidden rows of the whole call live in between.
+            // Two phases over column chunks (see the header): the hidden rows of the whole call live in between. Both pass
+            // the call's flops, so the call goes parallel exactly when a row-split call of the same work would.
             global::System.Span<float> hidden = global::FixedShapeAttention.Scheduling.CallScratch.Get(batch * 468);
-            global::FixedShapeAttention.Scheduling.ParallelRunner.Run(new global::FixedShapeAttention.Generated.OddCausalFeedForwardKernel(HiddenPhase: true), batch * 4, batch * 18720L, maxDegreeOfParallelism, x, w1, b1, default, default, hidden);
-            global::FixedShapeAttention.Scheduling.ParallelRunner.Run(new global::FixedShapeAttention.Generated.OddCausalFeedForwardKernel(HiddenPhase: false), batch * 4, batch * 18720L, maxDegreeOfParallelism, hidden, w2, b2, default, default, y);
+            global::FixedShapeAttention.Scheduling.ParallelRunner.Run(new global::FixedShapeAttention.Generated.OddCausalFeedForwardKernel(HiddenPhase: true), batch * 4, batch * 37440L, maxDegreeOfParallelism, x, w1, b1, default, default, hidden);
+            global::FixedShapeAttention.Scheduling.ParallelRunner.Run(new global::FixedShapeAttention.Generated.OddCausalFeedForwardKernel(HiddenPhase: false), batch * 4, batch * 37440L, maxDegreeOfParallelism, hidden, w2, b2, default, default, y);
         }
 
         /// <summary>Packs w1 <c>[20, 36]</c>, b1 <c>[36]</c>, w2 <c>[36, 20]</c> and b2 <c>[20]</c> once, for <c>FeedForward(x, weights, y)</c>.</summary>
@@ -53,10 +54,11 @@ namespace Demo
         public static void FeedForward(global::System.ReadOnlySpan<float> x, global::FixedShapeAttention.PackedFeedForwardWeights weights, global::System.Span<float> y, int maxDegreeOfParallelism)
         {
             int batch = global::FixedShapeAttention.KernelArguments.ValidatePackedFeedForward(x, weights, y, 13, 20, 36, global::FixedShapeAttention.Generated.OddCausalPackedFeedForwardKernel.Lanes);
-            // Two phases over column chunks (see the header): the hidden rows of the whole call live in between.
+            // Two phases over column chunks (see the header): the hidden rows of the whole call live in between. Both pass
+            // the call's flops, so the call goes parallel exactly when a row-split call of the same work would.
             global::System.Span<float> hidden = global::FixedShapeAttention.Scheduling.CallScratch.Get(batch * 468);
-            global::FixedShapeAttention.Scheduling.ParallelRunner.Run(new global::FixedShapeAttention.Generated.OddCausalPackedFeedForwardKernel(HiddenPhase: true), batch * 4, batch * 18720L, maxDegreeOfParallelism, x, weights.PackedW1, weights.B1, default, default, hidden);
-            global::FixedShapeAttention.Scheduling.ParallelRunner.Run(new global::FixedShapeAttention.Generated.OddCausalPackedFeedForwardKernel(HiddenPhase: false), batch * 4, batch * 18720L, maxDegreeOfParallelism, hidden, weights.PackedW2, weights.B2, default, default, y);
+            global::FixedShapeAttention.Scheduling.ParallelRunner.Run(new global::FixedShapeAttention.Generated.OddCausalPackedFeedForwardKernel(HiddenPhase: true), batch * 4, batch * 37440L, maxDegreeOfParallelism, x, weights.PackedW1, weights.B1, default, default, hidden);
+            global::FixedShapeAttention.Scheduling.ParallelRunner.Run(new global::FixedShapeAttention.Generated.OddCausalPackedFeedForwardKernel(HiddenPhase: false), batch * 4, batch * 37440L, maxDegreeOfParallelism, hidden, weights.PackedW2, weights.B2, default, default, y);
         }
     }
 }
