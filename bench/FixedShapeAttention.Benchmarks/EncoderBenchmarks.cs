@@ -30,7 +30,7 @@ public class EncoderBenchmarks
 
     private long[] _ids = [], _mask = [], _types = [];
     private float[] _hidden = [];
-    private MiniLmOnnxRunner? _onnx;
+    private OnnxRuntimeRunner? _onnx;
 
     /// <summary>"batch×sequence".</summary>
     [Params("1x16", "1x64", "1x128", "1x256", "8x128")]
@@ -60,7 +60,7 @@ public class EncoderBenchmarks
         }
 
         _hidden = new float[tokens * 384];
-        _onnx = new MiniLmOnnxRunner(s_model.Value, Threads, _ids, _mask, _types, _hidden, Batch, SequenceLength);
+        _onnx = MiniLmOnnxRunner.Create(s_model.Value, Threads, _ids, _mask, _types, _hidden, Batch, SequenceLength);
         s_encoder.Value.Forward(_ids, _mask, _types, SequenceLength, _hidden, Threads);
     }
 

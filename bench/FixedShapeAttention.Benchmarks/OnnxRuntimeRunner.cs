@@ -1,4 +1,5 @@
 using System;
+using System.Linq;
 using Microsoft.ML.OnnxRuntime;
 
 namespace FixedShapeAttention.Benchmarks;
@@ -15,6 +16,14 @@ public sealed class OnnxRuntimeRunner : IDisposable
     private readonly OrtValue[] _values;
 
     public OnnxRuntimeRunner(byte[] model, int threads, (string Name, float[] Data)[] inputs, (string Name, float[] Data) output, long[] dims)
+        : this(model, threads,
+               inputs.Select(input => (input.Name, OrtValue.CreateTensorValueFromMemory(input.Data, dims))).ToArray(),
+               (output.Name, OrtValue.CreateTensorValueFromMemory(output.Data, dims)))
+    {
+    }
+
+    /// <summary>Binds values the caller created over its own arrays (any element type); the runner disposes them.</summary>
+    public OnnxRuntimeRunner(byte[] model, int threads, (string Name, OrtValue Value)[] inputs, (string Name, OrtValue Value) output)
     {
         var options = new SessionOptions
         {
@@ -27,11 +36,11 @@ public sealed class OnnxRuntimeRunner : IDisposable
         _values = new OrtValue[inputs.Length + 1];
         for (int i = 0; i < inputs.Length; i++)
         {
-            _values[i] = OrtValue.CreateTensorValueFromMemory(inputs[i].Data, dims);
+            _values[i] = inputs[i].Value;
             _binding.BindInput(inputs[i].Name, _values[i]);
         }
 
-        _values[^1] = OrtValue.CreateTensorValueFromMemory(output.Data, dims);
+        _values[^1] = output.Value;
         _binding.BindOutput(output.Name, _values[^1]);
     }
 
