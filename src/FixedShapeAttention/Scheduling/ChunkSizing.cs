@@ -14,15 +14,16 @@ internal static class ChunkSizing
     public const int RowTile = 4;
 
     /// <summary>
-    /// Below this many floating-point operations per call a kernel runs on the calling thread: an empty
-    /// <c>Parallel.For</c> over two workers costs about 10 µs on the reference machine, which is what the
-    /// halved work must save before splitting pays (4 MFLOP is 15–40 µs of single-thread kernel time).
+    /// Below this many floating-point operations per call a kernel runs on the calling thread. It was sized when
+    /// chunks ran on <c>Parallel.For</c> (an empty call ~10 µs on the reference machine; 4 MFLOP is 15–40 µs of
+    /// single-thread kernel time). The worker pool that replaced it costs far less per call (52 ns hot, more when a
+    /// worker has gone to sleep); the threshold has not been re-tuned for it.
     /// </summary>
     public const long ParallelThresholdFlops = 4_000_000;
 
     /// <summary>
-    /// The work a chunk should carry: about 8–20 µs of one core, enough that scheduling a chunk (well under 1 µs
-    /// inside Parallel.For) is noise, small enough that two cores still balance on a single sequence.
+    /// The work a chunk should carry: about 8–20 µs of one core, enough that claiming a chunk (one compare-and-swap on
+    /// the worker pool) is noise, small enough that two cores still balance on a single sequence.
     /// </summary>
     public const long TargetChunkFlops = 2_000_000;
 
