@@ -41,39 +41,39 @@ internal static class AttentionEmitter
     {
         ShapeSpec shape = plan.Shape;
         int chunksPerSequence = shape.Heads * plan.AttentionChunksPerHead;
-        w.Line($"/// <summary>Per head, <c>softmax(Q·Kᵀ/√{shape.HeadDim})·V</c> over row-major <c>[batch, {shape.SequenceLength}, {shape.EmbeddingDim}]</c> spans; " +
-               "runs on up to <see cref=\"global::FixedShapeAttention.Scheduling.KernelParallelism.DefaultMaxDegreeOfParallelism\"/> threads.</summary>");
-        w.Line("/// <exception cref=\"global::System.ArgumentException\">A length is not a whole number of sequences, the lengths differ, or <paramref name=\"output\"/> overlaps an input.</exception>");
-        w.Line(FileHeaderEmitter.GeneratedCode);
-        w.Line($"public static void Attention({Spans.ReadOnly} q, {Spans.ReadOnly} k, {Spans.ReadOnly} v, {Spans.Writable} output) =>");
-        w.Line($"    Attention(q, k, v, output, {Spans.DefaultParallelism});");
-        w.Line();
-        w.Line("/// <inheritdoc cref=\"Attention(global::System.ReadOnlySpan{float}, global::System.ReadOnlySpan{float}, global::System.ReadOnlySpan{float}, global::System.Span{float})\"/>");
-        w.Line("/// <param name=\"maxDegreeOfParallelism\">-1 for every processor, 1 for the calling thread only. Results are bit-identical for every value.</param>");
-        w.Line(FileHeaderEmitter.GeneratedCode);
-        using (w.Block($"public static void Attention({Spans.ReadOnly} q, {Spans.ReadOnly} k, {Spans.ReadOnly} v, {Spans.Writable} output, int maxDegreeOfParallelism)"))
-        {
-            w.Line($"int batch = global::FixedShapeAttention.KernelArguments.ValidateAttention(q, k, v, output, {shape.SequenceLength}, {shape.EmbeddingDim});");
-            w.Line($"global::FixedShapeAttention.Scheduling.ParallelRunner.Run(new global::{FileHeaderEmitter.KernelNamespace}.{kernel}(), batch * {chunksPerSequence}, batch * {flopsPerSequence}L, maxDegreeOfParallelism, q, k, v, default, default, output);");
-        }
+        EmitOverloadPair(
+            w,
+            "Attention",
+            new[] { (Spans.ReadOnly, "q"), (Spans.ReadOnly, "k"), (Spans.ReadOnly, "v"), (Spans.Writable, "output") },
+            new[]
+            {
+                $"/// <summary>Per head, <c>softmax(Q·Kᵀ/√{shape.HeadDim})·V</c> over row-major <c>[batch, {shape.SequenceLength}, {shape.EmbeddingDim}]</c> spans; " +
+                    "runs on up to <see cref=\"global::FixedShapeAttention.Scheduling.KernelParallelism.DefaultMaxDegreeOfParallelism\"/> threads.</summary>",
+                "/// <exception cref=\"global::System.ArgumentException\">A length is not a whole number of sequences, the lengths differ, or <paramref name=\"output\"/> overlaps an input.</exception>",
+            },
+            () =>
+            {
+                w.Line($"int batch = global::FixedShapeAttention.KernelArguments.ValidateAttention(q, k, v, output, {shape.SequenceLength}, {shape.EmbeddingDim});");
+                w.Line($"global::FixedShapeAttention.Scheduling.ParallelRunner.Run(new global::{FileHeaderEmitter.KernelNamespace}.{kernel}(), batch * {chunksPerSequence}, batch * {flopsPerSequence}L, maxDegreeOfParallelism, q, k, v, default, default, output);");
+            });
 
         w.Line();
-        w.Line("/// <summary>Attention with a key-padding mask: sequence i of the batch attends to its first <c>keyCounts[i]</c> keys only; " +
-               "masked keys get weight exactly 0 and a count of 0 gives zeros.</summary>");
-        w.Line("/// <exception cref=\"global::System.ArgumentException\">A length is not a whole number of sequences, the lengths differ, a count is outside " +
-               $"[0, {shape.SequenceLength}], or <paramref name=\"output\"/> overlaps an input.</exception>");
-        w.Line(FileHeaderEmitter.GeneratedCode);
-        w.Line($"public static void Attention({Spans.ReadOnly} q, {Spans.ReadOnly} k, {Spans.ReadOnly} v, {Spans.Counts} keyCounts, {Spans.Writable} output) =>");
-        w.Line($"    Attention(q, k, v, keyCounts, output, {Spans.DefaultParallelism});");
-        w.Line();
-        w.Line("/// <inheritdoc cref=\"Attention(global::System.ReadOnlySpan{float}, global::System.ReadOnlySpan{float}, global::System.ReadOnlySpan{float}, global::System.ReadOnlySpan{int}, global::System.Span{float})\"/>");
-        w.Line("/// <param name=\"maxDegreeOfParallelism\">-1 for every processor, 1 for the calling thread only. Results are bit-identical for every value.</param>");
-        w.Line(FileHeaderEmitter.GeneratedCode);
-        using (w.Block($"public static void Attention({Spans.ReadOnly} q, {Spans.ReadOnly} k, {Spans.ReadOnly} v, {Spans.Counts} keyCounts, {Spans.Writable} output, int maxDegreeOfParallelism)"))
-        {
-            w.Line($"int batch = global::FixedShapeAttention.KernelArguments.ValidateMaskedAttention(q, k, v, keyCounts, output, {shape.SequenceLength}, {shape.EmbeddingDim});");
-            w.Line($"global::FixedShapeAttention.Scheduling.ParallelRunner.Run(new global::{FileHeaderEmitter.KernelNamespace}.{kernel}(), batch * {chunksPerSequence}, batch * {flopsPerSequence}L, maxDegreeOfParallelism, q, k, v, default, default, output, keyCounts);");
-        }
+        EmitOverloadPair(
+            w,
+            "Attention",
+            new[] { (Spans.ReadOnly, "q"), (Spans.ReadOnly, "k"), (Spans.ReadOnly, "v"), (Spans.Counts, "keyCounts"), (Spans.Writable, "output") },
+            new[]
+            {
+                "/// <summary>Attention with a key-padding mask: sequence i of the batch attends to its first <c>keyCounts[i]</c> keys only; " +
+                    "masked keys get weight exactly 0 and a count of 0 gives zeros.</summary>",
+                "/// <exception cref=\"global::System.ArgumentException\">A length is not a whole number of sequences, the lengths differ, a count is outside " +
+                    $"[0, {shape.SequenceLength}], or <paramref name=\"output\"/> overlaps an input.</exception>",
+            },
+            () =>
+            {
+                w.Line($"int batch = global::FixedShapeAttention.KernelArguments.ValidateMaskedAttention(q, k, v, keyCounts, output, {shape.SequenceLength}, {shape.EmbeddingDim});");
+                w.Line($"global::FixedShapeAttention.Scheduling.ParallelRunner.Run(new global::{FileHeaderEmitter.KernelNamespace}.{kernel}(), batch * {chunksPerSequence}, batch * {flopsPerSequence}L, maxDegreeOfParallelism, q, k, v, default, default, output, keyCounts);");
+            });
     }
 
     private static void EmitKernel(SourceWriter w, KernelPlan plan, string kernel)

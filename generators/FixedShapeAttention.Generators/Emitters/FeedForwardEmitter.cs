@@ -59,21 +59,21 @@ internal static class FeedForwardEmitter
     {
         ShapeSpec shape = plan.Shape;
         int s = shape.SequenceLength, e = shape.EmbeddingDim, f = shape.FfnDim;
-        w.Line($"/// <summary><c>y = {shape.Activation}(x·W1 + b1)·W2 + b2</c> row by row: x and y are <c>[batch, {s}, {e}]</c>, w1 is <c>[{e}, {f}]</c>, b1 <c>[{f}]</c>, " +
-               $"w2 <c>[{f}, {e}]</c>, b2 <c>[{e}]</c>, all row-major.</summary>");
-        w.Line("/// <exception cref=\"global::System.ArgumentException\">A length does not match the shape, or <paramref name=\"y\"/> overlaps an input.</exception>");
-        w.Line(FileHeaderEmitter.GeneratedCode);
-        w.Line($"public static void FeedForward({Spans.ReadOnly} x, {Spans.ReadOnly} w1, {Spans.ReadOnly} b1, {Spans.ReadOnly} w2, {Spans.ReadOnly} b2, {Spans.Writable} y) =>");
-        w.Line($"    FeedForward(x, w1, b1, w2, b2, y, {Spans.DefaultParallelism});");
-        w.Line();
-        w.Line("/// <inheritdoc cref=\"FeedForward(global::System.ReadOnlySpan{float}, global::System.ReadOnlySpan{float}, global::System.ReadOnlySpan{float}, global::System.ReadOnlySpan{float}, global::System.ReadOnlySpan{float}, global::System.Span{float})\"/>");
-        w.Line("/// <param name=\"maxDegreeOfParallelism\">-1 for every processor, 1 for the calling thread only. Results are bit-identical for every value.</param>");
-        w.Line(FileHeaderEmitter.GeneratedCode);
-        using (w.Block($"public static void FeedForward({Spans.ReadOnly} x, {Spans.ReadOnly} w1, {Spans.ReadOnly} b1, {Spans.ReadOnly} w2, {Spans.ReadOnly} b2, {Spans.Writable} y, int maxDegreeOfParallelism)"))
-        {
-            w.Line($"int batch = global::FixedShapeAttention.KernelArguments.ValidateFeedForward(x, w1, b1, w2, b2, y, {s}, {e}, {f});");
-            EmitRun(w, plan, kernel, flopsPerSequence, "x", "w1", "b1", "w2", "b2", "y");
-        }
+        EmitOverloadPair(
+            w,
+            "FeedForward",
+            new[] { (Spans.ReadOnly, "x"), (Spans.ReadOnly, "w1"), (Spans.ReadOnly, "b1"), (Spans.ReadOnly, "w2"), (Spans.ReadOnly, "b2"), (Spans.Writable, "y") },
+            new[]
+            {
+                $"/// <summary><c>y = {shape.Activation}(x·W1 + b1)·W2 + b2</c> row by row: x and y are <c>[batch, {s}, {e}]</c>, w1 is <c>[{e}, {f}]</c>, b1 <c>[{f}]</c>, " +
+                    $"w2 <c>[{f}, {e}]</c>, b2 <c>[{e}]</c>, all row-major.</summary>",
+                "/// <exception cref=\"global::System.ArgumentException\">A length does not match the shape, or <paramref name=\"y\"/> overlaps an input.</exception>",
+            },
+            () =>
+            {
+                w.Line($"int batch = global::FixedShapeAttention.KernelArguments.ValidateFeedForward(x, w1, b1, w2, b2, y, {s}, {e}, {f});");
+                EmitRun(w, plan, kernel, flopsPerSequence, "x", "w1", "b1", "w2", "b2", "y");
+            });
     }
 
     private static void EmitPackedPublicApi(SourceWriter w, KernelPlan plan, string kernel, long flopsPerSequence)
@@ -91,20 +91,20 @@ internal static class FeedForwardEmitter
         }
 
         w.Line();
-        w.Line($"/// <summary><c>y = {shape.Activation}(x·W1 + b1)·W2 + b2</c> with weights from <c>PackFeedForward</c>; bit-identical to the raw-span overload.</summary>");
-        w.Line("/// <exception cref=\"global::System.ArgumentException\">A length does not match the shape, <paramref name=\"y\"/> overlaps <paramref name=\"x\"/>, or the weights were packed for other dimensions.</exception>");
-        w.Line(FileHeaderEmitter.GeneratedCode);
-        w.Line($"public static void FeedForward({Spans.ReadOnly} x, {Weights} weights, {Spans.Writable} y) =>");
-        w.Line($"    FeedForward(x, weights, y, {Spans.DefaultParallelism});");
-        w.Line();
-        w.Line($"/// <inheritdoc cref=\"FeedForward(global::System.ReadOnlySpan{{float}}, {Weights}, global::System.Span{{float}})\"/>");
-        w.Line("/// <param name=\"maxDegreeOfParallelism\">-1 for every processor, 1 for the calling thread only. Results are bit-identical for every value.</param>");
-        w.Line(FileHeaderEmitter.GeneratedCode);
-        using (w.Block($"public static void FeedForward({Spans.ReadOnly} x, {Weights} weights, {Spans.Writable} y, int maxDegreeOfParallelism)"))
-        {
-            w.Line($"int batch = global::FixedShapeAttention.KernelArguments.ValidatePackedFeedForward(x, weights, y, {s}, {e}, {f}, global::{FileHeaderEmitter.KernelNamespace}.{kernel}.Lanes);");
-            EmitRun(w, plan, kernel, flopsPerSequence, "x", "weights.PackedW1", "weights.B1", "weights.PackedW2", "weights.B2", "y");
-        }
+        EmitOverloadPair(
+            w,
+            "FeedForward",
+            new[] { (Spans.ReadOnly, "x"), (Weights, "weights"), (Spans.Writable, "y") },
+            new[]
+            {
+                $"/// <summary><c>y = {shape.Activation}(x·W1 + b1)·W2 + b2</c> with weights from <c>PackFeedForward</c>; bit-identical to the raw-span overload.</summary>",
+                "/// <exception cref=\"global::System.ArgumentException\">A length does not match the shape, <paramref name=\"y\"/> overlaps <paramref name=\"x\"/>, or the weights were packed for other dimensions.</exception>",
+            },
+            () =>
+            {
+                w.Line($"int batch = global::FixedShapeAttention.KernelArguments.ValidatePackedFeedForward(x, weights, y, {s}, {e}, {f}, global::{FileHeaderEmitter.KernelNamespace}.{kernel}.Lanes);");
+                EmitRun(w, plan, kernel, flopsPerSequence, "x", "weights.PackedW1", "weights.B1", "weights.PackedW2", "weights.B2", "y");
+            });
     }
 
     /// <summary>The scheduling part of a public FeedForward: one parallel call over row chunks, or two over column chunks.</summary>

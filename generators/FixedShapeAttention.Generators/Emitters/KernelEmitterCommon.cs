@@ -5,9 +5,37 @@ using FixedShapeAttention.Generators.Planning;
 
 namespace FixedShapeAttention.Generators.Emitters;
 
-/// <summary>Pieces both kernel emitters write the same way.</summary>
+/// <summary>Pieces the kernel emitters write the same way.</summary>
 internal static class KernelEmitterCommon
 {
+    /// <summary>
+    /// A public kernel entry point as its pair of overloads: without <c>maxDegreeOfParallelism</c>, forwarding the
+    /// process default, and with it, whose body <paramref name="body"/> writes. <paramref name="docLines"/> document
+    /// the first; the second inherits them. Parameters are (type, name) in the generated spelling.
+    /// </summary>
+    public static void EmitOverloadPair(SourceWriter w, string name, (string Type, string Name)[] parameters, string[] docLines, System.Action body)
+    {
+        string declared = string.Join(", ", System.Linq.Enumerable.Select(parameters, p => $"{p.Type} {p.Name}"));
+        string forwarded = string.Join(", ", System.Linq.Enumerable.Select(parameters, p => p.Name));
+        string cref = string.Join(", ", System.Linq.Enumerable.Select(parameters, p => p.Type.Replace('<', '{').Replace('>', '}')));
+        foreach (string line in docLines)
+        {
+            w.Line(line);
+        }
+
+        w.Line(FileHeaderEmitter.GeneratedCode);
+        w.Line($"public static void {name}({declared}) =>");
+        w.Line($"    {name}({forwarded}, {Spans.DefaultParallelism});");
+        w.Line();
+        w.Line($"/// <inheritdoc cref=\"{name}({cref})\"/>");
+        w.Line("/// <param name=\"maxDegreeOfParallelism\">-1 for every processor, 1 for the calling thread only. Results are bit-identical for every value.</param>");
+        w.Line(FileHeaderEmitter.GeneratedCode);
+        using (w.Block($"public static void {name}({declared}, int maxDegreeOfParallelism)"))
+        {
+            body();
+        }
+    }
+
     public static string Suffix(IsaBranch isa) => KernelPlanner.Describe(isa) switch
     {
         "scalar" => "Scalar",

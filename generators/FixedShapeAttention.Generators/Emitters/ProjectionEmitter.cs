@@ -58,20 +58,20 @@ internal static class ProjectionEmitter
     {
         ShapeSpec shape = plan.Shape;
         int s = shape.SequenceLength, e = shape.EmbeddingDim;
-        w.Line($"/// <summary><c>y = x·W + b</c> row by row: x and y are <c>[batch, {s}, {e}]</c>, w is <c>[{e}, {e}]</c> and b <c>[{e}]</c>, all row-major.</summary>");
-        w.Line("/// <exception cref=\"global::System.ArgumentException\">A length does not match the shape, or <paramref name=\"y\"/> overlaps an input.</exception>");
-        w.Line(FileHeaderEmitter.GeneratedCode);
-        w.Line($"public static void Project({Spans.ReadOnly} x, {Spans.ReadOnly} w, {Spans.ReadOnly} b, {Spans.Writable} y) =>");
-        w.Line($"    Project(x, w, b, y, {Spans.DefaultParallelism});");
-        w.Line();
-        w.Line("/// <inheritdoc cref=\"Project(global::System.ReadOnlySpan{float}, global::System.ReadOnlySpan{float}, global::System.ReadOnlySpan{float}, global::System.Span{float})\"/>");
-        w.Line("/// <param name=\"maxDegreeOfParallelism\">-1 for every processor, 1 for the calling thread only. Results are bit-identical for every value.</param>");
-        w.Line(FileHeaderEmitter.GeneratedCode);
-        using (w.Block($"public static void Project({Spans.ReadOnly} x, {Spans.ReadOnly} w, {Spans.ReadOnly} b, {Spans.Writable} y, int maxDegreeOfParallelism)"))
-        {
-            w.Line($"int batch = global::FixedShapeAttention.KernelArguments.ValidateProjection(x, w, b, y, {s}, {e});");
-            w.Line($"global::FixedShapeAttention.Scheduling.ParallelRunner.Run(new global::{FileHeaderEmitter.KernelNamespace}.{kernel}(), batch * {plan.ProjectionChunksPerSequence}, batch * {flopsPerSequence}L, maxDegreeOfParallelism, x, w, b, default, default, y);");
-        }
+        EmitOverloadPair(
+            w,
+            "Project",
+            new[] { (Spans.ReadOnly, "x"), (Spans.ReadOnly, "w"), (Spans.ReadOnly, "b"), (Spans.Writable, "y") },
+            new[]
+            {
+                $"/// <summary><c>y = x·W + b</c> row by row: x and y are <c>[batch, {s}, {e}]</c>, w is <c>[{e}, {e}]</c> and b <c>[{e}]</c>, all row-major.</summary>",
+                "/// <exception cref=\"global::System.ArgumentException\">A length does not match the shape, or <paramref name=\"y\"/> overlaps an input.</exception>",
+            },
+            () =>
+            {
+                w.Line($"int batch = global::FixedShapeAttention.KernelArguments.ValidateProjection(x, w, b, y, {s}, {e});");
+                w.Line($"global::FixedShapeAttention.Scheduling.ParallelRunner.Run(new global::{FileHeaderEmitter.KernelNamespace}.{kernel}(), batch * {plan.ProjectionChunksPerSequence}, batch * {flopsPerSequence}L, maxDegreeOfParallelism, x, w, b, default, default, y);");
+            });
     }
 
     private static void EmitPackedPublicApi(SourceWriter w, KernelPlan plan, string kernel, long flopsPerSequence)
@@ -88,20 +88,20 @@ internal static class ProjectionEmitter
         }
 
         w.Line();
-        w.Line("/// <summary><c>y = x·W + b</c> with weights from <c>PackProjection</c>; bit-identical to the raw-span overload.</summary>");
-        w.Line("/// <exception cref=\"global::System.ArgumentException\">A length does not match the shape, <paramref name=\"y\"/> overlaps <paramref name=\"x\"/>, or the weights were packed for another width.</exception>");
-        w.Line(FileHeaderEmitter.GeneratedCode);
-        w.Line($"public static void Project({Spans.ReadOnly} x, {Weights} weights, {Spans.Writable} y) =>");
-        w.Line($"    Project(x, weights, y, {Spans.DefaultParallelism});");
-        w.Line();
-        w.Line($"/// <inheritdoc cref=\"Project(global::System.ReadOnlySpan{{float}}, {Weights}, global::System.Span{{float}})\"/>");
-        w.Line("/// <param name=\"maxDegreeOfParallelism\">-1 for every processor, 1 for the calling thread only. Results are bit-identical for every value.</param>");
-        w.Line(FileHeaderEmitter.GeneratedCode);
-        using (w.Block($"public static void Project({Spans.ReadOnly} x, {Weights} weights, {Spans.Writable} y, int maxDegreeOfParallelism)"))
-        {
-            w.Line($"int batch = global::FixedShapeAttention.KernelArguments.ValidatePackedProjection(x, weights, y, {s}, {e}, global::{FileHeaderEmitter.KernelNamespace}.{kernel}.Lanes);");
-            w.Line($"global::FixedShapeAttention.Scheduling.ParallelRunner.Run(new global::{FileHeaderEmitter.KernelNamespace}.{kernel}(), batch * {plan.ProjectionChunksPerSequence}, batch * {flopsPerSequence}L, maxDegreeOfParallelism, x, weights.PackedW, weights.B, default, default, y);");
-        }
+        EmitOverloadPair(
+            w,
+            "Project",
+            new[] { (Spans.ReadOnly, "x"), (Weights, "weights"), (Spans.Writable, "y") },
+            new[]
+            {
+                "/// <summary><c>y = x·W + b</c> with weights from <c>PackProjection</c>; bit-identical to the raw-span overload.</summary>",
+                "/// <exception cref=\"global::System.ArgumentException\">A length does not match the shape, <paramref name=\"y\"/> overlaps <paramref name=\"x\"/>, or the weights were packed for another width.</exception>",
+            },
+            () =>
+            {
+                w.Line($"int batch = global::FixedShapeAttention.KernelArguments.ValidatePackedProjection(x, weights, y, {s}, {e}, global::{FileHeaderEmitter.KernelNamespace}.{kernel}.Lanes);");
+                w.Line($"global::FixedShapeAttention.Scheduling.ParallelRunner.Run(new global::{FileHeaderEmitter.KernelNamespace}.{kernel}(), batch * {plan.ProjectionChunksPerSequence}, batch * {flopsPerSequence}L, maxDegreeOfParallelism, x, weights.PackedW, weights.B, default, default, y);");
+            });
     }
 
     private static void EmitKernel(SourceWriter w, KernelPlan plan, string kernel, bool packed)
