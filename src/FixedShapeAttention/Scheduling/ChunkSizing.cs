@@ -14,12 +14,12 @@ internal static class ChunkSizing
     public const int RowTile = 4;
 
     /// <summary>
-    /// Below this many floating-point operations per call a kernel runs on the calling thread. It was sized when
-    /// chunks ran on <c>Parallel.For</c> (an empty call ~10 µs on the reference machine; 4 MFLOP is 15–40 µs of
-    /// single-thread kernel time). The worker pool that replaced it costs far less per call (52 ns hot, more when a
-    /// worker has gone to sleep); the threshold has not been re-tuned for it.
+    /// Below this many floating-point operations per call a kernel runs on the calling thread: about 1 µs of one core.
+    /// Handing chunks to the worker pool costs ~50 ns when its workers are spinning (they spin 100 µs after a job) and
+    /// a semaphore release, a few µs, when they have gone to sleep; the caller never waits for a sleeping worker, it
+    /// claims the chunks itself. (It was 4 MFLOP while chunks ran on <c>Parallel.For</c>, ~10 µs per empty call.)
     /// </summary>
-    public const long ParallelThresholdFlops = 4_000_000;
+    public const long ParallelThresholdFlops = 250_000;
 
     /// <summary>
     /// The work a chunk should carry: about 8–20 µs of one core, enough that claiming a chunk (one compare-and-swap on
@@ -49,17 +49,31 @@ internal static class ChunkSizing
     public static long FeedForwardFlopsPerSequence(int sequenceLength, int embeddingDim, int ffnDim) => 4L * sequenceLength * embeddingDim * ffnDim;
 
     /// <summary>
-    /// The fewest row tiles an attention chunk takes when a head is split: each chunk repacks Kᵀ of its head
+    /// The fewest row tiles an attention chunk takes when a big head is split by work: each chunk repacks Kᵀ of its head
     /// (SequenceLength·HeadDim strided copies), and 16 tiles (64 rows) make that 256 flops of work per copy.
     /// </summary>
     public const int MinTilesPerAttentionChunk = 16;
 
-    /// <summary>How many chunks the row tiles of one (sequence, head) are cut into.</summary>
-    public static int AttentionChunksPerHead(int sequenceLength, int headDim)
+    /// <summary>
+    /// The fewest row tiles of a chunk cut only so that threads can share a call with too few heads (a one-head
+    /// shape): 16 rows, so the repeated Kᵀ copy stays under a sixth of the chunk's time even at 32 tokens.
+    /// </summary>
+    public const int MinTilesPerBalancingChunk = 4;
+
+    /// <summary>Attention chunks a call of one sequence should have at least, when its heads allow: enough for 2–4 threads.</summary>
+    public const int MinAttentionChunksPerSequence = 4;
+
+    /// <summary>
+    /// How many chunks the row tiles of one (sequence, head) are cut into: by work for long sequences, and, for a
+    /// shape with fewer heads than <see cref="MinAttentionChunksPerSequence"/>, into enough chunks that a single
+    /// sequence still runs on more than one thread.
+    /// </summary>
+    public static int AttentionChunksPerHead(int sequenceLength, int headDim, int heads)
     {
         int tiles = RowTiles(sequenceLength);
-        long byWork = AttentionFlopsPerHead(sequenceLength, headDim) / TargetChunkFlops;
-        return Clamp(System.Math.Min(byWork, tiles / MinTilesPerAttentionChunk), tiles);
+        long byWork = System.Math.Min(AttentionFlopsPerHead(sequenceLength, headDim) / TargetChunkFlops, tiles / MinTilesPerAttentionChunk);
+        long forBalance = System.Math.Min((MinAttentionChunksPerSequence + heads - 1) / heads, tiles / MinTilesPerBalancingChunk);
+        return Clamp(System.Math.Max(byWork, forBalance), tiles);
     }
 
     /// <summary>How many chunks the row tiles of one sequence are cut into for the feed-forward network.</summary>

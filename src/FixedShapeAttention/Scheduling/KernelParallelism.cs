@@ -27,10 +27,8 @@ public static class KernelParallelism
     }
 
     /// <summary>
-    /// Below this many floating-point operations per call a kernel runs on the calling thread. It was sized when
-    /// chunks ran on <c>Parallel.For</c> (an empty call ~10 µs on the reference machine; 4 MFLOP is 15–40 µs of
-    /// single-thread kernel time). The worker pool that replaced it costs far less per call (52 ns hot, more when a
-    /// worker has gone to sleep); the threshold has not been re-tuned for it.
+    /// Below this many floating-point operations per call (about 1 µs of one core) a kernel runs on the calling thread:
+    /// handing chunks to the worker pool costs ~50 ns while its workers spin, a few µs once they sleep.
     /// </summary>
     public const long ParallelThresholdFlops = ChunkSizing.ParallelThresholdFlops;
 

@@ -6,7 +6,7 @@
 // Key-padding mask (the keyCounts overload): keys from keyCount on get -inf before softmax, so weight exactly 0.
 // Loop order: per chunk, Q·Kᵀ for all its rows (column panels outside, row tiles inside, so a panel of Kᵀ stays in cache), softmax row by row, then P·V likewise.
 // Row tail: 128 rows = 32 tiles of 4, no row tail.
-// Scheduling: 1 chunk per (sequence, head) of at most 128 rows, 25_165_824 flops per sequence; below 4_000_000 flops per call every chunk runs on the calling thread.
+// Scheduling: 1 chunk per (sequence, head) of at most 128 rows, 25_165_824 flops per sequence; below 250_000 flops per call every chunk runs on the calling thread.
 
 #nullable enable
 

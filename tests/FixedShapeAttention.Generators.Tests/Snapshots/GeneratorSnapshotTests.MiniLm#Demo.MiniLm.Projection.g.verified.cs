@@ -6,7 +6,7 @@
 // Loop order: column panels outside, row tiles inside, so a panel of W stays in cache while every row of the sequence uses it.
 // Prepacked overload: PackProjection stores each column panel of W contiguously in the order the tile reads it; bit-identical to the raw-span overload.
 // Row tail: 128 rows = 32 tiles of 4, no row tail.
-// Scheduling: 4 chunks per sequence, each all 128 rows × a share of the column panels (so W is read once per sequence, not once per row block), 37_748_736 flops per sequence; below 4_000_000 flops per call every chunk runs on the calling thread.
+// Scheduling: 4 chunks per sequence, each all 128 rows × a share of the column panels (so W is read once per sequence, not once per row block), 37_748_736 flops per sequence; below 250_000 flops per call every chunk runs on the calling thread.
 
 #nullable enable
 

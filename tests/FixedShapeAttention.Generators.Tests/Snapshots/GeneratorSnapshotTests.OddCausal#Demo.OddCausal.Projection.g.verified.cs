@@ -6,7 +6,7 @@
 // Loop order: column panels outside, row tiles inside, so a panel of W stays in cache while every row of the sequence uses it.
 // Prepacked overload: PackProjection stores each column panel of W contiguously in the order the tile reads it; bit-identical to the raw-span overload.
 // Row tail: 13 rows = 3 tiles of 4 + a tail tile of 1 row, emitted as its own code.
-// Scheduling: 4 chunks per sequence, each all 13 rows × a share of the column panels (so W is read once per sequence, not once per row block), 10_400 flops per sequence; below 4_000_000 flops per call every chunk runs on the calling thread.
+// Scheduling: 4 chunks per sequence, each all 13 rows × a share of the column panels (so W is read once per sequence, not once per row block), 10_400 flops per sequence; below 250_000 flops per call every chunk runs on the calling thread.
 
 #nullable enable
 

@@ -6,7 +6,7 @@
 // Loop order: column panels outside, row tiles inside, so a panel of W stays in cache while every row of the chunk uses it.
 // Prepacked overload: PackFeedForward stores each column panel of W1 and W2 contiguously in the order the tile reads it; FeedForward(x, weights, y) then streams B instead of striding through it, with the same multiply-adds in the same order (bit-identical results).
 // Row tail: 4 rows = 1 tile of 4, no row tail.
-// Scheduling: 1 chunk per sequence of at most 4 rows (hidden block 0 KiB), 576 flops per sequence; below 4_000_000 flops per call every chunk runs on the calling thread.
+// Scheduling: 1 chunk per sequence of at most 4 rows (hidden block 0 KiB), 576 flops per sequence; below 250_000 flops per call every chunk runs on the calling thread.
 
 #nullable enable
 
