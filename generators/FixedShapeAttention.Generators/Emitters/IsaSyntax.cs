@@ -50,7 +50,8 @@ internal sealed class IsaSyntax
     /// row's sum, so a row with a NaN score still comes out NaN; IEEE Max costs two fix-up instructions per step.</summary>
     public string Max(string a, string b) => IsScalar ? $"MathF.Max({a}, {b})" : $"{VectorClass}.MaxNative({a}, {b})";
 
-    public string Exp(string x) => IsScalar ? $"MathF.Exp({x})" : $"ExpOperator.Invoke({x})";
+    /// <summary>e^x of a softmax argument, x − max: never positive, or NaN.</summary>
+    public string ExpNonPositive(string x) => IsScalar ? $"MathF.Exp({x})" : $"ExpOperator.InvokeNonPositive({x})";
 
     public string MaxAcross(string x) => IsScalar ? x : $"KernelMath.MaxAcross({x})";
 

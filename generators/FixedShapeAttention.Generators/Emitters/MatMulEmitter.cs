@@ -92,7 +92,7 @@ internal static class MatMulEmitter
                         w.Line($"int rowStart = {pairOrigin} + tile * {rowTile};");
                     }
 
-                    EmitTile(w, product, 2 * rowTile, Index.Of("tile", rowTile * product.Lda), Index.Of("tile", rowTile * product.Ldc), block);
+                    EmitTile(w, product, 2 * rowTile, Index.Of("tile", rowTile * product.Lda), Index.Of("tile", rowTile * product.Ldc), block, Index.Of("tile", rowTile));
                 }
             }
 
@@ -103,7 +103,7 @@ internal static class MatMulEmitter
                     w.Line($"int rowStart = {origin} + tile * {rowTile};");
                 }
 
-                EmitTile(w, product, rowTile, Index.Of("tile", rowTile * product.Lda), Index.Of("tile", rowTile * product.Ldc), block);
+                EmitTile(w, product, rowTile, Index.Of("tile", rowTile * product.Lda), Index.Of("tile", rowTile * product.Ldc), block, Index.Of("tile", rowTile));
             }
 
             if (tailRows > 0)
@@ -115,7 +115,7 @@ internal static class MatMulEmitter
                         w.Line($"int rowStart = {origin} + fullTiles * {rowTile};");
                     }
 
-                    EmitTile(w, product, tailRows, Index.Of("fullTiles", rowTile * product.Lda), Index.Of("fullTiles", rowTile * product.Ldc), block);
+                    EmitTile(w, product, tailRows, Index.Of("fullTiles", rowTile * product.Lda), Index.Of("fullTiles", rowTile * product.Ldc), block, Index.Of("fullTiles", rowTile));
                 }
             }
         });
@@ -132,8 +132,9 @@ internal static class MatMulEmitter
     }
 
     /// <summary>Emits one register tile: <paramref name="rows"/> rows from <paramref name="aBase"/>/<paramref name="cBase"/>,
-    /// the given column slots, the whole depth, the epilogue and the stores.</summary>
-    public static void EmitTile(SourceWriter w, ProductSpec product, int rows, Index aBase, Index cBase, ColumnBlock block)
+    /// the given column slots, the whole depth, the epilogue and the stores. <paramref name="rowBase"/> is the tile's first
+    /// row within the chunk, which <see cref="ProductSpec.RowOperand"/> is indexed by.</summary>
+    public static void EmitTile(SourceWriter w, ProductSpec product, int rows, Index aBase, Index cBase, ColumnBlock block, Index rowBase)
     {
         Index[] slots = block.Slots;
         var isa = IsaSyntax.ForLanes(product.Layout.Lanes);
@@ -179,9 +180,19 @@ internal static class MatMulEmitter
 
         for (int r = 0; r < rows; r++)
         {
+            if (product.RowOperand is { } rowOperand)
+            {
+                w.Line($"{isa.Type} {rowOperand}_r{r} = {isa.Broadcast(IsaSyntax.Element(rowOperand, rowBase + r))};");
+            }
+
             for (int s = 0; s < slots.Length; s++)
             {
                 string value = product.Epilogue(isa, Accumulator(r, s), product.ColumnOperand is { } op ? $"{op}_c{s}" : null);
+                if (product.RowOperand is { } factor)
+                {
+                    value = $"{value} * {factor}_r{r}";
+                }
+
                 w.Line(isa.Store(value, product.C, cBase + r * product.Ldc + slots[s]));
             }
         }

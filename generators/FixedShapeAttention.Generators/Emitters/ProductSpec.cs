@@ -62,6 +62,12 @@ internal sealed class ProductSpec
     /// <summary>Per-column values loaded once per column slot before the stores (bias vectors), by name prefix.</summary>
     public string? ColumnOperand { get; set; }
 
+    /// <summary>
+    /// Per-row factors (the softmax reciprocals), a <c>ref float</c> indexed by the row within the chunk: every output of
+    /// row r is multiplied by <c>{RowOperand}[r]</c> after the epilogue, once per output instead of once per weight.
+    /// </summary>
+    public string? RowOperand { get; set; }
+
     /// <summary>Turns an accumulator into the value stored: (isa, accumulator, column operand or null) → expression.</summary>
     public Func<IsaSyntax, string, string?, string> Epilogue { get; set; } = (_, accumulator, _) => accumulator;
 }

@@ -5,8 +5,9 @@ namespace FixedShapeAttention.Generators.Emitters;
 /// <summary>
 /// Emits the row softmax of the scores, following ggml's soft_max (ggml-cpu/vec.cpp), not TensorPrimitives.SoftMax
 /// (which does not subtract the maximum, so exp overflows for scores above ~88): the max starts at -inf, exp(x − max)
-/// is summed lane by lane in float over blocks of eight vectors and the blocks in double, then every weight is
-/// multiplied by the float reciprocal of the sum.
+/// is summed lane by lane in float over blocks of eight vectors and the blocks in double. The method returns the float
+/// reciprocal of the sum instead of multiplying every weight by it: P·V applies it to the row's outputs (HeadDim
+/// multiplies per row instead of SequenceLength loads, multiplies and stores).
 /// </summary>
 internal static class SoftmaxEmitter
 {
@@ -19,7 +20,8 @@ internal static class SoftmaxEmitter
     public static void EmitRowMethod(SourceWriter w, string name, int lanes, int scoreColumns, bool causal)
     {
         var isa = IsaSyntax.ForLanes(lanes);
-        using (w.Block(causal ? $"private static void {name}(ref float row, int visible, int reach)" : $"private static void {name}(ref float row, int visible)"))
+        w.Line("/// <summary>Turns a score row into exp(score − max) and returns 1/Σ, the factor that normalises the row's outputs.</summary>");
+        using (w.Block(causal ? $"private static float {name}(ref float row, int visible, int reach)" : $"private static float {name}(ref float row, int visible)"))
         {
             string end;
             if (causal)
@@ -67,7 +69,7 @@ internal static class SoftmaxEmitter
                     w.Line("weights.Clear();");
                 }
 
-                w.Line("return;");
+                w.Line("return 1f;");
             }
 
             w.Line($"{isa.Type} maxBroadcast = {isa.Broadcast("rowMax")};");
@@ -76,7 +78,7 @@ internal static class SoftmaxEmitter
             {
                 using (w.Block($"for (int j = 0; j < {end}; j += {lanes})"))
                 {
-                    w.Line($"{isa.Type} weight = {isa.Exp($"{isa.Load("row", Index.Of("j"))} - maxBroadcast")};");
+                    w.Line($"{isa.Type} weight = {isa.ExpNonPositive($"{isa.Load("row", Index.Of("j"))} - maxBroadcast")};");
                     w.Line(isa.Store("weight", "row", Index.Of("j")));
                     w.Line("sumLower += weight;");
                 }
@@ -91,7 +93,7 @@ internal static class SoftmaxEmitter
                     w.Line($"int blockEnd = Math.Min(block + {SumBlock * lanes}, {end});");
                     using (w.Block($"for (int j = block; j < blockEnd; j += {lanes})"))
                     {
-                        w.Line($"{isa.Type} weight = {isa.Exp($"{isa.Load("row", Index.Of("j"))} - maxBroadcast")};");
+                        w.Line($"{isa.Type} weight = {isa.ExpNonPositive($"{isa.Load("row", Index.Of("j"))} - maxBroadcast")};");
                         w.Line(isa.Store("weight", "row", Index.Of("j")));
                         w.Line("partial += weight;");
                     }
@@ -103,11 +105,7 @@ internal static class SoftmaxEmitter
                 }
             }
 
-            w.Line($"{isa.Type} reciprocal = {isa.Broadcast($"(float)(1d / ({isa.SumDouble("sumLower", "sumUpper")}))")};");
-            using (w.Block($"for (int j = 0; j < {end}; j += {lanes})"))
-            {
-                w.Line(isa.Store($"{isa.Load("row", Index.Of("j"))} * reciprocal", "row", Index.Of("j")));
-            }
+            w.Line($"return (float)(1d / ({isa.SumDouble("sumLower", "sumUpper")}));");
         }
     }
 }

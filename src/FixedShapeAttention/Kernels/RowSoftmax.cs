@@ -40,7 +40,7 @@ internal static unsafe class RowSoftmax
         double sum = 0;
         for (int j = 0; j < length; j += w)
         {
-            TVec e = TOps.Exp(TOps.Subtract(TOps.Load(row + j), maxBroadcast));
+            TVec e = TOps.ExpNonPositive(TOps.Subtract(TOps.Load(row + j), maxBroadcast));
             TOps.Store(e, row + j);
             sum += TOps.SumAcrossAsDouble(e);
         }

@@ -35,7 +35,8 @@ internal unsafe interface IVectorOps<TVec>
 
     static abstract TVec Max(TVec a, TVec b);
 
-    static abstract TVec Exp(TVec x);
+    /// <summary>e^x of a softmax argument, score − max: ≤ 0 or NaN.</summary>
+    static abstract TVec ExpNonPositive(TVec x);
 
     static abstract float MaxAcross(TVec x);
 
@@ -78,7 +79,7 @@ internal readonly unsafe struct Vector512Ops : IVectorOps<Vector512<float>>
     public static Vector512<float> Max(Vector512<float> a, Vector512<float> b) => Vector512.MaxNative(a, b);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<float> Exp(Vector512<float> x) => ExpOperator.Invoke(x);
+    public static Vector512<float> ExpNonPositive(Vector512<float> x) => ExpOperator.InvokeNonPositive(x);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float MaxAcross(Vector512<float> x)
@@ -131,7 +132,7 @@ internal readonly unsafe struct Vector256Ops : IVectorOps<Vector256<float>>
     public static Vector256<float> Max(Vector256<float> a, Vector256<float> b) => Vector256.MaxNative(a, b);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<float> Exp(Vector256<float> x) => ExpOperator.Invoke(x);
+    public static Vector256<float> ExpNonPositive(Vector256<float> x) => ExpOperator.InvokeNonPositive(x);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float MaxAcross(Vector256<float> x)
@@ -185,7 +186,7 @@ internal readonly unsafe struct ScalarOps : IVectorOps<float>
     public static float Max(float a, float b) => MathF.Max(a, b);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static float Exp(float x) => MathF.Exp(x);
+    public static float ExpNonPositive(float x) => MathF.Exp(x);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float MaxAcross(float x) => x;

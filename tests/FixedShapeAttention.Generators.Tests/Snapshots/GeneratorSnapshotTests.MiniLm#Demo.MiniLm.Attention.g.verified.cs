@@ -4,7 +4,7 @@
 // Strategy: blocked loops: the largest product, Q·Kᵀ on the scalar branch, is 32 deep × 128 column slots = 4096 multiply-add statements per row tile, above the unroll budget of 48, so k and column panels are loops around an unrolled register tile.
 // Register tiles (rows × vectors): Q·Kᵀ Vector512 4×4 Vector512, Vector256 4×2 Vector256, scalar 4×4 float; P·V Vector512 4×2 Vector512, Vector256 4×2 Vector256, scalar 4×4 float.
 // Key-padding mask (the keyCounts overload): keys from keyCount on get -inf before softmax, so weight exactly 0.
-// Loop order: per chunk, Q·Kᵀ for all its rows (column panels outside, row tiles inside, so a panel of Kᵀ stays in cache), softmax row by row, then P·V likewise.
+// Loop order: per chunk, Q·Kᵀ for all its rows (column panels outside, row tiles inside, so a panel of Kᵀ stays in cache), softmax row by row (exp weights, 1/Σ kept per row), then P·V likewise, scaling each output row by its 1/Σ.
 // Row tail: 128 rows = 32 tiles of 4, no row tail.
 // Scheduling: 1 chunk per (sequence, head) of at most 128 rows, 25_165_824 flops per sequence; below 250_000 flops per call every chunk runs on the calling thread.
 
@@ -102,11 +102,13 @@ namespace FixedShapeAttention.Generated
             int firstRow = firstTile * 4;
             int rows = fullTiles * 4;
             Scores_Vector512(ref Unsafe.Add(ref qHead, firstRow * 384), ref keysT, ref scores, fullTiles, hasTail);
+            Span<float> rowScales = stackalloc float[128];
+            ref float rowScale = ref MemoryMarshal.GetReference(rowScales);
             for (int row = 0; row < rows; row++)
             {
-                Softmax_Vector512(ref Unsafe.Add(ref scores, row * 128), keyCount);
+                Unsafe.Add(ref rowScale, row) = Softmax_Vector512(ref Unsafe.Add(ref scores, row * 128), keyCount);
             }
-            Output_Vector512(ref scores, ref vHead, ref Unsafe.Add(ref outputHead, firstRow * 384), fullTiles, hasTail);
+            Output_Vector512(ref scores, ref vHead, ref rowScale, ref Unsafe.Add(ref outputHead, firstRow * 384), fullTiles, hasTail);
         }
 
         /// <summary>Scores of the chunk's query rows: Q·Kᵀ/√32 over 128 columns (128 keys).</summary>
@@ -171,7 +173,8 @@ namespace FixedShapeAttention.Generated
             }
         }
 
-        private static void Softmax_Vector512(ref float row, int visible)
+        /// <summary>Turns a score row into exp(score − max) and returns 1/Σ, the factor that normalises the row's outputs.</summary>
+        private static float Softmax_Vector512(ref float row, int visible)
         {
             // Masked keys and the columns that pad the row to 128 (whole vectors) get -inf: weight exactly 0.
             for (int j = visible; j < 128; j++)
@@ -197,7 +200,7 @@ namespace FixedShapeAttention.Generated
                 {
                     weights.Clear();
                 }
-                return;
+                return 1f;
             }
             Vector512<float> maxBroadcast = Vector512.Create(rowMax);
             Vector512<double> sumLower = Vector512<double>.Zero, sumUpper = Vector512<double>.Zero;
@@ -209,22 +212,18 @@ namespace FixedShapeAttention.Generated
                 int blockEnd = Math.Min(block + 128, 128);
                 for (int j = block; j < blockEnd; j += 16)
                 {
-                    Vector512<float> weight = ExpOperator.Invoke(Vector512.LoadUnsafe(ref row, (nuint)(j)) - maxBroadcast);
+                    Vector512<float> weight = ExpOperator.InvokeNonPositive(Vector512.LoadUnsafe(ref row, (nuint)(j)) - maxBroadcast);
                     Vector512.StoreUnsafe(weight, ref row, (nuint)(j));
                     partial += weight;
                 }
                 sumLower += Vector512.WidenLower(partial);
                 sumUpper += Vector512.WidenUpper(partial);
             }
-            Vector512<float> reciprocal = Vector512.Create((float)(1d / (Vector512.Sum(sumLower) + Vector512.Sum(sumUpper))));
-            for (int j = 0; j < 128; j += 16)
-            {
-                Vector512.StoreUnsafe(Vector512.LoadUnsafe(ref row, (nuint)(j)) * reciprocal, ref row, (nuint)(j));
-            }
+            return (float)(1d / (Vector512.Sum(sumLower) + Vector512.Sum(sumUpper)));
         }
 
-        /// <summary>Output of the chunk's rows: softmax weights · V over 32 columns.</summary>
-        private static void Output_Vector512(ref float weights, ref float v, ref float output, int fullTiles, bool hasTail)
+        /// <summary>Output of the chunk's rows: exp weights · V over 32 columns, each row times its 1/Σ.</summary>
+        private static void Output_Vector512(ref float weights, ref float v, ref float rowScale, ref float output, int fullTiles, bool hasTail)
         {
             {
                 int tile = 0;
@@ -270,22 +269,30 @@ namespace FixedShapeAttention.Generated
                         acc_r7_c1 = Vector512.FusedMultiplyAdd(a_r7, b_c1, acc_r7_c1);
                         bRow = ref Unsafe.Add(ref bRow, 384);
                     }
-                    Vector512.StoreUnsafe(acc_r0_c0, ref output, (nuint)(tile * 1536));
-                    Vector512.StoreUnsafe(acc_r0_c1, ref output, (nuint)(tile * 1536 + 16));
-                    Vector512.StoreUnsafe(acc_r1_c0, ref output, (nuint)(tile * 1536 + 384));
-                    Vector512.StoreUnsafe(acc_r1_c1, ref output, (nuint)(tile * 1536 + 400));
-                    Vector512.StoreUnsafe(acc_r2_c0, ref output, (nuint)(tile * 1536 + 768));
-                    Vector512.StoreUnsafe(acc_r2_c1, ref output, (nuint)(tile * 1536 + 784));
-                    Vector512.StoreUnsafe(acc_r3_c0, ref output, (nuint)(tile * 1536 + 1152));
-                    Vector512.StoreUnsafe(acc_r3_c1, ref output, (nuint)(tile * 1536 + 1168));
-                    Vector512.StoreUnsafe(acc_r4_c0, ref output, (nuint)(tile * 1536 + 1536));
-                    Vector512.StoreUnsafe(acc_r4_c1, ref output, (nuint)(tile * 1536 + 1552));
-                    Vector512.StoreUnsafe(acc_r5_c0, ref output, (nuint)(tile * 1536 + 1920));
-                    Vector512.StoreUnsafe(acc_r5_c1, ref output, (nuint)(tile * 1536 + 1936));
-                    Vector512.StoreUnsafe(acc_r6_c0, ref output, (nuint)(tile * 1536 + 2304));
-                    Vector512.StoreUnsafe(acc_r6_c1, ref output, (nuint)(tile * 1536 + 2320));
-                    Vector512.StoreUnsafe(acc_r7_c0, ref output, (nuint)(tile * 1536 + 2688));
-                    Vector512.StoreUnsafe(acc_r7_c1, ref output, (nuint)(tile * 1536 + 2704));
+                    Vector512<float> rowScale_r0 = Vector512.Create(Unsafe.Add(ref rowScale, tile * 4));
+                    Vector512.StoreUnsafe(acc_r0_c0 * rowScale_r0, ref output, (nuint)(tile * 1536));
+                    Vector512.StoreUnsafe(acc_r0_c1 * rowScale_r0, ref output, (nuint)(tile * 1536 + 16));
+                    Vector512<float> rowScale_r1 = Vector512.Create(Unsafe.Add(ref rowScale, tile * 4 + 1));
+                    Vector512.StoreUnsafe(acc_r1_c0 * rowScale_r1, ref output, (nuint)(tile * 1536 + 384));
+                    Vector512.StoreUnsafe(acc_r1_c1 * rowScale_r1, ref output, (nuint)(tile * 1536 + 400));
+                    Vector512<float> rowScale_r2 = Vector512.Create(Unsafe.Add(ref rowScale, tile * 4 + 2));
+                    Vector512.StoreUnsafe(acc_r2_c0 * rowScale_r2, ref output, (nuint)(tile * 1536 + 768));
+                    Vector512.StoreUnsafe(acc_r2_c1 * rowScale_r2, ref output, (nuint)(tile * 1536 + 784));
+                    Vector512<float> rowScale_r3 = Vector512.Create(Unsafe.Add(ref rowScale, tile * 4 + 3));
+                    Vector512.StoreUnsafe(acc_r3_c0 * rowScale_r3, ref output, (nuint)(tile * 1536 + 1152));
+                    Vector512.StoreUnsafe(acc_r3_c1 * rowScale_r3, ref output, (nuint)(tile * 1536 + 1168));
+                    Vector512<float> rowScale_r4 = Vector512.Create(Unsafe.Add(ref rowScale, tile * 4 + 4));
+                    Vector512.StoreUnsafe(acc_r4_c0 * rowScale_r4, ref output, (nuint)(tile * 1536 + 1536));
+                    Vector512.StoreUnsafe(acc_r4_c1 * rowScale_r4, ref output, (nuint)(tile * 1536 + 1552));
+                    Vector512<float> rowScale_r5 = Vector512.Create(Unsafe.Add(ref rowScale, tile * 4 + 5));
+                    Vector512.StoreUnsafe(acc_r5_c0 * rowScale_r5, ref output, (nuint)(tile * 1536 + 1920));
+                    Vector512.StoreUnsafe(acc_r5_c1 * rowScale_r5, ref output, (nuint)(tile * 1536 + 1936));
+                    Vector512<float> rowScale_r6 = Vector512.Create(Unsafe.Add(ref rowScale, tile * 4 + 6));
+                    Vector512.StoreUnsafe(acc_r6_c0 * rowScale_r6, ref output, (nuint)(tile * 1536 + 2304));
+                    Vector512.StoreUnsafe(acc_r6_c1 * rowScale_r6, ref output, (nuint)(tile * 1536 + 2320));
+                    Vector512<float> rowScale_r7 = Vector512.Create(Unsafe.Add(ref rowScale, tile * 4 + 7));
+                    Vector512.StoreUnsafe(acc_r7_c0 * rowScale_r7, ref output, (nuint)(tile * 1536 + 2688));
+                    Vector512.StoreUnsafe(acc_r7_c1 * rowScale_r7, ref output, (nuint)(tile * 1536 + 2704));
                 }
                 for (; tile < fullTiles; tile++)
                 {
@@ -313,14 +320,18 @@ namespace FixedShapeAttention.Generated
                         acc_r3_c1 = Vector512.FusedMultiplyAdd(a_r3, b_c1, acc_r3_c1);
                         bRow = ref Unsafe.Add(ref bRow, 384);
                     }
-                    Vector512.StoreUnsafe(acc_r0_c0, ref output, (nuint)(tile * 1536));
-                    Vector512.StoreUnsafe(acc_r0_c1, ref output, (nuint)(tile * 1536 + 16));
-                    Vector512.StoreUnsafe(acc_r1_c0, ref output, (nuint)(tile * 1536 + 384));
-                    Vector512.StoreUnsafe(acc_r1_c1, ref output, (nuint)(tile * 1536 + 400));
-                    Vector512.StoreUnsafe(acc_r2_c0, ref output, (nuint)(tile * 1536 + 768));
-                    Vector512.StoreUnsafe(acc_r2_c1, ref output, (nuint)(tile * 1536 + 784));
-                    Vector512.StoreUnsafe(acc_r3_c0, ref output, (nuint)(tile * 1536 + 1152));
-                    Vector512.StoreUnsafe(acc_r3_c1, ref output, (nuint)(tile * 1536 + 1168));
+                    Vector512<float> rowScale_r0 = Vector512.Create(Unsafe.Add(ref rowScale, tile * 4));
+                    Vector512.StoreUnsafe(acc_r0_c0 * rowScale_r0, ref output, (nuint)(tile * 1536));
+                    Vector512.StoreUnsafe(acc_r0_c1 * rowScale_r0, ref output, (nuint)(tile * 1536 + 16));
+                    Vector512<float> rowScale_r1 = Vector512.Create(Unsafe.Add(ref rowScale, tile * 4 + 1));
+                    Vector512.StoreUnsafe(acc_r1_c0 * rowScale_r1, ref output, (nuint)(tile * 1536 + 384));
+                    Vector512.StoreUnsafe(acc_r1_c1 * rowScale_r1, ref output, (nuint)(tile * 1536 + 400));
+                    Vector512<float> rowScale_r2 = Vector512.Create(Unsafe.Add(ref rowScale, tile * 4 + 2));
+                    Vector512.StoreUnsafe(acc_r2_c0 * rowScale_r2, ref output, (nuint)(tile * 1536 + 768));
+                    Vector512.StoreUnsafe(acc_r2_c1 * rowScale_r2, ref output, (nuint)(tile * 1536 + 784));
+                    Vector512<float> rowScale_r3 = Vector512.Create(Unsafe.Add(ref rowScale, tile * 4 + 3));
+                    Vector512.StoreUnsafe(acc_r3_c0 * rowScale_r3, ref output, (nuint)(tile * 1536 + 1152));
+                    Vector512.StoreUnsafe(acc_r3_c1 * rowScale_r3, ref output, (nuint)(tile * 1536 + 1168));
                 }
             }
         }
@@ -337,11 +348,13 @@ namespace FixedShapeAttention.Generated
             int firstRow = firstTile * 4;
             int rows = fullTiles * 4;
             Scores_Vector256(ref Unsafe.Add(ref qHead, firstRow * 384), ref keysT, ref scores, fullTiles, hasTail);
+            Span<float> rowScales = stackalloc float[128];
+            ref float rowScale = ref MemoryMarshal.GetReference(rowScales);
             for (int row = 0; row < rows; row++)
             {
-                Softmax_Vector256(ref Unsafe.Add(ref scores, row * 128), keyCount);
+                Unsafe.Add(ref rowScale, row) = Softmax_Vector256(ref Unsafe.Add(ref scores, row * 128), keyCount);
             }
-            Output_Vector256(ref scores, ref vHead, ref Unsafe.Add(ref outputHead, firstRow * 384), fullTiles, hasTail);
+            Output_Vector256(ref scores, ref vHead, ref rowScale, ref Unsafe.Add(ref outputHead, firstRow * 384), fullTiles, hasTail);
         }
 
         /// <summary>Scores of the chunk's query rows: Q·Kᵀ/√32 over 128 columns (128 keys).</summary>
@@ -388,7 +401,8 @@ namespace FixedShapeAttention.Generated
             }
         }
 
-        private static void Softmax_Vector256(ref float row, int visible)
+        /// <summary>Turns a score row into exp(score − max) and returns 1/Σ, the factor that normalises the row's outputs.</summary>
+        private static float Softmax_Vector256(ref float row, int visible)
         {
             // Masked keys and the columns that pad the row to 128 (whole vectors) get -inf: weight exactly 0.
             for (int j = visible; j < 128; j++)
@@ -414,7 +428,7 @@ namespace FixedShapeAttention.Generated
                 {
                     weights.Clear();
                 }
-                return;
+                return 1f;
             }
             Vector256<float> maxBroadcast = Vector256.Create(rowMax);
             Vector256<double> sumLower = Vector256<double>.Zero, sumUpper = Vector256<double>.Zero;
@@ -426,22 +440,18 @@ namespace FixedShapeAttention.Generated
                 int blockEnd = Math.Min(block + 64, 128);
                 for (int j = block; j < blockEnd; j += 8)
                 {
-                    Vector256<float> weight = ExpOperator.Invoke(Vector256.LoadUnsafe(ref row, (nuint)(j)) - maxBroadcast);
+                    Vector256<float> weight = ExpOperator.InvokeNonPositive(Vector256.LoadUnsafe(ref row, (nuint)(j)) - maxBroadcast);
                     Vector256.StoreUnsafe(weight, ref row, (nuint)(j));
                     partial += weight;
                 }
                 sumLower += Vector256.WidenLower(partial);
                 sumUpper += Vector256.WidenUpper(partial);
             }
-            Vector256<float> reciprocal = Vector256.Create((float)(1d / (Vector256.Sum(sumLower) + Vector256.Sum(sumUpper))));
-            for (int j = 0; j < 128; j += 8)
-            {
-                Vector256.StoreUnsafe(Vector256.LoadUnsafe(ref row, (nuint)(j)) * reciprocal, ref row, (nuint)(j));
-            }
+            return (float)(1d / (Vector256.Sum(sumLower) + Vector256.Sum(sumUpper)));
         }
 
-        /// <summary>Output of the chunk's rows: softmax weights · V over 32 columns.</summary>
-        private static void Output_Vector256(ref float weights, ref float v, ref float output, int fullTiles, bool hasTail)
+        /// <summary>Output of the chunk's rows: exp weights · V over 32 columns, each row times its 1/Σ.</summary>
+        private static void Output_Vector256(ref float weights, ref float v, ref float rowScale, ref float output, int fullTiles, bool hasTail)
         {
             for (int col = 0; col < 32; col += 16)
             {
@@ -471,14 +481,18 @@ namespace FixedShapeAttention.Generated
                         acc_r3_c1 = Vector256.FusedMultiplyAdd(a_r3, b_c1, acc_r3_c1);
                         bRow = ref Unsafe.Add(ref bRow, 384);
                     }
-                    Vector256.StoreUnsafe(acc_r0_c0, ref output, (nuint)(tile * 1536 + col));
-                    Vector256.StoreUnsafe(acc_r0_c1, ref output, (nuint)(tile * 1536 + col + 8));
-                    Vector256.StoreUnsafe(acc_r1_c0, ref output, (nuint)(tile * 1536 + col + 384));
-                    Vector256.StoreUnsafe(acc_r1_c1, ref output, (nuint)(tile * 1536 + col + 392));
-                    Vector256.StoreUnsafe(acc_r2_c0, ref output, (nuint)(tile * 1536 + col + 768));
-                    Vector256.StoreUnsafe(acc_r2_c1, ref output, (nuint)(tile * 1536 + col + 776));
-                    Vector256.StoreUnsafe(acc_r3_c0, ref output, (nuint)(tile * 1536 + col + 1152));
-                    Vector256.StoreUnsafe(acc_r3_c1, ref output, (nuint)(tile * 1536 + col + 1160));
+                    Vector256<float> rowScale_r0 = Vector256.Create(Unsafe.Add(ref rowScale, tile * 4));
+                    Vector256.StoreUnsafe(acc_r0_c0 * rowScale_r0, ref output, (nuint)(tile * 1536 + col));
+                    Vector256.StoreUnsafe(acc_r0_c1 * rowScale_r0, ref output, (nuint)(tile * 1536 + col + 8));
+                    Vector256<float> rowScale_r1 = Vector256.Create(Unsafe.Add(ref rowScale, tile * 4 + 1));
+                    Vector256.StoreUnsafe(acc_r1_c0 * rowScale_r1, ref output, (nuint)(tile * 1536 + col + 384));
+                    Vector256.StoreUnsafe(acc_r1_c1 * rowScale_r1, ref output, (nuint)(tile * 1536 + col + 392));
+                    Vector256<float> rowScale_r2 = Vector256.Create(Unsafe.Add(ref rowScale, tile * 4 + 2));
+                    Vector256.StoreUnsafe(acc_r2_c0 * rowScale_r2, ref output, (nuint)(tile * 1536 + col + 768));
+                    Vector256.StoreUnsafe(acc_r2_c1 * rowScale_r2, ref output, (nuint)(tile * 1536 + col + 776));
+                    Vector256<float> rowScale_r3 = Vector256.Create(Unsafe.Add(ref rowScale, tile * 4 + 3));
+                    Vector256.StoreUnsafe(acc_r3_c0 * rowScale_r3, ref output, (nuint)(tile * 1536 + col + 1152));
+                    Vector256.StoreUnsafe(acc_r3_c1 * rowScale_r3, ref output, (nuint)(tile * 1536 + col + 1160));
                 }
             }
         }
@@ -495,11 +509,13 @@ namespace FixedShapeAttention.Generated
             int firstRow = firstTile * 4;
             int rows = fullTiles * 4;
             Scores_Scalar(ref Unsafe.Add(ref qHead, firstRow * 384), ref keysT, ref scores, fullTiles, hasTail);
+            Span<float> rowScales = stackalloc float[128];
+            ref float rowScale = ref MemoryMarshal.GetReference(rowScales);
             for (int row = 0; row < rows; row++)
             {
-                Softmax_Scalar(ref Unsafe.Add(ref scores, row * 128), keyCount);
+                Unsafe.Add(ref rowScale, row) = Softmax_Scalar(ref Unsafe.Add(ref scores, row * 128), keyCount);
             }
-            Output_Scalar(ref scores, ref vHead, ref Unsafe.Add(ref outputHead, firstRow * 384), fullTiles, hasTail);
+            Output_Scalar(ref scores, ref vHead, ref rowScale, ref Unsafe.Add(ref outputHead, firstRow * 384), fullTiles, hasTail);
         }
 
         /// <summary>Scores of the chunk's query rows: Q·Kᵀ/√32 over 128 columns (128 keys).</summary>
@@ -564,7 +580,8 @@ namespace FixedShapeAttention.Generated
             }
         }
 
-        private static void Softmax_Scalar(ref float row, int visible)
+        /// <summary>Turns a score row into exp(score − max) and returns 1/Σ, the factor that normalises the row's outputs.</summary>
+        private static float Softmax_Scalar(ref float row, int visible)
         {
             // Masked keys and the columns that pad the row to 128 (whole vectors) get -inf: weight exactly 0.
             for (int j = visible; j < 128; j++)
@@ -590,7 +607,7 @@ namespace FixedShapeAttention.Generated
                 {
                     weights.Clear();
                 }
-                return;
+                return 1f;
             }
             float maxBroadcast = rowMax;
             double sumLower = 0d;
@@ -600,15 +617,11 @@ namespace FixedShapeAttention.Generated
                 Unsafe.Add(ref row, j) = weight;
                 sumLower += weight;
             }
-            float reciprocal = (float)(1d / (sumLower));
-            for (int j = 0; j < 128; j += 1)
-            {
-                Unsafe.Add(ref row, j) = Unsafe.Add(ref row, j) * reciprocal;
-            }
+            return (float)(1d / (sumLower));
         }
 
-        /// <summary>Output of the chunk's rows: softmax weights · V over 32 columns.</summary>
-        private static void Output_Scalar(ref float weights, ref float v, ref float output, int fullTiles, bool hasTail)
+        /// <summary>Output of the chunk's rows: exp weights · V over 32 columns, each row times its 1/Σ.</summary>
+        private static void Output_Scalar(ref float weights, ref float v, ref float rowScale, ref float output, int fullTiles, bool hasTail)
         {
             for (int col = 0; col < 32; col += 4)
             {
@@ -648,22 +661,26 @@ namespace FixedShapeAttention.Generated
                         acc_r3_c3 = a_r3 * b_c3 + acc_r3_c3;
                         bRow = ref Unsafe.Add(ref bRow, 384);
                     }
-                    Unsafe.Add(ref output, tile * 1536 + col) = acc_r0_c0;
-                    Unsafe.Add(ref output, tile * 1536 + col + 1) = acc_r0_c1;
-                    Unsafe.Add(ref output, tile * 1536 + col + 2) = acc_r0_c2;
-                    Unsafe.Add(ref output, tile * 1536 + col + 3) = acc_r0_c3;
-                    Unsafe.Add(ref output, tile * 1536 + col + 384) = acc_r1_c0;
-                    Unsafe.Add(ref output, tile * 1536 + col + 385) = acc_r1_c1;
-                    Unsafe.Add(ref output, tile * 1536 + col + 386) = acc_r1_c2;
-                    Unsafe.Add(ref output, tile * 1536 + col + 387) = acc_r1_c3;
-                    Unsafe.Add(ref output, tile * 1536 + col + 768) = acc_r2_c0;
-                    Unsafe.Add(ref output, tile * 1536 + col + 769) = acc_r2_c1;
-                    Unsafe.Add(ref output, tile * 1536 + col + 770) = acc_r2_c2;
-                    Unsafe.Add(ref output, tile * 1536 + col + 771) = acc_r2_c3;
-                    Unsafe.Add(ref output, tile * 1536 + col + 1152) = acc_r3_c0;
-                    Unsafe.Add(ref output, tile * 1536 + col + 1153) = acc_r3_c1;
-                    Unsafe.Add(ref output, tile * 1536 + col + 1154) = acc_r3_c2;
-                    Unsafe.Add(ref output, tile * 1536 + col + 1155) = acc_r3_c3;
+                    float rowScale_r0 = Unsafe.Add(ref rowScale, tile * 4);
+                    Unsafe.Add(ref output, tile * 1536 + col) = acc_r0_c0 * rowScale_r0;
+                    Unsafe.Add(ref output, tile * 1536 + col + 1) = acc_r0_c1 * rowScale_r0;
+                    Unsafe.Add(ref output, tile * 1536 + col + 2) = acc_r0_c2 * rowScale_r0;
+                    Unsafe.Add(ref output, tile * 1536 + col + 3) = acc_r0_c3 * rowScale_r0;
+                    float rowScale_r1 = Unsafe.Add(ref rowScale, tile * 4 + 1);
+                    Unsafe.Add(ref output, tile * 1536 + col + 384) = acc_r1_c0 * rowScale_r1;
+                    Unsafe.Add(ref output, tile * 1536 + col + 385) = acc_r1_c1 * rowScale_r1;
+                    Unsafe.Add(ref output, tile * 1536 + col + 386) = acc_r1_c2 * rowScale_r1;
+                    Unsafe.Add(ref output, tile * 1536 + col + 387) = acc_r1_c3 * rowScale_r1;
+                    float rowScale_r2 = Unsafe.Add(ref rowScale, tile * 4 + 2);
+                    Unsafe.Add(ref output, tile * 1536 + col + 768) = acc_r2_c0 * rowScale_r2;
+                    Unsafe.Add(ref output, tile * 1536 + col + 769) = acc_r2_c1 * rowScale_r2;
+                    Unsafe.Add(ref output, tile * 1536 + col + 770) = acc_r2_c2 * rowScale_r2;
+                    Unsafe.Add(ref output, tile * 1536 + col + 771) = acc_r2_c3 * rowScale_r2;
+                    float rowScale_r3 = Unsafe.Add(ref rowScale, tile * 4 + 3);
+                    Unsafe.Add(ref output, tile * 1536 + col + 1152) = acc_r3_c0 * rowScale_r3;
+                    Unsafe.Add(ref output, tile * 1536 + col + 1153) = acc_r3_c1 * rowScale_r3;
+                    Unsafe.Add(ref output, tile * 1536 + col + 1154) = acc_r3_c2 * rowScale_r3;
+                    Unsafe.Add(ref output, tile * 1536 + col + 1155) = acc_r3_c3 * rowScale_r3;
                 }
             }
         }

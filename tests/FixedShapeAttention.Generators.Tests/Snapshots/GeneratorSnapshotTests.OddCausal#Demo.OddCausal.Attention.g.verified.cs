@@ -4,7 +4,7 @@
 // Strategy: blocked loops: the largest product, Q·Kᵀ on the scalar branch, is 5 deep × 13 column slots = 65 multiply-add statements per row tile, above the unroll budget of 48, so k and column panels are loops around an unrolled register tile.
 // Register tiles (rows × vectors): Q·Kᵀ Vector512 4×1 Vector512, Vector256 4×2 Vector256, scalar 4×4 float; P·V Vector512 4×2 Vector128, Vector256 4×2 Vector128, scalar 4×4 float.
 // Key-padding mask (the keyCounts overload): keys from keyCount on get -inf before softmax, so weight exactly 0.
-// Loop order: per chunk, Q·Kᵀ for all its rows (column panels outside, row tiles inside, so a panel of Kᵀ stays in cache), softmax row by row, then P·V likewise.
+// Loop order: per chunk, Q·Kᵀ for all its rows (column panels outside, row tiles inside, so a panel of Kᵀ stays in cache), softmax row by row (exp weights, 1/Σ kept per row), then P·V likewise, scaling each output row by its 1/Σ.
 // Row tail: 13 rows = 3 tiles of 4 + a tail tile of 1 row, emitted as its own code.
 // Scheduling: 1 chunk per (sequence, head) of at most 13 rows, 13_520 flops per sequence; below 250_000 flops per call every chunk runs on the calling thread.
 
@@ -102,11 +102,13 @@ namespace FixedShapeAttention.Generated
             int firstRow = firstTile * 4;
             int rows = fullTiles * 4 + (hasTail ? 1 : 0);
             Scores_Vector512(ref Unsafe.Add(ref qHead, firstRow * 20), ref keysT, ref scores, fullTiles, hasTail, firstRow);
+            Span<float> rowScales = stackalloc float[13];
+            ref float rowScale = ref MemoryMarshal.GetReference(rowScales);
             for (int row = 0; row < rows; row++)
             {
-                Softmax_Vector512(ref Unsafe.Add(ref scores, row * 16), Math.Min(firstRow + row + 1, keyCount), firstRow + row + 1);
+                Unsafe.Add(ref rowScale, row) = Softmax_Vector512(ref Unsafe.Add(ref scores, row * 16), Math.Min(firstRow + row + 1, keyCount), firstRow + row + 1);
             }
-            Output_Vector512(ref scores, ref vHead, ref Unsafe.Add(ref outputHead, firstRow * 20), fullTiles, hasTail, firstRow);
+            Output_Vector512(ref scores, ref vHead, ref rowScale, ref Unsafe.Add(ref outputHead, firstRow * 20), fullTiles, hasTail, firstRow);
         }
 
         /// <summary>Scores of the chunk's query rows: Q·Kᵀ/√5 over 16 columns (13 keys + padding).</summary>
@@ -160,7 +162,8 @@ namespace FixedShapeAttention.Generated
             }
         }
 
-        private static void Softmax_Vector512(ref float row, int visible, int reach)
+        /// <summary>Turns a score row into exp(score − max) and returns 1/Σ, the factor that normalises the row's outputs.</summary>
+        private static float Softmax_Vector512(ref float row, int visible, int reach)
         {
             // P·V reads this row's weights up to reach (its own position). Keys from visible on (after the query, or padding)
             // get -inf up to the next whole vector past reach: weight exactly 0.
@@ -188,7 +191,7 @@ namespace FixedShapeAttention.Generated
                 {
                     weights.Clear();
                 }
-                return;
+                return 1f;
             }
             Vector512<float> maxBroadcast = Vector512.Create(rowMax);
             Vector512<double> sumLower = Vector512<double>.Zero, sumUpper = Vector512<double>.Zero;
@@ -200,22 +203,18 @@ namespace FixedShapeAttention.Generated
                 int blockEnd = Math.Min(block + 128, end);
                 for (int j = block; j < blockEnd; j += 16)
                 {
-                    Vector512<float> weight = ExpOperator.Invoke(Vector512.LoadUnsafe(ref row, (nuint)(j)) - maxBroadcast);
+                    Vector512<float> weight = ExpOperator.InvokeNonPositive(Vector512.LoadUnsafe(ref row, (nuint)(j)) - maxBroadcast);
                     Vector512.StoreUnsafe(weight, ref row, (nuint)(j));
                     partial += weight;
                 }
                 sumLower += Vector512.WidenLower(partial);
                 sumUpper += Vector512.WidenUpper(partial);
             }
-            Vector512<float> reciprocal = Vector512.Create((float)(1d / (Vector512.Sum(sumLower) + Vector512.Sum(sumUpper))));
-            for (int j = 0; j < end; j += 16)
-            {
-                Vector512.StoreUnsafe(Vector512.LoadUnsafe(ref row, (nuint)(j)) * reciprocal, ref row, (nuint)(j));
-            }
+            return (float)(1d / (Vector512.Sum(sumLower) + Vector512.Sum(sumUpper)));
         }
 
-        /// <summary>Output of the chunk's rows: softmax weights · V over 5 columns.</summary>
-        private static void Output_Vector512(ref float weights, ref float v, ref float output, int fullTiles, bool hasTail, int firstRow)
+        /// <summary>Output of the chunk's rows: exp weights · V over 5 columns, each row times its 1/Σ.</summary>
+        private static void Output_Vector512(ref float weights, ref float v, ref float rowScale, ref float output, int fullTiles, bool hasTail, int firstRow)
         {
             {
                 int tile = 0;
@@ -381,22 +380,30 @@ namespace FixedShapeAttention.Generated
                         acc_r7_c0 = Vector128.FusedMultiplyAdd(a_r7, b_c0, acc_r7_c0);
                         acc_r7_c1 = Vector128.FusedMultiplyAdd(a_r7, b_c1, acc_r7_c1);
                     }
-                    Vector128.StoreUnsafe(acc_r0_c0, ref output, (nuint)(tile * 80));
-                    Vector128.StoreUnsafe(acc_r0_c1, ref output, (nuint)(tile * 80 + 1));
-                    Vector128.StoreUnsafe(acc_r1_c0, ref output, (nuint)(tile * 80 + 20));
-                    Vector128.StoreUnsafe(acc_r1_c1, ref output, (nuint)(tile * 80 + 21));
-                    Vector128.StoreUnsafe(acc_r2_c0, ref output, (nuint)(tile * 80 + 40));
-                    Vector128.StoreUnsafe(acc_r2_c1, ref output, (nuint)(tile * 80 + 41));
-                    Vector128.StoreUnsafe(acc_r3_c0, ref output, (nuint)(tile * 80 + 60));
-                    Vector128.StoreUnsafe(acc_r3_c1, ref output, (nuint)(tile * 80 + 61));
-                    Vector128.StoreUnsafe(acc_r4_c0, ref output, (nuint)(tile * 80 + 80));
-                    Vector128.StoreUnsafe(acc_r4_c1, ref output, (nuint)(tile * 80 + 81));
-                    Vector128.StoreUnsafe(acc_r5_c0, ref output, (nuint)(tile * 80 + 100));
-                    Vector128.StoreUnsafe(acc_r5_c1, ref output, (nuint)(tile * 80 + 101));
-                    Vector128.StoreUnsafe(acc_r6_c0, ref output, (nuint)(tile * 80 + 120));
-                    Vector128.StoreUnsafe(acc_r6_c1, ref output, (nuint)(tile * 80 + 121));
-                    Vector128.StoreUnsafe(acc_r7_c0, ref output, (nuint)(tile * 80 + 140));
-                    Vector128.StoreUnsafe(acc_r7_c1, ref output, (nuint)(tile * 80 + 141));
+                    Vector128<float> rowScale_r0 = Vector128.Create(Unsafe.Add(ref rowScale, tile * 4));
+                    Vector128.StoreUnsafe(acc_r0_c0 * rowScale_r0, ref output, (nuint)(tile * 80));
+                    Vector128.StoreUnsafe(acc_r0_c1 * rowScale_r0, ref output, (nuint)(tile * 80 + 1));
+                    Vector128<float> rowScale_r1 = Vector128.Create(Unsafe.Add(ref rowScale, tile * 4 + 1));
+                    Vector128.StoreUnsafe(acc_r1_c0 * rowScale_r1, ref output, (nuint)(tile * 80 + 20));
+                    Vector128.StoreUnsafe(acc_r1_c1 * rowScale_r1, ref output, (nuint)(tile * 80 + 21));
+                    Vector128<float> rowScale_r2 = Vector128.Create(Unsafe.Add(ref rowScale, tile * 4 + 2));
+                    Vector128.StoreUnsafe(acc_r2_c0 * rowScale_r2, ref output, (nuint)(tile * 80 + 40));
+                    Vector128.StoreUnsafe(acc_r2_c1 * rowScale_r2, ref output, (nuint)(tile * 80 + 41));
+                    Vector128<float> rowScale_r3 = Vector128.Create(Unsafe.Add(ref rowScale, tile * 4 + 3));
+                    Vector128.StoreUnsafe(acc_r3_c0 * rowScale_r3, ref output, (nuint)(tile * 80 + 60));
+                    Vector128.StoreUnsafe(acc_r3_c1 * rowScale_r3, ref output, (nuint)(tile * 80 + 61));
+                    Vector128<float> rowScale_r4 = Vector128.Create(Unsafe.Add(ref rowScale, tile * 4 + 4));
+                    Vector128.StoreUnsafe(acc_r4_c0 * rowScale_r4, ref output, (nuint)(tile * 80 + 80));
+                    Vector128.StoreUnsafe(acc_r4_c1 * rowScale_r4, ref output, (nuint)(tile * 80 + 81));
+                    Vector128<float> rowScale_r5 = Vector128.Create(Unsafe.Add(ref rowScale, tile * 4 + 5));
+                    Vector128.StoreUnsafe(acc_r5_c0 * rowScale_r5, ref output, (nuint)(tile * 80 + 100));
+                    Vector128.StoreUnsafe(acc_r5_c1 * rowScale_r5, ref output, (nuint)(tile * 80 + 101));
+                    Vector128<float> rowScale_r6 = Vector128.Create(Unsafe.Add(ref rowScale, tile * 4 + 6));
+                    Vector128.StoreUnsafe(acc_r6_c0 * rowScale_r6, ref output, (nuint)(tile * 80 + 120));
+                    Vector128.StoreUnsafe(acc_r6_c1 * rowScale_r6, ref output, (nuint)(tile * 80 + 121));
+                    Vector128<float> rowScale_r7 = Vector128.Create(Unsafe.Add(ref rowScale, tile * 4 + 7));
+                    Vector128.StoreUnsafe(acc_r7_c0 * rowScale_r7, ref output, (nuint)(tile * 80 + 140));
+                    Vector128.StoreUnsafe(acc_r7_c1 * rowScale_r7, ref output, (nuint)(tile * 80 + 141));
                 }
                 for (; tile < fullTiles; tile++)
                 {
@@ -458,14 +465,18 @@ namespace FixedShapeAttention.Generated
                         acc_r3_c0 = Vector128.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
                         acc_r3_c1 = Vector128.FusedMultiplyAdd(a_r3, b_c1, acc_r3_c1);
                     }
-                    Vector128.StoreUnsafe(acc_r0_c0, ref output, (nuint)(tile * 80));
-                    Vector128.StoreUnsafe(acc_r0_c1, ref output, (nuint)(tile * 80 + 1));
-                    Vector128.StoreUnsafe(acc_r1_c0, ref output, (nuint)(tile * 80 + 20));
-                    Vector128.StoreUnsafe(acc_r1_c1, ref output, (nuint)(tile * 80 + 21));
-                    Vector128.StoreUnsafe(acc_r2_c0, ref output, (nuint)(tile * 80 + 40));
-                    Vector128.StoreUnsafe(acc_r2_c1, ref output, (nuint)(tile * 80 + 41));
-                    Vector128.StoreUnsafe(acc_r3_c0, ref output, (nuint)(tile * 80 + 60));
-                    Vector128.StoreUnsafe(acc_r3_c1, ref output, (nuint)(tile * 80 + 61));
+                    Vector128<float> rowScale_r0 = Vector128.Create(Unsafe.Add(ref rowScale, tile * 4));
+                    Vector128.StoreUnsafe(acc_r0_c0 * rowScale_r0, ref output, (nuint)(tile * 80));
+                    Vector128.StoreUnsafe(acc_r0_c1 * rowScale_r0, ref output, (nuint)(tile * 80 + 1));
+                    Vector128<float> rowScale_r1 = Vector128.Create(Unsafe.Add(ref rowScale, tile * 4 + 1));
+                    Vector128.StoreUnsafe(acc_r1_c0 * rowScale_r1, ref output, (nuint)(tile * 80 + 20));
+                    Vector128.StoreUnsafe(acc_r1_c1 * rowScale_r1, ref output, (nuint)(tile * 80 + 21));
+                    Vector128<float> rowScale_r2 = Vector128.Create(Unsafe.Add(ref rowScale, tile * 4 + 2));
+                    Vector128.StoreUnsafe(acc_r2_c0 * rowScale_r2, ref output, (nuint)(tile * 80 + 40));
+                    Vector128.StoreUnsafe(acc_r2_c1 * rowScale_r2, ref output, (nuint)(tile * 80 + 41));
+                    Vector128<float> rowScale_r3 = Vector128.Create(Unsafe.Add(ref rowScale, tile * 4 + 3));
+                    Vector128.StoreUnsafe(acc_r3_c0 * rowScale_r3, ref output, (nuint)(tile * 80 + 60));
+                    Vector128.StoreUnsafe(acc_r3_c1 * rowScale_r3, ref output, (nuint)(tile * 80 + 61));
                 }
                 if (hasTail)
                 {
@@ -482,8 +493,9 @@ namespace FixedShapeAttention.Generated
                         acc_r0_c1 = Vector128.FusedMultiplyAdd(a_r0, b_c1, acc_r0_c1);
                         bRow = ref Unsafe.Add(ref bRow, 20);
                     }
-                    Vector128.StoreUnsafe(acc_r0_c0, ref output, (nuint)(fullTiles * 80));
-                    Vector128.StoreUnsafe(acc_r0_c1, ref output, (nuint)(fullTiles * 80 + 1));
+                    Vector128<float> rowScale_r0 = Vector128.Create(Unsafe.Add(ref rowScale, fullTiles * 4));
+                    Vector128.StoreUnsafe(acc_r0_c0 * rowScale_r0, ref output, (nuint)(fullTiles * 80));
+                    Vector128.StoreUnsafe(acc_r0_c1 * rowScale_r0, ref output, (nuint)(fullTiles * 80 + 1));
                 }
             }
         }
@@ -500,11 +512,13 @@ namespace FixedShapeAttention.Generated
             int firstRow = firstTile * 4;
             int rows = fullTiles * 4 + (hasTail ? 1 : 0);
             Scores_Vector256(ref Unsafe.Add(ref qHead, firstRow * 20), ref keysT, ref scores, fullTiles, hasTail, firstRow);
+            Span<float> rowScales = stackalloc float[13];
+            ref float rowScale = ref MemoryMarshal.GetReference(rowScales);
             for (int row = 0; row < rows; row++)
             {
-                Softmax_Vector256(ref Unsafe.Add(ref scores, row * 16), Math.Min(firstRow + row + 1, keyCount), firstRow + row + 1);
+                Unsafe.Add(ref rowScale, row) = Softmax_Vector256(ref Unsafe.Add(ref scores, row * 16), Math.Min(firstRow + row + 1, keyCount), firstRow + row + 1);
             }
-            Output_Vector256(ref scores, ref vHead, ref Unsafe.Add(ref outputHead, firstRow * 20), fullTiles, hasTail, firstRow);
+            Output_Vector256(ref scores, ref vHead, ref rowScale, ref Unsafe.Add(ref outputHead, firstRow * 20), fullTiles, hasTail, firstRow);
         }
 
         /// <summary>Scores of the chunk's query rows: Q·Kᵀ/√5 over 16 columns (13 keys + padding).</summary>
@@ -570,7 +584,8 @@ namespace FixedShapeAttention.Generated
             }
         }
 
-        private static void Softmax_Vector256(ref float row, int visible, int reach)
+        /// <summary>Turns a score row into exp(score − max) and returns 1/Σ, the factor that normalises the row's outputs.</summary>
+        private static float Softmax_Vector256(ref float row, int visible, int reach)
         {
             // P·V reads this row's weights up to reach (its own position). Keys from visible on (after the query, or padding)
             // get -inf up to the next whole vector past reach: weight exactly 0.
@@ -598,7 +613,7 @@ namespace FixedShapeAttention.Generated
                 {
                     weights.Clear();
                 }
-                return;
+                return 1f;
             }
             Vector256<float> maxBroadcast = Vector256.Create(rowMax);
             Vector256<double> sumLower = Vector256<double>.Zero, sumUpper = Vector256<double>.Zero;
@@ -610,22 +625,18 @@ namespace FixedShapeAttention.Generated
                 int blockEnd = Math.Min(block + 64, end);
                 for (int j = block; j < blockEnd; j += 8)
                 {
-                    Vector256<float> weight = ExpOperator.Invoke(Vector256.LoadUnsafe(ref row, (nuint)(j)) - maxBroadcast);
+                    Vector256<float> weight = ExpOperator.InvokeNonPositive(Vector256.LoadUnsafe(ref row, (nuint)(j)) - maxBroadcast);
                     Vector256.StoreUnsafe(weight, ref row, (nuint)(j));
                     partial += weight;
                 }
                 sumLower += Vector256.WidenLower(partial);
                 sumUpper += Vector256.WidenUpper(partial);
             }
-            Vector256<float> reciprocal = Vector256.Create((float)(1d / (Vector256.Sum(sumLower) + Vector256.Sum(sumUpper))));
-            for (int j = 0; j < end; j += 8)
-            {
-                Vector256.StoreUnsafe(Vector256.LoadUnsafe(ref row, (nuint)(j)) * reciprocal, ref row, (nuint)(j));
-            }
+            return (float)(1d / (Vector256.Sum(sumLower) + Vector256.Sum(sumUpper)));
         }
 
-        /// <summary>Output of the chunk's rows: softmax weights · V over 5 columns.</summary>
-        private static void Output_Vector256(ref float weights, ref float v, ref float output, int fullTiles, bool hasTail, int firstRow)
+        /// <summary>Output of the chunk's rows: exp weights · V over 5 columns, each row times its 1/Σ.</summary>
+        private static void Output_Vector256(ref float weights, ref float v, ref float rowScale, ref float output, int fullTiles, bool hasTail, int firstRow)
         {
             {
                 int tile = 0;
@@ -791,22 +802,30 @@ namespace FixedShapeAttention.Generated
                         acc_r7_c0 = Vector128.FusedMultiplyAdd(a_r7, b_c0, acc_r7_c0);
                         acc_r7_c1 = Vector128.FusedMultiplyAdd(a_r7, b_c1, acc_r7_c1);
                     }
-                    Vector128.StoreUnsafe(acc_r0_c0, ref output, (nuint)(tile * 80));
-                    Vector128.StoreUnsafe(acc_r0_c1, ref output, (nuint)(tile * 80 + 1));
-                    Vector128.StoreUnsafe(acc_r1_c0, ref output, (nuint)(tile * 80 + 20));
-                    Vector128.StoreUnsafe(acc_r1_c1, ref output, (nuint)(tile * 80 + 21));
-                    Vector128.StoreUnsafe(acc_r2_c0, ref output, (nuint)(tile * 80 + 40));
-                    Vector128.StoreUnsafe(acc_r2_c1, ref output, (nuint)(tile * 80 + 41));
-                    Vector128.StoreUnsafe(acc_r3_c0, ref output, (nuint)(tile * 80 + 60));
-                    Vector128.StoreUnsafe(acc_r3_c1, ref output, (nuint)(tile * 80 + 61));
-                    Vector128.StoreUnsafe(acc_r4_c0, ref output, (nuint)(tile * 80 + 80));
-                    Vector128.StoreUnsafe(acc_r4_c1, ref output, (nuint)(tile * 80 + 81));
-                    Vector128.StoreUnsafe(acc_r5_c0, ref output, (nuint)(tile * 80 + 100));
-                    Vector128.StoreUnsafe(acc_r5_c1, ref output, (nuint)(tile * 80 + 101));
-                    Vector128.StoreUnsafe(acc_r6_c0, ref output, (nuint)(tile * 80 + 120));
-                    Vector128.StoreUnsafe(acc_r6_c1, ref output, (nuint)(tile * 80 + 121));
-                    Vector128.StoreUnsafe(acc_r7_c0, ref output, (nuint)(tile * 80 + 140));
-                    Vector128.StoreUnsafe(acc_r7_c1, ref output, (nuint)(tile * 80 + 141));
+                    Vector128<float> rowScale_r0 = Vector128.Create(Unsafe.Add(ref rowScale, tile * 4));
+                    Vector128.StoreUnsafe(acc_r0_c0 * rowScale_r0, ref output, (nuint)(tile * 80));
+                    Vector128.StoreUnsafe(acc_r0_c1 * rowScale_r0, ref output, (nuint)(tile * 80 + 1));
+                    Vector128<float> rowScale_r1 = Vector128.Create(Unsafe.Add(ref rowScale, tile * 4 + 1));
+                    Vector128.StoreUnsafe(acc_r1_c0 * rowScale_r1, ref output, (nuint)(tile * 80 + 20));
+                    Vector128.StoreUnsafe(acc_r1_c1 * rowScale_r1, ref output, (nuint)(tile * 80 + 21));
+                    Vector128<float> rowScale_r2 = Vector128.Create(Unsafe.Add(ref rowScale, tile * 4 + 2));
+                    Vector128.StoreUnsafe(acc_r2_c0 * rowScale_r2, ref output, (nuint)(tile * 80 + 40));
+                    Vector128.StoreUnsafe(acc_r2_c1 * rowScale_r2, ref output, (nuint)(tile * 80 + 41));
+                    Vector128<float> rowScale_r3 = Vector128.Create(Unsafe.Add(ref rowScale, tile * 4 + 3));
+                    Vector128.StoreUnsafe(acc_r3_c0 * rowScale_r3, ref output, (nuint)(tile * 80 + 60));
+                    Vector128.StoreUnsafe(acc_r3_c1 * rowScale_r3, ref output, (nuint)(tile * 80 + 61));
+                    Vector128<float> rowScale_r4 = Vector128.Create(Unsafe.Add(ref rowScale, tile * 4 + 4));
+                    Vector128.StoreUnsafe(acc_r4_c0 * rowScale_r4, ref output, (nuint)(tile * 80 + 80));
+                    Vector128.StoreUnsafe(acc_r4_c1 * rowScale_r4, ref output, (nuint)(tile * 80 + 81));
+                    Vector128<float> rowScale_r5 = Vector128.Create(Unsafe.Add(ref rowScale, tile * 4 + 5));
+                    Vector128.StoreUnsafe(acc_r5_c0 * rowScale_r5, ref output, (nuint)(tile * 80 + 100));
+                    Vector128.StoreUnsafe(acc_r5_c1 * rowScale_r5, ref output, (nuint)(tile * 80 + 101));
+                    Vector128<float> rowScale_r6 = Vector128.Create(Unsafe.Add(ref rowScale, tile * 4 + 6));
+                    Vector128.StoreUnsafe(acc_r6_c0 * rowScale_r6, ref output, (nuint)(tile * 80 + 120));
+                    Vector128.StoreUnsafe(acc_r6_c1 * rowScale_r6, ref output, (nuint)(tile * 80 + 121));
+                    Vector128<float> rowScale_r7 = Vector128.Create(Unsafe.Add(ref rowScale, tile * 4 + 7));
+                    Vector128.StoreUnsafe(acc_r7_c0 * rowScale_r7, ref output, (nuint)(tile * 80 + 140));
+                    Vector128.StoreUnsafe(acc_r7_c1 * rowScale_r7, ref output, (nuint)(tile * 80 + 141));
                 }
                 for (; tile < fullTiles; tile++)
                 {
@@ -868,14 +887,18 @@ namespace FixedShapeAttention.Generated
                         acc_r3_c0 = Vector128.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
                         acc_r3_c1 = Vector128.FusedMultiplyAdd(a_r3, b_c1, acc_r3_c1);
                     }
-                    Vector128.StoreUnsafe(acc_r0_c0, ref output, (nuint)(tile * 80));
-                    Vector128.StoreUnsafe(acc_r0_c1, ref output, (nuint)(tile * 80 + 1));
-                    Vector128.StoreUnsafe(acc_r1_c0, ref output, (nuint)(tile * 80 + 20));
-                    Vector128.StoreUnsafe(acc_r1_c1, ref output, (nuint)(tile * 80 + 21));
-                    Vector128.StoreUnsafe(acc_r2_c0, ref output, (nuint)(tile * 80 + 40));
-                    Vector128.StoreUnsafe(acc_r2_c1, ref output, (nuint)(tile * 80 + 41));
-                    Vector128.StoreUnsafe(acc_r3_c0, ref output, (nuint)(tile * 80 + 60));
-                    Vector128.StoreUnsafe(acc_r3_c1, ref output, (nuint)(tile * 80 + 61));
+                    Vector128<float> rowScale_r0 = Vector128.Create(Unsafe.Add(ref rowScale, tile * 4));
+                    Vector128.StoreUnsafe(acc_r0_c0 * rowScale_r0, ref output, (nuint)(tile * 80));
+                    Vector128.StoreUnsafe(acc_r0_c1 * rowScale_r0, ref output, (nuint)(tile * 80 + 1));
+                    Vector128<float> rowScale_r1 = Vector128.Create(Unsafe.Add(ref rowScale, tile * 4 + 1));
+                    Vector128.StoreUnsafe(acc_r1_c0 * rowScale_r1, ref output, (nuint)(tile * 80 + 20));
+                    Vector128.StoreUnsafe(acc_r1_c1 * rowScale_r1, ref output, (nuint)(tile * 80 + 21));
+                    Vector128<float> rowScale_r2 = Vector128.Create(Unsafe.Add(ref rowScale, tile * 4 + 2));
+                    Vector128.StoreUnsafe(acc_r2_c0 * rowScale_r2, ref output, (nuint)(tile * 80 + 40));
+                    Vector128.StoreUnsafe(acc_r2_c1 * rowScale_r2, ref output, (nuint)(tile * 80 + 41));
+                    Vector128<float> rowScale_r3 = Vector128.Create(Unsafe.Add(ref rowScale, tile * 4 + 3));
+                    Vector128.StoreUnsafe(acc_r3_c0 * rowScale_r3, ref output, (nuint)(tile * 80 + 60));
+                    Vector128.StoreUnsafe(acc_r3_c1 * rowScale_r3, ref output, (nuint)(tile * 80 + 61));
                 }
                 if (hasTail)
                 {
@@ -892,8 +915,9 @@ namespace FixedShapeAttention.Generated
                         acc_r0_c1 = Vector128.FusedMultiplyAdd(a_r0, b_c1, acc_r0_c1);
                         bRow = ref Unsafe.Add(ref bRow, 20);
                     }
-                    Vector128.StoreUnsafe(acc_r0_c0, ref output, (nuint)(fullTiles * 80));
-                    Vector128.StoreUnsafe(acc_r0_c1, ref output, (nuint)(fullTiles * 80 + 1));
+                    Vector128<float> rowScale_r0 = Vector128.Create(Unsafe.Add(ref rowScale, fullTiles * 4));
+                    Vector128.StoreUnsafe(acc_r0_c0 * rowScale_r0, ref output, (nuint)(fullTiles * 80));
+                    Vector128.StoreUnsafe(acc_r0_c1 * rowScale_r0, ref output, (nuint)(fullTiles * 80 + 1));
                 }
             }
         }
@@ -910,11 +934,13 @@ namespace FixedShapeAttention.Generated
             int firstRow = firstTile * 4;
             int rows = fullTiles * 4 + (hasTail ? 1 : 0);
             Scores_Scalar(ref Unsafe.Add(ref qHead, firstRow * 20), ref keysT, ref scores, fullTiles, hasTail, firstRow);
+            Span<float> rowScales = stackalloc float[13];
+            ref float rowScale = ref MemoryMarshal.GetReference(rowScales);
             for (int row = 0; row < rows; row++)
             {
-                Softmax_Scalar(ref Unsafe.Add(ref scores, row * 16), Math.Min(firstRow + row + 1, keyCount), firstRow + row + 1);
+                Unsafe.Add(ref rowScale, row) = Softmax_Scalar(ref Unsafe.Add(ref scores, row * 16), Math.Min(firstRow + row + 1, keyCount), firstRow + row + 1);
             }
-            Output_Scalar(ref scores, ref vHead, ref Unsafe.Add(ref outputHead, firstRow * 20), fullTiles, hasTail, firstRow);
+            Output_Scalar(ref scores, ref vHead, ref rowScale, ref Unsafe.Add(ref outputHead, firstRow * 20), fullTiles, hasTail, firstRow);
         }
 
         /// <summary>Scores of the chunk's query rows: Q·Kᵀ/√5 over 13 columns (13 keys).</summary>
@@ -1047,7 +1073,8 @@ namespace FixedShapeAttention.Generated
             }
         }
 
-        private static void Softmax_Scalar(ref float row, int visible, int reach)
+        /// <summary>Turns a score row into exp(score − max) and returns 1/Σ, the factor that normalises the row's outputs.</summary>
+        private static float Softmax_Scalar(ref float row, int visible, int reach)
         {
             // P·V reads this row's weights up to reach (its own position). Keys from visible on (after the query, or padding)
             // get -inf up to the next whole vector past reach: weight exactly 0.
@@ -1075,7 +1102,7 @@ namespace FixedShapeAttention.Generated
                 {
                     weights.Clear();
                 }
-                return;
+                return 1f;
             }
             float maxBroadcast = rowMax;
             double sumLower = 0d;
@@ -1085,15 +1112,11 @@ namespace FixedShapeAttention.Generated
                 Unsafe.Add(ref row, j) = weight;
                 sumLower += weight;
             }
-            float reciprocal = (float)(1d / (sumLower));
-            for (int j = 0; j < end; j += 1)
-            {
-                Unsafe.Add(ref row, j) = Unsafe.Add(ref row, j) * reciprocal;
-            }
+            return (float)(1d / (sumLower));
         }
 
-        /// <summary>Output of the chunk's rows: softmax weights · V over 5 columns.</summary>
-        private static void Output_Scalar(ref float weights, ref float v, ref float output, int fullTiles, bool hasTail, int firstRow)
+        /// <summary>Output of the chunk's rows: exp weights · V over 5 columns, each row times its 1/Σ.</summary>
+        private static void Output_Scalar(ref float weights, ref float v, ref float rowScale, ref float output, int fullTiles, bool hasTail, int firstRow)
         {
             {
                 for (int tile = 0; tile < fullTiles; tile++)
@@ -1184,22 +1207,26 @@ namespace FixedShapeAttention.Generated
                         acc_r3_c2 = a_r3 * b_c2 + acc_r3_c2;
                         acc_r3_c3 = a_r3 * b_c3 + acc_r3_c3;
                     }
-                    Unsafe.Add(ref output, tile * 80) = acc_r0_c0;
-                    Unsafe.Add(ref output, tile * 80 + 1) = acc_r0_c1;
-                    Unsafe.Add(ref output, tile * 80 + 2) = acc_r0_c2;
-                    Unsafe.Add(ref output, tile * 80 + 3) = acc_r0_c3;
-                    Unsafe.Add(ref output, tile * 80 + 20) = acc_r1_c0;
-                    Unsafe.Add(ref output, tile * 80 + 21) = acc_r1_c1;
-                    Unsafe.Add(ref output, tile * 80 + 22) = acc_r1_c2;
-                    Unsafe.Add(ref output, tile * 80 + 23) = acc_r1_c3;
-                    Unsafe.Add(ref output, tile * 80 + 40) = acc_r2_c0;
-                    Unsafe.Add(ref output, tile * 80 + 41) = acc_r2_c1;
-                    Unsafe.Add(ref output, tile * 80 + 42) = acc_r2_c2;
-                    Unsafe.Add(ref output, tile * 80 + 43) = acc_r2_c3;
-                    Unsafe.Add(ref output, tile * 80 + 60) = acc_r3_c0;
-                    Unsafe.Add(ref output, tile * 80 + 61) = acc_r3_c1;
-                    Unsafe.Add(ref output, tile * 80 + 62) = acc_r3_c2;
-                    Unsafe.Add(ref output, tile * 80 + 63) = acc_r3_c3;
+                    float rowScale_r0 = Unsafe.Add(ref rowScale, tile * 4);
+                    Unsafe.Add(ref output, tile * 80) = acc_r0_c0 * rowScale_r0;
+                    Unsafe.Add(ref output, tile * 80 + 1) = acc_r0_c1 * rowScale_r0;
+                    Unsafe.Add(ref output, tile * 80 + 2) = acc_r0_c2 * rowScale_r0;
+                    Unsafe.Add(ref output, tile * 80 + 3) = acc_r0_c3 * rowScale_r0;
+                    float rowScale_r1 = Unsafe.Add(ref rowScale, tile * 4 + 1);
+                    Unsafe.Add(ref output, tile * 80 + 20) = acc_r1_c0 * rowScale_r1;
+                    Unsafe.Add(ref output, tile * 80 + 21) = acc_r1_c1 * rowScale_r1;
+                    Unsafe.Add(ref output, tile * 80 + 22) = acc_r1_c2 * rowScale_r1;
+                    Unsafe.Add(ref output, tile * 80 + 23) = acc_r1_c3 * rowScale_r1;
+                    float rowScale_r2 = Unsafe.Add(ref rowScale, tile * 4 + 2);
+                    Unsafe.Add(ref output, tile * 80 + 40) = acc_r2_c0 * rowScale_r2;
+                    Unsafe.Add(ref output, tile * 80 + 41) = acc_r2_c1 * rowScale_r2;
+                    Unsafe.Add(ref output, tile * 80 + 42) = acc_r2_c2 * rowScale_r2;
+                    Unsafe.Add(ref output, tile * 80 + 43) = acc_r2_c3 * rowScale_r2;
+                    float rowScale_r3 = Unsafe.Add(ref rowScale, tile * 4 + 3);
+                    Unsafe.Add(ref output, tile * 80 + 60) = acc_r3_c0 * rowScale_r3;
+                    Unsafe.Add(ref output, tile * 80 + 61) = acc_r3_c1 * rowScale_r3;
+                    Unsafe.Add(ref output, tile * 80 + 62) = acc_r3_c2 * rowScale_r3;
+                    Unsafe.Add(ref output, tile * 80 + 63) = acc_r3_c3 * rowScale_r3;
                 }
                 if (hasTail)
                 {
@@ -1220,10 +1247,11 @@ namespace FixedShapeAttention.Generated
                         acc_r0_c3 = a_r0 * b_c3 + acc_r0_c3;
                         bRow = ref Unsafe.Add(ref bRow, 20);
                     }
-                    Unsafe.Add(ref output, fullTiles * 80) = acc_r0_c0;
-                    Unsafe.Add(ref output, fullTiles * 80 + 1) = acc_r0_c1;
-                    Unsafe.Add(ref output, fullTiles * 80 + 2) = acc_r0_c2;
-                    Unsafe.Add(ref output, fullTiles * 80 + 3) = acc_r0_c3;
+                    float rowScale_r0 = Unsafe.Add(ref rowScale, fullTiles * 4);
+                    Unsafe.Add(ref output, fullTiles * 80) = acc_r0_c0 * rowScale_r0;
+                    Unsafe.Add(ref output, fullTiles * 80 + 1) = acc_r0_c1 * rowScale_r0;
+                    Unsafe.Add(ref output, fullTiles * 80 + 2) = acc_r0_c2 * rowScale_r0;
+                    Unsafe.Add(ref output, fullTiles * 80 + 3) = acc_r0_c3 * rowScale_r0;
                 }
             }
             {
@@ -1273,10 +1301,14 @@ namespace FixedShapeAttention.Generated
                         float a_r3 = Unsafe.Add(ref weights, tile * 64 + rowStart + 51);
                         acc_r3_c0 = a_r3 * b_c0 + acc_r3_c0;
                     }
-                    Unsafe.Add(ref output, tile * 80 + 4) = acc_r0_c0;
-                    Unsafe.Add(ref output, tile * 80 + 24) = acc_r1_c0;
-                    Unsafe.Add(ref output, tile * 80 + 44) = acc_r2_c0;
-                    Unsafe.Add(ref output, tile * 80 + 64) = acc_r3_c0;
+                    float rowScale_r0 = Unsafe.Add(ref rowScale, tile * 4);
+                    Unsafe.Add(ref output, tile * 80 + 4) = acc_r0_c0 * rowScale_r0;
+                    float rowScale_r1 = Unsafe.Add(ref rowScale, tile * 4 + 1);
+                    Unsafe.Add(ref output, tile * 80 + 24) = acc_r1_c0 * rowScale_r1;
+                    float rowScale_r2 = Unsafe.Add(ref rowScale, tile * 4 + 2);
+                    Unsafe.Add(ref output, tile * 80 + 44) = acc_r2_c0 * rowScale_r2;
+                    float rowScale_r3 = Unsafe.Add(ref rowScale, tile * 4 + 3);
+                    Unsafe.Add(ref output, tile * 80 + 64) = acc_r3_c0 * rowScale_r3;
                 }
                 if (hasTail)
                 {
@@ -1291,7 +1323,8 @@ namespace FixedShapeAttention.Generated
                         acc_r0_c0 = a_r0 * b_c0 + acc_r0_c0;
                         bRow = ref Unsafe.Add(ref bRow, 20);
                     }
-                    Unsafe.Add(ref output, fullTiles * 80 + 4) = acc_r0_c0;
+                    float rowScale_r0 = Unsafe.Add(ref rowScale, fullTiles * 4);
+                    Unsafe.Add(ref output, fullTiles * 80 + 4) = acc_r0_c0 * rowScale_r0;
                 }
             }
         }

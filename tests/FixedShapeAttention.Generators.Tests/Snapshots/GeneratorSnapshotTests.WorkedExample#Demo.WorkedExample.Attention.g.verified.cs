@@ -4,7 +4,7 @@
 // Strategy: full unroll: the largest product, Q·Kᵀ on the scalar branch, is 3 deep × 4 column slots = 12 multiply-add statements per row tile, within the budget of 48, so k and column panels are straight-line code.
 // Register tiles (rows × vectors): Q·Kᵀ Vector512 4×1 Vector128, Vector256 4×1 Vector128, scalar 4×4 float; P·V Vector512 4×3 float, Vector256 4×2 float, scalar 4×3 float.
 // Key-padding mask (the keyCounts overload): keys from keyCount on get -inf before softmax, so weight exactly 0.
-// Loop order: per chunk, Q·Kᵀ for all its rows (column panels outside, row tiles inside, so a panel of Kᵀ stays in cache), softmax row by row, then P·V likewise.
+// Loop order: per chunk, Q·Kᵀ for all its rows (column panels outside, row tiles inside, so a panel of Kᵀ stays in cache), softmax row by row (exp weights, 1/Σ kept per row), then P·V likewise, scaling each output row by its 1/Σ.
 // Row tail: 4 rows = 1 tile of 4, no row tail.
 // Scheduling: 1 chunk per (sequence, head) of at most 4 rows, 192 flops per sequence; below 250_000 flops per call every chunk runs on the calling thread.
 
@@ -102,11 +102,13 @@ namespace FixedShapeAttention.Generated
             int firstRow = firstTile * 4;
             int rows = fullTiles * 4;
             Scores_Vector512(ref Unsafe.Add(ref qHead, firstRow * 3), ref keysT, ref scores, fullTiles, hasTail);
+            Span<float> rowScales = stackalloc float[4];
+            ref float rowScale = ref MemoryMarshal.GetReference(rowScales);
             for (int row = 0; row < rows; row++)
             {
-                Softmax_Vector512(ref Unsafe.Add(ref scores, row * 16), keyCount);
+                Unsafe.Add(ref rowScale, row) = Softmax_Vector512(ref Unsafe.Add(ref scores, row * 16), keyCount);
             }
-            Output_Vector512(ref scores, ref vHead, ref Unsafe.Add(ref outputHead, firstRow * 3), fullTiles, hasTail);
+            Output_Vector512(ref scores, ref vHead, ref rowScale, ref Unsafe.Add(ref outputHead, firstRow * 3), fullTiles, hasTail);
         }
 
         /// <summary>Scores of the chunk's query rows: Q·Kᵀ/√3 over 4 columns (4 keys).</summary>
@@ -160,7 +162,8 @@ namespace FixedShapeAttention.Generated
             }
         }
 
-        private static void Softmax_Vector512(ref float row, int visible)
+        /// <summary>Turns a score row into exp(score − max) and returns 1/Σ, the factor that normalises the row's outputs.</summary>
+        private static float Softmax_Vector512(ref float row, int visible)
         {
             // Masked keys and the columns that pad the row to 4 (whole vectors) get -inf: weight exactly 0.
             for (int j = visible; j < 4; j++)
@@ -186,7 +189,7 @@ namespace FixedShapeAttention.Generated
                 {
                     weights.Clear();
                 }
-                return;
+                return 1f;
             }
             Vector128<float> maxBroadcast = Vector128.Create(rowMax);
             Vector128<double> sumLower = Vector128<double>.Zero, sumUpper = Vector128<double>.Zero;
@@ -198,22 +201,18 @@ namespace FixedShapeAttention.Generated
                 int blockEnd = Math.Min(block + 32, 4);
                 for (int j = block; j < blockEnd; j += 4)
                 {
-                    Vector128<float> weight = ExpOperator.Invoke(Vector128.LoadUnsafe(ref row, (nuint)(j)) - maxBroadcast);
+                    Vector128<float> weight = ExpOperator.InvokeNonPositive(Vector128.LoadUnsafe(ref row, (nuint)(j)) - maxBroadcast);
                     Vector128.StoreUnsafe(weight, ref row, (nuint)(j));
                     partial += weight;
                 }
                 sumLower += Vector128.WidenLower(partial);
                 sumUpper += Vector128.WidenUpper(partial);
             }
-            Vector128<float> reciprocal = Vector128.Create((float)(1d / (Vector128.Sum(sumLower) + Vector128.Sum(sumUpper))));
-            for (int j = 0; j < 4; j += 4)
-            {
-                Vector128.StoreUnsafe(Vector128.LoadUnsafe(ref row, (nuint)(j)) * reciprocal, ref row, (nuint)(j));
-            }
+            return (float)(1d / (Vector128.Sum(sumLower) + Vector128.Sum(sumUpper)));
         }
 
-        /// <summary>Output of the chunk's rows: softmax weights · V over 3 columns.</summary>
-        private static void Output_Vector512(ref float weights, ref float v, ref float output, int fullTiles, bool hasTail)
+        /// <summary>Output of the chunk's rows: exp weights · V over 3 columns, each row times its 1/Σ.</summary>
+        private static void Output_Vector512(ref float weights, ref float v, ref float rowScale, ref float output, int fullTiles, bool hasTail)
         {
             {
                 for (int tile = 0; tile < fullTiles; tile++)
@@ -304,18 +303,22 @@ namespace FixedShapeAttention.Generated
                     acc_r3_c0 = a_r3 * b_c0 + acc_r3_c0;
                     acc_r3_c1 = a_r3 * b_c1 + acc_r3_c1;
                     acc_r3_c2 = a_r3 * b_c2 + acc_r3_c2;
-                    Unsafe.Add(ref output, tile * 12) = acc_r0_c0;
-                    Unsafe.Add(ref output, tile * 12 + 1) = acc_r0_c1;
-                    Unsafe.Add(ref output, tile * 12 + 2) = acc_r0_c2;
-                    Unsafe.Add(ref output, tile * 12 + 3) = acc_r1_c0;
-                    Unsafe.Add(ref output, tile * 12 + 4) = acc_r1_c1;
-                    Unsafe.Add(ref output, tile * 12 + 5) = acc_r1_c2;
-                    Unsafe.Add(ref output, tile * 12 + 6) = acc_r2_c0;
-                    Unsafe.Add(ref output, tile * 12 + 7) = acc_r2_c1;
-                    Unsafe.Add(ref output, tile * 12 + 8) = acc_r2_c2;
-                    Unsafe.Add(ref output, tile * 12 + 9) = acc_r3_c0;
-                    Unsafe.Add(ref output, tile * 12 + 10) = acc_r3_c1;
-                    Unsafe.Add(ref output, tile * 12 + 11) = acc_r3_c2;
+                    float rowScale_r0 = Unsafe.Add(ref rowScale, tile * 4);
+                    Unsafe.Add(ref output, tile * 12) = acc_r0_c0 * rowScale_r0;
+                    Unsafe.Add(ref output, tile * 12 + 1) = acc_r0_c1 * rowScale_r0;
+                    Unsafe.Add(ref output, tile * 12 + 2) = acc_r0_c2 * rowScale_r0;
+                    float rowScale_r1 = Unsafe.Add(ref rowScale, tile * 4 + 1);
+                    Unsafe.Add(ref output, tile * 12 + 3) = acc_r1_c0 * rowScale_r1;
+                    Unsafe.Add(ref output, tile * 12 + 4) = acc_r1_c1 * rowScale_r1;
+                    Unsafe.Add(ref output, tile * 12 + 5) = acc_r1_c2 * rowScale_r1;
+                    float rowScale_r2 = Unsafe.Add(ref rowScale, tile * 4 + 2);
+                    Unsafe.Add(ref output, tile * 12 + 6) = acc_r2_c0 * rowScale_r2;
+                    Unsafe.Add(ref output, tile * 12 + 7) = acc_r2_c1 * rowScale_r2;
+                    Unsafe.Add(ref output, tile * 12 + 8) = acc_r2_c2 * rowScale_r2;
+                    float rowScale_r3 = Unsafe.Add(ref rowScale, tile * 4 + 3);
+                    Unsafe.Add(ref output, tile * 12 + 9) = acc_r3_c0 * rowScale_r3;
+                    Unsafe.Add(ref output, tile * 12 + 10) = acc_r3_c1 * rowScale_r3;
+                    Unsafe.Add(ref output, tile * 12 + 11) = acc_r3_c2 * rowScale_r3;
                 }
             }
         }
@@ -332,11 +335,13 @@ namespace FixedShapeAttention.Generated
             int firstRow = firstTile * 4;
             int rows = fullTiles * 4;
             Scores_Vector256(ref Unsafe.Add(ref qHead, firstRow * 3), ref keysT, ref scores, fullTiles, hasTail);
+            Span<float> rowScales = stackalloc float[4];
+            ref float rowScale = ref MemoryMarshal.GetReference(rowScales);
             for (int row = 0; row < rows; row++)
             {
-                Softmax_Vector256(ref Unsafe.Add(ref scores, row * 16), keyCount);
+                Unsafe.Add(ref rowScale, row) = Softmax_Vector256(ref Unsafe.Add(ref scores, row * 16), keyCount);
             }
-            Output_Vector256(ref scores, ref vHead, ref Unsafe.Add(ref outputHead, firstRow * 3), fullTiles, hasTail);
+            Output_Vector256(ref scores, ref vHead, ref rowScale, ref Unsafe.Add(ref outputHead, firstRow * 3), fullTiles, hasTail);
         }
 
         /// <summary>Scores of the chunk's query rows: Q·Kᵀ/√3 over 4 columns (4 keys).</summary>
@@ -390,7 +395,8 @@ namespace FixedShapeAttention.Generated
             }
         }
 
-        private static void Softmax_Vector256(ref float row, int visible)
+        /// <summary>Turns a score row into exp(score − max) and returns 1/Σ, the factor that normalises the row's outputs.</summary>
+        private static float Softmax_Vector256(ref float row, int visible)
         {
             // Masked keys and the columns that pad the row to 4 (whole vectors) get -inf: weight exactly 0.
             for (int j = visible; j < 4; j++)
@@ -416,7 +422,7 @@ namespace FixedShapeAttention.Generated
                 {
                     weights.Clear();
                 }
-                return;
+                return 1f;
             }
             Vector128<float> maxBroadcast = Vector128.Create(rowMax);
             Vector128<double> sumLower = Vector128<double>.Zero, sumUpper = Vector128<double>.Zero;
@@ -428,22 +434,18 @@ namespace FixedShapeAttention.Generated
                 int blockEnd = Math.Min(block + 32, 4);
                 for (int j = block; j < blockEnd; j += 4)
                 {
-                    Vector128<float> weight = ExpOperator.Invoke(Vector128.LoadUnsafe(ref row, (nuint)(j)) - maxBroadcast);
+                    Vector128<float> weight = ExpOperator.InvokeNonPositive(Vector128.LoadUnsafe(ref row, (nuint)(j)) - maxBroadcast);
                     Vector128.StoreUnsafe(weight, ref row, (nuint)(j));
                     partial += weight;
                 }
                 sumLower += Vector128.WidenLower(partial);
                 sumUpper += Vector128.WidenUpper(partial);
             }
-            Vector128<float> reciprocal = Vector128.Create((float)(1d / (Vector128.Sum(sumLower) + Vector128.Sum(sumUpper))));
-            for (int j = 0; j < 4; j += 4)
-            {
-                Vector128.StoreUnsafe(Vector128.LoadUnsafe(ref row, (nuint)(j)) * reciprocal, ref row, (nuint)(j));
-            }
+            return (float)(1d / (Vector128.Sum(sumLower) + Vector128.Sum(sumUpper)));
         }
 
-        /// <summary>Output of the chunk's rows: softmax weights · V over 3 columns.</summary>
-        private static void Output_Vector256(ref float weights, ref float v, ref float output, int fullTiles, bool hasTail)
+        /// <summary>Output of the chunk's rows: exp weights · V over 3 columns, each row times its 1/Σ.</summary>
+        private static void Output_Vector256(ref float weights, ref float v, ref float rowScale, ref float output, int fullTiles, bool hasTail)
         {
             {
                 for (int tile = 0; tile < fullTiles; tile++)
@@ -514,14 +516,18 @@ namespace FixedShapeAttention.Generated
                     a_r3 = Unsafe.Add(ref weights, tile * 64 + 51);
                     acc_r3_c0 = a_r3 * b_c0 + acc_r3_c0;
                     acc_r3_c1 = a_r3 * b_c1 + acc_r3_c1;
-                    Unsafe.Add(ref output, tile * 12) = acc_r0_c0;
-                    Unsafe.Add(ref output, tile * 12 + 1) = acc_r0_c1;
-                    Unsafe.Add(ref output, tile * 12 + 3) = acc_r1_c0;
-                    Unsafe.Add(ref output, tile * 12 + 4) = acc_r1_c1;
-                    Unsafe.Add(ref output, tile * 12 + 6) = acc_r2_c0;
-                    Unsafe.Add(ref output, tile * 12 + 7) = acc_r2_c1;
-                    Unsafe.Add(ref output, tile * 12 + 9) = acc_r3_c0;
-                    Unsafe.Add(ref output, tile * 12 + 10) = acc_r3_c1;
+                    float rowScale_r0 = Unsafe.Add(ref rowScale, tile * 4);
+                    Unsafe.Add(ref output, tile * 12) = acc_r0_c0 * rowScale_r0;
+                    Unsafe.Add(ref output, tile * 12 + 1) = acc_r0_c1 * rowScale_r0;
+                    float rowScale_r1 = Unsafe.Add(ref rowScale, tile * 4 + 1);
+                    Unsafe.Add(ref output, tile * 12 + 3) = acc_r1_c0 * rowScale_r1;
+                    Unsafe.Add(ref output, tile * 12 + 4) = acc_r1_c1 * rowScale_r1;
+                    float rowScale_r2 = Unsafe.Add(ref rowScale, tile * 4 + 2);
+                    Unsafe.Add(ref output, tile * 12 + 6) = acc_r2_c0 * rowScale_r2;
+                    Unsafe.Add(ref output, tile * 12 + 7) = acc_r2_c1 * rowScale_r2;
+                    float rowScale_r3 = Unsafe.Add(ref rowScale, tile * 4 + 3);
+                    Unsafe.Add(ref output, tile * 12 + 9) = acc_r3_c0 * rowScale_r3;
+                    Unsafe.Add(ref output, tile * 12 + 10) = acc_r3_c1 * rowScale_r3;
                 }
             }
             {
@@ -573,10 +579,14 @@ namespace FixedShapeAttention.Generated
                     acc_r2_c0 = a_r2 * b_c0 + acc_r2_c0;
                     a_r3 = Unsafe.Add(ref weights, tile * 64 + 51);
                     acc_r3_c0 = a_r3 * b_c0 + acc_r3_c0;
-                    Unsafe.Add(ref output, tile * 12 + 2) = acc_r0_c0;
-                    Unsafe.Add(ref output, tile * 12 + 5) = acc_r1_c0;
-                    Unsafe.Add(ref output, tile * 12 + 8) = acc_r2_c0;
-                    Unsafe.Add(ref output, tile * 12 + 11) = acc_r3_c0;
+                    float rowScale_r0 = Unsafe.Add(ref rowScale, tile * 4);
+                    Unsafe.Add(ref output, tile * 12 + 2) = acc_r0_c0 * rowScale_r0;
+                    float rowScale_r1 = Unsafe.Add(ref rowScale, tile * 4 + 1);
+                    Unsafe.Add(ref output, tile * 12 + 5) = acc_r1_c0 * rowScale_r1;
+                    float rowScale_r2 = Unsafe.Add(ref rowScale, tile * 4 + 2);
+                    Unsafe.Add(ref output, tile * 12 + 8) = acc_r2_c0 * rowScale_r2;
+                    float rowScale_r3 = Unsafe.Add(ref rowScale, tile * 4 + 3);
+                    Unsafe.Add(ref output, tile * 12 + 11) = acc_r3_c0 * rowScale_r3;
                 }
             }
         }
@@ -593,11 +603,13 @@ namespace FixedShapeAttention.Generated
             int firstRow = firstTile * 4;
             int rows = fullTiles * 4;
             Scores_Scalar(ref Unsafe.Add(ref qHead, firstRow * 3), ref keysT, ref scores, fullTiles, hasTail);
+            Span<float> rowScales = stackalloc float[4];
+            ref float rowScale = ref MemoryMarshal.GetReference(rowScales);
             for (int row = 0; row < rows; row++)
             {
-                Softmax_Scalar(ref Unsafe.Add(ref scores, row * 16), keyCount);
+                Unsafe.Add(ref rowScale, row) = Softmax_Scalar(ref Unsafe.Add(ref scores, row * 16), keyCount);
             }
-            Output_Scalar(ref scores, ref vHead, ref Unsafe.Add(ref outputHead, firstRow * 3), fullTiles, hasTail);
+            Output_Scalar(ref scores, ref vHead, ref rowScale, ref Unsafe.Add(ref outputHead, firstRow * 3), fullTiles, hasTail);
         }
 
         /// <summary>Scores of the chunk's query rows: Q·Kᵀ/√3 over 4 columns (4 keys).</summary>
@@ -708,7 +720,8 @@ namespace FixedShapeAttention.Generated
             }
         }
 
-        private static void Softmax_Scalar(ref float row, int visible)
+        /// <summary>Turns a score row into exp(score − max) and returns 1/Σ, the factor that normalises the row's outputs.</summary>
+        private static float Softmax_Scalar(ref float row, int visible)
         {
             // Masked keys and the columns that pad the row to 4 (whole vectors) get -inf: weight exactly 0.
             for (int j = visible; j < 4; j++)
@@ -734,7 +747,7 @@ namespace FixedShapeAttention.Generated
                 {
                     weights.Clear();
                 }
-                return;
+                return 1f;
             }
             float maxBroadcast = rowMax;
             double sumLower = 0d;
@@ -744,15 +757,11 @@ namespace FixedShapeAttention.Generated
                 Unsafe.Add(ref row, j) = weight;
                 sumLower += weight;
             }
-            float reciprocal = (float)(1d / (sumLower));
-            for (int j = 0; j < 4; j += 1)
-            {
-                Unsafe.Add(ref row, j) = Unsafe.Add(ref row, j) * reciprocal;
-            }
+            return (float)(1d / (sumLower));
         }
 
-        /// <summary>Output of the chunk's rows: softmax weights · V over 3 columns.</summary>
-        private static void Output_Scalar(ref float weights, ref float v, ref float output, int fullTiles, bool hasTail)
+        /// <summary>Output of the chunk's rows: exp weights · V over 3 columns, each row times its 1/Σ.</summary>
+        private static void Output_Scalar(ref float weights, ref float v, ref float rowScale, ref float output, int fullTiles, bool hasTail)
         {
             {
                 for (int tile = 0; tile < fullTiles; tile++)
@@ -843,18 +852,22 @@ namespace FixedShapeAttention.Generated
                     acc_r3_c0 = a_r3 * b_c0 + acc_r3_c0;
                     acc_r3_c1 = a_r3 * b_c1 + acc_r3_c1;
                     acc_r3_c2 = a_r3 * b_c2 + acc_r3_c2;
-                    Unsafe.Add(ref output, tile * 12) = acc_r0_c0;
-                    Unsafe.Add(ref output, tile * 12 + 1) = acc_r0_c1;
-                    Unsafe.Add(ref output, tile * 12 + 2) = acc_r0_c2;
-                    Unsafe.Add(ref output, tile * 12 + 3) = acc_r1_c0;
-                    Unsafe.Add(ref output, tile * 12 + 4) = acc_r1_c1;
-                    Unsafe.Add(ref output, tile * 12 + 5) = acc_r1_c2;
-                    Unsafe.Add(ref output, tile * 12 + 6) = acc_r2_c0;
-                    Unsafe.Add(ref output, tile * 12 + 7) = acc_r2_c1;
-                    Unsafe.Add(ref output, tile * 12 + 8) = acc_r2_c2;
-                    Unsafe.Add(ref output, tile * 12 + 9) = acc_r3_c0;
-                    Unsafe.Add(ref output, tile * 12 + 10) = acc_r3_c1;
-                    Unsafe.Add(ref output, tile * 12 + 11) = acc_r3_c2;
+                    float rowScale_r0 = Unsafe.Add(ref rowScale, tile * 4);
+                    Unsafe.Add(ref output, tile * 12) = acc_r0_c0 * rowScale_r0;
+                    Unsafe.Add(ref output, tile * 12 + 1) = acc_r0_c1 * rowScale_r0;
+                    Unsafe.Add(ref output, tile * 12 + 2) = acc_r0_c2 * rowScale_r0;
+                    float rowScale_r1 = Unsafe.Add(ref rowScale, tile * 4 + 1);
+                    Unsafe.Add(ref output, tile * 12 + 3) = acc_r1_c0 * rowScale_r1;
+                    Unsafe.Add(ref output, tile * 12 + 4) = acc_r1_c1 * rowScale_r1;
+                    Unsafe.Add(ref output, tile * 12 + 5) = acc_r1_c2 * rowScale_r1;
+                    float rowScale_r2 = Unsafe.Add(ref rowScale, tile * 4 + 2);
+                    Unsafe.Add(ref output, tile * 12 + 6) = acc_r2_c0 * rowScale_r2;
+                    Unsafe.Add(ref output, tile * 12 + 7) = acc_r2_c1 * rowScale_r2;
+                    Unsafe.Add(ref output, tile * 12 + 8) = acc_r2_c2 * rowScale_r2;
+                    float rowScale_r3 = Unsafe.Add(ref rowScale, tile * 4 + 3);
+                    Unsafe.Add(ref output, tile * 12 + 9) = acc_r3_c0 * rowScale_r3;
+                    Unsafe.Add(ref output, tile * 12 + 10) = acc_r3_c1 * rowScale_r3;
+                    Unsafe.Add(ref output, tile * 12 + 11) = acc_r3_c2 * rowScale_r3;
                 }
             }
         }
