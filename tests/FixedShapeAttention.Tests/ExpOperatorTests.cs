@@ -91,4 +91,71 @@ public class ExpOperatorTests
         Assert.True(float.IsNaN(ExpOperator.Invoke(Vector256.Create(float.NaN))[0]));
         Assert.True(float.IsNaN(ExpOperator.Invoke(Vector128.Create(float.NaN))[0]));
     }
+
+    [Fact]
+    public void Softmax_exp_is_within_two_ulp_over_the_non_positive_normal_range_at_every_width()
+    {
+        int worst = 0;
+        float worstAt = 0;
+        var xs = new float[16];
+        for (int bits = BitConverter.SingleToInt32Bits(-0f), filled = 0; ; bits += 1021)
+        {
+            float x = BitConverter.Int32BitsToSingle(bits);
+            if (x < -87.33f)
+            {
+                break;
+            }
+
+            xs[filled++] = x;
+            if (filled == xs.Length)
+            {
+                filled = 0;
+                Vector512<float> wide = ExpOperator.InvokeNonPositive(Vector512.Create(xs));
+                Vector256<float> middle = ExpOperator.InvokeNonPositive(Vector256.Create(xs.AsSpan(0, 8)));
+                Vector128<float> narrow = ExpOperator.InvokeNonPositive(Vector128.Create(xs.AsSpan(8, 4)));
+                for (int i = 0; i < xs.Length; i++)
+                {
+                    float expected = (float)Math.Exp(xs[i]);
+                    Track(wide[i], expected, xs[i], ref worst, ref worstAt);
+                    Track(i < 8 ? middle[i] : i < 12 ? narrow[i - 8] : expected, expected, xs[i], ref worst, ref worstAt);
+                }
+            }
+        }
+
+        Assert.True(worst <= MaxUlp, $"largest error {worst} ulp at x = {worstAt:R}");
+    }
+
+    [Theory]
+    [InlineData(float.NegativeInfinity)]
+    [InlineData(-1000f)]
+    [InlineData(-110f)]
+    public void Softmax_exp_of_a_masked_or_far_score_is_exactly_zero(float x)
+    {
+        Assert.Equal(0f, ExpOperator.InvokeNonPositive(Vector512.Create(x))[5]);
+        Assert.Equal(0f, ExpOperator.InvokeNonPositive(Vector256.Create(x))[5]);
+        Assert.Equal(0f, ExpOperator.InvokeNonPositive(Vector128.Create(x))[2]);
+    }
+
+    [Fact]
+    public void Softmax_exp_keeps_NaN_and_gives_one_at_zero()
+    {
+        Assert.True(float.IsNaN(ExpOperator.InvokeNonPositive(Vector512.Create(float.NaN))[7]));
+        Assert.True(float.IsNaN(ExpOperator.InvokeNonPositive(Vector256.Create(float.NaN))[7]));
+        Assert.True(float.IsNaN(ExpOperator.InvokeNonPositive(Vector128.Create(float.NaN))[3]));
+        Assert.Equal(1f, ExpOperator.InvokeNonPositive(Vector512.Create(0f))[0]);
+        Assert.Equal(1f, ExpOperator.InvokeNonPositive(Vector512.Create(-0f))[0]);
+    }
+
+    [Fact]
+    public void Softmax_exp_in_the_subnormal_range_is_zero_or_close_to_the_true_value()
+    {
+        // AVX-512 rounds e^x below 2^-126 into the subnormals; the other widths flush it to 0. Either is far below any
+        // weight that can change a softmax row, whose largest weight is 1.
+        foreach (float x in new[] { -88f, -95f, -100f, -103f })
+        {
+            double expected = Math.Exp(x);
+            float got = ExpOperator.InvokeNonPositive(Vector512.Create(x))[0];
+            Assert.True(got == 0f || Math.Abs(got - expected) <= 2 * float.Epsilon + 1e-6 * expected, $"e^{x}: {got:R} vs {expected:R}");
+        }
+    }
 }
