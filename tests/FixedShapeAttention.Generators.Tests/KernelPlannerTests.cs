@@ -61,6 +61,32 @@ public sealed class KernelPlannerTests
     }
 
     [Fact]
+    public void Attention_packs_each_head_once_and_walks_long_heads_in_blocks_of_score_rows()
+    {
+        // Twelve heads are enough chunks for 2–4 threads: one chunk per head, whose 512 score rows of 512 floats
+        // (1 MiB) are computed 64 rows (128 KiB) at a time.
+        KernelPlan bertBase = Plan(512, 768, 3072, heads: 12);
+        Assert.Equal(1, bertBase.AttentionChunksPerHead);
+        Assert.True(bertBase.AttentionBlocked);
+        Assert.Equal(64, bertBase.AttentionBlockRows);
+        Assert.Equal((64 + 64) * 512, bertBase.AttentionScratchFloats);
+
+        // MiniLM at 128 tokens: the whole head fits one block.
+        KernelPlan miniLm = Plan(128, 384, 1536, heads: 12);
+        Assert.False(miniLm.AttentionBlocked);
+        Assert.Equal(128, miniLm.AttentionBlockRows);
+
+        // One head of 32 tokens is split into two 16-row chunks so that two threads share a call.
+        KernelPlan oneHead = Plan(32, 64, 256);
+        Assert.Equal((2, 16), (oneHead.AttentionChunksPerHead, oneHead.AttentionMaxRowsPerChunk));
+
+        // With a row tail the last block takes it: 301 rows = 75 tiles + 1 row; blocks of 26 tiles (104 rows) + the tail.
+        KernelPlan causal = Plan(301, 32, 64, heads: 4, causal: true);
+        Assert.True(causal.AttentionBlocked);
+        Assert.Equal(26 * 4 + 1, causal.AttentionBlockRows);
+    }
+
+    [Fact]
     public void Odd_shape_is_blocked_with_a_one_row_tail()
     {
         KernelPlan plan = Plan(13, 20, 36, heads: 4, causal: true);

@@ -42,6 +42,7 @@ internal static class Engines
         Add<Medium>();
         Add<MiniLm>();
         Add<BertBase>();
+        Add<LongCausal>();
     }
 
     private static readonly Dictionary<string, Func<float[], float[], float[], float[], PackedFeedForwardWeights>> s_packers = new();

@@ -110,7 +110,7 @@ public class SchedulingTests
         Assert.True(ChunkSizing.FeedForwardChunksPerSequence(512, 768, 16384) > 4);
 
         // The worked example is far below the target: one chunk, and the call stays on the calling thread.
-        Assert.Equal(1, ChunkSizing.AttentionChunksPerHead(4, 3, 1));
+        Assert.Equal(1, ChunkSizing.AttentionChunksPerHead(4, 1));
         Assert.True(ChunkSizing.AttentionFlopsPerHead(4, 3) < KernelParallelism.ParallelThresholdFlops);
     }
 

@@ -5,7 +5,7 @@ namespace FixedShapeAttention.Tests;
 // The shapes the agreement theory runs through the real generator (this project references it as an analyzer).
 // Together they reach every emitted path: full unroll and blocked, row tails of 1–3 rows, column tails
 // (overlapping vectors, narrower Vector256/Vector128 slots, scalar columns), padded score rows, one and several
-// heads, head dim 1, causal, every activation, several chunks per head and per sequence.
+// heads, head dim 1, causal, every activation, several chunks per head and per sequence, heads walked in blocks of rows.
 
 /// <summary>The seed's worked example: four tokens of width 3, one head.</summary>
 [TransformerShape(4, 3, 12)]
@@ -46,3 +46,10 @@ public partial class BertBase { }
 /// <summary>Medium's widths at another sequence length: prepacked weights are shared across sequence lengths.</summary>
 [TransformerShape(20, 96, 200, Heads = 3, Activation = Activation.Silu)]
 public partial class SameWidthsAsMedium { }
+
+/// <summary>
+/// A causal head of 301 rows: one chunk per head, walked in blocks of score rows (304-float rows, 104 per block), the
+/// one-row tail in the last block.
+/// </summary>
+[TransformerShape(301, 32, 64, Heads = 4, Causal = true)]
+public partial class LongCausal { }

@@ -28,7 +28,9 @@ internal static class AttentionEmitter
             $"Strategy: {plan.AttentionReason}.",
             $"Register tiles (rows × vectors): Q·Kᵀ {TileDescription(plan, b => b.Scores)}; P·V {TileDescription(plan, b => b.AttentionOutput)}.",
             "Key-padding mask (the keyCounts overload): keys from keyCount on get -inf before softmax, so weight exactly 0.",
-            "Loop order: per chunk, Q·Kᵀ for all its rows (column panels outside, row tiles inside, so a panel of Kᵀ stays in cache), softmax row by row (exp weights, 1/Σ kept per row), then P·V likewise, scaling each output row by its 1/Σ.",
+            "Loop order: per chunk, Kᵀ packed once, then " +
+                (plan.AttentionBlocked ? $"per block of {plan.AttentionBlockTiles * plan.RowTile} rows (so the block's scores stay in L2), " : "") +
+                "Q·Kᵀ for all the rows (column panels outside, row tiles inside, so a panel of Kᵀ stays in cache), softmax row by row (exp weights, 1/Σ kept per row), then P·V likewise, scaling each output row by its 1/Σ.",
             $"Row tail: {RowTail(plan)}",
             $"Scheduling: {plan.AttentionChunksPerHead} chunk{(plan.AttentionChunksPerHead == 1 ? "" : "s")} per (sequence, head) of at most {plan.AttentionMaxRowsPerChunk} rows, {Number(flopsPerSequence)} flops per sequence; " +
             $"below {Number(ChunkSizing.ParallelThresholdFlops)} flops per call every chunk runs on the calling thread.",
@@ -119,7 +121,7 @@ internal static class AttentionEmitter
                 w.Line("ref float kHead = ref Unsafe.Add(ref buffers.Input1, headOffset);");
                 w.Line("ref float vHead = ref Unsafe.Add(ref buffers.Input2, headOffset);");
                 w.Line("ref float outputHead = ref Unsafe.Add(ref buffers.Output, headOffset);");
-                w.Line($"// Scratch: Kᵀ of this head ({d} × {stride}), then up to {plan.AttentionMaxRowsPerChunk} score rows of {stride}.");
+                w.Line($"// Scratch: Kᵀ of this head ({d} × {stride}), then up to {plan.AttentionBlockRows} score rows of {stride}.");
                 w.Line($"ref float scratch = ref MemoryMarshal.GetReference(WorkerScratch.Get({plan.AttentionScratchFloats}));");
                 EmitLadder(w, plan, isa => w.Line($"Rows_{Suffix(isa)}(ref qHead, ref kHead, ref vHead, ref outputHead, ref scratch, firstTile, tileCount, keyCount);"));
             }
@@ -148,19 +150,31 @@ internal static class AttentionEmitter
             w.Line($"KeyPacking.PackTransposed(ref kHead, {e}, {shape.SequenceLength}, {shape.HeadDim}, ref keysT, {stride});");
             w.Line($"int fullTiles = Math.Min(firstTile + tileCount, {plan.FullRowTiles}) - firstTile;");
             w.Line($"bool hasTail = firstTile + tileCount > {plan.FullRowTiles};");
-            w.Line($"int firstRow = firstTile * {tile};");
-            w.Line($"int rows = fullTiles * {tile}{(plan.TailRows > 0 ? $" + (hasTail ? {plan.TailRows} : 0)" : "")};");
-            string rowArgument = causal ? ", firstRow" : "";
-            w.Line($"Scores_{suffix}(ref Unsafe.Add(ref qHead, firstRow * {e}), ref keysT, ref scores, fullTiles, hasTail{rowArgument});");
             // The rows' 1/Σ on the stack: in the scratch array, next to the scores, the two-thread run was 10–15 % slower.
-            w.Line($"Span<float> rowScales = stackalloc float[{plan.AttentionMaxRowsPerChunk}];");
+            w.Line($"Span<float> rowScales = stackalloc float[{plan.AttentionBlockRows}];");
             w.Line("ref float rowScale = ref MemoryMarshal.GetReference(rowScales);");
-            using (w.Block("for (int row = 0; row < rows; row++)"))
+            string tailRows = plan.TailRows > 0 ? $" + (blockTail ? {plan.TailRows} : 0)" : "";
+            if (plan.AttentionBlocked)
             {
-                w.Line($"Unsafe.Add(ref rowScale, row) = Softmax_{suffix}(ref Unsafe.Add(ref scores, row * {stride}), {(causal ? "Math.Min(firstRow + row + 1, keyCount), firstRow + row + 1" : "keyCount")});");
+                int blockTiles = plan.AttentionBlockTiles;
+                w.Line($"// Score rows in blocks of {blockTiles * tile} ({blockTiles * tile} × {stride} floats), so they stay in L2 from Q·Kᵀ through P·V; the row tail goes with the last block.");
+                using (w.Block($"for (int blockStart = 0; ; blockStart += {blockTiles})"))
+                {
+                    w.Line($"int blockTiles = Math.Min(fullTiles - blockStart, {blockTiles});");
+                    w.Line("bool blockTail = hasTail && blockStart + blockTiles == fullTiles;");
+                    w.Line($"int firstRow = (firstTile + blockStart) * {tile};");
+                    EmitRowBlock(w, plan, suffix, "blockTiles", "blockTail", tailRows.Length > 0 ? tailRows : "");
+                    using (w.Block("if (blockStart + blockTiles >= fullTiles)"))
+                    {
+                        w.Line("break;");
+                    }
+                }
             }
-
-            w.Line($"Output_{suffix}(ref scores, ref vHead, ref rowScale, ref Unsafe.Add(ref outputHead, firstRow * {e}), fullTiles, hasTail{rowArgument});");
+            else
+            {
+                w.Line($"int firstRow = firstTile * {tile};");
+                EmitRowBlock(w, plan, suffix, "fullTiles", "hasTail", plan.TailRows > 0 ? $" + (hasTail ? {plan.TailRows} : 0)" : "");
+            }
         }
 
         bool unroll = plan.AttentionStrategy == KernelStrategy.FullUnroll;
@@ -170,6 +184,22 @@ internal static class AttentionEmitter
         SoftmaxEmitter.EmitRowMethod(w, $"Softmax_{suffix}", branch.Scores.Lanes, branch.ScoreColumns, causal);
         w.Line();
         EmitOutput(w, plan, branch, suffix, unroll);
+    }
+
+    /// <summary>Q·Kᵀ, softmax and P·V over the rows of one block: <paramref name="tiles"/> full row tiles from <c>firstRow</c>, and the tail if <paramref name="tail"/>.</summary>
+    private static void EmitRowBlock(SourceWriter w, KernelPlan plan, string suffix, string tiles, string tail, string tailRows)
+    {
+        int e = plan.Shape.EmbeddingDim, stride = plan.ScoreStride;
+        bool causal = plan.Shape.Causal;
+        string rowArgument = causal ? ", firstRow" : "";
+        w.Line($"int rows = {tiles} * {plan.RowTile}{tailRows};");
+        w.Line($"Scores_{suffix}(ref Unsafe.Add(ref qHead, firstRow * {e}), ref keysT, ref scores, {tiles}, {tail}{rowArgument});");
+        using (w.Block("for (int row = 0; row < rows; row++)"))
+        {
+            w.Line($"Unsafe.Add(ref rowScale, row) = Softmax_{suffix}(ref Unsafe.Add(ref scores, row * {stride}), {(causal ? "Math.Min(firstRow + row + 1, keyCount), firstRow + row + 1" : "keyCount")});");
+        }
+
+        w.Line($"Output_{suffix}(ref scores, ref vHead, ref rowScale, ref Unsafe.Add(ref outputHead, firstRow * {e}), {tiles}, {tail}{rowArgument});");
     }
 
     private static void EmitScores(SourceWriter w, KernelPlan plan, BranchPlan branch, string suffix, bool unroll)

@@ -1,3 +1,6 @@
+using System;
+using FixedShapeAttention.Scheduling;
+
 namespace FixedShapeAttention.Generators.Model;
 
 /// <summary>How a kernel's loops are emitted.</summary>
@@ -68,8 +71,17 @@ internal sealed record KernelPlan(
 {
     public int RowTiles => FullRowTiles + (TailRows > 0 ? 1 : 0);
 
-    /// <summary>Per-worker scratch of an attention chunk: Kᵀ of one head (HeadDim × ScoreStride), then the chunk's score rows.</summary>
-    public int AttentionScratchFloats => (Shape.HeadDim + AttentionMaxRowsPerChunk) * ScoreStride;
+    /// <summary>Full row tiles per block of score rows when an attention chunk is walked in blocks.</summary>
+    public int AttentionBlockTiles => ChunkSizing.AttentionBlockTiles(ScoreStride);
+
+    /// <summary>Whether an attention chunk has more rows than one block (plus the row tail) and is walked in blocks.</summary>
+    public bool AttentionBlocked => AttentionMaxRowsPerChunk > AttentionBlockTiles * RowTile + TailRows;
+
+    /// <summary>Score rows an attention chunk holds at once: all its rows, or a block of them (the last block takes the tail).</summary>
+    public int AttentionBlockRows => AttentionBlocked ? AttentionBlockTiles * RowTile + TailRows : AttentionMaxRowsPerChunk;
+
+    /// <summary>Per-worker scratch of an attention chunk: Kᵀ of one head (HeadDim × ScoreStride), then a block of score rows.</summary>
+    public int AttentionScratchFloats => (Shape.HeadDim + AttentionBlockRows) * ScoreStride;
 
     /// <summary>Per-worker scratch of a feed-forward chunk: its hidden rows.</summary>
     public int FeedForwardScratchFloats => FeedForwardMaxRowsPerChunk * Shape.FfnDim;

@@ -27,7 +27,7 @@ internal static class KernelPlanner
         int tiles = ChunkSizing.RowTiles(s);
         int feedForwardChunks = ChunkSizing.FeedForwardChunksPerSequence(s, e, f);
         int maxRowsPerChunk = Math.Min(s, ChunkSizing.MaxTilesPerChunk(tiles, feedForwardChunks) * ChunkSizing.RowTile);
-        int attentionChunks = ChunkSizing.AttentionChunksPerHead(s, d, shape.Heads);
+        int attentionChunks = ChunkSizing.AttentionChunksPerHead(s, shape.Heads);
         int attentionRowsPerChunk = Math.Min(s, ChunkSizing.MaxTilesPerChunk(tiles, attentionChunks) * ChunkSizing.RowTile);
 
         return new KernelPlan(

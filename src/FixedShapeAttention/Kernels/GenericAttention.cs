@@ -47,34 +47,40 @@ internal readonly unsafe struct GenericAttentionKernel<TVec, TOps> : IChunkKerne
         float* v = buffers.Input2Pointer + headOffset;
         float* output = buffers.OutputPointer + headOffset;
 
-        fixed (float* scratch = WorkerScratch.Get(d * padded + rows * padded))
+        // Score rows in blocks that stay in L2 from Q·Kᵀ through P·V; Kᵀ is packed once for all of them.
+        int blockRows = Math.Min(rows, ChunkSizing.AttentionBlockTiles(padded) * ChunkSizing.RowTile);
+        fixed (float* scratch = WorkerScratch.Get(d * padded + blockRows * padded))
         {
             float* keysTransposed = scratch;
             float* scores = scratch + d * padded;
 
             KeyPacking.PackTransposed(ref *k, e, s, d, ref *keysTransposed, padded);
 
-            GenericGemm.Multiply<TVec, TOps, ScaleEpilogue>(q + rowStart * e, e, keysTransposed, padded, scores, padded, rows, padded, d, new ScaleEpilogue(_scale));
-
-            for (int r = 0; r < rows; r++)
+            for (int blockStart = rowStart; blockStart < rowEnd; blockStart += blockRows)
             {
-                int visible = _causal ? Math.Min(rowStart + r + 1, keyCount) : keyCount;
-                new Span<float>(scores + r * padded + visible, padded - visible).Fill(float.NegativeInfinity);
-                RowSoftmax.Apply<TVec, TOps>(scores + r * padded, padded);
-            }
+                int blockLength = Math.Min(blockRows, rowEnd - blockStart);
+                GenericGemm.Multiply<TVec, TOps, ScaleEpilogue>(q + blockStart * e, e, keysTransposed, padded, scores, padded, blockLength, padded, d, new ScaleEpilogue(_scale));
 
-            if (_causal)
-            {
-                // Row i reads only keys 0..i, so masked keys never meet a weight of 0 (0·∞ would be NaN).
-                for (int r = 0; r < rows; r++)
+                for (int r = 0; r < blockLength; r++)
                 {
-                    int visible = rowStart + r + 1;
-                    GenericGemm.Multiply<TVec, TOps, IdentityEpilogue>(scores + r * padded, padded, v, e, output + (rowStart + r) * e, e, 1, d, visible, default);
+                    int visible = _causal ? Math.Min(blockStart + r + 1, keyCount) : keyCount;
+                    new Span<float>(scores + r * padded + visible, padded - visible).Fill(float.NegativeInfinity);
+                    RowSoftmax.Apply<TVec, TOps>(scores + r * padded, padded);
                 }
-            }
-            else
-            {
-                GenericGemm.Multiply<TVec, TOps, IdentityEpilogue>(scores, padded, v, e, output + rowStart * e, e, rows, d, s, default);
+
+                if (_causal)
+                {
+                    // Row i reads only keys 0..i, so masked keys never meet a weight of 0 (0·∞ would be NaN).
+                    for (int r = 0; r < blockLength; r++)
+                    {
+                        int visible = blockStart + r + 1;
+                        GenericGemm.Multiply<TVec, TOps, IdentityEpilogue>(scores + r * padded, padded, v, e, output + (blockStart + r) * e, e, 1, d, visible, default);
+                    }
+                }
+                else
+                {
+                    GenericGemm.Multiply<TVec, TOps, IdentityEpilogue>(scores, padded, v, e, output + blockStart * e, e, blockLength, d, s, default);
+                }
             }
         }
     }

@@ -48,7 +48,7 @@ public static class GenericKernels
     private static void RunAttention(
         TransformerShape shape, int batch, ReadOnlySpan<float> q, ReadOnlySpan<float> k, ReadOnlySpan<float> v, ReadOnlySpan<int> keyCounts, Span<float> output, int maxDegreeOfParallelism)
     {
-        int chunksPerHead = ChunkSizing.AttentionChunksPerHead(shape.SequenceLength, shape.HeadDim, shape.Heads);
+        int chunksPerHead = ChunkSizing.AttentionChunksPerHead(shape.SequenceLength, shape.Heads);
         int chunks = batch * shape.Heads * chunksPerHead;
         long flops = batch * shape.Heads * ChunkSizing.AttentionFlopsPerHead(shape.SequenceLength, shape.HeadDim);
 

@@ -22,12 +22,6 @@ internal static class ChunkSizing
     public const long ParallelThresholdFlops = 250_000;
 
     /// <summary>
-    /// The work a chunk should carry: about 8–20 µs of one core, enough that claiming a chunk (one compare-and-swap on
-    /// the worker pool) is noise, small enough that two cores still balance on a single sequence.
-    /// </summary>
-    public const long TargetChunkFlops = 2_000_000;
-
-    /// <summary>
     /// The largest hidden-activation block (rows × FfnDim floats) a feed-forward chunk keeps: 2 MiB, which L2 and L3
     /// hold between the two products. Only one row tile of it is hot at a time, so it need not fit L2.
     /// </summary>
@@ -49,32 +43,33 @@ internal static class ChunkSizing
     public static long FeedForwardFlopsPerSequence(int sequenceLength, int embeddingDim, int ffnDim) => 4L * sequenceLength * embeddingDim * ffnDim;
 
     /// <summary>
-    /// The fewest row tiles an attention chunk takes when a big head is split by work: each chunk repacks Kᵀ of its head
-    /// (SequenceLength·HeadDim strided copies), and 16 tiles (64 rows) make that 256 flops of work per copy.
+    /// The fewest row tiles of an attention chunk when a head is split so that threads can share a call with too few
+    /// heads (a one-head shape): 16 rows, so the chunk's own Kᵀ copy stays under a sixth of its time even at 32 tokens.
     /// </summary>
-    public const int MinTilesPerAttentionChunk = 16;
-
-    /// <summary>
-    /// The fewest row tiles of a chunk cut only so that threads can share a call with too few heads (a one-head
-    /// shape): 16 rows, so the repeated Kᵀ copy stays under a sixth of the chunk's time even at 32 tokens.
-    /// </summary>
-    public const int MinTilesPerBalancingChunk = 4;
+    public const int MinTilesPerAttentionChunk = 4;
 
     /// <summary>Attention chunks a call of one sequence should have at least, when its heads allow: enough for 2–4 threads.</summary>
     public const int MinAttentionChunksPerSequence = 4;
 
     /// <summary>
-    /// How many chunks the row tiles of one (sequence, head) are cut into: by work for long sequences, and, for a
-    /// shape with fewer heads than <see cref="MinAttentionChunksPerSequence"/>, into enough chunks that a single
-    /// sequence still runs on more than one thread.
+    /// How many chunks the row tiles of one (sequence, head) are cut into. A head is one chunk unless the shape has
+    /// fewer heads than <see cref="MinAttentionChunksPerSequence"/>: every chunk packs Kᵀ of its head (at 512 tokens
+    /// that copy was a fifth of the call when heads were cut into 64-row chunks), and a long head keeps its scores
+    /// in cache by walking its rows in blocks (<see cref="AttentionBlockTiles"/>) instead.
     /// </summary>
-    public static int AttentionChunksPerHead(int sequenceLength, int headDim, int heads)
+    public static int AttentionChunksPerHead(int sequenceLength, int heads)
     {
         int tiles = RowTiles(sequenceLength);
-        long byWork = System.Math.Min(AttentionFlopsPerHead(sequenceLength, headDim) / TargetChunkFlops, tiles / MinTilesPerAttentionChunk);
-        long forBalance = System.Math.Min((MinAttentionChunksPerSequence + heads - 1) / heads, tiles / MinTilesPerBalancingChunk);
-        return Clamp(System.Math.Max(byWork, forBalance), tiles);
+        int forBalance = (MinAttentionChunksPerSequence + heads - 1) / heads;
+        return Clamp(System.Math.Min(forBalance, tiles / MinTilesPerAttentionChunk), tiles);
     }
+
+    /// <summary>The score rows an attention chunk holds at once: 32 Ki floats (128 KiB), so they stay in L2 beside Kᵀ and V
+    /// from Q·Kᵀ through softmax to P·V.</summary>
+    public const int AttentionScoreBlockFloats = 1 << 15;
+
+    /// <summary>Row tiles per block of score rows, for score rows of <paramref name="scoreStride"/> floats: at least one.</summary>
+    public static int AttentionBlockTiles(int scoreStride) => System.Math.Max(1, AttentionScoreBlockFloats / scoreStride / RowTile);
 
     /// <summary>How many chunks the row tiles of one sequence are cut into for the feed-forward network.</summary>
     public static int FeedForwardChunksPerSequence(int sequenceLength, int embeddingDim, int ffnDim)

@@ -4,7 +4,7 @@
 // Strategy: blocked loops: the largest product, Q·Kᵀ on the scalar branch, is 32 deep × 128 column slots = 4096 multiply-add statements per row tile, above the unroll budget of 48, so k and column panels are loops around an unrolled register tile.
 // Register tiles (rows × vectors): Q·Kᵀ Vector512 4×4 Vector512, Vector256 4×2 Vector256, scalar 4×4 float; P·V Vector512 4×2 Vector512, Vector256 4×2 Vector256, scalar 4×4 float.
 // Key-padding mask (the keyCounts overload): keys from keyCount on get -inf before softmax, so weight exactly 0.
-// Loop order: per chunk, Q·Kᵀ for all its rows (column panels outside, row tiles inside, so a panel of Kᵀ stays in cache), softmax row by row (exp weights, 1/Σ kept per row), then P·V likewise, scaling each output row by its 1/Σ.
+// Loop order: per chunk, Kᵀ packed once, then Q·Kᵀ for all the rows (column panels outside, row tiles inside, so a panel of Kᵀ stays in cache), softmax row by row (exp weights, 1/Σ kept per row), then P·V likewise, scaling each output row by its 1/Σ.
 // Row tail: 128 rows = 32 tiles of 4, no row tail.
 // Scheduling: 1 chunk per (sequence, head) of at most 128 rows, 25_165_824 flops per sequence; below 250_000 flops per call every chunk runs on the calling thread.
 
@@ -99,11 +99,11 @@ namespace FixedShapeAttention.Generated
             KeyPacking.PackTransposed(ref kHead, 384, 128, 32, ref keysT, 128);
             int fullTiles = Math.Min(firstTile + tileCount, 32) - firstTile;
             bool hasTail = firstTile + tileCount > 32;
+            Span<float> rowScales = stackalloc float[128];
+            ref float rowScale = ref MemoryMarshal.GetReference(rowScales);
             int firstRow = firstTile * 4;
             int rows = fullTiles * 4;
             Scores_Vector512(ref Unsafe.Add(ref qHead, firstRow * 384), ref keysT, ref scores, fullTiles, hasTail);
-            Span<float> rowScales = stackalloc float[128];
-            ref float rowScale = ref MemoryMarshal.GetReference(rowScales);
             for (int row = 0; row < rows; row++)
             {
                 Unsafe.Add(ref rowScale, row) = Softmax_Vector512(ref Unsafe.Add(ref scores, row * 128), keyCount);
@@ -345,11 +345,11 @@ namespace FixedShapeAttention.Generated
             KeyPacking.PackTransposed(ref kHead, 384, 128, 32, ref keysT, 128);
             int fullTiles = Math.Min(firstTile + tileCount, 32) - firstTile;
             bool hasTail = firstTile + tileCount > 32;
+            Span<float> rowScales = stackalloc float[128];
+            ref float rowScale = ref MemoryMarshal.GetReference(rowScales);
             int firstRow = firstTile * 4;
             int rows = fullTiles * 4;
             Scores_Vector256(ref Unsafe.Add(ref qHead, firstRow * 384), ref keysT, ref scores, fullTiles, hasTail);
-            Span<float> rowScales = stackalloc float[128];
-            ref float rowScale = ref MemoryMarshal.GetReference(rowScales);
             for (int row = 0; row < rows; row++)
             {
                 Unsafe.Add(ref rowScale, row) = Softmax_Vector256(ref Unsafe.Add(ref scores, row * 128), keyCount);
@@ -506,11 +506,11 @@ namespace FixedShapeAttention.Generated
             KeyPacking.PackTransposed(ref kHead, 384, 128, 32, ref keysT, 128);
             int fullTiles = Math.Min(firstTile + tileCount, 32) - firstTile;
             bool hasTail = firstTile + tileCount > 32;
+            Span<float> rowScales = stackalloc float[128];
+            ref float rowScale = ref MemoryMarshal.GetReference(rowScales);
             int firstRow = firstTile * 4;
             int rows = fullTiles * 4;
             Scores_Scalar(ref Unsafe.Add(ref qHead, firstRow * 384), ref keysT, ref scores, fullTiles, hasTail);
-            Span<float> rowScales = stackalloc float[128];
-            ref float rowScale = ref MemoryMarshal.GetReference(rowScales);
             for (int row = 0; row < rows; row++)
             {
                 Unsafe.Add(ref rowScale, row) = Softmax_Scalar(ref Unsafe.Add(ref scores, row * 128), keyCount);

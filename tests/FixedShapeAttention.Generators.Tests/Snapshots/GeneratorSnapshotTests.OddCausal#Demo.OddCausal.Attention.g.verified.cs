@@ -4,7 +4,7 @@
 // Strategy: blocked loops: the largest product, Q·Kᵀ on the scalar branch, is 5 deep × 13 column slots = 65 multiply-add statements per row tile, above the unroll budget of 48, so k and column panels are loops around an unrolled register tile.
 // Register tiles (rows × vectors): Q·Kᵀ Vector512 4×1 Vector512, Vector256 4×2 Vector256, scalar 4×4 float; P·V Vector512 4×2 Vector128, Vector256 4×2 Vector128, scalar 4×4 float.
 // Key-padding mask (the keyCounts overload): keys from keyCount on get -inf before softmax, so weight exactly 0.
-// Loop order: per chunk, Q·Kᵀ for all its rows (column panels outside, row tiles inside, so a panel of Kᵀ stays in cache), softmax row by row (exp weights, 1/Σ kept per row), then P·V likewise, scaling each output row by its 1/Σ.
+// Loop order: per chunk, Kᵀ packed once, then Q·Kᵀ for all the rows (column panels outside, row tiles inside, so a panel of Kᵀ stays in cache), softmax row by row (exp weights, 1/Σ kept per row), then P·V likewise, scaling each output row by its 1/Σ.
 // Row tail: 13 rows = 3 tiles of 4 + a tail tile of 1 row, emitted as its own code.
 // Scheduling: 1 chunk per (sequence, head) of at most 13 rows, 13_520 flops per sequence; below 250_000 flops per call every chunk runs on the calling thread.
 
@@ -99,11 +99,11 @@ namespace FixedShapeAttention.Generated
             KeyPacking.PackTransposed(ref kHead, 20, 13, 5, ref keysT, 16);
             int fullTiles = Math.Min(firstTile + tileCount, 3) - firstTile;
             bool hasTail = firstTile + tileCount > 3;
+            Span<float> rowScales = stackalloc float[13];
+            ref float rowScale = ref MemoryMarshal.GetReference(rowScales);
             int firstRow = firstTile * 4;
             int rows = fullTiles * 4 + (hasTail ? 1 : 0);
             Scores_Vector512(ref Unsafe.Add(ref qHead, firstRow * 20), ref keysT, ref scores, fullTiles, hasTail, firstRow);
-            Span<float> rowScales = stackalloc float[13];
-            ref float rowScale = ref MemoryMarshal.GetReference(rowScales);
             for (int row = 0; row < rows; row++)
             {
                 Unsafe.Add(ref rowScale, row) = Softmax_Vector512(ref Unsafe.Add(ref scores, row * 16), Math.Min(firstRow + row + 1, keyCount), firstRow + row + 1);
@@ -509,11 +509,11 @@ namespace FixedShapeAttention.Generated
             KeyPacking.PackTransposed(ref kHead, 20, 13, 5, ref keysT, 16);
             int fullTiles = Math.Min(firstTile + tileCount, 3) - firstTile;
             bool hasTail = firstTile + tileCount > 3;
+            Span<float> rowScales = stackalloc float[13];
+            ref float rowScale = ref MemoryMarshal.GetReference(rowScales);
             int firstRow = firstTile * 4;
             int rows = fullTiles * 4 + (hasTail ? 1 : 0);
             Scores_Vector256(ref Unsafe.Add(ref qHead, firstRow * 20), ref keysT, ref scores, fullTiles, hasTail, firstRow);
-            Span<float> rowScales = stackalloc float[13];
-            ref float rowScale = ref MemoryMarshal.GetReference(rowScales);
             for (int row = 0; row < rows; row++)
             {
                 Unsafe.Add(ref rowScale, row) = Softmax_Vector256(ref Unsafe.Add(ref scores, row * 16), Math.Min(firstRow + row + 1, keyCount), firstRow + row + 1);
@@ -931,11 +931,11 @@ namespace FixedShapeAttention.Generated
             KeyPacking.PackTransposed(ref kHead, 20, 13, 5, ref keysT, 16);
             int fullTiles = Math.Min(firstTile + tileCount, 3) - firstTile;
             bool hasTail = firstTile + tileCount > 3;
+            Span<float> rowScales = stackalloc float[13];
+            ref float rowScale = ref MemoryMarshal.GetReference(rowScales);
             int firstRow = firstTile * 4;
             int rows = fullTiles * 4 + (hasTail ? 1 : 0);
             Scores_Scalar(ref Unsafe.Add(ref qHead, firstRow * 20), ref keysT, ref scores, fullTiles, hasTail, firstRow);
-            Span<float> rowScales = stackalloc float[13];
-            ref float rowScale = ref MemoryMarshal.GetReference(rowScales);
             for (int row = 0; row < rows; row++)
             {
                 Unsafe.Add(ref rowScale, row) = Softmax_Scalar(ref Unsafe.Add(ref scores, row * 16), Math.Min(firstRow + row + 1, keyCount), firstRow + row + 1);

@@ -4,7 +4,7 @@
 // Strategy: full unroll: the largest product, Q·Kᵀ on the scalar branch, is 3 deep × 4 column slots = 12 multiply-add statements per row tile, within the budget of 48, so k and column panels are straight-line code.
 // Register tiles (rows × vectors): Q·Kᵀ Vector512 4×1 Vector128, Vector256 4×1 Vector128, scalar 4×4 float; P·V Vector512 4×3 float, Vector256 4×2 float, scalar 4×3 float.
 // Key-padding mask (the keyCounts overload): keys from keyCount on get -inf before softmax, so weight exactly 0.
-// Loop order: per chunk, Q·Kᵀ for all its rows (column panels outside, row tiles inside, so a panel of Kᵀ stays in cache), softmax row by row (exp weights, 1/Σ kept per row), then P·V likewise, scaling each output row by its 1/Σ.
+// Loop order: per chunk, Kᵀ packed once, then Q·Kᵀ for all the rows (column panels outside, row tiles inside, so a panel of Kᵀ stays in cache), softmax row by row (exp weights, 1/Σ kept per row), then P·V likewise, scaling each output row by its 1/Σ.
 // Row tail: 4 rows = 1 tile of 4, no row tail.
 // Scheduling: 1 chunk per (sequence, head) of at most 4 rows, 192 flops per sequence; below 250_000 flops per call every chunk runs on the calling thread.
 
@@ -99,11 +99,11 @@ namespace FixedShapeAttention.Generated
             KeyPacking.PackTransposed(ref kHead, 3, 4, 3, ref keysT, 16);
             int fullTiles = Math.Min(firstTile + tileCount, 1) - firstTile;
             bool hasTail = firstTile + tileCount > 1;
+            Span<float> rowScales = stackalloc float[4];
+            ref float rowScale = ref MemoryMarshal.GetReference(rowScales);
             int firstRow = firstTile * 4;
             int rows = fullTiles * 4;
             Scores_Vector512(ref Unsafe.Add(ref qHead, firstRow * 3), ref keysT, ref scores, fullTiles, hasTail);
-            Span<float> rowScales = stackalloc float[4];
-            ref float rowScale = ref MemoryMarshal.GetReference(rowScales);
             for (int row = 0; row < rows; row++)
             {
                 Unsafe.Add(ref rowScale, row) = Softmax_Vector512(ref Unsafe.Add(ref scores, row * 16), keyCount);
@@ -332,11 +332,11 @@ namespace FixedShapeAttention.Generated
             KeyPacking.PackTransposed(ref kHead, 3, 4, 3, ref keysT, 16);
             int fullTiles = Math.Min(firstTile + tileCount, 1) - firstTile;
             bool hasTail = firstTile + tileCount > 1;
+            Span<float> rowScales = stackalloc float[4];
+            ref float rowScale = ref MemoryMarshal.GetReference(rowScales);
             int firstRow = firstTile * 4;
             int rows = fullTiles * 4;
             Scores_Vector256(ref Unsafe.Add(ref qHead, firstRow * 3), ref keysT, ref scores, fullTiles, hasTail);
-            Span<float> rowScales = stackalloc float[4];
-            ref float rowScale = ref MemoryMarshal.GetReference(rowScales);
             for (int row = 0; row < rows; row++)
             {
                 Unsafe.Add(ref rowScale, row) = Softmax_Vector256(ref Unsafe.Add(ref scores, row * 16), keyCount);
@@ -600,11 +600,11 @@ namespace FixedShapeAttention.Generated
             KeyPacking.PackTransposed(ref kHead, 3, 4, 3, ref keysT, 16);
             int fullTiles = Math.Min(firstTile + tileCount, 1) - firstTile;
             bool hasTail = firstTile + tileCount > 1;
+            Span<float> rowScales = stackalloc float[4];
+            ref float rowScale = ref MemoryMarshal.GetReference(rowScales);
             int firstRow = firstTile * 4;
             int rows = fullTiles * 4;
             Scores_Scalar(ref Unsafe.Add(ref qHead, firstRow * 3), ref keysT, ref scores, fullTiles, hasTail);
-            Span<float> rowScales = stackalloc float[4];
-            ref float rowScale = ref MemoryMarshal.GetReference(rowScales);
             for (int row = 0; row < rows; row++)
             {
                 Unsafe.Add(ref rowScale, row) = Softmax_Scalar(ref Unsafe.Add(ref scores, row * 16), keyCount);
