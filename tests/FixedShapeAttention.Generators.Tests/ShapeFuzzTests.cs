@@ -184,7 +184,7 @@ public sealed class ShapeFuzzTests
         }
 
         // Every degree of parallelism gives the same bits (SchedulingTests); -1 also reaches the parallel path of
-        // the larger shapes, whose FFN is above the 4 MFLOP threshold.
+        // the larger shapes, whose FFN is above the 250 kFLOP threshold.
         var a = TestData.Attention(shape, fuzz.Batch, fuzz.DataSeed);
         var output = new float[a.Q.Length];
         attention(fuzz.Index, a.Q, a.K, a.V, output, -1);

@@ -17,7 +17,7 @@ public class ConcurrencyTests
 {
     private const int Threads = 16;
 
-    // A call that does not finish within this is a hang (a deadlock in nested Parallel.For, say), not slowness.
+    // A call that does not finish within this is a hang (a deadlock in a nested call on the worker pool, say), not slowness.
     private static readonly TimeSpan s_hang = TimeSpan.FromMinutes(2);
 
     [Theory]
@@ -36,8 +36,8 @@ public class ConcurrencyTests
     [InlineData("Generic")]
     public void Sixteen_threads_of_parallel_calls_give_single_threaded_bits(string engineName)
     {
-        // MiniLm is above the parallel threshold: each call runs its own Parallel.For on the shared pool, so pool
-        // threads run chunks of different calls back to back with their scratch, and callers wait inside the pool.
+        // MiniLm is above the parallel threshold: each call tries the shared worker pool, so workers run chunks of
+        // different calls back to back with their scratch, and a caller that finds the pool busy runs on its own thread.
         // The degree of parallelism varies per call (default, 1, 2), which must not change a bit either.
         int calls = CallsPerThread(4);
         int[] dops = { -1, 1, 2 };

@@ -46,7 +46,7 @@ internal sealed record BranchPlan(
 
 /// <summary>
 /// Everything decided about a shape before emission: strategy and the reason for it, register tiles per branch,
-/// the row tail, scratch sizes and the chunking for <c>Parallel.For</c>. Produced by <c>KernelPlanner.Plan</c>, a pure
+/// the row tail, scratch sizes and the chunking for the worker pool. Produced by <c>KernelPlanner.Plan</c>, a pure
 /// function, so it is tested without Roslyn. Same cache contract as <see cref="ShapeSpec"/>.
 /// </summary>
 internal sealed record KernelPlan(
