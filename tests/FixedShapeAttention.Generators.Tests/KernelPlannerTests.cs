@@ -61,6 +61,19 @@ public sealed class KernelPlannerTests
     }
 
     [Fact]
+    public void Feed_forward_splits_columns_only_for_short_sequences_with_weights_beyond_L2()
+    {
+        // MiniLM's 4.5 MiB of W1 + W2: each row chunk would stream all of it, so short sequences split columns.
+        Assert.True(Plan(16, 384, 1536, heads: 12).FeedForwardColumnSplit);
+        Assert.True(Plan(128, 384, 1536, heads: 12).FeedForwardColumnSplit);
+        Assert.False(Plan(256, 384, 1536, heads: 12).FeedForwardColumnSplit);
+        // 128 KiB of weights stay in L2: rows are split, one hand-off to the pool instead of two phases.
+        Assert.False(Plan(32, 64, 256).FeedForwardColumnSplit);
+        Assert.True(Plan(21, 256, 512, heads: 2).FeedForwardColumnSplit);
+        Assert.False(Plan(21, 256, 511, heads: 1).FeedForwardColumnSplit);
+    }
+
+    [Fact]
     public void Attention_packs_each_head_once_and_walks_long_heads_in_blocks_of_score_rows()
     {
         // Twelve heads are enough chunks for 2–4 threads: one chunk per head, whose 512 score rows of 512 floats

@@ -43,6 +43,7 @@ internal static class Engines
         Add<MiniLm>();
         Add<BertBase>();
         Add<LongCausal>();
+        Add<ColumnSplitTail>();
     }
 
     private static readonly Dictionary<string, Func<float[], float[], float[], float[], PackedFeedForwardWeights>> s_packers = new();

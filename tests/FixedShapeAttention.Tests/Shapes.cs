@@ -53,3 +53,10 @@ public partial class SameWidthsAsMedium { }
 /// </summary>
 [TransformerShape(301, 32, 64, Heads = 4, Causal = true)]
 public partial class LongCausal { }
+
+/// <summary>
+/// W1 + W2 of exactly 1 MiB at 21 tokens: the feed-forward network splits columns (the smallest weights that do), with
+/// a one-row tail and GELU's separate pass.
+/// </summary>
+[TransformerShape(21, 256, 512, Heads = 2, Activation = Activation.Gelu)]
+public partial class ColumnSplitTail { }

@@ -27,7 +27,7 @@ internal static class FeedForwardEmitter
             "Loop order: column panels outside, row tiles inside, so a panel of W stays in cache while every row of the chunk uses it.",
             $"Row tail: {RowTail(plan)}",
             plan.FeedForwardColumnSplit
-                ? $"Scheduling: columns split, not rows (SequenceLength ≤ {ChunkSizing.MaxColumnSplitSequence}): phase 1 = {ChunkSizing.ProjectionColumnChunks} chunks per sequence, each all rows × a share of W1's column panels, into the call's hidden rows; " +
+                ? $"Scheduling: columns split, not rows (SequenceLength ≤ {ChunkSizing.MaxColumnSplitSequence} and W1 + W2 ≥ {ChunkSizing.MinColumnSplitWeightFloats * 4 / 1024 / 1024} MiB): phase 1 = {ChunkSizing.ProjectionColumnChunks} chunks per sequence, each all rows × a share of W1's column panels, into the call's hidden rows; " +
                   $"phase 2 = {ChunkSizing.ProjectionColumnChunks} chunks per sequence over W2's columns; so each weight is read once per sequence. {Number(flopsPerSequence)} flops per sequence; " +
                   $"below {Number(ChunkSizing.ParallelThresholdFlops)} flops per call both phases run on the calling thread."
                 : $"Scheduling: {plan.FeedForwardChunksPerSequence} chunk{(plan.FeedForwardChunksPerSequence == 1 ? "" : "s")} per sequence of at most {plan.FeedForwardMaxRowsPerChunk} rows " +

@@ -44,7 +44,7 @@ internal static class KernelPlanner
             AttentionMaxRowsPerChunk: attentionRowsPerChunk,
             FeedForwardChunksPerSequence: feedForwardChunks,
             FeedForwardMaxRowsPerChunk: maxRowsPerChunk,
-            FeedForwardColumnSplit: feedForwardStrategy == KernelStrategy.Blocked && s <= ChunkSizing.MaxColumnSplitSequence,
+            FeedForwardColumnSplit: feedForwardStrategy == KernelStrategy.Blocked && ChunkSizing.FeedForwardSplitsColumns(s, e, f),
             projectionStrategy,
             projectionReason,
             ProjectionChunksPerSequence: projectionStrategy == KernelStrategy.FullUnroll ? 1 : ChunkSizing.ProjectionColumnChunks,

@@ -104,6 +104,18 @@ internal static class ChunkSizing
     /// </summary>
     public const int MaxColumnSplitSequence = 128;
 
+    /// <summary>
+    /// The smallest W1 + W2 (in floats) whose generated feed-forward network splits columns: 256 Ki floats, 1 MiB, the
+    /// L2 of a core. Below it the weights stay in L2 and a row chunk re-reads them for free, while the column split
+    /// costs a second hand-off to the worker pool and a wait between its phases (at 32 tokens × 64 × 256 it made two
+    /// threads slower than the row-split generic kernel).
+    /// </summary>
+    public const int MinColumnSplitWeightFloats = 1 << 18;
+
+    /// <summary>Whether the generated feed-forward network of this shape splits columns rather than rows.</summary>
+    public static bool FeedForwardSplitsColumns(int sequenceLength, int embeddingDim, int ffnDim) =>
+        sequenceLength <= MaxColumnSplitSequence && 2L * embeddingDim * ffnDim >= MinColumnSplitWeightFloats;
+
     /// <summary>The most row tiles any chunk holds (balanced partition: the first chunks carry one extra).</summary>
     public static int MaxTilesPerChunk(int tiles, int chunks) => (tiles + chunks - 1) / chunks;
 

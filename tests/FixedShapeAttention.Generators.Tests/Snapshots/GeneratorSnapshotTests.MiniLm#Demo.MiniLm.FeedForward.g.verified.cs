@@ -6,7 +6,7 @@
 // Loop order: column panels outside, row tiles inside, so a panel of W stays in cache while every row of the chunk uses it.
 // Prepacked overload: PackFeedForward stores each column panel of W1 and W2 contiguously in the order the tile reads it; FeedForward(x, weights, y) then streams B instead of striding through it, with the same multiply-adds in the same order (bit-identical results).
 // Row tail: 128 rows = 32 tiles of 4, no row tail.
-// Scheduling: columns split, not rows (SequenceLength ≤ 128): phase 1 = 4 chunks per sequence, each all rows × a share of W1's column panels, into the call's hidden rows; phase 2 = 4 chunks per sequence over W2's columns; so each weight is read once per sequence. 301_989_888 flops per sequence; below 250_000 flops per call both phases run on the calling thread.
+// Scheduling: columns split, not rows (SequenceLength ≤ 128 and W1 + W2 ≥ 1 MiB): phase 1 = 4 chunks per sequence, each all rows × a share of W1's column panels, into the call's hidden rows; phase 2 = 4 chunks per sequence over W2's columns; so each weight is read once per sequence. 301_989_888 flops per sequence; below 250_000 flops per call both phases run on the calling thread.
 
 #nullable enable
 

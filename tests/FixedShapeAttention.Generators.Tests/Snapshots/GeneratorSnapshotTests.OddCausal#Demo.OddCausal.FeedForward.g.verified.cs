@@ -6,7 +6,7 @@
 // Loop order: column panels outside, row tiles inside, so a panel of W stays in cache while every row of the chunk uses it.
 // Prepacked overload: PackFeedForward stores each column panel of W1 and W2 contiguously in the order the tile reads it; FeedForward(x, weights, y) then streams B instead of striding through it, with the same multiply-adds in the same order (bit-identical results).
 // Row tail: 13 rows = 3 tiles of 4 + a tail tile of 1 row, emitted as its own code.
-// Scheduling: columns split, not rows (SequenceLength ≤ 128): phase 1 = 4 chunks per sequence, each all rows × a share of W1's column panels, into the call's hidden rows; phase 2 = 4 chunks per sequence over W2's columns; so each weight is read once per sequence. 37_440 flops per sequence; below 250_000 flops per call both phases run on the calling thread.
+// Scheduling: 4 chunks per sequence of at most 4 rows (hidden block 0 KiB), 37_440 flops per sequence; below 250_000 flops per call every chunk runs on the calling thread.
 
 #nullable enable
 
@@ -26,11 +26,7 @@ namespace Demo
         public static void FeedForward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> w1, global::System.ReadOnlySpan<float> b1, global::System.ReadOnlySpan<float> w2, global::System.ReadOnlySpan<float> b2, global::System.Span<float> y, int maxDegreeOfParallelism)
         {
             int batch = global::FixedShapeAttention.KernelArguments.ValidateFeedForward(x, w1, b1, w2, b2, y, 13, 20, 36);
-            // Two phases over column chunks (see the header): the hidden rows of the whole call live in between. Both pass
-            // the call's flops, so the call goes parallel exactly when a row-split call of the same work would.
-            global::System.Span<float> hidden = global::FixedShapeAttention.Scheduling.CallScratch.Get(batch * 468);
-            global::FixedShapeAttention.Scheduling.ParallelRunner.Run(new global::FixedShapeAttention.Generated.OddCausalFeedForwardKernel(HiddenPhase: true), batch * 4, batch * 37440L, maxDegreeOfParallelism, x, w1, b1, default, default, hidden);
-            global::FixedShapeAttention.Scheduling.ParallelRunner.Run(new global::FixedShapeAttention.Generated.OddCausalFeedForwardKernel(HiddenPhase: false), batch * 4, batch * 37440L, maxDegreeOfParallelism, hidden, w2, b2, default, default, y);
+            global::FixedShapeAttention.Scheduling.ParallelRunner.Run(new global::FixedShapeAttention.Generated.OddCausalFeedForwardKernel(), batch * 4, batch * 37440L, maxDegreeOfParallelism, x, w1, b1, w2, b2, y);
         }
 
         /// <summary>Packs w1 <c>[20, 36]</c>, b1 <c>[36]</c>, w2 <c>[36, 20]</c> and b2 <c>[20]</c> once, for <c>FeedForward(x, weights, y)</c>.</summary>
@@ -54,11 +50,7 @@ namespace Demo
         public static void FeedForward(global::System.ReadOnlySpan<float> x, global::FixedShapeAttention.PackedFeedForwardWeights weights, global::System.Span<float> y, int maxDegreeOfParallelism)
         {
             int batch = global::FixedShapeAttention.KernelArguments.ValidatePackedFeedForward(x, weights, y, 13, 20, 36, global::FixedShapeAttention.Generated.OddCausalPackedFeedForwardKernel.Lanes);
-            // Two phases over column chunks (see the header): the hidden rows of the whole call live in between. Both pass
-            // the call's flops, so the call goes parallel exactly when a row-split call of the same work would.
-            global::System.Span<float> hidden = global::FixedShapeAttention.Scheduling.CallScratch.Get(batch * 468);
-            global::FixedShapeAttention.Scheduling.ParallelRunner.Run(new global::FixedShapeAttention.Generated.OddCausalPackedFeedForwardKernel(HiddenPhase: true), batch * 4, batch * 37440L, maxDegreeOfParallelism, x, weights.PackedW1, weights.B1, default, default, hidden);
-            global::FixedShapeAttention.Scheduling.ParallelRunner.Run(new global::FixedShapeAttention.Generated.OddCausalPackedFeedForwardKernel(HiddenPhase: false), batch * 4, batch * 37440L, maxDegreeOfParallelism, hidden, weights.PackedW2, weights.B2, default, default, y);
+            global::FixedShapeAttention.Scheduling.ParallelRunner.Run(new global::FixedShapeAttention.Generated.OddCausalPackedFeedForwardKernel(), batch * 4, batch * 37440L, maxDegreeOfParallelism, x, weights.PackedW1, weights.B1, weights.PackedW2, weights.B2, y);
         }
     }
 }
@@ -72,222 +64,185 @@ namespace FixedShapeAttention.Generated
     using global::FixedShapeAttention.Kernels;
     using global::FixedShapeAttention.Scheduling;
 
-    /// <summary>The chunks of one phase of a OddCausal.FeedForward call: chunk = (sequence, share of the column panels).</summary>
+    /// <summary>The chunks of one OddCausal.FeedForward call: chunk = (sequence, range of row tiles).</summary>
     [global::System.CodeDom.Compiler.GeneratedCode("FixedShapeAttention.Generators", "1.0.0.0")]
     file readonly struct OddCausalFeedForwardKernel : IChunkKernel
     {
-        private readonly bool _hiddenPhase;
-
-        public OddCausalFeedForwardKernel(bool HiddenPhase) => _hiddenPhase = HiddenPhase;
-
         public void Execute(in KernelBuffers buffers, int chunk)
         {
             int sequence = chunk / 4;
             int part = chunk % 4;
-            if (_hiddenPhase)
+            int firstTile = RowPartition.Start(4, 4, part);
+            int tileCount = RowPartition.Count(4, 4, part);
+            int fullTiles = Math.Min(firstTile + tileCount, 3) - firstTile;
+            bool hasTail = firstTile + tileCount > 3;
+            nint rowOffset = ((nint)sequence * 13 + firstTile * 4) * 20;
+            ref float x = ref Unsafe.Add(ref buffers.Input0, rowOffset);
+            ref float y = ref Unsafe.Add(ref buffers.Output, rowOffset);
+            // Scratch: the hidden activations of this chunk's rows, at most 4 × 36.
+            ref float hidden = ref MemoryMarshal.GetReference(WorkerScratch.Get(144));
+            if (Vector512.IsHardwareAccelerated)
             {
-                ref float x = ref Unsafe.Add(ref buffers.Input0, (nint)sequence * 260);
-                ref float hidden = ref Unsafe.Add(ref buffers.Output, (nint)sequence * 468);
-                if (Vector512.IsHardwareAccelerated)
-                {
-                    Hidden_Vector512(ref x, ref buffers.Input1, ref buffers.Input2, ref hidden, part);
-                }
-                else if (Vector256.IsHardwareAccelerated)
-                {
-                    Hidden_Vector256(ref x, ref buffers.Input1, ref buffers.Input2, ref hidden, part);
-                }
-                else
-                {
-                    Hidden_Scalar(ref x, ref buffers.Input1, ref buffers.Input2, ref hidden, part);
-                }
+                Hidden_Vector512(ref x, ref buffers.Input1, ref buffers.Input2, ref hidden, fullTiles, hasTail);
+                Output_Vector512(ref hidden, ref buffers.Input3, ref buffers.Input4, ref y, fullTiles, hasTail);
+            }
+            else if (Vector256.IsHardwareAccelerated)
+            {
+                Hidden_Vector256(ref x, ref buffers.Input1, ref buffers.Input2, ref hidden, fullTiles, hasTail);
+                Output_Vector256(ref hidden, ref buffers.Input3, ref buffers.Input4, ref y, fullTiles, hasTail);
             }
             else
             {
-                ref float hidden = ref Unsafe.Add(ref buffers.Input0, (nint)sequence * 468);
-                ref float y = ref Unsafe.Add(ref buffers.Output, (nint)sequence * 260);
-                if (Vector512.IsHardwareAccelerated)
+                Hidden_Scalar(ref x, ref buffers.Input1, ref buffers.Input2, ref hidden, fullTiles, hasTail);
+                Output_Scalar(ref hidden, ref buffers.Input3, ref buffers.Input4, ref y, fullTiles, hasTail);
+            }
+        }
+
+        /// <summary>hidden = Gelu(x·W1 + b1) for the chunk's rows, 36 columns.</summary>
+        private static void Hidden_Vector512(ref float x, ref float w1, ref float b1, ref float hidden, int fullTiles, bool hasTail)
+        {
+            {
+                for (int tile = 0; tile < fullTiles; tile++)
                 {
-                    Output_Vector512(ref hidden, ref buffers.Input1, ref buffers.Input2, ref y, part);
+                    Vector512<float> acc_r0_c0 = Vector512<float>.Zero, acc_r0_c1 = Vector512<float>.Zero, acc_r0_c2 = Vector512<float>.Zero;
+                    Vector512<float> acc_r1_c0 = Vector512<float>.Zero, acc_r1_c1 = Vector512<float>.Zero, acc_r1_c2 = Vector512<float>.Zero;
+                    Vector512<float> acc_r2_c0 = Vector512<float>.Zero, acc_r2_c1 = Vector512<float>.Zero, acc_r2_c2 = Vector512<float>.Zero;
+                    Vector512<float> acc_r3_c0 = Vector512<float>.Zero, acc_r3_c1 = Vector512<float>.Zero, acc_r3_c2 = Vector512<float>.Zero;
+                    ref float bRow = ref w1;
+                    ref float aRow = ref Unsafe.Add(ref x, tile * 80);
+                    for (nint k = 0; k < 20; k++)
+                    {
+                        Vector512<float> b_c0 = Vector512.LoadUnsafe(ref bRow);
+                        Vector512<float> b_c1 = Vector512.LoadUnsafe(ref bRow, 16);
+                        Vector512<float> b_c2 = Vector512.LoadUnsafe(ref bRow, 20);
+                        Vector512<float> a_r0 = Vector512.Create(Unsafe.Add(ref aRow, k));
+                        acc_r0_c0 = Vector512.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
+                        acc_r0_c1 = Vector512.FusedMultiplyAdd(a_r0, b_c1, acc_r0_c1);
+                        acc_r0_c2 = Vector512.FusedMultiplyAdd(a_r0, b_c2, acc_r0_c2);
+                        Vector512<float> a_r1 = Vector512.Create(Unsafe.Add(ref aRow, k + 20));
+                        acc_r1_c0 = Vector512.FusedMultiplyAdd(a_r1, b_c0, acc_r1_c0);
+                        acc_r1_c1 = Vector512.FusedMultiplyAdd(a_r1, b_c1, acc_r1_c1);
+                        acc_r1_c2 = Vector512.FusedMultiplyAdd(a_r1, b_c2, acc_r1_c2);
+                        Vector512<float> a_r2 = Vector512.Create(Unsafe.Add(ref aRow, k + 40));
+                        acc_r2_c0 = Vector512.FusedMultiplyAdd(a_r2, b_c0, acc_r2_c0);
+                        acc_r2_c1 = Vector512.FusedMultiplyAdd(a_r2, b_c1, acc_r2_c1);
+                        acc_r2_c2 = Vector512.FusedMultiplyAdd(a_r2, b_c2, acc_r2_c2);
+                        Vector512<float> a_r3 = Vector512.Create(Unsafe.Add(ref aRow, k + 60));
+                        acc_r3_c0 = Vector512.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
+                        acc_r3_c1 = Vector512.FusedMultiplyAdd(a_r3, b_c1, acc_r3_c1);
+                        acc_r3_c2 = Vector512.FusedMultiplyAdd(a_r3, b_c2, acc_r3_c2);
+                        bRow = ref Unsafe.Add(ref bRow, 36);
+                    }
+                    Vector512<float> b1_c0 = Vector512.LoadUnsafe(ref b1);
+                    Vector512<float> b1_c1 = Vector512.LoadUnsafe(ref b1, 16);
+                    Vector512<float> b1_c2 = Vector512.LoadUnsafe(ref b1, 20);
+                    Vector512.StoreUnsafe(acc_r0_c0 + b1_c0, ref hidden, (nuint)(tile * 144));
+                    Vector512.StoreUnsafe(acc_r0_c1 + b1_c1, ref hidden, (nuint)(tile * 144 + 16));
+                    Vector512.StoreUnsafe(acc_r0_c2 + b1_c2, ref hidden, (nuint)(tile * 144 + 20));
+                    Vector512.StoreUnsafe(acc_r1_c0 + b1_c0, ref hidden, (nuint)(tile * 144 + 36));
+                    Vector512.StoreUnsafe(acc_r1_c1 + b1_c1, ref hidden, (nuint)(tile * 144 + 52));
+                    Vector512.StoreUnsafe(acc_r1_c2 + b1_c2, ref hidden, (nuint)(tile * 144 + 56));
+                    Vector512.StoreUnsafe(acc_r2_c0 + b1_c0, ref hidden, (nuint)(tile * 144 + 72));
+                    Vector512.StoreUnsafe(acc_r2_c1 + b1_c1, ref hidden, (nuint)(tile * 144 + 88));
+                    Vector512.StoreUnsafe(acc_r2_c2 + b1_c2, ref hidden, (nuint)(tile * 144 + 92));
+                    Vector512.StoreUnsafe(acc_r3_c0 + b1_c0, ref hidden, (nuint)(tile * 144 + 108));
+                    Vector512.StoreUnsafe(acc_r3_c1 + b1_c1, ref hidden, (nuint)(tile * 144 + 124));
+                    Vector512.StoreUnsafe(acc_r3_c2 + b1_c2, ref hidden, (nuint)(tile * 144 + 128));
                 }
-                else if (Vector256.IsHardwareAccelerated)
+                if (hasTail)
                 {
-                    Output_Vector256(ref hidden, ref buffers.Input1, ref buffers.Input2, ref y, part);
+                    Vector512<float> acc_r0_c0 = Vector512<float>.Zero, acc_r0_c1 = Vector512<float>.Zero, acc_r0_c2 = Vector512<float>.Zero;
+                    ref float bRow = ref w1;
+                    ref float aRow = ref Unsafe.Add(ref x, fullTiles * 80);
+                    for (nint k = 0; k < 20; k++)
+                    {
+                        Vector512<float> b_c0 = Vector512.LoadUnsafe(ref bRow);
+                        Vector512<float> b_c1 = Vector512.LoadUnsafe(ref bRow, 16);
+                        Vector512<float> b_c2 = Vector512.LoadUnsafe(ref bRow, 20);
+                        Vector512<float> a_r0 = Vector512.Create(Unsafe.Add(ref aRow, k));
+                        acc_r0_c0 = Vector512.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
+                        acc_r0_c1 = Vector512.FusedMultiplyAdd(a_r0, b_c1, acc_r0_c1);
+                        acc_r0_c2 = Vector512.FusedMultiplyAdd(a_r0, b_c2, acc_r0_c2);
+                        bRow = ref Unsafe.Add(ref bRow, 36);
+                    }
+                    Vector512<float> b1_c0 = Vector512.LoadUnsafe(ref b1);
+                    Vector512<float> b1_c1 = Vector512.LoadUnsafe(ref b1, 16);
+                    Vector512<float> b1_c2 = Vector512.LoadUnsafe(ref b1, 20);
+                    Vector512.StoreUnsafe(acc_r0_c0 + b1_c0, ref hidden, (nuint)(fullTiles * 144));
+                    Vector512.StoreUnsafe(acc_r0_c1 + b1_c1, ref hidden, (nuint)(fullTiles * 144 + 16));
+                    Vector512.StoreUnsafe(acc_r0_c2 + b1_c2, ref hidden, (nuint)(fullTiles * 144 + 20));
                 }
-                else
+            }
+            ActivationPass.Apply512<GeluOperator>(ref hidden, (fullTiles * 4 + (hasTail ? 1 : 0)) * 36);
+        }
+
+        /// <summary>y = hidden·W2 + b2 for the chunk's rows, 20 columns.</summary>
+        private static void Output_Vector512(ref float hidden, ref float w2, ref float b2, ref float y, int fullTiles, bool hasTail)
+        {
+            {
+                for (int tile = 0; tile < fullTiles; tile++)
                 {
-                    Output_Scalar(ref hidden, ref buffers.Input1, ref buffers.Input2, ref y, part);
+                    Vector512<float> acc_r0_c0 = Vector512<float>.Zero, acc_r0_c1 = Vector512<float>.Zero;
+                    Vector512<float> acc_r1_c0 = Vector512<float>.Zero, acc_r1_c1 = Vector512<float>.Zero;
+                    Vector512<float> acc_r2_c0 = Vector512<float>.Zero, acc_r2_c1 = Vector512<float>.Zero;
+                    Vector512<float> acc_r3_c0 = Vector512<float>.Zero, acc_r3_c1 = Vector512<float>.Zero;
+                    ref float bRow = ref w2;
+                    ref float aRow = ref Unsafe.Add(ref hidden, tile * 144);
+                    for (nint k = 0; k < 36; k++)
+                    {
+                        Vector512<float> b_c0 = Vector512.LoadUnsafe(ref bRow);
+                        Vector512<float> b_c1 = Vector512.LoadUnsafe(ref bRow, 4);
+                        Vector512<float> a_r0 = Vector512.Create(Unsafe.Add(ref aRow, k));
+                        acc_r0_c0 = Vector512.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
+                        acc_r0_c1 = Vector512.FusedMultiplyAdd(a_r0, b_c1, acc_r0_c1);
+                        Vector512<float> a_r1 = Vector512.Create(Unsafe.Add(ref aRow, k + 36));
+                        acc_r1_c0 = Vector512.FusedMultiplyAdd(a_r1, b_c0, acc_r1_c0);
+                        acc_r1_c1 = Vector512.FusedMultiplyAdd(a_r1, b_c1, acc_r1_c1);
+                        Vector512<float> a_r2 = Vector512.Create(Unsafe.Add(ref aRow, k + 72));
+                        acc_r2_c0 = Vector512.FusedMultiplyAdd(a_r2, b_c0, acc_r2_c0);
+                        acc_r2_c1 = Vector512.FusedMultiplyAdd(a_r2, b_c1, acc_r2_c1);
+                        Vector512<float> a_r3 = Vector512.Create(Unsafe.Add(ref aRow, k + 108));
+                        acc_r3_c0 = Vector512.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
+                        acc_r3_c1 = Vector512.FusedMultiplyAdd(a_r3, b_c1, acc_r3_c1);
+                        bRow = ref Unsafe.Add(ref bRow, 20);
+                    }
+                    Vector512<float> b2_c0 = Vector512.LoadUnsafe(ref b2);
+                    Vector512<float> b2_c1 = Vector512.LoadUnsafe(ref b2, 4);
+                    Vector512.StoreUnsafe(acc_r0_c0 + b2_c0, ref y, (nuint)(tile * 80));
+                    Vector512.StoreUnsafe(acc_r0_c1 + b2_c1, ref y, (nuint)(tile * 80 + 4));
+                    Vector512.StoreUnsafe(acc_r1_c0 + b2_c0, ref y, (nuint)(tile * 80 + 20));
+                    Vector512.StoreUnsafe(acc_r1_c1 + b2_c1, ref y, (nuint)(tile * 80 + 24));
+                    Vector512.StoreUnsafe(acc_r2_c0 + b2_c0, ref y, (nuint)(tile * 80 + 40));
+                    Vector512.StoreUnsafe(acc_r2_c1 + b2_c1, ref y, (nuint)(tile * 80 + 44));
+                    Vector512.StoreUnsafe(acc_r3_c0 + b2_c0, ref y, (nuint)(tile * 80 + 60));
+                    Vector512.StoreUnsafe(acc_r3_c1 + b2_c1, ref y, (nuint)(tile * 80 + 64));
+                }
+                if (hasTail)
+                {
+                    Vector512<float> acc_r0_c0 = Vector512<float>.Zero, acc_r0_c1 = Vector512<float>.Zero;
+                    ref float bRow = ref w2;
+                    ref float aRow = ref Unsafe.Add(ref hidden, fullTiles * 144);
+                    for (nint k = 0; k < 36; k++)
+                    {
+                        Vector512<float> b_c0 = Vector512.LoadUnsafe(ref bRow);
+                        Vector512<float> b_c1 = Vector512.LoadUnsafe(ref bRow, 4);
+                        Vector512<float> a_r0 = Vector512.Create(Unsafe.Add(ref aRow, k));
+                        acc_r0_c0 = Vector512.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
+                        acc_r0_c1 = Vector512.FusedMultiplyAdd(a_r0, b_c1, acc_r0_c1);
+                        bRow = ref Unsafe.Add(ref bRow, 20);
+                    }
+                    Vector512<float> b2_c0 = Vector512.LoadUnsafe(ref b2);
+                    Vector512<float> b2_c1 = Vector512.LoadUnsafe(ref b2, 4);
+                    Vector512.StoreUnsafe(acc_r0_c0 + b2_c0, ref y, (nuint)(fullTiles * 80));
+                    Vector512.StoreUnsafe(acc_r0_c1 + b2_c1, ref y, (nuint)(fullTiles * 80 + 4));
                 }
             }
         }
 
-        /// <summary>hidden = Gelu(x·W1 + b1) for all 13 rows and the chunk's share of the 36 columns.</summary>
-        private static void Hidden_Vector512(ref float x, ref float w1, ref float b1, ref float hidden, int part)
+        /// <summary>hidden = Gelu(x·W1 + b1) for the chunk's rows, 36 columns.</summary>
+        private static void Hidden_Vector256(ref float x, ref float w1, ref float b1, ref float hidden, int fullTiles, bool hasTail)
         {
-            const int fullTiles = 3;
-            const bool hasTail = true;
-            int firstPanel = RowPartition.Start(0, 4, part);
-            int panelCount = RowPartition.Count(0, 4, part);
-            if (part == 0)
-            {
-                {
-                    for (int tile = 0; tile < fullTiles; tile++)
-                    {
-                        Vector512<float> acc_r0_c0 = Vector512<float>.Zero, acc_r0_c1 = Vector512<float>.Zero, acc_r0_c2 = Vector512<float>.Zero;
-                        Vector512<float> acc_r1_c0 = Vector512<float>.Zero, acc_r1_c1 = Vector512<float>.Zero, acc_r1_c2 = Vector512<float>.Zero;
-                        Vector512<float> acc_r2_c0 = Vector512<float>.Zero, acc_r2_c1 = Vector512<float>.Zero, acc_r2_c2 = Vector512<float>.Zero;
-                        Vector512<float> acc_r3_c0 = Vector512<float>.Zero, acc_r3_c1 = Vector512<float>.Zero, acc_r3_c2 = Vector512<float>.Zero;
-                        ref float bRow = ref w1;
-                        ref float aRow = ref Unsafe.Add(ref x, tile * 80);
-                        for (nint k = 0; k < 20; k++)
-                        {
-                            Vector512<float> b_c0 = Vector512.LoadUnsafe(ref bRow);
-                            Vector512<float> b_c1 = Vector512.LoadUnsafe(ref bRow, 16);
-                            Vector512<float> b_c2 = Vector512.LoadUnsafe(ref bRow, 20);
-                            Vector512<float> a_r0 = Vector512.Create(Unsafe.Add(ref aRow, k));
-                            acc_r0_c0 = Vector512.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
-                            acc_r0_c1 = Vector512.FusedMultiplyAdd(a_r0, b_c1, acc_r0_c1);
-                            acc_r0_c2 = Vector512.FusedMultiplyAdd(a_r0, b_c2, acc_r0_c2);
-                            Vector512<float> a_r1 = Vector512.Create(Unsafe.Add(ref aRow, k + 20));
-                            acc_r1_c0 = Vector512.FusedMultiplyAdd(a_r1, b_c0, acc_r1_c0);
-                            acc_r1_c1 = Vector512.FusedMultiplyAdd(a_r1, b_c1, acc_r1_c1);
-                            acc_r1_c2 = Vector512.FusedMultiplyAdd(a_r1, b_c2, acc_r1_c2);
-                            Vector512<float> a_r2 = Vector512.Create(Unsafe.Add(ref aRow, k + 40));
-                            acc_r2_c0 = Vector512.FusedMultiplyAdd(a_r2, b_c0, acc_r2_c0);
-                            acc_r2_c1 = Vector512.FusedMultiplyAdd(a_r2, b_c1, acc_r2_c1);
-                            acc_r2_c2 = Vector512.FusedMultiplyAdd(a_r2, b_c2, acc_r2_c2);
-                            Vector512<float> a_r3 = Vector512.Create(Unsafe.Add(ref aRow, k + 60));
-                            acc_r3_c0 = Vector512.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
-                            acc_r3_c1 = Vector512.FusedMultiplyAdd(a_r3, b_c1, acc_r3_c1);
-                            acc_r3_c2 = Vector512.FusedMultiplyAdd(a_r3, b_c2, acc_r3_c2);
-                            bRow = ref Unsafe.Add(ref bRow, 36);
-                        }
-                        Vector512<float> b1_c0 = Vector512.LoadUnsafe(ref b1);
-                        Vector512<float> b1_c1 = Vector512.LoadUnsafe(ref b1, 16);
-                        Vector512<float> b1_c2 = Vector512.LoadUnsafe(ref b1, 20);
-                        Vector512.StoreUnsafe(acc_r0_c0 + b1_c0, ref hidden, (nuint)(tile * 144));
-                        Vector512.StoreUnsafe(acc_r0_c1 + b1_c1, ref hidden, (nuint)(tile * 144 + 16));
-                        Vector512.StoreUnsafe(acc_r0_c2 + b1_c2, ref hidden, (nuint)(tile * 144 + 20));
-                        Vector512.StoreUnsafe(acc_r1_c0 + b1_c0, ref hidden, (nuint)(tile * 144 + 36));
-                        Vector512.StoreUnsafe(acc_r1_c1 + b1_c1, ref hidden, (nuint)(tile * 144 + 52));
-                        Vector512.StoreUnsafe(acc_r1_c2 + b1_c2, ref hidden, (nuint)(tile * 144 + 56));
-                        Vector512.StoreUnsafe(acc_r2_c0 + b1_c0, ref hidden, (nuint)(tile * 144 + 72));
-                        Vector512.StoreUnsafe(acc_r2_c1 + b1_c1, ref hidden, (nuint)(tile * 144 + 88));
-                        Vector512.StoreUnsafe(acc_r2_c2 + b1_c2, ref hidden, (nuint)(tile * 144 + 92));
-                        Vector512.StoreUnsafe(acc_r3_c0 + b1_c0, ref hidden, (nuint)(tile * 144 + 108));
-                        Vector512.StoreUnsafe(acc_r3_c1 + b1_c1, ref hidden, (nuint)(tile * 144 + 124));
-                        Vector512.StoreUnsafe(acc_r3_c2 + b1_c2, ref hidden, (nuint)(tile * 144 + 128));
-                    }
-                    if (hasTail)
-                    {
-                        Vector512<float> acc_r0_c0 = Vector512<float>.Zero, acc_r0_c1 = Vector512<float>.Zero, acc_r0_c2 = Vector512<float>.Zero;
-                        ref float bRow = ref w1;
-                        ref float aRow = ref Unsafe.Add(ref x, fullTiles * 80);
-                        for (nint k = 0; k < 20; k++)
-                        {
-                            Vector512<float> b_c0 = Vector512.LoadUnsafe(ref bRow);
-                            Vector512<float> b_c1 = Vector512.LoadUnsafe(ref bRow, 16);
-                            Vector512<float> b_c2 = Vector512.LoadUnsafe(ref bRow, 20);
-                            Vector512<float> a_r0 = Vector512.Create(Unsafe.Add(ref aRow, k));
-                            acc_r0_c0 = Vector512.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
-                            acc_r0_c1 = Vector512.FusedMultiplyAdd(a_r0, b_c1, acc_r0_c1);
-                            acc_r0_c2 = Vector512.FusedMultiplyAdd(a_r0, b_c2, acc_r0_c2);
-                            bRow = ref Unsafe.Add(ref bRow, 36);
-                        }
-                        Vector512<float> b1_c0 = Vector512.LoadUnsafe(ref b1);
-                        Vector512<float> b1_c1 = Vector512.LoadUnsafe(ref b1, 16);
-                        Vector512<float> b1_c2 = Vector512.LoadUnsafe(ref b1, 20);
-                        Vector512.StoreUnsafe(acc_r0_c0 + b1_c0, ref hidden, (nuint)(fullTiles * 144));
-                        Vector512.StoreUnsafe(acc_r0_c1 + b1_c1, ref hidden, (nuint)(fullTiles * 144 + 16));
-                        Vector512.StoreUnsafe(acc_r0_c2 + b1_c2, ref hidden, (nuint)(fullTiles * 144 + 20));
-                    }
-                }
-            }
-            int firstColumn = firstPanel * 64;
-            int columns = (part == 0 ? 36 : (firstPanel + panelCount) * 64) - firstColumn;
-            for (int row = 0; row < 13; row++)
-            {
-                ActivationPass.Apply512<GeluOperator>(ref Unsafe.Add(ref hidden, row * 36 + firstColumn), columns);
-            }
-        }
-
-        /// <summary>y = hidden·W2 + b2 for all 13 rows and the chunk's share of the 20 columns.</summary>
-        private static void Output_Vector512(ref float hidden, ref float w2, ref float b2, ref float y, int part)
-        {
-            const int fullTiles = 3;
-            const bool hasTail = true;
-            int firstPanel = RowPartition.Start(0, 4, part);
-            int panelCount = RowPartition.Count(0, 4, part);
-            if (part == 0)
-            {
-                {
-                    for (int tile = 0; tile < fullTiles; tile++)
-                    {
-                        Vector512<float> acc_r0_c0 = Vector512<float>.Zero, acc_r0_c1 = Vector512<float>.Zero;
-                        Vector512<float> acc_r1_c0 = Vector512<float>.Zero, acc_r1_c1 = Vector512<float>.Zero;
-                        Vector512<float> acc_r2_c0 = Vector512<float>.Zero, acc_r2_c1 = Vector512<float>.Zero;
-                        Vector512<float> acc_r3_c0 = Vector512<float>.Zero, acc_r3_c1 = Vector512<float>.Zero;
-                        ref float bRow = ref w2;
-                        ref float aRow = ref Unsafe.Add(ref hidden, tile * 144);
-                        for (nint k = 0; k < 36; k++)
-                        {
-                            Vector512<float> b_c0 = Vector512.LoadUnsafe(ref bRow);
-                            Vector512<float> b_c1 = Vector512.LoadUnsafe(ref bRow, 4);
-                            Vector512<float> a_r0 = Vector512.Create(Unsafe.Add(ref aRow, k));
-                            acc_r0_c0 = Vector512.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
-                            acc_r0_c1 = Vector512.FusedMultiplyAdd(a_r0, b_c1, acc_r0_c1);
-                            Vector512<float> a_r1 = Vector512.Create(Unsafe.Add(ref aRow, k + 36));
-                            acc_r1_c0 = Vector512.FusedMultiplyAdd(a_r1, b_c0, acc_r1_c0);
-                            acc_r1_c1 = Vector512.FusedMultiplyAdd(a_r1, b_c1, acc_r1_c1);
-                            Vector512<float> a_r2 = Vector512.Create(Unsafe.Add(ref aRow, k + 72));
-                            acc_r2_c0 = Vector512.FusedMultiplyAdd(a_r2, b_c0, acc_r2_c0);
-                            acc_r2_c1 = Vector512.FusedMultiplyAdd(a_r2, b_c1, acc_r2_c1);
-                            Vector512<float> a_r3 = Vector512.Create(Unsafe.Add(ref aRow, k + 108));
-                            acc_r3_c0 = Vector512.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
-                            acc_r3_c1 = Vector512.FusedMultiplyAdd(a_r3, b_c1, acc_r3_c1);
-                            bRow = ref Unsafe.Add(ref bRow, 20);
-                        }
-                        Vector512<float> b2_c0 = Vector512.LoadUnsafe(ref b2);
-                        Vector512<float> b2_c1 = Vector512.LoadUnsafe(ref b2, 4);
-                        Vector512.StoreUnsafe(acc_r0_c0 + b2_c0, ref y, (nuint)(tile * 80));
-                        Vector512.StoreUnsafe(acc_r0_c1 + b2_c1, ref y, (nuint)(tile * 80 + 4));
-                        Vector512.StoreUnsafe(acc_r1_c0 + b2_c0, ref y, (nuint)(tile * 80 + 20));
-                        Vector512.StoreUnsafe(acc_r1_c1 + b2_c1, ref y, (nuint)(tile * 80 + 24));
-                        Vector512.StoreUnsafe(acc_r2_c0 + b2_c0, ref y, (nuint)(tile * 80 + 40));
-                        Vector512.StoreUnsafe(acc_r2_c1 + b2_c1, ref y, (nuint)(tile * 80 + 44));
-                        Vector512.StoreUnsafe(acc_r3_c0 + b2_c0, ref y, (nuint)(tile * 80 + 60));
-                        Vector512.StoreUnsafe(acc_r3_c1 + b2_c1, ref y, (nuint)(tile * 80 + 64));
-                    }
-                    if (hasTail)
-                    {
-                        Vector512<float> acc_r0_c0 = Vector512<float>.Zero, acc_r0_c1 = Vector512<float>.Zero;
-                        ref float bRow = ref w2;
-                        ref float aRow = ref Unsafe.Add(ref hidden, fullTiles * 144);
-                        for (nint k = 0; k < 36; k++)
-                        {
-                            Vector512<float> b_c0 = Vector512.LoadUnsafe(ref bRow);
-                            Vector512<float> b_c1 = Vector512.LoadUnsafe(ref bRow, 4);
-                            Vector512<float> a_r0 = Vector512.Create(Unsafe.Add(ref aRow, k));
-                            acc_r0_c0 = Vector512.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
-                            acc_r0_c1 = Vector512.FusedMultiplyAdd(a_r0, b_c1, acc_r0_c1);
-                            bRow = ref Unsafe.Add(ref bRow, 20);
-                        }
-                        Vector512<float> b2_c0 = Vector512.LoadUnsafe(ref b2);
-                        Vector512<float> b2_c1 = Vector512.LoadUnsafe(ref b2, 4);
-                        Vector512.StoreUnsafe(acc_r0_c0 + b2_c0, ref y, (nuint)(fullTiles * 80));
-                        Vector512.StoreUnsafe(acc_r0_c1 + b2_c1, ref y, (nuint)(fullTiles * 80 + 4));
-                    }
-                }
-            }
-        }
-
-        /// <summary>hidden = Gelu(x·W1 + b1) for all 13 rows and the chunk's share of the 36 columns.</summary>
-        private static void Hidden_Vector256(ref float x, ref float w1, ref float b1, ref float hidden, int part)
-        {
-            const int fullTiles = 3;
-            const bool hasTail = true;
-            int firstPanel = RowPartition.Start(2, 4, part);
-            int panelCount = RowPartition.Count(2, 4, part);
-            for (int col = firstPanel * 16; col < (firstPanel + panelCount) * 16; col += 16)
+            for (int col = 0; col < 32; col += 16)
             {
                 for (int tile = 0; tile < fullTiles; tile++)
                 {
@@ -346,186 +301,164 @@ namespace FixedShapeAttention.Generated
                     Vector256.StoreUnsafe(acc_r0_c1 + b1_c1, ref hidden, (nuint)(fullTiles * 144 + col + 8));
                 }
             }
-            if (part == 1)
             {
+                for (int tile = 0; tile < fullTiles; tile++)
                 {
-                    for (int tile = 0; tile < fullTiles; tile++)
+                    Vector256<float> acc_r0_c0 = Vector256<float>.Zero;
+                    Vector256<float> acc_r1_c0 = Vector256<float>.Zero;
+                    Vector256<float> acc_r2_c0 = Vector256<float>.Zero;
+                    Vector256<float> acc_r3_c0 = Vector256<float>.Zero;
+                    ref float bRow = ref Unsafe.Add(ref w1, 28);
+                    ref float aRow = ref Unsafe.Add(ref x, tile * 80);
+                    for (nint k = 0; k < 20; k++)
                     {
-                        Vector256<float> acc_r0_c0 = Vector256<float>.Zero;
-                        Vector256<float> acc_r1_c0 = Vector256<float>.Zero;
-                        Vector256<float> acc_r2_c0 = Vector256<float>.Zero;
-                        Vector256<float> acc_r3_c0 = Vector256<float>.Zero;
-                        ref float bRow = ref Unsafe.Add(ref w1, 28);
-                        ref float aRow = ref Unsafe.Add(ref x, tile * 80);
-                        for (nint k = 0; k < 20; k++)
-                        {
-                            Vector256<float> b_c0 = Vector256.LoadUnsafe(ref bRow);
-                            Vector256<float> a_r0 = Vector256.Create(Unsafe.Add(ref aRow, k));
-                            acc_r0_c0 = Vector256.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
-                            Vector256<float> a_r1 = Vector256.Create(Unsafe.Add(ref aRow, k + 20));
-                            acc_r1_c0 = Vector256.FusedMultiplyAdd(a_r1, b_c0, acc_r1_c0);
-                            Vector256<float> a_r2 = Vector256.Create(Unsafe.Add(ref aRow, k + 40));
-                            acc_r2_c0 = Vector256.FusedMultiplyAdd(a_r2, b_c0, acc_r2_c0);
-                            Vector256<float> a_r3 = Vector256.Create(Unsafe.Add(ref aRow, k + 60));
-                            acc_r3_c0 = Vector256.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
-                            bRow = ref Unsafe.Add(ref bRow, 36);
-                        }
-                        Vector256<float> b1_c0 = Vector256.LoadUnsafe(ref b1, 28);
-                        Vector256.StoreUnsafe(acc_r0_c0 + b1_c0, ref hidden, (nuint)(tile * 144 + 28));
-                        Vector256.StoreUnsafe(acc_r1_c0 + b1_c0, ref hidden, (nuint)(tile * 144 + 64));
-                        Vector256.StoreUnsafe(acc_r2_c0 + b1_c0, ref hidden, (nuint)(tile * 144 + 100));
-                        Vector256.StoreUnsafe(acc_r3_c0 + b1_c0, ref hidden, (nuint)(tile * 144 + 136));
+                        Vector256<float> b_c0 = Vector256.LoadUnsafe(ref bRow);
+                        Vector256<float> a_r0 = Vector256.Create(Unsafe.Add(ref aRow, k));
+                        acc_r0_c0 = Vector256.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
+                        Vector256<float> a_r1 = Vector256.Create(Unsafe.Add(ref aRow, k + 20));
+                        acc_r1_c0 = Vector256.FusedMultiplyAdd(a_r1, b_c0, acc_r1_c0);
+                        Vector256<float> a_r2 = Vector256.Create(Unsafe.Add(ref aRow, k + 40));
+                        acc_r2_c0 = Vector256.FusedMultiplyAdd(a_r2, b_c0, acc_r2_c0);
+                        Vector256<float> a_r3 = Vector256.Create(Unsafe.Add(ref aRow, k + 60));
+                        acc_r3_c0 = Vector256.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
+                        bRow = ref Unsafe.Add(ref bRow, 36);
                     }
-                    if (hasTail)
+                    Vector256<float> b1_c0 = Vector256.LoadUnsafe(ref b1, 28);
+                    Vector256.StoreUnsafe(acc_r0_c0 + b1_c0, ref hidden, (nuint)(tile * 144 + 28));
+                    Vector256.StoreUnsafe(acc_r1_c0 + b1_c0, ref hidden, (nuint)(tile * 144 + 64));
+                    Vector256.StoreUnsafe(acc_r2_c0 + b1_c0, ref hidden, (nuint)(tile * 144 + 100));
+                    Vector256.StoreUnsafe(acc_r3_c0 + b1_c0, ref hidden, (nuint)(tile * 144 + 136));
+                }
+                if (hasTail)
+                {
+                    Vector256<float> acc_r0_c0 = Vector256<float>.Zero;
+                    ref float bRow = ref Unsafe.Add(ref w1, 28);
+                    ref float aRow = ref Unsafe.Add(ref x, fullTiles * 80);
+                    for (nint k = 0; k < 20; k++)
                     {
-                        Vector256<float> acc_r0_c0 = Vector256<float>.Zero;
-                        ref float bRow = ref Unsafe.Add(ref w1, 28);
-                        ref float aRow = ref Unsafe.Add(ref x, fullTiles * 80);
-                        for (nint k = 0; k < 20; k++)
-                        {
-                            Vector256<float> b_c0 = Vector256.LoadUnsafe(ref bRow);
-                            Vector256<float> a_r0 = Vector256.Create(Unsafe.Add(ref aRow, k));
-                            acc_r0_c0 = Vector256.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
-                            bRow = ref Unsafe.Add(ref bRow, 36);
-                        }
-                        Vector256<float> b1_c0 = Vector256.LoadUnsafe(ref b1, 28);
-                        Vector256.StoreUnsafe(acc_r0_c0 + b1_c0, ref hidden, (nuint)(fullTiles * 144 + 28));
+                        Vector256<float> b_c0 = Vector256.LoadUnsafe(ref bRow);
+                        Vector256<float> a_r0 = Vector256.Create(Unsafe.Add(ref aRow, k));
+                        acc_r0_c0 = Vector256.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
+                        bRow = ref Unsafe.Add(ref bRow, 36);
                     }
+                    Vector256<float> b1_c0 = Vector256.LoadUnsafe(ref b1, 28);
+                    Vector256.StoreUnsafe(acc_r0_c0 + b1_c0, ref hidden, (nuint)(fullTiles * 144 + 28));
                 }
             }
-            int firstColumn = firstPanel * 16;
-            int columns = (part == 1 ? 36 : (firstPanel + panelCount) * 16) - firstColumn;
-            for (int row = 0; row < 13; row++)
-            {
-                ActivationPass.Apply256<GeluOperator>(ref Unsafe.Add(ref hidden, row * 36 + firstColumn), columns);
-            }
+            ActivationPass.Apply256<GeluOperator>(ref hidden, (fullTiles * 4 + (hasTail ? 1 : 0)) * 36);
         }
 
-        /// <summary>y = hidden·W2 + b2 for all 13 rows and the chunk's share of the 20 columns.</summary>
-        private static void Output_Vector256(ref float hidden, ref float w2, ref float b2, ref float y, int part)
+        /// <summary>y = hidden·W2 + b2 for the chunk's rows, 20 columns.</summary>
+        private static void Output_Vector256(ref float hidden, ref float w2, ref float b2, ref float y, int fullTiles, bool hasTail)
         {
-            const int fullTiles = 3;
-            const bool hasTail = true;
-            int firstPanel = RowPartition.Start(1, 4, part);
-            int panelCount = RowPartition.Count(1, 4, part);
-            if (0 >= firstPanel && 0 < firstPanel + panelCount)
             {
+                for (int tile = 0; tile < fullTiles; tile++)
                 {
-                    for (int tile = 0; tile < fullTiles; tile++)
+                    Vector256<float> acc_r0_c0 = Vector256<float>.Zero, acc_r0_c1 = Vector256<float>.Zero;
+                    Vector256<float> acc_r1_c0 = Vector256<float>.Zero, acc_r1_c1 = Vector256<float>.Zero;
+                    Vector256<float> acc_r2_c0 = Vector256<float>.Zero, acc_r2_c1 = Vector256<float>.Zero;
+                    Vector256<float> acc_r3_c0 = Vector256<float>.Zero, acc_r3_c1 = Vector256<float>.Zero;
+                    ref float bRow = ref w2;
+                    ref float aRow = ref Unsafe.Add(ref hidden, tile * 144);
+                    for (nint k = 0; k < 36; k++)
                     {
-                        Vector256<float> acc_r0_c0 = Vector256<float>.Zero, acc_r0_c1 = Vector256<float>.Zero;
-                        Vector256<float> acc_r1_c0 = Vector256<float>.Zero, acc_r1_c1 = Vector256<float>.Zero;
-                        Vector256<float> acc_r2_c0 = Vector256<float>.Zero, acc_r2_c1 = Vector256<float>.Zero;
-                        Vector256<float> acc_r3_c0 = Vector256<float>.Zero, acc_r3_c1 = Vector256<float>.Zero;
-                        ref float bRow = ref w2;
-                        ref float aRow = ref Unsafe.Add(ref hidden, tile * 144);
-                        for (nint k = 0; k < 36; k++)
-                        {
-                            Vector256<float> b_c0 = Vector256.LoadUnsafe(ref bRow);
-                            Vector256<float> b_c1 = Vector256.LoadUnsafe(ref bRow, 8);
-                            Vector256<float> a_r0 = Vector256.Create(Unsafe.Add(ref aRow, k));
-                            acc_r0_c0 = Vector256.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
-                            acc_r0_c1 = Vector256.FusedMultiplyAdd(a_r0, b_c1, acc_r0_c1);
-                            Vector256<float> a_r1 = Vector256.Create(Unsafe.Add(ref aRow, k + 36));
-                            acc_r1_c0 = Vector256.FusedMultiplyAdd(a_r1, b_c0, acc_r1_c0);
-                            acc_r1_c1 = Vector256.FusedMultiplyAdd(a_r1, b_c1, acc_r1_c1);
-                            Vector256<float> a_r2 = Vector256.Create(Unsafe.Add(ref aRow, k + 72));
-                            acc_r2_c0 = Vector256.FusedMultiplyAdd(a_r2, b_c0, acc_r2_c0);
-                            acc_r2_c1 = Vector256.FusedMultiplyAdd(a_r2, b_c1, acc_r2_c1);
-                            Vector256<float> a_r3 = Vector256.Create(Unsafe.Add(ref aRow, k + 108));
-                            acc_r3_c0 = Vector256.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
-                            acc_r3_c1 = Vector256.FusedMultiplyAdd(a_r3, b_c1, acc_r3_c1);
-                            bRow = ref Unsafe.Add(ref bRow, 20);
-                        }
-                        Vector256<float> b2_c0 = Vector256.LoadUnsafe(ref b2);
-                        Vector256<float> b2_c1 = Vector256.LoadUnsafe(ref b2, 8);
-                        Vector256.StoreUnsafe(acc_r0_c0 + b2_c0, ref y, (nuint)(tile * 80));
-                        Vector256.StoreUnsafe(acc_r0_c1 + b2_c1, ref y, (nuint)(tile * 80 + 8));
-                        Vector256.StoreUnsafe(acc_r1_c0 + b2_c0, ref y, (nuint)(tile * 80 + 20));
-                        Vector256.StoreUnsafe(acc_r1_c1 + b2_c1, ref y, (nuint)(tile * 80 + 28));
-                        Vector256.StoreUnsafe(acc_r2_c0 + b2_c0, ref y, (nuint)(tile * 80 + 40));
-                        Vector256.StoreUnsafe(acc_r2_c1 + b2_c1, ref y, (nuint)(tile * 80 + 48));
-                        Vector256.StoreUnsafe(acc_r3_c0 + b2_c0, ref y, (nuint)(tile * 80 + 60));
-                        Vector256.StoreUnsafe(acc_r3_c1 + b2_c1, ref y, (nuint)(tile * 80 + 68));
+                        Vector256<float> b_c0 = Vector256.LoadUnsafe(ref bRow);
+                        Vector256<float> b_c1 = Vector256.LoadUnsafe(ref bRow, 8);
+                        Vector256<float> a_r0 = Vector256.Create(Unsafe.Add(ref aRow, k));
+                        acc_r0_c0 = Vector256.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
+                        acc_r0_c1 = Vector256.FusedMultiplyAdd(a_r0, b_c1, acc_r0_c1);
+                        Vector256<float> a_r1 = Vector256.Create(Unsafe.Add(ref aRow, k + 36));
+                        acc_r1_c0 = Vector256.FusedMultiplyAdd(a_r1, b_c0, acc_r1_c0);
+                        acc_r1_c1 = Vector256.FusedMultiplyAdd(a_r1, b_c1, acc_r1_c1);
+                        Vector256<float> a_r2 = Vector256.Create(Unsafe.Add(ref aRow, k + 72));
+                        acc_r2_c0 = Vector256.FusedMultiplyAdd(a_r2, b_c0, acc_r2_c0);
+                        acc_r2_c1 = Vector256.FusedMultiplyAdd(a_r2, b_c1, acc_r2_c1);
+                        Vector256<float> a_r3 = Vector256.Create(Unsafe.Add(ref aRow, k + 108));
+                        acc_r3_c0 = Vector256.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
+                        acc_r3_c1 = Vector256.FusedMultiplyAdd(a_r3, b_c1, acc_r3_c1);
+                        bRow = ref Unsafe.Add(ref bRow, 20);
                     }
-                    if (hasTail)
+                    Vector256<float> b2_c0 = Vector256.LoadUnsafe(ref b2);
+                    Vector256<float> b2_c1 = Vector256.LoadUnsafe(ref b2, 8);
+                    Vector256.StoreUnsafe(acc_r0_c0 + b2_c0, ref y, (nuint)(tile * 80));
+                    Vector256.StoreUnsafe(acc_r0_c1 + b2_c1, ref y, (nuint)(tile * 80 + 8));
+                    Vector256.StoreUnsafe(acc_r1_c0 + b2_c0, ref y, (nuint)(tile * 80 + 20));
+                    Vector256.StoreUnsafe(acc_r1_c1 + b2_c1, ref y, (nuint)(tile * 80 + 28));
+                    Vector256.StoreUnsafe(acc_r2_c0 + b2_c0, ref y, (nuint)(tile * 80 + 40));
+                    Vector256.StoreUnsafe(acc_r2_c1 + b2_c1, ref y, (nuint)(tile * 80 + 48));
+                    Vector256.StoreUnsafe(acc_r3_c0 + b2_c0, ref y, (nuint)(tile * 80 + 60));
+                    Vector256.StoreUnsafe(acc_r3_c1 + b2_c1, ref y, (nuint)(tile * 80 + 68));
+                }
+                if (hasTail)
+                {
+                    Vector256<float> acc_r0_c0 = Vector256<float>.Zero, acc_r0_c1 = Vector256<float>.Zero;
+                    ref float bRow = ref w2;
+                    ref float aRow = ref Unsafe.Add(ref hidden, fullTiles * 144);
+                    for (nint k = 0; k < 36; k++)
                     {
-                        Vector256<float> acc_r0_c0 = Vector256<float>.Zero, acc_r0_c1 = Vector256<float>.Zero;
-                        ref float bRow = ref w2;
-                        ref float aRow = ref Unsafe.Add(ref hidden, fullTiles * 144);
-                        for (nint k = 0; k < 36; k++)
-                        {
-                            Vector256<float> b_c0 = Vector256.LoadUnsafe(ref bRow);
-                            Vector256<float> b_c1 = Vector256.LoadUnsafe(ref bRow, 8);
-                            Vector256<float> a_r0 = Vector256.Create(Unsafe.Add(ref aRow, k));
-                            acc_r0_c0 = Vector256.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
-                            acc_r0_c1 = Vector256.FusedMultiplyAdd(a_r0, b_c1, acc_r0_c1);
-                            bRow = ref Unsafe.Add(ref bRow, 20);
-                        }
-                        Vector256<float> b2_c0 = Vector256.LoadUnsafe(ref b2);
-                        Vector256<float> b2_c1 = Vector256.LoadUnsafe(ref b2, 8);
-                        Vector256.StoreUnsafe(acc_r0_c0 + b2_c0, ref y, (nuint)(fullTiles * 80));
-                        Vector256.StoreUnsafe(acc_r0_c1 + b2_c1, ref y, (nuint)(fullTiles * 80 + 8));
+                        Vector256<float> b_c0 = Vector256.LoadUnsafe(ref bRow);
+                        Vector256<float> b_c1 = Vector256.LoadUnsafe(ref bRow, 8);
+                        Vector256<float> a_r0 = Vector256.Create(Unsafe.Add(ref aRow, k));
+                        acc_r0_c0 = Vector256.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
+                        acc_r0_c1 = Vector256.FusedMultiplyAdd(a_r0, b_c1, acc_r0_c1);
+                        bRow = ref Unsafe.Add(ref bRow, 20);
                     }
+                    Vector256<float> b2_c0 = Vector256.LoadUnsafe(ref b2);
+                    Vector256<float> b2_c1 = Vector256.LoadUnsafe(ref b2, 8);
+                    Vector256.StoreUnsafe(acc_r0_c0 + b2_c0, ref y, (nuint)(fullTiles * 80));
+                    Vector256.StoreUnsafe(acc_r0_c1 + b2_c1, ref y, (nuint)(fullTiles * 80 + 8));
                 }
             }
-            if (part == 0)
             {
+                for (int tile = 0; tile < fullTiles; tile++)
                 {
-                    for (int tile = 0; tile < fullTiles; tile++)
+                    Vector256<float> acc_r0_c0 = Vector256<float>.Zero;
+                    Vector256<float> acc_r1_c0 = Vector256<float>.Zero;
+                    Vector256<float> acc_r2_c0 = Vector256<float>.Zero;
+                    Vector256<float> acc_r3_c0 = Vector256<float>.Zero;
+                    ref float bRow = ref Unsafe.Add(ref w2, 12);
+                    ref float aRow = ref Unsafe.Add(ref hidden, tile * 144);
+                    for (nint k = 0; k < 36; k++)
                     {
-                        Vector256<float> acc_r0_c0 = Vector256<float>.Zero;
-                        Vector256<float> acc_r1_c0 = Vector256<float>.Zero;
-                        Vector256<float> acc_r2_c0 = Vector256<float>.Zero;
-                        Vector256<float> acc_r3_c0 = Vector256<float>.Zero;
-                        ref float bRow = ref Unsafe.Add(ref w2, 12);
-                        ref float aRow = ref Unsafe.Add(ref hidden, tile * 144);
-                        for (nint k = 0; k < 36; k++)
-                        {
-                            Vector256<float> b_c0 = Vector256.LoadUnsafe(ref bRow);
-                            Vector256<float> a_r0 = Vector256.Create(Unsafe.Add(ref aRow, k));
-                            acc_r0_c0 = Vector256.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
-                            Vector256<float> a_r1 = Vector256.Create(Unsafe.Add(ref aRow, k + 36));
-                            acc_r1_c0 = Vector256.FusedMultiplyAdd(a_r1, b_c0, acc_r1_c0);
-                            Vector256<float> a_r2 = Vector256.Create(Unsafe.Add(ref aRow, k + 72));
-                            acc_r2_c0 = Vector256.FusedMultiplyAdd(a_r2, b_c0, acc_r2_c0);
-                            Vector256<float> a_r3 = Vector256.Create(Unsafe.Add(ref aRow, k + 108));
-                            acc_r3_c0 = Vector256.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
-                            bRow = ref Unsafe.Add(ref bRow, 20);
-                        }
-                        Vector256<float> b2_c0 = Vector256.LoadUnsafe(ref b2, 12);
-                        Vector256.StoreUnsafe(acc_r0_c0 + b2_c0, ref y, (nuint)(tile * 80 + 12));
-                        Vector256.StoreUnsafe(acc_r1_c0 + b2_c0, ref y, (nuint)(tile * 80 + 32));
-                        Vector256.StoreUnsafe(acc_r2_c0 + b2_c0, ref y, (nuint)(tile * 80 + 52));
-                        Vector256.StoreUnsafe(acc_r3_c0 + b2_c0, ref y, (nuint)(tile * 80 + 72));
+                        Vector256<float> b_c0 = Vector256.LoadUnsafe(ref bRow);
+                        Vector256<float> a_r0 = Vector256.Create(Unsafe.Add(ref aRow, k));
+                        acc_r0_c0 = Vector256.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
+                        Vector256<float> a_r1 = Vector256.Create(Unsafe.Add(ref aRow, k + 36));
+                        acc_r1_c0 = Vector256.FusedMultiplyAdd(a_r1, b_c0, acc_r1_c0);
+                        Vector256<float> a_r2 = Vector256.Create(Unsafe.Add(ref aRow, k + 72));
+                        acc_r2_c0 = Vector256.FusedMultiplyAdd(a_r2, b_c0, acc_r2_c0);
+                        Vector256<float> a_r3 = Vector256.Create(Unsafe.Add(ref aRow, k + 108));
+                        acc_r3_c0 = Vector256.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
+                        bRow = ref Unsafe.Add(ref bRow, 20);
                     }
-                    if (hasTail)
+                    Vector256<float> b2_c0 = Vector256.LoadUnsafe(ref b2, 12);
+                    Vector256.StoreUnsafe(acc_r0_c0 + b2_c0, ref y, (nuint)(tile * 80 + 12));
+                    Vector256.StoreUnsafe(acc_r1_c0 + b2_c0, ref y, (nuint)(tile * 80 + 32));
+                    Vector256.StoreUnsafe(acc_r2_c0 + b2_c0, ref y, (nuint)(tile * 80 + 52));
+                    Vector256.StoreUnsafe(acc_r3_c0 + b2_c0, ref y, (nuint)(tile * 80 + 72));
+                }
+                if (hasTail)
+                {
+                    Vector256<float> acc_r0_c0 = Vector256<float>.Zero;
+                    ref float bRow = ref Unsafe.Add(ref w2, 12);
+                    ref float aRow = ref Unsafe.Add(ref hidden, fullTiles * 144);
+                    for (nint k = 0; k < 36; k++)
                     {
-                        Vector256<float> acc_r0_c0 = Vector256<float>.Zero;
-                        ref float bRow = ref Unsafe.Add(ref w2, 12);
-                        ref float aRow = ref Unsafe.Add(ref hidden, fullTiles * 144);
-                        for (nint k = 0; k < 36; k++)
-                        {
-                            Vector256<float> b_c0 = Vector256.LoadUnsafe(ref bRow);
-                            Vector256<float> a_r0 = Vector256.Create(Unsafe.Add(ref aRow, k));
-                            acc_r0_c0 = Vector256.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
-                            bRow = ref Unsafe.Add(ref bRow, 20);
-                        }
-                        Vector256<float> b2_c0 = Vector256.LoadUnsafe(ref b2, 12);
-                        Vector256.StoreUnsafe(acc_r0_c0 + b2_c0, ref y, (nuint)(fullTiles * 80 + 12));
+                        Vector256<float> b_c0 = Vector256.LoadUnsafe(ref bRow);
+                        Vector256<float> a_r0 = Vector256.Create(Unsafe.Add(ref aRow, k));
+                        acc_r0_c0 = Vector256.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
+                        bRow = ref Unsafe.Add(ref bRow, 20);
                     }
+                    Vector256<float> b2_c0 = Vector256.LoadUnsafe(ref b2, 12);
+                    Vector256.StoreUnsafe(acc_r0_c0 + b2_c0, ref y, (nuint)(fullTiles * 80 + 12));
                 }
             }
         }
 
-        /// <summary>hidden = Gelu(x·W1 + b1) for all 13 rows and the chunk's share of the 36 columns.</summary>
-        private static void Hidden_Scalar(ref float x, ref float w1, ref float b1, ref float hidden, int part)
+        /// <summary>hidden = Gelu(x·W1 + b1) for the chunk's rows, 36 columns.</summary>
+        private static void Hidden_Scalar(ref float x, ref float w1, ref float b1, ref float hidden, int fullTiles, bool hasTail)
         {
-            const int fullTiles = 3;
-            const bool hasTail = true;
-            int firstPanel = RowPartition.Start(9, 4, part);
-            int panelCount = RowPartition.Count(9, 4, part);
-            for (int col = firstPanel * 4; col < (firstPanel + panelCount) * 4; col += 4)
+            for (int col = 0; col < 36; col += 4)
             {
                 for (int tile = 0; tile < fullTiles; tile++)
                 {
@@ -612,22 +545,13 @@ namespace FixedShapeAttention.Generated
                     Unsafe.Add(ref hidden, fullTiles * 144 + col + 3) = acc_r0_c3 + b1_c3;
                 }
             }
-            int firstColumn = firstPanel * 4;
-            int columns = (part == 3 ? 36 : (firstPanel + panelCount) * 4) - firstColumn;
-            for (int row = 0; row < 13; row++)
-            {
-                ActivationPass.ApplyScalar<GeluOperator>(ref Unsafe.Add(ref hidden, row * 36 + firstColumn), columns);
-            }
+            ActivationPass.ApplyScalar<GeluOperator>(ref hidden, (fullTiles * 4 + (hasTail ? 1 : 0)) * 36);
         }
 
-        /// <summary>y = hidden·W2 + b2 for all 13 rows and the chunk's share of the 20 columns.</summary>
-        private static void Output_Scalar(ref float hidden, ref float w2, ref float b2, ref float y, int part)
+        /// <summary>y = hidden·W2 + b2 for the chunk's rows, 20 columns.</summary>
+        private static void Output_Scalar(ref float hidden, ref float w2, ref float b2, ref float y, int fullTiles, bool hasTail)
         {
-            const int fullTiles = 3;
-            const bool hasTail = true;
-            int firstPanel = RowPartition.Start(5, 4, part);
-            int panelCount = RowPartition.Count(5, 4, part);
-            for (int col = firstPanel * 4; col < (firstPanel + panelCount) * 4; col += 4)
+            for (int col = 0; col < 20; col += 4)
             {
                 for (int tile = 0; tile < fullTiles; tile++)
                 {
@@ -717,51 +641,37 @@ namespace FixedShapeAttention.Generated
         }
     }
 
-    /// <summary>The chunks of one phase of a OddCausal.FeedForward call with prepacked weights: chunk = (sequence, share of the column panels).</summary>
+    /// <summary>The chunks of one OddCausal.FeedForward call with prepacked weights: chunk = (sequence, range of row tiles).</summary>
     [global::System.CodeDom.Compiler.GeneratedCode("FixedShapeAttention.Generators", "1.0.0.0")]
     file readonly struct OddCausalPackedFeedForwardKernel : IChunkKernel
     {
-        private readonly bool _hiddenPhase;
-
-        public OddCausalPackedFeedForwardKernel(bool HiddenPhase) => _hiddenPhase = HiddenPhase;
-
         public void Execute(in KernelBuffers buffers, int chunk)
         {
             int sequence = chunk / 4;
             int part = chunk % 4;
-            if (_hiddenPhase)
+            int firstTile = RowPartition.Start(4, 4, part);
+            int tileCount = RowPartition.Count(4, 4, part);
+            int fullTiles = Math.Min(firstTile + tileCount, 3) - firstTile;
+            bool hasTail = firstTile + tileCount > 3;
+            nint rowOffset = ((nint)sequence * 13 + firstTile * 4) * 20;
+            ref float x = ref Unsafe.Add(ref buffers.Input0, rowOffset);
+            ref float y = ref Unsafe.Add(ref buffers.Output, rowOffset);
+            // Scratch: the hidden activations of this chunk's rows, at most 4 × 36.
+            ref float hidden = ref MemoryMarshal.GetReference(WorkerScratch.Get(144));
+            if (Vector512.IsHardwareAccelerated)
             {
-                ref float x = ref Unsafe.Add(ref buffers.Input0, (nint)sequence * 260);
-                ref float hidden = ref Unsafe.Add(ref buffers.Output, (nint)sequence * 468);
-                if (Vector512.IsHardwareAccelerated)
-                {
-                    Hidden_Vector512(ref x, ref buffers.Input1, ref buffers.Input2, ref hidden, part);
-                }
-                else if (Vector256.IsHardwareAccelerated)
-                {
-                    Hidden_Vector256(ref x, ref buffers.Input1, ref buffers.Input2, ref hidden, part);
-                }
-                else
-                {
-                    Hidden_Scalar(ref x, ref buffers.Input1, ref buffers.Input2, ref hidden, part);
-                }
+                Hidden_Vector512(ref x, ref buffers.Input1, ref buffers.Input2, ref hidden, fullTiles, hasTail);
+                Output_Vector512(ref hidden, ref buffers.Input3, ref buffers.Input4, ref y, fullTiles, hasTail);
+            }
+            else if (Vector256.IsHardwareAccelerated)
+            {
+                Hidden_Vector256(ref x, ref buffers.Input1, ref buffers.Input2, ref hidden, fullTiles, hasTail);
+                Output_Vector256(ref hidden, ref buffers.Input3, ref buffers.Input4, ref y, fullTiles, hasTail);
             }
             else
             {
-                ref float hidden = ref Unsafe.Add(ref buffers.Input0, (nint)sequence * 468);
-                ref float y = ref Unsafe.Add(ref buffers.Output, (nint)sequence * 260);
-                if (Vector512.IsHardwareAccelerated)
-                {
-                    Output_Vector512(ref hidden, ref buffers.Input1, ref buffers.Input2, ref y, part);
-                }
-                else if (Vector256.IsHardwareAccelerated)
-                {
-                    Output_Vector256(ref hidden, ref buffers.Input1, ref buffers.Input2, ref y, part);
-                }
-                else
-                {
-                    Output_Scalar(ref hidden, ref buffers.Input1, ref buffers.Input2, ref y, part);
-                }
+                Hidden_Scalar(ref x, ref buffers.Input1, ref buffers.Input2, ref hidden, fullTiles, hasTail);
+                Output_Scalar(ref hidden, ref buffers.Input3, ref buffers.Input4, ref y, fullTiles, hasTail);
             }
         }
 
@@ -879,174 +789,151 @@ namespace FixedShapeAttention.Generated
             }
         }
 
-        /// <summary>hidden = Gelu(x·W1 + b1) for all 13 rows and the chunk's share of the 36 columns.</summary>
-        private static void Hidden_Vector512(ref float x, ref float w1, ref float b1, ref float hidden, int part)
+        /// <summary>hidden = Gelu(x·W1 + b1) for the chunk's rows, 36 columns.</summary>
+        private static void Hidden_Vector512(ref float x, ref float w1, ref float b1, ref float hidden, int fullTiles, bool hasTail)
         {
-            const int fullTiles = 3;
-            const bool hasTail = true;
-            int firstPanel = RowPartition.Start(0, 4, part);
-            int panelCount = RowPartition.Count(0, 4, part);
-            if (part == 0)
             {
+                for (int tile = 0; tile < fullTiles; tile++)
                 {
-                    for (int tile = 0; tile < fullTiles; tile++)
+                    Vector512<float> acc_r0_c0 = Vector512<float>.Zero, acc_r0_c1 = Vector512<float>.Zero, acc_r0_c2 = Vector512<float>.Zero;
+                    Vector512<float> acc_r1_c0 = Vector512<float>.Zero, acc_r1_c1 = Vector512<float>.Zero, acc_r1_c2 = Vector512<float>.Zero;
+                    Vector512<float> acc_r2_c0 = Vector512<float>.Zero, acc_r2_c1 = Vector512<float>.Zero, acc_r2_c2 = Vector512<float>.Zero;
+                    Vector512<float> acc_r3_c0 = Vector512<float>.Zero, acc_r3_c1 = Vector512<float>.Zero, acc_r3_c2 = Vector512<float>.Zero;
+                    ref float bRow = ref w1;
+                    ref float aRow = ref Unsafe.Add(ref x, tile * 80);
+                    for (nint k = 0; k < 20; k++)
                     {
-                        Vector512<float> acc_r0_c0 = Vector512<float>.Zero, acc_r0_c1 = Vector512<float>.Zero, acc_r0_c2 = Vector512<float>.Zero;
-                        Vector512<float> acc_r1_c0 = Vector512<float>.Zero, acc_r1_c1 = Vector512<float>.Zero, acc_r1_c2 = Vector512<float>.Zero;
-                        Vector512<float> acc_r2_c0 = Vector512<float>.Zero, acc_r2_c1 = Vector512<float>.Zero, acc_r2_c2 = Vector512<float>.Zero;
-                        Vector512<float> acc_r3_c0 = Vector512<float>.Zero, acc_r3_c1 = Vector512<float>.Zero, acc_r3_c2 = Vector512<float>.Zero;
-                        ref float bRow = ref w1;
-                        ref float aRow = ref Unsafe.Add(ref x, tile * 80);
-                        for (nint k = 0; k < 20; k++)
-                        {
-                            Vector512<float> b_c0 = Vector512.LoadUnsafe(ref bRow);
-                            Vector512<float> b_c1 = Vector512.LoadUnsafe(ref bRow, 16);
-                            Vector512<float> b_c2 = Vector512.LoadUnsafe(ref bRow, 32);
-                            Vector512<float> a_r0 = Vector512.Create(Unsafe.Add(ref aRow, k));
-                            acc_r0_c0 = Vector512.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
-                            acc_r0_c1 = Vector512.FusedMultiplyAdd(a_r0, b_c1, acc_r0_c1);
-                            acc_r0_c2 = Vector512.FusedMultiplyAdd(a_r0, b_c2, acc_r0_c2);
-                            Vector512<float> a_r1 = Vector512.Create(Unsafe.Add(ref aRow, k + 20));
-                            acc_r1_c0 = Vector512.FusedMultiplyAdd(a_r1, b_c0, acc_r1_c0);
-                            acc_r1_c1 = Vector512.FusedMultiplyAdd(a_r1, b_c1, acc_r1_c1);
-                            acc_r1_c2 = Vector512.FusedMultiplyAdd(a_r1, b_c2, acc_r1_c2);
-                            Vector512<float> a_r2 = Vector512.Create(Unsafe.Add(ref aRow, k + 40));
-                            acc_r2_c0 = Vector512.FusedMultiplyAdd(a_r2, b_c0, acc_r2_c0);
-                            acc_r2_c1 = Vector512.FusedMultiplyAdd(a_r2, b_c1, acc_r2_c1);
-                            acc_r2_c2 = Vector512.FusedMultiplyAdd(a_r2, b_c2, acc_r2_c2);
-                            Vector512<float> a_r3 = Vector512.Create(Unsafe.Add(ref aRow, k + 60));
-                            acc_r3_c0 = Vector512.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
-                            acc_r3_c1 = Vector512.FusedMultiplyAdd(a_r3, b_c1, acc_r3_c1);
-                            acc_r3_c2 = Vector512.FusedMultiplyAdd(a_r3, b_c2, acc_r3_c2);
-                            bRow = ref Unsafe.Add(ref bRow, 48);
-                        }
-                        Vector512<float> b1_c0 = Vector512.LoadUnsafe(ref b1);
-                        Vector512<float> b1_c1 = Vector512.LoadUnsafe(ref b1, 16);
-                        Vector512<float> b1_c2 = Vector512.LoadUnsafe(ref b1, 20);
-                        Vector512.StoreUnsafe(acc_r0_c0 + b1_c0, ref hidden, (nuint)(tile * 144));
-                        Vector512.StoreUnsafe(acc_r0_c1 + b1_c1, ref hidden, (nuint)(tile * 144 + 16));
-                        Vector512.StoreUnsafe(acc_r0_c2 + b1_c2, ref hidden, (nuint)(tile * 144 + 20));
-                        Vector512.StoreUnsafe(acc_r1_c0 + b1_c0, ref hidden, (nuint)(tile * 144 + 36));
-                        Vector512.StoreUnsafe(acc_r1_c1 + b1_c1, ref hidden, (nuint)(tile * 144 + 52));
-                        Vector512.StoreUnsafe(acc_r1_c2 + b1_c2, ref hidden, (nuint)(tile * 144 + 56));
-                        Vector512.StoreUnsafe(acc_r2_c0 + b1_c0, ref hidden, (nuint)(tile * 144 + 72));
-                        Vector512.StoreUnsafe(acc_r2_c1 + b1_c1, ref hidden, (nuint)(tile * 144 + 88));
-                        Vector512.StoreUnsafe(acc_r2_c2 + b1_c2, ref hidden, (nuint)(tile * 144 + 92));
-                        Vector512.StoreUnsafe(acc_r3_c0 + b1_c0, ref hidden, (nuint)(tile * 144 + 108));
-                        Vector512.StoreUnsafe(acc_r3_c1 + b1_c1, ref hidden, (nuint)(tile * 144 + 124));
-                        Vector512.StoreUnsafe(acc_r3_c2 + b1_c2, ref hidden, (nuint)(tile * 144 + 128));
+                        Vector512<float> b_c0 = Vector512.LoadUnsafe(ref bRow);
+                        Vector512<float> b_c1 = Vector512.LoadUnsafe(ref bRow, 16);
+                        Vector512<float> b_c2 = Vector512.LoadUnsafe(ref bRow, 32);
+                        Vector512<float> a_r0 = Vector512.Create(Unsafe.Add(ref aRow, k));
+                        acc_r0_c0 = Vector512.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
+                        acc_r0_c1 = Vector512.FusedMultiplyAdd(a_r0, b_c1, acc_r0_c1);
+                        acc_r0_c2 = Vector512.FusedMultiplyAdd(a_r0, b_c2, acc_r0_c2);
+                        Vector512<float> a_r1 = Vector512.Create(Unsafe.Add(ref aRow, k + 20));
+                        acc_r1_c0 = Vector512.FusedMultiplyAdd(a_r1, b_c0, acc_r1_c0);
+                        acc_r1_c1 = Vector512.FusedMultiplyAdd(a_r1, b_c1, acc_r1_c1);
+                        acc_r1_c2 = Vector512.FusedMultiplyAdd(a_r1, b_c2, acc_r1_c2);
+                        Vector512<float> a_r2 = Vector512.Create(Unsafe.Add(ref aRow, k + 40));
+                        acc_r2_c0 = Vector512.FusedMultiplyAdd(a_r2, b_c0, acc_r2_c0);
+                        acc_r2_c1 = Vector512.FusedMultiplyAdd(a_r2, b_c1, acc_r2_c1);
+                        acc_r2_c2 = Vector512.FusedMultiplyAdd(a_r2, b_c2, acc_r2_c2);
+                        Vector512<float> a_r3 = Vector512.Create(Unsafe.Add(ref aRow, k + 60));
+                        acc_r3_c0 = Vector512.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
+                        acc_r3_c1 = Vector512.FusedMultiplyAdd(a_r3, b_c1, acc_r3_c1);
+                        acc_r3_c2 = Vector512.FusedMultiplyAdd(a_r3, b_c2, acc_r3_c2);
+                        bRow = ref Unsafe.Add(ref bRow, 48);
                     }
-                    if (hasTail)
+                    Vector512<float> b1_c0 = Vector512.LoadUnsafe(ref b1);
+                    Vector512<float> b1_c1 = Vector512.LoadUnsafe(ref b1, 16);
+                    Vector512<float> b1_c2 = Vector512.LoadUnsafe(ref b1, 20);
+                    Vector512.StoreUnsafe(acc_r0_c0 + b1_c0, ref hidden, (nuint)(tile * 144));
+                    Vector512.StoreUnsafe(acc_r0_c1 + b1_c1, ref hidden, (nuint)(tile * 144 + 16));
+                    Vector512.StoreUnsafe(acc_r0_c2 + b1_c2, ref hidden, (nuint)(tile * 144 + 20));
+                    Vector512.StoreUnsafe(acc_r1_c0 + b1_c0, ref hidden, (nuint)(tile * 144 + 36));
+                    Vector512.StoreUnsafe(acc_r1_c1 + b1_c1, ref hidden, (nuint)(tile * 144 + 52));
+                    Vector512.StoreUnsafe(acc_r1_c2 + b1_c2, ref hidden, (nuint)(tile * 144 + 56));
+                    Vector512.StoreUnsafe(acc_r2_c0 + b1_c0, ref hidden, (nuint)(tile * 144 + 72));
+                    Vector512.StoreUnsafe(acc_r2_c1 + b1_c1, ref hidden, (nuint)(tile * 144 + 88));
+                    Vector512.StoreUnsafe(acc_r2_c2 + b1_c2, ref hidden, (nuint)(tile * 144 + 92));
+                    Vector512.StoreUnsafe(acc_r3_c0 + b1_c0, ref hidden, (nuint)(tile * 144 + 108));
+                    Vector512.StoreUnsafe(acc_r3_c1 + b1_c1, ref hidden, (nuint)(tile * 144 + 124));
+                    Vector512.StoreUnsafe(acc_r3_c2 + b1_c2, ref hidden, (nuint)(tile * 144 + 128));
+                }
+                if (hasTail)
+                {
+                    Vector512<float> acc_r0_c0 = Vector512<float>.Zero, acc_r0_c1 = Vector512<float>.Zero, acc_r0_c2 = Vector512<float>.Zero;
+                    ref float bRow = ref w1;
+                    ref float aRow = ref Unsafe.Add(ref x, fullTiles * 80);
+                    for (nint k = 0; k < 20; k++)
                     {
-                        Vector512<float> acc_r0_c0 = Vector512<float>.Zero, acc_r0_c1 = Vector512<float>.Zero, acc_r0_c2 = Vector512<float>.Zero;
-                        ref float bRow = ref w1;
-                        ref float aRow = ref Unsafe.Add(ref x, fullTiles * 80);
-                        for (nint k = 0; k < 20; k++)
-                        {
-                            Vector512<float> b_c0 = Vector512.LoadUnsafe(ref bRow);
-                            Vector512<float> b_c1 = Vector512.LoadUnsafe(ref bRow, 16);
-                            Vector512<float> b_c2 = Vector512.LoadUnsafe(ref bRow, 32);
-                            Vector512<float> a_r0 = Vector512.Create(Unsafe.Add(ref aRow, k));
-                            acc_r0_c0 = Vector512.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
-                            acc_r0_c1 = Vector512.FusedMultiplyAdd(a_r0, b_c1, acc_r0_c1);
-                            acc_r0_c2 = Vector512.FusedMultiplyAdd(a_r0, b_c2, acc_r0_c2);
-                            bRow = ref Unsafe.Add(ref bRow, 48);
-                        }
-                        Vector512<float> b1_c0 = Vector512.LoadUnsafe(ref b1);
-                        Vector512<float> b1_c1 = Vector512.LoadUnsafe(ref b1, 16);
-                        Vector512<float> b1_c2 = Vector512.LoadUnsafe(ref b1, 20);
-                        Vector512.StoreUnsafe(acc_r0_c0 + b1_c0, ref hidden, (nuint)(fullTiles * 144));
-                        Vector512.StoreUnsafe(acc_r0_c1 + b1_c1, ref hidden, (nuint)(fullTiles * 144 + 16));
-                        Vector512.StoreUnsafe(acc_r0_c2 + b1_c2, ref hidden, (nuint)(fullTiles * 144 + 20));
+                        Vector512<float> b_c0 = Vector512.LoadUnsafe(ref bRow);
+                        Vector512<float> b_c1 = Vector512.LoadUnsafe(ref bRow, 16);
+                        Vector512<float> b_c2 = Vector512.LoadUnsafe(ref bRow, 32);
+                        Vector512<float> a_r0 = Vector512.Create(Unsafe.Add(ref aRow, k));
+                        acc_r0_c0 = Vector512.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
+                        acc_r0_c1 = Vector512.FusedMultiplyAdd(a_r0, b_c1, acc_r0_c1);
+                        acc_r0_c2 = Vector512.FusedMultiplyAdd(a_r0, b_c2, acc_r0_c2);
+                        bRow = ref Unsafe.Add(ref bRow, 48);
                     }
+                    Vector512<float> b1_c0 = Vector512.LoadUnsafe(ref b1);
+                    Vector512<float> b1_c1 = Vector512.LoadUnsafe(ref b1, 16);
+                    Vector512<float> b1_c2 = Vector512.LoadUnsafe(ref b1, 20);
+                    Vector512.StoreUnsafe(acc_r0_c0 + b1_c0, ref hidden, (nuint)(fullTiles * 144));
+                    Vector512.StoreUnsafe(acc_r0_c1 + b1_c1, ref hidden, (nuint)(fullTiles * 144 + 16));
+                    Vector512.StoreUnsafe(acc_r0_c2 + b1_c2, ref hidden, (nuint)(fullTiles * 144 + 20));
                 }
             }
-            int firstColumn = firstPanel * 64;
-            int columns = (part == 0 ? 36 : (firstPanel + panelCount) * 64) - firstColumn;
-            for (int row = 0; row < 13; row++)
-            {
-                ActivationPass.Apply512<GeluOperator>(ref Unsafe.Add(ref hidden, row * 36 + firstColumn), columns);
-            }
+            ActivationPass.Apply512<GeluOperator>(ref hidden, (fullTiles * 4 + (hasTail ? 1 : 0)) * 36);
         }
 
-        /// <summary>y = hidden·W2 + b2 for all 13 rows and the chunk's share of the 20 columns.</summary>
-        private static void Output_Vector512(ref float hidden, ref float w2, ref float b2, ref float y, int part)
+        /// <summary>y = hidden·W2 + b2 for the chunk's rows, 20 columns.</summary>
+        private static void Output_Vector512(ref float hidden, ref float w2, ref float b2, ref float y, int fullTiles, bool hasTail)
         {
-            const int fullTiles = 3;
-            const bool hasTail = true;
-            int firstPanel = RowPartition.Start(0, 4, part);
-            int panelCount = RowPartition.Count(0, 4, part);
-            if (part == 0)
             {
+                for (int tile = 0; tile < fullTiles; tile++)
                 {
-                    for (int tile = 0; tile < fullTiles; tile++)
+                    Vector512<float> acc_r0_c0 = Vector512<float>.Zero, acc_r0_c1 = Vector512<float>.Zero;
+                    Vector512<float> acc_r1_c0 = Vector512<float>.Zero, acc_r1_c1 = Vector512<float>.Zero;
+                    Vector512<float> acc_r2_c0 = Vector512<float>.Zero, acc_r2_c1 = Vector512<float>.Zero;
+                    Vector512<float> acc_r3_c0 = Vector512<float>.Zero, acc_r3_c1 = Vector512<float>.Zero;
+                    ref float bRow = ref w2;
+                    ref float aRow = ref Unsafe.Add(ref hidden, tile * 144);
+                    for (nint k = 0; k < 36; k++)
                     {
-                        Vector512<float> acc_r0_c0 = Vector512<float>.Zero, acc_r0_c1 = Vector512<float>.Zero;
-                        Vector512<float> acc_r1_c0 = Vector512<float>.Zero, acc_r1_c1 = Vector512<float>.Zero;
-                        Vector512<float> acc_r2_c0 = Vector512<float>.Zero, acc_r2_c1 = Vector512<float>.Zero;
-                        Vector512<float> acc_r3_c0 = Vector512<float>.Zero, acc_r3_c1 = Vector512<float>.Zero;
-                        ref float bRow = ref w2;
-                        ref float aRow = ref Unsafe.Add(ref hidden, tile * 144);
-                        for (nint k = 0; k < 36; k++)
-                        {
-                            Vector512<float> b_c0 = Vector512.LoadUnsafe(ref bRow);
-                            Vector512<float> b_c1 = Vector512.LoadUnsafe(ref bRow, 16);
-                            Vector512<float> a_r0 = Vector512.Create(Unsafe.Add(ref aRow, k));
-                            acc_r0_c0 = Vector512.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
-                            acc_r0_c1 = Vector512.FusedMultiplyAdd(a_r0, b_c1, acc_r0_c1);
-                            Vector512<float> a_r1 = Vector512.Create(Unsafe.Add(ref aRow, k + 36));
-                            acc_r1_c0 = Vector512.FusedMultiplyAdd(a_r1, b_c0, acc_r1_c0);
-                            acc_r1_c1 = Vector512.FusedMultiplyAdd(a_r1, b_c1, acc_r1_c1);
-                            Vector512<float> a_r2 = Vector512.Create(Unsafe.Add(ref aRow, k + 72));
-                            acc_r2_c0 = Vector512.FusedMultiplyAdd(a_r2, b_c0, acc_r2_c0);
-                            acc_r2_c1 = Vector512.FusedMultiplyAdd(a_r2, b_c1, acc_r2_c1);
-                            Vector512<float> a_r3 = Vector512.Create(Unsafe.Add(ref aRow, k + 108));
-                            acc_r3_c0 = Vector512.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
-                            acc_r3_c1 = Vector512.FusedMultiplyAdd(a_r3, b_c1, acc_r3_c1);
-                            bRow = ref Unsafe.Add(ref bRow, 32);
-                        }
-                        Vector512<float> b2_c0 = Vector512.LoadUnsafe(ref b2);
-                        Vector512<float> b2_c1 = Vector512.LoadUnsafe(ref b2, 4);
-                        Vector512.StoreUnsafe(acc_r0_c0 + b2_c0, ref y, (nuint)(tile * 80));
-                        Vector512.StoreUnsafe(acc_r0_c1 + b2_c1, ref y, (nuint)(tile * 80 + 4));
-                        Vector512.StoreUnsafe(acc_r1_c0 + b2_c0, ref y, (nuint)(tile * 80 + 20));
-                        Vector512.StoreUnsafe(acc_r1_c1 + b2_c1, ref y, (nuint)(tile * 80 + 24));
-                        Vector512.StoreUnsafe(acc_r2_c0 + b2_c0, ref y, (nuint)(tile * 80 + 40));
-                        Vector512.StoreUnsafe(acc_r2_c1 + b2_c1, ref y, (nuint)(tile * 80 + 44));
-                        Vector512.StoreUnsafe(acc_r3_c0 + b2_c0, ref y, (nuint)(tile * 80 + 60));
-                        Vector512.StoreUnsafe(acc_r3_c1 + b2_c1, ref y, (nuint)(tile * 80 + 64));
+                        Vector512<float> b_c0 = Vector512.LoadUnsafe(ref bRow);
+                        Vector512<float> b_c1 = Vector512.LoadUnsafe(ref bRow, 16);
+                        Vector512<float> a_r0 = Vector512.Create(Unsafe.Add(ref aRow, k));
+                        acc_r0_c0 = Vector512.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
+                        acc_r0_c1 = Vector512.FusedMultiplyAdd(a_r0, b_c1, acc_r0_c1);
+                        Vector512<float> a_r1 = Vector512.Create(Unsafe.Add(ref aRow, k + 36));
+                        acc_r1_c0 = Vector512.FusedMultiplyAdd(a_r1, b_c0, acc_r1_c0);
+                        acc_r1_c1 = Vector512.FusedMultiplyAdd(a_r1, b_c1, acc_r1_c1);
+                        Vector512<float> a_r2 = Vector512.Create(Unsafe.Add(ref aRow, k + 72));
+                        acc_r2_c0 = Vector512.FusedMultiplyAdd(a_r2, b_c0, acc_r2_c0);
+                        acc_r2_c1 = Vector512.FusedMultiplyAdd(a_r2, b_c1, acc_r2_c1);
+                        Vector512<float> a_r3 = Vector512.Create(Unsafe.Add(ref aRow, k + 108));
+                        acc_r3_c0 = Vector512.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
+                        acc_r3_c1 = Vector512.FusedMultiplyAdd(a_r3, b_c1, acc_r3_c1);
+                        bRow = ref Unsafe.Add(ref bRow, 32);
                     }
-                    if (hasTail)
+                    Vector512<float> b2_c0 = Vector512.LoadUnsafe(ref b2);
+                    Vector512<float> b2_c1 = Vector512.LoadUnsafe(ref b2, 4);
+                    Vector512.StoreUnsafe(acc_r0_c0 + b2_c0, ref y, (nuint)(tile * 80));
+                    Vector512.StoreUnsafe(acc_r0_c1 + b2_c1, ref y, (nuint)(tile * 80 + 4));
+                    Vector512.StoreUnsafe(acc_r1_c0 + b2_c0, ref y, (nuint)(tile * 80 + 20));
+                    Vector512.StoreUnsafe(acc_r1_c1 + b2_c1, ref y, (nuint)(tile * 80 + 24));
+                    Vector512.StoreUnsafe(acc_r2_c0 + b2_c0, ref y, (nuint)(tile * 80 + 40));
+                    Vector512.StoreUnsafe(acc_r2_c1 + b2_c1, ref y, (nuint)(tile * 80 + 44));
+                    Vector512.StoreUnsafe(acc_r3_c0 + b2_c0, ref y, (nuint)(tile * 80 + 60));
+                    Vector512.StoreUnsafe(acc_r3_c1 + b2_c1, ref y, (nuint)(tile * 80 + 64));
+                }
+                if (hasTail)
+                {
+                    Vector512<float> acc_r0_c0 = Vector512<float>.Zero, acc_r0_c1 = Vector512<float>.Zero;
+                    ref float bRow = ref w2;
+                    ref float aRow = ref Unsafe.Add(ref hidden, fullTiles * 144);
+                    for (nint k = 0; k < 36; k++)
                     {
-                        Vector512<float> acc_r0_c0 = Vector512<float>.Zero, acc_r0_c1 = Vector512<float>.Zero;
-                        ref float bRow = ref w2;
-                        ref float aRow = ref Unsafe.Add(ref hidden, fullTiles * 144);
-                        for (nint k = 0; k < 36; k++)
-                        {
-                            Vector512<float> b_c0 = Vector512.LoadUnsafe(ref bRow);
-                            Vector512<float> b_c1 = Vector512.LoadUnsafe(ref bRow, 16);
-                            Vector512<float> a_r0 = Vector512.Create(Unsafe.Add(ref aRow, k));
-                            acc_r0_c0 = Vector512.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
-                            acc_r0_c1 = Vector512.FusedMultiplyAdd(a_r0, b_c1, acc_r0_c1);
-                            bRow = ref Unsafe.Add(ref bRow, 32);
-                        }
-                        Vector512<float> b2_c0 = Vector512.LoadUnsafe(ref b2);
-                        Vector512<float> b2_c1 = Vector512.LoadUnsafe(ref b2, 4);
-                        Vector512.StoreUnsafe(acc_r0_c0 + b2_c0, ref y, (nuint)(fullTiles * 80));
-                        Vector512.StoreUnsafe(acc_r0_c1 + b2_c1, ref y, (nuint)(fullTiles * 80 + 4));
+                        Vector512<float> b_c0 = Vector512.LoadUnsafe(ref bRow);
+                        Vector512<float> b_c1 = Vector512.LoadUnsafe(ref bRow, 16);
+                        Vector512<float> a_r0 = Vector512.Create(Unsafe.Add(ref aRow, k));
+                        acc_r0_c0 = Vector512.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
+                        acc_r0_c1 = Vector512.FusedMultiplyAdd(a_r0, b_c1, acc_r0_c1);
+                        bRow = ref Unsafe.Add(ref bRow, 32);
                     }
+                    Vector512<float> b2_c0 = Vector512.LoadUnsafe(ref b2);
+                    Vector512<float> b2_c1 = Vector512.LoadUnsafe(ref b2, 4);
+                    Vector512.StoreUnsafe(acc_r0_c0 + b2_c0, ref y, (nuint)(fullTiles * 80));
+                    Vector512.StoreUnsafe(acc_r0_c1 + b2_c1, ref y, (nuint)(fullTiles * 80 + 4));
                 }
             }
         }
 
-        /// <summary>hidden = Gelu(x·W1 + b1) for all 13 rows and the chunk's share of the 36 columns.</summary>
-        private static void Hidden_Vector256(ref float x, ref float w1, ref float b1, ref float hidden, int part)
+        /// <summary>hidden = Gelu(x·W1 + b1) for the chunk's rows, 36 columns.</summary>
+        private static void Hidden_Vector256(ref float x, ref float w1, ref float b1, ref float hidden, int fullTiles, bool hasTail)
         {
-            const int fullTiles = 3;
-            const bool hasTail = true;
-            int firstPanel = RowPartition.Start(2, 4, part);
-            int panelCount = RowPartition.Count(2, 4, part);
-            for (int col = firstPanel * 16; col < (firstPanel + panelCount) * 16; col += 16)
+            for (int col = 0; col < 32; col += 16)
             {
                 for (int tile = 0; tile < fullTiles; tile++)
                 {
@@ -1105,186 +992,164 @@ namespace FixedShapeAttention.Generated
                     Vector256.StoreUnsafe(acc_r0_c1 + b1_c1, ref hidden, (nuint)(fullTiles * 144 + col + 8));
                 }
             }
-            if (part == 1)
             {
+                for (int tile = 0; tile < fullTiles; tile++)
                 {
-                    for (int tile = 0; tile < fullTiles; tile++)
+                    Vector256<float> acc_r0_c0 = Vector256<float>.Zero;
+                    Vector256<float> acc_r1_c0 = Vector256<float>.Zero;
+                    Vector256<float> acc_r2_c0 = Vector256<float>.Zero;
+                    Vector256<float> acc_r3_c0 = Vector256<float>.Zero;
+                    ref float bRow = ref Unsafe.Add(ref w1, 640);
+                    ref float aRow = ref Unsafe.Add(ref x, tile * 80);
+                    for (nint k = 0; k < 20; k++)
                     {
-                        Vector256<float> acc_r0_c0 = Vector256<float>.Zero;
-                        Vector256<float> acc_r1_c0 = Vector256<float>.Zero;
-                        Vector256<float> acc_r2_c0 = Vector256<float>.Zero;
-                        Vector256<float> acc_r3_c0 = Vector256<float>.Zero;
-                        ref float bRow = ref Unsafe.Add(ref w1, 640);
-                        ref float aRow = ref Unsafe.Add(ref x, tile * 80);
-                        for (nint k = 0; k < 20; k++)
-                        {
-                            Vector256<float> b_c0 = Vector256.LoadUnsafe(ref bRow);
-                            Vector256<float> a_r0 = Vector256.Create(Unsafe.Add(ref aRow, k));
-                            acc_r0_c0 = Vector256.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
-                            Vector256<float> a_r1 = Vector256.Create(Unsafe.Add(ref aRow, k + 20));
-                            acc_r1_c0 = Vector256.FusedMultiplyAdd(a_r1, b_c0, acc_r1_c0);
-                            Vector256<float> a_r2 = Vector256.Create(Unsafe.Add(ref aRow, k + 40));
-                            acc_r2_c0 = Vector256.FusedMultiplyAdd(a_r2, b_c0, acc_r2_c0);
-                            Vector256<float> a_r3 = Vector256.Create(Unsafe.Add(ref aRow, k + 60));
-                            acc_r3_c0 = Vector256.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
-                            bRow = ref Unsafe.Add(ref bRow, 8);
-                        }
-                        Vector256<float> b1_c0 = Vector256.LoadUnsafe(ref b1, 28);
-                        Vector256.StoreUnsafe(acc_r0_c0 + b1_c0, ref hidden, (nuint)(tile * 144 + 28));
-                        Vector256.StoreUnsafe(acc_r1_c0 + b1_c0, ref hidden, (nuint)(tile * 144 + 64));
-                        Vector256.StoreUnsafe(acc_r2_c0 + b1_c0, ref hidden, (nuint)(tile * 144 + 100));
-                        Vector256.StoreUnsafe(acc_r3_c0 + b1_c0, ref hidden, (nuint)(tile * 144 + 136));
+                        Vector256<float> b_c0 = Vector256.LoadUnsafe(ref bRow);
+                        Vector256<float> a_r0 = Vector256.Create(Unsafe.Add(ref aRow, k));
+                        acc_r0_c0 = Vector256.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
+                        Vector256<float> a_r1 = Vector256.Create(Unsafe.Add(ref aRow, k + 20));
+                        acc_r1_c0 = Vector256.FusedMultiplyAdd(a_r1, b_c0, acc_r1_c0);
+                        Vector256<float> a_r2 = Vector256.Create(Unsafe.Add(ref aRow, k + 40));
+                        acc_r2_c0 = Vector256.FusedMultiplyAdd(a_r2, b_c0, acc_r2_c0);
+                        Vector256<float> a_r3 = Vector256.Create(Unsafe.Add(ref aRow, k + 60));
+                        acc_r3_c0 = Vector256.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
+                        bRow = ref Unsafe.Add(ref bRow, 8);
                     }
-                    if (hasTail)
+                    Vector256<float> b1_c0 = Vector256.LoadUnsafe(ref b1, 28);
+                    Vector256.StoreUnsafe(acc_r0_c0 + b1_c0, ref hidden, (nuint)(tile * 144 + 28));
+                    Vector256.StoreUnsafe(acc_r1_c0 + b1_c0, ref hidden, (nuint)(tile * 144 + 64));
+                    Vector256.StoreUnsafe(acc_r2_c0 + b1_c0, ref hidden, (nuint)(tile * 144 + 100));
+                    Vector256.StoreUnsafe(acc_r3_c0 + b1_c0, ref hidden, (nuint)(tile * 144 + 136));
+                }
+                if (hasTail)
+                {
+                    Vector256<float> acc_r0_c0 = Vector256<float>.Zero;
+                    ref float bRow = ref Unsafe.Add(ref w1, 640);
+                    ref float aRow = ref Unsafe.Add(ref x, fullTiles * 80);
+                    for (nint k = 0; k < 20; k++)
                     {
-                        Vector256<float> acc_r0_c0 = Vector256<float>.Zero;
-                        ref float bRow = ref Unsafe.Add(ref w1, 640);
-                        ref float aRow = ref Unsafe.Add(ref x, fullTiles * 80);
-                        for (nint k = 0; k < 20; k++)
-                        {
-                            Vector256<float> b_c0 = Vector256.LoadUnsafe(ref bRow);
-                            Vector256<float> a_r0 = Vector256.Create(Unsafe.Add(ref aRow, k));
-                            acc_r0_c0 = Vector256.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
-                            bRow = ref Unsafe.Add(ref bRow, 8);
-                        }
-                        Vector256<float> b1_c0 = Vector256.LoadUnsafe(ref b1, 28);
-                        Vector256.StoreUnsafe(acc_r0_c0 + b1_c0, ref hidden, (nuint)(fullTiles * 144 + 28));
+                        Vector256<float> b_c0 = Vector256.LoadUnsafe(ref bRow);
+                        Vector256<float> a_r0 = Vector256.Create(Unsafe.Add(ref aRow, k));
+                        acc_r0_c0 = Vector256.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
+                        bRow = ref Unsafe.Add(ref bRow, 8);
                     }
+                    Vector256<float> b1_c0 = Vector256.LoadUnsafe(ref b1, 28);
+                    Vector256.StoreUnsafe(acc_r0_c0 + b1_c0, ref hidden, (nuint)(fullTiles * 144 + 28));
                 }
             }
-            int firstColumn = firstPanel * 16;
-            int columns = (part == 1 ? 36 : (firstPanel + panelCount) * 16) - firstColumn;
-            for (int row = 0; row < 13; row++)
-            {
-                ActivationPass.Apply256<GeluOperator>(ref Unsafe.Add(ref hidden, row * 36 + firstColumn), columns);
-            }
+            ActivationPass.Apply256<GeluOperator>(ref hidden, (fullTiles * 4 + (hasTail ? 1 : 0)) * 36);
         }
 
-        /// <summary>y = hidden·W2 + b2 for all 13 rows and the chunk's share of the 20 columns.</summary>
-        private static void Output_Vector256(ref float hidden, ref float w2, ref float b2, ref float y, int part)
+        /// <summary>y = hidden·W2 + b2 for the chunk's rows, 20 columns.</summary>
+        private static void Output_Vector256(ref float hidden, ref float w2, ref float b2, ref float y, int fullTiles, bool hasTail)
         {
-            const int fullTiles = 3;
-            const bool hasTail = true;
-            int firstPanel = RowPartition.Start(1, 4, part);
-            int panelCount = RowPartition.Count(1, 4, part);
-            if (0 >= firstPanel && 0 < firstPanel + panelCount)
             {
+                for (int tile = 0; tile < fullTiles; tile++)
                 {
-                    for (int tile = 0; tile < fullTiles; tile++)
+                    Vector256<float> acc_r0_c0 = Vector256<float>.Zero, acc_r0_c1 = Vector256<float>.Zero;
+                    Vector256<float> acc_r1_c0 = Vector256<float>.Zero, acc_r1_c1 = Vector256<float>.Zero;
+                    Vector256<float> acc_r2_c0 = Vector256<float>.Zero, acc_r2_c1 = Vector256<float>.Zero;
+                    Vector256<float> acc_r3_c0 = Vector256<float>.Zero, acc_r3_c1 = Vector256<float>.Zero;
+                    ref float bRow = ref w2;
+                    ref float aRow = ref Unsafe.Add(ref hidden, tile * 144);
+                    for (nint k = 0; k < 36; k++)
                     {
-                        Vector256<float> acc_r0_c0 = Vector256<float>.Zero, acc_r0_c1 = Vector256<float>.Zero;
-                        Vector256<float> acc_r1_c0 = Vector256<float>.Zero, acc_r1_c1 = Vector256<float>.Zero;
-                        Vector256<float> acc_r2_c0 = Vector256<float>.Zero, acc_r2_c1 = Vector256<float>.Zero;
-                        Vector256<float> acc_r3_c0 = Vector256<float>.Zero, acc_r3_c1 = Vector256<float>.Zero;
-                        ref float bRow = ref w2;
-                        ref float aRow = ref Unsafe.Add(ref hidden, tile * 144);
-                        for (nint k = 0; k < 36; k++)
-                        {
-                            Vector256<float> b_c0 = Vector256.LoadUnsafe(ref bRow);
-                            Vector256<float> b_c1 = Vector256.LoadUnsafe(ref bRow, 8);
-                            Vector256<float> a_r0 = Vector256.Create(Unsafe.Add(ref aRow, k));
-                            acc_r0_c0 = Vector256.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
-                            acc_r0_c1 = Vector256.FusedMultiplyAdd(a_r0, b_c1, acc_r0_c1);
-                            Vector256<float> a_r1 = Vector256.Create(Unsafe.Add(ref aRow, k + 36));
-                            acc_r1_c0 = Vector256.FusedMultiplyAdd(a_r1, b_c0, acc_r1_c0);
-                            acc_r1_c1 = Vector256.FusedMultiplyAdd(a_r1, b_c1, acc_r1_c1);
-                            Vector256<float> a_r2 = Vector256.Create(Unsafe.Add(ref aRow, k + 72));
-                            acc_r2_c0 = Vector256.FusedMultiplyAdd(a_r2, b_c0, acc_r2_c0);
-                            acc_r2_c1 = Vector256.FusedMultiplyAdd(a_r2, b_c1, acc_r2_c1);
-                            Vector256<float> a_r3 = Vector256.Create(Unsafe.Add(ref aRow, k + 108));
-                            acc_r3_c0 = Vector256.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
-                            acc_r3_c1 = Vector256.FusedMultiplyAdd(a_r3, b_c1, acc_r3_c1);
-                            bRow = ref Unsafe.Add(ref bRow, 16);
-                        }
-                        Vector256<float> b2_c0 = Vector256.LoadUnsafe(ref b2);
-                        Vector256<float> b2_c1 = Vector256.LoadUnsafe(ref b2, 8);
-                        Vector256.StoreUnsafe(acc_r0_c0 + b2_c0, ref y, (nuint)(tile * 80));
-                        Vector256.StoreUnsafe(acc_r0_c1 + b2_c1, ref y, (nuint)(tile * 80 + 8));
-                        Vector256.StoreUnsafe(acc_r1_c0 + b2_c0, ref y, (nuint)(tile * 80 + 20));
-                        Vector256.StoreUnsafe(acc_r1_c1 + b2_c1, ref y, (nuint)(tile * 80 + 28));
-                        Vector256.StoreUnsafe(acc_r2_c0 + b2_c0, ref y, (nuint)(tile * 80 + 40));
-                        Vector256.StoreUnsafe(acc_r2_c1 + b2_c1, ref y, (nuint)(tile * 80 + 48));
-                        Vector256.StoreUnsafe(acc_r3_c0 + b2_c0, ref y, (nuint)(tile * 80 + 60));
-                        Vector256.StoreUnsafe(acc_r3_c1 + b2_c1, ref y, (nuint)(tile * 80 + 68));
+                        Vector256<float> b_c0 = Vector256.LoadUnsafe(ref bRow);
+                        Vector256<float> b_c1 = Vector256.LoadUnsafe(ref bRow, 8);
+                        Vector256<float> a_r0 = Vector256.Create(Unsafe.Add(ref aRow, k));
+                        acc_r0_c0 = Vector256.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
+                        acc_r0_c1 = Vector256.FusedMultiplyAdd(a_r0, b_c1, acc_r0_c1);
+                        Vector256<float> a_r1 = Vector256.Create(Unsafe.Add(ref aRow, k + 36));
+                        acc_r1_c0 = Vector256.FusedMultiplyAdd(a_r1, b_c0, acc_r1_c0);
+                        acc_r1_c1 = Vector256.FusedMultiplyAdd(a_r1, b_c1, acc_r1_c1);
+                        Vector256<float> a_r2 = Vector256.Create(Unsafe.Add(ref aRow, k + 72));
+                        acc_r2_c0 = Vector256.FusedMultiplyAdd(a_r2, b_c0, acc_r2_c0);
+                        acc_r2_c1 = Vector256.FusedMultiplyAdd(a_r2, b_c1, acc_r2_c1);
+                        Vector256<float> a_r3 = Vector256.Create(Unsafe.Add(ref aRow, k + 108));
+                        acc_r3_c0 = Vector256.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
+                        acc_r3_c1 = Vector256.FusedMultiplyAdd(a_r3, b_c1, acc_r3_c1);
+                        bRow = ref Unsafe.Add(ref bRow, 16);
                     }
-                    if (hasTail)
+                    Vector256<float> b2_c0 = Vector256.LoadUnsafe(ref b2);
+                    Vector256<float> b2_c1 = Vector256.LoadUnsafe(ref b2, 8);
+                    Vector256.StoreUnsafe(acc_r0_c0 + b2_c0, ref y, (nuint)(tile * 80));
+                    Vector256.StoreUnsafe(acc_r0_c1 + b2_c1, ref y, (nuint)(tile * 80 + 8));
+                    Vector256.StoreUnsafe(acc_r1_c0 + b2_c0, ref y, (nuint)(tile * 80 + 20));
+                    Vector256.StoreUnsafe(acc_r1_c1 + b2_c1, ref y, (nuint)(tile * 80 + 28));
+                    Vector256.StoreUnsafe(acc_r2_c0 + b2_c0, ref y, (nuint)(tile * 80 + 40));
+                    Vector256.StoreUnsafe(acc_r2_c1 + b2_c1, ref y, (nuint)(tile * 80 + 48));
+                    Vector256.StoreUnsafe(acc_r3_c0 + b2_c0, ref y, (nuint)(tile * 80 + 60));
+                    Vector256.StoreUnsafe(acc_r3_c1 + b2_c1, ref y, (nuint)(tile * 80 + 68));
+                }
+                if (hasTail)
+                {
+                    Vector256<float> acc_r0_c0 = Vector256<float>.Zero, acc_r0_c1 = Vector256<float>.Zero;
+                    ref float bRow = ref w2;
+                    ref float aRow = ref Unsafe.Add(ref hidden, fullTiles * 144);
+                    for (nint k = 0; k < 36; k++)
                     {
-                        Vector256<float> acc_r0_c0 = Vector256<float>.Zero, acc_r0_c1 = Vector256<float>.Zero;
-                        ref float bRow = ref w2;
-                        ref float aRow = ref Unsafe.Add(ref hidden, fullTiles * 144);
-                        for (nint k = 0; k < 36; k++)
-                        {
-                            Vector256<float> b_c0 = Vector256.LoadUnsafe(ref bRow);
-                            Vector256<float> b_c1 = Vector256.LoadUnsafe(ref bRow, 8);
-                            Vector256<float> a_r0 = Vector256.Create(Unsafe.Add(ref aRow, k));
-                            acc_r0_c0 = Vector256.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
-                            acc_r0_c1 = Vector256.FusedMultiplyAdd(a_r0, b_c1, acc_r0_c1);
-                            bRow = ref Unsafe.Add(ref bRow, 16);
-                        }
-                        Vector256<float> b2_c0 = Vector256.LoadUnsafe(ref b2);
-                        Vector256<float> b2_c1 = Vector256.LoadUnsafe(ref b2, 8);
-                        Vector256.StoreUnsafe(acc_r0_c0 + b2_c0, ref y, (nuint)(fullTiles * 80));
-                        Vector256.StoreUnsafe(acc_r0_c1 + b2_c1, ref y, (nuint)(fullTiles * 80 + 8));
+                        Vector256<float> b_c0 = Vector256.LoadUnsafe(ref bRow);
+                        Vector256<float> b_c1 = Vector256.LoadUnsafe(ref bRow, 8);
+                        Vector256<float> a_r0 = Vector256.Create(Unsafe.Add(ref aRow, k));
+                        acc_r0_c0 = Vector256.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
+                        acc_r0_c1 = Vector256.FusedMultiplyAdd(a_r0, b_c1, acc_r0_c1);
+                        bRow = ref Unsafe.Add(ref bRow, 16);
                     }
+                    Vector256<float> b2_c0 = Vector256.LoadUnsafe(ref b2);
+                    Vector256<float> b2_c1 = Vector256.LoadUnsafe(ref b2, 8);
+                    Vector256.StoreUnsafe(acc_r0_c0 + b2_c0, ref y, (nuint)(fullTiles * 80));
+                    Vector256.StoreUnsafe(acc_r0_c1 + b2_c1, ref y, (nuint)(fullTiles * 80 + 8));
                 }
             }
-            if (part == 0)
             {
+                for (int tile = 0; tile < fullTiles; tile++)
                 {
-                    for (int tile = 0; tile < fullTiles; tile++)
+                    Vector256<float> acc_r0_c0 = Vector256<float>.Zero;
+                    Vector256<float> acc_r1_c0 = Vector256<float>.Zero;
+                    Vector256<float> acc_r2_c0 = Vector256<float>.Zero;
+                    Vector256<float> acc_r3_c0 = Vector256<float>.Zero;
+                    ref float bRow = ref Unsafe.Add(ref w2, 576);
+                    ref float aRow = ref Unsafe.Add(ref hidden, tile * 144);
+                    for (nint k = 0; k < 36; k++)
                     {
-                        Vector256<float> acc_r0_c0 = Vector256<float>.Zero;
-                        Vector256<float> acc_r1_c0 = Vector256<float>.Zero;
-                        Vector256<float> acc_r2_c0 = Vector256<float>.Zero;
-                        Vector256<float> acc_r3_c0 = Vector256<float>.Zero;
-                        ref float bRow = ref Unsafe.Add(ref w2, 576);
-                        ref float aRow = ref Unsafe.Add(ref hidden, tile * 144);
-                        for (nint k = 0; k < 36; k++)
-                        {
-                            Vector256<float> b_c0 = Vector256.LoadUnsafe(ref bRow);
-                            Vector256<float> a_r0 = Vector256.Create(Unsafe.Add(ref aRow, k));
-                            acc_r0_c0 = Vector256.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
-                            Vector256<float> a_r1 = Vector256.Create(Unsafe.Add(ref aRow, k + 36));
-                            acc_r1_c0 = Vector256.FusedMultiplyAdd(a_r1, b_c0, acc_r1_c0);
-                            Vector256<float> a_r2 = Vector256.Create(Unsafe.Add(ref aRow, k + 72));
-                            acc_r2_c0 = Vector256.FusedMultiplyAdd(a_r2, b_c0, acc_r2_c0);
-                            Vector256<float> a_r3 = Vector256.Create(Unsafe.Add(ref aRow, k + 108));
-                            acc_r3_c0 = Vector256.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
-                            bRow = ref Unsafe.Add(ref bRow, 8);
-                        }
-                        Vector256<float> b2_c0 = Vector256.LoadUnsafe(ref b2, 12);
-                        Vector256.StoreUnsafe(acc_r0_c0 + b2_c0, ref y, (nuint)(tile * 80 + 12));
-                        Vector256.StoreUnsafe(acc_r1_c0 + b2_c0, ref y, (nuint)(tile * 80 + 32));
-                        Vector256.StoreUnsafe(acc_r2_c0 + b2_c0, ref y, (nuint)(tile * 80 + 52));
-                        Vector256.StoreUnsafe(acc_r3_c0 + b2_c0, ref y, (nuint)(tile * 80 + 72));
+                        Vector256<float> b_c0 = Vector256.LoadUnsafe(ref bRow);
+                        Vector256<float> a_r0 = Vector256.Create(Unsafe.Add(ref aRow, k));
+                        acc_r0_c0 = Vector256.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
+                        Vector256<float> a_r1 = Vector256.Create(Unsafe.Add(ref aRow, k + 36));
+                        acc_r1_c0 = Vector256.FusedMultiplyAdd(a_r1, b_c0, acc_r1_c0);
+                        Vector256<float> a_r2 = Vector256.Create(Unsafe.Add(ref aRow, k + 72));
+                        acc_r2_c0 = Vector256.FusedMultiplyAdd(a_r2, b_c0, acc_r2_c0);
+                        Vector256<float> a_r3 = Vector256.Create(Unsafe.Add(ref aRow, k + 108));
+                        acc_r3_c0 = Vector256.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
+                        bRow = ref Unsafe.Add(ref bRow, 8);
                     }
-                    if (hasTail)
+                    Vector256<float> b2_c0 = Vector256.LoadUnsafe(ref b2, 12);
+                    Vector256.StoreUnsafe(acc_r0_c0 + b2_c0, ref y, (nuint)(tile * 80 + 12));
+                    Vector256.StoreUnsafe(acc_r1_c0 + b2_c0, ref y, (nuint)(tile * 80 + 32));
+                    Vector256.StoreUnsafe(acc_r2_c0 + b2_c0, ref y, (nuint)(tile * 80 + 52));
+                    Vector256.StoreUnsafe(acc_r3_c0 + b2_c0, ref y, (nuint)(tile * 80 + 72));
+                }
+                if (hasTail)
+                {
+                    Vector256<float> acc_r0_c0 = Vector256<float>.Zero;
+                    ref float bRow = ref Unsafe.Add(ref w2, 576);
+                    ref float aRow = ref Unsafe.Add(ref hidden, fullTiles * 144);
+                    for (nint k = 0; k < 36; k++)
                     {
-                        Vector256<float> acc_r0_c0 = Vector256<float>.Zero;
-                        ref float bRow = ref Unsafe.Add(ref w2, 576);
-                        ref float aRow = ref Unsafe.Add(ref hidden, fullTiles * 144);
-                        for (nint k = 0; k < 36; k++)
-                        {
-                            Vector256<float> b_c0 = Vector256.LoadUnsafe(ref bRow);
-                            Vector256<float> a_r0 = Vector256.Create(Unsafe.Add(ref aRow, k));
-                            acc_r0_c0 = Vector256.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
-                            bRow = ref Unsafe.Add(ref bRow, 8);
-                        }
-                        Vector256<float> b2_c0 = Vector256.LoadUnsafe(ref b2, 12);
-                        Vector256.StoreUnsafe(acc_r0_c0 + b2_c0, ref y, (nuint)(fullTiles * 80 + 12));
+                        Vector256<float> b_c0 = Vector256.LoadUnsafe(ref bRow);
+                        Vector256<float> a_r0 = Vector256.Create(Unsafe.Add(ref aRow, k));
+                        acc_r0_c0 = Vector256.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
+                        bRow = ref Unsafe.Add(ref bRow, 8);
                     }
+                    Vector256<float> b2_c0 = Vector256.LoadUnsafe(ref b2, 12);
+                    Vector256.StoreUnsafe(acc_r0_c0 + b2_c0, ref y, (nuint)(fullTiles * 80 + 12));
                 }
             }
         }
 
-        /// <summary>hidden = Gelu(x·W1 + b1) for all 13 rows and the chunk's share of the 36 columns.</summary>
-        private static void Hidden_Scalar(ref float x, ref float w1, ref float b1, ref float hidden, int part)
+        /// <summary>hidden = Gelu(x·W1 + b1) for the chunk's rows, 36 columns.</summary>
+        private static void Hidden_Scalar(ref float x, ref float w1, ref float b1, ref float hidden, int fullTiles, bool hasTail)
         {
-            const int fullTiles = 3;
-            const bool hasTail = true;
-            int firstPanel = RowPartition.Start(9, 4, part);
-            int panelCount = RowPartition.Count(9, 4, part);
-            for (int col = firstPanel * 4; col < (firstPanel + panelCount) * 4; col += 4)
+            for (int col = 0; col < 36; col += 4)
             {
                 for (int tile = 0; tile < fullTiles; tile++)
                 {
@@ -1371,22 +1236,13 @@ namespace FixedShapeAttention.Generated
                     Unsafe.Add(ref hidden, fullTiles * 144 + col + 3) = acc_r0_c3 + b1_c3;
                 }
             }
-            int firstColumn = firstPanel * 4;
-            int columns = (part == 3 ? 36 : (firstPanel + panelCount) * 4) - firstColumn;
-            for (int row = 0; row < 13; row++)
-            {
-                ActivationPass.ApplyScalar<GeluOperator>(ref Unsafe.Add(ref hidden, row * 36 + firstColumn), columns);
-            }
+            ActivationPass.ApplyScalar<GeluOperator>(ref hidden, (fullTiles * 4 + (hasTail ? 1 : 0)) * 36);
         }
 
-        /// <summary>y = hidden·W2 + b2 for all 13 rows and the chunk's share of the 20 columns.</summary>
-        private static void Output_Scalar(ref float hidden, ref float w2, ref float b2, ref float y, int part)
+        /// <summary>y = hidden·W2 + b2 for the chunk's rows, 20 columns.</summary>
+        private static void Output_Scalar(ref float hidden, ref float w2, ref float b2, ref float y, int fullTiles, bool hasTail)
         {
-            const int fullTiles = 3;
-            const bool hasTail = true;
-            int firstPanel = RowPartition.Start(5, 4, part);
-            int panelCount = RowPartition.Count(5, 4, part);
-            for (int col = firstPanel * 4; col < (firstPanel + panelCount) * 4; col += 4)
+            for (int col = 0; col < 20; col += 4)
             {
                 for (int tile = 0; tile < fullTiles; tile++)
                 {
