@@ -26,6 +26,9 @@ public sealed class BertWeights
     /// <summary>Shift of the LayerNorm applied to the summed embeddings, <c>[HiddenSize]</c>.</summary>
     public required float[] EmbeddingLayerNormBeta { get; init; }
 
-    /// <summary>The encoder layers in execution order; <see cref="BertConfig.Layers"/> entries.</summary>
-    public required IReadOnlyList<BertLayerWeights> Layers { get; init; }
+    /// <summary>
+    /// The encoder layers in execution order; <see cref="BertConfig.Layers"/> entries, each ready for
+    /// <see cref="EncoderLayerWeights.Pack{TShape}"/>.
+    /// </summary>
+    public required IReadOnlyList<EncoderLayerParameters> Layers { get; init; }
 }

@@ -47,7 +47,7 @@ public sealed class SentenceEncoder
         _tokenizer = tokenizer;
         _embeddings = new BertEmbeddings(weights);
         // The packed layout depends on the widths only, so one packing serves every bucket.
-        EncoderLayerWeights[] layers = weights.Layers.Select(layer => EncoderLayerWeights.Pack<MiniLmSeq16>(layer.ToEncoderLayerParameters())).ToArray();
+        EncoderLayerWeights[] layers = weights.Layers.Select(EncoderLayerWeights.Pack<MiniLmSeq16>).ToArray();
         float epsilon = config.LayerNormEpsilon;
         _encoders = new ITransformerEncoder[]
         {

@@ -52,18 +52,18 @@ public sealed class RealModelTests(MiniLmFixture fixture)
     [InlineData(5)]
     public void Layer_biases_and_LayerNorms_equal_the_named_initializers(int layer)
     {
-        BertLayerWeights w = _weights.Layers[layer];
+        EncoderLayerParameters w = _weights.Layers[layer];
         string p = $"encoder.layer.{layer}.";
         AssertSameBits(p + "attention.self.query.bias", w.QueryBias);
         AssertSameBits(p + "attention.self.key.bias", w.KeyBias);
         AssertSameBits(p + "attention.self.value.bias", w.ValueBias);
-        AssertSameBits(p + "attention.output.dense.bias", w.AttentionOutputBias);
-        AssertSameBits(p + "attention.output.LayerNorm.weight", w.AttentionLayerNormGamma);
-        AssertSameBits(p + "attention.output.LayerNorm.bias", w.AttentionLayerNormBeta);
-        AssertSameBits(p + "intermediate.dense.bias", w.IntermediateBias);
-        AssertSameBits(p + "output.dense.bias", w.OutputBias);
-        AssertSameBits(p + "output.LayerNorm.weight", w.OutputLayerNormGamma);
-        AssertSameBits(p + "output.LayerNorm.bias", w.OutputLayerNormBeta);
+        AssertSameBits(p + "attention.output.dense.bias", w.OutputBias);
+        AssertSameBits(p + "attention.output.LayerNorm.weight", w.AttentionNormGamma);
+        AssertSameBits(p + "attention.output.LayerNorm.bias", w.AttentionNormBeta);
+        AssertSameBits(p + "intermediate.dense.bias", w.FeedForwardBias1);
+        AssertSameBits(p + "output.dense.bias", w.FeedForwardBias2);
+        AssertSameBits(p + "output.LayerNorm.weight", w.FeedForwardNormGamma);
+        AssertSameBits(p + "output.LayerNorm.bias", w.FeedForwardNormBeta);
     }
 
     /// <summary>
@@ -79,16 +79,16 @@ public sealed class RealModelTests(MiniLmFixture fixture)
     [InlineData(5)]
     public void Layer_projection_matrices_equal_the_initializers_their_MatMuls_multiply_by(int layer)
     {
-        BertLayerWeights w = _weights.Layers[layer];
+        EncoderLayerParameters w = _weights.Layers[layer];
         string p = $"encoder.layer.{layer}.";
         string[] names =
         [
             AssertSameBits(WeightAddedTo(p + "attention.self.query.bias"), w.QueryWeight),
             AssertSameBits(WeightAddedTo(p + "attention.self.key.bias"), w.KeyWeight),
             AssertSameBits(WeightAddedTo(p + "attention.self.value.bias"), w.ValueWeight),
-            AssertSameBits(WeightAddedTo(p + "attention.output.dense.bias"), w.AttentionOutputWeight),
-            AssertSameBits(WeightAddedTo(p + "intermediate.dense.bias"), w.IntermediateWeight),
-            AssertSameBits(WeightAddedTo(p + "output.dense.bias"), w.OutputWeight),
+            AssertSameBits(WeightAddedTo(p + "attention.output.dense.bias"), w.OutputWeight),
+            AssertSameBits(WeightAddedTo(p + "intermediate.dense.bias"), w.FeedForwardWeight1),
+            AssertSameBits(WeightAddedTo(p + "output.dense.bias"), w.FeedForwardWeight2),
         ];
 
         Assert.Equal(names.Length, names.Distinct().Count());

@@ -25,21 +25,21 @@ internal static class ReferenceEncoder
         }
 
         x = LayerNorm(x, weights.EmbeddingLayerNormGamma, weights.EmbeddingLayerNormBeta, c.LayerNormEpsilon);
-        foreach (BertLayerWeights layer in weights.Layers)
+        foreach (EncoderLayerParameters layer in weights.Layers)
         {
             double[,] context = Attention(
                 Linear(x, layer.QueryWeight, layer.QueryBias), Linear(x, layer.KeyWeight, layer.KeyBias), Linear(x, layer.ValueWeight, layer.ValueBias), c.Heads);
-            double[,] a = LayerNorm(Add(Linear(context, layer.AttentionOutputWeight, layer.AttentionOutputBias), x),
-                layer.AttentionLayerNormGamma, layer.AttentionLayerNormBeta, c.LayerNormEpsilon);
-            double[,] inner = Linear(a, layer.IntermediateWeight, layer.IntermediateBias);
+            double[,] a = LayerNorm(Add(Linear(context, layer.OutputWeight, layer.OutputBias), x),
+                layer.AttentionNormGamma, layer.AttentionNormBeta, c.LayerNormEpsilon);
+            double[,] inner = Linear(a, layer.FeedForwardWeight1, layer.FeedForwardBias1);
             for (int t = 0; t < n; t++)
             {
                 for (int j = 0; j < inner.GetLength(1); j++)
                     inner[t, j] = 0.5 * inner[t, j] * (1 + Erf(inner[t, j] / Math.Sqrt(2)));
             }
 
-            x = LayerNorm(Add(Linear(inner, layer.OutputWeight, layer.OutputBias), a),
-                layer.OutputLayerNormGamma, layer.OutputLayerNormBeta, c.LayerNormEpsilon);
+            x = LayerNorm(Add(Linear(inner, layer.FeedForwardWeight2, layer.FeedForwardBias2), a),
+                layer.FeedForwardNormGamma, layer.FeedForwardNormBeta, c.LayerNormEpsilon);
         }
 
         return x;

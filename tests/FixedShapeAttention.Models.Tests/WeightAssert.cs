@@ -16,26 +16,26 @@ internal static class WeightAssert
         Assert.Equal(model.WeightNames.Count, weights.Layers.Count);
         for (int i = 0; i < weights.Layers.Count; i++)
         {
-            BertLayerWeights layer = weights.Layers[i];
+            EncoderLayerParameters layer = weights.Layers[i];
             string[] matrices = model.WeightNames[i];
             float[] Named(string suffix) => model.Written[model.Name($"encoder.layer.{i}.{suffix}")];
 
             Assert.Equal(model.Written[matrices[0]], layer.QueryWeight);
             Assert.Equal(model.Written[matrices[1]], layer.KeyWeight);
             Assert.Equal(model.Written[matrices[2]], layer.ValueWeight);
-            Assert.Equal(model.Written[matrices[3]], layer.AttentionOutputWeight);
-            Assert.Equal(model.Written[matrices[4]], layer.IntermediateWeight);
-            Assert.Equal(model.Written[matrices[5]], layer.OutputWeight);
+            Assert.Equal(model.Written[matrices[3]], layer.OutputWeight);
+            Assert.Equal(model.Written[matrices[4]], layer.FeedForwardWeight1);
+            Assert.Equal(model.Written[matrices[5]], layer.FeedForwardWeight2);
             Assert.Equal(Named("attention.self.query.bias"), layer.QueryBias);
             Assert.Equal(Named("attention.self.key.bias"), layer.KeyBias);
             Assert.Equal(Named("attention.self.value.bias"), layer.ValueBias);
-            Assert.Equal(Named("attention.output.dense.bias"), layer.AttentionOutputBias);
-            Assert.Equal(Named("attention.output.LayerNorm.weight"), layer.AttentionLayerNormGamma);
-            Assert.Equal(Named("attention.output.LayerNorm.bias"), layer.AttentionLayerNormBeta);
-            Assert.Equal(Named("intermediate.dense.bias"), layer.IntermediateBias);
-            Assert.Equal(Named("output.dense.bias"), layer.OutputBias);
-            Assert.Equal(Named("output.LayerNorm.weight"), layer.OutputLayerNormGamma);
-            Assert.Equal(Named("output.LayerNorm.bias"), layer.OutputLayerNormBeta);
+            Assert.Equal(Named("attention.output.dense.bias"), layer.OutputBias);
+            Assert.Equal(Named("attention.output.LayerNorm.weight"), layer.AttentionNormGamma);
+            Assert.Equal(Named("attention.output.LayerNorm.bias"), layer.AttentionNormBeta);
+            Assert.Equal(Named("intermediate.dense.bias"), layer.FeedForwardBias1);
+            Assert.Equal(Named("output.dense.bias"), layer.FeedForwardBias2);
+            Assert.Equal(Named("output.LayerNorm.weight"), layer.FeedForwardNormGamma);
+            Assert.Equal(Named("output.LayerNorm.bias"), layer.FeedForwardNormBeta);
         }
     }
 
@@ -51,15 +51,15 @@ internal static class WeightAssert
         Assert.Equal(h, weights.EmbeddingLayerNormBeta.Length);
         Assert.Equal(c.Layers, weights.Layers.Count);
         Assert.Equal(0, h % c.Heads);
-        foreach (BertLayerWeights layer in weights.Layers)
+        foreach (EncoderLayerParameters layer in weights.Layers)
         {
-            Assert.All([layer.QueryWeight, layer.KeyWeight, layer.ValueWeight, layer.AttentionOutputWeight], w => Assert.Equal(h * h, w.Length));
-            Assert.All([layer.QueryBias, layer.KeyBias, layer.ValueBias, layer.AttentionOutputBias, layer.OutputBias,
-                        layer.AttentionLayerNormGamma, layer.AttentionLayerNormBeta, layer.OutputLayerNormGamma, layer.OutputLayerNormBeta],
+            Assert.All([layer.QueryWeight, layer.KeyWeight, layer.ValueWeight, layer.OutputWeight], w => Assert.Equal(h * h, w.Length));
+            Assert.All([layer.QueryBias, layer.KeyBias, layer.ValueBias, layer.OutputBias, layer.FeedForwardBias2,
+                        layer.AttentionNormGamma, layer.AttentionNormBeta, layer.FeedForwardNormGamma, layer.FeedForwardNormBeta],
                        b => Assert.Equal(h, b.Length));
-            Assert.Equal(h * f, layer.IntermediateWeight.Length);
-            Assert.Equal(f, layer.IntermediateBias.Length);
-            Assert.Equal(f * h, layer.OutputWeight.Length);
+            Assert.Equal(h * f, layer.FeedForwardWeight1.Length);
+            Assert.Equal(f, layer.FeedForwardBias1.Length);
+            Assert.Equal(f * h, layer.FeedForwardWeight2.Length);
         }
     }
 }

@@ -35,7 +35,7 @@ internal static class BertGraphMapper
         LayerNormPattern.Match embeddingNorm = LayerNormPattern.Find(graph, gammaName, betaName, "embedding LayerNorm");
         EmbeddingSumPattern.Check(graph, embeddingNorm.Input, [wordName, positionName, typeName], "embedding LayerNorm");
 
-        var layers = new BertLayerWeights[names.LayerCount];
+        var layers = new EncoderLayerParameters[names.LayerCount];
         string layerInput = embeddingNorm.Output;
         int heads = 0, intermediateSize = 0;
         for (int i = 0; i < layers.Length; i++)

@@ -4,8 +4,8 @@ using FixedShapeAttention.Models.Onnx;
 namespace FixedShapeAttention.Models.Loading;
 
 /// <summary>
-/// Maps one post-LayerNorm BERT encoder layer from the graph to <see cref="BertLayerWeights"/>, checking how its parts
-/// are wired, not only that tensors with the right names exist:
+/// Maps one post-LayerNorm BERT encoder layer from the graph to <see cref="EncoderLayerParameters"/>, checking how its
+/// parts are wired, not only that tensors with the right names exist:
 /// <code>
 /// q, k, v = x·Wq + bq, x·Wk + bk, x·Wv + bv           (all three read the layer input x; reshaped into heads)
 /// a       = LayerNorm(attention(q, k, v)·Wo + bo + x)
@@ -15,7 +15,7 @@ namespace FixedShapeAttention.Models.Loading;
 internal static class EncoderLayerMapper
 {
     /// <summary>The layer's weights, the value the next layer reads, and the sizes inferred from this layer.</summary>
-    public sealed record Result(BertLayerWeights Weights, string Output, int Heads, int IntermediateSize);
+    public sealed record Result(EncoderLayerParameters Weights, string Output, int Heads, int IntermediateSize);
 
     public static Result Map(OnnxGraph graph, InitializerNames names, int layer, string input, int hidden, float epsilon)
     {
@@ -47,7 +47,9 @@ internal static class EncoderLayerMapper
         TensorProto intermediateBias = graph.Initializer(intermediate.Bias)!;
         int ffn = TensorShapes.Dimension(intermediateBias, $"{where} intermediate bias", rank: 1, index: 0);
 
-        var weights = new BertLayerWeights
+        // BERT's "attention.output.dense" is the runtime's OutputWeight/OutputBias; its "intermediate.dense" and
+        // "output.dense" are the feed-forward network's first and second projections.
+        var weights = new EncoderLayerParameters
         {
             QueryWeight = Read(graph, query.Weight, $"{where} query weight", hidden, hidden),
             QueryBias = Read(graph, query.Bias, $"{where} query bias", hidden),
@@ -55,16 +57,16 @@ internal static class EncoderLayerMapper
             KeyBias = Read(graph, key.Bias, $"{where} key bias", hidden),
             ValueWeight = Read(graph, value.Weight, $"{where} value weight", hidden, hidden),
             ValueBias = Read(graph, value.Bias, $"{where} value bias", hidden),
-            AttentionOutputWeight = Read(graph, attentionOutput.Weight, $"{where} attention output weight", hidden, hidden),
-            AttentionOutputBias = Read(graph, attentionOutput.Bias, $"{where} attention output bias", hidden),
-            AttentionLayerNormGamma = Read(graph, names.Layer(layer, "attention.output.LayerNorm.weight"), $"{where} attention LayerNorm γ", hidden),
-            AttentionLayerNormBeta = Read(graph, names.Layer(layer, "attention.output.LayerNorm.bias"), $"{where} attention LayerNorm β", hidden),
-            IntermediateWeight = Read(graph, intermediate.Weight, $"{where} intermediate weight", hidden, ffn),
-            IntermediateBias = Read(graph, intermediate.Bias, $"{where} intermediate bias", ffn),
-            OutputWeight = Read(graph, output.Weight, $"{where} output weight", ffn, hidden),
-            OutputBias = Read(graph, output.Bias, $"{where} output bias", hidden),
-            OutputLayerNormGamma = Read(graph, names.Layer(layer, "output.LayerNorm.weight"), $"{where} output LayerNorm γ", hidden),
-            OutputLayerNormBeta = Read(graph, names.Layer(layer, "output.LayerNorm.bias"), $"{where} output LayerNorm β", hidden),
+            OutputWeight = Read(graph, attentionOutput.Weight, $"{where} attention output weight", hidden, hidden),
+            OutputBias = Read(graph, attentionOutput.Bias, $"{where} attention output bias", hidden),
+            AttentionNormGamma = Read(graph, names.Layer(layer, "attention.output.LayerNorm.weight"), $"{where} attention LayerNorm γ", hidden),
+            AttentionNormBeta = Read(graph, names.Layer(layer, "attention.output.LayerNorm.bias"), $"{where} attention LayerNorm β", hidden),
+            FeedForwardWeight1 = Read(graph, intermediate.Weight, $"{where} intermediate weight", hidden, ffn),
+            FeedForwardBias1 = Read(graph, intermediate.Bias, $"{where} intermediate bias", ffn),
+            FeedForwardWeight2 = Read(graph, output.Weight, $"{where} output weight", ffn, hidden),
+            FeedForwardBias2 = Read(graph, output.Bias, $"{where} output bias", hidden),
+            FeedForwardNormGamma = Read(graph, names.Layer(layer, "output.LayerNorm.weight"), $"{where} output LayerNorm γ", hidden),
+            FeedForwardNormBeta = Read(graph, names.Layer(layer, "output.LayerNorm.bias"), $"{where} output LayerNorm β", hidden),
         };
         return new Result(weights, outputNorm.Output, heads, ffn);
     }
