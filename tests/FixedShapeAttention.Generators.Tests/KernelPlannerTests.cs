@@ -84,6 +84,13 @@ public sealed class KernelPlannerTests
         Assert.Equal(64, bertBase.AttentionBlockRows);
         Assert.Equal((64 + 64) * 512, bertBase.AttentionScratchFloats);
 
+        // P·V of head dim 64 on Vector512: two panels of two vectors, row tiles in pairs (8×2).
+        BranchPlan wide = bertBase.Branches.Single(b => b.Isa == IsaBranch.Vector512);
+        Assert.Equal((2, 2), (wide.AttentionOutput.PanelSlots, wide.AttentionOutput.FullPanels));
+        Assert.True(TileTable.PairsRowTiles(IsaBranch.Vector512, wide.AttentionOutput));
+        BranchPlan avx2 = bertBase.Branches.Single(b => b.Isa == IsaBranch.Vector256);
+        Assert.False(TileTable.PairsRowTiles(IsaBranch.Vector256, avx2.AttentionOutput));
+
         // MiniLM at 128 tokens: the whole head fits one block.
         KernelPlan miniLm = Plan(128, 384, 1536, heads: 12);
         Assert.False(miniLm.AttentionBlocked);

@@ -48,10 +48,11 @@ public partial class BertBase { }
 public partial class SameWidthsAsMedium { }
 
 /// <summary>
-/// A causal head of 301 rows: one chunk per head, walked in blocks of score rows (304-float rows, 104 per block), the
-/// one-row tail in the last block.
+/// Causal heads of 301 rows and head dim 64: two chunks per head (two heads are too few for the pool), each walked in
+/// blocks of score rows (304-float rows, 104 per block) with the one-row tail in the last block, and P·V in pairs of
+/// row tiles over two 2-vector panels on Vector512.
 /// </summary>
-[TransformerShape(301, 32, 64, Heads = 4, Causal = true)]
+[TransformerShape(301, 128, 64, Heads = 2, Causal = true)]
 public partial class LongCausal { }
 
 /// <summary>

@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Linq;
 using FixedShapeAttention.Generators.Infrastructure;
 using FixedShapeAttention.Generators.Model;
+using FixedShapeAttention.Generators.Planning;
 using FixedShapeAttention.Scheduling;
 using static FixedShapeAttention.Generators.Emitters.KernelEmitterCommon;
 
@@ -232,7 +233,7 @@ internal static class AttentionEmitter
         var product = new ProductSpec("weights", plan.ScoreStride, "v", shape.EmbeddingDim, "output", shape.EmbeddingDim, shape.SequenceLength, branch.AttentionOutput)
         {
             Unroll = unroll,
-            PairRowTiles = !unroll && branch.AttentionOutput.SlotCount <= 2,
+            PairRowTiles = !unroll && TileTable.PairsRowTiles(branch.Isa, branch.AttentionOutput),
             CausalRowStart = shape.Causal ? "rowStart" : null,
             RowStartOrigin = shape.Causal ? "firstRow" : null,
             RowOperand = "rowScale",

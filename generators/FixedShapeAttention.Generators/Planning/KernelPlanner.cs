@@ -66,10 +66,10 @@ internal static class KernelPlanner
         return 1;
     }
 
-    public static ColumnLayout Layout(IsaBranch isa, int columns)
+    public static ColumnLayout Layout(IsaBranch isa, int columns, int? panelSlotsOverride = null)
     {
         int lanes = LanesFor(isa, columns);
-        int panelSlots = TileTable.PanelSlots(isa);
+        int panelSlots = panelSlotsOverride ?? TileTable.PanelSlots(isa);
         int fullVectors = columns / lanes;
         int fullPanels = fullVectors / panelSlots;
         var remainder = new List<int>();
@@ -96,7 +96,7 @@ internal static class KernelPlanner
             isa,
             scoreColumns,
             Scores: Layout(isa, scoreColumns),
-            AttentionOutput: Layout(isa, shape.HeadDim),
+            AttentionOutput: Layout(isa, shape.HeadDim, TileTable.AttentionOutputPanelSlots(isa, LanesFor(isa, shape.HeadDim))),
             Hidden: Layout(isa, shape.FfnDim),
             FeedForwardOutput: Layout(isa, shape.EmbeddingDim));
     }
