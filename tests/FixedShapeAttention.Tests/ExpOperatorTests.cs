@@ -110,9 +110,9 @@ public class ExpOperatorTests
             if (filled == xs.Length)
             {
                 filled = 0;
-                Vector512<float> wide = ExpOperator.InvokeNonPositive(Vector512.Create(xs));
-                Vector256<float> middle = ExpOperator.InvokeNonPositive(Vector256.Create(xs.AsSpan(0, 8)));
-                Vector128<float> narrow = ExpOperator.InvokeNonPositive(Vector128.Create(xs.AsSpan(8, 4)));
+                Vector512<float> wide = ExpOperator.InvokeBelowOverflow(Vector512.Create(xs));
+                Vector256<float> middle = ExpOperator.InvokeBelowOverflow(Vector256.Create(xs.AsSpan(0, 8)));
+                Vector128<float> narrow = ExpOperator.InvokeBelowOverflow(Vector128.Create(xs.AsSpan(8, 4)));
                 for (int i = 0; i < xs.Length; i++)
                 {
                     float expected = (float)Math.Exp(xs[i]);
@@ -131,19 +131,19 @@ public class ExpOperatorTests
     [InlineData(-110f)]
     public void Softmax_exp_of_a_masked_or_far_score_is_exactly_zero(float x)
     {
-        Assert.Equal(0f, ExpOperator.InvokeNonPositive(Vector512.Create(x))[5]);
-        Assert.Equal(0f, ExpOperator.InvokeNonPositive(Vector256.Create(x))[5]);
-        Assert.Equal(0f, ExpOperator.InvokeNonPositive(Vector128.Create(x))[2]);
+        Assert.Equal(0f, ExpOperator.InvokeBelowOverflow(Vector512.Create(x))[5]);
+        Assert.Equal(0f, ExpOperator.InvokeBelowOverflow(Vector256.Create(x))[5]);
+        Assert.Equal(0f, ExpOperator.InvokeBelowOverflow(Vector128.Create(x))[2]);
     }
 
     [Fact]
     public void Softmax_exp_keeps_NaN_and_gives_one_at_zero()
     {
-        Assert.True(float.IsNaN(ExpOperator.InvokeNonPositive(Vector512.Create(float.NaN))[7]));
-        Assert.True(float.IsNaN(ExpOperator.InvokeNonPositive(Vector256.Create(float.NaN))[7]));
-        Assert.True(float.IsNaN(ExpOperator.InvokeNonPositive(Vector128.Create(float.NaN))[3]));
-        Assert.Equal(1f, ExpOperator.InvokeNonPositive(Vector512.Create(0f))[0]);
-        Assert.Equal(1f, ExpOperator.InvokeNonPositive(Vector512.Create(-0f))[0]);
+        Assert.True(float.IsNaN(ExpOperator.InvokeBelowOverflow(Vector512.Create(float.NaN))[7]));
+        Assert.True(float.IsNaN(ExpOperator.InvokeBelowOverflow(Vector256.Create(float.NaN))[7]));
+        Assert.True(float.IsNaN(ExpOperator.InvokeBelowOverflow(Vector128.Create(float.NaN))[3]));
+        Assert.Equal(1f, ExpOperator.InvokeBelowOverflow(Vector512.Create(0f))[0]);
+        Assert.Equal(1f, ExpOperator.InvokeBelowOverflow(Vector512.Create(-0f))[0]);
     }
 
     [Fact]
@@ -154,7 +154,7 @@ public class ExpOperatorTests
         foreach (float x in new[] { -88f, -95f, -100f, -103f })
         {
             double expected = Math.Exp(x);
-            float got = ExpOperator.InvokeNonPositive(Vector512.Create(x))[0];
+            float got = ExpOperator.InvokeBelowOverflow(Vector512.Create(x))[0];
             Assert.True(got == 0f || Math.Abs(got - expected) <= 2 * float.Epsilon + 1e-6 * expected, $"e^{x}: {got:R} vs {expected:R}");
         }
     }

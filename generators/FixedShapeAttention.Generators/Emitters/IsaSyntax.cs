@@ -51,7 +51,7 @@ internal sealed class IsaSyntax
     public string Max(string a, string b) => IsScalar ? $"MathF.Max({a}, {b})" : $"{VectorClass}.MaxNative({a}, {b})";
 
     /// <summary>e^x of a softmax argument, x − max: never positive, or NaN.</summary>
-    public string ExpNonPositive(string x) => IsScalar ? $"MathF.Exp({x})" : $"ExpOperator.InvokeNonPositive({x})";
+    public string ExpNonPositive(string x) => IsScalar ? $"MathF.Exp({x})" : $"ExpOperator.InvokeBelowOverflow({x})";
 
     public string MaxAcross(string x) => IsScalar ? x : $"KernelMath.MaxAcross({x})";
 

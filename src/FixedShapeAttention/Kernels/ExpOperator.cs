@@ -3,16 +3,16 @@
 // softmax that call was ~50 % of the kernel's time. This is the classic single-precision scheme (Cody–Waite range
 // reduction as in Cephes' expf, with its degree-6 minimax polynomial for e^r on |r| ≤ ln2/2):
 //   n = round(x·log2 e),  r = x − n·ln2 (ln2 split in two so r is exact to float precision),
-//   e^x = 2^n · (1 + r + r²·P(r)),  2^n built directly in the exponent bits.
+//   e^x = 2^n · (1 + r + r²·P(r)),  2^n built in the exponent bits, or with AVX-512 by vscalefps.
 // Accuracy: within 1 ulp of the correctly rounded e^x over [−87.3, 88.3], measured against Math.Exp on every
-// 1021st float in that range at all three widths (ExpOperatorTests asserts 2 ulp, to leave room for other FMA units). Results below 2^−126 (x < −87.34) flush to +0, x > 88.37 gives
-// +Inf, NaN stays NaN, exp(−Inf) = 0 and exp(+Inf) = +Inf.
+// 1021st float in that range at all three widths (ExpOperatorTests asserts 2 ulp, to leave room for other FMA
+// units). Invoke: results below 2^−126 (x < −87.34) flush to +0, x > 88.37 gives +Inf, NaN stays NaN, exp(−Inf) = 0
+// and exp(+Inf) = +Inf.
 //
-// InvokeNonPositive is the softmax's e^x (its argument is score − max: never positive, or NaN). With AVX-512 it
-// builds 2^n with one vscalefps instead of converting, shifting, and patching both ends of the range: 14 operations
-// per vector instead of 24, the same reduction and polynomial, so the same 1 ulp for normal results. Below 2^−126
-// it rounds into the subnormals instead of flushing to 0 (e^−100 is 3.7e−44, not 0); e^−110 and less is 0, so a
-// masked key (−Inf) still gets weight exactly 0.
+// InvokeBelowOverflow is for arguments that cannot overflow (a softmax's score − max, GELU's −x²/2 + p(t) ≤ 3e−8).
+// With AVX-512 it skips the range patches: 14 operations per vector instead of 24, the same reduction and
+// polynomial, so the same 1 ulp for normal results. Below 2^−126 it rounds into the subnormals instead of flushing to
+// 0 (e^−100 is 3.7e−44, not 0); e^−110 and less is 0, so a masked key (−Inf) still gets weight exactly 0.
 
 using System;
 using System.ComponentModel;
@@ -84,51 +84,70 @@ public static class ExpOperator
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> Invoke(Vector512<float> x)
     {
-        Vector512<float> clamped = Vector512.MinNative(Vector512.MaxNative(x, Vector512.Create(LowestArgument)), Vector512.Create(HighestArgument));
-        Vector512<float> n = Vector512.Round(clamped * Vector512.Create(Log2E));
-        Vector512<float> r = Vector512.FusedMultiplyAdd(n, Vector512.Create(-Ln2High), clamped);
-        r = Vector512.FusedMultiplyAdd(n, Vector512.Create(-Ln2Low), r);
-        Vector512<float> p = Vector512.FusedMultiplyAdd(Vector512.Create(P0), r, Vector512.Create(P1));
-        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(P2));
-        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(P3));
-        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(P4));
-        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(P5));
-        p = Vector512.FusedMultiplyAdd(p, r * r, r) + Vector512<float>.One;
+        if (Avx512F.IsSupported)
+        {
+            // 2^n by vscalefps: the clamp keeps the polynomial finite, the selects keep the documented ends (flush below
+            // 2^−126, +Inf above ln(2^127.5)), and no lane ever forms a subnormal product: the shift-and-multiply form
+            // did for every argument below the range, and each cost a microcode assist (3.5× the time per vector).
+            Vector512<float> clamped = Avx512F.Min(Vector512.Create(HighestArgument), Avx512F.Max(Vector512.Create(ZeroBelow), x));
+            Vector512<float> result = ScaledPolynomial(clamped);
+            result = Vector512.ConditionalSelect(Vector512.LessThan(x, Vector512.Create(LowestArgument)), Vector512<float>.Zero, result);
+            return Vector512.ConditionalSelect(Vector512.GreaterThan(x, Vector512.Create(HighestArgument)), Vector512.Create(float.PositiveInfinity), result);
+        }
+
+        Vector512<float> clampedFallback = Vector512.MinNative(Vector512.MaxNative(x, Vector512.Create(LowestArgument)), Vector512.Create(HighestArgument));
+        Vector512<float> n = Vector512.Round(clampedFallback * Vector512.Create(Log2E));
+        Vector512<float> p = Polynomial(Reduce(n, clampedFallback));
         Vector512<float> scale = Vector512.ShiftLeft(Vector512.ConvertToInt32Native(n) + Vector512.Create(127), 23).AsSingle();
-        Vector512<float> result = p * scale;
-        result = Vector512.ConditionalSelect(Vector512.LessThan(x, Vector512.Create(LowestArgument)), Vector512<float>.Zero, result);
-        result = Vector512.ConditionalSelect(Vector512.GreaterThan(x, Vector512.Create(HighestArgument)), Vector512.Create(float.PositiveInfinity), result);
-        return Vector512.ConditionalSelect(Vector512.Equals(x, x), result, x);
+        Vector512<float> fallback = p * scale;
+        fallback = Vector512.ConditionalSelect(Vector512.LessThan(x, Vector512.Create(LowestArgument)), Vector512<float>.Zero, fallback);
+        fallback = Vector512.ConditionalSelect(Vector512.GreaterThan(x, Vector512.Create(HighestArgument)), Vector512.Create(float.PositiveInfinity), fallback);
+        return Vector512.ConditionalSelect(Vector512.Equals(x, x), fallback, x);
     }
 
-    /// <summary>e^x of sixteen values that are ≤ 0 or NaN (a softmax's score − max); see the file's header.</summary>
+    /// <summary>e^x of sixteen values below ln(2^127.5) or NaN: a softmax's score − max, GELU's −x²/2 + p(t); see the file's header.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<float> InvokeNonPositive(Vector512<float> x)
+    public static Vector512<float> InvokeBelowOverflow(Vector512<float> x)
     {
         if (!Avx512F.IsSupported)
         {
             return Invoke(x);
         }
 
-        // vmaxps returns its second operand when either is NaN: x second keeps a NaN score NaN.
-        Vector512<float> clamped = Avx512F.Max(Vector512.Create(ZeroBelow), x);
-        Vector512<float> n = Vector512.Round(clamped * Vector512.Create(Log2E));
-        Vector512<float> r = Vector512.FusedMultiplyAdd(n, Vector512.Create(-Ln2High), clamped);
-        r = Vector512.FusedMultiplyAdd(n, Vector512.Create(-Ln2Low), r);
+        // vmaxps returns its second operand when either is NaN: x second keeps a NaN argument NaN.
+        return ScaledPolynomial(Avx512F.Max(Vector512.Create(ZeroBelow), x));
+    }
+
+    /// <summary>2^n · e^r for x = n·ln2 + r, n = round(x·log2 e), by vscalefps; x must be finite or NaN and at most 89.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> ScaledPolynomial(Vector512<float> x)
+    {
+        Vector512<float> n = Vector512.Round(x * Vector512.Create(Log2E));
+        return Avx512F.Scale(Polynomial(Reduce(n, x)), n);
+    }
+
+    /// <summary>r = x − n·ln2, with ln2 in two parts so that r is exact to float precision (Cody–Waite).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Reduce(Vector512<float> n, Vector512<float> x) =>
+        Vector512.FusedMultiplyAdd(n, Vector512.Create(-Ln2Low), Vector512.FusedMultiplyAdd(n, Vector512.Create(-Ln2High), x));
+
+    /// <summary>e^r = 1 + r + r²·P(r) on |r| ≤ ln2/2 (Cephes' expf coefficients).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Polynomial(Vector512<float> r)
+    {
         Vector512<float> p = Vector512.FusedMultiplyAdd(Vector512.Create(P0), r, Vector512.Create(P1));
         p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(P2));
         p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(P3));
         p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(P4));
         p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(P5));
-        p = Vector512.FusedMultiplyAdd(p, r * r, r) + Vector512<float>.One;
-        return Avx512F.Scale(p, n);
+        return Vector512.FusedMultiplyAdd(p, r * r, r) + Vector512<float>.One;
     }
 
-    /// <summary>e^x of eight values that are ≤ 0 or NaN.</summary>
+    /// <summary>e^x of eight values below ln(2^127.5) or NaN.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<float> InvokeNonPositive(Vector256<float> x) => Invoke(x);
+    public static Vector256<float> InvokeBelowOverflow(Vector256<float> x) => Invoke(x);
 
-    /// <summary>e^x of four values that are ≤ 0 or NaN.</summary>
+    /// <summary>e^x of four values below ln(2^127.5) or NaN.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector128<float> InvokeNonPositive(Vector128<float> x) => Invoke(x);
+    public static Vector128<float> InvokeBelowOverflow(Vector128<float> x) => Invoke(x);
 }

@@ -79,7 +79,7 @@ internal readonly unsafe struct Vector512Ops : IVectorOps<Vector512<float>>
     public static Vector512<float> Max(Vector512<float> a, Vector512<float> b) => Vector512.MaxNative(a, b);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<float> ExpNonPositive(Vector512<float> x) => ExpOperator.InvokeNonPositive(x);
+    public static Vector512<float> ExpNonPositive(Vector512<float> x) => ExpOperator.InvokeBelowOverflow(x);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float MaxAcross(Vector512<float> x)
@@ -132,7 +132,7 @@ internal readonly unsafe struct Vector256Ops : IVectorOps<Vector256<float>>
     public static Vector256<float> Max(Vector256<float> a, Vector256<float> b) => Vector256.MaxNative(a, b);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<float> ExpNonPositive(Vector256<float> x) => ExpOperator.InvokeNonPositive(x);
+    public static Vector256<float> ExpNonPositive(Vector256<float> x) => ExpOperator.InvokeBelowOverflow(x);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float MaxAcross(Vector256<float> x)

@@ -212,7 +212,7 @@ namespace FixedShapeAttention.Generated
                 int blockEnd = Math.Min(block + 128, 128);
                 for (int j = block; j < blockEnd; j += 16)
                 {
-                    Vector512<float> weight = ExpOperator.InvokeNonPositive(Vector512.LoadUnsafe(ref row, (nuint)(j)) - maxBroadcast);
+                    Vector512<float> weight = ExpOperator.InvokeBelowOverflow(Vector512.LoadUnsafe(ref row, (nuint)(j)) - maxBroadcast);
                     Vector512.StoreUnsafe(weight, ref row, (nuint)(j));
                     partial += weight;
                 }
@@ -440,7 +440,7 @@ namespace FixedShapeAttention.Generated
                 int blockEnd = Math.Min(block + 64, 128);
                 for (int j = block; j < blockEnd; j += 8)
                 {
-                    Vector256<float> weight = ExpOperator.InvokeNonPositive(Vector256.LoadUnsafe(ref row, (nuint)(j)) - maxBroadcast);
+                    Vector256<float> weight = ExpOperator.InvokeBelowOverflow(Vector256.LoadUnsafe(ref row, (nuint)(j)) - maxBroadcast);
                     Vector256.StoreUnsafe(weight, ref row, (nuint)(j));
                     partial += weight;
                 }

@@ -203,7 +203,7 @@ namespace FixedShapeAttention.Generated
                 int blockEnd = Math.Min(block + 128, end);
                 for (int j = block; j < blockEnd; j += 16)
                 {
-                    Vector512<float> weight = ExpOperator.InvokeNonPositive(Vector512.LoadUnsafe(ref row, (nuint)(j)) - maxBroadcast);
+                    Vector512<float> weight = ExpOperator.InvokeBelowOverflow(Vector512.LoadUnsafe(ref row, (nuint)(j)) - maxBroadcast);
                     Vector512.StoreUnsafe(weight, ref row, (nuint)(j));
                     partial += weight;
                 }
@@ -625,7 +625,7 @@ namespace FixedShapeAttention.Generated
                 int blockEnd = Math.Min(block + 64, end);
                 for (int j = block; j < blockEnd; j += 8)
                 {
-                    Vector256<float> weight = ExpOperator.InvokeNonPositive(Vector256.LoadUnsafe(ref row, (nuint)(j)) - maxBroadcast);
+                    Vector256<float> weight = ExpOperator.InvokeBelowOverflow(Vector256.LoadUnsafe(ref row, (nuint)(j)) - maxBroadcast);
                     Vector256.StoreUnsafe(weight, ref row, (nuint)(j));
                     partial += weight;
                 }

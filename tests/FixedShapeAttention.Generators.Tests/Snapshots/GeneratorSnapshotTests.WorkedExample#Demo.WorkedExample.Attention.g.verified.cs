@@ -201,7 +201,7 @@ namespace FixedShapeAttention.Generated
                 int blockEnd = Math.Min(block + 32, 4);
                 for (int j = block; j < blockEnd; j += 4)
                 {
-                    Vector128<float> weight = ExpOperator.InvokeNonPositive(Vector128.LoadUnsafe(ref row, (nuint)(j)) - maxBroadcast);
+                    Vector128<float> weight = ExpOperator.InvokeBelowOverflow(Vector128.LoadUnsafe(ref row, (nuint)(j)) - maxBroadcast);
                     Vector128.StoreUnsafe(weight, ref row, (nuint)(j));
                     partial += weight;
                 }
@@ -434,7 +434,7 @@ namespace FixedShapeAttention.Generated
                 int blockEnd = Math.Min(block + 32, 4);
                 for (int j = block; j < blockEnd; j += 4)
                 {
-                    Vector128<float> weight = ExpOperator.InvokeNonPositive(Vector128.LoadUnsafe(ref row, (nuint)(j)) - maxBroadcast);
+                    Vector128<float> weight = ExpOperator.InvokeBelowOverflow(Vector128.LoadUnsafe(ref row, (nuint)(j)) - maxBroadcast);
                     Vector128.StoreUnsafe(weight, ref row, (nuint)(j));
                     partial += weight;
                 }
