@@ -18,7 +18,8 @@ using FixedShapeAttention.Benchmarks;
 // Quick run: dotnet run -c Release --project bench/FixedShapeAttention.Benchmarks -- quick
 // Same results as ONNX Runtime and TensorPrimitives:  dotnet run -c Release --project bench/FixedShapeAttention.Benchmarks -- check
 // FMA peak:  dotnet run -c Release --project bench/FixedShapeAttention.Benchmarks -- peak
-// A benchmark run ends by writing results.md and percent-of-peak.png to bench/results (bench/results/quick for quick).
+// A benchmark run ends by writing results.md and percent-of-peak.png to bench/results (-- full), bench/results/quick
+// (-- quick) or bench/results/partial (any other arguments; not committed).
 if (args.Length == 1 && args[0] == "peak")
 {
     var (perThread, allThreads, width) = FmaPeak.Value;
@@ -97,10 +98,13 @@ string[] switcherArgs = args.Length == 1 && args[0] == "full"
     ? new[] { "--filter", "*", "--warmupCount", "3", "--iterationCount", "10" }
     : args;
 Summary[] summaries = BenchmarkSwitcher.FromAssembly(typeof(FmaPeak).Assembly).Run(switcherArgs).ToArray();
+// Only the full run owns bench/results: a filtered run (a Vector256 pass, one kernel) would otherwise replace the
+// full run's tables and chart with its own few rows.
+bool fullRun = args.Length == 1 && args[0] == "full";
 WriteResults(
     summaries,
-    RunResults.DefaultDirectory,
-    $"Benchmark run, {started}",
+    fullRun ? RunResults.DefaultDirectory : Path.Combine(RunResults.DefaultDirectory, "partial"),
+    fullRun ? $"Benchmark run, {started}" : $"Partial benchmark run, {started}: not the full run",
     $"`dotnet run -c Release --project bench/FixedShapeAttention.Benchmarks -- {string.Join(' ', switcherArgs.Select(a => a.IndexOfAny(new[] { '*', '?', ' ', '[' }) >= 0 ? $"'{a}'" : a))}`{Commit()}.",
     wall);
 
