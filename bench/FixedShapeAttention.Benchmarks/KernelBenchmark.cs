@@ -10,6 +10,7 @@ namespace FixedShapeAttention.Benchmarks;
 public abstract class KernelBenchmark
 {
     private OnnxRuntimeRunner? _onnxRuntime;
+    private OnnxRuntimeRunner? _onnxRuntimeStandardOps;
 
     [Params("S0", "S1", "S2", "S3", "Odd")]
     public string Shape { get; set; } = "S0";
@@ -27,15 +28,27 @@ public abstract class KernelBenchmark
     {
         Case = ShapeCase.Create(Shape);
         RowLoop = new TensorPrimitivesKernels(Case);
-        _onnxRuntime = CreateOnnxRuntime(Case, new long[] { 1, Case.Shape.SequenceLength, Case.Shape.EmbeddingDim });
+        long[] dims = { 1, Case.Shape.SequenceLength, Case.Shape.EmbeddingDim };
+        _onnxRuntime = CreateOnnxRuntime(Case, dims);
+        _onnxRuntimeStandardOps = CreateOnnxRuntimeStandardOps(Case, dims);
     }
 
     [GlobalCleanup]
-    public void Cleanup() => _onnxRuntime?.Dispose();
+    public void Cleanup()
+    {
+        _onnxRuntime?.Dispose();
+        _onnxRuntimeStandardOps?.Dispose();
+    }
 
     [Benchmark]
     public void OnnxRuntime() => _onnxRuntime!.Run();
 
     /// <summary>The ONNX Runtime session computing the same kernel on <paramref name="shapeCase"/>'s arrays.</summary>
     protected abstract OnnxRuntimeRunner CreateOnnxRuntime(ShapeCase shapeCase, long[] dims);
+
+    /// <summary>A second ONNX Runtime session for kernels that have a standard-operator graph besides a fused one.</summary>
+    protected virtual OnnxRuntimeRunner? CreateOnnxRuntimeStandardOps(ShapeCase shapeCase, long[] dims) => null;
+
+    /// <summary>Runs the session from <see cref="CreateOnnxRuntimeStandardOps"/>.</summary>
+    protected void RunOnnxRuntimeStandardOps() => _onnxRuntimeStandardOps!.Run();
 }

@@ -7,8 +7,9 @@ namespace FixedShapeAttention.Benchmarks;
 
 /// <summary>
 /// The ONNX Runtime comparison models, built in code: the feed-forward network as MatMul → Add → Relu → MatMul → Add
-/// with the weights as initializers, and attention as ONNX Runtime's fused com.microsoft.MultiHeadAttention over
-/// [1, seq, dim] query, key and value (its own CPU kernel, the fastest attention ONNX Runtime offers here).
+/// with the weights as initializers; attention as ONNX Runtime's fused com.microsoft.MultiHeadAttention over
+/// [1, seq, dim] query, key and value (its own CPU kernel, the fastest attention ONNX Runtime offers here), and as the
+/// standard-op graph an exporter writes (Reshape → Transpose → MatMul → Mul → Softmax → MatMul → Transpose → Reshape).
 /// </summary>
 public static class OnnxGraphs
 {
@@ -43,6 +44,55 @@ public static class OnnxGraphs
         attention.Attribute.Add(new AttributeProto { Name = "num_heads", Type = AttributeProto.Types.AttributeType.Int, I = c.Shape.Heads });
         graph.Node.Add(attention);
         return Model(graph);
+    }
+
+    /// <summary>Attention in standard ONNX operators, as BERT exporters write it: heads split by Reshape and Transpose,
+    /// Q·Kᵀ by MatMul against Kᵀ, the 1/√d scale by Mul, Softmax over the last axis, ·V by MatMul, heads merged back.</summary>
+    public static byte[] AttentionStandardOps(ShapeCase c)
+    {
+        int s = c.Shape.SequenceLength, e = c.Shape.EmbeddingDim, h = c.Shape.Heads, d = c.Shape.HeadDim;
+        var graph = new GraphProto { Name = "attention_standard_ops" };
+        graph.Input.Add(Tensor("q", 1, s, e));
+        graph.Input.Add(Tensor("k", 1, s, e));
+        graph.Input.Add(Tensor("v", 1, s, e));
+        graph.Output.Add(Tensor("output", 1, s, e));
+        graph.Initializer.Add(Int64Initializer("heads_shape", 1, s, h, d));
+        graph.Initializer.Add(Int64Initializer("merged_shape", 1, s, e));
+        graph.Initializer.Add(Initializer("scale", new[] { (float)(1.0 / Math.Sqrt(d)) }));
+        foreach (string name in new[] { "q", "k", "v" })
+        {
+            graph.Node.Add(Node("Reshape", $"{name}_4d", name, "heads_shape"));
+        }
+
+        graph.Node.Add(Transpose("q_heads", "q_4d", 0, 2, 1, 3));  // [1, h, s, d]
+        graph.Node.Add(Transpose("k_heads_t", "k_4d", 0, 2, 3, 1)); // [1, h, d, s]
+        graph.Node.Add(Transpose("v_heads", "v_4d", 0, 2, 1, 3));  // [1, h, s, d]
+        graph.Node.Add(Node("MatMul", "scores", "q_heads", "k_heads_t"));
+        graph.Node.Add(Node("Mul", "scaled", "scores", "scale"));
+        NodeProto softmax = Node("Softmax", "weights", "scaled");
+        softmax.Attribute.Add(new AttributeProto { Name = "axis", Type = AttributeProto.Types.AttributeType.Int, I = -1 });
+        graph.Node.Add(softmax);
+        graph.Node.Add(Node("MatMul", "context", "weights", "v_heads"));
+        graph.Node.Add(Transpose("context_rows", "context", 0, 2, 1, 3));
+        graph.Node.Add(Node("Reshape", "output", "context_rows", "merged_shape"));
+        return Model(graph);
+    }
+
+    private static NodeProto Transpose(string output, string input, params long[] perm)
+    {
+        NodeProto node = Node("Transpose", output, input);
+        var attribute = new AttributeProto { Name = "perm", Type = AttributeProto.Types.AttributeType.Ints };
+        attribute.Ints.AddRange(perm);
+        node.Attribute.Add(attribute);
+        return node;
+    }
+
+    private static TensorProto Int64Initializer(string name, params long[] values)
+    {
+        var tensor = new TensorProto { Name = name, DataType = (int)TensorProto.Types.DataType.Int64 };
+        tensor.Dims.Add(values.Length);
+        tensor.Int64Data.AddRange(values);
+        return tensor;
     }
 
     private static byte[] Model(GraphProto graph)

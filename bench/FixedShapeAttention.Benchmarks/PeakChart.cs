@@ -21,6 +21,7 @@ public static class PeakChart
         ["GeneratedPacked"] = Color.FromHex("#0B3C8C"),
         ["TensorPrimitives"] = Color.FromHex("#2CA02C"),
         ["OnnxRuntime"] = Color.FromHex("#FF7F0E"),
+        ["OnnxRuntimeStandardOps"] = Color.FromHex("#D62728"),
     };
 
     /// <summary>ScottPlot's default sans font is often missing on Linux, where text then falls back to a serif font.</summary>

@@ -22,7 +22,7 @@ public static class RunResults
     /// <summary>Display order of kernels, engines and shapes; anything else sorts after, by name.</summary>
     public static readonly string[] Kernels = { "Attention", "FeedForward" };
 
-    public static readonly string[] Engines = { "Generic", "Generated", "GeneratedPacked", "TensorPrimitives", "OnnxRuntime" };
+    public static readonly string[] Engines = { "Generic", "Generated", "GeneratedPacked", "TensorPrimitives", "OnnxRuntime", "OnnxRuntimeStandardOps" };
 
     public static readonly string[] Shapes = { "S0", "S1", "S2", "S3", "Odd" };
 
@@ -132,7 +132,7 @@ public static class RunResults
                 ratios.Add(("generic / generated", "Generic", "Generated"));
             }
 
-            foreach (var (engine, label) in new[] { ("TensorPrimitives", "TensorPrimitives"), ("OnnxRuntime", "ONNX Runtime") })
+            foreach (var (engine, label) in new[] { ("TensorPrimitives", "TensorPrimitives"), ("OnnxRuntime", "ONNX Runtime"), ("OnnxRuntimeStandardOps", "ONNX Runtime standard ops") })
             {
                 if (engines.Contains(engine) && engines.Contains(reference))
                 {
