@@ -154,7 +154,6 @@ internal static class AttentionEmitter
             // The rows' 1/Σ on the stack: in the scratch array, next to the scores, the two-thread run was 10–15 % slower.
             w.Line($"Span<float> rowScales = stackalloc float[{plan.AttentionBlockRows}];");
             w.Line("ref float rowScale = ref MemoryMarshal.GetReference(rowScales);");
-            string tailRows = plan.TailRows > 0 ? $" + (blockTail ? {plan.TailRows} : 0)" : "";
             if (plan.AttentionBlocked)
             {
                 int blockTiles = plan.AttentionBlockTiles;
@@ -164,7 +163,7 @@ internal static class AttentionEmitter
                     w.Line($"int blockTiles = Math.Min(fullTiles - blockStart, {blockTiles});");
                     w.Line("bool blockTail = hasTail && blockStart + blockTiles == fullTiles;");
                     w.Line($"int firstRow = (firstTile + blockStart) * {tile};");
-                    EmitRowBlock(w, plan, suffix, "blockTiles", "blockTail", tailRows.Length > 0 ? tailRows : "");
+                    EmitRowBlock(w, plan, suffix, "blockTiles", "blockTail");
                     using (w.Block("if (blockStart + blockTiles >= fullTiles)"))
                     {
                         w.Line("break;");
@@ -174,7 +173,7 @@ internal static class AttentionEmitter
             else
             {
                 w.Line($"int firstRow = firstTile * {tile};");
-                EmitRowBlock(w, plan, suffix, "fullTiles", "hasTail", plan.TailRows > 0 ? $" + (hasTail ? {plan.TailRows} : 0)" : "");
+                EmitRowBlock(w, plan, suffix, "fullTiles", "hasTail");
             }
         }
 
@@ -188,12 +187,12 @@ internal static class AttentionEmitter
     }
 
     /// <summary>Q·Kᵀ, softmax and P·V over the rows of one block: <paramref name="tiles"/> full row tiles from <c>firstRow</c>, and the tail if <paramref name="tail"/>.</summary>
-    private static void EmitRowBlock(SourceWriter w, KernelPlan plan, string suffix, string tiles, string tail, string tailRows)
+    private static void EmitRowBlock(SourceWriter w, KernelPlan plan, string suffix, string tiles, string tail)
     {
         int e = plan.Shape.EmbeddingDim, stride = plan.ScoreStride;
         bool causal = plan.Shape.Causal;
         string rowArgument = causal ? ", firstRow" : "";
-        w.Line($"int rows = {tiles} * {plan.RowTile}{tailRows};");
+        w.Line($"int rows = {tiles} * {plan.RowTile}{(plan.TailRows > 0 ? $" + ({tail} ? {plan.TailRows} : 0)" : "")};");
         w.Line($"Scores_{suffix}(ref Unsafe.Add(ref qHead, firstRow * {e}), ref keysT, ref scores, {tiles}, {tail}{rowArgument});");
         using (w.Block("for (int row = 0; row < rows; row++)"))
         {
