@@ -2,7 +2,7 @@ using System.Threading.Tasks;
 using BenchmarkDotNet.Attributes;
 using BenchmarkDotNet.Configs;
 using BenchmarkDotNet.Diagnosers;
-using FixedShapeAttention.Scheduling;
+using FixedShapeAttention.CompilerServices;
 
 namespace FixedShapeAttention.Benchmarks;
 

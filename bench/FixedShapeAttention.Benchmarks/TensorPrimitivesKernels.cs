@@ -3,7 +3,6 @@ using System.Buffers;
 using System.Numerics.Tensors;
 using System.Threading.Tasks;
 using FixedShapeAttention;
-using FixedShapeAttention.Scheduling;
 
 namespace FixedShapeAttention.Benchmarks;
 

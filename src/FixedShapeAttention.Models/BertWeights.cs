@@ -1,4 +1,5 @@
 using System.Collections.Generic;
+using FixedShapeAttention.Encoder;
 
 namespace FixedShapeAttention.Models;
 

@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.IO;
 using System.Linq;
 using FixedShapeAttention.Models.MiniLm;
+using FixedShapeAttention.Encoder;
 
 namespace FixedShapeAttention.Models;
 

@@ -5,6 +5,7 @@ using System.Text.RegularExpressions;
 using FixedShapeAttention.Generators.Model;
 using FixedShapeAttention.Generators.Planning;
 using Xunit;
+using FixedShapeAttention.Kernels;
 
 namespace FixedShapeAttention.Generators.Tests;
 
@@ -87,9 +88,9 @@ public sealed class KernelPlannerTests
         // P·V of head dim 64 on Vector512: two panels of two vectors, row tiles in pairs (8×2).
         BranchPlan wide = bertBase.Branches.Single(b => b.Isa == IsaBranch.Vector512);
         Assert.Equal((2, 2), (wide.AttentionOutput.PanelSlots, wide.AttentionOutput.FullPanels));
-        Assert.True(TileTable.PairsRowTiles(IsaBranch.Vector512, wide.AttentionOutput));
+        Assert.True(TileTable.PairsRowTiles(16, wide.AttentionOutput.SlotCount, wide.AttentionOutput.Lanes, wide.AttentionOutput.PanelSlots));
         BranchPlan avx2 = bertBase.Branches.Single(b => b.Isa == IsaBranch.Vector256);
-        Assert.False(TileTable.PairsRowTiles(IsaBranch.Vector256, avx2.AttentionOutput));
+        Assert.False(TileTable.PairsRowTiles(8, avx2.AttentionOutput.SlotCount, avx2.AttentionOutput.Lanes, avx2.AttentionOutput.PanelSlots));
 
         // MiniLM at 128 tokens: the whole head fits one block.
         KernelPlan miniLm = Plan(128, 384, 1536, heads: 12);
@@ -167,7 +168,7 @@ public sealed class KernelPlannerTests
 
         Assert.Equal(columns, layout.Columns);
         Assert.Equal(lanes, layout.Lanes);
-        Assert.Equal(TileTable.PanelSlots(isa), layout.PanelSlots);
+        Assert.Equal(TileTable.PanelSlots((int)isa), layout.PanelSlots);
         Assert.Equal(fullPanels, layout.FullPanels);
         Assert.Equal(remainder, layout.RemainderOffsets);
     }

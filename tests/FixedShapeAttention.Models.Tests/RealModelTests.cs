@@ -4,6 +4,7 @@ using System.Linq;
 using System.Runtime.InteropServices;
 using Xunit;
 using Independent = global::Onnx;
+using FixedShapeAttention.Encoder;
 
 namespace FixedShapeAttention.Models.Tests;
 

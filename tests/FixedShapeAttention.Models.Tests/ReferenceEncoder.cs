@@ -1,4 +1,5 @@
 using System;
+using FixedShapeAttention.Encoder;
 
 namespace FixedShapeAttention.Models.Tests;
 

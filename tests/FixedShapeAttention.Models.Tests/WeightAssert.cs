@@ -1,4 +1,5 @@
 using Xunit;
+using FixedShapeAttention.Encoder;
 
 namespace FixedShapeAttention.Models.Tests;
 

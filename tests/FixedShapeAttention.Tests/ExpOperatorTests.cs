@@ -2,6 +2,7 @@ using System;
 using System.Runtime.Intrinsics;
 using FixedShapeAttention.Kernels;
 using Xunit;
+using FixedShapeAttention.CompilerServices;
 
 namespace FixedShapeAttention.Tests;
 

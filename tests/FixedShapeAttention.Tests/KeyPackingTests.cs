@@ -1,6 +1,7 @@
 using System;
 using FixedShapeAttention.Kernels;
 using Xunit;
+using FixedShapeAttention.CompilerServices;
 
 namespace FixedShapeAttention.Tests;
 

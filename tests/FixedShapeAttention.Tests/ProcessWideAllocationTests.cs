@@ -1,6 +1,7 @@
 using System;
 using FixedShapeAttention;
 using Xunit;
+using FixedShapeAttention.Encoder;
 
 namespace FixedShapeAttention.Tests;
 

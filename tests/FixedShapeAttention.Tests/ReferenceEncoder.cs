@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using FixedShapeAttention.Encoder;
 
 namespace FixedShapeAttention.Tests;
 

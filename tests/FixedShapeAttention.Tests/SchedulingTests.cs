@@ -3,6 +3,7 @@ using System.Linq;
 using FixedShapeAttention;
 using FixedShapeAttention.Scheduling;
 using Xunit;
+using FixedShapeAttention.CompilerServices;
 
 namespace FixedShapeAttention.Tests;
 

@@ -2,6 +2,7 @@ using System;
 using System.Linq;
 using FixedShapeAttention;
 using Xunit;
+using FixedShapeAttention.Encoder;
 
 namespace FixedShapeAttention.Tests;
 

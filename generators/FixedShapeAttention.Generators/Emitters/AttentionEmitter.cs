@@ -4,6 +4,7 @@ using System.Linq;
 using FixedShapeAttention.Generators.Infrastructure;
 using FixedShapeAttention.Generators.Model;
 using FixedShapeAttention.Generators.Planning;
+using FixedShapeAttention.Kernels;
 using FixedShapeAttention.Scheduling;
 using static FixedShapeAttention.Generators.Emitters.KernelEmitterCommon;
 
@@ -51,13 +52,13 @@ internal static class AttentionEmitter
             new[]
             {
                 $"/// <summary>Per head, <c>softmax(Q·Kᵀ/√{shape.HeadDim})·V</c> over row-major <c>[batch, {shape.SequenceLength}, {shape.EmbeddingDim}]</c> spans; " +
-                    "runs on up to <see cref=\"global::FixedShapeAttention.Scheduling.KernelParallelism.DefaultMaxDegreeOfParallelism\"/> threads.</summary>",
+                    "runs on up to <see cref=\"global::FixedShapeAttention.KernelParallelism.DefaultMaxDegreeOfParallelism\"/> threads.</summary>",
                 "/// <exception cref=\"global::System.ArgumentException\">A length is not a whole number of sequences, the lengths differ, or <paramref name=\"output\"/> overlaps an input.</exception>",
             },
             () =>
             {
-                w.Line($"int batch = global::FixedShapeAttention.KernelArguments.ValidateAttention(q, k, v, output, {shape.SequenceLength}, {shape.EmbeddingDim});");
-                w.Line($"global::FixedShapeAttention.Scheduling.ParallelRunner.Run(new global::{FileHeaderEmitter.KernelNamespace}.{kernel}(), batch * {chunksPerSequence}, batch * {flopsPerSequence}L, maxDegreeOfParallelism, q, k, v, default, default, output);");
+                w.Line($"int batch = global::FixedShapeAttention.CompilerServices.KernelArguments.ValidateAttention(q, k, v, output, {shape.SequenceLength}, {shape.EmbeddingDim});");
+                w.Line($"global::FixedShapeAttention.CompilerServices.ParallelRunner.Run(new global::{FileHeaderEmitter.KernelNamespace}.{kernel}(), batch * {chunksPerSequence}, batch * {flopsPerSequence}L, maxDegreeOfParallelism, q, k, v, default, default, output);");
             });
 
         w.Line();
@@ -74,8 +75,8 @@ internal static class AttentionEmitter
             },
             () =>
             {
-                w.Line($"int batch = global::FixedShapeAttention.KernelArguments.ValidateMaskedAttention(q, k, v, keyCounts, output, {shape.SequenceLength}, {shape.EmbeddingDim});");
-                w.Line($"global::FixedShapeAttention.Scheduling.ParallelRunner.Run(new global::{FileHeaderEmitter.KernelNamespace}.{kernel}(), batch * {chunksPerSequence}, batch * {flopsPerSequence}L, maxDegreeOfParallelism, q, k, v, default, default, output, keyCounts);");
+                w.Line($"int batch = global::FixedShapeAttention.CompilerServices.KernelArguments.ValidateMaskedAttention(q, k, v, keyCounts, output, {shape.SequenceLength}, {shape.EmbeddingDim});");
+                w.Line($"global::FixedShapeAttention.CompilerServices.ParallelRunner.Run(new global::{FileHeaderEmitter.KernelNamespace}.{kernel}(), batch * {chunksPerSequence}, batch * {flopsPerSequence}L, maxDegreeOfParallelism, q, k, v, default, default, output, keyCounts);");
             });
     }
 
@@ -232,7 +233,7 @@ internal static class AttentionEmitter
         var product = new ProductSpec("weights", plan.ScoreStride, "v", shape.EmbeddingDim, "output", shape.EmbeddingDim, shape.SequenceLength, branch.AttentionOutput)
         {
             Unroll = unroll,
-            PairRowTiles = !unroll && TileTable.PairsRowTiles(branch.Isa, branch.AttentionOutput),
+            PairRowTiles = !unroll && TileTable.PairsRowTiles((int)branch.Isa, branch.AttentionOutput.SlotCount, branch.AttentionOutput.Lanes, branch.AttentionOutput.PanelSlots),
             CausalRowStart = shape.Causal ? "rowStart" : null,
             RowStartOrigin = shape.Causal ? "firstRow" : null,
             RowOperand = "rowScale",

@@ -71,7 +71,7 @@ internal static class FeedForwardEmitter
             },
             () =>
             {
-                w.Line($"int batch = global::FixedShapeAttention.KernelArguments.ValidateFeedForward(x, w1, b1, w2, b2, y, {s}, {e}, {f});");
+                w.Line($"int batch = global::FixedShapeAttention.CompilerServices.KernelArguments.ValidateFeedForward(x, w1, b1, w2, b2, y, {s}, {e}, {f});");
                 EmitRun(w, plan, kernel, flopsPerSequence, "x", "w1", "b1", "w2", "b2", "y");
             });
     }
@@ -86,7 +86,7 @@ internal static class FeedForwardEmitter
         w.Line(FileHeaderEmitter.GeneratedCode);
         using (w.Block($"public static {Weights} PackFeedForward({Spans.ReadOnly} w1, {Spans.ReadOnly} b1, {Spans.ReadOnly} w2, {Spans.ReadOnly} b2)"))
         {
-            w.Line($"global::FixedShapeAttention.KernelArguments.ValidateFeedForwardWeights(w1, b1, w2, b2, {e}, {f});");
+            w.Line($"global::FixedShapeAttention.CompilerServices.KernelArguments.ValidateFeedForwardWeights(w1, b1, w2, b2, {e}, {f});");
             w.Line($"return global::{FileHeaderEmitter.KernelNamespace}.{kernel}.Pack(w1, b1, w2, b2);");
         }
 
@@ -102,7 +102,7 @@ internal static class FeedForwardEmitter
             },
             () =>
             {
-                w.Line($"int batch = global::FixedShapeAttention.KernelArguments.ValidatePackedFeedForward(x, weights, y, {s}, {e}, {f}, global::{FileHeaderEmitter.KernelNamespace}.{kernel}.Lanes);");
+                w.Line($"int batch = global::FixedShapeAttention.CompilerServices.KernelArguments.ValidatePackedFeedForward(x, weights, y, {s}, {e}, {f}, global::{FileHeaderEmitter.KernelNamespace}.{kernel}.Lanes);");
                 EmitRun(w, plan, kernel, flopsPerSequence, "x", "weights.PackedW1", "weights.B1", "weights.PackedW2", "weights.B2", "y");
             });
     }
@@ -110,7 +110,7 @@ internal static class FeedForwardEmitter
     /// <summary>The scheduling part of a public FeedForward: one parallel call over row chunks, or two over column chunks.</summary>
     private static void EmitRun(SourceWriter w, KernelPlan plan, string kernel, long flopsPerSequence, string x, string w1, string b1, string w2, string b2, string y)
     {
-        string run = "global::FixedShapeAttention.Scheduling.ParallelRunner.Run";
+        string run = "global::FixedShapeAttention.CompilerServices.ParallelRunner.Run";
         string type = $"global::{FileHeaderEmitter.KernelNamespace}.{kernel}";
         if (!plan.FeedForwardColumnSplit)
         {
@@ -122,7 +122,7 @@ internal static class FeedForwardEmitter
         int chunks = ChunkSizing.ProjectionColumnChunks;
         w.Line($"// Two phases over column chunks (see the header): the hidden rows of the whole call live in between. Both pass");
         w.Line($"// the call's flops, so the call goes parallel exactly when a row-split call of the same work would.");
-        w.Line($"global::System.Span<float> hidden = global::FixedShapeAttention.Scheduling.CallScratch.Get(batch * {shape.SequenceLength * shape.FfnDim});");
+        w.Line($"global::System.Span<float> hidden = global::FixedShapeAttention.CompilerServices.CallScratch.Get(batch * {shape.SequenceLength * shape.FfnDim});");
         w.Line($"{run}(new {type}(HiddenPhase: true), batch * {chunks}, batch * {flopsPerSequence}L, maxDegreeOfParallelism, {x}, {w1}, {b1}, default, default, hidden);");
         w.Line($"{run}(new {type}(HiddenPhase: false), batch * {chunks}, batch * {flopsPerSequence}L, maxDegreeOfParallelism, hidden, {w2}, {b2}, default, default, {y});");
     }

@@ -66,8 +66,7 @@ internal static class FileHeaderEmitter
                 w.Line("using global::System.Runtime.CompilerServices;");
                 w.Line("using global::System.Runtime.InteropServices;");
                 w.Line("using global::System.Runtime.Intrinsics;");
-                w.Line("using global::FixedShapeAttention.Kernels;");
-                w.Line("using global::FixedShapeAttention.Scheduling;");
+                w.Line("using global::FixedShapeAttention.CompilerServices;");
                 w.Line();
                 fileScoped(w);
             }

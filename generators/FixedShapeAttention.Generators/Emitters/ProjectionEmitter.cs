@@ -69,8 +69,8 @@ internal static class ProjectionEmitter
             },
             () =>
             {
-                w.Line($"int batch = global::FixedShapeAttention.KernelArguments.ValidateProjection(x, w, b, y, {s}, {e});");
-                w.Line($"global::FixedShapeAttention.Scheduling.ParallelRunner.Run(new global::{FileHeaderEmitter.KernelNamespace}.{kernel}(), batch * {plan.ProjectionChunksPerSequence}, batch * {flopsPerSequence}L, maxDegreeOfParallelism, x, w, b, default, default, y);");
+                w.Line($"int batch = global::FixedShapeAttention.CompilerServices.KernelArguments.ValidateProjection(x, w, b, y, {s}, {e});");
+                w.Line($"global::FixedShapeAttention.CompilerServices.ParallelRunner.Run(new global::{FileHeaderEmitter.KernelNamespace}.{kernel}(), batch * {plan.ProjectionChunksPerSequence}, batch * {flopsPerSequence}L, maxDegreeOfParallelism, x, w, b, default, default, y);");
             });
     }
 
@@ -83,7 +83,7 @@ internal static class ProjectionEmitter
         w.Line(FileHeaderEmitter.GeneratedCode);
         using (w.Block($"public static {Weights} PackProjection({Spans.ReadOnly} w, {Spans.ReadOnly} b)"))
         {
-            w.Line($"global::FixedShapeAttention.KernelArguments.ValidateProjectionWeights(w, b, {e});");
+            w.Line($"global::FixedShapeAttention.CompilerServices.KernelArguments.ValidateProjectionWeights(w, b, {e});");
             w.Line($"return global::{FileHeaderEmitter.KernelNamespace}.{kernel}.Pack(w, b);");
         }
 
@@ -99,8 +99,8 @@ internal static class ProjectionEmitter
             },
             () =>
             {
-                w.Line($"int batch = global::FixedShapeAttention.KernelArguments.ValidatePackedProjection(x, weights, y, {s}, {e}, global::{FileHeaderEmitter.KernelNamespace}.{kernel}.Lanes);");
-                w.Line($"global::FixedShapeAttention.Scheduling.ParallelRunner.Run(new global::{FileHeaderEmitter.KernelNamespace}.{kernel}(), batch * {plan.ProjectionChunksPerSequence}, batch * {flopsPerSequence}L, maxDegreeOfParallelism, x, weights.PackedW, weights.B, default, default, y);");
+                w.Line($"int batch = global::FixedShapeAttention.CompilerServices.KernelArguments.ValidatePackedProjection(x, weights, y, {s}, {e}, global::{FileHeaderEmitter.KernelNamespace}.{kernel}.Lanes);");
+                w.Line($"global::FixedShapeAttention.CompilerServices.ParallelRunner.Run(new global::{FileHeaderEmitter.KernelNamespace}.{kernel}(), batch * {plan.ProjectionChunksPerSequence}, batch * {flopsPerSequence}L, maxDegreeOfParallelism, x, weights.PackedW, weights.B, default, default, y);");
             });
     }
 

@@ -9,5 +9,5 @@ internal static class Spans
 
     public const string Writable = "global::System.Span<float>";
 
-    public const string DefaultParallelism = "global::FixedShapeAttention.Scheduling.KernelParallelism.DefaultMaxDegreeOfParallelism";
+    public const string DefaultParallelism = "global::FixedShapeAttention.KernelParallelism.DefaultMaxDegreeOfParallelism";
 }

@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Globalization;
 using System.Linq;
 using FixedShapeAttention.Generators.Model;
+using FixedShapeAttention.Kernels;
 using FixedShapeAttention.Scheduling;
 
 namespace FixedShapeAttention.Generators.Planning;
@@ -69,7 +70,7 @@ internal static class KernelPlanner
     public static ColumnLayout Layout(IsaBranch isa, int columns, int? panelSlotsOverride = null)
     {
         int lanes = LanesFor(isa, columns);
-        int panelSlots = panelSlotsOverride ?? TileTable.PanelSlots(isa);
+        int panelSlots = panelSlotsOverride ?? TileTable.PanelSlots((int)isa);
         int fullVectors = columns / lanes;
         int fullPanels = fullVectors / panelSlots;
         var remainder = new List<int>();
@@ -96,7 +97,7 @@ internal static class KernelPlanner
             isa,
             scoreColumns,
             Scores: Layout(isa, scoreColumns),
-            AttentionOutput: Layout(isa, shape.HeadDim, TileTable.AttentionOutputPanelSlots(isa, LanesFor(isa, shape.HeadDim))),
+            AttentionOutput: Layout(isa, shape.HeadDim, TileTable.AttentionOutputPanelSlots((int)isa, LanesFor(isa, shape.HeadDim))),
             Hidden: Layout(isa, shape.FfnDim),
             FeedForwardOutput: Layout(isa, shape.EmbeddingDim));
     }

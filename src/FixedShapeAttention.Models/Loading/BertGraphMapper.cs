@@ -1,6 +1,7 @@
 using System.IO;
 using System.Linq;
 using FixedShapeAttention.Models.Onnx;
+using FixedShapeAttention.Encoder;
 
 namespace FixedShapeAttention.Models.Loading;
 

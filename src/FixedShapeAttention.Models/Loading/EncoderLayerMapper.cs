@@ -1,5 +1,6 @@
 using System.IO;
 using FixedShapeAttention.Models.Onnx;
+using FixedShapeAttention.Encoder;
 
 namespace FixedShapeAttention.Models.Loading;
 

@@ -1,4 +1,4 @@
-namespace FixedShapeAttention;
+namespace FixedShapeAttention.Encoder;
 
 /// <summary>
 /// The raw weights of one encoder layer, as a model file stores them: matrices row-major <c>[in, out]</c> (so

@@ -1,6 +1,6 @@
 using System;
 
-namespace FixedShapeAttention;
+namespace FixedShapeAttention.Encoder;
 
 /// <summary>
 /// One encoder layer's weights, packed once for the generated kernels: four <see cref="PackedProjectionWeights"/>,

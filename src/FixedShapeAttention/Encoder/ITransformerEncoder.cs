@@ -1,6 +1,6 @@
 using System;
 
-namespace FixedShapeAttention;
+namespace FixedShapeAttention.Encoder;
 
 /// <summary>A <see cref="TransformerEncoder{TShape}"/> seen without its shape type, so callers can hold one per sequence-length bucket.</summary>
 public interface ITransformerEncoder

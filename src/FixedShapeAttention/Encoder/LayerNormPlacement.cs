@@ -1,4 +1,4 @@
-namespace FixedShapeAttention;
+namespace FixedShapeAttention.Encoder;
 
 /// <summary>Where an encoder layer normalises, relative to its two residual connections.</summary>
 public enum LayerNormPlacement

@@ -2,8 +2,9 @@ using System;
 using System.Runtime.Intrinsics;
 using FixedShapeAttention.Kernels;
 using FixedShapeAttention.Scheduling;
+using FixedShapeAttention.CompilerServices;
 
-namespace FixedShapeAttention;
+namespace FixedShapeAttention.Encoder;
 
 /// <summary>
 /// Layer normalisation over rows of <c>gamma.Length</c> floats: <c>y = (s − mean(s)) / √(var(s) + ε) · γ + β</c>, with

@@ -2,8 +2,9 @@ using System;
 using System.Collections.Generic;
 using System.Threading;
 using FixedShapeAttention.Scheduling;
+using FixedShapeAttention.CompilerServices;
 
-namespace FixedShapeAttention;
+namespace FixedShapeAttention.Encoder;
 
 /// <summary>
 /// A stack of transformer encoder layers on <typeparamref name="TShape"/>'s generated kernels: per layer, the query,

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using FixedShapeAttention.CompilerServices;
 
 namespace FixedShapeAttention.Kernels;
 

@@ -5,6 +5,7 @@
 
 using System;
 using FixedShapeAttention.Scheduling;
+using FixedShapeAttention.CompilerServices;
 
 namespace FixedShapeAttention.Kernels;
 

@@ -3,6 +3,7 @@
 
 using System;
 using FixedShapeAttention.Scheduling;
+using FixedShapeAttention.CompilerServices;
 
 namespace FixedShapeAttention.Kernels;
 

@@ -1,5 +1,6 @@
 using System;
 using FixedShapeAttention.Scheduling;
+using FixedShapeAttention.CompilerServices;
 
 // Runtime-shape projection y = x·W + b (W square), per (sequence, row range), through GenericGemm.
 

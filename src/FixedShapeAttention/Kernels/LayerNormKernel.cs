@@ -1,5 +1,6 @@
 using System;
 using FixedShapeAttention.Scheduling;
+using FixedShapeAttention.CompilerServices;
 
 // Row-wise layer normalisation, optionally of a sum: y = (s − mean(s)) / √(var(s) + ε) · γ + β with s = x (+ r).
 // Mean and variance are two passes over the row (not E[s²] − E[s]², which cancels catastrophically when the mean is

@@ -18,19 +18,19 @@ namespace Demo
         /// <exception cref="global::System.ArgumentException">A length does not match the shape, or <paramref name="y"/> overlaps an input.</exception>
         [global::System.CodeDom.Compiler.GeneratedCode("FixedShapeAttention.Generators", "1.0.0.0")]
         public static void FeedForward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> w1, global::System.ReadOnlySpan<float> b1, global::System.ReadOnlySpan<float> w2, global::System.ReadOnlySpan<float> b2, global::System.Span<float> y) =>
-            FeedForward(x, w1, b1, w2, b2, y, global::FixedShapeAttention.Scheduling.KernelParallelism.DefaultMaxDegreeOfParallelism);
+            FeedForward(x, w1, b1, w2, b2, y, global::FixedShapeAttention.KernelParallelism.DefaultMaxDegreeOfParallelism);
 
         /// <inheritdoc cref="FeedForward(global::System.ReadOnlySpan{float}, global::System.ReadOnlySpan{float}, global::System.ReadOnlySpan{float}, global::System.ReadOnlySpan{float}, global::System.ReadOnlySpan{float}, global::System.Span{float})"/>
         /// <param name="maxDegreeOfParallelism">-1 for every processor, 1 for the calling thread only. Results are bit-identical for every value.</param>
         [global::System.CodeDom.Compiler.GeneratedCode("FixedShapeAttention.Generators", "1.0.0.0")]
         public static void FeedForward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> w1, global::System.ReadOnlySpan<float> b1, global::System.ReadOnlySpan<float> w2, global::System.ReadOnlySpan<float> b2, global::System.Span<float> y, int maxDegreeOfParallelism)
         {
-            int batch = global::FixedShapeAttention.KernelArguments.ValidateFeedForward(x, w1, b1, w2, b2, y, 128, 384, 1536);
+            int batch = global::FixedShapeAttention.CompilerServices.KernelArguments.ValidateFeedForward(x, w1, b1, w2, b2, y, 128, 384, 1536);
             // Two phases over column chunks (see the header): the hidden rows of the whole call live in between. Both pass
             // the call's flops, so the call goes parallel exactly when a row-split call of the same work would.
-            global::System.Span<float> hidden = global::FixedShapeAttention.Scheduling.CallScratch.Get(batch * 196608);
-            global::FixedShapeAttention.Scheduling.ParallelRunner.Run(new global::FixedShapeAttention.Generated.MiniLmFeedForwardKernel(HiddenPhase: true), batch * 4, batch * 301989888L, maxDegreeOfParallelism, x, w1, b1, default, default, hidden);
-            global::FixedShapeAttention.Scheduling.ParallelRunner.Run(new global::FixedShapeAttention.Generated.MiniLmFeedForwardKernel(HiddenPhase: false), batch * 4, batch * 301989888L, maxDegreeOfParallelism, hidden, w2, b2, default, default, y);
+            global::System.Span<float> hidden = global::FixedShapeAttention.CompilerServices.CallScratch.Get(batch * 196608);
+            global::FixedShapeAttention.CompilerServices.ParallelRunner.Run(new global::FixedShapeAttention.Generated.MiniLmFeedForwardKernel(HiddenPhase: true), batch * 4, batch * 301989888L, maxDegreeOfParallelism, x, w1, b1, default, default, hidden);
+            global::FixedShapeAttention.CompilerServices.ParallelRunner.Run(new global::FixedShapeAttention.Generated.MiniLmFeedForwardKernel(HiddenPhase: false), batch * 4, batch * 301989888L, maxDegreeOfParallelism, hidden, w2, b2, default, default, y);
         }
 
         /// <summary>Packs w1 <c>[384, 1536]</c>, b1 <c>[1536]</c>, w2 <c>[1536, 384]</c> and b2 <c>[384]</c> once, for <c>FeedForward(x, weights, y)</c>.</summary>
@@ -38,7 +38,7 @@ namespace Demo
         [global::System.CodeDom.Compiler.GeneratedCode("FixedShapeAttention.Generators", "1.0.0.0")]
         public static global::FixedShapeAttention.PackedFeedForwardWeights PackFeedForward(global::System.ReadOnlySpan<float> w1, global::System.ReadOnlySpan<float> b1, global::System.ReadOnlySpan<float> w2, global::System.ReadOnlySpan<float> b2)
         {
-            global::FixedShapeAttention.KernelArguments.ValidateFeedForwardWeights(w1, b1, w2, b2, 384, 1536);
+            global::FixedShapeAttention.CompilerServices.KernelArguments.ValidateFeedForwardWeights(w1, b1, w2, b2, 384, 1536);
             return global::FixedShapeAttention.Generated.MiniLmPackedFeedForwardKernel.Pack(w1, b1, w2, b2);
         }
 
@@ -46,19 +46,19 @@ namespace Demo
         /// <exception cref="global::System.ArgumentException">A length does not match the shape, <paramref name="y"/> overlaps <paramref name="x"/>, or the weights were packed for other dimensions.</exception>
         [global::System.CodeDom.Compiler.GeneratedCode("FixedShapeAttention.Generators", "1.0.0.0")]
         public static void FeedForward(global::System.ReadOnlySpan<float> x, global::FixedShapeAttention.PackedFeedForwardWeights weights, global::System.Span<float> y) =>
-            FeedForward(x, weights, y, global::FixedShapeAttention.Scheduling.KernelParallelism.DefaultMaxDegreeOfParallelism);
+            FeedForward(x, weights, y, global::FixedShapeAttention.KernelParallelism.DefaultMaxDegreeOfParallelism);
 
         /// <inheritdoc cref="FeedForward(global::System.ReadOnlySpan{float}, global::FixedShapeAttention.PackedFeedForwardWeights, global::System.Span{float})"/>
         /// <param name="maxDegreeOfParallelism">-1 for every processor, 1 for the calling thread only. Results are bit-identical for every value.</param>
         [global::System.CodeDom.Compiler.GeneratedCode("FixedShapeAttention.Generators", "1.0.0.0")]
         public static void FeedForward(global::System.ReadOnlySpan<float> x, global::FixedShapeAttention.PackedFeedForwardWeights weights, global::System.Span<float> y, int maxDegreeOfParallelism)
         {
-            int batch = global::FixedShapeAttention.KernelArguments.ValidatePackedFeedForward(x, weights, y, 128, 384, 1536, global::FixedShapeAttention.Generated.MiniLmPackedFeedForwardKernel.Lanes);
+            int batch = global::FixedShapeAttention.CompilerServices.KernelArguments.ValidatePackedFeedForward(x, weights, y, 128, 384, 1536, global::FixedShapeAttention.Generated.MiniLmPackedFeedForwardKernel.Lanes);
             // Two phases over column chunks (see the header): the hidden rows of the whole call live in between. Both pass
             // the call's flops, so the call goes parallel exactly when a row-split call of the same work would.
-            global::System.Span<float> hidden = global::FixedShapeAttention.Scheduling.CallScratch.Get(batch * 196608);
-            global::FixedShapeAttention.Scheduling.ParallelRunner.Run(new global::FixedShapeAttention.Generated.MiniLmPackedFeedForwardKernel(HiddenPhase: true), batch * 4, batch * 301989888L, maxDegreeOfParallelism, x, weights.PackedW1, weights.B1, default, default, hidden);
-            global::FixedShapeAttention.Scheduling.ParallelRunner.Run(new global::FixedShapeAttention.Generated.MiniLmPackedFeedForwardKernel(HiddenPhase: false), batch * 4, batch * 301989888L, maxDegreeOfParallelism, hidden, weights.PackedW2, weights.B2, default, default, y);
+            global::System.Span<float> hidden = global::FixedShapeAttention.CompilerServices.CallScratch.Get(batch * 196608);
+            global::FixedShapeAttention.CompilerServices.ParallelRunner.Run(new global::FixedShapeAttention.Generated.MiniLmPackedFeedForwardKernel(HiddenPhase: true), batch * 4, batch * 301989888L, maxDegreeOfParallelism, x, weights.PackedW1, weights.B1, default, default, hidden);
+            global::FixedShapeAttention.CompilerServices.ParallelRunner.Run(new global::FixedShapeAttention.Generated.MiniLmPackedFeedForwardKernel(HiddenPhase: false), batch * 4, batch * 301989888L, maxDegreeOfParallelism, hidden, weights.PackedW2, weights.B2, default, default, y);
         }
     }
 }
@@ -69,8 +69,7 @@ namespace FixedShapeAttention.Generated
     using global::System.Runtime.CompilerServices;
     using global::System.Runtime.InteropServices;
     using global::System.Runtime.Intrinsics;
-    using global::FixedShapeAttention.Kernels;
-    using global::FixedShapeAttention.Scheduling;
+    using global::FixedShapeAttention.CompilerServices;
 
     /// <summary>The chunks of one phase of a MiniLm.FeedForward call: chunk = (sequence, share of the column panels).</summary>
     [global::System.CodeDom.Compiler.GeneratedCode("FixedShapeAttention.Generators", "1.0.0.0")]

@@ -18,15 +18,15 @@ namespace Demo
         /// <exception cref="global::System.ArgumentException">A length does not match the shape, or <paramref name="y"/> overlaps an input.</exception>
         [global::System.CodeDom.Compiler.GeneratedCode("FixedShapeAttention.Generators", "1.0.0.0")]
         public static void Project(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> w, global::System.ReadOnlySpan<float> b, global::System.Span<float> y) =>
-            Project(x, w, b, y, global::FixedShapeAttention.Scheduling.KernelParallelism.DefaultMaxDegreeOfParallelism);
+            Project(x, w, b, y, global::FixedShapeAttention.KernelParallelism.DefaultMaxDegreeOfParallelism);
 
         /// <inheritdoc cref="Project(global::System.ReadOnlySpan{float}, global::System.ReadOnlySpan{float}, global::System.ReadOnlySpan{float}, global::System.Span{float})"/>
         /// <param name="maxDegreeOfParallelism">-1 for every processor, 1 for the calling thread only. Results are bit-identical for every value.</param>
         [global::System.CodeDom.Compiler.GeneratedCode("FixedShapeAttention.Generators", "1.0.0.0")]
         public static void Project(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> w, global::System.ReadOnlySpan<float> b, global::System.Span<float> y, int maxDegreeOfParallelism)
         {
-            int batch = global::FixedShapeAttention.KernelArguments.ValidateProjection(x, w, b, y, 128, 384);
-            global::FixedShapeAttention.Scheduling.ParallelRunner.Run(new global::FixedShapeAttention.Generated.MiniLmProjectionKernel(), batch * 4, batch * 37748736L, maxDegreeOfParallelism, x, w, b, default, default, y);
+            int batch = global::FixedShapeAttention.CompilerServices.KernelArguments.ValidateProjection(x, w, b, y, 128, 384);
+            global::FixedShapeAttention.CompilerServices.ParallelRunner.Run(new global::FixedShapeAttention.Generated.MiniLmProjectionKernel(), batch * 4, batch * 37748736L, maxDegreeOfParallelism, x, w, b, default, default, y);
         }
 
         /// <summary>Packs w <c>[384, 384]</c> and b <c>[384]</c> once, for <c>Project(x, weights, y)</c>.</summary>
@@ -34,7 +34,7 @@ namespace Demo
         [global::System.CodeDom.Compiler.GeneratedCode("FixedShapeAttention.Generators", "1.0.0.0")]
         public static global::FixedShapeAttention.PackedProjectionWeights PackProjection(global::System.ReadOnlySpan<float> w, global::System.ReadOnlySpan<float> b)
         {
-            global::FixedShapeAttention.KernelArguments.ValidateProjectionWeights(w, b, 384);
+            global::FixedShapeAttention.CompilerServices.KernelArguments.ValidateProjectionWeights(w, b, 384);
             return global::FixedShapeAttention.Generated.MiniLmPackedProjectionKernel.Pack(w, b);
         }
 
@@ -42,15 +42,15 @@ namespace Demo
         /// <exception cref="global::System.ArgumentException">A length does not match the shape, <paramref name="y"/> overlaps <paramref name="x"/>, or the weights were packed for another width.</exception>
         [global::System.CodeDom.Compiler.GeneratedCode("FixedShapeAttention.Generators", "1.0.0.0")]
         public static void Project(global::System.ReadOnlySpan<float> x, global::FixedShapeAttention.PackedProjectionWeights weights, global::System.Span<float> y) =>
-            Project(x, weights, y, global::FixedShapeAttention.Scheduling.KernelParallelism.DefaultMaxDegreeOfParallelism);
+            Project(x, weights, y, global::FixedShapeAttention.KernelParallelism.DefaultMaxDegreeOfParallelism);
 
         /// <inheritdoc cref="Project(global::System.ReadOnlySpan{float}, global::FixedShapeAttention.PackedProjectionWeights, global::System.Span{float})"/>
         /// <param name="maxDegreeOfParallelism">-1 for every processor, 1 for the calling thread only. Results are bit-identical for every value.</param>
         [global::System.CodeDom.Compiler.GeneratedCode("FixedShapeAttention.Generators", "1.0.0.0")]
         public static void Project(global::System.ReadOnlySpan<float> x, global::FixedShapeAttention.PackedProjectionWeights weights, global::System.Span<float> y, int maxDegreeOfParallelism)
         {
-            int batch = global::FixedShapeAttention.KernelArguments.ValidatePackedProjection(x, weights, y, 128, 384, global::FixedShapeAttention.Generated.MiniLmPackedProjectionKernel.Lanes);
-            global::FixedShapeAttention.Scheduling.ParallelRunner.Run(new global::FixedShapeAttention.Generated.MiniLmPackedProjectionKernel(), batch * 4, batch * 37748736L, maxDegreeOfParallelism, x, weights.PackedW, weights.B, default, default, y);
+            int batch = global::FixedShapeAttention.CompilerServices.KernelArguments.ValidatePackedProjection(x, weights, y, 128, 384, global::FixedShapeAttention.Generated.MiniLmPackedProjectionKernel.Lanes);
+            global::FixedShapeAttention.CompilerServices.ParallelRunner.Run(new global::FixedShapeAttention.Generated.MiniLmPackedProjectionKernel(), batch * 4, batch * 37748736L, maxDegreeOfParallelism, x, weights.PackedW, weights.B, default, default, y);
         }
     }
 }
@@ -61,8 +61,7 @@ namespace FixedShapeAttention.Generated
     using global::System.Runtime.CompilerServices;
     using global::System.Runtime.InteropServices;
     using global::System.Runtime.Intrinsics;
-    using global::FixedShapeAttention.Kernels;
-    using global::FixedShapeAttention.Scheduling;
+    using global::FixedShapeAttention.CompilerServices;
 
     /// <summary>The chunks of one MiniLm.Project call: chunk = (sequence, range of row tiles).</summary>
     [global::System.CodeDom.Compiler.GeneratedCode("FixedShapeAttention.Generators", "1.0.0.0")]

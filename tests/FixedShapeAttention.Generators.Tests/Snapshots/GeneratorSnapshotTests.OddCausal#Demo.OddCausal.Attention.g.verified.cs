@@ -14,34 +14,34 @@ namespace Demo
 {
     partial class OddCausal
     {
-        /// <summary>Per head, <c>softmax(Q·Kᵀ/√5)·V</c> over row-major <c>[batch, 13, 20]</c> spans; runs on up to <see cref="global::FixedShapeAttention.Scheduling.KernelParallelism.DefaultMaxDegreeOfParallelism"/> threads.</summary>
+        /// <summary>Per head, <c>softmax(Q·Kᵀ/√5)·V</c> over row-major <c>[batch, 13, 20]</c> spans; runs on up to <see cref="global::FixedShapeAttention.KernelParallelism.DefaultMaxDegreeOfParallelism"/> threads.</summary>
         /// <exception cref="global::System.ArgumentException">A length is not a whole number of sequences, the lengths differ, or <paramref name="output"/> overlaps an input.</exception>
         [global::System.CodeDom.Compiler.GeneratedCode("FixedShapeAttention.Generators", "1.0.0.0")]
         public static void Attention(global::System.ReadOnlySpan<float> q, global::System.ReadOnlySpan<float> k, global::System.ReadOnlySpan<float> v, global::System.Span<float> output) =>
-            Attention(q, k, v, output, global::FixedShapeAttention.Scheduling.KernelParallelism.DefaultMaxDegreeOfParallelism);
+            Attention(q, k, v, output, global::FixedShapeAttention.KernelParallelism.DefaultMaxDegreeOfParallelism);
 
         /// <inheritdoc cref="Attention(global::System.ReadOnlySpan{float}, global::System.ReadOnlySpan{float}, global::System.ReadOnlySpan{float}, global::System.Span{float})"/>
         /// <param name="maxDegreeOfParallelism">-1 for every processor, 1 for the calling thread only. Results are bit-identical for every value.</param>
         [global::System.CodeDom.Compiler.GeneratedCode("FixedShapeAttention.Generators", "1.0.0.0")]
         public static void Attention(global::System.ReadOnlySpan<float> q, global::System.ReadOnlySpan<float> k, global::System.ReadOnlySpan<float> v, global::System.Span<float> output, int maxDegreeOfParallelism)
         {
-            int batch = global::FixedShapeAttention.KernelArguments.ValidateAttention(q, k, v, output, 13, 20);
-            global::FixedShapeAttention.Scheduling.ParallelRunner.Run(new global::FixedShapeAttention.Generated.OddCausalAttentionKernel(), batch * 4, batch * 13520L, maxDegreeOfParallelism, q, k, v, default, default, output);
+            int batch = global::FixedShapeAttention.CompilerServices.KernelArguments.ValidateAttention(q, k, v, output, 13, 20);
+            global::FixedShapeAttention.CompilerServices.ParallelRunner.Run(new global::FixedShapeAttention.Generated.OddCausalAttentionKernel(), batch * 4, batch * 13520L, maxDegreeOfParallelism, q, k, v, default, default, output);
         }
 
         /// <summary>Attention with a key-padding mask: sequence i of the batch attends to its first <c>keyCounts[i]</c> keys only; masked keys get weight exactly 0 and a count of 0 gives zeros.</summary>
         /// <exception cref="global::System.ArgumentException">A length is not a whole number of sequences, the lengths differ, a count is outside [0, 13], or <paramref name="output"/> overlaps an input.</exception>
         [global::System.CodeDom.Compiler.GeneratedCode("FixedShapeAttention.Generators", "1.0.0.0")]
         public static void Attention(global::System.ReadOnlySpan<float> q, global::System.ReadOnlySpan<float> k, global::System.ReadOnlySpan<float> v, global::System.ReadOnlySpan<int> keyCounts, global::System.Span<float> output) =>
-            Attention(q, k, v, keyCounts, output, global::FixedShapeAttention.Scheduling.KernelParallelism.DefaultMaxDegreeOfParallelism);
+            Attention(q, k, v, keyCounts, output, global::FixedShapeAttention.KernelParallelism.DefaultMaxDegreeOfParallelism);
 
         /// <inheritdoc cref="Attention(global::System.ReadOnlySpan{float}, global::System.ReadOnlySpan{float}, global::System.ReadOnlySpan{float}, global::System.ReadOnlySpan{int}, global::System.Span{float})"/>
         /// <param name="maxDegreeOfParallelism">-1 for every processor, 1 for the calling thread only. Results are bit-identical for every value.</param>
         [global::System.CodeDom.Compiler.GeneratedCode("FixedShapeAttention.Generators", "1.0.0.0")]
         public static void Attention(global::System.ReadOnlySpan<float> q, global::System.ReadOnlySpan<float> k, global::System.ReadOnlySpan<float> v, global::System.ReadOnlySpan<int> keyCounts, global::System.Span<float> output, int maxDegreeOfParallelism)
         {
-            int batch = global::FixedShapeAttention.KernelArguments.ValidateMaskedAttention(q, k, v, keyCounts, output, 13, 20);
-            global::FixedShapeAttention.Scheduling.ParallelRunner.Run(new global::FixedShapeAttention.Generated.OddCausalAttentionKernel(), batch * 4, batch * 13520L, maxDegreeOfParallelism, q, k, v, default, default, output, keyCounts);
+            int batch = global::FixedShapeAttention.CompilerServices.KernelArguments.ValidateMaskedAttention(q, k, v, keyCounts, output, 13, 20);
+            global::FixedShapeAttention.CompilerServices.ParallelRunner.Run(new global::FixedShapeAttention.Generated.OddCausalAttentionKernel(), batch * 4, batch * 13520L, maxDegreeOfParallelism, q, k, v, default, default, output, keyCounts);
         }
     }
 }
@@ -52,8 +52,7 @@ namespace FixedShapeAttention.Generated
     using global::System.Runtime.CompilerServices;
     using global::System.Runtime.InteropServices;
     using global::System.Runtime.Intrinsics;
-    using global::FixedShapeAttention.Kernels;
-    using global::FixedShapeAttention.Scheduling;
+    using global::FixedShapeAttention.CompilerServices;
 
     /// <summary>The chunks of one OddCausal.Attention call: chunk = (sequence, head, range of row tiles).</summary>
     [global::System.CodeDom.Compiler.GeneratedCode("FixedShapeAttention.Generators", "1.0.0.0")]

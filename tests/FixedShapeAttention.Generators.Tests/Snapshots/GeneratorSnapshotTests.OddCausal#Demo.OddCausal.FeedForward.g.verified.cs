@@ -18,15 +18,15 @@ namespace Demo
         /// <exception cref="global::System.ArgumentException">A length does not match the shape, or <paramref name="y"/> overlaps an input.</exception>
         [global::System.CodeDom.Compiler.GeneratedCode("FixedShapeAttention.Generators", "1.0.0.0")]
         public static void FeedForward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> w1, global::System.ReadOnlySpan<float> b1, global::System.ReadOnlySpan<float> w2, global::System.ReadOnlySpan<float> b2, global::System.Span<float> y) =>
-            FeedForward(x, w1, b1, w2, b2, y, global::FixedShapeAttention.Scheduling.KernelParallelism.DefaultMaxDegreeOfParallelism);
+            FeedForward(x, w1, b1, w2, b2, y, global::FixedShapeAttention.KernelParallelism.DefaultMaxDegreeOfParallelism);
 
         /// <inheritdoc cref="FeedForward(global::System.ReadOnlySpan{float}, global::System.ReadOnlySpan{float}, global::System.ReadOnlySpan{float}, global::System.ReadOnlySpan{float}, global::System.ReadOnlySpan{float}, global::System.Span{float})"/>
         /// <param name="maxDegreeOfParallelism">-1 for every processor, 1 for the calling thread only. Results are bit-identical for every value.</param>
         [global::System.CodeDom.Compiler.GeneratedCode("FixedShapeAttention.Generators", "1.0.0.0")]
         public static void FeedForward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> w1, global::System.ReadOnlySpan<float> b1, global::System.ReadOnlySpan<float> w2, global::System.ReadOnlySpan<float> b2, global::System.Span<float> y, int maxDegreeOfParallelism)
         {
-            int batch = global::FixedShapeAttention.KernelArguments.ValidateFeedForward(x, w1, b1, w2, b2, y, 13, 20, 36);
-            global::FixedShapeAttention.Scheduling.ParallelRunner.Run(new global::FixedShapeAttention.Generated.OddCausalFeedForwardKernel(), batch * 4, batch * 37440L, maxDegreeOfParallelism, x, w1, b1, w2, b2, y);
+            int batch = global::FixedShapeAttention.CompilerServices.KernelArguments.ValidateFeedForward(x, w1, b1, w2, b2, y, 13, 20, 36);
+            global::FixedShapeAttention.CompilerServices.ParallelRunner.Run(new global::FixedShapeAttention.Generated.OddCausalFeedForwardKernel(), batch * 4, batch * 37440L, maxDegreeOfParallelism, x, w1, b1, w2, b2, y);
         }
 
         /// <summary>Packs w1 <c>[20, 36]</c>, b1 <c>[36]</c>, w2 <c>[36, 20]</c> and b2 <c>[20]</c> once, for <c>FeedForward(x, weights, y)</c>.</summary>
@@ -34,7 +34,7 @@ namespace Demo
         [global::System.CodeDom.Compiler.GeneratedCode("FixedShapeAttention.Generators", "1.0.0.0")]
         public static global::FixedShapeAttention.PackedFeedForwardWeights PackFeedForward(global::System.ReadOnlySpan<float> w1, global::System.ReadOnlySpan<float> b1, global::System.ReadOnlySpan<float> w2, global::System.ReadOnlySpan<float> b2)
         {
-            global::FixedShapeAttention.KernelArguments.ValidateFeedForwardWeights(w1, b1, w2, b2, 20, 36);
+            global::FixedShapeAttention.CompilerServices.KernelArguments.ValidateFeedForwardWeights(w1, b1, w2, b2, 20, 36);
             return global::FixedShapeAttention.Generated.OddCausalPackedFeedForwardKernel.Pack(w1, b1, w2, b2);
         }
 
@@ -42,15 +42,15 @@ namespace Demo
         /// <exception cref="global::System.ArgumentException">A length does not match the shape, <paramref name="y"/> overlaps <paramref name="x"/>, or the weights were packed for other dimensions.</exception>
         [global::System.CodeDom.Compiler.GeneratedCode("FixedShapeAttention.Generators", "1.0.0.0")]
         public static void FeedForward(global::System.ReadOnlySpan<float> x, global::FixedShapeAttention.PackedFeedForwardWeights weights, global::System.Span<float> y) =>
-            FeedForward(x, weights, y, global::FixedShapeAttention.Scheduling.KernelParallelism.DefaultMaxDegreeOfParallelism);
+            FeedForward(x, weights, y, global::FixedShapeAttention.KernelParallelism.DefaultMaxDegreeOfParallelism);
 
         /// <inheritdoc cref="FeedForward(global::System.ReadOnlySpan{float}, global::FixedShapeAttention.PackedFeedForwardWeights, global::System.Span{float})"/>
         /// <param name="maxDegreeOfParallelism">-1 for every processor, 1 for the calling thread only. Results are bit-identical for every value.</param>
         [global::System.CodeDom.Compiler.GeneratedCode("FixedShapeAttention.Generators", "1.0.0.0")]
         public static void FeedForward(global::System.ReadOnlySpan<float> x, global::FixedShapeAttention.PackedFeedForwardWeights weights, global::System.Span<float> y, int maxDegreeOfParallelism)
         {
-            int batch = global::FixedShapeAttention.KernelArguments.ValidatePackedFeedForward(x, weights, y, 13, 20, 36, global::FixedShapeAttention.Generated.OddCausalPackedFeedForwardKernel.Lanes);
-            global::FixedShapeAttention.Scheduling.ParallelRunner.Run(new global::FixedShapeAttention.Generated.OddCausalPackedFeedForwardKernel(), batch * 4, batch * 37440L, maxDegreeOfParallelism, x, weights.PackedW1, weights.B1, weights.PackedW2, weights.B2, y);
+            int batch = global::FixedShapeAttention.CompilerServices.KernelArguments.ValidatePackedFeedForward(x, weights, y, 13, 20, 36, global::FixedShapeAttention.Generated.OddCausalPackedFeedForwardKernel.Lanes);
+            global::FixedShapeAttention.CompilerServices.ParallelRunner.Run(new global::FixedShapeAttention.Generated.OddCausalPackedFeedForwardKernel(), batch * 4, batch * 37440L, maxDegreeOfParallelism, x, weights.PackedW1, weights.B1, weights.PackedW2, weights.B2, y);
         }
     }
 }
@@ -61,8 +61,7 @@ namespace FixedShapeAttention.Generated
     using global::System.Runtime.CompilerServices;
     using global::System.Runtime.InteropServices;
     using global::System.Runtime.Intrinsics;
-    using global::FixedShapeAttention.Kernels;
-    using global::FixedShapeAttention.Scheduling;
+    using global::FixedShapeAttention.CompilerServices;
 
     /// <summary>The chunks of one OddCausal.FeedForward call: chunk = (sequence, range of row tiles).</summary>
     [global::System.CodeDom.Compiler.GeneratedCode("FixedShapeAttention.Generators", "1.0.0.0")]

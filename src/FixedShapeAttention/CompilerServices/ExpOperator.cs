@@ -20,9 +20,10 @@ using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
-namespace FixedShapeAttention.Kernels;
+namespace FixedShapeAttention.CompilerServices;
 
 /// <summary>e^x at every width the kernels use; see the file's header for the method and its error bound.</summary>
+/// <remarks>For generated code; no compatibility promise: this namespace may change in any release.</remarks>
 [EditorBrowsable(EditorBrowsableState.Never)]
 public static class ExpOperator
 {

@@ -3,7 +3,7 @@ using System.ComponentModel;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
-namespace FixedShapeAttention.Scheduling;
+namespace FixedShapeAttention.CompilerServices;
 
 /// <summary>
 /// A buffer one kernel call shares between its chunks (the hidden activations of a column-split feed-forward
@@ -12,6 +12,7 @@ namespace FixedShapeAttention.Scheduling;
 /// then reused, so steady-state calls allocate nothing. Separate from <see cref="WorkerScratch"/>, which the calling
 /// thread also uses while it runs chunks of its own.
 /// </summary>
+/// <remarks>For generated code; no compatibility promise: this namespace may change in any release.</remarks>
 [EditorBrowsable(EditorBrowsableState.Never)]
 public static class CallScratch
 {

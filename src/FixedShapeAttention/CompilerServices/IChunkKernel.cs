@@ -1,8 +1,9 @@
 using System.ComponentModel;
 
-namespace FixedShapeAttention.Scheduling;
+namespace FixedShapeAttention.CompilerServices;
 
 /// <summary>One kernel call cut into independent chunks; <see cref="ParallelRunner"/> runs them.</summary>
+/// <remarks>For generated code; no compatibility promise: this namespace may change in any release.</remarks>
 [EditorBrowsable(EditorBrowsableState.Never)]
 public interface IChunkKernel
 {

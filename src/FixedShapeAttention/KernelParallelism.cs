@@ -1,7 +1,8 @@
 using System;
 using System.Threading;
+using FixedShapeAttention.Scheduling;
 
-namespace FixedShapeAttention.Scheduling;
+namespace FixedShapeAttention;
 
 /// <summary>
 /// The process-wide cap on how many threads a kernel call may use. Every kernel also has an overload taking

@@ -5,9 +5,10 @@ using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
-namespace FixedShapeAttention.Kernels;
+namespace FixedShapeAttention.CompilerServices;
 
 /// <summary>Packs one head's keys transposed, the B operand of Q·Kᵀ, for the generated and the generic kernels.</summary>
+/// <remarks>For generated code; no compatibility promise: this namespace may change in any release.</remarks>
 [EditorBrowsable(EditorBrowsableState.Never)]
 public static class KeyPacking
 {

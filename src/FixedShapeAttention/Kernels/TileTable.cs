@@ -1,10 +1,9 @@
-using FixedShapeAttention.Generators.Model;
-
-namespace FixedShapeAttention.Generators.Planning;
+namespace FixedShapeAttention.Kernels;
 
 /// <summary>
-/// The register tile per ISA branch, in tinyBLAS's terms: RM rows (<see cref="ChunkSizing.RowTile"/>, the same on
-/// every branch) by RN vectors.
+/// The register tile per vector width, in tinyBLAS's terms: RM rows (<see cref="Scheduling.ChunkSizing.RowTile"/>,
+/// the same on every width) by RN vectors. Linked into the generator, so the generated kernels and the runtime-shape
+/// kernels read one table. Widths are float lanes: 16 (Vector512), 8 (Vector256), 1 (scalar).
 /// </summary>
 internal static class TileTable
 {
@@ -14,10 +13,10 @@ internal static class TileTable
     /// Scalar: 4 — 16 float accumulators, which the JIT keeps in the 16 xmm registers or spills cheaply.
     /// Narrow products on a wide branch (fewer columns than lanes) use Vector128/Vector256 slots with the branch's RN.
     /// </summary>
-    public static int PanelSlots(IsaBranch isa) => isa switch
+    public static int PanelSlots(int branchLanes) => branchLanes switch
     {
-        IsaBranch.Vector512 => 4,
-        IsaBranch.Vector256 => 2,
+        16 => 4,
+        8 => 2,
         _ => 4,
     };
 
@@ -27,13 +26,13 @@ internal static class TileTable
     /// Other branches, and narrower slots on Vector512, as <see cref="PanelSlots"/>: 8×2 ymm accumulators would not fit
     /// AVX2's 16 registers.
     /// </summary>
-    public static int AttentionOutputPanelSlots(IsaBranch isa, int lanes) =>
-        isa == IsaBranch.Vector512 && lanes == (int)IsaBranch.Vector512 ? 2 : PanelSlots(isa);
+    public static int AttentionOutputPanelSlots(int branchLanes, int lanes) =>
+        branchLanes == 16 && lanes == 16 ? 2 : PanelSlots(branchLanes);
 
     /// <summary>Whether a product's row tiles run in pairs: narrow products on every branch (too few accumulators in one
     /// tile to cover the FMA latency), and P·V's two-slot panels on Vector512.</summary>
-    public static bool PairsRowTiles(IsaBranch isa, ColumnLayout layout) =>
-        layout.SlotCount <= 2 || (isa == IsaBranch.Vector512 && layout.Lanes == (int)IsaBranch.Vector512 && layout.PanelSlots <= 2);
+    public static bool PairsRowTiles(int branchLanes, int slotCount, int lanes, int panelSlots) =>
+        slotCount <= 2 || (branchLanes == 16 && lanes == 16 && panelSlots <= 2);
 
     /// <summary>
     /// A kernel is fully unrolled when, on every branch, each of its products needs at most this many

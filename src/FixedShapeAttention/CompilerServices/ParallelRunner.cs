@@ -1,13 +1,15 @@
 using System;
 using System.ComponentModel;
 using System.Runtime.CompilerServices;
+using FixedShapeAttention.Scheduling;
 
-namespace FixedShapeAttention.Scheduling;
+namespace FixedShapeAttention.CompilerServices;
 
 /// <summary>
 /// Runs the chunks of one kernel call, on the calling thread or on it and the <see cref="KernelWorkerPool"/>. The chunks, and so the arithmetic, are fixed by the shape and the batch; only which thread
 /// runs a chunk depends on the degree of parallelism.
 /// </summary>
+/// <remarks>For generated code; no compatibility promise: this namespace may change in any release.</remarks>
 [EditorBrowsable(EditorBrowsableState.Never)]
 public static class ParallelRunner
 {

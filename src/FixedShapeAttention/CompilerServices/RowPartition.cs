@@ -1,9 +1,13 @@
-namespace FixedShapeAttention.Scheduling;
+using System.ComponentModel;
+
+namespace FixedShapeAttention.CompilerServices;
 
 /// <summary>
 /// Splits <c>total</c> units (row tiles) into <c>parts</c> contiguous ranges whose sizes differ by at most one,
 /// the first <c>total % parts</c> ranges carrying the extra unit (tinyBLAS's BLOCK_SIZE / BLOC_POS).
 /// </summary>
+/// <remarks>For generated code; no compatibility promise: this namespace may change in any release.</remarks>
+[EditorBrowsable(EditorBrowsableState.Never)]
 public static class RowPartition
 {
     /// <summary>The first unit of range <paramref name="index"/>.</summary>

@@ -1,12 +1,13 @@
 using System;
 using System.ComponentModel;
 
-namespace FixedShapeAttention;
+namespace FixedShapeAttention.CompilerServices;
 
 /// <summary>
 /// Argument checks shared by the generated and the generic kernels. They run before any write, so a rejected
 /// call leaves every output buffer as it was.
 /// </summary>
+/// <remarks>For generated code; no compatibility promise: this namespace may change in any release.</remarks>
 [EditorBrowsable(EditorBrowsableState.Never)]
 public static class KernelArguments
 {

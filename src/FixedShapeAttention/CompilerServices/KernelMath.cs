@@ -3,9 +3,10 @@ using System.ComponentModel;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
-namespace FixedShapeAttention.Kernels;
+namespace FixedShapeAttention.CompilerServices;
 
 /// <summary>Horizontal reductions the generated softmax calls once per row.</summary>
+/// <remarks>For generated code; no compatibility promise: this namespace may change in any release.</remarks>
 [EditorBrowsable(EditorBrowsableState.Never)]
 public static class KernelMath
 {

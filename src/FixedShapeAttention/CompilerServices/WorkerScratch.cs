@@ -3,13 +3,14 @@ using System.ComponentModel;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
-namespace FixedShapeAttention.Scheduling;
+namespace FixedShapeAttention.CompilerServices;
 
 /// <summary>
 /// Per-thread scratch (packed Kᵀ, score rows, hidden activations). Each thread owns one pinned buffer that grows
 /// to the largest request and is then reused, so steady-state calls allocate nothing. The usable part starts on
 /// a 64-byte boundary and is followed by a cache line of slack, so two workers never share a line.
 /// </summary>
+/// <remarks>For generated code; no compatibility promise: this namespace may change in any release.</remarks>
 [EditorBrowsable(EditorBrowsableState.Never)]
 public static class WorkerScratch
 {

@@ -1,13 +1,14 @@
 using System.ComponentModel;
 using System.Runtime.CompilerServices;
 
-namespace FixedShapeAttention.Scheduling;
+namespace FixedShapeAttention.CompilerServices;
 
 /// <summary>
 /// The pinned arguments of one kernel call, as handed to each chunk. It lets generated code reach the spans
 /// from worker threads through <c>ref float</c>, so consumer projects need no <c>AllowUnsafeBlocks</c>.
 /// Valid only during the <see cref="ParallelRunner"/> call that created it.
 /// </summary>
+/// <remarks>For generated code; no compatibility promise: this namespace may change in any release.</remarks>
 [EditorBrowsable(EditorBrowsableState.Never)]
 public readonly unsafe struct KernelBuffers
 {

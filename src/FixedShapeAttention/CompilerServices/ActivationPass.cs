@@ -2,7 +2,7 @@ using System.ComponentModel;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
-namespace FixedShapeAttention.Kernels;
+namespace FixedShapeAttention.CompilerServices;
 
 /// <summary>
 /// Applies an activation in place over a block of values, as a pass of its own after the product that wrote them.
@@ -11,6 +11,7 @@ namespace FixedShapeAttention.Kernels;
 /// as a separate pass over a block the chunk has just written (still in L1/L2) it costs only its own arithmetic.
 /// The values are the same floats either way (act(acc + bias), with acc + bias rounded once), so results do not change.
 /// </summary>
+/// <remarks>For generated code; no compatibility promise: this namespace may change in any release.</remarks>
 [EditorBrowsable(EditorBrowsableState.Never)]
 public static class ActivationPass
 {

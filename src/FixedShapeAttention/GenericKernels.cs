@@ -3,6 +3,7 @@ using System.Runtime.Intrinsics;
 using FixedShapeAttention.Scheduling;
 
 using FixedShapeAttention.Kernels;
+using FixedShapeAttention.CompilerServices;
 
 namespace FixedShapeAttention;
 

@@ -18,9 +18,10 @@ using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
-namespace FixedShapeAttention.Kernels;
+namespace FixedShapeAttention.CompilerServices;
 
 /// <summary>An element-wise activation at the three widths the kernels use.</summary>
+/// <remarks>For generated code; no compatibility promise: this namespace may change in any release.</remarks>
 [EditorBrowsable(EditorBrowsableState.Never)]
 public interface IActivationOperator
 {
@@ -38,6 +39,7 @@ public interface IActivationOperator
 }
 
 /// <summary><c>max(x, 0)</c>; NaN stays NaN.</summary>
+/// <remarks>For generated code; no compatibility promise: this namespace may change in any release.</remarks>
 [EditorBrowsable(EditorBrowsableState.Never)]
 public readonly struct ReluOperator : IActivationOperator
 {
@@ -63,6 +65,7 @@ public readonly struct ReluOperator : IActivationOperator
 /// erfc(z) = t·exp(−z² + p(t)), t = 1/(1 + z/2), z = |x|/√2, for the positive half, and 2 − erfc(|z|) for the
 /// negative one (here: x &gt; 0). The exponent −x²/2 + p(t) is formed by one fused multiply-add from x itself, so it
 /// is rounded once: for large |x| that rounding, |x²/2|·2⁻²⁴ relative after exp, is what limits the accuracy.
+/// <para>For generated code; no compatibility promise: this namespace may change in any release.</para>
 /// </remarks>
 [EditorBrowsable(EditorBrowsableState.Never)]
 public readonly struct GeluOperator : IActivationOperator
@@ -162,6 +165,7 @@ public readonly struct GeluOperator : IActivationOperator
 }
 
 /// <summary>GELU, tanh approximation: <c>x·sigmoid(2·√(2/π)·(x + 0.044715·x³))</c>.</summary>
+/// <remarks>For generated code; no compatibility promise: this namespace may change in any release.</remarks>
 [EditorBrowsable(EditorBrowsableState.Never)]
 public readonly struct GeluTanhOperator : IActivationOperator
 {
@@ -202,6 +206,7 @@ public readonly struct GeluTanhOperator : IActivationOperator
 }
 
 /// <summary>SiLU, <c>x·sigmoid(x) = x / (1 + e^−x)</c>.</summary>
+/// <remarks>For generated code; no compatibility promise: this namespace may change in any release.</remarks>
 [EditorBrowsable(EditorBrowsableState.Never)]
 public readonly struct SiluOperator : IActivationOperator
 {
