@@ -1,0 +1,70 @@
+using System;
+using System.Collections.Generic;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+
+namespace FixedShapeAttention.Training;
+
+/// <summary>Clipping of gradients by their global L2 norm, as <c>torch.nn.utils.clip_grad_norm_</c> does.</summary>
+public static class GradientClipping
+{
+    /// <summary>
+    /// Computes the L2 norm of all the parameters' gradients together and, when it exceeds
+    /// <paramref name="maxNorm"/>, scales every gradient by <c>maxNorm / (norm + 1e-6)</c>. The squares are summed in
+    /// double, in parameter order and in a fixed lane order, so the norm is the same bits on every run.
+    /// </summary>
+    /// <returns>The norm before clipping. A NaN or infinite norm is returned and nothing is scaled, so the caller can
+    /// skip the step.</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="maxNorm"/> is not positive and finite.</exception>
+    public static double ClipByGlobalNorm(IReadOnlyList<TrainableTensor> parameters, double maxNorm)
+    {
+        ArgumentNullException.ThrowIfNull(parameters);
+        if (!(maxNorm > 0) || double.IsInfinity(maxNorm))
+            throw new ArgumentOutOfRangeException(nameof(maxNorm), maxNorm, "maxNorm must be positive and finite.");
+
+        double sumOfSquares = 0;
+        foreach (TrainableTensor? parameter in parameters)
+        {
+            ArgumentNullException.ThrowIfNull(parameter, nameof(parameters));
+            sumOfSquares += SumOfSquares(parameter.Gradient);
+        }
+
+        double norm = Math.Sqrt(sumOfSquares);
+        if (double.IsFinite(norm) && norm > maxNorm)
+        {
+            float scale = (float)(maxNorm / (norm + 1e-6));
+            foreach (TrainableTensor parameter in parameters)
+            {
+                Span<float> gradient = parameter.Gradient;
+                for (int i = 0; i < gradient.Length; i++)
+                    gradient[i] *= scale;
+            }
+        }
+
+        return norm;
+    }
+
+    private static double SumOfSquares(float[] values)
+    {
+        ReadOnlySpan<float> span = values;
+        int i = 0;
+        double sum = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            var lower = Vector256<double>.Zero;
+            var upper = Vector256<double>.Zero;
+            for (; i <= span.Length - Vector256<float>.Count; i += Vector256<float>.Count)
+            {
+                var (low, high) = Vector256.Widen(Vector256.Create(span.Slice(i, Vector256<float>.Count)));
+                lower = Vector256.FusedMultiplyAdd(low, low, lower);
+                upper = Vector256.FusedMultiplyAdd(high, high, upper);
+            }
+
+            sum = Vector256.Sum(lower + upper);
+        }
+
+        for (; i < span.Length; i++)
+            sum += (double)span[i] * span[i];
+        return sum;
+    }
+}

@@ -1,0 +1,150 @@
+using System;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using FixedShapeAttention.CompilerServices;
+
+namespace FixedShapeAttention.Training;
+
+/// <summary>
+/// The fused, stable softmax cross-entropy of a language-model head: the mean over rows of
+/// <c>log Σⱼ e^(zⱼ) − z_target</c>, and its gradient with respect to the logits, <c>(softmax(z) − onehot(target)) / n</c>,
+/// in one pass per row. A row whose target is <see cref="IgnoreIndex"/> (padding) adds no loss and gets a zero gradient;
+/// n counts the other rows.
+/// </summary>
+/// <remarks>
+/// Stability: each row subtracts its maximum before the exponential (so e^x ≤ 1 and nothing overflows), and the
+/// exponentials are summed in double, so a vocabulary of any size loses no accuracy in the sum; log Σ and the loss
+/// are formed in double. The gradient is e^(z − max) · (1 / (Σ·n)) rounded to float: within 2 ulp of the exact value
+/// given the float exponential's 1 ulp.
+/// </remarks>
+public static class SoftmaxCrossEntropy
+{
+    /// <summary>The target of a row that is not scored (PyTorch's default <c>ignore_index</c>).</summary>
+    public const int IgnoreIndex = -100;
+
+    /// <summary>Computes the mean loss and writes the logits' gradient.</summary>
+    /// <param name="logits">[rows, <paramref name="vocabularySize"/>], row-major.</param>
+    /// <param name="targets">[rows]: each a token in [0, vocabularySize) or <see cref="IgnoreIndex"/>.</param>
+    /// <param name="logitGradients">[rows, vocabularySize]; may be the same memory as <paramref name="logits"/>
+    /// (the gradient then overwrites them, as llm.c does), but not partly overlap it.</param>
+    /// <returns>The mean loss over the scored rows; 0 when every row is ignored.</returns>
+    /// <exception cref="ArgumentException">A length does not match, or the buffers partly overlap.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A target is outside the vocabulary (checked before any write).</exception>
+    public static double Compute(ReadOnlySpan<float> logits, ReadOnlySpan<int> targets, int vocabularySize, Span<float> logitGradients)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(vocabularySize);
+        int rows = targets.Length;
+        if ((long)rows * vocabularySize != logits.Length)
+            throw new ArgumentException(
+                $"logits: expected {(long)rows * vocabularySize} = {rows}×{vocabularySize} (targets × vocabularySize), got {logits.Length}.", nameof(logits));
+        if (logitGradients.Length != logits.Length)
+            throw new ArgumentException($"logitGradients: expected {logits.Length} (the length of logits), got {logitGradients.Length}.", nameof(logitGradients));
+        if (logits.Overlaps(logitGradients, out int offset) && offset != 0)
+            throw new ArgumentException("logitGradients: partly overlaps logits; pass the same memory or separate buffers.", nameof(logitGradients));
+
+        int scored = 0;
+        for (int row = 0; row < rows; row++)
+        {
+            int target = targets[row];
+            if (target == IgnoreIndex)
+                continue;
+            if ((uint)target >= (uint)vocabularySize)
+                throw new ArgumentOutOfRangeException(nameof(targets), target, $"targets[{row}]: expected a token in [0, {vocabularySize}) or IgnoreIndex ({IgnoreIndex}).");
+            scored++;
+        }
+
+        double lossSum = 0;
+        double inverseCount = scored == 0 ? 0 : 1.0 / scored;
+        for (int row = 0; row < rows; row++)
+        {
+            ReadOnlySpan<float> z = logits.Slice(row * vocabularySize, vocabularySize);
+            Span<float> dz = logitGradients.Slice(row * vocabularySize, vocabularySize);
+            int target = targets[row];
+            if (target == IgnoreIndex)
+            {
+                dz.Clear();
+                continue;
+            }
+
+            float targetLogit = z[target];
+            float max = Max(z);
+            // dz may be z itself: ExpAndSum reads each element before it writes it.
+            double sum = ExpAndSum(z, max, dz);
+            lossSum += max + Math.Log(sum) - targetLogit;
+            Scale(dz, (float)(inverseCount / sum));
+            dz[target] -= (float)inverseCount;
+        }
+
+        return lossSum * inverseCount;
+    }
+
+    private static float Max(ReadOnlySpan<float> z)
+    {
+        int i = 0;
+        float max = float.NegativeInfinity;
+        if (Vector256.IsHardwareAccelerated && z.Length >= Vector256<float>.Count)
+        {
+            var acc = Vector256.Create(float.NegativeInfinity);
+            for (; i <= z.Length - Vector256<float>.Count; i += Vector256<float>.Count)
+                acc = Vector256.Max(acc, Vector256.Create(z.Slice(i, Vector256<float>.Count)));
+            for (int lane = 0; lane < Vector256<float>.Count; lane++)
+                max = MaxPropagatingNaN(max, acc[lane]);
+        }
+
+        for (; i < z.Length; i++)
+            max = MaxPropagatingNaN(max, z[i]);
+        return max;
+    }
+
+    private static float MaxPropagatingNaN(float a, float b) => float.IsNaN(a) || float.IsNaN(b) ? float.NaN : Math.Max(a, b);
+
+    /// <summary>Writes e^(z − max) to <paramref name="exp"/> and returns their sum, accumulated in double.</summary>
+    private static double ExpAndSum(ReadOnlySpan<float> z, float max, Span<float> exp)
+    {
+        int i = 0;
+        double sum = 0;
+        ref float source = ref MemoryMarshal.GetReference(z);
+        ref float destination = ref MemoryMarshal.GetReference(exp);
+        if (Vector256.IsHardwareAccelerated)
+        {
+            var maxVector = Vector256.Create(max);
+            var lower = Vector256<double>.Zero;
+            var upper = Vector256<double>.Zero;
+            for (; i <= z.Length - Vector256<float>.Count; i += Vector256<float>.Count)
+            {
+                var e = ExpOperator.Invoke(Vector256.LoadUnsafe(ref source, (nuint)i) - maxVector);
+                e.StoreUnsafe(ref destination, (nuint)i);
+                var (low, high) = Vector256.Widen(e);
+                lower += low;
+                upper += high;
+            }
+
+            sum = Vector256.Sum(lower + upper);
+        }
+
+        for (; i < z.Length; i++)
+        {
+            float e = ExpOperator.Invoke(Unsafe.Add(ref source, i) - max);
+            Unsafe.Add(ref destination, i) = e;
+            sum += e;
+        }
+
+        return sum;
+    }
+
+    private static void Scale(Span<float> values, float factor)
+    {
+        int i = 0;
+        ref float start = ref MemoryMarshal.GetReference(values);
+        if (Vector256.IsHardwareAccelerated)
+        {
+            var f = Vector256.Create(factor);
+            for (; i <= values.Length - Vector256<float>.Count; i += Vector256<float>.Count)
+                (Vector256.LoadUnsafe(ref start, (nuint)i) * f).StoreUnsafe(ref start, (nuint)i);
+        }
+
+        for (; i < values.Length; i++)
+            Unsafe.Add(ref start, i) *= factor;
+    }
+}
