@@ -44,20 +44,13 @@ public static class Safetensors
     public static void Write(Stream stream, IEnumerable<NamedTensor> tensors, IReadOnlyDictionary<string, string>? metadata)
     {
         ArgumentNullException.ThrowIfNull(stream);
-        ArgumentNullException.ThrowIfNull(tensors);
-        NamedTensor[] ordered = tensors.ToArray();
-        foreach (NamedTensor? tensor in ordered)
-            ArgumentNullException.ThrowIfNull(tensor, nameof(tensors));
-        Array.Sort(ordered, (a, b) => string.CompareOrdinal(a.Name, b.Name));
-        for (int i = 0; i < ordered.Length; i++)
-        {
-            if (ordered[i].Name == MetadataKey)
-                throw new ArgumentException($"tensors: the name '{MetadataKey}' is reserved for the header's metadata.", nameof(tensors));
-            if (i > 0 && ordered[i].Name == ordered[i - 1].Name)
-                throw new ArgumentException($"tensors: the name '{ordered[i].Name}' occurs twice; names must be unique.", nameof(tensors));
-        }
-
+        NamedTensor[] ordered = Ordered(tensors);
         byte[] header = Header(ordered, metadata);
+        WriteOrdered(stream, ordered, header);
+    }
+
+    private static void WriteOrdered(Stream stream, NamedTensor[] ordered, byte[] header)
+    {
         Span<byte> length = stackalloc byte[8];
         BinaryPrimitives.WriteUInt64LittleEndian(length, (ulong)header.Length);
         stream.Write(length);
@@ -87,10 +80,13 @@ public static class Safetensors
     public static void Write(string path, IEnumerable<NamedTensor> tensors, IReadOnlyDictionary<string, string>? metadata)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
+        // Everything that can be rejected is checked before a file is created.
+        NamedTensor[] ordered = Ordered(tensors);
+        byte[] header = Header(ordered, metadata);
         string partial = path + ".partial";
         using (FileStream file = new(partial, FileMode.Create, FileAccess.Write, FileShare.None))
         {
-            Write(file, tensors, metadata);
+            WriteOrdered(file, ordered, header);
         }
 
         File.Move(partial, path, overwrite: true);
@@ -145,6 +141,25 @@ public static class Safetensors
         if (available is null && stream.ReadByte() >= 0)
             throw Invalid("bytes follow the last tensor; the tensors must cover the data exactly.");
         return new SafetensorsFile(tensors, metadata);
+    }
+
+    /// <summary>The tensors in ordinal order of their names, after checking them.</summary>
+    private static NamedTensor[] Ordered(IEnumerable<NamedTensor> tensors)
+    {
+        ArgumentNullException.ThrowIfNull(tensors);
+        NamedTensor[] ordered = tensors.ToArray();
+        foreach (NamedTensor? tensor in ordered)
+            ArgumentNullException.ThrowIfNull(tensor, nameof(tensors));
+        Array.Sort(ordered, (a, b) => string.CompareOrdinal(a.Name, b.Name));
+        for (int i = 0; i < ordered.Length; i++)
+        {
+            if (ordered[i].Name == MetadataKey)
+                throw new ArgumentException($"tensors: the name '{MetadataKey}' is reserved for the header's metadata.", nameof(tensors));
+            if (i > 0 && ordered[i].Name == ordered[i - 1].Name)
+                throw new ArgumentException($"tensors: the name '{ordered[i].Name}' occurs twice; names must be unique.", nameof(tensors));
+        }
+
+        return ordered;
     }
 
     private sealed record Entry(string Name, int Order, string DType, int[] Shape, long Begin, long End, long Elements);
