@@ -1,0 +1,89 @@
+using System;
+using System.Linq;
+using FixedShapeAttention.Kernels;
+using Xunit;
+
+namespace FixedShapeAttention.Tests.Training;
+
+public sealed class PanelGemmTests
+{
+    public static TheoryData<int, int, int> Sizes => new()
+    {
+        // Row tails (m mod 4), column tails around every panel width (4, 16, 64) and below one vector, k of 0 and 1.
+        { 1, 1, 1 }, { 3, 5, 7 }, { 4, 16, 9 }, { 5, 17, 64 }, { 17, 63, 33 }, { 8, 64, 1 }, { 9, 65, 40 }, { 33, 130, 70 }, { 2, 3, 0 }, { 64, 200, 128 },
+    };
+
+    [Theory]
+    [MemberData(nameof(Sizes))]
+    public void Every_transposition_matches_the_float64_product(int m, int n, int k)
+    {
+        foreach (bool transposeA in new[] { false, true })
+        {
+            foreach (bool transposeB in new[] { false, true })
+            {
+                foreach (bool accumulate in new[] { false, true })
+                    Check(m, n, k, transposeA, transposeB, accumulate);
+            }
+        }
+    }
+
+    private static void Check(int m, int n, int k, bool transposeA, bool transposeB, bool accumulate)
+    {
+        // Strides wider than the rows, so a kernel that ignores them reads the wrong elements.
+        int lda = (transposeA ? m : k) + 3, ldb = (transposeB ? k : n) + 2, ldc = n + 5;
+        float[] a = TestData.Uniform((transposeA ? k : m) * lda + 1, m + 10 * n + k);
+        float[] b = TestData.Uniform((transposeB ? n : k) * ldb + 1, 7 * m + n);
+        float[] c = TestData.Uniform(m * ldc, 3);
+        float[] before = (float[])c.Clone();
+
+        PanelGemm.Multiply(a, lda, transposeA, b, ldb, transposeB, c, ldc, m, n, k, accumulate, maxDegreeOfParallelism: -1);
+
+        for (int i = 0; i < m; i++)
+        {
+            for (int j = 0; j < ldc; j++)
+            {
+                if (j >= n)
+                {
+                    Assert.Equal(before[i * ldc + j], c[i * ldc + j]);
+                    continue;
+                }
+
+                double sum = 0, magnitude = 0;
+                for (int p = 0; p < k; p++)
+                {
+                    double product = (double)a[transposeA ? p * lda + i : i * lda + p] * b[transposeB ? j * ldb + p : p * ldb + j];
+                    sum += product;
+                    magnitude += Math.Abs(product);
+                }
+
+                double expected = accumulate ? before[i * ldc + j] + sum : sum;
+                // A float32 dot product of depth k errs by at most γₖ·Σ|aᵢbᵢ| (Higham §3.1), plus the rounding of the add.
+                double bound = k * 6e-8 * magnitude + 6e-8 * Math.Abs(expected) + 1e-30;
+                Assert.True(Math.Abs(c[i * ldc + j] - expected) <= bound,
+                    $"tA {transposeA} tB {transposeB} acc {accumulate}: c[{i},{j}] = {c[i * ldc + j]}, expected {expected}");
+            }
+        }
+    }
+
+    [Fact]
+    public void Results_are_the_same_bits_for_every_degree_of_parallelism()
+    {
+        const int M = 96, N = 150, K = 300;
+        float[] a = TestData.Uniform(K * M, 1), b = TestData.Uniform(N * K, 2);
+        float[] one = new float[M * N], all = new float[M * N];
+        PanelGemm.Multiply(a, M, true, b, K, true, one, N, M, N, K, accumulate: false, maxDegreeOfParallelism: 1);
+        PanelGemm.Multiply(a, M, true, b, K, true, all, N, M, N, K, accumulate: false, maxDegreeOfParallelism: -1);
+        Assert.Equal(one.Select(BitConverter.SingleToInt32Bits), all.Select(BitConverter.SingleToInt32Bits));
+    }
+
+    [Fact]
+    public void Short_operands_are_refused_before_any_write()
+    {
+        float[] c = Enumerable.Repeat(5f, 12).ToArray();
+        Assert.Throws<ArgumentException>(() => PanelGemm.Multiply(new float[11], 4, false, new float[12], 3, false, c, 3, 3, 3, 4, false, 1));
+        Assert.Throws<ArgumentException>(() => PanelGemm.Multiply(new float[12], 4, false, new float[11], 3, false, c, 3, 3, 3, 4, false, 1));
+        Assert.Throws<ArgumentOutOfRangeException>(() => PanelGemm.Multiply(new float[12], 2, false, new float[12], 3, false, c, 3, 3, 3, 4, false, 1));
+        Assert.Throws<ArgumentException>(() => PanelGemm.Multiply(new float[12], 4, false, new float[12], 3, false, c.AsSpan(0, 8), 3, 3, 3, 4, false, 1));
+        Assert.All(c, x => Assert.Equal(5f, x));
+    }
+}
