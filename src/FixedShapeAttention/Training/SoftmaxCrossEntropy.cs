@@ -31,7 +31,16 @@ public static class SoftmaxCrossEntropy
     /// <returns>The mean loss over the scored rows; 0 when every row is ignored.</returns>
     /// <exception cref="ArgumentException">A length does not match, or the buffers partly overlap.</exception>
     /// <exception cref="ArgumentOutOfRangeException">A target is outside the vocabulary (checked before any write).</exception>
-    public static double Compute(ReadOnlySpan<float> logits, ReadOnlySpan<int> targets, int vocabularySize, Span<float> logitGradients)
+    public static double Compute(ReadOnlySpan<float> logits, ReadOnlySpan<int> targets, int vocabularySize, Span<float> logitGradients) =>
+        Compute(logits, targets, vocabularySize, logitGradients, averageOver: 0);
+
+    /// <summary>As the other overload, but averaging over <paramref name="averageOver"/> targets instead of this call's
+    /// scored rows: with the scored targets of a whole batch, the micro-batches' losses and gradients add up to the
+    /// batch's, the gradients to the same bits (each is e^(z − max) times one float scale either way).</summary>
+    /// <param name="averageOver">The count to divide by, at least this call's scored rows; 0 means this call's.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="averageOver"/> is negative, or positive but below
+    /// the scored rows.</exception>
+    public static double Compute(ReadOnlySpan<float> logits, ReadOnlySpan<int> targets, int vocabularySize, Span<float> logitGradients, int averageOver)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(vocabularySize);
         int rows = targets.Length;
@@ -54,8 +63,11 @@ public static class SoftmaxCrossEntropy
             scored++;
         }
 
+        if (averageOver < 0 || (averageOver > 0 && averageOver < scored))
+            throw new ArgumentOutOfRangeException(nameof(averageOver), averageOver, $"averageOver: expected 0 or at least the {scored} scored targets.");
+        int count = averageOver == 0 ? scored : averageOver;
         double lossSum = 0;
-        double inverseCount = scored == 0 ? 0 : 1.0 / scored;
+        double inverseCount = count == 0 ? 0 : 1.0 / count;
         for (int row = 0; row < rows; row++)
         {
             ReadOnlySpan<float> z = logits.Slice(row * vocabularySize, vocabularySize);
