@@ -259,7 +259,7 @@ public sealed class TransformerLanguageModel
         _ => throw Bad(key),
     };
 
-    private int Validate(ReadOnlySpan<int> tokens, ReadOnlySpan<int> targets, bool checkTargets = true)
+    internal int Validate(ReadOnlySpan<int> tokens, ReadOnlySpan<int> targets, bool checkTargets = true)
     {
         int t = _c.SequenceLength;
         if (tokens.IsEmpty || tokens.Length % t != 0)
