@@ -82,6 +82,18 @@ public sealed class TransformerLanguageModel
     /// <summary>The dimensions and options.</summary>
     public LanguageModelConfig Config => _c;
 
+    internal IReadOnlyList<Layer> LayerParameters => _layers;
+
+    internal TrainableTensor TokenEmbedding => _tokens;
+
+    internal TrainableTensor PositionEmbedding => _positions;
+
+    internal TrainableTensor? FinalGamma => _finalGamma;
+
+    internal TrainableTensor? FinalBeta => _finalBeta;
+
+    internal TrainableTensor? Head => _head;
+
     /// <summary>Every parameter, in a fixed order (embeddings, layers in order, final LayerNorm, head).</summary>
     public IReadOnlyList<TrainableTensor> Parameters => _parameters;
 
@@ -485,7 +497,7 @@ public sealed class TransformerLanguageModel
             target[i] += addend[i];
     }
 
-    private sealed record Layer(
+    internal sealed record Layer(
         TrainableTensor Ln1Gamma, TrainableTensor Ln1Beta,
         TrainableTensor Wq, TrainableTensor Bq, TrainableTensor Wk, TrainableTensor Bk, TrainableTensor Wv, TrainableTensor Bv,
         TrainableTensor Wo, TrainableTensor Bo, TrainableTensor Ln2Gamma, TrainableTensor Ln2Beta,

@@ -1,0 +1,185 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Threading;
+using System.Threading.Tasks;
+using FixedShapeAttention.Decoding;
+using FixedShapeAttention.Training;
+using Xunit;
+
+namespace FixedShapeAttention.Tests.Decoding;
+
+public sealed class LanguageModelDecoderTests
+{
+    private static TransformerLanguageModel Model(bool preNorm = true, bool tied = true, bool causal = true)
+    {
+        var model = new TransformerLanguageModel(new LanguageModelConfig
+        {
+            Vocabulary = 23, SequenceLength = 12, Dim = 32, Heads = 4, Ffn = 48, Layers = 2, PreNorm = preNorm, TiedEmbeddings = tied, Causal = causal,
+        });
+        model.Initialize(11);
+        // Larger weights than GPT-2's initialisation, so attention rows are far from uniform and a wrong key matters.
+        foreach (TrainableTensor p in model.Parameters.Where(p => p.Shape.Length == 2))
+        {
+            for (int i = 0; i < p.Value.Length; i++)
+                p.Value[i] *= 15;
+        }
+
+        return model;
+    }
+
+    [Theory]
+    [InlineData(true, true)]
+    [InlineData(false, false)]
+    public void Cached_decoding_gives_the_logits_of_a_full_recompute(bool preNorm, bool tied)
+    {
+        TransformerLanguageModel model = Model(preNorm, tied);
+        int t = model.Config.SequenceLength, v = model.Config.Vocabulary;
+        int[] text = [3, 17, 0, 22, 5, 9, 9, 1, 14, 2, 20, 7];
+        var decoder = new LanguageModelDecoder(model, maxSequences: 2);
+        var cached = new float[v];
+        var full = new float[t * v];
+        var padded = new int[t];
+
+        decoder.Prefill(1, text.AsSpan(0, 5), cached);
+        for (int position = 4; position < t; position++)
+        {
+            if (position > 4)
+                decoder.DecodeStep([1], [text[position]], cached);
+            text.AsSpan(0, position + 1).CopyTo(padded);
+            model.Logits(padded, full);
+            ReadOnlySpan<float> expected = full.AsSpan(position * v, v);
+            // The same products in another blocking (whole sequences against one row): float32 rounding of the
+            // logits, which are O(10) here.
+            for (int j = 0; j < v; j++)
+                Assert.True(Math.Abs(cached[j] - expected[j]) <= 2e-5 * (1 + Math.Abs(expected[j])), $"position {position}, token {j}: {cached[j]} against {expected[j]}");
+        }
+
+        Assert.Equal(t, decoder.Position(1));
+        Assert.Equal(0, decoder.Position(0));
+    }
+
+    [Fact]
+    public void Sequences_at_different_positions_decode_together_to_the_same_bits_as_alone()
+    {
+        TransformerLanguageModel model = Model();
+        int v = model.Config.Vocabulary;
+        var together = new LanguageModelDecoder(model, 3);
+        var alone = new LanguageModelDecoder(model, 3);
+        var scratch = new float[v];
+        together.Prefill(0, [1, 2, 3], scratch);
+        together.Prefill(2, [4, 5, 6, 7, 8, 9], scratch);
+        alone.Prefill(0, [1, 2, 3], scratch);
+        alone.Prefill(2, [4, 5, 6, 7, 8, 9], scratch);
+
+        var both = new float[2 * v];
+        together.DecodeStep([2, 0], [10, 11], both);
+        var first = new float[v];
+        var second = new float[v];
+        alone.DecodeStep([0], [11], first);
+        alone.DecodeStep([2], [10], second);
+
+        Assert.True(both.AsSpan(0, v).SequenceEqual(second));
+        Assert.True(both.AsSpan(v, v).SequenceEqual(first));
+        Assert.Equal(4, together.Position(0));
+        Assert.Equal(7, together.Position(2));
+    }
+
+    [Fact]
+    public void Bad_arguments_are_rejected_before_the_cache_changes()
+    {
+        TransformerLanguageModel model = Model();
+        int v = model.Config.Vocabulary;
+        var decoder = new LanguageModelDecoder(model, 2);
+        var logits = new float[v];
+        decoder.Prefill(0, Enumerable.Range(0, 10).ToArray(), logits);
+
+        Assert.Throws<ArgumentException>(() => decoder.Prefill(0, [1, 2, 3], logits));
+        Assert.Throws<ArgumentOutOfRangeException>(() => decoder.Prefill(1, [1, v], logits));
+        Assert.Throws<ArgumentException>(() => decoder.Prefill(1, [], logits));
+        Assert.Throws<ArgumentException>(() => decoder.Prefill(1, [1], new float[v - 1]));
+        Assert.Throws<ArgumentOutOfRangeException>(() => decoder.Prefill(2, [1], logits));
+        Assert.Throws<ArgumentException>(() => decoder.DecodeStep([0, 0], [1, 2], new float[2 * v]));
+        Assert.Throws<ArgumentException>(() => decoder.DecodeStep([0, 1], [1], new float[2 * v]));
+        Assert.Throws<ArgumentOutOfRangeException>(() => decoder.DecodeStep([0, 1], [1, -1], new float[2 * v]));
+        Assert.Equal(10, decoder.Position(0));
+        Assert.Equal(0, decoder.Position(1));
+
+        decoder.DecodeStep([0], [1], logits);
+        decoder.DecodeStep([0], [1], logits);
+        var full = Assert.Throws<ArgumentException>(() => decoder.DecodeStep([0, 1], [1, 1], new float[2 * v]));
+        Assert.Contains("full", full.Message, StringComparison.Ordinal);
+        Assert.Equal(0, decoder.Position(1));
+        Assert.Throws<ArgumentException>(() => new LanguageModelDecoder(Model(causal: false), 1));
+    }
+
+    [Fact]
+    public void Greedy_generation_follows_the_argmax_of_each_step_and_stops_on_the_stop_token()
+    {
+        TransformerLanguageModel model = Model();
+        int v = model.Config.Vocabulary;
+        var decoder = new LanguageModelDecoder(model, 1);
+        int[] generated = decoder.Generate(new[] { 4, 8 }, 6, SamplingOptions.Greedy, seed: 0, stopToken: -1).ToArray();
+
+        var manual = new LanguageModelDecoder(model, 1);
+        var logits = new float[v];
+        manual.Prefill(0, [4, 8], logits);
+        var expected = new List<int>();
+        for (int i = 0; i < 6; i++)
+        {
+            int next = logits.AsSpan().IndexOf(logits.Max());
+            expected.Add(next);
+            if (i < 5)
+                manual.DecodeStep([0], [next], logits);
+        }
+
+        Assert.Equal(expected, generated);
+        int[] stopped = decoder.Generate(new[] { 4, 8 }, 6, SamplingOptions.Greedy, 0, stopToken: expected[2]).ToArray();
+        Assert.Equal(expected.Take(expected.IndexOf(expected[2])), stopped);
+        // The context (12) ends generation: 2 prompt tokens leave 10 positions to decode, and the logits after the
+        // last of them still choose one more token.
+        Assert.Equal(11, decoder.Generate(new[] { 4, 8 }, 50, new SamplingOptions(), 5, -1).Count());
+    }
+
+    [Fact]
+    public async Task The_asynchronous_stream_gives_the_same_tokens_and_honours_cancellation()
+    {
+        TransformerLanguageModel model = Model();
+        var decoder = new LanguageModelDecoder(model, 1);
+        var options = new SamplingOptions { Temperature = 0.9f, TopK = 8 };
+        int[] sync = decoder.Generate(new[] { 1, 2, 3 }, 7, options, 42, -1).ToArray();
+        var streamed = new List<int>();
+        await foreach (int token in decoder.GenerateAsync(new[] { 1, 2, 3 }, 7, options, 42, -1, TestContext.Current.CancellationToken))
+            streamed.Add(token);
+        Assert.Equal(sync, streamed);
+
+        using var cancel = new CancellationTokenSource();
+        var partial = new List<int>();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(async () =>
+        {
+            await foreach (int token in decoder.GenerateAsync(new[] { 1, 2, 3 }, 7, options, 42, -1, cancel.Token))
+            {
+                partial.Add(token);
+                if (partial.Count == 2)
+                    cancel.Cancel();
+            }
+        });
+        Assert.Equal(sync.Take(2), partial);
+    }
+
+    [Fact]
+    public void A_decode_step_allocates_nothing_once_warm()
+    {
+        TransformerLanguageModel model = Model();
+        var decoder = new LanguageModelDecoder(model, 2);
+        var logits = new float[2 * model.Config.Vocabulary];
+        decoder.Prefill(0, [1, 2], logits.AsSpan(0, model.Config.Vocabulary));
+        decoder.Prefill(1, [3], logits.AsSpan(0, model.Config.Vocabulary));
+        int[] sequences = [0, 1], tokens = [5, 6];
+        decoder.DecodeStep(sequences, tokens, logits);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        decoder.DecodeStep(sequences, tokens, logits);
+        decoder.DecodeStep(sequences, tokens, logits);
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+}
