@@ -35,7 +35,11 @@ internal sealed class Member
 
     public bool IsInstance => Initializer is null && !Method.IsStatic && Method is not ConstructorInfo;
 
-    public Type? Produces => Initializer is not null || Method is ConstructorInfo ? DeclaringType : ((MethodInfo)Method).ReturnType;
+    /// <summary>The type of the instance a call makes, or null for a void method.</summary>
+    public Type? Produces =>
+        Initializer is not null || Method is ConstructorInfo ? DeclaringType
+        : ((MethodInfo)Method).ReturnType is Type returned && returned != typeof(void) ? returned
+        : null;
 
     public (Type Type, string Name)[] Parameters =>
         Initializer is not null
@@ -331,7 +335,7 @@ internal static class Catalog
             {
                 ordered.Add(m);
                 remaining.Remove(m);
-                if (m.Produces is Type p && p != typeof(void))
+                if (m.Produces is Type p)
                 {
                     produced.Add(p);
                 }

@@ -39,8 +39,36 @@ public class HostileArgumentTests(ITestOutputHelper output)
             }
 
             Assert.True(run.OpenCase is not null, $"The child died outside any case (exit {run.ExitCode}):\n{run.ErrorTail}");
-            crashes.Add($"case {run.OpenCase}: {run.OpenCaseName} — {run.Failure} (exit {run.ExitCode})\n{run.ErrorTail}");
-            skip.Add(run.OpenCase.Value);
+            int culprit = run.OpenCase.Value;
+
+            // A write out of bounds may corrupt memory silently and kill the process cases later: run the case alone
+            // (after the cases that fill the instance pool) to tell which it was, and when it is innocent, bisect the
+            // cases before it for the first prefix whose run ends the process.
+            string verdict = "ends the process by itself";
+            string name = run.OpenCaseName;
+            if (ChildRun.Start(skip, only: culprit).Completed)
+            {
+                int low = 0, high = culprit;
+                while (low < high)
+                {
+                    int middle = (low + high) / 2;
+                    if (ChildRun.Start(skip, through: middle).Completed)
+                    {
+                        low = middle + 1;
+                    }
+                    else
+                    {
+                        high = middle;
+                    }
+                }
+
+                verdict = $"corrupted memory that ended the process at case {culprit} ({run.OpenCaseName})";
+                name = ChildRun.Start(skip, through: low).LastCaseName;
+                culprit = low;
+            }
+
+            crashes.Add($"case {culprit}: {name} — {run.Failure} (exit {run.ExitCode}); {verdict}\n{run.ErrorTail}");
+            skip.Add(culprit);
             if (crashes.Count >= MaxCrashes)
             {
                 break;
@@ -102,7 +130,9 @@ public class HostileArgumentTests(ITestOutputHelper output)
 
         public List<string> Skipped { get; } = [];
 
-        public static ChildRun Start(IReadOnlyCollection<int> skip)
+        public string LastCaseName { get; private set; } = "";
+
+        public static ChildRun Start(IReadOnlyCollection<int> skip, int? only = null, int? through = null)
         {
             var info = new ProcessStartInfo(DotnetHost())
             {
@@ -112,6 +142,18 @@ public class HostileArgumentTests(ITestOutputHelper output)
             };
             info.ArgumentList.Add("exec");
             info.ArgumentList.Add(ChildAssembly());
+            if (only is int alone)
+            {
+                info.ArgumentList.Add("--only");
+                info.ArgumentList.Add(alone.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            }
+
+            if (through is int last)
+            {
+                info.ArgumentList.Add("--through");
+                info.ArgumentList.Add(last.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            }
+
             if (skip.Count > 0)
             {
                 info.ArgumentList.Add("--skip");
@@ -203,6 +245,7 @@ public class HostileArgumentTests(ITestOutputHelper output)
             {
                 int id = int.Parse(started.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
                 names[id] = started.Groups[2].Value;
+                LastCaseName = started.Groups[2].Value;
                 MemberNames.Add(started.Groups[2].Value.Split(" | ")[0]);
                 open = id;
             }
