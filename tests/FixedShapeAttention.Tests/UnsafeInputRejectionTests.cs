@@ -119,6 +119,17 @@ public class UnsafeInputRejectionTests
     }
 
     [Fact]
+    public void A_chunk_that_throws_stops_the_chunks_not_yet_claimed()
+    {
+        // A million chunks on the worker pool (flops far above the threshold, every processor allowed): each run of
+        // the kernel throws, and the call must fail after the chunks already running, not after all of them.
+        ThrowingKernel.Runs = 0;
+        Assert.Throws<InvalidOperationException>(() =>
+            ParallelRunner.Run(default(ThrowingKernel), 1_000_000, long.MaxValue, -1, default, default, default, default, default, default));
+        Assert.InRange(ThrowingKernel.Runs, 1, 4 * Environment.ProcessorCount);
+    }
+
+    [Fact]
     public void A_default_kernel_buffers_has_no_buffers()
     {
         Assert.Throws<InvalidOperationException>(() => default(KernelBuffers).Output);
@@ -151,6 +162,17 @@ public class UnsafeInputRejectionTests
         {
             ParallelRunner.Run(kernel, 1, 0, 1, new float[32], default, default, default, default, new float[24], new[] { 3 });
             return 0;
+        }
+    }
+
+    private readonly struct ThrowingKernel : IChunkKernel
+    {
+        public static int Runs;
+
+        public void Execute(in KernelBuffers buffers, int chunk)
+        {
+            System.Threading.Interlocked.Increment(ref Runs);
+            throw new InvalidOperationException($"chunk {chunk}");
         }
     }
 
