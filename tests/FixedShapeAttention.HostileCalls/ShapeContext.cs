@@ -28,8 +28,9 @@ internal sealed record ShapeContext(string Name, int S, int E, int F, int H)
     public int IntFor(string name) => name.ToLowerInvariant() switch
     {
         "sequencelength" or "keycount" or "total" or "tokens" or "whenabsent" => S,
-        "embeddingdim" or "hiddensize" or "sourcestride" => E,
-        "ffndim" or "intermediatesize" => F,
+        "embeddingdim" or "hiddensize" or "sourcestride" or "dim" => E,
+        "ffndim" or "intermediatesize" or "ffn" => F,
+        "vocabulary" => 32,
         "heads" => H,
         "headdim" => HeadDim,
         "destinationstride" => S,

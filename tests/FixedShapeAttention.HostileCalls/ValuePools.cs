@@ -114,7 +114,8 @@ internal static class ValuePools
 
         if (type == typeof(double))
         {
-            return Distinct(new[] { 0.5, double.NaN, -1.0, double.PositiveInfinity });
+            double baseline = name.Equals("theta", StringComparison.OrdinalIgnoreCase) ? 10_000.0 : 0.5;
+            return Distinct(new[] { baseline, double.NaN, -1.0, 0.0, double.PositiveInfinity });
         }
 
         if (type == typeof(bool))

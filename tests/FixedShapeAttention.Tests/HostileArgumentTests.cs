@@ -134,11 +134,14 @@ public class HostileArgumentTests(ITestOutputHelper output)
 
         public static ChildRun Start(IReadOnlyCollection<int> skip, int? only = null, int? through = null)
         {
+            // Members that take a path write files (a checkpoint, a safetensors file): give them a directory of their own.
+            string directory = Directory.CreateTempSubdirectory("fsa-hostile-").FullName;
             var info = new ProcessStartInfo(DotnetHost())
             {
                 RedirectStandardOutput = true,
                 RedirectStandardError = true,
                 UseShellExecute = false,
+                WorkingDirectory = directory,
             };
             info.ArgumentList.Add("exec");
             info.ArgumentList.Add(ChildAssembly());
@@ -213,6 +216,7 @@ public class HostileArgumentTests(ITestOutputHelper output)
             }
 
             process.WaitForExit();
+            Directory.Delete(directory, recursive: true);
             lock (gate)
             {
                 run.ExitCode = process.ExitCode;
