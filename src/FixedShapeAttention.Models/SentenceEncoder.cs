@@ -35,7 +35,7 @@ public sealed class SentenceEncoder
 
     private SentenceEncoder(BertWeights weights, WordPieceTokenizer tokenizer)
     {
-        BertConfig config = weights.Config;
+        BertConfig config = CheckWeights(weights);
         if (config.HiddenSize != Hidden || config.Heads != Heads || config.IntermediateSize != Intermediate || config.MaxPositions < s_buckets[^1])
         {
             throw new InvalidDataException(
@@ -91,11 +91,50 @@ public sealed class SentenceEncoder
 
     /// <summary>Builds an encoder from loaded weights and a tokenizer for their vocabulary.</summary>
     /// <exception cref="InvalidDataException">The weights do not match the declared shapes (hidden 384, 12 heads, FFN 1536, ≥ 256 positions).</exception>
+    /// <exception cref="ArgumentException">A table of <paramref name="weights"/> is null or does not match its config, or a layer is null or mis-sized.</exception>
     public static SentenceEncoder Create(BertWeights weights, WordPieceTokenizer tokenizer)
     {
         ArgumentNullException.ThrowIfNull(weights);
         ArgumentNullException.ThrowIfNull(tokenizer);
         return new SentenceEncoder(weights, tokenizer);
+    }
+
+    /// <summary>
+    /// A BertWeights is built with an object initializer, so nothing stopped a null or a short table when it was made:
+    /// check every table against the config here, before the embeddings index into them.
+    /// </summary>
+    private static BertConfig CheckWeights(BertWeights weights)
+    {
+        BertConfig config = weights.Config ?? throw new ArgumentException("weights.Config is null.", nameof(weights));
+        if (config.VocabSize <= 0 || config.MaxPositions <= 0 || config.TypeVocabSize <= 0)
+        {
+            throw new ArgumentException(
+                $"weights.Config: expected positive table sizes, got VocabSize {config.VocabSize}, MaxPositions {config.MaxPositions} and TypeVocabSize {config.TypeVocabSize}.",
+                nameof(weights));
+        }
+
+        void Table(float[]? table, string name, long rows)
+        {
+            long expected = rows * config.HiddenSize;
+            if (table is null || table.Length != expected)
+            {
+                throw new ArgumentException(
+                    $"weights.{name}: expected {expected} = {rows}×{config.HiddenSize} floats (from weights.Config), got {(table is null ? "null" : table.Length.ToString(System.Globalization.CultureInfo.InvariantCulture))}.",
+                    nameof(weights));
+            }
+        }
+
+        Table(weights.WordEmbeddings, nameof(weights.WordEmbeddings), config.VocabSize);
+        Table(weights.PositionEmbeddings, nameof(weights.PositionEmbeddings), config.MaxPositions);
+        Table(weights.TokenTypeEmbeddings, nameof(weights.TokenTypeEmbeddings), config.TypeVocabSize);
+        Table(weights.EmbeddingLayerNormGamma, nameof(weights.EmbeddingLayerNormGamma), 1);
+        Table(weights.EmbeddingLayerNormBeta, nameof(weights.EmbeddingLayerNormBeta), 1);
+        if (weights.Layers is null || weights.Layers.Count == 0 || weights.Layers.Any(layer => layer is null))
+        {
+            throw new ArgumentException("weights.Layers: expected one or more layers, none of them null.", nameof(weights));
+        }
+
+        return config;
     }
 
     /// <summary>The smallest bucket that holds <paramref name="tokens"/> tokens (at most <see cref="MaxTokens"/>).</summary>

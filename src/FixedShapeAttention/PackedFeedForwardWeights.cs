@@ -1,5 +1,6 @@
 using System;
 using System.ComponentModel;
+using FixedShapeAttention.Kernels;
 
 namespace FixedShapeAttention;
 
@@ -55,7 +56,25 @@ public sealed class PackedFeedForwardWeights
     public ReadOnlySpan<float> B2 => _b2;
 
     /// <summary>Wraps buffers a generated <c>PackFeedForward</c> filled; the instance takes ownership of them.</summary>
+    /// <remarks>The packed kernels index these arrays at offsets fixed for the dimensions and lanes, without bounds
+    /// checks, so every length is checked here, once, against the layout those offsets assume.</remarks>
+    /// <exception cref="ArgumentNullException">An array is null.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A dimension is outside its bounds, or <paramref name="lanes"/> is not 16, 8 or 1.</exception>
+    /// <exception cref="ArgumentException">An array's length is not the one the layout needs; the message names it.</exception>
     [EditorBrowsable(EditorBrowsableState.Never)]
-    public static PackedFeedForwardWeights FromPacked(int embeddingDim, int ffnDim, int lanes, float[] packedW1, float[] b1, float[] packedW2, float[] b2) =>
-        new(embeddingDim, ffnDim, lanes, packedW1, b1, packedW2, b2);
+    public static PackedFeedForwardWeights FromPacked(int embeddingDim, int ffnDim, int lanes, float[] packedW1, float[] b1, float[] packedW2, float[] b2)
+    {
+        ArgumentNullException.ThrowIfNull(packedW1);
+        ArgumentNullException.ThrowIfNull(b1);
+        ArgumentNullException.ThrowIfNull(packedW2);
+        ArgumentNullException.ThrowIfNull(b2);
+        PackedChecks.Dimension(embeddingDim, ShapeRules.MaxEmbeddingDim, nameof(embeddingDim));
+        PackedChecks.Dimension(ffnDim, ShapeRules.MaxFfnDim, nameof(ffnDim));
+        PackedChecks.Lanes(lanes);
+        PackedChecks.Length(packedW1, nameof(packedW1), PackedLayout.FeedForwardW1Floats(lanes, embeddingDim, ffnDim), $"W1 [EmbeddingDim {embeddingDim}, FfnDim {ffnDim}] packed for {lanes}-float vectors");
+        PackedChecks.Length(b1, nameof(b1), ffnDim, "FfnDim");
+        PackedChecks.Length(packedW2, nameof(packedW2), PackedLayout.FeedForwardW2Floats(lanes, embeddingDim, ffnDim), $"W2 [FfnDim {ffnDim}, EmbeddingDim {embeddingDim}] packed for {lanes}-float vectors");
+        PackedChecks.Length(b2, nameof(b2), embeddingDim, "EmbeddingDim");
+        return new(embeddingDim, ffnDim, lanes, packedW1, b1, packedW2, b2);
+    }
 }

@@ -1,5 +1,6 @@
 using System;
 using System.ComponentModel;
+using FixedShapeAttention.Kernels;
 
 namespace FixedShapeAttention;
 
@@ -40,6 +41,20 @@ public sealed class PackedProjectionWeights
     public ReadOnlySpan<float> B => _b;
 
     /// <summary>Wraps buffers a generated <c>PackProjection</c> filled; the instance takes ownership of them.</summary>
+    /// <remarks>As <see cref="PackedFeedForwardWeights.FromPacked"/>: every length is checked against the layout the
+    /// packed kernel's unchecked offsets assume.</remarks>
+    /// <exception cref="ArgumentNullException">An array is null.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="embeddingDim"/> is outside its bounds, or <paramref name="lanes"/> is not 16, 8 or 1.</exception>
+    /// <exception cref="ArgumentException">An array's length is not the one the layout needs; the message names it.</exception>
     [EditorBrowsable(EditorBrowsableState.Never)]
-    public static PackedProjectionWeights FromPacked(int embeddingDim, int lanes, float[] packedW, float[] b) => new(embeddingDim, lanes, packedW, b);
+    public static PackedProjectionWeights FromPacked(int embeddingDim, int lanes, float[] packedW, float[] b)
+    {
+        ArgumentNullException.ThrowIfNull(packedW);
+        ArgumentNullException.ThrowIfNull(b);
+        PackedChecks.Dimension(embeddingDim, ShapeRules.MaxEmbeddingDim, nameof(embeddingDim));
+        PackedChecks.Lanes(lanes);
+        PackedChecks.Length(packedW, nameof(packedW), PackedLayout.ProjectionFloats(lanes, embeddingDim), $"W [EmbeddingDim {embeddingDim}, EmbeddingDim {embeddingDim}] packed for {lanes}-float vectors");
+        PackedChecks.Length(b, nameof(b), embeddingDim, "EmbeddingDim");
+        return new(embeddingDim, lanes, packedW, b);
+    }
 }

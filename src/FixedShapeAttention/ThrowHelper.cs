@@ -22,7 +22,7 @@ internal static class ThrowHelper
         throw new ArgumentException(
             columns == 1
                 ? $"{name}: expected {rows} = {dimensions}, got {actual}."
-                : $"{name}: expected {rows * columns} = {rows}×{columns} ({dimensions}), got {actual}.",
+                : $"{name}: expected {(long)rows * columns} = {rows}×{columns} ({dimensions}), got {actual}.",
             name);
 
     [DoesNotReturn]

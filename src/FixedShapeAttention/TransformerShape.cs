@@ -52,8 +52,8 @@ public readonly record struct TransformerShape
     /// <summary>The feed-forward activation.</summary>
     public Activation Activation { get; }
 
-    /// <summary>Columns per head, <c>EmbeddingDim / Heads</c>.</summary>
-    public int HeadDim => EmbeddingDim / Heads;
+    /// <summary>Columns per head, <c>EmbeddingDim / Heads</c>; 0 for the default shape, which has no heads.</summary>
+    public int HeadDim => Heads == 0 ? 0 : EmbeddingDim / Heads;
 
     /// <summary>Floats in one sequence of Q, K, V, X or the outputs: <c>SequenceLength·EmbeddingDim</c>.</summary>
     public int SequenceElements => SequenceLength * EmbeddingDim;

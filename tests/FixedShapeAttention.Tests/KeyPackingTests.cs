@@ -26,7 +26,7 @@ public class KeyPackingTests
         var keysT = new float[headDim * destinationStride + 1];
         keysT.AsSpan().Fill(float.NaN);
 
-        KeyPacking.PackTransposed(ref keys[0], sourceStride, keyCount, headDim, ref keysT[0], destinationStride);
+        KeyPacking.PackTransposed(keys, sourceStride, keyCount, headDim, keysT, destinationStride);
 
         for (int c = 0; c < headDim; c++)
         {

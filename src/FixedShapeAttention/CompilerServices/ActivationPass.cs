@@ -1,5 +1,7 @@
+using System;
 using System.ComponentModel;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 
 namespace FixedShapeAttention.CompilerServices;
@@ -16,8 +18,54 @@ namespace FixedShapeAttention.CompilerServices;
 public static class ActivationPass
 {
     /// <summary><c>values[i] = act(values[i])</c> for <c>i</c> in <c>[0, count)</c>, 16 lanes at a time, then one by one.</summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    /// <remarks>A bare ref cannot be bounds-checked, so the range must lie inside the output of the running
+    /// <see cref="ParallelRunner"/> call or the thread's <see cref="WorkerScratch"/>, as it does in generated kernels.</remarks>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="count"/> is negative.</exception>
+    /// <exception cref="ArgumentException">The range is not inside such a buffer.</exception>
     public static void Apply512<TActivation>(ref float values, int count)
+        where TActivation : IActivationOperator
+    {
+        KernelCall.CheckWritable(ref values, count, nameof(values));
+        Run512<TActivation>(ref values, count);
+    }
+
+    /// <summary><c>values[i] = act(values[i])</c> over the span, 16 lanes at a time, then one by one.</summary>
+    public static void Apply512<TActivation>(Span<float> values)
+        where TActivation : IActivationOperator =>
+        Run512<TActivation>(ref MemoryMarshal.GetReference(values), values.Length);
+
+    /// <summary>As <see cref="Apply512{TActivation}(ref float, int)"/>, 8 lanes at a time.</summary>
+    /// <inheritdoc cref="Apply512{TActivation}(ref float, int)" path="/remarks"/>
+    /// <inheritdoc cref="Apply512{TActivation}(ref float, int)" path="/exception"/>
+    public static void Apply256<TActivation>(ref float values, int count)
+        where TActivation : IActivationOperator
+    {
+        KernelCall.CheckWritable(ref values, count, nameof(values));
+        Run256<TActivation>(ref values, count);
+    }
+
+    /// <summary>As <see cref="Apply512{TActivation}(Span{float})"/>, 8 lanes at a time.</summary>
+    public static void Apply256<TActivation>(Span<float> values)
+        where TActivation : IActivationOperator =>
+        Run256<TActivation>(ref MemoryMarshal.GetReference(values), values.Length);
+
+    /// <summary>As <see cref="Apply512{TActivation}(ref float, int)"/>, one value at a time.</summary>
+    /// <inheritdoc cref="Apply512{TActivation}(ref float, int)" path="/remarks"/>
+    /// <inheritdoc cref="Apply512{TActivation}(ref float, int)" path="/exception"/>
+    public static void ApplyScalar<TActivation>(ref float values, int count)
+        where TActivation : IActivationOperator
+    {
+        KernelCall.CheckWritable(ref values, count, nameof(values));
+        RunScalar<TActivation>(ref values, count);
+    }
+
+    /// <summary>As <see cref="Apply512{TActivation}(Span{float})"/>, one value at a time.</summary>
+    public static void ApplyScalar<TActivation>(Span<float> values)
+        where TActivation : IActivationOperator =>
+        RunScalar<TActivation>(ref MemoryMarshal.GetReference(values), values.Length);
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void Run512<TActivation>(ref float values, int count)
         where TActivation : IActivationOperator
     {
         int i = 0;
@@ -32,9 +80,8 @@ public static class ActivationPass
         }
     }
 
-    /// <summary>As <see cref="Apply512{TActivation}"/>, 8 lanes at a time.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    public static void Apply256<TActivation>(ref float values, int count)
+    private static void Run256<TActivation>(ref float values, int count)
         where TActivation : IActivationOperator
     {
         int i = 0;
@@ -49,9 +96,8 @@ public static class ActivationPass
         }
     }
 
-    /// <summary>As <see cref="Apply512{TActivation}"/>, one value at a time.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    public static void ApplyScalar<TActivation>(ref float values, int count)
+    private static void RunScalar<TActivation>(ref float values, int count)
         where TActivation : IActivationOperator
     {
         for (int i = 0; i < count; i++)

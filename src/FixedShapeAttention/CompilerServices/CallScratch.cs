@@ -20,8 +20,11 @@ public static class CallScratch
     private static float[]? t_buffer;
 
     /// <summary>A pinned span of exactly <paramref name="floats"/> floats, owned by the calling thread until its next call; contents unspecified.</summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="floats"/> is negative or above the largest array.</exception>
     public static Span<float> Get(int floats)
     {
+        ArgumentOutOfRangeException.ThrowIfNegative(floats);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(floats, Array.MaxLength);
         float[]? buffer = t_buffer;
         if (buffer is null || buffer.Length < floats)
         {

@@ -47,6 +47,8 @@ public static class KernelArguments
     /// <exception cref="ArgumentException">A length does not match the shape.</exception>
     public static void ValidateFeedForwardWeights(ReadOnlySpan<float> w1, ReadOnlySpan<float> b1, ReadOnlySpan<float> w2, ReadOnlySpan<float> b2, int embeddingDim, int ffnDim)
     {
+        Positive(embeddingDim, nameof(embeddingDim));
+        Positive(ffnDim, nameof(ffnDim));
         ExactLength(w1, nameof(w1), embeddingDim, ffnDim, "EmbeddingDim×FfnDim");
         ExactLength(b1, nameof(b1), ffnDim, 1, "FfnDim");
         ExactLength(w2, nameof(w2), ffnDim, embeddingDim, "FfnDim×EmbeddingDim");
@@ -128,6 +130,7 @@ public static class KernelArguments
     /// <exception cref="ArgumentException">A length does not match the shape.</exception>
     public static void ValidateProjectionWeights(ReadOnlySpan<float> w, ReadOnlySpan<float> b, int embeddingDim)
     {
+        Positive(embeddingDim, nameof(embeddingDim));
         ExactLength(w, nameof(w), embeddingDim, embeddingDim, "EmbeddingDim×EmbeddingDim");
         ExactLength(b, nameof(b), embeddingDim, 1, "EmbeddingDim");
     }
@@ -152,7 +155,17 @@ public static class KernelArguments
 
     private static int WholeSequences(ReadOnlySpan<float> span, string name, int sequenceLength, int embeddingDim)
     {
-        int perSequence = sequenceLength * embeddingDim;
+        // Generated code passes its constants; a direct caller may pass anything, and a wrapped product would accept
+        // spans of the wrong length.
+        Positive(sequenceLength, nameof(sequenceLength));
+        Positive(embeddingDim, nameof(embeddingDim));
+        long product = (long)sequenceLength * embeddingDim;
+        if (product > int.MaxValue)
+        {
+            throw new ArgumentOutOfRangeException(nameof(embeddingDim), embeddingDim, $"sequenceLength × embeddingDim = {product} is above the largest span.");
+        }
+
+        int perSequence = (int)product;
         if (span.Length == 0 || span.Length % perSequence != 0)
         {
             ThrowHelper.NotWholeSequences(name, span.Length, sequenceLength, embeddingDim);
@@ -172,9 +185,17 @@ public static class KernelArguments
     // The formula is formatted only on the throwing path: a valid call allocates nothing.
     private static void ExactLength(ReadOnlySpan<float> span, string name, int rows, int columns, string dimensions)
     {
-        if (span.Length != rows * columns)
+        if (span.Length != (long)rows * columns)
         {
             ThrowHelper.WrongLength(name, span.Length, rows, columns, dimensions);
+        }
+    }
+
+    private static void Positive(int value, string name)
+    {
+        if (value <= 0)
+        {
+            throw new ArgumentOutOfRangeException(name, value, $"{name}: expected a positive dimension, got {value}.");
         }
     }
 

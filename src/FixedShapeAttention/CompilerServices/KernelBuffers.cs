@@ -1,3 +1,4 @@
+using System;
 using System.ComponentModel;
 using System.Runtime.CompilerServices;
 
@@ -6,52 +7,71 @@ namespace FixedShapeAttention.CompilerServices;
 /// <summary>
 /// The pinned arguments of one kernel call, as handed to each chunk. It lets generated code reach the spans
 /// from worker threads through <c>ref float</c>, so consumer projects need no <c>AllowUnsafeBlocks</c>.
-/// Valid only during the <see cref="ParallelRunner"/> call that created it.
+/// Valid only during the <see cref="ParallelRunner"/> call that created it: a <c>ref struct</c>, so it cannot be
+/// kept past the chunk it was given to.
 /// </summary>
 /// <remarks>For generated code; no compatibility promise: this namespace may change in any release.</remarks>
 [EditorBrowsable(EditorBrowsableState.Never)]
-public readonly unsafe struct KernelBuffers
+public readonly unsafe ref struct KernelBuffers
 {
-    private readonly float* _input0, _input1, _input2, _input3, _input4, _output;
-    private readonly int* _sequenceCounts;
+    private readonly KernelCall* _call;
 
-    internal KernelBuffers(float* input0, float* input1, float* input2, float* input3, float* input4, float* output, int* sequenceCounts = null)
+    internal KernelBuffers(KernelCall* call)
     {
-        _sequenceCounts = sequenceCounts;
-        _input0 = input0;
-        _input1 = input1;
-        _input2 = input2;
-        _input3 = input3;
-        _input4 = input4;
-        _output = output;
+        _call = call;
     }
 
-    /// <summary>The first element of input 0 (q, or x).</summary>
-    public ref float Input0 => ref Unsafe.AsRef<float>(_input0);
+    /// <summary>The first element of input 0 (q, or x); a null ref when the call passed an empty span.</summary>
+    /// <exception cref="InvalidOperationException">This is a default instance, not one a kernel call made.</exception>
+    public ref float Input0 => ref Unsafe.AsRef<float>(Call->Input0.Start);
 
     /// <summary>The first element of input 1 (k, or w1).</summary>
-    public ref float Input1 => ref Unsafe.AsRef<float>(_input1);
+    /// <inheritdoc cref="Input0" path="/exception"/>
+    public ref float Input1 => ref Unsafe.AsRef<float>(Call->Input1.Start);
 
     /// <summary>The first element of input 2 (v, or b1).</summary>
-    public ref float Input2 => ref Unsafe.AsRef<float>(_input2);
+    /// <inheritdoc cref="Input0" path="/exception"/>
+    public ref float Input2 => ref Unsafe.AsRef<float>(Call->Input2.Start);
 
     /// <summary>The first element of input 3 (w2).</summary>
-    public ref float Input3 => ref Unsafe.AsRef<float>(_input3);
+    /// <inheritdoc cref="Input0" path="/exception"/>
+    public ref float Input3 => ref Unsafe.AsRef<float>(Call->Input3.Start);
 
     /// <summary>The first element of input 4 (b2).</summary>
-    public ref float Input4 => ref Unsafe.AsRef<float>(_input4);
+    /// <inheritdoc cref="Input0" path="/exception"/>
+    public ref float Input4 => ref Unsafe.AsRef<float>(Call->Input4.Start);
 
     /// <summary>The first element of the output.</summary>
-    public ref float Output => ref Unsafe.AsRef<float>(_output);
+    /// <inheritdoc cref="Input0" path="/exception"/>
+    public ref float Output => ref Unsafe.AsRef<float>(Call->Output.Start);
 
     /// <summary>The count passed for <paramref name="sequence"/> (a masked attention call's visible keys), or
     /// <paramref name="whenAbsent"/> when the call passed none.</summary>
-    public int SequenceCount(int sequence, int whenAbsent) => _sequenceCounts == null ? whenAbsent : _sequenceCounts[sequence];
+    /// <exception cref="ArgumentOutOfRangeException">The call passed counts and <paramref name="sequence"/> is not an index into them.</exception>
+    public int SequenceCount(int sequence, int whenAbsent)
+    {
+        KernelCall* call = _call;
+        if (call == null || call->Counts == null)
+        {
+            return whenAbsent;
+        }
 
-    internal float* Input0Pointer => _input0;
-    internal float* Input1Pointer => _input1;
-    internal float* Input2Pointer => _input2;
-    internal float* Input3Pointer => _input3;
-    internal float* Input4Pointer => _input4;
-    internal float* OutputPointer => _output;
+        if ((uint)sequence >= (uint)call->CountsLength)
+        {
+            throw new ArgumentOutOfRangeException(nameof(sequence), sequence, $"sequence: expected an index in [0, {call->CountsLength}) (the counts the call passed).");
+        }
+
+        return call->Counts[sequence];
+    }
+
+    internal float* Input0Pointer => _call->Input0.Start;
+    internal float* Input1Pointer => _call->Input1.Start;
+    internal float* Input2Pointer => _call->Input2.Start;
+    internal float* Input3Pointer => _call->Input3.Start;
+    internal float* Input4Pointer => _call->Input4.Start;
+    internal float* OutputPointer => _call->Output.Start;
+
+    private KernelCall* Call => _call != null
+        ? _call
+        : throw new InvalidOperationException("A default KernelBuffers has no buffers: only ParallelRunner makes them, for the chunks of a running call.");
 }

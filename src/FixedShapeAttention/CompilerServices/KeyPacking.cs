@@ -19,11 +19,55 @@ public static class KeyPacking
     /// <c>c &lt; headDim</c>; columns <c>[keyCount, destinationStride)</c> of every row are zeroed so whole vectors load.
     /// </summary>
     /// <remarks>
-    /// Blocked by 16 keys: the 16 source rows stay in L1 while every destination row receives one whole cache line.
-    /// Walking keys in the inner loop of all columns instead writes with a stride of destinationStride floats, which
-    /// for power-of-two sequence lengths maps every write to the same few L1 sets and misses on nearly each one.
+    /// A bare ref cannot be bounds-checked, so the keys read must lie inside a span of the running
+    /// <see cref="ParallelRunner"/> call (or the thread's <see cref="WorkerScratch"/>) and <paramref name="keysT"/> inside
+    /// the call's output or the thread's scratch, as they do in generated kernels; elsewhere use the span overload.
     /// </remarks>
+    /// <exception cref="ArgumentOutOfRangeException">A count or stride is negative, or <paramref name="destinationStride"/> is below <paramref name="keyCount"/>.</exception>
+    /// <exception cref="ArgumentException">A range is not inside such a buffer.</exception>
     public static void PackTransposed(ref float keys, int sourceStride, int keyCount, int headDim, ref float keysT, int destinationStride)
+    {
+        (long read, long written) = Extents(sourceStride, keyCount, headDim, destinationStride);
+        KernelCall.CheckReadable(ref keys, read, nameof(keys));
+        KernelCall.CheckWritable(ref keysT, written, nameof(keysT));
+        Pack(ref keys, sourceStride, keyCount, headDim, ref keysT, destinationStride);
+    }
+
+    /// <inheritdoc cref="PackTransposed(ref float, int, int, int, ref float, int)" path="/summary"/>
+    /// <exception cref="ArgumentOutOfRangeException">A count or stride is negative, or <paramref name="destinationStride"/> is below <paramref name="keyCount"/>.</exception>
+    /// <exception cref="ArgumentException">A span is shorter than the rows it must hold; the message names the length needed.</exception>
+    public static void PackTransposed(ReadOnlySpan<float> keys, int sourceStride, int keyCount, int headDim, Span<float> keysT, int destinationStride)
+    {
+        (long read, long written) = Extents(sourceStride, keyCount, headDim, destinationStride);
+        if (keys.Length < read)
+        {
+            throw new ArgumentException($"keys: expected at least {read} = ({keyCount} − 1)×{sourceStride} + {headDim} (keyCount rows of sourceStride), got {keys.Length}.", nameof(keys));
+        }
+
+        if (keysT.Length < written)
+        {
+            throw new ArgumentException($"keysT: expected at least {written} = {headDim}×{destinationStride} (headDim rows of destinationStride), got {keysT.Length}.", nameof(keysT));
+        }
+
+        Pack(ref MemoryMarshal.GetReference(keys), sourceStride, keyCount, headDim, ref MemoryMarshal.GetReference(keysT), destinationStride);
+    }
+
+    /// <summary>The floats read from the keys and written to Kᵀ, after checking the counts and strides.</summary>
+    private static (long Read, long Written) Extents(int sourceStride, int keyCount, int headDim, int destinationStride)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(sourceStride);
+        ArgumentOutOfRangeException.ThrowIfNegative(keyCount);
+        ArgumentOutOfRangeException.ThrowIfNegative(headDim);
+        ArgumentOutOfRangeException.ThrowIfLessThan(destinationStride, keyCount);
+        long read = keyCount == 0 || headDim == 0 ? 0 : (long)(keyCount - 1) * sourceStride + headDim;
+        long written = (long)headDim * destinationStride;
+        return (read, written);
+    }
+
+    // Blocked by 16 keys: the 16 source rows stay in L1 while every destination row receives one whole cache line.
+    // Walking keys in the inner loop of all columns instead writes with a stride of destinationStride floats, which
+    // for power-of-two sequence lengths maps every write to the same few L1 sets and misses on nearly each one.
+    private static void Pack(ref float keys, int sourceStride, int keyCount, int headDim, ref float keysT, int destinationStride)
     {
         int firstScalarKey = 0;
         if (Avx.IsSupported && headDim % 8 == 0)

@@ -23,56 +23,82 @@ public static class ParallelRunner
         Run(kernel, chunkCount, flops, maxDegreeOfParallelism, input0, input1, input2, input3, input4, output, default);
 
     /// <summary>As the other overload, with a count per sequence (the visible keys of a masked attention call).</summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="chunkCount"/> is negative, or <paramref name="maxDegreeOfParallelism"/> is 0 or below -1.</exception>
     public static unsafe void Run<TKernel>(
         TKernel kernel, int chunkCount, long flops, int maxDegreeOfParallelism,
         ReadOnlySpan<float> input0, ReadOnlySpan<float> input1, ReadOnlySpan<float> input2,
         ReadOnlySpan<float> input3, ReadOnlySpan<float> input4, Span<float> output, ReadOnlySpan<int> sequenceCounts)
         where TKernel : struct, IChunkKernel
     {
+        ArgumentOutOfRangeException.ThrowIfNegative(chunkCount);
         int threads = KernelParallelism.Resolve(maxDegreeOfParallelism);
         fixed (float* p0 = input0, p1 = input1, p2 = input2, p3 = input3, p4 = input4, pOut = output)
         fixed (int* counts = sequenceCounts)
         {
-            var buffers = new KernelBuffers(p0, p1, p2, p3, p4, pOut, counts);
+            // The call's spans with their lengths: KernelBuffers hands chunks the pointers, and the ref-taking helpers
+            // check what generated code passes them against these regions.
+            var call = new KernelCall
+            {
+                Input0 = new PinnedRegion(p0, input0.Length),
+                Input1 = new PinnedRegion(p1, input1.Length),
+                Input2 = new PinnedRegion(p2, input2.Length),
+                Input3 = new PinnedRegion(p3, input3.Length),
+                Input4 = new PinnedRegion(p4, input4.Length),
+                Output = new PinnedRegion(pOut, output.Length),
+                Counts = counts,
+                CountsLength = sequenceCounts.Length,
+            };
+
             if (threads == 1 || chunkCount == 1 || flops < KernelParallelism.ParallelThresholdFlops)
             {
-                for (int chunk = 0; chunk < chunkCount; chunk++)
+                KernelCall* previous = KernelCall.Enter(&call);
+                try
                 {
-                    kernel.Execute(buffers, chunk);
+                    var buffers = new KernelBuffers(&call);
+                    for (int chunk = 0; chunk < chunkCount; chunk++)
+                    {
+                        kernel.Execute(buffers, chunk);
+                    }
+                }
+                finally
+                {
+                    KernelCall.Leave(previous);
                 }
             }
             else
             {
-                RunParallel(kernel, buffers, chunkCount, threads);
+                // The job lives on this stack frame, which outlives the pool's Run: no allocation per call.
+                var job = new Job<TKernel>(kernel, &call);
+                KernelWorkerPool.Shared.Run(&ExecuteChunk<TKernel>, Unsafe.AsPointer(ref job), chunkCount, threads);
             }
         }
-    }
-
-    private static unsafe void RunParallel<TKernel>(TKernel kernel, KernelBuffers buffers, int chunkCount, int threads)
-        where TKernel : struct, IChunkKernel
-    {
-        // The job lives on this stack frame, which outlives the pool's Run: no allocation per call.
-        var job = new Job<TKernel>(kernel, buffers);
-        KernelWorkerPool.Shared.Run(&ExecuteChunk<TKernel>, Unsafe.AsPointer(ref job), chunkCount, threads);
     }
 
     private static unsafe void ExecuteChunk<TKernel>(void* state, int chunk)
         where TKernel : struct, IChunkKernel
     {
         ref Job<TKernel> job = ref Unsafe.AsRef<Job<TKernel>>(state);
-        job.Kernel.Execute(job.Buffers, chunk);
+        KernelCall* previous = KernelCall.Enter(job.Call);
+        try
+        {
+            job.Kernel.Execute(new KernelBuffers(job.Call), chunk);
+        }
+        finally
+        {
+            KernelCall.Leave(previous);
+        }
     }
 
-    private readonly struct Job<TKernel>
+    private readonly unsafe struct Job<TKernel>
         where TKernel : struct, IChunkKernel
     {
         public readonly TKernel Kernel;
-        public readonly KernelBuffers Buffers;
+        public readonly KernelCall* Call;
 
-        public Job(TKernel kernel, KernelBuffers buffers)
+        public Job(TKernel kernel, KernelCall* call)
         {
             Kernel = kernel;
-            Buffers = buffers;
+            Call = call;
         }
     }
 }

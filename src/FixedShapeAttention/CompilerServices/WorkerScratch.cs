@@ -24,8 +24,11 @@ public static class WorkerScratch
 
     /// <summary>A span of at least <paramref name="floats"/> floats owned by the calling thread until its next call.
     /// Its contents are unspecified.</summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="floats"/> is negative or above the largest array.</exception>
     public static unsafe Span<float> Get(int floats)
     {
+        ArgumentOutOfRangeException.ThrowIfNegative(floats);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(floats, Array.MaxLength - 3 * CacheLineFloats);
         float[]? buffer = t_buffer;
         if (buffer is null || buffer.Length - t_offset - CacheLineFloats < floats)
         {
@@ -36,5 +39,25 @@ public static class WorkerScratch
         }
 
         return buffer.AsSpan(t_offset, floats);
+    }
+
+    /// <summary>Whether <c>[start, start + count)</c> lies inside the calling thread's buffer.</summary>
+    internal static bool Contains(ref float start, long count)
+    {
+        float[]? buffer = t_buffer;
+        if (buffer is null)
+        {
+            return false;
+        }
+
+        // The buffer is pinned (allocated on the pinned heap), so the byte offset is stable.
+        nint bytes = Unsafe.ByteOffset(ref MemoryMarshal.GetArrayDataReference(buffer), ref start);
+        if (bytes < 0 || bytes % sizeof(float) != 0)
+        {
+            return false;
+        }
+
+        long first = bytes / sizeof(float);
+        return first <= buffer.Length && count <= buffer.Length - first;
     }
 }

@@ -157,10 +157,35 @@ internal sealed unsafe class KernelWorkerPool
             catch (Exception ex)
             {
                 Interlocked.CompareExchange(ref _failure, ExceptionDispatchInfo.Capture(ex), null);
+                SkipUnclaimed(generation, count);
             }
             finally
             {
                 Interlocked.Decrement(ref _remaining);
+            }
+        }
+    }
+
+    /// <summary>
+    /// After a chunk threw, the call fails whatever the other chunks do: move the ticket past the last chunk so no more
+    /// are claimed, and count the unclaimed ones as done, so the caller waits only for chunks already running (a call
+    /// of two billion chunks that throws on the first stops at once instead of running them all).
+    /// </summary>
+    private void SkipUnclaimed(long generation, int count)
+    {
+        while (true)
+        {
+            long ticket = Volatile.Read(ref _ticket);
+            int next = (int)ticket;
+            if (ticket >> 32 != generation || next >= count)
+            {
+                return;
+            }
+
+            if (Interlocked.CompareExchange(ref _ticket, generation << 32 | (uint)count, ticket) == ticket)
+            {
+                Interlocked.Add(ref _remaining, next - count);
+                return;
             }
         }
     }
