@@ -1,8 +1,3 @@
-using System;
-using System.Collections.Generic;
-using System.Linq;
-using FixedShapeAttention.Generators.Infrastructure;
-using FixedShapeAttention.Generators.Model;
 using static FixedShapeAttention.Generators.Emitters.KernelEmitterCommon;
 
 namespace FixedShapeAttention.Generators.Emitters;
@@ -103,17 +98,7 @@ internal static class AttentionEmitter
                     w.Line(cph == 1 ? $"int head = chunk % {shape.Heads};" : $"int head = chunk / {cph} % {shape.Heads};");
                 }
 
-                if (cph == 1)
-                {
-                    w.Line("const int firstTile = 0;");
-                    w.Line($"const int tileCount = {plan.RowTiles};");
-                }
-                else
-                {
-                    w.Line($"int part = chunk % {cph};");
-                    w.Line($"int firstTile = RowPartition.Start({plan.RowTiles}, {cph}, part);");
-                    w.Line($"int tileCount = RowPartition.Count({plan.RowTiles}, {cph}, part);");
-                }
+                EmitTileRange(w, plan, cph);
 
                 w.Line($"// Keys beyond keyCount are padding (masked call); the unmasked call sees all {s}.");
                 w.Line($"int keyCount = buffers.SequenceCount(sequence, {s});");

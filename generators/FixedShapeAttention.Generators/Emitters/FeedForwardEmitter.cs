@@ -1,7 +1,3 @@
-using System.Collections.Generic;
-using System.Linq;
-using FixedShapeAttention.Generators.Infrastructure;
-using FixedShapeAttention.Generators.Model;
 using static FixedShapeAttention.Generators.Emitters.KernelEmitterCommon;
 using static FixedShapeAttention.Generators.Emitters.WeightedKernels;
 
@@ -14,24 +10,29 @@ namespace FixedShapeAttention.Generators.Emitters;
 /// </summary>
 internal static class FeedForwardEmitter
 {
-    private const string Weights = "global::FixedShapeAttention.PackedFeedForwardWeights";
-
     public static string Emit(KernelPlan plan)
     {
-        string kernel = plan.Shape.Type.Name + "FeedForwardKernel";
-        string packing = plan.Shape.Type.Name + "FeedForwardPacking";
-        return FileHeaderEmitter.Write(
-            plan.Shape.Type,
-            w => EmitPublicApi(w, plan, kernel, packing),
-            w =>
+        ShapeSpec shape = plan.Shape;
+        int s = shape.SequenceLength, e = shape.EmbeddingDim, f = shape.FfnDim;
+        string formula = $"y = {shape.Activation}(x·W1 + b1)·W2 + b2";
+        var api = new WeightedApi(
+            "FeedForward", formula, "global::FixedShapeAttention.PackedFeedForwardWeights", new[] { "w1", "b1", "w2", "b2" }, new[] { $"[{e}, {f}]", $"[{f}]", $"[{f}, {e}]", $"[{e}]" },
+            new[] { "weights.PackedW1", "weights.B1", "weights.PackedW2", "weights.B2" })
+        {
+            Noun = "FeedForward",
+            Dimensions = new[] { $"{s}", $"{e}", $"{f}" },
+            Summary = new[]
             {
-                EmitKernel(w, plan, kernel);
-                w.Line();
-                EmitPacking(
-                    w, plan, packing, Weights, new[] { "w1", "b1", "w2", "b2" },
-                    new[] { ("w1", (System.Func<BranchPlan, ProductPlan>)(b => b.Hidden)), ("w2", b => b.FeedForwardOutput) },
-                    $"{Weights}.FromPacked({plan.Shape.EmbeddingDim}, {plan.Shape.FfnDim}, Lanes, packedW1, b1.ToArray(), packedW2, b2.ToArray())");
-            });
+                $"/// <summary><c>{formula}</c> row by row: x and y are <c>[batch, {s}, {e}]</c>, w1 is <c>[{e}, {f}]</c>,",
+                $"/// b1 <c>[{f}]</c>, w2 <c>[{f}, {e}]</c>, b2 <c>[{e}]</c>, all row-major.</summary>",
+            },
+            Explanation = Explanation(plan),
+            Run = (w, kernel, weights) => EmitRun(w, plan, kernel, weights),
+        };
+        return Write(
+            plan, api, "FeedForward", (w, kernel) => EmitKernel(w, plan, kernel),
+            new[] { ("w1", (System.Func<BranchPlan, ProductPlan>)(b => b.Hidden)), ("w2", b => b.FeedForwardOutput) },
+            $"{api.WeightsType}.FromPacked({e}, {f}, Lanes, packedW1, b1.ToArray(), packedW2, b2.ToArray())");
     }
 
     private static IEnumerable<string> Explanation(KernelPlan plan)
@@ -50,71 +51,15 @@ internal static class FeedForwardEmitter
         yield return $"Scheduling: {plan.FeedForwardSchedulingReason}. " + Threshold(plan, plan.FeedForwardFlopsPerSequence);
     }
 
-    private static void EmitPublicApi(SourceWriter w, KernelPlan plan, string kernel, string packing)
-    {
-        ShapeSpec shape = plan.Shape;
-        int s = shape.SequenceLength, e = shape.EmbeddingDim, f = shape.FfnDim;
-        EmitOverloadPair(
-            w,
-            "FeedForward",
-            new[] { (Spans.ReadOnly, "x"), (Spans.ReadOnly, "w1"), (Spans.ReadOnly, "b1"), (Spans.ReadOnly, "w2"), (Spans.ReadOnly, "b2"), (Spans.Writable, "y") },
-            new[]
-            {
-                $"/// <summary><c>y = {shape.Activation}(x·W1 + b1)·W2 + b2</c> row by row: x and y are <c>[batch, {s}, {e}]</c>, w1 is <c>[{e}, {f}]</c>,",
-                $"/// b1 <c>[{f}]</c>, w2 <c>[{f}, {e}]</c>, b2 <c>[{e}]</c>, all row-major.</summary>",
-            }.Concat(Remarks(w, Explanation(plan))).Concat(new[]
-            {
-                "/// <exception cref=\"global::System.ArgumentException\">A length does not match the shape, or <paramref name=\"y\"/> overlaps an input.</exception>",
-            }).ToArray(),
-            () =>
-            {
-                w.Line($"int batch = {Spans.CompilerServices}.KernelArguments.ValidateFeedForward(x, w1, b1, w2, b2, y, {s}, {e}, {f});");
-                EmitRun(w, plan, $"{kernel}<{RowMajor}>", "x", "w1", "b1", "w2", "b2", "y");
-            });
-
-        w.Line();
-        w.Line($"/// <summary>Packs w1 <c>[{e}, {f}]</c>, b1 <c>[{f}]</c>, w2 <c>[{f}, {e}]</c> and b2 <c>[{e}]</c> once,");
-        w.Line("/// for <c>FeedForward(x, weights, y)</c>.</summary>");
-        w.Line("/// <exception cref=\"global::System.ArgumentException\">A length does not match the shape.</exception>");
-        w.Line(FileHeaderEmitter.GeneratedCode);
-        w.List($"public static {Weights} PackFeedForward(", new[] { "w1", "b1", "w2", "b2" }.Select(p => $"{Spans.ReadOnly} {p}"), ")");
-        using (w.Block())
-        {
-            w.Line($"{Spans.CompilerServices}.KernelArguments.ValidateFeedForwardWeights(w1, b1, w2, b2, {e}, {f});");
-            w.Line($"return global::{FileHeaderEmitter.KernelNamespace}.{packing}.Pack(w1, b1, w2, b2);");
-        }
-
-        w.Line();
-        EmitOverloadPair(
-            w,
-            "FeedForward",
-            new[] { (Spans.ReadOnly, "x"), (Weights, "weights"), (Spans.Writable, "y") },
-            new[]
-            {
-                $"/// <summary><c>y = {shape.Activation}(x·W1 + b1)·W2 + b2</c> with weights from <c>PackFeedForward</c>; bit-identical to the raw-span overload.</summary>",
-                "/// <exception cref=\"global::System.ArgumentException\">A length does not match the shape, <paramref name=\"y\"/> overlaps <paramref name=\"x\"/>,",
-                "/// or the weights were packed for other dimensions.</exception>",
-            },
-            () =>
-            {
-                w.List(
-                    $"int batch = {Spans.CompilerServices}.KernelArguments.ValidatePackedFeedForward(",
-                    new[] { "x", "weights", "y", $"{s}", $"{e}", $"{f}", $"global::{FileHeaderEmitter.KernelNamespace}.{packing}.Lanes" },
-                    ");");
-                EmitRun(w, plan, $"{kernel}<{Packed}>", "x", "weights.PackedW1", "weights.B1", "weights.PackedW2", "weights.B2", "y");
-            });
-    }
-
     /// <summary>The scheduling part of a public FeedForward: one parallel call over row chunks, or two over column chunks.</summary>
-    private static void EmitRun(SourceWriter w, KernelPlan plan, string kernel, string x, string w1, string b1, string w2, string b2, string y)
+    private static void EmitRun(SourceWriter w, KernelPlan plan, string kernel, string[] weights)
     {
         string run = $"{Spans.CompilerServices}.ParallelRunner.Run(";
         string type = $"global::{FileHeaderEmitter.KernelNamespace}.{kernel}";
-        string chunks = Times("batch", plan.FeedForwardChunksPerSequence);
-        string flops = $"batch * {plan.FeedForwardFlopsPerSequence}L";
+        string[] schedule = { Times("batch", plan.FeedForwardChunksPerSequence), $"batch * {plan.FeedForwardFlopsPerSequence}L", "maxDegreeOfParallelism" };
         if (!plan.FeedForwardColumnSplit)
         {
-            w.List(run, new[] { $"new {type}()", chunks, flops, "maxDegreeOfParallelism", x, w1, b1, w2, b2, y }, ");");
+            w.List(run, schedule.Prepend($"new {type}()").Append("x").Concat(weights).Append("y"), ");");
             return;
         }
 
@@ -123,8 +68,8 @@ internal static class FeedForwardEmitter
         w.Line("// the hidden rows of the whole call live in between. Both pass the call's flops, so the call goes parallel exactly when");
         w.Line("// a row-split call of the same work would.");
         w.Line($"global::System.Span<float> hidden = {Spans.CompilerServices}.CallScratch.Get({Times("batch", shape.SequenceLength * shape.FfnDim)});");
-        w.List(run, new[] { $"new {type}(true)", chunks, flops, "maxDegreeOfParallelism", x, w1, b1, "default", "default", "hidden" }, ");");
-        w.List(run, new[] { $"new {type}(false)", chunks, flops, "maxDegreeOfParallelism", "hidden", w2, b2, "default", "default", y }, ");");
+        w.List(run, schedule.Prepend($"new {type}(true)").Concat(new[] { "x", weights[0], weights[1], "default", "default", "hidden" }), ");");
+        w.List(run, schedule.Prepend($"new {type}(false)").Concat(new[] { "hidden", weights[2], weights[3], "default", "default", "y" }), ");");
     }
 
     private static void EmitKernel(SourceWriter w, KernelPlan plan, string kernel)
@@ -227,15 +172,7 @@ internal static class FeedForwardEmitter
     private static void EmitHidden(SourceWriter w, KernelPlan plan, BranchPlan branch)
     {
         ShapeSpec shape = plan.Shape;
-        string activation = $"{shape.Activation}Operator";
-        var product = new ProductSpec("x", shape.EmbeddingDim, "w1", shape.FfnDim, "hidden", shape.FfnDim, branch.Hidden)
-        {
-            EitherLayout = true,
-            ColumnOperand = "b1",
-            Epilogue = plan.SeparateActivationPass
-                ? (_, accumulator, bias) => $"{accumulator} + {bias}"
-                : (_, accumulator, bias) => $"{activation}.Invoke({accumulator} + {bias})",
-        };
+        ProductSpec product = Affine("x", shape.EmbeddingDim, "w1", "hidden", branch.Hidden, "b1", plan.SeparateActivationPass ? null : $"{shape.Activation}Operator");
         string act = plan.SeparateActivationPass ? "x·W1 + b1 (the activation follows as a pass)" : $"{shape.Activation}(x·W1 + b1)";
         EmitProductMethod(w, plan, "Hidden", branch, $"hidden = {act}", "ref float x, ref float w1, ref float b1, ref float hidden", shape.FfnDim, product);
     }
@@ -243,12 +180,7 @@ internal static class FeedForwardEmitter
     private static void EmitOutput(SourceWriter w, KernelPlan plan, BranchPlan branch)
     {
         ShapeSpec shape = plan.Shape;
-        var product = new ProductSpec("hidden", shape.FfnDim, "w2", shape.EmbeddingDim, "y", shape.EmbeddingDim, branch.FeedForwardOutput)
-        {
-            EitherLayout = true,
-            ColumnOperand = "b2",
-            Epilogue = (_, accumulator, bias) => $"{accumulator} + {bias}",
-        };
+        ProductSpec product = Affine("hidden", shape.FfnDim, "w2", "y", branch.FeedForwardOutput, "b2");
         EmitProductMethod(w, plan, "Output", branch, "y = hidden·W2 + b2", "ref float hidden, ref float w2, ref float b2, ref float y", shape.EmbeddingDim, product);
     }
 

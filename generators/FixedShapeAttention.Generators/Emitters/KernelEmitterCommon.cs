@@ -1,10 +1,5 @@
-using System;
-using System.Collections.Generic;
 using System.Globalization;
-using System.Linq;
 using System.Text;
-using FixedShapeAttention.Generators.Infrastructure;
-using FixedShapeAttention.Generators.Model;
 using FixedShapeAttention.Generators.Planning;
 
 namespace FixedShapeAttention.Generators.Emitters;
@@ -112,6 +107,29 @@ internal static class KernelEmitterCommon
 
     public static string Threshold(KernelPlan plan, long flopsPerSequence) =>
         $"{Number(flopsPerSequence)} flops per sequence; below {Number(plan.ParallelThresholdFlops)} flops per call every chunk runs on the calling thread.";
+
+    /// <summary>
+    /// A chunk's range of row tiles when a sequence's (or a head's) tiles are cut into <paramref name="chunks"/> by
+    /// <c>RowPartition</c>: <c>firstTile</c> and <c>tileCount</c>, constants when there is one chunk (then
+    /// <c>tileCount</c> only if <paramref name="countUsed"/>).
+    /// </summary>
+    public static void EmitTileRange(SourceWriter w, KernelPlan plan, int chunks, bool countUsed = true)
+    {
+        if (chunks == 1)
+        {
+            w.Line("const int firstTile = 0;");
+            if (countUsed)
+            {
+                w.Line($"const int tileCount = {plan.RowTiles};");
+            }
+
+            return;
+        }
+
+        w.Line($"int part = chunk % {chunks};");
+        w.Line($"int firstTile = RowPartition.Start({plan.RowTiles}, {chunks}, part);");
+        w.Line($"int tileCount = RowPartition.Count({plan.RowTiles}, {chunks}, part);");
+    }
 
     /// <summary>
     /// The ISA ladder of TensorPrimitives: the JIT folds the IsHardwareAccelerated checks, so only one branch remains.

@@ -1,8 +1,3 @@
-using System;
-using System.Linq;
-using FixedShapeAttention.Generators.Infrastructure;
-using FixedShapeAttention.Generators.Model;
-
 namespace FixedShapeAttention.Generators.Emitters;
 
 /// <summary>

@@ -1,6 +1,3 @@
-using System;
-using FixedShapeAttention.Generators.Model;
-
 namespace FixedShapeAttention.Generators.Emitters;
 
 /// <summary>

@@ -1,7 +1,3 @@
-using System.Collections.Generic;
-using System.Linq;
-using FixedShapeAttention.Generators.Infrastructure;
-using FixedShapeAttention.Generators.Model;
 using static FixedShapeAttention.Generators.Emitters.KernelEmitterCommon;
 using static FixedShapeAttention.Generators.Emitters.WeightedKernels;
 
@@ -14,24 +10,23 @@ namespace FixedShapeAttention.Generators.Emitters;
 /// </summary>
 internal static class ProjectionEmitter
 {
-    private const string Weights = "global::FixedShapeAttention.PackedProjectionWeights";
-
     public static string Emit(KernelPlan plan)
     {
-        string kernel = plan.Shape.Type.Name + "ProjectionKernel";
-        string packing = plan.Shape.Type.Name + "ProjectionPacking";
-        return FileHeaderEmitter.Write(
-            plan.Shape.Type,
-            w => EmitPublicApi(w, plan, kernel, packing),
-            w =>
-            {
-                EmitKernel(w, plan, kernel);
-                w.Line();
-                EmitPacking(
-                    w, plan, packing, Weights, new[] { "w", "b" },
-                    new[] { ("w", (System.Func<BranchPlan, ProductPlan>)(b => b.ProjectionOutput)) },
-                    $"{Weights}.FromPacked({plan.Shape.EmbeddingDim}, Lanes, packedW, b.ToArray())");
-            });
+        int s = plan.Shape.SequenceLength, e = plan.Shape.EmbeddingDim;
+        var api = new WeightedApi("Project", "y = x·W + b", "global::FixedShapeAttention.PackedProjectionWeights", new[] { "w", "b" }, new[] { $"[{e}, {e}]", $"[{e}]" }, new[] { "weights.PackedW", "weights.B" })
+        {
+            Noun = "Projection",
+            Dimensions = new[] { $"{s}", $"{e}" },
+            Summary = new[] { $"/// <summary><c>y = x·W + b</c> row by row: x and y are <c>[batch, {s}, {e}]</c>, w is <c>[{e}, {e}]</c> and b <c>[{e}]</c>, all row-major.</summary>" },
+            Explanation = Explanation(plan),
+            Run = (w, kernel, weights) => w.List(
+                $"{Spans.CompilerServices}.ParallelRunner.Run(",
+                new[] { $"new global::{FileHeaderEmitter.KernelNamespace}.{kernel}()", Times("batch", plan.ProjectionChunksPerSequence), $"batch * {plan.ProjectionFlopsPerSequence}L", "maxDegreeOfParallelism", "x" }
+                    .Concat(weights).Concat(new[] { "default", "default", "y" }),
+                ");"),
+        };
+        var matrices = new[] { ("w", (System.Func<BranchPlan, ProductPlan>)(b => b.ProjectionOutput)) };
+        return Write(plan, api, "Projection", (w, kernel) => EmitKernel(w, plan, kernel), matrices, $"{api.WeightsType}.FromPacked({e}, Lanes, packedW, b.ToArray())");
     }
 
     private static IEnumerable<string> Explanation(KernelPlan plan)
@@ -48,62 +43,6 @@ internal static class ProjectionEmitter
         yield return $"Scheduling: {Plural(chunks, "chunk")} per sequence, each all {shape.SequenceLength} rows" +
             (chunks == 1 ? "" : " × a share of the column panels (so W is read once per sequence, not once per row block)") + ", " +
             Threshold(plan, plan.ProjectionFlopsPerSequence);
-    }
-
-    private static void EmitPublicApi(SourceWriter w, KernelPlan plan, string kernel, string packing)
-    {
-        ShapeSpec shape = plan.Shape;
-        int s = shape.SequenceLength, e = shape.EmbeddingDim;
-        string run = $"{Spans.CompilerServices}.ParallelRunner.Run(";
-        string chunks = Times("batch", plan.ProjectionChunksPerSequence);
-        string flops = $"batch * {plan.ProjectionFlopsPerSequence}L";
-        EmitOverloadPair(
-            w,
-            "Project",
-            new[] { (Spans.ReadOnly, "x"), (Spans.ReadOnly, "w"), (Spans.ReadOnly, "b"), (Spans.Writable, "y") },
-            new[]
-            {
-                $"/// <summary><c>y = x·W + b</c> row by row: x and y are <c>[batch, {s}, {e}]</c>, w is <c>[{e}, {e}]</c> and b <c>[{e}]</c>, all row-major.</summary>",
-            }.Concat(Remarks(w, Explanation(plan))).Concat(new[]
-            {
-                "/// <exception cref=\"global::System.ArgumentException\">A length does not match the shape, or <paramref name=\"y\"/> overlaps an input.</exception>",
-            }).ToArray(),
-            () =>
-            {
-                w.Line($"int batch = {Spans.CompilerServices}.KernelArguments.ValidateProjection(x, w, b, y, {s}, {e});");
-                w.List(run, new[] { $"new global::{FileHeaderEmitter.KernelNamespace}.{kernel}<{RowMajor}>()", chunks, flops, "maxDegreeOfParallelism", "x", "w", "b", "default", "default", "y" }, ");");
-            });
-
-        w.Line();
-        w.Line($"/// <summary>Packs w <c>[{e}, {e}]</c> and b <c>[{e}]</c> once, for <c>Project(x, weights, y)</c>.</summary>");
-        w.Line("/// <exception cref=\"global::System.ArgumentException\">A length does not match the shape.</exception>");
-        w.Line(FileHeaderEmitter.GeneratedCode);
-        w.List($"public static {Weights} PackProjection(", new[] { $"{Spans.ReadOnly} w", $"{Spans.ReadOnly} b" }, ")");
-        using (w.Block())
-        {
-            w.Line($"{Spans.CompilerServices}.KernelArguments.ValidateProjectionWeights(w, b, {e});");
-            w.Line($"return global::{FileHeaderEmitter.KernelNamespace}.{packing}.Pack(w, b);");
-        }
-
-        w.Line();
-        EmitOverloadPair(
-            w,
-            "Project",
-            new[] { (Spans.ReadOnly, "x"), (Weights, "weights"), (Spans.Writable, "y") },
-            new[]
-            {
-                "/// <summary><c>y = x·W + b</c> with weights from <c>PackProjection</c>; bit-identical to the raw-span overload.</summary>",
-                "/// <exception cref=\"global::System.ArgumentException\">A length does not match the shape, <paramref name=\"y\"/> overlaps <paramref name=\"x\"/>,",
-                "/// or the weights were packed for another width.</exception>",
-            },
-            () =>
-            {
-                w.List(
-                    $"int batch = {Spans.CompilerServices}.KernelArguments.ValidatePackedProjection(",
-                    new[] { "x", "weights", "y", $"{s}", $"{e}", $"global::{FileHeaderEmitter.KernelNamespace}.{packing}.Lanes" },
-                    ");");
-                w.List(run, new[] { $"new global::{FileHeaderEmitter.KernelNamespace}.{kernel}<{Packed}>()", chunks, flops, "maxDegreeOfParallelism", "x", "weights.PackedW", "weights.B", "default", "default", "y" }, ");");
-            });
     }
 
     private static void EmitKernel(SourceWriter w, KernelPlan plan, string kernel)
@@ -130,12 +69,7 @@ internal static class ProjectionEmitter
     private static void EmitRows(SourceWriter w, KernelPlan plan, BranchPlan branch)
     {
         ShapeSpec shape = plan.Shape;
-        var product = new ProductSpec("x", shape.EmbeddingDim, "w", shape.EmbeddingDim, "y", shape.EmbeddingDim, branch.ProjectionOutput)
-        {
-            EitherLayout = true,
-            ColumnOperand = "bias",
-            Epilogue = (_, accumulator, bias) => $"{accumulator} + {bias}",
-        };
+        ProductSpec product = Affine("x", shape.EmbeddingDim, "w", "y", branch.ProjectionOutput, "bias");
         w.Line($"/// <summary>y = x·W + b for all {shape.SequenceLength} rows of a sequence and the chunk's share of the {shape.EmbeddingDim} columns.</summary>");
         using (w.Block($"private static void Rows_{Suffix(branch.Isa)}(ref float x, ref float w, ref float bias, ref float y, int part)"))
         {

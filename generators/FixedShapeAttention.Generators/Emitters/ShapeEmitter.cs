@@ -1,6 +1,3 @@
-using FixedShapeAttention.Generators.Infrastructure;
-using FixedShapeAttention.Generators.Model;
-
 namespace FixedShapeAttention.Generators.Emitters;
 
 /// <summary>Emits the shape constants and the <c>ITransformerKernels</c> declaration.</summary>
@@ -11,18 +8,20 @@ internal static class ShapeEmitter
         ShapeSpec shape = plan.Shape;
         return FileHeaderEmitter.Write(shape.Type, w =>
         {
-            w.Line("/// <summary>Tokens per sequence.</summary>");
-            w.Line($"public static int SequenceLength => {shape.SequenceLength};");
-            w.Line();
-            w.Line("/// <summary>Model width.</summary>");
-            w.Line($"public static int EmbeddingDim => {shape.EmbeddingDim};");
-            w.Line();
-            w.Line("/// <summary>Hidden width of the feed-forward network.</summary>");
-            w.Line($"public static int FfnDim => {shape.FfnDim};");
-            w.Line();
-            w.Line("/// <summary>Attention heads.</summary>");
-            w.Line($"public static int Heads => {shape.Heads};");
-            w.Line();
+            var dimensions = new (string Doc, string Name, int Value)[]
+            {
+                ("Tokens per sequence.", "SequenceLength", shape.SequenceLength),
+                ("Model width.", "EmbeddingDim", shape.EmbeddingDim),
+                ("Hidden width of the feed-forward network.", "FfnDim", shape.FfnDim),
+                ("Attention heads.", "Heads", shape.Heads),
+            };
+            foreach ((string doc, string name, int value) in dimensions)
+            {
+                w.Line($"/// <summary>{doc}</summary>");
+                w.Line($"public static int {name} => {value};");
+                w.Line();
+            }
+
             w.Line("/// <summary>The declared shape as a runtime value, for the generic kernels and for inspection.</summary>");
             w.List(
                 "public static global::FixedShapeAttention.TransformerShape Shape { get; } = new global::FixedShapeAttention.TransformerShape(",

@@ -1,5 +1,3 @@
-using FixedShapeAttention.Generators.Infrastructure;
-
 namespace FixedShapeAttention.Generators.Emitters;
 
 /// <summary>

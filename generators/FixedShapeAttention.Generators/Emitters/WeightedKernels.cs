@@ -1,7 +1,3 @@
-using System;
-using System.Linq;
-using FixedShapeAttention.Generators.Infrastructure;
-using FixedShapeAttention.Generators.Model;
 using static FixedShapeAttention.Generators.Emitters.KernelEmitterCommon;
 
 namespace FixedShapeAttention.Generators.Emitters;
@@ -12,11 +8,121 @@ namespace FixedShapeAttention.Generators.Emitters;
 /// </summary>
 internal static class WeightedKernels
 {
+    /// <summary>
+    /// What tells one kernel with weights from another in its public API: the method (FeedForward, Project; also
+    /// <c>Pack{Method}</c>), its formula, the packed weights type, the raw overload's weight parameters with their
+    /// <c>[rows, columns]</c> for the documentation, and what the prepacked overload passes in their place.
+    /// </summary>
+    public sealed record WeightedApi(string Method, string Formula, string WeightsType, string[] Weights, string[] WeightShapes, string[] PackedArguments)
+    {
+        /// <summary>SequenceLength, then the dimensions the weights have (the validation helpers' trailing arguments).</summary>
+        public string[] Dimensions { get; init; } = Array.Empty<string>();
+
+        public string Validate => "Validate" + Noun;
+
+        public string ValidateWeights => "Validate" + Noun + "Weights";
+
+        public string ValidatePacked => "ValidatePacked" + Noun;
+
+        /// <summary>The noun of the validation helpers: Projection for Project.</summary>
+        public string Noun { get; init; } = "";
+
+        public string[] Summary { get; init; } = Array.Empty<string>();
+
+        public IEnumerable<string> Explanation { get; init; } = Array.Empty<string>();
+
+        /// <summary>Writes the parallel run of a kernel type with the given weight arguments.</summary>
+        public Action<SourceWriter, string, string[]> Run { get; init; } = (_, _, _) => { };
+    }
+
     /// <summary>The weight layouts of <c>FixedShapeAttention.CompilerServices</c>: the JIT compiles a kernel once per
     /// struct argument, so <c>TWeights.IsPacked</c> is a constant in each and the choice costs nothing in the inner loop.</summary>
     public const string RowMajor = Spans.CompilerServices + ".RowMajorWeights";
 
     public const string Packed = Spans.CompilerServices + ".PackedWeights";
+
+    /// <summary>
+    /// A whole file of a kernel with weights: its public API in the user's type, then (in the kernel namespace) the
+    /// kernel <paramref name="emitKernel"/> writes and the packing class of <paramref name="matrices"/>.
+    /// </summary>
+    public static string Write(
+        KernelPlan plan, WeightedApi api, string kind, Action<SourceWriter, string> emitKernel,
+        (string Source, Func<BranchPlan, ProductPlan> Product)[] matrices, string fromPacked)
+    {
+        string kernel = plan.Shape.Type.Name + kind + "Kernel";
+        string packing = plan.Shape.Type.Name + kind + "Packing";
+        return FileHeaderEmitter.Write(plan.Shape.Type, w => EmitPublicApi(w, plan, api, kernel, packing), w =>
+        {
+            emitKernel(w, kernel);
+            w.Line();
+            EmitPacking(w, plan, packing, api.WeightsType, api.Weights, matrices, fromPacked);
+        });
+    }
+
+    /// <summary>
+    /// The public side of a kernel with weights: the raw-span overload pair, <c>Pack{Method}</c>, and the prepacked overload
+    /// pair, which runs the same kernel as <c>{kernel}&lt;PackedWeights&gt;</c>.
+    /// </summary>
+    private static void EmitPublicApi(SourceWriter w, KernelPlan plan, WeightedApi api, string kernel, string packing)
+    {
+        string dims = string.Join(", ", api.Dimensions);
+        string weightDims = string.Join(", ", api.Dimensions.Skip(1));
+        string lanes = $"global::{FileHeaderEmitter.KernelNamespace}.{packing}.Lanes";
+        EmitOverloadPair(
+            w,
+            api.Method,
+            api.Weights.Select(name => (Spans.ReadOnly, name)).Prepend((Spans.ReadOnly, "x")).Append((Spans.Writable, "y")).ToArray(),
+            api.Summary.Concat(Remarks(w, api.Explanation)).Append(
+                "/// <exception cref=\"global::System.ArgumentException\">A length does not match the shape, or <paramref name=\"y\"/> overlaps an input.</exception>").ToArray(),
+            () =>
+            {
+                w.List($"int batch = {Spans.CompilerServices}.KernelArguments.{api.Validate}(", api.Weights.Prepend("x").Append("y").Concat(api.Dimensions), ");");
+                api.Run(w, $"{kernel}<{RowMajor}>", api.Weights);
+            });
+
+        w.Line();
+        w.Line($"/// <summary>Packs {string.Join(", ", api.Weights.Zip(api.WeightShapes, (name, shape) => $"{name} <c>{shape}</c>"))} once,");
+        w.Line($"/// for <c>{api.Method}(x, weights, y)</c>.</summary>");
+        w.Line("/// <exception cref=\"global::System.ArgumentException\">A length does not match the shape.</exception>");
+        w.Line(FileHeaderEmitter.GeneratedCode);
+        w.List($"public static {api.WeightsType} Pack{api.Noun}(", api.Weights.Select(p => $"{Spans.ReadOnly} {p}"), ")");
+        using (w.Block())
+        {
+            w.Line($"{Spans.CompilerServices}.KernelArguments.{api.ValidateWeights}({string.Join(", ", api.Weights)}, {weightDims});");
+            w.Line($"return global::{FileHeaderEmitter.KernelNamespace}.{packing}.Pack({string.Join(", ", api.Weights)});");
+        }
+
+        w.Line();
+        EmitOverloadPair(
+            w,
+            api.Method,
+            new[] { (Spans.ReadOnly, "x"), (api.WeightsType, "weights"), (Spans.Writable, "y") },
+            new[]
+            {
+                $"/// <summary><c>{api.Formula}</c> with weights from <c>Pack{api.Noun}</c>; bit-identical to the raw-span overload.</summary>",
+                "/// <exception cref=\"global::System.ArgumentException\">A length does not match the shape, <paramref name=\"y\"/> overlaps <paramref name=\"x\"/>,",
+                "/// or the weights were packed for other dimensions or another vector width.</exception>",
+            },
+            () =>
+            {
+                w.List($"int batch = {Spans.CompilerServices}.KernelArguments.{api.ValidatePacked}(", new[] { "x", "weights", "y", dims, lanes }, ");");
+                api.Run(w, $"{kernel}<{Packed}>", api.PackedArguments);
+            });
+    }
+
+    /// <summary>
+    /// <c>C = A·B + bias</c>, then <paramref name="activation"/> if given, with B (as wide as C) read in the kernel's
+    /// weight layout: the product of every kernel with weights.
+    /// </summary>
+    public static ProductSpec Affine(string a, int lda, string b, string c, ProductPlan plan, string bias, string? activation = null) =>
+        new(a, lda, b, plan.Layout.Columns, c, plan.Layout.Columns, plan)
+        {
+            EitherLayout = true,
+            ColumnOperand = bias,
+            Epilogue = activation is null
+                ? (_, accumulator, column) => $"{accumulator} + {column}"
+                : (_, accumulator, column) => $"{activation}.Invoke({accumulator} + {column})",
+        };
 
     /// <summary>The kernel struct's header, generic over the weight layout, and its offset selector.</summary>
     public static SourceWriter.Scope OpenKernel(SourceWriter w, string kernel, string summary)
@@ -38,7 +144,7 @@ internal static class WeightedKernels
     /// (<paramref name="matrices"/>: source span, depth and product per branch) in the order the kernel's packed
     /// instantiation reads it, then hands the arrays to <paramref name="fromPacked"/>.
     /// </summary>
-    public static void EmitPacking(
+    private static void EmitPacking(
         SourceWriter w,
         KernelPlan plan,
         string className,
@@ -89,18 +195,14 @@ internal static class WeightedKernels
     /// (constants when the sequence is one chunk).</summary>
     public static void EmitRowRange(SourceWriter w, KernelPlan plan, int chunks)
     {
+        w.Line(chunks == 1 ? "int sequence = chunk;" : $"int sequence = chunk / {chunks};");
+        EmitTileRange(w, plan, chunks, countUsed: false);
         if (chunks == 1)
         {
-            w.Line("int sequence = chunk;");
-            w.Line("const int firstTile = 0;");
             EmitAllRows(w, plan, passesTail: true);
             return;
         }
 
-        w.Line($"int sequence = chunk / {chunks};");
-        w.Line($"int part = chunk % {chunks};");
-        w.Line($"int firstTile = RowPartition.Start({plan.RowTiles}, {chunks}, part);");
-        w.Line($"int tileCount = RowPartition.Count({plan.RowTiles}, {chunks}, part);");
         w.Line($"int fullTiles = Math.Min(firstTile + tileCount, {plan.FullRowTiles}) - firstTile;");
         w.Line($"bool hasTail = firstTile + tileCount > {plan.FullRowTiles};");
     }

@@ -58,7 +58,7 @@ namespace Demo
                 batch * 4, batch * 301989888L, maxDegreeOfParallelism, hidden, w2, b2, default, default, y);
         }
 
-        /// <summary>Packs w1 <c>[384, 1536]</c>, b1 <c>[1536]</c>, w2 <c>[1536, 384]</c> and b2 <c>[384]</c> once,
+        /// <summary>Packs w1 <c>[384, 1536]</c>, b1 <c>[1536]</c>, w2 <c>[1536, 384]</c>, b2 <c>[384]</c> once,
         /// for <c>FeedForward(x, weights, y)</c>.</summary>
         /// <exception cref="global::System.ArgumentException">A length does not match the shape.</exception>
         [global::System.CodeDom.Compiler.GeneratedCode("FixedShapeAttention.Generators", "1.0.0.0")]
@@ -72,7 +72,7 @@ namespace Demo
 
         /// <summary><c>y = Relu(x·W1 + b1)·W2 + b2</c> with weights from <c>PackFeedForward</c>; bit-identical to the raw-span overload.</summary>
         /// <exception cref="global::System.ArgumentException">A length does not match the shape, <paramref name="y"/> overlaps <paramref name="x"/>,
-        /// or the weights were packed for other dimensions.</exception>
+        /// or the weights were packed for other dimensions or another vector width.</exception>
         [global::System.CodeDom.Compiler.GeneratedCode("FixedShapeAttention.Generators", "1.0.0.0")]
         public static void FeedForward(
             global::System.ReadOnlySpan<float> x, global::FixedShapeAttention.PackedFeedForwardWeights weights, global::System.Span<float> y) =>

@@ -50,7 +50,7 @@ namespace Demo
                 batch * 37440L, maxDegreeOfParallelism, x, w1, b1, w2, b2, y);
         }
 
-        /// <summary>Packs w1 <c>[20, 36]</c>, b1 <c>[36]</c>, w2 <c>[36, 20]</c> and b2 <c>[20]</c> once,
+        /// <summary>Packs w1 <c>[20, 36]</c>, b1 <c>[36]</c>, w2 <c>[36, 20]</c>, b2 <c>[20]</c> once,
         /// for <c>FeedForward(x, weights, y)</c>.</summary>
         /// <exception cref="global::System.ArgumentException">A length does not match the shape.</exception>
         [global::System.CodeDom.Compiler.GeneratedCode("FixedShapeAttention.Generators", "1.0.0.0")]
@@ -64,7 +64,7 @@ namespace Demo
 
         /// <summary><c>y = Gelu(x·W1 + b1)·W2 + b2</c> with weights from <c>PackFeedForward</c>; bit-identical to the raw-span overload.</summary>
         /// <exception cref="global::System.ArgumentException">A length does not match the shape, <paramref name="y"/> overlaps <paramref name="x"/>,
-        /// or the weights were packed for other dimensions.</exception>
+        /// or the weights were packed for other dimensions or another vector width.</exception>
         [global::System.CodeDom.Compiler.GeneratedCode("FixedShapeAttention.Generators", "1.0.0.0")]
         public static void FeedForward(
             global::System.ReadOnlySpan<float> x, global::FixedShapeAttention.PackedFeedForwardWeights weights, global::System.Span<float> y) =>

@@ -45,7 +45,8 @@ namespace Demo
                 batch * 10400L, maxDegreeOfParallelism, x, w, b, default, default, y);
         }
 
-        /// <summary>Packs w <c>[20, 20]</c> and b <c>[20]</c> once, for <c>Project(x, weights, y)</c>.</summary>
+        /// <summary>Packs w <c>[20, 20]</c>, b <c>[20]</c> once,
+        /// for <c>Project(x, weights, y)</c>.</summary>
         /// <exception cref="global::System.ArgumentException">A length does not match the shape.</exception>
         [global::System.CodeDom.Compiler.GeneratedCode("FixedShapeAttention.Generators", "1.0.0.0")]
         public static global::FixedShapeAttention.PackedProjectionWeights PackProjection(
@@ -57,7 +58,7 @@ namespace Demo
 
         /// <summary><c>y = x·W + b</c> with weights from <c>PackProjection</c>; bit-identical to the raw-span overload.</summary>
         /// <exception cref="global::System.ArgumentException">A length does not match the shape, <paramref name="y"/> overlaps <paramref name="x"/>,
-        /// or the weights were packed for another width.</exception>
+        /// or the weights were packed for other dimensions or another vector width.</exception>
         [global::System.CodeDom.Compiler.GeneratedCode("FixedShapeAttention.Generators", "1.0.0.0")]
         public static void Project(
             global::System.ReadOnlySpan<float> x, global::FixedShapeAttention.PackedProjectionWeights weights, global::System.Span<float> y) =>
