@@ -295,13 +295,14 @@ public sealed class KernelPlannerTests
     // ---- Column ownership: every element written by exactly one chunk ----
 
     /// <summary>
-    /// The shapes the ownership test plans: the shape fuzz's random shapes (same generator and seed), the edge shapes
+    /// The shapes the ownership test plans: the shape fuzz's random shapes (same generator, seed and count), the edge shapes
     /// that once raced (EmbeddingDim 72 on Vector512: one full panel and an overlapping remainder slot), and every
     /// EmbeddingDim and FfnDim from 1 to 1,536 with the other dimension large enough to split columns.
     /// </summary>
     private static IEnumerable<TransformerShape> OwnershipShapes()
     {
-        foreach (ShapeFuzzTests.FuzzShape fuzz in ShapeFuzzTests.RandomShapes(FuzzSettings.Seed, ShapeFuzzTests.DefaultShapeCount))
+        int count = FuzzSettings.Read(FuzzSettings.ShapesVariable, ShapeFuzzTests.DefaultShapeCount);
+        foreach (ShapeFuzzTests.FuzzShape fuzz in ShapeFuzzTests.RandomShapes(FuzzSettings.Seed, count))
         {
             yield return fuzz.Shape;
         }
