@@ -2,6 +2,8 @@ using System;
 using System.Globalization;
 using System.Linq;
 using System.Text.RegularExpressions;
+using System.Collections.Generic;
+using FixedShapeAttention.CompilerServices;
 using FixedShapeAttention.Generators.Model;
 using FixedShapeAttention.Generators.Planning;
 using Xunit;
@@ -33,14 +35,19 @@ public sealed class KernelPlannerTests
     };
 
     [Fact]
-    public void Worked_example_is_fully_unrolled()
+    public void Worked_example_unrolls_only_the_kernels_within_the_budget()
     {
         KernelPlan plan = Plan(4, 3, 12);
 
-        Assert.Equal(KernelStrategy.FullUnroll, plan.AttentionStrategy);
-        Assert.StartsWith("full unroll:", plan.AttentionReason, StringComparison.Ordinal);
-        // Its largest product (x·W1 or h·W2 on the scalar branch, 36 statements) is also within the budget.
-        Assert.Equal(KernelStrategy.FullUnroll, plan.FeedForwardStrategy);
+        // Each branch decides from its own products. The projection is 4 rows × 3 float slots × 3 deep = 36 statements.
+        Assert.All(plan.Branches, b => Assert.Equal(KernelStrategy.FullUnroll, b.Projection.Strategy));
+        Assert.All(plan.Branches, b => Assert.Contains("full unroll (x·W 4 × 3 slots × 3 deep = 36", b.Projection.Reason, StringComparison.Ordinal));
+        // Attention's two products together: Vector512 and Vector256 4 × 1 × 3 + 4 × 3 × 4 = 60, scalar 48 + 48 = 96.
+        Assert.All(plan.Branches, b => Assert.Equal(KernelStrategy.Blocked, b.Attention.Strategy));
+        Assert.Contains("= 60 multiply-add statements", plan.Branch(IsaBranch.Vector512).Attention.Reason, StringComparison.Ordinal);
+        Assert.Contains("= 96 multiply-add statements", plan.Branch(IsaBranch.Scalar).Attention.Reason, StringComparison.Ordinal);
+        // h·W2 is 12 deep: 4 rows × 3 float slots × 12 = 144 multiply-adds, above the budget on every branch.
+        Assert.All(plan.Branches, b => Assert.Equal(KernelStrategy.Blocked, b.FeedForward.Strategy));
         Assert.Equal((1, 0, 1), (plan.FullRowTiles, plan.TailRows, plan.RowTiles));
     }
 
@@ -49,16 +56,27 @@ public sealed class KernelPlannerTests
     {
         KernelPlan plan = Plan(128, 384, 1536, heads: 12);
 
-        Assert.Equal(KernelStrategy.Blocked, plan.AttentionStrategy);
-        Assert.Equal(KernelStrategy.Blocked, plan.FeedForwardStrategy);
         string budget = $"above the unroll budget of {TileTable.UnrollBudget}";
-        Assert.Contains(budget, plan.AttentionReason);
-        Assert.Contains(budget, plan.FeedForwardReason);
+        foreach (BranchPlan branch in plan.Branches)
+        {
+            Assert.Equal(KernelStrategy.Blocked, branch.Attention.Strategy);
+            Assert.Equal(KernelStrategy.Blocked, branch.FeedForward.Strategy);
+            Assert.Contains(budget, branch.Attention.Reason);
+            Assert.Contains(budget, branch.FeedForward.Reason);
+        }
+
+        // No branch decides for another: the Vector512 branch names its own product, not the scalar branch's.
+        Assert.StartsWith(
+            "Vector512 blocked loops (Q·Kᵀ 4 × 8 slots × 32 deep + P·V 4 × 2 slots × 128 deep = 2048 multiply-add statements",
+            plan.Branch(IsaBranch.Vector512).Attention.Reason,
+            StringComparison.Ordinal);
         // 32 row tiles, no tail; one attention chunk per head (~2 MFLOP); the feed-forward network in the fewest, tallest
         // chunks that still let several threads share a sequence (each chunk streams all of W1 and W2): 4 of 32 rows.
         Assert.Equal((32, 0), (plan.FullRowTiles, plan.TailRows));
         Assert.Equal(1, plan.AttentionChunksPerHead);
-        Assert.Equal((4, 32), (plan.FeedForwardChunksPerSequence, plan.FeedForwardMaxRowsPerChunk));
+        // MiniLM's FFN splits columns (see below): four chunks per sequence, each all rows × a share of the panels.
+        Assert.True(plan.FeedForwardColumnSplit);
+        Assert.Equal(4, plan.FeedForwardChunksPerSequence);
     }
 
     [Fact]
@@ -86,11 +104,12 @@ public sealed class KernelPlannerTests
         Assert.Equal((64 + 64) * 512, bertBase.AttentionScratchFloats);
 
         // P·V of head dim 64 on Vector512: two panels of two vectors, row tiles in pairs (8×2).
-        BranchPlan wide = bertBase.Branches.Single(b => b.Isa == IsaBranch.Vector512);
-        Assert.Equal((2, 2), (wide.AttentionOutput.PanelSlots, wide.AttentionOutput.FullPanels));
-        Assert.True(TileTable.PairsRowTiles(16, wide.AttentionOutput.SlotCount, wide.AttentionOutput.Lanes, wide.AttentionOutput.PanelSlots));
-        BranchPlan avx2 = bertBase.Branches.Single(b => b.Isa == IsaBranch.Vector256);
-        Assert.False(TileTable.PairsRowTiles(8, avx2.AttentionOutput.SlotCount, avx2.AttentionOutput.Lanes, avx2.AttentionOutput.PanelSlots));
+        BranchPlan wide = bertBase.Branch(IsaBranch.Vector512);
+        Assert.Equal((2, 2), (wide.AttentionOutput.Layout.PanelSlots, wide.AttentionOutput.Layout.FullPanels));
+        Assert.True(wide.AttentionOutput.PairRowTiles);
+        Assert.False(bertBase.Branch(IsaBranch.Vector256).AttentionOutput.PairRowTiles);
+        // A call that never sees two full row tiles has no pair loop: the worked example's 4 rows are one tile.
+        Assert.All(Plan(4, 3, 12).Branches, b => Assert.False(b.AttentionOutput.PairRowTiles));
 
         // MiniLM at 128 tokens: the whole head fits one block.
         KernelPlan miniLm = Plan(128, 384, 1536, heads: 12);
@@ -112,8 +131,8 @@ public sealed class KernelPlannerTests
     {
         KernelPlan plan = Plan(13, 20, 36, heads: 4, causal: true);
 
-        Assert.Equal(KernelStrategy.Blocked, plan.AttentionStrategy);
-        Assert.Equal(KernelStrategy.Blocked, plan.FeedForwardStrategy);
+        Assert.All(plan.Branches, b => Assert.Equal(KernelStrategy.Blocked, b.Attention.Strategy));
+        Assert.All(plan.Branches, b => Assert.Equal(KernelStrategy.Blocked, b.FeedForward.Strategy));
         Assert.Equal((3, 1, 4), (plan.FullRowTiles, plan.TailRows, plan.RowTiles));
         Assert.Equal(16, plan.ScoreStride);
     }
@@ -125,17 +144,22 @@ public sealed class KernelPlannerTests
     {
         KernelPlan plan = Plan(s, e, f, h);
 
-        AssertReasonAgrees(plan.AttentionStrategy, plan.AttentionReason);
-        AssertReasonAgrees(plan.FeedForwardStrategy, plan.FeedForwardReason);
+        foreach (BranchPlan branch in plan.Branches)
+        {
+            AssertReasonAgrees(branch.Attention);
+            AssertReasonAgrees(branch.FeedForward);
+            AssertReasonAgrees(branch.Projection);
+        }
     }
 
-    private static void AssertReasonAgrees(KernelStrategy strategy, string reason)
+    private static void AssertReasonAgrees(Choice choice)
     {
+        (KernelStrategy strategy, string reason) = (choice.Strategy, choice.Reason);
         Match match = Regex.Match(reason, @"= (\d+) multiply-add statements");
         Assert.True(match.Success, $"No statement count in \"{reason}\".");
         long statements = long.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture);
         Assert.Equal(statements <= TileTable.UnrollBudget ? KernelStrategy.FullUnroll : KernelStrategy.Blocked, strategy);
-        Assert.StartsWith(strategy == KernelStrategy.FullUnroll ? "full unroll:" : "blocked loops:", reason, StringComparison.Ordinal);
+        Assert.Contains(strategy == KernelStrategy.FullUnroll ? " full unroll (" : " blocked loops (", reason, StringComparison.Ordinal);
     }
 
     [Theory]
@@ -168,7 +192,8 @@ public sealed class KernelPlannerTests
 
         Assert.Equal(columns, layout.Columns);
         Assert.Equal(lanes, layout.Lanes);
-        Assert.Equal(TileTable.PanelSlots((int)isa), layout.PanelSlots);
+        // RN is the table's; a product narrower than one panel has only its remainder slots as its tile.
+        Assert.Equal(fullPanels > 0 ? KernelPlanner.PanelSlots(isa, lanes) : remainder.Length, layout.PanelSlots);
         Assert.Equal(fullPanels, layout.FullPanels);
         Assert.Equal(remainder, layout.RemainderOffsets);
     }
@@ -231,8 +256,9 @@ public sealed class KernelPlannerTests
         Assert.InRange(plan.AttentionChunksPerHead, 1, plan.RowTiles);
         Assert.InRange(plan.FeedForwardChunksPerSequence, 1, plan.RowTiles);
         Assert.InRange(plan.FeedForwardMaxRowsPerChunk, 1, s);
-        // The largest chunk times the chunk count reaches every row; the largest chunk is whole row tiles or the sequence.
-        Assert.True((long)plan.FeedForwardChunksPerSequence * plan.FeedForwardMaxRowsPerChunk >= s);
+        // The largest chunk times the chunk count reaches every row (column-split chunks take every row);
+        // the largest chunk is whole row tiles or the sequence.
+        Assert.True(plan.FeedForwardColumnSplit || (long)plan.FeedForwardChunksPerSequence * plan.FeedForwardMaxRowsPerChunk >= s);
         Assert.True(plan.FeedForwardMaxRowsPerChunk % plan.RowTile == 0 || plan.FeedForwardMaxRowsPerChunk == s);
         Assert.True(plan.AttentionScratchFloats > 0 && plan.FeedForwardScratchFloats > 0);
     }
@@ -250,11 +276,12 @@ public sealed class KernelPlannerTests
         foreach (BranchPlan branch in plan.Branches)
         {
             Assert.InRange(branch.ScoreColumns, s, plan.ScoreStride);
-            Assert.Equal(branch.ScoreColumns, branch.Scores.Columns);
-            Assert.Equal(0, branch.ScoreColumns % branch.Scores.Lanes);
-            Assert.Equal(e / h, branch.AttentionOutput.Columns);
-            Assert.Equal(f, branch.Hidden.Columns);
-            Assert.Equal(e, branch.FeedForwardOutput.Columns);
+            Assert.Equal(branch.ScoreColumns, branch.Scores.Layout.Columns);
+            Assert.Equal(0, branch.ScoreColumns % branch.Scores.Layout.Lanes);
+            Assert.Equal(e / h, branch.AttentionOutput.Layout.Columns);
+            Assert.Equal(f, branch.Hidden.Layout.Columns);
+            Assert.Equal(e, branch.FeedForwardOutput.Layout.Columns);
+            Assert.Equal(e, branch.ProjectionOutput.Layout.Columns);
         }
     }
 
@@ -263,5 +290,167 @@ public sealed class KernelPlannerTests
     {
         Assert.Equal(Plan(13, 20, 36, 4), Plan(13, 20, 36, 4));
         Assert.NotEqual(Plan(13, 20, 36, 4), Plan(13, 20, 36, 2));
+    }
+
+    // ---- Column ownership: every element written by exactly one chunk ----
+
+    /// <summary>
+    /// The shapes the ownership test plans: the shape fuzz's random shapes (same generator, seed and count), the edge shapes
+    /// that once raced (EmbeddingDim 72 on Vector512: one full panel and an overlapping remainder slot), and every
+    /// EmbeddingDim and FfnDim from 1 to 1,536 with the other dimension large enough to split columns.
+    /// </summary>
+    private static IEnumerable<TransformerShape> OwnershipShapes()
+    {
+        int count = FuzzSettings.Read(FuzzSettings.ShapesVariable, ShapeFuzzTests.DefaultShapeCount);
+        foreach (ShapeFuzzTests.FuzzShape fuzz in ShapeFuzzTests.RandomShapes(FuzzSettings.Seed, count))
+        {
+            yield return fuzz.Shape;
+        }
+
+        yield return new TransformerShape(16, 72, 144, 1, false, Activation.Relu);
+        yield return new TransformerShape(128, 72, 1824, 8, true, Activation.Gelu);
+        for (int dim = 1; dim <= 1536; dim++)
+        {
+            yield return new TransformerShape(13, dim, 1536, 1, false, Activation.Gelu);
+            yield return new TransformerShape(13, 1536, dim, 1, false, Activation.Relu);
+        }
+    }
+
+    private static KernelPlan Plan(TransformerShape shape) =>
+        KernelPlanner.Plan(new ShapeSpec(
+            new TypeHierarchy("Demo", EquatableArray<string>.Empty, "Shape"),
+            shape.SequenceLength, shape.EmbeddingDim, shape.FfnDim, shape.Heads, shape.Causal, (ActivationKind)shape.Activation));
+
+    [Fact]
+    public void No_two_chunks_write_the_same_output_element_on_any_branch()
+    {
+        var failures = new List<string>();
+        int shapes = 0;
+        foreach (TransformerShape shape in OwnershipShapes())
+        {
+            shapes++;
+            KernelPlan plan = Plan(shape);
+            foreach (BranchPlan branch in plan.Branches)
+            {
+                string where = $"{shape} on {branch.Isa}";
+                CheckAttention(plan, branch, where, failures);
+                CheckProduct(plan, branch.Hidden, plan.FeedForwardChunksPerSequence, $"{where}, FFN x·W1{(plan.FeedForwardColumnSplit ? " (phase 1)" : "")}", failures);
+                CheckProduct(plan, branch.FeedForwardOutput, plan.FeedForwardChunksPerSequence, $"{where}, FFN h·W2{(plan.FeedForwardColumnSplit ? " (phase 2)" : "")}", failures);
+                CheckProduct(plan, branch.ProjectionOutput, plan.ProjectionChunksPerSequence, $"{where}, projection", failures);
+            }
+        }
+
+        Assert.True(shapes > 3000, $"Only {shapes} shapes planned.");
+        Assert.True(failures.Count == 0, $"{failures.Count} products with a doubly written or unwritten element:\n" + string.Join("\n", failures.Take(20)));
+    }
+
+    [Fact]
+    public void EmbeddingDim_72_on_Vector512_gives_the_overlapping_remainder_to_the_chunk_of_the_last_full_panel()
+    {
+        ProductPlan projection = Plan(new TransformerShape(16, 72, 144, 1, false, Activation.Relu)).Branch(IsaBranch.Vector512).ProjectionOutput;
+
+        // One full panel (columns 0–63) and the overlapping slot at 56 (columns 56–71): both belong to chunk 0.
+        Assert.Equal((1, 16, 4), (projection.Layout.FullPanels, projection.Layout.Lanes, projection.Layout.PanelSlots));
+        Assert.Equal(new[] { 56 }, projection.Layout.RemainderOffsets);
+        Assert.Equal(new ColumnShare(4, 1, 0), projection.Share);
+
+        // The rule the projection had before (the last chunk owns the remainder) is caught by the ownership check.
+        var failures = new List<string>();
+        CheckColumns(projection with { Share = projection.Share! with { RemainderOwner = 3 } }, "old rule", failures);
+        Assert.Single(failures);
+    }
+
+    /// <summary>Attention: chunk (head, part) writes the rows of its share of the row tiles × the head's columns.</summary>
+    private static void CheckAttention(KernelPlan plan, BranchPlan branch, string where, List<string> failures)
+    {
+        ShapeSpec shape = plan.Shape;
+        var writers = new int[shape.SequenceLength * shape.EmbeddingDim];
+        // Within one chunk the overlapping slot rewrites its own columns (same bits, same thread): count each column once.
+        int[] headColumns = Columns(branch.AttentionOutput.Layout, panels: (0, branch.AttentionOutput.Layout.FullPanels), remainder: true).Distinct().ToArray();
+        for (int head = 0; head < shape.Heads; head++)
+        {
+            for (int part = 0; part < plan.AttentionChunksPerHead; part++)
+            {
+                foreach (int row in Rows(plan, plan.AttentionChunksPerHead, part))
+                {
+                    foreach (int column in headColumns)
+                    {
+                        writers[row * shape.EmbeddingDim + head * shape.HeadDim + column]++;
+                    }
+                }
+            }
+        }
+
+        if (writers.Any(count => count != 1))
+        {
+            failures.Add($"{where}, attention: elements written {string.Join("/", writers.Distinct().OrderBy(c => c))} times");
+        }
+    }
+
+    /// <summary>A product's chunks: by rows (a row partition of whole tiles) or, with a column share, by columns.</summary>
+    private static void CheckProduct(KernelPlan plan, ProductPlan product, int chunks, string where, List<string> failures)
+    {
+        if (product.Share is not null)
+        {
+            Assert.Equal(chunks, product.Share.Chunks);
+            CheckColumns(product, where, failures);
+            return;
+        }
+
+        // Row chunks each write every column of their rows.
+        var writers = new int[plan.Shape.SequenceLength];
+        for (int part = 0; part < chunks; part++)
+        {
+            foreach (int row in Rows(plan, chunks, part))
+            {
+                writers[row]++;
+            }
+        }
+
+        if (writers.Any(count => count != 1))
+        {
+            failures.Add($"{where}: rows written {string.Join("/", writers.Distinct().OrderBy(c => c))} times");
+        }
+    }
+
+    /// <summary>Column chunks write every row: each column must have exactly one writing chunk.</summary>
+    private static void CheckColumns(ProductPlan product, string where, List<string> failures)
+    {
+        ColumnShare share = product.Share!;
+        var owners = new int[product.Layout.Columns];
+        for (int part = 0; part < share.Chunks; part++)
+        {
+            var panels = (RowPartition.Start(share.FullPanels, share.Chunks, part), RowPartition.Count(share.FullPanels, share.Chunks, part));
+            foreach (int column in Columns(product.Layout, panels, remainder: part == share.RemainderOwner).Distinct())
+            {
+                owners[column]++;
+            }
+        }
+
+        if (owners.Any(count => count != 1))
+        {
+            int column = Array.FindIndex(owners, count => count != 1);
+            failures.Add($"{where}: column {column} of {product.Layout.Columns} has {owners[column]} writing chunks (share {share})");
+        }
+    }
+
+    /// <summary>The columns the emitted tile writes for full panels [first, first + count) and, if asked, the remainder block.</summary>
+    private static int[] Columns(ColumnLayout layout, (int First, int Count) panels, bool remainder)
+    {
+        var slots = Enumerable.Range(panels.First * layout.PanelSlots, panels.Count * layout.PanelSlots).Select(slot => slot * layout.Lanes);
+        if (remainder)
+        {
+            slots = slots.Concat(layout.RemainderOffsets);
+        }
+
+        return slots.SelectMany(slot => Enumerable.Range(slot, layout.Lanes)).ToArray();
+    }
+
+    /// <summary>The rows of row chunk <paramref name="part"/> of <paramref name="chunks"/>, clipped to the sequence.</summary>
+    private static IEnumerable<int> Rows(KernelPlan plan, int chunks, int part)
+    {
+        int first = RowPartition.Start(plan.RowTiles, chunks, part) * plan.RowTile;
+        int end = Math.Min(plan.Shape.SequenceLength, (first / plan.RowTile + RowPartition.Count(plan.RowTiles, chunks, part)) * plan.RowTile);
+        return Enumerable.Range(first, end - first);
     }
 }

@@ -23,10 +23,10 @@ namespace FixedShapeAttention.Generators.Tests;
 /// </summary>
 public sealed class ShapeFuzzTests
 {
-    private const int DefaultShapeCount = 500;
+    internal const int DefaultShapeCount = 500;
 
     /// <summary>One random shape and the data it runs on. <see cref="Attribute"/> is what to paste to reproduce it alone.</summary>
-    private sealed record FuzzShape(int Index, TransformerShape Shape, int Batch, int DataSeed)
+    internal sealed record FuzzShape(int Index, TransformerShape Shape, int Batch, int DataSeed)
     {
         public string ClassName => $"Shape_{Index}";
 
@@ -81,7 +81,7 @@ public sealed class ShapeFuzzTests
     }
 
     /// <summary>seq 1–96, dim 1–160, heads a divisor of dim, ffn 1–320, causal and activation uniform, batch 1 or 2.</summary>
-    private static FuzzShape[] RandomShapes(int seed, int count)
+    internal static FuzzShape[] RandomShapes(int seed, int count)
     {
         var random = new Random(seed);
         var shapes = new FuzzShape[count];

@@ -1,11 +1,3 @@
-using System;
-using System.Collections.Generic;
-using System.Linq;
-using FixedShapeAttention.Generators.Infrastructure;
-using FixedShapeAttention.Generators.Model;
-using FixedShapeAttention.Generators.Planning;
-using FixedShapeAttention.Kernels;
-using FixedShapeAttention.Scheduling;
 using static FixedShapeAttention.Generators.Emitters.KernelEmitterCommon;
 
 namespace FixedShapeAttention.Generators.Emitters;
@@ -18,47 +10,49 @@ internal static class AttentionEmitter
 {
     public static string Emit(KernelPlan plan)
     {
-        ShapeSpec shape = plan.Shape;
-        string kernel = shape.Type.Name + "AttentionKernel";
-        long flopsPerSequence = shape.Heads * ChunkSizing.AttentionFlopsPerHead(shape.SequenceLength, shape.HeadDim);
-
-        var explanation = new List<string>
-        {
-            $"FixedShapeAttention: Attention for {shape.Type.Name}.",
-            $"Shape: SequenceLength {shape.SequenceLength}, EmbeddingDim {shape.EmbeddingDim}, Heads {shape.Heads} (HeadDim {shape.HeadDim}), " +
-            $"{(shape.Causal ? "causal (query i sees keys 0..i)" : "not causal")}; per head softmax(Q·Kᵀ/√{shape.HeadDim})·V.",
-            $"Strategy: {plan.AttentionReason}.",
-            $"Register tiles (rows × vectors): Q·Kᵀ {TileDescription(plan, b => b.Scores)}; P·V {TileDescription(plan, b => b.AttentionOutput)}.",
-            "Key-padding mask (the keyCounts overload): keys from keyCount on get -inf before softmax, so weight exactly 0.",
-            "Loop order: per chunk, Kᵀ packed once, then " +
-                (plan.AttentionBlocked ? $"per block of {plan.AttentionBlockTiles * plan.RowTile} rows (so the block's scores stay in L2), " : "") +
-                "Q·Kᵀ for all the rows (column panels outside, row tiles inside, so a panel of Kᵀ stays in cache), softmax row by row (exp weights, 1/Σ kept per row), then P·V likewise, scaling each output row by its 1/Σ.",
-            $"Row tail: {RowTail(plan)}",
-            $"Scheduling: {plan.AttentionChunksPerHead} chunk{(plan.AttentionChunksPerHead == 1 ? "" : "s")} per (sequence, head) of at most {plan.AttentionMaxRowsPerChunk} rows, {Number(flopsPerSequence)} flops per sequence; " +
-            $"below {Number(ChunkSizing.ParallelThresholdFlops)} flops per call every chunk runs on the calling thread.",
-        };
-
-        return FileHeaderEmitter.Write(shape.Type, explanation, w => EmitPublicApi(w, plan, kernel, flopsPerSequence), w => EmitKernel(w, plan, kernel));
+        string kernel = plan.Shape.Type.Name + "AttentionKernel";
+        return FileHeaderEmitter.Write(plan.Shape.Type, w => EmitPublicApi(w, plan, kernel), w => EmitKernel(w, plan, kernel));
     }
 
-    private static void EmitPublicApi(SourceWriter w, KernelPlan plan, string kernel, long flopsPerSequence)
+    private static IEnumerable<string> Explanation(KernelPlan plan)
+    {
+        ShapeSpec shape = plan.Shape;
+        yield return $"Shape: SequenceLength {shape.SequenceLength}, EmbeddingDim {shape.EmbeddingDim}, Heads {shape.Heads} (HeadDim {shape.HeadDim}), " +
+            $"{(shape.Causal ? "causal (query i sees keys 0..i)" : "not causal")}.";
+        yield return Strategy(plan, b => b.Attention);
+        yield return $"Register tiles (rows × vectors): Q·Kᵀ {TileDescription(plan, b => b.Scores)}; P·V {TileDescription(plan, b => b.AttentionOutput)}.";
+        yield return "Key-padding mask (the keyCounts overload): keys from keyCount on get -inf before softmax, so weight exactly 0.";
+        yield return "Loop order: per chunk, Kᵀ packed once, then " +
+            (plan.AttentionBlocked ? $"per block of {plan.AttentionBlockTiles * plan.RowTile} rows (so the block's scores stay in L2), " : "") +
+            "Q·Kᵀ for all the rows (column panels outside, row tiles inside, so a panel of Kᵀ stays in cache), softmax row by row " +
+            "(exp weights, 1/Σ kept per row), then P·V likewise, scaling each output row by its 1/Σ.";
+        yield return RowTail(plan);
+        yield return $"Scheduling: {Plural(plan.AttentionChunksPerHead, "chunk")} per (sequence, head) of at most {plan.AttentionMaxRowsPerChunk} rows, " +
+            Threshold(plan, plan.AttentionFlopsPerSequence);
+    }
+
+    private static void EmitPublicApi(SourceWriter w, KernelPlan plan, string kernel)
     {
         ShapeSpec shape = plan.Shape;
         int chunksPerSequence = shape.Heads * plan.AttentionChunksPerHead;
+        string[] run = { $"new global::{FileHeaderEmitter.KernelNamespace}.{kernel}()", Times("batch", chunksPerSequence), $"batch * {plan.AttentionFlopsPerSequence}L", "maxDegreeOfParallelism" };
         EmitOverloadPair(
             w,
             "Attention",
             new[] { (Spans.ReadOnly, "q"), (Spans.ReadOnly, "k"), (Spans.ReadOnly, "v"), (Spans.Writable, "output") },
             new[]
             {
-                $"/// <summary>Per head, <c>softmax(Q·Kᵀ/√{shape.HeadDim})·V</c> over row-major <c>[batch, {shape.SequenceLength}, {shape.EmbeddingDim}]</c> spans; " +
-                    "runs on up to <see cref=\"global::FixedShapeAttention.KernelParallelism.DefaultMaxDegreeOfParallelism\"/> threads.</summary>",
-                "/// <exception cref=\"global::System.ArgumentException\">A length is not a whole number of sequences, the lengths differ, or <paramref name=\"output\"/> overlaps an input.</exception>",
-            },
+                $"/// <summary>Per head, <c>softmax(Q·Kᵀ/√{shape.HeadDim})·V</c> over row-major <c>[batch, {shape.SequenceLength}, {shape.EmbeddingDim}]</c> spans;",
+                "/// runs on up to <see cref=\"global::FixedShapeAttention.KernelParallelism.DefaultMaxDegreeOfParallelism\"/> threads.</summary>",
+            }.Concat(Remarks(w, Explanation(plan))).Concat(new[]
+            {
+                "/// <exception cref=\"global::System.ArgumentException\">A length is not a whole number of sequences, the lengths differ, or",
+                "/// <paramref name=\"output\"/> overlaps an input.</exception>",
+            }).ToArray(),
             () =>
             {
-                w.Line($"int batch = global::FixedShapeAttention.CompilerServices.KernelArguments.ValidateAttention(q, k, v, output, {shape.SequenceLength}, {shape.EmbeddingDim});");
-                w.Line($"global::FixedShapeAttention.CompilerServices.ParallelRunner.Run(new global::{FileHeaderEmitter.KernelNamespace}.{kernel}(), batch * {chunksPerSequence}, batch * {flopsPerSequence}L, maxDegreeOfParallelism, q, k, v, default, default, output);");
+                w.Line($"int batch = {Spans.CompilerServices}.KernelArguments.ValidateAttention(q, k, v, output, {shape.SequenceLength}, {shape.EmbeddingDim});");
+                w.List($"{Spans.CompilerServices}.ParallelRunner.Run(", run.Concat(new[] { "q", "k", "v", "default", "default", "output" }), ");");
             });
 
         w.Line();
@@ -68,15 +62,15 @@ internal static class AttentionEmitter
             new[] { (Spans.ReadOnly, "q"), (Spans.ReadOnly, "k"), (Spans.ReadOnly, "v"), (Spans.Counts, "keyCounts"), (Spans.Writable, "output") },
             new[]
             {
-                "/// <summary>Attention with a key-padding mask: sequence i of the batch attends to its first <c>keyCounts[i]</c> keys only; " +
-                    "masked keys get weight exactly 0 and a count of 0 gives zeros.</summary>",
-                "/// <exception cref=\"global::System.ArgumentException\">A length is not a whole number of sequences, the lengths differ, a count is outside " +
-                    $"[0, {shape.SequenceLength}], or <paramref name=\"output\"/> overlaps an input.</exception>",
+                "/// <summary>Attention with a key-padding mask: sequence i of the batch attends to its first <c>keyCounts[i]</c> keys only;",
+                "/// masked keys get weight exactly 0 and a count of 0 gives zeros.</summary>",
+                "/// <exception cref=\"global::System.ArgumentException\">A length is not a whole number of sequences, the lengths differ, a count is",
+                $"/// outside [0, {shape.SequenceLength}], or <paramref name=\"output\"/> overlaps an input.</exception>",
             },
             () =>
             {
-                w.Line($"int batch = global::FixedShapeAttention.CompilerServices.KernelArguments.ValidateMaskedAttention(q, k, v, keyCounts, output, {shape.SequenceLength}, {shape.EmbeddingDim});");
-                w.Line($"global::FixedShapeAttention.CompilerServices.ParallelRunner.Run(new global::{FileHeaderEmitter.KernelNamespace}.{kernel}(), batch * {chunksPerSequence}, batch * {flopsPerSequence}L, maxDegreeOfParallelism, q, k, v, default, default, output, keyCounts);");
+                w.Line($"int batch = {Spans.CompilerServices}.KernelArguments.ValidateMaskedAttention(q, k, v, keyCounts, output, {shape.SequenceLength}, {shape.EmbeddingDim});");
+                w.List($"{Spans.CompilerServices}.ParallelRunner.Run(", run.Concat(new[] { "q", "k", "v", "default", "default", "output", "keyCounts" }), ");");
             });
     }
 
@@ -104,17 +98,7 @@ internal static class AttentionEmitter
                     w.Line(cph == 1 ? $"int head = chunk % {shape.Heads};" : $"int head = chunk / {cph} % {shape.Heads};");
                 }
 
-                if (cph == 1)
-                {
-                    w.Line("const int firstTile = 0;");
-                    w.Line($"const int tileCount = {plan.RowTiles};");
-                }
-                else
-                {
-                    w.Line($"int part = chunk % {cph};");
-                    w.Line($"int firstTile = RowPartition.Start({plan.RowTiles}, {cph}, part);");
-                    w.Line($"int tileCount = RowPartition.Count({plan.RowTiles}, {cph}, part);");
-                }
+                EmitTileRange(w, plan, cph);
 
                 w.Line($"// Keys beyond keyCount are padding (masked call); the unmasked call sees all {s}.");
                 w.Line($"int keyCount = buffers.SequenceCount(sequence, {s});");
@@ -125,26 +109,57 @@ internal static class AttentionEmitter
                 w.Line("ref float outputHead = ref Unsafe.Add(ref buffers.Output, headOffset);");
                 w.Line($"// Scratch: Kᵀ of this head ({d} × {stride}), then up to {plan.AttentionBlockRows} score rows of {stride}.");
                 w.Line($"ref float scratch = ref MemoryMarshal.GetReference(WorkerScratch.Get({plan.AttentionScratchFloats}));");
-                EmitLadder(w, plan, isa => w.Line($"Rows_{Suffix(isa)}(ref qHead, ref kHead, ref vHead, ref outputHead, ref scratch, firstTile, tileCount, keyCount);"));
+                EmitLadder(w, plan, (arm, isa) => arm.Line(
+                    $"Rows_{Suffix(plan.BodyOwner(isa, RowsBody))}(ref qHead, ref kHead, ref vHead, ref outputHead, ref scratch, firstTile, tileCount, keyCount);"));
             }
 
-            foreach (BranchPlan branch in plan.Branches)
+            foreach (IsaBranch owner in plan.BodyOwners(RowsBody))
             {
                 w.Line();
-                EmitBranch(w, plan, branch);
+                EmitRows(w, plan, plan.Branch(owner));
+            }
+
+            foreach (IsaBranch owner in plan.BodyOwners(b => b.Scores))
+            {
+                w.Line();
+                EmitScores(w, plan, plan.Branch(owner));
+            }
+
+            foreach (IsaBranch owner in plan.BodyOwners(SoftmaxBody))
+            {
+                BranchPlan branch = plan.Branch(owner);
+                w.Line();
+                SoftmaxEmitter.EmitRowMethod(w, $"Softmax_{Suffix(owner)}", branch.Scores.Layout.Lanes, branch.ScoreColumns, shape.Causal);
+            }
+
+            foreach (IsaBranch owner in plan.BodyOwners(b => b.AttentionOutput))
+            {
+                w.Line();
+                EmitOutput(w, plan, plan.Branch(owner));
             }
         }
     }
 
-    private static void EmitBranch(SourceWriter w, KernelPlan plan, BranchPlan branch)
+    /// <summary>What a branch's row driver calls: equal parts, equal driver.</summary>
+    private static (ProductPlan, int, ProductPlan) RowsBody(BranchPlan b) => (b.Scores, b.ScoreColumns, b.AttentionOutput);
+
+    /// <summary>What a softmax row method depends on: the score vectors' width and the padded row.</summary>
+    private static (int, int) SoftmaxBody(BranchPlan b) => (b.Scores.Layout.Lanes, b.ScoreColumns);
+
+    private static void EmitRows(SourceWriter w, KernelPlan plan, BranchPlan branch)
     {
         ShapeSpec shape = plan.Shape;
         string suffix = Suffix(branch.Isa);
+        var names = (
+            Scores: "Scores_" + Suffix(plan.BodyOwner(branch.Isa, b => b.Scores)),
+            Softmax: "Softmax_" + Suffix(plan.BodyOwner(branch.Isa, SoftmaxBody)),
+            Output: "Output_" + Suffix(plan.BodyOwner(branch.Isa, b => b.AttentionOutput)));
         int e = shape.EmbeddingDim, stride = plan.ScoreStride, tile = plan.RowTile;
         bool causal = shape.Causal;
 
-        w.Line($"/// <summary>Row tiles [firstTile, firstTile + tileCount) of one head on the {Planning.KernelPlanner.Describe(branch.Isa)} branch.</summary>");
-        using (w.Block($"private static void Rows_{suffix}(ref float qHead, ref float kHead, ref float vHead, ref float outputHead, ref float scratch, int firstTile, int tileCount, int keyCount)"))
+        w.Line("/// <summary>Row tiles [firstTile, firstTile + tileCount) of one head.</summary>");
+        w.List($"private static void Rows_{suffix}(", new[] { "ref float qHead", "ref float kHead", "ref float vHead", "ref float outputHead", "ref float scratch", "int firstTile", "int tileCount", "int keyCount" }, ")");
+        using (w.Block())
         {
             w.Line("ref float keysT = ref scratch;");
             w.Line($"ref float scores = ref Unsafe.Add(ref scratch, {shape.HeadDim * stride});");
@@ -158,13 +173,14 @@ internal static class AttentionEmitter
             if (plan.AttentionBlocked)
             {
                 int blockTiles = plan.AttentionBlockTiles;
-                w.Line($"// Score rows in blocks of {blockTiles * tile} ({blockTiles * tile} × {stride} floats), so they stay in L2 from Q·Kᵀ through P·V; the row tail goes with the last block.");
+                w.Line($"// Score rows in blocks of {blockTiles * tile} ({blockTiles * tile} × {stride} floats), so they stay in L2 from Q·Kᵀ through P·V;");
+                w.Line("// the row tail goes with the last block.");
                 using (w.Block($"for (int blockStart = 0; ; blockStart += {blockTiles})"))
                 {
                     w.Line($"int blockTiles = Math.Min(fullTiles - blockStart, {blockTiles});");
                     w.Line("bool blockTail = hasTail && blockStart + blockTiles == fullTiles;");
                     w.Line($"int firstRow = (firstTile + blockStart) * {tile};");
-                    EmitRowBlock(w, plan, suffix, "blockTiles", "blockTail");
+                    EmitRowBlock(w, plan, names, "blockTiles", "blockTail");
                     using (w.Block("if (blockStart + blockTiles >= fullTiles)"))
                     {
                         w.Line("break;");
@@ -174,47 +190,41 @@ internal static class AttentionEmitter
             else
             {
                 w.Line($"int firstRow = firstTile * {tile};");
-                EmitRowBlock(w, plan, suffix, "fullTiles", "hasTail");
+                EmitRowBlock(w, plan, names, "fullTiles", "hasTail");
             }
         }
-
-        bool unroll = plan.AttentionStrategy == KernelStrategy.FullUnroll;
-        w.Line();
-        EmitScores(w, plan, branch, suffix, unroll);
-        w.Line();
-        SoftmaxEmitter.EmitRowMethod(w, $"Softmax_{suffix}", branch.Scores.Lanes, branch.ScoreColumns, causal);
-        w.Line();
-        EmitOutput(w, plan, branch, suffix, unroll);
     }
 
     /// <summary>Q·Kᵀ, softmax and P·V over the rows of one block: <paramref name="tiles"/> full row tiles from <c>firstRow</c>, and the tail if <paramref name="tail"/>.</summary>
-    private static void EmitRowBlock(SourceWriter w, KernelPlan plan, string suffix, string tiles, string tail)
+    private static void EmitRowBlock(SourceWriter w, KernelPlan plan, (string Scores, string Softmax, string Output) names, string tiles, string tail)
     {
         int e = plan.Shape.EmbeddingDim, stride = plan.ScoreStride;
         bool causal = plan.Shape.Causal;
         string rowArgument = causal ? ", firstRow" : "";
         w.Line($"int rows = {tiles} * {plan.RowTile}{(plan.TailRows > 0 ? $" + ({tail} ? {plan.TailRows} : 0)" : "")};");
-        w.Line($"Scores_{suffix}(ref Unsafe.Add(ref qHead, firstRow * {e}), ref keysT, ref scores, {tiles}, {tail}{rowArgument});");
+        w.Line($"{names.Scores}(ref Unsafe.Add(ref qHead, firstRow * {e}), ref keysT, ref scores, {tiles}, {tail}{rowArgument});");
         using (w.Block("for (int row = 0; row < rows; row++)"))
         {
-            w.Line($"Unsafe.Add(ref rowScale, row) = Softmax_{suffix}(ref Unsafe.Add(ref scores, row * {stride}), {(causal ? "Math.Min(firstRow + row + 1, keyCount), firstRow + row + 1" : "keyCount")});");
+            string[] reach = causal ? new[] { "Math.Min(firstRow + row + 1, keyCount)", "firstRow + row + 1" } : new[] { "keyCount" };
+            w.List($"Unsafe.Add(ref rowScale, row) = {names.Softmax}(", reach.Prepend($"ref Unsafe.Add(ref scores, row * {stride})"), ");");
         }
 
-        w.Line($"Output_{suffix}(ref scores, ref vHead, ref rowScale, ref Unsafe.Add(ref outputHead, firstRow * {e}), {tiles}, {tail}{rowArgument});");
+        w.Line($"{names.Output}(ref scores, ref vHead, ref rowScale, ref Unsafe.Add(ref outputHead, firstRow * {e}), {tiles}, {tail}{rowArgument});");
     }
 
-    private static void EmitScores(SourceWriter w, KernelPlan plan, BranchPlan branch, string suffix, bool unroll)
+    private static void EmitScores(SourceWriter w, KernelPlan plan, BranchPlan branch)
     {
         ShapeSpec shape = plan.Shape;
-        var product = new ProductSpec("q", shape.EmbeddingDim, "keysT", plan.ScoreStride, "scores", plan.ScoreStride, shape.HeadDim, branch.Scores)
+        var product = new ProductSpec("q", shape.EmbeddingDim, "keysT", plan.ScoreStride, "scores", plan.ScoreStride, branch.Scores)
         {
-            Unroll = unroll,
             SkipColumnsAfter = shape.Causal ? "lastRow" : null,
             Epilogue = (_, accumulator, _) => $"{accumulator} * scale",
         };
-        var isa = IsaSyntax.ForLanes(branch.Scores.Lanes);
-        w.Line($"/// <summary>Scores of the chunk's query rows: Q·Kᵀ/√{shape.HeadDim} over {branch.ScoreColumns} columns ({shape.SequenceLength} keys{(branch.ScoreColumns > shape.SequenceLength ? " + padding" : "")}).</summary>");
-        using (w.Block($"private static void Scores_{suffix}(ref float q, ref float keysT, ref float scores, int fullTiles, bool hasTail{(shape.Causal ? ", int firstRow" : "")})"))
+        var isa = IsaSyntax.ForLanes(branch.Scores.Layout.Lanes);
+        string padding = branch.ScoreColumns > shape.SequenceLength ? " + padding" : "";
+        w.Line($"/// <summary>Scores of the chunk's query rows: Q·Kᵀ/√{shape.HeadDim} over {branch.ScoreColumns} columns ({shape.SequenceLength} keys{padding}).</summary>");
+        string causal = shape.Causal ? ", int firstRow" : "";
+        using (w.Block($"private static void Scores_{Suffix(branch.Isa)}(ref float q, ref float keysT, ref float scores, int fullTiles, bool hasTail{causal})"))
         {
             w.Line($"{isa.Type} scale = {isa.Broadcast("Scale")};");
             if (shape.Causal)
@@ -227,19 +237,18 @@ internal static class AttentionEmitter
         }
     }
 
-    private static void EmitOutput(SourceWriter w, KernelPlan plan, BranchPlan branch, string suffix, bool unroll)
+    private static void EmitOutput(SourceWriter w, KernelPlan plan, BranchPlan branch)
     {
         ShapeSpec shape = plan.Shape;
-        var product = new ProductSpec("weights", plan.ScoreStride, "v", shape.EmbeddingDim, "output", shape.EmbeddingDim, shape.SequenceLength, branch.AttentionOutput)
+        var product = new ProductSpec("weights", plan.ScoreStride, "v", shape.EmbeddingDim, "output", shape.EmbeddingDim, branch.AttentionOutput)
         {
-            Unroll = unroll,
-            PairRowTiles = !unroll && TileTable.PairsRowTiles((int)branch.Isa, branch.AttentionOutput.SlotCount, branch.AttentionOutput.Lanes, branch.AttentionOutput.PanelSlots),
             CausalRowStart = shape.Causal ? "rowStart" : null,
             RowStartOrigin = shape.Causal ? "firstRow" : null,
             RowOperand = "rowScale",
         };
         w.Line($"/// <summary>Output of the chunk's rows: exp weights · V over {shape.HeadDim} columns, each row times its 1/Σ.</summary>");
-        using (w.Block($"private static void Output_{suffix}(ref float weights, ref float v, ref float rowScale, ref float output, int fullTiles, bool hasTail{(shape.Causal ? ", int firstRow" : "")})"))
+        string causal = shape.Causal ? ", int firstRow" : "";
+        using (w.Block($"private static void Output_{Suffix(branch.Isa)}(ref float weights, ref float v, ref float rowScale, ref float output, int fullTiles, bool hasTail{causal})"))
         {
             MatMulEmitter.EmitRowTiles(w, product, plan.RowTile, plan.TailRows);
         }

@@ -1,24 +1,55 @@
 namespace FixedShapeAttention.Generators.Emitters;
 
 /// <summary>
+/// Where B's values for one block of column slots are: <c>B[Base + k·Stride + SlotOffsets[s]]</c> for step k and slot s.
+/// </summary>
+internal sealed class BAddress
+{
+    public BAddress(Index @base, int stride, int[] slotOffsets)
+    {
+        Base = @base;
+        Stride = stride;
+        SlotOffsets = slotOffsets;
+    }
+
+    public Index Base { get; }
+
+    public int Stride { get; }
+
+    public int[] SlotOffsets { get; }
+}
+
+/// <summary>
 /// One block of column slots of a product: the output columns (<see cref="Slots"/>, for C and per-column operands)
-/// and where B's values for them are: <c>B[BBase + k·BStride + BSlotOffsets[s]]</c> for step k and slot s.
+/// and where B is, row-major and, when the product also runs on packed weights, packed.
 /// </summary>
 internal sealed class ColumnBlock
 {
-    public ColumnBlock(Index[] slots, Index bBase, int bStride, int[] bSlotOffsets)
+    public ColumnBlock(Index[] slots, BAddress rowMajor, BAddress? packed)
     {
         Slots = slots;
-        BBase = bBase;
-        BStride = bStride;
-        BSlotOffsets = bSlotOffsets;
+        RowMajor = rowMajor;
+        Packed = packed;
     }
 
     public Index[] Slots { get; }
 
-    public Index BBase { get; }
+    public BAddress RowMajor { get; }
 
-    public int BStride { get; }
+    /// <summary>The packed layout's addresses, or null when B is only ever row-major.</summary>
+    public BAddress? Packed { get; }
 
-    public int[] BSlotOffsets { get; }
+    /// <summary>An offset into B: one expression when both layouts agree, else the generated <c>Weights(packed, rowMajor)</c>,
+    /// which the JIT folds to one constant per instantiation of the kernel.</summary>
+    public string Offset(System.Func<BAddress, Index> select)
+    {
+        string rowMajor = select(RowMajor).ToString();
+        if (Packed is null)
+        {
+            return rowMajor;
+        }
+
+        string packed = select(Packed).ToString();
+        return packed == rowMajor ? rowMajor : $"Weights({packed}, {rowMajor})";
+    }
 }

@@ -34,13 +34,18 @@ internal sealed class IsaSyntax
 
     public static IsaSyntax ForLanes(int lanes) => new(lanes);
 
-    public string Load(string reference, Index index) =>
-        IsScalar ? Element(reference, index)
-        : index.IsConstant && index.Constant == 0 ? $"{VectorClass}.LoadUnsafe(ref {reference})"
-        : $"{VectorClass}.LoadUnsafe(ref {reference}, {Offset(index)})";
+    public string Load(string reference, Index index) => Load(reference, index.ToString());
 
-    public string Store(string value, string reference, Index index) =>
-        IsScalar ? $"{Element(reference, index)} = {value};" : $"{VectorClass}.StoreUnsafe({value}, ref {reference}, {Offset(index)});";
+    /// <summary>A load at an offset expression (an <see cref="Index"/>'s text, or a call such as <c>Weights(16, 20)</c>).</summary>
+    public string Load(string reference, string offset) =>
+        IsScalar ? Element(reference, offset)
+        : offset == "0" ? $"{VectorClass}.LoadUnsafe(ref {reference})"
+        : $"{VectorClass}.LoadUnsafe(ref {reference}, {Offset(offset)})";
+
+    public string Store(string value, string reference, Index index) => Store(value, reference, index.ToString());
+
+    public string Store(string value, string reference, string offset) =>
+        IsScalar ? $"{Element(reference, offset)} = {value};" : $"{VectorClass}.StoreUnsafe({value}, ref {reference}, {Offset(offset)});";
 
     public string Broadcast(string scalar) => IsScalar ? scalar : $"{VectorClass}.Create({scalar})";
 
@@ -63,10 +68,15 @@ internal sealed class IsaSyntax
     public string SumDouble(string lower, string upper) => IsScalar ? lower : $"{VectorClass}.Sum({lower}) + {VectorClass}.Sum({upper})";
 
     /// <summary>The element <paramref name="index"/> past <paramref name="reference"/>, as an assignable expression.</summary>
-    public static string Element(string reference, Index index) =>
-        index.IsConstant && index.Constant == 0 ? reference : $"Unsafe.Add(ref {reference}, {index})";
+    public static string Element(string reference, Index index) => Element(reference, index.ToString());
 
-    private static string Offset(Index index) => index.IsConstant ? index.ToString() : $"(nuint)({index})";
+    private static string Element(string reference, string offset) => offset == "0" ? reference : $"Unsafe.Add(ref {reference}, {offset})";
+
+    private static string Offset(Index index) => Offset(index.ToString());
+
+    /// <summary>A literal converts to nuint implicitly; any other expression is cast.</summary>
+    private static string Offset(string offset) =>
+        int.TryParse(offset, NumberStyles.None, CultureInfo.InvariantCulture, out _) ? offset : $"(nuint)({offset})";
 
     /// <summary>A float literal that round-trips, written under the invariant culture (never a locale's comma or U+2212 minus).</summary>
     public static string FloatLiteral(float value) =>

@@ -1,7 +1,3 @@
-using System;
-using System.Linq;
-using FixedShapeAttention.Generators.Infrastructure;
-
 namespace FixedShapeAttention.Generators.Emitters;
 
 /// <summary>
@@ -13,21 +9,27 @@ namespace FixedShapeAttention.Generators.Emitters;
 internal static class MatMulEmitter
 {
     /// <summary>Walks the column panels of <paramref name="product"/> and emits <paramref name="emitBlock"/> for each
-    /// block of column slots (one panel, or the remainder).</summary>
+    /// block of column slots (one panel, or the remainder). A column-split product walks only its chunk's share.</summary>
     public static void EmitColumnBlocks(SourceWriter w, ProductSpec product, Action<ColumnBlock> emitBlock)
     {
         var layout = product.Layout;
         int lanes = layout.Lanes;
-        PanelRange? range = product.Panels;
+        ColumnShare? share = product.Plan.Share;
         if (layout.FullPanels > 0)
         {
-            if (product.Unroll || layout.FullPanels == 1)
+            if (share is not null)
+            {
+                w.Line($"int firstPanel = RowPartition.Start({share.FullPanels}, {share.Chunks}, part);");
+                w.Line($"int panelCount = RowPartition.Count({share.FullPanels}, {share.Chunks}, part);");
+            }
+
+            if (product.Plan.Unroll || layout.FullPanels == 1)
             {
                 for (int panel = 0; panel < layout.FullPanels; panel++)
                 {
                     int start = panel * layout.PanelWidth;
                     Index[] slots = Enumerable.Range(0, layout.PanelSlots).Select(s => Index.Of(start + s * lanes)).ToArray();
-                    using (BlockIf(w, range is { } r ? $"if ({panel} >= {r.First} && {panel} < {r.First} + {r.Count})" : null))
+                    using (BlockIf(w, share is null ? null : $"if ({panel} >= firstPanel && {panel} < firstPanel + panelCount)"))
                     {
                         EmitGuarded(w, product, start, Block(product, slots, Index.Of(start), layout.PanelWidth), emitBlock);
                     }
@@ -35,8 +37,8 @@ internal static class MatMulEmitter
             }
             else
             {
-                string first = range is { } r ? $"{r.First} * {layout.PanelWidth}" : "0";
-                string end = range is { } r2 ? $"({r2.First} + {r2.Count}) * {layout.PanelWidth}" : $"{layout.FullPanels * layout.PanelWidth}";
+                string first = share is null ? "0" : $"firstPanel * {layout.PanelWidth}";
+                string end = share is null ? $"{layout.FullPanels * layout.PanelWidth}" : $"(firstPanel + panelCount) * {layout.PanelWidth}";
                 string condition = $"col < {end}" + (product.SkipColumnsAfter is { } lastRow ? $" && col <= {lastRow}" : "");
                 using (w.Block($"for (int col = {first}; {condition}; col += {layout.PanelWidth})"))
                 {
@@ -50,7 +52,7 @@ internal static class MatMulEmitter
         {
             Index[] slots = layout.RemainderOffsets.Select(Index.Of).ToArray();
             int packedStart = layout.FullPanels * layout.PanelWidth;
-            using (BlockIf(w, range is { } r ? $"if ({r.OwnsRemainder})" : null))
+            using (BlockIf(w, share is null ? null : $"if (part == {share.RemainderOwner})"))
             {
                 EmitGuarded(w, product, layout.RemainderOffsets[0], Block(product, slots, Index.Of(packedStart), slots.Length * lanes), emitBlock);
             }
@@ -59,16 +61,18 @@ internal static class MatMulEmitter
 
     /// <summary>
     /// How one block of column slots reads B. Row-major: from the first slot's column, one row of <c>Ldb</c> per k.
-    /// Packed (<see cref="ProductSpec.PackedB"/>): the block's panel is stored contiguously after the panels before
+    /// Packed (<see cref="ProductSpec.EitherLayout"/>): the block's panel is stored contiguously after the panels before
     /// it (which start at column <paramref name="packedColumn"/>, so at <c>packedColumn·Depth</c>), one row of
     /// <paramref name="packedWidth"/> per k, the slots side by side.
     /// </summary>
     private static ColumnBlock Block(ProductSpec product, Index[] slots, Index packedColumn, int packedWidth)
     {
         int lanes = product.Layout.Lanes;
-        return product.PackedB
-            ? new ColumnBlock(slots, packedColumn * product.Depth, packedWidth, slots.Select((_, s) => s * lanes).ToArray())
-            : new ColumnBlock(slots, slots[0], product.Ldb, slots.Select(slot => slot.Constant - slots[0].Constant).ToArray());
+        var rowMajor = new BAddress(slots[0], product.Ldb, slots.Select(slot => slot.Constant - slots[0].Constant).ToArray());
+        BAddress? packed = product.EitherLayout
+            ? new BAddress(packedColumn * product.Depth, packedWidth, slots.Select((_, s) => s * lanes).ToArray())
+            : null;
+        return new ColumnBlock(slots, rowMajor, packed);
     }
 
     /// <summary>
@@ -78,9 +82,15 @@ internal static class MatMulEmitter
     /// </summary>
     public static void EmitRowTiles(SourceWriter w, ProductSpec product, int rowTile, int tailRows)
     {
+        // A pair loop leaves its counter for the single-tile loop after it, so with several column blocks each block
+        // needs a scope of its own for that counter.
+        ColumnLayout layout = product.Layout;
+        int blocks = (layout.FullPanels == 0 ? 0 : product.Plan.Unroll || layout.FullPanels == 1 ? layout.FullPanels : 1) + (layout.RemainderOffsets.Count > 0 ? 1 : 0);
+        bool scoped = product.Plan.PairRowTiles && blocks > 1;
         EmitColumnBlocks(w, product, block =>
         {
-            if (product.PairRowTiles)
+            using SourceWriter.Scope? scope = scoped ? w.Block() : null;
+            if (product.Plan.PairRowTiles)
             {
                 // Two row tiles at once: a narrow product (one or two vectors wide) has too few accumulators in one
                 // tile to cover the FMA latency; a pair doubles them.
@@ -96,7 +106,7 @@ internal static class MatMulEmitter
                 }
             }
 
-            using (w.Block(product.PairRowTiles ? "for (; tile < fullTiles; tile++)" : "for (int tile = 0; tile < fullTiles; tile++)"))
+            using (w.Block(product.Plan.PairRowTiles ? "for (; tile < fullTiles; tile++)" : "for (int tile = 0; tile < fullTiles; tile++)"))
             {
                 if (product.RowStartOrigin is { } origin)
                 {
@@ -125,7 +135,7 @@ internal static class MatMulEmitter
 
     private static void EmitGuarded(SourceWriter w, ProductSpec product, int firstColumn, ColumnBlock block, Action<ColumnBlock> emitBlock)
     {
-        using (product.SkipColumnsAfter is { } lastRow ? w.Block($"if ({firstColumn} <= {lastRow})") : w.Block())
+        using (BlockIf(w, product.SkipColumnsAfter is { } lastRow ? $"if ({firstColumn} <= {lastRow})" : null))
         {
             emitBlock(block);
         }
@@ -140,7 +150,8 @@ internal static class MatMulEmitter
         var isa = IsaSyntax.ForLanes(product.Layout.Lanes);
         for (int r = 0; r < rows; r++)
         {
-            w.Line($"{isa.Type} {string.Join(", ", slots.Select((_, s) => $"{Accumulator(r, s)} = {isa.Zero}"))};");
+            // default is the zero vector; spelled out, a row of four Vector512 accumulators would not fit one line.
+            w.Line($"{isa.Type} {string.Join(", ", slots.Select((_, s) => $"{Accumulator(r, s)} = {(isa.IsScalar ? "0f" : "default")}"))};");
         }
 
         if (product.CausalRowStart is { } rowStart)
@@ -155,14 +166,12 @@ internal static class MatMulEmitter
                 }
             }
         }
-        else if (product.Unroll)
+        else if (product.Plan.Unroll)
         {
-            w.Line($"{isa.Type} {string.Join(", ", slots.Select((_, s) => $"b_c{s}"))};");
-            w.Line($"{isa.Type} {string.Join(", ", Enumerable.Range(0, rows).Select(r => $"a_r{r}"))};");
             for (int k = 0; k < product.Depth; k++)
             {
-                w.Line($"// k = {k}");
-                EmitStep(w, product, isa, Index.Of(k), aBase, block, firstRow: 0, rows, declare: false);
+                // Every load names its constant offset, so the k of a step is in plain sight; the first step declares.
+                EmitStep(w, product, isa, Index.Of(k), aBase, block, firstRow: 0, rows, declare: k == 0);
             }
         }
         else
@@ -205,13 +214,14 @@ internal static class MatMulEmitter
     private static void EmitLoop(SourceWriter w, ProductSpec product, IsaSyntax isa, string condition, Index aBase, ColumnBlock block, int rows)
     {
         Index[] slots = block.Slots;
-        w.Line($"ref float bRow = ref {Reference(product.B, block.BBase)};");
-        w.Line($"ref float aRow = ref {Reference(product.A, aBase)};");
+        w.Line($"ref float bRow = ref {Reference(product.B, block.Offset(b => b.Base))};");
+        w.Line($"ref float aRow = ref {Reference(product.A, aBase.ToString())};");
         using (w.Block($"for (nint k = 0; {condition}; k++)"))
         {
             for (int s = 0; s < slots.Length; s++)
             {
-                w.Line($"{isa.Type} b_c{s} = {isa.Load("bRow", Index.Of(block.BSlotOffsets[s]))};");
+                int slot = s;
+                w.Line($"{isa.Type} b_c{s} = {isa.Load("bRow", block.Offset(b => Index.Of(b.SlotOffsets[slot])))};");
             }
 
             for (int r = 0; r < rows; r++)
@@ -223,21 +233,21 @@ internal static class MatMulEmitter
                 }
             }
 
-            w.Line($"bRow = ref Unsafe.Add(ref bRow, {block.BStride});");
+            w.Line($"bRow = ref Unsafe.Add(ref bRow, {block.Offset(b => Index.Of(b.Stride))});");
         }
     }
 
-    private static string Reference(string reference, Index index) =>
-        index.IsConstant && index.Constant == 0 ? reference : $"Unsafe.Add(ref {reference}, {index})";
+    private static string Reference(string reference, string offset) =>
+        offset == "0" ? reference : $"Unsafe.Add(ref {reference}, {offset})";
 
     private static void EmitStep(SourceWriter w, ProductSpec product, IsaSyntax isa, Index k, Index aBase, ColumnBlock block, int firstRow, int rows, bool declare)
     {
         Index[] slots = block.Slots;
         string type = declare ? isa.Type + " " : "";
-        Index bRow = block.BBase + k * block.BStride;
         for (int s = 0; s < slots.Length; s++)
         {
-            w.Line($"{type}b_c{s} = {isa.Load(product.B, bRow + block.BSlotOffsets[s])};");
+            int slot = s;
+            w.Line($"{type}b_c{s} = {isa.Load(product.B, block.Offset(b => b.Base + k * b.Stride + b.SlotOffsets[slot]))};");
         }
 
         for (int r = firstRow; r < rows; r++)

@@ -1,15 +1,13 @@
-using System;
-using FixedShapeAttention.Generators.Model;
-
 namespace FixedShapeAttention.Generators.Emitters;
 
 /// <summary>
-/// One matrix product <c>C = epilogue(A·B)</c> as the generated code sees it: which refs hold A, B and C, their
-/// constant strides, the depth and the column layout of the branch being emitted.
+/// One matrix product <c>C = epilogue(A·B)</c> as the generated code spells it: which refs hold A, B and C, their
+/// constant strides, and the <see cref="ProductPlan"/> of the branch being emitted (depth, layout, loops, pairing,
+/// column share), which decides everything else.
 /// </summary>
 internal sealed class ProductSpec
 {
-    public ProductSpec(string a, int lda, string b, int ldb, string c, int ldc, int depth, ColumnLayout layout)
+    public ProductSpec(string a, int lda, string b, int ldb, string c, int ldc, ProductPlan plan)
     {
         A = a;
         Lda = lda;
@@ -17,8 +15,7 @@ internal sealed class ProductSpec
         Ldb = ldb;
         C = c;
         Ldc = ldc;
-        Depth = depth;
-        Layout = layout;
+        Plan = plan;
     }
 
     public string A { get; }
@@ -33,12 +30,11 @@ internal sealed class ProductSpec
 
     public int Ldc { get; }
 
-    public int Depth { get; }
+    public ProductPlan Plan { get; }
 
-    public ColumnLayout Layout { get; }
+    public int Depth => Plan.Depth;
 
-    /// <summary>Unroll k and the column panels into straight-line code.</summary>
-    public bool Unroll { get; set; }
+    public ColumnLayout Layout => Plan.Layout;
 
     /// <summary>Scores of a causal kernel: skip column panels that start after this row variable (all masked).</summary>
     public string? SkipColumnsAfter { get; set; }
@@ -46,18 +42,12 @@ internal sealed class ProductSpec
     /// <summary>P·V of a causal kernel: row r of the tile reads keys 0..rowStart+r only; this names rowStart.</summary>
     public string? CausalRowStart { get; set; }
 
-    /// <summary>B is prepacked: each column block stored contiguously, k-major, its slots side by side (see MatMulEmitter.Block).</summary>
-    public bool PackedB { get; set; }
+    /// <summary>B is row-major or packed as the kernel's <c>TWeights</c> says (packed: each column block stored
+    /// contiguously, k-major, its slots side by side; see MatMulEmitter.Block).</summary>
+    public bool EitherLayout { get; set; }
 
     /// <summary>When set, each row tile declares <c>int rowStart = {origin} + tile·RM</c>: its first row in the sequence.</summary>
     public string? RowStartOrigin { get; set; }
-
-    /// <summary>When set, only the full panels [First, First + Count) and, if OwnsRemainder, the remainder block are
-    /// computed: a chunk that owns a range of columns instead of a range of rows.</summary>
-    public PanelRange? Panels { get; set; }
-
-    /// <summary>Run row tiles in pairs (twice RM rows per register tile) where the pair exists.</summary>
-    public bool PairRowTiles { get; set; }
 
     /// <summary>Per-column values loaded once per column slot before the stores (bias vectors), by name prefix.</summary>
     public string? ColumnOperand { get; set; }
@@ -71,6 +61,3 @@ internal sealed class ProductSpec
     /// <summary>Turns an accumulator into the value stored: (isa, accumulator, column operand or null) → expression.</summary>
     public Func<IsaSyntax, string, string?, string> Epilogue { get; set; } = (_, accumulator, _) => accumulator;
 }
-
-/// <summary>Names of the variables that bound a column-split chunk's panels (see <see cref="ProductSpec.Panels"/>).</summary>
-internal sealed record PanelRange(string First, string Count, string OwnsRemainder);

@@ -1,5 +1,3 @@
-using FixedShapeAttention.Generators.Infrastructure;
-
 namespace FixedShapeAttention.Generators.Emitters;
 
 /// <summary>
@@ -48,11 +46,7 @@ internal static class SoftmaxEmitter
             }
 
             w.Line($"{isa.Type} maxVector = {isa.Broadcast("float.NegativeInfinity")};");
-            using (w.Block($"for (int j = 0; j < {end}; j += {lanes})"))
-            {
-                w.Line($"maxVector = {isa.Max("maxVector", isa.Load("row", Index.Of("j")))};");
-            }
-
+            w.Loop("j", "0", end, lanes, j => w.Line($"maxVector = {isa.Max("maxVector", isa.Load("row", j))};"));
             w.Line($"float rowMax = {isa.MaxAcross("maxVector")};");
             w.Line("// Every key masked (all -inf): weights 0 rather than 0/0 = NaN. The hardware max skips NaN, so a row whose");
             w.Line("// visible scores are all NaN lands here too: anything that is not -inf is NaN, and the row stays NaN.");
@@ -76,33 +70,38 @@ internal static class SoftmaxEmitter
             w.Line(isa.IsScalar ? "double sumLower = 0d;" : $"{isa.DoubleType} sumLower = {isa.DoubleZero}, sumUpper = {isa.DoubleZero};");
             if (isa.IsScalar)
             {
-                using (w.Block($"for (int j = 0; j < {end}; j += {lanes})"))
+                w.Loop("j", "0", end, lanes, j =>
                 {
-                    w.Line($"{isa.Type} weight = {isa.ExpNonPositive($"{isa.Load("row", Index.Of("j"))} - maxBroadcast")};");
-                    w.Line(isa.Store("weight", "row", Index.Of("j")));
+                    w.Line($"{isa.Type} weight = {isa.ExpNonPositive($"{isa.Load("row", j)} - maxBroadcast")};");
+                    w.Line(isa.Store("weight", "row", j));
                     w.Line("sumLower += weight;");
-                }
+                });
             }
             else
             {
                 w.Line($"// Each lane adds at most {SumBlock} weights in float (relative error ≤ {SumBlock}·2⁻²⁴), then the block goes into double:");
                 w.Line("// widening every vector cost five instructions per eight weights' worth of exp.");
-                using (w.Block($"for (int block = 0; block < {end}; block += {SumBlock * lanes})"))
+                w.Loop("block", "0", end, SumBlock * lanes, block =>
                 {
                     w.Line($"{isa.Type} partial = {isa.Zero};");
-                    w.Line($"int blockEnd = Math.Min(block + {SumBlock * lanes}, {end});");
-                    using (w.Block($"for (int j = block; j < blockEnd; j += {lanes})"))
+                    string blockEnd = block == "0" && int.TryParse(end, out int columns) && columns <= SumBlock * lanes ? end : "blockEnd";
+                    if (blockEnd == "blockEnd")
                     {
-                        w.Line($"{isa.Type} weight = {isa.ExpNonPositive($"{isa.Load("row", Index.Of("j"))} - maxBroadcast")};");
-                        w.Line(isa.Store("weight", "row", Index.Of("j")));
-                        w.Line("partial += weight;");
+                        w.Line($"int blockEnd = Math.Min({block} + {SumBlock * lanes}, {end});");
                     }
+
+                    w.Loop("j", block, blockEnd, lanes, j =>
+                    {
+                        w.Line($"{isa.Type} weight = {isa.ExpNonPositive($"{isa.Load("row", j)} - maxBroadcast")};");
+                        w.Line(isa.Store("weight", "row", j));
+                        w.Line("partial += weight;");
+                    });
 
                     foreach (string line in isa.AccumulateDouble("sumLower", "sumUpper", "partial"))
                     {
                         w.Line(line);
                     }
-                }
+                });
             }
 
             w.Line($"return (float)(1d / ({isa.SumDouble("sumLower", "sumUpper")}));");

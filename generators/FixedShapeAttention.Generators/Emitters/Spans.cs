@@ -9,5 +9,7 @@ internal static class Spans
 
     public const string Writable = "global::System.Span<float>";
 
+    public const string CompilerServices = "global::FixedShapeAttention.CompilerServices";
+
     public const string DefaultParallelism = "global::FixedShapeAttention.KernelParallelism.DefaultMaxDegreeOfParallelism";
 }

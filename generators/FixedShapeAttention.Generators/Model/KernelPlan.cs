@@ -1,9 +1,9 @@
 using System;
-using FixedShapeAttention.Scheduling;
+using System.Linq;
 
 namespace FixedShapeAttention.Generators.Model;
 
-/// <summary>How a kernel's loops are emitted.</summary>
+/// <summary>How a product's loops are emitted.</summary>
 internal enum KernelStrategy
 {
     /// <summary>The k loop and the column-panel loop are unrolled into straight-line code.</summary>
@@ -26,7 +26,8 @@ internal enum IsaBranch
 /// panels of <see cref="PanelSlots"/> vectors of <see cref="Lanes"/> floats each, then the remaining slots at
 /// <see cref="RemainderOffsets"/>. A column count that is not a multiple of the lanes ends with a slot at
 /// <c>Columns − Lanes</c> that overlaps the previous one: it recomputes those columns with identical arithmetic,
-/// so the overlapping stores write identical bits and no runtime branch handles the tail.
+/// so the overlapping stores write identical bits and no runtime branch handles the tail. The chunk that writes the
+/// previous slot is always the one that writes the overlapping slot (see <see cref="ColumnShare"/>).
 /// </summary>
 internal sealed record ColumnLayout(int Columns, int Lanes, int PanelSlots, int FullPanels, EquatableArray<int> RemainderOffsets)
 {
@@ -35,54 +36,99 @@ internal sealed record ColumnLayout(int Columns, int Lanes, int PanelSlots, int 
     public int SlotCount => FullPanels * PanelSlots + RemainderOffsets.Count;
 }
 
-/// <summary>The four products of one ISA branch and the width its score rows are padded to.</summary>
-internal sealed record BranchPlan(
-    IsaBranch Isa,
-    int ScoreColumns,
-    ColumnLayout Scores,
-    ColumnLayout AttentionOutput,
-    ColumnLayout Hidden,
-    ColumnLayout FeedForwardOutput);
+/// <summary>
+/// How the chunks of a column-split product divide its columns, one rule for every such product (the feed-forward
+/// network's two phases and the projections): chunk c computes the full panels
+/// <c>RowPartition.Start/Count(FullPanels, Chunks, c)</c>, and chunk <see cref="RemainderOwner"/> also the remainder
+/// block. The remainder's overlapping slot rewrites columns of the slot before it, which is the last full panel's when
+/// the remainder has no whole slot, so its owner is the chunk of the last full panel: every column then has exactly
+/// one writing chunk.
+/// </summary>
+internal sealed record ColumnShare(int Chunks, int FullPanels, int RemainderOwner);
 
 /// <summary>
-/// Everything decided about a shape before emission: strategy and the reason for it, register tiles per branch,
-/// the row tail, scratch sizes and the chunking for the worker pool. Produced by <c>KernelPlanner.Plan</c>, a pure
-/// function, so it is tested without Roslyn. Same cache contract as <see cref="ShapeSpec"/>.
+/// One matrix product <c>C = A·B</c> on one ISA branch, as decided: its depth, the column layout (the register tile is
+/// <c>RowTile × Layout.PanelSlots</c> vectors), whether its loops are unrolled, whether row tiles run in pairs, and the
+/// column share when its chunks split columns. Two branches whose plans are equal run the same emitted method.
+/// </summary>
+internal sealed record ProductPlan(
+    int Depth,
+    ColumnLayout Layout,
+    KernelStrategy Strategy,
+    bool PairRowTiles,
+    ColumnShare? Share,
+    int PackedFloats)
+{
+    public bool Unroll => Strategy == KernelStrategy.FullUnroll;
+}
+
+/// <summary>A decision and the sentence that explains it, printed in the generated documentation.</summary>
+internal sealed record Choice(KernelStrategy Strategy, string Reason);
+
+/// <summary>
+/// What one ISA branch runs, decided for that branch alone: per kernel its strategy (from its own largest product),
+/// the width score rows are padded to, and every product's plan.
+/// </summary>
+internal sealed record BranchPlan(
+    IsaBranch Isa,
+    Choice Attention,
+    Choice FeedForward,
+    Choice Projection,
+    int ScoreColumns,
+    ProductPlan Scores,
+    ProductPlan AttentionOutput,
+    ProductPlan Hidden,
+    ProductPlan FeedForwardOutput,
+    ProductPlan ProjectionOutput);
+
+/// <summary>
+/// Everything decided about a shape before emission, each decision with its reason: per ISA branch the strategy, tiles
+/// and row-tile pairing; the row tail; the attention chunks and blocks; the feed-forward chunks, column split and
+/// activation pass; the projection chunks; the column ownership of column-split products; the packed weight sizes and
+/// the per-worker scratch. Produced by <c>KernelPlanner.Plan</c>, a pure function, so it is tested without Roslyn; the
+/// emitters only render it. Same cache contract as <see cref="ShapeSpec"/>.
 /// </summary>
 internal sealed record KernelPlan(
     ShapeSpec Shape,
-    KernelStrategy AttentionStrategy,
-    string AttentionReason,
-    KernelStrategy FeedForwardStrategy,
-    string FeedForwardReason,
     int RowTile,
     int FullRowTiles,
     int TailRows,
     int ScoreStride,
     int AttentionChunksPerHead,
     int AttentionMaxRowsPerChunk,
+    bool AttentionBlocked,
+    int AttentionBlockTiles,
+    int AttentionBlockRows,
+    int AttentionScratchFloats,
+    long AttentionFlopsPerSequence,
     int FeedForwardChunksPerSequence,
     int FeedForwardMaxRowsPerChunk,
+    int FeedForwardScratchFloats,
     bool FeedForwardColumnSplit,
-    KernelStrategy ProjectionStrategy,
-    string ProjectionReason,
+    string FeedForwardSchedulingReason,
+    bool SeparateActivationPass,
+    string ActivationReason,
+    long FeedForwardFlopsPerSequence,
     int ProjectionChunksPerSequence,
+    long ProjectionFlopsPerSequence,
+    long ParallelThresholdFlops,
     EquatableArray<BranchPlan> Branches)
 {
     public int RowTiles => FullRowTiles + (TailRows > 0 ? 1 : 0);
 
-    /// <summary>Full row tiles per block of score rows when an attention chunk is walked in blocks.</summary>
-    public int AttentionBlockTiles => ChunkSizing.AttentionBlockTiles(ScoreStride);
+    public BranchPlan Branch(IsaBranch isa) => Branches.First(b => b.Isa == isa);
 
-    /// <summary>Whether an attention chunk has more rows than one block (plus the row tail) and is walked in blocks.</summary>
-    public bool AttentionBlocked => AttentionMaxRowsPerChunk > AttentionBlockTiles * RowTile + TailRows;
+    /// <summary>
+    /// The branch whose emitted method <paramref name="isa"/> calls for the part <paramref name="part"/> selects: the
+    /// narrowest branch whose part is equal (equal plans emit byte-identical bodies, so one is emitted and shared).
+    /// </summary>
+    public IsaBranch BodyOwner<T>(IsaBranch isa, Func<BranchPlan, T> part)
+    {
+        T mine = part(Branch(isa));
+        return Branches.Last(b => Equals(part(b), mine)).Isa;
+    }
 
-    /// <summary>Score rows an attention chunk holds at once: all its rows, or a block of them (the last block takes the tail).</summary>
-    public int AttentionBlockRows => AttentionBlocked ? AttentionBlockTiles * RowTile + TailRows : AttentionMaxRowsPerChunk;
-
-    /// <summary>Per-worker scratch of an attention chunk: Kᵀ of one head (HeadDim × ScoreStride), then a block of score rows.</summary>
-    public int AttentionScratchFloats => (Shape.HeadDim + AttentionBlockRows) * ScoreStride;
-
-    /// <summary>Per-worker scratch of a feed-forward chunk: its hidden rows.</summary>
-    public int FeedForwardScratchFloats => FeedForwardMaxRowsPerChunk * Shape.FfnDim;
+    /// <summary>The branches that own a body of <paramref name="part"/>, each once, widest first.</summary>
+    public IsaBranch[] BodyOwners<T>(Func<BranchPlan, T> part) =>
+        Branches.Select(b => BodyOwner(b.Isa, part)).Distinct().ToArray();
 }

@@ -8,47 +8,96 @@ using FixedShapeAttention.Scheduling;
 
 namespace FixedShapeAttention.Generators.Planning;
 
-/// <summary>Turns a validated <see cref="ShapeSpec"/> into a <see cref="KernelPlan"/>. Pure: no Roslyn, no state.</summary>
+/// <summary>
+/// Turns a validated <see cref="ShapeSpec"/> into a <see cref="KernelPlan"/>. Pure: no Roslyn, no state. Every choice
+/// the generated code embodies is made here (or in the tables it reads: <see cref="TileTable"/>,
+/// <see cref="ChunkSizing"/>), so the emitters only render the plan.
+/// </summary>
 internal static class KernelPlanner
 {
     private static readonly IsaBranch[] s_branches = { IsaBranch.Vector512, IsaBranch.Vector256, IsaBranch.Scalar };
 
     public static KernelPlan Plan(ShapeSpec shape)
     {
-        int s = shape.SequenceLength, e = shape.EmbeddingDim, f = shape.FfnDim, d = shape.HeadDim;
-        var branches = s_branches.Select(isa => PlanBranch(isa, shape)).ToArray();
-
-        var (attentionStrategy, attentionReason) = ChooseStrategy(
-            branches.Select(b => ("Q·Kᵀ", d, b.Scores, b.Isa)).Concat(branches.Select(b => ("P·V", s, b.AttentionOutput, b.Isa))));
-        var (feedForwardStrategy, feedForwardReason) = ChooseStrategy(
-            branches.Select(b => ("x·W1", e, b.Hidden, b.Isa)).Concat(branches.Select(b => ("h·W2", f, b.FeedForwardOutput, b.Isa))));
-
-        var (projectionStrategy, projectionReason) = ChooseStrategy(branches.Select(b => ("x·W", e, b.FeedForwardOutput, b.Isa)));
-
+        int s = shape.SequenceLength, e = shape.EmbeddingDim, f = shape.FfnDim;
+        int rowTile = ChunkSizing.RowTile;
         int tiles = ChunkSizing.RowTiles(s);
-        int feedForwardChunks = ChunkSizing.FeedForwardChunksPerSequence(s, e, f);
-        int maxRowsPerChunk = Math.Min(s, ChunkSizing.MaxTilesPerChunk(tiles, feedForwardChunks) * ChunkSizing.RowTile);
+        int fullRowTiles = s / rowTile;
+        int scoreStride = RoundUp(s, (int)IsaBranch.Vector512);
+
         int attentionChunks = ChunkSizing.AttentionChunksPerHead(s, shape.Heads);
-        int attentionRowsPerChunk = Math.Min(s, ChunkSizing.MaxTilesPerChunk(tiles, attentionChunks) * ChunkSizing.RowTile);
+        int attentionRowsPerChunk = Math.Min(s, ChunkSizing.MaxTilesPerChunk(tiles, attentionChunks) * rowTile);
+        int blockTiles = ChunkSizing.AttentionBlockTiles(scoreStride);
+        bool attentionBlocked = attentionRowsPerChunk > blockTiles * rowTile + s % rowTile;
+        int attentionBlockRows = attentionBlocked ? blockTiles * rowTile + s % rowTile : attentionRowsPerChunk;
+        // Full row tiles one call of P·V can see at once: the pair loop is dead code below two.
+        int attentionTilesAtOnce = (attentionBlocked ? attentionBlockRows : attentionRowsPerChunk) / rowTile;
+
+        int feedForwardChunks = ChunkSizing.FeedForwardChunksPerSequence(s, e, f);
+        int feedForwardRowsPerChunk = Math.Min(s, ChunkSizing.MaxTilesPerChunk(tiles, feedForwardChunks) * rowTile);
+
+        var branches = new List<BranchPlan>();
+        foreach (IsaBranch isa in s_branches)
+        {
+            branches.Add(PlanBranch(isa, shape, scoreStride, attentionTilesAtOnce));
+        }
+
+        // A branch's FFN splits columns only if it is blocked: a fully unrolled FFN is too small to be worth two phases.
+        // The decision must be the same on every branch (the public method's scheduling does not know the branch), so
+        // it follows the weights alone, and an unrolled branch is then planned with the split as well.
+        bool columnSplit = ChunkSizing.FeedForwardSplitsColumns(s, e, f) && branches.Any(b => b.FeedForward.Strategy == KernelStrategy.Blocked);
+        int columnChunks = ChunkSizing.ProjectionColumnChunks;
+        bool projectionSplit = branches.Any(b => b.Projection.Strategy == KernelStrategy.Blocked);
+        for (int i = 0; i < branches.Count; i++)
+        {
+            BranchPlan b = branches[i];
+            branches[i] = b with
+            {
+                Hidden = columnSplit ? Shared(b.Hidden, columnChunks) : b.Hidden,
+                FeedForwardOutput = columnSplit ? Shared(b.FeedForwardOutput, columnChunks) : b.FeedForwardOutput,
+                ProjectionOutput = projectionSplit ? Shared(b.ProjectionOutput, columnChunks) : b.ProjectionOutput,
+            };
+        }
+
+        string feedForwardScheduling = columnSplit
+            ? $"columns split, not rows (SequenceLength ≤ {ChunkSizing.MaxColumnSplitSequence} and W1 + W2 ≥ " +
+              $"{ChunkSizing.MinColumnSplitWeightFloats * 4 / 1024 / 1024} MiB): phase 1 = {columnChunks} chunks per sequence, each all rows × " +
+              $"a share of W1's column panels, into the call's hidden rows; phase 2 = {columnChunks} chunks per sequence over W2's columns; " +
+              "so each weight is read once per sequence"
+            : $"{feedForwardChunks} chunk{Plural(feedForwardChunks)} per sequence of at most {feedForwardRowsPerChunk} rows " +
+              $"(hidden block {feedForwardRowsPerChunk * f * 4 / 1024} KiB)";
+
+        // ReLU is one instruction and stays in the tile's epilogue; the smooth activations run as a pass of their own
+        // (see ActivationPass: inlined into every tile they pushed the accumulators out of registers).
+        bool separatePass = shape.Activation != ActivationKind.Relu;
+        string activationReason = separatePass
+            ? $"{shape.Activation} runs as a pass over the hidden block after x·W1 + b1: inlined into the register tile's epilogue, a long activation pushed the accumulators out of registers"
+            : "ReLU is one instruction, applied in the register tile's epilogue";
 
         return new KernelPlan(
             shape,
-            attentionStrategy,
-            attentionReason,
-            feedForwardStrategy,
-            feedForwardReason,
-            ChunkSizing.RowTile,
-            FullRowTiles: s / ChunkSizing.RowTile,
-            TailRows: s % ChunkSizing.RowTile,
-            ScoreStride: RoundUp(s, (int)IsaBranch.Vector512),
-            AttentionChunksPerHead: attentionChunks,
-            AttentionMaxRowsPerChunk: attentionRowsPerChunk,
-            FeedForwardChunksPerSequence: feedForwardChunks,
-            FeedForwardMaxRowsPerChunk: maxRowsPerChunk,
-            FeedForwardColumnSplit: feedForwardStrategy == KernelStrategy.Blocked && ChunkSizing.FeedForwardSplitsColumns(s, e, f),
-            projectionStrategy,
-            projectionReason,
-            ProjectionChunksPerSequence: projectionStrategy == KernelStrategy.FullUnroll ? 1 : ChunkSizing.ProjectionColumnChunks,
+            rowTile,
+            fullRowTiles,
+            TailRows: s % rowTile,
+            scoreStride,
+            attentionChunks,
+            attentionRowsPerChunk,
+            attentionBlocked,
+            blockTiles,
+            attentionBlockRows,
+            AttentionScratchFloats: (shape.HeadDim + attentionBlockRows) * scoreStride,
+            AttentionFlopsPerSequence: shape.Heads * ChunkSizing.AttentionFlopsPerHead(s, shape.HeadDim),
+            FeedForwardChunksPerSequence: columnSplit ? columnChunks : feedForwardChunks,
+            feedForwardRowsPerChunk,
+            FeedForwardScratchFloats: feedForwardRowsPerChunk * f,
+            columnSplit,
+            feedForwardScheduling,
+            separatePass,
+            activationReason,
+            ChunkSizing.FeedForwardFlopsPerSequence(s, e, f),
+            ProjectionChunksPerSequence: projectionSplit ? columnChunks : 1,
+            ChunkSizing.ProjectionFlopsPerSequence(s, e),
+            ChunkSizing.ParallelThresholdFlops,
             branches.ToEquatableArray());
     }
 
@@ -67,10 +116,17 @@ internal static class KernelPlanner
         return 1;
     }
 
+    /// <summary>
+    /// RN of a product on a branch. Float slots take the scalar branch's RN on every branch: their accumulators live in
+    /// the 16 xmm registers every x64 CPU has, whichever branch runs them (so a product narrower than four columns is
+    /// one body shared by all branches).
+    /// </summary>
+    public static int PanelSlots(IsaBranch isa, int lanes) => TileTable.PanelSlots(lanes == 1 ? 1 : (int)isa);
+
     public static ColumnLayout Layout(IsaBranch isa, int columns, int? panelSlotsOverride = null)
     {
         int lanes = LanesFor(isa, columns);
-        int panelSlots = panelSlotsOverride ?? TileTable.PanelSlots((int)isa);
+        int panelSlots = panelSlotsOverride ?? PanelSlots(isa, lanes);
         int fullVectors = columns / lanes;
         int fullPanels = fullVectors / panelSlots;
         var remainder = new List<int>();
@@ -84,35 +140,76 @@ internal static class KernelPlanner
             remainder.Add(columns - lanes);
         }
 
-        // At most PanelSlots − 1 whole slots are left over, plus the overlapping one: the remainder fits one panel.
-        return new ColumnLayout(columns, lanes, panelSlots, fullPanels, remainder.ToEquatableArray());
+        // At most PanelSlots − 1 whole slots are left over, plus the overlapping one: the remainder fits one panel. A product
+        // narrower than one panel has only the remainder, whose slots are then its whole register tile: RN is their count,
+        // so branches that differ only in a panel width they never use have equal layouts (and share one body).
+        return new ColumnLayout(columns, lanes, fullPanels == 0 ? remainder.Count : panelSlots, fullPanels, remainder.ToEquatableArray());
     }
 
-    private static BranchPlan PlanBranch(IsaBranch isa, ShapeSpec shape)
+    /// <summary>
+    /// The one ownership rule of column-split products: chunk c takes the balanced share of full panels, and the chunk
+    /// that holds the last full panel (the first chunks carry the extra panel) also takes the remainder block, whose
+    /// overlapping slot rewrites columns of that panel's last slot.
+    /// </summary>
+    public static ColumnShare Share(ColumnLayout layout, int chunks) =>
+        new(chunks, layout.FullPanels, layout.FullPanels == 0 ? 0 : Math.Min(chunks, layout.FullPanels) - 1);
+
+    private static ProductPlan Shared(ProductPlan product, int chunks) => product with { Share = Share(product.Layout, chunks) };
+
+    private static BranchPlan PlanBranch(IsaBranch isa, ShapeSpec shape, int scoreStride, int attentionTilesAtOnce)
     {
+        int s = shape.SequenceLength, e = shape.EmbeddingDim, f = shape.FfnDim, d = shape.HeadDim;
         // Score rows are padded to whole vectors (the padding gets -inf, so weight 0) so softmax needs no tail.
-        int scoreLanes = LanesFor(isa, shape.SequenceLength);
-        int scoreColumns = RoundUp(shape.SequenceLength, scoreLanes);
+        int scoreLanes = LanesFor(isa, s);
+        int scoreColumns = RoundUp(s, scoreLanes);
+        ColumnLayout scores = Layout(isa, scoreColumns);
+        int outputLanes = LanesFor(isa, d);
+        ColumnLayout attentionOutput = Layout(isa, d, outputLanes == 1 ? null : TileTable.AttentionOutputPanelSlots((int)isa, outputLanes));
+        ColumnLayout hidden = Layout(isa, f);
+        ColumnLayout output = Layout(isa, e);
+
+        Choice attention = ChooseStrategy(isa, ("Q·Kᵀ", d, scores), ("P·V", s, attentionOutput));
+        Choice feedForward = ChooseStrategy(isa, ("x·W1", e, hidden), ("h·W2", f, output));
+        Choice projection = ChooseStrategy(isa, ("x·W", e, output));
+
+        // Pairs only where a call sees two full row tiles; unrolled code is straight-line already.
+        bool pairs = attention.Strategy == KernelStrategy.Blocked && attentionTilesAtOnce >= 2
+            && TileTable.PairsRowTiles((int)isa, attentionOutput.SlotCount, attentionOutput.Lanes, attentionOutput.PanelSlots);
+
         return new BranchPlan(
             isa,
+            attention,
+            feedForward,
+            projection,
             scoreColumns,
-            Scores: Layout(isa, scoreColumns),
-            AttentionOutput: Layout(isa, shape.HeadDim, TileTable.AttentionOutputPanelSlots((int)isa, LanesFor(isa, shape.HeadDim))),
-            Hidden: Layout(isa, shape.FfnDim),
-            FeedForwardOutput: Layout(isa, shape.EmbeddingDim));
+            Scores: new ProductPlan(d, scores, attention.Strategy, false, null, 0),
+            AttentionOutput: new ProductPlan(s, attentionOutput, attention.Strategy, pairs, null, 0),
+            Hidden: new ProductPlan(e, hidden, feedForward.Strategy, false, null, PackedFloats(hidden, e)),
+            FeedForwardOutput: new ProductPlan(f, output, feedForward.Strategy, false, null, PackedFloats(output, f)),
+            ProjectionOutput: new ProductPlan(e, output, projection.Strategy, false, null, PackedFloats(output, e)));
     }
 
-    private static (KernelStrategy Strategy, string Reason) ChooseStrategy(IEnumerable<(string Name, int Depth, ColumnLayout Layout, IsaBranch Isa)> products)
+    /// <summary>Floats of B packed for <paramref name="layout"/>: every full panel and every remainder slot (the overlapping
+    /// one included), <paramref name="depth"/> rows each.</summary>
+    private static int PackedFloats(ColumnLayout layout, int depth) =>
+        depth * (layout.FullPanels * layout.PanelWidth + layout.RemainderOffsets.Count * layout.Lanes);
+
+    /// <summary>
+    /// A kernel's strategy on one branch, from that branch's products alone: the multiply-add statements its register
+    /// tiles need when unrolled (RM rows × column slots × depth, summed over the kernel's products) against
+    /// <see cref="TileTable.UnrollBudget"/>. Straight-line code saves a loop step per k and panel, which only pays for
+    /// products that small; beyond it the code grows faster than it helps.
+    /// </summary>
+    private static Choice ChooseStrategy(IsaBranch isa, params (string Name, int Depth, ColumnLayout Layout)[] products)
     {
-        var largest = products.OrderByDescending(p => (long)p.Depth * p.Layout.SlotCount).First();
-        long statements = (long)largest.Depth * largest.Layout.SlotCount;
-        string detail = string.Format(
-            CultureInfo.InvariantCulture,
-            "the largest product, {0} on the {1} branch, is {2} deep × {3} column slot{4} = {5} multiply-add statements per row tile",
-            largest.Name, Describe(largest.Isa), largest.Depth, largest.Layout.SlotCount, largest.Layout.SlotCount == 1 ? "" : "s", statements);
+        int rows = ChunkSizing.RowTile;
+        long statements = products.Sum(p => (long)rows * p.Layout.SlotCount * p.Depth);
+        string terms = string.Join(" + ", products.Select(p => string.Format(
+            CultureInfo.InvariantCulture, "{0} {1} × {2} slot{3} × {4} deep", p.Name, rows, p.Layout.SlotCount, Plural(p.Layout.SlotCount), p.Depth)));
+        string detail = $"{terms} = {statements} multiply-add statements";
         return statements <= TileTable.UnrollBudget
-            ? (KernelStrategy.FullUnroll, $"full unroll: {detail}, within the budget of {TileTable.UnrollBudget}, so k and column panels are straight-line code")
-            : (KernelStrategy.Blocked, $"blocked loops: {detail}, above the unroll budget of {TileTable.UnrollBudget}, so k and column panels are loops around an unrolled register tile");
+            ? new Choice(KernelStrategy.FullUnroll, $"{Describe(isa)} full unroll ({detail}, within the budget of {TileTable.UnrollBudget})")
+            : new Choice(KernelStrategy.Blocked, $"{Describe(isa)} blocked loops ({detail}, above the unroll budget of {TileTable.UnrollBudget})");
     }
 
     public static string Describe(IsaBranch isa) => isa switch
@@ -121,6 +218,8 @@ internal static class KernelPlanner
         IsaBranch.Vector256 => "Vector256",
         _ => "scalar",
     };
+
+    private static string Plural(int count) => count == 1 ? "" : "s";
 
     private static int RoundUp(int value, int multiple) => (value + multiple - 1) / multiple * multiple;
 }

@@ -35,8 +35,9 @@ internal static class TileTable
         slotCount <= 2 || (branchLanes == 16 && lanes == 16 && panelSlots <= 2);
 
     /// <summary>
-    /// A kernel is fully unrolled when, on every branch, each of its products needs at most this many
-    /// (k step × column slot) statements per row tile; beyond it straight-line code grows faster than it helps.
+    /// A generated kernel is fully unrolled on an ISA branch when its products together need at most this many
+    /// multiply-add statements unrolled (RM rows × column slots × depth, summed over the products, on that branch
+    /// alone); beyond it straight-line code grows faster than it helps.
     /// </summary>
     public const int UnrollBudget = 48;
 }
