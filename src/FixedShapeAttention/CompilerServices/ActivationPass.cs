@@ -1,5 +1,7 @@
+using System;
 using System.ComponentModel;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 
 namespace FixedShapeAttention.CompilerServices;
@@ -10,12 +12,15 @@ namespace FixedShapeAttention.CompilerServices;
 /// the JIT keep the tile's accumulators on the stack throughout the k loop, costing the feed-forward network 18 %;
 /// as a separate pass over a block the chunk has just written (still in L1/L2) it costs only its own arithmetic.
 /// The values are the same floats either way (act(acc + bias), with acc + bias rounded once), so results do not change.
+/// Every value is computed at the pass's width, the last few too (through one vector on the stack), so which formula
+/// computes an element never depends on where a block or a chunk's column range ends: the runtime-shape kernels cut
+/// their blocks differently and still compute the same bits.
 /// </summary>
 /// <remarks>For generated code; no compatibility promise: this namespace may change in any release.</remarks>
 [EditorBrowsable(EditorBrowsableState.Never)]
 public static class ActivationPass
 {
-    /// <summary><c>values[i] = act(values[i])</c> for <c>i</c> in <c>[0, count)</c>, 16 lanes at a time, then one by one.</summary>
+    /// <summary><c>values[i] = act(values[i])</c> for <c>i</c> in <c>[0, count)</c>, 16 lanes at a time.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     public static void Apply512<TActivation>(ref float values, int count)
         where TActivation : IActivationOperator
@@ -26,9 +31,12 @@ public static class ActivationPass
             Vector512.StoreUnsafe(TActivation.Invoke(Vector512.LoadUnsafe(ref values, (nuint)i)), ref values, (nuint)i);
         }
 
-        for (; i < count; i++)
+        if (i < count)
         {
-            Unsafe.Add(ref values, i) = TActivation.Invoke(Unsafe.Add(ref values, i));
+            Span<float> lanes = stackalloc float[16];
+            ref float first = ref Stage(ref Unsafe.Add(ref values, i), count - i, lanes);
+            Vector512.StoreUnsafe(TActivation.Invoke(Vector512.LoadUnsafe(ref first)), ref first);
+            lanes[..(count - i)].CopyTo(MemoryMarshal.CreateSpan(ref Unsafe.Add(ref values, i), count - i));
         }
     }
 
@@ -43,9 +51,12 @@ public static class ActivationPass
             Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref values, (nuint)i)), ref values, (nuint)i);
         }
 
-        for (; i < count; i++)
+        if (i < count)
         {
-            Unsafe.Add(ref values, i) = TActivation.Invoke(Unsafe.Add(ref values, i));
+            Span<float> lanes = stackalloc float[8];
+            ref float first = ref Stage(ref Unsafe.Add(ref values, i), count - i, lanes);
+            Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref first)), ref first);
+            lanes[..(count - i)].CopyTo(MemoryMarshal.CreateSpan(ref Unsafe.Add(ref values, i), count - i));
         }
     }
 
@@ -58,5 +69,13 @@ public static class ActivationPass
         {
             Unsafe.Add(ref values, i) = TActivation.Invoke(Unsafe.Add(ref values, i));
         }
+    }
+
+    /// <summary>Copies the last <paramref name="count"/> values into <paramref name="lanes"/>, zeroes the rest, and returns its first element.</summary>
+    private static ref float Stage(ref float values, int count, Span<float> lanes)
+    {
+        MemoryMarshal.CreateReadOnlySpan(ref values, count).CopyTo(lanes);
+        lanes[count..].Clear();
+        return ref MemoryMarshal.GetReference(lanes);
     }
 }
