@@ -77,13 +77,13 @@ public class EngineAgreementTests
     [Fact]
     public void Ulp_distance_counts_representable_floats_between_two_values()
     {
-        Assert.Equal(0, UlpDistance(1f, 1f));
-        Assert.Equal(1, UlpDistance(1f, MathF.BitIncrement(1f)));
-        Assert.Equal(2, UlpDistance(MathF.BitDecrement(0f), MathF.BitIncrement(0f)));
-        Assert.Equal(0, UlpDistance(0f, -0f));
-        Assert.Equal(0, UlpDistance(float.NaN, float.NaN));
-        Assert.Equal(long.MaxValue, UlpDistance(float.NaN, 1f));
-        Assert.Equal(long.MaxValue, UlpDistance(1f, float.NaN));
+        Assert.Equal(0, Tolerances.UlpDistance(1f, 1f));
+        Assert.Equal(1, Tolerances.UlpDistance(1f, MathF.BitIncrement(1f)));
+        Assert.Equal(2, Tolerances.UlpDistance(MathF.BitDecrement(0f), MathF.BitIncrement(0f)));
+        Assert.Equal(0, Tolerances.UlpDistance(0f, -0f));
+        Assert.Equal(0, Tolerances.UlpDistance(float.NaN, float.NaN));
+        Assert.Equal(long.MaxValue, Tolerances.UlpDistance(float.NaN, 1f));
+        Assert.Equal(long.MaxValue, Tolerances.UlpDistance(1f, float.NaN));
     }
 
     /// <summary>Three sequences where that stays cheap; BERT-base's layer at one.</summary>
@@ -95,7 +95,7 @@ public class EngineAgreementTests
         int worstIndex = -1;
         for (int i = 0; i < generated.Length; i++)
         {
-            long distance = UlpDistance(generated[i], generic[i]);
+            long distance = Tolerances.UlpDistance(generated[i], generic[i]);
             if (distance > worst)
             {
                 (worst, worstIndex) = (distance, i);
@@ -109,24 +109,6 @@ public class EngineAgreementTests
             Assert.Fail(
                 $"{what}: output row {row} (sequence {row / shape.SequenceLength}), column {column} is {generated[worstIndex]:R} generated but " +
                 $"{generic[worstIndex]:R} generic, {worst} ulp apart; the engines may differ by {Tolerances.EngineUlps}.");
-        }
-    }
-
-    /// <summary>How many floats lie between <paramref name="a"/> and <paramref name="b"/> (±0 are one value, NaN equals only NaN).</summary>
-    internal static long UlpDistance(float a, float b)
-    {
-        if (float.IsNaN(a) || float.IsNaN(b))
-        {
-            return float.IsNaN(a) && float.IsNaN(b) ? 0 : long.MaxValue;
-        }
-
-        return Math.Abs(Ordered(a) - Ordered(b));
-
-        // Maps floats to integers in their order, one apart for neighbours: −0 and +0 both to 0.
-        static long Ordered(float value)
-        {
-            int bits = BitConverter.SingleToInt32Bits(value);
-            return bits >= 0 ? bits : -(long)(bits & int.MaxValue);
         }
     }
 }

@@ -1,3 +1,5 @@
+using System;
+
 namespace FixedShapeAttention.Tests;
 
 /// <summary>
@@ -39,4 +41,22 @@ internal static class Tolerances
     /// pass (Vector512, Vector256, Vector128-only, scalar; 2026-11-30). A non-zero difference means the two drivers drifted.
     /// </summary>
     public const long EngineUlps = 0;
+
+    /// <summary>How many floats lie between <paramref name="a"/> and <paramref name="b"/> (±0 are one value, NaN equals only NaN).</summary>
+    public static long UlpDistance(float a, float b)
+    {
+        if (float.IsNaN(a) || float.IsNaN(b))
+        {
+            return float.IsNaN(a) && float.IsNaN(b) ? 0 : long.MaxValue;
+        }
+
+        return Math.Abs(Ordered(a) - Ordered(b));
+
+        // Maps floats to integers in their order, one apart for neighbours: −0 and +0 both to 0.
+        static long Ordered(float value)
+        {
+            int bits = BitConverter.SingleToInt32Bits(value);
+            return bits >= 0 ? bits : -(long)(bits & int.MaxValue);
+        }
+    }
 }
