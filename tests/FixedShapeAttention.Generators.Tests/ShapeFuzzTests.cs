@@ -28,13 +28,13 @@ namespace FixedShapeAttention.Generators.Tests;
 /// </summary>
 public sealed class ShapeFuzzTests
 {
-    private const int DefaultShapeCount = 500;
+    internal const int DefaultShapeCount = 500;
 
     /// <summary>Every this-many-th shape is drawn from the large ranges (<see cref="RandomShapes"/>).</summary>
     private const int LargeShapeEvery = 8;
 
     /// <summary>One random shape and the data it runs on. <see cref="Attribute"/> is what to paste to reproduce it alone.</summary>
-    private sealed record FuzzShape(int Index, TransformerShape Shape, int Batch, int DataSeed, bool Large)
+    internal sealed record FuzzShape(int Index, TransformerShape Shape, int Batch, int DataSeed, bool Large)
     {
         public string ClassName => $"Shape_{Index}";
 
@@ -148,7 +148,7 @@ public sealed class ShapeFuzzTests
     /// and attention's blocks of score rows (over ~180 rows per chunk). Heads a divisor of dim, causal and activation
     /// uniform; batch 1 or 2 (large: 1).
     /// </summary>
-    private static FuzzShape[] RandomShapes(int seed, int count)
+    internal static FuzzShape[] RandomShapes(int seed, int count)
     {
         var random = new Random(seed);
         var shapes = new FuzzShape[count];
