@@ -17,8 +17,9 @@ internal sealed class BertEmbeddings
     }
 
     /// <summary>Embeds <paramref name="inputIds"/> (<c>[batch, sequenceLength]</c>) into <paramref name="output"/>.</summary>
+    /// <param name="maxDegreeOfParallelism">The LayerNorm's threads: -1 for every processor, 1 for the calling thread only.</param>
     /// <exception cref="ArgumentException">An id is outside the vocabulary or a token type outside the type table; nothing is written.</exception>
-    public void Embed(ReadOnlySpan<long> inputIds, ReadOnlySpan<long> tokenTypeIds, int sequenceLength, Span<float> output)
+    public void Embed(ReadOnlySpan<long> inputIds, ReadOnlySpan<long> tokenTypeIds, int sequenceLength, Span<float> output, int maxDegreeOfParallelism)
     {
         BertConfig config = _weights.Config;
         for (int i = 0; i < inputIds.Length; i++)
@@ -49,6 +50,6 @@ internal sealed class BertEmbeddings
             }
         }
 
-        LayerNormalization.Normalize(output.Slice(0, inputIds.Length * hidden), _weights.EmbeddingLayerNormGamma, _weights.EmbeddingLayerNormBeta, config.LayerNormEpsilon, output.Slice(0, inputIds.Length * hidden));
+        LayerNormalization.Normalize(output.Slice(0, inputIds.Length * hidden), _weights.EmbeddingLayerNormGamma, _weights.EmbeddingLayerNormBeta, config.LayerNormEpsilon, output.Slice(0, inputIds.Length * hidden), maxDegreeOfParallelism);
     }
 }

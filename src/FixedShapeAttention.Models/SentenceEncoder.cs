@@ -17,8 +17,10 @@ namespace FixedShapeAttention.Models;
 /// <see cref="SequenceBuckets"/> (16, 32, 64, 128, 256 tokens) that holds its longest input, and padding is masked
 /// out of attention. Text longer than 256 tokens, [CLS] and [SEP] included, is truncated to 256 (the model's
 /// max_seq_length in sentence-transformers, so embeddings match its behaviour); the tokenizer keeps the final [SEP].</para>
-/// <para>One instance runs one call at a time (calls from several threads queue on a lock); each call uses every
-/// core. Buffers are kept between calls, so <see cref="Forward"/> allocates nothing once warm.</para>
+/// <para>One instance runs one call at a time (calls from several threads queue on a lock); each call uses up to
+/// <see cref="KernelParallelism.DefaultMaxDegreeOfParallelism"/> threads (every core unless the process lowers it), or
+/// the count its <c>maxDegreeOfParallelism</c> overload is given. Buffers are kept between calls, so
+/// <see cref="Forward(ReadOnlySpan{long}, ReadOnlySpan{long}, ReadOnlySpan{long}, int, Span{float})"/> allocates nothing once warm.</para>
 /// </remarks>
 public sealed class SentenceEncoder
 {
@@ -153,13 +155,22 @@ public sealed class SentenceEncoder
 
     /// <summary>
     /// The encoder's <c>last_hidden_state</c> for the model's own inputs, as ONNX Runtime takes them: <c>[batch, sequenceLength]</c>
-    /// token ids, attention mask and token types, with <paramref name="sequenceLength"/> one of <see cref="SequenceBuckets"/>.
+    /// token ids, attention mask and token types, with <paramref name="sequenceLength"/> one of <see cref="SequenceBuckets"/>,
+    /// on up to <see cref="KernelParallelism.DefaultMaxDegreeOfParallelism"/> threads.
     /// Each sequence's mask must be ones then zeros (padding on the right, as the tokenizer writes it).
     /// </summary>
+    /// <param name="inputIds">Token ids, <c>[batch, sequenceLength]</c>.</param>
+    /// <param name="attentionMask">1 for a real token, 0 for padding, <c>[batch, sequenceLength]</c>.</param>
+    /// <param name="tokenTypeIds">Token types (segment ids), <c>[batch, sequenceLength]</c>.</param>
+    /// <param name="sequenceLength">Tokens per sequence: one of <see cref="SequenceBuckets"/>.</param>
     /// <param name="lastHiddenState">Receives <c>[batch, sequenceLength, 384]</c>; rows of padding hold values of no meaning.</param>
-    /// <param name="maxDegreeOfParallelism">-1 for every processor, 1 for the calling thread only; results are bit-identical for every value.</param>
     /// <exception cref="ArgumentException">A length does not fit, the sequence length is not a bucket, a mask is not right padding, or an id is out of range; nothing is written.</exception>
-    public void Forward(ReadOnlySpan<long> inputIds, ReadOnlySpan<long> attentionMask, ReadOnlySpan<long> tokenTypeIds, int sequenceLength, Span<float> lastHiddenState, int maxDegreeOfParallelism = -1)
+    public void Forward(ReadOnlySpan<long> inputIds, ReadOnlySpan<long> attentionMask, ReadOnlySpan<long> tokenTypeIds, int sequenceLength, Span<float> lastHiddenState) =>
+        Forward(inputIds, attentionMask, tokenTypeIds, sequenceLength, lastHiddenState, KernelParallelism.DefaultMaxDegreeOfParallelism);
+
+    /// <inheritdoc cref="Forward(ReadOnlySpan{long}, ReadOnlySpan{long}, ReadOnlySpan{long}, int, Span{float})"/>
+    /// <param name="maxDegreeOfParallelism">-1 for every processor, 1 for the calling thread only; results are bit-identical for every value.</param>
+    public void Forward(ReadOnlySpan<long> inputIds, ReadOnlySpan<long> attentionMask, ReadOnlySpan<long> tokenTypeIds, int sequenceLength, Span<float> lastHiddenState, int maxDegreeOfParallelism)
     {
         int bucket = Array.IndexOf(s_buckets, sequenceLength);
         if (bucket < 0)
@@ -202,7 +213,7 @@ public sealed class SentenceEncoder
             }
 
             Span<float> embedded = _embedded.AsSpan(0, lastHiddenState.Length);
-            _embeddings.Embed(inputIds, tokenTypeIds, sequenceLength, embedded);
+            _embeddings.Embed(inputIds, tokenTypeIds, sequenceLength, embedded, maxDegreeOfParallelism);
             _encoders[bucket].Forward(embedded, counts, lastHiddenState, maxDegreeOfParallelism);
         }
     }
@@ -212,7 +223,13 @@ public sealed class SentenceEncoder
     /// states over each sentence's tokens ([CLS] and [SEP] included, padding excluded), L2-normalised.
     /// </summary>
     /// <returns>One unit vector of <see cref="EmbeddingDim"/> floats per sentence.</returns>
-    public float[][] Embed(IReadOnlyList<string> sentences, int maxDegreeOfParallelism = -1)
+    /// <remarks>Runs on up to <see cref="KernelParallelism.DefaultMaxDegreeOfParallelism"/> threads.</remarks>
+    public float[][] Embed(IReadOnlyList<string> sentences) => Embed(sentences, KernelParallelism.DefaultMaxDegreeOfParallelism);
+
+    /// <inheritdoc cref="Embed(IReadOnlyList{string})"/>
+    /// <param name="sentences">The texts to embed.</param>
+    /// <param name="maxDegreeOfParallelism">-1 for every processor, 1 for the calling thread only; results are bit-identical for every value.</param>
+    public float[][] Embed(IReadOnlyList<string> sentences, int maxDegreeOfParallelism)
     {
         ArgumentNullException.ThrowIfNull(sentences);
         if (sentences.Count == 0)

@@ -8,10 +8,18 @@ using FixedShapeAttention.CompilerServices;
 namespace FixedShapeAttention;
 
 /// <summary>
-/// Attention and feed-forward kernels for a shape known only at run time. Same contract and numerics as the
-/// generated kernels (vectorised with Vector512, Vector256 or scalar code, chunked over sequence, head and row
-/// tiles, run in parallel above a work threshold); the generated ones are faster because every bound is constant.
+/// Attention, feed-forward and projection kernels for a shape known only at run time, with the contract of the
+/// generated kernels (layouts, masking, validation, parallelism); the generated ones are faster because every bound
+/// is constant.
 /// </summary>
+/// <remarks>
+/// Same numerics, bit for bit: on the same vector width (Vector512, Vector256 or scalar, chosen the same way), each
+/// output is computed by the same operations in the same order as by the generated kernel of the same shape. Both
+/// read the register tiles and vector lanes of each product from one table, accumulate every output in k order by one
+/// multiply-add chain, share the exp, max and activation operators, apply the softmax of one contract (exp weights
+/// summed in float blocks and double, then 1/Σ on P·V's output rows) and run the smooth activations as the same pass.
+/// Only the scheduling differs, which changes no bits (the partition is fixed by the shape, not by threads).
+/// </remarks>
 public static class GenericKernels
 {
     /// <summary>Per head, <c>softmax(Q·Kᵀ/√HeadDim)·V</c>; see <see cref="ITransformerKernels.Attention(ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float})"/> for the layout.</summary>

@@ -6,6 +6,8 @@ using System.Linq;
 using System.Reflection;
 using System.Runtime.Loader;
 using System.Text;
+using FixedShapeAttention.Generators.Model;
+using FixedShapeAttention.Generators.Planning;
 using FixedShapeAttention.Tests;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
@@ -17,16 +19,22 @@ namespace FixedShapeAttention.Generators.Tests;
 /// <summary>
 /// Random shapes through the real generator, end to end: one compilation holds every shape, the generator runs over
 /// it, the output is emitted (Release), loaded into a collectible AssemblyLoadContext, and each shape's generated
-/// <c>Attention</c> and <c>FeedForward</c> run on seeded data against the float64 reference of the kernel tests.
-/// The snapshot and variant tests pin a handful of shapes; this covers the planner's decisions (unroll or block,
-/// row and column tails, lanes, heads, causal, activation) across the space users actually declare.
+/// entry points run on seeded data against the float64 reference of the kernel tests: <c>Attention</c> plain and with
+/// a key-padding mask, <c>FeedForward</c> on raw spans and on packed weights, <c>Project</c> on raw spans and on packed
+/// weights. The generic kernels run the same inputs and must match the generated ones within
+/// <see cref="Tolerances.EngineUlps"/>. The snapshot and variant tests pin a handful of shapes; this covers the
+/// planner's decisions (unroll or block, row and column tails, lanes, heads, causal, activation, the feed-forward
+/// column split, score rows walked in blocks) across the space users actually declare.
 /// </summary>
 public sealed class ShapeFuzzTests
 {
     internal const int DefaultShapeCount = 500;
 
+    /// <summary>Every this-many-th shape is drawn from the large ranges (<see cref="RandomShapes"/>).</summary>
+    private const int LargeShapeEvery = 8;
+
     /// <summary>One random shape and the data it runs on. <see cref="Attribute"/> is what to paste to reproduce it alone.</summary>
-    internal sealed record FuzzShape(int Index, TransformerShape Shape, int Batch, int DataSeed)
+    internal sealed record FuzzShape(int Index, TransformerShape Shape, int Batch, int DataSeed, bool Large)
     {
         public string ClassName => $"Shape_{Index}";
 
@@ -35,12 +43,49 @@ public sealed class ShapeFuzzTests
             $"Causal = {(Shape.Causal ? "true" : "false")}, Activation = Activation.{Shape.Activation})]";
     }
 
+    /// <summary>What the run reached, counted per shape; logged, and the paths the large shapes exist for are asserted.</summary>
+    private sealed class Coverage
+    {
+        public int Shapes, Large, ColumnSplit, ScoreRowBlocks, Causal, MaskedSequences, MaskedNoKey, MaskedAllKeys, MaskedPartial;
+        public int Attention, MaskedAttention, FeedForward, PackedFeedForward, Projection, PackedProjection, GenericChecked;
+
+        public override string ToString() =>
+            $"{Shapes} shapes ({Large} large, {Causal} causal): feed-forward column split {ColumnSplit}, attention score rows in blocks {ScoreRowBlocks}; " +
+            $"Attention {Attention}, masked Attention {MaskedAttention} ({MaskedSequences} sequences: {MaskedNoKey} with no key, {MaskedAllKeys} with all, " +
+            $"{MaskedPartial} partial), FeedForward raw {FeedForward} / packed {PackedFeedForward}, Project raw {Projection} / packed {PackedProjection}, " +
+            $"generic engine compared on {GenericChecked}";
+    }
+
     // The generated code is called through this class, compiled with the shapes: plain float[] parameters (spans
     // cannot go through reflection or a closed delegate type shared across load contexts) and an int that picks
-    // the shape, so the test builds three delegates in all instead of three per shape.
+    // the shape, so the test builds a few delegates in all instead of a few per shape. The packed-weight types come
+    // from the runtime library, which both load contexts share.
     private delegate void AttentionRunner(int shape, float[] q, float[] k, float[] v, float[] output, int maxDegreeOfParallelism);
 
+    private delegate void MaskedAttentionRunner(int shape, float[] q, float[] k, float[] v, int[] keyCounts, float[] output, int maxDegreeOfParallelism);
+
     private delegate void FeedForwardRunner(int shape, float[] x, float[] w1, float[] b1, float[] w2, float[] b2, float[] y, int maxDegreeOfParallelism);
+
+    private delegate PackedFeedForwardWeights FeedForwardPacker(int shape, float[] w1, float[] b1, float[] w2, float[] b2);
+
+    private delegate void PackedFeedForwardRunner(int shape, float[] x, PackedFeedForwardWeights weights, float[] y, int maxDegreeOfParallelism);
+
+    private delegate void ProjectionRunner(int shape, float[] x, float[] w, float[] b, float[] y, int maxDegreeOfParallelism);
+
+    private delegate PackedProjectionWeights ProjectionPacker(int shape, float[] w, float[] b);
+
+    private delegate void PackedProjectionRunner(int shape, float[] x, PackedProjectionWeights weights, float[] y, int maxDegreeOfParallelism);
+
+    private sealed record Runners(
+        Func<int, TransformerShape> Shape,
+        AttentionRunner Attention,
+        MaskedAttentionRunner MaskedAttention,
+        FeedForwardRunner FeedForward,
+        FeedForwardPacker PackFeedForward,
+        PackedFeedForwardRunner PackedFeedForward,
+        ProjectionRunner Project,
+        ProjectionPacker PackProjection,
+        PackedProjectionRunner PackedProject);
 
     [Fact]
     public void Random_shapes_compile_through_the_generator_and_agree_with_the_float64_reference()
@@ -57,15 +102,24 @@ public sealed class ShapeFuzzTests
 
         var context = new AssemblyLoadContext("ShapeFuzz", isCollectible: true);
         var failures = new List<string>();
+        var coverage = new Coverage();
         try
         {
             Type runner = context.LoadFromStream(new MemoryStream(image)).GetType("Fuzz.Runner", throwOnError: true)!;
-            var shapeOf = Bind<Func<int, TransformerShape>>(runner, "Shape");
-            var attention = Bind<AttentionRunner>(runner, "Attention");
-            var feedForward = Bind<FeedForwardRunner>(runner, "FeedForward");
+            var runners = new Runners(
+                Bind<Func<int, TransformerShape>>(runner, "Shape"),
+                Bind<AttentionRunner>(runner, "Attention"),
+                Bind<MaskedAttentionRunner>(runner, "MaskedAttention"),
+                Bind<FeedForwardRunner>(runner, "FeedForward"),
+                Bind<FeedForwardPacker>(runner, "PackFeedForward"),
+                Bind<PackedFeedForwardRunner>(runner, "PackedFeedForward"),
+                Bind<ProjectionRunner>(runner, "Project"),
+                Bind<ProjectionPacker>(runner, "PackProjection"),
+                Bind<PackedProjectionRunner>(runner, "PackedProject"));
             foreach (FuzzShape shape in shapes)
             {
-                Check(shape, shapeOf, attention, feedForward, failures);
+                CountPlan(shape, coverage);
+                Check(shape, runners, failures, coverage);
             }
         }
         finally
@@ -75,12 +129,25 @@ public sealed class ShapeFuzzTests
         }
 
         FuzzSettings.Log($"shape fuzz: generator + compile {compileTime.TotalSeconds:F1} s, kernels vs reference {(clock.Elapsed - compileTime).TotalSeconds:F1} s");
+        FuzzSettings.Log($"shape fuzz coverage: {coverage}");
         Assert.True(
             failures.Count == 0,
             $"{failures.Count} of {count} shapes disagree with the reference ({replay}):\n" + string.Join("\n", failures.Take(20)));
+        if (count >= DefaultShapeCount)
+        {
+            // What the large shapes are for: a seed or a range change that stops reaching these paths must show.
+            Assert.True(coverage.ColumnSplit >= 5, $"only {coverage.ColumnSplit} shapes reach the feed-forward column split ({replay}).");
+            Assert.True(coverage.ScoreRowBlocks >= 5, $"only {coverage.ScoreRowBlocks} shapes walk attention score rows in blocks ({replay}).");
+            Assert.True(coverage.MaskedNoKey > 0 && coverage.MaskedAllKeys > 0 && coverage.MaskedPartial > 0, $"masked attention missed a key-count kind: {coverage} ({replay}).");
+        }
     }
 
-    /// <summary>seq 1–96, dim 1–160, heads a divisor of dim, ffn 1–320, causal and activation uniform, batch 1 or 2.</summary>
+    /// <summary>
+    /// Small shapes: seq 1–96, dim 1–160, ffn 1–320. Every <see cref="LargeShapeEvery"/>-th shape is large instead:
+    /// seq 1–320, dim 1–512, ffn 1–1,536, which reaches the feed-forward column split (seq ≤ 128, dim·ffn ≥ 131,072)
+    /// and attention's blocks of score rows (over ~180 rows per chunk). Heads a divisor of dim, causal and activation
+    /// uniform; batch 1 or 2 (large: 1).
+    /// </summary>
     internal static FuzzShape[] RandomShapes(int seed, int count)
     {
         var random = new Random(seed);
@@ -88,15 +155,17 @@ public sealed class ShapeFuzzTests
         Activation[] activations = Enum.GetValues<Activation>();
         for (int i = 0; i < count; i++)
         {
-            int sequenceLength = random.Next(1, 97);
-            int embeddingDim = random.Next(1, 161);
+            bool large = i % LargeShapeEvery == LargeShapeEvery - 1;
+            int sequenceLength = random.Next(1, large ? 321 : 97);
+            int embeddingDim = random.Next(1, large ? 513 : 161);
             int[] divisors = Enumerable.Range(1, embeddingDim).Where(h => embeddingDim % h == 0).ToArray();
             int heads = divisors[random.Next(divisors.Length)];
-            int ffnDim = random.Next(1, 321);
+            int ffnDim = random.Next(1, large ? 1537 : 321);
             bool causal = random.Next(2) == 1;
             Activation activation = activations[random.Next(activations.Length)];
             var shape = new TransformerShape(sequenceLength, embeddingDim, ffnDim, heads, causal, activation);
-            shapes[i] = new FuzzShape(i, shape, Batch: random.Next(1, 3), DataSeed: random.Next(1 << 30));
+            int batch = random.Next(1, 3);
+            shapes[i] = new FuzzShape(i, shape, Batch: large ? 1 : batch, DataSeed: random.Next(1 << 30), large);
         }
 
         return shapes;
@@ -143,54 +212,150 @@ public sealed class ShapeFuzzTests
     private static void AppendRunner(StringBuilder source, FuzzShape[] shapes)
     {
         source.Append("public static class Runner\n{\n");
-        source.Append("    public static TransformerShape Shape(int shape) => shape switch\n    {\n");
+        AppendSwitch(source, shapes, "TransformerShape Shape(int shape)", c => $"{c}.Shape");
+        AppendSwitch(source, shapes, "void Attention(int shape, float[] q, float[] k, float[] v, float[] output, int maxDegreeOfParallelism)",
+            c => $"{c}.Attention(q, k, v, output, maxDegreeOfParallelism)");
+        AppendSwitch(source, shapes, "void MaskedAttention(int shape, float[] q, float[] k, float[] v, int[] keyCounts, float[] output, int maxDegreeOfParallelism)",
+            c => $"{c}.Attention(q, k, v, keyCounts, output, maxDegreeOfParallelism)");
+        AppendSwitch(source, shapes, "void FeedForward(int shape, float[] x, float[] w1, float[] b1, float[] w2, float[] b2, float[] y, int maxDegreeOfParallelism)",
+            c => $"{c}.FeedForward(x, w1, b1, w2, b2, y, maxDegreeOfParallelism)");
+        AppendSwitch(source, shapes, "PackedFeedForwardWeights PackFeedForward(int shape, float[] w1, float[] b1, float[] w2, float[] b2)",
+            c => $"{c}.PackFeedForward(w1, b1, w2, b2)");
+        AppendSwitch(source, shapes, "void PackedFeedForward(int shape, float[] x, PackedFeedForwardWeights weights, float[] y, int maxDegreeOfParallelism)",
+            c => $"{c}.FeedForward(x, weights, y, maxDegreeOfParallelism)");
+        AppendSwitch(source, shapes, "void Project(int shape, float[] x, float[] w, float[] b, float[] y, int maxDegreeOfParallelism)",
+            c => $"{c}.Project(x, w, b, y, maxDegreeOfParallelism)");
+        AppendSwitch(source, shapes, "PackedProjectionWeights PackProjection(int shape, float[] w, float[] b)",
+            c => $"{c}.PackProjection(w, b)");
+        AppendSwitch(source, shapes, "void PackedProject(int shape, float[] x, PackedProjectionWeights weights, float[] y, int maxDegreeOfParallelism)",
+            c => $"{c}.Project(x, weights, y, maxDegreeOfParallelism)");
+        source.Append("}\n");
+    }
+
+    /// <summary>A public static method of the runner that dispatches on the shape index: a switch expression for a value,
+    /// a switch statement for void.</summary>
+    private static void AppendSwitch(StringBuilder source, FuzzShape[] shapes, string signature, Func<string, string> call)
+    {
+        if (signature.StartsWith("void ", StringComparison.Ordinal))
+        {
+            source.Append($"    public static {signature}\n    {{\n        switch (shape)\n        {{\n");
+            foreach (FuzzShape shape in shapes)
+            {
+                source.Append($"            case {shape.Index}: {call(shape.ClassName)}; break;\n");
+            }
+
+            source.Append("            default: throw new System.ArgumentOutOfRangeException(nameof(shape));\n        }\n    }\n\n");
+            return;
+        }
+
+        source.Append($"    public static {signature} => shape switch\n    {{\n");
         foreach (FuzzShape shape in shapes)
         {
-            source.Append($"        {shape.Index} => {shape.ClassName}.Shape,\n");
+            source.Append($"        {shape.Index} => {call(shape.ClassName)},\n");
         }
 
         source.Append("        _ => throw new System.ArgumentOutOfRangeException(nameof(shape)),\n    };\n\n");
-
-        source.Append("    public static void Attention(int shape, float[] q, float[] k, float[] v, float[] output, int maxDegreeOfParallelism)\n    {\n        switch (shape)\n        {\n");
-        foreach (FuzzShape shape in shapes)
-        {
-            source.Append($"            case {shape.Index}: {shape.ClassName}.Attention(q, k, v, output, maxDegreeOfParallelism); break;\n");
-        }
-
-        source.Append("            default: throw new System.ArgumentOutOfRangeException(nameof(shape));\n        }\n    }\n\n");
-
-        source.Append("    public static void FeedForward(int shape, float[] x, float[] w1, float[] b1, float[] w2, float[] b2, float[] y, int maxDegreeOfParallelism)\n    {\n        switch (shape)\n        {\n");
-        foreach (FuzzShape shape in shapes)
-        {
-            source.Append($"            case {shape.Index}: {shape.ClassName}.FeedForward(x, w1, b1, w2, b2, y, maxDegreeOfParallelism); break;\n");
-        }
-
-        source.Append("            default: throw new System.ArgumentOutOfRangeException(nameof(shape));\n        }\n    }\n}\n");
     }
 
     private static TDelegate Bind<TDelegate>(Type runner, string name)
         where TDelegate : Delegate =>
         runner.GetMethod(name, BindingFlags.Public | BindingFlags.Static)!.CreateDelegate<TDelegate>();
 
-    /// <summary>Runs one shape's kernels and records each disagreement with the reference as a line naming the shape.</summary>
-    private static void Check(FuzzShape fuzz, Func<int, TransformerShape> shapeOf, AttentionRunner attention, FeedForwardRunner feedForward, List<string> failures)
+    /// <summary>Counts the planner's decisions for <paramref name="fuzz"/> that the shape reaches.</summary>
+    private static void CountPlan(FuzzShape fuzz, Coverage coverage)
+    {
+        TransformerShape shape = fuzz.Shape;
+        KernelPlan plan = KernelPlanner.Plan(new ShapeSpec(
+            new TypeHierarchy("Fuzz", EquatableArray<string>.Empty, fuzz.ClassName),
+            shape.SequenceLength, shape.EmbeddingDim, shape.FfnDim, shape.Heads, shape.Causal, (ActivationKind)(int)shape.Activation));
+        coverage.Shapes++;
+        coverage.Large += fuzz.Large ? 1 : 0;
+        coverage.Causal += shape.Causal ? 1 : 0;
+        coverage.ColumnSplit += plan.FeedForwardColumnSplit ? 1 : 0;
+        coverage.ScoreRowBlocks += plan.AttentionBlocked ? 1 : 0;
+    }
+
+    /// <summary>Runs one shape's kernels and records the first disagreement with the reference as a line naming the shape.</summary>
+    private static void Check(FuzzShape fuzz, Runners run, List<string> failures, Coverage coverage)
     {
         TransformerShape shape = fuzz.Shape;
         string name = $"{fuzz.ClassName} {fuzz.Attribute}, batch {fuzz.Batch}";
-        if (shapeOf(fuzz.Index) != shape)
+        if (run.Shape(fuzz.Index) != shape)
         {
-            failures.Add($"{name}: the generated Shape is {shapeOf(fuzz.Index)}");
+            failures.Add($"{name}: the generated Shape is {run.Shape(fuzz.Index)}");
             return;
         }
 
+        string? error = CheckAttention(fuzz, run, coverage) ?? CheckFeedForward(fuzz, run, coverage) ?? CheckProjection(fuzz, run, coverage);
+        if (error is not null)
+        {
+            failures.Add($"{name}: {error}");
+            return;
+        }
+
+        coverage.GenericChecked++;
+    }
+
+    /// <summary>Plain and masked attention against the reference, and the generic kernel against both.</summary>
+    private static string? CheckAttention(FuzzShape fuzz, Runners run, Coverage coverage)
+    {
+        TransformerShape shape = fuzz.Shape;
+        int s = shape.SequenceLength, e = shape.EmbeddingDim;
         // Every degree of parallelism gives the same bits (SchedulingTests); -1 also reaches the parallel path of
-        // the larger shapes, whose FFN is above the 250 kFLOP threshold.
+        // the larger shapes.
         var a = TestData.Attention(shape, fuzz.Batch, fuzz.DataSeed);
         var output = new float[a.Q.Length];
-        attention(fuzz.Index, a.Q, a.K, a.V, output, -1);
+        run.Attention(fuzz.Index, a.Q, a.K, a.V, output, -1);
+        coverage.Attention++;
+
+        // Key counts per sequence: none (a row of -inf), all (no mask), or any count between, a third each.
+        var random = new Random(fuzz.DataSeed);
+        int[] keyCounts = Enumerable.Range(0, fuzz.Batch).Select(_ => random.Next(3) switch { 0 => 0, 1 => s, _ => random.Next(s + 1) }).ToArray();
+        var masked = new float[a.Q.Length];
+        run.MaskedAttention(fuzz.Index, a.Q, a.K, a.V, keyCounts, masked, -1);
+        coverage.MaskedAttention++;
+        foreach (int keyCount in keyCounts)
+        {
+            coverage.MaskedSequences++;
+            coverage.MaskedNoKey += keyCount == 0 ? 1 : 0;
+            coverage.MaskedAllKeys += keyCount == s ? 1 : 0;
+            coverage.MaskedPartial += keyCount > 0 && keyCount < s ? 1 : 0;
+        }
+
+        for (int sequence = 0; sequence < fuzz.Batch; sequence++)
+        {
+            foreach (int row in Reference.SampleRows(s))
+            {
+                int offset = (sequence * s + row) * e;
+                string? error =
+                    Compare("attention", Reference.AttentionRow(shape, a.Q, a.K, a.V, sequence, row), output, offset, Tolerances.AttentionAbsolute, Tolerances.AttentionRelative)
+                    ?? Compare($"masked attention (key count {keyCounts[sequence]})", Reference.AttentionRow(shape, a.Q, a.K, a.V, sequence, row, keyCounts[sequence]), masked, offset, Tolerances.AttentionAbsolute, Tolerances.AttentionRelative);
+                if (error is not null)
+                {
+                    return $"sequence {sequence}, row {row}: {error}";
+                }
+            }
+        }
+
+        var generic = new float[a.Q.Length];
+        GenericKernels.Attention(shape, a.Q, a.K, a.V, generic, -1);
+        var genericMasked = new float[a.Q.Length];
+        GenericKernels.Attention(shape, a.Q, a.K, a.V, keyCounts, genericMasked, -1);
+        return CompareEngines("attention", output, generic) ?? CompareEngines("masked attention", masked, genericMasked);
+    }
+
+    /// <summary>The feed-forward network on raw spans and on packed weights against the reference; packed must give the raw bits.</summary>
+    private static string? CheckFeedForward(FuzzShape fuzz, Runners run, Coverage coverage)
+    {
+        TransformerShape shape = fuzz.Shape;
         var f = TestData.FeedForward(shape, fuzz.Batch, fuzz.DataSeed + 7);
         var y = new float[f.X.Length];
-        feedForward(fuzz.Index, f.X, f.W1, f.B1, f.W2, f.B2, y, -1);
+        run.FeedForward(fuzz.Index, f.X, f.W1, f.B1, f.W2, f.B2, y, -1);
+        coverage.FeedForward++;
+        PackedFeedForwardWeights weights = run.PackFeedForward(fuzz.Index, f.W1, f.B1, f.W2, f.B2);
+        var packed = new float[f.X.Length];
+        run.PackedFeedForward(fuzz.Index, f.X, weights, packed, -1);
+        coverage.PackedFeedForward++;
 
         int e = shape.EmbeddingDim;
         for (int sequence = 0; sequence < fuzz.Batch; sequence++)
@@ -198,16 +363,58 @@ public sealed class ShapeFuzzTests
             foreach (int row in Reference.SampleRows(shape.SequenceLength))
             {
                 int globalRow = sequence * shape.SequenceLength + row;
+                double[] expected = Reference.FeedForwardRow(shape, f.X, f.W1, f.B1, f.W2, f.B2, globalRow);
                 string? error =
-                    Compare("attention", Reference.AttentionRow(shape, a.Q, a.K, a.V, sequence, row), output, globalRow * e, Tolerances.AttentionAbsolute, Tolerances.AttentionRelative)
-                    ?? Compare("feed-forward", Reference.FeedForwardRow(shape, f.X, f.W1, f.B1, f.W2, f.B2, globalRow), y, globalRow * e, Tolerances.FeedForwardAbsolute, Tolerances.FeedForwardRelative);
+                    Compare("feed-forward", expected, y, globalRow * e, Tolerances.FeedForwardAbsolute, Tolerances.FeedForwardRelative)
+                    ?? Compare("packed feed-forward", expected, packed, globalRow * e, Tolerances.FeedForwardAbsolute, Tolerances.FeedForwardRelative);
                 if (error is not null)
                 {
-                    failures.Add($"{name}: sequence {sequence}, row {row}: {error}");
-                    return;
+                    return $"sequence {sequence}, row {row}: {error}";
                 }
             }
         }
+
+        var generic = new float[f.X.Length];
+        GenericKernels.FeedForward(shape, f.X, f.W1, f.B1, f.W2, f.B2, generic, -1);
+        return CompareEngines("packed feed-forward vs raw", y, packed, 0) ?? CompareEngines("feed-forward", y, generic);
+    }
+
+    /// <summary>The projection on raw spans and on packed weights against the reference; packed must give the raw bits.</summary>
+    private static string? CheckProjection(FuzzShape fuzz, Runners run, Coverage coverage)
+    {
+        TransformerShape shape = fuzz.Shape;
+        int e = shape.EmbeddingDim;
+        float[] x = TestData.Uniform(fuzz.Batch * shape.SequenceElements, fuzz.DataSeed + 11);
+        float[] w = TestData.Uniform(e * e, fuzz.DataSeed + 12, (float)Math.Sqrt(3.0 / e));
+        float[] b = TestData.Uniform(e, fuzz.DataSeed + 13, 0.1f);
+        var y = new float[x.Length];
+        run.Project(fuzz.Index, x, w, b, y, -1);
+        coverage.Projection++;
+        PackedProjectionWeights weights = run.PackProjection(fuzz.Index, w, b);
+        var packed = new float[x.Length];
+        run.PackedProject(fuzz.Index, x, weights, packed, -1);
+        coverage.PackedProjection++;
+
+        for (int sequence = 0; sequence < fuzz.Batch; sequence++)
+        {
+            foreach (int row in Reference.SampleRows(shape.SequenceLength))
+            {
+                int globalRow = sequence * shape.SequenceLength + row;
+                double[] expected = Reference.ProjectionRow(e, x, w, b, globalRow);
+                // A projection is the second layer of a feed-forward network without the first: its tolerance covers it.
+                string? error =
+                    Compare("projection", expected, y, globalRow * e, Tolerances.FeedForwardAbsolute, Tolerances.FeedForwardRelative)
+                    ?? Compare("packed projection", expected, packed, globalRow * e, Tolerances.FeedForwardAbsolute, Tolerances.FeedForwardRelative);
+                if (error is not null)
+                {
+                    return $"sequence {sequence}, row {row}: {error}";
+                }
+            }
+        }
+
+        var generic = new float[x.Length];
+        GenericKernels.Project(shape, x, w, b, generic, -1);
+        return CompareEngines("packed projection vs raw", y, packed, 0) ?? CompareEngines("projection", y, generic);
     }
 
     /// <summary>Null when the row is within |got − want| ≤ absolute + relative·|want|, else what is wrong.</summary>
@@ -220,6 +427,22 @@ public sealed class ShapeFuzzTests
             if (!(Math.Abs(got - expected[c]) <= tolerance))
             {
                 return $"{kernel} column {c}: got {got:R}, expected {expected[c]:R} (tolerance {tolerance:E2})";
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>Null when every element of <paramref name="other"/> is within <paramref name="ulps"/> of the generated
+    /// kernel's (by default the engines' tolerance), else the first that is not.</summary>
+    private static string? CompareEngines(string kernel, float[] generated, float[] other, long ulps = Tolerances.EngineUlps)
+    {
+        for (int i = 0; i < generated.Length; i++)
+        {
+            long distance = Tolerances.UlpDistance(generated[i], other[i]);
+            if (distance > ulps)
+            {
+                return $"{kernel}: element {i} is {generated[i]:R} generated but {other[i]:R} ({distance} ulp apart, {ulps} allowed)";
             }
         }
 

@@ -12,12 +12,15 @@ namespace FixedShapeAttention.CompilerServices;
 /// the JIT keep the tile's accumulators on the stack throughout the k loop, costing the feed-forward network 18 %;
 /// as a separate pass over a block the chunk has just written (still in L1/L2) it costs only its own arithmetic.
 /// The values are the same floats either way (act(acc + bias), with acc + bias rounded once), so results do not change.
+/// Every value is computed at the pass's width, the last few too (through one vector on the stack), so which formula
+/// computes an element never depends on where a block or a chunk's column range ends: the runtime-shape kernels cut
+/// their blocks differently and still compute the same bits.
 /// </summary>
 /// <remarks>For generated code; no compatibility promise: this namespace may change in any release.</remarks>
 [EditorBrowsable(EditorBrowsableState.Never)]
 public static class ActivationPass
 {
-    /// <summary><c>values[i] = act(values[i])</c> for <c>i</c> in <c>[0, count)</c>, 16 lanes at a time, then one by one.</summary>
+    /// <summary><c>values[i] = act(values[i])</c> for <c>i</c> in <c>[0, count)</c>, 16 lanes at a time.</summary>
     /// <remarks>A bare ref cannot be bounds-checked, so the range must lie inside the output of the running
     /// <see cref="ParallelRunner"/> call or the thread's <see cref="WorkerScratch"/>, as it does in generated kernels.</remarks>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="count"/> is negative.</exception>
@@ -29,7 +32,7 @@ public static class ActivationPass
         Run512<TActivation>(ref values, count);
     }
 
-    /// <summary><c>values[i] = act(values[i])</c> over the span, 16 lanes at a time, then one by one.</summary>
+    /// <summary><c>values[i] = act(values[i])</c> over the span, 16 lanes at a time.</summary>
     public static void Apply512<TActivation>(Span<float> values)
         where TActivation : IActivationOperator =>
         Run512<TActivation>(ref MemoryMarshal.GetReference(values), values.Length);
@@ -74,9 +77,12 @@ public static class ActivationPass
             Vector512.StoreUnsafe(TActivation.Invoke(Vector512.LoadUnsafe(ref values, (nuint)i)), ref values, (nuint)i);
         }
 
-        for (; i < count; i++)
+        if (i < count)
         {
-            Unsafe.Add(ref values, i) = TActivation.Invoke(Unsafe.Add(ref values, i));
+            Span<float> lanes = stackalloc float[16];
+            ref float first = ref Stage(ref Unsafe.Add(ref values, i), count - i, lanes);
+            Vector512.StoreUnsafe(TActivation.Invoke(Vector512.LoadUnsafe(ref first)), ref first);
+            lanes[..(count - i)].CopyTo(MemoryMarshal.CreateSpan(ref Unsafe.Add(ref values, i), count - i));
         }
     }
 
@@ -90,9 +96,12 @@ public static class ActivationPass
             Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref values, (nuint)i)), ref values, (nuint)i);
         }
 
-        for (; i < count; i++)
+        if (i < count)
         {
-            Unsafe.Add(ref values, i) = TActivation.Invoke(Unsafe.Add(ref values, i));
+            Span<float> lanes = stackalloc float[8];
+            ref float first = ref Stage(ref Unsafe.Add(ref values, i), count - i, lanes);
+            Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref first)), ref first);
+            lanes[..(count - i)].CopyTo(MemoryMarshal.CreateSpan(ref Unsafe.Add(ref values, i), count - i));
         }
     }
 
@@ -104,5 +113,13 @@ public static class ActivationPass
         {
             Unsafe.Add(ref values, i) = TActivation.Invoke(Unsafe.Add(ref values, i));
         }
+    }
+
+    /// <summary>Copies the last <paramref name="count"/> values into <paramref name="lanes"/>, zeroes the rest, and returns its first element.</summary>
+    private static ref float Stage(ref float values, int count, Span<float> lanes)
+    {
+        MemoryMarshal.CreateReadOnlySpan(ref values, count).CopyTo(lanes);
+        lanes[count..].Clear();
+        return ref MemoryMarshal.GetReference(lanes);
     }
 }

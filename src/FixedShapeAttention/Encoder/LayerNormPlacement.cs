@@ -7,6 +7,6 @@ public enum LayerNormPlacement
     PostNorm,
 
     /// <summary>GPT-style: <c>x1 = x + Attention(LN(x))</c>, <c>y = x1 + FFN(LN(x1))</c>. A final LayerNorm after the
-    /// stack, where a model has one, is the caller's (<see cref="LayerNormalization.Normalize"/>).</summary>
+    /// stack, where a model has one, is the caller's (<see cref="LayerNormalization.Normalize(System.ReadOnlySpan{float}, System.ReadOnlySpan{float}, System.ReadOnlySpan{float}, float, System.Span{float})"/>).</summary>
     PreNorm,
 }

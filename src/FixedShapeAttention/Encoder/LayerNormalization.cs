@@ -17,15 +17,28 @@ namespace FixedShapeAttention.Encoder;
 /// </remarks>
 public static class LayerNormalization
 {
-    /// <summary><c>y = LayerNorm(x)</c> row by row.</summary>
+    /// <summary><c>y = LayerNorm(x)</c> row by row, on up to <see cref="KernelParallelism.DefaultMaxDegreeOfParallelism"/> threads.</summary>
     /// <exception cref="ArgumentException">A length is not a whole number of rows, or <paramref name="y"/> partially overlaps <paramref name="x"/>.</exception>
-    public static void Normalize(ReadOnlySpan<float> x, ReadOnlySpan<float> gamma, ReadOnlySpan<float> beta, float epsilon, Span<float> y, int maxDegreeOfParallelism = -1) =>
+    public static void Normalize(ReadOnlySpan<float> x, ReadOnlySpan<float> gamma, ReadOnlySpan<float> beta, float epsilon, Span<float> y) =>
+        Normalize(x, gamma, beta, epsilon, y, KernelParallelism.DefaultMaxDegreeOfParallelism);
+
+    /// <summary><c>y = LayerNorm(x)</c> row by row.</summary>
+    /// <param name="maxDegreeOfParallelism">-1 for every processor, 1 for the calling thread only; results are bit-identical for every value.</param>
+    /// <exception cref="ArgumentException">A length is not a whole number of rows, or <paramref name="y"/> partially overlaps <paramref name="x"/>.</exception>
+    public static void Normalize(ReadOnlySpan<float> x, ReadOnlySpan<float> gamma, ReadOnlySpan<float> beta, float epsilon, Span<float> y, int maxDegreeOfParallelism) =>
         Run(x, default, gamma, beta, epsilon, y, maxDegreeOfParallelism, addResidual: false);
 
+    /// <summary><c>y = LayerNorm(x + residual)</c> row by row, on up to <see cref="KernelParallelism.DefaultMaxDegreeOfParallelism"/> threads:
+    /// the residual connection of a post-norm (BERT) block.</summary>
+    /// <exception cref="ArgumentException">A length is not a whole number of rows, the lengths differ, or <paramref name="y"/> partially overlaps an input.</exception>
+    public static void AddAndNormalize(ReadOnlySpan<float> x, ReadOnlySpan<float> residual, ReadOnlySpan<float> gamma, ReadOnlySpan<float> beta, float epsilon, Span<float> y) =>
+        AddAndNormalize(x, residual, gamma, beta, epsilon, y, KernelParallelism.DefaultMaxDegreeOfParallelism);
+
     /// <summary><c>y = LayerNorm(x + residual)</c> row by row: the residual connection of a post-norm (BERT) block.</summary>
+    /// <param name="maxDegreeOfParallelism">-1 for every processor, 1 for the calling thread only; results are bit-identical for every value.</param>
     /// <exception cref="ArgumentException">A length is not a whole number of rows, the lengths differ, or <paramref name="y"/> partially overlaps an input.</exception>
     public static void AddAndNormalize(
-        ReadOnlySpan<float> x, ReadOnlySpan<float> residual, ReadOnlySpan<float> gamma, ReadOnlySpan<float> beta, float epsilon, Span<float> y, int maxDegreeOfParallelism = -1) =>
+        ReadOnlySpan<float> x, ReadOnlySpan<float> residual, ReadOnlySpan<float> gamma, ReadOnlySpan<float> beta, float epsilon, Span<float> y, int maxDegreeOfParallelism) =>
         Run(x, residual, gamma, beta, epsilon, y, maxDegreeOfParallelism, addResidual: true);
 
     private static void Run(

@@ -78,8 +78,12 @@ public sealed class TransformerEncoder<TShape> : ITransformerEncoder
     /// <summary>ε of every LayerNorm.</summary>
     public float LayerNormEpsilon { get; }
 
+    /// <inheritdoc cref="ITransformerEncoder.Forward(ReadOnlySpan{float}, ReadOnlySpan{int}, Span{float})"/>
+    public void Forward(ReadOnlySpan<float> input, ReadOnlySpan<int> tokenCounts, Span<float> output) =>
+        Forward(input, tokenCounts, output, KernelParallelism.DefaultMaxDegreeOfParallelism);
+
     /// <inheritdoc/>
-    public void Forward(ReadOnlySpan<float> input, ReadOnlySpan<int> tokenCounts, Span<float> output, int maxDegreeOfParallelism = -1)
+    public void Forward(ReadOnlySpan<float> input, ReadOnlySpan<int> tokenCounts, Span<float> output, int maxDegreeOfParallelism)
     {
         int batch = KernelArguments.ValidateEncoder(input, tokenCounts, output, TShape.SequenceLength, TShape.EmbeddingDim);
         KernelParallelism.Resolve(maxDegreeOfParallelism);

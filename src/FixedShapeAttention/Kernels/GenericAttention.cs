@@ -1,9 +1,11 @@
-// Runtime-shape attention: the fallback, the benchmark baseline and an independent second implementation the
-// tests hold the generated kernels against. Per (sequence, head, row range): pack Kᵀ with zero-padded columns,
-// scores = Q·Kᵀ·(1/√d) through GenericGemm, the padded, masked and (causal) future columns set to -inf, RowSoftmax,
-// then output = P·V through GenericGemm.
+// Runtime-shape attention: the fallback, the benchmark baseline and the second driver of the algorithm the generated
+// kernels run. Per (sequence, head, row range): pack Kᵀ with zero-padded columns, scores = Q·Kᵀ·(1/√d) through
+// GenericGemm, the padded, masked and (causal) future columns set to -inf, RowSoftmax (SoftmaxContract: exp weights
+// and a 1/Σ per row), then output = P·V through GenericGemm with each row times its 1/Σ. The lanes, the padding, the
+// softmax and the order of every sum are the generated kernel's, so the outputs are the same bits.
 
 using System;
+using System.Runtime.Intrinsics;
 using FixedShapeAttention.Scheduling;
 using FixedShapeAttention.CompilerServices;
 
@@ -13,7 +15,7 @@ internal readonly unsafe struct GenericAttentionKernel<TVec, TOps> : IChunkKerne
     where TVec : struct
     where TOps : IVectorOps<TVec>
 {
-    private readonly int _sequenceLength, _embeddingDim, _heads, _headDim, _chunksPerHead, _paddedLength;
+    private readonly int _sequenceLength, _embeddingDim, _heads, _headDim, _chunksPerHead, _paddedLength, _scoreLanes;
     private readonly bool _causal;
     private readonly float _scale;
 
@@ -25,8 +27,11 @@ internal readonly unsafe struct GenericAttentionKernel<TVec, TOps> : IChunkKerne
         _headDim = shape.HeadDim;
         _causal = shape.Causal;
         _chunksPerHead = chunksPerHead;
-        // Score rows are padded to whole vectors so that softmax never needs a tail.
-        _paddedLength = (shape.SequenceLength + TOps.Count - 1) / TOps.Count * TOps.Count;
+        // Score rows are padded to whole vectors of the widest lanes the keys fill, so that softmax never needs a tail;
+        // the scores product (and so the softmax) then runs at the lanes of the padded row, as the generated one does.
+        int keyLanes = TileTable.LanesFor(TOps.Count, shape.SequenceLength);
+        _paddedLength = (shape.SequenceLength + keyLanes - 1) / keyLanes * keyLanes;
+        _scoreLanes = TileTable.LanesFor(TOps.Count, _paddedLength);
         _scale = (float)(1.0 / Math.Sqrt(shape.HeadDim));
     }
 
@@ -50,10 +55,11 @@ internal readonly unsafe struct GenericAttentionKernel<TVec, TOps> : IChunkKerne
 
         // Score rows in blocks that stay in L2 from Q·Kᵀ through P·V; Kᵀ is packed once for all of them.
         int blockRows = Math.Min(rows, ChunkSizing.AttentionBlockTiles(padded) * ChunkSizing.RowTile);
-        fixed (float* scratch = WorkerScratch.Get(d * padded + blockRows * padded))
+        fixed (float* scratch = WorkerScratch.Get(d * padded + blockRows * padded + blockRows))
         {
             float* keysTransposed = scratch;
             float* scores = scratch + d * padded;
+            float* rowScales = scores + blockRows * padded;
 
             KeyPacking.PackTransposed(ref *k, e, s, d, ref *keysTransposed, padded);
 
@@ -64,9 +70,23 @@ internal readonly unsafe struct GenericAttentionKernel<TVec, TOps> : IChunkKerne
 
                 for (int r = 0; r < blockLength; r++)
                 {
-                    int visible = _causal ? Math.Min(blockStart + r + 1, keyCount) : keyCount;
-                    new Span<float>(scores + r * padded + visible, padded - visible).Fill(float.NegativeInfinity);
-                    RowSoftmax.Apply<TVec, TOps>(scores + r * padded, padded);
+                    int visible, end;
+                    if (_causal)
+                    {
+                        // P·V reads this row's weights up to its own position only: the softmax stops at the vector holding it.
+                        int reach = blockStart + r + 1;
+                        visible = Math.Min(reach, keyCount);
+                        end = (reach + _scoreLanes - 1) / _scoreLanes * _scoreLanes;
+                    }
+                    else
+                    {
+                        visible = keyCount;
+                        end = padded;
+                    }
+
+                    float* row = scores + r * padded;
+                    new Span<float>(row + visible, end - visible).Fill(float.NegativeInfinity);
+                    rowScales[r] = Softmax(row, end);
                 }
 
                 if (_causal)
@@ -74,15 +94,32 @@ internal readonly unsafe struct GenericAttentionKernel<TVec, TOps> : IChunkKerne
                     // Row i reads only keys 0..i, so masked keys never meet a weight of 0 (0·∞ would be NaN).
                     for (int r = 0; r < blockLength; r++)
                     {
-                        int visible = blockStart + r + 1;
-                        GenericGemm.Multiply<TVec, TOps, IdentityEpilogue>(scores + r * padded, padded, v, e, output + (blockStart + r) * e, e, 1, d, visible, default);
+                        int reach = blockStart + r + 1;
+                        GenericGemm.Multiply<TVec, TOps, RowScaleEpilogue>(
+                            scores + r * padded, padded, v, e, output + (blockStart + r) * e, e, 1, d, reach, new RowScaleEpilogue(rowScales + r), attentionOutput: true);
                     }
                 }
                 else
                 {
-                    GenericGemm.Multiply<TVec, TOps, IdentityEpilogue>(scores, padded, v, e, output + blockStart * e, e, blockLength, d, s, default);
+                    GenericGemm.Multiply<TVec, TOps, RowScaleEpilogue>(
+                        scores, padded, v, e, output + blockStart * e, e, blockLength, d, s, new RowScaleEpilogue(rowScales), attentionOutput: true);
                 }
             }
         }
+    }
+
+    private float Softmax(float* row, int end)
+    {
+        if (_scoreLanes == TOps.Count)
+        {
+            return RowSoftmax.ExpAndReciprocalSum<TVec, TOps>(row, end);
+        }
+
+        return _scoreLanes switch
+        {
+            8 => RowSoftmax.ExpAndReciprocalSum<Vector256<float>, Vector256Ops>(row, end),
+            4 => RowSoftmax.ExpAndReciprocalSum<Vector128<float>, Vector128Ops>(row, end),
+            _ => RowSoftmax.ExpAndReciprocalSum<float, ScalarOps>(row, end),
+        };
     }
 }

@@ -1,5 +1,8 @@
 // Runtime-shape feed-forward network, y = act(x·W1 + b1)·W2 + b2, per (sequence, row range): the hidden rows
-// of a chunk stay in the worker's scratch (sized to fit L2, see ChunkSizing) between the two products.
+// of a chunk stay in the worker's scratch (sized to fit L2, see ChunkSizing) between the two products. ReLU is
+// applied in the first product's epilogue; the smooth activations run afterwards as a pass over the chunk's hidden
+// block by ActivationPass at the branch's width, exactly as the generated kernel applies them, so each hidden value
+// is computed by the same operator at the same width in both kernel families.
 
 using System;
 using FixedShapeAttention.Scheduling;
@@ -38,8 +41,29 @@ internal readonly unsafe struct GenericFeedForwardKernel<TVec, TOps, TActivation
 
         fixed (float* hidden = WorkerScratch.Get(rows * f))
         {
-            GenericGemm.Multiply<TVec, TOps, BiasActivationEpilogue<TActivation>>(
-                x, e, buffers.Input1Pointer, f, hidden, f, rows, f, e, new BiasActivationEpilogue<TActivation>(buffers.Input2Pointer));
+            if (typeof(TActivation) == typeof(ReluOperator))
+            {
+                GenericGemm.Multiply<TVec, TOps, BiasActivationEpilogue<TActivation>>(
+                    x, e, buffers.Input1Pointer, f, hidden, f, rows, f, e, new BiasActivationEpilogue<TActivation>(buffers.Input2Pointer));
+            }
+            else
+            {
+                GenericGemm.Multiply<TVec, TOps, BiasEpilogue>(x, e, buffers.Input1Pointer, f, hidden, f, rows, f, e, new BiasEpilogue(buffers.Input2Pointer));
+                // The generated kernel's pass for this branch (by the branch's width, not the product's lanes).
+                if (TOps.Count == 16)
+                {
+                    ActivationPass.Apply512<TActivation>(ref *hidden, rows * f);
+                }
+                else if (TOps.Count == 8)
+                {
+                    ActivationPass.Apply256<TActivation>(ref *hidden, rows * f);
+                }
+                else
+                {
+                    ActivationPass.ApplyScalar<TActivation>(ref *hidden, rows * f);
+                }
+            }
+
             GenericGemm.Multiply<TVec, TOps, BiasEpilogue>(
                 hidden, f, buffers.Input3Pointer, e, y, e, rows, e, f, new BiasEpilogue(buffers.Input4Pointer));
         }

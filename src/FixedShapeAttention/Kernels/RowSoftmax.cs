@@ -1,14 +1,19 @@
-// Row-wise softmax for the generic kernels, following ggml's soft_max (ggml-cpu/vec.cpp) rather than
-// TensorPrimitives.SoftMax, which does not subtract the maximum and so overflows exp for scores above ~88:
-// start the max at -inf, take exp(x - max), sum in double, multiply by the float reciprocal of the sum.
-// A row whose entries are all -inf (every key masked) becomes all zeros instead of 0/0 = NaN.
+// The row softmax of the generic attention kernel: SoftmaxContract, at the lanes the caller picks (the scores
+// product's lanes, as the generated kernel's softmax uses), so that both kernel families compute the same weights and
+// the same 1/Σ bit for bit.
+
+using System;
+using FixedShapeAttention.CompilerServices;
 
 namespace FixedShapeAttention.Kernels;
 
 internal static unsafe class RowSoftmax
 {
-    /// <summary>Softmax of <paramref name="row"/> in place; <paramref name="length"/> is a multiple of the width.</summary>
-    public static void Apply<TVec, TOps>(float* row, int length)
+    /// <summary>
+    /// Turns <c>row[0, length)</c> into <c>exp(score − max)</c> in place and returns the row's 1/Σ, the factor P·V applies
+    /// to the row's outputs (<see cref="SoftmaxContract"/>). <paramref name="length"/> is a multiple of the width.
+    /// </summary>
+    public static float ExpAndReciprocalSum<TVec, TOps>(float* row, int length)
         where TVec : struct
         where TOps : IVectorOps<TVec>
     {
@@ -22,9 +27,8 @@ internal static unsafe class RowSoftmax
         float max = TOps.MaxAcross(maxVector);
         if (float.IsNegativeInfinity(max))
         {
-            // TOps.Max is the hardware max, which skips NaN: a row of NaN scores lands here too and must stay NaN.
-            var weights = new System.Span<float>(row, length);
-            if (System.MemoryExtensions.ContainsAnyExcept(weights, float.NegativeInfinity))
+            var weights = new Span<float>(row, length);
+            if (weights.ContainsAnyExcept(float.NegativeInfinity))
             {
                 weights.Fill(float.NaN);
             }
@@ -33,22 +37,28 @@ internal static unsafe class RowSoftmax
                 weights.Clear();
             }
 
-            return;
+            return 1f;
         }
 
         TVec maxBroadcast = TOps.Broadcast(max);
-        double sum = 0;
-        for (int j = 0; j < length; j += w)
+        double* sums = stackalloc double[w];
+        new Span<double>(sums, w).Clear();
+        // At scalar lanes every weight goes into the double sum directly (a block of one).
+        int blockLength = (w == 1 ? 1 : SoftmaxContract.SumBlockVectors) * w;
+        for (int block = 0; block < length; block += blockLength)
         {
-            TVec e = TOps.ExpNonPositive(TOps.Subtract(TOps.Load(row + j), maxBroadcast));
-            TOps.Store(e, row + j);
-            sum += TOps.SumAcrossAsDouble(e);
+            TVec partial = TOps.Zero;
+            int blockEnd = Math.Min(block + blockLength, length);
+            for (int j = block; j < blockEnd; j += w)
+            {
+                TVec weight = TOps.ExpNonPositive(TOps.Subtract(TOps.Load(row + j), maxBroadcast));
+                TOps.Store(weight, row + j);
+                partial = TOps.Add(partial, weight);
+            }
+
+            TOps.AccumulateWidened(partial, sums);
         }
 
-        TVec reciprocal = TOps.Broadcast((float)(1.0 / sum));
-        for (int j = 0; j < length; j += w)
-        {
-            TOps.Store(TOps.Multiply(TOps.Load(row + j), reciprocal), row + j);
-        }
+        return (float)(1d / TOps.SumWidened(sums));
     }
 }

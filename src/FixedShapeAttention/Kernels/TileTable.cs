@@ -8,6 +8,25 @@ namespace FixedShapeAttention.Kernels;
 internal static class TileTable
 {
     /// <summary>
+    /// The vector lanes a product of <paramref name="columns"/> columns uses on the branch of <paramref name="branchLanes"/>
+    /// lanes: the branch's width, or the widest narrower vector the columns fill (8, then 4), or scalar below four columns.
+    /// The lanes fix whether an output is a fused multiply-add chain (vectors) or a plain one (scalar), and which width
+    /// of exp the softmax uses, so both kernel families must choose them by this one rule to compute the same bits.
+    /// </summary>
+    public static int LanesFor(int branchLanes, int columns)
+    {
+        for (int lanes = branchLanes; lanes >= 4; lanes /= 2)
+        {
+            if (columns >= lanes)
+            {
+                return lanes;
+            }
+        }
+
+        return 1;
+    }
+
+    /// <summary>
     /// RN, vectors per panel. Vector512: 4 — 4×4 accumulators + 4 B vectors + 1 broadcast = 21 of the 32 zmm registers.
     /// Vector256: 2 — 4×2 + 2 + 1 = 11 of the 16 ymm registers an AVX2-only CPU has (16 accumulators would spill).
     /// Scalar: 4 — 16 float accumulators, which the JIT keeps in the 16 xmm registers or spills cheaply.

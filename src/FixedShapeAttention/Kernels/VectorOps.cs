@@ -39,10 +39,22 @@ internal unsafe interface IVectorOps<TVec>
     /// <summary>e^x of a softmax argument, score − max: ≤ 0 or NaN.</summary>
     static abstract TVec ExpNonPositive(TVec x);
 
+    /// <summary>The largest lane, by <see cref="KernelMath.MaxAcross(Vector512{float})"/>, the generated softmax's reduction.</summary>
     static abstract float MaxAcross(TVec x);
 
     /// <summary>The sum of the lanes, each widened to double first (lane order, so it is deterministic).</summary>
     static abstract double SumAcrossAsDouble(TVec x);
+
+    /// <summary>
+    /// Adds the lanes of <paramref name="x"/>, widened to double, lane by lane into <see cref="Count"/> running double sums
+    /// (the lower half's lanes, then the upper half's): the softmax's block sums, kept as the generated softmax keeps
+    /// them in two double vectors.
+    /// </summary>
+    static abstract void AccumulateWidened(TVec x, double* sums);
+
+    /// <summary>The total of <see cref="Count"/> running sums from <see cref="AccumulateWidened"/>, reduced as the
+    /// generated softmax reduces its two double vectors (each vector's Sum, lower + upper).</summary>
+    static abstract double SumWidened(double* sums);
 }
 
 internal readonly unsafe struct Vector512Ops : IVectorOps<Vector512<float>>
@@ -83,19 +95,20 @@ internal readonly unsafe struct Vector512Ops : IVectorOps<Vector512<float>>
     public static Vector512<float> ExpNonPositive(Vector512<float> x) => ExpOperator.InvokeBelowOverflow(x);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static float MaxAcross(Vector512<float> x)
-    {
-        float max = x.GetElement(0);
-        for (int lane = 1; lane < Vector512<float>.Count; lane++)
-        {
-            max = MathF.Max(max, x.GetElement(lane));
-        }
-
-        return max;
-    }
+    public static float MaxAcross(Vector512<float> x) => KernelMath.MaxAcross(x);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static double SumAcrossAsDouble(Vector512<float> x) => Vector512.Sum(Vector512.WidenLower(x)) + Vector512.Sum(Vector512.WidenUpper(x));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void AccumulateWidened(Vector512<float> x, double* sums)
+    {
+        (Vector512.Load(sums) + Vector512.WidenLower(x)).Store(sums);
+        (Vector512.Load(sums + 8) + Vector512.WidenUpper(x)).Store(sums + 8);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static double SumWidened(double* sums) => Vector512.Sum(Vector512.Load(sums)) + Vector512.Sum(Vector512.Load(sums + 8));
 }
 
 internal readonly unsafe struct Vector256Ops : IVectorOps<Vector256<float>>
@@ -136,19 +149,75 @@ internal readonly unsafe struct Vector256Ops : IVectorOps<Vector256<float>>
     public static Vector256<float> ExpNonPositive(Vector256<float> x) => ExpOperator.InvokeBelowOverflow(x);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static float MaxAcross(Vector256<float> x)
-    {
-        float max = x.GetElement(0);
-        for (int lane = 1; lane < Vector256<float>.Count; lane++)
-        {
-            max = MathF.Max(max, x.GetElement(lane));
-        }
-
-        return max;
-    }
+    public static float MaxAcross(Vector256<float> x) => KernelMath.MaxAcross(x);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static double SumAcrossAsDouble(Vector256<float> x) => Vector256.Sum(Vector256.WidenLower(x)) + Vector256.Sum(Vector256.WidenUpper(x));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void AccumulateWidened(Vector256<float> x, double* sums)
+    {
+        (Vector256.Load(sums) + Vector256.WidenLower(x)).Store(sums);
+        (Vector256.Load(sums + 4) + Vector256.WidenUpper(x)).Store(sums + 4);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static double SumWidened(double* sums) => Vector256.Sum(Vector256.Load(sums)) + Vector256.Sum(Vector256.Load(sums + 4));
+}
+
+/// <summary>Width 4: the lanes of a product narrower than the branch's vectors (see <see cref="TileTable.LanesFor"/>).</summary>
+internal readonly unsafe struct Vector128Ops : IVectorOps<Vector128<float>>
+{
+    public static int Count => Vector128<float>.Count;
+
+    public static Vector128<float> Zero => Vector128<float>.Zero;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> Load(float* source) => Vector128.Load(source);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Store(Vector128<float> value, float* destination) => value.Store(destination);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> Broadcast(float value) => Vector128.Create(value);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> MultiplyAdd(Vector128<float> a, Vector128<float> b, Vector128<float> c) => Vector128.FusedMultiplyAdd(a, b, c);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> Multiply(Vector128<float> a, Vector128<float> b) => a * b;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> Add(Vector128<float> a, Vector128<float> b) => a + b;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> Activate<TActivation>(Vector128<float> x)
+        where TActivation : IActivationOperator => TActivation.Invoke(x);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> Subtract(Vector128<float> a, Vector128<float> b) => a - b;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> Max(Vector128<float> a, Vector128<float> b) => Vector128.MaxNative(a, b);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> ExpNonPositive(Vector128<float> x) => ExpOperator.InvokeBelowOverflow(x);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float MaxAcross(Vector128<float> x) => KernelMath.MaxAcross(x);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static double SumAcrossAsDouble(Vector128<float> x) => Vector128.Sum(Vector128.WidenLower(x)) + Vector128.Sum(Vector128.WidenUpper(x));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void AccumulateWidened(Vector128<float> x, double* sums)
+    {
+        (Vector128.Load(sums) + Vector128.WidenLower(x)).Store(sums);
+        (Vector128.Load(sums + 2) + Vector128.WidenUpper(x)).Store(sums + 2);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static double SumWidened(double* sums) => Vector128.Sum(Vector128.Load(sums)) + Vector128.Sum(Vector128.Load(sums + 2));
 }
 
 /// <summary>Width 1. Multiply-add is not fused here: without hardware intrinsics a fused one is a slow software call.</summary>
@@ -194,4 +263,10 @@ internal readonly unsafe struct ScalarOps : IVectorOps<float>
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static double SumAcrossAsDouble(float x) => x;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void AccumulateWidened(float x, double* sums) => *sums += x;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static double SumWidened(double* sums) => *sums;
 }

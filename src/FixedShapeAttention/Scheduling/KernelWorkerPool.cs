@@ -51,6 +51,12 @@ internal sealed unsafe class KernelWorkerPool
         }
     }
 
+    /// <summary>
+    /// How many jobs callers have handed to the workers so far (the generation in <see cref="_ticket"/>): a call that
+    /// ran on its calling thread only leaves it unchanged. The tests read it to see that a thread cap is honoured.
+    /// </summary>
+    internal static long JobsStarted => Volatile.Read(ref s_shared) is { } pool ? Volatile.Read(ref pool._ticket) >> 32 : 0;
+
     /// <summary>The process's pool, created on the first parallel kernel call.</summary>
     public static KernelWorkerPool Shared
     {
