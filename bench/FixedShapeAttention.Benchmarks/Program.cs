@@ -18,12 +18,20 @@ using FixedShapeAttention.Benchmarks;
 // Quick run: dotnet run -c Release --project bench/FixedShapeAttention.Benchmarks -- quick
 // Same results as ONNX Runtime and TensorPrimitives:  dotnet run -c Release --project bench/FixedShapeAttention.Benchmarks -- check
 // FMA peak:  dotnet run -c Release --project bench/FixedShapeAttention.Benchmarks -- peak
+// Training against PyTorch: dotnet run -c Release --project bench/FixedShapeAttention.Benchmarks -- training-peer DIR,
+//            then python3 bench/training-peer/torch_agreement.py DIR (see bench/README.md)
 // A benchmark run ends by writing results.md and percent-of-peak.png to bench/results (-- full), bench/results/quick
 // (-- quick) or bench/results/partial (any other arguments; not committed).
 if (args.Length == 1 && args[0] == "peak")
 {
     var (perThread, allThreads, width) = FmaPeak.Value;
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"FP32 FMA peak ({width}): {perThread:0.0} GFLOP/s on one thread, {allThreads:0.0} on {Environment.ProcessorCount}"));
+    return;
+}
+
+if (args.Length == 2 && args[0] == "training-peer")
+{
+    TrainingPeerExport.Run(args[1]);
     return;
 }
 
