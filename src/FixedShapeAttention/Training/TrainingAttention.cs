@@ -67,18 +67,11 @@ internal static unsafe class TrainingAttention
                 int keys = Causal ? i + 1 : T;
                 if (keepLse)
                 {
-                    float max = float.NegativeInfinity;
-                    for (int j = 0; j < keys; j++)
-                        max = MathF.Max(max, row[j] * scale);
-                    double sum = 0;
-                    for (int j = 0; j < keys; j++)
-                        sum += MathF.Exp(row[j] * scale - max);
-                    lse[i] = (float)(max + Math.Log(sum));
+                    float max = RowExp.Max(row[..keys], scale);
+                    lse[i] = (float)(max + Math.Log(RowExp.Sum(row[..keys], scale, max)));
                 }
 
-                float l = lse[i];
-                for (int j = 0; j < keys; j++)
-                    row[j] = MathF.Exp(row[j] * scale - l);
+                RowExp.Write(row[..keys], scale, lse[i]);
                 row[keys..].Clear();
             }
         }

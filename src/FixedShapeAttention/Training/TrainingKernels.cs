@@ -1,4 +1,5 @@
 using System;
+using System.Runtime.Intrinsics;
 using FixedShapeAttention.CompilerServices;
 
 namespace FixedShapeAttention.Training;
@@ -97,61 +98,35 @@ internal static class TrainingKernels
             dBias[j] += scratch[j];
     }
 
+    /// <summary>g = act(h), by the inference kernels' activation pass at the widest width (every element by the
+    /// vector formula, the tail through a staged vector), so the forward pass of training computes the same bits.</summary>
     public static void Activate(Activation activation, ReadOnlySpan<float> h, Span<float> g)
     {
+        h.CopyTo(g);
         switch (activation)
         {
-            case Activation.Relu:
-                for (int i = 0; i < h.Length; i++)
-                    g[i] = ReluOperator.Invoke(h[i]);
-                break;
-            case Activation.Gelu:
-                for (int i = 0; i < h.Length; i++)
-                    g[i] = GeluOperator.Invoke(h[i]);
-                break;
-            case Activation.GeluTanh:
-                for (int i = 0; i < h.Length; i++)
-                    g[i] = GeluTanhOperator.Invoke(h[i]);
-                break;
-            default:
-                for (int i = 0; i < h.Length; i++)
-                    g[i] = SiluOperator.Invoke(h[i]);
-                break;
+            case Activation.Relu: Apply<ReluOperator>(g); break;
+            case Activation.Gelu: Apply<GeluOperator>(g); break;
+            case Activation.GeluTanh: Apply<GeluTanhOperator>(g); break;
+            default: Apply<SiluOperator>(g); break;
+        }
+    }
+
+    private static void Apply<TActivation>(Span<float> values)
+        where TActivation : IActivationOperator
+    {
+        if (Vector512.IsHardwareAccelerated)
+            ActivationPass.Apply512<TActivation>(values);
+        else if (Vector256.IsHardwareAccelerated)
+            ActivationPass.Apply256<TActivation>(values);
+        else
+        {
+            for (int i = 0; i < values.Length; i++)
+                values[i] = TActivation.Invoke(values[i]);
         }
     }
 
     /// <summary>dh = dg · act′(h), in place over dg.</summary>
-    public static void ActivationBackward(Activation activation, ReadOnlySpan<float> h, Span<float> dg)
-    {
-        for (int i = 0; i < h.Length; i++)
-            dg[i] *= Derivative(activation, h[i]);
-    }
-
-    public static float Derivative(Activation activation, float x)
-    {
-        switch (activation)
-        {
-            case Activation.Relu:
-                return x > 0f ? 1f : 0f;
-            case Activation.Gelu:
-            {
-                // Φ(x) + x·φ(x); Φ from the forward operator's x·Φ(x), whose erfc fit is within ~1e-7 relative.
-                float cdf = MathF.Abs(x) < 1e-4f ? 0.5f + 0.3989423f * x : GeluOperator.Invoke(x) / x;
-                return cdf + x * 0.3989422804f * MathF.Exp(-0.5f * x * x);
-            }
-
-            case Activation.GeluTanh:
-            {
-                const float K = 0.7978845608f, C = 0.044715f;
-                float t = MathF.Tanh(K * (x + C * x * x * x));
-                return 0.5f * (1f + t) + 0.5f * x * (1f - t * t) * K * (1f + 3f * C * x * x);
-            }
-
-            default:
-            {
-                float s = 1f / (1f + MathF.Exp(-x));
-                return s * (1f + x * (1f - s));
-            }
-        }
-    }
+    public static void ActivationBackward(Activation activation, ReadOnlySpan<float> h, Span<float> dg) =>
+        ActivationGradients.MultiplyInPlace(activation, h, dg);
 }

@@ -1,0 +1,165 @@
+using System;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using FixedShapeAttention.CompilerServices;
+
+namespace FixedShapeAttention.Training;
+
+/// <summary>The derivative of an activation at the widths the training step uses, as TensorPrimitives' operator
+/// structs are written: one formula per width, the same arithmetic in each.</summary>
+internal interface IActivationGradient
+{
+    static abstract float Invoke(float x);
+
+    static abstract Vector256<float> Invoke(Vector256<float> x);
+
+    static abstract Vector512<float> Invoke(Vector512<float> x);
+}
+
+/// <summary>ReLU′: 1 above 0, else 0 (0 at 0, as PyTorch takes it).</summary>
+internal readonly struct ReluGradient : IActivationGradient
+{
+    public static float Invoke(float x) => x > 0f ? 1f : 0f;
+
+    public static Vector256<float> Invoke(Vector256<float> x) => Vector256.ConditionalSelect(Vector256.GreaterThan(x, Vector256<float>.Zero), Vector256<float>.One, Vector256<float>.Zero);
+
+    public static Vector512<float> Invoke(Vector512<float> x) => Vector512.ConditionalSelect(Vector512.GreaterThan(x, Vector512<float>.Zero), Vector512<float>.One, Vector512<float>.Zero);
+}
+
+/// <summary>GELU′ (erf form): Φ(x) + x·φ(x). Φ comes from the forward operator's x·Φ(x) (its erfc fit is within ~1e-7
+/// relative), except near 0, where Φ(x) = ½ + x/√(2π) to float precision.</summary>
+internal readonly struct GeluGradient : IActivationGradient
+{
+    private const float InverseSqrt2Pi = 0.398942280f;
+    private const float Small = 1e-4f;
+
+    public static float Invoke(float x)
+    {
+        float cdf = MathF.Abs(x) < Small ? 0.5f + InverseSqrt2Pi * x : GeluOperator.Invoke(x) / x;
+        return cdf + x * InverseSqrt2Pi * MathF.Exp(-0.5f * x * x);
+    }
+
+    public static Vector256<float> Invoke(Vector256<float> x)
+    {
+        var small = Vector256.LessThan(Vector256.Abs(x), Vector256.Create(Small));
+        var cdf = Vector256.ConditionalSelect(small, Vector256.Create(0.5f) + Vector256.Create(InverseSqrt2Pi) * x, GeluOperator.Invoke(x) / x);
+        return cdf + x * Vector256.Create(InverseSqrt2Pi) * ExpOperator.Invoke(Vector256.Create(-0.5f) * x * x);
+    }
+
+    public static Vector512<float> Invoke(Vector512<float> x)
+    {
+        var small = Vector512.LessThan(Vector512.Abs(x), Vector512.Create(Small));
+        var cdf = Vector512.ConditionalSelect(small, Vector512.Create(0.5f) + Vector512.Create(InverseSqrt2Pi) * x, GeluOperator.Invoke(x) / x);
+        return cdf + x * Vector512.Create(InverseSqrt2Pi) * ExpOperator.Invoke(Vector512.Create(-0.5f) * x * x);
+    }
+}
+
+/// <summary>GELU′ (tanh form): ½(1 + t) + ½x(1 − t²)·k(1 + 3c·x²), t = tanh(k(x + c·x³)), with t = 1 − 2/(1 + e^(2u)),
+/// which is ±1 exactly where e^(2u) overflows or underflows.</summary>
+internal readonly struct GeluTanhGradient : IActivationGradient
+{
+    private const float K = 0.797884561f, C = 0.044715f;
+
+    public static float Invoke(float x)
+    {
+        float t = 1f - 2f / (1f + MathF.Exp(2f * K * (x + C * x * x * x)));
+        return 0.5f * (1f + t) + 0.5f * x * (1f - t * t) * K * (1f + 3f * C * x * x);
+    }
+
+    public static Vector256<float> Invoke(Vector256<float> x)
+    {
+        var one = Vector256<float>.One;
+        var t = one - Vector256.Create(2f) / (one + ExpOperator.Invoke(Vector256.Create(2f * K) * (x + Vector256.Create(C) * x * x * x)));
+        return Vector256.Create(0.5f) * (one + t) + Vector256.Create(0.5f * K) * x * (one - t * t) * (one + Vector256.Create(3f * C) * x * x);
+    }
+
+    public static Vector512<float> Invoke(Vector512<float> x)
+    {
+        var one = Vector512<float>.One;
+        var t = one - Vector512.Create(2f) / (one + ExpOperator.Invoke(Vector512.Create(2f * K) * (x + Vector512.Create(C) * x * x * x)));
+        return Vector512.Create(0.5f) * (one + t) + Vector512.Create(0.5f * K) * x * (one - t * t) * (one + Vector512.Create(3f * C) * x * x);
+    }
+}
+
+/// <summary>SiLU′: s(1 + x(1 − s)), s = 1/(1 + e^(−x)).</summary>
+internal readonly struct SiluGradient : IActivationGradient
+{
+    public static float Invoke(float x)
+    {
+        float s = 1f / (1f + MathF.Exp(-x));
+        return s * (1f + x * (1f - s));
+    }
+
+    public static Vector256<float> Invoke(Vector256<float> x)
+    {
+        var one = Vector256<float>.One;
+        var s = one / (one + ExpOperator.Invoke(-x));
+        return s * (one + x * (one - s));
+    }
+
+    public static Vector512<float> Invoke(Vector512<float> x)
+    {
+        var one = Vector512<float>.One;
+        var s = one / (one + ExpOperator.Invoke(-x));
+        return s * (one + x * (one - s));
+    }
+}
+
+/// <summary>dg ← dg · act′(h) over a span, at the widest width the CPU has. The last few elements go through one
+/// vector staged on the stack, so every element is computed by the same formula wherever a row or a batch ends
+/// (a batch and its micro-batches then give the same bits).</summary>
+internal static class ActivationGradients
+{
+    public static void MultiplyInPlace(Activation activation, ReadOnlySpan<float> h, Span<float> dg)
+    {
+        switch (activation)
+        {
+            case Activation.Relu: Multiply<ReluGradient>(h, dg); break;
+            case Activation.Gelu: Multiply<GeluGradient>(h, dg); break;
+            case Activation.GeluTanh: Multiply<GeluTanhGradient>(h, dg); break;
+            default: Multiply<SiluGradient>(h, dg); break;
+        }
+    }
+
+    private static void Multiply<TGradient>(ReadOnlySpan<float> h, Span<float> dg)
+        where TGradient : IActivationGradient
+    {
+        ref float x0 = ref MemoryMarshal.GetReference(h);
+        ref float d0 = ref MemoryMarshal.GetReference(dg);
+        int i = 0, n = h.Length;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            for (; i <= n - 16; i += 16)
+                (Vector512.LoadUnsafe(ref d0, (nuint)i) * TGradient.Invoke(Vector512.LoadUnsafe(ref x0, (nuint)i))).StoreUnsafe(ref d0, (nuint)i);
+            if (i < n)
+            {
+                Span<float> x = stackalloc float[16], d = stackalloc float[16];
+                x.Clear();
+                h[i..].CopyTo(x);
+                dg[i..].CopyTo(d);
+                (Vector512.Create<float>(d) * TGradient.Invoke(Vector512.Create<float>(x))).CopyTo(d);
+                d[..(n - i)].CopyTo(dg[i..]);
+            }
+        }
+        else if (Vector256.IsHardwareAccelerated)
+        {
+            for (; i <= n - 8; i += 8)
+                (Vector256.LoadUnsafe(ref d0, (nuint)i) * TGradient.Invoke(Vector256.LoadUnsafe(ref x0, (nuint)i))).StoreUnsafe(ref d0, (nuint)i);
+            if (i < n)
+            {
+                Span<float> x = stackalloc float[8], d = stackalloc float[8];
+                x.Clear();
+                h[i..].CopyTo(x);
+                dg[i..].CopyTo(d);
+                (Vector256.Create<float>(d) * TGradient.Invoke(Vector256.Create<float>(x))).CopyTo(d);
+                d[..(n - i)].CopyTo(dg[i..]);
+            }
+        }
+        else
+        {
+            for (; i < n; i++)
+                Unsafe.Add(ref d0, i) *= TGradient.Invoke(Unsafe.Add(ref x0, i));
+        }
+    }
+}
