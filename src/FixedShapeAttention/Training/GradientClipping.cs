@@ -22,9 +22,11 @@ public static class GradientClipping
         if (!(maxNorm > 0) || double.IsInfinity(maxNorm))
             throw new ArgumentOutOfRangeException(nameof(maxNorm), maxNorm, "maxNorm must be positive and finite.");
 
+        // Indexed loops: a foreach over the interface would allocate an enumerator every step.
         double sumOfSquares = 0;
-        foreach (TrainableTensor? parameter in parameters)
+        for (int p = 0; p < parameters.Count; p++)
         {
+            TrainableTensor? parameter = parameters[p];
             ArgumentNullException.ThrowIfNull(parameter, nameof(parameters));
             sumOfSquares += SumOfSquares(parameter.Gradient);
         }
@@ -33,9 +35,9 @@ public static class GradientClipping
         if (double.IsFinite(norm) && norm > maxNorm)
         {
             float scale = (float)(maxNorm / (norm + 1e-6));
-            foreach (TrainableTensor parameter in parameters)
+            for (int p = 0; p < parameters.Count; p++)
             {
-                Span<float> gradient = parameter.Gradient;
+                Span<float> gradient = parameters[p].Gradient;
                 for (int i = 0; i < gradient.Length; i++)
                     gradient[i] *= scale;
             }

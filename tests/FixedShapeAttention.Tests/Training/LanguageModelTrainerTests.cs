@@ -139,6 +139,18 @@ public sealed class LanguageModelTrainerTests
     }
 
     [Fact]
+    public void A_step_allocates_nothing_once_warm()
+    {
+        LanguageModelTrainer trainer = NewTrainer();
+        var (tokens, targets) = Batch(0, 4);
+        trainer.Step(tokens, targets, 1);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        trainer.Step(tokens, targets, 1);
+        trainer.Step(tokens, targets, 1);
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+
+    [Fact]
     public void A_bad_batch_is_refused_before_anything_changes()
     {
         LanguageModelTrainer trainer = NewTrainer();
