@@ -1,4 +1,6 @@
 using System;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using FixedShapeAttention.CompilerServices;
 
@@ -73,29 +75,41 @@ internal static class TrainingKernels
     public static void AddBias(Span<float> y, ReadOnlySpan<float> bias)
     {
         for (int offset = 0; offset < y.Length; offset += bias.Length)
-        {
-            Span<float> row = y.Slice(offset, bias.Length);
-            for (int j = 0; j < row.Length; j++)
-                row[j] += bias[j];
-        }
+            Add(y.Slice(offset, bias.Length), bias);
     }
 
     /// <summary>db[j] += Σ_r dy[r, j], the rows summed in float in order first, so that a batch and its micro-batches
-    /// of whole sequences give the same bits when called once per sequence.</summary>
+    /// of whole sequences give the same bits when called once per sequence. Vectors add the same terms in the same
+    /// order per element as the scalar loop, so the width does not change the bits.</summary>
     public static void AccumulateBiasGradient(ReadOnlySpan<float> dy, Span<float> dBias, Span<float> scratch)
     {
         int n = dBias.Length;
         scratch = scratch[..n];
         scratch.Clear();
         for (int offset = 0; offset < dy.Length; offset += n)
+            Add(scratch, dy.Slice(offset, n));
+        Add(dBias, scratch);
+    }
+
+    /// <summary>target[i] += addend[i], element by element (each sum rounded once, at any width).</summary>
+    public static void Add(Span<float> target, ReadOnlySpan<float> addend)
+    {
+        ref float t0 = ref MemoryMarshal.GetReference(target);
+        ref float a0 = ref MemoryMarshal.GetReference(addend);
+        int i = 0, n = target.Length;
+        if (Vector512.IsHardwareAccelerated)
         {
-            ReadOnlySpan<float> row = dy.Slice(offset, n);
-            for (int j = 0; j < n; j++)
-                scratch[j] += row[j];
+            for (; i <= n - 16; i += 16)
+                (Vector512.LoadUnsafe(ref t0, (nuint)i) + Vector512.LoadUnsafe(ref a0, (nuint)i)).StoreUnsafe(ref t0, (nuint)i);
+        }
+        else if (Vector256.IsHardwareAccelerated)
+        {
+            for (; i <= n - 8; i += 8)
+                (Vector256.LoadUnsafe(ref t0, (nuint)i) + Vector256.LoadUnsafe(ref a0, (nuint)i)).StoreUnsafe(ref t0, (nuint)i);
         }
 
-        for (int j = 0; j < n; j++)
-            dBias[j] += scratch[j];
+        for (; i < n; i++)
+            Unsafe.Add(ref t0, i) += Unsafe.Add(ref a0, i);
     }
 
     /// <summary>g = act(h), by the inference kernels' activation pass at the widest width (every element by the

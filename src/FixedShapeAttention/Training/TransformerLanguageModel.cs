@@ -491,11 +491,7 @@ public sealed class TransformerLanguageModel
         PanelGemm.Multiply(dy, outputs, false, weight.Value, outputs, true, dx, inputs, n, inputs, outputs, accumulateInput, dop);
     }
 
-    private static void Add(Span<float> target, ReadOnlySpan<float> addend)
-    {
-        for (int i = 0; i < target.Length; i++)
-            target[i] += addend[i];
-    }
+    private static void Add(Span<float> target, ReadOnlySpan<float> addend) => TrainingKernels.Add(target, addend);
 
     internal sealed record Layer(
         TrainableTensor Ln1Gamma, TrainableTensor Ln1Beta,
