@@ -175,7 +175,7 @@ public sealed class KernelPlannerTests
     [InlineData("Scalar", 100, 1)]
     public void Narrow_products_use_the_widest_vector_that_fits(string isa, int columns, int lanes)
     {
-        Assert.Equal(lanes, KernelPlanner.LanesFor(Enum.Parse<IsaBranch>(isa), columns));
+        Assert.Equal(lanes, KernelPlanner.Layout(Enum.Parse<IsaBranch>(isa), columns).Lanes);
     }
 
     [Theory]

@@ -101,21 +101,6 @@ internal static class KernelPlanner
             branches.ToEquatableArray());
     }
 
-    /// <summary>The vector lanes a product of <paramref name="columns"/> columns uses on a branch: the branch's
-    /// width, or the widest narrower vector that fits (8, then 4), or scalar below four columns.</summary>
-    public static int LanesFor(IsaBranch isa, int columns)
-    {
-        for (int lanes = (int)isa; lanes >= 4; lanes /= 2)
-        {
-            if (columns >= lanes)
-            {
-                return lanes;
-            }
-        }
-
-        return 1;
-    }
-
     /// <summary>
     /// RN of a product on a branch. Float slots take the scalar branch's RN on every branch: their accumulators live in
     /// the 16 xmm registers every x64 CPU has, whichever branch runs them (so a product narrower than four columns is
@@ -125,7 +110,7 @@ internal static class KernelPlanner
 
     public static ColumnLayout Layout(IsaBranch isa, int columns, int? panelSlotsOverride = null)
     {
-        int lanes = LanesFor(isa, columns);
+        int lanes = TileTable.LanesFor((int)isa, columns);
         int panelSlots = panelSlotsOverride ?? PanelSlots(isa, lanes);
         int fullVectors = columns / lanes;
         int fullPanels = fullVectors / panelSlots;
@@ -160,10 +145,10 @@ internal static class KernelPlanner
     {
         int s = shape.SequenceLength, e = shape.EmbeddingDim, f = shape.FfnDim, d = shape.HeadDim;
         // Score rows are padded to whole vectors (the padding gets -inf, so weight 0) so softmax needs no tail.
-        int scoreLanes = LanesFor(isa, s);
+        int scoreLanes = TileTable.LanesFor((int)isa, s);
         int scoreColumns = RoundUp(s, scoreLanes);
         ColumnLayout scores = Layout(isa, scoreColumns);
-        int outputLanes = LanesFor(isa, d);
+        int outputLanes = TileTable.LanesFor((int)isa, d);
         ColumnLayout attentionOutput = Layout(isa, d, outputLanes == 1 ? null : TileTable.AttentionOutputPanelSlots((int)isa, outputLanes));
         ColumnLayout hidden = Layout(isa, f);
         ColumnLayout output = Layout(isa, e);
