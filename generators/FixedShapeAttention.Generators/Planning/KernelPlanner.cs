@@ -169,15 +169,17 @@ internal static class KernelPlanner
             scoreColumns,
             Scores: new ProductPlan(d, scores, attention.Strategy, false, null, 0),
             AttentionOutput: new ProductPlan(s, attentionOutput, attention.Strategy, pairs, null, 0),
-            Hidden: new ProductPlan(e, hidden, feedForward.Strategy, false, null, PackedFloats(hidden, e)),
-            FeedForwardOutput: new ProductPlan(f, output, feedForward.Strategy, false, null, PackedFloats(output, f)),
-            ProjectionOutput: new ProductPlan(e, output, projection.Strategy, false, null, PackedFloats(output, e)));
+            Hidden: new ProductPlan(e, hidden, feedForward.Strategy, false, null, PackedFloats(PackedLayout.FeedForwardW1Floats((int)isa, e, f))),
+            FeedForwardOutput: new ProductPlan(f, output, feedForward.Strategy, false, null, PackedFloats(PackedLayout.FeedForwardW2Floats((int)isa, e, f))),
+            ProjectionOutput: new ProductPlan(e, output, projection.Strategy, false, null, PackedFloats(PackedLayout.ProjectionFloats((int)isa, e))));
     }
 
-    /// <summary>Floats of B packed for <paramref name="layout"/>: every full panel and every remainder slot (the overlapping
-    /// one included), <paramref name="depth"/> rows each.</summary>
-    private static int PackedFloats(ColumnLayout layout, int depth) =>
-        depth * (layout.FullPanels * layout.PanelWidth + layout.RemainderOffsets.Count * layout.Lanes);
+    /// <summary>
+    /// Floats of one packed B, by the runtime's <see cref="PackedLayout"/>: the Pack method allocates this many and
+    /// PackedFeedForwardWeights / PackedProjectionWeights accept exactly this many, so the two cannot disagree. The shape
+    /// rules bound it by MaxEmbeddingDim × (MaxFfnDim + 16) &lt; 2³¹, so the narrowing never loses a digit.
+    /// </summary>
+    private static int PackedFloats(long floats) => (int)floats;
 
     /// <summary>
     /// A kernel's strategy on one branch, from that branch's products alone: the multiply-add statements its register
