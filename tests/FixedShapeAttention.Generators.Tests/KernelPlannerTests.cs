@@ -175,7 +175,7 @@ public sealed class KernelPlannerTests
     [InlineData("Scalar", 100, 1)]
     public void Narrow_products_use_the_widest_vector_that_fits(string isa, int columns, int lanes)
     {
-        Assert.Equal(lanes, KernelPlanner.LanesFor(Enum.Parse<IsaBranch>(isa), columns));
+        Assert.Equal(lanes, KernelPlanner.Layout(Enum.Parse<IsaBranch>(isa), columns).Lanes);
     }
 
     [Theory]
@@ -320,6 +320,34 @@ public sealed class KernelPlannerTests
         KernelPlanner.Plan(new ShapeSpec(
             new TypeHierarchy("Demo", EquatableArray<string>.Empty, "Shape"),
             shape.SequenceLength, shape.EmbeddingDim, shape.FfnDim, shape.Heads, shape.Causal, (ActivationKind)shape.Activation));
+
+    /// <summary>
+    /// The packed length comes from the runtime's PackedLayout (what PackedFeedForwardWeights accepts), the panels and slots
+    /// PanelPacking fills from the plan's column layout: a drift between the two would make Pack allocate an array that
+    /// FromPacked rejects, or leave floats the kernel reads unwritten.
+    /// </summary>
+    [Fact]
+    public void Packed_lengths_equal_the_panels_and_slots_of_the_column_layout()
+    {
+        var failures = new List<string>();
+        foreach (TransformerShape shape in OwnershipShapes())
+        {
+            foreach (BranchPlan branch in Plan(shape).Branches)
+            {
+                foreach ((string name, ProductPlan product) in new[] { ("W1", branch.Hidden), ("W2", branch.FeedForwardOutput), ("projection W", branch.ProjectionOutput) })
+                {
+                    ColumnLayout layout = product.Layout;
+                    long written = (long)product.Depth * (layout.FullPanels * layout.PanelWidth + layout.RemainderOffsets.Count * layout.Lanes);
+                    if (written != product.PackedFloats)
+                    {
+                        failures.Add($"{shape} on {branch.Isa}, {name}: layout fills {written} floats, PackedLayout says {product.PackedFloats}");
+                    }
+                }
+            }
+        }
+
+        Assert.True(failures.Count == 0, $"{failures.Count} packed lengths disagree:\n" + string.Join("\n", failures.Take(20)));
+    }
 
     [Fact]
     public void No_two_chunks_write_the_same_output_element_on_any_branch()

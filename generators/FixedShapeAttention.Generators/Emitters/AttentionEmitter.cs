@@ -164,7 +164,11 @@ internal static class AttentionEmitter
             w.Line("ref float keysT = ref scratch;");
             w.Line($"ref float scores = ref Unsafe.Add(ref scratch, {shape.HeadDim * stride});");
             w.Line($"// Kᵀ is the B operand of Q·Kᵀ: row c holds column c of this head's keys, zero-padded to {stride} so whole vectors load.");
-            w.Line($"KeyPacking.PackTransposed(ref kHead, {e}, {shape.SequenceLength}, {shape.HeadDim}, ref keysT, {stride});");
+            // Spans of the shape's constant extents (the public packer takes only spans and checks their lengths): the head's keys are
+            // SequenceLength rows of stride EmbeddingDim, the last one HeadDim long; Kᵀ is HeadDim rows of the score stride.
+            int keysRead = (shape.SequenceLength - 1) * e + shape.HeadDim;
+            w.Line($"ReadOnlySpan<float> keys = MemoryMarshal.CreateReadOnlySpan(ref kHead, {keysRead});");
+            w.Line($"KeyPacking.PackTransposed(keys, {e}, {shape.SequenceLength}, {shape.HeadDim}, MemoryMarshal.CreateSpan(ref keysT, {shape.HeadDim * stride}), {stride});");
             w.Line($"int fullTiles = Math.Min(firstTile + tileCount, {plan.FullRowTiles}) - firstTile;");
             w.Line($"bool hasTail = firstTile + tileCount > {plan.FullRowTiles};");
             // The rows' 1/Σ on the stack: in the scratch array, next to the scores, the two-thread run was 10–15 % slower.

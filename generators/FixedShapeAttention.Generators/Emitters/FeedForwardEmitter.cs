@@ -153,7 +153,7 @@ internal static class FeedForwardEmitter
         if (hidden.Share is not { } share)
         {
             string rows = plan.TailRows > 0 ? $"fullTiles * {plan.RowTile} + (hasTail ? {plan.TailRows} : 0)" : $"fullTiles * {plan.RowTile}";
-            w.Line($"{pass}(ref hidden, ({rows}) * {shape.FfnDim});");
+            w.Line($"{pass}(MemoryMarshal.CreateSpan(ref hidden, ({rows}) * {shape.FfnDim}));");
             return;
         }
 
@@ -165,7 +165,7 @@ internal static class FeedForwardEmitter
         w.Line($"int columns = (part == {share.RemainderOwner} ? {shape.FfnDim} : {end}) - firstColumn;");
         using (w.Block($"for (int row = 0; row < {shape.SequenceLength}; row++)"))
         {
-            w.Line($"{pass}(ref Unsafe.Add(ref hidden, row * {shape.FfnDim} + firstColumn), columns);");
+            w.Line($"{pass}(MemoryMarshal.CreateSpan(ref Unsafe.Add(ref hidden, row * {shape.FfnDim} + firstColumn), columns));");
         }
     }
 

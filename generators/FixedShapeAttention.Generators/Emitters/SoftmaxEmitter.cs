@@ -1,17 +1,18 @@
+using FixedShapeAttention.Kernels;
+
 namespace FixedShapeAttention.Generators.Emitters;
 
 /// <summary>
-/// Emits the row softmax of the scores, following ggml's soft_max (ggml-cpu/vec.cpp), not TensorPrimitives.SoftMax
-/// (which does not subtract the maximum, so exp overflows for scores above ~88): the max starts at -inf, exp(x − max)
-/// is summed lane by lane in float over blocks of eight vectors and the blocks in double. The method returns the float
-/// reciprocal of the sum instead of multiplying every weight by it: P·V applies it to the row's outputs (HeadDim
-/// multiplies per row instead of SequenceLength loads, multiplies and stores).
+/// Emits the row softmax of the scores by the contract in src/FixedShapeAttention/Kernels/SoftmaxContract.cs
+/// (<see cref="SoftmaxContract"/>, linked here), which the runtime-shape kernels' RowSoftmax follows too: ggml's soft_max
+/// (ggml-cpu/vec.cpp), not TensorPrimitives.SoftMax (which does not subtract the maximum, so exp overflows for scores
+/// above ~88). The max starts at -inf, exp(x − max) is summed lane by lane in float over blocks of
+/// <see cref="SoftmaxContract.SumBlockVectors"/> vectors and the blocks in double. The method returns the float reciprocal
+/// of the sum instead of multiplying every weight by it: P·V applies it to the row's outputs (HeadDim multiplies per
+/// row instead of SequenceLength loads, multiplies and stores).
 /// </summary>
 internal static class SoftmaxEmitter
 {
-    /// <summary>Vectors of weights summed in float per lane before the partial sum is widened into the double total.</summary>
-    private const int SumBlock = 8;
-
     /// <param name="lanes">The width of the score vectors on this branch.</param>
     /// <param name="scoreColumns">The padded row width this branch computed: a multiple of <paramref name="lanes"/>.</param>
     /// <param name="causal">Whether P·V reads a different number of keys per row (<c>reach</c>); then only the vectors up to it are computed.</param>
@@ -79,15 +80,16 @@ internal static class SoftmaxEmitter
             }
             else
             {
-                w.Line($"// Each lane adds at most {SumBlock} weights in float (relative error ≤ {SumBlock}·2⁻²⁴), then the block goes into double:");
+                int blockVectors = SoftmaxContract.SumBlockVectors;
+                w.Line($"// Each lane adds at most {blockVectors} weights in float (relative error ≤ {blockVectors}·2⁻²⁴), then the block goes into double:");
                 w.Line("// widening every vector cost five instructions per eight weights' worth of exp.");
-                w.Loop("block", "0", end, SumBlock * lanes, block =>
+                w.Loop("block", "0", end, blockVectors * lanes, block =>
                 {
                     w.Line($"{isa.Type} partial = {isa.Zero};");
-                    string blockEnd = block == "0" && int.TryParse(end, out int columns) && columns <= SumBlock * lanes ? end : "blockEnd";
+                    string blockEnd = block == "0" && int.TryParse(end, out int columns) && columns <= blockVectors * lanes ? end : "blockEnd";
                     if (blockEnd == "blockEnd")
                     {
-                        w.Line($"int blockEnd = Math.Min({block} + {SumBlock * lanes}, {end});");
+                        w.Line($"int blockEnd = Math.Min({block} + {blockVectors * lanes}, {end});");
                     }
 
                     w.Loop("j", block, blockEnd, lanes, j =>

@@ -101,21 +101,6 @@ internal static class KernelPlanner
             branches.ToEquatableArray());
     }
 
-    /// <summary>The vector lanes a product of <paramref name="columns"/> columns uses on a branch: the branch's
-    /// width, or the widest narrower vector that fits (8, then 4), or scalar below four columns.</summary>
-    public static int LanesFor(IsaBranch isa, int columns)
-    {
-        for (int lanes = (int)isa; lanes >= 4; lanes /= 2)
-        {
-            if (columns >= lanes)
-            {
-                return lanes;
-            }
-        }
-
-        return 1;
-    }
-
     /// <summary>
     /// RN of a product on a branch. Float slots take the scalar branch's RN on every branch: their accumulators live in
     /// the 16 xmm registers every x64 CPU has, whichever branch runs them (so a product narrower than four columns is
@@ -125,7 +110,7 @@ internal static class KernelPlanner
 
     public static ColumnLayout Layout(IsaBranch isa, int columns, int? panelSlotsOverride = null)
     {
-        int lanes = LanesFor(isa, columns);
+        int lanes = TileTable.LanesFor((int)isa, columns);
         int panelSlots = panelSlotsOverride ?? PanelSlots(isa, lanes);
         int fullVectors = columns / lanes;
         int fullPanels = fullVectors / panelSlots;
@@ -160,10 +145,10 @@ internal static class KernelPlanner
     {
         int s = shape.SequenceLength, e = shape.EmbeddingDim, f = shape.FfnDim, d = shape.HeadDim;
         // Score rows are padded to whole vectors (the padding gets -inf, so weight 0) so softmax needs no tail.
-        int scoreLanes = LanesFor(isa, s);
+        int scoreLanes = TileTable.LanesFor((int)isa, s);
         int scoreColumns = RoundUp(s, scoreLanes);
         ColumnLayout scores = Layout(isa, scoreColumns);
-        int outputLanes = LanesFor(isa, d);
+        int outputLanes = TileTable.LanesFor((int)isa, d);
         ColumnLayout attentionOutput = Layout(isa, d, outputLanes == 1 ? null : TileTable.AttentionOutputPanelSlots((int)isa, outputLanes));
         ColumnLayout hidden = Layout(isa, f);
         ColumnLayout output = Layout(isa, e);
@@ -184,15 +169,17 @@ internal static class KernelPlanner
             scoreColumns,
             Scores: new ProductPlan(d, scores, attention.Strategy, false, null, 0),
             AttentionOutput: new ProductPlan(s, attentionOutput, attention.Strategy, pairs, null, 0),
-            Hidden: new ProductPlan(e, hidden, feedForward.Strategy, false, null, PackedFloats(hidden, e)),
-            FeedForwardOutput: new ProductPlan(f, output, feedForward.Strategy, false, null, PackedFloats(output, f)),
-            ProjectionOutput: new ProductPlan(e, output, projection.Strategy, false, null, PackedFloats(output, e)));
+            Hidden: new ProductPlan(e, hidden, feedForward.Strategy, false, null, PackedFloats(PackedLayout.FeedForwardW1Floats((int)isa, e, f))),
+            FeedForwardOutput: new ProductPlan(f, output, feedForward.Strategy, false, null, PackedFloats(PackedLayout.FeedForwardW2Floats((int)isa, e, f))),
+            ProjectionOutput: new ProductPlan(e, output, projection.Strategy, false, null, PackedFloats(PackedLayout.ProjectionFloats((int)isa, e))));
     }
 
-    /// <summary>Floats of B packed for <paramref name="layout"/>: every full panel and every remainder slot (the overlapping
-    /// one included), <paramref name="depth"/> rows each.</summary>
-    private static int PackedFloats(ColumnLayout layout, int depth) =>
-        depth * (layout.FullPanels * layout.PanelWidth + layout.RemainderOffsets.Count * layout.Lanes);
+    /// <summary>
+    /// Floats of one packed B, by the runtime's <see cref="PackedLayout"/>: the Pack method allocates this many and
+    /// PackedFeedForwardWeights / PackedProjectionWeights accept exactly this many, so the two cannot disagree. The shape
+    /// rules bound it by MaxEmbeddingDim × (MaxFfnDim + 16) &lt; 2³¹, so the narrowing never loses a digit.
+    /// </summary>
+    private static int PackedFloats(long floats) => (int)floats;
 
     /// <summary>
     /// A kernel's strategy on one branch, from that branch's products alone: the multiply-add statements its register

@@ -20,47 +20,19 @@ namespace FixedShapeAttention.CompilerServices;
 [EditorBrowsable(EditorBrowsableState.Never)]
 public static class ActivationPass
 {
-    /// <summary><c>values[i] = act(values[i])</c> for <c>i</c> in <c>[0, count)</c>, 16 lanes at a time.</summary>
-    /// <remarks>A bare ref cannot be bounds-checked, so the range must lie inside the output of the running
-    /// <see cref="ParallelRunner"/> call or the thread's <see cref="WorkerScratch"/>, as it does in generated kernels.</remarks>
-    /// <exception cref="ArgumentOutOfRangeException"><paramref name="count"/> is negative.</exception>
-    /// <exception cref="ArgumentException">The range is not inside such a buffer.</exception>
-    public static void Apply512<TActivation>(ref float values, int count)
-        where TActivation : IActivationOperator
-    {
-        KernelCall.CheckWritable(ref values, count, nameof(values));
-        Run512<TActivation>(ref values, count);
-    }
+    // Span overloads only: a span's length is the caller's own, so no argument from safe code reaches memory outside
+    // it. (Overloads taking a ref and a count had to check the range against a thread-static record of the running
+    // kernel call; generated code now passes spans of the chunk's sizes instead.)
 
     /// <summary><c>values[i] = act(values[i])</c> over the span, 16 lanes at a time.</summary>
     public static void Apply512<TActivation>(Span<float> values)
         where TActivation : IActivationOperator =>
         Run512<TActivation>(ref MemoryMarshal.GetReference(values), values.Length);
 
-    /// <summary>As <see cref="Apply512{TActivation}(ref float, int)"/>, 8 lanes at a time.</summary>
-    /// <inheritdoc cref="Apply512{TActivation}(ref float, int)" path="/remarks"/>
-    /// <inheritdoc cref="Apply512{TActivation}(ref float, int)" path="/exception"/>
-    public static void Apply256<TActivation>(ref float values, int count)
-        where TActivation : IActivationOperator
-    {
-        KernelCall.CheckWritable(ref values, count, nameof(values));
-        Run256<TActivation>(ref values, count);
-    }
-
     /// <summary>As <see cref="Apply512{TActivation}(Span{float})"/>, 8 lanes at a time.</summary>
     public static void Apply256<TActivation>(Span<float> values)
         where TActivation : IActivationOperator =>
         Run256<TActivation>(ref MemoryMarshal.GetReference(values), values.Length);
-
-    /// <summary>As <see cref="Apply512{TActivation}(ref float, int)"/>, one value at a time.</summary>
-    /// <inheritdoc cref="Apply512{TActivation}(ref float, int)" path="/remarks"/>
-    /// <inheritdoc cref="Apply512{TActivation}(ref float, int)" path="/exception"/>
-    public static void ApplyScalar<TActivation>(ref float values, int count)
-        where TActivation : IActivationOperator
-    {
-        KernelCall.CheckWritable(ref values, count, nameof(values));
-        RunScalar<TActivation>(ref values, count);
-    }
 
     /// <summary>As <see cref="Apply512{TActivation}(Span{float})"/>, one value at a time.</summary>
     public static void ApplyScalar<TActivation>(Span<float> values)

@@ -23,27 +23,27 @@ public readonly unsafe ref struct KernelBuffers
 
     /// <summary>The first element of input 0 (q, or x); a null ref when the call passed an empty span.</summary>
     /// <exception cref="InvalidOperationException">This is a default instance, not one a kernel call made.</exception>
-    public ref float Input0 => ref Unsafe.AsRef<float>(Call->Input0.Start);
+    public ref float Input0 => ref Unsafe.AsRef<float>(Call->Input0);
 
     /// <summary>The first element of input 1 (k, or w1).</summary>
     /// <inheritdoc cref="Input0" path="/exception"/>
-    public ref float Input1 => ref Unsafe.AsRef<float>(Call->Input1.Start);
+    public ref float Input1 => ref Unsafe.AsRef<float>(Call->Input1);
 
     /// <summary>The first element of input 2 (v, or b1).</summary>
     /// <inheritdoc cref="Input0" path="/exception"/>
-    public ref float Input2 => ref Unsafe.AsRef<float>(Call->Input2.Start);
+    public ref float Input2 => ref Unsafe.AsRef<float>(Call->Input2);
 
     /// <summary>The first element of input 3 (w2).</summary>
     /// <inheritdoc cref="Input0" path="/exception"/>
-    public ref float Input3 => ref Unsafe.AsRef<float>(Call->Input3.Start);
+    public ref float Input3 => ref Unsafe.AsRef<float>(Call->Input3);
 
     /// <summary>The first element of input 4 (b2).</summary>
     /// <inheritdoc cref="Input0" path="/exception"/>
-    public ref float Input4 => ref Unsafe.AsRef<float>(Call->Input4.Start);
+    public ref float Input4 => ref Unsafe.AsRef<float>(Call->Input4);
 
     /// <summary>The first element of the output.</summary>
     /// <inheritdoc cref="Input0" path="/exception"/>
-    public ref float Output => ref Unsafe.AsRef<float>(Call->Output.Start);
+    public ref float Output => ref Unsafe.AsRef<float>(Call->Output);
 
     /// <summary>The count passed for <paramref name="sequence"/> (a masked attention call's visible keys), or
     /// <paramref name="whenAbsent"/> when the call passed none.</summary>
@@ -64,12 +64,12 @@ public readonly unsafe ref struct KernelBuffers
         return call->Counts[sequence];
     }
 
-    internal float* Input0Pointer => _call->Input0.Start;
-    internal float* Input1Pointer => _call->Input1.Start;
-    internal float* Input2Pointer => _call->Input2.Start;
-    internal float* Input3Pointer => _call->Input3.Start;
-    internal float* Input4Pointer => _call->Input4.Start;
-    internal float* OutputPointer => _call->Output.Start;
+    internal float* Input0Pointer => _call->Input0;
+    internal float* Input1Pointer => _call->Input1;
+    internal float* Input2Pointer => _call->Input2;
+    internal float* Input3Pointer => _call->Input3;
+    internal float* Input4Pointer => _call->Input4;
+    internal float* OutputPointer => _call->Output;
 
     private KernelCall* Call => _call != null
         ? _call

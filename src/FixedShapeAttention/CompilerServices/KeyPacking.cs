@@ -18,22 +18,8 @@ public static class KeyPacking
     /// <c>keysT[c·destinationStride + key] = keys[key·sourceStride + c]</c> for <c>key &lt; keyCount</c>,
     /// <c>c &lt; headDim</c>; columns <c>[keyCount, destinationStride)</c> of every row are zeroed so whole vectors load.
     /// </summary>
-    /// <remarks>
-    /// A bare ref cannot be bounds-checked, so the keys read must lie inside a span of the running
-    /// <see cref="ParallelRunner"/> call (or the thread's <see cref="WorkerScratch"/>) and <paramref name="keysT"/> inside
-    /// the call's output or the thread's scratch, as they do in generated kernels; elsewhere use the span overload.
-    /// </remarks>
-    /// <exception cref="ArgumentOutOfRangeException">A count or stride is negative, or <paramref name="destinationStride"/> is below <paramref name="keyCount"/>.</exception>
-    /// <exception cref="ArgumentException">A range is not inside such a buffer.</exception>
-    public static void PackTransposed(ref float keys, int sourceStride, int keyCount, int headDim, ref float keysT, int destinationStride)
-    {
-        (long read, long written) = Extents(sourceStride, keyCount, headDim, destinationStride);
-        KernelCall.CheckReadable(ref keys, read, nameof(keys));
-        KernelCall.CheckWritable(ref keysT, written, nameof(keysT));
-        Pack(ref keys, sourceStride, keyCount, headDim, ref keysT, destinationStride);
-    }
-
-    /// <inheritdoc cref="PackTransposed(ref float, int, int, int, ref float, int)" path="/summary"/>
+    /// <remarks>Generated kernels pass spans of their head's constant extents (<c>MemoryMarshal.CreateSpan</c> over the
+    /// call's buffers and the thread's scratch); the lengths are checked here, so no argument reaches past a span.</remarks>
     /// <exception cref="ArgumentOutOfRangeException">A count or stride is negative, or <paramref name="destinationStride"/> is below <paramref name="keyCount"/>.</exception>
     /// <exception cref="ArgumentException">A span is shorter than the rows it must hold; the message names the length needed.</exception>
     public static void PackTransposed(ReadOnlySpan<float> keys, int sourceStride, int keyCount, int headDim, Span<float> keysT, int destinationStride)

@@ -35,34 +35,25 @@ public static class ParallelRunner
         fixed (float* p0 = input0, p1 = input1, p2 = input2, p3 = input3, p4 = input4, pOut = output)
         fixed (int* counts = sequenceCounts)
         {
-            // The call's spans with their lengths: KernelBuffers hands chunks the pointers, and the ref-taking helpers
-            // check what generated code passes them against these regions.
+            // The call's pinned spans, which KernelBuffers hands to every chunk.
             var call = new KernelCall
             {
-                Input0 = new PinnedRegion(p0, input0.Length),
-                Input1 = new PinnedRegion(p1, input1.Length),
-                Input2 = new PinnedRegion(p2, input2.Length),
-                Input3 = new PinnedRegion(p3, input3.Length),
-                Input4 = new PinnedRegion(p4, input4.Length),
-                Output = new PinnedRegion(pOut, output.Length),
+                Input0 = p0,
+                Input1 = p1,
+                Input2 = p2,
+                Input3 = p3,
+                Input4 = p4,
+                Output = pOut,
                 Counts = counts,
                 CountsLength = sequenceCounts.Length,
             };
 
             if (threads == 1 || chunkCount == 1 || flops < KernelParallelism.ParallelThresholdFlops)
             {
-                KernelCall* previous = KernelCall.Enter(&call);
-                try
+                var buffers = new KernelBuffers(&call);
+                for (int chunk = 0; chunk < chunkCount; chunk++)
                 {
-                    var buffers = new KernelBuffers(&call);
-                    for (int chunk = 0; chunk < chunkCount; chunk++)
-                    {
-                        kernel.Execute(buffers, chunk);
-                    }
-                }
-                finally
-                {
-                    KernelCall.Leave(previous);
+                    kernel.Execute(buffers, chunk);
                 }
             }
             else
@@ -78,15 +69,7 @@ public static class ParallelRunner
         where TKernel : struct, IChunkKernel
     {
         ref Job<TKernel> job = ref Unsafe.AsRef<Job<TKernel>>(state);
-        KernelCall* previous = KernelCall.Enter(job.Call);
-        try
-        {
-            job.Kernel.Execute(new KernelBuffers(job.Call), chunk);
-        }
-        finally
-        {
-            KernelCall.Leave(previous);
-        }
+        job.Kernel.Execute(new KernelBuffers(job.Call), chunk);
     }
 
     private readonly unsafe struct Job<TKernel>

@@ -40,24 +40,4 @@ public static class WorkerScratch
 
         return buffer.AsSpan(t_offset, floats);
     }
-
-    /// <summary>Whether <c>[start, start + count)</c> lies inside the calling thread's buffer.</summary>
-    internal static bool Contains(ref float start, long count)
-    {
-        float[]? buffer = t_buffer;
-        if (buffer is null)
-        {
-            return false;
-        }
-
-        // The buffer is pinned (allocated on the pinned heap), so the byte offset is stable.
-        nint bytes = Unsafe.ByteOffset(ref MemoryMarshal.GetArrayDataReference(buffer), ref start);
-        if (bytes < 0 || bytes % sizeof(float) != 0)
-        {
-            return false;
-        }
-
-        long first = bytes / sizeof(float);
-        return first <= buffer.Length && count <= buffer.Length - first;
-    }
 }

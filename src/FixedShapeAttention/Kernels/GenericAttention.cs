@@ -61,7 +61,8 @@ internal readonly unsafe struct GenericAttentionKernel<TVec, TOps> : IChunkKerne
             float* scores = scratch + d * padded;
             float* rowScales = scores + blockRows * padded;
 
-            KeyPacking.PackTransposed(ref *k, e, s, d, ref *keysTransposed, padded);
+            // The keys of this head: s rows of stride e, the last one d long; Kᵀ: d rows of the padded length.
+            KeyPacking.PackTransposed(new ReadOnlySpan<float>(k, (s - 1) * e + d), e, s, d, new Span<float>(keysTransposed, d * padded), padded);
 
             for (int blockStart = rowStart; blockStart < rowEnd; blockStart += blockRows)
             {

@@ -52,15 +52,15 @@ internal readonly unsafe struct GenericFeedForwardKernel<TVec, TOps, TActivation
                 // The generated kernel's pass for this branch (by the branch's width, not the product's lanes).
                 if (TOps.Count == 16)
                 {
-                    ActivationPass.Apply512<TActivation>(ref *hidden, rows * f);
+                    ActivationPass.Apply512<TActivation>(new Span<float>(hidden, rows * f));
                 }
                 else if (TOps.Count == 8)
                 {
-                    ActivationPass.Apply256<TActivation>(ref *hidden, rows * f);
+                    ActivationPass.Apply256<TActivation>(new Span<float>(hidden, rows * f));
                 }
                 else
                 {
-                    ActivationPass.ApplyScalar<TActivation>(ref *hidden, rows * f);
+                    ActivationPass.ApplyScalar<TActivation>(new Span<float>(hidden, rows * f));
                 }
             }
 

@@ -16,25 +16,11 @@ internal static class PackedLayout
     /// <summary>The vector widths (floats) a process can pack for: Vector512, Vector256, scalar.</summary>
     public static bool IsKnownWidth(int branchLanes) => branchLanes == 16 || branchLanes == 8 || branchLanes == 1;
 
-    /// <summary>The lanes of one slot of a product with <paramref name="columns"/> columns on a branch: the branch's
-    /// width, or the widest narrower vector that fits (8, then 4), or scalar below four columns.</summary>
-    public static int SlotLanes(int branchLanes, int columns)
-    {
-        for (int lanes = branchLanes; lanes >= 4; lanes /= 2)
-        {
-            if (columns >= lanes)
-            {
-                return lanes;
-            }
-        }
-
-        return 1;
-    }
-
     /// <summary>Floats of one packed B of <paramref name="depth"/> rows and <paramref name="columns"/> columns.</summary>
     public static long Floats(int branchLanes, int columns, int depth)
     {
-        int lanes = SlotLanes(branchLanes, columns);
+        // The slot width is the product's lanes, by the rule every kernel uses to pick them.
+        int lanes = TileTable.LanesFor(branchLanes, columns);
         int panelSlots = TileTable.PanelSlots(branchLanes);
         int fullVectors = columns / lanes;
         int fullPanels = fullVectors / panelSlots;

@@ -125,7 +125,8 @@ namespace FixedShapeAttention.Generated
             ref float keysT = ref scratch;
             ref float scores = ref Unsafe.Add(ref scratch, 4096);
             // Kᵀ is the B operand of Q·Kᵀ: row c holds column c of this head's keys, zero-padded to 128 so whole vectors load.
-            KeyPacking.PackTransposed(ref kHead, 384, 128, 32, ref keysT, 128);
+            ReadOnlySpan<float> keys = MemoryMarshal.CreateReadOnlySpan(ref kHead, 48800);
+            KeyPacking.PackTransposed(keys, 384, 128, 32, MemoryMarshal.CreateSpan(ref keysT, 4096), 128);
             int fullTiles = Math.Min(firstTile + tileCount, 32) - firstTile;
             bool hasTail = firstTile + tileCount > 32;
             Span<float> rowScales = stackalloc float[128];
@@ -147,7 +148,8 @@ namespace FixedShapeAttention.Generated
             ref float keysT = ref scratch;
             ref float scores = ref Unsafe.Add(ref scratch, 4096);
             // Kᵀ is the B operand of Q·Kᵀ: row c holds column c of this head's keys, zero-padded to 128 so whole vectors load.
-            KeyPacking.PackTransposed(ref kHead, 384, 128, 32, ref keysT, 128);
+            ReadOnlySpan<float> keys = MemoryMarshal.CreateReadOnlySpan(ref kHead, 48800);
+            KeyPacking.PackTransposed(keys, 384, 128, 32, MemoryMarshal.CreateSpan(ref keysT, 4096), 128);
             int fullTiles = Math.Min(firstTile + tileCount, 32) - firstTile;
             bool hasTail = firstTile + tileCount > 32;
             Span<float> rowScales = stackalloc float[128];
@@ -169,7 +171,8 @@ namespace FixedShapeAttention.Generated
             ref float keysT = ref scratch;
             ref float scores = ref Unsafe.Add(ref scratch, 4096);
             // Kᵀ is the B operand of Q·Kᵀ: row c holds column c of this head's keys, zero-padded to 128 so whole vectors load.
-            KeyPacking.PackTransposed(ref kHead, 384, 128, 32, ref keysT, 128);
+            ReadOnlySpan<float> keys = MemoryMarshal.CreateReadOnlySpan(ref kHead, 48800);
+            KeyPacking.PackTransposed(keys, 384, 128, 32, MemoryMarshal.CreateSpan(ref keysT, 4096), 128);
             int fullTiles = Math.Min(firstTile + tileCount, 32) - firstTile;
             bool hasTail = firstTile + tileCount > 32;
             Span<float> rowScales = stackalloc float[128];

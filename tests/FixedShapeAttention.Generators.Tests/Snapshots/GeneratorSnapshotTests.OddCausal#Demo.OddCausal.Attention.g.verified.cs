@@ -127,7 +127,8 @@ namespace FixedShapeAttention.Generated
             ref float keysT = ref scratch;
             ref float scores = ref Unsafe.Add(ref scratch, 80);
             // Kᵀ is the B operand of Q·Kᵀ: row c holds column c of this head's keys, zero-padded to 16 so whole vectors load.
-            KeyPacking.PackTransposed(ref kHead, 20, 13, 5, ref keysT, 16);
+            ReadOnlySpan<float> keys = MemoryMarshal.CreateReadOnlySpan(ref kHead, 245);
+            KeyPacking.PackTransposed(keys, 20, 13, 5, MemoryMarshal.CreateSpan(ref keysT, 80), 16);
             int fullTiles = Math.Min(firstTile + tileCount, 3) - firstTile;
             bool hasTail = firstTile + tileCount > 3;
             Span<float> rowScales = stackalloc float[13];
@@ -150,7 +151,8 @@ namespace FixedShapeAttention.Generated
             ref float keysT = ref scratch;
             ref float scores = ref Unsafe.Add(ref scratch, 80);
             // Kᵀ is the B operand of Q·Kᵀ: row c holds column c of this head's keys, zero-padded to 16 so whole vectors load.
-            KeyPacking.PackTransposed(ref kHead, 20, 13, 5, ref keysT, 16);
+            ReadOnlySpan<float> keys = MemoryMarshal.CreateReadOnlySpan(ref kHead, 245);
+            KeyPacking.PackTransposed(keys, 20, 13, 5, MemoryMarshal.CreateSpan(ref keysT, 80), 16);
             int fullTiles = Math.Min(firstTile + tileCount, 3) - firstTile;
             bool hasTail = firstTile + tileCount > 3;
             Span<float> rowScales = stackalloc float[13];
@@ -173,7 +175,8 @@ namespace FixedShapeAttention.Generated
             ref float keysT = ref scratch;
             ref float scores = ref Unsafe.Add(ref scratch, 80);
             // Kᵀ is the B operand of Q·Kᵀ: row c holds column c of this head's keys, zero-padded to 16 so whole vectors load.
-            KeyPacking.PackTransposed(ref kHead, 20, 13, 5, ref keysT, 16);
+            ReadOnlySpan<float> keys = MemoryMarshal.CreateReadOnlySpan(ref kHead, 245);
+            KeyPacking.PackTransposed(keys, 20, 13, 5, MemoryMarshal.CreateSpan(ref keysT, 80), 16);
             int fullTiles = Math.Min(firstTile + tileCount, 3) - firstTile;
             bool hasTail = firstTile + tileCount > 3;
             Span<float> rowScales = stackalloc float[13];

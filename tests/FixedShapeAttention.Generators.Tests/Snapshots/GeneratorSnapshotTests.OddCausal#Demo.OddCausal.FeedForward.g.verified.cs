@@ -120,19 +120,19 @@ namespace FixedShapeAttention.Generated
             if (Vector512.IsHardwareAccelerated)
             {
                 Hidden_Vector512(ref x, ref buffers.Input1, ref buffers.Input2, ref hidden, fullTiles, hasTail);
-                ActivationPass.Apply512<GeluOperator>(ref hidden, (fullTiles * 4 + (hasTail ? 1 : 0)) * 36);
+                ActivationPass.Apply512<GeluOperator>(MemoryMarshal.CreateSpan(ref hidden, (fullTiles * 4 + (hasTail ? 1 : 0)) * 36));
                 Output_Vector512(ref hidden, ref buffers.Input3, ref buffers.Input4, ref y, fullTiles, hasTail);
             }
             else if (Vector256.IsHardwareAccelerated)
             {
                 Hidden_Vector256(ref x, ref buffers.Input1, ref buffers.Input2, ref hidden, fullTiles, hasTail);
-                ActivationPass.Apply256<GeluOperator>(ref hidden, (fullTiles * 4 + (hasTail ? 1 : 0)) * 36);
+                ActivationPass.Apply256<GeluOperator>(MemoryMarshal.CreateSpan(ref hidden, (fullTiles * 4 + (hasTail ? 1 : 0)) * 36));
                 Output_Vector256(ref hidden, ref buffers.Input3, ref buffers.Input4, ref y, fullTiles, hasTail);
             }
             else
             {
                 Hidden_Scalar(ref x, ref buffers.Input1, ref buffers.Input2, ref hidden, fullTiles, hasTail);
-                ActivationPass.ApplyScalar<GeluOperator>(ref hidden, (fullTiles * 4 + (hasTail ? 1 : 0)) * 36);
+                ActivationPass.ApplyScalar<GeluOperator>(MemoryMarshal.CreateSpan(ref hidden, (fullTiles * 4 + (hasTail ? 1 : 0)) * 36));
                 Output_Scalar(ref hidden, ref buffers.Input3, ref buffers.Input4, ref y, fullTiles, hasTail);
             }
         }

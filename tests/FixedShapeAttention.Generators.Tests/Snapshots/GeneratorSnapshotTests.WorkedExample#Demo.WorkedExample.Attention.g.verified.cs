@@ -121,7 +121,8 @@ namespace FixedShapeAttention.Generated
             ref float keysT = ref scratch;
             ref float scores = ref Unsafe.Add(ref scratch, 48);
             // Kᵀ is the B operand of Q·Kᵀ: row c holds column c of this head's keys, zero-padded to 16 so whole vectors load.
-            KeyPacking.PackTransposed(ref kHead, 3, 4, 3, ref keysT, 16);
+            ReadOnlySpan<float> keys = MemoryMarshal.CreateReadOnlySpan(ref kHead, 12);
+            KeyPacking.PackTransposed(keys, 3, 4, 3, MemoryMarshal.CreateSpan(ref keysT, 48), 16);
             int fullTiles = Math.Min(firstTile + tileCount, 1) - firstTile;
             bool hasTail = firstTile + tileCount > 1;
             Span<float> rowScales = stackalloc float[4];
@@ -143,7 +144,8 @@ namespace FixedShapeAttention.Generated
             ref float keysT = ref scratch;
             ref float scores = ref Unsafe.Add(ref scratch, 48);
             // Kᵀ is the B operand of Q·Kᵀ: row c holds column c of this head's keys, zero-padded to 16 so whole vectors load.
-            KeyPacking.PackTransposed(ref kHead, 3, 4, 3, ref keysT, 16);
+            ReadOnlySpan<float> keys = MemoryMarshal.CreateReadOnlySpan(ref kHead, 12);
+            KeyPacking.PackTransposed(keys, 3, 4, 3, MemoryMarshal.CreateSpan(ref keysT, 48), 16);
             int fullTiles = Math.Min(firstTile + tileCount, 1) - firstTile;
             bool hasTail = firstTile + tileCount > 1;
             Span<float> rowScales = stackalloc float[4];
