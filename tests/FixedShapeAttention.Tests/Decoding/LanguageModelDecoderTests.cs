@@ -9,6 +9,7 @@ using Xunit;
 
 namespace FixedShapeAttention.Tests.Decoding;
 
+[Collection(nameof(ProcessWideMeasurements))]
 public sealed class LanguageModelDecoderTests
 {
     private static TransformerLanguageModel Model(bool preNorm = true, bool tied = true, bool causal = true)
@@ -176,7 +177,21 @@ public sealed class LanguageModelDecoderTests
         decoder.Prefill(0, [1, 2], logits.AsSpan(0, model.Config.Vocabulary));
         decoder.Prefill(1, [3], logits.AsSpan(0, model.Config.Vocabulary));
         int[] sequences = [0, 1], tokens = [5, 6];
-        decoder.DecodeStep(sequences, tokens, logits);
+        for (int i = 0; i < 6; i++)
+        {
+            // Warm-up, then back to the same positions: enough calls for tiered compilation to settle.
+            decoder.Reset(0);
+            decoder.Reset(1);
+            decoder.Prefill(0, [1, 2], logits.AsSpan(0, model.Config.Vocabulary));
+            decoder.Prefill(1, [3], logits.AsSpan(0, model.Config.Vocabulary));
+            for (int step = 0; step < 8; step++)
+                decoder.DecodeStep(sequences, tokens, logits);
+            decoder.Reset(0);
+            decoder.Reset(1);
+            decoder.Prefill(0, [1, 2], logits.AsSpan(0, model.Config.Vocabulary));
+            decoder.Prefill(1, [3], logits.AsSpan(0, model.Config.Vocabulary));
+        }
+
         long before = GC.GetAllocatedBytesForCurrentThread();
         decoder.DecodeStep(sequences, tokens, logits);
         decoder.DecodeStep(sequences, tokens, logits);
