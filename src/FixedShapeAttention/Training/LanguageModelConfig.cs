@@ -39,8 +39,8 @@ public sealed record LanguageModelConfig
     /// <summary>LayerNorm's ε. Default 1e-5.</summary>
     public float LayerNormEpsilon { get; init; } = 1e-5f;
 
-    /// <summary>Elements per head.</summary>
-    public int HeadDim => Dim / Heads;
+    /// <summary>Elements per head; 0 while Heads is not positive (such a configuration is refused when a model is made).</summary>
+    public int HeadDim => Heads > 0 ? Dim / Heads : 0;
 
     internal void Validate()
     {
