@@ -48,16 +48,16 @@ public sealed class LanguageModelDecoder
         _values = new float[_c.Layers][];
         for (int l = 0; l < _c.Layers; l++)
         {
-            _keys[l] = new float[maxSequences * t * d];
-            _values[l] = new float[maxSequences * t * d];
+            _keys[l] = new float[maxSequences * t * _c.KeyValueDim];
+            _values[l] = new float[maxSequences * t * _c.KeyValueDim];
         }
 
         _positions = new int[maxSequences];
         _x = new float[_maxRows * d];
         _norm = new float[_maxRows * d];
         _q = new float[_maxRows * d];
-        _k = new float[_maxRows * d];
-        _v = new float[_maxRows * d];
+        _k = new float[_maxRows * _c.KeyValueDim];
+        _v = new float[_maxRows * _c.KeyValueDim];
         _o = new float[_maxRows * d];
         _hidden = new float[_maxRows * _c.Ffn];
         _scores = new float[t];
@@ -72,8 +72,9 @@ public sealed class LanguageModelDecoder
     /// <summary>How many sequences the cache holds.</summary>
     public int MaxSequences { get; }
 
-    /// <summary>The bytes the key/value cache occupies: 2 · Layers · MaxSequences · SequenceLength · Dim floats.</summary>
-    public long CacheBytes => 2L * _c.Layers * MaxSequences * _c.SequenceLength * _c.Dim * sizeof(float);
+    /// <summary>The bytes the key/value cache occupies: 2 · Layers · MaxSequences · SequenceLength · KeyValueDim floats
+    /// (KeyValueDim = Dim / the query heads per key/value head).</summary>
+    public long CacheBytes => 2L * _c.Layers * MaxSequences * _c.SequenceLength * _c.KeyValueDim * sizeof(float);
 
     /// <summary>How many tokens <paramref name="sequence"/> holds: the position its next token takes.</summary>
     public int Position(int sequence)
@@ -205,14 +206,13 @@ public sealed class LanguageModelDecoder
         Span<float> x = _x.AsSpan(0, rows * d);
         for (int r = 0; r < rows; r++)
         {
-            ReadOnlySpan<float> token = _model.TokenEmbedding.Value.AsSpan(tokens[r] * d, d);
-            ReadOnlySpan<float> position = _model.PositionEmbedding.Value.AsSpan(_rowPosition[r] * d, d);
-            Span<float> row = x.Slice(r * d, d);
-            for (int i = 0; i < d; i++)
-                row[i] = token[i] + position[i];
+            _model.TokenEmbedding.Value.AsSpan(tokens[r] * d, d).CopyTo(x.Slice(r * d, d));
+            if (_model.PositionEmbedding is TrainableTensor positions)
+                TrainingKernels.Add(x.Slice(r * d, d), positions.Value.AsSpan(_rowPosition[r] * d, d));
         }
 
-        Span<float> norm = _norm.AsSpan(0, rows * d), q = _q.AsSpan(0, rows * d), k = _k.AsSpan(0, rows * d), v = _v.AsSpan(0, rows * d);
+        int kv = _c.KeyValueDim;
+        Span<float> norm = _norm.AsSpan(0, rows * d), q = _q.AsSpan(0, rows * d), k = _k.AsSpan(0, rows * kv), v = _v.AsSpan(0, rows * kv);
         Span<float> o = _o.AsSpan(0, rows * d), hidden = _hidden.AsSpan(0, rows * f);
         Span<float> mean = _mean.AsSpan(0, rows), rstd = _rstd.AsSpan(0, rows);
         for (int l = 0; l < _c.Layers; l++)
@@ -226,13 +226,20 @@ public sealed class LanguageModelDecoder
             }
 
             Linear(attentionInput, p.Wq, p.Bq, q, rows, d, d);
-            Linear(attentionInput, p.Wk, p.Bk, k, rows, d, d);
-            Linear(attentionInput, p.Wv, p.Bv, v, rows, d, d);
+            Linear(attentionInput, p.Wk, p.Bk, k, rows, d, kv);
+            Linear(attentionInput, p.Wv, p.Bv, v, rows, d, kv);
+            if (_model.Rotary is RotaryEmbedding rotary)
+            {
+                // Keys enter the cache already turned by their position, as queries are turned by theirs.
+                rotary.Apply(q, _rowPosition.AsSpan(0, rows));
+                rotary.Apply(k, _rowPosition.AsSpan(0, rows));
+            }
+
             for (int r = 0; r < rows; r++)
             {
-                int slot = (_rowSequence[r] * t + _rowPosition[r]) * d;
-                k.Slice(r * d, d).CopyTo(_keys[l].AsSpan(slot, d));
-                v.Slice(r * d, d).CopyTo(_values[l].AsSpan(slot, d));
+                int slot = (_rowSequence[r] * t + _rowPosition[r]) * kv;
+                k.Slice(r * kv, kv).CopyTo(_keys[l].AsSpan(slot, kv));
+                v.Slice(r * kv, kv).CopyTo(_values[l].AsSpan(slot, kv));
             }
 
             for (int r = 0; r < rows; r++)
@@ -264,10 +271,10 @@ public sealed class LanguageModelDecoder
     /// <summary>One query row against the cached keys 0..position of its sequence, per head.</summary>
     private void AttendRow(int layer, ReadOnlySpan<float> q, int sequence, int position, Span<float> o)
     {
-        int d = _c.Dim, dh = _c.HeadDim, t = _c.SequenceLength;
+        int kv = _c.KeyValueDim, dh = _c.HeadDim, t = _c.SequenceLength, group = _c.Heads / _c.KeyValueHeadCount;
         float scale = 1f / MathF.Sqrt(dh);
-        ReadOnlySpan<float> keys = _keys[layer].AsSpan(sequence * t * d, (position + 1) * d);
-        ReadOnlySpan<float> values = _values[layer].AsSpan(sequence * t * d, (position + 1) * d);
+        ReadOnlySpan<float> keys = _keys[layer].AsSpan(sequence * t * kv, (position + 1) * kv);
+        ReadOnlySpan<float> values = _values[layer].AsSpan(sequence * t * kv, (position + 1) * kv);
         Span<float> scores = _scores.AsSpan(0, position + 1);
         for (int h = 0; h < _c.Heads; h++)
         {
@@ -275,7 +282,7 @@ public sealed class LanguageModelDecoder
             float max = float.NegativeInfinity;
             for (int j = 0; j <= position; j++)
             {
-                float s = Dot(qh, keys.Slice(j * d + h * dh, dh)) * scale;
+                float s = Dot(qh, keys.Slice(j * kv + h / group * dh, dh)) * scale;
                 scores[j] = s;
                 max = MathF.Max(max, s);
             }
@@ -291,7 +298,7 @@ public sealed class LanguageModelDecoder
             oh.Clear();
             for (int j = 0; j <= position; j++)
             {
-                ReadOnlySpan<float> vj = values.Slice(j * d + h * dh, dh);
+                ReadOnlySpan<float> vj = values.Slice(j * kv + h / group * dh, dh);
                 float w = scores[j];
                 for (int e = 0; e < dh; e++)
                     oh[e] = MathF.FusedMultiplyAdd(w, vj[e], oh[e]);

@@ -19,6 +19,7 @@ public sealed class RotaryEmbedding
 {
     private readonly float[] _cos;
     private readonly float[] _sin;
+    private readonly float[] _negativeSin;
 
     /// <summary>A table for positions [0, <paramref name="maxPositions"/>) and heads of <paramref name="headDim"/>.</summary>
     /// <exception cref="ArgumentOutOfRangeException">headDim is not a positive even number, maxPositions is not
@@ -42,6 +43,7 @@ public sealed class RotaryEmbedding
         int pairs = headDim / 2;
         _cos = new float[maxPositions * pairs];
         _sin = new float[maxPositions * pairs];
+        _negativeSin = new float[maxPositions * pairs];
         for (int i = 0; i < pairs; i++)
         {
             double frequency = Math.Pow(theta, -2.0 * i / headDim);
@@ -50,6 +52,7 @@ public sealed class RotaryEmbedding
                 double angle = p * frequency;
                 _cos[p * pairs + i] = (float)Math.Cos(angle);
                 _sin[p * pairs + i] = (float)Math.Sin(angle);
+                _negativeSin[p * pairs + i] = -_sin[p * pairs + i];
             }
         }
     }
@@ -73,7 +76,17 @@ public sealed class RotaryEmbedding
     /// <exception cref="ArgumentException">x is not [positions.Length, a whole number of heads].</exception>
     /// <exception cref="ArgumentOutOfRangeException">A position is negative or not below <see cref="MaxPositions"/>;
     /// checked for every row before any is rotated.</exception>
-    public void Apply(Span<float> x, ReadOnlySpan<int> positions)
+    public void Apply(Span<float> x, ReadOnlySpan<int> positions) => Rotate(x, positions, inverse: false);
+
+    /// <summary>
+    /// Rotates, in place, by the opposite angles: the transpose of <see cref="Apply"/>, which takes a gradient with
+    /// respect to rotated rows back to the rows before rotation (and undoes <see cref="Apply"/> to rounding).
+    /// </summary>
+    /// <exception cref="ArgumentException">x is not [positions.Length, a whole number of heads].</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A position is negative or not below <see cref="MaxPositions"/>.</exception>
+    public void ApplyInverse(Span<float> x, ReadOnlySpan<int> positions) => Rotate(x, positions, inverse: true);
+
+    private void Rotate(Span<float> x, ReadOnlySpan<int> positions, bool inverse)
     {
         int tokens = positions.Length;
         if (tokens == 0 ? x.Length != 0 : x.Length % tokens != 0 || x.Length / tokens % HeadDim != 0)
@@ -91,7 +104,7 @@ public sealed class RotaryEmbedding
         for (int t = 0; t < tokens; t++)
         {
             ReadOnlySpan<float> cos = _cos.AsSpan(positions[t] * pairs, pairs);
-            ReadOnlySpan<float> sin = _sin.AsSpan(positions[t] * pairs, pairs);
+            ReadOnlySpan<float> sin = (inverse ? _negativeSin : _sin).AsSpan(positions[t] * pairs, pairs);
             for (int head = 0; head < width; head += HeadDim)
             {
                 Span<float> h = x.Slice(t * width + head, HeadDim);

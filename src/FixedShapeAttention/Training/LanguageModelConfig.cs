@@ -36,11 +36,28 @@ public sealed record LanguageModelConfig
     /// <summary>The feed-forward network's activation. Default <see cref="Activation.GeluTanh"/> (GPT-2).</summary>
     public Activation Activation { get; init; } = Activation.GeluTanh;
 
+    /// <summary>Key/value heads for grouped-query attention: each serves Heads / KeyValueHeads query heads, which shrinks
+    /// K, V, their projections and a decoder's cache by that factor. 0 (the default) means as many as Heads.</summary>
+    public int KeyValueHeads { get; init; }
+
+    /// <summary>Rotary position embeddings (RoPE, half layout) on Q and K instead of learned position embeddings.
+    /// Default false.</summary>
+    public bool RotaryPositions { get; init; }
+
+    /// <summary>RoPE's base when <see cref="RotaryPositions"/> is on. Default 10,000.</summary>
+    public double RotaryTheta { get; init; } = 10_000.0;
+
     /// <summary>LayerNorm's ε. Default 1e-5.</summary>
     public float LayerNormEpsilon { get; init; } = 1e-5f;
 
     /// <summary>Elements per head; 0 while Heads is not positive (such a configuration is refused when a model is made).</summary>
     public int HeadDim => Heads > 0 ? Dim / Heads : 0;
+
+    /// <summary>The key/value heads in effect: <see cref="KeyValueHeads"/>, or Heads when it is 0.</summary>
+    public int KeyValueHeadCount => KeyValueHeads == 0 ? Heads : KeyValueHeads;
+
+    /// <summary>The width of K and V: KeyValueHeadCount · HeadDim.</summary>
+    public int KeyValueDim => KeyValueHeadCount * HeadDim;
 
     internal void Validate()
     {
@@ -52,6 +69,10 @@ public sealed record LanguageModelConfig
         Positive(Layers, nameof(Layers));
         if (Dim % Heads != 0)
             throw new ArgumentException($"Dim ({Dim}) must be a multiple of Heads ({Heads}).", nameof(Heads));
+        if (KeyValueHeads < 0 || (KeyValueHeads > 0 && Heads % KeyValueHeads != 0))
+            throw new ArgumentException($"KeyValueHeads ({KeyValueHeads}) must be 0 or divide Heads ({Heads}).", nameof(KeyValueHeads));
+        if (RotaryPositions && (HeadDim % 2 != 0 || !(RotaryTheta > 1.0) || double.IsInfinity(RotaryTheta)))
+            throw new ArgumentException($"RotaryPositions needs an even HeadDim (got {HeadDim}) and a finite RotaryTheta above 1 (got {RotaryTheta}).", nameof(RotaryPositions));
         if (Activation is not (Activation.Relu or Activation.Gelu or Activation.GeluTanh or Activation.Silu))
             throw new ArgumentOutOfRangeException(nameof(Activation), Activation, "Unknown activation.");
         if (!(LayerNormEpsilon > 0f) || float.IsInfinity(LayerNormEpsilon))

@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Globalization;
 using System.IO;
 using System.Linq;
+using FixedShapeAttention.Decoding;
 using FixedShapeAttention.Kernels;
 
 namespace FixedShapeAttention.Training;
@@ -27,7 +28,9 @@ public sealed class TransformerLanguageModel
     private readonly TrainableTensor[] _parameters;
     private readonly Dictionary<string, TrainableTensor> _byName;
     private readonly Layer[] _layers;
-    private readonly TrainableTensor _tokens, _positions;
+    private readonly TrainableTensor _tokens;
+    private readonly TrainableTensor? _positions;
+    private readonly RotaryEmbedding? _rotary;
     private readonly TrainableTensor? _finalGamma, _finalBeta, _head;
     private Workspace? _workspace;
 
@@ -38,7 +41,7 @@ public sealed class TransformerLanguageModel
         ArgumentNullException.ThrowIfNull(config);
         config.Validate();
         _c = config;
-        int d = config.Dim, f = config.Ffn;
+        int d = config.Dim, f = config.Ffn, kv = config.KeyValueDim;
         var parameters = new List<TrainableTensor>();
         TrainableTensor Add(string name, bool decays, params int[] shape)
         {
@@ -48,7 +51,10 @@ public sealed class TransformerLanguageModel
         }
 
         _tokens = Add("embed.tokens", true, config.Vocabulary, d);
-        _positions = Add("embed.positions", true, config.SequenceLength, d);
+        if (config.RotaryPositions)
+            _rotary = new RotaryEmbedding(config.HeadDim, config.SequenceLength, config.RotaryTheta, RotaryLayout.Half);
+        else
+            _positions = Add("embed.positions", true, config.SequenceLength, d);
         _layers = new Layer[config.Layers];
         for (int l = 0; l < config.Layers; l++)
         {
@@ -56,8 +62,8 @@ public sealed class TransformerLanguageModel
             _layers[l] = new Layer(
                 Add(p + "ln1.gamma", false, d), Add(p + "ln1.beta", false, d),
                 Add(p + "attn.wq", true, d, d), Add(p + "attn.bq", false, d),
-                Add(p + "attn.wk", true, d, d), Add(p + "attn.bk", false, d),
-                Add(p + "attn.wv", true, d, d), Add(p + "attn.bv", false, d),
+                Add(p + "attn.wk", true, d, kv), Add(p + "attn.bk", false, kv),
+                Add(p + "attn.wv", true, d, kv), Add(p + "attn.bv", false, kv),
                 Add(p + "attn.wo", true, d, d), Add(p + "attn.bo", false, d),
                 Add(p + "ln2.gamma", false, d), Add(p + "ln2.beta", false, d),
                 Add(p + "ffn.w1", true, d, f), Add(p + "ffn.b1", false, f),
@@ -86,7 +92,9 @@ public sealed class TransformerLanguageModel
 
     internal TrainableTensor TokenEmbedding => _tokens;
 
-    internal TrainableTensor PositionEmbedding => _positions;
+    internal TrainableTensor? PositionEmbedding => _positions;
+
+    internal RotaryEmbedding? Rotary => _rotary;
 
     internal TrainableTensor? FinalGamma => _finalGamma;
 
@@ -198,6 +206,9 @@ public sealed class TransformerLanguageModel
         ["model.tied_embeddings"] = _c.TiedEmbeddings ? "true" : "false",
         ["model.activation"] = _c.Activation.ToString(),
         ["model.layer_norm_epsilon"] = _c.LayerNormEpsilon.ToString("R", CultureInfo.InvariantCulture),
+        ["model.key_value_heads"] = Invariant(_c.KeyValueHeads),
+        ["model.rotary"] = _c.RotaryPositions ? "true" : "false",
+        ["model.rotary_theta"] = _c.RotaryTheta.ToString("R", CultureInfo.InvariantCulture),
     };
 
     /// <summary>A model of the configuration a checkpoint's metadata records, with its parameters.</summary>
@@ -222,6 +233,11 @@ public sealed class TransformerLanguageModel
                 TiedEmbeddings = Bool(m, "model.tied_embeddings"),
                 Activation = Enum.TryParse(Text(m, "model.activation"), out Activation a) && Enum.IsDefined(a) ? a : throw Bad("model.activation"),
                 LayerNormEpsilon = float.TryParse(Text(m, "model.layer_norm_epsilon"), NumberStyles.Float, CultureInfo.InvariantCulture, out float e) ? e : throw Bad("model.layer_norm_epsilon"),
+                // Absent from checkpoints written before grouped-query attention and RoPE: their defaults then.
+                KeyValueHeads = m.ContainsKey("model.key_value_heads") ? Int(m, "model.key_value_heads") : 0,
+                RotaryPositions = m.ContainsKey("model.rotary") && Bool(m, "model.rotary"),
+                RotaryTheta = !m.ContainsKey("model.rotary_theta") ? 10_000.0
+                    : double.TryParse(Text(m, "model.rotary_theta"), NumberStyles.Float, CultureInfo.InvariantCulture, out double theta) ? theta : throw Bad("model.rotary_theta"),
             };
             config.Validate();
         }
@@ -302,10 +318,9 @@ public sealed class TransformerLanguageModel
         Span<float> x = w.Residual[0].AsSpan(0, n * d);
         for (int r = 0; r < n; r++)
         {
-            ReadOnlySpan<float> token = _tokens.Value.AsSpan(tokens[r] * d, d), position = _positions.Value.AsSpan(r % t * d, d);
-            Span<float> row = x.Slice(r * d, d);
-            for (int i = 0; i < d; i++)
-                row[i] = token[i] + position[i];
+            _tokens.Value.AsSpan(tokens[r] * d, d).CopyTo(x.Slice(r * d, d));
+            if (_positions is not null)
+                TrainingKernels.Add(x.Slice(r * d, d), _positions.Value.AsSpan(r % t * d, d));
         }
 
         for (int l = 0; l < _layers.Length; l++)
@@ -335,10 +350,18 @@ public sealed class TransformerLanguageModel
             TrainingKernels.LayerNormForward(input, p.Ln1Gamma.Value, p.Ln1Beta.Value, _c.LayerNormEpsilon, attentionInput, c.Mean1.AsSpan(0, n), c.Rstd1.AsSpan(0, n));
         }
 
+        int kv = _c.KeyValueDim;
         Linear(attentionInput, p.Wq, p.Bq, c.Q.AsSpan(0, n * d), n, d, d, dop);
-        Linear(attentionInput, p.Wk, p.Bk, c.K.AsSpan(0, n * d), n, d, d, dop);
-        Linear(attentionInput, p.Wv, p.Bv, c.V.AsSpan(0, n * d), n, d, d, dop);
-        TrainingAttention.Forward(_c, c.Q.AsSpan(0, n * d), c.K.AsSpan(0, n * d), c.V.AsSpan(0, n * d), c.O.AsSpan(0, n * d), c.Lse.AsSpan(0, batch * _c.Heads * t), batch, dop);
+        Linear(attentionInput, p.Wk, p.Bk, c.K.AsSpan(0, n * kv), n, d, kv, dop);
+        Linear(attentionInput, p.Wv, p.Bv, c.V.AsSpan(0, n * kv), n, d, kv, dop);
+        if (_rotary is not null)
+        {
+            // RoPE turns Q and K by each row's position; attention and its backward see only the turned rows.
+            _rotary.Apply(c.Q.AsSpan(0, n * d), w.Positions.AsSpan(0, n));
+            _rotary.Apply(c.K.AsSpan(0, n * kv), w.Positions.AsSpan(0, n));
+        }
+
+        TrainingAttention.Forward(_c, c.Q.AsSpan(0, n * d), c.K.AsSpan(0, n * kv), c.V.AsSpan(0, n * kv), c.O.AsSpan(0, n * d), c.Lse.AsSpan(0, batch * _c.Heads * t), batch, dop);
         Span<float> sum1 = c.Sum1.AsSpan(0, n * d);
         Linear(c.O.AsSpan(0, n * d), p.Wo, p.Bo, sum1, n, d, d, dop);
         Add(sum1, input);
@@ -403,12 +426,9 @@ public sealed class TransformerLanguageModel
             for (int r = b * t; r < (b + 1) * t; r++)
             {
                 ReadOnlySpan<float> row = dx.Slice(r * d, d);
-                Span<float> token = _tokens.Gradient.AsSpan(tokens[r] * d, d), position = _positions.Gradient.AsSpan(r % t * d, d);
-                for (int i = 0; i < d; i++)
-                {
-                    token[i] += row[i];
-                    position[i] += row[i];
-                }
+                TrainingKernels.Add(_tokens.Gradient.AsSpan(tokens[r] * d, d), row);
+                if (_positions is not null)
+                    TrainingKernels.Add(_positions.Gradient.AsSpan(r % t * d, d), row);
             }
         }
     }
@@ -447,14 +467,21 @@ public sealed class TransformerLanguageModel
         // sum1 = input + O·Wo + bo.
         Span<float> dO = w.Scratch1.AsSpan(0, n * d);
         LinearBackward(c.O.AsSpan(0, n * d), p.Wo, p.Bo, dSum1, dO, n, d, d, batch, w, dop);
-        Span<float> dQ = w.Q.AsSpan(0, n * d), dK = w.K.AsSpan(0, n * d), dV = w.V.AsSpan(0, n * d);
-        TrainingAttention.Backward(_c, c.Q.AsSpan(0, n * d), c.K.AsSpan(0, n * d), c.V.AsSpan(0, n * d), c.O.AsSpan(0, n * d), c.Lse.AsSpan(0, batch * _c.Heads * t), dO, dQ, dK, dV, batch, dop);
+        int kv = _c.KeyValueDim;
+        Span<float> dQ = w.Q.AsSpan(0, n * d), dK = w.K.AsSpan(0, n * kv), dV = w.V.AsSpan(0, n * kv);
+        TrainingAttention.Backward(_c, c.Q.AsSpan(0, n * d), c.K.AsSpan(0, n * kv), c.V.AsSpan(0, n * kv), c.O.AsSpan(0, n * d), c.Lse.AsSpan(0, batch * _c.Heads * t), dO, dQ, dK, dV, batch, dop);
+        if (_rotary is not null)
+        {
+            // The rotation is orthogonal: its transpose takes the gradients back to the projections' outputs.
+            _rotary.ApplyInverse(dQ, w.Positions.AsSpan(0, n));
+            _rotary.ApplyInverse(dK, w.Positions.AsSpan(0, n));
+        }
 
         Span<float> attentionInput = _c.PreNorm ? c.Norm1.AsSpan(0, n * d) : input;
         Span<float> dAttentionInput = w.Scratch3.AsSpan(0, n * d);
         LinearBackward(attentionInput, p.Wq, p.Bq, dQ, dAttentionInput, n, d, d, batch, w, dop);
-        LinearBackward(attentionInput, p.Wk, p.Bk, dK, dAttentionInput, n, d, d, batch, w, dop, accumulateInput: true);
-        LinearBackward(attentionInput, p.Wv, p.Bv, dV, dAttentionInput, n, d, d, batch, w, dop, accumulateInput: true);
+        LinearBackward(attentionInput, p.Wk, p.Bk, dK, dAttentionInput, n, d, kv, batch, w, dop, accumulateInput: true);
+        LinearBackward(attentionInput, p.Wv, p.Bv, dV, dAttentionInput, n, d, kv, batch, w, dop, accumulateInput: true);
 
         dSum1.CopyTo(dx);
         if (_c.PreNorm)
@@ -504,7 +531,7 @@ public sealed class TransformerLanguageModel
     private sealed class LayerCache(LanguageModelConfig c, int batch)
     {
         public readonly float[] Norm1 = new float[batch * c.SequenceLength * c.Dim], Mean1 = new float[batch * c.SequenceLength], Rstd1 = new float[batch * c.SequenceLength];
-        public readonly float[] Q = new float[batch * c.SequenceLength * c.Dim], K = new float[batch * c.SequenceLength * c.Dim], V = new float[batch * c.SequenceLength * c.Dim];
+        public readonly float[] Q = new float[batch * c.SequenceLength * c.Dim], K = new float[batch * c.SequenceLength * c.KeyValueDim], V = new float[batch * c.SequenceLength * c.KeyValueDim];
         public readonly float[] O = new float[batch * c.SequenceLength * c.Dim], Lse = new float[batch * c.Heads * c.SequenceLength];
         public readonly float[] Sum1 = new float[batch * c.SequenceLength * c.Dim];
         public readonly float[] Norm2 = new float[batch * c.SequenceLength * c.Dim], Mean2 = new float[batch * c.SequenceLength], Rstd2 = new float[batch * c.SequenceLength];
@@ -529,8 +556,9 @@ public sealed class TransformerLanguageModel
             Scratch2 = new float[n * c.Dim];
             Scratch3 = new float[n * c.Dim];
             Q = new float[n * c.Dim];
-            K = new float[n * c.Dim];
-            V = new float[n * c.Dim];
+            K = new float[n * c.KeyValueDim];
+            V = new float[n * c.KeyValueDim];
+            Positions = Enumerable.Range(0, n).Select(r => r % c.SequenceLength).ToArray();
             Hidden = new float[n * c.Ffn];
             BiasScratch = new float[Math.Max(Math.Max(c.Dim, c.Ffn), c.Vocabulary)];
         }
@@ -566,6 +594,9 @@ public sealed class TransformerLanguageModel
         public float[] Hidden { get; }
 
         public float[] BiasScratch { get; }
+
+        /// <summary>Each row's position in its sequence, for RoPE.</summary>
+        public int[] Positions { get; }
     }
 
     /// <summary>Standard normal deviates by Box–Muller from SplitMix64, reproducible on any runtime.</summary>

@@ -12,11 +12,12 @@ namespace FixedShapeAttention.Tests.Decoding;
 [Collection(nameof(ProcessWideMeasurements))]
 public sealed class LanguageModelDecoderTests
 {
-    private static TransformerLanguageModel Model(bool preNorm = true, bool tied = true, bool causal = true)
+    private static TransformerLanguageModel Model(bool preNorm = true, bool tied = true, bool causal = true, int keyValueHeads = 0, bool rotary = false)
     {
         var model = new TransformerLanguageModel(new LanguageModelConfig
         {
             Vocabulary = 23, SequenceLength = 12, Dim = 32, Heads = 4, Ffn = 48, Layers = 2, PreNorm = preNorm, TiedEmbeddings = tied, Causal = causal,
+            KeyValueHeads = keyValueHeads, RotaryPositions = rotary,
         });
         model.Initialize(11);
         // Larger weights than GPT-2's initialisation, so attention rows are far from uniform and a wrong key matters.
@@ -30,11 +31,13 @@ public sealed class LanguageModelDecoderTests
     }
 
     [Theory]
-    [InlineData(true, true)]
-    [InlineData(false, false)]
-    public void Cached_decoding_gives_the_logits_of_a_full_recompute(bool preNorm, bool tied)
+    [InlineData(true, true, 0, false)]
+    [InlineData(false, false, 0, false)]
+    [InlineData(true, true, 1, true)]
+    [InlineData(true, false, 2, true)]
+    public void Cached_decoding_gives_the_logits_of_a_full_recompute(bool preNorm, bool tied, int keyValueHeads, bool rotary)
     {
-        TransformerLanguageModel model = Model(preNorm, tied);
+        TransformerLanguageModel model = Model(preNorm, tied, keyValueHeads: keyValueHeads, rotary: rotary);
         int t = model.Config.SequenceLength, v = model.Config.Vocabulary;
         int[] text = [3, 17, 0, 22, 5, 9, 9, 1, 14, 2, 20, 7];
         var decoder = new LanguageModelDecoder(model, maxSequences: 2);
@@ -61,9 +64,19 @@ public sealed class LanguageModelDecoderTests
     }
 
     [Fact]
+    public void Grouped_query_attention_shrinks_the_cache_by_the_group_size()
+    {
+        var full = new LanguageModelDecoder(Model(), 2);
+        var grouped = new LanguageModelDecoder(Model(keyValueHeads: 1, rotary: true), 2);
+        // 2 · Layers · sequences · SequenceLength · KeyValueDim floats: 2·2·2·12·32 and, with one key/value head, ·8.
+        Assert.Equal(2L * 2 * 2 * 12 * 32 * sizeof(float), full.CacheBytes);
+        Assert.Equal(full.CacheBytes / 4, grouped.CacheBytes);
+    }
+
+    [Fact]
     public void Sequences_at_different_positions_decode_together_to_the_same_bits_as_alone()
     {
-        TransformerLanguageModel model = Model();
+        TransformerLanguageModel model = Model(keyValueHeads: 2, rotary: true);
         int v = model.Config.Vocabulary;
         var together = new LanguageModelDecoder(model, 3);
         var alone = new LanguageModelDecoder(model, 3);

@@ -9,12 +9,14 @@ namespace FixedShapeAttention.Tests.Training;
 /// <summary>The float32 training step against the float64 reference model on the same parameters.</summary>
 public sealed class LanguageModelGradientTests
 {
-    public static TheoryData<bool, bool, bool, Activation> Variants => new()
+    public static TheoryData<bool, bool, bool, Activation, int, bool> Variants => new()
     {
-        { true, true, true, Activation.GeluTanh },
-        { false, false, false, Activation.Gelu },
-        { true, true, false, Activation.Silu },
-        { false, true, true, Activation.Relu },
+        { true, true, true, Activation.GeluTanh, 0, false },
+        { false, false, false, Activation.Gelu, 0, false },
+        { true, true, false, Activation.Silu, 0, false },
+        { false, true, true, Activation.Relu, 0, false },
+        { true, true, true, Activation.Silu, 1, true },     // multi-query attention with RoPE
+        { true, false, false, Activation.Gelu, 2, true },   // grouped-query (4 heads, 2 key/value heads), bidirectional
     };
 
     internal static (TransformerLanguageModel Model, ReferenceGpt Reference) Pair(GptConfig config, int seed)
@@ -25,6 +27,7 @@ public sealed class LanguageModelGradientTests
             Vocabulary = config.Vocabulary, SequenceLength = config.SequenceLength, Dim = config.Dim, Heads = config.Heads, Ffn = config.Ffn,
             Layers = config.Layers, Causal = config.Causal, PreNorm = config.PreNorm, TiedEmbeddings = config.TiedEmbeddings,
             Activation = config.Activation, LayerNormEpsilon = (float)config.Epsilon,
+            KeyValueHeads = config.KeyValueHeads, RotaryPositions = config.Rotary, RotaryTheta = config.Theta,
         });
         Assert.Equal(reference.Parameters.Select(p => p.Name), model.Parameters.Select(p => p.Name));
         foreach (var (name, value) in reference.Parameters)
@@ -50,9 +53,10 @@ public sealed class LanguageModelGradientTests
 
     [Theory]
     [MemberData(nameof(Variants))]
-    public void Loss_and_every_gradient_match_the_float64_reference(bool preNorm, bool causal, bool tied, Activation activation)
+    public void Loss_and_every_gradient_match_the_float64_reference(bool preNorm, bool causal, bool tied, Activation activation, int keyValueHeads, bool rotary)
     {
-        var config = new GptConfig(Vocabulary: 11, SequenceLength: 8, Dim: 16, Heads: 2, Ffn: 40, Layers: 2, causal, preNorm, tied, activation);
+        var config = new GptConfig(Vocabulary: 11, SequenceLength: 8, Dim: 16, Heads: keyValueHeads == 2 ? 4 : 2, Ffn: 40, Layers: 2, causal, preNorm, tied, activation,
+            KeyValueHeads: keyValueHeads, Rotary: rotary);
         var (model, reference) = Pair(config, seed: 5);
         var (tokens, targets) = Batch(config, batch: 3, seed: 6);
 

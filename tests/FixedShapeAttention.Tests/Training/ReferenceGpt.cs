@@ -7,9 +7,14 @@ namespace FixedShapeAttention.Tests.Training;
 /// <summary>The dimensions and options of a transformer language model under training.</summary>
 internal sealed record GptConfig(
     int Vocabulary, int SequenceLength, int Dim, int Heads, int Ffn, int Layers,
-    bool Causal = true, bool PreNorm = true, bool TiedEmbeddings = true, Activation Activation = Activation.GeluTanh, double Epsilon = 1e-5)
+    bool Causal = true, bool PreNorm = true, bool TiedEmbeddings = true, Activation Activation = Activation.GeluTanh, double Epsilon = 1e-5,
+    int KeyValueHeads = 0, bool Rotary = false, double Theta = 10_000)
 {
     public int HeadDim => Dim / Heads;
+
+    public int KvHeads => KeyValueHeads == 0 ? Heads : KeyValueHeads;
+
+    public int KvDim => KvHeads * HeadDim;
 }
 
 /// <summary>
@@ -30,9 +35,10 @@ internal sealed class ReferenceGpt
         var random = new Random(seed);
         double[] Init(int n, double scale) => Enumerable.Range(0, n).Select(_ => (random.NextDouble() * 2 - 1) * scale).ToArray();
         double[] Ones(int n, double jitter) => Enumerable.Range(0, n).Select(_ => 1 + (random.NextDouble() * 2 - 1) * jitter).ToArray();
-        int d = config.Dim, f = config.Ffn;
+        int d = config.Dim, f = config.Ffn, kv = config.KvDim;
         Add("embed.tokens", Init(config.Vocabulary * d, 0.5));
-        Add("embed.positions", Init(config.SequenceLength * d, 0.1));
+        if (!config.Rotary)
+            Add("embed.positions", Init(config.SequenceLength * d, 0.1));
         for (int l = 0; l < config.Layers; l++)
         {
             string p = $"layers.{l}.";
@@ -40,8 +46,9 @@ internal sealed class ReferenceGpt
             Add(p + "ln1.beta", Init(d, 0.1));
             foreach (string w in new[] { "attn.wq", "attn.wk", "attn.wv", "attn.wo" })
             {
-                Add(p + w, Init(d * d, 1 / Math.Sqrt(d)));
-                Add(p + w.Replace(".w", ".b", StringComparison.Ordinal), Init(d, 0.1));
+                int outputs = w is "attn.wk" or "attn.wv" ? kv : d;
+                Add(p + w, Init(d * outputs, 1 / Math.Sqrt(d)));
+                Add(p + w.Replace(".w", ".b", StringComparison.Ordinal), Init(outputs, 0.1));
             }
 
             Add(p + "ln2.gamma", Ones(d, 0.1));
@@ -98,7 +105,7 @@ internal sealed class ReferenceGpt
             for (int t = 0; t < T; t++)
             {
                 for (int i = 0; i < d; i++)
-                    x[t * d + i] = this["embed.tokens"][tokens[b * T + t] * d + i] + this["embed.positions"][t * d + i];
+                    x[t * d + i] = this["embed.tokens"][tokens[b * T + t] * d + i] + (_c.Rotary ? 0 : this["embed.positions"][t * d + i]);
             }
 
             var caches = new LayerCache[_c.Layers];
@@ -147,7 +154,8 @@ internal sealed class ReferenceGpt
                 for (int i = 0; i < d; i++)
                 {
                     gradients["embed.tokens"][tokens[b * T + t] * d + i] += dx[t * d + i];
-                    gradients["embed.positions"][t * d + i] += dx[t * d + i];
+                    if (!_c.Rotary)
+                        gradients["embed.positions"][t * d + i] += dx[t * d + i];
                 }
             }
         }
@@ -163,9 +171,15 @@ internal sealed class ReferenceGpt
         double[] attentionInput = x;
         if (_c.PreNorm)
             attentionInput = c.Norm1 = LayerNormForward(x, this[p + "ln1.gamma"], this[p + "ln1.beta"], out c.Mean1, out c.Rstd1);
+        int kv = _c.KvDim;
         c.Q = Linear(attentionInput, this[p + "attn.wq"], this[p + "attn.bq"], T, d, d);
-        c.K = Linear(attentionInput, this[p + "attn.wk"], this[p + "attn.bk"], T, d, d);
-        c.V = Linear(attentionInput, this[p + "attn.wv"], this[p + "attn.bv"], T, d, d);
+        c.K = Linear(attentionInput, this[p + "attn.wk"], this[p + "attn.bk"], T, d, kv);
+        c.V = Linear(attentionInput, this[p + "attn.wv"], this[p + "attn.bv"], T, d, kv);
+        if (_c.Rotary)
+        {
+            Rotate(c.Q, d, sign: 1);
+            Rotate(c.K, kv, sign: 1);
+        }
         c.O = AttentionForward(c.Q, c.K, c.V, out c.P);
         double[] a = Linear(c.O, this[p + "attn.wo"], this[p + "attn.bo"], T, d, d);
         double[] residual1 = Sum(x, a);
@@ -225,10 +239,17 @@ internal sealed class ReferenceGpt
         double[] dInput = (double[])dResidual1.Clone();
         double[] dO = LinearBackward(c.O, this[p + "attn.wo"], dResidual1, g[p + "attn.wo"], g[p + "attn.bo"], T, d, d);
         AttentionBackward(c.Q, c.K, c.V, c.P, dO, out double[] dQ, out double[] dK, out double[] dV);
+        int kv = _c.KvDim;
+        if (_c.Rotary)
+        {
+            Rotate(dQ, d, sign: -1);
+            Rotate(dK, kv, sign: -1);
+        }
+
         double[] attentionInput = _c.PreNorm ? c.Norm1 : c.Input;
         double[] dAttentionInput = LinearBackward(attentionInput, this[p + "attn.wq"], dQ, g[p + "attn.wq"], g[p + "attn.bq"], T, d, d);
-        Accumulate(dAttentionInput, LinearBackward(attentionInput, this[p + "attn.wk"], dK, g[p + "attn.wk"], g[p + "attn.bk"], T, d, d));
-        Accumulate(dAttentionInput, LinearBackward(attentionInput, this[p + "attn.wv"], dV, g[p + "attn.wv"], g[p + "attn.bv"], T, d, d));
+        Accumulate(dAttentionInput, LinearBackward(attentionInput, this[p + "attn.wk"], dK, g[p + "attn.wk"], g[p + "attn.bk"], T, d, kv));
+        Accumulate(dAttentionInput, LinearBackward(attentionInput, this[p + "attn.wv"], dV, g[p + "attn.wv"], g[p + "attn.bv"], T, d, kv));
         if (_c.PreNorm)
             Accumulate(dInput, LayerNormBackward(c.Input, c.Mean1, c.Rstd1, this[p + "ln1.gamma"], dAttentionInput, g[p + "ln1.gamma"], g[p + "ln1.beta"]));
         else
@@ -238,7 +259,7 @@ internal sealed class ReferenceGpt
 
     private double[] AttentionForward(double[] q, double[] k, double[] v, out double[] probabilities)
     {
-        int T = _c.SequenceLength, d = _c.Dim, dh = _c.HeadDim;
+        int T = _c.SequenceLength, d = _c.Dim, dh = _c.HeadDim, kv = _c.KvDim, group = _c.Heads / _c.KvHeads;
         double scale = 1 / Math.Sqrt(dh);
         var o = new double[T * d];
         probabilities = new double[_c.Heads * T * T];
@@ -252,7 +273,7 @@ internal sealed class ReferenceGpt
                 for (int j = 0; j < keys; j++)
                 {
                     for (int e = 0; e < dh; e++)
-                        s[j] += q[i * d + h * dh + e] * k[j * d + h * dh + e];
+                        s[j] += q[i * d + h * dh + e] * k[j * kv + h / group * dh + e];
                     s[j] *= scale;
                     max = Math.Max(max, s[j]);
                 }
@@ -263,7 +284,7 @@ internal sealed class ReferenceGpt
                     double pij = Math.Exp(s[j] - max) / sum;
                     probabilities[(h * T + i) * T + j] = pij;
                     for (int e = 0; e < dh; e++)
-                        o[i * d + h * dh + e] += pij * v[j * d + h * dh + e];
+                        o[i * d + h * dh + e] += pij * v[j * kv + h / group * dh + e];
                 }
             }
         }
@@ -273,11 +294,11 @@ internal sealed class ReferenceGpt
 
     private void AttentionBackward(double[] q, double[] k, double[] v, double[] probabilities, double[] dO, out double[] dQ, out double[] dK, out double[] dV)
     {
-        int T = _c.SequenceLength, d = _c.Dim, dh = _c.HeadDim;
+        int T = _c.SequenceLength, d = _c.Dim, dh = _c.HeadDim, kv = _c.KvDim, group = _c.Heads / _c.KvHeads;
         double scale = 1 / Math.Sqrt(dh);
         dQ = new double[T * d];
-        dK = new double[T * d];
-        dV = new double[T * d];
+        dK = new double[T * kv];
+        dV = new double[T * kv];
         for (int h = 0; h < _c.Heads; h++)
         {
             for (int i = 0; i < T; i++)
@@ -289,8 +310,8 @@ internal sealed class ReferenceGpt
                     double pij = probabilities[(h * T + i) * T + j];
                     for (int e = 0; e < dh; e++)
                     {
-                        dV[j * d + h * dh + e] += pij * dO[i * d + h * dh + e];
-                        dP[j] += dO[i * d + h * dh + e] * v[j * d + h * dh + e];
+                        dV[j * kv + h / group * dh + e] += pij * dO[i * d + h * dh + e];
+                        dP[j] += dO[i * d + h * dh + e] * v[j * kv + h / group * dh + e];
                     }
 
                     rowDot += pij * dP[j];
@@ -301,9 +322,30 @@ internal sealed class ReferenceGpt
                     double dS = probabilities[(h * T + i) * T + j] * (dP[j] - rowDot) * scale;
                     for (int e = 0; e < dh; e++)
                     {
-                        dQ[i * d + h * dh + e] += dS * k[j * d + h * dh + e];
-                        dK[j * d + h * dh + e] += dS * q[i * d + h * dh + e];
+                        dQ[i * d + h * dh + e] += dS * k[j * kv + h / group * dh + e];
+                        dK[j * kv + h / group * dh + e] += dS * q[i * d + h * dh + e];
                     }
+                }
+            }
+        }
+    }
+
+    /// <summary>RoPE in place on rows of <paramref name="width"/> (whole heads), row t at position t; sign −1 turns back.
+    /// Pairs (i, i + HeadDim/2), angle t·θ^(−2i/HeadDim).</summary>
+    private void Rotate(double[] x, int width, int sign)
+    {
+        int dh = _c.HeadDim, half = dh / 2;
+        for (int t = 0; t < _c.SequenceLength; t++)
+        {
+            for (int head = 0; head < width; head += dh)
+            {
+                for (int i = 0; i < half; i++)
+                {
+                    double angle = sign * t * Math.Pow(_c.Theta, -2.0 * i / dh);
+                    int ia = t * width + head + i, ib = ia + half;
+                    double a = x[ia], b = x[ib];
+                    x[ia] = a * Math.Cos(angle) - b * Math.Sin(angle);
+                    x[ib] = a * Math.Sin(angle) + b * Math.Cos(angle);
                 }
             }
         }

@@ -8,18 +8,20 @@ namespace FixedShapeAttention.Tests.Training;
 /// <summary>The float64 reference's hand-written backward pass against the derivative of its own forward pass.</summary>
 public sealed class ReferenceGptTests
 {
-    public static TheoryData<bool, bool, bool, Activation> Variants => new()
+    public static TheoryData<bool, bool, bool, Activation, int, bool> Variants => new()
     {
-        { true, true, true, Activation.GeluTanh },    // GPT-2: pre-norm, causal, tied embeddings
-        { false, false, false, Activation.Gelu },     // BERT-like: post-norm, bidirectional, untied head
-        { true, true, false, Activation.Silu },
+        { true, true, true, Activation.GeluTanh, 0, false },    // GPT-2: pre-norm, causal, tied embeddings
+        { false, false, false, Activation.Gelu, 0, false },     // BERT-like: post-norm, bidirectional, untied head
+        { true, true, false, Activation.Silu, 0, false },
+        { true, true, true, Activation.Silu, 1, true },         // Llama-like: one key/value head for both, RoPE
     };
 
     [Theory]
     [MemberData(nameof(Variants))]
-    public void Gradients_agree_with_fourth_order_central_differences(bool preNorm, bool causal, bool tied, Activation activation)
+    public void Gradients_agree_with_fourth_order_central_differences(bool preNorm, bool causal, bool tied, Activation activation, int keyValueHeads, bool rotary)
     {
-        var config = new GptConfig(Vocabulary: 7, SequenceLength: 5, Dim: 8, Heads: 2, Ffn: 12, Layers: 2, causal, preNorm, tied, activation);
+        var config = new GptConfig(Vocabulary: 7, SequenceLength: 5, Dim: 8, Heads: 2, Ffn: 12, Layers: 2, causal, preNorm, tied, activation,
+            KeyValueHeads: keyValueHeads, Rotary: rotary);
         var model = new ReferenceGpt(config, seed: 3);
         int[] tokens = [1, 4, 0, 6, 2, 3, 3, 5, 1, 0];
         int[] targets = [4, 0, 6, 2, SoftmaxCrossEntropy.IgnoreIndex, 3, 5, 1, 0, 6];
