@@ -324,11 +324,8 @@ public sealed class LanguageModelDecoder
             PanelGemm.Multiply(last, d, false, _model.Head.Value, v, false, logits, v, count, v, d, false, KernelParallelism.DefaultMaxDegreeOfParallelism);
     }
 
-    private static void Linear(ReadOnlySpan<float> x, TrainableTensor weight, TrainableTensor bias, Span<float> y, int rows, int inputs, int outputs)
-    {
-        PanelGemm.Multiply(x, inputs, false, weight.Value, outputs, false, y, outputs, rows, outputs, inputs, false, KernelParallelism.DefaultMaxDegreeOfParallelism);
-        TrainingKernels.AddBias(y, bias.Value);
-    }
+    private static void Linear(ReadOnlySpan<float> x, TrainableTensor weight, TrainableTensor bias, Span<float> y, int rows, int inputs, int outputs) =>
+        TransformerLanguageModel.Linear(x, weight, bias, y, rows, inputs, outputs, KernelParallelism.DefaultMaxDegreeOfParallelism);
 
     private static float Dot(ReadOnlySpan<float> a, ReadOnlySpan<float> b)
     {
@@ -338,11 +335,7 @@ public sealed class LanguageModelDecoder
         return sum;
     }
 
-    private static void Add(Span<float> target, ReadOnlySpan<float> addend)
-    {
-        for (int i = 0; i < target.Length; i++)
-            target[i] += addend[i];
-    }
+    private static void Add(Span<float> target, ReadOnlySpan<float> addend) => TrainingKernels.Add(target, addend);
 
     private void CheckSequence(int sequence)
     {

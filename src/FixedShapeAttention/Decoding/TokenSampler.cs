@@ -1,4 +1,5 @@
 using System;
+using FixedShapeAttention.Kernels;
 
 namespace FixedShapeAttention.Decoding;
 
@@ -10,7 +11,7 @@ namespace FixedShapeAttention.Decoding;
 public sealed class TokenSampler
 {
     private readonly SamplingOptions _options;
-    private ulong _state;
+    private SplitMix64 _random;
     private Candidate[] _candidates = [];
 
     /// <summary>A sampler with its own random stream.</summary>
@@ -20,7 +21,7 @@ public sealed class TokenSampler
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         _options = options;
-        _state = seed;
+        _random = new SplitMix64(seed);
     }
 
     /// <summary>The options this sampler applies.</summary>
@@ -68,7 +69,7 @@ public sealed class TokenSampler
             total = kept;
         }
 
-        double target = NextUnit() * total;
+        double target = _random.NextUnit() * total;
         for (int i = 0; i < candidates.Length - 1; i++)
         {
             target -= candidates[i].Weight;
@@ -129,16 +130,6 @@ public sealed class TokenSampler
             (heap[i], heap[worst]) = (heap[worst], heap[i]);
             i = worst;
         }
-    }
-
-    /// <summary>A uniform double in [0, 1) from the top 53 bits of SplitMix64.</summary>
-    private double NextUnit()
-    {
-        ulong z = _state += 0x9E3779B97F4A7C15UL;
-        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
-        z ^= z >> 31;
-        return (z >> 11) * (1.0 / (1UL << 53));
     }
 
     private struct Candidate(int token, float logit)

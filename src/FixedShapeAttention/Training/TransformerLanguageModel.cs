@@ -496,8 +496,8 @@ public sealed class TransformerLanguageModel
         }
     }
 
-    /// <summary>y = x·W + b over n rows.</summary>
-    private static void Linear(ReadOnlySpan<float> x, TrainableTensor weight, TrainableTensor bias, Span<float> y, int n, int inputs, int outputs, int dop)
+    /// <summary>y = x·W + b over n rows (also the decoder's projections).</summary>
+    internal static void Linear(ReadOnlySpan<float> x, TrainableTensor weight, TrainableTensor bias, Span<float> y, int n, int inputs, int outputs, int dop)
     {
         PanelGemm.Multiply(x, inputs, false, weight.Value, outputs, false, y, outputs, n, outputs, inputs, false, dop);
         TrainingKernels.AddBias(y, bias.Value);
@@ -602,7 +602,7 @@ public sealed class TransformerLanguageModel
     /// <summary>Standard normal deviates by Box–Muller from SplitMix64, reproducible on any runtime.</summary>
     private sealed class NormalSource(ulong seed)
     {
-        private ulong _state = seed;
+        private SplitMix64 _random = new(seed);
         private double? _spare;
 
         public double Next()
@@ -613,19 +613,10 @@ public sealed class TransformerLanguageModel
                 return spare;
             }
 
-            double u1 = 1.0 - Unit(), u2 = Unit();
+            double u1 = 1.0 - _random.NextUnit(), u2 = _random.NextUnit();
             double radius = Math.Sqrt(-2.0 * Math.Log(u1));
             _spare = radius * Math.Sin(2 * Math.PI * u2);
             return radius * Math.Cos(2 * Math.PI * u2);
-        }
-
-        private double Unit()
-        {
-            ulong z = _state += 0x9E3779B97F4A7C15UL;
-            z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
-            z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
-            z ^= z >> 31;
-            return (z >> 11) * (1.0 / (1UL << 53));
         }
     }
 }
