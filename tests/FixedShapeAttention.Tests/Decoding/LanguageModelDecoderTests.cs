@@ -100,6 +100,40 @@ public sealed class LanguageModelDecoderTests
     }
 
     [Fact]
+    public void Decoding_gives_the_same_bits_on_one_thread_and_on_every_thread()
+    {
+        // Wide enough for the projections to be split across threads (PanelGemm's threshold is 250 kFLOP a call).
+        var model = new TransformerLanguageModel(new LanguageModelConfig
+        {
+            Vocabulary = 300, SequenceLength = 48, Dim = 256, Heads = 8, Ffn = 1024, Layers = 2, KeyValueHeads = 2, RotaryPositions = true,
+        });
+        model.Initialize(5);
+        int[] prompt = Enumerable.Range(0, 40).Select(i => i * 7 % 300).ToArray();
+
+        float[] Decode(int threads)
+        {
+            int saved = KernelParallelism.DefaultMaxDegreeOfParallelism;
+            try
+            {
+                KernelParallelism.DefaultMaxDegreeOfParallelism = threads;
+                var decoder = new LanguageModelDecoder(model, 2);
+                var logits = new float[2 * model.Config.Vocabulary];
+                decoder.Prefill(0, prompt, logits.AsSpan(0, model.Config.Vocabulary));
+                decoder.Prefill(1, prompt.AsSpan(0, 17), logits.AsSpan(0, model.Config.Vocabulary));
+                for (int step = 0; step < 4; step++)
+                    decoder.DecodeStep([0, 1], [step, 2 * step], logits);
+                return logits;
+            }
+            finally
+            {
+                KernelParallelism.DefaultMaxDegreeOfParallelism = saved;
+            }
+        }
+
+        Assert.Equal(Decode(1).Select(BitConverter.SingleToInt32Bits), Decode(-1).Select(BitConverter.SingleToInt32Bits));
+    }
+
+    [Fact]
     public void Bad_arguments_are_rejected_before_the_cache_changes()
     {
         TransformerLanguageModel model = Model();
