@@ -91,6 +91,7 @@ public static class SoftmaxCrossEntropy
         return lossSum * inverseCount;
     }
 
+    // MathF.Max returns NaN when either argument is NaN, and Vector256.Max does the same per lane (IEEE 754:2019 maximum).
     private static float Max(ReadOnlySpan<float> z)
     {
         int i = 0;
@@ -101,15 +102,13 @@ public static class SoftmaxCrossEntropy
             for (; i <= z.Length - Vector256<float>.Count; i += Vector256<float>.Count)
                 acc = Vector256.Max(acc, Vector256.Create(z.Slice(i, Vector256<float>.Count)));
             for (int lane = 0; lane < Vector256<float>.Count; lane++)
-                max = MaxPropagatingNaN(max, acc[lane]);
+                max = MathF.Max(max, acc[lane]);
         }
 
         for (; i < z.Length; i++)
-            max = MaxPropagatingNaN(max, z[i]);
+            max = MathF.Max(max, z[i]);
         return max;
     }
-
-    private static float MaxPropagatingNaN(float a, float b) => float.IsNaN(a) || float.IsNaN(b) ? float.NaN : Math.Max(a, b);
 
     /// <summary>Writes e^(z − max) to <paramref name="exp"/> and returns their sum, accumulated in double.</summary>
     private static double ExpAndSum(ReadOnlySpan<float> z, float max, Span<float> exp)
