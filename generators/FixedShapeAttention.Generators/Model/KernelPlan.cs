@@ -82,6 +82,13 @@ internal sealed record BranchPlan(
     ProductPlan ProjectionOutput);
 
 /// <summary>
+/// How attention's backward pass runs: one chunk per (sequence, head), all of the head's rows at once, with Kᵀ and Vᵀ
+/// packed once and the probabilities and score gradients of every row in scratch (<see cref="ScratchFloats"/>), and the
+/// sentence that explains the choice.
+/// </summary>
+internal sealed record AttentionBackwardPlan(int ScratchFloats, long FlopsPerSequence, string Scheduling);
+
+/// <summary>
 /// Everything decided about a shape before emission, each decision with its reason: per ISA branch the strategy, tiles
 /// and row-tile pairing; the row tail; the attention chunks and blocks; the feed-forward chunks, column split and
 /// activation pass; the projection chunks; the column ownership of column-split products; the packed weight sizes and
@@ -101,6 +108,7 @@ internal sealed record KernelPlan(
     int AttentionBlockRows,
     int AttentionScratchFloats,
     long AttentionFlopsPerSequence,
+    AttentionBackwardPlan AttentionBackward,
     int FeedForwardChunksPerSequence,
     int FeedForwardMaxRowsPerChunk,
     int FeedForwardScratchFloats,

@@ -87,6 +87,7 @@ internal static class KernelPlanner
             attentionBlockRows,
             AttentionScratchFloats: (shape.HeadDim + attentionBlockRows) * scoreStride,
             AttentionFlopsPerSequence: shape.Heads * ChunkSizing.AttentionFlopsPerHead(s, shape.HeadDim),
+            PlanAttentionBackward(shape, scoreStride),
             FeedForwardChunksPerSequence: columnSplit ? columnChunks : feedForwardChunks,
             feedForwardRowsPerChunk,
             FeedForwardScratchFloats: feedForwardRowsPerChunk * f,
@@ -99,6 +100,23 @@ internal static class KernelPlanner
             ChunkSizing.ProjectionFlopsPerSequence(s, e),
             ChunkSizing.ParallelThresholdFlops,
             branches.ToEquatableArray());
+    }
+
+    /// <summary>
+    /// Attention backward keeps a head's T × T probabilities and score gradients at once: dK and dV sum over every query
+    /// row, so a chunk that owned a block of rows would have to add its share into keys other chunks own (not
+    /// deterministic without a reduction). One chunk per (sequence, head) owns its head's dQ, dK and dV columns outright.
+    /// </summary>
+    private static AttentionBackwardPlan PlanAttentionBackward(ShapeSpec shape, int scoreStride)
+    {
+        int s = shape.SequenceLength, d = shape.HeadDim;
+        long scratch = 2L * (d + s) * scoreStride;
+        // Five products of 2·S·S·HeadDim per head: S, dP, dQ, dK, dV.
+        long flops = 5L * shape.Heads * 2L * s * s * d;
+        string scheduling = $"1 chunk per (sequence, head), all {s} rows at once: dK and dV sum over every query row, so the head's chunk owns them outright " +
+            $"and the result does not depend on the thread count; scratch Kᵀ, Vᵀ ({d} × {scoreStride} each), P and dS ({s} × {scoreStride} each), " +
+            $"{scratch * 4 / 1024} KiB per worker";
+        return new AttentionBackwardPlan((int)scratch, flops, scheduling);
     }
 
     /// <summary>

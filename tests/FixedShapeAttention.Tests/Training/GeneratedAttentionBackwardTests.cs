@@ -1,0 +1,161 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using FixedShapeAttention;
+using Xunit;
+
+namespace FixedShapeAttention.Tests.Training;
+
+/// <summary>
+/// The generated training attention (AttentionForTraining, AttentionBackward) of every test shape against a float64
+/// forward and backward pass written out below, unmasked and with a key-padding mask; bit-identical for every degree of
+/// parallelism.
+/// </summary>
+public class GeneratedAttentionBackwardTests
+{
+    /// <summary>
+    /// Every gradient within 2e-5 of its tensor's largest magnitude (the training issue's 2e-5, scaled per tensor as a
+    /// normwise bound, since a single element of a gradient can be a cancellation near 0). The deepest sum is over
+    /// 512 keys; measured worst (Vector512): see the assertion message.
+    /// </summary>
+    private const double GradientTolerance = 2e-5;
+
+    private delegate void Forward(float[] q, float[] k, float[] v, int[]? keyCounts, float[] output, float[] lse, int dop);
+
+    private delegate void Backward(float[] q, float[] k, float[] v, int[]? keyCounts, float[] output, float[] lse, float[] dO, float[] dQ, float[] dK, float[] dV, int dop);
+
+    private sealed record Kernels(TransformerShape Shape, Forward Forward, Backward Backward);
+
+    private static readonly Dictionary<string, Kernels> s_kernels = new()
+    {
+        [nameof(WorkedExample)] = Of<WorkedExample>(),
+        [nameof(Tiny)] = Of<Tiny>(),
+        [nameof(Odd)] = Of<Odd>(),
+        [nameof(ThreeHeads)] = Of<ThreeHeads>(),
+        [nameof(HeadDimOne)] = Of<HeadDimOne>(),
+        [nameof(CausalGelu)] = Of<CausalGelu>(),
+        [nameof(CausalSilu)] = Of<CausalSilu>(),
+        [nameof(Medium)] = Of<Medium>(),
+        [nameof(MiniLm)] = Of<MiniLm>(),
+        [nameof(BertBase)] = Of<BertBase>(),
+        [nameof(LongCausal)] = Of<LongCausal>(),
+    };
+
+    private static Kernels Of<T>()
+        where T : ITrainingKernels => new(
+        T.Shape,
+        (q, k, v, counts, o, lse, dop) =>
+        {
+            if (counts is null)
+                T.AttentionForTraining(q, k, v, o, lse, dop);
+            else
+                T.AttentionForTraining(q, k, v, counts, o, lse, dop);
+        },
+        (q, k, v, counts, o, lse, dO, dQ, dK, dV, dop) =>
+        {
+            if (counts is null)
+                T.AttentionBackward(q, k, v, o, lse, dO, dQ, dK, dV, dop);
+            else
+                T.AttentionBackward(q, k, v, counts, o, lse, dO, dQ, dK, dV, dop);
+        });
+
+    public static TheoryData<string, bool> Cases()
+    {
+        var data = new TheoryData<string, bool>();
+        foreach (string name in s_kernels.Keys)
+        {
+            data.Add(name, false);
+            data.Add(name, true);
+        }
+
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void Gradients_match_the_float64_reference(string shapeName, bool masked)
+    {
+        Kernels kernels = s_kernels[shapeName];
+        TransformerShape shape = kernels.Shape;
+        int batch = shape.SequenceLength >= 512 ? 1 : 2;
+        int n = batch * shape.SequenceLength * shape.EmbeddingDim;
+        float[] q = TestData.Uniform(n, 11, 2f), k = TestData.Uniform(n, 12, 2f), v = TestData.Uniform(n, 13), dO = TestData.Uniform(n, 14);
+        int[]? counts = masked ? Enumerable.Range(0, batch).Select(b => b == 0 ? Math.Max(1, shape.SequenceLength / 2) : shape.SequenceLength - 1).ToArray() : null;
+
+        float[] o = new float[n], lse = new float[batch * shape.Heads * shape.SequenceLength];
+        float[] dQ = new float[n], dK = new float[n], dV = new float[n];
+        kernels.Forward(q, k, v, counts, o, lse, 1);
+        kernels.Backward(q, k, v, counts, o, lse, dO, dQ, dK, dV, 1);
+
+        ReferenceAttentionGradients want = ReferenceAttentionGradients.Compute(shape, batch, q, k, v, dO, counts);
+        AssertClose(want.Output, o, 2e-6, "output");
+        AssertClose(want.LogSumExp, lse, 2e-6, "log-sum-exp", skipInfinite: true);
+        AssertClose(want.QueryGradient, dQ, GradientTolerance, "dQ");
+        AssertClose(want.KeyGradient, dK, GradientTolerance, "dK");
+        AssertClose(want.ValueGradient, dV, GradientTolerance, "dV");
+    }
+
+    [Theory]
+    [InlineData(nameof(MiniLm))]
+    [InlineData(nameof(CausalSilu))]
+    [InlineData(nameof(LongCausal))]
+    public void Gradients_are_bit_identical_for_every_degree_of_parallelism(string shapeName)
+    {
+        Kernels kernels = s_kernels[shapeName];
+        TransformerShape shape = kernels.Shape;
+        int batch = 3, n = batch * shape.SequenceLength * shape.EmbeddingDim;
+        float[] q = TestData.Uniform(n, 21, 2f), k = TestData.Uniform(n, 22, 2f), v = TestData.Uniform(n, 23), dO = TestData.Uniform(n, 24);
+        float[][]? first = null;
+        foreach (int dop in new[] { 1, 2, -1 })
+        {
+            float[] o = new float[n], lse = new float[batch * shape.Heads * shape.SequenceLength];
+            float[] dQ = new float[n], dK = new float[n], dV = new float[n];
+            kernels.Forward(q, k, v, null, o, lse, dop);
+            kernels.Backward(q, k, v, null, o, lse, dO, dQ, dK, dV, dop);
+            float[][] results = { o, lse, dQ, dK, dV };
+            first ??= results;
+            for (int i = 0; i < results.Length; i++)
+                Assert.True(first[i].AsSpan().SequenceEqual(results[i]), $"result {i} differs at maxDegreeOfParallelism {dop}");
+        }
+    }
+
+    [Fact]
+    public void Wrong_lengths_are_rejected_before_any_write()
+    {
+        int n = 2 * 128 * 384;
+        float[] q = new float[n], k = new float[n], v = new float[n], o = new float[n], dO = new float[n];
+        float[] dQ = Enumerable.Repeat(7f, n).ToArray(), dK = Enumerable.Repeat(7f, n).ToArray(), dV = Enumerable.Repeat(7f, n).ToArray();
+        float[] shortLse = new float[2 * 12 * 128 - 1];
+        var error = Assert.Throws<ArgumentException>(() => MiniLm.AttentionBackward(q, k, v, o, shortLse, dO, dQ, dK, dV, 1));
+        Assert.Contains("expected 3072", error.Message);
+        Assert.Throws<ArgumentException>(() => MiniLm.AttentionBackward(q, k, v, o, new float[3072], dO, dQ, dK.AsSpan(1), dV, 1));
+        Assert.Throws<ArgumentException>(() => MiniLm.AttentionBackward(q, k, v, o, new float[3072], dO, dQ, q, dV, 1));
+        Assert.Throws<ArgumentException>(() => MiniLm.AttentionForTraining(q, k, v, o, shortLse, 1));
+        Assert.All(dQ.Concat(dK).Concat(dV), x => Assert.Equal(7f, x));
+    }
+
+    private static void AssertClose(double[] want, float[] got, double tolerance, string what, bool skipInfinite = false)
+    {
+        double scale = want.Where(double.IsFinite).Select(Math.Abs).DefaultIfEmpty(0).Max();
+        double worst = 0;
+        int worstIndex = -1;
+        for (int i = 0; i < want.Length; i++)
+        {
+            if (skipInfinite && double.IsInfinity(want[i]))
+            {
+                Assert.Equal(want[i], got[i]);
+                continue;
+            }
+
+            double error = Math.Abs(got[i] - want[i]);
+            if (!(error <= worst))
+            {
+                worst = error;
+                worstIndex = i;
+            }
+        }
+
+        Assert.True(worst <= tolerance * Math.Max(scale, 1e-30),
+            $"{what}: worst |error| {worst:E2} at {worstIndex} (want {(worstIndex >= 0 ? want[worstIndex] : 0):G9}, got {(worstIndex >= 0 ? got[worstIndex] : 0):G9}), {worst / scale:E2} of the largest |want| {scale:E2}");
+    }
+}
