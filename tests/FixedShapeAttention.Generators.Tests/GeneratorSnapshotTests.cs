@@ -61,11 +61,13 @@ public sealed class GeneratorSnapshotTests
     /// <summary>
     /// Generated code must stay proportional to what it does (issue 10: the 4 × 3 × 12 worked example once emitted 4,635
     /// lines, MiniLM 2,276): bodies shared between ISA branches and between the raw and packed kernels are emitted once.
+    /// The budgets grew with the training kernels (attention backward: WorkedExample 1,263 lines, MiniLm 2,328, OddCausal
+    /// 3,228 on 2026-11-30), which reuse the forward's Q·Kᵀ bodies instead of emitting their own.
     /// </summary>
     [Theory]
-    [InlineData("WorkedExample", 1000)]
-    [InlineData("MiniLm", 1800)]
-    [InlineData("OddCausal", 2300)]
+    [InlineData("WorkedExample", 1300)]
+    [InlineData("MiniLm", 2400)]
+    [InlineData("OddCausal", 3300)]
     public void Generated_sources_stay_within_their_size_budget(string shape, int maxLines)
     {
         GeneratorRun run = GeneratorHarness.Run(SourceOf(shape));

@@ -14,9 +14,10 @@ namespace FixedShapeAttention.Tests.Training;
 public class GeneratedAttentionBackwardTests
 {
     /// <summary>
-    /// Every gradient within 2e-5 of its tensor's largest magnitude (the training issue's 2e-5, scaled per tensor as a
-    /// normwise bound, since a single element of a gradient can be a cancellation near 0). The deepest sum is over
-    /// 512 keys; measured worst (Vector512): see the assertion message.
+    /// Every gradient within 2e-6 + 2e-5 of its tensor's largest magnitude (the training issue's 2e-5, scaled per tensor
+    /// as a normwise bound, since a single element of a gradient can be a cancellation near 0; the absolute term is the
+    /// attention tolerance, for gradients that are exactly 0). Measured 2026-11-30 on these shapes: at most 1.6e-6 of the
+    /// largest magnitude on the Vector512, Vector256 and scalar paths.
     /// </summary>
     private const double GradientTolerance = 2e-5;
 
@@ -155,7 +156,7 @@ public class GeneratedAttentionBackwardTests
             }
         }
 
-        Assert.True(worst <= tolerance * Math.Max(scale, 1e-30),
+        Assert.True(worst <= Tolerances.AttentionAbsolute + tolerance * scale,
             $"{what}: worst |error| {worst:E2} at {worstIndex} (want {(worstIndex >= 0 ? want[worstIndex] : 0):G9}, got {(worstIndex >= 0 ? got[worstIndex] : 0):G9}), {worst / scale:E2} of the largest |want| {scale:E2}");
     }
 }
