@@ -33,6 +33,7 @@ public sealed class TransformerLanguageModel
     private readonly RotaryEmbedding? _rotary;
     private readonly TrainableTensor? _finalGamma, _finalBeta, _head;
     private Workspace? _workspace;
+    private TrainingAttentionKernels _attention;
 
     /// <summary>A model with every parameter zero; see <see cref="Initialize"/>.</summary>
     /// <exception cref="ArgumentException">The configuration is inconsistent (a dimension not positive, Dim not a multiple of Heads).</exception>
@@ -41,6 +42,7 @@ public sealed class TransformerLanguageModel
         ArgumentNullException.ThrowIfNull(config);
         config.Validate();
         _c = config;
+        _attention = new RuntimeAttentionKernels(config);
         int d = config.Dim, f = config.Ffn, kv = config.KeyValueDim;
         var parameters = new List<TrainableTensor>();
         TrainableTensor Add(string name, bool decays, params int[] shape)
@@ -87,6 +89,32 @@ public sealed class TransformerLanguageModel
 
     /// <summary>The dimensions and options.</summary>
     public LanguageModelConfig Config => _c;
+
+    /// <summary>
+    /// Runs attention, forward and backward, on the kernels the source generator emitted for
+    /// <typeparamref name="TKernels"/>'s declared shape instead of the runtime-shape ones; the gradients agree within
+    /// float rounding (both are held to the same float64 reference). The shape's <c>FfnDim</c> and <c>Activation</c> are
+    /// not used: the rest of the model stays on the runtime-shape kernels.
+    /// </summary>
+    /// <returns>This model.</returns>
+    /// <exception cref="ArgumentException">The declared shape's SequenceLength, EmbeddingDim, Heads or Causal differs from the
+    /// configuration's, or the configuration has grouped-query attention (a shape declares one key/value head per head).</exception>
+    public TransformerLanguageModel UseKernels<TKernels>()
+        where TKernels : ITrainingKernels
+    {
+        TransformerShape shape = TKernels.Shape;
+        if (shape.SequenceLength != _c.SequenceLength || shape.EmbeddingDim != _c.Dim || shape.Heads != _c.Heads || shape.Causal != _c.Causal
+            || _c.KeyValueHeadCount != _c.Heads)
+        {
+            throw new ArgumentException(
+                $"TKernels: {typeof(TKernels).Name} declares SequenceLength {shape.SequenceLength}, EmbeddingDim {shape.EmbeddingDim}, Heads {shape.Heads}, " +
+                $"Causal {shape.Causal}; the model has SequenceLength {_c.SequenceLength}, Dim {_c.Dim}, Heads {_c.Heads}, Causal {_c.Causal}, " +
+                $"KeyValueHeads {_c.KeyValueHeadCount} (generated attention needs one key/value head per head).", nameof(TKernels));
+        }
+
+        _attention = new GeneratedAttentionKernels<TKernels>();
+        return this;
+    }
 
     internal IReadOnlyList<Layer> LayerParameters => _layers;
 
@@ -361,7 +389,7 @@ public sealed class TransformerLanguageModel
             _rotary.Apply(c.K.AsSpan(0, n * kv), w.Positions.AsSpan(0, n));
         }
 
-        TrainingAttention.Forward(_c, c.Q.AsSpan(0, n * d), c.K.AsSpan(0, n * kv), c.V.AsSpan(0, n * kv), c.O.AsSpan(0, n * d), c.Lse.AsSpan(0, batch * _c.Heads * t), batch, dop);
+        _attention.Forward(c.Q.AsSpan(0, n * d), c.K.AsSpan(0, n * kv), c.V.AsSpan(0, n * kv), c.O.AsSpan(0, n * d), c.Lse.AsSpan(0, batch * _c.Heads * t), batch, dop);
         Span<float> sum1 = c.Sum1.AsSpan(0, n * d);
         Linear(c.O.AsSpan(0, n * d), p.Wo, p.Bo, sum1, n, d, d, dop);
         Add(sum1, input);
@@ -469,7 +497,7 @@ public sealed class TransformerLanguageModel
         LinearBackward(c.O.AsSpan(0, n * d), p.Wo, p.Bo, dSum1, dO, n, d, d, batch, w, dop);
         int kv = _c.KeyValueDim;
         Span<float> dQ = w.Q.AsSpan(0, n * d), dK = w.K.AsSpan(0, n * kv), dV = w.V.AsSpan(0, n * kv);
-        TrainingAttention.Backward(_c, c.Q.AsSpan(0, n * d), c.K.AsSpan(0, n * kv), c.V.AsSpan(0, n * kv), c.O.AsSpan(0, n * d), c.Lse.AsSpan(0, batch * _c.Heads * t), dO, dQ, dK, dV, batch, dop);
+        _attention.Backward(c.Q.AsSpan(0, n * d), c.K.AsSpan(0, n * kv), c.V.AsSpan(0, n * kv), c.O.AsSpan(0, n * d), c.Lse.AsSpan(0, batch * _c.Heads * t), dO, dQ, dK, dV, batch, dop);
         if (_rotary is not null)
         {
             // The rotation is orthogonal: its transpose takes the gradients back to the projections' outputs.
