@@ -28,6 +28,19 @@ public interface ITrainingKernels : ITransformerKernels
         ReadOnlySpan<float> q, ReadOnlySpan<float> k, ReadOnlySpan<float> v, ReadOnlySpan<float> output, ReadOnlySpan<float> logSumExp,
         ReadOnlySpan<float> outputGradient, Span<float> queryGradient, Span<float> keyGradient, Span<float> valueGradient, int maxDegreeOfParallelism);
 
+    /// <summary>The feed-forward network as <see cref="ITransformerKernels.FeedForward(ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float}, int)"/>,
+    /// keeping <paramref name="hidden"/> = x·W1 + b1 and <paramref name="activated"/> = act(hidden), <c>[batch, SequenceLength, FfnDim]</c>, for the backward pass.</summary>
+    static abstract void FeedForwardForTraining(
+        ReadOnlySpan<float> x, ReadOnlySpan<float> w1, ReadOnlySpan<float> b1, ReadOnlySpan<float> w2, ReadOnlySpan<float> b2, Span<float> y,
+        Span<float> hidden, Span<float> activated, int maxDegreeOfParallelism);
+
+    /// <summary>The feed-forward network's backward pass: dx into <paramref name="inputGradient"/> (overwritten), and the weight and bias gradients
+    /// added to theirs, sequence by sequence in batch order; <paramref name="hiddenGradient"/> is scratch of the hidden's size.</summary>
+    static abstract void FeedForwardBackward(
+        ReadOnlySpan<float> x, ReadOnlySpan<float> w1, ReadOnlySpan<float> w2, ReadOnlySpan<float> hidden, ReadOnlySpan<float> activated,
+        ReadOnlySpan<float> outputGradient, Span<float> inputGradient, Span<float> w1Gradient, Span<float> b1Gradient, Span<float> w2Gradient,
+        Span<float> b2Gradient, Span<float> hiddenGradient, int maxDegreeOfParallelism);
+
     /// <summary>As the other overload, with the key-padding mask the forward pass used.</summary>
     static abstract void AttentionBackward(
         ReadOnlySpan<float> q, ReadOnlySpan<float> k, ReadOnlySpan<float> v, ReadOnlySpan<int> keyCounts, ReadOnlySpan<float> output,

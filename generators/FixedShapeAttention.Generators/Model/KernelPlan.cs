@@ -89,6 +89,13 @@ internal sealed record BranchPlan(
 internal sealed record AttentionBackwardPlan(int ScratchFloats, long FlopsPerSequence, string Scheduling);
 
 /// <summary>
+/// How the feed-forward network's training passes run: on the packing product (weights change at every step, so they
+/// are never prepacked), with the weight and bias gradients added sequence by sequence in batch order, and the
+/// sentence that explains it.
+/// </summary>
+internal sealed record FeedForwardTrainingPlan(long BackwardFlopsPerSequence, string Scheduling);
+
+/// <summary>
 /// Everything decided about a shape before emission, each decision with its reason: per ISA branch the strategy, tiles
 /// and row-tile pairing; the row tail; the attention chunks and blocks; the feed-forward chunks, column split and
 /// activation pass; the projection chunks; the column ownership of column-split products; the packed weight sizes and
@@ -117,6 +124,7 @@ internal sealed record KernelPlan(
     bool SeparateActivationPass,
     string ActivationReason,
     long FeedForwardFlopsPerSequence,
+    FeedForwardTrainingPlan FeedForwardTraining,
     int ProjectionChunksPerSequence,
     long ProjectionFlopsPerSequence,
     long ParallelThresholdFlops,

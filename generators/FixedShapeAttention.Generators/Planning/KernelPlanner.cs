@@ -96,6 +96,12 @@ internal static class KernelPlanner
             separatePass,
             activationReason,
             ChunkSizing.FeedForwardFlopsPerSequence(s, e, f),
+            new FeedForwardTrainingPlan(
+                // dW2, dG, dW1 and dX: four products of 2·S·E·F.
+                BackwardFlopsPerSequence: 2 * ChunkSizing.FeedForwardFlopsPerSequence(s, e, f),
+                Scheduling: "the packing product copies each panel of op(B) once per call into per-thread scratch (weights change at every " +
+                    "step, so nothing is prepacked) and splits C's column panels and row tiles across threads; the weight and bias gradients are " +
+                    $"added one sequence ({s} rows) at a time in batch order, so a batch and its micro-batches of whole sequences give the same bits"),
             ProjectionChunksPerSequence: projectionSplit ? columnChunks : 1,
             ChunkSizing.ProjectionFlopsPerSequence(s, e),
             ChunkSizing.ParallelThresholdFlops,

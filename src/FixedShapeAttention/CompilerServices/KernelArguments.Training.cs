@@ -46,6 +46,63 @@ public static partial class KernelArguments
         return batch;
     }
 
+    /// <summary>Checks the spans of a feed-forward forward pass for training and returns the batch size.</summary>
+    /// <exception cref="ArgumentException">A length does not match the shape (x and y [batch, sequenceLength, embeddingDim]; hidden and
+    /// activated [batch, sequenceLength, ffnDim]), or an output overlaps another span.</exception>
+    public static int ValidateFeedForwardForTraining(
+        ReadOnlySpan<float> x, ReadOnlySpan<float> w1, ReadOnlySpan<float> b1, ReadOnlySpan<float> w2, ReadOnlySpan<float> b2,
+        Span<float> y, Span<float> hidden, Span<float> activated, int sequenceLength, int embeddingDim, int ffnDim)
+    {
+        int batch = ValidateFeedForward(x, w1, b1, w2, b2, y, sequenceLength, embeddingDim, ffnDim);
+        long hiddenLength = (long)batch * sequenceLength * ffnDim;
+        HiddenLength(hidden, nameof(hidden), hiddenLength);
+        HiddenLength(activated, nameof(activated), hiddenLength);
+        GradientApart(hidden, nameof(hidden), x, w1, b1, w2, b2, y);
+        GradientApart(activated, nameof(activated), x, w1, b1, w2, b2, y);
+
+        NotOverlapping(hidden, nameof(hidden), activated, nameof(activated));
+        return batch;
+    }
+
+    /// <summary>Checks the spans of a feed-forward backward pass and returns the batch size.</summary>
+    /// <exception cref="ArgumentException">A length does not match the shape, or a gradient overlaps another span.</exception>
+    public static int ValidateFeedForwardBackward(
+        ReadOnlySpan<float> x, ReadOnlySpan<float> w1, ReadOnlySpan<float> w2, ReadOnlySpan<float> hidden, ReadOnlySpan<float> activated,
+        ReadOnlySpan<float> outputGradient, Span<float> inputGradient, Span<float> w1Gradient, Span<float> b1Gradient, Span<float> w2Gradient,
+        Span<float> b2Gradient, Span<float> hiddenGradient, int sequenceLength, int embeddingDim, int ffnDim)
+    {
+        int batch = WholeSequences(x, nameof(x), sequenceLength, embeddingDim);
+        Positive(ffnDim, nameof(ffnDim));
+        ExactLength(w1, nameof(w1), embeddingDim, ffnDim, "EmbeddingDim×FfnDim");
+        ExactLength(w2, nameof(w2), ffnDim, embeddingDim, "FfnDim×EmbeddingDim");
+        ExactLength(w1Gradient, nameof(w1Gradient), embeddingDim, ffnDim, "EmbeddingDim×FfnDim");
+        ExactLength(b1Gradient, nameof(b1Gradient), ffnDim, 1, "FfnDim");
+        ExactLength(w2Gradient, nameof(w2Gradient), ffnDim, embeddingDim, "FfnDim×EmbeddingDim");
+        ExactLength(b2Gradient, nameof(b2Gradient), embeddingDim, 1, "EmbeddingDim");
+        SameLength(outputGradient, nameof(outputGradient), x.Length, nameof(x));
+        SameLength(inputGradient, nameof(inputGradient), x.Length, nameof(x));
+        long hiddenLength = (long)batch * sequenceLength * ffnDim;
+        HiddenLength(hidden, nameof(hidden), hiddenLength);
+        HiddenLength(activated, nameof(activated), hiddenLength);
+        HiddenLength(hiddenGradient, nameof(hiddenGradient), hiddenLength);
+        GradientApart(inputGradient, nameof(inputGradient), x, w1, w2, hidden, activated, outputGradient);
+        GradientApart(w1Gradient, nameof(w1Gradient), x, w1, w2, hidden, activated, outputGradient);
+        GradientApart(b1Gradient, nameof(b1Gradient), x, w1, w2, hidden, activated, outputGradient);
+        GradientApart(w2Gradient, nameof(w2Gradient), x, w1, w2, hidden, activated, outputGradient);
+        GradientApart(b2Gradient, nameof(b2Gradient), x, w1, w2, hidden, activated, outputGradient);
+        GradientApart(hiddenGradient, nameof(hiddenGradient), x, w1, w2, hidden, activated, outputGradient);
+        NotOverlapping(hiddenGradient, nameof(hiddenGradient), inputGradient, nameof(inputGradient));
+        return batch;
+    }
+
+    private static void HiddenLength(ReadOnlySpan<float> span, string name, long expected)
+    {
+        if (span.Length != expected)
+        {
+            throw new ArgumentException($"{name}: expected {expected} floats (batch × SequenceLength × FfnDim), got {span.Length}.", name);
+        }
+    }
+
     private static void ValidateLogSumExp(ReadOnlySpan<float> logSumExp, string name, int batch, int sequenceLength, int heads)
     {
         Positive(heads, nameof(heads));
@@ -57,15 +114,14 @@ public static partial class KernelArguments
         }
     }
 
+    /// <summary>Checks that an output overlaps none of six other spans (the message names the output; its neighbours are rare to name).</summary>
     private static void GradientApart(
-        ReadOnlySpan<float> gradient, string name, ReadOnlySpan<float> q, ReadOnlySpan<float> k, ReadOnlySpan<float> v,
-        ReadOnlySpan<float> output, ReadOnlySpan<float> logSumExp, ReadOnlySpan<float> outputGradient)
+        ReadOnlySpan<float> output, string name, ReadOnlySpan<float> s0, ReadOnlySpan<float> s1, ReadOnlySpan<float> s2,
+        ReadOnlySpan<float> s3, ReadOnlySpan<float> s4, ReadOnlySpan<float> s5)
     {
-        NotOverlapping(gradient, name, q, nameof(q));
-        NotOverlapping(gradient, name, k, nameof(k));
-        NotOverlapping(gradient, name, v, nameof(v));
-        NotOverlapping(gradient, name, output, nameof(output));
-        NotOverlapping(gradient, name, logSumExp, nameof(logSumExp));
-        NotOverlapping(gradient, name, outputGradient, nameof(outputGradient));
+        if (output.Overlaps(s0) || output.Overlaps(s1) || output.Overlaps(s2) || output.Overlaps(s3) || output.Overlaps(s4) || output.Overlaps(s5))
+        {
+            throw new ArgumentException($"{name}: an output must not overlap the call's other spans.", name);
+        }
     }
 }

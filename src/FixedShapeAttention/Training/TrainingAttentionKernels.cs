@@ -42,3 +42,26 @@ internal sealed class GeneratedAttentionKernels<TKernels> : TrainingAttentionKer
         Span<float> dQ, Span<float> dK, Span<float> dV, int batch, int dop) =>
         TKernels.AttentionBackward(q, k, v, o, lse, dO, dQ, dK, dV, dop);
 }
+
+/// <summary>A model's feed-forward network on the kernels generated for a declared shape (<see cref="TransformerLanguageModel.UseKernels{TKernels}"/>).</summary>
+internal abstract class GeneratedFeedForward
+{
+    public abstract void Forward(ReadOnlySpan<float> x, TransformerLanguageModel.Layer p, Span<float> hidden, Span<float> activated, Span<float> y, int dop);
+
+    public abstract void Backward(
+        ReadOnlySpan<float> x, TransformerLanguageModel.Layer p, ReadOnlySpan<float> hidden, ReadOnlySpan<float> activated, ReadOnlySpan<float> dy,
+        Span<float> dx, Span<float> hiddenGradient, int dop);
+}
+
+/// <inheritdoc cref="GeneratedFeedForward"/>
+internal sealed class GeneratedFeedForward<TKernels> : GeneratedFeedForward
+    where TKernels : ITrainingKernels
+{
+    public override void Forward(ReadOnlySpan<float> x, TransformerLanguageModel.Layer p, Span<float> hidden, Span<float> activated, Span<float> y, int dop) =>
+        TKernels.FeedForwardForTraining(x, p.W1.Value, p.B1.Value, p.W2.Value, p.B2.Value, y, hidden, activated, dop);
+
+    public override void Backward(
+        ReadOnlySpan<float> x, TransformerLanguageModel.Layer p, ReadOnlySpan<float> hidden, ReadOnlySpan<float> activated, ReadOnlySpan<float> dy,
+        Span<float> dx, Span<float> hiddenGradient, int dop) =>
+        TKernels.FeedForwardBackward(x, p.W1.Value, p.W2.Value, hidden, activated, dy, dx, p.W1.Gradient, p.B1.Gradient, p.W2.Gradient, p.B2.Gradient, hiddenGradient, dop);
+}

@@ -34,6 +34,7 @@ public sealed class TransformerLanguageModel
     private readonly TrainableTensor? _finalGamma, _finalBeta, _head;
     private Workspace? _workspace;
     private TrainingAttentionKernels _attention;
+    private GeneratedFeedForward? _feedForward;
 
     /// <summary>A model with every parameter zero; see <see cref="Initialize"/>.</summary>
     /// <exception cref="ArgumentException">The configuration is inconsistent (a dimension not positive, Dim not a multiple of Heads).</exception>
@@ -91,10 +92,11 @@ public sealed class TransformerLanguageModel
     public LanguageModelConfig Config => _c;
 
     /// <summary>
-    /// Runs attention, forward and backward, on the kernels the source generator emitted for
+    /// Runs attention, and the feed-forward network when the declared <c>FfnDim</c> and <c>Activation</c> match the
+    /// configuration's, forward and backward, on the kernels the source generator emitted for
     /// <typeparamref name="TKernels"/>'s declared shape instead of the runtime-shape ones; the gradients agree within
-    /// float rounding (both are held to the same float64 reference). The shape's <c>FfnDim</c> and <c>Activation</c> are
-    /// not used: the rest of the model stays on the runtime-shape kernels.
+    /// float rounding (both are held to the same float64 reference). Projections, LayerNorm, the embeddings and the
+    /// cross-entropy stay on the runtime-shape kernels.
     /// </summary>
     /// <returns>This model.</returns>
     /// <exception cref="ArgumentException">The declared shape's SequenceLength, EmbeddingDim, Heads or Causal differs from the
@@ -113,6 +115,7 @@ public sealed class TransformerLanguageModel
         }
 
         _attention = new GeneratedAttentionKernels<TKernels>();
+        _feedForward = shape.FfnDim == _c.Ffn && shape.Activation == _c.Activation ? new GeneratedFeedForward<TKernels>() : null;
         return this;
     }
 
@@ -406,17 +409,25 @@ public sealed class TransformerLanguageModel
             TrainingKernels.LayerNormForward(sum1, p.Ln1Gamma.Value, p.Ln1Beta.Value, _c.LayerNormEpsilon, ffnInput, c.Mean1.AsSpan(0, n), c.Rstd1.AsSpan(0, n));
         }
 
-        Linear(ffnInput, p.W1, p.B1, c.H.AsSpan(0, n * f), n, d, f, dop);
-        TrainingKernels.Activate(_c.Activation, c.H.AsSpan(0, n * f), c.G.AsSpan(0, n * f));
+        Span<float> ffnOutput = _c.PreNorm ? output : c.Norm2.AsSpan(0, n * d);
+        if (_feedForward is not null)
+        {
+            _feedForward.Forward(ffnInput, p, c.H.AsSpan(0, n * f), c.G.AsSpan(0, n * f), ffnOutput, dop);
+        }
+        else
+        {
+            Linear(ffnInput, p.W1, p.B1, c.H.AsSpan(0, n * f), n, d, f, dop);
+            TrainingKernels.Activate(_c.Activation, c.H.AsSpan(0, n * f), c.G.AsSpan(0, n * f));
+            Linear(c.G.AsSpan(0, n * f), p.W2, p.B2, ffnOutput, n, f, d, dop);
+        }
+
         if (_c.PreNorm)
         {
-            Linear(c.G.AsSpan(0, n * f), p.W2, p.B2, output, n, f, d, dop);
             Add(output, sum1);
         }
         else
         {
-            Span<float> sum2 = c.Norm2.AsSpan(0, n * d);
-            Linear(c.G.AsSpan(0, n * f), p.W2, p.B2, sum2, n, f, d, dop);
+            Span<float> sum2 = ffnOutput;
             Add(sum2, ffnInput);
             TrainingKernels.LayerNormForward(sum2, p.Ln2Gamma.Value, p.Ln2Beta.Value, _c.LayerNormEpsilon, output, c.Mean2.AsSpan(0, n), c.Rstd2.AsSpan(0, n));
         }
@@ -474,10 +485,17 @@ public sealed class TransformerLanguageModel
             TrainingKernels.LayerNormBackward(c.Norm2.AsSpan(0, n * d), p.Ln2Gamma.Value, c.Mean2.AsSpan(0, n), c.Rstd2.AsSpan(0, n), dx, dm, p.Ln2Gamma.Gradient, p.Ln2Beta.Gradient);
 
         Span<float> dG = w.Hidden.AsSpan(0, n * f);
-        LinearBackward(c.G.AsSpan(0, n * f), p.W2, p.B2, dm, dG, n, f, d, batch, w, dop);
-        TrainingKernels.ActivationBackward(_c.Activation, c.H.AsSpan(0, n * f), dG);
         Span<float> dFfnInput = w.Scratch3.AsSpan(0, n * d);
-        LinearBackward(ffnInput, p.W1, p.B1, dG, dFfnInput, n, d, f, batch, w, dop);
+        if (_feedForward is not null)
+        {
+            _feedForward.Backward(ffnInput, p, c.H.AsSpan(0, n * f), c.G.AsSpan(0, n * f), dm, dFfnInput, dG, dop);
+        }
+        else
+        {
+            LinearBackward(c.G.AsSpan(0, n * f), p.W2, p.B2, dm, dG, n, f, d, batch, w, dop);
+            TrainingKernels.ActivationBackward(_c.Activation, c.H.AsSpan(0, n * f), dG);
+            LinearBackward(ffnInput, p.W1, p.B1, dG, dFfnInput, n, d, f, batch, w, dop);
+        }
 
         if (_c.PreNorm)
         {
