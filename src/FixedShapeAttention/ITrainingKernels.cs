@@ -41,6 +41,12 @@ public interface ITrainingKernels : ITransformerKernels
         ReadOnlySpan<float> outputGradient, Span<float> inputGradient, Span<float> w1Gradient, Span<float> b1Gradient, Span<float> w2Gradient,
         Span<float> b2Gradient, Span<float> hiddenGradient, int maxDegreeOfParallelism);
 
+    /// <summary>The backward pass of a projection <c>y = x·W + b</c> (W EmbeddingDim × EmbeddingDim): dW and db added to, sequence by sequence in
+    /// batch order; dx = dy·Wᵀ into <paramref name="inputGradient"/>, or added to it with <paramref name="accumulateInputGradient"/>.</summary>
+    static abstract void ProjectionBackward(
+        ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> outputGradient, Span<float> inputGradient, Span<float> weightGradient,
+        Span<float> biasGradient, bool accumulateInputGradient, int maxDegreeOfParallelism);
+
     /// <summary>As the other overload, with the key-padding mask the forward pass used.</summary>
     static abstract void AttentionBackward(
         ReadOnlySpan<float> q, ReadOnlySpan<float> k, ReadOnlySpan<float> v, ReadOnlySpan<int> keyCounts, ReadOnlySpan<float> output,

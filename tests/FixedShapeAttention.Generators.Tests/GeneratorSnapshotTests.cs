@@ -43,7 +43,7 @@ public sealed class GeneratorSnapshotTests
 
         Assert.Empty(run.DriverDiagnostics);
         Assert.Equal(
-            new[] { $"Demo.{shape}.Attention.g.cs", $"Demo.{shape}.FeedForward.g.cs", $"Demo.{shape}.FeedForwardTraining.g.cs", $"Demo.{shape}.Projection.g.cs", $"Demo.{shape}.Shape.g.cs" },
+            new[] { $"Demo.{shape}.Attention.g.cs", $"Demo.{shape}.FeedForward.g.cs", $"Demo.{shape}.Projection.g.cs", $"Demo.{shape}.Shape.g.cs", $"Demo.{shape}.Training.g.cs" },
             run.Sources.Keys);
         foreach ((string hint, string source) in run.Sources)
         {
@@ -61,14 +61,14 @@ public sealed class GeneratorSnapshotTests
     /// <summary>
     /// Generated code must stay proportional to what it does (issue 10: the 4 × 3 × 12 worked example once emitted 4,635
     /// lines, MiniLM 2,276): bodies shared between ISA branches and between the raw and packed kernels are emitted once.
-    /// The budgets grew with the training kernels (attention backward and the feed-forward training passes: WorkedExample
-    /// 1,350 lines, MiniLm 2,415, OddCausal 3,315 on 2026-11-30), which reuse the forward's Q·Kᵀ bodies instead of
-    /// emitting their own.
+    /// The budgets grew with the training kernels (attention backward and the weighted layers' training passes:
+    /// WorkedExample 1,399 lines, MiniLm 2,465, OddCausal 3,362 on 2026-11-30), which reuse the forward's Q·Kᵀ bodies
+    /// instead of emitting their own.
     /// </summary>
     [Theory]
-    [InlineData("WorkedExample", 1400)]
-    [InlineData("MiniLm", 2500)]
-    [InlineData("OddCausal", 3400)]
+    [InlineData("WorkedExample", 1450)]
+    [InlineData("MiniLm", 2550)]
+    [InlineData("OddCausal", 3450)]
     public void Generated_sources_stay_within_their_size_budget(string shape, int maxLines)
     {
         GeneratorRun run = GeneratorHarness.Run(SourceOf(shape));

@@ -66,8 +66,10 @@ internal static class AttentionBackwardEmitter
             (Spans.ReadOnly, "q"), (Spans.ReadOnly, "k"), (Spans.ReadOnly, "v"), (Spans.ReadOnly, "output"), (Spans.ReadOnly, "logSumExp"),
             (Spans.ReadOnly, "outputGradient"), (Spans.Writable, "queryGradient"), (Spans.Writable, "keyGradient"), (Spans.Writable, "valueGradient"),
         };
-        string validate = $"int batch = {Spans.CompilerServices}.KernelArguments.ValidateAttentionBackward(q, k, v, output, logSumExp, outputGradient, " +
-            $"queryGradient, keyGradient, valueGradient, {dimensions});";
+        void Validate() => w.List(
+            $"int batch = {Spans.CompilerServices}.KernelArguments.ValidateAttentionBackward(",
+            new[] { "q", "k", "v", "output", "logSumExp", "outputGradient", "queryGradient", "keyGradient", "valueGradient", dimensions },
+            ");");
 
         w.Line();
         EmitOverloadPair(
@@ -84,7 +86,7 @@ internal static class AttentionBackwardEmitter
             }).ToArray(),
             () =>
             {
-                w.Line(validate);
+                Validate();
                 w.List($"{Spans.CompilerServices}.ParallelRunner.Run(", backwardRun.Append("default"), ");");
             });
 
@@ -100,7 +102,7 @@ internal static class AttentionBackwardEmitter
             },
             () =>
             {
-                w.Line(validate);
+                Validate();
                 w.Line($"{Spans.CompilerServices}.KernelArguments.ValidateCounts(keyCounts, \"keyCounts\", batch, {s});");
                 w.List($"{Spans.CompilerServices}.ParallelRunner.Run(", backwardRun.Append("keyCounts"), ");");
             });
@@ -135,23 +137,23 @@ internal static class AttentionBackwardEmitter
                 w.Line($"int head = chunk % {shape.Heads};");
                 w.Line($"int keyCount = buffers.SequenceCount(sequence, {s});");
                 w.Line($"nint headOffset = (nint)sequence * {s * e} + head * {d};");
-                w.Line("ref float qHead = ref Unsafe.Add(ref buffers.Input0, headOffset);");
-                w.Line("ref float kHead = ref Unsafe.Add(ref buffers.Input1, headOffset);");
-                w.Line("ref float vHead = ref Unsafe.Add(ref buffers.Input2, headOffset);");
-                w.Line("ref float outputHead = ref Unsafe.Add(ref buffers.Input3, headOffset);");
-                w.Line("ref float outputGradientHead = ref Unsafe.Add(ref buffers.Input4, headOffset);");
-                w.Line($"ref float logSumExp = ref Unsafe.Add(ref buffers.Input5, ((nint)sequence * {shape.Heads} + head) * {s});");
-                w.Line("ref float queryGradientHead = ref Unsafe.Add(ref buffers.Output, headOffset);");
-                w.Line("ref float keyGradientHead = ref Unsafe.Add(ref buffers.Output1, headOffset);");
-                w.Line("ref float valueGradientHead = ref Unsafe.Add(ref buffers.Output2, headOffset);");
+                w.Line("ref float q = ref Unsafe.Add(ref buffers.Input0, headOffset);");
+                w.Line("ref float k = ref Unsafe.Add(ref buffers.Input1, headOffset);");
+                w.Line("ref float v = ref Unsafe.Add(ref buffers.Input2, headOffset);");
+                w.Line("ref float o = ref Unsafe.Add(ref buffers.Input3, headOffset);");
+                w.Line("ref float dO = ref Unsafe.Add(ref buffers.Input4, headOffset);");
+                w.Line($"ref float lse = ref Unsafe.Add(ref buffers.Input5, ((nint)sequence * {shape.Heads} + head) * {s});");
+                w.Line("ref float dQ = ref Unsafe.Add(ref buffers.Output, headOffset);");
+                w.Line("ref float dK = ref Unsafe.Add(ref buffers.Output1, headOffset);");
+                w.Line("ref float dV = ref Unsafe.Add(ref buffers.Output2, headOffset);");
                 w.Line($"// Scratch: Kᵀ and Vᵀ of this head ({d} × {stride} each), then P and dS ({s} × {stride} each).");
                 w.Line($"ref float scratch = ref MemoryMarshal.GetReference(WorkerScratch.Get({plan.AttentionBackward.ScratchFloats}));");
                 EmitLadder(w, plan, (arm, isa) => arm.List(
                     $"Head_{Suffix(plan.BodyOwner(isa, HeadBody))}(",
                     new[]
                     {
-                        "ref qHead", "ref kHead", "ref vHead", "ref outputHead", "ref outputGradientHead", "ref logSumExp", "ref queryGradientHead",
-                        "ref keyGradientHead", "ref valueGradientHead", "ref scratch", "keyCount",
+                        "ref q", "ref k", "ref v", "ref o", "ref dO", "ref lse", "ref dQ",
+                        "ref dK", "ref dV", "ref scratch", "keyCount",
                     },
                     ");"));
             }
@@ -231,14 +233,14 @@ internal static class AttentionBackwardEmitter
     private static void EmitQueryGradient(SourceWriter w, KernelPlan plan, BranchPlan branch)
     {
         ShapeSpec shape = plan.Shape;
-        var product = new ProductSpec("scoreGradients", plan.ScoreStride, "keys", shape.EmbeddingDim, "queryGradient", shape.EmbeddingDim, branch.AttentionOutput)
+        var product = new ProductSpec("dS", plan.ScoreStride, "keys", shape.EmbeddingDim, "dQ", shape.EmbeddingDim, branch.AttentionOutput)
         {
             CausalRowStart = shape.Causal ? "rowStart" : null,
             RowStartOrigin = shape.Causal ? "firstRow" : null,
         };
         w.Line($"/// <summary>dQ = dS·K of the head's rows ({shape.HeadDim} columns).</summary>");
         string causal = shape.Causal ? ", int firstRow" : "";
-        using (w.Block($"private static void QueryGradient_{Suffix(branch.Isa)}(ref float scoreGradients, ref float keys, ref float queryGradient, int fullTiles, bool hasTail{causal})"))
+        using (w.Block($"private static void QueryGradient_{Suffix(branch.Isa)}(ref float dS, ref float keys, ref float dQ, int fullTiles, bool hasTail{causal})"))
         {
             MatMulEmitter.EmitRowTiles(w, product, plan.RowTile, plan.TailRows);
         }

@@ -95,6 +95,25 @@ public static partial class KernelArguments
         return batch;
     }
 
+    /// <summary>Checks the spans of a projection's backward pass and returns the batch size.</summary>
+    /// <exception cref="ArgumentException">A length does not match the shape (x and the input and output gradients [batch, sequenceLength,
+    /// embeddingDim], W and its gradient embeddingDim², the bias gradient embeddingDim), or a gradient overlaps another span.</exception>
+    public static int ValidateProjectionBackward(
+        ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> outputGradient, Span<float> inputGradient, Span<float> weightGradient,
+        Span<float> biasGradient, int sequenceLength, int embeddingDim)
+    {
+        int batch = WholeSequences(x, nameof(x), sequenceLength, embeddingDim);
+        ExactLength(w, nameof(w), embeddingDim, embeddingDim, "EmbeddingDim×EmbeddingDim");
+        ExactLength(weightGradient, nameof(weightGradient), embeddingDim, embeddingDim, "EmbeddingDim×EmbeddingDim");
+        ExactLength(biasGradient, nameof(biasGradient), embeddingDim, 1, "EmbeddingDim");
+        SameLength(outputGradient, nameof(outputGradient), x.Length, nameof(x));
+        SameLength(inputGradient, nameof(inputGradient), x.Length, nameof(x));
+        GradientApart(inputGradient, nameof(inputGradient), x, w, outputGradient, weightGradient, biasGradient, default);
+        GradientApart(weightGradient, nameof(weightGradient), x, w, outputGradient, inputGradient, biasGradient, default);
+        GradientApart(biasGradient, nameof(biasGradient), x, w, outputGradient, inputGradient, weightGradient, default);
+        return batch;
+    }
+
     private static void HiddenLength(ReadOnlySpan<float> span, string name, long expected)
     {
         if (span.Length != expected)

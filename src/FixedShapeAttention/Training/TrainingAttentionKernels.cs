@@ -65,3 +65,17 @@ internal sealed class GeneratedFeedForward<TKernels> : GeneratedFeedForward
         Span<float> dx, Span<float> hiddenGradient, int dop) =>
         TKernels.FeedForwardBackward(x, p.W1.Value, p.W2.Value, hidden, activated, dy, dx, p.W1.Gradient, p.B1.Gradient, p.W2.Gradient, p.B2.Gradient, hiddenGradient, dop);
 }
+
+/// <summary>A model's square projections' backward passes on the kernels generated for a declared shape.</summary>
+internal abstract class GeneratedProjections
+{
+    public abstract void Backward(ReadOnlySpan<float> x, TrainableTensor weight, TrainableTensor bias, ReadOnlySpan<float> dy, Span<float> dx, bool accumulate, int dop);
+}
+
+/// <inheritdoc cref="GeneratedProjections"/>
+internal sealed class GeneratedProjections<TKernels> : GeneratedProjections
+    where TKernels : ITrainingKernels
+{
+    public override void Backward(ReadOnlySpan<float> x, TrainableTensor weight, TrainableTensor bias, ReadOnlySpan<float> dy, Span<float> dx, bool accumulate, int dop) =>
+        TKernels.ProjectionBackward(x, weight.Value, dy, dx, weight.Gradient, bias.Gradient, accumulate, dop);
+}

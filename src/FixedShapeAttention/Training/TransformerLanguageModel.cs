@@ -35,6 +35,7 @@ public sealed class TransformerLanguageModel
     private Workspace? _workspace;
     private TrainingAttentionKernels _attention;
     private GeneratedFeedForward? _feedForward;
+    private GeneratedProjections? _projections;
 
     /// <summary>A model with every parameter zero; see <see cref="Initialize"/>.</summary>
     /// <exception cref="ArgumentException">The configuration is inconsistent (a dimension not positive, Dim not a multiple of Heads).</exception>
@@ -116,6 +117,7 @@ public sealed class TransformerLanguageModel
 
         _attention = new GeneratedAttentionKernels<TKernels>();
         _feedForward = shape.FfnDim == _c.Ffn && shape.Activation == _c.Activation ? new GeneratedFeedForward<TKernels>() : null;
+        _projections = new GeneratedProjections<TKernels>();
         return this;
     }
 
@@ -512,7 +514,7 @@ public sealed class TransformerLanguageModel
 
         // sum1 = input + O·Wo + bo.
         Span<float> dO = w.Scratch1.AsSpan(0, n * d);
-        LinearBackward(c.O.AsSpan(0, n * d), p.Wo, p.Bo, dSum1, dO, n, d, d, batch, w, dop);
+        ProjectionBackward(c.O.AsSpan(0, n * d), p.Wo, p.Bo, dSum1, dO, n, d, d, batch, w, dop);
         int kv = _c.KeyValueDim;
         Span<float> dQ = w.Q.AsSpan(0, n * d), dK = w.K.AsSpan(0, n * kv), dV = w.V.AsSpan(0, n * kv);
         _attention.Backward(c.Q.AsSpan(0, n * d), c.K.AsSpan(0, n * kv), c.V.AsSpan(0, n * kv), c.O.AsSpan(0, n * d), c.Lse.AsSpan(0, batch * _c.Heads * t), dO, dQ, dK, dV, batch, dop);
@@ -525,9 +527,9 @@ public sealed class TransformerLanguageModel
 
         Span<float> attentionInput = _c.PreNorm ? c.Norm1.AsSpan(0, n * d) : input;
         Span<float> dAttentionInput = w.Scratch3.AsSpan(0, n * d);
-        LinearBackward(attentionInput, p.Wq, p.Bq, dQ, dAttentionInput, n, d, d, batch, w, dop);
-        LinearBackward(attentionInput, p.Wk, p.Bk, dK, dAttentionInput, n, d, kv, batch, w, dop, accumulateInput: true);
-        LinearBackward(attentionInput, p.Wv, p.Bv, dV, dAttentionInput, n, d, kv, batch, w, dop, accumulateInput: true);
+        ProjectionBackward(attentionInput, p.Wq, p.Bq, dQ, dAttentionInput, n, d, d, batch, w, dop);
+        ProjectionBackward(attentionInput, p.Wk, p.Bk, dK, dAttentionInput, n, d, kv, batch, w, dop, accumulateInput: true);
+        ProjectionBackward(attentionInput, p.Wv, p.Bv, dV, dAttentionInput, n, d, kv, batch, w, dop, accumulateInput: true);
 
         dSum1.CopyTo(dx);
         if (_c.PreNorm)
@@ -562,6 +564,17 @@ public sealed class TransformerLanguageModel
         }
 
         PanelGemm.Multiply(dy, outputs, false, weight.Value, outputs, true, dx, inputs, n, inputs, outputs, accumulateInput, dop);
+    }
+
+    /// <summary>An attention projection's backward pass: on the generated kernels when the model uses them (their projections
+    /// are square; <see cref="UseKernels{TKernels}"/> rejects grouped-query attention), else <see cref="LinearBackward"/>.</summary>
+    private void ProjectionBackward(ReadOnlySpan<float> x, TrainableTensor weight, TrainableTensor bias, ReadOnlySpan<float> dy, Span<float> dx,
+        int n, int inputs, int outputs, int batch, Workspace w, int dop, bool accumulateInput = false)
+    {
+        if (_projections is not null)
+            _projections.Backward(x, weight, bias, dy, dx, accumulateInput, dop);
+        else
+            LinearBackward(x, weight, bias, dy, dx, n, inputs, outputs, batch, w, dop, accumulateInput);
     }
 
     private static void Add(Span<float> target, ReadOnlySpan<float> addend) => TrainingKernels.Add(target, addend);

@@ -142,7 +142,9 @@ namespace Demo
             global::System.ReadOnlySpan<float> q, global::System.ReadOnlySpan<float> k, global::System.ReadOnlySpan<float> v,
             global::System.ReadOnlySpan<float> output, global::System.ReadOnlySpan<float> logSumExp, global::System.ReadOnlySpan<float> outputGradient,
             global::System.Span<float> queryGradient, global::System.Span<float> keyGradient, global::System.Span<float> valueGradient) =>
-            AttentionBackward(q, k, v, output, logSumExp, outputGradient, queryGradient, keyGradient, valueGradient, global::FixedShapeAttention.KernelParallelism.DefaultMaxDegreeOfParallelism);
+            AttentionBackward(
+            q, k, v, output, logSumExp, outputGradient, queryGradient, keyGradient, valueGradient,
+            global::FixedShapeAttention.KernelParallelism.DefaultMaxDegreeOfParallelism);
 
         /// <inheritdoc cref="AttentionBackward(global::System.ReadOnlySpan{float}, global::System.ReadOnlySpan{float}, global::System.ReadOnlySpan{float},
         /// global::System.ReadOnlySpan{float}, global::System.ReadOnlySpan{float}, global::System.ReadOnlySpan{float}, global::System.Span{float},
@@ -155,7 +157,8 @@ namespace Demo
             global::System.Span<float> queryGradient, global::System.Span<float> keyGradient, global::System.Span<float> valueGradient,
             int maxDegreeOfParallelism)
         {
-            int batch = global::FixedShapeAttention.CompilerServices.KernelArguments.ValidateAttentionBackward(q, k, v, output, logSumExp, outputGradient, queryGradient, keyGradient, valueGradient, 128, 384, 12);
+            int batch = global::FixedShapeAttention.CompilerServices.KernelArguments.ValidateAttentionBackward(
+                q, k, v, output, logSumExp, outputGradient, queryGradient, keyGradient, valueGradient, 128, 384, 12);
             global::FixedShapeAttention.CompilerServices.ParallelRunner.Run(
                 new global::FixedShapeAttention.Generated.MiniLmAttentionBackwardKernel(), batch * 12, batch * 62914560L, maxDegreeOfParallelism, q, k, v,
                 output, outputGradient, logSumExp, queryGradient, keyGradient, valueGradient, default);
@@ -169,7 +172,9 @@ namespace Demo
             global::System.ReadOnlySpan<int> keyCounts, global::System.ReadOnlySpan<float> output, global::System.ReadOnlySpan<float> logSumExp,
             global::System.ReadOnlySpan<float> outputGradient, global::System.Span<float> queryGradient, global::System.Span<float> keyGradient,
             global::System.Span<float> valueGradient) =>
-            AttentionBackward(q, k, v, keyCounts, output, logSumExp, outputGradient, queryGradient, keyGradient, valueGradient, global::FixedShapeAttention.KernelParallelism.DefaultMaxDegreeOfParallelism);
+            AttentionBackward(
+            q, k, v, keyCounts, output, logSumExp, outputGradient, queryGradient, keyGradient, valueGradient,
+            global::FixedShapeAttention.KernelParallelism.DefaultMaxDegreeOfParallelism);
 
         /// <inheritdoc cref="AttentionBackward(global::System.ReadOnlySpan{float}, global::System.ReadOnlySpan{float}, global::System.ReadOnlySpan{float},
         /// global::System.ReadOnlySpan{int}, global::System.ReadOnlySpan{float}, global::System.ReadOnlySpan{float}, global::System.ReadOnlySpan{float},
@@ -182,7 +187,8 @@ namespace Demo
             global::System.ReadOnlySpan<float> outputGradient, global::System.Span<float> queryGradient, global::System.Span<float> keyGradient,
             global::System.Span<float> valueGradient, int maxDegreeOfParallelism)
         {
-            int batch = global::FixedShapeAttention.CompilerServices.KernelArguments.ValidateAttentionBackward(q, k, v, output, logSumExp, outputGradient, queryGradient, keyGradient, valueGradient, 128, 384, 12);
+            int batch = global::FixedShapeAttention.CompilerServices.KernelArguments.ValidateAttentionBackward(
+                q, k, v, output, logSumExp, outputGradient, queryGradient, keyGradient, valueGradient, 128, 384, 12);
             global::FixedShapeAttention.CompilerServices.KernelArguments.ValidateCounts(keyCounts, "keyCounts", batch, 128);
             global::FixedShapeAttention.CompilerServices.ParallelRunner.Run(
                 new global::FixedShapeAttention.Generated.MiniLmAttentionBackwardKernel(), batch * 12, batch * 62914560L, maxDegreeOfParallelism, q, k, v,
@@ -866,34 +872,28 @@ namespace FixedShapeAttention.Generated
             int head = chunk % 12;
             int keyCount = buffers.SequenceCount(sequence, 128);
             nint headOffset = (nint)sequence * 49152 + head * 32;
-            ref float qHead = ref Unsafe.Add(ref buffers.Input0, headOffset);
-            ref float kHead = ref Unsafe.Add(ref buffers.Input1, headOffset);
-            ref float vHead = ref Unsafe.Add(ref buffers.Input2, headOffset);
-            ref float outputHead = ref Unsafe.Add(ref buffers.Input3, headOffset);
-            ref float outputGradientHead = ref Unsafe.Add(ref buffers.Input4, headOffset);
-            ref float logSumExp = ref Unsafe.Add(ref buffers.Input5, ((nint)sequence * 12 + head) * 128);
-            ref float queryGradientHead = ref Unsafe.Add(ref buffers.Output, headOffset);
-            ref float keyGradientHead = ref Unsafe.Add(ref buffers.Output1, headOffset);
-            ref float valueGradientHead = ref Unsafe.Add(ref buffers.Output2, headOffset);
+            ref float q = ref Unsafe.Add(ref buffers.Input0, headOffset);
+            ref float k = ref Unsafe.Add(ref buffers.Input1, headOffset);
+            ref float v = ref Unsafe.Add(ref buffers.Input2, headOffset);
+            ref float o = ref Unsafe.Add(ref buffers.Input3, headOffset);
+            ref float dO = ref Unsafe.Add(ref buffers.Input4, headOffset);
+            ref float lse = ref Unsafe.Add(ref buffers.Input5, ((nint)sequence * 12 + head) * 128);
+            ref float dQ = ref Unsafe.Add(ref buffers.Output, headOffset);
+            ref float dK = ref Unsafe.Add(ref buffers.Output1, headOffset);
+            ref float dV = ref Unsafe.Add(ref buffers.Output2, headOffset);
             // Scratch: Kᵀ and Vᵀ of this head (32 × 128 each), then P and dS (128 × 128 each).
             ref float scratch = ref MemoryMarshal.GetReference(WorkerScratch.Get(40960));
             if (Vector512.IsHardwareAccelerated)
             {
-                Head_Vector512(
-                    ref qHead, ref kHead, ref vHead, ref outputHead, ref outputGradientHead, ref logSumExp, ref queryGradientHead, ref keyGradientHead, ref valueGradientHead,
-                    ref scratch, keyCount);
+                Head_Vector512(ref q, ref k, ref v, ref o, ref dO, ref lse, ref dQ, ref dK, ref dV, ref scratch, keyCount);
             }
             else if (Vector256.IsHardwareAccelerated)
             {
-                Head_Vector256(
-                    ref qHead, ref kHead, ref vHead, ref outputHead, ref outputGradientHead, ref logSumExp, ref queryGradientHead, ref keyGradientHead, ref valueGradientHead,
-                    ref scratch, keyCount);
+                Head_Vector256(ref q, ref k, ref v, ref o, ref dO, ref lse, ref dQ, ref dK, ref dV, ref scratch, keyCount);
             }
             else
             {
-                Head_Scalar(
-                    ref qHead, ref kHead, ref vHead, ref outputHead, ref outputGradientHead, ref logSumExp, ref queryGradientHead, ref keyGradientHead, ref valueGradientHead,
-                    ref scratch, keyCount);
+                Head_Scalar(ref q, ref k, ref v, ref o, ref dO, ref lse, ref dQ, ref dK, ref dV, ref scratch, keyCount);
             }
         }
 
@@ -982,7 +982,7 @@ namespace FixedShapeAttention.Generated
         }
 
         /// <summary>dQ = dS·K of the head's rows (32 columns).</summary>
-        private static void QueryGradient_Vector512(ref float scoreGradients, ref float keys, ref float queryGradient, int fullTiles, bool hasTail)
+        private static void QueryGradient_Vector512(ref float dS, ref float keys, ref float dQ, int fullTiles, bool hasTail)
         {
             int tile = 0;
             for (; tile + 1 < fullTiles; tile += 2)
@@ -996,7 +996,7 @@ namespace FixedShapeAttention.Generated
                 Vector512<float> acc_r6_c0 = default, acc_r6_c1 = default;
                 Vector512<float> acc_r7_c0 = default, acc_r7_c1 = default;
                 ref float bRow = ref keys;
-                ref float aRow = ref Unsafe.Add(ref scoreGradients, tile * 512);
+                ref float aRow = ref Unsafe.Add(ref dS, tile * 512);
                 for (nint k = 0; k < 128; k++)
                 {
                     Vector512<float> b_c0 = Vector512.LoadUnsafe(ref bRow);
@@ -1027,22 +1027,22 @@ namespace FixedShapeAttention.Generated
                     acc_r7_c1 = Vector512.FusedMultiplyAdd(a_r7, b_c1, acc_r7_c1);
                     bRow = ref Unsafe.Add(ref bRow, 384);
                 }
-                Vector512.StoreUnsafe(acc_r0_c0, ref queryGradient, (nuint)(tile * 1536));
-                Vector512.StoreUnsafe(acc_r0_c1, ref queryGradient, (nuint)(tile * 1536 + 16));
-                Vector512.StoreUnsafe(acc_r1_c0, ref queryGradient, (nuint)(tile * 1536 + 384));
-                Vector512.StoreUnsafe(acc_r1_c1, ref queryGradient, (nuint)(tile * 1536 + 400));
-                Vector512.StoreUnsafe(acc_r2_c0, ref queryGradient, (nuint)(tile * 1536 + 768));
-                Vector512.StoreUnsafe(acc_r2_c1, ref queryGradient, (nuint)(tile * 1536 + 784));
-                Vector512.StoreUnsafe(acc_r3_c0, ref queryGradient, (nuint)(tile * 1536 + 1152));
-                Vector512.StoreUnsafe(acc_r3_c1, ref queryGradient, (nuint)(tile * 1536 + 1168));
-                Vector512.StoreUnsafe(acc_r4_c0, ref queryGradient, (nuint)(tile * 1536 + 1536));
-                Vector512.StoreUnsafe(acc_r4_c1, ref queryGradient, (nuint)(tile * 1536 + 1552));
-                Vector512.StoreUnsafe(acc_r5_c0, ref queryGradient, (nuint)(tile * 1536 + 1920));
-                Vector512.StoreUnsafe(acc_r5_c1, ref queryGradient, (nuint)(tile * 1536 + 1936));
-                Vector512.StoreUnsafe(acc_r6_c0, ref queryGradient, (nuint)(tile * 1536 + 2304));
-                Vector512.StoreUnsafe(acc_r6_c1, ref queryGradient, (nuint)(tile * 1536 + 2320));
-                Vector512.StoreUnsafe(acc_r7_c0, ref queryGradient, (nuint)(tile * 1536 + 2688));
-                Vector512.StoreUnsafe(acc_r7_c1, ref queryGradient, (nuint)(tile * 1536 + 2704));
+                Vector512.StoreUnsafe(acc_r0_c0, ref dQ, (nuint)(tile * 1536));
+                Vector512.StoreUnsafe(acc_r0_c1, ref dQ, (nuint)(tile * 1536 + 16));
+                Vector512.StoreUnsafe(acc_r1_c0, ref dQ, (nuint)(tile * 1536 + 384));
+                Vector512.StoreUnsafe(acc_r1_c1, ref dQ, (nuint)(tile * 1536 + 400));
+                Vector512.StoreUnsafe(acc_r2_c0, ref dQ, (nuint)(tile * 1536 + 768));
+                Vector512.StoreUnsafe(acc_r2_c1, ref dQ, (nuint)(tile * 1536 + 784));
+                Vector512.StoreUnsafe(acc_r3_c0, ref dQ, (nuint)(tile * 1536 + 1152));
+                Vector512.StoreUnsafe(acc_r3_c1, ref dQ, (nuint)(tile * 1536 + 1168));
+                Vector512.StoreUnsafe(acc_r4_c0, ref dQ, (nuint)(tile * 1536 + 1536));
+                Vector512.StoreUnsafe(acc_r4_c1, ref dQ, (nuint)(tile * 1536 + 1552));
+                Vector512.StoreUnsafe(acc_r5_c0, ref dQ, (nuint)(tile * 1536 + 1920));
+                Vector512.StoreUnsafe(acc_r5_c1, ref dQ, (nuint)(tile * 1536 + 1936));
+                Vector512.StoreUnsafe(acc_r6_c0, ref dQ, (nuint)(tile * 1536 + 2304));
+                Vector512.StoreUnsafe(acc_r6_c1, ref dQ, (nuint)(tile * 1536 + 2320));
+                Vector512.StoreUnsafe(acc_r7_c0, ref dQ, (nuint)(tile * 1536 + 2688));
+                Vector512.StoreUnsafe(acc_r7_c1, ref dQ, (nuint)(tile * 1536 + 2704));
             }
             for (; tile < fullTiles; tile++)
             {
@@ -1051,7 +1051,7 @@ namespace FixedShapeAttention.Generated
                 Vector512<float> acc_r2_c0 = default, acc_r2_c1 = default;
                 Vector512<float> acc_r3_c0 = default, acc_r3_c1 = default;
                 ref float bRow = ref keys;
-                ref float aRow = ref Unsafe.Add(ref scoreGradients, tile * 512);
+                ref float aRow = ref Unsafe.Add(ref dS, tile * 512);
                 for (nint k = 0; k < 128; k++)
                 {
                     Vector512<float> b_c0 = Vector512.LoadUnsafe(ref bRow);
@@ -1070,14 +1070,14 @@ namespace FixedShapeAttention.Generated
                     acc_r3_c1 = Vector512.FusedMultiplyAdd(a_r3, b_c1, acc_r3_c1);
                     bRow = ref Unsafe.Add(ref bRow, 384);
                 }
-                Vector512.StoreUnsafe(acc_r0_c0, ref queryGradient, (nuint)(tile * 1536));
-                Vector512.StoreUnsafe(acc_r0_c1, ref queryGradient, (nuint)(tile * 1536 + 16));
-                Vector512.StoreUnsafe(acc_r1_c0, ref queryGradient, (nuint)(tile * 1536 + 384));
-                Vector512.StoreUnsafe(acc_r1_c1, ref queryGradient, (nuint)(tile * 1536 + 400));
-                Vector512.StoreUnsafe(acc_r2_c0, ref queryGradient, (nuint)(tile * 1536 + 768));
-                Vector512.StoreUnsafe(acc_r2_c1, ref queryGradient, (nuint)(tile * 1536 + 784));
-                Vector512.StoreUnsafe(acc_r3_c0, ref queryGradient, (nuint)(tile * 1536 + 1152));
-                Vector512.StoreUnsafe(acc_r3_c1, ref queryGradient, (nuint)(tile * 1536 + 1168));
+                Vector512.StoreUnsafe(acc_r0_c0, ref dQ, (nuint)(tile * 1536));
+                Vector512.StoreUnsafe(acc_r0_c1, ref dQ, (nuint)(tile * 1536 + 16));
+                Vector512.StoreUnsafe(acc_r1_c0, ref dQ, (nuint)(tile * 1536 + 384));
+                Vector512.StoreUnsafe(acc_r1_c1, ref dQ, (nuint)(tile * 1536 + 400));
+                Vector512.StoreUnsafe(acc_r2_c0, ref dQ, (nuint)(tile * 1536 + 768));
+                Vector512.StoreUnsafe(acc_r2_c1, ref dQ, (nuint)(tile * 1536 + 784));
+                Vector512.StoreUnsafe(acc_r3_c0, ref dQ, (nuint)(tile * 1536 + 1152));
+                Vector512.StoreUnsafe(acc_r3_c1, ref dQ, (nuint)(tile * 1536 + 1168));
             }
         }
 
@@ -1184,7 +1184,7 @@ namespace FixedShapeAttention.Generated
         }
 
         /// <summary>dQ = dS·K of the head's rows (32 columns).</summary>
-        private static void QueryGradient_Vector256(ref float scoreGradients, ref float keys, ref float queryGradient, int fullTiles, bool hasTail)
+        private static void QueryGradient_Vector256(ref float dS, ref float keys, ref float dQ, int fullTiles, bool hasTail)
         {
             for (int col = 0; col < 32; col += 16)
             {
@@ -1195,7 +1195,7 @@ namespace FixedShapeAttention.Generated
                     Vector256<float> acc_r2_c0 = default, acc_r2_c1 = default;
                     Vector256<float> acc_r3_c0 = default, acc_r3_c1 = default;
                     ref float bRow = ref Unsafe.Add(ref keys, col);
-                    ref float aRow = ref Unsafe.Add(ref scoreGradients, tile * 512);
+                    ref float aRow = ref Unsafe.Add(ref dS, tile * 512);
                     for (nint k = 0; k < 128; k++)
                     {
                         Vector256<float> b_c0 = Vector256.LoadUnsafe(ref bRow);
@@ -1214,14 +1214,14 @@ namespace FixedShapeAttention.Generated
                         acc_r3_c1 = Vector256.FusedMultiplyAdd(a_r3, b_c1, acc_r3_c1);
                         bRow = ref Unsafe.Add(ref bRow, 384);
                     }
-                    Vector256.StoreUnsafe(acc_r0_c0, ref queryGradient, (nuint)(tile * 1536 + col));
-                    Vector256.StoreUnsafe(acc_r0_c1, ref queryGradient, (nuint)(tile * 1536 + col + 8));
-                    Vector256.StoreUnsafe(acc_r1_c0, ref queryGradient, (nuint)(tile * 1536 + col + 384));
-                    Vector256.StoreUnsafe(acc_r1_c1, ref queryGradient, (nuint)(tile * 1536 + col + 392));
-                    Vector256.StoreUnsafe(acc_r2_c0, ref queryGradient, (nuint)(tile * 1536 + col + 768));
-                    Vector256.StoreUnsafe(acc_r2_c1, ref queryGradient, (nuint)(tile * 1536 + col + 776));
-                    Vector256.StoreUnsafe(acc_r3_c0, ref queryGradient, (nuint)(tile * 1536 + col + 1152));
-                    Vector256.StoreUnsafe(acc_r3_c1, ref queryGradient, (nuint)(tile * 1536 + col + 1160));
+                    Vector256.StoreUnsafe(acc_r0_c0, ref dQ, (nuint)(tile * 1536 + col));
+                    Vector256.StoreUnsafe(acc_r0_c1, ref dQ, (nuint)(tile * 1536 + col + 8));
+                    Vector256.StoreUnsafe(acc_r1_c0, ref dQ, (nuint)(tile * 1536 + col + 384));
+                    Vector256.StoreUnsafe(acc_r1_c1, ref dQ, (nuint)(tile * 1536 + col + 392));
+                    Vector256.StoreUnsafe(acc_r2_c0, ref dQ, (nuint)(tile * 1536 + col + 768));
+                    Vector256.StoreUnsafe(acc_r2_c1, ref dQ, (nuint)(tile * 1536 + col + 776));
+                    Vector256.StoreUnsafe(acc_r3_c0, ref dQ, (nuint)(tile * 1536 + col + 1152));
+                    Vector256.StoreUnsafe(acc_r3_c1, ref dQ, (nuint)(tile * 1536 + col + 1160));
                 }
             }
         }
@@ -1271,7 +1271,7 @@ namespace FixedShapeAttention.Generated
         }
 
         /// <summary>dQ = dS·K of the head's rows (32 columns).</summary>
-        private static void QueryGradient_Scalar(ref float scoreGradients, ref float keys, ref float queryGradient, int fullTiles, bool hasTail)
+        private static void QueryGradient_Scalar(ref float dS, ref float keys, ref float dQ, int fullTiles, bool hasTail)
         {
             for (int col = 0; col < 32; col += 4)
             {
@@ -1282,7 +1282,7 @@ namespace FixedShapeAttention.Generated
                     float acc_r2_c0 = 0f, acc_r2_c1 = 0f, acc_r2_c2 = 0f, acc_r2_c3 = 0f;
                     float acc_r3_c0 = 0f, acc_r3_c1 = 0f, acc_r3_c2 = 0f, acc_r3_c3 = 0f;
                     ref float bRow = ref Unsafe.Add(ref keys, col);
-                    ref float aRow = ref Unsafe.Add(ref scoreGradients, tile * 512);
+                    ref float aRow = ref Unsafe.Add(ref dS, tile * 512);
                     for (nint k = 0; k < 128; k++)
                     {
                         float b_c0 = bRow;
@@ -1311,22 +1311,22 @@ namespace FixedShapeAttention.Generated
                         acc_r3_c3 = a_r3 * b_c3 + acc_r3_c3;
                         bRow = ref Unsafe.Add(ref bRow, 384);
                     }
-                    Unsafe.Add(ref queryGradient, tile * 1536 + col) = acc_r0_c0;
-                    Unsafe.Add(ref queryGradient, tile * 1536 + col + 1) = acc_r0_c1;
-                    Unsafe.Add(ref queryGradient, tile * 1536 + col + 2) = acc_r0_c2;
-                    Unsafe.Add(ref queryGradient, tile * 1536 + col + 3) = acc_r0_c3;
-                    Unsafe.Add(ref queryGradient, tile * 1536 + col + 384) = acc_r1_c0;
-                    Unsafe.Add(ref queryGradient, tile * 1536 + col + 385) = acc_r1_c1;
-                    Unsafe.Add(ref queryGradient, tile * 1536 + col + 386) = acc_r1_c2;
-                    Unsafe.Add(ref queryGradient, tile * 1536 + col + 387) = acc_r1_c3;
-                    Unsafe.Add(ref queryGradient, tile * 1536 + col + 768) = acc_r2_c0;
-                    Unsafe.Add(ref queryGradient, tile * 1536 + col + 769) = acc_r2_c1;
-                    Unsafe.Add(ref queryGradient, tile * 1536 + col + 770) = acc_r2_c2;
-                    Unsafe.Add(ref queryGradient, tile * 1536 + col + 771) = acc_r2_c3;
-                    Unsafe.Add(ref queryGradient, tile * 1536 + col + 1152) = acc_r3_c0;
-                    Unsafe.Add(ref queryGradient, tile * 1536 + col + 1153) = acc_r3_c1;
-                    Unsafe.Add(ref queryGradient, tile * 1536 + col + 1154) = acc_r3_c2;
-                    Unsafe.Add(ref queryGradient, tile * 1536 + col + 1155) = acc_r3_c3;
+                    Unsafe.Add(ref dQ, tile * 1536 + col) = acc_r0_c0;
+                    Unsafe.Add(ref dQ, tile * 1536 + col + 1) = acc_r0_c1;
+                    Unsafe.Add(ref dQ, tile * 1536 + col + 2) = acc_r0_c2;
+                    Unsafe.Add(ref dQ, tile * 1536 + col + 3) = acc_r0_c3;
+                    Unsafe.Add(ref dQ, tile * 1536 + col + 384) = acc_r1_c0;
+                    Unsafe.Add(ref dQ, tile * 1536 + col + 385) = acc_r1_c1;
+                    Unsafe.Add(ref dQ, tile * 1536 + col + 386) = acc_r1_c2;
+                    Unsafe.Add(ref dQ, tile * 1536 + col + 387) = acc_r1_c3;
+                    Unsafe.Add(ref dQ, tile * 1536 + col + 768) = acc_r2_c0;
+                    Unsafe.Add(ref dQ, tile * 1536 + col + 769) = acc_r2_c1;
+                    Unsafe.Add(ref dQ, tile * 1536 + col + 770) = acc_r2_c2;
+                    Unsafe.Add(ref dQ, tile * 1536 + col + 771) = acc_r2_c3;
+                    Unsafe.Add(ref dQ, tile * 1536 + col + 1152) = acc_r3_c0;
+                    Unsafe.Add(ref dQ, tile * 1536 + col + 1153) = acc_r3_c1;
+                    Unsafe.Add(ref dQ, tile * 1536 + col + 1154) = acc_r3_c2;
+                    Unsafe.Add(ref dQ, tile * 1536 + col + 1155) = acc_r3_c3;
                 }
             }
         }

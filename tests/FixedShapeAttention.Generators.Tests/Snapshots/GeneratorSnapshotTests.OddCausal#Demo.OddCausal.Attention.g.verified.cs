@@ -144,7 +144,9 @@ namespace Demo
             global::System.ReadOnlySpan<float> q, global::System.ReadOnlySpan<float> k, global::System.ReadOnlySpan<float> v,
             global::System.ReadOnlySpan<float> output, global::System.ReadOnlySpan<float> logSumExp, global::System.ReadOnlySpan<float> outputGradient,
             global::System.Span<float> queryGradient, global::System.Span<float> keyGradient, global::System.Span<float> valueGradient) =>
-            AttentionBackward(q, k, v, output, logSumExp, outputGradient, queryGradient, keyGradient, valueGradient, global::FixedShapeAttention.KernelParallelism.DefaultMaxDegreeOfParallelism);
+            AttentionBackward(
+            q, k, v, output, logSumExp, outputGradient, queryGradient, keyGradient, valueGradient,
+            global::FixedShapeAttention.KernelParallelism.DefaultMaxDegreeOfParallelism);
 
         /// <inheritdoc cref="AttentionBackward(global::System.ReadOnlySpan{float}, global::System.ReadOnlySpan{float}, global::System.ReadOnlySpan{float},
         /// global::System.ReadOnlySpan{float}, global::System.ReadOnlySpan{float}, global::System.ReadOnlySpan{float}, global::System.Span{float},
@@ -157,7 +159,8 @@ namespace Demo
             global::System.Span<float> queryGradient, global::System.Span<float> keyGradient, global::System.Span<float> valueGradient,
             int maxDegreeOfParallelism)
         {
-            int batch = global::FixedShapeAttention.CompilerServices.KernelArguments.ValidateAttentionBackward(q, k, v, output, logSumExp, outputGradient, queryGradient, keyGradient, valueGradient, 13, 20, 4);
+            int batch = global::FixedShapeAttention.CompilerServices.KernelArguments.ValidateAttentionBackward(
+                q, k, v, output, logSumExp, outputGradient, queryGradient, keyGradient, valueGradient, 13, 20, 4);
             global::FixedShapeAttention.CompilerServices.ParallelRunner.Run(
                 new global::FixedShapeAttention.Generated.OddCausalAttentionBackwardKernel(), batch * 4, batch * 33800L, maxDegreeOfParallelism, q, k, v,
                 output, outputGradient, logSumExp, queryGradient, keyGradient, valueGradient, default);
@@ -171,7 +174,9 @@ namespace Demo
             global::System.ReadOnlySpan<int> keyCounts, global::System.ReadOnlySpan<float> output, global::System.ReadOnlySpan<float> logSumExp,
             global::System.ReadOnlySpan<float> outputGradient, global::System.Span<float> queryGradient, global::System.Span<float> keyGradient,
             global::System.Span<float> valueGradient) =>
-            AttentionBackward(q, k, v, keyCounts, output, logSumExp, outputGradient, queryGradient, keyGradient, valueGradient, global::FixedShapeAttention.KernelParallelism.DefaultMaxDegreeOfParallelism);
+            AttentionBackward(
+            q, k, v, keyCounts, output, logSumExp, outputGradient, queryGradient, keyGradient, valueGradient,
+            global::FixedShapeAttention.KernelParallelism.DefaultMaxDegreeOfParallelism);
 
         /// <inheritdoc cref="AttentionBackward(global::System.ReadOnlySpan{float}, global::System.ReadOnlySpan{float}, global::System.ReadOnlySpan{float},
         /// global::System.ReadOnlySpan{int}, global::System.ReadOnlySpan{float}, global::System.ReadOnlySpan{float}, global::System.ReadOnlySpan{float},
@@ -184,7 +189,8 @@ namespace Demo
             global::System.ReadOnlySpan<float> outputGradient, global::System.Span<float> queryGradient, global::System.Span<float> keyGradient,
             global::System.Span<float> valueGradient, int maxDegreeOfParallelism)
         {
-            int batch = global::FixedShapeAttention.CompilerServices.KernelArguments.ValidateAttentionBackward(q, k, v, output, logSumExp, outputGradient, queryGradient, keyGradient, valueGradient, 13, 20, 4);
+            int batch = global::FixedShapeAttention.CompilerServices.KernelArguments.ValidateAttentionBackward(
+                q, k, v, output, logSumExp, outputGradient, queryGradient, keyGradient, valueGradient, 13, 20, 4);
             global::FixedShapeAttention.CompilerServices.KernelArguments.ValidateCounts(keyCounts, "keyCounts", batch, 13);
             global::FixedShapeAttention.CompilerServices.ParallelRunner.Run(
                 new global::FixedShapeAttention.Generated.OddCausalAttentionBackwardKernel(), batch * 4, batch * 33800L, maxDegreeOfParallelism, q, k, v,
@@ -1228,34 +1234,28 @@ namespace FixedShapeAttention.Generated
             int head = chunk % 4;
             int keyCount = buffers.SequenceCount(sequence, 13);
             nint headOffset = (nint)sequence * 260 + head * 5;
-            ref float qHead = ref Unsafe.Add(ref buffers.Input0, headOffset);
-            ref float kHead = ref Unsafe.Add(ref buffers.Input1, headOffset);
-            ref float vHead = ref Unsafe.Add(ref buffers.Input2, headOffset);
-            ref float outputHead = ref Unsafe.Add(ref buffers.Input3, headOffset);
-            ref float outputGradientHead = ref Unsafe.Add(ref buffers.Input4, headOffset);
-            ref float logSumExp = ref Unsafe.Add(ref buffers.Input5, ((nint)sequence * 4 + head) * 13);
-            ref float queryGradientHead = ref Unsafe.Add(ref buffers.Output, headOffset);
-            ref float keyGradientHead = ref Unsafe.Add(ref buffers.Output1, headOffset);
-            ref float valueGradientHead = ref Unsafe.Add(ref buffers.Output2, headOffset);
+            ref float q = ref Unsafe.Add(ref buffers.Input0, headOffset);
+            ref float k = ref Unsafe.Add(ref buffers.Input1, headOffset);
+            ref float v = ref Unsafe.Add(ref buffers.Input2, headOffset);
+            ref float o = ref Unsafe.Add(ref buffers.Input3, headOffset);
+            ref float dO = ref Unsafe.Add(ref buffers.Input4, headOffset);
+            ref float lse = ref Unsafe.Add(ref buffers.Input5, ((nint)sequence * 4 + head) * 13);
+            ref float dQ = ref Unsafe.Add(ref buffers.Output, headOffset);
+            ref float dK = ref Unsafe.Add(ref buffers.Output1, headOffset);
+            ref float dV = ref Unsafe.Add(ref buffers.Output2, headOffset);
             // Scratch: Kᵀ and Vᵀ of this head (5 × 16 each), then P and dS (13 × 16 each).
             ref float scratch = ref MemoryMarshal.GetReference(WorkerScratch.Get(576));
             if (Vector512.IsHardwareAccelerated)
             {
-                Head_Vector512(
-                    ref qHead, ref kHead, ref vHead, ref outputHead, ref outputGradientHead, ref logSumExp, ref queryGradientHead, ref keyGradientHead, ref valueGradientHead,
-                    ref scratch, keyCount);
+                Head_Vector512(ref q, ref k, ref v, ref o, ref dO, ref lse, ref dQ, ref dK, ref dV, ref scratch, keyCount);
             }
             else if (Vector256.IsHardwareAccelerated)
             {
-                Head_Vector256(
-                    ref qHead, ref kHead, ref vHead, ref outputHead, ref outputGradientHead, ref logSumExp, ref queryGradientHead, ref keyGradientHead, ref valueGradientHead,
-                    ref scratch, keyCount);
+                Head_Vector256(ref q, ref k, ref v, ref o, ref dO, ref lse, ref dQ, ref dK, ref dV, ref scratch, keyCount);
             }
             else
             {
-                Head_Scalar(
-                    ref qHead, ref kHead, ref vHead, ref outputHead, ref outputGradientHead, ref logSumExp, ref queryGradientHead, ref keyGradientHead, ref valueGradientHead,
-                    ref scratch, keyCount);
+                Head_Scalar(ref q, ref k, ref v, ref o, ref dO, ref lse, ref dQ, ref dK, ref dV, ref scratch, keyCount);
             }
         }
 
@@ -1344,7 +1344,7 @@ namespace FixedShapeAttention.Generated
         }
 
         /// <summary>dQ = dS·K of the head's rows (5 columns).</summary>
-        private static void QueryGradient_Vector256(ref float scoreGradients, ref float keys, ref float queryGradient, int fullTiles, bool hasTail, int firstRow)
+        private static void QueryGradient_Vector256(ref float dS, ref float keys, ref float dQ, int fullTiles, bool hasTail, int firstRow)
         {
             int tile = 0;
             for (; tile + 1 < fullTiles; tile += 2)
@@ -1359,7 +1359,7 @@ namespace FixedShapeAttention.Generated
                 Vector128<float> acc_r6_c0 = default, acc_r6_c1 = default;
                 Vector128<float> acc_r7_c0 = default, acc_r7_c1 = default;
                 ref float bRow = ref keys;
-                ref float aRow = ref Unsafe.Add(ref scoreGradients, tile * 64);
+                ref float aRow = ref Unsafe.Add(ref dS, tile * 64);
                 for (nint k = 0; k <= rowStart; k++)
                 {
                     Vector128<float> b_c0 = Vector128.LoadUnsafe(ref bRow);
@@ -1394,25 +1394,25 @@ namespace FixedShapeAttention.Generated
                 {
                     Vector128<float> b_c0 = Vector128.LoadUnsafe(ref keys, (nuint)(rowStart * 20 + 20));
                     Vector128<float> b_c1 = Vector128.LoadUnsafe(ref keys, (nuint)(rowStart * 20 + 21));
-                    Vector128<float> a_r1 = Vector128.Create(Unsafe.Add(ref scoreGradients, tile * 64 + rowStart + 17));
+                    Vector128<float> a_r1 = Vector128.Create(Unsafe.Add(ref dS, tile * 64 + rowStart + 17));
                     acc_r1_c0 = Vector128.FusedMultiplyAdd(a_r1, b_c0, acc_r1_c0);
                     acc_r1_c1 = Vector128.FusedMultiplyAdd(a_r1, b_c1, acc_r1_c1);
-                    Vector128<float> a_r2 = Vector128.Create(Unsafe.Add(ref scoreGradients, tile * 64 + rowStart + 33));
+                    Vector128<float> a_r2 = Vector128.Create(Unsafe.Add(ref dS, tile * 64 + rowStart + 33));
                     acc_r2_c0 = Vector128.FusedMultiplyAdd(a_r2, b_c0, acc_r2_c0);
                     acc_r2_c1 = Vector128.FusedMultiplyAdd(a_r2, b_c1, acc_r2_c1);
-                    Vector128<float> a_r3 = Vector128.Create(Unsafe.Add(ref scoreGradients, tile * 64 + rowStart + 49));
+                    Vector128<float> a_r3 = Vector128.Create(Unsafe.Add(ref dS, tile * 64 + rowStart + 49));
                     acc_r3_c0 = Vector128.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
                     acc_r3_c1 = Vector128.FusedMultiplyAdd(a_r3, b_c1, acc_r3_c1);
-                    Vector128<float> a_r4 = Vector128.Create(Unsafe.Add(ref scoreGradients, tile * 64 + rowStart + 65));
+                    Vector128<float> a_r4 = Vector128.Create(Unsafe.Add(ref dS, tile * 64 + rowStart + 65));
                     acc_r4_c0 = Vector128.FusedMultiplyAdd(a_r4, b_c0, acc_r4_c0);
                     acc_r4_c1 = Vector128.FusedMultiplyAdd(a_r4, b_c1, acc_r4_c1);
-                    Vector128<float> a_r5 = Vector128.Create(Unsafe.Add(ref scoreGradients, tile * 64 + rowStart + 81));
+                    Vector128<float> a_r5 = Vector128.Create(Unsafe.Add(ref dS, tile * 64 + rowStart + 81));
                     acc_r5_c0 = Vector128.FusedMultiplyAdd(a_r5, b_c0, acc_r5_c0);
                     acc_r5_c1 = Vector128.FusedMultiplyAdd(a_r5, b_c1, acc_r5_c1);
-                    Vector128<float> a_r6 = Vector128.Create(Unsafe.Add(ref scoreGradients, tile * 64 + rowStart + 97));
+                    Vector128<float> a_r6 = Vector128.Create(Unsafe.Add(ref dS, tile * 64 + rowStart + 97));
                     acc_r6_c0 = Vector128.FusedMultiplyAdd(a_r6, b_c0, acc_r6_c0);
                     acc_r6_c1 = Vector128.FusedMultiplyAdd(a_r6, b_c1, acc_r6_c1);
-                    Vector128<float> a_r7 = Vector128.Create(Unsafe.Add(ref scoreGradients, tile * 64 + rowStart + 113));
+                    Vector128<float> a_r7 = Vector128.Create(Unsafe.Add(ref dS, tile * 64 + rowStart + 113));
                     acc_r7_c0 = Vector128.FusedMultiplyAdd(a_r7, b_c0, acc_r7_c0);
                     acc_r7_c1 = Vector128.FusedMultiplyAdd(a_r7, b_c1, acc_r7_c1);
                 }
@@ -1420,22 +1420,22 @@ namespace FixedShapeAttention.Generated
                 {
                     Vector128<float> b_c0 = Vector128.LoadUnsafe(ref keys, (nuint)(rowStart * 20 + 40));
                     Vector128<float> b_c1 = Vector128.LoadUnsafe(ref keys, (nuint)(rowStart * 20 + 41));
-                    Vector128<float> a_r2 = Vector128.Create(Unsafe.Add(ref scoreGradients, tile * 64 + rowStart + 34));
+                    Vector128<float> a_r2 = Vector128.Create(Unsafe.Add(ref dS, tile * 64 + rowStart + 34));
                     acc_r2_c0 = Vector128.FusedMultiplyAdd(a_r2, b_c0, acc_r2_c0);
                     acc_r2_c1 = Vector128.FusedMultiplyAdd(a_r2, b_c1, acc_r2_c1);
-                    Vector128<float> a_r3 = Vector128.Create(Unsafe.Add(ref scoreGradients, tile * 64 + rowStart + 50));
+                    Vector128<float> a_r3 = Vector128.Create(Unsafe.Add(ref dS, tile * 64 + rowStart + 50));
                     acc_r3_c0 = Vector128.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
                     acc_r3_c1 = Vector128.FusedMultiplyAdd(a_r3, b_c1, acc_r3_c1);
-                    Vector128<float> a_r4 = Vector128.Create(Unsafe.Add(ref scoreGradients, tile * 64 + rowStart + 66));
+                    Vector128<float> a_r4 = Vector128.Create(Unsafe.Add(ref dS, tile * 64 + rowStart + 66));
                     acc_r4_c0 = Vector128.FusedMultiplyAdd(a_r4, b_c0, acc_r4_c0);
                     acc_r4_c1 = Vector128.FusedMultiplyAdd(a_r4, b_c1, acc_r4_c1);
-                    Vector128<float> a_r5 = Vector128.Create(Unsafe.Add(ref scoreGradients, tile * 64 + rowStart + 82));
+                    Vector128<float> a_r5 = Vector128.Create(Unsafe.Add(ref dS, tile * 64 + rowStart + 82));
                     acc_r5_c0 = Vector128.FusedMultiplyAdd(a_r5, b_c0, acc_r5_c0);
                     acc_r5_c1 = Vector128.FusedMultiplyAdd(a_r5, b_c1, acc_r5_c1);
-                    Vector128<float> a_r6 = Vector128.Create(Unsafe.Add(ref scoreGradients, tile * 64 + rowStart + 98));
+                    Vector128<float> a_r6 = Vector128.Create(Unsafe.Add(ref dS, tile * 64 + rowStart + 98));
                     acc_r6_c0 = Vector128.FusedMultiplyAdd(a_r6, b_c0, acc_r6_c0);
                     acc_r6_c1 = Vector128.FusedMultiplyAdd(a_r6, b_c1, acc_r6_c1);
-                    Vector128<float> a_r7 = Vector128.Create(Unsafe.Add(ref scoreGradients, tile * 64 + rowStart + 114));
+                    Vector128<float> a_r7 = Vector128.Create(Unsafe.Add(ref dS, tile * 64 + rowStart + 114));
                     acc_r7_c0 = Vector128.FusedMultiplyAdd(a_r7, b_c0, acc_r7_c0);
                     acc_r7_c1 = Vector128.FusedMultiplyAdd(a_r7, b_c1, acc_r7_c1);
                 }
@@ -1443,19 +1443,19 @@ namespace FixedShapeAttention.Generated
                 {
                     Vector128<float> b_c0 = Vector128.LoadUnsafe(ref keys, (nuint)(rowStart * 20 + 60));
                     Vector128<float> b_c1 = Vector128.LoadUnsafe(ref keys, (nuint)(rowStart * 20 + 61));
-                    Vector128<float> a_r3 = Vector128.Create(Unsafe.Add(ref scoreGradients, tile * 64 + rowStart + 51));
+                    Vector128<float> a_r3 = Vector128.Create(Unsafe.Add(ref dS, tile * 64 + rowStart + 51));
                     acc_r3_c0 = Vector128.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
                     acc_r3_c1 = Vector128.FusedMultiplyAdd(a_r3, b_c1, acc_r3_c1);
-                    Vector128<float> a_r4 = Vector128.Create(Unsafe.Add(ref scoreGradients, tile * 64 + rowStart + 67));
+                    Vector128<float> a_r4 = Vector128.Create(Unsafe.Add(ref dS, tile * 64 + rowStart + 67));
                     acc_r4_c0 = Vector128.FusedMultiplyAdd(a_r4, b_c0, acc_r4_c0);
                     acc_r4_c1 = Vector128.FusedMultiplyAdd(a_r4, b_c1, acc_r4_c1);
-                    Vector128<float> a_r5 = Vector128.Create(Unsafe.Add(ref scoreGradients, tile * 64 + rowStart + 83));
+                    Vector128<float> a_r5 = Vector128.Create(Unsafe.Add(ref dS, tile * 64 + rowStart + 83));
                     acc_r5_c0 = Vector128.FusedMultiplyAdd(a_r5, b_c0, acc_r5_c0);
                     acc_r5_c1 = Vector128.FusedMultiplyAdd(a_r5, b_c1, acc_r5_c1);
-                    Vector128<float> a_r6 = Vector128.Create(Unsafe.Add(ref scoreGradients, tile * 64 + rowStart + 99));
+                    Vector128<float> a_r6 = Vector128.Create(Unsafe.Add(ref dS, tile * 64 + rowStart + 99));
                     acc_r6_c0 = Vector128.FusedMultiplyAdd(a_r6, b_c0, acc_r6_c0);
                     acc_r6_c1 = Vector128.FusedMultiplyAdd(a_r6, b_c1, acc_r6_c1);
-                    Vector128<float> a_r7 = Vector128.Create(Unsafe.Add(ref scoreGradients, tile * 64 + rowStart + 115));
+                    Vector128<float> a_r7 = Vector128.Create(Unsafe.Add(ref dS, tile * 64 + rowStart + 115));
                     acc_r7_c0 = Vector128.FusedMultiplyAdd(a_r7, b_c0, acc_r7_c0);
                     acc_r7_c1 = Vector128.FusedMultiplyAdd(a_r7, b_c1, acc_r7_c1);
                 }
@@ -1463,16 +1463,16 @@ namespace FixedShapeAttention.Generated
                 {
                     Vector128<float> b_c0 = Vector128.LoadUnsafe(ref keys, (nuint)(rowStart * 20 + 80));
                     Vector128<float> b_c1 = Vector128.LoadUnsafe(ref keys, (nuint)(rowStart * 20 + 81));
-                    Vector128<float> a_r4 = Vector128.Create(Unsafe.Add(ref scoreGradients, tile * 64 + rowStart + 68));
+                    Vector128<float> a_r4 = Vector128.Create(Unsafe.Add(ref dS, tile * 64 + rowStart + 68));
                     acc_r4_c0 = Vector128.FusedMultiplyAdd(a_r4, b_c0, acc_r4_c0);
                     acc_r4_c1 = Vector128.FusedMultiplyAdd(a_r4, b_c1, acc_r4_c1);
-                    Vector128<float> a_r5 = Vector128.Create(Unsafe.Add(ref scoreGradients, tile * 64 + rowStart + 84));
+                    Vector128<float> a_r5 = Vector128.Create(Unsafe.Add(ref dS, tile * 64 + rowStart + 84));
                     acc_r5_c0 = Vector128.FusedMultiplyAdd(a_r5, b_c0, acc_r5_c0);
                     acc_r5_c1 = Vector128.FusedMultiplyAdd(a_r5, b_c1, acc_r5_c1);
-                    Vector128<float> a_r6 = Vector128.Create(Unsafe.Add(ref scoreGradients, tile * 64 + rowStart + 100));
+                    Vector128<float> a_r6 = Vector128.Create(Unsafe.Add(ref dS, tile * 64 + rowStart + 100));
                     acc_r6_c0 = Vector128.FusedMultiplyAdd(a_r6, b_c0, acc_r6_c0);
                     acc_r6_c1 = Vector128.FusedMultiplyAdd(a_r6, b_c1, acc_r6_c1);
-                    Vector128<float> a_r7 = Vector128.Create(Unsafe.Add(ref scoreGradients, tile * 64 + rowStart + 116));
+                    Vector128<float> a_r7 = Vector128.Create(Unsafe.Add(ref dS, tile * 64 + rowStart + 116));
                     acc_r7_c0 = Vector128.FusedMultiplyAdd(a_r7, b_c0, acc_r7_c0);
                     acc_r7_c1 = Vector128.FusedMultiplyAdd(a_r7, b_c1, acc_r7_c1);
                 }
@@ -1480,13 +1480,13 @@ namespace FixedShapeAttention.Generated
                 {
                     Vector128<float> b_c0 = Vector128.LoadUnsafe(ref keys, (nuint)(rowStart * 20 + 100));
                     Vector128<float> b_c1 = Vector128.LoadUnsafe(ref keys, (nuint)(rowStart * 20 + 101));
-                    Vector128<float> a_r5 = Vector128.Create(Unsafe.Add(ref scoreGradients, tile * 64 + rowStart + 85));
+                    Vector128<float> a_r5 = Vector128.Create(Unsafe.Add(ref dS, tile * 64 + rowStart + 85));
                     acc_r5_c0 = Vector128.FusedMultiplyAdd(a_r5, b_c0, acc_r5_c0);
                     acc_r5_c1 = Vector128.FusedMultiplyAdd(a_r5, b_c1, acc_r5_c1);
-                    Vector128<float> a_r6 = Vector128.Create(Unsafe.Add(ref scoreGradients, tile * 64 + rowStart + 101));
+                    Vector128<float> a_r6 = Vector128.Create(Unsafe.Add(ref dS, tile * 64 + rowStart + 101));
                     acc_r6_c0 = Vector128.FusedMultiplyAdd(a_r6, b_c0, acc_r6_c0);
                     acc_r6_c1 = Vector128.FusedMultiplyAdd(a_r6, b_c1, acc_r6_c1);
-                    Vector128<float> a_r7 = Vector128.Create(Unsafe.Add(ref scoreGradients, tile * 64 + rowStart + 117));
+                    Vector128<float> a_r7 = Vector128.Create(Unsafe.Add(ref dS, tile * 64 + rowStart + 117));
                     acc_r7_c0 = Vector128.FusedMultiplyAdd(a_r7, b_c0, acc_r7_c0);
                     acc_r7_c1 = Vector128.FusedMultiplyAdd(a_r7, b_c1, acc_r7_c1);
                 }
@@ -1494,10 +1494,10 @@ namespace FixedShapeAttention.Generated
                 {
                     Vector128<float> b_c0 = Vector128.LoadUnsafe(ref keys, (nuint)(rowStart * 20 + 120));
                     Vector128<float> b_c1 = Vector128.LoadUnsafe(ref keys, (nuint)(rowStart * 20 + 121));
-                    Vector128<float> a_r6 = Vector128.Create(Unsafe.Add(ref scoreGradients, tile * 64 + rowStart + 102));
+                    Vector128<float> a_r6 = Vector128.Create(Unsafe.Add(ref dS, tile * 64 + rowStart + 102));
                     acc_r6_c0 = Vector128.FusedMultiplyAdd(a_r6, b_c0, acc_r6_c0);
                     acc_r6_c1 = Vector128.FusedMultiplyAdd(a_r6, b_c1, acc_r6_c1);
-                    Vector128<float> a_r7 = Vector128.Create(Unsafe.Add(ref scoreGradients, tile * 64 + rowStart + 118));
+                    Vector128<float> a_r7 = Vector128.Create(Unsafe.Add(ref dS, tile * 64 + rowStart + 118));
                     acc_r7_c0 = Vector128.FusedMultiplyAdd(a_r7, b_c0, acc_r7_c0);
                     acc_r7_c1 = Vector128.FusedMultiplyAdd(a_r7, b_c1, acc_r7_c1);
                 }
@@ -1505,26 +1505,26 @@ namespace FixedShapeAttention.Generated
                 {
                     Vector128<float> b_c0 = Vector128.LoadUnsafe(ref keys, (nuint)(rowStart * 20 + 140));
                     Vector128<float> b_c1 = Vector128.LoadUnsafe(ref keys, (nuint)(rowStart * 20 + 141));
-                    Vector128<float> a_r7 = Vector128.Create(Unsafe.Add(ref scoreGradients, tile * 64 + rowStart + 119));
+                    Vector128<float> a_r7 = Vector128.Create(Unsafe.Add(ref dS, tile * 64 + rowStart + 119));
                     acc_r7_c0 = Vector128.FusedMultiplyAdd(a_r7, b_c0, acc_r7_c0);
                     acc_r7_c1 = Vector128.FusedMultiplyAdd(a_r7, b_c1, acc_r7_c1);
                 }
-                Vector128.StoreUnsafe(acc_r0_c0, ref queryGradient, (nuint)(tile * 80));
-                Vector128.StoreUnsafe(acc_r0_c1, ref queryGradient, (nuint)(tile * 80 + 1));
-                Vector128.StoreUnsafe(acc_r1_c0, ref queryGradient, (nuint)(tile * 80 + 20));
-                Vector128.StoreUnsafe(acc_r1_c1, ref queryGradient, (nuint)(tile * 80 + 21));
-                Vector128.StoreUnsafe(acc_r2_c0, ref queryGradient, (nuint)(tile * 80 + 40));
-                Vector128.StoreUnsafe(acc_r2_c1, ref queryGradient, (nuint)(tile * 80 + 41));
-                Vector128.StoreUnsafe(acc_r3_c0, ref queryGradient, (nuint)(tile * 80 + 60));
-                Vector128.StoreUnsafe(acc_r3_c1, ref queryGradient, (nuint)(tile * 80 + 61));
-                Vector128.StoreUnsafe(acc_r4_c0, ref queryGradient, (nuint)(tile * 80 + 80));
-                Vector128.StoreUnsafe(acc_r4_c1, ref queryGradient, (nuint)(tile * 80 + 81));
-                Vector128.StoreUnsafe(acc_r5_c0, ref queryGradient, (nuint)(tile * 80 + 100));
-                Vector128.StoreUnsafe(acc_r5_c1, ref queryGradient, (nuint)(tile * 80 + 101));
-                Vector128.StoreUnsafe(acc_r6_c0, ref queryGradient, (nuint)(tile * 80 + 120));
-                Vector128.StoreUnsafe(acc_r6_c1, ref queryGradient, (nuint)(tile * 80 + 121));
-                Vector128.StoreUnsafe(acc_r7_c0, ref queryGradient, (nuint)(tile * 80 + 140));
-                Vector128.StoreUnsafe(acc_r7_c1, ref queryGradient, (nuint)(tile * 80 + 141));
+                Vector128.StoreUnsafe(acc_r0_c0, ref dQ, (nuint)(tile * 80));
+                Vector128.StoreUnsafe(acc_r0_c1, ref dQ, (nuint)(tile * 80 + 1));
+                Vector128.StoreUnsafe(acc_r1_c0, ref dQ, (nuint)(tile * 80 + 20));
+                Vector128.StoreUnsafe(acc_r1_c1, ref dQ, (nuint)(tile * 80 + 21));
+                Vector128.StoreUnsafe(acc_r2_c0, ref dQ, (nuint)(tile * 80 + 40));
+                Vector128.StoreUnsafe(acc_r2_c1, ref dQ, (nuint)(tile * 80 + 41));
+                Vector128.StoreUnsafe(acc_r3_c0, ref dQ, (nuint)(tile * 80 + 60));
+                Vector128.StoreUnsafe(acc_r3_c1, ref dQ, (nuint)(tile * 80 + 61));
+                Vector128.StoreUnsafe(acc_r4_c0, ref dQ, (nuint)(tile * 80 + 80));
+                Vector128.StoreUnsafe(acc_r4_c1, ref dQ, (nuint)(tile * 80 + 81));
+                Vector128.StoreUnsafe(acc_r5_c0, ref dQ, (nuint)(tile * 80 + 100));
+                Vector128.StoreUnsafe(acc_r5_c1, ref dQ, (nuint)(tile * 80 + 101));
+                Vector128.StoreUnsafe(acc_r6_c0, ref dQ, (nuint)(tile * 80 + 120));
+                Vector128.StoreUnsafe(acc_r6_c1, ref dQ, (nuint)(tile * 80 + 121));
+                Vector128.StoreUnsafe(acc_r7_c0, ref dQ, (nuint)(tile * 80 + 140));
+                Vector128.StoreUnsafe(acc_r7_c1, ref dQ, (nuint)(tile * 80 + 141));
             }
             for (; tile < fullTiles; tile++)
             {
@@ -1534,7 +1534,7 @@ namespace FixedShapeAttention.Generated
                 Vector128<float> acc_r2_c0 = default, acc_r2_c1 = default;
                 Vector128<float> acc_r3_c0 = default, acc_r3_c1 = default;
                 ref float bRow = ref keys;
-                ref float aRow = ref Unsafe.Add(ref scoreGradients, tile * 64);
+                ref float aRow = ref Unsafe.Add(ref dS, tile * 64);
                 for (nint k = 0; k <= rowStart; k++)
                 {
                     Vector128<float> b_c0 = Vector128.LoadUnsafe(ref bRow);
@@ -1557,13 +1557,13 @@ namespace FixedShapeAttention.Generated
                 {
                     Vector128<float> b_c0 = Vector128.LoadUnsafe(ref keys, (nuint)(rowStart * 20 + 20));
                     Vector128<float> b_c1 = Vector128.LoadUnsafe(ref keys, (nuint)(rowStart * 20 + 21));
-                    Vector128<float> a_r1 = Vector128.Create(Unsafe.Add(ref scoreGradients, tile * 64 + rowStart + 17));
+                    Vector128<float> a_r1 = Vector128.Create(Unsafe.Add(ref dS, tile * 64 + rowStart + 17));
                     acc_r1_c0 = Vector128.FusedMultiplyAdd(a_r1, b_c0, acc_r1_c0);
                     acc_r1_c1 = Vector128.FusedMultiplyAdd(a_r1, b_c1, acc_r1_c1);
-                    Vector128<float> a_r2 = Vector128.Create(Unsafe.Add(ref scoreGradients, tile * 64 + rowStart + 33));
+                    Vector128<float> a_r2 = Vector128.Create(Unsafe.Add(ref dS, tile * 64 + rowStart + 33));
                     acc_r2_c0 = Vector128.FusedMultiplyAdd(a_r2, b_c0, acc_r2_c0);
                     acc_r2_c1 = Vector128.FusedMultiplyAdd(a_r2, b_c1, acc_r2_c1);
-                    Vector128<float> a_r3 = Vector128.Create(Unsafe.Add(ref scoreGradients, tile * 64 + rowStart + 49));
+                    Vector128<float> a_r3 = Vector128.Create(Unsafe.Add(ref dS, tile * 64 + rowStart + 49));
                     acc_r3_c0 = Vector128.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
                     acc_r3_c1 = Vector128.FusedMultiplyAdd(a_r3, b_c1, acc_r3_c1);
                 }
@@ -1571,10 +1571,10 @@ namespace FixedShapeAttention.Generated
                 {
                     Vector128<float> b_c0 = Vector128.LoadUnsafe(ref keys, (nuint)(rowStart * 20 + 40));
                     Vector128<float> b_c1 = Vector128.LoadUnsafe(ref keys, (nuint)(rowStart * 20 + 41));
-                    Vector128<float> a_r2 = Vector128.Create(Unsafe.Add(ref scoreGradients, tile * 64 + rowStart + 34));
+                    Vector128<float> a_r2 = Vector128.Create(Unsafe.Add(ref dS, tile * 64 + rowStart + 34));
                     acc_r2_c0 = Vector128.FusedMultiplyAdd(a_r2, b_c0, acc_r2_c0);
                     acc_r2_c1 = Vector128.FusedMultiplyAdd(a_r2, b_c1, acc_r2_c1);
-                    Vector128<float> a_r3 = Vector128.Create(Unsafe.Add(ref scoreGradients, tile * 64 + rowStart + 50));
+                    Vector128<float> a_r3 = Vector128.Create(Unsafe.Add(ref dS, tile * 64 + rowStart + 50));
                     acc_r3_c0 = Vector128.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
                     acc_r3_c1 = Vector128.FusedMultiplyAdd(a_r3, b_c1, acc_r3_c1);
                 }
@@ -1582,25 +1582,25 @@ namespace FixedShapeAttention.Generated
                 {
                     Vector128<float> b_c0 = Vector128.LoadUnsafe(ref keys, (nuint)(rowStart * 20 + 60));
                     Vector128<float> b_c1 = Vector128.LoadUnsafe(ref keys, (nuint)(rowStart * 20 + 61));
-                    Vector128<float> a_r3 = Vector128.Create(Unsafe.Add(ref scoreGradients, tile * 64 + rowStart + 51));
+                    Vector128<float> a_r3 = Vector128.Create(Unsafe.Add(ref dS, tile * 64 + rowStart + 51));
                     acc_r3_c0 = Vector128.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
                     acc_r3_c1 = Vector128.FusedMultiplyAdd(a_r3, b_c1, acc_r3_c1);
                 }
-                Vector128.StoreUnsafe(acc_r0_c0, ref queryGradient, (nuint)(tile * 80));
-                Vector128.StoreUnsafe(acc_r0_c1, ref queryGradient, (nuint)(tile * 80 + 1));
-                Vector128.StoreUnsafe(acc_r1_c0, ref queryGradient, (nuint)(tile * 80 + 20));
-                Vector128.StoreUnsafe(acc_r1_c1, ref queryGradient, (nuint)(tile * 80 + 21));
-                Vector128.StoreUnsafe(acc_r2_c0, ref queryGradient, (nuint)(tile * 80 + 40));
-                Vector128.StoreUnsafe(acc_r2_c1, ref queryGradient, (nuint)(tile * 80 + 41));
-                Vector128.StoreUnsafe(acc_r3_c0, ref queryGradient, (nuint)(tile * 80 + 60));
-                Vector128.StoreUnsafe(acc_r3_c1, ref queryGradient, (nuint)(tile * 80 + 61));
+                Vector128.StoreUnsafe(acc_r0_c0, ref dQ, (nuint)(tile * 80));
+                Vector128.StoreUnsafe(acc_r0_c1, ref dQ, (nuint)(tile * 80 + 1));
+                Vector128.StoreUnsafe(acc_r1_c0, ref dQ, (nuint)(tile * 80 + 20));
+                Vector128.StoreUnsafe(acc_r1_c1, ref dQ, (nuint)(tile * 80 + 21));
+                Vector128.StoreUnsafe(acc_r2_c0, ref dQ, (nuint)(tile * 80 + 40));
+                Vector128.StoreUnsafe(acc_r2_c1, ref dQ, (nuint)(tile * 80 + 41));
+                Vector128.StoreUnsafe(acc_r3_c0, ref dQ, (nuint)(tile * 80 + 60));
+                Vector128.StoreUnsafe(acc_r3_c1, ref dQ, (nuint)(tile * 80 + 61));
             }
             if (hasTail)
             {
                 int rowStart = firstRow + fullTiles * 4;
                 Vector128<float> acc_r0_c0 = default, acc_r0_c1 = default;
                 ref float bRow = ref keys;
-                ref float aRow = ref Unsafe.Add(ref scoreGradients, fullTiles * 64);
+                ref float aRow = ref Unsafe.Add(ref dS, fullTiles * 64);
                 for (nint k = 0; k <= rowStart; k++)
                 {
                     Vector128<float> b_c0 = Vector128.LoadUnsafe(ref bRow);
@@ -1610,8 +1610,8 @@ namespace FixedShapeAttention.Generated
                     acc_r0_c1 = Vector128.FusedMultiplyAdd(a_r0, b_c1, acc_r0_c1);
                     bRow = ref Unsafe.Add(ref bRow, 20);
                 }
-                Vector128.StoreUnsafe(acc_r0_c0, ref queryGradient, (nuint)(fullTiles * 80));
-                Vector128.StoreUnsafe(acc_r0_c1, ref queryGradient, (nuint)(fullTiles * 80 + 1));
+                Vector128.StoreUnsafe(acc_r0_c0, ref dQ, (nuint)(fullTiles * 80));
+                Vector128.StoreUnsafe(acc_r0_c1, ref dQ, (nuint)(fullTiles * 80 + 1));
             }
         }
 
@@ -1739,7 +1739,7 @@ namespace FixedShapeAttention.Generated
         }
 
         /// <summary>dQ = dS·K of the head's rows (5 columns).</summary>
-        private static void QueryGradient_Scalar(ref float scoreGradients, ref float keys, ref float queryGradient, int fullTiles, bool hasTail, int firstRow)
+        private static void QueryGradient_Scalar(ref float dS, ref float keys, ref float dQ, int fullTiles, bool hasTail, int firstRow)
         {
             for (int tile = 0; tile < fullTiles; tile++)
             {
@@ -1749,7 +1749,7 @@ namespace FixedShapeAttention.Generated
                 float acc_r2_c0 = 0f, acc_r2_c1 = 0f, acc_r2_c2 = 0f, acc_r2_c3 = 0f;
                 float acc_r3_c0 = 0f, acc_r3_c1 = 0f, acc_r3_c2 = 0f, acc_r3_c3 = 0f;
                 ref float bRow = ref keys;
-                ref float aRow = ref Unsafe.Add(ref scoreGradients, tile * 64);
+                ref float aRow = ref Unsafe.Add(ref dS, tile * 64);
                 for (nint k = 0; k <= rowStart; k++)
                 {
                     float b_c0 = bRow;
@@ -1784,17 +1784,17 @@ namespace FixedShapeAttention.Generated
                     float b_c1 = Unsafe.Add(ref keys, rowStart * 20 + 21);
                     float b_c2 = Unsafe.Add(ref keys, rowStart * 20 + 22);
                     float b_c3 = Unsafe.Add(ref keys, rowStart * 20 + 23);
-                    float a_r1 = Unsafe.Add(ref scoreGradients, tile * 64 + rowStart + 17);
+                    float a_r1 = Unsafe.Add(ref dS, tile * 64 + rowStart + 17);
                     acc_r1_c0 = a_r1 * b_c0 + acc_r1_c0;
                     acc_r1_c1 = a_r1 * b_c1 + acc_r1_c1;
                     acc_r1_c2 = a_r1 * b_c2 + acc_r1_c2;
                     acc_r1_c3 = a_r1 * b_c3 + acc_r1_c3;
-                    float a_r2 = Unsafe.Add(ref scoreGradients, tile * 64 + rowStart + 33);
+                    float a_r2 = Unsafe.Add(ref dS, tile * 64 + rowStart + 33);
                     acc_r2_c0 = a_r2 * b_c0 + acc_r2_c0;
                     acc_r2_c1 = a_r2 * b_c1 + acc_r2_c1;
                     acc_r2_c2 = a_r2 * b_c2 + acc_r2_c2;
                     acc_r2_c3 = a_r2 * b_c3 + acc_r2_c3;
-                    float a_r3 = Unsafe.Add(ref scoreGradients, tile * 64 + rowStart + 49);
+                    float a_r3 = Unsafe.Add(ref dS, tile * 64 + rowStart + 49);
                     acc_r3_c0 = a_r3 * b_c0 + acc_r3_c0;
                     acc_r3_c1 = a_r3 * b_c1 + acc_r3_c1;
                     acc_r3_c2 = a_r3 * b_c2 + acc_r3_c2;
@@ -1806,12 +1806,12 @@ namespace FixedShapeAttention.Generated
                     float b_c1 = Unsafe.Add(ref keys, rowStart * 20 + 41);
                     float b_c2 = Unsafe.Add(ref keys, rowStart * 20 + 42);
                     float b_c3 = Unsafe.Add(ref keys, rowStart * 20 + 43);
-                    float a_r2 = Unsafe.Add(ref scoreGradients, tile * 64 + rowStart + 34);
+                    float a_r2 = Unsafe.Add(ref dS, tile * 64 + rowStart + 34);
                     acc_r2_c0 = a_r2 * b_c0 + acc_r2_c0;
                     acc_r2_c1 = a_r2 * b_c1 + acc_r2_c1;
                     acc_r2_c2 = a_r2 * b_c2 + acc_r2_c2;
                     acc_r2_c3 = a_r2 * b_c3 + acc_r2_c3;
-                    float a_r3 = Unsafe.Add(ref scoreGradients, tile * 64 + rowStart + 50);
+                    float a_r3 = Unsafe.Add(ref dS, tile * 64 + rowStart + 50);
                     acc_r3_c0 = a_r3 * b_c0 + acc_r3_c0;
                     acc_r3_c1 = a_r3 * b_c1 + acc_r3_c1;
                     acc_r3_c2 = a_r3 * b_c2 + acc_r3_c2;
@@ -1823,35 +1823,35 @@ namespace FixedShapeAttention.Generated
                     float b_c1 = Unsafe.Add(ref keys, rowStart * 20 + 61);
                     float b_c2 = Unsafe.Add(ref keys, rowStart * 20 + 62);
                     float b_c3 = Unsafe.Add(ref keys, rowStart * 20 + 63);
-                    float a_r3 = Unsafe.Add(ref scoreGradients, tile * 64 + rowStart + 51);
+                    float a_r3 = Unsafe.Add(ref dS, tile * 64 + rowStart + 51);
                     acc_r3_c0 = a_r3 * b_c0 + acc_r3_c0;
                     acc_r3_c1 = a_r3 * b_c1 + acc_r3_c1;
                     acc_r3_c2 = a_r3 * b_c2 + acc_r3_c2;
                     acc_r3_c3 = a_r3 * b_c3 + acc_r3_c3;
                 }
-                Unsafe.Add(ref queryGradient, tile * 80) = acc_r0_c0;
-                Unsafe.Add(ref queryGradient, tile * 80 + 1) = acc_r0_c1;
-                Unsafe.Add(ref queryGradient, tile * 80 + 2) = acc_r0_c2;
-                Unsafe.Add(ref queryGradient, tile * 80 + 3) = acc_r0_c3;
-                Unsafe.Add(ref queryGradient, tile * 80 + 20) = acc_r1_c0;
-                Unsafe.Add(ref queryGradient, tile * 80 + 21) = acc_r1_c1;
-                Unsafe.Add(ref queryGradient, tile * 80 + 22) = acc_r1_c2;
-                Unsafe.Add(ref queryGradient, tile * 80 + 23) = acc_r1_c3;
-                Unsafe.Add(ref queryGradient, tile * 80 + 40) = acc_r2_c0;
-                Unsafe.Add(ref queryGradient, tile * 80 + 41) = acc_r2_c1;
-                Unsafe.Add(ref queryGradient, tile * 80 + 42) = acc_r2_c2;
-                Unsafe.Add(ref queryGradient, tile * 80 + 43) = acc_r2_c3;
-                Unsafe.Add(ref queryGradient, tile * 80 + 60) = acc_r3_c0;
-                Unsafe.Add(ref queryGradient, tile * 80 + 61) = acc_r3_c1;
-                Unsafe.Add(ref queryGradient, tile * 80 + 62) = acc_r3_c2;
-                Unsafe.Add(ref queryGradient, tile * 80 + 63) = acc_r3_c3;
+                Unsafe.Add(ref dQ, tile * 80) = acc_r0_c0;
+                Unsafe.Add(ref dQ, tile * 80 + 1) = acc_r0_c1;
+                Unsafe.Add(ref dQ, tile * 80 + 2) = acc_r0_c2;
+                Unsafe.Add(ref dQ, tile * 80 + 3) = acc_r0_c3;
+                Unsafe.Add(ref dQ, tile * 80 + 20) = acc_r1_c0;
+                Unsafe.Add(ref dQ, tile * 80 + 21) = acc_r1_c1;
+                Unsafe.Add(ref dQ, tile * 80 + 22) = acc_r1_c2;
+                Unsafe.Add(ref dQ, tile * 80 + 23) = acc_r1_c3;
+                Unsafe.Add(ref dQ, tile * 80 + 40) = acc_r2_c0;
+                Unsafe.Add(ref dQ, tile * 80 + 41) = acc_r2_c1;
+                Unsafe.Add(ref dQ, tile * 80 + 42) = acc_r2_c2;
+                Unsafe.Add(ref dQ, tile * 80 + 43) = acc_r2_c3;
+                Unsafe.Add(ref dQ, tile * 80 + 60) = acc_r3_c0;
+                Unsafe.Add(ref dQ, tile * 80 + 61) = acc_r3_c1;
+                Unsafe.Add(ref dQ, tile * 80 + 62) = acc_r3_c2;
+                Unsafe.Add(ref dQ, tile * 80 + 63) = acc_r3_c3;
             }
             if (hasTail)
             {
                 int rowStart = firstRow + fullTiles * 4;
                 float acc_r0_c0 = 0f, acc_r0_c1 = 0f, acc_r0_c2 = 0f, acc_r0_c3 = 0f;
                 ref float bRow = ref keys;
-                ref float aRow = ref Unsafe.Add(ref scoreGradients, fullTiles * 64);
+                ref float aRow = ref Unsafe.Add(ref dS, fullTiles * 64);
                 for (nint k = 0; k <= rowStart; k++)
                 {
                     float b_c0 = bRow;
@@ -1865,10 +1865,10 @@ namespace FixedShapeAttention.Generated
                     acc_r0_c3 = a_r0 * b_c3 + acc_r0_c3;
                     bRow = ref Unsafe.Add(ref bRow, 20);
                 }
-                Unsafe.Add(ref queryGradient, fullTiles * 80) = acc_r0_c0;
-                Unsafe.Add(ref queryGradient, fullTiles * 80 + 1) = acc_r0_c1;
-                Unsafe.Add(ref queryGradient, fullTiles * 80 + 2) = acc_r0_c2;
-                Unsafe.Add(ref queryGradient, fullTiles * 80 + 3) = acc_r0_c3;
+                Unsafe.Add(ref dQ, fullTiles * 80) = acc_r0_c0;
+                Unsafe.Add(ref dQ, fullTiles * 80 + 1) = acc_r0_c1;
+                Unsafe.Add(ref dQ, fullTiles * 80 + 2) = acc_r0_c2;
+                Unsafe.Add(ref dQ, fullTiles * 80 + 3) = acc_r0_c3;
             }
             for (int tile = 0; tile < fullTiles; tile++)
             {
@@ -1878,7 +1878,7 @@ namespace FixedShapeAttention.Generated
                 float acc_r2_c0 = 0f;
                 float acc_r3_c0 = 0f;
                 ref float bRow = ref Unsafe.Add(ref keys, 4);
-                ref float aRow = ref Unsafe.Add(ref scoreGradients, tile * 64);
+                ref float aRow = ref Unsafe.Add(ref dS, tile * 64);
                 for (nint k = 0; k <= rowStart; k++)
                 {
                     float b_c0 = bRow;
@@ -1895,38 +1895,38 @@ namespace FixedShapeAttention.Generated
                 // Key rowStart + 1 is visible to rows 1..3 of this tile only.
                 {
                     float b_c0 = Unsafe.Add(ref keys, rowStart * 20 + 24);
-                    float a_r1 = Unsafe.Add(ref scoreGradients, tile * 64 + rowStart + 17);
+                    float a_r1 = Unsafe.Add(ref dS, tile * 64 + rowStart + 17);
                     acc_r1_c0 = a_r1 * b_c0 + acc_r1_c0;
-                    float a_r2 = Unsafe.Add(ref scoreGradients, tile * 64 + rowStart + 33);
+                    float a_r2 = Unsafe.Add(ref dS, tile * 64 + rowStart + 33);
                     acc_r2_c0 = a_r2 * b_c0 + acc_r2_c0;
-                    float a_r3 = Unsafe.Add(ref scoreGradients, tile * 64 + rowStart + 49);
+                    float a_r3 = Unsafe.Add(ref dS, tile * 64 + rowStart + 49);
                     acc_r3_c0 = a_r3 * b_c0 + acc_r3_c0;
                 }
                 // Key rowStart + 2 is visible to rows 2..3 of this tile only.
                 {
                     float b_c0 = Unsafe.Add(ref keys, rowStart * 20 + 44);
-                    float a_r2 = Unsafe.Add(ref scoreGradients, tile * 64 + rowStart + 34);
+                    float a_r2 = Unsafe.Add(ref dS, tile * 64 + rowStart + 34);
                     acc_r2_c0 = a_r2 * b_c0 + acc_r2_c0;
-                    float a_r3 = Unsafe.Add(ref scoreGradients, tile * 64 + rowStart + 50);
+                    float a_r3 = Unsafe.Add(ref dS, tile * 64 + rowStart + 50);
                     acc_r3_c0 = a_r3 * b_c0 + acc_r3_c0;
                 }
                 // Key rowStart + 3 is visible to rows 3..3 of this tile only.
                 {
                     float b_c0 = Unsafe.Add(ref keys, rowStart * 20 + 64);
-                    float a_r3 = Unsafe.Add(ref scoreGradients, tile * 64 + rowStart + 51);
+                    float a_r3 = Unsafe.Add(ref dS, tile * 64 + rowStart + 51);
                     acc_r3_c0 = a_r3 * b_c0 + acc_r3_c0;
                 }
-                Unsafe.Add(ref queryGradient, tile * 80 + 4) = acc_r0_c0;
-                Unsafe.Add(ref queryGradient, tile * 80 + 24) = acc_r1_c0;
-                Unsafe.Add(ref queryGradient, tile * 80 + 44) = acc_r2_c0;
-                Unsafe.Add(ref queryGradient, tile * 80 + 64) = acc_r3_c0;
+                Unsafe.Add(ref dQ, tile * 80 + 4) = acc_r0_c0;
+                Unsafe.Add(ref dQ, tile * 80 + 24) = acc_r1_c0;
+                Unsafe.Add(ref dQ, tile * 80 + 44) = acc_r2_c0;
+                Unsafe.Add(ref dQ, tile * 80 + 64) = acc_r3_c0;
             }
             if (hasTail)
             {
                 int rowStart = firstRow + fullTiles * 4;
                 float acc_r0_c0 = 0f;
                 ref float bRow = ref Unsafe.Add(ref keys, 4);
-                ref float aRow = ref Unsafe.Add(ref scoreGradients, fullTiles * 64);
+                ref float aRow = ref Unsafe.Add(ref dS, fullTiles * 64);
                 for (nint k = 0; k <= rowStart; k++)
                 {
                     float b_c0 = bRow;
@@ -1934,7 +1934,7 @@ namespace FixedShapeAttention.Generated
                     acc_r0_c0 = a_r0 * b_c0 + acc_r0_c0;
                     bRow = ref Unsafe.Add(ref bRow, 20);
                 }
-                Unsafe.Add(ref queryGradient, fullTiles * 80 + 4) = acc_r0_c0;
+                Unsafe.Add(ref dQ, fullTiles * 80 + 4) = acc_r0_c0;
             }
         }
 

@@ -141,7 +141,9 @@ namespace Demo
             global::System.ReadOnlySpan<float> q, global::System.ReadOnlySpan<float> k, global::System.ReadOnlySpan<float> v,
             global::System.ReadOnlySpan<float> output, global::System.ReadOnlySpan<float> logSumExp, global::System.ReadOnlySpan<float> outputGradient,
             global::System.Span<float> queryGradient, global::System.Span<float> keyGradient, global::System.Span<float> valueGradient) =>
-            AttentionBackward(q, k, v, output, logSumExp, outputGradient, queryGradient, keyGradient, valueGradient, global::FixedShapeAttention.KernelParallelism.DefaultMaxDegreeOfParallelism);
+            AttentionBackward(
+            q, k, v, output, logSumExp, outputGradient, queryGradient, keyGradient, valueGradient,
+            global::FixedShapeAttention.KernelParallelism.DefaultMaxDegreeOfParallelism);
 
         /// <inheritdoc cref="AttentionBackward(global::System.ReadOnlySpan{float}, global::System.ReadOnlySpan{float}, global::System.ReadOnlySpan{float},
         /// global::System.ReadOnlySpan{float}, global::System.ReadOnlySpan{float}, global::System.ReadOnlySpan{float}, global::System.Span{float},
@@ -154,7 +156,8 @@ namespace Demo
             global::System.Span<float> queryGradient, global::System.Span<float> keyGradient, global::System.Span<float> valueGradient,
             int maxDegreeOfParallelism)
         {
-            int batch = global::FixedShapeAttention.CompilerServices.KernelArguments.ValidateAttentionBackward(q, k, v, output, logSumExp, outputGradient, queryGradient, keyGradient, valueGradient, 4, 3, 1);
+            int batch = global::FixedShapeAttention.CompilerServices.KernelArguments.ValidateAttentionBackward(
+                q, k, v, output, logSumExp, outputGradient, queryGradient, keyGradient, valueGradient, 4, 3, 1);
             global::FixedShapeAttention.CompilerServices.ParallelRunner.Run(
                 new global::FixedShapeAttention.Generated.WorkedExampleAttentionBackwardKernel(), batch, batch * 480L, maxDegreeOfParallelism, q, k, v, output,
                 outputGradient, logSumExp, queryGradient, keyGradient, valueGradient, default);
@@ -168,7 +171,9 @@ namespace Demo
             global::System.ReadOnlySpan<int> keyCounts, global::System.ReadOnlySpan<float> output, global::System.ReadOnlySpan<float> logSumExp,
             global::System.ReadOnlySpan<float> outputGradient, global::System.Span<float> queryGradient, global::System.Span<float> keyGradient,
             global::System.Span<float> valueGradient) =>
-            AttentionBackward(q, k, v, keyCounts, output, logSumExp, outputGradient, queryGradient, keyGradient, valueGradient, global::FixedShapeAttention.KernelParallelism.DefaultMaxDegreeOfParallelism);
+            AttentionBackward(
+            q, k, v, keyCounts, output, logSumExp, outputGradient, queryGradient, keyGradient, valueGradient,
+            global::FixedShapeAttention.KernelParallelism.DefaultMaxDegreeOfParallelism);
 
         /// <inheritdoc cref="AttentionBackward(global::System.ReadOnlySpan{float}, global::System.ReadOnlySpan{float}, global::System.ReadOnlySpan{float},
         /// global::System.ReadOnlySpan{int}, global::System.ReadOnlySpan{float}, global::System.ReadOnlySpan{float}, global::System.ReadOnlySpan{float},
@@ -181,7 +186,8 @@ namespace Demo
             global::System.ReadOnlySpan<float> outputGradient, global::System.Span<float> queryGradient, global::System.Span<float> keyGradient,
             global::System.Span<float> valueGradient, int maxDegreeOfParallelism)
         {
-            int batch = global::FixedShapeAttention.CompilerServices.KernelArguments.ValidateAttentionBackward(q, k, v, output, logSumExp, outputGradient, queryGradient, keyGradient, valueGradient, 4, 3, 1);
+            int batch = global::FixedShapeAttention.CompilerServices.KernelArguments.ValidateAttentionBackward(
+                q, k, v, output, logSumExp, outputGradient, queryGradient, keyGradient, valueGradient, 4, 3, 1);
             global::FixedShapeAttention.CompilerServices.KernelArguments.ValidateCounts(keyCounts, "keyCounts", batch, 4);
             global::FixedShapeAttention.CompilerServices.ParallelRunner.Run(
                 new global::FixedShapeAttention.Generated.WorkedExampleAttentionBackwardKernel(), batch, batch * 480L, maxDegreeOfParallelism, q, k, v, output,
@@ -528,28 +534,24 @@ namespace FixedShapeAttention.Generated
             int head = chunk % 1;
             int keyCount = buffers.SequenceCount(sequence, 4);
             nint headOffset = (nint)sequence * 12 + head * 3;
-            ref float qHead = ref Unsafe.Add(ref buffers.Input0, headOffset);
-            ref float kHead = ref Unsafe.Add(ref buffers.Input1, headOffset);
-            ref float vHead = ref Unsafe.Add(ref buffers.Input2, headOffset);
-            ref float outputHead = ref Unsafe.Add(ref buffers.Input3, headOffset);
-            ref float outputGradientHead = ref Unsafe.Add(ref buffers.Input4, headOffset);
-            ref float logSumExp = ref Unsafe.Add(ref buffers.Input5, ((nint)sequence * 1 + head) * 4);
-            ref float queryGradientHead = ref Unsafe.Add(ref buffers.Output, headOffset);
-            ref float keyGradientHead = ref Unsafe.Add(ref buffers.Output1, headOffset);
-            ref float valueGradientHead = ref Unsafe.Add(ref buffers.Output2, headOffset);
+            ref float q = ref Unsafe.Add(ref buffers.Input0, headOffset);
+            ref float k = ref Unsafe.Add(ref buffers.Input1, headOffset);
+            ref float v = ref Unsafe.Add(ref buffers.Input2, headOffset);
+            ref float o = ref Unsafe.Add(ref buffers.Input3, headOffset);
+            ref float dO = ref Unsafe.Add(ref buffers.Input4, headOffset);
+            ref float lse = ref Unsafe.Add(ref buffers.Input5, ((nint)sequence * 1 + head) * 4);
+            ref float dQ = ref Unsafe.Add(ref buffers.Output, headOffset);
+            ref float dK = ref Unsafe.Add(ref buffers.Output1, headOffset);
+            ref float dV = ref Unsafe.Add(ref buffers.Output2, headOffset);
             // Scratch: Kᵀ and Vᵀ of this head (3 × 16 each), then P and dS (4 × 16 each).
             ref float scratch = ref MemoryMarshal.GetReference(WorkerScratch.Get(224));
             if (Vector512.IsHardwareAccelerated || Vector256.IsHardwareAccelerated)
             {
-                Head_Vector256(
-                    ref qHead, ref kHead, ref vHead, ref outputHead, ref outputGradientHead, ref logSumExp, ref queryGradientHead, ref keyGradientHead, ref valueGradientHead,
-                    ref scratch, keyCount);
+                Head_Vector256(ref q, ref k, ref v, ref o, ref dO, ref lse, ref dQ, ref dK, ref dV, ref scratch, keyCount);
             }
             else
             {
-                Head_Scalar(
-                    ref qHead, ref kHead, ref vHead, ref outputHead, ref outputGradientHead, ref logSumExp, ref queryGradientHead, ref keyGradientHead, ref valueGradientHead,
-                    ref scratch, keyCount);
+                Head_Scalar(ref q, ref k, ref v, ref o, ref dO, ref lse, ref dQ, ref dK, ref dV, ref scratch, keyCount);
             }
         }
 
@@ -610,7 +612,7 @@ namespace FixedShapeAttention.Generated
         }
 
         /// <summary>dQ = dS·K of the head's rows (3 columns).</summary>
-        private static void QueryGradient_Scalar(ref float scoreGradients, ref float keys, ref float queryGradient, int fullTiles, bool hasTail)
+        private static void QueryGradient_Scalar(ref float dS, ref float keys, ref float dQ, int fullTiles, bool hasTail)
         {
             for (int tile = 0; tile < fullTiles; tile++)
             {
@@ -619,7 +621,7 @@ namespace FixedShapeAttention.Generated
                 float acc_r2_c0 = 0f, acc_r2_c1 = 0f, acc_r2_c2 = 0f;
                 float acc_r3_c0 = 0f, acc_r3_c1 = 0f, acc_r3_c2 = 0f;
                 ref float bRow = ref keys;
-                ref float aRow = ref Unsafe.Add(ref scoreGradients, tile * 64);
+                ref float aRow = ref Unsafe.Add(ref dS, tile * 64);
                 for (nint k = 0; k < 4; k++)
                 {
                     float b_c0 = bRow;
@@ -643,18 +645,18 @@ namespace FixedShapeAttention.Generated
                     acc_r3_c2 = a_r3 * b_c2 + acc_r3_c2;
                     bRow = ref Unsafe.Add(ref bRow, 3);
                 }
-                Unsafe.Add(ref queryGradient, tile * 12) = acc_r0_c0;
-                Unsafe.Add(ref queryGradient, tile * 12 + 1) = acc_r0_c1;
-                Unsafe.Add(ref queryGradient, tile * 12 + 2) = acc_r0_c2;
-                Unsafe.Add(ref queryGradient, tile * 12 + 3) = acc_r1_c0;
-                Unsafe.Add(ref queryGradient, tile * 12 + 4) = acc_r1_c1;
-                Unsafe.Add(ref queryGradient, tile * 12 + 5) = acc_r1_c2;
-                Unsafe.Add(ref queryGradient, tile * 12 + 6) = acc_r2_c0;
-                Unsafe.Add(ref queryGradient, tile * 12 + 7) = acc_r2_c1;
-                Unsafe.Add(ref queryGradient, tile * 12 + 8) = acc_r2_c2;
-                Unsafe.Add(ref queryGradient, tile * 12 + 9) = acc_r3_c0;
-                Unsafe.Add(ref queryGradient, tile * 12 + 10) = acc_r3_c1;
-                Unsafe.Add(ref queryGradient, tile * 12 + 11) = acc_r3_c2;
+                Unsafe.Add(ref dQ, tile * 12) = acc_r0_c0;
+                Unsafe.Add(ref dQ, tile * 12 + 1) = acc_r0_c1;
+                Unsafe.Add(ref dQ, tile * 12 + 2) = acc_r0_c2;
+                Unsafe.Add(ref dQ, tile * 12 + 3) = acc_r1_c0;
+                Unsafe.Add(ref dQ, tile * 12 + 4) = acc_r1_c1;
+                Unsafe.Add(ref dQ, tile * 12 + 5) = acc_r1_c2;
+                Unsafe.Add(ref dQ, tile * 12 + 6) = acc_r2_c0;
+                Unsafe.Add(ref dQ, tile * 12 + 7) = acc_r2_c1;
+                Unsafe.Add(ref dQ, tile * 12 + 8) = acc_r2_c2;
+                Unsafe.Add(ref dQ, tile * 12 + 9) = acc_r3_c0;
+                Unsafe.Add(ref dQ, tile * 12 + 10) = acc_r3_c1;
+                Unsafe.Add(ref dQ, tile * 12 + 11) = acc_r3_c2;
             }
         }
 

@@ -26,12 +26,15 @@ namespace Demo
             global::System.ReadOnlySpan<float> w2, global::System.ReadOnlySpan<float> b2, global::System.Span<float> y, global::System.Span<float> hidden,
             global::System.Span<float> activated, int maxDegreeOfParallelism)
         {
-            int batch = global::FixedShapeAttention.CompilerServices.KernelArguments.ValidateFeedForwardForTraining(x, w1, b1, w2, b2, y, hidden, activated, 128, 384, 1536);
+            int batch = global::FixedShapeAttention.CompilerServices.KernelArguments.ValidateFeedForwardForTraining(
+                x, w1, b1, w2, b2, y, hidden, activated, 128, 384, 1536);
             int rows = batch * 128;
-            global::FixedShapeAttention.CompilerServices.TrainingOperations.Multiply(x, 384, false, w1, 1536, false, hidden, 1536, rows, 1536, 384, false, maxDegreeOfParallelism);
+            global::FixedShapeAttention.CompilerServices.TrainingOperations.Multiply(
+                x, 384, false, w1, 1536, false, hidden, 1536, rows, 1536, 384, false, maxDegreeOfParallelism);
             global::FixedShapeAttention.CompilerServices.TrainingOperations.AddBias(hidden, b1);
             global::FixedShapeAttention.CompilerServices.TrainingOperations.Activate(global::FixedShapeAttention.Activation.Relu, hidden, activated);
-            global::FixedShapeAttention.CompilerServices.TrainingOperations.Multiply(activated, 1536, false, w2, 384, false, y, 384, rows, 384, 1536, false, maxDegreeOfParallelism);
+            global::FixedShapeAttention.CompilerServices.TrainingOperations.Multiply(
+                activated, 1536, false, w2, 384, false, y, 384, rows, 384, 1536, false, maxDegreeOfParallelism);
             global::FixedShapeAttention.CompilerServices.TrainingOperations.AddBias(y, b2);
         }
 
@@ -53,7 +56,9 @@ namespace Demo
             global::System.ReadOnlySpan<float> hidden, global::System.ReadOnlySpan<float> activated, global::System.ReadOnlySpan<float> outputGradient,
             global::System.Span<float> inputGradient, global::System.Span<float> w1Gradient, global::System.Span<float> b1Gradient,
             global::System.Span<float> w2Gradient, global::System.Span<float> b2Gradient, global::System.Span<float> hiddenGradient) =>
-            FeedForwardBackward(x, w1, w2, hidden, activated, outputGradient, inputGradient, w1Gradient, b1Gradient, w2Gradient, b2Gradient, hiddenGradient, global::FixedShapeAttention.KernelParallelism.DefaultMaxDegreeOfParallelism);
+            FeedForwardBackward(
+            x, w1, w2, hidden, activated, outputGradient, inputGradient, w1Gradient, b1Gradient, w2Gradient, b2Gradient, hiddenGradient,
+            global::FixedShapeAttention.KernelParallelism.DefaultMaxDegreeOfParallelism);
 
         /// <inheritdoc cref="FeedForwardBackward(global::System.ReadOnlySpan{float}, global::System.ReadOnlySpan{float}, global::System.ReadOnlySpan{float},
         /// global::System.ReadOnlySpan{float}, global::System.ReadOnlySpan{float}, global::System.ReadOnlySpan{float}, global::System.Span{float},
@@ -70,18 +75,63 @@ namespace Demo
                 x, w1, w2, hidden, activated, outputGradient, inputGradient, w1Gradient, b1Gradient, w2Gradient, b2Gradient, hiddenGradient, 128, 384, 1536);
             for (int sequence = 0; sequence < batch; sequence++)
             {
-                global::FixedShapeAttention.CompilerServices.TrainingOperations.Multiply(activated.Slice(sequence * 196608, 196608), 1536, true, outputGradient.Slice(sequence * 49152, 49152), 384, false, w2Gradient, 384, 1536, 384, 128, true, maxDegreeOfParallelism);
-                global::FixedShapeAttention.CompilerServices.TrainingOperations.AccumulateBiasGradient(outputGradient.Slice(sequence * 49152, 49152), b2Gradient);
+                global::FixedShapeAttention.CompilerServices.TrainingOperations.Multiply(
+                    activated.Slice(sequence * 196608, 196608), 1536, true, outputGradient.Slice(sequence * 49152, 49152), 384, false, w2Gradient, 384, 1536,
+                    384, 128, true, maxDegreeOfParallelism);
+                global::FixedShapeAttention.CompilerServices.TrainingOperations.AccumulateBiasGradient(
+                    outputGradient.Slice(sequence * 49152, 49152), b2Gradient);
             }
             int rows = batch * 128;
-            global::FixedShapeAttention.CompilerServices.TrainingOperations.Multiply(outputGradient, 384, false, w2, 384, true, hiddenGradient, 1536, rows, 1536, 384, false, maxDegreeOfParallelism);
-            global::FixedShapeAttention.CompilerServices.TrainingOperations.ActivationBackward(global::FixedShapeAttention.Activation.Relu, hidden, hiddenGradient);
+            global::FixedShapeAttention.CompilerServices.TrainingOperations.Multiply(
+                outputGradient, 384, false, w2, 384, true, hiddenGradient, 1536, rows, 1536, 384, false, maxDegreeOfParallelism);
+            global::FixedShapeAttention.CompilerServices.TrainingOperations.ActivationBackward(
+                global::FixedShapeAttention.Activation.Relu, hidden, hiddenGradient);
             for (int sequence = 0; sequence < batch; sequence++)
             {
-                global::FixedShapeAttention.CompilerServices.TrainingOperations.Multiply(x.Slice(sequence * 49152, 49152), 384, true, hiddenGradient.Slice(sequence * 196608, 196608), 1536, false, w1Gradient, 1536, 384, 1536, 128, true, maxDegreeOfParallelism);
-                global::FixedShapeAttention.CompilerServices.TrainingOperations.AccumulateBiasGradient(hiddenGradient.Slice(sequence * 196608, 196608), b1Gradient);
+                global::FixedShapeAttention.CompilerServices.TrainingOperations.Multiply(
+                    x.Slice(sequence * 49152, 49152), 384, true, hiddenGradient.Slice(sequence * 196608, 196608), 1536, false, w1Gradient, 1536, 384, 1536, 128,
+                    true, maxDegreeOfParallelism);
+                global::FixedShapeAttention.CompilerServices.TrainingOperations.AccumulateBiasGradient(
+                    hiddenGradient.Slice(sequence * 196608, 196608), b1Gradient);
             }
-            global::FixedShapeAttention.CompilerServices.TrainingOperations.Multiply(hiddenGradient, 1536, false, w1, 1536, true, inputGradient, 384, rows, 384, 1536, false, maxDegreeOfParallelism);
+            global::FixedShapeAttention.CompilerServices.TrainingOperations.Multiply(
+                hiddenGradient, 1536, false, w1, 1536, true, inputGradient, 384, rows, 384, 1536, false, maxDegreeOfParallelism);
+        }
+
+        /// <summary>The backward pass of <c>y = x·W + b</c> (W <c>[384, 384]</c>): dW += xᵀ·dy and db += Σ dy, sequence by sequence in batch
+        /// order; dx = dy·Wᵀ into <paramref name="inputGradient"/>, or added to it with <paramref name="accumulateInputGradient"/> (the
+        /// query, key and value projections share their input).</summary>
+        /// <exception cref="global::System.ArgumentException">A length does not match the shape, or a gradient overlaps another span.</exception>
+        [global::System.CodeDom.Compiler.GeneratedCode("FixedShapeAttention.Generators", "1.0.0.0")]
+        public static void ProjectionBackward(
+            global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> w, global::System.ReadOnlySpan<float> outputGradient,
+            global::System.Span<float> inputGradient, global::System.Span<float> weightGradient, global::System.Span<float> biasGradient,
+            bool accumulateInputGradient) =>
+            ProjectionBackward(
+            x, w, outputGradient, inputGradient, weightGradient, biasGradient, accumulateInputGradient,
+            global::FixedShapeAttention.KernelParallelism.DefaultMaxDegreeOfParallelism);
+
+        /// <inheritdoc cref="ProjectionBackward(global::System.ReadOnlySpan{float}, global::System.ReadOnlySpan{float}, global::System.ReadOnlySpan{float},
+        /// global::System.Span{float}, global::System.Span{float}, global::System.Span{float}, bool)"/>
+        /// <param name="maxDegreeOfParallelism">-1 for every processor, 1 for the calling thread only. Results are bit-identical for every value.</param>
+        [global::System.CodeDom.Compiler.GeneratedCode("FixedShapeAttention.Generators", "1.0.0.0")]
+        public static void ProjectionBackward(
+            global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> w, global::System.ReadOnlySpan<float> outputGradient,
+            global::System.Span<float> inputGradient, global::System.Span<float> weightGradient, global::System.Span<float> biasGradient,
+            bool accumulateInputGradient, int maxDegreeOfParallelism)
+        {
+            int batch = global::FixedShapeAttention.CompilerServices.KernelArguments.ValidateProjectionBackward(
+                x, w, outputGradient, inputGradient, weightGradient, biasGradient, 128, 384);
+            for (int sequence = 0; sequence < batch; sequence++)
+            {
+                global::FixedShapeAttention.CompilerServices.TrainingOperations.Multiply(
+                    x.Slice(sequence * 49152, 49152), 384, true, outputGradient.Slice(sequence * 49152, 49152), 384, false, weightGradient, 384, 384, 384, 128,
+                    true, maxDegreeOfParallelism);
+                global::FixedShapeAttention.CompilerServices.TrainingOperations.AccumulateBiasGradient(
+                    outputGradient.Slice(sequence * 49152, 49152), biasGradient);
+            }
+            global::FixedShapeAttention.CompilerServices.TrainingOperations.Multiply(
+                outputGradient, 384, false, w, 384, true, inputGradient, 384, batch * 128, 384, 384, accumulateInputGradient, maxDegreeOfParallelism);
         }
     }
 }

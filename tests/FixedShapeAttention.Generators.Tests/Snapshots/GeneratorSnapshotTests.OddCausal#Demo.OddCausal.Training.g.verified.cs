@@ -26,12 +26,15 @@ namespace Demo
             global::System.ReadOnlySpan<float> w2, global::System.ReadOnlySpan<float> b2, global::System.Span<float> y, global::System.Span<float> hidden,
             global::System.Span<float> activated, int maxDegreeOfParallelism)
         {
-            int batch = global::FixedShapeAttention.CompilerServices.KernelArguments.ValidateFeedForwardForTraining(x, w1, b1, w2, b2, y, hidden, activated, 13, 20, 36);
+            int batch = global::FixedShapeAttention.CompilerServices.KernelArguments.ValidateFeedForwardForTraining(
+                x, w1, b1, w2, b2, y, hidden, activated, 13, 20, 36);
             int rows = batch * 13;
-            global::FixedShapeAttention.CompilerServices.TrainingOperations.Multiply(x, 20, false, w1, 36, false, hidden, 36, rows, 36, 20, false, maxDegreeOfParallelism);
+            global::FixedShapeAttention.CompilerServices.TrainingOperations.Multiply(
+                x, 20, false, w1, 36, false, hidden, 36, rows, 36, 20, false, maxDegreeOfParallelism);
             global::FixedShapeAttention.CompilerServices.TrainingOperations.AddBias(hidden, b1);
             global::FixedShapeAttention.CompilerServices.TrainingOperations.Activate(global::FixedShapeAttention.Activation.Gelu, hidden, activated);
-            global::FixedShapeAttention.CompilerServices.TrainingOperations.Multiply(activated, 36, false, w2, 20, false, y, 20, rows, 20, 36, false, maxDegreeOfParallelism);
+            global::FixedShapeAttention.CompilerServices.TrainingOperations.Multiply(
+                activated, 36, false, w2, 20, false, y, 20, rows, 20, 36, false, maxDegreeOfParallelism);
             global::FixedShapeAttention.CompilerServices.TrainingOperations.AddBias(y, b2);
         }
 
@@ -53,7 +56,9 @@ namespace Demo
             global::System.ReadOnlySpan<float> hidden, global::System.ReadOnlySpan<float> activated, global::System.ReadOnlySpan<float> outputGradient,
             global::System.Span<float> inputGradient, global::System.Span<float> w1Gradient, global::System.Span<float> b1Gradient,
             global::System.Span<float> w2Gradient, global::System.Span<float> b2Gradient, global::System.Span<float> hiddenGradient) =>
-            FeedForwardBackward(x, w1, w2, hidden, activated, outputGradient, inputGradient, w1Gradient, b1Gradient, w2Gradient, b2Gradient, hiddenGradient, global::FixedShapeAttention.KernelParallelism.DefaultMaxDegreeOfParallelism);
+            FeedForwardBackward(
+            x, w1, w2, hidden, activated, outputGradient, inputGradient, w1Gradient, b1Gradient, w2Gradient, b2Gradient, hiddenGradient,
+            global::FixedShapeAttention.KernelParallelism.DefaultMaxDegreeOfParallelism);
 
         /// <inheritdoc cref="FeedForwardBackward(global::System.ReadOnlySpan{float}, global::System.ReadOnlySpan{float}, global::System.ReadOnlySpan{float},
         /// global::System.ReadOnlySpan{float}, global::System.ReadOnlySpan{float}, global::System.ReadOnlySpan{float}, global::System.Span{float},
@@ -70,18 +75,60 @@ namespace Demo
                 x, w1, w2, hidden, activated, outputGradient, inputGradient, w1Gradient, b1Gradient, w2Gradient, b2Gradient, hiddenGradient, 13, 20, 36);
             for (int sequence = 0; sequence < batch; sequence++)
             {
-                global::FixedShapeAttention.CompilerServices.TrainingOperations.Multiply(activated.Slice(sequence * 468, 468), 36, true, outputGradient.Slice(sequence * 260, 260), 20, false, w2Gradient, 20, 36, 20, 13, true, maxDegreeOfParallelism);
+                global::FixedShapeAttention.CompilerServices.TrainingOperations.Multiply(
+                    activated.Slice(sequence * 468, 468), 36, true, outputGradient.Slice(sequence * 260, 260), 20, false, w2Gradient, 20, 36, 20, 13, true,
+                    maxDegreeOfParallelism);
                 global::FixedShapeAttention.CompilerServices.TrainingOperations.AccumulateBiasGradient(outputGradient.Slice(sequence * 260, 260), b2Gradient);
             }
             int rows = batch * 13;
-            global::FixedShapeAttention.CompilerServices.TrainingOperations.Multiply(outputGradient, 20, false, w2, 20, true, hiddenGradient, 36, rows, 36, 20, false, maxDegreeOfParallelism);
-            global::FixedShapeAttention.CompilerServices.TrainingOperations.ActivationBackward(global::FixedShapeAttention.Activation.Gelu, hidden, hiddenGradient);
+            global::FixedShapeAttention.CompilerServices.TrainingOperations.Multiply(
+                outputGradient, 20, false, w2, 20, true, hiddenGradient, 36, rows, 36, 20, false, maxDegreeOfParallelism);
+            global::FixedShapeAttention.CompilerServices.TrainingOperations.ActivationBackward(
+                global::FixedShapeAttention.Activation.Gelu, hidden, hiddenGradient);
             for (int sequence = 0; sequence < batch; sequence++)
             {
-                global::FixedShapeAttention.CompilerServices.TrainingOperations.Multiply(x.Slice(sequence * 260, 260), 20, true, hiddenGradient.Slice(sequence * 468, 468), 36, false, w1Gradient, 36, 20, 36, 13, true, maxDegreeOfParallelism);
+                global::FixedShapeAttention.CompilerServices.TrainingOperations.Multiply(
+                    x.Slice(sequence * 260, 260), 20, true, hiddenGradient.Slice(sequence * 468, 468), 36, false, w1Gradient, 36, 20, 36, 13, true,
+                    maxDegreeOfParallelism);
                 global::FixedShapeAttention.CompilerServices.TrainingOperations.AccumulateBiasGradient(hiddenGradient.Slice(sequence * 468, 468), b1Gradient);
             }
-            global::FixedShapeAttention.CompilerServices.TrainingOperations.Multiply(hiddenGradient, 36, false, w1, 36, true, inputGradient, 20, rows, 20, 36, false, maxDegreeOfParallelism);
+            global::FixedShapeAttention.CompilerServices.TrainingOperations.Multiply(
+                hiddenGradient, 36, false, w1, 36, true, inputGradient, 20, rows, 20, 36, false, maxDegreeOfParallelism);
+        }
+
+        /// <summary>The backward pass of <c>y = x·W + b</c> (W <c>[20, 20]</c>): dW += xᵀ·dy and db += Σ dy, sequence by sequence in batch
+        /// order; dx = dy·Wᵀ into <paramref name="inputGradient"/>, or added to it with <paramref name="accumulateInputGradient"/> (the
+        /// query, key and value projections share their input).</summary>
+        /// <exception cref="global::System.ArgumentException">A length does not match the shape, or a gradient overlaps another span.</exception>
+        [global::System.CodeDom.Compiler.GeneratedCode("FixedShapeAttention.Generators", "1.0.0.0")]
+        public static void ProjectionBackward(
+            global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> w, global::System.ReadOnlySpan<float> outputGradient,
+            global::System.Span<float> inputGradient, global::System.Span<float> weightGradient, global::System.Span<float> biasGradient,
+            bool accumulateInputGradient) =>
+            ProjectionBackward(
+            x, w, outputGradient, inputGradient, weightGradient, biasGradient, accumulateInputGradient,
+            global::FixedShapeAttention.KernelParallelism.DefaultMaxDegreeOfParallelism);
+
+        /// <inheritdoc cref="ProjectionBackward(global::System.ReadOnlySpan{float}, global::System.ReadOnlySpan{float}, global::System.ReadOnlySpan{float},
+        /// global::System.Span{float}, global::System.Span{float}, global::System.Span{float}, bool)"/>
+        /// <param name="maxDegreeOfParallelism">-1 for every processor, 1 for the calling thread only. Results are bit-identical for every value.</param>
+        [global::System.CodeDom.Compiler.GeneratedCode("FixedShapeAttention.Generators", "1.0.0.0")]
+        public static void ProjectionBackward(
+            global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> w, global::System.ReadOnlySpan<float> outputGradient,
+            global::System.Span<float> inputGradient, global::System.Span<float> weightGradient, global::System.Span<float> biasGradient,
+            bool accumulateInputGradient, int maxDegreeOfParallelism)
+        {
+            int batch = global::FixedShapeAttention.CompilerServices.KernelArguments.ValidateProjectionBackward(
+                x, w, outputGradient, inputGradient, weightGradient, biasGradient, 13, 20);
+            for (int sequence = 0; sequence < batch; sequence++)
+            {
+                global::FixedShapeAttention.CompilerServices.TrainingOperations.Multiply(
+                    x.Slice(sequence * 260, 260), 20, true, outputGradient.Slice(sequence * 260, 260), 20, false, weightGradient, 20, 20, 20, 13, true,
+                    maxDegreeOfParallelism);
+                global::FixedShapeAttention.CompilerServices.TrainingOperations.AccumulateBiasGradient(outputGradient.Slice(sequence * 260, 260), biasGradient);
+            }
+            global::FixedShapeAttention.CompilerServices.TrainingOperations.Multiply(
+                outputGradient, 20, false, w, 20, true, inputGradient, 20, batch * 13, 20, 20, accumulateInputGradient, maxDegreeOfParallelism);
         }
     }
 }
