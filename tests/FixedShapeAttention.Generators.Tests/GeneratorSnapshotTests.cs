@@ -61,14 +61,14 @@ public sealed class GeneratorSnapshotTests
     /// <summary>
     /// Generated code must stay proportional to what it does (issue 10: the 4 × 3 × 12 worked example once emitted 4,635
     /// lines, MiniLM 2,276): bodies shared between ISA branches and between the raw and packed kernels are emitted once.
-    /// The budgets grew with the training kernels (attention backward and the weighted layers' training passes:
-    /// WorkedExample 1,399 lines, MiniLm 2,465, OddCausal 3,362 on 2026-11-30), which reuse the forward's Q·Kᵀ bodies
-    /// instead of emitting their own.
+    /// The budgets grew with the training kernels (attention backward with its two-phase path, and the weighted layers'
+    /// training passes: WorkedExample 1,520 lines, MiniLm 2,624, OddCausal 3,506 on 2026-11-30), which reuse the
+    /// forward's Q·Kᵀ bodies and the one-phase backward's product bodies instead of emitting their own.
     /// </summary>
     [Theory]
-    [InlineData("WorkedExample", 1450)]
-    [InlineData("MiniLm", 2550)]
-    [InlineData("OddCausal", 3450)]
+    [InlineData("WorkedExample", 1600)]
+    [InlineData("MiniLm", 2700)]
+    [InlineData("OddCausal", 3600)]
     public void Generated_sources_stay_within_their_size_budget(string shape, int maxLines)
     {
         GeneratorRun run = GeneratorHarness.Run(SourceOf(shape));

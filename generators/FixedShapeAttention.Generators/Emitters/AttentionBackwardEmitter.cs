@@ -87,6 +87,7 @@ internal static class AttentionBackwardEmitter
             () =>
             {
                 Validate();
+                EmitSplitPath(w, plan, backwardKernel, "default");
                 w.List($"{Spans.CompilerServices}.ParallelRunner.Run(", backwardRun.Append("default"), ");");
             });
 
@@ -104,8 +105,49 @@ internal static class AttentionBackwardEmitter
             {
                 Validate();
                 w.Line($"{Spans.CompilerServices}.KernelArguments.ValidateCounts(keyCounts, \"keyCounts\", batch, {s});");
+                EmitSplitPath(w, plan, backwardKernel, "keyCounts");
                 w.List($"{Spans.CompilerServices}.ParallelRunner.Run(", backwardRun.Append("keyCounts"), ");");
             });
+    }
+
+    /// <summary>
+    /// The two-phase path for calls with fewer (sequence, head) pairs than threads: P and dS of every pair into a buffer
+    /// the call's chunks share, then dQ, dK and dV from it, each phase split into blocks of rows.
+    /// </summary>
+    private static void EmitSplitPath(SourceWriter w, KernelPlan plan, string backwardKernel, string counts)
+    {
+        ShapeSpec shape = plan.Shape;
+        AttentionBackwardPlan backward = plan.AttentionBackward;
+        int heads = shape.Heads, parts = backward.RowParts;
+        // S and dP are two of the five products, dQ, dK and dV the other three.
+        long scoresFlops = backward.FlopsPerSequence * 2 / 5, productsFlops = backward.FlopsPerSequence - scoresFlops;
+        w.Line($"long sharedFloats = (long)batch * {(long)heads * backward.SharedFloatsPerHead}L;");
+        w.Line($"bool fewerPairsThanThreads = batch * {heads} < global::FixedShapeAttention.KernelParallelism.Resolve(maxDegreeOfParallelism);");
+        w.Line($"bool runsInParallel = batch * {backward.FlopsPerSequence}L >= global::FixedShapeAttention.KernelParallelism.ParallelThresholdFlops;");
+        using (w.Block("if (fewerPairsThanThreads && runsInParallel && sharedFloats <= global::System.Array.MaxLength)"))
+        {
+            w.Line("// Fewer (sequence, head) pairs than threads: two phases over a buffer the call's chunks share.");
+            w.Line($"global::System.Span<float> shared = {Spans.CompilerServices}.CallScratch.Get((int)sharedFloats);");
+            w.List(
+                $"{Spans.CompilerServices}.ParallelRunner.Run(",
+                new[]
+                {
+                    $"new global::{FileHeaderEmitter.KernelNamespace}.{backwardKernel}Scores()", Times("batch", heads * parts), $"batch * {scoresFlops}L",
+                    "maxDegreeOfParallelism", "q", "k", "v", "output", "outputGradient", "logSumExp", "shared", "default", "default", counts,
+                },
+                ");");
+            w.List(
+                $"{Spans.CompilerServices}.ParallelRunner.Run(",
+                new[]
+                {
+                    $"new global::{FileHeaderEmitter.KernelNamespace}.{backwardKernel}Products()", Times("batch", heads * 3 * parts), $"batch * {productsFlops}L",
+                    "maxDegreeOfParallelism", "q", "k", "shared", "default", "outputGradient", "default", "queryGradient", "keyGradient", "valueGradient", counts,
+                },
+                ");");
+            w.Line("return;");
+        }
+
+        w.Line();
     }
 
     private static IEnumerable<string> Explanation(KernelPlan plan)
@@ -118,7 +160,7 @@ internal static class AttentionBackwardEmitter
             ? "Causal: dQ reads keys 0..i of row i; dK and dV start each key row's sum at its own position (the probabilities above the diagonal are 0)."
             : "Key-padding mask (the keyCounts overload): masked keys get P = dS = 0, so their dK and dV rows are 0.";
         yield return RowTail(plan);
-        yield return $"Scheduling: {plan.AttentionBackward.Scheduling}; " + Threshold(plan, plan.AttentionBackward.FlopsPerSequence);
+        yield return $"Scheduling: {plan.AttentionBackward.Scheduling}; {plan.AttentionBackward.SplitReason}; " + Threshold(plan, plan.AttentionBackward.FlopsPerSequence);
     }
 
     public static void EmitKernel(SourceWriter w, KernelPlan plan, string forwardKernel, string kernel)
@@ -206,27 +248,149 @@ internal static class AttentionBackwardEmitter
             w.Line($"KeyPacking.PackTransposed(MemoryMarshal.CreateReadOnlySpan(ref vHead, {keysRead}), {e}, {s}, {d}, MemoryMarshal.CreateSpan(ref valuesT, {d * stride}), {stride});");
             w.Line($"{scores}(ref qHead, ref keysT, ref probabilities, {tiles});");
             w.Line($"{scores}(ref outputGradientHead, ref valuesT, ref scoreGradients, {tiles});");
-            using (w.Block($"for (int row = 0; row < {s}; row++)"))
-            {
-                w.Line(shape.Causal ? "int visible = Math.Min(row + 1, keyCount);" : "int visible = keyCount;");
-                w.List(
-                    "AttentionGradientRow.Write(",
-                    new[]
-                    {
-                        $"MemoryMarshal.CreateSpan(ref Unsafe.Add(ref probabilities, row * {stride}), {stride})",
-                        $"MemoryMarshal.CreateSpan(ref Unsafe.Add(ref scoreGradients, row * {stride}), {stride})",
-                        "Unsafe.Add(ref logSumExp, row)",
-                        $"MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref outputHead, row * {e}), {d})",
-                        $"MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref outputGradientHead, row * {e}), {d})",
-                        "Scale",
-                        "visible",
-                    },
-                    ");");
-            }
+            EmitRowPass(w, plan, "0", $"{s}", "probabilities", "scoreGradients", "logSumExp", "outputHead", "outputGradientHead");
 
             w.Line($"QueryGradient_{gradientSuffix}(ref scoreGradients, ref kHead, ref queryGradientHead, {tiles});");
             w.Line($"KeyGradient_{gradientSuffix}(ref scoreGradients, ref qHead, ref keyGradientHead, {tiles});");
             w.Line($"KeyGradient_{gradientSuffix}(ref probabilities, ref outputGradientHead, ref valueGradientHead, {tiles});");
+        }
+    }
+
+    /// <summary>P and dS of rows [first, end) in place over S and dP (<c>AttentionGradientRow</c>): the middle of the backward pass.</summary>
+    private static void EmitRowPass(SourceWriter w, KernelPlan plan, string first, string end, string p, string dS, string lse, string o, string dO)
+    {
+        ShapeSpec shape = plan.Shape;
+        int e = shape.EmbeddingDim, d = shape.HeadDim, stride = plan.ScoreStride;
+        using (w.Block($"for (int row = {first}; row < {end}; row++)"))
+        {
+            w.Line(shape.Causal ? "int visible = Math.Min(row + 1, keyCount);" : "int visible = keyCount;");
+            w.List(
+                "AttentionGradientRow.Write(",
+                new[]
+                {
+                    $"MemoryMarshal.CreateSpan(ref Unsafe.Add(ref {p}, row * {stride}), {stride})",
+                    $"MemoryMarshal.CreateSpan(ref Unsafe.Add(ref {dS}, row * {stride}), {stride})",
+                    $"Unsafe.Add(ref {lse}, row)",
+                    $"MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref {o}, row * {e}), {d})",
+                    $"MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref {dO}, row * {e}), {d})",
+                    "Scale",
+                    "visible",
+                },
+                ");");
+        }
+    }
+
+    /// <summary>A chunk's block of row tiles: part <c>part</c> of the shape's row tiles cut into the plan's row parts.</summary>
+    private static void EmitRowPart(SourceWriter w, KernelPlan plan)
+    {
+        int parts = plan.AttentionBackward.RowParts;
+        w.Line($"int firstTile = RowPartition.Start({plan.RowTiles}, {parts}, part);");
+        w.Line($"int tileCount = RowPartition.Count({plan.RowTiles}, {parts}, part);");
+        w.Line($"int fullTiles = Math.Min(firstTile + tileCount, {plan.FullRowTiles}) - firstTile;");
+        w.Line($"bool hasTail = firstTile + tileCount > {plan.FullRowTiles};");
+        w.Line($"int firstRow = firstTile * {plan.RowTile};");
+    }
+
+    /// <summary>
+    /// The two phases of a call with fewer (sequence, head) pairs than threads. Scores: chunk = (sequence, head, row part),
+    /// S and dP of its rows by the forward kernel's bodies, then the row pass, into the shared buffer. Products: chunk =
+    /// (sequence, head, product, row part), dQ (query rows), dK or dV (key rows) by the one-phase kernel's bodies.
+    /// </summary>
+    public static void EmitSplitKernels(SourceWriter w, KernelPlan plan, string forwardKernel, string backwardKernel)
+    {
+        ShapeSpec shape = plan.Shape;
+        int s = shape.SequenceLength, e = shape.EmbeddingDim, d = shape.HeadDim, stride = plan.ScoreStride, heads = shape.Heads;
+        int parts = plan.AttentionBackward.RowParts, shared = plan.AttentionBackward.SharedFloatsPerHead, keysRead = (s - 1) * e + d;
+        string causal = shape.Causal ? ", firstRow" : "";
+
+        w.Line($"/// <summary>Phase 1 of a split {shape.Type.Name}.AttentionBackward call: chunk = (sequence, head, row part), P and dS into the shared buffer.</summary>");
+        w.Line(FileHeaderEmitter.GeneratedCode);
+        using (w.Block($"file readonly struct {backwardKernel}Scores : IChunkKernel"))
+        {
+            w.Line($"private const float Scale = {IsaSyntax.FloatLiteral((float)(1.0 / Math.Sqrt(d)))}; // 1/√{d}");
+            w.Line();
+            using (w.Block("public void Execute(in KernelBuffers buffers, int chunk)"))
+            {
+                w.Line($"int sequence = chunk / {heads * parts};");
+                w.Line($"int head = chunk / {parts} % {heads};");
+                w.Line($"int part = chunk % {parts};");
+                EmitRowPart(w, plan);
+                w.Line($"int rowEnd = firstRow + fullTiles * {plan.RowTile}{(plan.TailRows > 0 ? $" + (hasTail ? {plan.TailRows} : 0)" : "")};");
+                w.Line($"int keyCount = buffers.SequenceCount(sequence, {s});");
+                w.Line($"nint headOffset = (nint)sequence * {s * e} + head * {d};");
+                w.Line("ref float q = ref Unsafe.Add(ref buffers.Input0, headOffset);");
+                w.Line("ref float k = ref Unsafe.Add(ref buffers.Input1, headOffset);");
+                w.Line("ref float v = ref Unsafe.Add(ref buffers.Input2, headOffset);");
+                w.Line("ref float o = ref Unsafe.Add(ref buffers.Input3, headOffset);");
+                w.Line("ref float dO = ref Unsafe.Add(ref buffers.Input4, headOffset);");
+                w.Line($"ref float lse = ref Unsafe.Add(ref buffers.Input5, ((nint)sequence * {heads} + head) * {s});");
+                w.Line($"ref float p = ref Unsafe.Add(ref buffers.Output, ((nint)sequence * {heads} + head) * {shared});");
+                w.Line($"ref float dS = ref Unsafe.Add(ref p, {s * stride});");
+                w.Line($"ref float keysT = ref MemoryMarshal.GetReference(WorkerScratch.Get({2 * d * stride}));");
+                w.Line($"ref float valuesT = ref Unsafe.Add(ref keysT, {d * stride});");
+                w.Line($"KeyPacking.PackTransposed(MemoryMarshal.CreateReadOnlySpan(ref k, {keysRead}), {e}, {s}, {d}, MemoryMarshal.CreateSpan(ref keysT, {d * stride}), {stride});");
+                w.Line($"KeyPacking.PackTransposed(MemoryMarshal.CreateReadOnlySpan(ref v, {keysRead}), {e}, {s}, {d}, MemoryMarshal.CreateSpan(ref valuesT, {d * stride}), {stride});");
+                w.Line($"ref float qRows = ref Unsafe.Add(ref q, firstRow * {e});");
+                w.Line($"ref float dORows = ref Unsafe.Add(ref dO, firstRow * {e});");
+                w.Line($"ref float pRows = ref Unsafe.Add(ref p, firstRow * {stride});");
+                w.Line($"ref float dSRows = ref Unsafe.Add(ref dS, firstRow * {stride});");
+                EmitLadder(w, plan, (arm, isa) =>
+                {
+                    string scores = $"{forwardKernel}.Scores_{Suffix(plan.BodyOwner(isa, b => b.Scores))}";
+                    arm.List($"{scores}(", new[] { "ref qRows", "ref keysT", "ref pRows", "fullTiles", $"hasTail{causal}" }, ");");
+                    arm.List($"{scores}(", new[] { "ref dORows", "ref valuesT", "ref dSRows", "fullTiles", $"hasTail{causal}" }, ");");
+                });
+                EmitRowPass(w, plan, "firstRow", "rowEnd", "p", "dS", "lse", "o", "dO");
+            }
+        }
+
+        w.Line();
+        w.Line($"/// <summary>Phase 2 of a split {shape.Type.Name}.AttentionBackward call: chunk = (sequence, head, product, row part), dQ, dK or dV of its rows.</summary>");
+        w.Line(FileHeaderEmitter.GeneratedCode);
+        using (w.Block($"file readonly struct {backwardKernel}Products : IChunkKernel"))
+        {
+            using (w.Block("public void Execute(in KernelBuffers buffers, int chunk)"))
+            {
+                w.Line($"int sequence = chunk / {heads * 3 * parts};");
+                w.Line($"int head = chunk / {3 * parts} % {heads};");
+                w.Line($"int product = chunk / {parts} % 3;");
+                w.Line($"int part = chunk % {parts};");
+                EmitRowPart(w, plan);
+                w.Line($"nint headOffset = (nint)sequence * {s * e} + head * {d};");
+                w.Line("ref float q = ref Unsafe.Add(ref buffers.Input0, headOffset);");
+                w.Line("ref float k = ref Unsafe.Add(ref buffers.Input1, headOffset);");
+                w.Line($"ref float p = ref Unsafe.Add(ref buffers.Input2, ((nint)sequence * {heads} + head) * {shared});");
+                w.Line($"ref float dS = ref Unsafe.Add(ref p, {s * stride});");
+                w.Line("ref float dO = ref Unsafe.Add(ref buffers.Input4, headOffset);");
+                w.Line("ref float dQ = ref Unsafe.Add(ref buffers.Output, headOffset);");
+                w.Line("ref float dK = ref Unsafe.Add(ref buffers.Output1, headOffset);");
+                w.Line("ref float dV = ref Unsafe.Add(ref buffers.Output2, headOffset);");
+                w.Line("// dQ reads the part's rows of dS; dK and dV read its columns of dS and P (the products read them transposed).");
+                w.Line($"ref float dSRows = ref Unsafe.Add(ref dS, firstRow * {stride});");
+                w.Line("ref float dSColumns = ref Unsafe.Add(ref dS, firstRow);");
+                w.Line("ref float pColumns = ref Unsafe.Add(ref p, firstRow);");
+                w.Line($"ref float dQRows = ref Unsafe.Add(ref dQ, firstRow * {e});");
+                w.Line($"ref float dKRows = ref Unsafe.Add(ref dK, firstRow * {e});");
+                w.Line($"ref float dVRows = ref Unsafe.Add(ref dV, firstRow * {e});");
+                EmitLadder(w, plan, (arm, isa) =>
+                {
+                    string suffix = Suffix(plan.BodyOwner(isa, b => b.AttentionOutput));
+                    using (arm.Block("if (product == 0)"))
+                    {
+                        arm.List($"{backwardKernel}.QueryGradient_{suffix}(", new[] { "ref dSRows", "ref k", "ref dQRows", "fullTiles", $"hasTail{causal}" }, ");");
+                    }
+
+                    using (arm.Block("else if (product == 1)"))
+                    {
+                        arm.List($"{backwardKernel}.KeyGradient_{suffix}(", new[] { "ref dSColumns", "ref q", "ref dKRows", "fullTiles", $"hasTail{causal}" }, ");");
+                    }
+
+                    using (arm.Block("else"))
+                    {
+                        arm.List($"{backwardKernel}.KeyGradient_{suffix}(", new[] { "ref pColumns", "ref dO", "ref dVRows", "fullTiles", $"hasTail{causal}" }, ");");
+                    }
+                });
+            }
         }
     }
 
@@ -240,7 +404,7 @@ internal static class AttentionBackwardEmitter
         };
         w.Line($"/// <summary>dQ = dS·K of the head's rows ({shape.HeadDim} columns).</summary>");
         string causal = shape.Causal ? ", int firstRow" : "";
-        using (w.Block($"private static void QueryGradient_{Suffix(branch.Isa)}(ref float dS, ref float keys, ref float dQ, int fullTiles, bool hasTail{causal})"))
+        using (w.Block($"internal static void QueryGradient_{Suffix(branch.Isa)}(ref float dS, ref float keys, ref float dQ, int fullTiles, bool hasTail{causal})"))
         {
             MatMulEmitter.EmitRowTiles(w, product, plan.RowTile, plan.TailRows);
         }
@@ -258,7 +422,7 @@ internal static class AttentionBackwardEmitter
         };
         w.Line($"/// <summary>dK = dSᵀ·Q or dV = Pᵀ·dO: row j sums weight (i, j) times row i over the queries i{(shape.Causal ? " ≥ j" : "")}.</summary>");
         string causal = shape.Causal ? ", int firstRow" : "";
-        using (w.Block($"private static void KeyGradient_{Suffix(branch.Isa)}(ref float weights, ref float rows, ref float gradient, int fullTiles, bool hasTail{causal})"))
+        using (w.Block($"internal static void KeyGradient_{Suffix(branch.Isa)}(ref float weights, ref float rows, ref float gradient, int fullTiles, bool hasTail{causal})"))
         {
             MatMulEmitter.EmitRowTiles(w, product, plan.RowTile, plan.TailRows);
         }

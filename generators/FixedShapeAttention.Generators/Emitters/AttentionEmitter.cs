@@ -25,6 +25,8 @@ internal static class AttentionEmitter
                 EmitKernel(w, plan, kernel);
                 w.Line();
                 AttentionBackwardEmitter.EmitKernel(w, plan, kernel, backwardKernel);
+                w.Line();
+                AttentionBackwardEmitter.EmitSplitKernels(w, plan, kernel, backwardKernel);
             });
     }
 

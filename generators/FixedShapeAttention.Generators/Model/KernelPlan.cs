@@ -86,7 +86,13 @@ internal sealed record BranchPlan(
 /// packed once and the probabilities and score gradients of every row in scratch (<see cref="ScratchFloats"/>), and the
 /// sentence that explains the choice.
 /// </summary>
-internal sealed record AttentionBackwardPlan(int ScratchFloats, long FlopsPerSequence, string Scheduling);
+/// <remarks>
+/// When a call has fewer (sequence, head) pairs than threads, it runs in two phases instead, over a buffer the call's
+/// chunks share (<see cref="SharedFloatsPerHead"/> per pair): phase 1 computes P and dS in <see cref="RowParts"/> blocks of
+/// rows per head, phase 2 runs dQ, dK and dV as three products, each in <see cref="RowParts"/> blocks of rows. Every
+/// output row is still one chunk's, computed by the same bodies in the same order, so the bits do not change.
+/// </remarks>
+internal sealed record AttentionBackwardPlan(int ScratchFloats, long FlopsPerSequence, string Scheduling, int RowParts, int SharedFloatsPerHead, string SplitReason);
 
 /// <summary>
 /// How the feed-forward network's training passes run: on the packing product (weights change at every step, so they

@@ -122,7 +122,13 @@ internal static class KernelPlanner
         string scheduling = $"1 chunk per (sequence, head), all {s} rows at once: dK and dV sum over every query row, so the head's chunk owns them outright " +
             $"and the result does not depend on the thread count; scratch Kᵀ, Vᵀ ({d} × {scoreStride} each), P and dS ({s} × {scoreStride} each), " +
             $"{scratch * 4 / 1024} KiB per worker";
-        return new AttentionBackwardPlan((int)scratch, flops, scheduling);
+        // Phase 2 has three products per head; row parts of at least one tile each, at most four, cover eight or more threads
+        // with one head and leave each part a few tiles of work.
+        int rowParts = Math.Min(ChunkSizing.RowTiles(s), 4);
+        long shared = 2L * s * scoreStride;
+        string split = $"with fewer (sequence, head) pairs than threads, two phases over a buffer the call shares ({shared * 4 / 1024} KiB per pair): " +
+            $"P and dS in {rowParts} row block{Plural(rowParts)} per head, then dQ, dK and dV as {3 * rowParts} chunks per head";
+        return new AttentionBackwardPlan((int)scratch, flops, scheduling, rowParts, (int)shared, split);
     }
 
     /// <summary>

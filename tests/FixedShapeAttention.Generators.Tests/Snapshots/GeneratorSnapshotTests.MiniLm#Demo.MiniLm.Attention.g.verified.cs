@@ -133,8 +133,10 @@ namespace Demo
         /// <para>Row tail: 128 rows = 32 tiles of 4, no row tail.</para>
         /// <para>Scheduling: 1 chunk per (sequence, head), all 128 rows at once: dK and dV sum over every query row, so
         /// the head's chunk owns them outright and the result does not depend on the thread count; scratch Kᵀ, Vᵀ (32 ×
-        /// 128 each), P and dS (128 × 128 each), 160 KiB per worker; 62_914_560 flops per sequence; below 250_000 flops
-        /// per call every chunk runs on the calling thread.</para>
+        /// 128 each), P and dS (128 × 128 each), 160 KiB per worker; with fewer (sequence, head) pairs than threads,
+        /// two phases over a buffer the call shares (128 KiB per pair): P and dS in 4 row blocks per head, then dQ, dK
+        /// and dV as 12 chunks per head; 62_914_560 flops per sequence; below 250_000 flops per call every chunk runs
+        /// on the calling thread.</para>
         /// </remarks>
         /// <exception cref="global::System.ArgumentException">A length does not match the shape, or a gradient overlaps another span.</exception>
         [global::System.CodeDom.Compiler.GeneratedCode("FixedShapeAttention.Generators", "1.0.0.0")]
@@ -159,6 +161,22 @@ namespace Demo
         {
             int batch = global::FixedShapeAttention.CompilerServices.KernelArguments.ValidateAttentionBackward(
                 q, k, v, output, logSumExp, outputGradient, queryGradient, keyGradient, valueGradient, 128, 384, 12);
+            long sharedFloats = (long)batch * 393216L;
+            bool fewerPairsThanThreads = batch * 12 < global::FixedShapeAttention.KernelParallelism.Resolve(maxDegreeOfParallelism);
+            bool runsInParallel = batch * 62914560L >= global::FixedShapeAttention.KernelParallelism.ParallelThresholdFlops;
+            if (fewerPairsThanThreads && runsInParallel && sharedFloats <= global::System.Array.MaxLength)
+            {
+                // Fewer (sequence, head) pairs than threads: two phases over a buffer the call's chunks share.
+                global::System.Span<float> shared = global::FixedShapeAttention.CompilerServices.CallScratch.Get((int)sharedFloats);
+                global::FixedShapeAttention.CompilerServices.ParallelRunner.Run(
+                    new global::FixedShapeAttention.Generated.MiniLmAttentionBackwardKernelScores(), batch * 48, batch * 25165824L, maxDegreeOfParallelism, q,
+                    k, v, output, outputGradient, logSumExp, shared, default, default, default);
+                global::FixedShapeAttention.CompilerServices.ParallelRunner.Run(
+                    new global::FixedShapeAttention.Generated.MiniLmAttentionBackwardKernelProducts(), batch * 144, batch * 37748736L, maxDegreeOfParallelism,
+                    q, k, shared, default, outputGradient, default, queryGradient, keyGradient, valueGradient, default);
+                return;
+            }
+
             global::FixedShapeAttention.CompilerServices.ParallelRunner.Run(
                 new global::FixedShapeAttention.Generated.MiniLmAttentionBackwardKernel(), batch * 12, batch * 62914560L, maxDegreeOfParallelism, q, k, v,
                 output, outputGradient, logSumExp, queryGradient, keyGradient, valueGradient, default);
@@ -190,6 +208,22 @@ namespace Demo
             int batch = global::FixedShapeAttention.CompilerServices.KernelArguments.ValidateAttentionBackward(
                 q, k, v, output, logSumExp, outputGradient, queryGradient, keyGradient, valueGradient, 128, 384, 12);
             global::FixedShapeAttention.CompilerServices.KernelArguments.ValidateCounts(keyCounts, "keyCounts", batch, 128);
+            long sharedFloats = (long)batch * 393216L;
+            bool fewerPairsThanThreads = batch * 12 < global::FixedShapeAttention.KernelParallelism.Resolve(maxDegreeOfParallelism);
+            bool runsInParallel = batch * 62914560L >= global::FixedShapeAttention.KernelParallelism.ParallelThresholdFlops;
+            if (fewerPairsThanThreads && runsInParallel && sharedFloats <= global::System.Array.MaxLength)
+            {
+                // Fewer (sequence, head) pairs than threads: two phases over a buffer the call's chunks share.
+                global::System.Span<float> shared = global::FixedShapeAttention.CompilerServices.CallScratch.Get((int)sharedFloats);
+                global::FixedShapeAttention.CompilerServices.ParallelRunner.Run(
+                    new global::FixedShapeAttention.Generated.MiniLmAttentionBackwardKernelScores(), batch * 48, batch * 25165824L, maxDegreeOfParallelism, q,
+                    k, v, output, outputGradient, logSumExp, shared, default, default, keyCounts);
+                global::FixedShapeAttention.CompilerServices.ParallelRunner.Run(
+                    new global::FixedShapeAttention.Generated.MiniLmAttentionBackwardKernelProducts(), batch * 144, batch * 37748736L, maxDegreeOfParallelism,
+                    q, k, shared, default, outputGradient, default, queryGradient, keyGradient, valueGradient, keyCounts);
+                return;
+            }
+
             global::FixedShapeAttention.CompilerServices.ParallelRunner.Run(
                 new global::FixedShapeAttention.Generated.MiniLmAttentionBackwardKernel(), batch * 12, batch * 62914560L, maxDegreeOfParallelism, q, k, v,
                 output, outputGradient, logSumExp, queryGradient, keyGradient, valueGradient, keyCounts);
@@ -982,7 +1016,7 @@ namespace FixedShapeAttention.Generated
         }
 
         /// <summary>dQ = dS·K of the head's rows (32 columns).</summary>
-        private static void QueryGradient_Vector512(ref float dS, ref float keys, ref float dQ, int fullTiles, bool hasTail)
+        internal static void QueryGradient_Vector512(ref float dS, ref float keys, ref float dQ, int fullTiles, bool hasTail)
         {
             int tile = 0;
             for (; tile + 1 < fullTiles; tile += 2)
@@ -1082,7 +1116,7 @@ namespace FixedShapeAttention.Generated
         }
 
         /// <summary>dK = dSᵀ·Q or dV = Pᵀ·dO: row j sums weight (i, j) times row i over the queries i.</summary>
-        private static void KeyGradient_Vector512(ref float weights, ref float rows, ref float gradient, int fullTiles, bool hasTail)
+        internal static void KeyGradient_Vector512(ref float weights, ref float rows, ref float gradient, int fullTiles, bool hasTail)
         {
             int tile = 0;
             for (; tile + 1 < fullTiles; tile += 2)
@@ -1184,7 +1218,7 @@ namespace FixedShapeAttention.Generated
         }
 
         /// <summary>dQ = dS·K of the head's rows (32 columns).</summary>
-        private static void QueryGradient_Vector256(ref float dS, ref float keys, ref float dQ, int fullTiles, bool hasTail)
+        internal static void QueryGradient_Vector256(ref float dS, ref float keys, ref float dQ, int fullTiles, bool hasTail)
         {
             for (int col = 0; col < 32; col += 16)
             {
@@ -1227,7 +1261,7 @@ namespace FixedShapeAttention.Generated
         }
 
         /// <summary>dK = dSᵀ·Q or dV = Pᵀ·dO: row j sums weight (i, j) times row i over the queries i.</summary>
-        private static void KeyGradient_Vector256(ref float weights, ref float rows, ref float gradient, int fullTiles, bool hasTail)
+        internal static void KeyGradient_Vector256(ref float weights, ref float rows, ref float gradient, int fullTiles, bool hasTail)
         {
             for (int col = 0; col < 32; col += 16)
             {
@@ -1271,7 +1305,7 @@ namespace FixedShapeAttention.Generated
         }
 
         /// <summary>dQ = dS·K of the head's rows (32 columns).</summary>
-        private static void QueryGradient_Scalar(ref float dS, ref float keys, ref float dQ, int fullTiles, bool hasTail)
+        internal static void QueryGradient_Scalar(ref float dS, ref float keys, ref float dQ, int fullTiles, bool hasTail)
         {
             for (int col = 0; col < 32; col += 4)
             {
@@ -1332,7 +1366,7 @@ namespace FixedShapeAttention.Generated
         }
 
         /// <summary>dK = dSᵀ·Q or dV = Pᵀ·dO: row j sums weight (i, j) times row i over the queries i.</summary>
-        private static void KeyGradient_Scalar(ref float weights, ref float rows, ref float gradient, int fullTiles, bool hasTail)
+        internal static void KeyGradient_Scalar(ref float weights, ref float rows, ref float gradient, int fullTiles, bool hasTail)
         {
             for (int col = 0; col < 32; col += 4)
             {
@@ -1389,6 +1423,146 @@ namespace FixedShapeAttention.Generated
                     Unsafe.Add(ref gradient, tile * 1536 + col + 1153) = acc_r3_c1;
                     Unsafe.Add(ref gradient, tile * 1536 + col + 1154) = acc_r3_c2;
                     Unsafe.Add(ref gradient, tile * 1536 + col + 1155) = acc_r3_c3;
+                }
+            }
+        }
+    }
+
+    /// <summary>Phase 1 of a split MiniLm.AttentionBackward call: chunk = (sequence, head, row part), P and dS into the shared buffer.</summary>
+    [global::System.CodeDom.Compiler.GeneratedCode("FixedShapeAttention.Generators", "1.0.0.0")]
+    file readonly struct MiniLmAttentionBackwardKernelScores : IChunkKernel
+    {
+        private const float Scale = 0.17677669f; // 1/√32
+
+        public void Execute(in KernelBuffers buffers, int chunk)
+        {
+            int sequence = chunk / 48;
+            int head = chunk / 4 % 12;
+            int part = chunk % 4;
+            int firstTile = RowPartition.Start(32, 4, part);
+            int tileCount = RowPartition.Count(32, 4, part);
+            int fullTiles = Math.Min(firstTile + tileCount, 32) - firstTile;
+            bool hasTail = firstTile + tileCount > 32;
+            int firstRow = firstTile * 4;
+            int rowEnd = firstRow + fullTiles * 4;
+            int keyCount = buffers.SequenceCount(sequence, 128);
+            nint headOffset = (nint)sequence * 49152 + head * 32;
+            ref float q = ref Unsafe.Add(ref buffers.Input0, headOffset);
+            ref float k = ref Unsafe.Add(ref buffers.Input1, headOffset);
+            ref float v = ref Unsafe.Add(ref buffers.Input2, headOffset);
+            ref float o = ref Unsafe.Add(ref buffers.Input3, headOffset);
+            ref float dO = ref Unsafe.Add(ref buffers.Input4, headOffset);
+            ref float lse = ref Unsafe.Add(ref buffers.Input5, ((nint)sequence * 12 + head) * 128);
+            ref float p = ref Unsafe.Add(ref buffers.Output, ((nint)sequence * 12 + head) * 32768);
+            ref float dS = ref Unsafe.Add(ref p, 16384);
+            ref float keysT = ref MemoryMarshal.GetReference(WorkerScratch.Get(8192));
+            ref float valuesT = ref Unsafe.Add(ref keysT, 4096);
+            KeyPacking.PackTransposed(MemoryMarshal.CreateReadOnlySpan(ref k, 48800), 384, 128, 32, MemoryMarshal.CreateSpan(ref keysT, 4096), 128);
+            KeyPacking.PackTransposed(MemoryMarshal.CreateReadOnlySpan(ref v, 48800), 384, 128, 32, MemoryMarshal.CreateSpan(ref valuesT, 4096), 128);
+            ref float qRows = ref Unsafe.Add(ref q, firstRow * 384);
+            ref float dORows = ref Unsafe.Add(ref dO, firstRow * 384);
+            ref float pRows = ref Unsafe.Add(ref p, firstRow * 128);
+            ref float dSRows = ref Unsafe.Add(ref dS, firstRow * 128);
+            if (Vector512.IsHardwareAccelerated)
+            {
+                MiniLmAttentionKernel.Scores_Vector512(ref qRows, ref keysT, ref pRows, fullTiles, hasTail);
+                MiniLmAttentionKernel.Scores_Vector512(ref dORows, ref valuesT, ref dSRows, fullTiles, hasTail);
+            }
+            else if (Vector256.IsHardwareAccelerated)
+            {
+                MiniLmAttentionKernel.Scores_Vector256(ref qRows, ref keysT, ref pRows, fullTiles, hasTail);
+                MiniLmAttentionKernel.Scores_Vector256(ref dORows, ref valuesT, ref dSRows, fullTiles, hasTail);
+            }
+            else
+            {
+                MiniLmAttentionKernel.Scores_Scalar(ref qRows, ref keysT, ref pRows, fullTiles, hasTail);
+                MiniLmAttentionKernel.Scores_Scalar(ref dORows, ref valuesT, ref dSRows, fullTiles, hasTail);
+            }
+            for (int row = firstRow; row < rowEnd; row++)
+            {
+                int visible = keyCount;
+                AttentionGradientRow.Write(
+                    MemoryMarshal.CreateSpan(ref Unsafe.Add(ref p, row * 128), 128), MemoryMarshal.CreateSpan(ref Unsafe.Add(ref dS, row * 128), 128),
+                    Unsafe.Add(ref lse, row), MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref o, row * 384), 32),
+                    MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref dO, row * 384), 32), Scale, visible);
+            }
+        }
+    }
+
+    /// <summary>Phase 2 of a split MiniLm.AttentionBackward call: chunk = (sequence, head, product, row part), dQ, dK or dV of its rows.</summary>
+    [global::System.CodeDom.Compiler.GeneratedCode("FixedShapeAttention.Generators", "1.0.0.0")]
+    file readonly struct MiniLmAttentionBackwardKernelProducts : IChunkKernel
+    {
+        public void Execute(in KernelBuffers buffers, int chunk)
+        {
+            int sequence = chunk / 144;
+            int head = chunk / 12 % 12;
+            int product = chunk / 4 % 3;
+            int part = chunk % 4;
+            int firstTile = RowPartition.Start(32, 4, part);
+            int tileCount = RowPartition.Count(32, 4, part);
+            int fullTiles = Math.Min(firstTile + tileCount, 32) - firstTile;
+            bool hasTail = firstTile + tileCount > 32;
+            int firstRow = firstTile * 4;
+            nint headOffset = (nint)sequence * 49152 + head * 32;
+            ref float q = ref Unsafe.Add(ref buffers.Input0, headOffset);
+            ref float k = ref Unsafe.Add(ref buffers.Input1, headOffset);
+            ref float p = ref Unsafe.Add(ref buffers.Input2, ((nint)sequence * 12 + head) * 32768);
+            ref float dS = ref Unsafe.Add(ref p, 16384);
+            ref float dO = ref Unsafe.Add(ref buffers.Input4, headOffset);
+            ref float dQ = ref Unsafe.Add(ref buffers.Output, headOffset);
+            ref float dK = ref Unsafe.Add(ref buffers.Output1, headOffset);
+            ref float dV = ref Unsafe.Add(ref buffers.Output2, headOffset);
+            // dQ reads the part's rows of dS; dK and dV read its columns of dS and P (the products read them transposed).
+            ref float dSRows = ref Unsafe.Add(ref dS, firstRow * 128);
+            ref float dSColumns = ref Unsafe.Add(ref dS, firstRow);
+            ref float pColumns = ref Unsafe.Add(ref p, firstRow);
+            ref float dQRows = ref Unsafe.Add(ref dQ, firstRow * 384);
+            ref float dKRows = ref Unsafe.Add(ref dK, firstRow * 384);
+            ref float dVRows = ref Unsafe.Add(ref dV, firstRow * 384);
+            if (Vector512.IsHardwareAccelerated)
+            {
+                if (product == 0)
+                {
+                    MiniLmAttentionBackwardKernel.QueryGradient_Vector512(ref dSRows, ref k, ref dQRows, fullTiles, hasTail);
+                }
+                else if (product == 1)
+                {
+                    MiniLmAttentionBackwardKernel.KeyGradient_Vector512(ref dSColumns, ref q, ref dKRows, fullTiles, hasTail);
+                }
+                else
+                {
+                    MiniLmAttentionBackwardKernel.KeyGradient_Vector512(ref pColumns, ref dO, ref dVRows, fullTiles, hasTail);
+                }
+            }
+            else if (Vector256.IsHardwareAccelerated)
+            {
+                if (product == 0)
+                {
+                    MiniLmAttentionBackwardKernel.QueryGradient_Vector256(ref dSRows, ref k, ref dQRows, fullTiles, hasTail);
+                }
+                else if (product == 1)
+                {
+                    MiniLmAttentionBackwardKernel.KeyGradient_Vector256(ref dSColumns, ref q, ref dKRows, fullTiles, hasTail);
+                }
+                else
+                {
+                    MiniLmAttentionBackwardKernel.KeyGradient_Vector256(ref pColumns, ref dO, ref dVRows, fullTiles, hasTail);
+                }
+            }
+            else
+            {
+                if (product == 0)
+                {
+                    MiniLmAttentionBackwardKernel.QueryGradient_Scalar(ref dSRows, ref k, ref dQRows, fullTiles, hasTail);
+                }
+                else if (product == 1)
+                {
+                    MiniLmAttentionBackwardKernel.KeyGradient_Scalar(ref dSColumns, ref q, ref dKRows, fullTiles, hasTail);
+                }
+                else
+                {
+                    MiniLmAttentionBackwardKernel.KeyGradient_Scalar(ref pColumns, ref dO, ref dVRows, fullTiles, hasTail);
                 }
             }
         }

@@ -135,8 +135,10 @@ namespace Demo
         /// <para>Row tail: 13 rows = 3 tiles of 4 + a tail tile of 1 row, emitted as its own code.</para>
         /// <para>Scheduling: 1 chunk per (sequence, head), all 13 rows at once: dK and dV sum over every query row, so
         /// the head's chunk owns them outright and the result does not depend on the thread count; scratch Kᵀ, Vᵀ (5 ×
-        /// 16 each), P and dS (13 × 16 each), 2 KiB per worker; 33_800 flops per sequence; below 250_000 flops per call
-        /// every chunk runs on the calling thread.</para>
+        /// 16 each), P and dS (13 × 16 each), 2 KiB per worker; with fewer (sequence, head) pairs than threads, two
+        /// phases over a buffer the call shares (1 KiB per pair): P and dS in 4 row blocks per head, then dQ, dK and dV
+        /// as 12 chunks per head; 33_800 flops per sequence; below 250_000 flops per call every chunk runs on the
+        /// calling thread.</para>
         /// </remarks>
         /// <exception cref="global::System.ArgumentException">A length does not match the shape, or a gradient overlaps another span.</exception>
         [global::System.CodeDom.Compiler.GeneratedCode("FixedShapeAttention.Generators", "1.0.0.0")]
@@ -161,6 +163,22 @@ namespace Demo
         {
             int batch = global::FixedShapeAttention.CompilerServices.KernelArguments.ValidateAttentionBackward(
                 q, k, v, output, logSumExp, outputGradient, queryGradient, keyGradient, valueGradient, 13, 20, 4);
+            long sharedFloats = (long)batch * 1664L;
+            bool fewerPairsThanThreads = batch * 4 < global::FixedShapeAttention.KernelParallelism.Resolve(maxDegreeOfParallelism);
+            bool runsInParallel = batch * 33800L >= global::FixedShapeAttention.KernelParallelism.ParallelThresholdFlops;
+            if (fewerPairsThanThreads && runsInParallel && sharedFloats <= global::System.Array.MaxLength)
+            {
+                // Fewer (sequence, head) pairs than threads: two phases over a buffer the call's chunks share.
+                global::System.Span<float> shared = global::FixedShapeAttention.CompilerServices.CallScratch.Get((int)sharedFloats);
+                global::FixedShapeAttention.CompilerServices.ParallelRunner.Run(
+                    new global::FixedShapeAttention.Generated.OddCausalAttentionBackwardKernelScores(), batch * 16, batch * 13520L, maxDegreeOfParallelism, q,
+                    k, v, output, outputGradient, logSumExp, shared, default, default, default);
+                global::FixedShapeAttention.CompilerServices.ParallelRunner.Run(
+                    new global::FixedShapeAttention.Generated.OddCausalAttentionBackwardKernelProducts(), batch * 48, batch * 20280L, maxDegreeOfParallelism, q,
+                    k, shared, default, outputGradient, default, queryGradient, keyGradient, valueGradient, default);
+                return;
+            }
+
             global::FixedShapeAttention.CompilerServices.ParallelRunner.Run(
                 new global::FixedShapeAttention.Generated.OddCausalAttentionBackwardKernel(), batch * 4, batch * 33800L, maxDegreeOfParallelism, q, k, v,
                 output, outputGradient, logSumExp, queryGradient, keyGradient, valueGradient, default);
@@ -192,6 +210,22 @@ namespace Demo
             int batch = global::FixedShapeAttention.CompilerServices.KernelArguments.ValidateAttentionBackward(
                 q, k, v, output, logSumExp, outputGradient, queryGradient, keyGradient, valueGradient, 13, 20, 4);
             global::FixedShapeAttention.CompilerServices.KernelArguments.ValidateCounts(keyCounts, "keyCounts", batch, 13);
+            long sharedFloats = (long)batch * 1664L;
+            bool fewerPairsThanThreads = batch * 4 < global::FixedShapeAttention.KernelParallelism.Resolve(maxDegreeOfParallelism);
+            bool runsInParallel = batch * 33800L >= global::FixedShapeAttention.KernelParallelism.ParallelThresholdFlops;
+            if (fewerPairsThanThreads && runsInParallel && sharedFloats <= global::System.Array.MaxLength)
+            {
+                // Fewer (sequence, head) pairs than threads: two phases over a buffer the call's chunks share.
+                global::System.Span<float> shared = global::FixedShapeAttention.CompilerServices.CallScratch.Get((int)sharedFloats);
+                global::FixedShapeAttention.CompilerServices.ParallelRunner.Run(
+                    new global::FixedShapeAttention.Generated.OddCausalAttentionBackwardKernelScores(), batch * 16, batch * 13520L, maxDegreeOfParallelism, q,
+                    k, v, output, outputGradient, logSumExp, shared, default, default, keyCounts);
+                global::FixedShapeAttention.CompilerServices.ParallelRunner.Run(
+                    new global::FixedShapeAttention.Generated.OddCausalAttentionBackwardKernelProducts(), batch * 48, batch * 20280L, maxDegreeOfParallelism, q,
+                    k, shared, default, outputGradient, default, queryGradient, keyGradient, valueGradient, keyCounts);
+                return;
+            }
+
             global::FixedShapeAttention.CompilerServices.ParallelRunner.Run(
                 new global::FixedShapeAttention.Generated.OddCausalAttentionBackwardKernel(), batch * 4, batch * 33800L, maxDegreeOfParallelism, q, k, v,
                 output, outputGradient, logSumExp, queryGradient, keyGradient, valueGradient, keyCounts);
@@ -1344,7 +1378,7 @@ namespace FixedShapeAttention.Generated
         }
 
         /// <summary>dQ = dS·K of the head's rows (5 columns).</summary>
-        private static void QueryGradient_Vector256(ref float dS, ref float keys, ref float dQ, int fullTiles, bool hasTail, int firstRow)
+        internal static void QueryGradient_Vector256(ref float dS, ref float keys, ref float dQ, int fullTiles, bool hasTail, int firstRow)
         {
             int tile = 0;
             for (; tile + 1 < fullTiles; tile += 2)
@@ -1616,7 +1650,7 @@ namespace FixedShapeAttention.Generated
         }
 
         /// <summary>dK = dSᵀ·Q or dV = Pᵀ·dO: row j sums weight (i, j) times row i over the queries i ≥ j.</summary>
-        private static void KeyGradient_Vector256(ref float weights, ref float rows, ref float gradient, int fullTiles, bool hasTail, int firstRow)
+        internal static void KeyGradient_Vector256(ref float weights, ref float rows, ref float gradient, int fullTiles, bool hasTail, int firstRow)
         {
             int tile = 0;
             for (; tile + 1 < fullTiles; tile += 2)
@@ -1739,7 +1773,7 @@ namespace FixedShapeAttention.Generated
         }
 
         /// <summary>dQ = dS·K of the head's rows (5 columns).</summary>
-        private static void QueryGradient_Scalar(ref float dS, ref float keys, ref float dQ, int fullTiles, bool hasTail, int firstRow)
+        internal static void QueryGradient_Scalar(ref float dS, ref float keys, ref float dQ, int fullTiles, bool hasTail, int firstRow)
         {
             for (int tile = 0; tile < fullTiles; tile++)
             {
@@ -1939,7 +1973,7 @@ namespace FixedShapeAttention.Generated
         }
 
         /// <summary>dK = dSᵀ·Q or dV = Pᵀ·dO: row j sums weight (i, j) times row i over the queries i ≥ j.</summary>
-        private static void KeyGradient_Scalar(ref float weights, ref float rows, ref float gradient, int fullTiles, bool hasTail, int firstRow)
+        internal static void KeyGradient_Scalar(ref float weights, ref float rows, ref float gradient, int fullTiles, bool hasTail, int firstRow)
         {
             for (int tile = 0; tile < fullTiles; tile++)
             {
@@ -2064,6 +2098,131 @@ namespace FixedShapeAttention.Generated
                     aRow = ref Unsafe.Add(ref aRow, 16);
                 }
                 Unsafe.Add(ref gradient, fullTiles * 80 + 4) = acc_r0_c0;
+            }
+        }
+    }
+
+    /// <summary>Phase 1 of a split OddCausal.AttentionBackward call: chunk = (sequence, head, row part), P and dS into the shared buffer.</summary>
+    [global::System.CodeDom.Compiler.GeneratedCode("FixedShapeAttention.Generators", "1.0.0.0")]
+    file readonly struct OddCausalAttentionBackwardKernelScores : IChunkKernel
+    {
+        private const float Scale = 0.4472136f; // 1/√5
+
+        public void Execute(in KernelBuffers buffers, int chunk)
+        {
+            int sequence = chunk / 16;
+            int head = chunk / 4 % 4;
+            int part = chunk % 4;
+            int firstTile = RowPartition.Start(4, 4, part);
+            int tileCount = RowPartition.Count(4, 4, part);
+            int fullTiles = Math.Min(firstTile + tileCount, 3) - firstTile;
+            bool hasTail = firstTile + tileCount > 3;
+            int firstRow = firstTile * 4;
+            int rowEnd = firstRow + fullTiles * 4 + (hasTail ? 1 : 0);
+            int keyCount = buffers.SequenceCount(sequence, 13);
+            nint headOffset = (nint)sequence * 260 + head * 5;
+            ref float q = ref Unsafe.Add(ref buffers.Input0, headOffset);
+            ref float k = ref Unsafe.Add(ref buffers.Input1, headOffset);
+            ref float v = ref Unsafe.Add(ref buffers.Input2, headOffset);
+            ref float o = ref Unsafe.Add(ref buffers.Input3, headOffset);
+            ref float dO = ref Unsafe.Add(ref buffers.Input4, headOffset);
+            ref float lse = ref Unsafe.Add(ref buffers.Input5, ((nint)sequence * 4 + head) * 13);
+            ref float p = ref Unsafe.Add(ref buffers.Output, ((nint)sequence * 4 + head) * 416);
+            ref float dS = ref Unsafe.Add(ref p, 208);
+            ref float keysT = ref MemoryMarshal.GetReference(WorkerScratch.Get(160));
+            ref float valuesT = ref Unsafe.Add(ref keysT, 80);
+            KeyPacking.PackTransposed(MemoryMarshal.CreateReadOnlySpan(ref k, 245), 20, 13, 5, MemoryMarshal.CreateSpan(ref keysT, 80), 16);
+            KeyPacking.PackTransposed(MemoryMarshal.CreateReadOnlySpan(ref v, 245), 20, 13, 5, MemoryMarshal.CreateSpan(ref valuesT, 80), 16);
+            ref float qRows = ref Unsafe.Add(ref q, firstRow * 20);
+            ref float dORows = ref Unsafe.Add(ref dO, firstRow * 20);
+            ref float pRows = ref Unsafe.Add(ref p, firstRow * 16);
+            ref float dSRows = ref Unsafe.Add(ref dS, firstRow * 16);
+            if (Vector512.IsHardwareAccelerated)
+            {
+                OddCausalAttentionKernel.Scores_Vector512(ref qRows, ref keysT, ref pRows, fullTiles, hasTail, firstRow);
+                OddCausalAttentionKernel.Scores_Vector512(ref dORows, ref valuesT, ref dSRows, fullTiles, hasTail, firstRow);
+            }
+            else if (Vector256.IsHardwareAccelerated)
+            {
+                OddCausalAttentionKernel.Scores_Vector256(ref qRows, ref keysT, ref pRows, fullTiles, hasTail, firstRow);
+                OddCausalAttentionKernel.Scores_Vector256(ref dORows, ref valuesT, ref dSRows, fullTiles, hasTail, firstRow);
+            }
+            else
+            {
+                OddCausalAttentionKernel.Scores_Scalar(ref qRows, ref keysT, ref pRows, fullTiles, hasTail, firstRow);
+                OddCausalAttentionKernel.Scores_Scalar(ref dORows, ref valuesT, ref dSRows, fullTiles, hasTail, firstRow);
+            }
+            for (int row = firstRow; row < rowEnd; row++)
+            {
+                int visible = Math.Min(row + 1, keyCount);
+                AttentionGradientRow.Write(
+                    MemoryMarshal.CreateSpan(ref Unsafe.Add(ref p, row * 16), 16), MemoryMarshal.CreateSpan(ref Unsafe.Add(ref dS, row * 16), 16),
+                    Unsafe.Add(ref lse, row), MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref o, row * 20), 5),
+                    MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref dO, row * 20), 5), Scale, visible);
+            }
+        }
+    }
+
+    /// <summary>Phase 2 of a split OddCausal.AttentionBackward call: chunk = (sequence, head, product, row part), dQ, dK or dV of its rows.</summary>
+    [global::System.CodeDom.Compiler.GeneratedCode("FixedShapeAttention.Generators", "1.0.0.0")]
+    file readonly struct OddCausalAttentionBackwardKernelProducts : IChunkKernel
+    {
+        public void Execute(in KernelBuffers buffers, int chunk)
+        {
+            int sequence = chunk / 48;
+            int head = chunk / 12 % 4;
+            int product = chunk / 4 % 3;
+            int part = chunk % 4;
+            int firstTile = RowPartition.Start(4, 4, part);
+            int tileCount = RowPartition.Count(4, 4, part);
+            int fullTiles = Math.Min(firstTile + tileCount, 3) - firstTile;
+            bool hasTail = firstTile + tileCount > 3;
+            int firstRow = firstTile * 4;
+            nint headOffset = (nint)sequence * 260 + head * 5;
+            ref float q = ref Unsafe.Add(ref buffers.Input0, headOffset);
+            ref float k = ref Unsafe.Add(ref buffers.Input1, headOffset);
+            ref float p = ref Unsafe.Add(ref buffers.Input2, ((nint)sequence * 4 + head) * 416);
+            ref float dS = ref Unsafe.Add(ref p, 208);
+            ref float dO = ref Unsafe.Add(ref buffers.Input4, headOffset);
+            ref float dQ = ref Unsafe.Add(ref buffers.Output, headOffset);
+            ref float dK = ref Unsafe.Add(ref buffers.Output1, headOffset);
+            ref float dV = ref Unsafe.Add(ref buffers.Output2, headOffset);
+            // dQ reads the part's rows of dS; dK and dV read its columns of dS and P (the products read them transposed).
+            ref float dSRows = ref Unsafe.Add(ref dS, firstRow * 16);
+            ref float dSColumns = ref Unsafe.Add(ref dS, firstRow);
+            ref float pColumns = ref Unsafe.Add(ref p, firstRow);
+            ref float dQRows = ref Unsafe.Add(ref dQ, firstRow * 20);
+            ref float dKRows = ref Unsafe.Add(ref dK, firstRow * 20);
+            ref float dVRows = ref Unsafe.Add(ref dV, firstRow * 20);
+            if (Vector512.IsHardwareAccelerated || Vector256.IsHardwareAccelerated)
+            {
+                if (product == 0)
+                {
+                    OddCausalAttentionBackwardKernel.QueryGradient_Vector256(ref dSRows, ref k, ref dQRows, fullTiles, hasTail, firstRow);
+                }
+                else if (product == 1)
+                {
+                    OddCausalAttentionBackwardKernel.KeyGradient_Vector256(ref dSColumns, ref q, ref dKRows, fullTiles, hasTail, firstRow);
+                }
+                else
+                {
+                    OddCausalAttentionBackwardKernel.KeyGradient_Vector256(ref pColumns, ref dO, ref dVRows, fullTiles, hasTail, firstRow);
+                }
+            }
+            else
+            {
+                if (product == 0)
+                {
+                    OddCausalAttentionBackwardKernel.QueryGradient_Scalar(ref dSRows, ref k, ref dQRows, fullTiles, hasTail, firstRow);
+                }
+                else if (product == 1)
+                {
+                    OddCausalAttentionBackwardKernel.KeyGradient_Scalar(ref dSColumns, ref q, ref dKRows, fullTiles, hasTail, firstRow);
+                }
+                else
+                {
+                    OddCausalAttentionBackwardKernel.KeyGradient_Scalar(ref pColumns, ref dO, ref dVRows, fullTiles, hasTail, firstRow);
+                }
             }
         }
     }

@@ -132,8 +132,10 @@ namespace Demo
         /// <para>Row tail: 4 rows = 1 tile of 4, no row tail.</para>
         /// <para>Scheduling: 1 chunk per (sequence, head), all 4 rows at once: dK and dV sum over every query row, so
         /// the head's chunk owns them outright and the result does not depend on the thread count; scratch Kᵀ, Vᵀ (3 ×
-        /// 16 each), P and dS (4 × 16 each), 0 KiB per worker; 480 flops per sequence; below 250_000 flops per call
-        /// every chunk runs on the calling thread.</para>
+        /// 16 each), P and dS (4 × 16 each), 0 KiB per worker; with fewer (sequence, head) pairs than threads, two
+        /// phases over a buffer the call shares (0 KiB per pair): P and dS in 1 row block per head, then dQ, dK and dV
+        /// as 3 chunks per head; 480 flops per sequence; below 250_000 flops per call every chunk runs on the calling
+        /// thread.</para>
         /// </remarks>
         /// <exception cref="global::System.ArgumentException">A length does not match the shape, or a gradient overlaps another span.</exception>
         [global::System.CodeDom.Compiler.GeneratedCode("FixedShapeAttention.Generators", "1.0.0.0")]
@@ -158,6 +160,22 @@ namespace Demo
         {
             int batch = global::FixedShapeAttention.CompilerServices.KernelArguments.ValidateAttentionBackward(
                 q, k, v, output, logSumExp, outputGradient, queryGradient, keyGradient, valueGradient, 4, 3, 1);
+            long sharedFloats = (long)batch * 128L;
+            bool fewerPairsThanThreads = batch * 1 < global::FixedShapeAttention.KernelParallelism.Resolve(maxDegreeOfParallelism);
+            bool runsInParallel = batch * 480L >= global::FixedShapeAttention.KernelParallelism.ParallelThresholdFlops;
+            if (fewerPairsThanThreads && runsInParallel && sharedFloats <= global::System.Array.MaxLength)
+            {
+                // Fewer (sequence, head) pairs than threads: two phases over a buffer the call's chunks share.
+                global::System.Span<float> shared = global::FixedShapeAttention.CompilerServices.CallScratch.Get((int)sharedFloats);
+                global::FixedShapeAttention.CompilerServices.ParallelRunner.Run(
+                    new global::FixedShapeAttention.Generated.WorkedExampleAttentionBackwardKernelScores(), batch, batch * 192L, maxDegreeOfParallelism, q, k,
+                    v, output, outputGradient, logSumExp, shared, default, default, default);
+                global::FixedShapeAttention.CompilerServices.ParallelRunner.Run(
+                    new global::FixedShapeAttention.Generated.WorkedExampleAttentionBackwardKernelProducts(), batch * 3, batch * 288L, maxDegreeOfParallelism,
+                    q, k, shared, default, outputGradient, default, queryGradient, keyGradient, valueGradient, default);
+                return;
+            }
+
             global::FixedShapeAttention.CompilerServices.ParallelRunner.Run(
                 new global::FixedShapeAttention.Generated.WorkedExampleAttentionBackwardKernel(), batch, batch * 480L, maxDegreeOfParallelism, q, k, v, output,
                 outputGradient, logSumExp, queryGradient, keyGradient, valueGradient, default);
@@ -189,6 +207,22 @@ namespace Demo
             int batch = global::FixedShapeAttention.CompilerServices.KernelArguments.ValidateAttentionBackward(
                 q, k, v, output, logSumExp, outputGradient, queryGradient, keyGradient, valueGradient, 4, 3, 1);
             global::FixedShapeAttention.CompilerServices.KernelArguments.ValidateCounts(keyCounts, "keyCounts", batch, 4);
+            long sharedFloats = (long)batch * 128L;
+            bool fewerPairsThanThreads = batch * 1 < global::FixedShapeAttention.KernelParallelism.Resolve(maxDegreeOfParallelism);
+            bool runsInParallel = batch * 480L >= global::FixedShapeAttention.KernelParallelism.ParallelThresholdFlops;
+            if (fewerPairsThanThreads && runsInParallel && sharedFloats <= global::System.Array.MaxLength)
+            {
+                // Fewer (sequence, head) pairs than threads: two phases over a buffer the call's chunks share.
+                global::System.Span<float> shared = global::FixedShapeAttention.CompilerServices.CallScratch.Get((int)sharedFloats);
+                global::FixedShapeAttention.CompilerServices.ParallelRunner.Run(
+                    new global::FixedShapeAttention.Generated.WorkedExampleAttentionBackwardKernelScores(), batch, batch * 192L, maxDegreeOfParallelism, q, k,
+                    v, output, outputGradient, logSumExp, shared, default, default, keyCounts);
+                global::FixedShapeAttention.CompilerServices.ParallelRunner.Run(
+                    new global::FixedShapeAttention.Generated.WorkedExampleAttentionBackwardKernelProducts(), batch * 3, batch * 288L, maxDegreeOfParallelism,
+                    q, k, shared, default, outputGradient, default, queryGradient, keyGradient, valueGradient, keyCounts);
+                return;
+            }
+
             global::FixedShapeAttention.CompilerServices.ParallelRunner.Run(
                 new global::FixedShapeAttention.Generated.WorkedExampleAttentionBackwardKernel(), batch, batch * 480L, maxDegreeOfParallelism, q, k, v, output,
                 outputGradient, logSumExp, queryGradient, keyGradient, valueGradient, keyCounts);
@@ -612,7 +646,7 @@ namespace FixedShapeAttention.Generated
         }
 
         /// <summary>dQ = dS·K of the head's rows (3 columns).</summary>
-        private static void QueryGradient_Scalar(ref float dS, ref float keys, ref float dQ, int fullTiles, bool hasTail)
+        internal static void QueryGradient_Scalar(ref float dS, ref float keys, ref float dQ, int fullTiles, bool hasTail)
         {
             for (int tile = 0; tile < fullTiles; tile++)
             {
@@ -661,7 +695,7 @@ namespace FixedShapeAttention.Generated
         }
 
         /// <summary>dK = dSᵀ·Q or dV = Pᵀ·dO: row j sums weight (i, j) times row i over the queries i.</summary>
-        private static void KeyGradient_Scalar(ref float weights, ref float rows, ref float gradient, int fullTiles, bool hasTail)
+        internal static void KeyGradient_Scalar(ref float weights, ref float rows, ref float gradient, int fullTiles, bool hasTail)
         {
             for (int tile = 0; tile < fullTiles; tile++)
             {
@@ -707,6 +741,108 @@ namespace FixedShapeAttention.Generated
                 Unsafe.Add(ref gradient, tile * 12 + 9) = acc_r3_c0;
                 Unsafe.Add(ref gradient, tile * 12 + 10) = acc_r3_c1;
                 Unsafe.Add(ref gradient, tile * 12 + 11) = acc_r3_c2;
+            }
+        }
+    }
+
+    /// <summary>Phase 1 of a split WorkedExample.AttentionBackward call: chunk = (sequence, head, row part), P and dS into the shared buffer.</summary>
+    [global::System.CodeDom.Compiler.GeneratedCode("FixedShapeAttention.Generators", "1.0.0.0")]
+    file readonly struct WorkedExampleAttentionBackwardKernelScores : IChunkKernel
+    {
+        private const float Scale = 0.57735026f; // 1/√3
+
+        public void Execute(in KernelBuffers buffers, int chunk)
+        {
+            int sequence = chunk / 1;
+            int head = chunk / 1 % 1;
+            int part = chunk % 1;
+            int firstTile = RowPartition.Start(1, 1, part);
+            int tileCount = RowPartition.Count(1, 1, part);
+            int fullTiles = Math.Min(firstTile + tileCount, 1) - firstTile;
+            bool hasTail = firstTile + tileCount > 1;
+            int firstRow = firstTile * 4;
+            int rowEnd = firstRow + fullTiles * 4;
+            int keyCount = buffers.SequenceCount(sequence, 4);
+            nint headOffset = (nint)sequence * 12 + head * 3;
+            ref float q = ref Unsafe.Add(ref buffers.Input0, headOffset);
+            ref float k = ref Unsafe.Add(ref buffers.Input1, headOffset);
+            ref float v = ref Unsafe.Add(ref buffers.Input2, headOffset);
+            ref float o = ref Unsafe.Add(ref buffers.Input3, headOffset);
+            ref float dO = ref Unsafe.Add(ref buffers.Input4, headOffset);
+            ref float lse = ref Unsafe.Add(ref buffers.Input5, ((nint)sequence * 1 + head) * 4);
+            ref float p = ref Unsafe.Add(ref buffers.Output, ((nint)sequence * 1 + head) * 128);
+            ref float dS = ref Unsafe.Add(ref p, 64);
+            ref float keysT = ref MemoryMarshal.GetReference(WorkerScratch.Get(96));
+            ref float valuesT = ref Unsafe.Add(ref keysT, 48);
+            KeyPacking.PackTransposed(MemoryMarshal.CreateReadOnlySpan(ref k, 12), 3, 4, 3, MemoryMarshal.CreateSpan(ref keysT, 48), 16);
+            KeyPacking.PackTransposed(MemoryMarshal.CreateReadOnlySpan(ref v, 12), 3, 4, 3, MemoryMarshal.CreateSpan(ref valuesT, 48), 16);
+            ref float qRows = ref Unsafe.Add(ref q, firstRow * 3);
+            ref float dORows = ref Unsafe.Add(ref dO, firstRow * 3);
+            ref float pRows = ref Unsafe.Add(ref p, firstRow * 16);
+            ref float dSRows = ref Unsafe.Add(ref dS, firstRow * 16);
+            if (Vector512.IsHardwareAccelerated || Vector256.IsHardwareAccelerated)
+            {
+                WorkedExampleAttentionKernel.Scores_Vector256(ref qRows, ref keysT, ref pRows, fullTiles, hasTail);
+                WorkedExampleAttentionKernel.Scores_Vector256(ref dORows, ref valuesT, ref dSRows, fullTiles, hasTail);
+            }
+            else
+            {
+                WorkedExampleAttentionKernel.Scores_Scalar(ref qRows, ref keysT, ref pRows, fullTiles, hasTail);
+                WorkedExampleAttentionKernel.Scores_Scalar(ref dORows, ref valuesT, ref dSRows, fullTiles, hasTail);
+            }
+            for (int row = firstRow; row < rowEnd; row++)
+            {
+                int visible = keyCount;
+                AttentionGradientRow.Write(
+                    MemoryMarshal.CreateSpan(ref Unsafe.Add(ref p, row * 16), 16), MemoryMarshal.CreateSpan(ref Unsafe.Add(ref dS, row * 16), 16),
+                    Unsafe.Add(ref lse, row), MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref o, row * 3), 3),
+                    MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref dO, row * 3), 3), Scale, visible);
+            }
+        }
+    }
+
+    /// <summary>Phase 2 of a split WorkedExample.AttentionBackward call: chunk = (sequence, head, product, row part), dQ, dK or dV of its rows.</summary>
+    [global::System.CodeDom.Compiler.GeneratedCode("FixedShapeAttention.Generators", "1.0.0.0")]
+    file readonly struct WorkedExampleAttentionBackwardKernelProducts : IChunkKernel
+    {
+        public void Execute(in KernelBuffers buffers, int chunk)
+        {
+            int sequence = chunk / 3;
+            int head = chunk / 3 % 1;
+            int product = chunk / 1 % 3;
+            int part = chunk % 1;
+            int firstTile = RowPartition.Start(1, 1, part);
+            int tileCount = RowPartition.Count(1, 1, part);
+            int fullTiles = Math.Min(firstTile + tileCount, 1) - firstTile;
+            bool hasTail = firstTile + tileCount > 1;
+            int firstRow = firstTile * 4;
+            nint headOffset = (nint)sequence * 12 + head * 3;
+            ref float q = ref Unsafe.Add(ref buffers.Input0, headOffset);
+            ref float k = ref Unsafe.Add(ref buffers.Input1, headOffset);
+            ref float p = ref Unsafe.Add(ref buffers.Input2, ((nint)sequence * 1 + head) * 128);
+            ref float dS = ref Unsafe.Add(ref p, 64);
+            ref float dO = ref Unsafe.Add(ref buffers.Input4, headOffset);
+            ref float dQ = ref Unsafe.Add(ref buffers.Output, headOffset);
+            ref float dK = ref Unsafe.Add(ref buffers.Output1, headOffset);
+            ref float dV = ref Unsafe.Add(ref buffers.Output2, headOffset);
+            // dQ reads the part's rows of dS; dK and dV read its columns of dS and P (the products read them transposed).
+            ref float dSRows = ref Unsafe.Add(ref dS, firstRow * 16);
+            ref float dSColumns = ref Unsafe.Add(ref dS, firstRow);
+            ref float pColumns = ref Unsafe.Add(ref p, firstRow);
+            ref float dQRows = ref Unsafe.Add(ref dQ, firstRow * 3);
+            ref float dKRows = ref Unsafe.Add(ref dK, firstRow * 3);
+            ref float dVRows = ref Unsafe.Add(ref dV, firstRow * 3);
+            if (product == 0)
+            {
+                WorkedExampleAttentionBackwardKernel.QueryGradient_Scalar(ref dSRows, ref k, ref dQRows, fullTiles, hasTail);
+            }
+            else if (product == 1)
+            {
+                WorkedExampleAttentionBackwardKernel.KeyGradient_Scalar(ref dSColumns, ref q, ref dKRows, fullTiles, hasTail);
+            }
+            else
+            {
+                WorkedExampleAttentionBackwardKernel.KeyGradient_Scalar(ref pColumns, ref dO, ref dVRows, fullTiles, hasTail);
             }
         }
     }

@@ -40,6 +40,8 @@ public class GeneratedAttentionBackwardTests
         [nameof(MiniLm)] = Of<MiniLm>(),
         [nameof(BertBase)] = Of<BertBase>(),
         [nameof(LongCausal)] = Of<LongCausal>(),
+        [nameof(OneHeadCausal)] = Of<OneHeadCausal>(),
+        [nameof(OneHeadBidirectional)] = Of<OneHeadBidirectional>(),
     };
 
     private static Kernels Of<T>()
@@ -118,6 +120,40 @@ public class GeneratedAttentionBackwardTests
             for (int i = 0; i < results.Length; i++)
                 Assert.True(first[i].AsSpan().SequenceEqual(results[i]), $"result {i} differs at maxDegreeOfParallelism {dop}");
         }
+    }
+
+    /// <summary>
+    /// One sequence of a one-head shape is one (sequence, head) pair, fewer than two threads: AttentionBackward then runs
+    /// in two phases (P and dS into a shared buffer by row blocks, then dQ, dK and dV by row blocks). Same bits as the
+    /// one-phase path on one thread, and the float64 reference. (On a one-processor machine both calls take one phase.)
+    /// </summary>
+    [Theory]
+    [InlineData(nameof(OneHeadCausal), false)]
+    [InlineData(nameof(OneHeadCausal), true)]
+    [InlineData(nameof(OneHeadBidirectional), true)]
+    public void Two_phase_backward_for_fewer_heads_than_threads_gives_the_one_phase_bits(string shapeName, bool masked)
+    {
+        Kernels kernels = s_kernels[shapeName];
+        TransformerShape shape = kernels.Shape;
+        int n = shape.SequenceLength * shape.EmbeddingDim;
+        float[] q = TestData.Uniform(n, 51, 2f), k = TestData.Uniform(n, 52, 2f), v = TestData.Uniform(n, 53), dO = TestData.Uniform(n, 54);
+        int[]? counts = masked ? new[] { shape.SequenceLength - 5 } : null;
+        float[] o = new float[n], lse = new float[shape.Heads * shape.SequenceLength];
+        kernels.Forward(q, k, v, counts, o, lse, 1);
+        float[][] Backward(int dop)
+        {
+            float[] dQ = new float[n], dK = new float[n], dV = new float[n];
+            kernels.Backward(q, k, v, counts, o, lse, dO, dQ, dK, dV, dop);
+            return new[] { dQ, dK, dV };
+        }
+
+        float[][] one = Backward(1), split = Backward(-1);
+        for (int i = 0; i < 3; i++)
+            Assert.True(one[i].AsSpan().SequenceEqual(split[i]), $"gradient {i}: the two-phase path differs from the one-phase path");
+        ReferenceAttentionGradients want = ReferenceAttentionGradients.Compute(shape, 1, q, k, v, dO, counts);
+        AssertClose(want.QueryGradient, split[0], GradientTolerance, "dQ");
+        AssertClose(want.KeyGradient, split[1], GradientTolerance, "dK");
+        AssertClose(want.ValueGradient, split[2], GradientTolerance, "dV");
     }
 
     [Fact]
