@@ -17,6 +17,7 @@ using FixedShapeAttention.Benchmarks;
 //            (the same as -- --filter '*' --warmupCount 3 --iterationCount 10; any BenchmarkDotNet arguments work)
 // Quick run: dotnet run -c Release --project bench/FixedShapeAttention.Benchmarks -- quick
 // Same results as ONNX Runtime and TensorPrimitives:  dotnet run -c Release --project bench/FixedShapeAttention.Benchmarks -- check
+// Decoding against ONNX Runtime (same logits):  dotnet run -c Release --project bench/FixedShapeAttention.Benchmarks -- decode-check
 // FMA peak:  dotnet run -c Release --project bench/FixedShapeAttention.Benchmarks -- peak
 // Training against PyTorch: dotnet run -c Release --project bench/FixedShapeAttention.Benchmarks -- training-peer DIR,
 //            then python3 bench/training-peer/torch_agreement.py DIR (see bench/README.md)
@@ -26,6 +27,13 @@ if (args.Length == 1 && args[0] == "peak")
 {
     var (perThread, allThreads, width) = FmaPeak.Value;
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"FP32 FMA peak ({width}): {perThread:0.0} GFLOP/s on one thread, {allThreads:0.0} on {Environment.ProcessorCount}"));
+    return;
+}
+
+if (args.Length == 1 && args[0] == "decode-check")
+{
+    // Our decoder and ONNX Runtime's past/present graph of the same model: prefill and decode logits side by side.
+    Environment.ExitCode = DecodePeerCheck.Run() ? 0 : 1;
     return;
 }
 
