@@ -18,6 +18,7 @@ using FixedShapeAttention.Benchmarks;
 // Quick run: dotnet run -c Release --project bench/FixedShapeAttention.Benchmarks -- quick
 // Same results as ONNX Runtime and TensorPrimitives:  dotnet run -c Release --project bench/FixedShapeAttention.Benchmarks -- check
 // Decoding against ONNX Runtime (same logits):  dotnet run -c Release --project bench/FixedShapeAttention.Benchmarks -- decode-check
+// Decode step against the read bandwidth:  dotnet run -c Release --project bench/FixedShapeAttention.Benchmarks -- decode-bandwidth
 // FMA peak:  dotnet run -c Release --project bench/FixedShapeAttention.Benchmarks -- peak
 // Training against PyTorch: dotnet run -c Release --project bench/FixedShapeAttention.Benchmarks -- training-peer DIR,
 //            then python3 bench/training-peer/torch_agreement.py DIR (see bench/README.md)
@@ -34,6 +35,12 @@ if (args.Length == 1 && args[0] == "decode-check")
 {
     // Our decoder and ONNX Runtime's past/present graph of the same model: prefill and decode logits side by side.
     Environment.ExitCode = DecodePeerCheck.Run() ? 0 : 1;
+    return;
+}
+
+if (args.Length == 1 && args[0] == "decode-bandwidth")
+{
+    DecodeBandwidth.Run();
     return;
 }
 
