@@ -3,10 +3,12 @@
 // pays off over hundreds of rows and doubles the memory traffic for one; here the weights are read once, in place,
 // in the order they are stored, GEMV-style.
 //
-// Two layouts. Multiply: W stored k×n (the projections' [inputs, outputs]); a register tile of RM rows × RN vectors of
-// columns walks k, loading RN vectors of W's row k and broadcasting each row's activation, so W streams row by row.
-// MultiplyTransposed: W stored n×k (the tied head's embedding, [vocabulary, dim]); a tile of RM rows × RN rows of W
-// walks k a vector at a time and sums each accumulator's lanes once at the end.
+// Two layouts. Multiply: W stored k×n (the projections' [inputs, outputs]); a register tile walks k, loading vectors
+// of W's row k and broadcasting each row's activation: RM rows × RN vectors for whole groups of RM rows, one row × 2·RN
+// vectors (eight independent FMA chains) for the rest, which at batch 1 is every row. MultiplyTransposed: W stored n×k
+// (the tied head's embedding, [vocabulary, dim]); a tile of RM rows × RN rows of W, or one row × 2·RN rows of W, walks
+// k a vector at a time and sums each accumulator's lanes once at the end. A call on one thread is one chunk, so each
+// sweep of W's rows is as long as the tile allows; a shared call cuts the columns into whole tiles.
 //
 // Accuracy and determinism: in Multiply every output is Σ_k x[r,k]·W[k,j] in k order in one FMA chain from zero, then
 // + bias, the operations of PanelGemm's vector lanes followed by AddBias, so a decode step's projections are the same
@@ -241,27 +243,32 @@ internal static unsafe class FewRowGemm
         where TVec : struct
         where TOps : IVectorOps<TVec>
     {
-        public int TileColumns => RN;
+        public int TileColumns => m >= RM ? RN : 2 * RN;
 
         public void Columns(float* x, float* w, float* bias, float* y, int first, int end)
         {
+            int tiled = m / RM * RM;
             int column = first;
             for (; column + RN <= end; column += RN)
             {
-                int row = 0;
-                for (; row + RM <= m; row += RM)
+                for (int row = 0; row < tiled; row += RM)
                     Tile4x4(x + row * k, w + (nint)column * k, y + row * n + column);
-                for (; row < m; row++)
-                {
-                    for (int j = 0; j < RN; j++)
-                        y[row * n + column + j] = Dot(x + row * k, w + (nint)(column + j) * k);
-                }
             }
 
             for (; column < end; column++)
             {
-                for (int row = 0; row < m; row++)
+                for (int row = 0; row < tiled; row++)
                     y[row * n + column] = Dot(x + row * k, w + (nint)column * k);
+            }
+
+            // Rows past the last whole tile (all of them at batch 1) take eight rows of W at once: eight FMA chains.
+            for (int row = tiled; row < m; row++)
+            {
+                int c = first;
+                for (; c + 2 * RN <= end; c += 2 * RN)
+                    Tile1x8(x + row * k, w + (nint)c * k, y + row * n + c);
+                for (; c < end; c++)
+                    y[row * n + c] = Dot(x + row * k, w + (nint)c * k);
             }
         }
 
@@ -303,6 +310,24 @@ internal static unsafe class FewRowGemm
             y[0] = Tail(c20, x2, w0, body); y[1] = Tail(c21, x2, w1, body); y[2] = Tail(c22, x2, w2, body); y[3] = Tail(c23, x2, w3, body);
             y += n;
             y[0] = Tail(c30, x3, w0, body); y[1] = Tail(c31, x3, w1, body); y[2] = Tail(c32, x3, w2, body); y[3] = Tail(c33, x3, w3, body);
+        }
+
+        private void Tile1x8(float* x, float* w, float* y)
+        {
+            int lanes = TOps.Count, body = k - k % lanes;
+            float* w0 = w, w1 = w + k, w2 = w1 + k, w3 = w2 + k, w4 = w3 + k, w5 = w4 + k, w6 = w5 + k, w7 = w6 + k;
+            TVec c0 = TOps.Zero, c1 = TOps.Zero, c2 = TOps.Zero, c3 = TOps.Zero, c4 = TOps.Zero, c5 = TOps.Zero, c6 = TOps.Zero, c7 = TOps.Zero;
+            for (int kk = 0; kk < body; kk += lanes)
+            {
+                TVec a = TOps.Load(x + kk);
+                c0 = TOps.MultiplyAdd(a, TOps.Load(w0 + kk), c0); c1 = TOps.MultiplyAdd(a, TOps.Load(w1 + kk), c1);
+                c2 = TOps.MultiplyAdd(a, TOps.Load(w2 + kk), c2); c3 = TOps.MultiplyAdd(a, TOps.Load(w3 + kk), c3);
+                c4 = TOps.MultiplyAdd(a, TOps.Load(w4 + kk), c4); c5 = TOps.MultiplyAdd(a, TOps.Load(w5 + kk), c5);
+                c6 = TOps.MultiplyAdd(a, TOps.Load(w6 + kk), c6); c7 = TOps.MultiplyAdd(a, TOps.Load(w7 + kk), c7);
+            }
+
+            y[0] = Tail(c0, x, w0, body); y[1] = Tail(c1, x, w1, body); y[2] = Tail(c2, x, w2, body); y[3] = Tail(c3, x, w3, body);
+            y[4] = Tail(c4, x, w4, body); y[5] = Tail(c5, x, w5, body); y[6] = Tail(c6, x, w6, body); y[7] = Tail(c7, x, w7, body);
         }
 
         /// <summary>The lanes summed in double in lane order, then k's scalar tail in one FMA chain.</summary>
