@@ -17,17 +17,23 @@ using FixedShapeAttention.Benchmarks;
 //            (the same as -- --filter '*' --warmupCount 3 --iterationCount 10; any BenchmarkDotNet arguments work)
 // Quick run: dotnet run -c Release --project bench/FixedShapeAttention.Benchmarks -- quick
 // Same results as ONNX Runtime and TensorPrimitives:  dotnet run -c Release --project bench/FixedShapeAttention.Benchmarks -- check
-// Decoding against ONNX Runtime (same logits):  dotnet run -c Release --project bench/FixedShapeAttention.Benchmarks -- decode-check
-// Decode step against the read bandwidth:  dotnet run -c Release --project bench/FixedShapeAttention.Benchmarks -- decode-bandwidth
 // FMA peak:  dotnet run -c Release --project bench/FixedShapeAttention.Benchmarks -- peak
 // Training against PyTorch: dotnet run -c Release --project bench/FixedShapeAttention.Benchmarks -- training-peer DIR,
 //            then python3 bench/training-peer/torch_agreement.py DIR (see bench/README.md)
+// Decoding against ONNX Runtime (same logits):  dotnet run -c Release --project bench/FixedShapeAttention.Benchmarks -- decode-check
+// Decode step against the read bandwidth:  dotnet run -c Release --project bench/FixedShapeAttention.Benchmarks -- decode-bandwidth
 // A benchmark run ends by writing results.md and percent-of-peak.png to bench/results (-- full), bench/results/quick
 // (-- quick) or bench/results/partial (any other arguments; not committed).
 if (args.Length == 1 && args[0] == "peak")
 {
     var (perThread, allThreads, width) = FmaPeak.Value;
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"FP32 FMA peak ({width}): {perThread:0.0} GFLOP/s on one thread, {allThreads:0.0} on {Environment.ProcessorCount}"));
+    return;
+}
+
+if (args.Length == 2 && args[0] == "training-peer")
+{
+    TrainingPeerExport.Run(args[1]);
     return;
 }
 
@@ -41,12 +47,6 @@ if (args.Length == 1 && args[0] == "decode-check")
 if (args.Length == 1 && args[0] == "decode-bandwidth")
 {
     DecodeBandwidth.Run();
-    return;
-}
-
-if (args.Length == 2 && args[0] == "training-peer")
-{
-    TrainingPeerExport.Run(args[1]);
     return;
 }
 
