@@ -52,5 +52,7 @@ public sealed partial class TransformerShapeGenerator : IIncrementalGenerator
             context.AddSource($"{hint}.FeedForward.g.cs", FeedForwardEmitter.Emit(plan));
             context.AddSource($"{hint}.Projection.g.cs", ProjectionEmitter.Emit(plan));
         });
+
+        InitializeSentenceEncoders(context);
     }
 }
