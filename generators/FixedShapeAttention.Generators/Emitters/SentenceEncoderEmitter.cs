@@ -42,12 +42,10 @@ internal static class SentenceEncoderEmitter
             w.Line($"    new global::System.Collections.ObjectModel.ReadOnlyCollection<int>(new int[] {{ {bucketList} }});");
             w.Line();
 
-            // The packed layout depends on HiddenSize and FfnWidth only, so the first bucket's packer serves them all.
-            string first = SentenceEncoderSpec.BucketTypeName(spec.Buckets[0]);
             w.Line("/// <summary>Packs one layer for the generated kernels; the packing is the same for every bucket.</summary>");
             w.Line($"/// <exception cref=\"global::System.ArgumentException\">A tensor's length does not match {spec.HiddenSize} and {spec.FfnWidth}; the message names it.</exception>");
             w.Line($"public static {Encoder}.EncoderLayerWeights PackLayer({Encoder}.EncoderLayerParameters parameters) =>");
-            w.Line($"    {Encoder}.EncoderLayerWeights.Pack<{first}>(parameters);");
+            w.Line($"    {Encoder}.EncoderLayerWeights.Pack<{spec.PackingTypeName}>(parameters);");
             w.Line();
 
             w.Line("/// <summary>A post-norm (BERT) encoder over <paramref name=\"layers\"/> on the kernels generated for <paramref name=\"sequenceLength\"/>.</summary>");

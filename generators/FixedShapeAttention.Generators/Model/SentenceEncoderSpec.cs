@@ -31,6 +31,12 @@ internal sealed record SentenceEncoderSpec(
         return new ShapeSpec(nested, bucket, HiddenSize, FfnWidth, Heads, Causal: false, Activation);
     }
 
+    /// <summary>
+    /// The bucket class whose packer packs every layer: the packed layout depends on HiddenSize and FfnWidth only,
+    /// so any bucket's packer serves them all, and the first always exists.
+    /// </summary>
+    public string PackingTypeName => BucketTypeName(Buckets[0]);
+
     public EquatableArray<ShapeSpec> BucketShapes() => Buckets.Select(BucketShape).ToEquatableArray();
 }
 
