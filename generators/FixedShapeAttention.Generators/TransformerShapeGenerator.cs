@@ -53,5 +53,7 @@ public sealed partial class TransformerShapeGenerator : IIncrementalGenerator
             context.AddSource($"{hint}.Projection.g.cs", ProjectionEmitter.Emit(plan));
             context.AddSource($"{hint}.Training.g.cs", TrainingEmitter.Emit(plan));
         });
+
+        InitializeSentenceEncoders(context);
     }
 }
