@@ -49,15 +49,7 @@ public sealed partial class TransformerShapeGenerator
         context.RegisterSourceOutput(encoders, static (context, encoder) =>
             context.AddSource($"{encoder.Type.HintPrefix}.SentenceEncoder.g.cs", SentenceEncoderEmitter.Emit(encoder)));
 
-        // The same four files the [TransformerShape] pipeline writes for a shape, from the same planner and emitters.
-        context.RegisterSourceOutput(bucketShapes, static (context, shape) =>
-        {
-            KernelPlan plan = KernelPlanner.Plan(shape);
-            string hint = shape.Type.HintPrefix;
-            context.AddSource($"{hint}.Shape.g.cs", ShapeEmitter.Emit(plan));
-            context.AddSource($"{hint}.Attention.g.cs", AttentionEmitter.Emit(plan));
-            context.AddSource($"{hint}.FeedForward.g.cs", FeedForwardEmitter.Emit(plan));
-            context.AddSource($"{hint}.Projection.g.cs", ProjectionEmitter.Emit(plan));
-        });
+        // The same files the [TransformerShape] pipeline writes for a shape, from the same planner and emitters.
+        context.RegisterSourceOutput(bucketShapes, static (context, shape) => EmitShape(context, shape));
     }
 }

@@ -43,17 +43,20 @@ public sealed partial class TransformerShapeGenerator : IIncrementalGenerator
             }
         });
 
-        context.RegisterSourceOutput(shapes, static (context, shape) =>
-        {
-            KernelPlan plan = KernelPlanner.Plan(shape);
-            string hint = shape.Type.HintPrefix;
-            context.AddSource($"{hint}.Shape.g.cs", ShapeEmitter.Emit(plan));
-            context.AddSource($"{hint}.Attention.g.cs", AttentionEmitter.Emit(plan));
-            context.AddSource($"{hint}.FeedForward.g.cs", FeedForwardEmitter.Emit(plan));
-            context.AddSource($"{hint}.Projection.g.cs", ProjectionEmitter.Emit(plan));
-            context.AddSource($"{hint}.Training.g.cs", TrainingEmitter.Emit(plan));
-        });
+        context.RegisterSourceOutput(shapes, static (context, shape) => EmitShape(context, shape));
 
         InitializeSentenceEncoders(context);
+    }
+
+    /// <summary>Plans a shape and writes its files: one per kernel family, for both pipelines.</summary>
+    private static void EmitShape(SourceProductionContext context, ShapeSpec shape)
+    {
+        KernelPlan plan = KernelPlanner.Plan(shape);
+        string hint = shape.Type.HintPrefix;
+        context.AddSource($"{hint}.Shape.g.cs", ShapeEmitter.Emit(plan));
+        context.AddSource($"{hint}.Attention.g.cs", AttentionEmitter.Emit(plan));
+        context.AddSource($"{hint}.FeedForward.g.cs", FeedForwardEmitter.Emit(plan));
+        context.AddSource($"{hint}.Projection.g.cs", ProjectionEmitter.Emit(plan));
+        context.AddSource($"{hint}.Training.g.cs", TrainingEmitter.Emit(plan));
     }
 }

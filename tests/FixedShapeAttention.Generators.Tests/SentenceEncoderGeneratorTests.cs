@@ -51,7 +51,9 @@ public sealed class SentenceEncoderGeneratorTests
             {
                 "Demo.SmallEncoder.SentenceEncoder.g.cs",
                 "Demo.SmallEncoder.Seq16.Attention.g.cs", "Demo.SmallEncoder.Seq16.FeedForward.g.cs", "Demo.SmallEncoder.Seq16.Projection.g.cs", "Demo.SmallEncoder.Seq16.Shape.g.cs",
+                "Demo.SmallEncoder.Seq16.Training.g.cs",
                 "Demo.SmallEncoder.Seq64.Attention.g.cs", "Demo.SmallEncoder.Seq64.FeedForward.g.cs", "Demo.SmallEncoder.Seq64.Projection.g.cs", "Demo.SmallEncoder.Seq64.Shape.g.cs",
+                "Demo.SmallEncoder.Seq64.Training.g.cs",
             },
             run.Sources.Keys);
         SnapshotAssert.Matches(run.Sources["Demo.SmallEncoder.SentenceEncoder.g.cs"], nameof(SentenceEncoderGeneratorTests), "SmallEncoder", "Demo.SmallEncoder.SentenceEncoder.g.cs");
