@@ -178,13 +178,7 @@ internal static class AttentionBackwardEmitter
                 w.Line($"int sequence = chunk / {shape.Heads};");
                 w.Line($"int head = chunk % {shape.Heads};");
                 w.Line($"int keyCount = buffers.SequenceCount(sequence, {s});");
-                w.Line($"nint headOffset = (nint)sequence * {s * e} + head * {d};");
-                w.Line("ref float q = ref Unsafe.Add(ref buffers.Input0, headOffset);");
-                w.Line("ref float k = ref Unsafe.Add(ref buffers.Input1, headOffset);");
-                w.Line("ref float v = ref Unsafe.Add(ref buffers.Input2, headOffset);");
-                w.Line("ref float o = ref Unsafe.Add(ref buffers.Input3, headOffset);");
-                w.Line("ref float dO = ref Unsafe.Add(ref buffers.Input4, headOffset);");
-                w.Line($"ref float lse = ref Unsafe.Add(ref buffers.Input5, ((nint)sequence * {shape.Heads} + head) * {s});");
+                EmitHeadInputs(w, plan);
                 w.Line("ref float dQ = ref Unsafe.Add(ref buffers.Output, headOffset);");
                 w.Line("ref float dK = ref Unsafe.Add(ref buffers.Output1, headOffset);");
                 w.Line("ref float dV = ref Unsafe.Add(ref buffers.Output2, headOffset);");
@@ -256,6 +250,20 @@ internal static class AttentionBackwardEmitter
         }
     }
 
+    /// <summary>The refs of a chunk's head in the backward call's inputs (Q, K, V, O, dO) and its rows' log-sum-exps.</summary>
+    private static void EmitHeadInputs(SourceWriter w, KernelPlan plan)
+    {
+        ShapeSpec shape = plan.Shape;
+        int s = shape.SequenceLength;
+        w.Line($"nint headOffset = (nint)sequence * {s * shape.EmbeddingDim} + head * {shape.HeadDim};");
+        w.Line("ref float q = ref Unsafe.Add(ref buffers.Input0, headOffset);");
+        w.Line("ref float k = ref Unsafe.Add(ref buffers.Input1, headOffset);");
+        w.Line("ref float v = ref Unsafe.Add(ref buffers.Input2, headOffset);");
+        w.Line("ref float o = ref Unsafe.Add(ref buffers.Input3, headOffset);");
+        w.Line("ref float dO = ref Unsafe.Add(ref buffers.Input4, headOffset);");
+        w.Line($"ref float lse = ref Unsafe.Add(ref buffers.Input5, ((nint)sequence * {shape.Heads} + head) * {s});");
+    }
+
     /// <summary>P and dS of rows [first, end) in place over S and dP (<c>AttentionGradientRow</c>): the middle of the backward pass.</summary>
     private static void EmitRowPass(SourceWriter w, KernelPlan plan, string first, string end, string p, string dS, string lse, string o, string dO)
     {
@@ -317,13 +325,7 @@ internal static class AttentionBackwardEmitter
                 EmitRowPart(w, plan);
                 w.Line($"int rowEnd = firstRow + fullTiles * {plan.RowTile}{(plan.TailRows > 0 ? $" + (hasTail ? {plan.TailRows} : 0)" : "")};");
                 w.Line($"int keyCount = buffers.SequenceCount(sequence, {s});");
-                w.Line($"nint headOffset = (nint)sequence * {s * e} + head * {d};");
-                w.Line("ref float q = ref Unsafe.Add(ref buffers.Input0, headOffset);");
-                w.Line("ref float k = ref Unsafe.Add(ref buffers.Input1, headOffset);");
-                w.Line("ref float v = ref Unsafe.Add(ref buffers.Input2, headOffset);");
-                w.Line("ref float o = ref Unsafe.Add(ref buffers.Input3, headOffset);");
-                w.Line("ref float dO = ref Unsafe.Add(ref buffers.Input4, headOffset);");
-                w.Line($"ref float lse = ref Unsafe.Add(ref buffers.Input5, ((nint)sequence * {heads} + head) * {s});");
+                EmitHeadInputs(w, plan);
                 w.Line($"ref float p = ref Unsafe.Add(ref buffers.Output, ((nint)sequence * {heads} + head) * {shared});");
                 w.Line($"ref float dS = ref Unsafe.Add(ref p, {s * stride});");
                 w.Line($"ref float keysT = ref MemoryMarshal.GetReference(WorkerScratch.Get({2 * d * stride}));");

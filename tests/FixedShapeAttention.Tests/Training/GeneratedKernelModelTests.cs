@@ -34,22 +34,7 @@ public sealed class GeneratedKernelModelTests
         useKernels(model);
         var (tokens, targets) = LanguageModelGradientTests.Batch(config, batch: 3, seed: 6);
 
-        double loss = model.ForwardBackward(tokens, targets);
-        var (referenceLoss, referenceGradients) = reference.LossAndGradients(tokens, targets);
-
-        Assert.Equal(referenceLoss, loss, 2e-6 * referenceLoss);
-        // The bound of LanguageModelGradientTests: 2e-5 of the tensor's RMS gradient (floored at 1e-2 of the whole model's) plus 2e-5 relative.
-        double globalScale = Math.Sqrt(referenceGradients.Values.Sum(g => g.Sum(x => x * x)) / referenceGradients.Values.Sum(g => g.Length));
-        foreach (TrainableTensor p in model.Parameters)
-        {
-            double[] expected = referenceGradients[p.Name];
-            double scale = Math.Max(Math.Sqrt(expected.Sum(g => g * g) / expected.Length), 1e-2 * globalScale);
-            for (int i = 0; i < expected.Length; i++)
-            {
-                Assert.True(Math.Abs(p.Gradient[i] - expected[i]) <= 2e-5 * (scale + Math.Abs(expected[i])),
-                    $"{p.Name}[{i}]: {p.Gradient[i]:E6} against {expected[i]:E6} (RMS {scale:E3})");
-            }
-        }
+        LanguageModelGradientTests.AssertMatchesReference(model, reference, tokens, targets);
     }
 
     [Fact]

@@ -60,6 +60,12 @@ public sealed class LanguageModelGradientTests
         var (model, reference) = Pair(config, seed: 5);
         var (tokens, targets) = Batch(config, batch: 3, seed: 6);
 
+        AssertMatchesReference(model, reference, tokens, targets);
+    }
+
+    /// <summary>One ForwardBackward of <paramref name="model"/> against the reference's loss and every parameter's gradient.</summary>
+    internal static void AssertMatchesReference(TransformerLanguageModel model, ReferenceGpt reference, int[] tokens, int[] targets)
+    {
         double loss = model.ForwardBackward(tokens, targets);
         var (referenceLoss, referenceGradients) = reference.LossAndGradients(tokens, targets);
 
