@@ -408,9 +408,8 @@ public sealed class TransformerLanguageModel
         }
         else
         {
-            PanelGemm.Multiply(dLogits, v, false, _head.Value, v, true, dx, d, n, d, v, false, dop);
-            for (int b = 0; b < batch; b++)
-                PanelGemm.Multiply(headInput.Slice(b * t * d, t * d), d, true, dLogits.Slice(b * t * v, t * v), v, false, _head.Gradient, v, d, v, t, true, dop);
+            LinearGradients.Input(dLogits, _head.Value, dx, n, d, v, false, dop);
+            LinearGradients.AccumulateWeights(headInput, dLogits, _head.Gradient, default, n, d, v, t, default, dop);
         }
 
         if (_c.PreNorm)
@@ -508,14 +507,8 @@ public sealed class TransformerLanguageModel
     private void LinearBackward(ReadOnlySpan<float> x, TrainableTensor weight, TrainableTensor bias, ReadOnlySpan<float> dy, Span<float> dx,
         int n, int inputs, int outputs, int batch, Workspace w, int dop, bool accumulateInput = false)
     {
-        int t = _c.SequenceLength;
-        for (int b = 0; b < batch; b++)
-        {
-            PanelGemm.Multiply(x.Slice(b * t * inputs, t * inputs), inputs, true, dy.Slice(b * t * outputs, t * outputs), outputs, false, weight.Gradient, outputs, inputs, outputs, t, true, dop);
-            TrainingKernels.AccumulateBiasGradient(dy.Slice(b * t * outputs, t * outputs), bias.Gradient, w.BiasScratch);
-        }
-
-        PanelGemm.Multiply(dy, outputs, false, weight.Value, outputs, true, dx, inputs, n, inputs, outputs, accumulateInput, dop);
+        LinearGradients.AccumulateWeights(x, dy, weight.Gradient, bias.Gradient, n, inputs, outputs, _c.SequenceLength, w.BiasScratch, dop);
+        LinearGradients.Input(dy, weight.Value, dx, n, inputs, outputs, accumulateInput, dop);
     }
 
     private static void Add(Span<float> target, ReadOnlySpan<float> addend) => TrainingKernels.Add(target, addend);
