@@ -7,68 +7,20 @@ using FixedShapeAttention.CompilerServices;
 namespace FixedShapeAttention.Training;
 
 /// <summary>
-/// The element-wise and row-wise pieces of a training step, forward and backward: LayerNorm with saved statistics,
-/// the activations and their derivatives, bias sums. Their cost is linear in the activations (a few per cent of a
-/// step against the products), so they run on one thread in a fixed order, which also fixes every sum's order.
+/// The element-wise and row-wise pieces of a training step, forward and backward: the activations and their
+/// derivatives, bias sums, residual adds, and LayerNorm row by row (<see cref="TrainingLayerNorm"/> runs it in
+/// parallel). Their cost is linear in the activations (a few per cent of a step against the products).
 /// </summary>
 internal static class TrainingKernels
 {
-    /// <summary>y = (x − μ)·σ⁻¹·γ + β per row of γ.Length, keeping μ and σ⁻¹ (two passes, sums in double, as the
-    /// inference kernel computes them).</summary>
+    /// <summary>y = (x − μ)·σ⁻¹·γ + β per row of γ.Length, keeping μ and σ⁻¹, row by row on this thread (the decoder's
+    /// calls); <see cref="TrainingLayerNorm"/> runs the same rows in parallel to the same bits. y may be x.</summary>
     public static void LayerNormForward(ReadOnlySpan<float> x, ReadOnlySpan<float> gamma, ReadOnlySpan<float> beta, float epsilon,
         Span<float> y, Span<float> mean, Span<float> inverseDeviation)
     {
         int n = gamma.Length;
         for (int row = 0; row < mean.Length; row++)
-        {
-            ReadOnlySpan<float> xr = x.Slice(row * n, n);
-            double sum = 0;
-            foreach (float v in xr)
-                sum += v;
-            float mu = (float)(sum / n);
-            double squares = 0;
-            foreach (float v in xr)
-                squares += (double)(v - mu) * (v - mu);
-            float rstd = (float)(1.0 / Math.Sqrt(squares / n + epsilon));
-            mean[row] = mu;
-            inverseDeviation[row] = rstd;
-            Span<float> yr = y.Slice(row * n, n);
-            for (int i = 0; i < n; i++)
-                yr[i] = MathF.FusedMultiplyAdd((xr[i] - mu) * rstd, gamma[i], beta[i]);
-        }
-    }
-
-    /// <summary>
-    /// dx = σ⁻¹·(dy·γ − mean(dy·γ) − x̂·mean(dy·γ·x̂)), and dγ += Σ dy·x̂, dβ += Σ dy over rows in order. The row means
-    /// are summed in double. dx may be dy itself.
-    /// </summary>
-    public static void LayerNormBackward(ReadOnlySpan<float> x, ReadOnlySpan<float> gamma, ReadOnlySpan<float> mean, ReadOnlySpan<float> inverseDeviation,
-        ReadOnlySpan<float> dy, Span<float> dx, Span<float> dGamma, Span<float> dBeta)
-    {
-        int n = gamma.Length;
-        for (int row = 0; row < mean.Length; row++)
-        {
-            ReadOnlySpan<float> xr = x.Slice(row * n, n), dyr = dy.Slice(row * n, n);
-            float mu = mean[row], rstd = inverseDeviation[row];
-            double sumDxhat = 0, sumDxhatXhat = 0;
-            for (int i = 0; i < n; i++)
-            {
-                float xhat = (xr[i] - mu) * rstd;
-                float dxhat = dyr[i] * gamma[i];
-                sumDxhat += dxhat;
-                sumDxhatXhat += (double)dxhat * xhat;
-                dGamma[i] += dyr[i] * xhat;
-                dBeta[i] += dyr[i];
-            }
-
-            float meanDxhat = (float)(sumDxhat / n), meanDxhatXhat = (float)(sumDxhatXhat / n);
-            Span<float> dxr = dx.Slice(row * n, n);
-            for (int i = 0; i < n; i++)
-            {
-                float xhat = (xr[i] - mu) * rstd;
-                dxr[i] = rstd * (dyr[i] * gamma[i] - meanDxhat - xhat * meanDxhatXhat);
-            }
-        }
+            TrainingLayerNorm.Row(x.Slice(row * n, n), gamma, beta, epsilon, y.Slice(row * n, n), out mean[row], out inverseDeviation[row]);
     }
 
     /// <summary>y[r, j] += b[j].</summary>

@@ -331,7 +331,7 @@ public sealed class TransformerLanguageModel
         if (_c.PreNorm)
         {
             headInput = w.FinalNorm.AsSpan(0, n * d);
-            TrainingKernels.LayerNormForward(final, _finalGamma!.Value, _finalBeta!.Value, _c.LayerNormEpsilon, headInput, w.FinalMean.AsSpan(0, n), w.FinalRstd.AsSpan(0, n));
+            TrainingLayerNorm.Forward(final, _finalGamma!.Value, _finalBeta!.Value, _c.LayerNormEpsilon, headInput, w.FinalMean.AsSpan(0, n), w.FinalRstd.AsSpan(0, n), _c.SequenceLength, dop);
         }
 
         if (_head is null)
@@ -347,7 +347,7 @@ public sealed class TransformerLanguageModel
         if (_c.PreNorm)
         {
             attentionInput = c.Norm1.AsSpan(0, n * d);
-            TrainingKernels.LayerNormForward(input, p.Ln1Gamma.Value, p.Ln1Beta.Value, _c.LayerNormEpsilon, attentionInput, c.Mean1.AsSpan(0, n), c.Rstd1.AsSpan(0, n));
+            TrainingLayerNorm.Forward(input, p.Ln1Gamma.Value, p.Ln1Beta.Value, _c.LayerNormEpsilon, attentionInput, c.Mean1.AsSpan(0, n), c.Rstd1.AsSpan(0, n), _c.SequenceLength, dop);
         }
 
         int kv = _c.KeyValueDim;
@@ -370,12 +370,12 @@ public sealed class TransformerLanguageModel
         if (_c.PreNorm)
         {
             ffnInput = c.Norm2.AsSpan(0, n * d);
-            TrainingKernels.LayerNormForward(sum1, p.Ln2Gamma.Value, p.Ln2Beta.Value, _c.LayerNormEpsilon, ffnInput, c.Mean2.AsSpan(0, n), c.Rstd2.AsSpan(0, n));
+            TrainingLayerNorm.Forward(sum1, p.Ln2Gamma.Value, p.Ln2Beta.Value, _c.LayerNormEpsilon, ffnInput, c.Mean2.AsSpan(0, n), c.Rstd2.AsSpan(0, n), _c.SequenceLength, dop);
         }
         else
         {
             ffnInput = c.Norm1.AsSpan(0, n * d);
-            TrainingKernels.LayerNormForward(sum1, p.Ln1Gamma.Value, p.Ln1Beta.Value, _c.LayerNormEpsilon, ffnInput, c.Mean1.AsSpan(0, n), c.Rstd1.AsSpan(0, n));
+            TrainingLayerNorm.Forward(sum1, p.Ln1Gamma.Value, p.Ln1Beta.Value, _c.LayerNormEpsilon, ffnInput, c.Mean1.AsSpan(0, n), c.Rstd1.AsSpan(0, n), _c.SequenceLength, dop);
         }
 
         Linear(ffnInput, p.W1, p.B1, c.H.AsSpan(0, n * f), n, d, f, dop);
@@ -390,7 +390,7 @@ public sealed class TransformerLanguageModel
             Span<float> sum2 = c.Norm2.AsSpan(0, n * d);
             Linear(c.G.AsSpan(0, n * f), p.W2, p.B2, sum2, n, f, d, dop);
             Add(sum2, ffnInput);
-            TrainingKernels.LayerNormForward(sum2, p.Ln2Gamma.Value, p.Ln2Beta.Value, _c.LayerNormEpsilon, output, c.Mean2.AsSpan(0, n), c.Rstd2.AsSpan(0, n));
+            TrainingLayerNorm.Forward(sum2, p.Ln2Gamma.Value, p.Ln2Beta.Value, _c.LayerNormEpsilon, output, c.Mean2.AsSpan(0, n), c.Rstd2.AsSpan(0, n), _c.SequenceLength, dop);
         }
     }
 
@@ -413,7 +413,7 @@ public sealed class TransformerLanguageModel
         }
 
         if (_c.PreNorm)
-            TrainingKernels.LayerNormBackward(w.Residual[_layers.Length].AsSpan(0, n * d), _finalGamma!.Value, w.FinalMean.AsSpan(0, n), w.FinalRstd.AsSpan(0, n), dx, dx, _finalGamma.Gradient, _finalBeta!.Gradient);
+            TrainingLayerNorm.Backward(w.Residual[_layers.Length].AsSpan(0, n * d), _finalGamma!.Value, w.FinalMean.AsSpan(0, n), w.FinalRstd.AsSpan(0, n), dx, default, dx, _finalGamma.Gradient, _finalBeta!.Gradient, w.LayerNormPartials, t, dop);
 
         for (int l = _layers.Length - 1; l >= 0; l--)
             LayerBackward(_layers[l], w.Caches[l], w.Residual[l].AsSpan(0, n * d), dx, batch, w, dop);
@@ -442,7 +442,7 @@ public sealed class TransformerLanguageModel
         if (_c.PreNorm)
             dx.CopyTo(dm);
         else
-            TrainingKernels.LayerNormBackward(c.Norm2.AsSpan(0, n * d), p.Ln2Gamma.Value, c.Mean2.AsSpan(0, n), c.Rstd2.AsSpan(0, n), dx, dm, p.Ln2Gamma.Gradient, p.Ln2Beta.Gradient);
+            TrainingLayerNorm.Backward(c.Norm2.AsSpan(0, n * d), p.Ln2Gamma.Value, c.Mean2.AsSpan(0, n), c.Rstd2.AsSpan(0, n), dx, default, dm, p.Ln2Gamma.Gradient, p.Ln2Beta.Gradient, w.LayerNormPartials, t, dop);
 
         Span<float> dG = w.Hidden.AsSpan(0, n * f);
         LinearBackward(c.G.AsSpan(0, n * f), p.W2, p.B2, dm, dG, n, f, d, batch, w, dop);
@@ -453,14 +453,13 @@ public sealed class TransformerLanguageModel
         if (_c.PreNorm)
         {
             // sum1 feeds the FFN through LN₂ and the output directly.
-            TrainingKernels.LayerNormBackward(c.Sum1.AsSpan(0, n * d), p.Ln2Gamma.Value, c.Mean2.AsSpan(0, n), c.Rstd2.AsSpan(0, n), dFfnInput, dSum1, p.Ln2Gamma.Gradient, p.Ln2Beta.Gradient);
-            Add(dSum1, dx);
+            TrainingLayerNorm.Backward(c.Sum1.AsSpan(0, n * d), p.Ln2Gamma.Value, c.Mean2.AsSpan(0, n), c.Rstd2.AsSpan(0, n), dFfnInput, dx, dSum1, p.Ln2Gamma.Gradient, p.Ln2Beta.Gradient, w.LayerNormPartials, t, dop);
         }
         else
         {
             // n1 = LN₁(sum1) feeds the FFN and, through the residual, LN₂'s input.
             Add(dFfnInput, dm);
-            TrainingKernels.LayerNormBackward(c.Sum1.AsSpan(0, n * d), p.Ln1Gamma.Value, c.Mean1.AsSpan(0, n), c.Rstd1.AsSpan(0, n), dFfnInput, dSum1, p.Ln1Gamma.Gradient, p.Ln1Beta.Gradient);
+            TrainingLayerNorm.Backward(c.Sum1.AsSpan(0, n * d), p.Ln1Gamma.Value, c.Mean1.AsSpan(0, n), c.Rstd1.AsSpan(0, n), dFfnInput, default, dSum1, p.Ln1Gamma.Gradient, p.Ln1Beta.Gradient, w.LayerNormPartials, t, dop);
         }
 
         // sum1 = input + O·Wo + bo.
@@ -485,9 +484,7 @@ public sealed class TransformerLanguageModel
         dSum1.CopyTo(dx);
         if (_c.PreNorm)
         {
-            Span<float> dInput = w.Scratch1.AsSpan(0, n * d);
-            TrainingKernels.LayerNormBackward(input, p.Ln1Gamma.Value, c.Mean1.AsSpan(0, n), c.Rstd1.AsSpan(0, n), dAttentionInput, dInput, p.Ln1Gamma.Gradient, p.Ln1Beta.Gradient);
-            Add(dx, dInput);
+            TrainingLayerNorm.Backward(input, p.Ln1Gamma.Value, c.Mean1.AsSpan(0, n), c.Rstd1.AsSpan(0, n), dAttentionInput, dx, dx, p.Ln1Gamma.Gradient, p.Ln1Beta.Gradient, w.LayerNormPartials, t, dop);
         }
         else
         {
@@ -554,6 +551,7 @@ public sealed class TransformerLanguageModel
             Positions = Enumerable.Range(0, n).Select(r => r % c.SequenceLength).ToArray();
             Hidden = new float[n * c.Ffn];
             BiasScratch = new float[Math.Max(Math.Max(c.Dim, c.Ffn), c.Vocabulary)];
+            LayerNormPartials = new float[batch * 2 * c.Dim];
         }
 
         public int Batch { get; }
@@ -587,6 +585,9 @@ public sealed class TransformerLanguageModel
         public float[] Hidden { get; }
 
         public float[] BiasScratch { get; }
+
+        /// <summary>dγ and dβ of each sequence, before they are added in sequence order.</summary>
+        public float[] LayerNormPartials { get; }
 
         /// <summary>Each row's position in its sequence, for RoPE.</summary>
         public int[] Positions { get; }
