@@ -22,6 +22,7 @@
 using System;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using FixedShapeAttention.CompilerServices;
 using FixedShapeAttention.Scheduling;
 
@@ -248,7 +249,11 @@ internal static unsafe class PanelGemm
                 return;
             }
 
-            for (int kk = 0; kk < _k; kk++)
+            int first = 0;
+            if (_transposeB && width == panelWidth && TOps.Count == 16 && Avx512F.IsSupported)
+                first = PackTransposed16(b + (nint)column * _ldb, _ldb, _k, panelWidth, packed);
+
+            for (int kk = first; kk < _k; kk++)
             {
                 float* destination = packed + (nint)kk * panelWidth;
                 if (_transposeB)
@@ -265,6 +270,56 @@ internal static unsafe class PanelGemm
 
                 new Span<float>(destination + width, panelWidth - width).Clear();
             }
+        }
+
+        /// <summary>
+        /// Packs op(B) = Bᵀ for a full panel sixteen k at a time: 16×16 blocks of the stored B (its rows are the panel's
+        /// columns) loaded as rows and transposed in registers (the unpack / shuffle / 128-bit-lane shuffle network), so
+        /// the copy reads and writes whole vectors instead of gathering one float per stored row. Returns the k done.
+        /// </summary>
+        private static int PackTransposed16(float* b, nint ldb, int k, int panelWidth, float* packed)
+        {
+            int kk = 0;
+            for (; kk <= k - 16; kk += 16)
+            {
+                for (int j = 0; j < panelWidth; j += 16)
+                {
+                    float* s = b + j * ldb + kk;
+                    Vector512<float> r0 = Vector512.Load(s), r1 = Vector512.Load(s + ldb), r2 = Vector512.Load(s + 2 * ldb), r3 = Vector512.Load(s + 3 * ldb);
+                    Vector512<float> r4 = Vector512.Load(s + 4 * ldb), r5 = Vector512.Load(s + 5 * ldb), r6 = Vector512.Load(s + 6 * ldb), r7 = Vector512.Load(s + 7 * ldb);
+                    Vector512<float> r8 = Vector512.Load(s + 8 * ldb), r9 = Vector512.Load(s + 9 * ldb), r10 = Vector512.Load(s + 10 * ldb), r11 = Vector512.Load(s + 11 * ldb);
+                    Vector512<float> r12 = Vector512.Load(s + 12 * ldb), r13 = Vector512.Load(s + 13 * ldb), r14 = Vector512.Load(s + 14 * ldb), r15 = Vector512.Load(s + 15 * ldb);
+
+                    // Pairs of rows interleaved, then quads, within each 128-bit lane.
+                    Vector512<float> t0 = Avx512F.UnpackLow(r0, r1), t1 = Avx512F.UnpackHigh(r0, r1), t2 = Avx512F.UnpackLow(r2, r3), t3 = Avx512F.UnpackHigh(r2, r3);
+                    Vector512<float> t4 = Avx512F.UnpackLow(r4, r5), t5 = Avx512F.UnpackHigh(r4, r5), t6 = Avx512F.UnpackLow(r6, r7), t7 = Avx512F.UnpackHigh(r6, r7);
+                    Vector512<float> t8 = Avx512F.UnpackLow(r8, r9), t9 = Avx512F.UnpackHigh(r8, r9), t10 = Avx512F.UnpackLow(r10, r11), t11 = Avx512F.UnpackHigh(r10, r11);
+                    Vector512<float> t12 = Avx512F.UnpackLow(r12, r13), t13 = Avx512F.UnpackHigh(r12, r13), t14 = Avx512F.UnpackLow(r14, r15), t15 = Avx512F.UnpackHigh(r14, r15);
+                    r0 = Avx512F.Shuffle(t0, t2, 0x44); r1 = Avx512F.Shuffle(t0, t2, 0xEE); r2 = Avx512F.Shuffle(t1, t3, 0x44); r3 = Avx512F.Shuffle(t1, t3, 0xEE);
+                    r4 = Avx512F.Shuffle(t4, t6, 0x44); r5 = Avx512F.Shuffle(t4, t6, 0xEE); r6 = Avx512F.Shuffle(t5, t7, 0x44); r7 = Avx512F.Shuffle(t5, t7, 0xEE);
+                    r8 = Avx512F.Shuffle(t8, t10, 0x44); r9 = Avx512F.Shuffle(t8, t10, 0xEE); r10 = Avx512F.Shuffle(t9, t11, 0x44); r11 = Avx512F.Shuffle(t9, t11, 0xEE);
+                    r12 = Avx512F.Shuffle(t12, t14, 0x44); r13 = Avx512F.Shuffle(t12, t14, 0xEE); r14 = Avx512F.Shuffle(t13, t15, 0x44); r15 = Avx512F.Shuffle(t13, t15, 0xEE);
+
+                    // Then the four 128-bit lanes across groups of four rows, and across groups of eight.
+                    t0 = Avx512F.Shuffle4x128(r0, r4, 0x88); t1 = Avx512F.Shuffle4x128(r1, r5, 0x88); t2 = Avx512F.Shuffle4x128(r2, r6, 0x88); t3 = Avx512F.Shuffle4x128(r3, r7, 0x88);
+                    t4 = Avx512F.Shuffle4x128(r0, r4, 0xDD); t5 = Avx512F.Shuffle4x128(r1, r5, 0xDD); t6 = Avx512F.Shuffle4x128(r2, r6, 0xDD); t7 = Avx512F.Shuffle4x128(r3, r7, 0xDD);
+                    t8 = Avx512F.Shuffle4x128(r8, r12, 0x88); t9 = Avx512F.Shuffle4x128(r9, r13, 0x88); t10 = Avx512F.Shuffle4x128(r10, r14, 0x88); t11 = Avx512F.Shuffle4x128(r11, r15, 0x88);
+                    t12 = Avx512F.Shuffle4x128(r8, r12, 0xDD); t13 = Avx512F.Shuffle4x128(r9, r13, 0xDD); t14 = Avx512F.Shuffle4x128(r10, r14, 0xDD); t15 = Avx512F.Shuffle4x128(r11, r15, 0xDD);
+
+                    float* d = packed + (nint)kk * panelWidth + j;
+                    nint p = panelWidth;
+                    Avx512F.Shuffle4x128(t0, t8, 0x88).Store(d); Avx512F.Shuffle4x128(t1, t9, 0x88).Store(d + p);
+                    Avx512F.Shuffle4x128(t2, t10, 0x88).Store(d + 2 * p); Avx512F.Shuffle4x128(t3, t11, 0x88).Store(d + 3 * p);
+                    Avx512F.Shuffle4x128(t4, t12, 0x88).Store(d + 4 * p); Avx512F.Shuffle4x128(t5, t13, 0x88).Store(d + 5 * p);
+                    Avx512F.Shuffle4x128(t6, t14, 0x88).Store(d + 6 * p); Avx512F.Shuffle4x128(t7, t15, 0x88).Store(d + 7 * p);
+                    Avx512F.Shuffle4x128(t0, t8, 0xDD).Store(d + 8 * p); Avx512F.Shuffle4x128(t1, t9, 0xDD).Store(d + 9 * p);
+                    Avx512F.Shuffle4x128(t2, t10, 0xDD).Store(d + 10 * p); Avx512F.Shuffle4x128(t3, t11, 0xDD).Store(d + 11 * p);
+                    Avx512F.Shuffle4x128(t4, t12, 0xDD).Store(d + 12 * p); Avx512F.Shuffle4x128(t5, t13, 0xDD).Store(d + 13 * p);
+                    Avx512F.Shuffle4x128(t6, t14, 0xDD).Store(d + 14 * p); Avx512F.Shuffle4x128(t7, t15, 0xDD).Store(d + 15 * p);
+                }
+            }
+
+            return kk;
         }
 
         private void Store(float* tile, int panelWidth, float* c, int rows, int width, bool add)

@@ -379,7 +379,7 @@ public sealed class TransformerLanguageModel
         }
 
         Linear(ffnInput, p.W1, p.B1, c.H.AsSpan(0, n * f), n, d, f, dop);
-        TrainingKernels.Activate(_c.Activation, c.H.AsSpan(0, n * f), c.G.AsSpan(0, n * f));
+        TrainingKernels.Activate(_c.Activation, c.H.AsSpan(0, n * f), c.G.AsSpan(0, n * f), t * f, dop);
         if (_c.PreNorm)
         {
             Linear(c.G.AsSpan(0, n * f), p.W2, p.B2, output, n, f, d, dop);
@@ -446,7 +446,7 @@ public sealed class TransformerLanguageModel
 
         Span<float> dG = w.Hidden.AsSpan(0, n * f);
         LinearBackward(c.G.AsSpan(0, n * f), p.W2, p.B2, dm, dG, n, f, d, batch, w, dop);
-        TrainingKernels.ActivationBackward(_c.Activation, c.H.AsSpan(0, n * f), dG);
+        TrainingKernels.ActivationBackward(_c.Activation, c.H.AsSpan(0, n * f), dG, t * f, dop);
         Span<float> dFfnInput = w.Scratch3.AsSpan(0, n * d);
         LinearBackward(ffnInput, p.W1, p.B1, dG, dFfnInput, n, d, f, batch, w, dop);
 
