@@ -436,12 +436,11 @@ public sealed class TransformerLanguageModel
     private void LayerBackward(Layer p, LayerCache c, Span<float> input, Span<float> dx, int batch, Workspace w, int dop)
     {
         int t = _c.SequenceLength, d = _c.Dim, f = _c.Ffn, n = batch * t;
-        Span<float> dm = w.Scratch1.AsSpan(0, n * d);
+        // Pre-norm: the output is the FFN's sum, so its gradient dm is dx itself, which stays unchanged until the end.
+        Span<float> dm = _c.PreNorm ? dx : w.Scratch1.AsSpan(0, n * d);
         Span<float> dSum1 = w.Scratch2.AsSpan(0, n * d);
         Span<float> ffnInput = (_c.PreNorm ? c.Norm2 : c.Norm1).AsSpan(0, n * d);
-        if (_c.PreNorm)
-            dx.CopyTo(dm);
-        else
+        if (!_c.PreNorm)
             TrainingLayerNorm.Backward(c.Norm2.AsSpan(0, n * d), p.Ln2Gamma.Value, c.Mean2.AsSpan(0, n), c.Rstd2.AsSpan(0, n), dx, default, dm, p.Ln2Gamma.Gradient, p.Ln2Beta.Gradient, w.LayerNormPartials, t, dop);
 
         Span<float> dG = w.Hidden.AsSpan(0, n * f);
@@ -481,13 +480,13 @@ public sealed class TransformerLanguageModel
         LinearBackward(attentionInput, p.Wk, p.Bk, dK, dAttentionInput, n, d, kv, batch, w, dop, accumulateInput: true);
         LinearBackward(attentionInput, p.Wv, p.Bv, dV, dAttentionInput, n, d, kv, batch, w, dop, accumulateInput: true);
 
-        dSum1.CopyTo(dx);
         if (_c.PreNorm)
         {
-            TrainingLayerNorm.Backward(input, p.Ln1Gamma.Value, c.Mean1.AsSpan(0, n), c.Rstd1.AsSpan(0, n), dAttentionInput, dx, dx, p.Ln1Gamma.Gradient, p.Ln1Beta.Gradient, w.LayerNormPartials, t, dop);
+            TrainingLayerNorm.Backward(input, p.Ln1Gamma.Value, c.Mean1.AsSpan(0, n), c.Rstd1.AsSpan(0, n), dAttentionInput, dSum1, dx, p.Ln1Gamma.Gradient, p.Ln1Beta.Gradient, w.LayerNormPartials, t, dop);
         }
         else
         {
+            dSum1.CopyTo(dx);
             Add(dx, dAttentionInput);
         }
     }
