@@ -10,7 +10,8 @@ namespace FixedShapeAttention.Benchmarks;
 
 /// <summary>
 /// <c>-- training-gemms</c>: the backward products of one training step of <see cref="TrainingPeerExport.Model"/>
-/// (batch 8 × 128), each timed alone through the calls the model makes (<see cref="LinearGradients"/>), as GFLOP/s and
+/// (batch 8 × 128), each timed alone through the calls the model makes (<see cref="LinearGradients"/>; the bias
+/// gradients, which are sums and not products, separately), as GFLOP/s and
 /// % of the FMA peak measured in the same process; then the step's split into forward, backward and optimizer.
 /// Medians of seven timings of at least 100 ms each; the machine is shared, so read ratios taken in one run.
 /// </summary>
@@ -34,14 +35,20 @@ internal static class TrainingGemms
             ("ffn.w1", d, f, c.Layers),
             ("ffn.w2", f, d, c.Layers),
         };
-        double weightedSeconds = 0, weightedFlops = 0;
+        double weightedSeconds = 0, weightedFlops = 0, biasSeconds = 0;
         foreach (var (name, inputs, outputs, perStep) in linears)
         {
             float[] x = Data(n * inputs, 1), dy = Data(n * outputs, 2), w = Data(inputs * outputs, 3);
-            float[] dw = new float[inputs * outputs], db = new float[outputs], dx = new float[n * inputs], scratch = new float[Math.Max(inputs, outputs)];
+            float[] dw = new float[inputs * outputs], db = new float[outputs], dx = new float[n * inputs];
             long flops = 2L * n * inputs * outputs;
+            // The bias gradient (db = Σ dy, sequence by sequence) is timed on its own: it is no product.
+            biasSeconds += perStep * Seconds(() =>
+            {
+                for (int row = 0; row < n; row += t)
+                    TrainingKernels.AccumulateBiasGradient(dy.AsSpan(row * outputs, t * outputs), db);
+            });
             Row($"{name}: dW = xᵀ·dy", $"{inputs}×{outputs}×{n}", perStep, flops, peak1, peakAll,
-                dop => LinearGradients.AccumulateWeights(x, dy, dw, db, n, inputs, outputs, t, scratch, dop),
+                dop => LinearGradients.AccumulateWeights(x, dy, dw, default, n, inputs, outputs, t, dop),
                 ref weightedSeconds, ref weightedFlops);
             Row($"{name}: dX = dy·Wᵀ", $"{n}×{inputs}×{outputs}", perStep, flops, peak1, peakAll,
                 dop => LinearGradients.Input(dy, w, dx, n, inputs, outputs, false, dop), ref weightedSeconds, ref weightedFlops);
@@ -68,6 +75,7 @@ internal static class TrainingGemms
         Console.WriteLine();
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"All backward products of a step (weighted by calls): {weightedFlops / 1e9:0.00} GFLOP in {weightedSeconds * 1e3:0.0} ms on one thread, {weightedFlops / weightedSeconds / 1e9:0.0} GFLOP/s = {weightedFlops / weightedSeconds / 1e9 / peak1:P0} of peak"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Bias gradients of a step (not in the products above): {biasSeconds * 1e3:0.00} ms on one thread"));
         Split(c, n);
     }
 

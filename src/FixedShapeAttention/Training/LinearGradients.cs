@@ -12,13 +12,13 @@ internal static class LinearGradients
 {
     /// <summary>dW += xᵀ·dy and db += Σ dy, for x [n, inputs], dy [n, outputs], sequence by sequence.</summary>
     public static void AccumulateWeights(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dWeight, Span<float> dBias,
-        int n, int inputs, int outputs, int sequenceLength, Span<float> scratch, int maxDegreeOfParallelism)
+        int n, int inputs, int outputs, int sequenceLength, int maxDegreeOfParallelism)
     {
         PanelGemm.MultiplyAccumulateSegments(x, inputs, true, dy, outputs, false, dWeight, outputs, inputs, outputs, n, sequenceLength, maxDegreeOfParallelism);
         if (!dBias.IsEmpty)
         {
             for (int row = 0; row < n; row += sequenceLength)
-                TrainingKernels.AccumulateBiasGradient(dy.Slice(row * outputs, sequenceLength * outputs), dBias, scratch);
+                TrainingKernels.AccumulateBiasGradient(dy.Slice(row * outputs, sequenceLength * outputs), dBias);
         }
     }
 

@@ -409,7 +409,7 @@ public sealed class TransformerLanguageModel
         else
         {
             LinearGradients.Input(dLogits, _head.Value, dx, n, d, v, false, dop);
-            LinearGradients.AccumulateWeights(headInput, dLogits, _head.Gradient, default, n, d, v, t, default, dop);
+            LinearGradients.AccumulateWeights(headInput, dLogits, _head.Gradient, default, n, d, v, t, dop);
         }
 
         if (_c.PreNorm)
@@ -503,7 +503,7 @@ public sealed class TransformerLanguageModel
     private void LinearBackward(ReadOnlySpan<float> x, TrainableTensor weight, TrainableTensor bias, ReadOnlySpan<float> dy, Span<float> dx,
         int n, int inputs, int outputs, int batch, Workspace w, int dop, bool accumulateInput = false)
     {
-        LinearGradients.AccumulateWeights(x, dy, weight.Gradient, bias.Gradient, n, inputs, outputs, _c.SequenceLength, w.BiasScratch, dop);
+        LinearGradients.AccumulateWeights(x, dy, weight.Gradient, bias.Gradient, n, inputs, outputs, _c.SequenceLength, dop);
         LinearGradients.Input(dy, weight.Value, dx, n, inputs, outputs, accumulateInput, dop);
     }
 
@@ -549,7 +549,6 @@ public sealed class TransformerLanguageModel
             V = new float[n * c.KeyValueDim];
             Positions = Enumerable.Range(0, n).Select(r => r % c.SequenceLength).ToArray();
             Hidden = new float[n * c.Ffn];
-            BiasScratch = new float[Math.Max(Math.Max(c.Dim, c.Ffn), c.Vocabulary)];
             LayerNormPartials = new float[batch * 2 * c.Dim];
         }
 
@@ -582,8 +581,6 @@ public sealed class TransformerLanguageModel
         public float[] V { get; }
 
         public float[] Hidden { get; }
-
-        public float[] BiasScratch { get; }
 
         /// <summary>dγ and dβ of each sequence, before they are added in sequence order.</summary>
         public float[] LayerNormPartials { get; }
