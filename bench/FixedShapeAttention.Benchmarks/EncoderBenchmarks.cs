@@ -2,6 +2,7 @@ using System;
 using System.IO;
 using BenchmarkDotNet.Attributes;
 using FixedShapeAttention.Models;
+using FixedShapeAttention.SampleModels;
 
 namespace FixedShapeAttention.Benchmarks;
 
@@ -25,7 +26,7 @@ public class EncoderBenchmarks
     {
         using var model = new MemoryStream(s_model.Value, writable: false);
         using Stream vocabulary = MiniLmPackage.OpenVocabulary();
-        return SentenceEncoder.Create(OnnxBertLoader.Load(model), WordPieceTokenizer.FromVocab(vocabulary));
+        return SentenceEncoder.Load<MiniLmShape>(model, vocabulary);
     });
 
     private long[] _ids = [], _mask = [], _types = [];

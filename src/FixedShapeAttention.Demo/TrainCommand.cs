@@ -61,7 +61,7 @@ internal static class TrainCommand
     public static TrainingRun Train(ByteCorpus corpus, int steps, string output, bool interactive)
     {
         Directory.CreateDirectory(output);
-        var model = new TransformerLanguageModel(Model);
+        var model = new TransformerLanguageModel(Model).UseKernels<DemoGpt>();
         model.Initialize(seed: 20261130);
         var schedule = new WarmupCosineSchedule(3e-3f, 3e-4f, warmupSteps: Math.Min(20, steps / 10), totalSteps: steps);
         var trainer = new LanguageModelTrainer(model, new AdamWOptions { WeightDecay = 0.1f, Beta2 = 0.95f }, schedule, maxGradientNorm: 1.0, microBatchSequences: 0);

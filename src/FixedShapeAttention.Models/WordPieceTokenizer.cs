@@ -17,6 +17,9 @@ public sealed class WordPieceTokenizer
     private readonly long _sepId;
     private readonly long _padId;
 
+    /// <summary>The id of [PAD], which fills the positions after a sequence's [SEP].</summary>
+    internal long PadId => _padId;
+
     private WordPieceTokenizer(BertTokenizer tokenizer)
     {
         _tokenizer = tokenizer;
@@ -94,6 +97,28 @@ public sealed class WordPieceTokenizer
             attentionMask[kept..].Clear();
             tokenTypeIds.Clear();
             return kept;
+        }
+        finally
+        {
+            ArrayPool<long>.Shared.Return(all);
+            ArrayPool<long>.Shared.Return(allMask);
+        }
+    }
+
+    /// <summary>
+    /// The token ids of <paramref name="text"/>, [CLS] and [SEP] included, cut to at most <paramref name="maxTokens"/>
+    /// (at least 2) the way <see cref="Encode"/> cuts them: the exact-length array the batcher copies into its batches.
+    /// </summary>
+    internal long[] EncodeIds(string text, int maxTokens)
+    {
+        int count = EncodeAll(text, out long[] all, out long[] allMask);
+        try
+        {
+            int kept = Math.Min(count, maxTokens);
+            long[] ids = all.AsSpan(0, kept).ToArray();
+            if (count > kept)
+                ids[kept - 1] = _sepId;
+            return ids;
         }
         finally
         {

@@ -61,7 +61,7 @@ public sealed class DeclarationPlacementTests
 
         Assert.True(run.DriverDiagnostics.IsEmpty, $"{placement}: unexpected diagnostics {string.Join("; ", run.DriverDiagnostics)}");
         Assert.Equal(
-            new[] { $"{hintPrefix}.Attention.g.cs", $"{hintPrefix}.FeedForward.g.cs", $"{hintPrefix}.Projection.g.cs", $"{hintPrefix}.Shape.g.cs" },
+            new[] { $"{hintPrefix}.Attention.g.cs", $"{hintPrefix}.FeedForward.g.cs", $"{hintPrefix}.Projection.g.cs", $"{hintPrefix}.Shape.g.cs", $"{hintPrefix}.Training.g.cs" },
             run.Sources.Keys.ToArray());
         GeneratorHarness.AssertGeneratedCodeCompiles(run);
     }
@@ -98,7 +98,7 @@ public sealed class DeclarationPlacementTests
 
         Assert.Null(run.Result.Exception);
         Assert.Empty(run.DriverDiagnostics);
-        Assert.Equal(new[] { "Demo.Twice.Attention.g.cs", "Demo.Twice.FeedForward.g.cs", "Demo.Twice.Projection.g.cs", "Demo.Twice.Shape.g.cs" }, run.Sources.Keys.ToArray());
+        Assert.Equal(new[] { "Demo.Twice.Attention.g.cs", "Demo.Twice.FeedForward.g.cs", "Demo.Twice.Projection.g.cs", "Demo.Twice.Shape.g.cs", "Demo.Twice.Training.g.cs" }, run.Sources.Keys.ToArray());
         Assert.Equal(new[] { "CS0579" }, run.OutputErrors.Select(d => d.Id).ToArray());
     }
 

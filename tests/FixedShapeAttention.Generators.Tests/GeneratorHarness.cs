@@ -17,7 +17,7 @@ namespace FixedShapeAttention.Generators.Tests;
 internal static class GeneratorHarness
 {
     /// <summary>The files the generator adds per shape: Shape, Attention, FeedForward and Projection.</summary>
-    public const int FilesPerShape = 4;
+    public const int FilesPerShape = 5;
 
     /// <summary>C# 12 or later: the generated kernels are <c>file readonly struct</c>s.</summary>
     public static readonly CSharpParseOptions ParseOptions = new(LanguageVersion.Latest);

@@ -43,7 +43,7 @@ public sealed class GeneratorSnapshotTests
 
         Assert.Empty(run.DriverDiagnostics);
         Assert.Equal(
-            new[] { $"Demo.{shape}.Attention.g.cs", $"Demo.{shape}.FeedForward.g.cs", $"Demo.{shape}.Projection.g.cs", $"Demo.{shape}.Shape.g.cs" },
+            new[] { $"Demo.{shape}.Attention.g.cs", $"Demo.{shape}.FeedForward.g.cs", $"Demo.{shape}.Projection.g.cs", $"Demo.{shape}.Shape.g.cs", $"Demo.{shape}.Training.g.cs" },
             run.Sources.Keys);
         foreach ((string hint, string source) in run.Sources)
         {
@@ -61,11 +61,14 @@ public sealed class GeneratorSnapshotTests
     /// <summary>
     /// Generated code must stay proportional to what it does (issue 10: the 4 × 3 × 12 worked example once emitted 4,635
     /// lines, MiniLM 2,276): bodies shared between ISA branches and between the raw and packed kernels are emitted once.
+    /// The budgets grew with the training kernels (attention backward with its two-phase path, and the weighted layers'
+    /// training passes: WorkedExample 1,520 lines, MiniLm 2,624, OddCausal 3,506 on 2026-11-30), which reuse the
+    /// forward's Q·Kᵀ bodies and the one-phase backward's product bodies instead of emitting their own.
     /// </summary>
     [Theory]
-    [InlineData("WorkedExample", 1000)]
-    [InlineData("MiniLm", 1800)]
-    [InlineData("OddCausal", 2300)]
+    [InlineData("WorkedExample", 1600)]
+    [InlineData("MiniLm", 2700)]
+    [InlineData("OddCausal", 3600)]
     public void Generated_sources_stay_within_their_size_budget(string shape, int maxLines)
     {
         GeneratorRun run = GeneratorHarness.Run(SourceOf(shape));
@@ -95,7 +98,8 @@ public sealed class GeneratorSnapshotTests
             }
         }
 
-        string[] stale = Directory.EnumerateFiles(SnapshotAssert.Directory, "*.verified.*")
+        // Other test classes (SentenceEncoderGeneratorTests) keep their snapshots here too, under their own name.
+        string[] stale = Directory.EnumerateFiles(SnapshotAssert.Directory, nameof(GeneratorSnapshotTests) + ".*.verified.*")
             .Select(Path.GetFileName)
             .Where(file => !expected.Contains(file!))
             .OrderBy(file => file, StringComparer.Ordinal)

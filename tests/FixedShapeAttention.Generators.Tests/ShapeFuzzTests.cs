@@ -47,12 +47,12 @@ public sealed class ShapeFuzzTests
     private sealed class Coverage
     {
         public int Shapes, Large, ColumnSplit, ScoreRowBlocks, Causal, MaskedSequences, MaskedNoKey, MaskedAllKeys, MaskedPartial;
-        public int Attention, MaskedAttention, FeedForward, PackedFeedForward, Projection, PackedProjection, GenericChecked;
+        public int Attention, MaskedAttention, AttentionBackward, FeedForward, PackedFeedForward, Projection, PackedProjection, GenericChecked;
 
         public override string ToString() =>
             $"{Shapes} shapes ({Large} large, {Causal} causal): feed-forward column split {ColumnSplit}, attention score rows in blocks {ScoreRowBlocks}; " +
             $"Attention {Attention}, masked Attention {MaskedAttention} ({MaskedSequences} sequences: {MaskedNoKey} with no key, {MaskedAllKeys} with all, " +
-            $"{MaskedPartial} partial), FeedForward raw {FeedForward} / packed {PackedFeedForward}, Project raw {Projection} / packed {PackedProjection}, " +
+            $"{MaskedPartial} partial), AttentionBackward {AttentionBackward}, FeedForward raw {FeedForward} / packed {PackedFeedForward}, Project raw {Projection} / packed {PackedProjection}, " +
             $"generic engine compared on {GenericChecked}";
     }
 
@@ -63,6 +63,10 @@ public sealed class ShapeFuzzTests
     private delegate void AttentionRunner(int shape, float[] q, float[] k, float[] v, float[] output, int maxDegreeOfParallelism);
 
     private delegate void MaskedAttentionRunner(int shape, float[] q, float[] k, float[] v, int[] keyCounts, float[] output, int maxDegreeOfParallelism);
+
+    private delegate void AttentionBackwardRunner(
+        int shape, float[] q, float[] k, float[] v, int[] keyCounts, float[] output, float[] logSumExp, float[] outputGradient,
+        float[] queryGradient, float[] keyGradient, float[] valueGradient, int maxDegreeOfParallelism);
 
     private delegate void FeedForwardRunner(int shape, float[] x, float[] w1, float[] b1, float[] w2, float[] b2, float[] y, int maxDegreeOfParallelism);
 
@@ -80,6 +84,7 @@ public sealed class ShapeFuzzTests
         Func<int, TransformerShape> Shape,
         AttentionRunner Attention,
         MaskedAttentionRunner MaskedAttention,
+        AttentionBackwardRunner AttentionBackward,
         FeedForwardRunner FeedForward,
         FeedForwardPacker PackFeedForward,
         PackedFeedForwardRunner PackedFeedForward,
@@ -110,6 +115,7 @@ public sealed class ShapeFuzzTests
                 Bind<Func<int, TransformerShape>>(runner, "Shape"),
                 Bind<AttentionRunner>(runner, "Attention"),
                 Bind<MaskedAttentionRunner>(runner, "MaskedAttention"),
+                Bind<AttentionBackwardRunner>(runner, "AttentionBackward"),
                 Bind<FeedForwardRunner>(runner, "FeedForward"),
                 Bind<FeedForwardPacker>(runner, "PackFeedForward"),
                 Bind<PackedFeedForwardRunner>(runner, "PackedFeedForward"),
@@ -139,6 +145,7 @@ public sealed class ShapeFuzzTests
             Assert.True(coverage.ColumnSplit >= 5, $"only {coverage.ColumnSplit} shapes reach the feed-forward column split ({replay}).");
             Assert.True(coverage.ScoreRowBlocks >= 5, $"only {coverage.ScoreRowBlocks} shapes walk attention score rows in blocks ({replay}).");
             Assert.True(coverage.MaskedNoKey > 0 && coverage.MaskedAllKeys > 0 && coverage.MaskedPartial > 0, $"masked attention missed a key-count kind: {coverage} ({replay}).");
+            Assert.True(coverage.AttentionBackward >= count * 3 / 4, $"only {coverage.AttentionBackward} shapes checked attention backward ({replay}).");
         }
     }
 
@@ -217,6 +224,11 @@ public sealed class ShapeFuzzTests
             c => $"{c}.Attention(q, k, v, output, maxDegreeOfParallelism)");
         AppendSwitch(source, shapes, "void MaskedAttention(int shape, float[] q, float[] k, float[] v, int[] keyCounts, float[] output, int maxDegreeOfParallelism)",
             c => $"{c}.Attention(q, k, v, keyCounts, output, maxDegreeOfParallelism)");
+        AppendSwitch(source, shapes,
+            "void AttentionBackward(int shape, float[] q, float[] k, float[] v, int[] keyCounts, float[] output, float[] logSumExp, float[] outputGradient, " +
+            "float[] queryGradient, float[] keyGradient, float[] valueGradient, int maxDegreeOfParallelism)",
+            c => $"{c}.AttentionForTraining(q, k, v, keyCounts, output, logSumExp, maxDegreeOfParallelism); " +
+                $"{c}.AttentionBackward(q, k, v, keyCounts, output, logSumExp, outputGradient, queryGradient, keyGradient, valueGradient, maxDegreeOfParallelism)");
         AppendSwitch(source, shapes, "void FeedForward(int shape, float[] x, float[] w1, float[] b1, float[] w2, float[] b2, float[] y, int maxDegreeOfParallelism)",
             c => $"{c}.FeedForward(x, w1, b1, w2, b2, y, maxDegreeOfParallelism)");
         AppendSwitch(source, shapes, "PackedFeedForwardWeights PackFeedForward(int shape, float[] w1, float[] b1, float[] w2, float[] b2)",
@@ -286,7 +298,7 @@ public sealed class ShapeFuzzTests
             return;
         }
 
-        string? error = CheckAttention(fuzz, run, coverage) ?? CheckFeedForward(fuzz, run, coverage) ?? CheckProjection(fuzz, run, coverage);
+        string? error = CheckAttention(fuzz, run, coverage) ?? CheckAttentionBackward(fuzz, run, coverage) ?? CheckFeedForward(fuzz, run, coverage) ?? CheckProjection(fuzz, run, coverage);
         if (error is not null)
         {
             failures.Add($"{name}: {error}");
@@ -342,6 +354,62 @@ public sealed class ShapeFuzzTests
         var genericMasked = new float[a.Q.Length];
         GenericKernels.Attention(shape, a.Q, a.K, a.V, keyCounts, genericMasked, -1);
         return CompareEngines("attention", output, generic) ?? CompareEngines("masked attention", masked, genericMasked);
+    }
+
+    /// <summary>
+    /// The float64 backward pass costs about 6·batch·Heads·T²·HeadDim operations; above this the shape's attention
+    /// backward is left to the kernel tests' shapes (the small shapes and most large ones stay under it).
+    /// </summary>
+    private const long BackwardReferenceBudget = 40_000_000;
+
+    /// <summary>
+    /// AttentionForTraining and AttentionBackward with a random key-padding mask against the float64 backward pass: the
+    /// output, the log-sum-exps and dQ, dK, dV, each within 2e-5 of its tensor's largest magnitude (the kernel tests' bound).
+    /// </summary>
+    private static string? CheckAttentionBackward(FuzzShape fuzz, Runners run, Coverage coverage)
+    {
+        TransformerShape shape = fuzz.Shape;
+        int s = shape.SequenceLength;
+        if (6L * fuzz.Batch * s * s * shape.EmbeddingDim > BackwardReferenceBudget)
+        {
+            return null;
+        }
+
+        var a = TestData.Attention(shape, fuzz.Batch, fuzz.DataSeed + 3);
+        float[] dO = TestData.Uniform(a.Q.Length, fuzz.DataSeed + 4);
+        var random = new Random(fuzz.DataSeed + 5);
+        int[] keyCounts = Enumerable.Range(0, fuzz.Batch).Select(_ => random.Next(3) switch { 0 => 0, 1 => s, _ => random.Next(s + 1) }).ToArray();
+        float[] output = new float[a.Q.Length], logSumExp = new float[fuzz.Batch * shape.Heads * s];
+        float[] dQ = new float[a.Q.Length], dK = new float[a.Q.Length], dV = new float[a.Q.Length];
+        run.AttentionBackward(fuzz.Index, a.Q, a.K, a.V, keyCounts, output, logSumExp, dO, dQ, dK, dV, -1);
+        coverage.AttentionBackward++;
+
+        var want = FixedShapeAttention.Tests.Training.ReferenceAttentionGradients.Compute(shape, fuzz.Batch, a.Q, a.K, a.V, dO, keyCounts);
+        return CompareNormwise("training attention output", want.Output, output)
+            ?? CompareNormwise("log-sum-exp", want.LogSumExp, logSumExp)
+            ?? CompareNormwise("dQ", want.QueryGradient, dQ)
+            ?? CompareNormwise("dK", want.KeyGradient, dK)
+            ?? CompareNormwise("dV", want.ValueGradient, dV);
+    }
+
+    /// <summary>
+    /// Null when every element is within 2e-6 + 2e-5·(the largest finite |want|) (infinite wants must match exactly), else
+    /// what is wrong. The absolute term is the attention tolerance: a gradient that is exactly 0 (one visible key, so P is 1
+    /// and dS is 0) comes out as float rounding noise of ~1e-8.
+    /// </summary>
+    private static string? CompareNormwise(string what, double[] want, float[] got)
+    {
+        double scale = want.Where(double.IsFinite).Select(Math.Abs).DefaultIfEmpty(0).Max();
+        for (int i = 0; i < want.Length; i++)
+        {
+            bool ok = double.IsFinite(want[i]) ? Math.Abs(got[i] - want[i]) <= Tolerances.AttentionAbsolute + 2e-5 * scale : got[i] == want[i];
+            if (!ok)
+            {
+                return $"{what}[{i}]: got {got[i]:G9}, want {want[i]:G9} (largest |want| {scale:G3})";
+            }
+        }
+
+        return null;
     }
 
     /// <summary>The feed-forward network on raw spans and on packed weights against the reference; packed must give the raw bits.</summary>

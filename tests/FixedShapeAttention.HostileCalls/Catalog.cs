@@ -208,6 +208,8 @@ internal static class Catalog
             .. Shapes,
             typeof(ProbeKernel),
             .. Libraries[0].GetExportedTypes().Where(t => t.IsValueType && !t.IsGenericTypeDefinition && !t.IsEnum),
+            // The sentence-encoder shape the Models library declares, for SentenceEncoder.Load<TShape> and friends.
+            typeof(MiniLmShape),
         ];
 
         for (int choice = 0; choice < 2; choice++)
@@ -328,7 +330,7 @@ internal static class Catalog
             var ready = remaining.Where(Ready).ToList();
             if (ready.Count == 0)
             {
-                ready = remaining; // a cycle: run the rest with whatever the pool holds
+                ready = remaining.ToList(); // a cycle: run the rest with whatever the pool holds (a copy: the loop removes from remaining)
             }
 
             foreach (Member m in ready)

@@ -17,6 +17,11 @@ internal static class Program
 {
     public static int Main(string[] args)
     {
+        // Members that take a path (SaveCheckpoint, Safetensors.Write) get strings such as "hello world" as file names:
+        // they write into a scratch directory of their own, never into the directory the child was started from.
+        string scratch = Path.Combine(Path.GetTempPath(), "fsa-hostile-calls", Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        Directory.CreateDirectory(scratch);
+        Directory.SetCurrentDirectory(scratch);
         var skip = new HashSet<int>();
         int at = Array.IndexOf(args, "--skip");
         if (at >= 0 && at + 1 < args.Length)

@@ -6,6 +6,7 @@ using System.Linq;
 using System.Reflection;
 using System.Runtime.Intrinsics;
 using System.Text;
+using FixedShapeAttention.Models;
 
 namespace FixedShapeAttention.HostileCalls;
 
@@ -164,6 +165,11 @@ internal static class ValuePools
             return [new("null", _ => null)];
         }
 
+        if (type == typeof(SentenceEncoder))
+        {
+            return [new("all-MiniLM-L6-v2 encoder", _ => s_miniLm.Value), new("null", _ => null), .. Pooled(type, context, skipFirst: false, count: 2)];
+        }
+
         if (type == typeof(Stream))
         {
             return
@@ -193,6 +199,12 @@ internal static class ValuePools
     }
 
     /// <summary>The receivers of an instance member: the type's default (structs) and the first pooled instances.</summary>
+    /// <summary>
+    /// A real encoder for SentenceEncoder's instance members and for the parameters that take one: no public member
+    /// makes one from the values in these pools (that needs a model file), so it is loaded from the repository's copy.
+    /// </summary>
+    private static readonly Lazy<SentenceEncoder> s_miniLm = new(() => FixedShapeAttention.SampleModels.MiniLmPackage.LoadEncoder());
+
     public static List<ArgumentValue> Receivers(Type type, ShapeContext context)
     {
         var receivers = new List<ArgumentValue>();
@@ -204,6 +216,11 @@ internal static class ValuePools
         if (type.IsValueType)
         {
             receivers.Add(new ArgumentValue("default receiver", _ => Activator.CreateInstance(type)));
+        }
+
+        if (type == typeof(SentenceEncoder))
+        {
+            receivers.Add(new ArgumentValue("all-MiniLM-L6-v2 encoder", _ => s_miniLm.Value));
         }
 
         receivers.AddRange(Pooled(type, context, skipFirst: false, count: 4));

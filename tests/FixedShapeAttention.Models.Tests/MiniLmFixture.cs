@@ -1,3 +1,4 @@
+using FixedShapeAttention.SampleModels;
 using System;
 using Microsoft.ML.OnnxRuntime;
 using System.IO;
@@ -25,7 +26,7 @@ public sealed class MiniLmFixture
         Independent = global::Onnx.ModelProto.Parser.ParseFrom(ModelBytes);
         using Stream vocabulary = MiniLmPackage.OpenVocabulary();
         Tokenizer = WordPieceTokenizer.FromVocab(vocabulary);
-        _encoder = new Lazy<SentenceEncoder>(() => SentenceEncoder.Create(Weights, Tokenizer));
+        _encoder = new Lazy<SentenceEncoder>(() => SentenceEncoder.Create<MiniLmShape>(Weights, Tokenizer));
         _session = new Lazy<InferenceSession>(() => new InferenceSession(ModelBytes));
     }
 

@@ -1,9 +1,10 @@
+using FixedShapeAttention.SampleModels;
 using System;
 using System.IO;
 using System.Linq;
 using System.Runtime.Loader;
 using System.Security.Cryptography;
-using FixedShapeAttention.Models.Packaging;
+using FixedShapeAttention.SampleModels.Packaging;
 using Xunit;
 
 namespace FixedShapeAttention.Models.Tests;

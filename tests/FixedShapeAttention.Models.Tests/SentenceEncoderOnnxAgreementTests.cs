@@ -1,3 +1,4 @@
+using FixedShapeAttention.SampleModels;
 using System;
 using System.Collections.Generic;
 using System.Linq;
@@ -63,10 +64,10 @@ public sealed class SentenceEncoderOnnxAgreementTests(MiniLmFixture fixture)
     public void Sentence_embeddings_match_mean_pooled_ONNX_Runtime_output(int sequenceLength, int batch)
     {
         string[] texts = Texts(sequenceLength, batch);
-        Assert.Equal(sequenceLength, SentenceEncoder.BucketFor(texts.Max(t => Encode(new[] { t }, SentenceEncoder.MaxTokens).Counts[0])));
+        Assert.Equal(sequenceLength, fixture.Encoder.BucketFor(texts.Max(t => Encode(new[] { t }, fixture.Encoder.MaxTokens).Counts[0])));
         var (ids, mask, types, counts) = Encode(texts, sequenceLength);
         float[] hidden = RunOnnxRuntime(ids, mask, types, batch, sequenceLength);
-        float[][] ours = fixture.Encoder.Embed(texts);
+        float[][] ours = fixture.Encoder.Embed(texts, TestContext.Current.CancellationToken);
 
         for (int i = 0; i < batch; i++)
         {
@@ -80,7 +81,7 @@ public sealed class SentenceEncoderOnnxAgreementTests(MiniLmFixture fixture)
     [Fact]
     public void Similar_sentences_are_closer_than_unrelated_ones()
     {
-        float[][] e = fixture.Encoder.Embed(s_short.Take(3).ToArray());
+        float[][] e = fixture.Encoder.Embed(s_short.Take(3).ToArray(), TestContext.Current.CancellationToken);
         double related = SentenceEncoder.CosineSimilarity(e[0], e[1]);
         double unrelated = SentenceEncoder.CosineSimilarity(e[0], e[2]);
         Assert.True(related > unrelated + 0.3, $"eating/bread {related:F4}, eating/baby {unrelated:F4}");
@@ -105,10 +106,10 @@ public sealed class SentenceEncoderOnnxAgreementTests(MiniLmFixture fixture)
     public void Text_longer_than_the_largest_bucket_is_truncated_to_it()
     {
         string longText = string.Join(" ", Enumerable.Repeat("transformers encode sentences quickly", 120));
-        float[][] embedding = fixture.Encoder.Embed(new[] { longText });
-        var (ids, mask, types, counts) = Encode(new[] { longText }, SentenceEncoder.MaxTokens);
-        Assert.Equal(SentenceEncoder.MaxTokens, counts[0]);
-        float[] hidden = RunOnnxRuntime(ids, mask, types, 1, SentenceEncoder.MaxTokens);
+        float[][] embedding = fixture.Encoder.Embed(new[] { longText }, TestContext.Current.CancellationToken);
+        var (ids, mask, types, counts) = Encode(new[] { longText }, fixture.Encoder.MaxTokens);
+        Assert.Equal(fixture.Encoder.MaxTokens, counts[0]);
+        float[] hidden = RunOnnxRuntime(ids, mask, types, 1, fixture.Encoder.MaxTokens);
         double cosine = SentenceEncoder.CosineSimilarity(embedding[0], MeanPoolNormalized(hidden, counts[0]));
         Assert.True(cosine >= MinCosine, $"cosine {cosine:F8}");
     }
@@ -133,7 +134,7 @@ public sealed class SentenceEncoderOnnxAgreementTests(MiniLmFixture fixture)
         for (int i = 0; ; i++)
         {
             text.Add(words[i % words.Length]);
-            if (Encode(new[] { string.Join(" ", text) }, SentenceEncoder.MaxTokens).Counts[0] >= tokens)
+            if (Encode(new[] { string.Join(" ", text) }, fixture.Encoder.MaxTokens).Counts[0] >= tokens)
             {
                 return string.Join(" ", text);
             }

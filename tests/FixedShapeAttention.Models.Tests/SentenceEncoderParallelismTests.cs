@@ -55,8 +55,8 @@ public sealed class SentenceEncoderParallelismTests
             .Select(_ => string.Join(' ', Enumerable.Range(0, 20 + random.Next(30)).Select(_ => s_words[random.Next(s_words.Length)])))
             .ToArray();
 
-        float[] expected = encoder.Embed(sentences, 1).SelectMany(e => e).ToArray();
-        AssertHonoursDefault(expected, () => encoder.Embed(sentences).SelectMany(e => e).ToArray(), "Embed");
+        float[] expected = encoder.Embed(sentences, 1, TestContext.Current.CancellationToken).SelectMany(e => e).ToArray();
+        AssertHonoursDefault(expected, () => encoder.Embed(sentences, TestContext.Current.CancellationToken).SelectMany(e => e).ToArray(), "Embed");
     }
 
     private static void AssertHonoursDefault(float[] expected, Func<float[]> withDefault, string call)
@@ -114,6 +114,6 @@ public sealed class SentenceEncoderParallelismTests
             Layers = new[] { layer },
         };
         using var vocab = new MemoryStream(Encoding.UTF8.GetBytes(string.Join('\n', vocabulary) + "\n"));
-        return SentenceEncoder.Create(weights, WordPieceTokenizer.FromVocab(vocab));
+        return SentenceEncoder.Create<MiniLmShape>(weights, WordPieceTokenizer.FromVocab(vocab));
     }
 }

@@ -5,7 +5,7 @@ using Xunit;
 
 namespace FixedShapeAttention.Models.Tests;
 
-/// <summary>A model whose layer shape is not the one the MiniLM buckets declare is refused with a message that says why.</summary>
+/// <summary>A model whose layer shape is not the one MiniLmShape declares is refused with a message that says why.</summary>
 public sealed class SentenceEncoderShapeMismatchTests
 {
     [Fact]
@@ -16,8 +16,8 @@ public sealed class SentenceEncoderShapeMismatchTests
         string vocabulary = "[PAD]\n[UNK]\n[CLS]\n[SEP]\n" + string.Join("\n", Enumerable.Range(0, TinyBertModel.Vocab - 4).Select(i => "w" + i));
         WordPieceTokenizer tokenizer = WordPieceTokenizer.FromVocab(new MemoryStream(Encoding.UTF8.GetBytes(vocabulary)));
 
-        var ex = Assert.Throws<InvalidDataException>(() => SentenceEncoder.Create(weights, tokenizer));
-        Assert.Contains($"hidden size {TinyBertModel.Hidden}, {TinyBertModel.Heads} heads, FFN {TinyBertModel.Ffn}", ex.Message, System.StringComparison.Ordinal);
-        Assert.Contains("[TransformerShape(16…256, 384, 1536, Heads = 12)]", ex.Message, System.StringComparison.Ordinal);
+        var ex = Assert.Throws<InvalidDataException>(() => SentenceEncoder.Create<MiniLmShape>(weights, tokenizer));
+        Assert.Contains($"hidden size {TinyBertModel.Hidden}, {TinyBertModel.Heads} heads, FFN width {TinyBertModel.Ffn}", ex.Message, System.StringComparison.Ordinal);
+        Assert.Contains("MiniLmShape declares [SentenceEncoderShape(384, 12, 1536, MaxLength = 256)]", ex.Message, System.StringComparison.Ordinal);
     }
 }

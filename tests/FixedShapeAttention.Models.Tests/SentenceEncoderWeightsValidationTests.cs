@@ -18,7 +18,7 @@ public sealed class SentenceEncoderWeightsValidationTests
     [Fact]
     public void Null_config_is_refused()
     {
-        var error = Assert.Throws<ArgumentException>(() => SentenceEncoder.Create(Weights(nullConfig: true), Tokenizer()));
+        var error = Assert.Throws<ArgumentException>(() => SentenceEncoder.Create<MiniLmShape>(Weights(nullConfig: true), Tokenizer()));
         Assert.Equal("weights", error.ParamName);
         Assert.Contains("weights.Config is null", error.Message, StringComparison.Ordinal);
     }
@@ -32,7 +32,7 @@ public sealed class SentenceEncoderWeightsValidationTests
     {
         foreach (float[]? wrong in new[] { null, new float[expected - 1] })
         {
-            var error = Assert.Throws<ArgumentException>(() => SentenceEncoder.Create(Weights(shortTable: table, replacement: wrong), Tokenizer()));
+            var error = Assert.Throws<ArgumentException>(() => SentenceEncoder.Create<MiniLmShape>(Weights(shortTable: table, replacement: wrong), Tokenizer()));
             Assert.Contains($"weights.{table}: expected {expected} = ", error.Message, StringComparison.Ordinal);
         }
     }
@@ -40,9 +40,9 @@ public sealed class SentenceEncoderWeightsValidationTests
     [Fact]
     public void Missing_or_null_layers_are_refused()
     {
-        var error = Assert.Throws<ArgumentException>(() => SentenceEncoder.Create(Weights(layers: [null!]), Tokenizer()));
+        var error = Assert.Throws<ArgumentException>(() => SentenceEncoder.Create<MiniLmShape>(Weights(layers: [null!]), Tokenizer()));
         Assert.Contains("weights.Layers", error.Message, StringComparison.Ordinal);
-        Assert.Throws<ArgumentException>(() => SentenceEncoder.Create(Weights(layers: []), Tokenizer()));
+        Assert.Throws<ArgumentException>(() => SentenceEncoder.Create<MiniLmShape>(Weights(layers: []), Tokenizer()));
     }
 
     private static BertWeights Weights(bool nullConfig = false, string? shortTable = null, float[]? replacement = null, EncoderLayerParameters[]? layers = null)

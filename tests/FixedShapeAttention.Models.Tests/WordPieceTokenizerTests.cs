@@ -1,3 +1,4 @@
+using FixedShapeAttention.SampleModels;
 using System;
 using System.Collections.Generic;
 using System.IO;

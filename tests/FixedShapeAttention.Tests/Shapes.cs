@@ -61,3 +61,12 @@ public partial class LongCausal { }
 /// </summary>
 [TransformerShape(21, 256, 512, Heads = 2, Activation = Activation.Gelu)]
 public partial class ColumnSplitTail { }
+
+/// <summary>One causal head of 45 rows (a one-row tail): a batch of one is fewer (sequence, head) pairs than two threads, so
+/// AttentionBackward takes its two-phase path.</summary>
+[TransformerShape(45, 24, 32, Causal = true)]
+public partial class OneHeadCausal { }
+
+/// <summary>One bidirectional head, for the same path without the causal mask.</summary>
+[TransformerShape(33, 40, 16)]
+public partial class OneHeadBidirectional { }

@@ -11,7 +11,23 @@ internal static class AttentionEmitter
     public static string Emit(KernelPlan plan)
     {
         string kernel = plan.Shape.Type.Name + "AttentionKernel";
-        return FileHeaderEmitter.Write(plan.Shape.Type, w => EmitPublicApi(w, plan, kernel), w => EmitKernel(w, plan, kernel));
+        string backwardKernel = plan.Shape.Type.Name + "AttentionBackwardKernel";
+        return FileHeaderEmitter.Write(
+            plan.Shape.Type,
+            w =>
+            {
+                EmitPublicApi(w, plan, kernel);
+                w.Line();
+                AttentionBackwardEmitter.EmitPublicApi(w, plan, kernel, backwardKernel);
+            },
+            w =>
+            {
+                EmitKernel(w, plan, kernel);
+                w.Line();
+                AttentionBackwardEmitter.EmitKernel(w, plan, kernel, backwardKernel);
+                w.Line();
+                AttentionBackwardEmitter.EmitSplitKernels(w, plan, kernel, backwardKernel);
+            });
     }
 
     private static IEnumerable<string> Explanation(KernelPlan plan)
@@ -109,8 +125,11 @@ internal static class AttentionEmitter
                 w.Line("ref float outputHead = ref Unsafe.Add(ref buffers.Output, headOffset);");
                 w.Line($"// Scratch: Kᵀ of this head ({d} × {stride}), then up to {plan.AttentionBlockRows} score rows of {stride}.");
                 w.Line($"ref float scratch = ref MemoryMarshal.GetReference(WorkerScratch.Get({plan.AttentionScratchFloats}));");
+                w.Line("// A training forward pass (AttentionForTraining) passes the log-sum-exps as output 1: [batch, heads, rows].");
+                w.Line("bool keepLogSumExp = buffers.HasOutput1;");
+                w.Line($"ref float logSumExp = ref keepLogSumExp ? ref Unsafe.Add(ref buffers.Output1, ((nint)sequence * {shape.Heads} + head) * {s}) : ref Unsafe.NullRef<float>();");
                 EmitLadder(w, plan, (arm, isa) => arm.Line(
-                    $"Rows_{Suffix(plan.BodyOwner(isa, RowsBody))}(ref qHead, ref kHead, ref vHead, ref outputHead, ref scratch, firstTile, tileCount, keyCount);"));
+                    $"Rows_{Suffix(plan.BodyOwner(isa, RowsBody))}(ref qHead, ref kHead, ref vHead, ref outputHead, ref scratch, ref logSumExp, keepLogSumExp, firstTile, tileCount, keyCount);"));
             }
 
             foreach (IsaBranch owner in plan.BodyOwners(RowsBody))
@@ -158,7 +177,7 @@ internal static class AttentionEmitter
         bool causal = shape.Causal;
 
         w.Line("/// <summary>Row tiles [firstTile, firstTile + tileCount) of one head.</summary>");
-        w.List($"private static void Rows_{suffix}(", new[] { "ref float qHead", "ref float kHead", "ref float vHead", "ref float outputHead", "ref float scratch", "int firstTile", "int tileCount", "int keyCount" }, ")");
+        w.List($"private static void Rows_{suffix}(", new[] { "ref float qHead", "ref float kHead", "ref float vHead", "ref float outputHead", "ref float scratch", "ref float logSumExp", "bool keepLogSumExp", "int firstTile", "int tileCount", "int keyCount" }, ")");
         using (w.Block())
         {
             w.Line("ref float keysT = ref scratch;");
@@ -210,7 +229,12 @@ internal static class AttentionEmitter
         using (w.Block("for (int row = 0; row < rows; row++)"))
         {
             string[] reach = causal ? new[] { "Math.Min(firstRow + row + 1, keyCount)", "firstRow + row + 1" } : new[] { "keyCount" };
-            w.List($"Unsafe.Add(ref rowScale, row) = {names.Softmax}(", reach.Prepend($"ref Unsafe.Add(ref scores, row * {stride})"), ");");
+            w.List($"Unsafe.Add(ref rowScale, row) = {names.Softmax}(", reach.Prepend($"ref Unsafe.Add(ref scores, row * {stride})").Append("out float rowMax"), ");");
+            using (w.Block("if (keepLogSumExp)"))
+            {
+                w.Line("// log Σ e^(s − max) + max, from the row's 1/Σ: its rounding moves the log by at most 2⁻²⁴.");
+                w.Line("Unsafe.Add(ref logSumExp, firstRow + row) = rowMax - MathF.Log(Unsafe.Add(ref rowScale, row));");
+            }
         }
 
         w.Line($"{names.Output}(ref scores, ref vHead, ref rowScale, ref Unsafe.Add(ref outputHead, firstRow * {e}), {tiles}, {tail}{rowArgument});");
@@ -228,7 +252,8 @@ internal static class AttentionEmitter
         string padding = branch.ScoreColumns > shape.SequenceLength ? " + padding" : "";
         w.Line($"/// <summary>Scores of the chunk's query rows: Q·Kᵀ/√{shape.HeadDim} over {branch.ScoreColumns} columns ({shape.SequenceLength} keys{padding}).</summary>");
         string causal = shape.Causal ? ", int firstRow" : "";
-        using (w.Block($"private static void Scores_{Suffix(branch.Isa)}(ref float q, ref float keysT, ref float scores, int fullTiles, bool hasTail{causal})"))
+        // Internal: the backward kernel in this file computes S and dP with the same bodies.
+        using (w.Block($"internal static void Scores_{Suffix(branch.Isa)}(ref float q, ref float keysT, ref float scores, int fullTiles, bool hasTail{causal})"))
         {
             w.Line($"{isa.Type} scale = {isa.Broadcast("Scale")};");
             if (shape.Causal)

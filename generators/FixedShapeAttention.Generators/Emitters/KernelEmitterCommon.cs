@@ -15,7 +15,6 @@ internal static class KernelEmitterCommon
     public static void EmitOverloadPair(SourceWriter w, string name, (string Type, string Name)[] parameters, string[] docLines, Action body)
     {
         string[] declared = parameters.Select(p => $"{p.Type} {p.Name}").ToArray();
-        string forwarded = string.Join(", ", parameters.Select(p => p.Name));
         string[] cref = parameters.Select(p => p.Type.Replace('<', '{').Replace('>', '}')).ToArray();
         foreach (string line in docLines)
         {
@@ -24,7 +23,7 @@ internal static class KernelEmitterCommon
 
         w.Line(FileHeaderEmitter.GeneratedCode);
         w.List($"public static void {name}(", declared, ") =>");
-        w.Line($"    {name}({forwarded}, {Spans.DefaultParallelism});");
+        w.List($"    {name}(", parameters.Select(p => p.Name).Append(Spans.DefaultParallelism), ");");
         w.Line();
         w.List($"/// <inheritdoc cref=\"{name}(", cref, ")\"/>", commentPrefix: "///");
         w.Line("/// <param name=\"maxDegreeOfParallelism\">-1 for every processor, 1 for the calling thread only. Results are bit-identical for every value.</param>");

@@ -156,7 +156,7 @@ internal static class MatMulEmitter
 
         if (product.CausalRowStart is { } rowStart)
         {
-            EmitLoop(w, product, isa, $"k <= {rowStart}", aBase, block, rows);
+            EmitLoop(w, product, isa, null, $"k <= {rowStart}", aBase, block, rows);
             for (int key = 1; key < rows; key++)
             {
                 w.Line($"// Key {rowStart} + {key} is visible to rows {key}..{rows - 1} of this tile only.");
@@ -165,6 +165,10 @@ internal static class MatMulEmitter
                     EmitStep(w, product, isa, Index.Of(rowStart) + key, aBase, block, firstRow: key, rows, declare: true);
                 }
             }
+        }
+        else if (product.DepthFromRowStart is { } depthStart && !product.Plan.Unroll)
+        {
+            EmitLoop(w, product, isa, depthStart, $"k < {product.Depth}", aBase, block, rows);
         }
         else if (product.Plan.Unroll)
         {
@@ -176,7 +180,7 @@ internal static class MatMulEmitter
         }
         else
         {
-            EmitLoop(w, product, isa, $"k < {product.Depth}", aBase, block, rows);
+            EmitLoop(w, product, isa, null, $"k < {product.Depth}", aBase, block, rows);
         }
 
         if (product.ColumnOperand is { } operand)
@@ -208,15 +212,19 @@ internal static class MatMulEmitter
     }
 
     /// <summary>
-    /// The k loop: <c>bRow</c> walks B one row per step and <c>aRow</c> is fixed at the tile's first A row, so every
-    /// load is a register plus a constant (or the native-sized k) and no index is recomputed or sign-extended.
+    /// The k loop from <paramref name="start"/> (0 when null): <c>bRow</c> walks B one row per step and <c>aRow</c> is fixed at
+    /// the tile's first A row, so every load is a register plus a constant (or the native-sized k) and no index is recomputed
+    /// or sign-extended. A transposed A (<see cref="ProductSpec.ADepthStride"/> above 1) walks with B instead, one stored row per step.
     /// </summary>
-    private static void EmitLoop(SourceWriter w, ProductSpec product, IsaSyntax isa, string condition, Index aBase, ColumnBlock block, int rows)
+    private static void EmitLoop(SourceWriter w, ProductSpec product, IsaSyntax isa, string? start, string condition, Index aBase, ColumnBlock block, int rows)
     {
         Index[] slots = block.Slots;
-        w.Line($"ref float bRow = ref {Reference(product.B, block.Offset(b => b.Base))};");
-        w.Line($"ref float aRow = ref {Reference(product.A, aBase.ToString())};");
-        using (w.Block($"for (nint k = 0; {condition}; k++)"))
+        bool walkA = product.ADepthStride != 1;
+        Index bStart(BAddress b) => start is null ? b.Base : b.Base + Index.Of(start, b.Stride);
+        w.Line($"ref float bRow = ref {Reference(product.B, block.Offset(bStart))};");
+        Index aStart = walkA && start is not null ? aBase + Index.Of(start, product.ADepthStride) : aBase;
+        w.Line($"ref float aRow = ref {Reference(product.A, aStart.ToString())};");
+        using (w.Block($"for (nint k = {start ?? "0"}; {condition}; k++)"))
         {
             for (int s = 0; s < slots.Length; s++)
             {
@@ -226,7 +234,8 @@ internal static class MatMulEmitter
 
             for (int r = 0; r < rows; r++)
             {
-                w.Line($"{isa.Type} a_r{r} = {isa.Broadcast(IsaSyntax.Element("aRow", Index.Of("k") + r * product.Lda))};");
+                Index aElement = walkA ? Index.Of(r * product.Lda) : Index.Of("k") + r * product.Lda;
+                w.Line($"{isa.Type} a_r{r} = {isa.Broadcast(IsaSyntax.Element("aRow", aElement))};");
                 for (int s = 0; s < slots.Length; s++)
                 {
                     w.Line($"{Accumulator(r, s)} = {isa.MultiplyAdd($"a_r{r}", $"b_c{s}", Accumulator(r, s))};");
@@ -234,6 +243,10 @@ internal static class MatMulEmitter
             }
 
             w.Line($"bRow = ref Unsafe.Add(ref bRow, {block.Offset(b => Index.Of(b.Stride))});");
+            if (walkA)
+            {
+                w.Line($"aRow = ref Unsafe.Add(ref aRow, {product.ADepthStride});");
+            }
         }
     }
 
@@ -252,7 +265,7 @@ internal static class MatMulEmitter
 
         for (int r = firstRow; r < rows; r++)
         {
-            w.Line($"{type}a_r{r} = {isa.Broadcast(IsaSyntax.Element(product.A, aBase + r * product.Lda + k))};");
+            w.Line($"{type}a_r{r} = {isa.Broadcast(IsaSyntax.Element(product.A, aBase + r * product.Lda + k * product.ADepthStride))};");
             for (int s = 0; s < slots.Length; s++)
             {
                 w.Line($"{Accumulator(r, s)} = {isa.MultiplyAdd($"a_r{r}", $"b_c{s}", Accumulator(r, s))};");

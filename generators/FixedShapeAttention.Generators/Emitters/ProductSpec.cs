@@ -42,6 +42,19 @@ internal sealed class ProductSpec
     /// <summary>P·V of a causal kernel: row r of the tile reads keys 0..rowStart+r only; this names rowStart.</summary>
     public string? CausalRowStart { get; set; }
 
+    /// <summary>
+    /// The step between A's elements along k (1: A row-major, row r at <c>r·Lda</c>). A transposed product (dK = dSᵀ·Q in
+    /// attention backward) reads the stored matrix column by column: <c>Lda</c> 1 and this the stored row's stride.
+    /// </summary>
+    public int ADepthStride { get; set; } = 1;
+
+    /// <summary>
+    /// A causal transposed product (dK, dV): A's row r is zero before k = rowStart + r, so the k loop starts at the tile's
+    /// first row, named here (the triangle inside the tile reads the zeros the row pass wrote). Unrolled bodies keep the
+    /// full depth: their k are constants.
+    /// </summary>
+    public string? DepthFromRowStart { get; set; }
+
     /// <summary>B is row-major or packed as the kernel's <c>TWeights</c> says (packed: each column block stored
     /// contiguously, k-major, its slots side by side; see MatMulEmitter.Block).</summary>
     public bool EitherLayout { get; set; }

@@ -27,6 +27,6 @@ internal static class ShapeEmitter
                 "public static global::FixedShapeAttention.TransformerShape Shape { get; } = new global::FixedShapeAttention.TransformerShape(",
                 new[] { $"{shape.SequenceLength}", $"{shape.EmbeddingDim}", $"{shape.FfnDim}", $"{shape.Heads}", shape.Causal ? "true" : "false", $"global::FixedShapeAttention.Activation.{shape.Activation}" },
                 ");");
-        }, baseList: "global::FixedShapeAttention.ITransformerKernels");
+        }, baseList: "global::FixedShapeAttention.ITrainingKernels");
     }
 }

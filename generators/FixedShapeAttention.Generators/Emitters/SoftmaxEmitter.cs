@@ -19,8 +19,9 @@ internal static class SoftmaxEmitter
     public static void EmitRowMethod(SourceWriter w, string name, int lanes, int scoreColumns, bool causal)
     {
         var isa = IsaSyntax.ForLanes(lanes);
-        w.Line("/// <summary>Turns a score row into exp(score − max) and returns 1/Σ, the factor that normalises the row's outputs.</summary>");
-        using (w.Block(causal ? $"private static float {name}(ref float row, int visible, int reach)" : $"private static float {name}(ref float row, int visible)"))
+        w.Line("/// <summary>Turns a score row into exp(score − max) and returns 1/Σ, the factor that normalises the row's outputs;");
+        w.Line("/// the max comes out too, for the log-sum-exp a training forward pass keeps.</summary>");
+        using (w.Block(causal ? $"private static float {name}(ref float row, int visible, int reach, out float rowMax)" : $"private static float {name}(ref float row, int visible, out float rowMax)"))
         {
             string end;
             if (causal)
@@ -48,7 +49,7 @@ internal static class SoftmaxEmitter
 
             w.Line($"{isa.Type} maxVector = {isa.Broadcast("float.NegativeInfinity")};");
             w.Loop("j", "0", end, lanes, j => w.Line($"maxVector = {isa.Max("maxVector", isa.Load("row", j))};"));
-            w.Line($"float rowMax = {isa.MaxAcross("maxVector")};");
+            w.Line($"rowMax = {isa.MaxAcross("maxVector")};");
             w.Line("// Every key masked (all -inf): weights 0 rather than 0/0 = NaN. The hardware max skips NaN, so a row whose");
             w.Line("// visible scores are all NaN lands here too: anything that is not -inf is NaN, and the row stays NaN.");
             using (w.Block("if (float.IsNegativeInfinity(rowMax))"))

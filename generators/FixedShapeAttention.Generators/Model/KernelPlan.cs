@@ -82,6 +82,26 @@ internal sealed record BranchPlan(
     ProductPlan ProjectionOutput);
 
 /// <summary>
+/// How attention's backward pass runs: one chunk per (sequence, head), all of the head's rows at once, with Kᵀ and Vᵀ
+/// packed once and the probabilities and score gradients of every row in scratch (<see cref="ScratchFloats"/>), and the
+/// sentence that explains the choice.
+/// </summary>
+/// <remarks>
+/// When a call has fewer (sequence, head) pairs than threads, it runs in two phases instead, over a buffer the call's
+/// chunks share (<see cref="SharedFloatsPerHead"/> per pair): phase 1 computes P and dS in <see cref="RowParts"/> blocks of
+/// rows per head, phase 2 runs dQ, dK and dV as three products, each in <see cref="RowParts"/> blocks of rows. Every
+/// output row is still one chunk's, computed by the same bodies in the same order, so the bits do not change.
+/// </remarks>
+internal sealed record AttentionBackwardPlan(int ScratchFloats, long FlopsPerSequence, string Scheduling, int RowParts, int SharedFloatsPerHead, string SplitReason);
+
+/// <summary>
+/// How the feed-forward network's training passes run: on the packing product (weights change at every step, so they
+/// are never prepacked), with the weight and bias gradients added sequence by sequence in batch order, and the
+/// sentence that explains it.
+/// </summary>
+internal sealed record FeedForwardTrainingPlan(long BackwardFlopsPerSequence, string Scheduling);
+
+/// <summary>
 /// Everything decided about a shape before emission, each decision with its reason: per ISA branch the strategy, tiles
 /// and row-tile pairing; the row tail; the attention chunks and blocks; the feed-forward chunks, column split and
 /// activation pass; the projection chunks; the column ownership of column-split products; the packed weight sizes and
@@ -101,6 +121,7 @@ internal sealed record KernelPlan(
     int AttentionBlockRows,
     int AttentionScratchFloats,
     long AttentionFlopsPerSequence,
+    AttentionBackwardPlan AttentionBackward,
     int FeedForwardChunksPerSequence,
     int FeedForwardMaxRowsPerChunk,
     int FeedForwardScratchFloats,
@@ -109,6 +130,7 @@ internal sealed record KernelPlan(
     bool SeparateActivationPass,
     string ActivationReason,
     long FeedForwardFlopsPerSequence,
+    FeedForwardTrainingPlan FeedForwardTraining,
     int ProjectionChunksPerSequence,
     long ProjectionFlopsPerSequence,
     long ParallelThresholdFlops,

@@ -87,6 +87,7 @@ internal static class KernelPlanner
             attentionBlockRows,
             AttentionScratchFloats: (shape.HeadDim + attentionBlockRows) * scoreStride,
             AttentionFlopsPerSequence: shape.Heads * ChunkSizing.AttentionFlopsPerHead(s, shape.HeadDim),
+            PlanAttentionBackward(shape, scoreStride),
             FeedForwardChunksPerSequence: columnSplit ? columnChunks : feedForwardChunks,
             feedForwardRowsPerChunk,
             FeedForwardScratchFloats: feedForwardRowsPerChunk * f,
@@ -95,10 +96,39 @@ internal static class KernelPlanner
             separatePass,
             activationReason,
             ChunkSizing.FeedForwardFlopsPerSequence(s, e, f),
+            new FeedForwardTrainingPlan(
+                // dW2, dG, dW1 and dX: four products of 2·S·E·F.
+                BackwardFlopsPerSequence: 2 * ChunkSizing.FeedForwardFlopsPerSequence(s, e, f),
+                Scheduling: "the packing product copies each panel of op(B) once per call into per-thread scratch (weights change at every " +
+                    "step, so nothing is prepacked) and splits C's column panels and row tiles across threads; the weight and bias gradients are " +
+                    $"added one sequence ({s} rows) at a time in batch order, so a batch and its micro-batches of whole sequences give the same bits"),
             ProjectionChunksPerSequence: projectionSplit ? columnChunks : 1,
             ChunkSizing.ProjectionFlopsPerSequence(s, e),
             ChunkSizing.ParallelThresholdFlops,
             branches.ToEquatableArray());
+    }
+
+    /// <summary>
+    /// Attention backward keeps a head's T × T probabilities and score gradients at once: dK and dV sum over every query
+    /// row, so a chunk that owned a block of rows would have to add its share into keys other chunks own (not
+    /// deterministic without a reduction). One chunk per (sequence, head) owns its head's dQ, dK and dV columns outright.
+    /// </summary>
+    private static AttentionBackwardPlan PlanAttentionBackward(ShapeSpec shape, int scoreStride)
+    {
+        int s = shape.SequenceLength, d = shape.HeadDim;
+        long scratch = 2L * (d + s) * scoreStride;
+        // Five products of 2·S·S·HeadDim per head: S, dP, dQ, dK, dV.
+        long flops = 5L * shape.Heads * 2L * s * s * d;
+        string scheduling = $"1 chunk per (sequence, head), all {s} rows at once: dK and dV sum over every query row, so the head's chunk owns them outright " +
+            $"and the result does not depend on the thread count; scratch Kᵀ, Vᵀ ({d} × {scoreStride} each), P and dS ({s} × {scoreStride} each), " +
+            $"{scratch * 4 / 1024} KiB per worker";
+        // Phase 2 has three products per head; row parts of at least one tile each, at most four, cover eight or more threads
+        // with one head and leave each part a few tiles of work.
+        int rowParts = Math.Min(ChunkSizing.RowTiles(s), 4);
+        long shared = 2L * s * scoreStride;
+        string split = $"with fewer (sequence, head) pairs than threads, two phases over a buffer the call shares ({shared * 4 / 1024} KiB per pair): " +
+            $"P and dS in {rowParts} row block{Plural(rowParts)} per head, then dQ, dK and dV as {3 * rowParts} chunks per head";
+        return new AttentionBackwardPlan((int)scratch, flops, scheduling, rowParts, (int)shared, split);
     }
 
     /// <summary>

@@ -9,7 +9,7 @@ namespace FixedShapeAttention.CompilerServices;
 /// </summary>
 /// <remarks>For generated code; no compatibility promise: this namespace may change in any release.</remarks>
 [EditorBrowsable(EditorBrowsableState.Never)]
-public static class KernelArguments
+public static partial class KernelArguments
 {
     /// <summary>Checks the spans of an attention call and returns the batch size.</summary>
     /// <exception cref="ArgumentException">A length is not a whole, positive number of sequences, the lengths differ,

@@ -41,9 +41,24 @@ public readonly unsafe ref struct KernelBuffers
     /// <inheritdoc cref="Input0" path="/exception"/>
     public ref float Input4 => ref Unsafe.AsRef<float>(Call->Input4);
 
+    /// <summary>The first element of input 5 (a training call's row log-sum-exps).</summary>
+    /// <inheritdoc cref="Input0" path="/exception"/>
+    public ref float Input5 => ref Unsafe.AsRef<float>(Call->Input5);
+
     /// <summary>The first element of the output.</summary>
     /// <inheritdoc cref="Input0" path="/exception"/>
     public ref float Output => ref Unsafe.AsRef<float>(Call->Output);
+
+    /// <summary>The first element of output 1 (a training call's second output: log-sum-exps, or dK).</summary>
+    /// <inheritdoc cref="Input0" path="/exception"/>
+    public ref float Output1 => ref Unsafe.AsRef<float>(Call->Output1);
+
+    /// <summary>The first element of output 2 (dV).</summary>
+    /// <inheritdoc cref="Input0" path="/exception"/>
+    public ref float Output2 => ref Unsafe.AsRef<float>(Call->Output2);
+
+    /// <summary>Whether the call passed a non-empty output 1 (a training forward pass keeps its log-sum-exps there).</summary>
+    public bool HasOutput1 => _call != null && _call->Output1 != null;
 
     /// <summary>The count passed for <paramref name="sequence"/> (a masked attention call's visible keys), or
     /// <paramref name="whenAbsent"/> when the call passed none.</summary>

@@ -7,7 +7,7 @@ namespace FixedShapeAttention.CompilerServices;
 /// </summary>
 internal unsafe struct KernelCall
 {
-    public float* Input0, Input1, Input2, Input3, Input4, Output;
+    public float* Input0, Input1, Input2, Input3, Input4, Input5, Output, Output1, Output2;
     public int* Counts;
     public int CountsLength;
 }

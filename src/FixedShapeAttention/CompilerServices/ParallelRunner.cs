@@ -28,11 +28,25 @@ public static class ParallelRunner
         TKernel kernel, int chunkCount, long flops, int maxDegreeOfParallelism,
         ReadOnlySpan<float> input0, ReadOnlySpan<float> input1, ReadOnlySpan<float> input2,
         ReadOnlySpan<float> input3, ReadOnlySpan<float> input4, Span<float> output, ReadOnlySpan<int> sequenceCounts)
+        where TKernel : struct, IChunkKernel =>
+        Run(kernel, chunkCount, flops, maxDegreeOfParallelism, input0, input1, input2, input3, input4, default, output, default, default, sequenceCounts);
+
+    /// <summary>
+    /// As the other overloads, for the training kernels' wider calls: six inputs and three outputs (attention backward
+    /// reads Q, K, V, O, dO and the log-sum-exps, and writes dQ, dK and dV).
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="chunkCount"/> is negative, or <paramref name="maxDegreeOfParallelism"/> is 0 or below -1.</exception>
+    public static unsafe void Run<TKernel>(
+        TKernel kernel, int chunkCount, long flops, int maxDegreeOfParallelism,
+        ReadOnlySpan<float> input0, ReadOnlySpan<float> input1, ReadOnlySpan<float> input2,
+        ReadOnlySpan<float> input3, ReadOnlySpan<float> input4, ReadOnlySpan<float> input5,
+        Span<float> output, Span<float> output1, Span<float> output2, ReadOnlySpan<int> sequenceCounts)
         where TKernel : struct, IChunkKernel
     {
         ArgumentOutOfRangeException.ThrowIfNegative(chunkCount);
         int threads = KernelParallelism.Resolve(maxDegreeOfParallelism);
-        fixed (float* p0 = input0, p1 = input1, p2 = input2, p3 = input3, p4 = input4, pOut = output)
+        fixed (float* p0 = input0, p1 = input1, p2 = input2, p3 = input3, p4 = input4, p5 = input5)
+        fixed (float* pOut = output, pOut1 = output1, pOut2 = output2)
         fixed (int* counts = sequenceCounts)
         {
             // The call's pinned spans, which KernelBuffers hands to every chunk.
@@ -43,7 +57,10 @@ public static class ParallelRunner
                 Input2 = p2,
                 Input3 = p3,
                 Input4 = p4,
+                Input5 = p5,
                 Output = pOut,
+                Output1 = pOut1,
+                Output2 = pOut2,
                 Counts = counts,
                 CountsLength = sequenceCounts.Length,
             };

@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Runtime.CompilerServices;
 using System.Threading;
+using FixedShapeAttention.Encoder;
 using FixedShapeAttention.Kernels;
 using FixedShapeAttention.Training;
 
@@ -25,8 +26,9 @@ public sealed class LanguageModelDecoder
     private readonly int _maxRows;
     private readonly float[][] _keys, _values;
     private readonly int[] _positions;
-    private readonly float[] _x, _norm, _q, _k, _v, _o, _hidden, _scores, _last, _mean, _rstd;
-    private readonly int[] _rowSequence, _rowPosition;
+    private readonly float[] _x, _norm, _q, _k, _v, _o, _hidden, _scores, _last;
+    private readonly int[] _rowSequence, _rowPosition, _keysRead;
+    private long _attendedKeys;
     private readonly float[] _generationLogits;
 
     /// <summary>A decoder for up to <paramref name="maxSequences"/> sequences of the model's context.</summary>
@@ -60,10 +62,9 @@ public sealed class LanguageModelDecoder
         _v = new float[_maxRows * _c.KeyValueDim];
         _o = new float[_maxRows * d];
         _hidden = new float[_maxRows * _c.Ffn];
-        _scores = new float[t];
+        _scores = new float[_maxRows * _c.Heads * CachedAttention.ScoreStride(t)];
+        _keysRead = new int[_maxRows * _c.Heads];
         _last = new float[maxSequences * d];
-        _mean = new float[_maxRows];
-        _rstd = new float[_maxRows];
         _rowSequence = new int[_maxRows];
         _rowPosition = new int[_maxRows];
         _generationLogits = new float[_c.Vocabulary];
@@ -75,6 +76,13 @@ public sealed class LanguageModelDecoder
     /// <summary>The bytes the key/value cache occupies: 2 · Layers · MaxSequences · SequenceLength · KeyValueDim floats
     /// (KeyValueDim = Dim / the query heads per key/value head).</summary>
     public long CacheBytes => 2L * _c.Layers * MaxSequences * _c.SequenceLength * _c.KeyValueDim * sizeof(float);
+
+    /// <summary>
+    /// The cached keys every attention row has read so far, summed over layers, heads and rows: the work of attention,
+    /// which a step at position p makes Layers · Heads · (p + 1) for each of its rows. Tests read it to check that a
+    /// step's work grows with its position only, without timing anything.
+    /// </summary>
+    internal long AttendedKeys => _attendedKeys;
 
     /// <summary>How many tokens <paramref name="sequence"/> holds: the position its next token takes.</summary>
     public int Position(int sequence)
@@ -214,14 +222,13 @@ public sealed class LanguageModelDecoder
         int kv = _c.KeyValueDim;
         Span<float> norm = _norm.AsSpan(0, rows * d), q = _q.AsSpan(0, rows * d), k = _k.AsSpan(0, rows * kv), v = _v.AsSpan(0, rows * kv);
         Span<float> o = _o.AsSpan(0, rows * d), hidden = _hidden.AsSpan(0, rows * f);
-        Span<float> mean = _mean.AsSpan(0, rows), rstd = _rstd.AsSpan(0, rows);
         for (int l = 0; l < _c.Layers; l++)
         {
             TransformerLanguageModel.Layer p = _model.LayerParameters[l];
             Span<float> attentionInput = x;
             if (_c.PreNorm)
             {
-                TrainingKernels.LayerNormForward(x, p.Ln1Gamma.Value, p.Ln1Beta.Value, _c.LayerNormEpsilon, norm, mean, rstd);
+                Normalize(x, p.Ln1Gamma, p.Ln1Beta, norm);
                 attentionInput = norm;
             }
 
@@ -236,14 +243,12 @@ public sealed class LanguageModelDecoder
             }
 
             for (int r = 0; r < rows; r++)
-            {
-                int slot = (_rowSequence[r] * t + _rowPosition[r]) * kv;
-                k.Slice(r * kv, kv).CopyTo(_keys[l].AsSpan(slot, kv));
-                v.Slice(r * kv, kv).CopyTo(_values[l].AsSpan(slot, kv));
-            }
+                CachedAttention.Append(k.Slice(r * kv, kv), v.Slice(r * kv, kv), _keys[l], _values[l], _c.KeyValueHeadCount, _c.HeadDim, t, _rowSequence[r], _rowPosition[r]);
 
-            for (int r = 0; r < rows; r++)
-                AttendRow(l, q.Slice(r * d, d), _rowSequence[r], _rowPosition[r], o.Slice(r * d, d));
+            CachedAttention.Run(_c.Heads, _c.KeyValueHeadCount, _c.HeadDim, t, _q, _keys[l], _values[l], _o, _scores, _keysRead,
+                _rowSequence, _rowPosition, rows, KernelParallelism.DefaultMaxDegreeOfParallelism);
+            for (int chunk = 0; chunk < rows * _c.Heads; chunk++)
+                _attendedKeys += _keysRead[chunk];
 
             // x ← x + O·Wo + bo (pre-norm), or LN₁(x + O·Wo + bo) (post-norm); then the FFN the same way.
             Linear(o, p.Wo, p.Bo, norm, rows, d, d);
@@ -251,12 +256,12 @@ public sealed class LanguageModelDecoder
             Span<float> ffnInput = x;
             if (_c.PreNorm)
             {
-                TrainingKernels.LayerNormForward(x, p.Ln2Gamma.Value, p.Ln2Beta.Value, _c.LayerNormEpsilon, norm, mean, rstd);
+                Normalize(x, p.Ln2Gamma, p.Ln2Beta, norm);
                 ffnInput = norm;
             }
             else
             {
-                TrainingKernels.LayerNormForward(x, p.Ln1Gamma.Value, p.Ln1Beta.Value, _c.LayerNormEpsilon, x, mean, rstd);
+                Normalize(x, p.Ln1Gamma, p.Ln1Beta, x);
             }
 
             Linear(ffnInput, p.W1, p.B1, hidden, rows, d, f);
@@ -264,49 +269,7 @@ public sealed class LanguageModelDecoder
             Linear(hidden, p.W2, p.B2, o, rows, f, d);
             Add(x, o);
             if (!_c.PreNorm)
-                TrainingKernels.LayerNormForward(x, p.Ln2Gamma.Value, p.Ln2Beta.Value, _c.LayerNormEpsilon, x, mean, rstd);
-        }
-    }
-
-    /// <summary>One query row against the cached keys 0..position of its sequence, per head.</summary>
-    private void AttendRow(int layer, ReadOnlySpan<float> q, int sequence, int position, Span<float> o)
-    {
-        int kv = _c.KeyValueDim, dh = _c.HeadDim, t = _c.SequenceLength, group = _c.Heads / _c.KeyValueHeadCount;
-        float scale = 1f / MathF.Sqrt(dh);
-        ReadOnlySpan<float> keys = _keys[layer].AsSpan(sequence * t * kv, (position + 1) * kv);
-        ReadOnlySpan<float> values = _values[layer].AsSpan(sequence * t * kv, (position + 1) * kv);
-        Span<float> scores = _scores.AsSpan(0, position + 1);
-        for (int h = 0; h < _c.Heads; h++)
-        {
-            ReadOnlySpan<float> qh = q.Slice(h * dh, dh);
-            float max = float.NegativeInfinity;
-            for (int j = 0; j <= position; j++)
-            {
-                float s = Dot(qh, keys.Slice(j * kv + h / group * dh, dh)) * scale;
-                scores[j] = s;
-                max = MathF.Max(max, s);
-            }
-
-            double sum = 0;
-            for (int j = 0; j <= position; j++)
-            {
-                scores[j] = MathF.Exp(scores[j] - max);
-                sum += scores[j];
-            }
-
-            Span<float> oh = o.Slice(h * dh, dh);
-            oh.Clear();
-            for (int j = 0; j <= position; j++)
-            {
-                ReadOnlySpan<float> vj = values.Slice(j * kv + h / group * dh, dh);
-                float w = scores[j];
-                for (int e = 0; e < dh; e++)
-                    oh[e] = MathF.FusedMultiplyAdd(w, vj[e], oh[e]);
-            }
-
-            float inverse = (float)(1 / sum);
-            for (int e = 0; e < dh; e++)
-                oh[e] *= inverse;
+                Normalize(x, p.Ln2Gamma, p.Ln2Beta, x);
         }
     }
 
@@ -315,27 +278,32 @@ public sealed class LanguageModelDecoder
         int d = _c.Dim, v = _c.Vocabulary;
         Span<float> last = _last.AsSpan(0, count * d);
         if (_c.PreNorm)
-            TrainingKernels.LayerNormForward(rows, _model.FinalGamma!.Value, _model.FinalBeta!.Value, _c.LayerNormEpsilon, last, _mean.AsSpan(0, count), _rstd.AsSpan(0, count));
+            Normalize(rows, _model.FinalGamma!, _model.FinalBeta!, last);
         else
             rows.CopyTo(last);
+        // A step's few rows stream the head once (the tied head is the embedding, [Vocabulary, Dim]: row dot products).
+        int dop = KernelParallelism.DefaultMaxDegreeOfParallelism;
         if (_model.Head is null)
-            PanelGemm.Multiply(last, d, false, _model.TokenEmbedding.Value, d, true, logits, v, count, v, d, false, KernelParallelism.DefaultMaxDegreeOfParallelism);
+            FewRowGemm.MultiplyTransposed(last, _model.TokenEmbedding.Value, logits, count, d, v, dop);
         else
-            PanelGemm.Multiply(last, d, false, _model.Head.Value, v, false, logits, v, count, v, d, false, KernelParallelism.DefaultMaxDegreeOfParallelism);
+            FewRowGemm.Multiply(last, _model.Head.Value, default, logits, count, d, v, dop);
     }
 
-    private static void Linear(ReadOnlySpan<float> x, TrainableTensor weight, TrainableTensor bias, Span<float> y, int rows, int inputs, int outputs) =>
-        TransformerLanguageModel.Linear(x, weight, bias, y, rows, inputs, outputs, KernelParallelism.DefaultMaxDegreeOfParallelism);
-
-    private static float Dot(ReadOnlySpan<float> a, ReadOnlySpan<float> b)
+    /// <summary>y = x·W + b: a decode step's few rows stream W once (FewRowGemm); a prompt's many rows go through the
+    /// training forward's blocked product. Both compute each output in the same k-order FMA chain.</summary>
+    private static void Linear(ReadOnlySpan<float> x, TrainableTensor weight, TrainableTensor bias, Span<float> y, int rows, int inputs, int outputs)
     {
-        float sum = 0;
-        for (int i = 0; i < a.Length; i++)
-            sum = MathF.FusedMultiplyAdd(a[i], b[i], sum);
-        return sum;
+        if (rows <= FewRowGemm.MaxRows)
+            FewRowGemm.Multiply(x, weight.Value, bias.Value, y, rows, inputs, outputs, KernelParallelism.DefaultMaxDegreeOfParallelism);
+        else
+            TransformerLanguageModel.Linear(x, weight, bias, y, rows, inputs, outputs, KernelParallelism.DefaultMaxDegreeOfParallelism);
     }
 
     private static void Add(Span<float> target, ReadOnlySpan<float> addend) => TrainingKernels.Add(target, addend);
+
+    /// <summary>The vectorised LayerNorm of the inference kernels (two passes, lane sums widened to double).</summary>
+    private void Normalize(ReadOnlySpan<float> x, TrainableTensor gamma, TrainableTensor beta, Span<float> y) =>
+        LayerNormalization.Normalize(x, gamma.Value, beta.Value, _c.LayerNormEpsilon, y, KernelParallelism.DefaultMaxDegreeOfParallelism);
 
     private void CheckSequence(int sequence)
     {

@@ -33,6 +33,9 @@ public sealed class TransformerLanguageModel
     private readonly RotaryEmbedding? _rotary;
     private readonly TrainableTensor? _finalGamma, _finalBeta, _head;
     private Workspace? _workspace;
+    private TrainingAttentionKernels _attention;
+    private GeneratedFeedForward? _feedForward;
+    private GeneratedProjections? _projections;
 
     /// <summary>A model with every parameter zero; see <see cref="Initialize"/>.</summary>
     /// <exception cref="ArgumentException">The configuration is inconsistent (a dimension not positive, Dim not a multiple of Heads).</exception>
@@ -41,6 +44,7 @@ public sealed class TransformerLanguageModel
         ArgumentNullException.ThrowIfNull(config);
         config.Validate();
         _c = config;
+        _attention = new RuntimeAttentionKernels(config);
         int d = config.Dim, f = config.Ffn, kv = config.KeyValueDim;
         var parameters = new List<TrainableTensor>();
         TrainableTensor Add(string name, bool decays, params int[] shape)
@@ -87,6 +91,35 @@ public sealed class TransformerLanguageModel
 
     /// <summary>The dimensions and options.</summary>
     public LanguageModelConfig Config => _c;
+
+    /// <summary>
+    /// Runs attention, and the feed-forward network when the declared <c>FfnDim</c> and <c>Activation</c> match the
+    /// configuration's, forward and backward, on the kernels the source generator emitted for
+    /// <typeparamref name="TKernels"/>'s declared shape instead of the runtime-shape ones; the gradients agree within
+    /// float rounding (both are held to the same float64 reference). Projections, LayerNorm, the embeddings and the
+    /// cross-entropy stay on the runtime-shape kernels.
+    /// </summary>
+    /// <returns>This model.</returns>
+    /// <exception cref="ArgumentException">The declared shape's SequenceLength, EmbeddingDim, Heads or Causal differs from the
+    /// configuration's, or the configuration has grouped-query attention (a shape declares one key/value head per head).</exception>
+    public TransformerLanguageModel UseKernels<TKernels>()
+        where TKernels : ITrainingKernels
+    {
+        TransformerShape shape = TKernels.Shape;
+        if (shape.SequenceLength != _c.SequenceLength || shape.EmbeddingDim != _c.Dim || shape.Heads != _c.Heads || shape.Causal != _c.Causal
+            || _c.KeyValueHeadCount != _c.Heads)
+        {
+            throw new ArgumentException(
+                $"TKernels: {typeof(TKernels).Name} declares SequenceLength {shape.SequenceLength}, EmbeddingDim {shape.EmbeddingDim}, Heads {shape.Heads}, " +
+                $"Causal {shape.Causal}; the model has SequenceLength {_c.SequenceLength}, Dim {_c.Dim}, Heads {_c.Heads}, Causal {_c.Causal}, " +
+                $"KeyValueHeads {_c.KeyValueHeadCount} (generated attention needs one key/value head per head).", nameof(TKernels));
+        }
+
+        _attention = new GeneratedAttentionKernels<TKernels>();
+        _feedForward = shape.FfnDim == _c.Ffn && shape.Activation == _c.Activation ? new GeneratedFeedForward<TKernels>() : null;
+        _projections = new GeneratedProjections<TKernels>();
+        return this;
+    }
 
     internal IReadOnlyList<Layer> LayerParameters => _layers;
 
@@ -361,7 +394,7 @@ public sealed class TransformerLanguageModel
             _rotary.Apply(c.K.AsSpan(0, n * kv), w.Positions.AsSpan(0, n));
         }
 
-        TrainingAttention.Forward(_c, c.Q.AsSpan(0, n * d), c.K.AsSpan(0, n * kv), c.V.AsSpan(0, n * kv), c.O.AsSpan(0, n * d), c.Lse.AsSpan(0, batch * _c.Heads * t), batch, dop);
+        _attention.Forward(c.Q.AsSpan(0, n * d), c.K.AsSpan(0, n * kv), c.V.AsSpan(0, n * kv), c.O.AsSpan(0, n * d), c.Lse.AsSpan(0, batch * _c.Heads * t), batch, dop);
         Span<float> sum1 = c.Sum1.AsSpan(0, n * d);
         Linear(c.O.AsSpan(0, n * d), p.Wo, p.Bo, sum1, n, d, d, dop);
         Add(sum1, input);
@@ -378,17 +411,25 @@ public sealed class TransformerLanguageModel
             TrainingLayerNorm.Forward(sum1, p.Ln1Gamma.Value, p.Ln1Beta.Value, _c.LayerNormEpsilon, ffnInput, c.Mean1.AsSpan(0, n), c.Rstd1.AsSpan(0, n), _c.SequenceLength, dop);
         }
 
-        Linear(ffnInput, p.W1, p.B1, c.H.AsSpan(0, n * f), n, d, f, dop);
-        TrainingKernels.Activate(_c.Activation, c.H.AsSpan(0, n * f), c.G.AsSpan(0, n * f), t * f, dop);
+        Span<float> ffnOutput = _c.PreNorm ? output : c.Norm2.AsSpan(0, n * d);
+        if (_feedForward is not null)
+        {
+            _feedForward.Forward(ffnInput, p, c.H.AsSpan(0, n * f), c.G.AsSpan(0, n * f), ffnOutput, dop);
+        }
+        else
+        {
+            Linear(ffnInput, p.W1, p.B1, c.H.AsSpan(0, n * f), n, d, f, dop);
+            TrainingKernels.Activate(_c.Activation, c.H.AsSpan(0, n * f), c.G.AsSpan(0, n * f), t * f, dop);
+            Linear(c.G.AsSpan(0, n * f), p.W2, p.B2, ffnOutput, n, f, d, dop);
+        }
+
         if (_c.PreNorm)
         {
-            Linear(c.G.AsSpan(0, n * f), p.W2, p.B2, output, n, f, d, dop);
             Add(output, sum1);
         }
         else
         {
-            Span<float> sum2 = c.Norm2.AsSpan(0, n * d);
-            Linear(c.G.AsSpan(0, n * f), p.W2, p.B2, sum2, n, f, d, dop);
+            Span<float> sum2 = ffnOutput;
             Add(sum2, ffnInput);
             TrainingLayerNorm.Forward(sum2, p.Ln2Gamma.Value, p.Ln2Beta.Value, _c.LayerNormEpsilon, output, c.Mean2.AsSpan(0, n), c.Rstd2.AsSpan(0, n), _c.SequenceLength, dop);
         }
@@ -444,10 +485,17 @@ public sealed class TransformerLanguageModel
             TrainingLayerNorm.Backward(c.Norm2.AsSpan(0, n * d), p.Ln2Gamma.Value, c.Mean2.AsSpan(0, n), c.Rstd2.AsSpan(0, n), dx, default, dm, p.Ln2Gamma.Gradient, p.Ln2Beta.Gradient, w.LayerNormPartials, t, dop);
 
         Span<float> dG = w.Hidden.AsSpan(0, n * f);
-        LinearBackward(c.G.AsSpan(0, n * f), p.W2, p.B2, dm, dG, n, f, d, batch, w, dop);
-        TrainingKernels.ActivationBackward(_c.Activation, c.H.AsSpan(0, n * f), dG, t * f, dop);
         Span<float> dFfnInput = w.Scratch3.AsSpan(0, n * d);
-        LinearBackward(ffnInput, p.W1, p.B1, dG, dFfnInput, n, d, f, batch, w, dop);
+        if (_feedForward is not null)
+        {
+            _feedForward.Backward(ffnInput, p, c.H.AsSpan(0, n * f), c.G.AsSpan(0, n * f), dm, dFfnInput, dG, dop);
+        }
+        else
+        {
+            LinearBackward(c.G.AsSpan(0, n * f), p.W2, p.B2, dm, dG, n, f, d, batch, w, dop);
+            TrainingKernels.ActivationBackward(_c.Activation, c.H.AsSpan(0, n * f), dG, t * f, dop);
+            LinearBackward(ffnInput, p.W1, p.B1, dG, dFfnInput, n, d, f, batch, w, dop);
+        }
 
         if (_c.PreNorm)
         {
@@ -463,10 +511,10 @@ public sealed class TransformerLanguageModel
 
         // sum1 = input + O·Wo + bo.
         Span<float> dO = w.Scratch1.AsSpan(0, n * d);
-        LinearBackward(c.O.AsSpan(0, n * d), p.Wo, p.Bo, dSum1, dO, n, d, d, batch, w, dop);
+        ProjectionBackward(c.O.AsSpan(0, n * d), p.Wo, p.Bo, dSum1, dO, n, d, d, batch, w, dop);
         int kv = _c.KeyValueDim;
         Span<float> dQ = w.Q.AsSpan(0, n * d), dK = w.K.AsSpan(0, n * kv), dV = w.V.AsSpan(0, n * kv);
-        TrainingAttention.Backward(_c, c.Q.AsSpan(0, n * d), c.K.AsSpan(0, n * kv), c.V.AsSpan(0, n * kv), c.O.AsSpan(0, n * d), c.Lse.AsSpan(0, batch * _c.Heads * t), dO, dQ, dK, dV, batch, dop);
+        _attention.Backward(c.Q.AsSpan(0, n * d), c.K.AsSpan(0, n * kv), c.V.AsSpan(0, n * kv), c.O.AsSpan(0, n * d), c.Lse.AsSpan(0, batch * _c.Heads * t), dO, dQ, dK, dV, batch, dop);
         if (_rotary is not null)
         {
             // The rotation is orthogonal: its transpose takes the gradients back to the projections' outputs.
@@ -476,9 +524,9 @@ public sealed class TransformerLanguageModel
 
         Span<float> attentionInput = _c.PreNorm ? c.Norm1.AsSpan(0, n * d) : input;
         Span<float> dAttentionInput = w.Scratch3.AsSpan(0, n * d);
-        LinearBackward(attentionInput, p.Wq, p.Bq, dQ, dAttentionInput, n, d, d, batch, w, dop);
-        LinearBackward(attentionInput, p.Wk, p.Bk, dK, dAttentionInput, n, d, kv, batch, w, dop, accumulateInput: true);
-        LinearBackward(attentionInput, p.Wv, p.Bv, dV, dAttentionInput, n, d, kv, batch, w, dop, accumulateInput: true);
+        ProjectionBackward(attentionInput, p.Wq, p.Bq, dQ, dAttentionInput, n, d, d, batch, w, dop);
+        ProjectionBackward(attentionInput, p.Wk, p.Bk, dK, dAttentionInput, n, d, kv, batch, w, dop, accumulateInput: true);
+        ProjectionBackward(attentionInput, p.Wv, p.Bv, dV, dAttentionInput, n, d, kv, batch, w, dop, accumulateInput: true);
 
         if (_c.PreNorm)
         {
@@ -505,6 +553,17 @@ public sealed class TransformerLanguageModel
     {
         LinearGradients.AccumulateWeights(x, dy, weight.Gradient, bias.Gradient, n, inputs, outputs, _c.SequenceLength, dop);
         LinearGradients.Input(dy, weight.Value, dx, n, inputs, outputs, accumulateInput, dop);
+    }
+
+    /// <summary>An attention projection's backward pass: on the generated kernels when the model uses them (their projections
+    /// are square; <see cref="UseKernels{TKernels}"/> rejects grouped-query attention), else <see cref="LinearBackward"/>.</summary>
+    private void ProjectionBackward(ReadOnlySpan<float> x, TrainableTensor weight, TrainableTensor bias, ReadOnlySpan<float> dy, Span<float> dx,
+        int n, int inputs, int outputs, int batch, Workspace w, int dop, bool accumulateInput = false)
+    {
+        if (_projections is not null)
+            _projections.Backward(x, weight, bias, dy, dx, accumulateInput, dop);
+        else
+            LinearBackward(x, weight, bias, dy, dx, n, inputs, outputs, batch, w, dop, accumulateInput);
     }
 
     private static void Add(Span<float> target, ReadOnlySpan<float> addend) => TrainingKernels.Add(target, addend);

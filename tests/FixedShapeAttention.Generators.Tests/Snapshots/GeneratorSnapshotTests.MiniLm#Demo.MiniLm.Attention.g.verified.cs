@@ -72,6 +72,162 @@ namespace Demo
                 new global::FixedShapeAttention.Generated.MiniLmAttentionKernel(), batch * 12, batch * 25165824L, maxDegreeOfParallelism, q, k, v, default,
                 default, output, keyCounts);
         }
+
+        /// <summary>Attention as <c>Attention</c>, for training: also writes each score row's <c>log Σ_j e^(S_ij/√32)</c> into
+        /// <paramref name="logSumExp"/>, <c>[batch, 12, 128]</c>, which <c>AttentionBackward</c> reads to recompute the probabilities.</summary>
+        /// <exception cref="global::System.ArgumentException">A length does not match the shape, or an output overlaps another span.</exception>
+        [global::System.CodeDom.Compiler.GeneratedCode("FixedShapeAttention.Generators", "1.0.0.0")]
+        public static void AttentionForTraining(
+            global::System.ReadOnlySpan<float> q, global::System.ReadOnlySpan<float> k, global::System.ReadOnlySpan<float> v, global::System.Span<float> output,
+            global::System.Span<float> logSumExp) =>
+            AttentionForTraining(q, k, v, output, logSumExp, global::FixedShapeAttention.KernelParallelism.DefaultMaxDegreeOfParallelism);
+
+        /// <inheritdoc cref="AttentionForTraining(global::System.ReadOnlySpan{float}, global::System.ReadOnlySpan{float}, global::System.ReadOnlySpan{float},
+        /// global::System.Span{float}, global::System.Span{float})"/>
+        /// <param name="maxDegreeOfParallelism">-1 for every processor, 1 for the calling thread only. Results are bit-identical for every value.</param>
+        [global::System.CodeDom.Compiler.GeneratedCode("FixedShapeAttention.Generators", "1.0.0.0")]
+        public static void AttentionForTraining(
+            global::System.ReadOnlySpan<float> q, global::System.ReadOnlySpan<float> k, global::System.ReadOnlySpan<float> v, global::System.Span<float> output,
+            global::System.Span<float> logSumExp, int maxDegreeOfParallelism)
+        {
+            int batch = global::FixedShapeAttention.CompilerServices.KernelArguments.ValidateAttentionForTraining(q, k, v, output, logSumExp, 128, 384, 12);
+            global::FixedShapeAttention.CompilerServices.ParallelRunner.Run(
+                new global::FixedShapeAttention.Generated.MiniLmAttentionKernel(), batch * 12, batch * 25165824L, maxDegreeOfParallelism, q, k, v, default,
+                default, default, output, logSumExp, default, default);
+        }
+
+        /// <summary><c>AttentionForTraining</c> with a key-padding mask: sequence i attends to its first <c>keyCounts[i]</c> keys.</summary>
+        /// <exception cref="global::System.ArgumentException">As the unmasked overload, or a count is outside [0, 128].</exception>
+        [global::System.CodeDom.Compiler.GeneratedCode("FixedShapeAttention.Generators", "1.0.0.0")]
+        public static void AttentionForTraining(
+            global::System.ReadOnlySpan<float> q, global::System.ReadOnlySpan<float> k, global::System.ReadOnlySpan<float> v,
+            global::System.ReadOnlySpan<int> keyCounts, global::System.Span<float> output, global::System.Span<float> logSumExp) =>
+            AttentionForTraining(q, k, v, keyCounts, output, logSumExp, global::FixedShapeAttention.KernelParallelism.DefaultMaxDegreeOfParallelism);
+
+        /// <inheritdoc cref="AttentionForTraining(global::System.ReadOnlySpan{float}, global::System.ReadOnlySpan{float}, global::System.ReadOnlySpan{float},
+        /// global::System.ReadOnlySpan{int}, global::System.Span{float}, global::System.Span{float})"/>
+        /// <param name="maxDegreeOfParallelism">-1 for every processor, 1 for the calling thread only. Results are bit-identical for every value.</param>
+        [global::System.CodeDom.Compiler.GeneratedCode("FixedShapeAttention.Generators", "1.0.0.0")]
+        public static void AttentionForTraining(
+            global::System.ReadOnlySpan<float> q, global::System.ReadOnlySpan<float> k, global::System.ReadOnlySpan<float> v,
+            global::System.ReadOnlySpan<int> keyCounts, global::System.Span<float> output, global::System.Span<float> logSumExp, int maxDegreeOfParallelism)
+        {
+            int batch = global::FixedShapeAttention.CompilerServices.KernelArguments.ValidateAttentionForTraining(q, k, v, output, logSumExp, 128, 384, 12);
+            global::FixedShapeAttention.CompilerServices.KernelArguments.ValidateCounts(keyCounts, "keyCounts", batch, 128);
+            global::FixedShapeAttention.CompilerServices.ParallelRunner.Run(
+                new global::FixedShapeAttention.Generated.MiniLmAttentionKernel(), batch * 12, batch * 25165824L, maxDegreeOfParallelism, q, k, v, default,
+                default, default, output, logSumExp, default, keyCounts);
+        }
+
+        /// <summary>The gradients of Q, K and V (overwritten) from <paramref name="outputGradient"/>, with the inputs, the output and the
+        /// log-sum-exps of <c>AttentionForTraining</c>.</summary>
+        /// <remarks>
+        /// <para>Flash-style: P = e^(S/√d − LSE) is recomputed from the saved log-sum-exps (no T × T matrix kept
+        /// between the passes), dS = P ∘ (dP − rowsum(dO ∘ O))/√d row by row, then dQ = dS·K, dK = dSᵀ·Q, dV =
+        /// Pᵀ·dO.</para>
+        /// <para>Register tiles (rows × vectors): S and dP Vector512 4×4 Vector512, Vector256 4×2 Vector256, scalar 4×4
+        /// float; dQ, dK and dV Vector512 8×2 Vector512 (row tiles in pairs), Vector256 4×2 Vector256, scalar 4×4
+        /// float.</para>
+        /// <para>Key-padding mask (the keyCounts overload): masked keys get P = dS = 0, so their dK and dV rows are
+        /// 0.</para>
+        /// <para>Row tail: 128 rows = 32 tiles of 4, no row tail.</para>
+        /// <para>Scheduling: 1 chunk per (sequence, head), all 128 rows at once: dK and dV sum over every query row, so
+        /// the head's chunk owns them outright and the result does not depend on the thread count; scratch Kᵀ, Vᵀ (32 ×
+        /// 128 each), P and dS (128 × 128 each), 160 KiB per worker; with fewer (sequence, head) pairs than threads,
+        /// two phases over a buffer the call shares (128 KiB per pair): P and dS in 4 row blocks per head, then dQ, dK
+        /// and dV as 12 chunks per head; 62_914_560 flops per sequence; below 250_000 flops per call every chunk runs
+        /// on the calling thread.</para>
+        /// </remarks>
+        /// <exception cref="global::System.ArgumentException">A length does not match the shape, or a gradient overlaps another span.</exception>
+        [global::System.CodeDom.Compiler.GeneratedCode("FixedShapeAttention.Generators", "1.0.0.0")]
+        public static void AttentionBackward(
+            global::System.ReadOnlySpan<float> q, global::System.ReadOnlySpan<float> k, global::System.ReadOnlySpan<float> v,
+            global::System.ReadOnlySpan<float> output, global::System.ReadOnlySpan<float> logSumExp, global::System.ReadOnlySpan<float> outputGradient,
+            global::System.Span<float> queryGradient, global::System.Span<float> keyGradient, global::System.Span<float> valueGradient) =>
+            AttentionBackward(
+            q, k, v, output, logSumExp, outputGradient, queryGradient, keyGradient, valueGradient,
+            global::FixedShapeAttention.KernelParallelism.DefaultMaxDegreeOfParallelism);
+
+        /// <inheritdoc cref="AttentionBackward(global::System.ReadOnlySpan{float}, global::System.ReadOnlySpan{float}, global::System.ReadOnlySpan{float},
+        /// global::System.ReadOnlySpan{float}, global::System.ReadOnlySpan{float}, global::System.ReadOnlySpan{float}, global::System.Span{float},
+        /// global::System.Span{float}, global::System.Span{float})"/>
+        /// <param name="maxDegreeOfParallelism">-1 for every processor, 1 for the calling thread only. Results are bit-identical for every value.</param>
+        [global::System.CodeDom.Compiler.GeneratedCode("FixedShapeAttention.Generators", "1.0.0.0")]
+        public static void AttentionBackward(
+            global::System.ReadOnlySpan<float> q, global::System.ReadOnlySpan<float> k, global::System.ReadOnlySpan<float> v,
+            global::System.ReadOnlySpan<float> output, global::System.ReadOnlySpan<float> logSumExp, global::System.ReadOnlySpan<float> outputGradient,
+            global::System.Span<float> queryGradient, global::System.Span<float> keyGradient, global::System.Span<float> valueGradient,
+            int maxDegreeOfParallelism)
+        {
+            int batch = global::FixedShapeAttention.CompilerServices.KernelArguments.ValidateAttentionBackward(
+                q, k, v, output, logSumExp, outputGradient, queryGradient, keyGradient, valueGradient, 128, 384, 12);
+            long sharedFloats = (long)batch * 393216L;
+            bool fewerPairsThanThreads = batch * 12 < global::FixedShapeAttention.KernelParallelism.Resolve(maxDegreeOfParallelism);
+            bool runsInParallel = batch * 62914560L >= global::FixedShapeAttention.KernelParallelism.ParallelThresholdFlops;
+            if (fewerPairsThanThreads && runsInParallel && sharedFloats <= global::System.Array.MaxLength)
+            {
+                // Fewer (sequence, head) pairs than threads: two phases over a buffer the call's chunks share.
+                global::System.Span<float> shared = global::FixedShapeAttention.CompilerServices.CallScratch.Get((int)sharedFloats);
+                global::FixedShapeAttention.CompilerServices.ParallelRunner.Run(
+                    new global::FixedShapeAttention.Generated.MiniLmAttentionBackwardKernelScores(), batch * 48, batch * 25165824L, maxDegreeOfParallelism, q,
+                    k, v, output, outputGradient, logSumExp, shared, default, default, default);
+                global::FixedShapeAttention.CompilerServices.ParallelRunner.Run(
+                    new global::FixedShapeAttention.Generated.MiniLmAttentionBackwardKernelProducts(), batch * 144, batch * 37748736L, maxDegreeOfParallelism,
+                    q, k, shared, default, outputGradient, default, queryGradient, keyGradient, valueGradient, default);
+                return;
+            }
+
+            global::FixedShapeAttention.CompilerServices.ParallelRunner.Run(
+                new global::FixedShapeAttention.Generated.MiniLmAttentionBackwardKernel(), batch * 12, batch * 62914560L, maxDegreeOfParallelism, q, k, v,
+                output, outputGradient, logSumExp, queryGradient, keyGradient, valueGradient, default);
+        }
+
+        /// <summary><c>AttentionBackward</c> with the key-padding mask the forward pass used: masked keys get zero gradients.</summary>
+        /// <exception cref="global::System.ArgumentException">As the unmasked overload, or a count is outside [0, 128].</exception>
+        [global::System.CodeDom.Compiler.GeneratedCode("FixedShapeAttention.Generators", "1.0.0.0")]
+        public static void AttentionBackward(
+            global::System.ReadOnlySpan<float> q, global::System.ReadOnlySpan<float> k, global::System.ReadOnlySpan<float> v,
+            global::System.ReadOnlySpan<int> keyCounts, global::System.ReadOnlySpan<float> output, global::System.ReadOnlySpan<float> logSumExp,
+            global::System.ReadOnlySpan<float> outputGradient, global::System.Span<float> queryGradient, global::System.Span<float> keyGradient,
+            global::System.Span<float> valueGradient) =>
+            AttentionBackward(
+            q, k, v, keyCounts, output, logSumExp, outputGradient, queryGradient, keyGradient, valueGradient,
+            global::FixedShapeAttention.KernelParallelism.DefaultMaxDegreeOfParallelism);
+
+        /// <inheritdoc cref="AttentionBackward(global::System.ReadOnlySpan{float}, global::System.ReadOnlySpan{float}, global::System.ReadOnlySpan{float},
+        /// global::System.ReadOnlySpan{int}, global::System.ReadOnlySpan{float}, global::System.ReadOnlySpan{float}, global::System.ReadOnlySpan{float},
+        /// global::System.Span{float}, global::System.Span{float}, global::System.Span{float})"/>
+        /// <param name="maxDegreeOfParallelism">-1 for every processor, 1 for the calling thread only. Results are bit-identical for every value.</param>
+        [global::System.CodeDom.Compiler.GeneratedCode("FixedShapeAttention.Generators", "1.0.0.0")]
+        public static void AttentionBackward(
+            global::System.ReadOnlySpan<float> q, global::System.ReadOnlySpan<float> k, global::System.ReadOnlySpan<float> v,
+            global::System.ReadOnlySpan<int> keyCounts, global::System.ReadOnlySpan<float> output, global::System.ReadOnlySpan<float> logSumExp,
+            global::System.ReadOnlySpan<float> outputGradient, global::System.Span<float> queryGradient, global::System.Span<float> keyGradient,
+            global::System.Span<float> valueGradient, int maxDegreeOfParallelism)
+        {
+            int batch = global::FixedShapeAttention.CompilerServices.KernelArguments.ValidateAttentionBackward(
+                q, k, v, output, logSumExp, outputGradient, queryGradient, keyGradient, valueGradient, 128, 384, 12);
+            global::FixedShapeAttention.CompilerServices.KernelArguments.ValidateCounts(keyCounts, "keyCounts", batch, 128);
+            long sharedFloats = (long)batch * 393216L;
+            bool fewerPairsThanThreads = batch * 12 < global::FixedShapeAttention.KernelParallelism.Resolve(maxDegreeOfParallelism);
+            bool runsInParallel = batch * 62914560L >= global::FixedShapeAttention.KernelParallelism.ParallelThresholdFlops;
+            if (fewerPairsThanThreads && runsInParallel && sharedFloats <= global::System.Array.MaxLength)
+            {
+                // Fewer (sequence, head) pairs than threads: two phases over a buffer the call's chunks share.
+                global::System.Span<float> shared = global::FixedShapeAttention.CompilerServices.CallScratch.Get((int)sharedFloats);
+                global::FixedShapeAttention.CompilerServices.ParallelRunner.Run(
+                    new global::FixedShapeAttention.Generated.MiniLmAttentionBackwardKernelScores(), batch * 48, batch * 25165824L, maxDegreeOfParallelism, q,
+                    k, v, output, outputGradient, logSumExp, shared, default, default, keyCounts);
+                global::FixedShapeAttention.CompilerServices.ParallelRunner.Run(
+                    new global::FixedShapeAttention.Generated.MiniLmAttentionBackwardKernelProducts(), batch * 144, batch * 37748736L, maxDegreeOfParallelism,
+                    q, k, shared, default, outputGradient, default, queryGradient, keyGradient, valueGradient, keyCounts);
+                return;
+            }
+
+            global::FixedShapeAttention.CompilerServices.ParallelRunner.Run(
+                new global::FixedShapeAttention.Generated.MiniLmAttentionBackwardKernel(), batch * 12, batch * 62914560L, maxDegreeOfParallelism, q, k, v,
+                output, outputGradient, logSumExp, queryGradient, keyGradient, valueGradient, keyCounts);
+        }
     }
 }
 
@@ -104,23 +260,27 @@ namespace FixedShapeAttention.Generated
             ref float outputHead = ref Unsafe.Add(ref buffers.Output, headOffset);
             // Scratch: Kᵀ of this head (32 × 128), then up to 128 score rows of 128.
             ref float scratch = ref MemoryMarshal.GetReference(WorkerScratch.Get(20480));
+            // A training forward pass (AttentionForTraining) passes the log-sum-exps as output 1: [batch, heads, rows].
+            bool keepLogSumExp = buffers.HasOutput1;
+            ref float logSumExp = ref keepLogSumExp ? ref Unsafe.Add(ref buffers.Output1, ((nint)sequence * 12 + head) * 128) : ref Unsafe.NullRef<float>();
             if (Vector512.IsHardwareAccelerated)
             {
-                Rows_Vector512(ref qHead, ref kHead, ref vHead, ref outputHead, ref scratch, firstTile, tileCount, keyCount);
+                Rows_Vector512(ref qHead, ref kHead, ref vHead, ref outputHead, ref scratch, ref logSumExp, keepLogSumExp, firstTile, tileCount, keyCount);
             }
             else if (Vector256.IsHardwareAccelerated)
             {
-                Rows_Vector256(ref qHead, ref kHead, ref vHead, ref outputHead, ref scratch, firstTile, tileCount, keyCount);
+                Rows_Vector256(ref qHead, ref kHead, ref vHead, ref outputHead, ref scratch, ref logSumExp, keepLogSumExp, firstTile, tileCount, keyCount);
             }
             else
             {
-                Rows_Scalar(ref qHead, ref kHead, ref vHead, ref outputHead, ref scratch, firstTile, tileCount, keyCount);
+                Rows_Scalar(ref qHead, ref kHead, ref vHead, ref outputHead, ref scratch, ref logSumExp, keepLogSumExp, firstTile, tileCount, keyCount);
             }
         }
 
         /// <summary>Row tiles [firstTile, firstTile + tileCount) of one head.</summary>
         private static void Rows_Vector512(
-            ref float qHead, ref float kHead, ref float vHead, ref float outputHead, ref float scratch, int firstTile, int tileCount, int keyCount)
+            ref float qHead, ref float kHead, ref float vHead, ref float outputHead, ref float scratch, ref float logSumExp, bool keepLogSumExp, int firstTile,
+            int tileCount, int keyCount)
         {
             ref float keysT = ref scratch;
             ref float scores = ref Unsafe.Add(ref scratch, 4096);
@@ -136,14 +296,20 @@ namespace FixedShapeAttention.Generated
             Scores_Vector512(ref Unsafe.Add(ref qHead, firstRow * 384), ref keysT, ref scores, fullTiles, hasTail);
             for (int row = 0; row < rows; row++)
             {
-                Unsafe.Add(ref rowScale, row) = Softmax_Vector512(ref Unsafe.Add(ref scores, row * 128), keyCount);
+                Unsafe.Add(ref rowScale, row) = Softmax_Vector512(ref Unsafe.Add(ref scores, row * 128), keyCount, out float rowMax);
+                if (keepLogSumExp)
+                {
+                    // log Σ e^(s − max) + max, from the row's 1/Σ: its rounding moves the log by at most 2⁻²⁴.
+                    Unsafe.Add(ref logSumExp, firstRow + row) = rowMax - MathF.Log(Unsafe.Add(ref rowScale, row));
+                }
             }
             Output_Vector512(ref scores, ref vHead, ref rowScale, ref Unsafe.Add(ref outputHead, firstRow * 384), fullTiles, hasTail);
         }
 
         /// <summary>Row tiles [firstTile, firstTile + tileCount) of one head.</summary>
         private static void Rows_Vector256(
-            ref float qHead, ref float kHead, ref float vHead, ref float outputHead, ref float scratch, int firstTile, int tileCount, int keyCount)
+            ref float qHead, ref float kHead, ref float vHead, ref float outputHead, ref float scratch, ref float logSumExp, bool keepLogSumExp, int firstTile,
+            int tileCount, int keyCount)
         {
             ref float keysT = ref scratch;
             ref float scores = ref Unsafe.Add(ref scratch, 4096);
@@ -159,14 +325,20 @@ namespace FixedShapeAttention.Generated
             Scores_Vector256(ref Unsafe.Add(ref qHead, firstRow * 384), ref keysT, ref scores, fullTiles, hasTail);
             for (int row = 0; row < rows; row++)
             {
-                Unsafe.Add(ref rowScale, row) = Softmax_Vector256(ref Unsafe.Add(ref scores, row * 128), keyCount);
+                Unsafe.Add(ref rowScale, row) = Softmax_Vector256(ref Unsafe.Add(ref scores, row * 128), keyCount, out float rowMax);
+                if (keepLogSumExp)
+                {
+                    // log Σ e^(s − max) + max, from the row's 1/Σ: its rounding moves the log by at most 2⁻²⁴.
+                    Unsafe.Add(ref logSumExp, firstRow + row) = rowMax - MathF.Log(Unsafe.Add(ref rowScale, row));
+                }
             }
             Output_Vector256(ref scores, ref vHead, ref rowScale, ref Unsafe.Add(ref outputHead, firstRow * 384), fullTiles, hasTail);
         }
 
         /// <summary>Row tiles [firstTile, firstTile + tileCount) of one head.</summary>
         private static void Rows_Scalar(
-            ref float qHead, ref float kHead, ref float vHead, ref float outputHead, ref float scratch, int firstTile, int tileCount, int keyCount)
+            ref float qHead, ref float kHead, ref float vHead, ref float outputHead, ref float scratch, ref float logSumExp, bool keepLogSumExp, int firstTile,
+            int tileCount, int keyCount)
         {
             ref float keysT = ref scratch;
             ref float scores = ref Unsafe.Add(ref scratch, 4096);
@@ -182,13 +354,18 @@ namespace FixedShapeAttention.Generated
             Scores_Scalar(ref Unsafe.Add(ref qHead, firstRow * 384), ref keysT, ref scores, fullTiles, hasTail);
             for (int row = 0; row < rows; row++)
             {
-                Unsafe.Add(ref rowScale, row) = Softmax_Scalar(ref Unsafe.Add(ref scores, row * 128), keyCount);
+                Unsafe.Add(ref rowScale, row) = Softmax_Scalar(ref Unsafe.Add(ref scores, row * 128), keyCount, out float rowMax);
+                if (keepLogSumExp)
+                {
+                    // log Σ e^(s − max) + max, from the row's 1/Σ: its rounding moves the log by at most 2⁻²⁴.
+                    Unsafe.Add(ref logSumExp, firstRow + row) = rowMax - MathF.Log(Unsafe.Add(ref rowScale, row));
+                }
             }
             Output_Scalar(ref scores, ref vHead, ref rowScale, ref Unsafe.Add(ref outputHead, firstRow * 384), fullTiles, hasTail);
         }
 
         /// <summary>Scores of the chunk's query rows: Q·Kᵀ/√32 over 128 columns (128 keys).</summary>
-        private static void Scores_Vector512(ref float q, ref float keysT, ref float scores, int fullTiles, bool hasTail)
+        internal static void Scores_Vector512(ref float q, ref float keysT, ref float scores, int fullTiles, bool hasTail)
         {
             Vector512<float> scale = Vector512.Create(Scale);
             for (int col = 0; col < 128; col += 64)
@@ -250,7 +427,7 @@ namespace FixedShapeAttention.Generated
         }
 
         /// <summary>Scores of the chunk's query rows: Q·Kᵀ/√32 over 128 columns (128 keys).</summary>
-        private static void Scores_Vector256(ref float q, ref float keysT, ref float scores, int fullTiles, bool hasTail)
+        internal static void Scores_Vector256(ref float q, ref float keysT, ref float scores, int fullTiles, bool hasTail)
         {
             Vector256<float> scale = Vector256.Create(Scale);
             for (int col = 0; col < 128; col += 16)
@@ -294,7 +471,7 @@ namespace FixedShapeAttention.Generated
         }
 
         /// <summary>Scores of the chunk's query rows: Q·Kᵀ/√32 over 128 columns (128 keys).</summary>
-        private static void Scores_Scalar(ref float q, ref float keysT, ref float scores, int fullTiles, bool hasTail)
+        internal static void Scores_Scalar(ref float q, ref float keysT, ref float scores, int fullTiles, bool hasTail)
         {
             float scale = Scale;
             for (int col = 0; col < 128; col += 4)
@@ -355,8 +532,9 @@ namespace FixedShapeAttention.Generated
             }
         }
 
-        /// <summary>Turns a score row into exp(score − max) and returns 1/Σ, the factor that normalises the row's outputs.</summary>
-        private static float Softmax_Vector512(ref float row, int visible)
+        /// <summary>Turns a score row into exp(score − max) and returns 1/Σ, the factor that normalises the row's outputs;
+        /// the max comes out too, for the log-sum-exp a training forward pass keeps.</summary>
+        private static float Softmax_Vector512(ref float row, int visible, out float rowMax)
         {
             // Masked keys and the columns that pad the row to 128 (whole vectors) get -inf: weight exactly 0.
             for (int j = visible; j < 128; j++)
@@ -368,7 +546,7 @@ namespace FixedShapeAttention.Generated
             {
                 maxVector = Vector512.MaxNative(maxVector, Vector512.LoadUnsafe(ref row, (nuint)(j)));
             }
-            float rowMax = KernelMath.MaxAcross(maxVector);
+            rowMax = KernelMath.MaxAcross(maxVector);
             // Every key masked (all -inf): weights 0 rather than 0/0 = NaN. The hardware max skips NaN, so a row whose
             // visible scores are all NaN lands here too: anything that is not -inf is NaN, and the row stays NaN.
             if (float.IsNegativeInfinity(rowMax))
@@ -400,8 +578,9 @@ namespace FixedShapeAttention.Generated
             return (float)(1d / (Vector512.Sum(sumLower) + Vector512.Sum(sumUpper)));
         }
 
-        /// <summary>Turns a score row into exp(score − max) and returns 1/Σ, the factor that normalises the row's outputs.</summary>
-        private static float Softmax_Vector256(ref float row, int visible)
+        /// <summary>Turns a score row into exp(score − max) and returns 1/Σ, the factor that normalises the row's outputs;
+        /// the max comes out too, for the log-sum-exp a training forward pass keeps.</summary>
+        private static float Softmax_Vector256(ref float row, int visible, out float rowMax)
         {
             // Masked keys and the columns that pad the row to 128 (whole vectors) get -inf: weight exactly 0.
             for (int j = visible; j < 128; j++)
@@ -413,7 +592,7 @@ namespace FixedShapeAttention.Generated
             {
                 maxVector = Vector256.MaxNative(maxVector, Vector256.LoadUnsafe(ref row, (nuint)(j)));
             }
-            float rowMax = KernelMath.MaxAcross(maxVector);
+            rowMax = KernelMath.MaxAcross(maxVector);
             // Every key masked (all -inf): weights 0 rather than 0/0 = NaN. The hardware max skips NaN, so a row whose
             // visible scores are all NaN lands here too: anything that is not -inf is NaN, and the row stays NaN.
             if (float.IsNegativeInfinity(rowMax))
@@ -449,8 +628,9 @@ namespace FixedShapeAttention.Generated
             return (float)(1d / (Vector256.Sum(sumLower) + Vector256.Sum(sumUpper)));
         }
 
-        /// <summary>Turns a score row into exp(score − max) and returns 1/Σ, the factor that normalises the row's outputs.</summary>
-        private static float Softmax_Scalar(ref float row, int visible)
+        /// <summary>Turns a score row into exp(score − max) and returns 1/Σ, the factor that normalises the row's outputs;
+        /// the max comes out too, for the log-sum-exp a training forward pass keeps.</summary>
+        private static float Softmax_Scalar(ref float row, int visible, out float rowMax)
         {
             // Masked keys and the columns that pad the row to 128 (whole vectors) get -inf: weight exactly 0.
             for (int j = visible; j < 128; j++)
@@ -462,7 +642,7 @@ namespace FixedShapeAttention.Generated
             {
                 maxVector = MathF.Max(maxVector, Unsafe.Add(ref row, j));
             }
-            float rowMax = maxVector;
+            rowMax = maxVector;
             // Every key masked (all -inf): weights 0 rather than 0/0 = NaN. The hardware max skips NaN, so a row whose
             // visible scores are all NaN lands here too: anything that is not -inf is NaN, and the row stays NaN.
             if (float.IsNegativeInfinity(rowMax))
@@ -709,6 +889,680 @@ namespace FixedShapeAttention.Generated
                     Unsafe.Add(ref output, tile * 1536 + col + 1153) = acc_r3_c1 * rowScale_r3;
                     Unsafe.Add(ref output, tile * 1536 + col + 1154) = acc_r3_c2 * rowScale_r3;
                     Unsafe.Add(ref output, tile * 1536 + col + 1155) = acc_r3_c3 * rowScale_r3;
+                }
+            }
+        }
+    }
+
+    /// <summary>The chunks of one MiniLm.AttentionBackward call: chunk = (sequence, head).</summary>
+    [global::System.CodeDom.Compiler.GeneratedCode("FixedShapeAttention.Generators", "1.0.0.0")]
+    file readonly struct MiniLmAttentionBackwardKernel : IChunkKernel
+    {
+        private const float Scale = 0.17677669f; // 1/√32
+
+        public void Execute(in KernelBuffers buffers, int chunk)
+        {
+            int sequence = chunk / 12;
+            int head = chunk % 12;
+            int keyCount = buffers.SequenceCount(sequence, 128);
+            nint headOffset = (nint)sequence * 49152 + head * 32;
+            ref float q = ref Unsafe.Add(ref buffers.Input0, headOffset);
+            ref float k = ref Unsafe.Add(ref buffers.Input1, headOffset);
+            ref float v = ref Unsafe.Add(ref buffers.Input2, headOffset);
+            ref float o = ref Unsafe.Add(ref buffers.Input3, headOffset);
+            ref float dO = ref Unsafe.Add(ref buffers.Input4, headOffset);
+            ref float lse = ref Unsafe.Add(ref buffers.Input5, ((nint)sequence * 12 + head) * 128);
+            ref float dQ = ref Unsafe.Add(ref buffers.Output, headOffset);
+            ref float dK = ref Unsafe.Add(ref buffers.Output1, headOffset);
+            ref float dV = ref Unsafe.Add(ref buffers.Output2, headOffset);
+            // Scratch: Kᵀ and Vᵀ of this head (32 × 128 each), then P and dS (128 × 128 each).
+            ref float scratch = ref MemoryMarshal.GetReference(WorkerScratch.Get(40960));
+            if (Vector512.IsHardwareAccelerated)
+            {
+                Head_Vector512(ref q, ref k, ref v, ref o, ref dO, ref lse, ref dQ, ref dK, ref dV, ref scratch, keyCount);
+            }
+            else if (Vector256.IsHardwareAccelerated)
+            {
+                Head_Vector256(ref q, ref k, ref v, ref o, ref dO, ref lse, ref dQ, ref dK, ref dV, ref scratch, keyCount);
+            }
+            else
+            {
+                Head_Scalar(ref q, ref k, ref v, ref o, ref dO, ref lse, ref dQ, ref dK, ref dV, ref scratch, keyCount);
+            }
+        }
+
+        /// <summary>dQ, dK and dV of one head.</summary>
+        private static void Head_Vector512(
+            ref float qHead, ref float kHead, ref float vHead, ref float outputHead, ref float outputGradientHead, ref float logSumExp,
+            ref float queryGradientHead, ref float keyGradientHead, ref float valueGradientHead, ref float scratch, int keyCount)
+        {
+            ref float keysT = ref scratch;
+            ref float valuesT = ref Unsafe.Add(ref scratch, 4096);
+            ref float probabilities = ref Unsafe.Add(ref scratch, 8192);
+            ref float scoreGradients = ref Unsafe.Add(ref scratch, 24576);
+            // Kᵀ and Vᵀ are the B operands of S = Q·Kᵀ and dP = dO·Vᵀ, zero-padded to 128 columns as in the forward pass.
+            KeyPacking.PackTransposed(MemoryMarshal.CreateReadOnlySpan(ref kHead, 48800), 384, 128, 32, MemoryMarshal.CreateSpan(ref keysT, 4096), 128);
+            KeyPacking.PackTransposed(MemoryMarshal.CreateReadOnlySpan(ref vHead, 48800), 384, 128, 32, MemoryMarshal.CreateSpan(ref valuesT, 4096), 128);
+            MiniLmAttentionKernel.Scores_Vector512(ref qHead, ref keysT, ref probabilities, 32, false);
+            MiniLmAttentionKernel.Scores_Vector512(ref outputGradientHead, ref valuesT, ref scoreGradients, 32, false);
+            for (int row = 0; row < 128; row++)
+            {
+                int visible = keyCount;
+                AttentionGradientRow.Write(
+                    MemoryMarshal.CreateSpan(ref Unsafe.Add(ref probabilities, row * 128), 128),
+                    MemoryMarshal.CreateSpan(ref Unsafe.Add(ref scoreGradients, row * 128), 128), Unsafe.Add(ref logSumExp, row),
+                    MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref outputHead, row * 384), 32),
+                    MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref outputGradientHead, row * 384), 32), Scale, visible);
+            }
+            QueryGradient_Vector512(ref scoreGradients, ref kHead, ref queryGradientHead, 32, false);
+            KeyGradient_Vector512(ref scoreGradients, ref qHead, ref keyGradientHead, 32, false);
+            KeyGradient_Vector512(ref probabilities, ref outputGradientHead, ref valueGradientHead, 32, false);
+        }
+
+        /// <summary>dQ, dK and dV of one head.</summary>
+        private static void Head_Vector256(
+            ref float qHead, ref float kHead, ref float vHead, ref float outputHead, ref float outputGradientHead, ref float logSumExp,
+            ref float queryGradientHead, ref float keyGradientHead, ref float valueGradientHead, ref float scratch, int keyCount)
+        {
+            ref float keysT = ref scratch;
+            ref float valuesT = ref Unsafe.Add(ref scratch, 4096);
+            ref float probabilities = ref Unsafe.Add(ref scratch, 8192);
+            ref float scoreGradients = ref Unsafe.Add(ref scratch, 24576);
+            // Kᵀ and Vᵀ are the B operands of S = Q·Kᵀ and dP = dO·Vᵀ, zero-padded to 128 columns as in the forward pass.
+            KeyPacking.PackTransposed(MemoryMarshal.CreateReadOnlySpan(ref kHead, 48800), 384, 128, 32, MemoryMarshal.CreateSpan(ref keysT, 4096), 128);
+            KeyPacking.PackTransposed(MemoryMarshal.CreateReadOnlySpan(ref vHead, 48800), 384, 128, 32, MemoryMarshal.CreateSpan(ref valuesT, 4096), 128);
+            MiniLmAttentionKernel.Scores_Vector256(ref qHead, ref keysT, ref probabilities, 32, false);
+            MiniLmAttentionKernel.Scores_Vector256(ref outputGradientHead, ref valuesT, ref scoreGradients, 32, false);
+            for (int row = 0; row < 128; row++)
+            {
+                int visible = keyCount;
+                AttentionGradientRow.Write(
+                    MemoryMarshal.CreateSpan(ref Unsafe.Add(ref probabilities, row * 128), 128),
+                    MemoryMarshal.CreateSpan(ref Unsafe.Add(ref scoreGradients, row * 128), 128), Unsafe.Add(ref logSumExp, row),
+                    MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref outputHead, row * 384), 32),
+                    MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref outputGradientHead, row * 384), 32), Scale, visible);
+            }
+            QueryGradient_Vector256(ref scoreGradients, ref kHead, ref queryGradientHead, 32, false);
+            KeyGradient_Vector256(ref scoreGradients, ref qHead, ref keyGradientHead, 32, false);
+            KeyGradient_Vector256(ref probabilities, ref outputGradientHead, ref valueGradientHead, 32, false);
+        }
+
+        /// <summary>dQ, dK and dV of one head.</summary>
+        private static void Head_Scalar(
+            ref float qHead, ref float kHead, ref float vHead, ref float outputHead, ref float outputGradientHead, ref float logSumExp,
+            ref float queryGradientHead, ref float keyGradientHead, ref float valueGradientHead, ref float scratch, int keyCount)
+        {
+            ref float keysT = ref scratch;
+            ref float valuesT = ref Unsafe.Add(ref scratch, 4096);
+            ref float probabilities = ref Unsafe.Add(ref scratch, 8192);
+            ref float scoreGradients = ref Unsafe.Add(ref scratch, 24576);
+            // Kᵀ and Vᵀ are the B operands of S = Q·Kᵀ and dP = dO·Vᵀ, zero-padded to 128 columns as in the forward pass.
+            KeyPacking.PackTransposed(MemoryMarshal.CreateReadOnlySpan(ref kHead, 48800), 384, 128, 32, MemoryMarshal.CreateSpan(ref keysT, 4096), 128);
+            KeyPacking.PackTransposed(MemoryMarshal.CreateReadOnlySpan(ref vHead, 48800), 384, 128, 32, MemoryMarshal.CreateSpan(ref valuesT, 4096), 128);
+            MiniLmAttentionKernel.Scores_Scalar(ref qHead, ref keysT, ref probabilities, 32, false);
+            MiniLmAttentionKernel.Scores_Scalar(ref outputGradientHead, ref valuesT, ref scoreGradients, 32, false);
+            for (int row = 0; row < 128; row++)
+            {
+                int visible = keyCount;
+                AttentionGradientRow.Write(
+                    MemoryMarshal.CreateSpan(ref Unsafe.Add(ref probabilities, row * 128), 128),
+                    MemoryMarshal.CreateSpan(ref Unsafe.Add(ref scoreGradients, row * 128), 128), Unsafe.Add(ref logSumExp, row),
+                    MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref outputHead, row * 384), 32),
+                    MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref outputGradientHead, row * 384), 32), Scale, visible);
+            }
+            QueryGradient_Scalar(ref scoreGradients, ref kHead, ref queryGradientHead, 32, false);
+            KeyGradient_Scalar(ref scoreGradients, ref qHead, ref keyGradientHead, 32, false);
+            KeyGradient_Scalar(ref probabilities, ref outputGradientHead, ref valueGradientHead, 32, false);
+        }
+
+        /// <summary>dQ = dS·K of the head's rows (32 columns).</summary>
+        internal static void QueryGradient_Vector512(ref float dS, ref float keys, ref float dQ, int fullTiles, bool hasTail)
+        {
+            int tile = 0;
+            for (; tile + 1 < fullTiles; tile += 2)
+            {
+                Vector512<float> acc_r0_c0 = default, acc_r0_c1 = default;
+                Vector512<float> acc_r1_c0 = default, acc_r1_c1 = default;
+                Vector512<float> acc_r2_c0 = default, acc_r2_c1 = default;
+                Vector512<float> acc_r3_c0 = default, acc_r3_c1 = default;
+                Vector512<float> acc_r4_c0 = default, acc_r4_c1 = default;
+                Vector512<float> acc_r5_c0 = default, acc_r5_c1 = default;
+                Vector512<float> acc_r6_c0 = default, acc_r6_c1 = default;
+                Vector512<float> acc_r7_c0 = default, acc_r7_c1 = default;
+                ref float bRow = ref keys;
+                ref float aRow = ref Unsafe.Add(ref dS, tile * 512);
+                for (nint k = 0; k < 128; k++)
+                {
+                    Vector512<float> b_c0 = Vector512.LoadUnsafe(ref bRow);
+                    Vector512<float> b_c1 = Vector512.LoadUnsafe(ref bRow, 16);
+                    Vector512<float> a_r0 = Vector512.Create(Unsafe.Add(ref aRow, k));
+                    acc_r0_c0 = Vector512.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
+                    acc_r0_c1 = Vector512.FusedMultiplyAdd(a_r0, b_c1, acc_r0_c1);
+                    Vector512<float> a_r1 = Vector512.Create(Unsafe.Add(ref aRow, k + 128));
+                    acc_r1_c0 = Vector512.FusedMultiplyAdd(a_r1, b_c0, acc_r1_c0);
+                    acc_r1_c1 = Vector512.FusedMultiplyAdd(a_r1, b_c1, acc_r1_c1);
+                    Vector512<float> a_r2 = Vector512.Create(Unsafe.Add(ref aRow, k + 256));
+                    acc_r2_c0 = Vector512.FusedMultiplyAdd(a_r2, b_c0, acc_r2_c0);
+                    acc_r2_c1 = Vector512.FusedMultiplyAdd(a_r2, b_c1, acc_r2_c1);
+                    Vector512<float> a_r3 = Vector512.Create(Unsafe.Add(ref aRow, k + 384));
+                    acc_r3_c0 = Vector512.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
+                    acc_r3_c1 = Vector512.FusedMultiplyAdd(a_r3, b_c1, acc_r3_c1);
+                    Vector512<float> a_r4 = Vector512.Create(Unsafe.Add(ref aRow, k + 512));
+                    acc_r4_c0 = Vector512.FusedMultiplyAdd(a_r4, b_c0, acc_r4_c0);
+                    acc_r4_c1 = Vector512.FusedMultiplyAdd(a_r4, b_c1, acc_r4_c1);
+                    Vector512<float> a_r5 = Vector512.Create(Unsafe.Add(ref aRow, k + 640));
+                    acc_r5_c0 = Vector512.FusedMultiplyAdd(a_r5, b_c0, acc_r5_c0);
+                    acc_r5_c1 = Vector512.FusedMultiplyAdd(a_r5, b_c1, acc_r5_c1);
+                    Vector512<float> a_r6 = Vector512.Create(Unsafe.Add(ref aRow, k + 768));
+                    acc_r6_c0 = Vector512.FusedMultiplyAdd(a_r6, b_c0, acc_r6_c0);
+                    acc_r6_c1 = Vector512.FusedMultiplyAdd(a_r6, b_c1, acc_r6_c1);
+                    Vector512<float> a_r7 = Vector512.Create(Unsafe.Add(ref aRow, k + 896));
+                    acc_r7_c0 = Vector512.FusedMultiplyAdd(a_r7, b_c0, acc_r7_c0);
+                    acc_r7_c1 = Vector512.FusedMultiplyAdd(a_r7, b_c1, acc_r7_c1);
+                    bRow = ref Unsafe.Add(ref bRow, 384);
+                }
+                Vector512.StoreUnsafe(acc_r0_c0, ref dQ, (nuint)(tile * 1536));
+                Vector512.StoreUnsafe(acc_r0_c1, ref dQ, (nuint)(tile * 1536 + 16));
+                Vector512.StoreUnsafe(acc_r1_c0, ref dQ, (nuint)(tile * 1536 + 384));
+                Vector512.StoreUnsafe(acc_r1_c1, ref dQ, (nuint)(tile * 1536 + 400));
+                Vector512.StoreUnsafe(acc_r2_c0, ref dQ, (nuint)(tile * 1536 + 768));
+                Vector512.StoreUnsafe(acc_r2_c1, ref dQ, (nuint)(tile * 1536 + 784));
+                Vector512.StoreUnsafe(acc_r3_c0, ref dQ, (nuint)(tile * 1536 + 1152));
+                Vector512.StoreUnsafe(acc_r3_c1, ref dQ, (nuint)(tile * 1536 + 1168));
+                Vector512.StoreUnsafe(acc_r4_c0, ref dQ, (nuint)(tile * 1536 + 1536));
+                Vector512.StoreUnsafe(acc_r4_c1, ref dQ, (nuint)(tile * 1536 + 1552));
+                Vector512.StoreUnsafe(acc_r5_c0, ref dQ, (nuint)(tile * 1536 + 1920));
+                Vector512.StoreUnsafe(acc_r5_c1, ref dQ, (nuint)(tile * 1536 + 1936));
+                Vector512.StoreUnsafe(acc_r6_c0, ref dQ, (nuint)(tile * 1536 + 2304));
+                Vector512.StoreUnsafe(acc_r6_c1, ref dQ, (nuint)(tile * 1536 + 2320));
+                Vector512.StoreUnsafe(acc_r7_c0, ref dQ, (nuint)(tile * 1536 + 2688));
+                Vector512.StoreUnsafe(acc_r7_c1, ref dQ, (nuint)(tile * 1536 + 2704));
+            }
+            for (; tile < fullTiles; tile++)
+            {
+                Vector512<float> acc_r0_c0 = default, acc_r0_c1 = default;
+                Vector512<float> acc_r1_c0 = default, acc_r1_c1 = default;
+                Vector512<float> acc_r2_c0 = default, acc_r2_c1 = default;
+                Vector512<float> acc_r3_c0 = default, acc_r3_c1 = default;
+                ref float bRow = ref keys;
+                ref float aRow = ref Unsafe.Add(ref dS, tile * 512);
+                for (nint k = 0; k < 128; k++)
+                {
+                    Vector512<float> b_c0 = Vector512.LoadUnsafe(ref bRow);
+                    Vector512<float> b_c1 = Vector512.LoadUnsafe(ref bRow, 16);
+                    Vector512<float> a_r0 = Vector512.Create(Unsafe.Add(ref aRow, k));
+                    acc_r0_c0 = Vector512.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
+                    acc_r0_c1 = Vector512.FusedMultiplyAdd(a_r0, b_c1, acc_r0_c1);
+                    Vector512<float> a_r1 = Vector512.Create(Unsafe.Add(ref aRow, k + 128));
+                    acc_r1_c0 = Vector512.FusedMultiplyAdd(a_r1, b_c0, acc_r1_c0);
+                    acc_r1_c1 = Vector512.FusedMultiplyAdd(a_r1, b_c1, acc_r1_c1);
+                    Vector512<float> a_r2 = Vector512.Create(Unsafe.Add(ref aRow, k + 256));
+                    acc_r2_c0 = Vector512.FusedMultiplyAdd(a_r2, b_c0, acc_r2_c0);
+                    acc_r2_c1 = Vector512.FusedMultiplyAdd(a_r2, b_c1, acc_r2_c1);
+                    Vector512<float> a_r3 = Vector512.Create(Unsafe.Add(ref aRow, k + 384));
+                    acc_r3_c0 = Vector512.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
+                    acc_r3_c1 = Vector512.FusedMultiplyAdd(a_r3, b_c1, acc_r3_c1);
+                    bRow = ref Unsafe.Add(ref bRow, 384);
+                }
+                Vector512.StoreUnsafe(acc_r0_c0, ref dQ, (nuint)(tile * 1536));
+                Vector512.StoreUnsafe(acc_r0_c1, ref dQ, (nuint)(tile * 1536 + 16));
+                Vector512.StoreUnsafe(acc_r1_c0, ref dQ, (nuint)(tile * 1536 + 384));
+                Vector512.StoreUnsafe(acc_r1_c1, ref dQ, (nuint)(tile * 1536 + 400));
+                Vector512.StoreUnsafe(acc_r2_c0, ref dQ, (nuint)(tile * 1536 + 768));
+                Vector512.StoreUnsafe(acc_r2_c1, ref dQ, (nuint)(tile * 1536 + 784));
+                Vector512.StoreUnsafe(acc_r3_c0, ref dQ, (nuint)(tile * 1536 + 1152));
+                Vector512.StoreUnsafe(acc_r3_c1, ref dQ, (nuint)(tile * 1536 + 1168));
+            }
+        }
+
+        /// <summary>dK = dSᵀ·Q or dV = Pᵀ·dO: row j sums weight (i, j) times row i over the queries i.</summary>
+        internal static void KeyGradient_Vector512(ref float weights, ref float rows, ref float gradient, int fullTiles, bool hasTail)
+        {
+            int tile = 0;
+            for (; tile + 1 < fullTiles; tile += 2)
+            {
+                Vector512<float> acc_r0_c0 = default, acc_r0_c1 = default;
+                Vector512<float> acc_r1_c0 = default, acc_r1_c1 = default;
+                Vector512<float> acc_r2_c0 = default, acc_r2_c1 = default;
+                Vector512<float> acc_r3_c0 = default, acc_r3_c1 = default;
+                Vector512<float> acc_r4_c0 = default, acc_r4_c1 = default;
+                Vector512<float> acc_r5_c0 = default, acc_r5_c1 = default;
+                Vector512<float> acc_r6_c0 = default, acc_r6_c1 = default;
+                Vector512<float> acc_r7_c0 = default, acc_r7_c1 = default;
+                ref float bRow = ref rows;
+                ref float aRow = ref Unsafe.Add(ref weights, tile * 4);
+                for (nint k = 0; k < 128; k++)
+                {
+                    Vector512<float> b_c0 = Vector512.LoadUnsafe(ref bRow);
+                    Vector512<float> b_c1 = Vector512.LoadUnsafe(ref bRow, 16);
+                    Vector512<float> a_r0 = Vector512.Create(aRow);
+                    acc_r0_c0 = Vector512.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
+                    acc_r0_c1 = Vector512.FusedMultiplyAdd(a_r0, b_c1, acc_r0_c1);
+                    Vector512<float> a_r1 = Vector512.Create(Unsafe.Add(ref aRow, 1));
+                    acc_r1_c0 = Vector512.FusedMultiplyAdd(a_r1, b_c0, acc_r1_c0);
+                    acc_r1_c1 = Vector512.FusedMultiplyAdd(a_r1, b_c1, acc_r1_c1);
+                    Vector512<float> a_r2 = Vector512.Create(Unsafe.Add(ref aRow, 2));
+                    acc_r2_c0 = Vector512.FusedMultiplyAdd(a_r2, b_c0, acc_r2_c0);
+                    acc_r2_c1 = Vector512.FusedMultiplyAdd(a_r2, b_c1, acc_r2_c1);
+                    Vector512<float> a_r3 = Vector512.Create(Unsafe.Add(ref aRow, 3));
+                    acc_r3_c0 = Vector512.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
+                    acc_r3_c1 = Vector512.FusedMultiplyAdd(a_r3, b_c1, acc_r3_c1);
+                    Vector512<float> a_r4 = Vector512.Create(Unsafe.Add(ref aRow, 4));
+                    acc_r4_c0 = Vector512.FusedMultiplyAdd(a_r4, b_c0, acc_r4_c0);
+                    acc_r4_c1 = Vector512.FusedMultiplyAdd(a_r4, b_c1, acc_r4_c1);
+                    Vector512<float> a_r5 = Vector512.Create(Unsafe.Add(ref aRow, 5));
+                    acc_r5_c0 = Vector512.FusedMultiplyAdd(a_r5, b_c0, acc_r5_c0);
+                    acc_r5_c1 = Vector512.FusedMultiplyAdd(a_r5, b_c1, acc_r5_c1);
+                    Vector512<float> a_r6 = Vector512.Create(Unsafe.Add(ref aRow, 6));
+                    acc_r6_c0 = Vector512.FusedMultiplyAdd(a_r6, b_c0, acc_r6_c0);
+                    acc_r6_c1 = Vector512.FusedMultiplyAdd(a_r6, b_c1, acc_r6_c1);
+                    Vector512<float> a_r7 = Vector512.Create(Unsafe.Add(ref aRow, 7));
+                    acc_r7_c0 = Vector512.FusedMultiplyAdd(a_r7, b_c0, acc_r7_c0);
+                    acc_r7_c1 = Vector512.FusedMultiplyAdd(a_r7, b_c1, acc_r7_c1);
+                    bRow = ref Unsafe.Add(ref bRow, 384);
+                    aRow = ref Unsafe.Add(ref aRow, 128);
+                }
+                Vector512.StoreUnsafe(acc_r0_c0, ref gradient, (nuint)(tile * 1536));
+                Vector512.StoreUnsafe(acc_r0_c1, ref gradient, (nuint)(tile * 1536 + 16));
+                Vector512.StoreUnsafe(acc_r1_c0, ref gradient, (nuint)(tile * 1536 + 384));
+                Vector512.StoreUnsafe(acc_r1_c1, ref gradient, (nuint)(tile * 1536 + 400));
+                Vector512.StoreUnsafe(acc_r2_c0, ref gradient, (nuint)(tile * 1536 + 768));
+                Vector512.StoreUnsafe(acc_r2_c1, ref gradient, (nuint)(tile * 1536 + 784));
+                Vector512.StoreUnsafe(acc_r3_c0, ref gradient, (nuint)(tile * 1536 + 1152));
+                Vector512.StoreUnsafe(acc_r3_c1, ref gradient, (nuint)(tile * 1536 + 1168));
+                Vector512.StoreUnsafe(acc_r4_c0, ref gradient, (nuint)(tile * 1536 + 1536));
+                Vector512.StoreUnsafe(acc_r4_c1, ref gradient, (nuint)(tile * 1536 + 1552));
+                Vector512.StoreUnsafe(acc_r5_c0, ref gradient, (nuint)(tile * 1536 + 1920));
+                Vector512.StoreUnsafe(acc_r5_c1, ref gradient, (nuint)(tile * 1536 + 1936));
+                Vector512.StoreUnsafe(acc_r6_c0, ref gradient, (nuint)(tile * 1536 + 2304));
+                Vector512.StoreUnsafe(acc_r6_c1, ref gradient, (nuint)(tile * 1536 + 2320));
+                Vector512.StoreUnsafe(acc_r7_c0, ref gradient, (nuint)(tile * 1536 + 2688));
+                Vector512.StoreUnsafe(acc_r7_c1, ref gradient, (nuint)(tile * 1536 + 2704));
+            }
+            for (; tile < fullTiles; tile++)
+            {
+                Vector512<float> acc_r0_c0 = default, acc_r0_c1 = default;
+                Vector512<float> acc_r1_c0 = default, acc_r1_c1 = default;
+                Vector512<float> acc_r2_c0 = default, acc_r2_c1 = default;
+                Vector512<float> acc_r3_c0 = default, acc_r3_c1 = default;
+                ref float bRow = ref rows;
+                ref float aRow = ref Unsafe.Add(ref weights, tile * 4);
+                for (nint k = 0; k < 128; k++)
+                {
+                    Vector512<float> b_c0 = Vector512.LoadUnsafe(ref bRow);
+                    Vector512<float> b_c1 = Vector512.LoadUnsafe(ref bRow, 16);
+                    Vector512<float> a_r0 = Vector512.Create(aRow);
+                    acc_r0_c0 = Vector512.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
+                    acc_r0_c1 = Vector512.FusedMultiplyAdd(a_r0, b_c1, acc_r0_c1);
+                    Vector512<float> a_r1 = Vector512.Create(Unsafe.Add(ref aRow, 1));
+                    acc_r1_c0 = Vector512.FusedMultiplyAdd(a_r1, b_c0, acc_r1_c0);
+                    acc_r1_c1 = Vector512.FusedMultiplyAdd(a_r1, b_c1, acc_r1_c1);
+                    Vector512<float> a_r2 = Vector512.Create(Unsafe.Add(ref aRow, 2));
+                    acc_r2_c0 = Vector512.FusedMultiplyAdd(a_r2, b_c0, acc_r2_c0);
+                    acc_r2_c1 = Vector512.FusedMultiplyAdd(a_r2, b_c1, acc_r2_c1);
+                    Vector512<float> a_r3 = Vector512.Create(Unsafe.Add(ref aRow, 3));
+                    acc_r3_c0 = Vector512.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
+                    acc_r3_c1 = Vector512.FusedMultiplyAdd(a_r3, b_c1, acc_r3_c1);
+                    bRow = ref Unsafe.Add(ref bRow, 384);
+                    aRow = ref Unsafe.Add(ref aRow, 128);
+                }
+                Vector512.StoreUnsafe(acc_r0_c0, ref gradient, (nuint)(tile * 1536));
+                Vector512.StoreUnsafe(acc_r0_c1, ref gradient, (nuint)(tile * 1536 + 16));
+                Vector512.StoreUnsafe(acc_r1_c0, ref gradient, (nuint)(tile * 1536 + 384));
+                Vector512.StoreUnsafe(acc_r1_c1, ref gradient, (nuint)(tile * 1536 + 400));
+                Vector512.StoreUnsafe(acc_r2_c0, ref gradient, (nuint)(tile * 1536 + 768));
+                Vector512.StoreUnsafe(acc_r2_c1, ref gradient, (nuint)(tile * 1536 + 784));
+                Vector512.StoreUnsafe(acc_r3_c0, ref gradient, (nuint)(tile * 1536 + 1152));
+                Vector512.StoreUnsafe(acc_r3_c1, ref gradient, (nuint)(tile * 1536 + 1168));
+            }
+        }
+
+        /// <summary>dQ = dS·K of the head's rows (32 columns).</summary>
+        internal static void QueryGradient_Vector256(ref float dS, ref float keys, ref float dQ, int fullTiles, bool hasTail)
+        {
+            for (int col = 0; col < 32; col += 16)
+            {
+                for (int tile = 0; tile < fullTiles; tile++)
+                {
+                    Vector256<float> acc_r0_c0 = default, acc_r0_c1 = default;
+                    Vector256<float> acc_r1_c0 = default, acc_r1_c1 = default;
+                    Vector256<float> acc_r2_c0 = default, acc_r2_c1 = default;
+                    Vector256<float> acc_r3_c0 = default, acc_r3_c1 = default;
+                    ref float bRow = ref Unsafe.Add(ref keys, col);
+                    ref float aRow = ref Unsafe.Add(ref dS, tile * 512);
+                    for (nint k = 0; k < 128; k++)
+                    {
+                        Vector256<float> b_c0 = Vector256.LoadUnsafe(ref bRow);
+                        Vector256<float> b_c1 = Vector256.LoadUnsafe(ref bRow, 8);
+                        Vector256<float> a_r0 = Vector256.Create(Unsafe.Add(ref aRow, k));
+                        acc_r0_c0 = Vector256.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
+                        acc_r0_c1 = Vector256.FusedMultiplyAdd(a_r0, b_c1, acc_r0_c1);
+                        Vector256<float> a_r1 = Vector256.Create(Unsafe.Add(ref aRow, k + 128));
+                        acc_r1_c0 = Vector256.FusedMultiplyAdd(a_r1, b_c0, acc_r1_c0);
+                        acc_r1_c1 = Vector256.FusedMultiplyAdd(a_r1, b_c1, acc_r1_c1);
+                        Vector256<float> a_r2 = Vector256.Create(Unsafe.Add(ref aRow, k + 256));
+                        acc_r2_c0 = Vector256.FusedMultiplyAdd(a_r2, b_c0, acc_r2_c0);
+                        acc_r2_c1 = Vector256.FusedMultiplyAdd(a_r2, b_c1, acc_r2_c1);
+                        Vector256<float> a_r3 = Vector256.Create(Unsafe.Add(ref aRow, k + 384));
+                        acc_r3_c0 = Vector256.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
+                        acc_r3_c1 = Vector256.FusedMultiplyAdd(a_r3, b_c1, acc_r3_c1);
+                        bRow = ref Unsafe.Add(ref bRow, 384);
+                    }
+                    Vector256.StoreUnsafe(acc_r0_c0, ref dQ, (nuint)(tile * 1536 + col));
+                    Vector256.StoreUnsafe(acc_r0_c1, ref dQ, (nuint)(tile * 1536 + col + 8));
+                    Vector256.StoreUnsafe(acc_r1_c0, ref dQ, (nuint)(tile * 1536 + col + 384));
+                    Vector256.StoreUnsafe(acc_r1_c1, ref dQ, (nuint)(tile * 1536 + col + 392));
+                    Vector256.StoreUnsafe(acc_r2_c0, ref dQ, (nuint)(tile * 1536 + col + 768));
+                    Vector256.StoreUnsafe(acc_r2_c1, ref dQ, (nuint)(tile * 1536 + col + 776));
+                    Vector256.StoreUnsafe(acc_r3_c0, ref dQ, (nuint)(tile * 1536 + col + 1152));
+                    Vector256.StoreUnsafe(acc_r3_c1, ref dQ, (nuint)(tile * 1536 + col + 1160));
+                }
+            }
+        }
+
+        /// <summary>dK = dSᵀ·Q or dV = Pᵀ·dO: row j sums weight (i, j) times row i over the queries i.</summary>
+        internal static void KeyGradient_Vector256(ref float weights, ref float rows, ref float gradient, int fullTiles, bool hasTail)
+        {
+            for (int col = 0; col < 32; col += 16)
+            {
+                for (int tile = 0; tile < fullTiles; tile++)
+                {
+                    Vector256<float> acc_r0_c0 = default, acc_r0_c1 = default;
+                    Vector256<float> acc_r1_c0 = default, acc_r1_c1 = default;
+                    Vector256<float> acc_r2_c0 = default, acc_r2_c1 = default;
+                    Vector256<float> acc_r3_c0 = default, acc_r3_c1 = default;
+                    ref float bRow = ref Unsafe.Add(ref rows, col);
+                    ref float aRow = ref Unsafe.Add(ref weights, tile * 4);
+                    for (nint k = 0; k < 128; k++)
+                    {
+                        Vector256<float> b_c0 = Vector256.LoadUnsafe(ref bRow);
+                        Vector256<float> b_c1 = Vector256.LoadUnsafe(ref bRow, 8);
+                        Vector256<float> a_r0 = Vector256.Create(aRow);
+                        acc_r0_c0 = Vector256.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
+                        acc_r0_c1 = Vector256.FusedMultiplyAdd(a_r0, b_c1, acc_r0_c1);
+                        Vector256<float> a_r1 = Vector256.Create(Unsafe.Add(ref aRow, 1));
+                        acc_r1_c0 = Vector256.FusedMultiplyAdd(a_r1, b_c0, acc_r1_c0);
+                        acc_r1_c1 = Vector256.FusedMultiplyAdd(a_r1, b_c1, acc_r1_c1);
+                        Vector256<float> a_r2 = Vector256.Create(Unsafe.Add(ref aRow, 2));
+                        acc_r2_c0 = Vector256.FusedMultiplyAdd(a_r2, b_c0, acc_r2_c0);
+                        acc_r2_c1 = Vector256.FusedMultiplyAdd(a_r2, b_c1, acc_r2_c1);
+                        Vector256<float> a_r3 = Vector256.Create(Unsafe.Add(ref aRow, 3));
+                        acc_r3_c0 = Vector256.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
+                        acc_r3_c1 = Vector256.FusedMultiplyAdd(a_r3, b_c1, acc_r3_c1);
+                        bRow = ref Unsafe.Add(ref bRow, 384);
+                        aRow = ref Unsafe.Add(ref aRow, 128);
+                    }
+                    Vector256.StoreUnsafe(acc_r0_c0, ref gradient, (nuint)(tile * 1536 + col));
+                    Vector256.StoreUnsafe(acc_r0_c1, ref gradient, (nuint)(tile * 1536 + col + 8));
+                    Vector256.StoreUnsafe(acc_r1_c0, ref gradient, (nuint)(tile * 1536 + col + 384));
+                    Vector256.StoreUnsafe(acc_r1_c1, ref gradient, (nuint)(tile * 1536 + col + 392));
+                    Vector256.StoreUnsafe(acc_r2_c0, ref gradient, (nuint)(tile * 1536 + col + 768));
+                    Vector256.StoreUnsafe(acc_r2_c1, ref gradient, (nuint)(tile * 1536 + col + 776));
+                    Vector256.StoreUnsafe(acc_r3_c0, ref gradient, (nuint)(tile * 1536 + col + 1152));
+                    Vector256.StoreUnsafe(acc_r3_c1, ref gradient, (nuint)(tile * 1536 + col + 1160));
+                }
+            }
+        }
+
+        /// <summary>dQ = dS·K of the head's rows (32 columns).</summary>
+        internal static void QueryGradient_Scalar(ref float dS, ref float keys, ref float dQ, int fullTiles, bool hasTail)
+        {
+            for (int col = 0; col < 32; col += 4)
+            {
+                for (int tile = 0; tile < fullTiles; tile++)
+                {
+                    float acc_r0_c0 = 0f, acc_r0_c1 = 0f, acc_r0_c2 = 0f, acc_r0_c3 = 0f;
+                    float acc_r1_c0 = 0f, acc_r1_c1 = 0f, acc_r1_c2 = 0f, acc_r1_c3 = 0f;
+                    float acc_r2_c0 = 0f, acc_r2_c1 = 0f, acc_r2_c2 = 0f, acc_r2_c3 = 0f;
+                    float acc_r3_c0 = 0f, acc_r3_c1 = 0f, acc_r3_c2 = 0f, acc_r3_c3 = 0f;
+                    ref float bRow = ref Unsafe.Add(ref keys, col);
+                    ref float aRow = ref Unsafe.Add(ref dS, tile * 512);
+                    for (nint k = 0; k < 128; k++)
+                    {
+                        float b_c0 = bRow;
+                        float b_c1 = Unsafe.Add(ref bRow, 1);
+                        float b_c2 = Unsafe.Add(ref bRow, 2);
+                        float b_c3 = Unsafe.Add(ref bRow, 3);
+                        float a_r0 = Unsafe.Add(ref aRow, k);
+                        acc_r0_c0 = a_r0 * b_c0 + acc_r0_c0;
+                        acc_r0_c1 = a_r0 * b_c1 + acc_r0_c1;
+                        acc_r0_c2 = a_r0 * b_c2 + acc_r0_c2;
+                        acc_r0_c3 = a_r0 * b_c3 + acc_r0_c3;
+                        float a_r1 = Unsafe.Add(ref aRow, k + 128);
+                        acc_r1_c0 = a_r1 * b_c0 + acc_r1_c0;
+                        acc_r1_c1 = a_r1 * b_c1 + acc_r1_c1;
+                        acc_r1_c2 = a_r1 * b_c2 + acc_r1_c2;
+                        acc_r1_c3 = a_r1 * b_c3 + acc_r1_c3;
+                        float a_r2 = Unsafe.Add(ref aRow, k + 256);
+                        acc_r2_c0 = a_r2 * b_c0 + acc_r2_c0;
+                        acc_r2_c1 = a_r2 * b_c1 + acc_r2_c1;
+                        acc_r2_c2 = a_r2 * b_c2 + acc_r2_c2;
+                        acc_r2_c3 = a_r2 * b_c3 + acc_r2_c3;
+                        float a_r3 = Unsafe.Add(ref aRow, k + 384);
+                        acc_r3_c0 = a_r3 * b_c0 + acc_r3_c0;
+                        acc_r3_c1 = a_r3 * b_c1 + acc_r3_c1;
+                        acc_r3_c2 = a_r3 * b_c2 + acc_r3_c2;
+                        acc_r3_c3 = a_r3 * b_c3 + acc_r3_c3;
+                        bRow = ref Unsafe.Add(ref bRow, 384);
+                    }
+                    Unsafe.Add(ref dQ, tile * 1536 + col) = acc_r0_c0;
+                    Unsafe.Add(ref dQ, tile * 1536 + col + 1) = acc_r0_c1;
+                    Unsafe.Add(ref dQ, tile * 1536 + col + 2) = acc_r0_c2;
+                    Unsafe.Add(ref dQ, tile * 1536 + col + 3) = acc_r0_c3;
+                    Unsafe.Add(ref dQ, tile * 1536 + col + 384) = acc_r1_c0;
+                    Unsafe.Add(ref dQ, tile * 1536 + col + 385) = acc_r1_c1;
+                    Unsafe.Add(ref dQ, tile * 1536 + col + 386) = acc_r1_c2;
+                    Unsafe.Add(ref dQ, tile * 1536 + col + 387) = acc_r1_c3;
+                    Unsafe.Add(ref dQ, tile * 1536 + col + 768) = acc_r2_c0;
+                    Unsafe.Add(ref dQ, tile * 1536 + col + 769) = acc_r2_c1;
+                    Unsafe.Add(ref dQ, tile * 1536 + col + 770) = acc_r2_c2;
+                    Unsafe.Add(ref dQ, tile * 1536 + col + 771) = acc_r2_c3;
+                    Unsafe.Add(ref dQ, tile * 1536 + col + 1152) = acc_r3_c0;
+                    Unsafe.Add(ref dQ, tile * 1536 + col + 1153) = acc_r3_c1;
+                    Unsafe.Add(ref dQ, tile * 1536 + col + 1154) = acc_r3_c2;
+                    Unsafe.Add(ref dQ, tile * 1536 + col + 1155) = acc_r3_c3;
+                }
+            }
+        }
+
+        /// <summary>dK = dSᵀ·Q or dV = Pᵀ·dO: row j sums weight (i, j) times row i over the queries i.</summary>
+        internal static void KeyGradient_Scalar(ref float weights, ref float rows, ref float gradient, int fullTiles, bool hasTail)
+        {
+            for (int col = 0; col < 32; col += 4)
+            {
+                for (int tile = 0; tile < fullTiles; tile++)
+                {
+                    float acc_r0_c0 = 0f, acc_r0_c1 = 0f, acc_r0_c2 = 0f, acc_r0_c3 = 0f;
+                    float acc_r1_c0 = 0f, acc_r1_c1 = 0f, acc_r1_c2 = 0f, acc_r1_c3 = 0f;
+                    float acc_r2_c0 = 0f, acc_r2_c1 = 0f, acc_r2_c2 = 0f, acc_r2_c3 = 0f;
+                    float acc_r3_c0 = 0f, acc_r3_c1 = 0f, acc_r3_c2 = 0f, acc_r3_c3 = 0f;
+                    ref float bRow = ref Unsafe.Add(ref rows, col);
+                    ref float aRow = ref Unsafe.Add(ref weights, tile * 4);
+                    for (nint k = 0; k < 128; k++)
+                    {
+                        float b_c0 = bRow;
+                        float b_c1 = Unsafe.Add(ref bRow, 1);
+                        float b_c2 = Unsafe.Add(ref bRow, 2);
+                        float b_c3 = Unsafe.Add(ref bRow, 3);
+                        float a_r0 = aRow;
+                        acc_r0_c0 = a_r0 * b_c0 + acc_r0_c0;
+                        acc_r0_c1 = a_r0 * b_c1 + acc_r0_c1;
+                        acc_r0_c2 = a_r0 * b_c2 + acc_r0_c2;
+                        acc_r0_c3 = a_r0 * b_c3 + acc_r0_c3;
+                        float a_r1 = Unsafe.Add(ref aRow, 1);
+                        acc_r1_c0 = a_r1 * b_c0 + acc_r1_c0;
+                        acc_r1_c1 = a_r1 * b_c1 + acc_r1_c1;
+                        acc_r1_c2 = a_r1 * b_c2 + acc_r1_c2;
+                        acc_r1_c3 = a_r1 * b_c3 + acc_r1_c3;
+                        float a_r2 = Unsafe.Add(ref aRow, 2);
+                        acc_r2_c0 = a_r2 * b_c0 + acc_r2_c0;
+                        acc_r2_c1 = a_r2 * b_c1 + acc_r2_c1;
+                        acc_r2_c2 = a_r2 * b_c2 + acc_r2_c2;
+                        acc_r2_c3 = a_r2 * b_c3 + acc_r2_c3;
+                        float a_r3 = Unsafe.Add(ref aRow, 3);
+                        acc_r3_c0 = a_r3 * b_c0 + acc_r3_c0;
+                        acc_r3_c1 = a_r3 * b_c1 + acc_r3_c1;
+                        acc_r3_c2 = a_r3 * b_c2 + acc_r3_c2;
+                        acc_r3_c3 = a_r3 * b_c3 + acc_r3_c3;
+                        bRow = ref Unsafe.Add(ref bRow, 384);
+                        aRow = ref Unsafe.Add(ref aRow, 128);
+                    }
+                    Unsafe.Add(ref gradient, tile * 1536 + col) = acc_r0_c0;
+                    Unsafe.Add(ref gradient, tile * 1536 + col + 1) = acc_r0_c1;
+                    Unsafe.Add(ref gradient, tile * 1536 + col + 2) = acc_r0_c2;
+                    Unsafe.Add(ref gradient, tile * 1536 + col + 3) = acc_r0_c3;
+                    Unsafe.Add(ref gradient, tile * 1536 + col + 384) = acc_r1_c0;
+                    Unsafe.Add(ref gradient, tile * 1536 + col + 385) = acc_r1_c1;
+                    Unsafe.Add(ref gradient, tile * 1536 + col + 386) = acc_r1_c2;
+                    Unsafe.Add(ref gradient, tile * 1536 + col + 387) = acc_r1_c3;
+                    Unsafe.Add(ref gradient, tile * 1536 + col + 768) = acc_r2_c0;
+                    Unsafe.Add(ref gradient, tile * 1536 + col + 769) = acc_r2_c1;
+                    Unsafe.Add(ref gradient, tile * 1536 + col + 770) = acc_r2_c2;
+                    Unsafe.Add(ref gradient, tile * 1536 + col + 771) = acc_r2_c3;
+                    Unsafe.Add(ref gradient, tile * 1536 + col + 1152) = acc_r3_c0;
+                    Unsafe.Add(ref gradient, tile * 1536 + col + 1153) = acc_r3_c1;
+                    Unsafe.Add(ref gradient, tile * 1536 + col + 1154) = acc_r3_c2;
+                    Unsafe.Add(ref gradient, tile * 1536 + col + 1155) = acc_r3_c3;
+                }
+            }
+        }
+    }
+
+    /// <summary>Phase 1 of a split MiniLm.AttentionBackward call: chunk = (sequence, head, row part), P and dS into the shared buffer.</summary>
+    [global::System.CodeDom.Compiler.GeneratedCode("FixedShapeAttention.Generators", "1.0.0.0")]
+    file readonly struct MiniLmAttentionBackwardKernelScores : IChunkKernel
+    {
+        private const float Scale = 0.17677669f; // 1/√32
+
+        public void Execute(in KernelBuffers buffers, int chunk)
+        {
+            int sequence = chunk / 48;
+            int head = chunk / 4 % 12;
+            int part = chunk % 4;
+            int firstTile = RowPartition.Start(32, 4, part);
+            int tileCount = RowPartition.Count(32, 4, part);
+            int fullTiles = Math.Min(firstTile + tileCount, 32) - firstTile;
+            bool hasTail = firstTile + tileCount > 32;
+            int firstRow = firstTile * 4;
+            int rowEnd = firstRow + fullTiles * 4;
+            int keyCount = buffers.SequenceCount(sequence, 128);
+            nint headOffset = (nint)sequence * 49152 + head * 32;
+            ref float q = ref Unsafe.Add(ref buffers.Input0, headOffset);
+            ref float k = ref Unsafe.Add(ref buffers.Input1, headOffset);
+            ref float v = ref Unsafe.Add(ref buffers.Input2, headOffset);
+            ref float o = ref Unsafe.Add(ref buffers.Input3, headOffset);
+            ref float dO = ref Unsafe.Add(ref buffers.Input4, headOffset);
+            ref float lse = ref Unsafe.Add(ref buffers.Input5, ((nint)sequence * 12 + head) * 128);
+            ref float p = ref Unsafe.Add(ref buffers.Output, ((nint)sequence * 12 + head) * 32768);
+            ref float dS = ref Unsafe.Add(ref p, 16384);
+            ref float keysT = ref MemoryMarshal.GetReference(WorkerScratch.Get(8192));
+            ref float valuesT = ref Unsafe.Add(ref keysT, 4096);
+            KeyPacking.PackTransposed(MemoryMarshal.CreateReadOnlySpan(ref k, 48800), 384, 128, 32, MemoryMarshal.CreateSpan(ref keysT, 4096), 128);
+            KeyPacking.PackTransposed(MemoryMarshal.CreateReadOnlySpan(ref v, 48800), 384, 128, 32, MemoryMarshal.CreateSpan(ref valuesT, 4096), 128);
+            ref float qRows = ref Unsafe.Add(ref q, firstRow * 384);
+            ref float dORows = ref Unsafe.Add(ref dO, firstRow * 384);
+            ref float pRows = ref Unsafe.Add(ref p, firstRow * 128);
+            ref float dSRows = ref Unsafe.Add(ref dS, firstRow * 128);
+            if (Vector512.IsHardwareAccelerated)
+            {
+                MiniLmAttentionKernel.Scores_Vector512(ref qRows, ref keysT, ref pRows, fullTiles, hasTail);
+                MiniLmAttentionKernel.Scores_Vector512(ref dORows, ref valuesT, ref dSRows, fullTiles, hasTail);
+            }
+            else if (Vector256.IsHardwareAccelerated)
+            {
+                MiniLmAttentionKernel.Scores_Vector256(ref qRows, ref keysT, ref pRows, fullTiles, hasTail);
+                MiniLmAttentionKernel.Scores_Vector256(ref dORows, ref valuesT, ref dSRows, fullTiles, hasTail);
+            }
+            else
+            {
+                MiniLmAttentionKernel.Scores_Scalar(ref qRows, ref keysT, ref pRows, fullTiles, hasTail);
+                MiniLmAttentionKernel.Scores_Scalar(ref dORows, ref valuesT, ref dSRows, fullTiles, hasTail);
+            }
+            for (int row = firstRow; row < rowEnd; row++)
+            {
+                int visible = keyCount;
+                AttentionGradientRow.Write(
+                    MemoryMarshal.CreateSpan(ref Unsafe.Add(ref p, row * 128), 128), MemoryMarshal.CreateSpan(ref Unsafe.Add(ref dS, row * 128), 128),
+                    Unsafe.Add(ref lse, row), MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref o, row * 384), 32),
+                    MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref dO, row * 384), 32), Scale, visible);
+            }
+        }
+    }
+
+    /// <summary>Phase 2 of a split MiniLm.AttentionBackward call: chunk = (sequence, head, product, row part), dQ, dK or dV of its rows.</summary>
+    [global::System.CodeDom.Compiler.GeneratedCode("FixedShapeAttention.Generators", "1.0.0.0")]
+    file readonly struct MiniLmAttentionBackwardKernelProducts : IChunkKernel
+    {
+        public void Execute(in KernelBuffers buffers, int chunk)
+        {
+            int sequence = chunk / 144;
+            int head = chunk / 12 % 12;
+            int product = chunk / 4 % 3;
+            int part = chunk % 4;
+            int firstTile = RowPartition.Start(32, 4, part);
+            int tileCount = RowPartition.Count(32, 4, part);
+            int fullTiles = Math.Min(firstTile + tileCount, 32) - firstTile;
+            bool hasTail = firstTile + tileCount > 32;
+            int firstRow = firstTile * 4;
+            nint headOffset = (nint)sequence * 49152 + head * 32;
+            ref float q = ref Unsafe.Add(ref buffers.Input0, headOffset);
+            ref float k = ref Unsafe.Add(ref buffers.Input1, headOffset);
+            ref float p = ref Unsafe.Add(ref buffers.Input2, ((nint)sequence * 12 + head) * 32768);
+            ref float dS = ref Unsafe.Add(ref p, 16384);
+            ref float dO = ref Unsafe.Add(ref buffers.Input4, headOffset);
+            ref float dQ = ref Unsafe.Add(ref buffers.Output, headOffset);
+            ref float dK = ref Unsafe.Add(ref buffers.Output1, headOffset);
+            ref float dV = ref Unsafe.Add(ref buffers.Output2, headOffset);
+            // dQ reads the part's rows of dS; dK and dV read its columns of dS and P (the products read them transposed).
+            ref float dSRows = ref Unsafe.Add(ref dS, firstRow * 128);
+            ref float dSColumns = ref Unsafe.Add(ref dS, firstRow);
+            ref float pColumns = ref Unsafe.Add(ref p, firstRow);
+            ref float dQRows = ref Unsafe.Add(ref dQ, firstRow * 384);
+            ref float dKRows = ref Unsafe.Add(ref dK, firstRow * 384);
+            ref float dVRows = ref Unsafe.Add(ref dV, firstRow * 384);
+            if (Vector512.IsHardwareAccelerated)
+            {
+                if (product == 0)
+                {
+                    MiniLmAttentionBackwardKernel.QueryGradient_Vector512(ref dSRows, ref k, ref dQRows, fullTiles, hasTail);
+                }
+                else if (product == 1)
+                {
+                    MiniLmAttentionBackwardKernel.KeyGradient_Vector512(ref dSColumns, ref q, ref dKRows, fullTiles, hasTail);
+                }
+                else
+                {
+                    MiniLmAttentionBackwardKernel.KeyGradient_Vector512(ref pColumns, ref dO, ref dVRows, fullTiles, hasTail);
+                }
+            }
+            else if (Vector256.IsHardwareAccelerated)
+            {
+                if (product == 0)
+                {
+                    MiniLmAttentionBackwardKernel.QueryGradient_Vector256(ref dSRows, ref k, ref dQRows, fullTiles, hasTail);
+                }
+                else if (product == 1)
+                {
+                    MiniLmAttentionBackwardKernel.KeyGradient_Vector256(ref dSColumns, ref q, ref dKRows, fullTiles, hasTail);
+                }
+                else
+                {
+                    MiniLmAttentionBackwardKernel.KeyGradient_Vector256(ref pColumns, ref dO, ref dVRows, fullTiles, hasTail);
+                }
+            }
+            else
+            {
+                if (product == 0)
+                {
+                    MiniLmAttentionBackwardKernel.QueryGradient_Scalar(ref dSRows, ref k, ref dQRows, fullTiles, hasTail);
+                }
+                else if (product == 1)
+                {
+                    MiniLmAttentionBackwardKernel.KeyGradient_Scalar(ref dSColumns, ref q, ref dKRows, fullTiles, hasTail);
+                }
+                else
+                {
+                    MiniLmAttentionBackwardKernel.KeyGradient_Scalar(ref pColumns, ref dO, ref dVRows, fullTiles, hasTail);
                 }
             }
         }

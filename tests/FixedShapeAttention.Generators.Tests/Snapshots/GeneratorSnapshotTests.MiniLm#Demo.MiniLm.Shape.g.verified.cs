@@ -4,7 +4,7 @@
 
 namespace Demo
 {
-    partial class MiniLm : global::FixedShapeAttention.ITransformerKernels
+    partial class MiniLm : global::FixedShapeAttention.ITrainingKernels
     {
         /// <summary>Tokens per sequence.</summary>
         public static int SequenceLength => 128;

@@ -74,6 +74,162 @@ namespace Demo
                 new global::FixedShapeAttention.Generated.OddCausalAttentionKernel(), batch * 4, batch * 13520L, maxDegreeOfParallelism, q, k, v, default,
                 default, output, keyCounts);
         }
+
+        /// <summary>Attention as <c>Attention</c>, for training: also writes each score row's <c>log Σ_j e^(S_ij/√5)</c> into
+        /// <paramref name="logSumExp"/>, <c>[batch, 4, 13]</c>, which <c>AttentionBackward</c> reads to recompute the probabilities.</summary>
+        /// <exception cref="global::System.ArgumentException">A length does not match the shape, or an output overlaps another span.</exception>
+        [global::System.CodeDom.Compiler.GeneratedCode("FixedShapeAttention.Generators", "1.0.0.0")]
+        public static void AttentionForTraining(
+            global::System.ReadOnlySpan<float> q, global::System.ReadOnlySpan<float> k, global::System.ReadOnlySpan<float> v, global::System.Span<float> output,
+            global::System.Span<float> logSumExp) =>
+            AttentionForTraining(q, k, v, output, logSumExp, global::FixedShapeAttention.KernelParallelism.DefaultMaxDegreeOfParallelism);
+
+        /// <inheritdoc cref="AttentionForTraining(global::System.ReadOnlySpan{float}, global::System.ReadOnlySpan{float}, global::System.ReadOnlySpan{float},
+        /// global::System.Span{float}, global::System.Span{float})"/>
+        /// <param name="maxDegreeOfParallelism">-1 for every processor, 1 for the calling thread only. Results are bit-identical for every value.</param>
+        [global::System.CodeDom.Compiler.GeneratedCode("FixedShapeAttention.Generators", "1.0.0.0")]
+        public static void AttentionForTraining(
+            global::System.ReadOnlySpan<float> q, global::System.ReadOnlySpan<float> k, global::System.ReadOnlySpan<float> v, global::System.Span<float> output,
+            global::System.Span<float> logSumExp, int maxDegreeOfParallelism)
+        {
+            int batch = global::FixedShapeAttention.CompilerServices.KernelArguments.ValidateAttentionForTraining(q, k, v, output, logSumExp, 13, 20, 4);
+            global::FixedShapeAttention.CompilerServices.ParallelRunner.Run(
+                new global::FixedShapeAttention.Generated.OddCausalAttentionKernel(), batch * 4, batch * 13520L, maxDegreeOfParallelism, q, k, v, default,
+                default, default, output, logSumExp, default, default);
+        }
+
+        /// <summary><c>AttentionForTraining</c> with a key-padding mask: sequence i attends to its first <c>keyCounts[i]</c> keys.</summary>
+        /// <exception cref="global::System.ArgumentException">As the unmasked overload, or a count is outside [0, 13].</exception>
+        [global::System.CodeDom.Compiler.GeneratedCode("FixedShapeAttention.Generators", "1.0.0.0")]
+        public static void AttentionForTraining(
+            global::System.ReadOnlySpan<float> q, global::System.ReadOnlySpan<float> k, global::System.ReadOnlySpan<float> v,
+            global::System.ReadOnlySpan<int> keyCounts, global::System.Span<float> output, global::System.Span<float> logSumExp) =>
+            AttentionForTraining(q, k, v, keyCounts, output, logSumExp, global::FixedShapeAttention.KernelParallelism.DefaultMaxDegreeOfParallelism);
+
+        /// <inheritdoc cref="AttentionForTraining(global::System.ReadOnlySpan{float}, global::System.ReadOnlySpan{float}, global::System.ReadOnlySpan{float},
+        /// global::System.ReadOnlySpan{int}, global::System.Span{float}, global::System.Span{float})"/>
+        /// <param name="maxDegreeOfParallelism">-1 for every processor, 1 for the calling thread only. Results are bit-identical for every value.</param>
+        [global::System.CodeDom.Compiler.GeneratedCode("FixedShapeAttention.Generators", "1.0.0.0")]
+        public static void AttentionForTraining(
+            global::System.ReadOnlySpan<float> q, global::System.ReadOnlySpan<float> k, global::System.ReadOnlySpan<float> v,
+            global::System.ReadOnlySpan<int> keyCounts, global::System.Span<float> output, global::System.Span<float> logSumExp, int maxDegreeOfParallelism)
+        {
+            int batch = global::FixedShapeAttention.CompilerServices.KernelArguments.ValidateAttentionForTraining(q, k, v, output, logSumExp, 13, 20, 4);
+            global::FixedShapeAttention.CompilerServices.KernelArguments.ValidateCounts(keyCounts, "keyCounts", batch, 13);
+            global::FixedShapeAttention.CompilerServices.ParallelRunner.Run(
+                new global::FixedShapeAttention.Generated.OddCausalAttentionKernel(), batch * 4, batch * 13520L, maxDegreeOfParallelism, q, k, v, default,
+                default, default, output, logSumExp, default, keyCounts);
+        }
+
+        /// <summary>The gradients of Q, K and V (overwritten) from <paramref name="outputGradient"/>, with the inputs, the output and the
+        /// log-sum-exps of <c>AttentionForTraining</c>.</summary>
+        /// <remarks>
+        /// <para>Flash-style: P = e^(S/√d − LSE) is recomputed from the saved log-sum-exps (no T × T matrix kept
+        /// between the passes), dS = P ∘ (dP − rowsum(dO ∘ O))/√d row by row, then dQ = dS·K, dK = dSᵀ·Q, dV =
+        /// Pᵀ·dO.</para>
+        /// <para>Register tiles (rows × vectors): S and dP Vector512 4×1 Vector512, Vector256 4×2 Vector256, scalar 4×4
+        /// float; dQ, dK and dV Vector512 8×2 Vector128 (row tiles in pairs), Vector256 8×2 Vector128 (row tiles in
+        /// pairs), scalar 4×4 float.</para>
+        /// <para>Causal: dQ reads keys 0..i of row i; dK and dV start each key row's sum at its own position (the
+        /// probabilities above the diagonal are 0).</para>
+        /// <para>Row tail: 13 rows = 3 tiles of 4 + a tail tile of 1 row, emitted as its own code.</para>
+        /// <para>Scheduling: 1 chunk per (sequence, head), all 13 rows at once: dK and dV sum over every query row, so
+        /// the head's chunk owns them outright and the result does not depend on the thread count; scratch Kᵀ, Vᵀ (5 ×
+        /// 16 each), P and dS (13 × 16 each), 2 KiB per worker; with fewer (sequence, head) pairs than threads, two
+        /// phases over a buffer the call shares (1 KiB per pair): P and dS in 4 row blocks per head, then dQ, dK and dV
+        /// as 12 chunks per head; 33_800 flops per sequence; below 250_000 flops per call every chunk runs on the
+        /// calling thread.</para>
+        /// </remarks>
+        /// <exception cref="global::System.ArgumentException">A length does not match the shape, or a gradient overlaps another span.</exception>
+        [global::System.CodeDom.Compiler.GeneratedCode("FixedShapeAttention.Generators", "1.0.0.0")]
+        public static void AttentionBackward(
+            global::System.ReadOnlySpan<float> q, global::System.ReadOnlySpan<float> k, global::System.ReadOnlySpan<float> v,
+            global::System.ReadOnlySpan<float> output, global::System.ReadOnlySpan<float> logSumExp, global::System.ReadOnlySpan<float> outputGradient,
+            global::System.Span<float> queryGradient, global::System.Span<float> keyGradient, global::System.Span<float> valueGradient) =>
+            AttentionBackward(
+            q, k, v, output, logSumExp, outputGradient, queryGradient, keyGradient, valueGradient,
+            global::FixedShapeAttention.KernelParallelism.DefaultMaxDegreeOfParallelism);
+
+        /// <inheritdoc cref="AttentionBackward(global::System.ReadOnlySpan{float}, global::System.ReadOnlySpan{float}, global::System.ReadOnlySpan{float},
+        /// global::System.ReadOnlySpan{float}, global::System.ReadOnlySpan{float}, global::System.ReadOnlySpan{float}, global::System.Span{float},
+        /// global::System.Span{float}, global::System.Span{float})"/>
+        /// <param name="maxDegreeOfParallelism">-1 for every processor, 1 for the calling thread only. Results are bit-identical for every value.</param>
+        [global::System.CodeDom.Compiler.GeneratedCode("FixedShapeAttention.Generators", "1.0.0.0")]
+        public static void AttentionBackward(
+            global::System.ReadOnlySpan<float> q, global::System.ReadOnlySpan<float> k, global::System.ReadOnlySpan<float> v,
+            global::System.ReadOnlySpan<float> output, global::System.ReadOnlySpan<float> logSumExp, global::System.ReadOnlySpan<float> outputGradient,
+            global::System.Span<float> queryGradient, global::System.Span<float> keyGradient, global::System.Span<float> valueGradient,
+            int maxDegreeOfParallelism)
+        {
+            int batch = global::FixedShapeAttention.CompilerServices.KernelArguments.ValidateAttentionBackward(
+                q, k, v, output, logSumExp, outputGradient, queryGradient, keyGradient, valueGradient, 13, 20, 4);
+            long sharedFloats = (long)batch * 1664L;
+            bool fewerPairsThanThreads = batch * 4 < global::FixedShapeAttention.KernelParallelism.Resolve(maxDegreeOfParallelism);
+            bool runsInParallel = batch * 33800L >= global::FixedShapeAttention.KernelParallelism.ParallelThresholdFlops;
+            if (fewerPairsThanThreads && runsInParallel && sharedFloats <= global::System.Array.MaxLength)
+            {
+                // Fewer (sequence, head) pairs than threads: two phases over a buffer the call's chunks share.
+                global::System.Span<float> shared = global::FixedShapeAttention.CompilerServices.CallScratch.Get((int)sharedFloats);
+                global::FixedShapeAttention.CompilerServices.ParallelRunner.Run(
+                    new global::FixedShapeAttention.Generated.OddCausalAttentionBackwardKernelScores(), batch * 16, batch * 13520L, maxDegreeOfParallelism, q,
+                    k, v, output, outputGradient, logSumExp, shared, default, default, default);
+                global::FixedShapeAttention.CompilerServices.ParallelRunner.Run(
+                    new global::FixedShapeAttention.Generated.OddCausalAttentionBackwardKernelProducts(), batch * 48, batch * 20280L, maxDegreeOfParallelism, q,
+                    k, shared, default, outputGradient, default, queryGradient, keyGradient, valueGradient, default);
+                return;
+            }
+
+            global::FixedShapeAttention.CompilerServices.ParallelRunner.Run(
+                new global::FixedShapeAttention.Generated.OddCausalAttentionBackwardKernel(), batch * 4, batch * 33800L, maxDegreeOfParallelism, q, k, v,
+                output, outputGradient, logSumExp, queryGradient, keyGradient, valueGradient, default);
+        }
+
+        /// <summary><c>AttentionBackward</c> with the key-padding mask the forward pass used: masked keys get zero gradients.</summary>
+        /// <exception cref="global::System.ArgumentException">As the unmasked overload, or a count is outside [0, 13].</exception>
+        [global::System.CodeDom.Compiler.GeneratedCode("FixedShapeAttention.Generators", "1.0.0.0")]
+        public static void AttentionBackward(
+            global::System.ReadOnlySpan<float> q, global::System.ReadOnlySpan<float> k, global::System.ReadOnlySpan<float> v,
+            global::System.ReadOnlySpan<int> keyCounts, global::System.ReadOnlySpan<float> output, global::System.ReadOnlySpan<float> logSumExp,
+            global::System.ReadOnlySpan<float> outputGradient, global::System.Span<float> queryGradient, global::System.Span<float> keyGradient,
+            global::System.Span<float> valueGradient) =>
+            AttentionBackward(
+            q, k, v, keyCounts, output, logSumExp, outputGradient, queryGradient, keyGradient, valueGradient,
+            global::FixedShapeAttention.KernelParallelism.DefaultMaxDegreeOfParallelism);
+
+        /// <inheritdoc cref="AttentionBackward(global::System.ReadOnlySpan{float}, global::System.ReadOnlySpan{float}, global::System.ReadOnlySpan{float},
+        /// global::System.ReadOnlySpan{int}, global::System.ReadOnlySpan{float}, global::System.ReadOnlySpan{float}, global::System.ReadOnlySpan{float},
+        /// global::System.Span{float}, global::System.Span{float}, global::System.Span{float})"/>
+        /// <param name="maxDegreeOfParallelism">-1 for every processor, 1 for the calling thread only. Results are bit-identical for every value.</param>
+        [global::System.CodeDom.Compiler.GeneratedCode("FixedShapeAttention.Generators", "1.0.0.0")]
+        public static void AttentionBackward(
+            global::System.ReadOnlySpan<float> q, global::System.ReadOnlySpan<float> k, global::System.ReadOnlySpan<float> v,
+            global::System.ReadOnlySpan<int> keyCounts, global::System.ReadOnlySpan<float> output, global::System.ReadOnlySpan<float> logSumExp,
+            global::System.ReadOnlySpan<float> outputGradient, global::System.Span<float> queryGradient, global::System.Span<float> keyGradient,
+            global::System.Span<float> valueGradient, int maxDegreeOfParallelism)
+        {
+            int batch = global::FixedShapeAttention.CompilerServices.KernelArguments.ValidateAttentionBackward(
+                q, k, v, output, logSumExp, outputGradient, queryGradient, keyGradient, valueGradient, 13, 20, 4);
+            global::FixedShapeAttention.CompilerServices.KernelArguments.ValidateCounts(keyCounts, "keyCounts", batch, 13);
+            long sharedFloats = (long)batch * 1664L;
+            bool fewerPairsThanThreads = batch * 4 < global::FixedShapeAttention.KernelParallelism.Resolve(maxDegreeOfParallelism);
+            bool runsInParallel = batch * 33800L >= global::FixedShapeAttention.KernelParallelism.ParallelThresholdFlops;
+            if (fewerPairsThanThreads && runsInParallel && sharedFloats <= global::System.Array.MaxLength)
+            {
+                // Fewer (sequence, head) pairs than threads: two phases over a buffer the call's chunks share.
+                global::System.Span<float> shared = global::FixedShapeAttention.CompilerServices.CallScratch.Get((int)sharedFloats);
+                global::FixedShapeAttention.CompilerServices.ParallelRunner.Run(
+                    new global::FixedShapeAttention.Generated.OddCausalAttentionBackwardKernelScores(), batch * 16, batch * 13520L, maxDegreeOfParallelism, q,
+                    k, v, output, outputGradient, logSumExp, shared, default, default, keyCounts);
+                global::FixedShapeAttention.CompilerServices.ParallelRunner.Run(
+                    new global::FixedShapeAttention.Generated.OddCausalAttentionBackwardKernelProducts(), batch * 48, batch * 20280L, maxDegreeOfParallelism, q,
+                    k, shared, default, outputGradient, default, queryGradient, keyGradient, valueGradient, keyCounts);
+                return;
+            }
+
+            global::FixedShapeAttention.CompilerServices.ParallelRunner.Run(
+                new global::FixedShapeAttention.Generated.OddCausalAttentionBackwardKernel(), batch * 4, batch * 33800L, maxDegreeOfParallelism, q, k, v,
+                output, outputGradient, logSumExp, queryGradient, keyGradient, valueGradient, keyCounts);
+        }
     }
 }
 
@@ -106,23 +262,27 @@ namespace FixedShapeAttention.Generated
             ref float outputHead = ref Unsafe.Add(ref buffers.Output, headOffset);
             // Scratch: Kᵀ of this head (5 × 16), then up to 13 score rows of 16.
             ref float scratch = ref MemoryMarshal.GetReference(WorkerScratch.Get(288));
+            // A training forward pass (AttentionForTraining) passes the log-sum-exps as output 1: [batch, heads, rows].
+            bool keepLogSumExp = buffers.HasOutput1;
+            ref float logSumExp = ref keepLogSumExp ? ref Unsafe.Add(ref buffers.Output1, ((nint)sequence * 4 + head) * 13) : ref Unsafe.NullRef<float>();
             if (Vector512.IsHardwareAccelerated)
             {
-                Rows_Vector512(ref qHead, ref kHead, ref vHead, ref outputHead, ref scratch, firstTile, tileCount, keyCount);
+                Rows_Vector512(ref qHead, ref kHead, ref vHead, ref outputHead, ref scratch, ref logSumExp, keepLogSumExp, firstTile, tileCount, keyCount);
             }
             else if (Vector256.IsHardwareAccelerated)
             {
-                Rows_Vector256(ref qHead, ref kHead, ref vHead, ref outputHead, ref scratch, firstTile, tileCount, keyCount);
+                Rows_Vector256(ref qHead, ref kHead, ref vHead, ref outputHead, ref scratch, ref logSumExp, keepLogSumExp, firstTile, tileCount, keyCount);
             }
             else
             {
-                Rows_Scalar(ref qHead, ref kHead, ref vHead, ref outputHead, ref scratch, firstTile, tileCount, keyCount);
+                Rows_Scalar(ref qHead, ref kHead, ref vHead, ref outputHead, ref scratch, ref logSumExp, keepLogSumExp, firstTile, tileCount, keyCount);
             }
         }
 
         /// <summary>Row tiles [firstTile, firstTile + tileCount) of one head.</summary>
         private static void Rows_Vector512(
-            ref float qHead, ref float kHead, ref float vHead, ref float outputHead, ref float scratch, int firstTile, int tileCount, int keyCount)
+            ref float qHead, ref float kHead, ref float vHead, ref float outputHead, ref float scratch, ref float logSumExp, bool keepLogSumExp, int firstTile,
+            int tileCount, int keyCount)
         {
             ref float keysT = ref scratch;
             ref float scores = ref Unsafe.Add(ref scratch, 80);
@@ -139,14 +299,20 @@ namespace FixedShapeAttention.Generated
             for (int row = 0; row < rows; row++)
             {
                 Unsafe.Add(ref rowScale, row) = Softmax_Vector512(
-                    ref Unsafe.Add(ref scores, row * 16), Math.Min(firstRow + row + 1, keyCount), firstRow + row + 1);
+                    ref Unsafe.Add(ref scores, row * 16), Math.Min(firstRow + row + 1, keyCount), firstRow + row + 1, out float rowMax);
+                if (keepLogSumExp)
+                {
+                    // log Σ e^(s − max) + max, from the row's 1/Σ: its rounding moves the log by at most 2⁻²⁴.
+                    Unsafe.Add(ref logSumExp, firstRow + row) = rowMax - MathF.Log(Unsafe.Add(ref rowScale, row));
+                }
             }
             Output_Vector256(ref scores, ref vHead, ref rowScale, ref Unsafe.Add(ref outputHead, firstRow * 20), fullTiles, hasTail, firstRow);
         }
 
         /// <summary>Row tiles [firstTile, firstTile + tileCount) of one head.</summary>
         private static void Rows_Vector256(
-            ref float qHead, ref float kHead, ref float vHead, ref float outputHead, ref float scratch, int firstTile, int tileCount, int keyCount)
+            ref float qHead, ref float kHead, ref float vHead, ref float outputHead, ref float scratch, ref float logSumExp, bool keepLogSumExp, int firstTile,
+            int tileCount, int keyCount)
         {
             ref float keysT = ref scratch;
             ref float scores = ref Unsafe.Add(ref scratch, 80);
@@ -163,14 +329,20 @@ namespace FixedShapeAttention.Generated
             for (int row = 0; row < rows; row++)
             {
                 Unsafe.Add(ref rowScale, row) = Softmax_Vector256(
-                    ref Unsafe.Add(ref scores, row * 16), Math.Min(firstRow + row + 1, keyCount), firstRow + row + 1);
+                    ref Unsafe.Add(ref scores, row * 16), Math.Min(firstRow + row + 1, keyCount), firstRow + row + 1, out float rowMax);
+                if (keepLogSumExp)
+                {
+                    // log Σ e^(s − max) + max, from the row's 1/Σ: its rounding moves the log by at most 2⁻²⁴.
+                    Unsafe.Add(ref logSumExp, firstRow + row) = rowMax - MathF.Log(Unsafe.Add(ref rowScale, row));
+                }
             }
             Output_Vector256(ref scores, ref vHead, ref rowScale, ref Unsafe.Add(ref outputHead, firstRow * 20), fullTiles, hasTail, firstRow);
         }
 
         /// <summary>Row tiles [firstTile, firstTile + tileCount) of one head.</summary>
         private static void Rows_Scalar(
-            ref float qHead, ref float kHead, ref float vHead, ref float outputHead, ref float scratch, int firstTile, int tileCount, int keyCount)
+            ref float qHead, ref float kHead, ref float vHead, ref float outputHead, ref float scratch, ref float logSumExp, bool keepLogSumExp, int firstTile,
+            int tileCount, int keyCount)
         {
             ref float keysT = ref scratch;
             ref float scores = ref Unsafe.Add(ref scratch, 80);
@@ -187,13 +359,18 @@ namespace FixedShapeAttention.Generated
             for (int row = 0; row < rows; row++)
             {
                 Unsafe.Add(ref rowScale, row) = Softmax_Scalar(
-                    ref Unsafe.Add(ref scores, row * 16), Math.Min(firstRow + row + 1, keyCount), firstRow + row + 1);
+                    ref Unsafe.Add(ref scores, row * 16), Math.Min(firstRow + row + 1, keyCount), firstRow + row + 1, out float rowMax);
+                if (keepLogSumExp)
+                {
+                    // log Σ e^(s − max) + max, from the row's 1/Σ: its rounding moves the log by at most 2⁻²⁴.
+                    Unsafe.Add(ref logSumExp, firstRow + row) = rowMax - MathF.Log(Unsafe.Add(ref rowScale, row));
+                }
             }
             Output_Scalar(ref scores, ref vHead, ref rowScale, ref Unsafe.Add(ref outputHead, firstRow * 20), fullTiles, hasTail, firstRow);
         }
 
         /// <summary>Scores of the chunk's query rows: Q·Kᵀ/√5 over 16 columns (13 keys + padding).</summary>
-        private static void Scores_Vector512(ref float q, ref float keysT, ref float scores, int fullTiles, bool hasTail, int firstRow)
+        internal static void Scores_Vector512(ref float q, ref float keysT, ref float scores, int fullTiles, bool hasTail, int firstRow)
         {
             Vector512<float> scale = Vector512.Create(Scale);
             // Column panels that start after the chunk's last query are entirely masked: skipped.
@@ -244,7 +421,7 @@ namespace FixedShapeAttention.Generated
         }
 
         /// <summary>Scores of the chunk's query rows: Q·Kᵀ/√5 over 16 columns (13 keys + padding).</summary>
-        private static void Scores_Vector256(ref float q, ref float keysT, ref float scores, int fullTiles, bool hasTail, int firstRow)
+        internal static void Scores_Vector256(ref float q, ref float keysT, ref float scores, int fullTiles, bool hasTail, int firstRow)
         {
             Vector256<float> scale = Vector256.Create(Scale);
             // Column panels that start after the chunk's last query are entirely masked: skipped.
@@ -307,7 +484,7 @@ namespace FixedShapeAttention.Generated
         }
 
         /// <summary>Scores of the chunk's query rows: Q·Kᵀ/√5 over 13 columns (13 keys).</summary>
-        private static void Scores_Scalar(ref float q, ref float keysT, ref float scores, int fullTiles, bool hasTail, int firstRow)
+        internal static void Scores_Scalar(ref float q, ref float keysT, ref float scores, int fullTiles, bool hasTail, int firstRow)
         {
             float scale = Scale;
             // Column panels that start after the chunk's last query are entirely masked: skipped.
@@ -436,8 +613,9 @@ namespace FixedShapeAttention.Generated
             }
         }
 
-        /// <summary>Turns a score row into exp(score − max) and returns 1/Σ, the factor that normalises the row's outputs.</summary>
-        private static float Softmax_Vector512(ref float row, int visible, int reach)
+        /// <summary>Turns a score row into exp(score − max) and returns 1/Σ, the factor that normalises the row's outputs;
+        /// the max comes out too, for the log-sum-exp a training forward pass keeps.</summary>
+        private static float Softmax_Vector512(ref float row, int visible, int reach, out float rowMax)
         {
             // P·V reads this row's weights up to reach (its own position). Keys from visible on (after the query, or padding)
             // get -inf up to the next whole vector past reach: weight exactly 0.
@@ -451,7 +629,7 @@ namespace FixedShapeAttention.Generated
             {
                 maxVector = Vector512.MaxNative(maxVector, Vector512.LoadUnsafe(ref row, (nuint)(j)));
             }
-            float rowMax = KernelMath.MaxAcross(maxVector);
+            rowMax = KernelMath.MaxAcross(maxVector);
             // Every key masked (all -inf): weights 0 rather than 0/0 = NaN. The hardware max skips NaN, so a row whose
             // visible scores are all NaN lands here too: anything that is not -inf is NaN, and the row stays NaN.
             if (float.IsNegativeInfinity(rowMax))
@@ -487,8 +665,9 @@ namespace FixedShapeAttention.Generated
             return (float)(1d / (Vector512.Sum(sumLower) + Vector512.Sum(sumUpper)));
         }
 
-        /// <summary>Turns a score row into exp(score − max) and returns 1/Σ, the factor that normalises the row's outputs.</summary>
-        private static float Softmax_Vector256(ref float row, int visible, int reach)
+        /// <summary>Turns a score row into exp(score − max) and returns 1/Σ, the factor that normalises the row's outputs;
+        /// the max comes out too, for the log-sum-exp a training forward pass keeps.</summary>
+        private static float Softmax_Vector256(ref float row, int visible, int reach, out float rowMax)
         {
             // P·V reads this row's weights up to reach (its own position). Keys from visible on (after the query, or padding)
             // get -inf up to the next whole vector past reach: weight exactly 0.
@@ -502,7 +681,7 @@ namespace FixedShapeAttention.Generated
             {
                 maxVector = Vector256.MaxNative(maxVector, Vector256.LoadUnsafe(ref row, (nuint)(j)));
             }
-            float rowMax = KernelMath.MaxAcross(maxVector);
+            rowMax = KernelMath.MaxAcross(maxVector);
             // Every key masked (all -inf): weights 0 rather than 0/0 = NaN. The hardware max skips NaN, so a row whose
             // visible scores are all NaN lands here too: anything that is not -inf is NaN, and the row stays NaN.
             if (float.IsNegativeInfinity(rowMax))
@@ -538,8 +717,9 @@ namespace FixedShapeAttention.Generated
             return (float)(1d / (Vector256.Sum(sumLower) + Vector256.Sum(sumUpper)));
         }
 
-        /// <summary>Turns a score row into exp(score − max) and returns 1/Σ, the factor that normalises the row's outputs.</summary>
-        private static float Softmax_Scalar(ref float row, int visible, int reach)
+        /// <summary>Turns a score row into exp(score − max) and returns 1/Σ, the factor that normalises the row's outputs;
+        /// the max comes out too, for the log-sum-exp a training forward pass keeps.</summary>
+        private static float Softmax_Scalar(ref float row, int visible, int reach, out float rowMax)
         {
             // P·V reads this row's weights up to reach (its own position). Keys from visible on (after the query, or padding)
             // get -inf up to the next whole vector past reach: weight exactly 0.
@@ -553,7 +733,7 @@ namespace FixedShapeAttention.Generated
             {
                 maxVector = MathF.Max(maxVector, Unsafe.Add(ref row, j));
             }
-            float rowMax = maxVector;
+            rowMax = maxVector;
             // Every key masked (all -inf): weights 0 rather than 0/0 = NaN. The hardware max skips NaN, so a row whose
             // visible scores are all NaN lands here too: anything that is not -inf is NaN, and the row stays NaN.
             if (float.IsNegativeInfinity(rowMax))
@@ -1072,6 +1252,977 @@ namespace FixedShapeAttention.Generated
                 }
                 float rowScale_r0 = Unsafe.Add(ref rowScale, fullTiles * 4);
                 Unsafe.Add(ref output, fullTiles * 80 + 4) = acc_r0_c0 * rowScale_r0;
+            }
+        }
+    }
+
+    /// <summary>The chunks of one OddCausal.AttentionBackward call: chunk = (sequence, head).</summary>
+    [global::System.CodeDom.Compiler.GeneratedCode("FixedShapeAttention.Generators", "1.0.0.0")]
+    file readonly struct OddCausalAttentionBackwardKernel : IChunkKernel
+    {
+        private const float Scale = 0.4472136f; // 1/√5
+
+        public void Execute(in KernelBuffers buffers, int chunk)
+        {
+            int sequence = chunk / 4;
+            int head = chunk % 4;
+            int keyCount = buffers.SequenceCount(sequence, 13);
+            nint headOffset = (nint)sequence * 260 + head * 5;
+            ref float q = ref Unsafe.Add(ref buffers.Input0, headOffset);
+            ref float k = ref Unsafe.Add(ref buffers.Input1, headOffset);
+            ref float v = ref Unsafe.Add(ref buffers.Input2, headOffset);
+            ref float o = ref Unsafe.Add(ref buffers.Input3, headOffset);
+            ref float dO = ref Unsafe.Add(ref buffers.Input4, headOffset);
+            ref float lse = ref Unsafe.Add(ref buffers.Input5, ((nint)sequence * 4 + head) * 13);
+            ref float dQ = ref Unsafe.Add(ref buffers.Output, headOffset);
+            ref float dK = ref Unsafe.Add(ref buffers.Output1, headOffset);
+            ref float dV = ref Unsafe.Add(ref buffers.Output2, headOffset);
+            // Scratch: Kᵀ and Vᵀ of this head (5 × 16 each), then P and dS (13 × 16 each).
+            ref float scratch = ref MemoryMarshal.GetReference(WorkerScratch.Get(576));
+            if (Vector512.IsHardwareAccelerated)
+            {
+                Head_Vector512(ref q, ref k, ref v, ref o, ref dO, ref lse, ref dQ, ref dK, ref dV, ref scratch, keyCount);
+            }
+            else if (Vector256.IsHardwareAccelerated)
+            {
+                Head_Vector256(ref q, ref k, ref v, ref o, ref dO, ref lse, ref dQ, ref dK, ref dV, ref scratch, keyCount);
+            }
+            else
+            {
+                Head_Scalar(ref q, ref k, ref v, ref o, ref dO, ref lse, ref dQ, ref dK, ref dV, ref scratch, keyCount);
+            }
+        }
+
+        /// <summary>dQ, dK and dV of one head.</summary>
+        private static void Head_Vector512(
+            ref float qHead, ref float kHead, ref float vHead, ref float outputHead, ref float outputGradientHead, ref float logSumExp,
+            ref float queryGradientHead, ref float keyGradientHead, ref float valueGradientHead, ref float scratch, int keyCount)
+        {
+            ref float keysT = ref scratch;
+            ref float valuesT = ref Unsafe.Add(ref scratch, 80);
+            ref float probabilities = ref Unsafe.Add(ref scratch, 160);
+            ref float scoreGradients = ref Unsafe.Add(ref scratch, 368);
+            // Kᵀ and Vᵀ are the B operands of S = Q·Kᵀ and dP = dO·Vᵀ, zero-padded to 16 columns as in the forward pass.
+            KeyPacking.PackTransposed(MemoryMarshal.CreateReadOnlySpan(ref kHead, 245), 20, 13, 5, MemoryMarshal.CreateSpan(ref keysT, 80), 16);
+            KeyPacking.PackTransposed(MemoryMarshal.CreateReadOnlySpan(ref vHead, 245), 20, 13, 5, MemoryMarshal.CreateSpan(ref valuesT, 80), 16);
+            OddCausalAttentionKernel.Scores_Vector512(ref qHead, ref keysT, ref probabilities, 3, true, 0);
+            OddCausalAttentionKernel.Scores_Vector512(ref outputGradientHead, ref valuesT, ref scoreGradients, 3, true, 0);
+            for (int row = 0; row < 13; row++)
+            {
+                int visible = Math.Min(row + 1, keyCount);
+                AttentionGradientRow.Write(
+                    MemoryMarshal.CreateSpan(ref Unsafe.Add(ref probabilities, row * 16), 16),
+                    MemoryMarshal.CreateSpan(ref Unsafe.Add(ref scoreGradients, row * 16), 16), Unsafe.Add(ref logSumExp, row),
+                    MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref outputHead, row * 20), 5),
+                    MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref outputGradientHead, row * 20), 5), Scale, visible);
+            }
+            QueryGradient_Vector256(ref scoreGradients, ref kHead, ref queryGradientHead, 3, true, 0);
+            KeyGradient_Vector256(ref scoreGradients, ref qHead, ref keyGradientHead, 3, true, 0);
+            KeyGradient_Vector256(ref probabilities, ref outputGradientHead, ref valueGradientHead, 3, true, 0);
+        }
+
+        /// <summary>dQ, dK and dV of one head.</summary>
+        private static void Head_Vector256(
+            ref float qHead, ref float kHead, ref float vHead, ref float outputHead, ref float outputGradientHead, ref float logSumExp,
+            ref float queryGradientHead, ref float keyGradientHead, ref float valueGradientHead, ref float scratch, int keyCount)
+        {
+            ref float keysT = ref scratch;
+            ref float valuesT = ref Unsafe.Add(ref scratch, 80);
+            ref float probabilities = ref Unsafe.Add(ref scratch, 160);
+            ref float scoreGradients = ref Unsafe.Add(ref scratch, 368);
+            // Kᵀ and Vᵀ are the B operands of S = Q·Kᵀ and dP = dO·Vᵀ, zero-padded to 16 columns as in the forward pass.
+            KeyPacking.PackTransposed(MemoryMarshal.CreateReadOnlySpan(ref kHead, 245), 20, 13, 5, MemoryMarshal.CreateSpan(ref keysT, 80), 16);
+            KeyPacking.PackTransposed(MemoryMarshal.CreateReadOnlySpan(ref vHead, 245), 20, 13, 5, MemoryMarshal.CreateSpan(ref valuesT, 80), 16);
+            OddCausalAttentionKernel.Scores_Vector256(ref qHead, ref keysT, ref probabilities, 3, true, 0);
+            OddCausalAttentionKernel.Scores_Vector256(ref outputGradientHead, ref valuesT, ref scoreGradients, 3, true, 0);
+            for (int row = 0; row < 13; row++)
+            {
+                int visible = Math.Min(row + 1, keyCount);
+                AttentionGradientRow.Write(
+                    MemoryMarshal.CreateSpan(ref Unsafe.Add(ref probabilities, row * 16), 16),
+                    MemoryMarshal.CreateSpan(ref Unsafe.Add(ref scoreGradients, row * 16), 16), Unsafe.Add(ref logSumExp, row),
+                    MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref outputHead, row * 20), 5),
+                    MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref outputGradientHead, row * 20), 5), Scale, visible);
+            }
+            QueryGradient_Vector256(ref scoreGradients, ref kHead, ref queryGradientHead, 3, true, 0);
+            KeyGradient_Vector256(ref scoreGradients, ref qHead, ref keyGradientHead, 3, true, 0);
+            KeyGradient_Vector256(ref probabilities, ref outputGradientHead, ref valueGradientHead, 3, true, 0);
+        }
+
+        /// <summary>dQ, dK and dV of one head.</summary>
+        private static void Head_Scalar(
+            ref float qHead, ref float kHead, ref float vHead, ref float outputHead, ref float outputGradientHead, ref float logSumExp,
+            ref float queryGradientHead, ref float keyGradientHead, ref float valueGradientHead, ref float scratch, int keyCount)
+        {
+            ref float keysT = ref scratch;
+            ref float valuesT = ref Unsafe.Add(ref scratch, 80);
+            ref float probabilities = ref Unsafe.Add(ref scratch, 160);
+            ref float scoreGradients = ref Unsafe.Add(ref scratch, 368);
+            // Kᵀ and Vᵀ are the B operands of S = Q·Kᵀ and dP = dO·Vᵀ, zero-padded to 16 columns as in the forward pass.
+            KeyPacking.PackTransposed(MemoryMarshal.CreateReadOnlySpan(ref kHead, 245), 20, 13, 5, MemoryMarshal.CreateSpan(ref keysT, 80), 16);
+            KeyPacking.PackTransposed(MemoryMarshal.CreateReadOnlySpan(ref vHead, 245), 20, 13, 5, MemoryMarshal.CreateSpan(ref valuesT, 80), 16);
+            OddCausalAttentionKernel.Scores_Scalar(ref qHead, ref keysT, ref probabilities, 3, true, 0);
+            OddCausalAttentionKernel.Scores_Scalar(ref outputGradientHead, ref valuesT, ref scoreGradients, 3, true, 0);
+            for (int row = 0; row < 13; row++)
+            {
+                int visible = Math.Min(row + 1, keyCount);
+                AttentionGradientRow.Write(
+                    MemoryMarshal.CreateSpan(ref Unsafe.Add(ref probabilities, row * 16), 16),
+                    MemoryMarshal.CreateSpan(ref Unsafe.Add(ref scoreGradients, row * 16), 16), Unsafe.Add(ref logSumExp, row),
+                    MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref outputHead, row * 20), 5),
+                    MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref outputGradientHead, row * 20), 5), Scale, visible);
+            }
+            QueryGradient_Scalar(ref scoreGradients, ref kHead, ref queryGradientHead, 3, true, 0);
+            KeyGradient_Scalar(ref scoreGradients, ref qHead, ref keyGradientHead, 3, true, 0);
+            KeyGradient_Scalar(ref probabilities, ref outputGradientHead, ref valueGradientHead, 3, true, 0);
+        }
+
+        /// <summary>dQ = dS·K of the head's rows (5 columns).</summary>
+        internal static void QueryGradient_Vector256(ref float dS, ref float keys, ref float dQ, int fullTiles, bool hasTail, int firstRow)
+        {
+            int tile = 0;
+            for (; tile + 1 < fullTiles; tile += 2)
+            {
+                int rowStart = firstRow + tile * 4;
+                Vector128<float> acc_r0_c0 = default, acc_r0_c1 = default;
+                Vector128<float> acc_r1_c0 = default, acc_r1_c1 = default;
+                Vector128<float> acc_r2_c0 = default, acc_r2_c1 = default;
+                Vector128<float> acc_r3_c0 = default, acc_r3_c1 = default;
+                Vector128<float> acc_r4_c0 = default, acc_r4_c1 = default;
+                Vector128<float> acc_r5_c0 = default, acc_r5_c1 = default;
+                Vector128<float> acc_r6_c0 = default, acc_r6_c1 = default;
+                Vector128<float> acc_r7_c0 = default, acc_r7_c1 = default;
+                ref float bRow = ref keys;
+                ref float aRow = ref Unsafe.Add(ref dS, tile * 64);
+                for (nint k = 0; k <= rowStart; k++)
+                {
+                    Vector128<float> b_c0 = Vector128.LoadUnsafe(ref bRow);
+                    Vector128<float> b_c1 = Vector128.LoadUnsafe(ref bRow, 1);
+                    Vector128<float> a_r0 = Vector128.Create(Unsafe.Add(ref aRow, k));
+                    acc_r0_c0 = Vector128.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
+                    acc_r0_c1 = Vector128.FusedMultiplyAdd(a_r0, b_c1, acc_r0_c1);
+                    Vector128<float> a_r1 = Vector128.Create(Unsafe.Add(ref aRow, k + 16));
+                    acc_r1_c0 = Vector128.FusedMultiplyAdd(a_r1, b_c0, acc_r1_c0);
+                    acc_r1_c1 = Vector128.FusedMultiplyAdd(a_r1, b_c1, acc_r1_c1);
+                    Vector128<float> a_r2 = Vector128.Create(Unsafe.Add(ref aRow, k + 32));
+                    acc_r2_c0 = Vector128.FusedMultiplyAdd(a_r2, b_c0, acc_r2_c0);
+                    acc_r2_c1 = Vector128.FusedMultiplyAdd(a_r2, b_c1, acc_r2_c1);
+                    Vector128<float> a_r3 = Vector128.Create(Unsafe.Add(ref aRow, k + 48));
+                    acc_r3_c0 = Vector128.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
+                    acc_r3_c1 = Vector128.FusedMultiplyAdd(a_r3, b_c1, acc_r3_c1);
+                    Vector128<float> a_r4 = Vector128.Create(Unsafe.Add(ref aRow, k + 64));
+                    acc_r4_c0 = Vector128.FusedMultiplyAdd(a_r4, b_c0, acc_r4_c0);
+                    acc_r4_c1 = Vector128.FusedMultiplyAdd(a_r4, b_c1, acc_r4_c1);
+                    Vector128<float> a_r5 = Vector128.Create(Unsafe.Add(ref aRow, k + 80));
+                    acc_r5_c0 = Vector128.FusedMultiplyAdd(a_r5, b_c0, acc_r5_c0);
+                    acc_r5_c1 = Vector128.FusedMultiplyAdd(a_r5, b_c1, acc_r5_c1);
+                    Vector128<float> a_r6 = Vector128.Create(Unsafe.Add(ref aRow, k + 96));
+                    acc_r6_c0 = Vector128.FusedMultiplyAdd(a_r6, b_c0, acc_r6_c0);
+                    acc_r6_c1 = Vector128.FusedMultiplyAdd(a_r6, b_c1, acc_r6_c1);
+                    Vector128<float> a_r7 = Vector128.Create(Unsafe.Add(ref aRow, k + 112));
+                    acc_r7_c0 = Vector128.FusedMultiplyAdd(a_r7, b_c0, acc_r7_c0);
+                    acc_r7_c1 = Vector128.FusedMultiplyAdd(a_r7, b_c1, acc_r7_c1);
+                    bRow = ref Unsafe.Add(ref bRow, 20);
+                }
+                // Key rowStart + 1 is visible to rows 1..7 of this tile only.
+                {
+                    Vector128<float> b_c0 = Vector128.LoadUnsafe(ref keys, (nuint)(rowStart * 20 + 20));
+                    Vector128<float> b_c1 = Vector128.LoadUnsafe(ref keys, (nuint)(rowStart * 20 + 21));
+                    Vector128<float> a_r1 = Vector128.Create(Unsafe.Add(ref dS, tile * 64 + rowStart + 17));
+                    acc_r1_c0 = Vector128.FusedMultiplyAdd(a_r1, b_c0, acc_r1_c0);
+                    acc_r1_c1 = Vector128.FusedMultiplyAdd(a_r1, b_c1, acc_r1_c1);
+                    Vector128<float> a_r2 = Vector128.Create(Unsafe.Add(ref dS, tile * 64 + rowStart + 33));
+                    acc_r2_c0 = Vector128.FusedMultiplyAdd(a_r2, b_c0, acc_r2_c0);
+                    acc_r2_c1 = Vector128.FusedMultiplyAdd(a_r2, b_c1, acc_r2_c1);
+                    Vector128<float> a_r3 = Vector128.Create(Unsafe.Add(ref dS, tile * 64 + rowStart + 49));
+                    acc_r3_c0 = Vector128.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
+                    acc_r3_c1 = Vector128.FusedMultiplyAdd(a_r3, b_c1, acc_r3_c1);
+                    Vector128<float> a_r4 = Vector128.Create(Unsafe.Add(ref dS, tile * 64 + rowStart + 65));
+                    acc_r4_c0 = Vector128.FusedMultiplyAdd(a_r4, b_c0, acc_r4_c0);
+                    acc_r4_c1 = Vector128.FusedMultiplyAdd(a_r4, b_c1, acc_r4_c1);
+                    Vector128<float> a_r5 = Vector128.Create(Unsafe.Add(ref dS, tile * 64 + rowStart + 81));
+                    acc_r5_c0 = Vector128.FusedMultiplyAdd(a_r5, b_c0, acc_r5_c0);
+                    acc_r5_c1 = Vector128.FusedMultiplyAdd(a_r5, b_c1, acc_r5_c1);
+                    Vector128<float> a_r6 = Vector128.Create(Unsafe.Add(ref dS, tile * 64 + rowStart + 97));
+                    acc_r6_c0 = Vector128.FusedMultiplyAdd(a_r6, b_c0, acc_r6_c0);
+                    acc_r6_c1 = Vector128.FusedMultiplyAdd(a_r6, b_c1, acc_r6_c1);
+                    Vector128<float> a_r7 = Vector128.Create(Unsafe.Add(ref dS, tile * 64 + rowStart + 113));
+                    acc_r7_c0 = Vector128.FusedMultiplyAdd(a_r7, b_c0, acc_r7_c0);
+                    acc_r7_c1 = Vector128.FusedMultiplyAdd(a_r7, b_c1, acc_r7_c1);
+                }
+                // Key rowStart + 2 is visible to rows 2..7 of this tile only.
+                {
+                    Vector128<float> b_c0 = Vector128.LoadUnsafe(ref keys, (nuint)(rowStart * 20 + 40));
+                    Vector128<float> b_c1 = Vector128.LoadUnsafe(ref keys, (nuint)(rowStart * 20 + 41));
+                    Vector128<float> a_r2 = Vector128.Create(Unsafe.Add(ref dS, tile * 64 + rowStart + 34));
+                    acc_r2_c0 = Vector128.FusedMultiplyAdd(a_r2, b_c0, acc_r2_c0);
+                    acc_r2_c1 = Vector128.FusedMultiplyAdd(a_r2, b_c1, acc_r2_c1);
+                    Vector128<float> a_r3 = Vector128.Create(Unsafe.Add(ref dS, tile * 64 + rowStart + 50));
+                    acc_r3_c0 = Vector128.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
+                    acc_r3_c1 = Vector128.FusedMultiplyAdd(a_r3, b_c1, acc_r3_c1);
+                    Vector128<float> a_r4 = Vector128.Create(Unsafe.Add(ref dS, tile * 64 + rowStart + 66));
+                    acc_r4_c0 = Vector128.FusedMultiplyAdd(a_r4, b_c0, acc_r4_c0);
+                    acc_r4_c1 = Vector128.FusedMultiplyAdd(a_r4, b_c1, acc_r4_c1);
+                    Vector128<float> a_r5 = Vector128.Create(Unsafe.Add(ref dS, tile * 64 + rowStart + 82));
+                    acc_r5_c0 = Vector128.FusedMultiplyAdd(a_r5, b_c0, acc_r5_c0);
+                    acc_r5_c1 = Vector128.FusedMultiplyAdd(a_r5, b_c1, acc_r5_c1);
+                    Vector128<float> a_r6 = Vector128.Create(Unsafe.Add(ref dS, tile * 64 + rowStart + 98));
+                    acc_r6_c0 = Vector128.FusedMultiplyAdd(a_r6, b_c0, acc_r6_c0);
+                    acc_r6_c1 = Vector128.FusedMultiplyAdd(a_r6, b_c1, acc_r6_c1);
+                    Vector128<float> a_r7 = Vector128.Create(Unsafe.Add(ref dS, tile * 64 + rowStart + 114));
+                    acc_r7_c0 = Vector128.FusedMultiplyAdd(a_r7, b_c0, acc_r7_c0);
+                    acc_r7_c1 = Vector128.FusedMultiplyAdd(a_r7, b_c1, acc_r7_c1);
+                }
+                // Key rowStart + 3 is visible to rows 3..7 of this tile only.
+                {
+                    Vector128<float> b_c0 = Vector128.LoadUnsafe(ref keys, (nuint)(rowStart * 20 + 60));
+                    Vector128<float> b_c1 = Vector128.LoadUnsafe(ref keys, (nuint)(rowStart * 20 + 61));
+                    Vector128<float> a_r3 = Vector128.Create(Unsafe.Add(ref dS, tile * 64 + rowStart + 51));
+                    acc_r3_c0 = Vector128.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
+                    acc_r3_c1 = Vector128.FusedMultiplyAdd(a_r3, b_c1, acc_r3_c1);
+                    Vector128<float> a_r4 = Vector128.Create(Unsafe.Add(ref dS, tile * 64 + rowStart + 67));
+                    acc_r4_c0 = Vector128.FusedMultiplyAdd(a_r4, b_c0, acc_r4_c0);
+                    acc_r4_c1 = Vector128.FusedMultiplyAdd(a_r4, b_c1, acc_r4_c1);
+                    Vector128<float> a_r5 = Vector128.Create(Unsafe.Add(ref dS, tile * 64 + rowStart + 83));
+                    acc_r5_c0 = Vector128.FusedMultiplyAdd(a_r5, b_c0, acc_r5_c0);
+                    acc_r5_c1 = Vector128.FusedMultiplyAdd(a_r5, b_c1, acc_r5_c1);
+                    Vector128<float> a_r6 = Vector128.Create(Unsafe.Add(ref dS, tile * 64 + rowStart + 99));
+                    acc_r6_c0 = Vector128.FusedMultiplyAdd(a_r6, b_c0, acc_r6_c0);
+                    acc_r6_c1 = Vector128.FusedMultiplyAdd(a_r6, b_c1, acc_r6_c1);
+                    Vector128<float> a_r7 = Vector128.Create(Unsafe.Add(ref dS, tile * 64 + rowStart + 115));
+                    acc_r7_c0 = Vector128.FusedMultiplyAdd(a_r7, b_c0, acc_r7_c0);
+                    acc_r7_c1 = Vector128.FusedMultiplyAdd(a_r7, b_c1, acc_r7_c1);
+                }
+                // Key rowStart + 4 is visible to rows 4..7 of this tile only.
+                {
+                    Vector128<float> b_c0 = Vector128.LoadUnsafe(ref keys, (nuint)(rowStart * 20 + 80));
+                    Vector128<float> b_c1 = Vector128.LoadUnsafe(ref keys, (nuint)(rowStart * 20 + 81));
+                    Vector128<float> a_r4 = Vector128.Create(Unsafe.Add(ref dS, tile * 64 + rowStart + 68));
+                    acc_r4_c0 = Vector128.FusedMultiplyAdd(a_r4, b_c0, acc_r4_c0);
+                    acc_r4_c1 = Vector128.FusedMultiplyAdd(a_r4, b_c1, acc_r4_c1);
+                    Vector128<float> a_r5 = Vector128.Create(Unsafe.Add(ref dS, tile * 64 + rowStart + 84));
+                    acc_r5_c0 = Vector128.FusedMultiplyAdd(a_r5, b_c0, acc_r5_c0);
+                    acc_r5_c1 = Vector128.FusedMultiplyAdd(a_r5, b_c1, acc_r5_c1);
+                    Vector128<float> a_r6 = Vector128.Create(Unsafe.Add(ref dS, tile * 64 + rowStart + 100));
+                    acc_r6_c0 = Vector128.FusedMultiplyAdd(a_r6, b_c0, acc_r6_c0);
+                    acc_r6_c1 = Vector128.FusedMultiplyAdd(a_r6, b_c1, acc_r6_c1);
+                    Vector128<float> a_r7 = Vector128.Create(Unsafe.Add(ref dS, tile * 64 + rowStart + 116));
+                    acc_r7_c0 = Vector128.FusedMultiplyAdd(a_r7, b_c0, acc_r7_c0);
+                    acc_r7_c1 = Vector128.FusedMultiplyAdd(a_r7, b_c1, acc_r7_c1);
+                }
+                // Key rowStart + 5 is visible to rows 5..7 of this tile only.
+                {
+                    Vector128<float> b_c0 = Vector128.LoadUnsafe(ref keys, (nuint)(rowStart * 20 + 100));
+                    Vector128<float> b_c1 = Vector128.LoadUnsafe(ref keys, (nuint)(rowStart * 20 + 101));
+                    Vector128<float> a_r5 = Vector128.Create(Unsafe.Add(ref dS, tile * 64 + rowStart + 85));
+                    acc_r5_c0 = Vector128.FusedMultiplyAdd(a_r5, b_c0, acc_r5_c0);
+                    acc_r5_c1 = Vector128.FusedMultiplyAdd(a_r5, b_c1, acc_r5_c1);
+                    Vector128<float> a_r6 = Vector128.Create(Unsafe.Add(ref dS, tile * 64 + rowStart + 101));
+                    acc_r6_c0 = Vector128.FusedMultiplyAdd(a_r6, b_c0, acc_r6_c0);
+                    acc_r6_c1 = Vector128.FusedMultiplyAdd(a_r6, b_c1, acc_r6_c1);
+                    Vector128<float> a_r7 = Vector128.Create(Unsafe.Add(ref dS, tile * 64 + rowStart + 117));
+                    acc_r7_c0 = Vector128.FusedMultiplyAdd(a_r7, b_c0, acc_r7_c0);
+                    acc_r7_c1 = Vector128.FusedMultiplyAdd(a_r7, b_c1, acc_r7_c1);
+                }
+                // Key rowStart + 6 is visible to rows 6..7 of this tile only.
+                {
+                    Vector128<float> b_c0 = Vector128.LoadUnsafe(ref keys, (nuint)(rowStart * 20 + 120));
+                    Vector128<float> b_c1 = Vector128.LoadUnsafe(ref keys, (nuint)(rowStart * 20 + 121));
+                    Vector128<float> a_r6 = Vector128.Create(Unsafe.Add(ref dS, tile * 64 + rowStart + 102));
+                    acc_r6_c0 = Vector128.FusedMultiplyAdd(a_r6, b_c0, acc_r6_c0);
+                    acc_r6_c1 = Vector128.FusedMultiplyAdd(a_r6, b_c1, acc_r6_c1);
+                    Vector128<float> a_r7 = Vector128.Create(Unsafe.Add(ref dS, tile * 64 + rowStart + 118));
+                    acc_r7_c0 = Vector128.FusedMultiplyAdd(a_r7, b_c0, acc_r7_c0);
+                    acc_r7_c1 = Vector128.FusedMultiplyAdd(a_r7, b_c1, acc_r7_c1);
+                }
+                // Key rowStart + 7 is visible to rows 7..7 of this tile only.
+                {
+                    Vector128<float> b_c0 = Vector128.LoadUnsafe(ref keys, (nuint)(rowStart * 20 + 140));
+                    Vector128<float> b_c1 = Vector128.LoadUnsafe(ref keys, (nuint)(rowStart * 20 + 141));
+                    Vector128<float> a_r7 = Vector128.Create(Unsafe.Add(ref dS, tile * 64 + rowStart + 119));
+                    acc_r7_c0 = Vector128.FusedMultiplyAdd(a_r7, b_c0, acc_r7_c0);
+                    acc_r7_c1 = Vector128.FusedMultiplyAdd(a_r7, b_c1, acc_r7_c1);
+                }
+                Vector128.StoreUnsafe(acc_r0_c0, ref dQ, (nuint)(tile * 80));
+                Vector128.StoreUnsafe(acc_r0_c1, ref dQ, (nuint)(tile * 80 + 1));
+                Vector128.StoreUnsafe(acc_r1_c0, ref dQ, (nuint)(tile * 80 + 20));
+                Vector128.StoreUnsafe(acc_r1_c1, ref dQ, (nuint)(tile * 80 + 21));
+                Vector128.StoreUnsafe(acc_r2_c0, ref dQ, (nuint)(tile * 80 + 40));
+                Vector128.StoreUnsafe(acc_r2_c1, ref dQ, (nuint)(tile * 80 + 41));
+                Vector128.StoreUnsafe(acc_r3_c0, ref dQ, (nuint)(tile * 80 + 60));
+                Vector128.StoreUnsafe(acc_r3_c1, ref dQ, (nuint)(tile * 80 + 61));
+                Vector128.StoreUnsafe(acc_r4_c0, ref dQ, (nuint)(tile * 80 + 80));
+                Vector128.StoreUnsafe(acc_r4_c1, ref dQ, (nuint)(tile * 80 + 81));
+                Vector128.StoreUnsafe(acc_r5_c0, ref dQ, (nuint)(tile * 80 + 100));
+                Vector128.StoreUnsafe(acc_r5_c1, ref dQ, (nuint)(tile * 80 + 101));
+                Vector128.StoreUnsafe(acc_r6_c0, ref dQ, (nuint)(tile * 80 + 120));
+                Vector128.StoreUnsafe(acc_r6_c1, ref dQ, (nuint)(tile * 80 + 121));
+                Vector128.StoreUnsafe(acc_r7_c0, ref dQ, (nuint)(tile * 80 + 140));
+                Vector128.StoreUnsafe(acc_r7_c1, ref dQ, (nuint)(tile * 80 + 141));
+            }
+            for (; tile < fullTiles; tile++)
+            {
+                int rowStart = firstRow + tile * 4;
+                Vector128<float> acc_r0_c0 = default, acc_r0_c1 = default;
+                Vector128<float> acc_r1_c0 = default, acc_r1_c1 = default;
+                Vector128<float> acc_r2_c0 = default, acc_r2_c1 = default;
+                Vector128<float> acc_r3_c0 = default, acc_r3_c1 = default;
+                ref float bRow = ref keys;
+                ref float aRow = ref Unsafe.Add(ref dS, tile * 64);
+                for (nint k = 0; k <= rowStart; k++)
+                {
+                    Vector128<float> b_c0 = Vector128.LoadUnsafe(ref bRow);
+                    Vector128<float> b_c1 = Vector128.LoadUnsafe(ref bRow, 1);
+                    Vector128<float> a_r0 = Vector128.Create(Unsafe.Add(ref aRow, k));
+                    acc_r0_c0 = Vector128.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
+                    acc_r0_c1 = Vector128.FusedMultiplyAdd(a_r0, b_c1, acc_r0_c1);
+                    Vector128<float> a_r1 = Vector128.Create(Unsafe.Add(ref aRow, k + 16));
+                    acc_r1_c0 = Vector128.FusedMultiplyAdd(a_r1, b_c0, acc_r1_c0);
+                    acc_r1_c1 = Vector128.FusedMultiplyAdd(a_r1, b_c1, acc_r1_c1);
+                    Vector128<float> a_r2 = Vector128.Create(Unsafe.Add(ref aRow, k + 32));
+                    acc_r2_c0 = Vector128.FusedMultiplyAdd(a_r2, b_c0, acc_r2_c0);
+                    acc_r2_c1 = Vector128.FusedMultiplyAdd(a_r2, b_c1, acc_r2_c1);
+                    Vector128<float> a_r3 = Vector128.Create(Unsafe.Add(ref aRow, k + 48));
+                    acc_r3_c0 = Vector128.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
+                    acc_r3_c1 = Vector128.FusedMultiplyAdd(a_r3, b_c1, acc_r3_c1);
+                    bRow = ref Unsafe.Add(ref bRow, 20);
+                }
+                // Key rowStart + 1 is visible to rows 1..3 of this tile only.
+                {
+                    Vector128<float> b_c0 = Vector128.LoadUnsafe(ref keys, (nuint)(rowStart * 20 + 20));
+                    Vector128<float> b_c1 = Vector128.LoadUnsafe(ref keys, (nuint)(rowStart * 20 + 21));
+                    Vector128<float> a_r1 = Vector128.Create(Unsafe.Add(ref dS, tile * 64 + rowStart + 17));
+                    acc_r1_c0 = Vector128.FusedMultiplyAdd(a_r1, b_c0, acc_r1_c0);
+                    acc_r1_c1 = Vector128.FusedMultiplyAdd(a_r1, b_c1, acc_r1_c1);
+                    Vector128<float> a_r2 = Vector128.Create(Unsafe.Add(ref dS, tile * 64 + rowStart + 33));
+                    acc_r2_c0 = Vector128.FusedMultiplyAdd(a_r2, b_c0, acc_r2_c0);
+                    acc_r2_c1 = Vector128.FusedMultiplyAdd(a_r2, b_c1, acc_r2_c1);
+                    Vector128<float> a_r3 = Vector128.Create(Unsafe.Add(ref dS, tile * 64 + rowStart + 49));
+                    acc_r3_c0 = Vector128.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
+                    acc_r3_c1 = Vector128.FusedMultiplyAdd(a_r3, b_c1, acc_r3_c1);
+                }
+                // Key rowStart + 2 is visible to rows 2..3 of this tile only.
+                {
+                    Vector128<float> b_c0 = Vector128.LoadUnsafe(ref keys, (nuint)(rowStart * 20 + 40));
+                    Vector128<float> b_c1 = Vector128.LoadUnsafe(ref keys, (nuint)(rowStart * 20 + 41));
+                    Vector128<float> a_r2 = Vector128.Create(Unsafe.Add(ref dS, tile * 64 + rowStart + 34));
+                    acc_r2_c0 = Vector128.FusedMultiplyAdd(a_r2, b_c0, acc_r2_c0);
+                    acc_r2_c1 = Vector128.FusedMultiplyAdd(a_r2, b_c1, acc_r2_c1);
+                    Vector128<float> a_r3 = Vector128.Create(Unsafe.Add(ref dS, tile * 64 + rowStart + 50));
+                    acc_r3_c0 = Vector128.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
+                    acc_r3_c1 = Vector128.FusedMultiplyAdd(a_r3, b_c1, acc_r3_c1);
+                }
+                // Key rowStart + 3 is visible to rows 3..3 of this tile only.
+                {
+                    Vector128<float> b_c0 = Vector128.LoadUnsafe(ref keys, (nuint)(rowStart * 20 + 60));
+                    Vector128<float> b_c1 = Vector128.LoadUnsafe(ref keys, (nuint)(rowStart * 20 + 61));
+                    Vector128<float> a_r3 = Vector128.Create(Unsafe.Add(ref dS, tile * 64 + rowStart + 51));
+                    acc_r3_c0 = Vector128.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
+                    acc_r3_c1 = Vector128.FusedMultiplyAdd(a_r3, b_c1, acc_r3_c1);
+                }
+                Vector128.StoreUnsafe(acc_r0_c0, ref dQ, (nuint)(tile * 80));
+                Vector128.StoreUnsafe(acc_r0_c1, ref dQ, (nuint)(tile * 80 + 1));
+                Vector128.StoreUnsafe(acc_r1_c0, ref dQ, (nuint)(tile * 80 + 20));
+                Vector128.StoreUnsafe(acc_r1_c1, ref dQ, (nuint)(tile * 80 + 21));
+                Vector128.StoreUnsafe(acc_r2_c0, ref dQ, (nuint)(tile * 80 + 40));
+                Vector128.StoreUnsafe(acc_r2_c1, ref dQ, (nuint)(tile * 80 + 41));
+                Vector128.StoreUnsafe(acc_r3_c0, ref dQ, (nuint)(tile * 80 + 60));
+                Vector128.StoreUnsafe(acc_r3_c1, ref dQ, (nuint)(tile * 80 + 61));
+            }
+            if (hasTail)
+            {
+                int rowStart = firstRow + fullTiles * 4;
+                Vector128<float> acc_r0_c0 = default, acc_r0_c1 = default;
+                ref float bRow = ref keys;
+                ref float aRow = ref Unsafe.Add(ref dS, fullTiles * 64);
+                for (nint k = 0; k <= rowStart; k++)
+                {
+                    Vector128<float> b_c0 = Vector128.LoadUnsafe(ref bRow);
+                    Vector128<float> b_c1 = Vector128.LoadUnsafe(ref bRow, 1);
+                    Vector128<float> a_r0 = Vector128.Create(Unsafe.Add(ref aRow, k));
+                    acc_r0_c0 = Vector128.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
+                    acc_r0_c1 = Vector128.FusedMultiplyAdd(a_r0, b_c1, acc_r0_c1);
+                    bRow = ref Unsafe.Add(ref bRow, 20);
+                }
+                Vector128.StoreUnsafe(acc_r0_c0, ref dQ, (nuint)(fullTiles * 80));
+                Vector128.StoreUnsafe(acc_r0_c1, ref dQ, (nuint)(fullTiles * 80 + 1));
+            }
+        }
+
+        /// <summary>dK = dSᵀ·Q or dV = Pᵀ·dO: row j sums weight (i, j) times row i over the queries i ≥ j.</summary>
+        internal static void KeyGradient_Vector256(ref float weights, ref float rows, ref float gradient, int fullTiles, bool hasTail, int firstRow)
+        {
+            int tile = 0;
+            for (; tile + 1 < fullTiles; tile += 2)
+            {
+                int rowStart = firstRow + tile * 4;
+                Vector128<float> acc_r0_c0 = default, acc_r0_c1 = default;
+                Vector128<float> acc_r1_c0 = default, acc_r1_c1 = default;
+                Vector128<float> acc_r2_c0 = default, acc_r2_c1 = default;
+                Vector128<float> acc_r3_c0 = default, acc_r3_c1 = default;
+                Vector128<float> acc_r4_c0 = default, acc_r4_c1 = default;
+                Vector128<float> acc_r5_c0 = default, acc_r5_c1 = default;
+                Vector128<float> acc_r6_c0 = default, acc_r6_c1 = default;
+                Vector128<float> acc_r7_c0 = default, acc_r7_c1 = default;
+                ref float bRow = ref Unsafe.Add(ref rows, rowStart * 20);
+                ref float aRow = ref Unsafe.Add(ref weights, tile * 4 + rowStart * 16);
+                for (nint k = rowStart; k < 13; k++)
+                {
+                    Vector128<float> b_c0 = Vector128.LoadUnsafe(ref bRow);
+                    Vector128<float> b_c1 = Vector128.LoadUnsafe(ref bRow, 1);
+                    Vector128<float> a_r0 = Vector128.Create(aRow);
+                    acc_r0_c0 = Vector128.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
+                    acc_r0_c1 = Vector128.FusedMultiplyAdd(a_r0, b_c1, acc_r0_c1);
+                    Vector128<float> a_r1 = Vector128.Create(Unsafe.Add(ref aRow, 1));
+                    acc_r1_c0 = Vector128.FusedMultiplyAdd(a_r1, b_c0, acc_r1_c0);
+                    acc_r1_c1 = Vector128.FusedMultiplyAdd(a_r1, b_c1, acc_r1_c1);
+                    Vector128<float> a_r2 = Vector128.Create(Unsafe.Add(ref aRow, 2));
+                    acc_r2_c0 = Vector128.FusedMultiplyAdd(a_r2, b_c0, acc_r2_c0);
+                    acc_r2_c1 = Vector128.FusedMultiplyAdd(a_r2, b_c1, acc_r2_c1);
+                    Vector128<float> a_r3 = Vector128.Create(Unsafe.Add(ref aRow, 3));
+                    acc_r3_c0 = Vector128.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
+                    acc_r3_c1 = Vector128.FusedMultiplyAdd(a_r3, b_c1, acc_r3_c1);
+                    Vector128<float> a_r4 = Vector128.Create(Unsafe.Add(ref aRow, 4));
+                    acc_r4_c0 = Vector128.FusedMultiplyAdd(a_r4, b_c0, acc_r4_c0);
+                    acc_r4_c1 = Vector128.FusedMultiplyAdd(a_r4, b_c1, acc_r4_c1);
+                    Vector128<float> a_r5 = Vector128.Create(Unsafe.Add(ref aRow, 5));
+                    acc_r5_c0 = Vector128.FusedMultiplyAdd(a_r5, b_c0, acc_r5_c0);
+                    acc_r5_c1 = Vector128.FusedMultiplyAdd(a_r5, b_c1, acc_r5_c1);
+                    Vector128<float> a_r6 = Vector128.Create(Unsafe.Add(ref aRow, 6));
+                    acc_r6_c0 = Vector128.FusedMultiplyAdd(a_r6, b_c0, acc_r6_c0);
+                    acc_r6_c1 = Vector128.FusedMultiplyAdd(a_r6, b_c1, acc_r6_c1);
+                    Vector128<float> a_r7 = Vector128.Create(Unsafe.Add(ref aRow, 7));
+                    acc_r7_c0 = Vector128.FusedMultiplyAdd(a_r7, b_c0, acc_r7_c0);
+                    acc_r7_c1 = Vector128.FusedMultiplyAdd(a_r7, b_c1, acc_r7_c1);
+                    bRow = ref Unsafe.Add(ref bRow, 20);
+                    aRow = ref Unsafe.Add(ref aRow, 16);
+                }
+                Vector128.StoreUnsafe(acc_r0_c0, ref gradient, (nuint)(tile * 80));
+                Vector128.StoreUnsafe(acc_r0_c1, ref gradient, (nuint)(tile * 80 + 1));
+                Vector128.StoreUnsafe(acc_r1_c0, ref gradient, (nuint)(tile * 80 + 20));
+                Vector128.StoreUnsafe(acc_r1_c1, ref gradient, (nuint)(tile * 80 + 21));
+                Vector128.StoreUnsafe(acc_r2_c0, ref gradient, (nuint)(tile * 80 + 40));
+                Vector128.StoreUnsafe(acc_r2_c1, ref gradient, (nuint)(tile * 80 + 41));
+                Vector128.StoreUnsafe(acc_r3_c0, ref gradient, (nuint)(tile * 80 + 60));
+                Vector128.StoreUnsafe(acc_r3_c1, ref gradient, (nuint)(tile * 80 + 61));
+                Vector128.StoreUnsafe(acc_r4_c0, ref gradient, (nuint)(tile * 80 + 80));
+                Vector128.StoreUnsafe(acc_r4_c1, ref gradient, (nuint)(tile * 80 + 81));
+                Vector128.StoreUnsafe(acc_r5_c0, ref gradient, (nuint)(tile * 80 + 100));
+                Vector128.StoreUnsafe(acc_r5_c1, ref gradient, (nuint)(tile * 80 + 101));
+                Vector128.StoreUnsafe(acc_r6_c0, ref gradient, (nuint)(tile * 80 + 120));
+                Vector128.StoreUnsafe(acc_r6_c1, ref gradient, (nuint)(tile * 80 + 121));
+                Vector128.StoreUnsafe(acc_r7_c0, ref gradient, (nuint)(tile * 80 + 140));
+                Vector128.StoreUnsafe(acc_r7_c1, ref gradient, (nuint)(tile * 80 + 141));
+            }
+            for (; tile < fullTiles; tile++)
+            {
+                int rowStart = firstRow + tile * 4;
+                Vector128<float> acc_r0_c0 = default, acc_r0_c1 = default;
+                Vector128<float> acc_r1_c0 = default, acc_r1_c1 = default;
+                Vector128<float> acc_r2_c0 = default, acc_r2_c1 = default;
+                Vector128<float> acc_r3_c0 = default, acc_r3_c1 = default;
+                ref float bRow = ref Unsafe.Add(ref rows, rowStart * 20);
+                ref float aRow = ref Unsafe.Add(ref weights, tile * 4 + rowStart * 16);
+                for (nint k = rowStart; k < 13; k++)
+                {
+                    Vector128<float> b_c0 = Vector128.LoadUnsafe(ref bRow);
+                    Vector128<float> b_c1 = Vector128.LoadUnsafe(ref bRow, 1);
+                    Vector128<float> a_r0 = Vector128.Create(aRow);
+                    acc_r0_c0 = Vector128.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
+                    acc_r0_c1 = Vector128.FusedMultiplyAdd(a_r0, b_c1, acc_r0_c1);
+                    Vector128<float> a_r1 = Vector128.Create(Unsafe.Add(ref aRow, 1));
+                    acc_r1_c0 = Vector128.FusedMultiplyAdd(a_r1, b_c0, acc_r1_c0);
+                    acc_r1_c1 = Vector128.FusedMultiplyAdd(a_r1, b_c1, acc_r1_c1);
+                    Vector128<float> a_r2 = Vector128.Create(Unsafe.Add(ref aRow, 2));
+                    acc_r2_c0 = Vector128.FusedMultiplyAdd(a_r2, b_c0, acc_r2_c0);
+                    acc_r2_c1 = Vector128.FusedMultiplyAdd(a_r2, b_c1, acc_r2_c1);
+                    Vector128<float> a_r3 = Vector128.Create(Unsafe.Add(ref aRow, 3));
+                    acc_r3_c0 = Vector128.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
+                    acc_r3_c1 = Vector128.FusedMultiplyAdd(a_r3, b_c1, acc_r3_c1);
+                    bRow = ref Unsafe.Add(ref bRow, 20);
+                    aRow = ref Unsafe.Add(ref aRow, 16);
+                }
+                Vector128.StoreUnsafe(acc_r0_c0, ref gradient, (nuint)(tile * 80));
+                Vector128.StoreUnsafe(acc_r0_c1, ref gradient, (nuint)(tile * 80 + 1));
+                Vector128.StoreUnsafe(acc_r1_c0, ref gradient, (nuint)(tile * 80 + 20));
+                Vector128.StoreUnsafe(acc_r1_c1, ref gradient, (nuint)(tile * 80 + 21));
+                Vector128.StoreUnsafe(acc_r2_c0, ref gradient, (nuint)(tile * 80 + 40));
+                Vector128.StoreUnsafe(acc_r2_c1, ref gradient, (nuint)(tile * 80 + 41));
+                Vector128.StoreUnsafe(acc_r3_c0, ref gradient, (nuint)(tile * 80 + 60));
+                Vector128.StoreUnsafe(acc_r3_c1, ref gradient, (nuint)(tile * 80 + 61));
+            }
+            if (hasTail)
+            {
+                int rowStart = firstRow + fullTiles * 4;
+                Vector128<float> acc_r0_c0 = default, acc_r0_c1 = default;
+                ref float bRow = ref Unsafe.Add(ref rows, rowStart * 20);
+                ref float aRow = ref Unsafe.Add(ref weights, fullTiles * 4 + rowStart * 16);
+                for (nint k = rowStart; k < 13; k++)
+                {
+                    Vector128<float> b_c0 = Vector128.LoadUnsafe(ref bRow);
+                    Vector128<float> b_c1 = Vector128.LoadUnsafe(ref bRow, 1);
+                    Vector128<float> a_r0 = Vector128.Create(aRow);
+                    acc_r0_c0 = Vector128.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
+                    acc_r0_c1 = Vector128.FusedMultiplyAdd(a_r0, b_c1, acc_r0_c1);
+                    bRow = ref Unsafe.Add(ref bRow, 20);
+                    aRow = ref Unsafe.Add(ref aRow, 16);
+                }
+                Vector128.StoreUnsafe(acc_r0_c0, ref gradient, (nuint)(fullTiles * 80));
+                Vector128.StoreUnsafe(acc_r0_c1, ref gradient, (nuint)(fullTiles * 80 + 1));
+            }
+        }
+
+        /// <summary>dQ = dS·K of the head's rows (5 columns).</summary>
+        internal static void QueryGradient_Scalar(ref float dS, ref float keys, ref float dQ, int fullTiles, bool hasTail, int firstRow)
+        {
+            for (int tile = 0; tile < fullTiles; tile++)
+            {
+                int rowStart = firstRow + tile * 4;
+                float acc_r0_c0 = 0f, acc_r0_c1 = 0f, acc_r0_c2 = 0f, acc_r0_c3 = 0f;
+                float acc_r1_c0 = 0f, acc_r1_c1 = 0f, acc_r1_c2 = 0f, acc_r1_c3 = 0f;
+                float acc_r2_c0 = 0f, acc_r2_c1 = 0f, acc_r2_c2 = 0f, acc_r2_c3 = 0f;
+                float acc_r3_c0 = 0f, acc_r3_c1 = 0f, acc_r3_c2 = 0f, acc_r3_c3 = 0f;
+                ref float bRow = ref keys;
+                ref float aRow = ref Unsafe.Add(ref dS, tile * 64);
+                for (nint k = 0; k <= rowStart; k++)
+                {
+                    float b_c0 = bRow;
+                    float b_c1 = Unsafe.Add(ref bRow, 1);
+                    float b_c2 = Unsafe.Add(ref bRow, 2);
+                    float b_c3 = Unsafe.Add(ref bRow, 3);
+                    float a_r0 = Unsafe.Add(ref aRow, k);
+                    acc_r0_c0 = a_r0 * b_c0 + acc_r0_c0;
+                    acc_r0_c1 = a_r0 * b_c1 + acc_r0_c1;
+                    acc_r0_c2 = a_r0 * b_c2 + acc_r0_c2;
+                    acc_r0_c3 = a_r0 * b_c3 + acc_r0_c3;
+                    float a_r1 = Unsafe.Add(ref aRow, k + 16);
+                    acc_r1_c0 = a_r1 * b_c0 + acc_r1_c0;
+                    acc_r1_c1 = a_r1 * b_c1 + acc_r1_c1;
+                    acc_r1_c2 = a_r1 * b_c2 + acc_r1_c2;
+                    acc_r1_c3 = a_r1 * b_c3 + acc_r1_c3;
+                    float a_r2 = Unsafe.Add(ref aRow, k + 32);
+                    acc_r2_c0 = a_r2 * b_c0 + acc_r2_c0;
+                    acc_r2_c1 = a_r2 * b_c1 + acc_r2_c1;
+                    acc_r2_c2 = a_r2 * b_c2 + acc_r2_c2;
+                    acc_r2_c3 = a_r2 * b_c3 + acc_r2_c3;
+                    float a_r3 = Unsafe.Add(ref aRow, k + 48);
+                    acc_r3_c0 = a_r3 * b_c0 + acc_r3_c0;
+                    acc_r3_c1 = a_r3 * b_c1 + acc_r3_c1;
+                    acc_r3_c2 = a_r3 * b_c2 + acc_r3_c2;
+                    acc_r3_c3 = a_r3 * b_c3 + acc_r3_c3;
+                    bRow = ref Unsafe.Add(ref bRow, 20);
+                }
+                // Key rowStart + 1 is visible to rows 1..3 of this tile only.
+                {
+                    float b_c0 = Unsafe.Add(ref keys, rowStart * 20 + 20);
+                    float b_c1 = Unsafe.Add(ref keys, rowStart * 20 + 21);
+                    float b_c2 = Unsafe.Add(ref keys, rowStart * 20 + 22);
+                    float b_c3 = Unsafe.Add(ref keys, rowStart * 20 + 23);
+                    float a_r1 = Unsafe.Add(ref dS, tile * 64 + rowStart + 17);
+                    acc_r1_c0 = a_r1 * b_c0 + acc_r1_c0;
+                    acc_r1_c1 = a_r1 * b_c1 + acc_r1_c1;
+                    acc_r1_c2 = a_r1 * b_c2 + acc_r1_c2;
+                    acc_r1_c3 = a_r1 * b_c3 + acc_r1_c3;
+                    float a_r2 = Unsafe.Add(ref dS, tile * 64 + rowStart + 33);
+                    acc_r2_c0 = a_r2 * b_c0 + acc_r2_c0;
+                    acc_r2_c1 = a_r2 * b_c1 + acc_r2_c1;
+                    acc_r2_c2 = a_r2 * b_c2 + acc_r2_c2;
+                    acc_r2_c3 = a_r2 * b_c3 + acc_r2_c3;
+                    float a_r3 = Unsafe.Add(ref dS, tile * 64 + rowStart + 49);
+                    acc_r3_c0 = a_r3 * b_c0 + acc_r3_c0;
+                    acc_r3_c1 = a_r3 * b_c1 + acc_r3_c1;
+                    acc_r3_c2 = a_r3 * b_c2 + acc_r3_c2;
+                    acc_r3_c3 = a_r3 * b_c3 + acc_r3_c3;
+                }
+                // Key rowStart + 2 is visible to rows 2..3 of this tile only.
+                {
+                    float b_c0 = Unsafe.Add(ref keys, rowStart * 20 + 40);
+                    float b_c1 = Unsafe.Add(ref keys, rowStart * 20 + 41);
+                    float b_c2 = Unsafe.Add(ref keys, rowStart * 20 + 42);
+                    float b_c3 = Unsafe.Add(ref keys, rowStart * 20 + 43);
+                    float a_r2 = Unsafe.Add(ref dS, tile * 64 + rowStart + 34);
+                    acc_r2_c0 = a_r2 * b_c0 + acc_r2_c0;
+                    acc_r2_c1 = a_r2 * b_c1 + acc_r2_c1;
+                    acc_r2_c2 = a_r2 * b_c2 + acc_r2_c2;
+                    acc_r2_c3 = a_r2 * b_c3 + acc_r2_c3;
+                    float a_r3 = Unsafe.Add(ref dS, tile * 64 + rowStart + 50);
+                    acc_r3_c0 = a_r3 * b_c0 + acc_r3_c0;
+                    acc_r3_c1 = a_r3 * b_c1 + acc_r3_c1;
+                    acc_r3_c2 = a_r3 * b_c2 + acc_r3_c2;
+                    acc_r3_c3 = a_r3 * b_c3 + acc_r3_c3;
+                }
+                // Key rowStart + 3 is visible to rows 3..3 of this tile only.
+                {
+                    float b_c0 = Unsafe.Add(ref keys, rowStart * 20 + 60);
+                    float b_c1 = Unsafe.Add(ref keys, rowStart * 20 + 61);
+                    float b_c2 = Unsafe.Add(ref keys, rowStart * 20 + 62);
+                    float b_c3 = Unsafe.Add(ref keys, rowStart * 20 + 63);
+                    float a_r3 = Unsafe.Add(ref dS, tile * 64 + rowStart + 51);
+                    acc_r3_c0 = a_r3 * b_c0 + acc_r3_c0;
+                    acc_r3_c1 = a_r3 * b_c1 + acc_r3_c1;
+                    acc_r3_c2 = a_r3 * b_c2 + acc_r3_c2;
+                    acc_r3_c3 = a_r3 * b_c3 + acc_r3_c3;
+                }
+                Unsafe.Add(ref dQ, tile * 80) = acc_r0_c0;
+                Unsafe.Add(ref dQ, tile * 80 + 1) = acc_r0_c1;
+                Unsafe.Add(ref dQ, tile * 80 + 2) = acc_r0_c2;
+                Unsafe.Add(ref dQ, tile * 80 + 3) = acc_r0_c3;
+                Unsafe.Add(ref dQ, tile * 80 + 20) = acc_r1_c0;
+                Unsafe.Add(ref dQ, tile * 80 + 21) = acc_r1_c1;
+                Unsafe.Add(ref dQ, tile * 80 + 22) = acc_r1_c2;
+                Unsafe.Add(ref dQ, tile * 80 + 23) = acc_r1_c3;
+                Unsafe.Add(ref dQ, tile * 80 + 40) = acc_r2_c0;
+                Unsafe.Add(ref dQ, tile * 80 + 41) = acc_r2_c1;
+                Unsafe.Add(ref dQ, tile * 80 + 42) = acc_r2_c2;
+                Unsafe.Add(ref dQ, tile * 80 + 43) = acc_r2_c3;
+                Unsafe.Add(ref dQ, tile * 80 + 60) = acc_r3_c0;
+                Unsafe.Add(ref dQ, tile * 80 + 61) = acc_r3_c1;
+                Unsafe.Add(ref dQ, tile * 80 + 62) = acc_r3_c2;
+                Unsafe.Add(ref dQ, tile * 80 + 63) = acc_r3_c3;
+            }
+            if (hasTail)
+            {
+                int rowStart = firstRow + fullTiles * 4;
+                float acc_r0_c0 = 0f, acc_r0_c1 = 0f, acc_r0_c2 = 0f, acc_r0_c3 = 0f;
+                ref float bRow = ref keys;
+                ref float aRow = ref Unsafe.Add(ref dS, fullTiles * 64);
+                for (nint k = 0; k <= rowStart; k++)
+                {
+                    float b_c0 = bRow;
+                    float b_c1 = Unsafe.Add(ref bRow, 1);
+                    float b_c2 = Unsafe.Add(ref bRow, 2);
+                    float b_c3 = Unsafe.Add(ref bRow, 3);
+                    float a_r0 = Unsafe.Add(ref aRow, k);
+                    acc_r0_c0 = a_r0 * b_c0 + acc_r0_c0;
+                    acc_r0_c1 = a_r0 * b_c1 + acc_r0_c1;
+                    acc_r0_c2 = a_r0 * b_c2 + acc_r0_c2;
+                    acc_r0_c3 = a_r0 * b_c3 + acc_r0_c3;
+                    bRow = ref Unsafe.Add(ref bRow, 20);
+                }
+                Unsafe.Add(ref dQ, fullTiles * 80) = acc_r0_c0;
+                Unsafe.Add(ref dQ, fullTiles * 80 + 1) = acc_r0_c1;
+                Unsafe.Add(ref dQ, fullTiles * 80 + 2) = acc_r0_c2;
+                Unsafe.Add(ref dQ, fullTiles * 80 + 3) = acc_r0_c3;
+            }
+            for (int tile = 0; tile < fullTiles; tile++)
+            {
+                int rowStart = firstRow + tile * 4;
+                float acc_r0_c0 = 0f;
+                float acc_r1_c0 = 0f;
+                float acc_r2_c0 = 0f;
+                float acc_r3_c0 = 0f;
+                ref float bRow = ref Unsafe.Add(ref keys, 4);
+                ref float aRow = ref Unsafe.Add(ref dS, tile * 64);
+                for (nint k = 0; k <= rowStart; k++)
+                {
+                    float b_c0 = bRow;
+                    float a_r0 = Unsafe.Add(ref aRow, k);
+                    acc_r0_c0 = a_r0 * b_c0 + acc_r0_c0;
+                    float a_r1 = Unsafe.Add(ref aRow, k + 16);
+                    acc_r1_c0 = a_r1 * b_c0 + acc_r1_c0;
+                    float a_r2 = Unsafe.Add(ref aRow, k + 32);
+                    acc_r2_c0 = a_r2 * b_c0 + acc_r2_c0;
+                    float a_r3 = Unsafe.Add(ref aRow, k + 48);
+                    acc_r3_c0 = a_r3 * b_c0 + acc_r3_c0;
+                    bRow = ref Unsafe.Add(ref bRow, 20);
+                }
+                // Key rowStart + 1 is visible to rows 1..3 of this tile only.
+                {
+                    float b_c0 = Unsafe.Add(ref keys, rowStart * 20 + 24);
+                    float a_r1 = Unsafe.Add(ref dS, tile * 64 + rowStart + 17);
+                    acc_r1_c0 = a_r1 * b_c0 + acc_r1_c0;
+                    float a_r2 = Unsafe.Add(ref dS, tile * 64 + rowStart + 33);
+                    acc_r2_c0 = a_r2 * b_c0 + acc_r2_c0;
+                    float a_r3 = Unsafe.Add(ref dS, tile * 64 + rowStart + 49);
+                    acc_r3_c0 = a_r3 * b_c0 + acc_r3_c0;
+                }
+                // Key rowStart + 2 is visible to rows 2..3 of this tile only.
+                {
+                    float b_c0 = Unsafe.Add(ref keys, rowStart * 20 + 44);
+                    float a_r2 = Unsafe.Add(ref dS, tile * 64 + rowStart + 34);
+                    acc_r2_c0 = a_r2 * b_c0 + acc_r2_c0;
+                    float a_r3 = Unsafe.Add(ref dS, tile * 64 + rowStart + 50);
+                    acc_r3_c0 = a_r3 * b_c0 + acc_r3_c0;
+                }
+                // Key rowStart + 3 is visible to rows 3..3 of this tile only.
+                {
+                    float b_c0 = Unsafe.Add(ref keys, rowStart * 20 + 64);
+                    float a_r3 = Unsafe.Add(ref dS, tile * 64 + rowStart + 51);
+                    acc_r3_c0 = a_r3 * b_c0 + acc_r3_c0;
+                }
+                Unsafe.Add(ref dQ, tile * 80 + 4) = acc_r0_c0;
+                Unsafe.Add(ref dQ, tile * 80 + 24) = acc_r1_c0;
+                Unsafe.Add(ref dQ, tile * 80 + 44) = acc_r2_c0;
+                Unsafe.Add(ref dQ, tile * 80 + 64) = acc_r3_c0;
+            }
+            if (hasTail)
+            {
+                int rowStart = firstRow + fullTiles * 4;
+                float acc_r0_c0 = 0f;
+                ref float bRow = ref Unsafe.Add(ref keys, 4);
+                ref float aRow = ref Unsafe.Add(ref dS, fullTiles * 64);
+                for (nint k = 0; k <= rowStart; k++)
+                {
+                    float b_c0 = bRow;
+                    float a_r0 = Unsafe.Add(ref aRow, k);
+                    acc_r0_c0 = a_r0 * b_c0 + acc_r0_c0;
+                    bRow = ref Unsafe.Add(ref bRow, 20);
+                }
+                Unsafe.Add(ref dQ, fullTiles * 80 + 4) = acc_r0_c0;
+            }
+        }
+
+        /// <summary>dK = dSᵀ·Q or dV = Pᵀ·dO: row j sums weight (i, j) times row i over the queries i ≥ j.</summary>
+        internal static void KeyGradient_Scalar(ref float weights, ref float rows, ref float gradient, int fullTiles, bool hasTail, int firstRow)
+        {
+            for (int tile = 0; tile < fullTiles; tile++)
+            {
+                int rowStart = firstRow + tile * 4;
+                float acc_r0_c0 = 0f, acc_r0_c1 = 0f, acc_r0_c2 = 0f, acc_r0_c3 = 0f;
+                float acc_r1_c0 = 0f, acc_r1_c1 = 0f, acc_r1_c2 = 0f, acc_r1_c3 = 0f;
+                float acc_r2_c0 = 0f, acc_r2_c1 = 0f, acc_r2_c2 = 0f, acc_r2_c3 = 0f;
+                float acc_r3_c0 = 0f, acc_r3_c1 = 0f, acc_r3_c2 = 0f, acc_r3_c3 = 0f;
+                ref float bRow = ref Unsafe.Add(ref rows, rowStart * 20);
+                ref float aRow = ref Unsafe.Add(ref weights, tile * 4 + rowStart * 16);
+                for (nint k = rowStart; k < 13; k++)
+                {
+                    float b_c0 = bRow;
+                    float b_c1 = Unsafe.Add(ref bRow, 1);
+                    float b_c2 = Unsafe.Add(ref bRow, 2);
+                    float b_c3 = Unsafe.Add(ref bRow, 3);
+                    float a_r0 = aRow;
+                    acc_r0_c0 = a_r0 * b_c0 + acc_r0_c0;
+                    acc_r0_c1 = a_r0 * b_c1 + acc_r0_c1;
+                    acc_r0_c2 = a_r0 * b_c2 + acc_r0_c2;
+                    acc_r0_c3 = a_r0 * b_c3 + acc_r0_c3;
+                    float a_r1 = Unsafe.Add(ref aRow, 1);
+                    acc_r1_c0 = a_r1 * b_c0 + acc_r1_c0;
+                    acc_r1_c1 = a_r1 * b_c1 + acc_r1_c1;
+                    acc_r1_c2 = a_r1 * b_c2 + acc_r1_c2;
+                    acc_r1_c3 = a_r1 * b_c3 + acc_r1_c3;
+                    float a_r2 = Unsafe.Add(ref aRow, 2);
+                    acc_r2_c0 = a_r2 * b_c0 + acc_r2_c0;
+                    acc_r2_c1 = a_r2 * b_c1 + acc_r2_c1;
+                    acc_r2_c2 = a_r2 * b_c2 + acc_r2_c2;
+                    acc_r2_c3 = a_r2 * b_c3 + acc_r2_c3;
+                    float a_r3 = Unsafe.Add(ref aRow, 3);
+                    acc_r3_c0 = a_r3 * b_c0 + acc_r3_c0;
+                    acc_r3_c1 = a_r3 * b_c1 + acc_r3_c1;
+                    acc_r3_c2 = a_r3 * b_c2 + acc_r3_c2;
+                    acc_r3_c3 = a_r3 * b_c3 + acc_r3_c3;
+                    bRow = ref Unsafe.Add(ref bRow, 20);
+                    aRow = ref Unsafe.Add(ref aRow, 16);
+                }
+                Unsafe.Add(ref gradient, tile * 80) = acc_r0_c0;
+                Unsafe.Add(ref gradient, tile * 80 + 1) = acc_r0_c1;
+                Unsafe.Add(ref gradient, tile * 80 + 2) = acc_r0_c2;
+                Unsafe.Add(ref gradient, tile * 80 + 3) = acc_r0_c3;
+                Unsafe.Add(ref gradient, tile * 80 + 20) = acc_r1_c0;
+                Unsafe.Add(ref gradient, tile * 80 + 21) = acc_r1_c1;
+                Unsafe.Add(ref gradient, tile * 80 + 22) = acc_r1_c2;
+                Unsafe.Add(ref gradient, tile * 80 + 23) = acc_r1_c3;
+                Unsafe.Add(ref gradient, tile * 80 + 40) = acc_r2_c0;
+                Unsafe.Add(ref gradient, tile * 80 + 41) = acc_r2_c1;
+                Unsafe.Add(ref gradient, tile * 80 + 42) = acc_r2_c2;
+                Unsafe.Add(ref gradient, tile * 80 + 43) = acc_r2_c3;
+                Unsafe.Add(ref gradient, tile * 80 + 60) = acc_r3_c0;
+                Unsafe.Add(ref gradient, tile * 80 + 61) = acc_r3_c1;
+                Unsafe.Add(ref gradient, tile * 80 + 62) = acc_r3_c2;
+                Unsafe.Add(ref gradient, tile * 80 + 63) = acc_r3_c3;
+            }
+            if (hasTail)
+            {
+                int rowStart = firstRow + fullTiles * 4;
+                float acc_r0_c0 = 0f, acc_r0_c1 = 0f, acc_r0_c2 = 0f, acc_r0_c3 = 0f;
+                ref float bRow = ref Unsafe.Add(ref rows, rowStart * 20);
+                ref float aRow = ref Unsafe.Add(ref weights, fullTiles * 4 + rowStart * 16);
+                for (nint k = rowStart; k < 13; k++)
+                {
+                    float b_c0 = bRow;
+                    float b_c1 = Unsafe.Add(ref bRow, 1);
+                    float b_c2 = Unsafe.Add(ref bRow, 2);
+                    float b_c3 = Unsafe.Add(ref bRow, 3);
+                    float a_r0 = aRow;
+                    acc_r0_c0 = a_r0 * b_c0 + acc_r0_c0;
+                    acc_r0_c1 = a_r0 * b_c1 + acc_r0_c1;
+                    acc_r0_c2 = a_r0 * b_c2 + acc_r0_c2;
+                    acc_r0_c3 = a_r0 * b_c3 + acc_r0_c3;
+                    bRow = ref Unsafe.Add(ref bRow, 20);
+                    aRow = ref Unsafe.Add(ref aRow, 16);
+                }
+                Unsafe.Add(ref gradient, fullTiles * 80) = acc_r0_c0;
+                Unsafe.Add(ref gradient, fullTiles * 80 + 1) = acc_r0_c1;
+                Unsafe.Add(ref gradient, fullTiles * 80 + 2) = acc_r0_c2;
+                Unsafe.Add(ref gradient, fullTiles * 80 + 3) = acc_r0_c3;
+            }
+            for (int tile = 0; tile < fullTiles; tile++)
+            {
+                int rowStart = firstRow + tile * 4;
+                float acc_r0_c0 = 0f;
+                float acc_r1_c0 = 0f;
+                float acc_r2_c0 = 0f;
+                float acc_r3_c0 = 0f;
+                ref float bRow = ref Unsafe.Add(ref rows, rowStart * 20 + 4);
+                ref float aRow = ref Unsafe.Add(ref weights, tile * 4 + rowStart * 16);
+                for (nint k = rowStart; k < 13; k++)
+                {
+                    float b_c0 = bRow;
+                    float a_r0 = aRow;
+                    acc_r0_c0 = a_r0 * b_c0 + acc_r0_c0;
+                    float a_r1 = Unsafe.Add(ref aRow, 1);
+                    acc_r1_c0 = a_r1 * b_c0 + acc_r1_c0;
+                    float a_r2 = Unsafe.Add(ref aRow, 2);
+                    acc_r2_c0 = a_r2 * b_c0 + acc_r2_c0;
+                    float a_r3 = Unsafe.Add(ref aRow, 3);
+                    acc_r3_c0 = a_r3 * b_c0 + acc_r3_c0;
+                    bRow = ref Unsafe.Add(ref bRow, 20);
+                    aRow = ref Unsafe.Add(ref aRow, 16);
+                }
+                Unsafe.Add(ref gradient, tile * 80 + 4) = acc_r0_c0;
+                Unsafe.Add(ref gradient, tile * 80 + 24) = acc_r1_c0;
+                Unsafe.Add(ref gradient, tile * 80 + 44) = acc_r2_c0;
+                Unsafe.Add(ref gradient, tile * 80 + 64) = acc_r3_c0;
+            }
+            if (hasTail)
+            {
+                int rowStart = firstRow + fullTiles * 4;
+                float acc_r0_c0 = 0f;
+                ref float bRow = ref Unsafe.Add(ref rows, rowStart * 20 + 4);
+                ref float aRow = ref Unsafe.Add(ref weights, fullTiles * 4 + rowStart * 16);
+                for (nint k = rowStart; k < 13; k++)
+                {
+                    float b_c0 = bRow;
+                    float a_r0 = aRow;
+                    acc_r0_c0 = a_r0 * b_c0 + acc_r0_c0;
+                    bRow = ref Unsafe.Add(ref bRow, 20);
+                    aRow = ref Unsafe.Add(ref aRow, 16);
+                }
+                Unsafe.Add(ref gradient, fullTiles * 80 + 4) = acc_r0_c0;
+            }
+        }
+    }
+
+    /// <summary>Phase 1 of a split OddCausal.AttentionBackward call: chunk = (sequence, head, row part), P and dS into the shared buffer.</summary>
+    [global::System.CodeDom.Compiler.GeneratedCode("FixedShapeAttention.Generators", "1.0.0.0")]
+    file readonly struct OddCausalAttentionBackwardKernelScores : IChunkKernel
+    {
+        private const float Scale = 0.4472136f; // 1/√5
+
+        public void Execute(in KernelBuffers buffers, int chunk)
+        {
+            int sequence = chunk / 16;
+            int head = chunk / 4 % 4;
+            int part = chunk % 4;
+            int firstTile = RowPartition.Start(4, 4, part);
+            int tileCount = RowPartition.Count(4, 4, part);
+            int fullTiles = Math.Min(firstTile + tileCount, 3) - firstTile;
+            bool hasTail = firstTile + tileCount > 3;
+            int firstRow = firstTile * 4;
+            int rowEnd = firstRow + fullTiles * 4 + (hasTail ? 1 : 0);
+            int keyCount = buffers.SequenceCount(sequence, 13);
+            nint headOffset = (nint)sequence * 260 + head * 5;
+            ref float q = ref Unsafe.Add(ref buffers.Input0, headOffset);
+            ref float k = ref Unsafe.Add(ref buffers.Input1, headOffset);
+            ref float v = ref Unsafe.Add(ref buffers.Input2, headOffset);
+            ref float o = ref Unsafe.Add(ref buffers.Input3, headOffset);
+            ref float dO = ref Unsafe.Add(ref buffers.Input4, headOffset);
+            ref float lse = ref Unsafe.Add(ref buffers.Input5, ((nint)sequence * 4 + head) * 13);
+            ref float p = ref Unsafe.Add(ref buffers.Output, ((nint)sequence * 4 + head) * 416);
+            ref float dS = ref Unsafe.Add(ref p, 208);
+            ref float keysT = ref MemoryMarshal.GetReference(WorkerScratch.Get(160));
+            ref float valuesT = ref Unsafe.Add(ref keysT, 80);
+            KeyPacking.PackTransposed(MemoryMarshal.CreateReadOnlySpan(ref k, 245), 20, 13, 5, MemoryMarshal.CreateSpan(ref keysT, 80), 16);
+            KeyPacking.PackTransposed(MemoryMarshal.CreateReadOnlySpan(ref v, 245), 20, 13, 5, MemoryMarshal.CreateSpan(ref valuesT, 80), 16);
+            ref float qRows = ref Unsafe.Add(ref q, firstRow * 20);
+            ref float dORows = ref Unsafe.Add(ref dO, firstRow * 20);
+            ref float pRows = ref Unsafe.Add(ref p, firstRow * 16);
+            ref float dSRows = ref Unsafe.Add(ref dS, firstRow * 16);
+            if (Vector512.IsHardwareAccelerated)
+            {
+                OddCausalAttentionKernel.Scores_Vector512(ref qRows, ref keysT, ref pRows, fullTiles, hasTail, firstRow);
+                OddCausalAttentionKernel.Scores_Vector512(ref dORows, ref valuesT, ref dSRows, fullTiles, hasTail, firstRow);
+            }
+            else if (Vector256.IsHardwareAccelerated)
+            {
+                OddCausalAttentionKernel.Scores_Vector256(ref qRows, ref keysT, ref pRows, fullTiles, hasTail, firstRow);
+                OddCausalAttentionKernel.Scores_Vector256(ref dORows, ref valuesT, ref dSRows, fullTiles, hasTail, firstRow);
+            }
+            else
+            {
+                OddCausalAttentionKernel.Scores_Scalar(ref qRows, ref keysT, ref pRows, fullTiles, hasTail, firstRow);
+                OddCausalAttentionKernel.Scores_Scalar(ref dORows, ref valuesT, ref dSRows, fullTiles, hasTail, firstRow);
+            }
+            for (int row = firstRow; row < rowEnd; row++)
+            {
+                int visible = Math.Min(row + 1, keyCount);
+                AttentionGradientRow.Write(
+                    MemoryMarshal.CreateSpan(ref Unsafe.Add(ref p, row * 16), 16), MemoryMarshal.CreateSpan(ref Unsafe.Add(ref dS, row * 16), 16),
+                    Unsafe.Add(ref lse, row), MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref o, row * 20), 5),
+                    MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref dO, row * 20), 5), Scale, visible);
+            }
+        }
+    }
+
+    /// <summary>Phase 2 of a split OddCausal.AttentionBackward call: chunk = (sequence, head, product, row part), dQ, dK or dV of its rows.</summary>
+    [global::System.CodeDom.Compiler.GeneratedCode("FixedShapeAttention.Generators", "1.0.0.0")]
+    file readonly struct OddCausalAttentionBackwardKernelProducts : IChunkKernel
+    {
+        public void Execute(in KernelBuffers buffers, int chunk)
+        {
+            int sequence = chunk / 48;
+            int head = chunk / 12 % 4;
+            int product = chunk / 4 % 3;
+            int part = chunk % 4;
+            int firstTile = RowPartition.Start(4, 4, part);
+            int tileCount = RowPartition.Count(4, 4, part);
+            int fullTiles = Math.Min(firstTile + tileCount, 3) - firstTile;
+            bool hasTail = firstTile + tileCount > 3;
+            int firstRow = firstTile * 4;
+            nint headOffset = (nint)sequence * 260 + head * 5;
+            ref float q = ref Unsafe.Add(ref buffers.Input0, headOffset);
+            ref float k = ref Unsafe.Add(ref buffers.Input1, headOffset);
+            ref float p = ref Unsafe.Add(ref buffers.Input2, ((nint)sequence * 4 + head) * 416);
+            ref float dS = ref Unsafe.Add(ref p, 208);
+            ref float dO = ref Unsafe.Add(ref buffers.Input4, headOffset);
+            ref float dQ = ref Unsafe.Add(ref buffers.Output, headOffset);
+            ref float dK = ref Unsafe.Add(ref buffers.Output1, headOffset);
+            ref float dV = ref Unsafe.Add(ref buffers.Output2, headOffset);
+            // dQ reads the part's rows of dS; dK and dV read its columns of dS and P (the products read them transposed).
+            ref float dSRows = ref Unsafe.Add(ref dS, firstRow * 16);
+            ref float dSColumns = ref Unsafe.Add(ref dS, firstRow);
+            ref float pColumns = ref Unsafe.Add(ref p, firstRow);
+            ref float dQRows = ref Unsafe.Add(ref dQ, firstRow * 20);
+            ref float dKRows = ref Unsafe.Add(ref dK, firstRow * 20);
+            ref float dVRows = ref Unsafe.Add(ref dV, firstRow * 20);
+            if (Vector512.IsHardwareAccelerated || Vector256.IsHardwareAccelerated)
+            {
+                if (product == 0)
+                {
+                    OddCausalAttentionBackwardKernel.QueryGradient_Vector256(ref dSRows, ref k, ref dQRows, fullTiles, hasTail, firstRow);
+                }
+                else if (product == 1)
+                {
+                    OddCausalAttentionBackwardKernel.KeyGradient_Vector256(ref dSColumns, ref q, ref dKRows, fullTiles, hasTail, firstRow);
+                }
+                else
+                {
+                    OddCausalAttentionBackwardKernel.KeyGradient_Vector256(ref pColumns, ref dO, ref dVRows, fullTiles, hasTail, firstRow);
+                }
+            }
+            else
+            {
+                if (product == 0)
+                {
+                    OddCausalAttentionBackwardKernel.QueryGradient_Scalar(ref dSRows, ref k, ref dQRows, fullTiles, hasTail, firstRow);
+                }
+                else if (product == 1)
+                {
+                    OddCausalAttentionBackwardKernel.KeyGradient_Scalar(ref dSColumns, ref q, ref dKRows, fullTiles, hasTail, firstRow);
+                }
+                else
+                {
+                    OddCausalAttentionBackwardKernel.KeyGradient_Scalar(ref pColumns, ref dO, ref dVRows, fullTiles, hasTail, firstRow);
+                }
             }
         }
     }

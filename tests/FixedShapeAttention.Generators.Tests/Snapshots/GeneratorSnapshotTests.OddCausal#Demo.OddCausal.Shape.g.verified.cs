@@ -4,7 +4,7 @@
 
 namespace Demo
 {
-    partial class OddCausal : global::FixedShapeAttention.ITransformerKernels
+    partial class OddCausal : global::FixedShapeAttention.ITrainingKernels
     {
         /// <summary>Tokens per sequence.</summary>
         public static int SequenceLength => 13;

@@ -72,6 +72,161 @@ namespace Demo
                 new global::FixedShapeAttention.Generated.WorkedExampleAttentionKernel(), batch, batch * 192L, maxDegreeOfParallelism, q, k, v, default,
                 default, output, keyCounts);
         }
+
+        /// <summary>Attention as <c>Attention</c>, for training: also writes each score row's <c>log Σ_j e^(S_ij/√3)</c> into
+        /// <paramref name="logSumExp"/>, <c>[batch, 1, 4]</c>, which <c>AttentionBackward</c> reads to recompute the probabilities.</summary>
+        /// <exception cref="global::System.ArgumentException">A length does not match the shape, or an output overlaps another span.</exception>
+        [global::System.CodeDom.Compiler.GeneratedCode("FixedShapeAttention.Generators", "1.0.0.0")]
+        public static void AttentionForTraining(
+            global::System.ReadOnlySpan<float> q, global::System.ReadOnlySpan<float> k, global::System.ReadOnlySpan<float> v, global::System.Span<float> output,
+            global::System.Span<float> logSumExp) =>
+            AttentionForTraining(q, k, v, output, logSumExp, global::FixedShapeAttention.KernelParallelism.DefaultMaxDegreeOfParallelism);
+
+        /// <inheritdoc cref="AttentionForTraining(global::System.ReadOnlySpan{float}, global::System.ReadOnlySpan{float}, global::System.ReadOnlySpan{float},
+        /// global::System.Span{float}, global::System.Span{float})"/>
+        /// <param name="maxDegreeOfParallelism">-1 for every processor, 1 for the calling thread only. Results are bit-identical for every value.</param>
+        [global::System.CodeDom.Compiler.GeneratedCode("FixedShapeAttention.Generators", "1.0.0.0")]
+        public static void AttentionForTraining(
+            global::System.ReadOnlySpan<float> q, global::System.ReadOnlySpan<float> k, global::System.ReadOnlySpan<float> v, global::System.Span<float> output,
+            global::System.Span<float> logSumExp, int maxDegreeOfParallelism)
+        {
+            int batch = global::FixedShapeAttention.CompilerServices.KernelArguments.ValidateAttentionForTraining(q, k, v, output, logSumExp, 4, 3, 1);
+            global::FixedShapeAttention.CompilerServices.ParallelRunner.Run(
+                new global::FixedShapeAttention.Generated.WorkedExampleAttentionKernel(), batch, batch * 192L, maxDegreeOfParallelism, q, k, v, default,
+                default, default, output, logSumExp, default, default);
+        }
+
+        /// <summary><c>AttentionForTraining</c> with a key-padding mask: sequence i attends to its first <c>keyCounts[i]</c> keys.</summary>
+        /// <exception cref="global::System.ArgumentException">As the unmasked overload, or a count is outside [0, 4].</exception>
+        [global::System.CodeDom.Compiler.GeneratedCode("FixedShapeAttention.Generators", "1.0.0.0")]
+        public static void AttentionForTraining(
+            global::System.ReadOnlySpan<float> q, global::System.ReadOnlySpan<float> k, global::System.ReadOnlySpan<float> v,
+            global::System.ReadOnlySpan<int> keyCounts, global::System.Span<float> output, global::System.Span<float> logSumExp) =>
+            AttentionForTraining(q, k, v, keyCounts, output, logSumExp, global::FixedShapeAttention.KernelParallelism.DefaultMaxDegreeOfParallelism);
+
+        /// <inheritdoc cref="AttentionForTraining(global::System.ReadOnlySpan{float}, global::System.ReadOnlySpan{float}, global::System.ReadOnlySpan{float},
+        /// global::System.ReadOnlySpan{int}, global::System.Span{float}, global::System.Span{float})"/>
+        /// <param name="maxDegreeOfParallelism">-1 for every processor, 1 for the calling thread only. Results are bit-identical for every value.</param>
+        [global::System.CodeDom.Compiler.GeneratedCode("FixedShapeAttention.Generators", "1.0.0.0")]
+        public static void AttentionForTraining(
+            global::System.ReadOnlySpan<float> q, global::System.ReadOnlySpan<float> k, global::System.ReadOnlySpan<float> v,
+            global::System.ReadOnlySpan<int> keyCounts, global::System.Span<float> output, global::System.Span<float> logSumExp, int maxDegreeOfParallelism)
+        {
+            int batch = global::FixedShapeAttention.CompilerServices.KernelArguments.ValidateAttentionForTraining(q, k, v, output, logSumExp, 4, 3, 1);
+            global::FixedShapeAttention.CompilerServices.KernelArguments.ValidateCounts(keyCounts, "keyCounts", batch, 4);
+            global::FixedShapeAttention.CompilerServices.ParallelRunner.Run(
+                new global::FixedShapeAttention.Generated.WorkedExampleAttentionKernel(), batch, batch * 192L, maxDegreeOfParallelism, q, k, v, default,
+                default, default, output, logSumExp, default, keyCounts);
+        }
+
+        /// <summary>The gradients of Q, K and V (overwritten) from <paramref name="outputGradient"/>, with the inputs, the output and the
+        /// log-sum-exps of <c>AttentionForTraining</c>.</summary>
+        /// <remarks>
+        /// <para>Flash-style: P = e^(S/√d − LSE) is recomputed from the saved log-sum-exps (no T × T matrix kept
+        /// between the passes), dS = P ∘ (dP − rowsum(dO ∘ O))/√d row by row, then dQ = dS·K, dK = dSᵀ·Q, dV =
+        /// Pᵀ·dO.</para>
+        /// <para>Register tiles (rows × vectors): S and dP Vector512 4×1 Vector128, Vector256 4×1 Vector128, scalar 4×4
+        /// float; dQ, dK and dV Vector512 4×3 float, Vector256 4×3 float, scalar 4×3 float.</para>
+        /// <para>Key-padding mask (the keyCounts overload): masked keys get P = dS = 0, so their dK and dV rows are
+        /// 0.</para>
+        /// <para>Row tail: 4 rows = 1 tile of 4, no row tail.</para>
+        /// <para>Scheduling: 1 chunk per (sequence, head), all 4 rows at once: dK and dV sum over every query row, so
+        /// the head's chunk owns them outright and the result does not depend on the thread count; scratch Kᵀ, Vᵀ (3 ×
+        /// 16 each), P and dS (4 × 16 each), 0 KiB per worker; with fewer (sequence, head) pairs than threads, two
+        /// phases over a buffer the call shares (0 KiB per pair): P and dS in 1 row block per head, then dQ, dK and dV
+        /// as 3 chunks per head; 480 flops per sequence; below 250_000 flops per call every chunk runs on the calling
+        /// thread.</para>
+        /// </remarks>
+        /// <exception cref="global::System.ArgumentException">A length does not match the shape, or a gradient overlaps another span.</exception>
+        [global::System.CodeDom.Compiler.GeneratedCode("FixedShapeAttention.Generators", "1.0.0.0")]
+        public static void AttentionBackward(
+            global::System.ReadOnlySpan<float> q, global::System.ReadOnlySpan<float> k, global::System.ReadOnlySpan<float> v,
+            global::System.ReadOnlySpan<float> output, global::System.ReadOnlySpan<float> logSumExp, global::System.ReadOnlySpan<float> outputGradient,
+            global::System.Span<float> queryGradient, global::System.Span<float> keyGradient, global::System.Span<float> valueGradient) =>
+            AttentionBackward(
+            q, k, v, output, logSumExp, outputGradient, queryGradient, keyGradient, valueGradient,
+            global::FixedShapeAttention.KernelParallelism.DefaultMaxDegreeOfParallelism);
+
+        /// <inheritdoc cref="AttentionBackward(global::System.ReadOnlySpan{float}, global::System.ReadOnlySpan{float}, global::System.ReadOnlySpan{float},
+        /// global::System.ReadOnlySpan{float}, global::System.ReadOnlySpan{float}, global::System.ReadOnlySpan{float}, global::System.Span{float},
+        /// global::System.Span{float}, global::System.Span{float})"/>
+        /// <param name="maxDegreeOfParallelism">-1 for every processor, 1 for the calling thread only. Results are bit-identical for every value.</param>
+        [global::System.CodeDom.Compiler.GeneratedCode("FixedShapeAttention.Generators", "1.0.0.0")]
+        public static void AttentionBackward(
+            global::System.ReadOnlySpan<float> q, global::System.ReadOnlySpan<float> k, global::System.ReadOnlySpan<float> v,
+            global::System.ReadOnlySpan<float> output, global::System.ReadOnlySpan<float> logSumExp, global::System.ReadOnlySpan<float> outputGradient,
+            global::System.Span<float> queryGradient, global::System.Span<float> keyGradient, global::System.Span<float> valueGradient,
+            int maxDegreeOfParallelism)
+        {
+            int batch = global::FixedShapeAttention.CompilerServices.KernelArguments.ValidateAttentionBackward(
+                q, k, v, output, logSumExp, outputGradient, queryGradient, keyGradient, valueGradient, 4, 3, 1);
+            long sharedFloats = (long)batch * 128L;
+            bool fewerPairsThanThreads = batch * 1 < global::FixedShapeAttention.KernelParallelism.Resolve(maxDegreeOfParallelism);
+            bool runsInParallel = batch * 480L >= global::FixedShapeAttention.KernelParallelism.ParallelThresholdFlops;
+            if (fewerPairsThanThreads && runsInParallel && sharedFloats <= global::System.Array.MaxLength)
+            {
+                // Fewer (sequence, head) pairs than threads: two phases over a buffer the call's chunks share.
+                global::System.Span<float> shared = global::FixedShapeAttention.CompilerServices.CallScratch.Get((int)sharedFloats);
+                global::FixedShapeAttention.CompilerServices.ParallelRunner.Run(
+                    new global::FixedShapeAttention.Generated.WorkedExampleAttentionBackwardKernelScores(), batch, batch * 192L, maxDegreeOfParallelism, q, k,
+                    v, output, outputGradient, logSumExp, shared, default, default, default);
+                global::FixedShapeAttention.CompilerServices.ParallelRunner.Run(
+                    new global::FixedShapeAttention.Generated.WorkedExampleAttentionBackwardKernelProducts(), batch * 3, batch * 288L, maxDegreeOfParallelism,
+                    q, k, shared, default, outputGradient, default, queryGradient, keyGradient, valueGradient, default);
+                return;
+            }
+
+            global::FixedShapeAttention.CompilerServices.ParallelRunner.Run(
+                new global::FixedShapeAttention.Generated.WorkedExampleAttentionBackwardKernel(), batch, batch * 480L, maxDegreeOfParallelism, q, k, v, output,
+                outputGradient, logSumExp, queryGradient, keyGradient, valueGradient, default);
+        }
+
+        /// <summary><c>AttentionBackward</c> with the key-padding mask the forward pass used: masked keys get zero gradients.</summary>
+        /// <exception cref="global::System.ArgumentException">As the unmasked overload, or a count is outside [0, 4].</exception>
+        [global::System.CodeDom.Compiler.GeneratedCode("FixedShapeAttention.Generators", "1.0.0.0")]
+        public static void AttentionBackward(
+            global::System.ReadOnlySpan<float> q, global::System.ReadOnlySpan<float> k, global::System.ReadOnlySpan<float> v,
+            global::System.ReadOnlySpan<int> keyCounts, global::System.ReadOnlySpan<float> output, global::System.ReadOnlySpan<float> logSumExp,
+            global::System.ReadOnlySpan<float> outputGradient, global::System.Span<float> queryGradient, global::System.Span<float> keyGradient,
+            global::System.Span<float> valueGradient) =>
+            AttentionBackward(
+            q, k, v, keyCounts, output, logSumExp, outputGradient, queryGradient, keyGradient, valueGradient,
+            global::FixedShapeAttention.KernelParallelism.DefaultMaxDegreeOfParallelism);
+
+        /// <inheritdoc cref="AttentionBackward(global::System.ReadOnlySpan{float}, global::System.ReadOnlySpan{float}, global::System.ReadOnlySpan{float},
+        /// global::System.ReadOnlySpan{int}, global::System.ReadOnlySpan{float}, global::System.ReadOnlySpan{float}, global::System.ReadOnlySpan{float},
+        /// global::System.Span{float}, global::System.Span{float}, global::System.Span{float})"/>
+        /// <param name="maxDegreeOfParallelism">-1 for every processor, 1 for the calling thread only. Results are bit-identical for every value.</param>
+        [global::System.CodeDom.Compiler.GeneratedCode("FixedShapeAttention.Generators", "1.0.0.0")]
+        public static void AttentionBackward(
+            global::System.ReadOnlySpan<float> q, global::System.ReadOnlySpan<float> k, global::System.ReadOnlySpan<float> v,
+            global::System.ReadOnlySpan<int> keyCounts, global::System.ReadOnlySpan<float> output, global::System.ReadOnlySpan<float> logSumExp,
+            global::System.ReadOnlySpan<float> outputGradient, global::System.Span<float> queryGradient, global::System.Span<float> keyGradient,
+            global::System.Span<float> valueGradient, int maxDegreeOfParallelism)
+        {
+            int batch = global::FixedShapeAttention.CompilerServices.KernelArguments.ValidateAttentionBackward(
+                q, k, v, output, logSumExp, outputGradient, queryGradient, keyGradient, valueGradient, 4, 3, 1);
+            global::FixedShapeAttention.CompilerServices.KernelArguments.ValidateCounts(keyCounts, "keyCounts", batch, 4);
+            long sharedFloats = (long)batch * 128L;
+            bool fewerPairsThanThreads = batch * 1 < global::FixedShapeAttention.KernelParallelism.Resolve(maxDegreeOfParallelism);
+            bool runsInParallel = batch * 480L >= global::FixedShapeAttention.KernelParallelism.ParallelThresholdFlops;
+            if (fewerPairsThanThreads && runsInParallel && sharedFloats <= global::System.Array.MaxLength)
+            {
+                // Fewer (sequence, head) pairs than threads: two phases over a buffer the call's chunks share.
+                global::System.Span<float> shared = global::FixedShapeAttention.CompilerServices.CallScratch.Get((int)sharedFloats);
+                global::FixedShapeAttention.CompilerServices.ParallelRunner.Run(
+                    new global::FixedShapeAttention.Generated.WorkedExampleAttentionBackwardKernelScores(), batch, batch * 192L, maxDegreeOfParallelism, q, k,
+                    v, output, outputGradient, logSumExp, shared, default, default, keyCounts);
+                global::FixedShapeAttention.CompilerServices.ParallelRunner.Run(
+                    new global::FixedShapeAttention.Generated.WorkedExampleAttentionBackwardKernelProducts(), batch * 3, batch * 288L, maxDegreeOfParallelism,
+                    q, k, shared, default, outputGradient, default, queryGradient, keyGradient, valueGradient, keyCounts);
+                return;
+            }
+
+            global::FixedShapeAttention.CompilerServices.ParallelRunner.Run(
+                new global::FixedShapeAttention.Generated.WorkedExampleAttentionBackwardKernel(), batch, batch * 480L, maxDegreeOfParallelism, q, k, v, output,
+                outputGradient, logSumExp, queryGradient, keyGradient, valueGradient, keyCounts);
+        }
     }
 }
 
@@ -104,19 +259,23 @@ namespace FixedShapeAttention.Generated
             ref float outputHead = ref Unsafe.Add(ref buffers.Output, headOffset);
             // Scratch: Kᵀ of this head (3 × 16), then up to 4 score rows of 16.
             ref float scratch = ref MemoryMarshal.GetReference(WorkerScratch.Get(112));
+            // A training forward pass (AttentionForTraining) passes the log-sum-exps as output 1: [batch, heads, rows].
+            bool keepLogSumExp = buffers.HasOutput1;
+            ref float logSumExp = ref keepLogSumExp ? ref Unsafe.Add(ref buffers.Output1, ((nint)sequence * 1 + head) * 4) : ref Unsafe.NullRef<float>();
             if (Vector512.IsHardwareAccelerated || Vector256.IsHardwareAccelerated)
             {
-                Rows_Vector256(ref qHead, ref kHead, ref vHead, ref outputHead, ref scratch, firstTile, tileCount, keyCount);
+                Rows_Vector256(ref qHead, ref kHead, ref vHead, ref outputHead, ref scratch, ref logSumExp, keepLogSumExp, firstTile, tileCount, keyCount);
             }
             else
             {
-                Rows_Scalar(ref qHead, ref kHead, ref vHead, ref outputHead, ref scratch, firstTile, tileCount, keyCount);
+                Rows_Scalar(ref qHead, ref kHead, ref vHead, ref outputHead, ref scratch, ref logSumExp, keepLogSumExp, firstTile, tileCount, keyCount);
             }
         }
 
         /// <summary>Row tiles [firstTile, firstTile + tileCount) of one head.</summary>
         private static void Rows_Vector256(
-            ref float qHead, ref float kHead, ref float vHead, ref float outputHead, ref float scratch, int firstTile, int tileCount, int keyCount)
+            ref float qHead, ref float kHead, ref float vHead, ref float outputHead, ref float scratch, ref float logSumExp, bool keepLogSumExp, int firstTile,
+            int tileCount, int keyCount)
         {
             ref float keysT = ref scratch;
             ref float scores = ref Unsafe.Add(ref scratch, 48);
@@ -132,14 +291,20 @@ namespace FixedShapeAttention.Generated
             Scores_Vector256(ref Unsafe.Add(ref qHead, firstRow * 3), ref keysT, ref scores, fullTiles, hasTail);
             for (int row = 0; row < rows; row++)
             {
-                Unsafe.Add(ref rowScale, row) = Softmax_Vector256(ref Unsafe.Add(ref scores, row * 16), keyCount);
+                Unsafe.Add(ref rowScale, row) = Softmax_Vector256(ref Unsafe.Add(ref scores, row * 16), keyCount, out float rowMax);
+                if (keepLogSumExp)
+                {
+                    // log Σ e^(s − max) + max, from the row's 1/Σ: its rounding moves the log by at most 2⁻²⁴.
+                    Unsafe.Add(ref logSumExp, firstRow + row) = rowMax - MathF.Log(Unsafe.Add(ref rowScale, row));
+                }
             }
             Output_Scalar(ref scores, ref vHead, ref rowScale, ref Unsafe.Add(ref outputHead, firstRow * 3), fullTiles, hasTail);
         }
 
         /// <summary>Row tiles [firstTile, firstTile + tileCount) of one head.</summary>
         private static void Rows_Scalar(
-            ref float qHead, ref float kHead, ref float vHead, ref float outputHead, ref float scratch, int firstTile, int tileCount, int keyCount)
+            ref float qHead, ref float kHead, ref float vHead, ref float outputHead, ref float scratch, ref float logSumExp, bool keepLogSumExp, int firstTile,
+            int tileCount, int keyCount)
         {
             ref float keysT = ref scratch;
             ref float scores = ref Unsafe.Add(ref scratch, 48);
@@ -155,13 +320,18 @@ namespace FixedShapeAttention.Generated
             Scores_Scalar(ref Unsafe.Add(ref qHead, firstRow * 3), ref keysT, ref scores, fullTiles, hasTail);
             for (int row = 0; row < rows; row++)
             {
-                Unsafe.Add(ref rowScale, row) = Softmax_Scalar(ref Unsafe.Add(ref scores, row * 16), keyCount);
+                Unsafe.Add(ref rowScale, row) = Softmax_Scalar(ref Unsafe.Add(ref scores, row * 16), keyCount, out float rowMax);
+                if (keepLogSumExp)
+                {
+                    // log Σ e^(s − max) + max, from the row's 1/Σ: its rounding moves the log by at most 2⁻²⁴.
+                    Unsafe.Add(ref logSumExp, firstRow + row) = rowMax - MathF.Log(Unsafe.Add(ref rowScale, row));
+                }
             }
             Output_Scalar(ref scores, ref vHead, ref rowScale, ref Unsafe.Add(ref outputHead, firstRow * 3), fullTiles, hasTail);
         }
 
         /// <summary>Scores of the chunk's query rows: Q·Kᵀ/√3 over 4 columns (4 keys).</summary>
-        private static void Scores_Vector256(ref float q, ref float keysT, ref float scores, int fullTiles, bool hasTail)
+        internal static void Scores_Vector256(ref float q, ref float keysT, ref float scores, int fullTiles, bool hasTail)
         {
             Vector128<float> scale = Vector128.Create(Scale);
             for (int tile = 0; tile < fullTiles; tile++)
@@ -193,7 +363,7 @@ namespace FixedShapeAttention.Generated
         }
 
         /// <summary>Scores of the chunk's query rows: Q·Kᵀ/√3 over 4 columns (4 keys).</summary>
-        private static void Scores_Scalar(ref float q, ref float keysT, ref float scores, int fullTiles, bool hasTail)
+        internal static void Scores_Scalar(ref float q, ref float keysT, ref float scores, int fullTiles, bool hasTail)
         {
             float scale = Scale;
             for (int tile = 0; tile < fullTiles; tile++)
@@ -251,8 +421,9 @@ namespace FixedShapeAttention.Generated
             }
         }
 
-        /// <summary>Turns a score row into exp(score − max) and returns 1/Σ, the factor that normalises the row's outputs.</summary>
-        private static float Softmax_Vector256(ref float row, int visible)
+        /// <summary>Turns a score row into exp(score − max) and returns 1/Σ, the factor that normalises the row's outputs;
+        /// the max comes out too, for the log-sum-exp a training forward pass keeps.</summary>
+        private static float Softmax_Vector256(ref float row, int visible, out float rowMax)
         {
             // Masked keys and the columns that pad the row to 4 (whole vectors) get -inf: weight exactly 0.
             for (int j = visible; j < 4; j++)
@@ -261,7 +432,7 @@ namespace FixedShapeAttention.Generated
             }
             Vector128<float> maxVector = Vector128.Create(float.NegativeInfinity);
             maxVector = Vector128.MaxNative(maxVector, Vector128.LoadUnsafe(ref row));
-            float rowMax = KernelMath.MaxAcross(maxVector);
+            rowMax = KernelMath.MaxAcross(maxVector);
             // Every key masked (all -inf): weights 0 rather than 0/0 = NaN. The hardware max skips NaN, so a row whose
             // visible scores are all NaN lands here too: anything that is not -inf is NaN, and the row stays NaN.
             if (float.IsNegativeInfinity(rowMax))
@@ -290,8 +461,9 @@ namespace FixedShapeAttention.Generated
             return (float)(1d / (Vector128.Sum(sumLower) + Vector128.Sum(sumUpper)));
         }
 
-        /// <summary>Turns a score row into exp(score − max) and returns 1/Σ, the factor that normalises the row's outputs.</summary>
-        private static float Softmax_Scalar(ref float row, int visible)
+        /// <summary>Turns a score row into exp(score − max) and returns 1/Σ, the factor that normalises the row's outputs;
+        /// the max comes out too, for the log-sum-exp a training forward pass keeps.</summary>
+        private static float Softmax_Scalar(ref float row, int visible, out float rowMax)
         {
             // Masked keys and the columns that pad the row to 4 (whole vectors) get -inf: weight exactly 0.
             for (int j = visible; j < 4; j++)
@@ -303,7 +475,7 @@ namespace FixedShapeAttention.Generated
             {
                 maxVector = MathF.Max(maxVector, Unsafe.Add(ref row, j));
             }
-            float rowMax = maxVector;
+            rowMax = maxVector;
             // Every key masked (all -inf): weights 0 rather than 0/0 = NaN. The hardware max skips NaN, so a row whose
             // visible scores are all NaN lands here too: anything that is not -inf is NaN, and the row stays NaN.
             if (float.IsNegativeInfinity(rowMax))
@@ -380,6 +552,297 @@ namespace FixedShapeAttention.Generated
                 Unsafe.Add(ref output, tile * 12 + 9) = acc_r3_c0 * rowScale_r3;
                 Unsafe.Add(ref output, tile * 12 + 10) = acc_r3_c1 * rowScale_r3;
                 Unsafe.Add(ref output, tile * 12 + 11) = acc_r3_c2 * rowScale_r3;
+            }
+        }
+    }
+
+    /// <summary>The chunks of one WorkedExample.AttentionBackward call: chunk = (sequence, head).</summary>
+    [global::System.CodeDom.Compiler.GeneratedCode("FixedShapeAttention.Generators", "1.0.0.0")]
+    file readonly struct WorkedExampleAttentionBackwardKernel : IChunkKernel
+    {
+        private const float Scale = 0.57735026f; // 1/√3
+
+        public void Execute(in KernelBuffers buffers, int chunk)
+        {
+            int sequence = chunk / 1;
+            int head = chunk % 1;
+            int keyCount = buffers.SequenceCount(sequence, 4);
+            nint headOffset = (nint)sequence * 12 + head * 3;
+            ref float q = ref Unsafe.Add(ref buffers.Input0, headOffset);
+            ref float k = ref Unsafe.Add(ref buffers.Input1, headOffset);
+            ref float v = ref Unsafe.Add(ref buffers.Input2, headOffset);
+            ref float o = ref Unsafe.Add(ref buffers.Input3, headOffset);
+            ref float dO = ref Unsafe.Add(ref buffers.Input4, headOffset);
+            ref float lse = ref Unsafe.Add(ref buffers.Input5, ((nint)sequence * 1 + head) * 4);
+            ref float dQ = ref Unsafe.Add(ref buffers.Output, headOffset);
+            ref float dK = ref Unsafe.Add(ref buffers.Output1, headOffset);
+            ref float dV = ref Unsafe.Add(ref buffers.Output2, headOffset);
+            // Scratch: Kᵀ and Vᵀ of this head (3 × 16 each), then P and dS (4 × 16 each).
+            ref float scratch = ref MemoryMarshal.GetReference(WorkerScratch.Get(224));
+            if (Vector512.IsHardwareAccelerated || Vector256.IsHardwareAccelerated)
+            {
+                Head_Vector256(ref q, ref k, ref v, ref o, ref dO, ref lse, ref dQ, ref dK, ref dV, ref scratch, keyCount);
+            }
+            else
+            {
+                Head_Scalar(ref q, ref k, ref v, ref o, ref dO, ref lse, ref dQ, ref dK, ref dV, ref scratch, keyCount);
+            }
+        }
+
+        /// <summary>dQ, dK and dV of one head.</summary>
+        private static void Head_Vector256(
+            ref float qHead, ref float kHead, ref float vHead, ref float outputHead, ref float outputGradientHead, ref float logSumExp,
+            ref float queryGradientHead, ref float keyGradientHead, ref float valueGradientHead, ref float scratch, int keyCount)
+        {
+            ref float keysT = ref scratch;
+            ref float valuesT = ref Unsafe.Add(ref scratch, 48);
+            ref float probabilities = ref Unsafe.Add(ref scratch, 96);
+            ref float scoreGradients = ref Unsafe.Add(ref scratch, 160);
+            // Kᵀ and Vᵀ are the B operands of S = Q·Kᵀ and dP = dO·Vᵀ, zero-padded to 16 columns as in the forward pass.
+            KeyPacking.PackTransposed(MemoryMarshal.CreateReadOnlySpan(ref kHead, 12), 3, 4, 3, MemoryMarshal.CreateSpan(ref keysT, 48), 16);
+            KeyPacking.PackTransposed(MemoryMarshal.CreateReadOnlySpan(ref vHead, 12), 3, 4, 3, MemoryMarshal.CreateSpan(ref valuesT, 48), 16);
+            WorkedExampleAttentionKernel.Scores_Vector256(ref qHead, ref keysT, ref probabilities, 1, false);
+            WorkedExampleAttentionKernel.Scores_Vector256(ref outputGradientHead, ref valuesT, ref scoreGradients, 1, false);
+            for (int row = 0; row < 4; row++)
+            {
+                int visible = keyCount;
+                AttentionGradientRow.Write(
+                    MemoryMarshal.CreateSpan(ref Unsafe.Add(ref probabilities, row * 16), 16),
+                    MemoryMarshal.CreateSpan(ref Unsafe.Add(ref scoreGradients, row * 16), 16), Unsafe.Add(ref logSumExp, row),
+                    MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref outputHead, row * 3), 3),
+                    MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref outputGradientHead, row * 3), 3), Scale, visible);
+            }
+            QueryGradient_Scalar(ref scoreGradients, ref kHead, ref queryGradientHead, 1, false);
+            KeyGradient_Scalar(ref scoreGradients, ref qHead, ref keyGradientHead, 1, false);
+            KeyGradient_Scalar(ref probabilities, ref outputGradientHead, ref valueGradientHead, 1, false);
+        }
+
+        /// <summary>dQ, dK and dV of one head.</summary>
+        private static void Head_Scalar(
+            ref float qHead, ref float kHead, ref float vHead, ref float outputHead, ref float outputGradientHead, ref float logSumExp,
+            ref float queryGradientHead, ref float keyGradientHead, ref float valueGradientHead, ref float scratch, int keyCount)
+        {
+            ref float keysT = ref scratch;
+            ref float valuesT = ref Unsafe.Add(ref scratch, 48);
+            ref float probabilities = ref Unsafe.Add(ref scratch, 96);
+            ref float scoreGradients = ref Unsafe.Add(ref scratch, 160);
+            // Kᵀ and Vᵀ are the B operands of S = Q·Kᵀ and dP = dO·Vᵀ, zero-padded to 16 columns as in the forward pass.
+            KeyPacking.PackTransposed(MemoryMarshal.CreateReadOnlySpan(ref kHead, 12), 3, 4, 3, MemoryMarshal.CreateSpan(ref keysT, 48), 16);
+            KeyPacking.PackTransposed(MemoryMarshal.CreateReadOnlySpan(ref vHead, 12), 3, 4, 3, MemoryMarshal.CreateSpan(ref valuesT, 48), 16);
+            WorkedExampleAttentionKernel.Scores_Scalar(ref qHead, ref keysT, ref probabilities, 1, false);
+            WorkedExampleAttentionKernel.Scores_Scalar(ref outputGradientHead, ref valuesT, ref scoreGradients, 1, false);
+            for (int row = 0; row < 4; row++)
+            {
+                int visible = keyCount;
+                AttentionGradientRow.Write(
+                    MemoryMarshal.CreateSpan(ref Unsafe.Add(ref probabilities, row * 16), 16),
+                    MemoryMarshal.CreateSpan(ref Unsafe.Add(ref scoreGradients, row * 16), 16), Unsafe.Add(ref logSumExp, row),
+                    MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref outputHead, row * 3), 3),
+                    MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref outputGradientHead, row * 3), 3), Scale, visible);
+            }
+            QueryGradient_Scalar(ref scoreGradients, ref kHead, ref queryGradientHead, 1, false);
+            KeyGradient_Scalar(ref scoreGradients, ref qHead, ref keyGradientHead, 1, false);
+            KeyGradient_Scalar(ref probabilities, ref outputGradientHead, ref valueGradientHead, 1, false);
+        }
+
+        /// <summary>dQ = dS·K of the head's rows (3 columns).</summary>
+        internal static void QueryGradient_Scalar(ref float dS, ref float keys, ref float dQ, int fullTiles, bool hasTail)
+        {
+            for (int tile = 0; tile < fullTiles; tile++)
+            {
+                float acc_r0_c0 = 0f, acc_r0_c1 = 0f, acc_r0_c2 = 0f;
+                float acc_r1_c0 = 0f, acc_r1_c1 = 0f, acc_r1_c2 = 0f;
+                float acc_r2_c0 = 0f, acc_r2_c1 = 0f, acc_r2_c2 = 0f;
+                float acc_r3_c0 = 0f, acc_r3_c1 = 0f, acc_r3_c2 = 0f;
+                ref float bRow = ref keys;
+                ref float aRow = ref Unsafe.Add(ref dS, tile * 64);
+                for (nint k = 0; k < 4; k++)
+                {
+                    float b_c0 = bRow;
+                    float b_c1 = Unsafe.Add(ref bRow, 1);
+                    float b_c2 = Unsafe.Add(ref bRow, 2);
+                    float a_r0 = Unsafe.Add(ref aRow, k);
+                    acc_r0_c0 = a_r0 * b_c0 + acc_r0_c0;
+                    acc_r0_c1 = a_r0 * b_c1 + acc_r0_c1;
+                    acc_r0_c2 = a_r0 * b_c2 + acc_r0_c2;
+                    float a_r1 = Unsafe.Add(ref aRow, k + 16);
+                    acc_r1_c0 = a_r1 * b_c0 + acc_r1_c0;
+                    acc_r1_c1 = a_r1 * b_c1 + acc_r1_c1;
+                    acc_r1_c2 = a_r1 * b_c2 + acc_r1_c2;
+                    float a_r2 = Unsafe.Add(ref aRow, k + 32);
+                    acc_r2_c0 = a_r2 * b_c0 + acc_r2_c0;
+                    acc_r2_c1 = a_r2 * b_c1 + acc_r2_c1;
+                    acc_r2_c2 = a_r2 * b_c2 + acc_r2_c2;
+                    float a_r3 = Unsafe.Add(ref aRow, k + 48);
+                    acc_r3_c0 = a_r3 * b_c0 + acc_r3_c0;
+                    acc_r3_c1 = a_r3 * b_c1 + acc_r3_c1;
+                    acc_r3_c2 = a_r3 * b_c2 + acc_r3_c2;
+                    bRow = ref Unsafe.Add(ref bRow, 3);
+                }
+                Unsafe.Add(ref dQ, tile * 12) = acc_r0_c0;
+                Unsafe.Add(ref dQ, tile * 12 + 1) = acc_r0_c1;
+                Unsafe.Add(ref dQ, tile * 12 + 2) = acc_r0_c2;
+                Unsafe.Add(ref dQ, tile * 12 + 3) = acc_r1_c0;
+                Unsafe.Add(ref dQ, tile * 12 + 4) = acc_r1_c1;
+                Unsafe.Add(ref dQ, tile * 12 + 5) = acc_r1_c2;
+                Unsafe.Add(ref dQ, tile * 12 + 6) = acc_r2_c0;
+                Unsafe.Add(ref dQ, tile * 12 + 7) = acc_r2_c1;
+                Unsafe.Add(ref dQ, tile * 12 + 8) = acc_r2_c2;
+                Unsafe.Add(ref dQ, tile * 12 + 9) = acc_r3_c0;
+                Unsafe.Add(ref dQ, tile * 12 + 10) = acc_r3_c1;
+                Unsafe.Add(ref dQ, tile * 12 + 11) = acc_r3_c2;
+            }
+        }
+
+        /// <summary>dK = dSᵀ·Q or dV = Pᵀ·dO: row j sums weight (i, j) times row i over the queries i.</summary>
+        internal static void KeyGradient_Scalar(ref float weights, ref float rows, ref float gradient, int fullTiles, bool hasTail)
+        {
+            for (int tile = 0; tile < fullTiles; tile++)
+            {
+                float acc_r0_c0 = 0f, acc_r0_c1 = 0f, acc_r0_c2 = 0f;
+                float acc_r1_c0 = 0f, acc_r1_c1 = 0f, acc_r1_c2 = 0f;
+                float acc_r2_c0 = 0f, acc_r2_c1 = 0f, acc_r2_c2 = 0f;
+                float acc_r3_c0 = 0f, acc_r3_c1 = 0f, acc_r3_c2 = 0f;
+                ref float bRow = ref rows;
+                ref float aRow = ref Unsafe.Add(ref weights, tile * 4);
+                for (nint k = 0; k < 4; k++)
+                {
+                    float b_c0 = bRow;
+                    float b_c1 = Unsafe.Add(ref bRow, 1);
+                    float b_c2 = Unsafe.Add(ref bRow, 2);
+                    float a_r0 = aRow;
+                    acc_r0_c0 = a_r0 * b_c0 + acc_r0_c0;
+                    acc_r0_c1 = a_r0 * b_c1 + acc_r0_c1;
+                    acc_r0_c2 = a_r0 * b_c2 + acc_r0_c2;
+                    float a_r1 = Unsafe.Add(ref aRow, 1);
+                    acc_r1_c0 = a_r1 * b_c0 + acc_r1_c0;
+                    acc_r1_c1 = a_r1 * b_c1 + acc_r1_c1;
+                    acc_r1_c2 = a_r1 * b_c2 + acc_r1_c2;
+                    float a_r2 = Unsafe.Add(ref aRow, 2);
+                    acc_r2_c0 = a_r2 * b_c0 + acc_r2_c0;
+                    acc_r2_c1 = a_r2 * b_c1 + acc_r2_c1;
+                    acc_r2_c2 = a_r2 * b_c2 + acc_r2_c2;
+                    float a_r3 = Unsafe.Add(ref aRow, 3);
+                    acc_r3_c0 = a_r3 * b_c0 + acc_r3_c0;
+                    acc_r3_c1 = a_r3 * b_c1 + acc_r3_c1;
+                    acc_r3_c2 = a_r3 * b_c2 + acc_r3_c2;
+                    bRow = ref Unsafe.Add(ref bRow, 3);
+                    aRow = ref Unsafe.Add(ref aRow, 16);
+                }
+                Unsafe.Add(ref gradient, tile * 12) = acc_r0_c0;
+                Unsafe.Add(ref gradient, tile * 12 + 1) = acc_r0_c1;
+                Unsafe.Add(ref gradient, tile * 12 + 2) = acc_r0_c2;
+                Unsafe.Add(ref gradient, tile * 12 + 3) = acc_r1_c0;
+                Unsafe.Add(ref gradient, tile * 12 + 4) = acc_r1_c1;
+                Unsafe.Add(ref gradient, tile * 12 + 5) = acc_r1_c2;
+                Unsafe.Add(ref gradient, tile * 12 + 6) = acc_r2_c0;
+                Unsafe.Add(ref gradient, tile * 12 + 7) = acc_r2_c1;
+                Unsafe.Add(ref gradient, tile * 12 + 8) = acc_r2_c2;
+                Unsafe.Add(ref gradient, tile * 12 + 9) = acc_r3_c0;
+                Unsafe.Add(ref gradient, tile * 12 + 10) = acc_r3_c1;
+                Unsafe.Add(ref gradient, tile * 12 + 11) = acc_r3_c2;
+            }
+        }
+    }
+
+    /// <summary>Phase 1 of a split WorkedExample.AttentionBackward call: chunk = (sequence, head, row part), P and dS into the shared buffer.</summary>
+    [global::System.CodeDom.Compiler.GeneratedCode("FixedShapeAttention.Generators", "1.0.0.0")]
+    file readonly struct WorkedExampleAttentionBackwardKernelScores : IChunkKernel
+    {
+        private const float Scale = 0.57735026f; // 1/√3
+
+        public void Execute(in KernelBuffers buffers, int chunk)
+        {
+            int sequence = chunk / 1;
+            int head = chunk / 1 % 1;
+            int part = chunk % 1;
+            int firstTile = RowPartition.Start(1, 1, part);
+            int tileCount = RowPartition.Count(1, 1, part);
+            int fullTiles = Math.Min(firstTile + tileCount, 1) - firstTile;
+            bool hasTail = firstTile + tileCount > 1;
+            int firstRow = firstTile * 4;
+            int rowEnd = firstRow + fullTiles * 4;
+            int keyCount = buffers.SequenceCount(sequence, 4);
+            nint headOffset = (nint)sequence * 12 + head * 3;
+            ref float q = ref Unsafe.Add(ref buffers.Input0, headOffset);
+            ref float k = ref Unsafe.Add(ref buffers.Input1, headOffset);
+            ref float v = ref Unsafe.Add(ref buffers.Input2, headOffset);
+            ref float o = ref Unsafe.Add(ref buffers.Input3, headOffset);
+            ref float dO = ref Unsafe.Add(ref buffers.Input4, headOffset);
+            ref float lse = ref Unsafe.Add(ref buffers.Input5, ((nint)sequence * 1 + head) * 4);
+            ref float p = ref Unsafe.Add(ref buffers.Output, ((nint)sequence * 1 + head) * 128);
+            ref float dS = ref Unsafe.Add(ref p, 64);
+            ref float keysT = ref MemoryMarshal.GetReference(WorkerScratch.Get(96));
+            ref float valuesT = ref Unsafe.Add(ref keysT, 48);
+            KeyPacking.PackTransposed(MemoryMarshal.CreateReadOnlySpan(ref k, 12), 3, 4, 3, MemoryMarshal.CreateSpan(ref keysT, 48), 16);
+            KeyPacking.PackTransposed(MemoryMarshal.CreateReadOnlySpan(ref v, 12), 3, 4, 3, MemoryMarshal.CreateSpan(ref valuesT, 48), 16);
+            ref float qRows = ref Unsafe.Add(ref q, firstRow * 3);
+            ref float dORows = ref Unsafe.Add(ref dO, firstRow * 3);
+            ref float pRows = ref Unsafe.Add(ref p, firstRow * 16);
+            ref float dSRows = ref Unsafe.Add(ref dS, firstRow * 16);
+            if (Vector512.IsHardwareAccelerated || Vector256.IsHardwareAccelerated)
+            {
+                WorkedExampleAttentionKernel.Scores_Vector256(ref qRows, ref keysT, ref pRows, fullTiles, hasTail);
+                WorkedExampleAttentionKernel.Scores_Vector256(ref dORows, ref valuesT, ref dSRows, fullTiles, hasTail);
+            }
+            else
+            {
+                WorkedExampleAttentionKernel.Scores_Scalar(ref qRows, ref keysT, ref pRows, fullTiles, hasTail);
+                WorkedExampleAttentionKernel.Scores_Scalar(ref dORows, ref valuesT, ref dSRows, fullTiles, hasTail);
+            }
+            for (int row = firstRow; row < rowEnd; row++)
+            {
+                int visible = keyCount;
+                AttentionGradientRow.Write(
+                    MemoryMarshal.CreateSpan(ref Unsafe.Add(ref p, row * 16), 16), MemoryMarshal.CreateSpan(ref Unsafe.Add(ref dS, row * 16), 16),
+                    Unsafe.Add(ref lse, row), MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref o, row * 3), 3),
+                    MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref dO, row * 3), 3), Scale, visible);
+            }
+        }
+    }
+
+    /// <summary>Phase 2 of a split WorkedExample.AttentionBackward call: chunk = (sequence, head, product, row part), dQ, dK or dV of its rows.</summary>
+    [global::System.CodeDom.Compiler.GeneratedCode("FixedShapeAttention.Generators", "1.0.0.0")]
+    file readonly struct WorkedExampleAttentionBackwardKernelProducts : IChunkKernel
+    {
+        public void Execute(in KernelBuffers buffers, int chunk)
+        {
+            int sequence = chunk / 3;
+            int head = chunk / 3 % 1;
+            int product = chunk / 1 % 3;
+            int part = chunk % 1;
+            int firstTile = RowPartition.Start(1, 1, part);
+            int tileCount = RowPartition.Count(1, 1, part);
+            int fullTiles = Math.Min(firstTile + tileCount, 1) - firstTile;
+            bool hasTail = firstTile + tileCount > 1;
+            int firstRow = firstTile * 4;
+            nint headOffset = (nint)sequence * 12 + head * 3;
+            ref float q = ref Unsafe.Add(ref buffers.Input0, headOffset);
+            ref float k = ref Unsafe.Add(ref buffers.Input1, headOffset);
+            ref float p = ref Unsafe.Add(ref buffers.Input2, ((nint)sequence * 1 + head) * 128);
+            ref float dS = ref Unsafe.Add(ref p, 64);
+            ref float dO = ref Unsafe.Add(ref buffers.Input4, headOffset);
+            ref float dQ = ref Unsafe.Add(ref buffers.Output, headOffset);
+            ref float dK = ref Unsafe.Add(ref buffers.Output1, headOffset);
+            ref float dV = ref Unsafe.Add(ref buffers.Output2, headOffset);
+            // dQ reads the part's rows of dS; dK and dV read its columns of dS and P (the products read them transposed).
+            ref float dSRows = ref Unsafe.Add(ref dS, firstRow * 16);
+            ref float dSColumns = ref Unsafe.Add(ref dS, firstRow);
+            ref float pColumns = ref Unsafe.Add(ref p, firstRow);
+            ref float dQRows = ref Unsafe.Add(ref dQ, firstRow * 3);
+            ref float dKRows = ref Unsafe.Add(ref dK, firstRow * 3);
+            ref float dVRows = ref Unsafe.Add(ref dV, firstRow * 3);
+            if (product == 0)
+            {
+                WorkedExampleAttentionBackwardKernel.QueryGradient_Scalar(ref dSRows, ref k, ref dQRows, fullTiles, hasTail);
+            }
+            else if (product == 1)
+            {
+                WorkedExampleAttentionBackwardKernel.KeyGradient_Scalar(ref dSColumns, ref q, ref dKRows, fullTiles, hasTail);
+            }
+            else
+            {
+                WorkedExampleAttentionBackwardKernel.KeyGradient_Scalar(ref pColumns, ref dO, ref dVRows, fullTiles, hasTail);
             }
         }
     }

@@ -4,7 +4,7 @@
 
 namespace Demo
 {
-    partial class WorkedExample : global::FixedShapeAttention.ITransformerKernels
+    partial class WorkedExample : global::FixedShapeAttention.ITrainingKernels
     {
         /// <summary>Tokens per sequence.</summary>
         public static int SequenceLength => 4;

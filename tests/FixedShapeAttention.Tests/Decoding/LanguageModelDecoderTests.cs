@@ -244,4 +244,45 @@ public sealed class LanguageModelDecoderTests
         decoder.DecodeStep(sequences, tokens, logits);
         Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
     }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(2)]
+    public void A_steps_attention_work_is_linear_in_its_position_counted_not_timed(int keyValueHeads)
+    {
+        // Counts the cached keys the attention kernel reads (AttendedKeys), not time: a step at position p reads p + 1
+        // keys per layer and head, so its work is exactly Layers · Heads · (p + 1), the same increment at every step,
+        // whatever the context (a recompute would grow as p², a kernel that scanned the whole cache as the context).
+        TransformerLanguageModel model = Model(keyValueHeads: keyValueHeads, rotary: keyValueHeads > 0);
+        LanguageModelConfig c = model.Config;
+        var decoder = new LanguageModelDecoder(model, 2);
+        var logits = new float[c.Vocabulary];
+        decoder.Prefill(1, [4, 5, 6], logits);
+        long afterOtherSequence = decoder.AttendedKeys;
+        // The prefill of 3 tokens reads 1 + 2 + 3 keys per layer and head.
+        Assert.Equal((long)c.Layers * c.Heads * (1 + 2 + 3), afterOtherSequence);
+
+        decoder.Prefill(0, [1], logits);
+        var work = new List<long>();
+        for (int position = 1; position < c.SequenceLength; position++)
+        {
+            long before = decoder.AttendedKeys;
+            decoder.DecodeStep([0], [position % c.Vocabulary], logits);
+            work.Add(decoder.AttendedKeys - before);
+            Assert.Equal((long)c.Layers * c.Heads * (position + 1), work[^1]);
+        }
+
+        // Linear: every step costs the same Layers · Heads more than the one before.
+        Assert.All(work.Zip(work.Skip(1), (a, b) => b - a), increment => Assert.Equal((long)c.Layers * c.Heads, increment));
+
+        // A batch step is the sum of its rows' work, each at its own position.
+        long beforeBatch = decoder.AttendedKeys;
+        decoder.Reset(0);
+        decoder.Prefill(0, [1, 2], logits);
+        long prefillWork = decoder.AttendedKeys - beforeBatch;
+        beforeBatch = decoder.AttendedKeys;
+        decoder.DecodeStep([0, 1], [3, 7], new float[2 * c.Vocabulary]);
+        Assert.Equal((long)c.Layers * c.Heads * (1 + 2), prefillWork);
+        Assert.Equal((long)c.Layers * c.Heads * ((2 + 1) + (3 + 1)), decoder.AttendedKeys - beforeBatch);
+    }
 }

@@ -2,7 +2,7 @@ using System.IO;
 using System.Reflection.Metadata;
 using System.Reflection.PortableExecutable;
 
-namespace FixedShapeAttention.Models.Packaging;
+namespace FixedShapeAttention.SampleModels.Packaging;
 
 /// <summary>
 /// Opens a managed resource embedded in a .NET assembly file by reading the file's metadata with

@@ -1,7 +1,7 @@
 using System;
 using System.IO;
 
-namespace FixedShapeAttention.Models.Packaging;
+namespace FixedShapeAttention.SampleModels.Packaging;
 
 /// <summary>
 /// A read-only, seekable view of <c>[start, start + length)</c> of a file stream, which it owns. Lets a resource

@@ -2,9 +2,10 @@ using System;
 using System.IO;
 using System.Linq;
 using System.Reflection;
-using FixedShapeAttention.Models.Packaging;
+using FixedShapeAttention.Models;
+using FixedShapeAttention.SampleModels.Packaging;
 
-namespace FixedShapeAttention.Models;
+namespace FixedShapeAttention.SampleModels;
 
 /// <summary>
 /// The all-MiniLM-L6-v2 sentence-embedding model (MIT) and its vocabulary, as shipped inside the NuGet package
@@ -41,6 +42,47 @@ public static class MiniLmPackage
     /// <returns>A read-only, seekable stream over the resource; the caller disposes it.</returns>
     /// <exception cref="FileNotFoundException">The package is not in the NuGet folder: run <c>dotnet restore</c>.</exception>
     public static Stream OpenVocabulary() => Open(VocabularyResourceName);
+
+    /// <summary>all-MiniLM-L6-v2 on the generated kernels of <see cref="MiniLmShape"/>, read from the package.</summary>
+    /// <param name="options">Pooling, normalisation and batching; null for sentence-transformers' choices for this model (mean, normalised).</param>
+    public static SentenceEncoder LoadEncoder(SentenceEncoderOptions? options = null)
+    {
+        using Stream model = OpenModel();
+        using Stream vocabulary = OpenVocabulary();
+        return SentenceEncoder.Load<MiniLmShape>(model, vocabulary, options);
+    }
+
+    /// <summary>
+    /// Writes model.onnx and vocab.txt into <paramref name="directory"/> (created if missing) unless they are already
+    /// there with the right sizes, so that code which takes a model directory or file path can run on the real model.
+    /// </summary>
+    /// <returns><paramref name="directory"/>.</returns>
+    public static string ExtractTo(string directory)
+    {
+        ArgumentNullException.ThrowIfNull(directory);
+        Directory.CreateDirectory(directory);
+        Extract(ModelResourceName, Path.Combine(directory, "model.onnx"));
+        Extract(VocabularyResourceName, Path.Combine(directory, "vocab.txt"));
+        return directory;
+    }
+
+    private static void Extract(string resourceName, string path)
+    {
+        using Stream source = Open(resourceName);
+        if (File.Exists(path) && new FileInfo(path).Length == source.Length)
+        {
+            return;
+        }
+
+        // Written under a temporary name and moved, so a concurrent reader never sees half a file.
+        string partial = path + "." + Guid.NewGuid().ToString("N") + ".partial";
+        using (var target = new FileStream(partial, FileMode.CreateNew, FileAccess.Write))
+        {
+            source.CopyTo(target);
+        }
+
+        File.Move(partial, path, overwrite: true);
+    }
 
     private static Stream Open(string resourceName)
     {

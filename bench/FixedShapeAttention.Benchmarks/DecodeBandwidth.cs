@@ -1,0 +1,105 @@
+using System;
+using System.Diagnostics;
+using System.Globalization;
+using System.Linq;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using FixedShapeAttention.Decoding;
+using FixedShapeAttention.Training;
+
+namespace FixedShapeAttention.Benchmarks;
+
+/// <summary>
+/// <c>-- decode-bandwidth</c>: a batch-1 decode step on one thread reads every weight once and its sequence's cache
+/// once, so its speed is a bandwidth. Measures, in one process, the machine's read bandwidth with Vector512 loads
+/// (eight independent accumulators) over a buffer the size of the step's reads (L3-resident, where the demo model's
+/// weights sit between steps) and over 512 MiB (DRAM), then the step's time and the GB/s of weights and cache it
+/// streams, as a share of each.
+/// </summary>
+public static class DecodeBandwidth
+{
+    public static void Run()
+    {
+        KernelParallelism.DefaultMaxDegreeOfParallelism = 1;
+        TransformerLanguageModel model = DecodingBenchmarks.CreateModel();
+        LanguageModelConfig c = model.Config;
+        // Every parameter is read once per step except the embeddings: one row of the token and position tables, and
+        // the whole token table again as the tied head.
+        long weightFloats = model.Parameters.Where(p => !p.Name.StartsWith("embed.", StringComparison.Ordinal)).Sum(p => (long)p.Value.Length)
+            + 2L * c.Dim + (c.TiedEmbeddings ? (long)c.Vocabulary * c.Dim : 0);
+        const int firstPosition = 64, steps = 32;
+        // Keys and values of positions 0..p per layer, averaged over the steps p = 64..95.
+        double cacheFloats = 2.0 * c.Layers * c.KeyValueDim * (firstPosition + (steps - 1) / 2.0 + 1);
+        double stepBytes = (weightFloats + cacheFloats) * sizeof(float);
+
+        double cacheSized = ReadBandwidth((long)stepBytes);
+        double dram = ReadBandwidth(512L << 20);
+        double stepSeconds = StepSeconds(model, firstPosition, steps);
+        double stepGigabytes = stepBytes / stepSeconds / 1e9;
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"read bandwidth (Vector512 loads, one thread): {cacheSized:0.0} GB/s over {stepBytes / 1e6:0.00} MB (L3-resident), {dram:0.0} GB/s over 512 MiB (DRAM)"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"decode step, batch 1, one thread, positions {firstPosition}–{firstPosition + steps - 1}: {stepSeconds * 1e6:0.0} µs, reads {weightFloats * 4 / 1e6:0.00} MB of weights + {cacheFloats * 4 / 1e6:0.00} MB of cache = {stepGigabytes:0.0} GB/s, "
+            + $"{100 * stepGigabytes / cacheSized:0} % of the L3-resident read bandwidth ({100 * stepGigabytes / dram:0} % of DRAM's)"));
+    }
+
+    /// <summary>The best of several timed groups of 32 steps from position <paramref name="first"/> (each group first
+    /// prefills to it): the step as the weights stream from cache, without the prefill in between.</summary>
+    private static double StepSeconds(TransformerLanguageModel model, int first, int steps)
+    {
+        var decoder = new LanguageModelDecoder(model, 1);
+        int[] prompt = Enumerable.Range(0, first).Select(i => i % 200 + 32).ToArray();
+        var logits = new float[model.Config.Vocabulary];
+        int[] sequence = [0], token = [33];
+        double best = double.MaxValue;
+        var total = Stopwatch.StartNew();
+        while (total.Elapsed.TotalSeconds < 3)
+        {
+            decoder.Reset(0);
+            decoder.Prefill(0, prompt, logits);
+            long start = Stopwatch.GetTimestamp();
+            for (int i = 0; i < steps; i++)
+                decoder.DecodeStep(sequence, token, logits);
+            best = Math.Min(best, Stopwatch.GetElapsedTime(start).TotalSeconds / steps);
+        }
+
+        return best;
+    }
+
+    private static double ReadBandwidth(long bytes)
+    {
+        int floats = (int)Math.Min(bytes / sizeof(float) / 128 * 128, Array.MaxLength / 128 * 128);
+        float[] buffer = GC.AllocateArray<float>(floats, pinned: true);
+        buffer.AsSpan().Fill(1f);
+        long passes = Math.Max(2, (2L << 30) / bytes);
+        double best = 0;
+        for (int attempt = 0; attempt < 5; attempt++)
+        {
+            long start = Stopwatch.GetTimestamp();
+            float sink = 0;
+            for (long pass = 0; pass < passes; pass++)
+                sink += Read(buffer);
+            double seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
+            GC.KeepAlive(sink);
+            best = Math.Max(best, passes * (double)floats * sizeof(float) / seconds / 1e9);
+        }
+
+        return best;
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static float Read(float[] buffer)
+    {
+        ref float p = ref MemoryMarshal.GetArrayDataReference(buffer);
+        nuint floats = (nuint)buffer.Length;
+        Vector512<float> s0 = default, s1 = default, s2 = default, s3 = default, s4 = default, s5 = default, s6 = default, s7 = default;
+        for (nuint i = 0; i < floats; i += 128)
+        {
+            s0 += Vector512.LoadUnsafe(ref p, i); s1 += Vector512.LoadUnsafe(ref p, i + 16); s2 += Vector512.LoadUnsafe(ref p, i + 32); s3 += Vector512.LoadUnsafe(ref p, i + 48);
+            s4 += Vector512.LoadUnsafe(ref p, i + 64); s5 += Vector512.LoadUnsafe(ref p, i + 80); s6 += Vector512.LoadUnsafe(ref p, i + 96); s7 += Vector512.LoadUnsafe(ref p, i + 112);
+        }
+
+        return Vector512.Sum(s0 + s1 + s2 + s3 + s4 + s5 + s6 + s7);
+    }
+}

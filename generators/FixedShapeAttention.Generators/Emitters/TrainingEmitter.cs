@@ -1,0 +1,134 @@
+using static FixedShapeAttention.Generators.Emitters.KernelEmitterCommon;
+
+namespace FixedShapeAttention.Generators.Emitters;
+
+/// <summary>
+/// Emits the training passes of the shape's weighted layers: <c>FeedForwardForTraining</c> (keeping the pre-activation
+/// h = x·W1 + b1 and a = act(h) for the backward pass), <c>FeedForwardBackward</c> (dW2 += aᵀ·dy, db2 += Σdy,
+/// dh = (dy·W2ᵀ) ∘ act′(h), dW1 += xᵀ·dh, db1 += Σdh, dx = dh·W1ᵀ) and <c>ProjectionBackward</c> (dW += xᵀ·dy,
+/// db += Σdy, dx = dy·Wᵀ), every product with the shape's constant dimensions on the packing product of
+/// <c>TrainingOperations</c>.
+/// </summary>
+internal static class TrainingEmitter
+{
+    private const string Operations = Spans.CompilerServices + ".TrainingOperations";
+
+    /// <summary>A call of a <c>TrainingOperations</c> method, its arguments wrapped to the line width.</summary>
+    private static void Call(SourceWriter w, string method, params string[] arguments) =>
+        w.List($"{Operations}.{method}(", arguments, ");");
+
+    public static string Emit(KernelPlan plan)
+    {
+        ShapeSpec shape = plan.Shape;
+        int s = shape.SequenceLength, e = shape.EmbeddingDim, f = shape.FfnDim;
+        string activation = $"global::FixedShapeAttention.Activation.{shape.Activation}";
+        return FileHeaderEmitter.Write(shape.Type, w =>
+        {
+            EmitOverloadPair(
+                w,
+                "FeedForwardForTraining",
+                new[]
+                {
+                    (Spans.ReadOnly, "x"), (Spans.ReadOnly, "w1"), (Spans.ReadOnly, "b1"), (Spans.ReadOnly, "w2"), (Spans.ReadOnly, "b2"), (Spans.Writable, "y"),
+                    (Spans.Writable, "hidden"), (Spans.Writable, "activated"),
+                },
+                new[]
+                {
+                    $"/// <summary><c>y = {shape.Activation}(x·W1 + b1)·W2 + b2</c> for training: also keeps <paramref name=\"hidden\"/> = x·W1 + b1 and",
+                    $"/// <paramref name=\"activated\"/> = {shape.Activation}(hidden), <c>[batch, {s}, {f}]</c>, which <c>FeedForwardBackward</c> reads.</summary>",
+                    "/// <exception cref=\"global::System.ArgumentException\">A length does not match the shape, or an output overlaps another span.</exception>",
+                },
+                () =>
+                {
+                    w.List(
+                        $"int batch = {Spans.CompilerServices}.KernelArguments.ValidateFeedForwardForTraining(",
+                        new[] { "x", "w1", "b1", "w2", "b2", "y", "hidden", "activated", $"{s}", $"{e}", $"{f}" },
+                        ");");
+                    w.Line($"int rows = batch * {s};");
+                    Call(w, "Multiply", "x", $"{e}", "false", "w1", $"{f}", "false", "hidden", $"{f}", "rows", $"{f}", $"{e}", "false", "maxDegreeOfParallelism");
+                    Call(w, "AddBias", "hidden", "b1");
+                    Call(w, "Activate", $"{activation}", "hidden", "activated");
+                    Call(w, "Multiply", "activated", $"{f}", "false", "w2", $"{e}", "false", "y", $"{e}", "rows", $"{e}", $"{f}", "false", "maxDegreeOfParallelism");
+                    Call(w, "AddBias", "y", "b2");
+                });
+
+            w.Line();
+            EmitOverloadPair(
+                w,
+                "FeedForwardBackward",
+                new[]
+                {
+                    (Spans.ReadOnly, "x"), (Spans.ReadOnly, "w1"), (Spans.ReadOnly, "w2"), (Spans.ReadOnly, "hidden"), (Spans.ReadOnly, "activated"),
+                    (Spans.ReadOnly, "outputGradient"), (Spans.Writable, "inputGradient"), (Spans.Writable, "w1Gradient"), (Spans.Writable, "b1Gradient"),
+                    (Spans.Writable, "w2Gradient"), (Spans.Writable, "b2Gradient"), (Spans.Writable, "hiddenGradient"),
+                },
+                new[]
+                {
+                    "/// <summary>The feed-forward network's backward pass: <paramref name=\"inputGradient\"/> = dx (overwritten); the weight and bias",
+                    "/// gradients are added to (so micro-batches accumulate); <paramref name=\"hiddenGradient\"/> is scratch of the hidden's size.</summary>",
+                }.Concat(Remarks(w, new[]
+                {
+                    $"Shape: SequenceLength {s}, EmbeddingDim {e}, FfnDim {f}, {shape.Activation}: dW2 += aᵀ·dy, db2 += Σ dy, " +
+                    $"dh = (dy·W2ᵀ) ∘ {shape.Activation}′(h), dW1 += xᵀ·dh, db1 += Σ dh, dx = dh·W1ᵀ.",
+                    $"Scheduling: {plan.FeedForwardTraining.Scheduling}; " + Threshold(plan, plan.FeedForwardTraining.BackwardFlopsPerSequence),
+                })).Concat(new[]
+                {
+                    "/// <exception cref=\"global::System.ArgumentException\">A length does not match the shape, or a gradient overlaps another span.</exception>",
+                }).ToArray(),
+                () =>
+                {
+                    w.List(
+                        $"int batch = {Spans.CompilerServices}.KernelArguments.ValidateFeedForwardBackward(",
+                        new[] { "x", "w1", "w2", "hidden", "activated", "outputGradient", "inputGradient", "w1Gradient", "b1Gradient", "w2Gradient", "b2Gradient", "hiddenGradient", $"{s}", $"{e}", $"{f}" },
+                        ");");
+                    using (w.Block("for (int sequence = 0; sequence < batch; sequence++)"))
+                    {
+                        Call(w, "Multiply", $"activated.Slice(sequence * {s * f}, {s * f})", $"{f}", "true", $"outputGradient.Slice(sequence * {s * e}, {s * e})", $"{e}", "false", "w2Gradient", $"{e}", $"{f}", $"{e}", $"{s}", "true", "maxDegreeOfParallelism");
+                        Call(w, "AccumulateBiasGradient", $"outputGradient.Slice(sequence * {s * e}, {s * e})", "b2Gradient");
+                    }
+
+                    w.Line($"int rows = batch * {s};");
+                    Call(w, "Multiply", "outputGradient", $"{e}", "false", "w2", $"{e}", "true", "hiddenGradient", $"{f}", "rows", $"{f}", $"{e}", "false", "maxDegreeOfParallelism");
+                    Call(w, "ActivationBackward", $"{activation}", "hidden", "hiddenGradient");
+                    using (w.Block("for (int sequence = 0; sequence < batch; sequence++)"))
+                    {
+                        Call(w, "Multiply", $"x.Slice(sequence * {s * e}, {s * e})", $"{e}", "true", $"hiddenGradient.Slice(sequence * {s * f}, {s * f})", $"{f}", "false", "w1Gradient", $"{f}", $"{e}", $"{f}", $"{s}", "true", "maxDegreeOfParallelism");
+                        Call(w, "AccumulateBiasGradient", $"hiddenGradient.Slice(sequence * {s * f}, {s * f})", "b1Gradient");
+                    }
+
+                    Call(w, "Multiply", "hiddenGradient", $"{f}", "false", "w1", $"{f}", "true", "inputGradient", $"{e}", "rows", $"{e}", $"{f}", "false", "maxDegreeOfParallelism");
+                });
+
+            w.Line();
+            EmitOverloadPair(
+                w,
+                "ProjectionBackward",
+                new[]
+                {
+                    (Spans.ReadOnly, "x"), (Spans.ReadOnly, "w"), (Spans.ReadOnly, "outputGradient"), (Spans.Writable, "inputGradient"),
+                    (Spans.Writable, "weightGradient"), (Spans.Writable, "biasGradient"), ("bool", "accumulateInputGradient"),
+                },
+                new[]
+                {
+                    $"/// <summary>The backward pass of <c>y = x·W + b</c> (W <c>[{e}, {e}]</c>): dW += xᵀ·dy and db += Σ dy, sequence by sequence in batch",
+                    "/// order; dx = dy·Wᵀ into <paramref name=\"inputGradient\"/>, or added to it with <paramref name=\"accumulateInputGradient\"/> (the",
+                    "/// query, key and value projections share their input).</summary>",
+                    "/// <exception cref=\"global::System.ArgumentException\">A length does not match the shape, or a gradient overlaps another span.</exception>",
+                },
+                () =>
+                {
+                    w.List(
+                        $"int batch = {Spans.CompilerServices}.KernelArguments.ValidateProjectionBackward(",
+                        new[] { "x", "w", "outputGradient", "inputGradient", "weightGradient", "biasGradient", $"{s}", $"{e}" },
+                        ");");
+                    using (w.Block("for (int sequence = 0; sequence < batch; sequence++)"))
+                    {
+                        Call(w, "Multiply", $"x.Slice(sequence * {s * e}, {s * e})", $"{e}", "true", $"outputGradient.Slice(sequence * {s * e}, {s * e})", $"{e}", "false", "weightGradient", $"{e}", $"{e}", $"{e}", $"{s}", "true", "maxDegreeOfParallelism");
+                        Call(w, "AccumulateBiasGradient", $"outputGradient.Slice(sequence * {s * e}, {s * e})", "biasGradient");
+                    }
+
+                    Call(w, "Multiply", "outputGradient", $"{e}", "false", "w", $"{e}", "true", "inputGradient", $"{e}", $"batch * {s}", $"{e}", $"{e}", "accumulateInputGradient", "maxDegreeOfParallelism");
+                });
+        });
+    }
+}

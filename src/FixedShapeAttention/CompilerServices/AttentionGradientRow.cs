@@ -1,0 +1,91 @@
+using System;
+using System.ComponentModel;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+
+namespace FixedShapeAttention.CompilerServices;
+
+/// <summary>
+/// The element-wise middle of flash-style attention backward, one query row at a time, between the products that
+/// write its inputs and the products that read its outputs. The forward pass kept the row's log-sum-exp, so the
+/// probabilities come back as P = e^(S/√d − LSE) without a max or a sum; then, with D = dO·O (= Σ_j P_j dP_j),
+/// dS = P ∘ (dP − D) / √d, the score gradient that dQ = dS·K and dK = dSᵀ·Q read. Keys from <c>visible</c> on (after
+/// the query in a causal shape, or padding) get P = dS = 0 exactly, so the products may read them.
+/// </summary>
+/// <remarks>For generated code; no compatibility promise: this namespace may change in any release.</remarks>
+[EditorBrowsable(EditorBrowsableState.Never)]
+public static class AttentionGradientRow
+{
+    /// <summary>Turns one row of scaled scores into probabilities and one row of scaled dP into dS, in place.</summary>
+    /// <param name="scores">In: S/√d of the row's keys (padding columns allowed). Out: P.</param>
+    /// <param name="gradients">In: dP/√d, the same length. Out: dS (already divided by √d).</param>
+    /// <param name="logSumExp">The row's log Σ_j e^(S_j/√d) from the forward pass.</param>
+    /// <param name="output">The row's attention output O (HeadDim values).</param>
+    /// <param name="outputGradient">The row's dO, the same length.</param>
+    /// <param name="scale">1/√d.</param>
+    /// <param name="visible">Keys [0, visible) take part; the rest of the row gets 0.</param>
+    /// <exception cref="ArgumentException">The row spans differ in length, the head spans differ in length, or <paramref name="visible"/>
+    /// is outside [0, scores.Length].</exception>
+    public static void Write(
+        Span<float> scores, Span<float> gradients, float logSumExp, ReadOnlySpan<float> output, ReadOnlySpan<float> outputGradient,
+        float scale, int visible)
+    {
+        if (gradients.Length != scores.Length)
+        {
+            throw new ArgumentException($"gradients: expected {scores.Length} floats (the length of scores), got {gradients.Length}.", nameof(gradients));
+        }
+
+        if (outputGradient.Length != output.Length)
+        {
+            throw new ArgumentException($"outputGradient: expected {output.Length} floats (the length of output), got {outputGradient.Length}.", nameof(outputGradient));
+        }
+
+        ArgumentOutOfRangeException.ThrowIfNegative(visible);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(visible, scores.Length);
+
+        // D in double: HeadDim products, one per row, next to the row's two T-long passes.
+        double delta = 0;
+        for (int e = 0; e < output.Length; e++)
+        {
+            delta += (double)output[e] * outputGradient[e];
+        }
+
+        float scaledDelta = (float)(delta * scale);
+        ref float s = ref MemoryMarshal.GetReference(scores);
+        ref float g = ref MemoryMarshal.GetReference(gradients);
+        int j = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            var lse = Vector512.Create(logSumExp);
+            var d = Vector512.Create(scaledDelta);
+            for (; j <= visible - 16; j += 16)
+            {
+                var p = ExpOperator.Invoke(Vector512.LoadUnsafe(ref s, (nuint)j) - lse);
+                p.StoreUnsafe(ref s, (nuint)j);
+                (p * (Vector512.LoadUnsafe(ref g, (nuint)j) - d)).StoreUnsafe(ref g, (nuint)j);
+            }
+        }
+        else if (Vector256.IsHardwareAccelerated)
+        {
+            var lse = Vector256.Create(logSumExp);
+            var d = Vector256.Create(scaledDelta);
+            for (; j <= visible - 8; j += 8)
+            {
+                var p = ExpOperator.Invoke(Vector256.LoadUnsafe(ref s, (nuint)j) - lse);
+                p.StoreUnsafe(ref s, (nuint)j);
+                (p * (Vector256.LoadUnsafe(ref g, (nuint)j) - d)).StoreUnsafe(ref g, (nuint)j);
+            }
+        }
+
+        for (; j < visible; j++)
+        {
+            float p = ExpOperator.Invoke(Unsafe.Add(ref s, j) - logSumExp);
+            Unsafe.Add(ref s, j) = p;
+            Unsafe.Add(ref g, j) = p * (Unsafe.Add(ref g, j) - scaledDelta);
+        }
+
+        scores[visible..].Clear();
+        gradients[visible..].Clear();
+    }
+}

@@ -1,0 +1,94 @@
+using System;
+using System.Linq;
+using FixedShapeAttention.Training;
+using Xunit;
+
+namespace FixedShapeAttention.Tests.Training;
+
+/// <summary>The test models' attention shapes, declared for the generator (their FfnDim and activation match the models' too).</summary>
+[TransformerShape(8, 16, 40, Heads = 2, Causal = true, Activation = Activation.GeluTanh)]
+public partial class TinyCausalGpt { }
+
+[TransformerShape(8, 16, 40, Heads = 2, Activation = Activation.Gelu)]
+public partial class TinyBidirectional { }
+
+[TransformerShape(16, 32, 64, Heads = 4, Causal = true, Activation = Activation.GeluTanh)]
+public partial class SmallCausalGpt { }
+
+/// <summary>A model whose attention runs on generated kernels (<see cref="TransformerLanguageModel.UseKernels{TKernels}"/>) against the float64 reference model.</summary>
+public sealed class GeneratedKernelModelTests
+{
+    [Fact]
+    public void Causal_model_on_generated_attention_matches_the_float64_reference() =>
+        AssertMatchesReference(new GptConfig(Vocabulary: 11, SequenceLength: 8, Dim: 16, Heads: 2, Ffn: 40, Layers: 2), m => m.UseKernels<TinyCausalGpt>());
+
+    [Fact]
+    public void Bidirectional_post_norm_model_on_generated_attention_matches_the_float64_reference() =>
+        AssertMatchesReference(
+            new GptConfig(Vocabulary: 11, SequenceLength: 8, Dim: 16, Heads: 2, Ffn: 40, Layers: 2, Causal: false, PreNorm: false, TiedEmbeddings: false, Activation: Activation.Gelu),
+            m => m.UseKernels<TinyBidirectional>());
+
+    private static void AssertMatchesReference(GptConfig config, Action<TransformerLanguageModel> useKernels)
+    {
+        var (model, reference) = LanguageModelGradientTests.Pair(config, seed: 5);
+        useKernels(model);
+        var (tokens, targets) = LanguageModelGradientTests.Batch(config, batch: 3, seed: 6);
+
+        double loss = model.ForwardBackward(tokens, targets);
+        var (referenceLoss, referenceGradients) = reference.LossAndGradients(tokens, targets);
+
+        Assert.Equal(referenceLoss, loss, 2e-6 * referenceLoss);
+        // The bound of LanguageModelGradientTests: 2e-5 of the tensor's RMS gradient (floored at 1e-2 of the whole model's) plus 2e-5 relative.
+        double globalScale = Math.Sqrt(referenceGradients.Values.Sum(g => g.Sum(x => x * x)) / referenceGradients.Values.Sum(g => g.Length));
+        foreach (TrainableTensor p in model.Parameters)
+        {
+            double[] expected = referenceGradients[p.Name];
+            double scale = Math.Max(Math.Sqrt(expected.Sum(g => g * g) / expected.Length), 1e-2 * globalScale);
+            for (int i = 0; i < expected.Length; i++)
+            {
+                Assert.True(Math.Abs(p.Gradient[i] - expected[i]) <= 2e-5 * (scale + Math.Abs(expected[i])),
+                    $"{p.Name}[{i}]: {p.Gradient[i]:E6} against {expected[i]:E6} (RMS {scale:E3})");
+            }
+        }
+    }
+
+    [Fact]
+    public void Gradients_on_generated_attention_are_the_same_bits_for_every_thread_count_and_for_micro_batches()
+    {
+        var config = new GptConfig(Vocabulary: 13, SequenceLength: 16, Dim: 32, Heads: 4, Ffn: 64, Layers: 2);
+        var (tokens, targets) = LanguageModelGradientTests.Batch(config, batch: 4, seed: 9);
+        int scored = targets.Count(t => t != SoftmaxCrossEntropy.IgnoreIndex);
+
+        float[][] Run(Action<TransformerLanguageModel> step)
+        {
+            var (model, _) = LanguageModelGradientTests.Pair(config, seed: 8);
+            step(model.UseKernels<SmallCausalGpt>());
+            return model.Parameters.Select(p => (float[])p.Gradient.Clone()).ToArray();
+        }
+
+        float[][] one = Run(m => m.ForwardBackward(tokens, targets, 0, 1));
+        float[][] all = Run(m => m.ForwardBackward(tokens, targets, 0, -1));
+        float[][] micro = Run(m =>
+        {
+            int half = tokens.Length / 2;
+            m.ForwardBackward(tokens.AsSpan(0, half), targets.AsSpan(0, half), scored, -1);
+            m.ForwardBackward(tokens.AsSpan(half), targets.AsSpan(half), scored, 1);
+        });
+
+        for (int p = 0; p < one.Length; p++)
+        {
+            Assert.True(one[p].SequenceEqual(all[p]), $"parameter {p}: 1 thread and all threads differ");
+            Assert.True(one[p].Select(BitConverter.SingleToInt32Bits).SequenceEqual(micro[p].Select(BitConverter.SingleToInt32Bits)), $"parameter {p}: micro-batches differ");
+        }
+    }
+
+    [Fact]
+    public void A_shape_that_does_not_match_the_model_is_rejected()
+    {
+        var model = new TransformerLanguageModel(new LanguageModelConfig { Vocabulary = 11, SequenceLength = 8, Dim = 16, Heads = 4, Ffn = 40, Layers = 1 });
+        var error = Assert.Throws<ArgumentException>(() => model.UseKernels<TinyCausalGpt>());
+        Assert.Contains("Heads 2", error.Message);
+        var grouped = new TransformerLanguageModel(new LanguageModelConfig { Vocabulary = 11, SequenceLength = 8, Dim = 16, Heads = 2, KeyValueHeads = 1, Ffn = 40, Layers = 1 });
+        Assert.Throws<ArgumentException>(() => grouped.UseKernels<TinyCausalGpt>());
+    }
+}
