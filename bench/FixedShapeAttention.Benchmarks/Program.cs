@@ -18,6 +18,8 @@ using FixedShapeAttention.Benchmarks;
 // Quick run: dotnet run -c Release --project bench/FixedShapeAttention.Benchmarks -- quick
 // Same results as ONNX Runtime and TensorPrimitives:  dotnet run -c Release --project bench/FixedShapeAttention.Benchmarks -- check
 // FMA peak:  dotnet run -c Release --project bench/FixedShapeAttention.Benchmarks -- peak
+// Backward products of a training step, % of peak: dotnet run -c Release --project bench/FixedShapeAttention.Benchmarks -- training-gemms
+//            (-- training-profile N runs N one-thread steps, for perf record)
 // Training against PyTorch: dotnet run -c Release --project bench/FixedShapeAttention.Benchmarks -- training-peer DIR,
 //            then python3 bench/training-peer/torch_agreement.py DIR (see bench/README.md)
 // Decoding against ONNX Runtime (same logits):  dotnet run -c Release --project bench/FixedShapeAttention.Benchmarks -- decode-check
@@ -28,6 +30,18 @@ if (args.Length == 1 && args[0] == "peak")
 {
     var (perThread, allThreads, width) = FmaPeak.Value;
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"FP32 FMA peak ({width}): {perThread:0.0} GFLOP/s on one thread, {allThreads:0.0} on {Environment.ProcessorCount}"));
+    return;
+}
+
+if (args.Length == 1 && args[0] == "training-gemms")
+{
+    TrainingGemms.Run();
+    return;
+}
+
+if (args.Length == 2 && args[0] == "training-profile" && int.TryParse(args[1], out int profileSteps))
+{
+    TrainingGemms.ProfileSteps(profileSteps);
     return;
 }
 

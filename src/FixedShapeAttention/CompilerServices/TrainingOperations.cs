@@ -49,7 +49,7 @@ public static class TrainingOperations
     public static void AccumulateBiasGradient(ReadOnlySpan<float> dy, Span<float> dBias)
     {
         WholeRows(dy.Length, dBias.Length, nameof(dy));
-        TrainingKernels.AccumulateBiasGradient(dy, dBias, WorkerScratch.Get(dBias.Length));
+        TrainingKernels.AccumulateBiasGradient(dy, dBias);
     }
 
     /// <summary><c>g = act(h)</c> by the inference kernels' activation pass (the same bits as the forward kernels).</summary>

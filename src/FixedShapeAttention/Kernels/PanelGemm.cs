@@ -1,20 +1,28 @@
 // Runtime-shape C = op(A)·op(B) (or C += op(A)·op(B)) for training: the products of a backward pass need
 // transposed operands (dX = dY·Wᵀ, dW = Xᵀ·dY), and weights that change every step cannot stay prepacked.
 //
-// Blocking, after BLIS: each chunk owns one column panel of C (RN vectors, TileTable's width for the ISA) and a
-// range of row tiles. It copies op(B)'s panel once into thread-local scratch in the order the register tile reads it
-// (k-major, RN·lanes floats per k, zero-padded past n), from either layout, so the microkernel streams contiguous
-// memory whatever the transposition; op(A) is broadcast from its rows (A) or its columns (Aᵀ) through two strides,
-// needing no copy. The microkernel is tinyBLAS's RM×RN tile of named accumulators (RM = 4).
+// Blocking, after BLIS: each chunk owns one column panel of C (RN vectors, TileTable's width for the ISA; 2 vectors
+// when n fits in 2, so a head of 32 columns does not multiply 32 columns of zeros) and a range of row tiles. It copies
+// op(B)'s panel once into thread-local scratch in the order the register tile reads it (k-major, RN·lanes floats per
+// k, zero-padded past n), from either layout, so the microkernel streams contiguous memory whatever the
+// transposition; op(A) is broadcast from its rows (A) or its columns (Aᵀ) through two strides, needing no copy. On one
+// thread a panel is one chunk, so it is packed once per call; more threads split its rows, each packing it again.
+// The microkernel is tinyBLAS's RM×RN tile of named accumulators: 4×4 vectors, or 8×2 for two-vector panels on
+// Vector512 (16 accumulators either way, enough to hide the FMA latency on both pipes).
+//
+// Segments: MultiplyAccumulateSegments adds the product of each run of `segment` k indices to C on its own, in k
+// order (a weight gradient summed sequence by sequence), with op(B)'s panel packed once for the whole k and each
+// segment's sum added to C in registers.
 //
 // Accuracy and determinism: each element of the product is Σ_k op(A)[i,k]·op(B)[k,j] in k order in one FMA chain
-// (multiply-add on the scalar width), whichever chunk or thread computes it; with accumulate the rounded product is
-// then added to C once. So results are bit-identical for every degree of parallelism, and a gradient summed
+// (multiply-add on the scalar width), whichever chunk, tile shape or thread computes it; with accumulate the rounded
+// product is then added to C once (per segment, in segment order). So results are bit-identical for every degree of parallelism, and a gradient summed
 // sequence by sequence with accumulate is the same bits whether the sequences come in one batch or in micro-batches.
 
 using System;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using FixedShapeAttention.CompilerServices;
 using FixedShapeAttention.Scheduling;
 
@@ -23,6 +31,14 @@ namespace FixedShapeAttention.Kernels;
 internal static unsafe class PanelGemm
 {
     private const int TileRows = ChunkSizing.RowTile;
+
+    /// <summary>
+    /// The most floats of packed panel a chunk sweeps at once (512 KiB, half of a Zen 4/5 core's L2). Deeper products
+    /// are swept in k blocks of this size (BLIS's KC), every row tile per block. Measured on this model's products
+    /// (k ≤ 1024, panels ≤ 256 KiB): blocks sized for L1 (32 KiB) were no faster than a panel in L2, and slower on the
+    /// strided Xᵀ of weight gradients, so only panels that would spill L2 are blocked.
+    /// </summary>
+    private const int L2PanelFloats = 1 << 17;
 
     [ThreadStatic]
     private static float[]? t_panel;
@@ -36,10 +52,30 @@ internal static unsafe class PanelGemm
     public static void Multiply(
         ReadOnlySpan<float> a, int lda, bool transposeA,
         ReadOnlySpan<float> b, int ldb, bool transposeB,
-        Span<float> c, int ldc, int m, int n, int k, bool accumulate, int maxDegreeOfParallelism)
+        Span<float> c, int ldc, int m, int n, int k, bool accumulate, int maxDegreeOfParallelism) =>
+        Dispatch(a, lda, transposeA, b, ldb, transposeB, c, ldc, m, n, k, Math.Max(k, 1), accumulate, maxDegreeOfParallelism);
+
+    /// <summary>
+    /// <c>C += Σ_s op(A)[:, s]·op(B)[s, :]</c> over the segments s of <paramref name="segment"/> consecutive k indices
+    /// (the last may be shorter): each segment's product is rounded and added to C on its own, in k order. The same
+    /// bits as one accumulating <see cref="Multiply"/> per segment, in a single pass that packs op(B) once.
+    /// </summary>
+    public static void MultiplyAccumulateSegments(
+        ReadOnlySpan<float> a, int lda, bool transposeA,
+        ReadOnlySpan<float> b, int ldb, bool transposeB,
+        Span<float> c, int ldc, int m, int n, int k, int segment, int maxDegreeOfParallelism)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(segment);
+        Dispatch(a, lda, transposeA, b, ldb, transposeB, c, ldc, m, n, k, segment, true, maxDegreeOfParallelism);
+    }
+
+    private static void Dispatch(
+        ReadOnlySpan<float> a, int lda, bool transposeA, ReadOnlySpan<float> b, int ldb, bool transposeB,
+        Span<float> c, int ldc, int m, int n, int k, int segment, bool accumulate, int maxDegreeOfParallelism)
     {
         if (m < 0 || n < 0 || k < 0)
             throw new ArgumentOutOfRangeException(nameof(m), $"dimensions must be ≥ 0, got m {m}, n {n}, k {k}.");
+        int threads = KernelParallelism.Resolve(maxDegreeOfParallelism);
         if (m == 0 || n == 0)
             return;
         CheckExtent(a.Length, transposeA ? k : m, transposeA ? m : k, lda, nameof(a));
@@ -47,11 +83,11 @@ internal static unsafe class PanelGemm
         CheckExtent(c.Length, m, n, ldc, nameof(c));
 
         if (Vector512.IsHardwareAccelerated && n >= Vector512<float>.Count)
-            Run<Vector512<float>, Vector512Ops>(a, lda, transposeA, b, ldb, transposeB, c, ldc, m, n, k, accumulate, maxDegreeOfParallelism);
+            Run<Vector512<float>, Vector512Ops>(a, lda, transposeA, b, ldb, transposeB, c, ldc, m, n, k, segment, accumulate, threads, maxDegreeOfParallelism);
         else if (Vector256.IsHardwareAccelerated && n >= Vector256<float>.Count)
-            Run<Vector256<float>, Vector256Ops>(a, lda, transposeA, b, ldb, transposeB, c, ldc, m, n, k, accumulate, maxDegreeOfParallelism);
+            Run<Vector256<float>, Vector256Ops>(a, lda, transposeA, b, ldb, transposeB, c, ldc, m, n, k, segment, accumulate, threads, maxDegreeOfParallelism);
         else
-            Run<float, ScalarOps>(a, lda, transposeA, b, ldb, transposeB, c, ldc, m, n, k, accumulate, maxDegreeOfParallelism);
+            Run<float, ScalarOps>(a, lda, transposeA, b, ldb, transposeB, c, ldc, m, n, k, segment, accumulate, threads, maxDegreeOfParallelism);
     }
 
     private static void CheckExtent(int length, int rows, int columns, int stride, string name)
@@ -67,20 +103,25 @@ internal static unsafe class PanelGemm
 
     private static void Run<TVec, TOps>(
         ReadOnlySpan<float> a, int lda, bool transposeA, ReadOnlySpan<float> b, int ldb, bool transposeB,
-        Span<float> c, int ldc, int m, int n, int k, bool accumulate, int maxDegreeOfParallelism)
+        Span<float> c, int ldc, int m, int n, int k, int segment, bool accumulate, int threads, int maxDegreeOfParallelism)
         where TVec : struct
         where TOps : IVectorOps<TVec>
     {
-        int slots = TileTable.PanelSlots(TOps.Count);
+        // Two-vector panels when n fits in two vectors on Vector512 (a 32-column head); otherwise the table's RN.
+        int slots = TOps.Count == 16 && n <= 2 * TOps.Count ? 2 : TileTable.PanelSlots(TOps.Count);
         int panelWidth = slots * TOps.Count;
         int panels = (n + panelWidth - 1) / panelWidth;
         int rowTiles = (m + TileRows - 1) / TileRows;
-        // Enough chunks for a few threads when the columns alone give too few; every extra row group packs the panel
-        // again, which costs k·panelWidth copies against its rows·k·panelWidth multiply-adds.
-        int rowGroups = Math.Clamp((8 + panels - 1) / panels, 1, Math.Max(1, rowTiles / 4));
+        // On one thread each panel is one chunk, packed once. With more threads, enough chunks for them when the
+        // columns alone give too few; every extra row group packs the panel again, which costs k·panelWidth copies
+        // against its rows·k·panelWidth multiply-adds. Chunking never changes the bits, only who computes them.
+        int rowGroups = threads == 1 ? 1 : Math.Clamp((4 * threads + panels - 1) / panels, 1, Math.Max(1, rowTiles / 4));
         int tilesPerGroup = (rowTiles + rowGroups - 1) / rowGroups;
+        // Row groups of whole 8-row pairs, so two-vector panels run 8×2 tiles wherever they can.
+        if (slots == 2 && tilesPerGroup % 2 == 1 && tilesPerGroup < rowTiles)
+            tilesPerGroup++;
         rowGroups = (rowTiles + tilesPerGroup - 1) / tilesPerGroup;
-        var kernel = new Kernel<TVec, TOps>(lda, transposeA, ldb, transposeB, ldc, m, n, k, accumulate, slots, rowGroups, tilesPerGroup * TileRows);
+        var kernel = new Kernel<TVec, TOps>(lda, transposeA, ldb, transposeB, ldc, m, n, k, segment, accumulate, slots, rowGroups, tilesPerGroup * TileRows);
         ParallelRunner.Run(kernel, panels * rowGroups, 2L * m * n * k, maxDegreeOfParallelism, a, b, default, default, default, c);
     }
 
@@ -96,12 +137,12 @@ internal static unsafe class PanelGemm
         where TVec : struct
         where TOps : IVectorOps<TVec>
     {
-        private readonly int _lda, _ldb, _ldc, _m, _n, _k, _slots, _rowGroups, _rowsPerGroup;
+        private readonly int _lda, _ldb, _ldc, _m, _n, _k, _segment, _slots, _rowGroups, _rowsPerGroup;
         private readonly bool _transposeA, _transposeB, _accumulate;
 
-        public Kernel(int lda, bool transposeA, int ldb, bool transposeB, int ldc, int m, int n, int k, bool accumulate, int slots, int rowGroups, int rowsPerGroup)
+        public Kernel(int lda, bool transposeA, int ldb, bool transposeB, int ldc, int m, int n, int k, int segment, bool accumulate, int slots, int rowGroups, int rowsPerGroup)
         {
-            (_lda, _transposeA, _ldb, _transposeB, _ldc, _m, _n, _k) = (lda, transposeA, ldb, transposeB, ldc, m, n, k);
+            (_lda, _transposeA, _ldb, _transposeB, _ldc, _m, _n, _k, _segment) = (lda, transposeA, ldb, transposeB, ldc, m, n, k, segment);
             (_accumulate, _slots, _rowGroups, _rowsPerGroup) = (accumulate, slots, rowGroups, rowsPerGroup);
         }
 
@@ -118,33 +159,101 @@ internal static unsafe class PanelGemm
             // op(A)[i, kk] = a[i·rowStride + kk·kStride].
             nint rowStride = _transposeA ? 1 : _lda, kStride = _transposeA ? _lda : 1;
             float* c = buffers.OutputPointer;
-            float* tile = stackalloc float[TileRows * panelWidth];
-            for (int row = firstRow; row < endRow; row += TileRows)
+            // A full-width panel's tiles read and write C directly; a partial one goes through a tile of scratch.
+            bool direct = width == panelWidth;
+            // K blocking (BLIS's KC) of a panel deeper than L2 holds, every row tile of the chunk per block. A block
+            // resumes each output's FMA chain from the value the previous block stored in C, so the chain (and its
+            // bits) is the one of an unblocked pass. Accumulating or segmented products are not blocked: their C
+            // holds the sum they add to, not a partial chain.
+            int blockDepth = Math.Max(1, L2PanelFloats / panelWidth);
+            if (direct && !_accumulate && _segment == _k && _k > blockDepth)
             {
-                int rows = Math.Min(TileRows, endRow - row);
+                int kBegin = 0;
+                do
+                {
+                    int kCount = Math.Min(blockDepth, _k - kBegin);
+                    float* bk = packed + (nint)kBegin * panelWidth;
+                    for (int row = firstRow; row < endRow;)
+                    {
+                        int rows = RowsAt(endRow - row);
+                        float* ak = buffers.Input0Pointer + row * rowStride + kBegin * kStride;
+                        Compute(ak, rowStride, kStride, bk, panelWidth, kCount, rows, c + (nint)row * _ldc + column, _ldc, false, kBegin > 0);
+                        row += rows;
+                    }
+
+                    kBegin += kCount;
+                }
+                while (kBegin < _k);
+
+                return;
+            }
+
+            float* tile = stackalloc float[2 * TileRows * panelWidth];
+            for (int row = firstRow; row < endRow;)
+            {
+                int rows = RowsAt(endRow - row);
                 float* a = buffers.Input0Pointer + row * rowStride;
-                bool direct = width == panelWidth && !_accumulate;
                 float* target = direct ? c + (nint)row * _ldc + column : tile;
                 nint targetStride = direct ? _ldc : panelWidth;
-                if (rows == TileRows && _slots == 4)
-                    Tile4x4(a, rowStride, kStride, packed, panelWidth, target, targetStride);
-                else if (rows == TileRows && _slots == 2)
-                    Tile4x2(a, rowStride, kStride, packed, panelWidth, target, targetStride);
-                else
+                // One pass per segment (the whole k unless segmented), each adding its product to what C holds.
+                int kBegin = 0;
+                do
                 {
-                    for (int r = 0; r < rows; r++)
-                        Row(a + r * rowStride, kStride, packed, panelWidth, target + r * targetStride);
+                    int kCount = Math.Min(_segment, _k - kBegin);
+                    bool add = _accumulate || kBegin > 0;
+                    float* ak = a + kBegin * kStride, bk = packed + (nint)kBegin * panelWidth;
+                    // The scratch tile takes the segment's product alone; Store then adds it to C or copies it there.
+                    Compute(ak, rowStride, kStride, bk, panelWidth, kCount, rows, target, targetStride, direct && add, false);
+                    if (!direct)
+                        Store(tile, panelWidth, c + (nint)row * _ldc + column, rows, width, add);
+                    kBegin += kCount;
                 }
+                while (kBegin < _k);
 
-                if (!direct)
-                    Store(tile, panelWidth, c + (nint)row * _ldc + column, rows, width);
+                row += rows;
+            }
+        }
+
+        /// <summary>8 rows for two-vector panels on Vector512, else 4, else the row tail one row at a time.</summary>
+        private int RowsAt(int left) =>
+            _slots == 2 && TOps.Count == 16 && left >= 2 * TileRows ? 2 * TileRows : Math.Min(left, TileRows);
+
+        private void Compute(float* a, nint rowStride, nint kStride, float* packed, int panelWidth, int kCount, int rows, float* c, nint ldc, bool add, bool resume)
+        {
+            if (rows == 2 * TileRows)
+                Tile8x2(a, rowStride, kStride, packed, panelWidth, kCount, c, ldc, add, resume);
+            else if (rows == TileRows && _slots == 4)
+                Tile4x4(a, rowStride, kStride, packed, panelWidth, kCount, c, ldc, add, resume);
+            else if (rows == TileRows && _slots == 2)
+                Tile4x2(a, rowStride, kStride, packed, panelWidth, kCount, c, ldc, add, resume);
+            else
+            {
+                for (int r = 0; r < rows; r++)
+                    Row(a + r * rowStride, kStride, packed, panelWidth, kCount, c + r * ldc, add, resume);
             }
         }
 
         /// <summary>Copies op(B)[0..k, column..column+width] into k rows of panelWidth floats, zeros past width.</summary>
         private void PackPanel(float* b, int column, int width, int panelWidth, float* packed)
         {
-            for (int kk = 0; kk < _k; kk++)
+            if (!_transposeB && width == panelWidth)
+            {
+                // The common case, a full panel of stored rows: whole vectors.
+                for (int kk = 0; kk < _k; kk++)
+                {
+                    float* source = b + (nint)kk * _ldb + column, destination = packed + (nint)kk * panelWidth;
+                    for (int j = 0; j < panelWidth; j += TOps.Count)
+                        TOps.Store(TOps.Load(source + j), destination + j);
+                }
+
+                return;
+            }
+
+            int first = 0;
+            if (_transposeB && width == panelWidth && TOps.Count == 16 && Avx512F.IsSupported)
+                first = PackTransposed16(b + (nint)column * _ldb, _ldb, _k, panelWidth, packed);
+
+            for (int kk = first; kk < _k; kk++)
             {
                 float* destination = packed + (nint)kk * panelWidth;
                 if (_transposeB)
@@ -163,12 +272,62 @@ internal static unsafe class PanelGemm
             }
         }
 
-        private void Store(float* tile, int panelWidth, float* c, int rows, int width)
+        /// <summary>
+        /// Packs op(B) = Bᵀ for a full panel sixteen k at a time: 16×16 blocks of the stored B (its rows are the panel's
+        /// columns) loaded as rows and transposed in registers (the unpack / shuffle / 128-bit-lane shuffle network), so
+        /// the copy reads and writes whole vectors instead of gathering one float per stored row. Returns the k done.
+        /// </summary>
+        private static int PackTransposed16(float* b, nint ldb, int k, int panelWidth, float* packed)
+        {
+            int kk = 0;
+            for (; kk <= k - 16; kk += 16)
+            {
+                for (int j = 0; j < panelWidth; j += 16)
+                {
+                    float* s = b + j * ldb + kk;
+                    Vector512<float> r0 = Vector512.Load(s), r1 = Vector512.Load(s + ldb), r2 = Vector512.Load(s + 2 * ldb), r3 = Vector512.Load(s + 3 * ldb);
+                    Vector512<float> r4 = Vector512.Load(s + 4 * ldb), r5 = Vector512.Load(s + 5 * ldb), r6 = Vector512.Load(s + 6 * ldb), r7 = Vector512.Load(s + 7 * ldb);
+                    Vector512<float> r8 = Vector512.Load(s + 8 * ldb), r9 = Vector512.Load(s + 9 * ldb), r10 = Vector512.Load(s + 10 * ldb), r11 = Vector512.Load(s + 11 * ldb);
+                    Vector512<float> r12 = Vector512.Load(s + 12 * ldb), r13 = Vector512.Load(s + 13 * ldb), r14 = Vector512.Load(s + 14 * ldb), r15 = Vector512.Load(s + 15 * ldb);
+
+                    // Pairs of rows interleaved, then quads, within each 128-bit lane.
+                    Vector512<float> t0 = Avx512F.UnpackLow(r0, r1), t1 = Avx512F.UnpackHigh(r0, r1), t2 = Avx512F.UnpackLow(r2, r3), t3 = Avx512F.UnpackHigh(r2, r3);
+                    Vector512<float> t4 = Avx512F.UnpackLow(r4, r5), t5 = Avx512F.UnpackHigh(r4, r5), t6 = Avx512F.UnpackLow(r6, r7), t7 = Avx512F.UnpackHigh(r6, r7);
+                    Vector512<float> t8 = Avx512F.UnpackLow(r8, r9), t9 = Avx512F.UnpackHigh(r8, r9), t10 = Avx512F.UnpackLow(r10, r11), t11 = Avx512F.UnpackHigh(r10, r11);
+                    Vector512<float> t12 = Avx512F.UnpackLow(r12, r13), t13 = Avx512F.UnpackHigh(r12, r13), t14 = Avx512F.UnpackLow(r14, r15), t15 = Avx512F.UnpackHigh(r14, r15);
+                    r0 = Avx512F.Shuffle(t0, t2, 0x44); r1 = Avx512F.Shuffle(t0, t2, 0xEE); r2 = Avx512F.Shuffle(t1, t3, 0x44); r3 = Avx512F.Shuffle(t1, t3, 0xEE);
+                    r4 = Avx512F.Shuffle(t4, t6, 0x44); r5 = Avx512F.Shuffle(t4, t6, 0xEE); r6 = Avx512F.Shuffle(t5, t7, 0x44); r7 = Avx512F.Shuffle(t5, t7, 0xEE);
+                    r8 = Avx512F.Shuffle(t8, t10, 0x44); r9 = Avx512F.Shuffle(t8, t10, 0xEE); r10 = Avx512F.Shuffle(t9, t11, 0x44); r11 = Avx512F.Shuffle(t9, t11, 0xEE);
+                    r12 = Avx512F.Shuffle(t12, t14, 0x44); r13 = Avx512F.Shuffle(t12, t14, 0xEE); r14 = Avx512F.Shuffle(t13, t15, 0x44); r15 = Avx512F.Shuffle(t13, t15, 0xEE);
+
+                    // Then the four 128-bit lanes across groups of four rows, and across groups of eight.
+                    t0 = Avx512F.Shuffle4x128(r0, r4, 0x88); t1 = Avx512F.Shuffle4x128(r1, r5, 0x88); t2 = Avx512F.Shuffle4x128(r2, r6, 0x88); t3 = Avx512F.Shuffle4x128(r3, r7, 0x88);
+                    t4 = Avx512F.Shuffle4x128(r0, r4, 0xDD); t5 = Avx512F.Shuffle4x128(r1, r5, 0xDD); t6 = Avx512F.Shuffle4x128(r2, r6, 0xDD); t7 = Avx512F.Shuffle4x128(r3, r7, 0xDD);
+                    t8 = Avx512F.Shuffle4x128(r8, r12, 0x88); t9 = Avx512F.Shuffle4x128(r9, r13, 0x88); t10 = Avx512F.Shuffle4x128(r10, r14, 0x88); t11 = Avx512F.Shuffle4x128(r11, r15, 0x88);
+                    t12 = Avx512F.Shuffle4x128(r8, r12, 0xDD); t13 = Avx512F.Shuffle4x128(r9, r13, 0xDD); t14 = Avx512F.Shuffle4x128(r10, r14, 0xDD); t15 = Avx512F.Shuffle4x128(r11, r15, 0xDD);
+
+                    float* d = packed + (nint)kk * panelWidth + j;
+                    nint p = panelWidth;
+                    Avx512F.Shuffle4x128(t0, t8, 0x88).Store(d); Avx512F.Shuffle4x128(t1, t9, 0x88).Store(d + p);
+                    Avx512F.Shuffle4x128(t2, t10, 0x88).Store(d + 2 * p); Avx512F.Shuffle4x128(t3, t11, 0x88).Store(d + 3 * p);
+                    Avx512F.Shuffle4x128(t4, t12, 0x88).Store(d + 4 * p); Avx512F.Shuffle4x128(t5, t13, 0x88).Store(d + 5 * p);
+                    Avx512F.Shuffle4x128(t6, t14, 0x88).Store(d + 6 * p); Avx512F.Shuffle4x128(t7, t15, 0x88).Store(d + 7 * p);
+                    Avx512F.Shuffle4x128(t0, t8, 0xDD).Store(d + 8 * p); Avx512F.Shuffle4x128(t1, t9, 0xDD).Store(d + 9 * p);
+                    Avx512F.Shuffle4x128(t2, t10, 0xDD).Store(d + 10 * p); Avx512F.Shuffle4x128(t3, t11, 0xDD).Store(d + 11 * p);
+                    Avx512F.Shuffle4x128(t4, t12, 0xDD).Store(d + 12 * p); Avx512F.Shuffle4x128(t5, t13, 0xDD).Store(d + 13 * p);
+                    Avx512F.Shuffle4x128(t6, t14, 0xDD).Store(d + 14 * p); Avx512F.Shuffle4x128(t7, t15, 0xDD).Store(d + 15 * p);
+                }
+            }
+
+            return kk;
+        }
+
+        private void Store(float* tile, int panelWidth, float* c, int rows, int width, bool add)
         {
             for (int r = 0; r < rows; r++)
             {
                 float* source = tile + r * panelWidth, destination = c + (nint)r * _ldc;
-                if (_accumulate)
+                if (add)
                 {
                     for (int j = 0; j < width; j++)
                         destination[j] += source[j];
@@ -180,19 +339,21 @@ internal static unsafe class PanelGemm
             }
         }
 
-        private void Tile4x4(float* a, nint rowStride, nint kStride, float* packed, int panelWidth, float* c, nint ldc)
+        /// <summary>Writes (or with <paramref name="add"/> adds to C) the 4×4-vector tile's product over kCount.</summary>
+        private static void Tile4x4(float* a, nint rowStride, nint kStride, float* packed, int panelWidth, int kCount, float* c, nint ldc, bool add, bool resume)
         {
             int w = TOps.Count;
             float* a0 = a, a1 = a + rowStride, a2 = a1 + rowStride, a3 = a2 + rowStride;
-            TVec c00 = TOps.Zero, c01 = TOps.Zero, c02 = TOps.Zero, c03 = TOps.Zero;
-            TVec c10 = TOps.Zero, c11 = TOps.Zero, c12 = TOps.Zero, c13 = TOps.Zero;
-            TVec c20 = TOps.Zero, c21 = TOps.Zero, c22 = TOps.Zero, c23 = TOps.Zero;
-            TVec c30 = TOps.Zero, c31 = TOps.Zero, c32 = TOps.Zero, c33 = TOps.Zero;
+            float* r0 = c, r1 = c + ldc, r2 = r1 + ldc, r3 = r2 + ldc;
+            TVec c00 = Start(r0, resume), c01 = Start(r0 + w, resume), c02 = Start(r0 + 2 * w, resume), c03 = Start(r0 + 3 * w, resume);
+            TVec c10 = Start(r1, resume), c11 = Start(r1 + w, resume), c12 = Start(r1 + 2 * w, resume), c13 = Start(r1 + 3 * w, resume);
+            TVec c20 = Start(r2, resume), c21 = Start(r2 + w, resume), c22 = Start(r2 + 2 * w, resume), c23 = Start(r2 + 3 * w, resume);
+            TVec c30 = Start(r3, resume), c31 = Start(r3 + w, resume), c32 = Start(r3 + 2 * w, resume), c33 = Start(r3 + 3 * w, resume);
             float* bk = packed;
-            for (int kk = 0; kk < _k; kk++, bk += panelWidth)
+            nint offset = 0;
+            for (int kk = 0; kk < kCount; kk++, bk += panelWidth, offset += kStride)
             {
                 TVec b0 = TOps.Load(bk), b1 = TOps.Load(bk + w), b2 = TOps.Load(bk + 2 * w), b3 = TOps.Load(bk + 3 * w);
-                nint offset = kk * kStride;
                 TVec x = TOps.Broadcast(a0[offset]);
                 c00 = TOps.MultiplyAdd(x, b0, c00); c01 = TOps.MultiplyAdd(x, b1, c01); c02 = TOps.MultiplyAdd(x, b2, c02); c03 = TOps.MultiplyAdd(x, b3, c03);
                 x = TOps.Broadcast(a1[offset]);
@@ -203,24 +364,68 @@ internal static unsafe class PanelGemm
                 c30 = TOps.MultiplyAdd(x, b0, c30); c31 = TOps.MultiplyAdd(x, b1, c31); c32 = TOps.MultiplyAdd(x, b2, c32); c33 = TOps.MultiplyAdd(x, b3, c33);
             }
 
-            float* r0 = c, r1 = c + ldc, r2 = r1 + ldc, r3 = r2 + ldc;
-            TOps.Store(c00, r0); TOps.Store(c01, r0 + w); TOps.Store(c02, r0 + 2 * w); TOps.Store(c03, r0 + 3 * w);
-            TOps.Store(c10, r1); TOps.Store(c11, r1 + w); TOps.Store(c12, r1 + 2 * w); TOps.Store(c13, r1 + 3 * w);
-            TOps.Store(c20, r2); TOps.Store(c21, r2 + w); TOps.Store(c22, r2 + 2 * w); TOps.Store(c23, r2 + 3 * w);
-            TOps.Store(c30, r3); TOps.Store(c31, r3 + w); TOps.Store(c32, r3 + 2 * w); TOps.Store(c33, r3 + 3 * w);
+            Put(c00, r0, add); Put(c01, r0 + w, add); Put(c02, r0 + 2 * w, add); Put(c03, r0 + 3 * w, add);
+            Put(c10, r1, add); Put(c11, r1 + w, add); Put(c12, r1 + 2 * w, add); Put(c13, r1 + 3 * w, add);
+            Put(c20, r2, add); Put(c21, r2 + w, add); Put(c22, r2 + 2 * w, add); Put(c23, r2 + 3 * w, add);
+            Put(c30, r3, add); Put(c31, r3 + w, add); Put(c32, r3 + 2 * w, add); Put(c33, r3 + 3 * w, add);
         }
 
-        private void Tile4x2(float* a, nint rowStride, nint kStride, float* packed, int panelWidth, float* c, nint ldc)
+        /// <summary>Two row tiles of a two-vector panel at once: 16 accumulators, as many as <see cref="Tile4x4"/>.</summary>
+        private static void Tile8x2(float* a, nint rowStride, nint kStride, float* packed, int panelWidth, int kCount, float* c, nint ldc, bool add, bool resume)
         {
             int w = TOps.Count;
             float* a0 = a, a1 = a + rowStride, a2 = a1 + rowStride, a3 = a2 + rowStride;
-            TVec c00 = TOps.Zero, c01 = TOps.Zero, c10 = TOps.Zero, c11 = TOps.Zero;
-            TVec c20 = TOps.Zero, c21 = TOps.Zero, c30 = TOps.Zero, c31 = TOps.Zero;
+            float* a4 = a3 + rowStride, a5 = a4 + rowStride, a6 = a5 + rowStride, a7 = a6 + rowStride;
+            float* r0 = c, r1 = r0 + ldc, r2 = r1 + ldc, r3 = r2 + ldc, r4 = r3 + ldc, r5 = r4 + ldc, r6 = r5 + ldc, r7 = r6 + ldc;
+            TVec c00 = Start(r0, resume), c01 = Start(r0 + w, resume), c10 = Start(r1, resume), c11 = Start(r1 + w, resume);
+            TVec c20 = Start(r2, resume), c21 = Start(r2 + w, resume), c30 = Start(r3, resume), c31 = Start(r3 + w, resume);
+            TVec c40 = Start(r4, resume), c41 = Start(r4 + w, resume), c50 = Start(r5, resume), c51 = Start(r5 + w, resume);
+            TVec c60 = Start(r6, resume), c61 = Start(r6 + w, resume), c70 = Start(r7, resume), c71 = Start(r7 + w, resume);
             float* bk = packed;
-            for (int kk = 0; kk < _k; kk++, bk += panelWidth)
+            nint offset = 0;
+            for (int kk = 0; kk < kCount; kk++, bk += panelWidth, offset += kStride)
             {
                 TVec b0 = TOps.Load(bk), b1 = TOps.Load(bk + w);
-                nint offset = kk * kStride;
+                TVec x = TOps.Broadcast(a0[offset]);
+                c00 = TOps.MultiplyAdd(x, b0, c00); c01 = TOps.MultiplyAdd(x, b1, c01);
+                x = TOps.Broadcast(a1[offset]);
+                c10 = TOps.MultiplyAdd(x, b0, c10); c11 = TOps.MultiplyAdd(x, b1, c11);
+                x = TOps.Broadcast(a2[offset]);
+                c20 = TOps.MultiplyAdd(x, b0, c20); c21 = TOps.MultiplyAdd(x, b1, c21);
+                x = TOps.Broadcast(a3[offset]);
+                c30 = TOps.MultiplyAdd(x, b0, c30); c31 = TOps.MultiplyAdd(x, b1, c31);
+                x = TOps.Broadcast(a4[offset]);
+                c40 = TOps.MultiplyAdd(x, b0, c40); c41 = TOps.MultiplyAdd(x, b1, c41);
+                x = TOps.Broadcast(a5[offset]);
+                c50 = TOps.MultiplyAdd(x, b0, c50); c51 = TOps.MultiplyAdd(x, b1, c51);
+                x = TOps.Broadcast(a6[offset]);
+                c60 = TOps.MultiplyAdd(x, b0, c60); c61 = TOps.MultiplyAdd(x, b1, c61);
+                x = TOps.Broadcast(a7[offset]);
+                c70 = TOps.MultiplyAdd(x, b0, c70); c71 = TOps.MultiplyAdd(x, b1, c71);
+            }
+
+            Put(c00, r0, add); Put(c01, r0 + w, add);
+            Put(c10, r1, add); Put(c11, r1 + w, add);
+            Put(c20, r2, add); Put(c21, r2 + w, add);
+            Put(c30, r3, add); Put(c31, r3 + w, add);
+            Put(c40, r4, add); Put(c41, r4 + w, add);
+            Put(c50, r5, add); Put(c51, r5 + w, add);
+            Put(c60, r6, add); Put(c61, r6 + w, add);
+            Put(c70, r7, add); Put(c71, r7 + w, add);
+        }
+
+        private static void Tile4x2(float* a, nint rowStride, nint kStride, float* packed, int panelWidth, int kCount, float* c, nint ldc, bool add, bool resume)
+        {
+            int w = TOps.Count;
+            float* a0 = a, a1 = a + rowStride, a2 = a1 + rowStride, a3 = a2 + rowStride;
+            float* r0 = c, r1 = c + ldc, r2 = r1 + ldc, r3 = r2 + ldc;
+            TVec c00 = Start(r0, resume), c01 = Start(r0 + w, resume), c10 = Start(r1, resume), c11 = Start(r1 + w, resume);
+            TVec c20 = Start(r2, resume), c21 = Start(r2 + w, resume), c30 = Start(r3, resume), c31 = Start(r3 + w, resume);
+            float* bk = packed;
+            nint offset = 0;
+            for (int kk = 0; kk < kCount; kk++, bk += panelWidth, offset += kStride)
+            {
+                TVec b0 = TOps.Load(bk), b1 = TOps.Load(bk + w);
                 TVec x = TOps.Broadcast(a0[offset]);
                 c00 = TOps.MultiplyAdd(x, b0, c00); c01 = TOps.MultiplyAdd(x, b1, c01);
                 x = TOps.Broadcast(a1[offset]);
@@ -231,25 +436,33 @@ internal static unsafe class PanelGemm
                 c30 = TOps.MultiplyAdd(x, b0, c30); c31 = TOps.MultiplyAdd(x, b1, c31);
             }
 
-            float* r0 = c, r1 = c + ldc, r2 = r1 + ldc, r3 = r2 + ldc;
-            TOps.Store(c00, r0); TOps.Store(c01, r0 + w);
-            TOps.Store(c10, r1); TOps.Store(c11, r1 + w);
-            TOps.Store(c20, r2); TOps.Store(c21, r2 + w);
-            TOps.Store(c30, r3); TOps.Store(c31, r3 + w);
+            Put(c00, r0, add); Put(c01, r0 + w, add);
+            Put(c10, r1, add); Put(c11, r1 + w, add);
+            Put(c20, r2, add); Put(c21, r2 + w, add);
+            Put(c30, r3, add); Put(c31, r3 + w, add);
         }
 
         /// <summary>One row of the panel, a vector at a time: the row tail, in the same k order as the tiles.</summary>
-        private void Row(float* a, nint kStride, float* packed, int panelWidth, float* c)
+        private void Row(float* a, nint kStride, float* packed, int panelWidth, int kCount, float* c, bool add, bool resume)
         {
             int w = TOps.Count;
             for (int slot = 0; slot < _slots; slot++)
             {
-                TVec acc = TOps.Zero;
+                TVec acc = Start(c + slot * w, resume);
                 float* bk = packed + slot * w;
-                for (int kk = 0; kk < _k; kk++, bk += panelWidth)
+                for (int kk = 0; kk < kCount; kk++, bk += panelWidth)
                     acc = TOps.MultiplyAdd(TOps.Broadcast(a[kk * kStride]), TOps.Load(bk), acc);
-                TOps.Store(acc, c + slot * w);
+                Put(acc, c + slot * w, add);
             }
         }
+
+        /// <summary>An accumulator's start: zero, or with <paramref name="resume"/> the partial chain C holds from the previous k block.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static TVec Start(float* c, bool resume) => resume ? TOps.Load(c) : TOps.Zero;
+
+        /// <summary>Stores a product, or adds it to what C holds (C + product, rounded once, as the scalar add).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static void Put(TVec product, float* c, bool add) =>
+            TOps.Store(add ? TOps.Add(TOps.Load(c), product) : product, c);
     }
 }

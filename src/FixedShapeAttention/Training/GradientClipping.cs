@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 
@@ -37,13 +38,26 @@ public static class GradientClipping
             float scale = (float)(maxNorm / (norm + 1e-6));
             for (int p = 0; p < parameters.Count; p++)
             {
-                Span<float> gradient = parameters[p].Gradient;
-                for (int i = 0; i < gradient.Length; i++)
-                    gradient[i] *= scale;
+                Scale(parameters[p].Gradient, scale);
             }
         }
 
         return norm;
+    }
+
+    private static void Scale(Span<float> values, float factor)
+    {
+        ref float start = ref MemoryMarshal.GetReference(values);
+        int i = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            var f = Vector512.Create(factor);
+            for (; i <= values.Length - Vector512<float>.Count; i += Vector512<float>.Count)
+                (Vector512.LoadUnsafe(ref start, (nuint)i) * f).StoreUnsafe(ref start, (nuint)i);
+        }
+
+        for (; i < values.Length; i++)
+            Unsafe.Add(ref start, i) *= factor;
     }
 
     private static double SumOfSquares(float[] values)

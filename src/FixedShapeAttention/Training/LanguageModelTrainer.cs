@@ -85,7 +85,7 @@ public sealed class LanguageModelTrainer
         float rate = _schedule.At(StepCount);
         bool skipped = !double.IsFinite(norm);
         if (!skipped)
-            Optimizer.Step(rate);
+            Optimizer.Step(rate, maxDegreeOfParallelism);
         return new TrainingStep(StepCount++, loss, norm, rate, skipped);
     }
 

@@ -7,68 +7,20 @@ using FixedShapeAttention.CompilerServices;
 namespace FixedShapeAttention.Training;
 
 /// <summary>
-/// The element-wise and row-wise pieces of a training step, forward and backward: LayerNorm with saved statistics,
-/// the activations and their derivatives, bias sums. Their cost is linear in the activations (a few per cent of a
-/// step against the products), so they run on one thread in a fixed order, which also fixes every sum's order.
+/// The element-wise and row-wise pieces of a training step, forward and backward: the activations and their
+/// derivatives, bias sums, residual adds, and LayerNorm row by row (<see cref="TrainingLayerNorm"/> runs it in
+/// parallel). Their cost is linear in the activations (a few per cent of a step against the products).
 /// </summary>
 internal static class TrainingKernels
 {
-    /// <summary>y = (x − μ)·σ⁻¹·γ + β per row of γ.Length, keeping μ and σ⁻¹ (two passes, sums in double, as the
-    /// inference kernel computes them).</summary>
+    /// <summary>y = (x − μ)·σ⁻¹·γ + β per row of γ.Length, keeping μ and σ⁻¹, row by row on this thread (the decoder's
+    /// calls); <see cref="TrainingLayerNorm"/> runs the same rows in parallel to the same bits. y may be x.</summary>
     public static void LayerNormForward(ReadOnlySpan<float> x, ReadOnlySpan<float> gamma, ReadOnlySpan<float> beta, float epsilon,
         Span<float> y, Span<float> mean, Span<float> inverseDeviation)
     {
         int n = gamma.Length;
         for (int row = 0; row < mean.Length; row++)
-        {
-            ReadOnlySpan<float> xr = x.Slice(row * n, n);
-            double sum = 0;
-            foreach (float v in xr)
-                sum += v;
-            float mu = (float)(sum / n);
-            double squares = 0;
-            foreach (float v in xr)
-                squares += (double)(v - mu) * (v - mu);
-            float rstd = (float)(1.0 / Math.Sqrt(squares / n + epsilon));
-            mean[row] = mu;
-            inverseDeviation[row] = rstd;
-            Span<float> yr = y.Slice(row * n, n);
-            for (int i = 0; i < n; i++)
-                yr[i] = MathF.FusedMultiplyAdd((xr[i] - mu) * rstd, gamma[i], beta[i]);
-        }
-    }
-
-    /// <summary>
-    /// dx = σ⁻¹·(dy·γ − mean(dy·γ) − x̂·mean(dy·γ·x̂)), and dγ += Σ dy·x̂, dβ += Σ dy over rows in order. The row means
-    /// are summed in double. dx may be dy itself.
-    /// </summary>
-    public static void LayerNormBackward(ReadOnlySpan<float> x, ReadOnlySpan<float> gamma, ReadOnlySpan<float> mean, ReadOnlySpan<float> inverseDeviation,
-        ReadOnlySpan<float> dy, Span<float> dx, Span<float> dGamma, Span<float> dBeta)
-    {
-        int n = gamma.Length;
-        for (int row = 0; row < mean.Length; row++)
-        {
-            ReadOnlySpan<float> xr = x.Slice(row * n, n), dyr = dy.Slice(row * n, n);
-            float mu = mean[row], rstd = inverseDeviation[row];
-            double sumDxhat = 0, sumDxhatXhat = 0;
-            for (int i = 0; i < n; i++)
-            {
-                float xhat = (xr[i] - mu) * rstd;
-                float dxhat = dyr[i] * gamma[i];
-                sumDxhat += dxhat;
-                sumDxhatXhat += (double)dxhat * xhat;
-                dGamma[i] += dyr[i] * xhat;
-                dBeta[i] += dyr[i];
-            }
-
-            float meanDxhat = (float)(sumDxhat / n), meanDxhatXhat = (float)(sumDxhatXhat / n);
-            Span<float> dxr = dx.Slice(row * n, n);
-            for (int i = 0; i < n; i++)
-            {
-                float xhat = (xr[i] - mu) * rstd;
-                dxr[i] = rstd * (dyr[i] * gamma[i] - meanDxhat - xhat * meanDxhatXhat);
-            }
-        }
+            TrainingLayerNorm.Row(x.Slice(row * n, n), gamma, beta, epsilon, y.Slice(row * n, n), out mean[row], out inverseDeviation[row]);
     }
 
     /// <summary>y[r, j] += b[j].</summary>
@@ -81,14 +33,49 @@ internal static class TrainingKernels
     /// <summary>db[j] += Σ_r dy[r, j], the rows summed in float in order first, so that a batch and its micro-batches
     /// of whole sequences give the same bits when called once per sequence. Vectors add the same terms in the same
     /// order per element as the scalar loop, so the width does not change the bits.</summary>
-    public static void AccumulateBiasGradient(ReadOnlySpan<float> dy, Span<float> dBias, Span<float> scratch)
+    /// <remarks>Each block of 64 columns keeps its sums in four registers down the rows (a sum in memory would make
+    /// every row a store-to-load round trip), starting from zero as a cleared sum would.</remarks>
+    public static void AccumulateBiasGradient(ReadOnlySpan<float> dy, Span<float> dBias)
     {
-        int n = dBias.Length;
-        scratch = scratch[..n];
-        scratch.Clear();
-        for (int offset = 0; offset < dy.Length; offset += n)
-            Add(scratch, dy.Slice(offset, n));
-        Add(dBias, scratch);
+        int n = dBias.Length, rows = dy.Length / n, j = 0;
+        ref float d0 = ref MemoryMarshal.GetReference(dy);
+        ref float b0 = ref MemoryMarshal.GetReference(dBias);
+        if (Vector512.IsHardwareAccelerated)
+        {
+            for (; j <= n - 64; j += 64)
+            {
+                Vector512<float> s0 = Vector512<float>.Zero, s1 = s0, s2 = s0, s3 = s0;
+                for (int r = 0; r < rows; r++)
+                {
+                    nuint o = (nuint)(r * n + j);
+                    s0 += Vector512.LoadUnsafe(ref d0, o);
+                    s1 += Vector512.LoadUnsafe(ref d0, o + 16);
+                    s2 += Vector512.LoadUnsafe(ref d0, o + 32);
+                    s3 += Vector512.LoadUnsafe(ref d0, o + 48);
+                }
+
+                (Vector512.LoadUnsafe(ref b0, (nuint)j) + s0).StoreUnsafe(ref b0, (nuint)j);
+                (Vector512.LoadUnsafe(ref b0, (nuint)j + 16) + s1).StoreUnsafe(ref b0, (nuint)j + 16);
+                (Vector512.LoadUnsafe(ref b0, (nuint)j + 32) + s2).StoreUnsafe(ref b0, (nuint)j + 32);
+                (Vector512.LoadUnsafe(ref b0, (nuint)j + 48) + s3).StoreUnsafe(ref b0, (nuint)j + 48);
+            }
+
+            for (; j <= n - 16; j += 16)
+            {
+                Vector512<float> sum = Vector512<float>.Zero;
+                for (int r = 0; r < rows; r++)
+                    sum += Vector512.LoadUnsafe(ref d0, (nuint)(r * n + j));
+                (Vector512.LoadUnsafe(ref b0, (nuint)j) + sum).StoreUnsafe(ref b0, (nuint)j);
+            }
+        }
+
+        for (; j < n; j++)
+        {
+            float sum = 0;
+            for (int r = 0; r < rows; r++)
+                sum += Unsafe.Add(ref d0, r * n + j);
+            Unsafe.Add(ref b0, j) += sum;
+        }
     }
 
     /// <summary>target[i] += addend[i], element by element (each sum rounded once, at any width).</summary>
@@ -137,6 +124,42 @@ internal static class TrainingKernels
         {
             for (int i = 0; i < values.Length; i++)
                 values[i] = TActivation.Invoke(values[i]);
+        }
+    }
+
+    /// <summary>As <see cref="Activate(Activation, ReadOnlySpan{float}, Span{float})"/>, in chunks of
+    /// <paramref name="chunkLength"/> elements on up to <paramref name="maxDegreeOfParallelism"/> threads. Every element
+    /// goes through the same vector formula wherever a chunk ends, so the bits do not depend on the threads.</summary>
+    public static unsafe void Activate(Activation activation, ReadOnlySpan<float> h, Span<float> g, int chunkLength, int maxDegreeOfParallelism)
+    {
+        fixed (float* ph = h, pg = g)
+        {
+            var kernel = new ActivationKernel(activation, ph, pg, h.Length, chunkLength, backward: false);
+            ParallelRunner.Run(kernel, (h.Length + chunkLength - 1) / chunkLength, 20L * h.Length, maxDegreeOfParallelism, default, default, default, default, default, default);
+        }
+    }
+
+    /// <summary>As <see cref="ActivationBackward(Activation, ReadOnlySpan{float}, Span{float})"/>, in parallel chunks.</summary>
+    public static unsafe void ActivationBackward(Activation activation, ReadOnlySpan<float> h, Span<float> dg, int chunkLength, int maxDegreeOfParallelism)
+    {
+        fixed (float* ph = h, pdg = dg)
+        {
+            var kernel = new ActivationKernel(activation, ph, pdg, h.Length, chunkLength, backward: true);
+            ParallelRunner.Run(kernel, (h.Length + chunkLength - 1) / chunkLength, 30L * h.Length, maxDegreeOfParallelism, default, default, default, default, default, default);
+        }
+    }
+
+    private readonly unsafe struct ActivationKernel(Activation activation, float* h, float* target, int length, int chunkLength, bool backward) : IChunkKernel
+    {
+        public void Execute(in KernelBuffers buffers, int chunk)
+        {
+            int start = chunk * chunkLength, count = Math.Min(chunkLength, length - start);
+            var hChunk = new ReadOnlySpan<float>(h + start, count);
+            var targetChunk = new Span<float>(target + start, count);
+            if (backward)
+                ActivationBackward(activation, hChunk, targetChunk);
+            else
+                Activate(activation, hChunk, targetChunk);
         }
     }
 

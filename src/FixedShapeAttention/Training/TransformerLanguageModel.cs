@@ -364,7 +364,7 @@ public sealed class TransformerLanguageModel
         if (_c.PreNorm)
         {
             headInput = w.FinalNorm.AsSpan(0, n * d);
-            TrainingKernels.LayerNormForward(final, _finalGamma!.Value, _finalBeta!.Value, _c.LayerNormEpsilon, headInput, w.FinalMean.AsSpan(0, n), w.FinalRstd.AsSpan(0, n));
+            TrainingLayerNorm.Forward(final, _finalGamma!.Value, _finalBeta!.Value, _c.LayerNormEpsilon, headInput, w.FinalMean.AsSpan(0, n), w.FinalRstd.AsSpan(0, n), _c.SequenceLength, dop);
         }
 
         if (_head is null)
@@ -380,7 +380,7 @@ public sealed class TransformerLanguageModel
         if (_c.PreNorm)
         {
             attentionInput = c.Norm1.AsSpan(0, n * d);
-            TrainingKernels.LayerNormForward(input, p.Ln1Gamma.Value, p.Ln1Beta.Value, _c.LayerNormEpsilon, attentionInput, c.Mean1.AsSpan(0, n), c.Rstd1.AsSpan(0, n));
+            TrainingLayerNorm.Forward(input, p.Ln1Gamma.Value, p.Ln1Beta.Value, _c.LayerNormEpsilon, attentionInput, c.Mean1.AsSpan(0, n), c.Rstd1.AsSpan(0, n), _c.SequenceLength, dop);
         }
 
         int kv = _c.KeyValueDim;
@@ -403,12 +403,12 @@ public sealed class TransformerLanguageModel
         if (_c.PreNorm)
         {
             ffnInput = c.Norm2.AsSpan(0, n * d);
-            TrainingKernels.LayerNormForward(sum1, p.Ln2Gamma.Value, p.Ln2Beta.Value, _c.LayerNormEpsilon, ffnInput, c.Mean2.AsSpan(0, n), c.Rstd2.AsSpan(0, n));
+            TrainingLayerNorm.Forward(sum1, p.Ln2Gamma.Value, p.Ln2Beta.Value, _c.LayerNormEpsilon, ffnInput, c.Mean2.AsSpan(0, n), c.Rstd2.AsSpan(0, n), _c.SequenceLength, dop);
         }
         else
         {
             ffnInput = c.Norm1.AsSpan(0, n * d);
-            TrainingKernels.LayerNormForward(sum1, p.Ln1Gamma.Value, p.Ln1Beta.Value, _c.LayerNormEpsilon, ffnInput, c.Mean1.AsSpan(0, n), c.Rstd1.AsSpan(0, n));
+            TrainingLayerNorm.Forward(sum1, p.Ln1Gamma.Value, p.Ln1Beta.Value, _c.LayerNormEpsilon, ffnInput, c.Mean1.AsSpan(0, n), c.Rstd1.AsSpan(0, n), _c.SequenceLength, dop);
         }
 
         Span<float> ffnOutput = _c.PreNorm ? output : c.Norm2.AsSpan(0, n * d);
@@ -419,7 +419,7 @@ public sealed class TransformerLanguageModel
         else
         {
             Linear(ffnInput, p.W1, p.B1, c.H.AsSpan(0, n * f), n, d, f, dop);
-            TrainingKernels.Activate(_c.Activation, c.H.AsSpan(0, n * f), c.G.AsSpan(0, n * f));
+            TrainingKernels.Activate(_c.Activation, c.H.AsSpan(0, n * f), c.G.AsSpan(0, n * f), t * f, dop);
             Linear(c.G.AsSpan(0, n * f), p.W2, p.B2, ffnOutput, n, f, d, dop);
         }
 
@@ -431,7 +431,7 @@ public sealed class TransformerLanguageModel
         {
             Span<float> sum2 = ffnOutput;
             Add(sum2, ffnInput);
-            TrainingKernels.LayerNormForward(sum2, p.Ln2Gamma.Value, p.Ln2Beta.Value, _c.LayerNormEpsilon, output, c.Mean2.AsSpan(0, n), c.Rstd2.AsSpan(0, n));
+            TrainingLayerNorm.Forward(sum2, p.Ln2Gamma.Value, p.Ln2Beta.Value, _c.LayerNormEpsilon, output, c.Mean2.AsSpan(0, n), c.Rstd2.AsSpan(0, n), _c.SequenceLength, dop);
         }
     }
 
@@ -449,13 +449,12 @@ public sealed class TransformerLanguageModel
         }
         else
         {
-            PanelGemm.Multiply(dLogits, v, false, _head.Value, v, true, dx, d, n, d, v, false, dop);
-            for (int b = 0; b < batch; b++)
-                PanelGemm.Multiply(headInput.Slice(b * t * d, t * d), d, true, dLogits.Slice(b * t * v, t * v), v, false, _head.Gradient, v, d, v, t, true, dop);
+            LinearGradients.Input(dLogits, _head.Value, dx, n, d, v, false, dop);
+            LinearGradients.AccumulateWeights(headInput, dLogits, _head.Gradient, default, n, d, v, t, dop);
         }
 
         if (_c.PreNorm)
-            TrainingKernels.LayerNormBackward(w.Residual[_layers.Length].AsSpan(0, n * d), _finalGamma!.Value, w.FinalMean.AsSpan(0, n), w.FinalRstd.AsSpan(0, n), dx, dx, _finalGamma.Gradient, _finalBeta!.Gradient);
+            TrainingLayerNorm.Backward(w.Residual[_layers.Length].AsSpan(0, n * d), _finalGamma!.Value, w.FinalMean.AsSpan(0, n), w.FinalRstd.AsSpan(0, n), dx, default, dx, _finalGamma.Gradient, _finalBeta!.Gradient, w.LayerNormPartials, t, dop);
 
         for (int l = _layers.Length - 1; l >= 0; l--)
             LayerBackward(_layers[l], w.Caches[l], w.Residual[l].AsSpan(0, n * d), dx, batch, w, dop);
@@ -478,13 +477,12 @@ public sealed class TransformerLanguageModel
     private void LayerBackward(Layer p, LayerCache c, Span<float> input, Span<float> dx, int batch, Workspace w, int dop)
     {
         int t = _c.SequenceLength, d = _c.Dim, f = _c.Ffn, n = batch * t;
-        Span<float> dm = w.Scratch1.AsSpan(0, n * d);
+        // Pre-norm: the output is the FFN's sum, so its gradient dm is dx itself, which stays unchanged until the end.
+        Span<float> dm = _c.PreNorm ? dx : w.Scratch1.AsSpan(0, n * d);
         Span<float> dSum1 = w.Scratch2.AsSpan(0, n * d);
         Span<float> ffnInput = (_c.PreNorm ? c.Norm2 : c.Norm1).AsSpan(0, n * d);
-        if (_c.PreNorm)
-            dx.CopyTo(dm);
-        else
-            TrainingKernels.LayerNormBackward(c.Norm2.AsSpan(0, n * d), p.Ln2Gamma.Value, c.Mean2.AsSpan(0, n), c.Rstd2.AsSpan(0, n), dx, dm, p.Ln2Gamma.Gradient, p.Ln2Beta.Gradient);
+        if (!_c.PreNorm)
+            TrainingLayerNorm.Backward(c.Norm2.AsSpan(0, n * d), p.Ln2Gamma.Value, c.Mean2.AsSpan(0, n), c.Rstd2.AsSpan(0, n), dx, default, dm, p.Ln2Gamma.Gradient, p.Ln2Beta.Gradient, w.LayerNormPartials, t, dop);
 
         Span<float> dG = w.Hidden.AsSpan(0, n * f);
         Span<float> dFfnInput = w.Scratch3.AsSpan(0, n * d);
@@ -495,21 +493,20 @@ public sealed class TransformerLanguageModel
         else
         {
             LinearBackward(c.G.AsSpan(0, n * f), p.W2, p.B2, dm, dG, n, f, d, batch, w, dop);
-            TrainingKernels.ActivationBackward(_c.Activation, c.H.AsSpan(0, n * f), dG);
+            TrainingKernels.ActivationBackward(_c.Activation, c.H.AsSpan(0, n * f), dG, t * f, dop);
             LinearBackward(ffnInput, p.W1, p.B1, dG, dFfnInput, n, d, f, batch, w, dop);
         }
 
         if (_c.PreNorm)
         {
             // sum1 feeds the FFN through LN₂ and the output directly.
-            TrainingKernels.LayerNormBackward(c.Sum1.AsSpan(0, n * d), p.Ln2Gamma.Value, c.Mean2.AsSpan(0, n), c.Rstd2.AsSpan(0, n), dFfnInput, dSum1, p.Ln2Gamma.Gradient, p.Ln2Beta.Gradient);
-            Add(dSum1, dx);
+            TrainingLayerNorm.Backward(c.Sum1.AsSpan(0, n * d), p.Ln2Gamma.Value, c.Mean2.AsSpan(0, n), c.Rstd2.AsSpan(0, n), dFfnInput, dx, dSum1, p.Ln2Gamma.Gradient, p.Ln2Beta.Gradient, w.LayerNormPartials, t, dop);
         }
         else
         {
             // n1 = LN₁(sum1) feeds the FFN and, through the residual, LN₂'s input.
             Add(dFfnInput, dm);
-            TrainingKernels.LayerNormBackward(c.Sum1.AsSpan(0, n * d), p.Ln1Gamma.Value, c.Mean1.AsSpan(0, n), c.Rstd1.AsSpan(0, n), dFfnInput, dSum1, p.Ln1Gamma.Gradient, p.Ln1Beta.Gradient);
+            TrainingLayerNorm.Backward(c.Sum1.AsSpan(0, n * d), p.Ln1Gamma.Value, c.Mean1.AsSpan(0, n), c.Rstd1.AsSpan(0, n), dFfnInput, default, dSum1, p.Ln1Gamma.Gradient, p.Ln1Beta.Gradient, w.LayerNormPartials, t, dop);
         }
 
         // sum1 = input + O·Wo + bo.
@@ -531,15 +528,13 @@ public sealed class TransformerLanguageModel
         ProjectionBackward(attentionInput, p.Wk, p.Bk, dK, dAttentionInput, n, d, kv, batch, w, dop, accumulateInput: true);
         ProjectionBackward(attentionInput, p.Wv, p.Bv, dV, dAttentionInput, n, d, kv, batch, w, dop, accumulateInput: true);
 
-        dSum1.CopyTo(dx);
         if (_c.PreNorm)
         {
-            Span<float> dInput = w.Scratch1.AsSpan(0, n * d);
-            TrainingKernels.LayerNormBackward(input, p.Ln1Gamma.Value, c.Mean1.AsSpan(0, n), c.Rstd1.AsSpan(0, n), dAttentionInput, dInput, p.Ln1Gamma.Gradient, p.Ln1Beta.Gradient);
-            Add(dx, dInput);
+            TrainingLayerNorm.Backward(input, p.Ln1Gamma.Value, c.Mean1.AsSpan(0, n), c.Rstd1.AsSpan(0, n), dAttentionInput, dSum1, dx, p.Ln1Gamma.Gradient, p.Ln1Beta.Gradient, w.LayerNormPartials, t, dop);
         }
         else
         {
+            dSum1.CopyTo(dx);
             Add(dx, dAttentionInput);
         }
     }
@@ -556,14 +551,8 @@ public sealed class TransformerLanguageModel
     private void LinearBackward(ReadOnlySpan<float> x, TrainableTensor weight, TrainableTensor bias, ReadOnlySpan<float> dy, Span<float> dx,
         int n, int inputs, int outputs, int batch, Workspace w, int dop, bool accumulateInput = false)
     {
-        int t = _c.SequenceLength;
-        for (int b = 0; b < batch; b++)
-        {
-            PanelGemm.Multiply(x.Slice(b * t * inputs, t * inputs), inputs, true, dy.Slice(b * t * outputs, t * outputs), outputs, false, weight.Gradient, outputs, inputs, outputs, t, true, dop);
-            TrainingKernels.AccumulateBiasGradient(dy.Slice(b * t * outputs, t * outputs), bias.Gradient, w.BiasScratch);
-        }
-
-        PanelGemm.Multiply(dy, outputs, false, weight.Value, outputs, true, dx, inputs, n, inputs, outputs, accumulateInput, dop);
+        LinearGradients.AccumulateWeights(x, dy, weight.Gradient, bias.Gradient, n, inputs, outputs, _c.SequenceLength, dop);
+        LinearGradients.Input(dy, weight.Value, dx, n, inputs, outputs, accumulateInput, dop);
     }
 
     /// <summary>An attention projection's backward pass: on the generated kernels when the model uses them (their projections
@@ -619,7 +608,7 @@ public sealed class TransformerLanguageModel
             V = new float[n * c.KeyValueDim];
             Positions = Enumerable.Range(0, n).Select(r => r % c.SequenceLength).ToArray();
             Hidden = new float[n * c.Ffn];
-            BiasScratch = new float[Math.Max(Math.Max(c.Dim, c.Ffn), c.Vocabulary)];
+            LayerNormPartials = new float[batch * 2 * c.Dim];
         }
 
         public int Batch { get; }
@@ -652,7 +641,8 @@ public sealed class TransformerLanguageModel
 
         public float[] Hidden { get; }
 
-        public float[] BiasScratch { get; }
+        /// <summary>dγ and dβ of each sequence, before they are added in sequence order.</summary>
+        public float[] LayerNormPartials { get; }
 
         /// <summary>Each row's position in its sequence, for RoPE.</summary>
         public int[] Positions { get; }

@@ -11,6 +11,10 @@ public sealed class PanelGemmTests
     {
         // Row tails (m mod 4), column tails around every panel width (4, 16, 64) and below one vector, k of 0 and 1.
         { 1, 1, 1 }, { 3, 5, 7 }, { 4, 16, 9 }, { 5, 17, 64 }, { 17, 63, 33 }, { 8, 64, 1 }, { 9, 65, 40 }, { 33, 130, 70 }, { 2, 3, 0 }, { 64, 200, 128 },
+        // Two-vector panels on Vector512 (n ≤ 32): 8-row tiles, then a 4-row tile and a row tail, full and partial.
+        { 21, 32, 50 }, { 13, 31, 17 },
+        // Deeper than one L2 block of a 64-column panel (2048): the k blocks resume the chains stored in C.
+        { 9, 64, 4100 },
     };
 
     [Theory]
@@ -85,5 +89,56 @@ public sealed class PanelGemmTests
         Assert.Throws<ArgumentOutOfRangeException>(() => PanelGemm.Multiply(new float[12], 2, false, new float[12], 3, false, c, 3, 3, 3, 4, false, 1));
         Assert.Throws<ArgumentException>(() => PanelGemm.Multiply(new float[12], 4, false, new float[12], 3, false, c.AsSpan(0, 8), 3, 3, 3, 4, false, 1));
         Assert.All(c, x => Assert.Equal(5f, x));
+    }
+
+    [Theory]
+    [InlineData(37, 70, 256, 64, false)]
+    [InlineData(37, 70, 250, 64, true)]
+    [InlineData(20, 32, 96, 32, false)]
+    [InlineData(9, 130, 45, 7, true)]
+    [InlineData(5, 3, 12, 5, false)]
+    public void Segments_give_the_bits_of_one_accumulating_product_per_segment(int m, int n, int k, int segment, bool transposeB)
+    {
+        // Xᵀ·dY as a weight gradient is summed: A transposed, B as stored (or transposed), k split into sequences.
+        int ldb = transposeB ? k : n;
+        float[] a = TestData.Uniform(k * m, 11), b = TestData.Uniform((transposeB ? n : k) * ldb, 12);
+        float[] start = TestData.Uniform(m * n, 13);
+        float[] expected = (float[])start.Clone();
+        for (int first = 0; first < k; first += segment)
+        {
+            int count = Math.Min(segment, k - first);
+            ReadOnlySpan<float> bSegment = transposeB ? b.AsSpan(first) : b.AsSpan(first * ldb);
+            PanelGemm.Multiply(a.AsSpan(first * m), m, true, bSegment, ldb, transposeB, expected, n, m, n, count, accumulate: true, maxDegreeOfParallelism: 1);
+        }
+
+        foreach (int threads in new[] { 1, 2, -1 })
+        {
+            float[] actual = (float[])start.Clone();
+            PanelGemm.MultiplyAccumulateSegments(a, m, true, b, ldb, transposeB, actual, n, m, n, k, segment, threads);
+            Assert.Equal(expected.Select(BitConverter.SingleToInt32Bits), actual.Select(BitConverter.SingleToInt32Bits));
+        }
+    }
+
+    [Theory]
+    [InlineData(9, 64, 4100, false)]
+    [InlineData(20, 32, 300, true)]
+    [InlineData(6, 130, 77, false)]
+    public void Every_output_is_one_fused_multiply_add_chain_in_k_order(int m, int n, int k, bool transposeA)
+    {
+        // On the vector branches each lane is fma(a, b, acc) from 0 in k order, whatever the tile shape or k blocking.
+        Assert.SkipUnless(System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated && n >= 8, "the scalar branch multiplies and adds");
+        int lda = transposeA ? m : k;
+        float[] a = TestData.Uniform(m * k, 21), b = TestData.Uniform(k * n, 22), c = new float[m * n];
+        PanelGemm.Multiply(a, lda, transposeA, b, n, false, c, n, m, n, k, accumulate: false, maxDegreeOfParallelism: -1);
+        for (int i = 0; i < m; i++)
+        {
+            for (int j = 0; j < n; j++)
+            {
+                float chain = 0;
+                for (int p = 0; p < k; p++)
+                    chain = MathF.FusedMultiplyAdd(a[transposeA ? p * lda + i : i * lda + p], b[p * n + j], chain);
+                Assert.Equal(BitConverter.SingleToInt32Bits(chain), BitConverter.SingleToInt32Bits(c[i * n + j]));
+            }
+        }
     }
 }
