@@ -47,7 +47,7 @@ internal static class TrainingEmitter
                     w.Line($"int rows = batch * {s};");
                     Call(w, "Multiply", "x", $"{e}", "false", "w1", $"{f}", "false", "hidden", $"{f}", "rows", $"{f}", $"{e}", "false", "maxDegreeOfParallelism");
                     Call(w, "AddBias", "hidden", "b1");
-                    Call(w, "Activate", $"{activation}", "hidden", "activated");
+                    Call(w, "Activate", $"{activation}", "hidden", "activated", $"{s * f}", "maxDegreeOfParallelism");
                     Call(w, "Multiply", "activated", $"{f}", "false", "w2", $"{e}", "false", "y", $"{e}", "rows", $"{e}", $"{f}", "false", "maxDegreeOfParallelism");
                     Call(w, "AddBias", "y", "b2");
                 });
@@ -81,20 +81,12 @@ internal static class TrainingEmitter
                         $"int batch = {Spans.CompilerServices}.KernelArguments.ValidateFeedForwardBackward(",
                         new[] { "x", "w1", "w2", "hidden", "activated", "outputGradient", "inputGradient", "w1Gradient", "b1Gradient", "w2Gradient", "b2Gradient", "hiddenGradient", $"{s}", $"{e}", $"{f}" },
                         ");");
-                    using (w.Block("for (int sequence = 0; sequence < batch; sequence++)"))
-                    {
-                        Call(w, "Multiply", $"activated.Slice(sequence * {s * f}, {s * f})", $"{f}", "true", $"outputGradient.Slice(sequence * {s * e}, {s * e})", $"{e}", "false", "w2Gradient", $"{e}", $"{f}", $"{e}", $"{s}", "true", "maxDegreeOfParallelism");
-                        Call(w, "AccumulateBiasGradient", $"outputGradient.Slice(sequence * {s * e}, {s * e})", "b2Gradient");
-                    }
+                    Call(w, "AccumulateWeightGradients", "activated", $"{f}", "outputGradient", $"{e}", "w2Gradient", "b2Gradient", $"{s}", "maxDegreeOfParallelism");
 
                     w.Line($"int rows = batch * {s};");
                     Call(w, "Multiply", "outputGradient", $"{e}", "false", "w2", $"{e}", "true", "hiddenGradient", $"{f}", "rows", $"{f}", $"{e}", "false", "maxDegreeOfParallelism");
-                    Call(w, "ActivationBackward", $"{activation}", "hidden", "hiddenGradient");
-                    using (w.Block("for (int sequence = 0; sequence < batch; sequence++)"))
-                    {
-                        Call(w, "Multiply", $"x.Slice(sequence * {s * e}, {s * e})", $"{e}", "true", $"hiddenGradient.Slice(sequence * {s * f}, {s * f})", $"{f}", "false", "w1Gradient", $"{f}", $"{e}", $"{f}", $"{s}", "true", "maxDegreeOfParallelism");
-                        Call(w, "AccumulateBiasGradient", $"hiddenGradient.Slice(sequence * {s * f}, {s * f})", "b1Gradient");
-                    }
+                    Call(w, "ActivationBackward", $"{activation}", "hidden", "hiddenGradient", $"{s * f}", "maxDegreeOfParallelism");
+                    Call(w, "AccumulateWeightGradients", "x", $"{e}", "hiddenGradient", $"{f}", "w1Gradient", "b1Gradient", $"{s}", "maxDegreeOfParallelism");
 
                     Call(w, "Multiply", "hiddenGradient", $"{f}", "false", "w1", $"{f}", "true", "inputGradient", $"{e}", "rows", $"{e}", $"{f}", "false", "maxDegreeOfParallelism");
                 });
@@ -121,11 +113,7 @@ internal static class TrainingEmitter
                         $"int batch = {Spans.CompilerServices}.KernelArguments.ValidateProjectionBackward(",
                         new[] { "x", "w", "outputGradient", "inputGradient", "weightGradient", "biasGradient", $"{s}", $"{e}" },
                         ");");
-                    using (w.Block("for (int sequence = 0; sequence < batch; sequence++)"))
-                    {
-                        Call(w, "Multiply", $"x.Slice(sequence * {s * e}, {s * e})", $"{e}", "true", $"outputGradient.Slice(sequence * {s * e}, {s * e})", $"{e}", "false", "weightGradient", $"{e}", $"{e}", $"{e}", $"{s}", "true", "maxDegreeOfParallelism");
-                        Call(w, "AccumulateBiasGradient", $"outputGradient.Slice(sequence * {s * e}, {s * e})", "biasGradient");
-                    }
+                    Call(w, "AccumulateWeightGradients", "x", $"{e}", "outputGradient", $"{e}", "weightGradient", "biasGradient", $"{s}", "maxDegreeOfParallelism");
 
                     Call(w, "Multiply", "outputGradient", $"{e}", "false", "w", $"{e}", "true", "inputGradient", $"{e}", $"batch * {s}", $"{e}", $"{e}", "accumulateInputGradient", "maxDegreeOfParallelism");
                 });

@@ -52,22 +52,75 @@ public static class TrainingOperations
         TrainingKernels.AccumulateBiasGradient(dy, dBias);
     }
 
-    /// <summary><c>g = act(h)</c> by the inference kernels' activation pass (the same bits as the forward kernels).</summary>
-    /// <exception cref="ArgumentException">The spans differ in length, or <paramref name="activation"/> is not an <see cref="Activation"/>.</exception>
-    public static void Activate(Activation activation, ReadOnlySpan<float> h, Span<float> g)
+    /// <summary>
+    /// A linear layer's weight and bias gradients over a batch of whole sequences: <c>dW += xᵀ·dy</c> and <c>db += Σ dy</c>,
+    /// each sequence's sum rounded before it is added, in batch order (one product over the batch, op(B) packed once), so
+    /// micro-batches of whole sequences accumulate to the same bits.
+    /// </summary>
+    /// <exception cref="ArgumentException">x is not whole rows of <paramref name="inputs"/>, dy not the same rows of <paramref name="outputs"/>,
+    /// the rows not whole sequences, dW not inputs × outputs or db not outputs long, or a gradient overlaps an operand.</exception>
+    public static void AccumulateWeightGradients(
+        ReadOnlySpan<float> x, int inputs, ReadOnlySpan<float> dy, int outputs, Span<float> dWeight, Span<float> dBias, int sequenceLength,
+        int maxDegreeOfParallelism)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(inputs);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(outputs);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(sequenceLength);
+        WholeRows(x.Length, inputs, nameof(x));
+        int rows = x.Length / inputs;
+        if (dy.Length != (long)rows * outputs)
+        {
+            throw new ArgumentException($"dy: expected {(long)rows * outputs} floats ({rows} rows of {outputs}), got {dy.Length}.", nameof(dy));
+        }
+
+        if (rows % sequenceLength != 0)
+        {
+            throw new ArgumentException($"x: expected whole sequences of {sequenceLength} rows, got {rows} rows.", nameof(x));
+        }
+
+        if (dWeight.Length != (long)inputs * outputs)
+        {
+            throw new ArgumentException($"dWeight: expected {(long)inputs * outputs} floats ({inputs} × {outputs}), got {dWeight.Length}.", nameof(dWeight));
+        }
+
+        SameLength(outputs, dBias.Length, nameof(dBias));
+        if (dWeight.Overlaps(x) || dWeight.Overlaps(dy) || dBias.Overlaps(x) || dBias.Overlaps(dy) || dBias.Overlaps(dWeight))
+        {
+            throw new ArgumentException("dWeight, dBias: the gradients must not overlap the operands or each other.", nameof(dWeight));
+        }
+
+        KernelParallelism.Resolve(maxDegreeOfParallelism);
+        LinearGradients.AccumulateWeights(x, dy, dWeight, dBias, rows, inputs, outputs, sequenceLength, maxDegreeOfParallelism);
+    }
+
+    /// <summary><c>g = act(h)</c> by the inference kernels' activation pass (the same bits as the forward kernels), in chunks of
+    /// <paramref name="chunkLength"/> values on up to <paramref name="maxDegreeOfParallelism"/> threads (the bits do not depend on them).</summary>
+    /// <exception cref="ArgumentException">The spans differ in length, <paramref name="chunkLength"/> is not positive, or
+    /// <paramref name="activation"/> is not an <see cref="Activation"/>.</exception>
+    public static void Activate(Activation activation, ReadOnlySpan<float> h, Span<float> g, int chunkLength, int maxDegreeOfParallelism)
     {
         SameLength(h.Length, g.Length, nameof(g));
         Defined(activation);
-        TrainingKernels.Activate(activation, h, g);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(chunkLength);
+        KernelParallelism.Resolve(maxDegreeOfParallelism);
+        if (g.Overlaps(h, out int offset) && offset != 0)
+        {
+            throw new ArgumentException("g: must be h itself or not overlap it.", nameof(g));
+        }
+
+        TrainingKernels.Activate(activation, h, g, chunkLength, maxDegreeOfParallelism);
     }
 
-    /// <summary><c>dg ← dg · act′(h)</c>, in place.</summary>
-    /// <exception cref="ArgumentException">The spans differ in length, or <paramref name="activation"/> is not an <see cref="Activation"/>.</exception>
-    public static void ActivationBackward(Activation activation, ReadOnlySpan<float> h, Span<float> dg)
+    /// <summary><c>dg ← dg · act′(h)</c>, in place, in chunks as <see cref="Activate"/>.</summary>
+    /// <exception cref="ArgumentException">The spans differ in length, <paramref name="chunkLength"/> is not positive, or
+    /// <paramref name="activation"/> is not an <see cref="Activation"/>.</exception>
+    public static void ActivationBackward(Activation activation, ReadOnlySpan<float> h, Span<float> dg, int chunkLength, int maxDegreeOfParallelism)
     {
         SameLength(h.Length, dg.Length, nameof(dg));
         Defined(activation);
-        TrainingKernels.ActivationBackward(activation, h, dg);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(chunkLength);
+        KernelParallelism.Resolve(maxDegreeOfParallelism);
+        TrainingKernels.ActivationBackward(activation, h, dg, chunkLength, maxDegreeOfParallelism);
     }
 
     private static void Defined(Activation activation)

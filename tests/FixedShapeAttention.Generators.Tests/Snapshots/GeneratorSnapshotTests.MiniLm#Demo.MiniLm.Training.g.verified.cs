@@ -32,7 +32,8 @@ namespace Demo
             global::FixedShapeAttention.CompilerServices.TrainingOperations.Multiply(
                 x, 384, false, w1, 1536, false, hidden, 1536, rows, 1536, 384, false, maxDegreeOfParallelism);
             global::FixedShapeAttention.CompilerServices.TrainingOperations.AddBias(hidden, b1);
-            global::FixedShapeAttention.CompilerServices.TrainingOperations.Activate(global::FixedShapeAttention.Activation.Relu, hidden, activated);
+            global::FixedShapeAttention.CompilerServices.TrainingOperations.Activate(
+                global::FixedShapeAttention.Activation.Relu, hidden, activated, 196608, maxDegreeOfParallelism);
             global::FixedShapeAttention.CompilerServices.TrainingOperations.Multiply(
                 activated, 1536, false, w2, 384, false, y, 384, rows, 384, 1536, false, maxDegreeOfParallelism);
             global::FixedShapeAttention.CompilerServices.TrainingOperations.AddBias(y, b2);
@@ -73,27 +74,15 @@ namespace Demo
         {
             int batch = global::FixedShapeAttention.CompilerServices.KernelArguments.ValidateFeedForwardBackward(
                 x, w1, w2, hidden, activated, outputGradient, inputGradient, w1Gradient, b1Gradient, w2Gradient, b2Gradient, hiddenGradient, 128, 384, 1536);
-            for (int sequence = 0; sequence < batch; sequence++)
-            {
-                global::FixedShapeAttention.CompilerServices.TrainingOperations.Multiply(
-                    activated.Slice(sequence * 196608, 196608), 1536, true, outputGradient.Slice(sequence * 49152, 49152), 384, false, w2Gradient, 384, 1536,
-                    384, 128, true, maxDegreeOfParallelism);
-                global::FixedShapeAttention.CompilerServices.TrainingOperations.AccumulateBiasGradient(
-                    outputGradient.Slice(sequence * 49152, 49152), b2Gradient);
-            }
+            global::FixedShapeAttention.CompilerServices.TrainingOperations.AccumulateWeightGradients(
+                activated, 1536, outputGradient, 384, w2Gradient, b2Gradient, 128, maxDegreeOfParallelism);
             int rows = batch * 128;
             global::FixedShapeAttention.CompilerServices.TrainingOperations.Multiply(
                 outputGradient, 384, false, w2, 384, true, hiddenGradient, 1536, rows, 1536, 384, false, maxDegreeOfParallelism);
             global::FixedShapeAttention.CompilerServices.TrainingOperations.ActivationBackward(
-                global::FixedShapeAttention.Activation.Relu, hidden, hiddenGradient);
-            for (int sequence = 0; sequence < batch; sequence++)
-            {
-                global::FixedShapeAttention.CompilerServices.TrainingOperations.Multiply(
-                    x.Slice(sequence * 49152, 49152), 384, true, hiddenGradient.Slice(sequence * 196608, 196608), 1536, false, w1Gradient, 1536, 384, 1536, 128,
-                    true, maxDegreeOfParallelism);
-                global::FixedShapeAttention.CompilerServices.TrainingOperations.AccumulateBiasGradient(
-                    hiddenGradient.Slice(sequence * 196608, 196608), b1Gradient);
-            }
+                global::FixedShapeAttention.Activation.Relu, hidden, hiddenGradient, 196608, maxDegreeOfParallelism);
+            global::FixedShapeAttention.CompilerServices.TrainingOperations.AccumulateWeightGradients(
+                x, 384, hiddenGradient, 1536, w1Gradient, b1Gradient, 128, maxDegreeOfParallelism);
             global::FixedShapeAttention.CompilerServices.TrainingOperations.Multiply(
                 hiddenGradient, 1536, false, w1, 1536, true, inputGradient, 384, rows, 384, 1536, false, maxDegreeOfParallelism);
         }
@@ -122,14 +111,8 @@ namespace Demo
         {
             int batch = global::FixedShapeAttention.CompilerServices.KernelArguments.ValidateProjectionBackward(
                 x, w, outputGradient, inputGradient, weightGradient, biasGradient, 128, 384);
-            for (int sequence = 0; sequence < batch; sequence++)
-            {
-                global::FixedShapeAttention.CompilerServices.TrainingOperations.Multiply(
-                    x.Slice(sequence * 49152, 49152), 384, true, outputGradient.Slice(sequence * 49152, 49152), 384, false, weightGradient, 384, 384, 384, 128,
-                    true, maxDegreeOfParallelism);
-                global::FixedShapeAttention.CompilerServices.TrainingOperations.AccumulateBiasGradient(
-                    outputGradient.Slice(sequence * 49152, 49152), biasGradient);
-            }
+            global::FixedShapeAttention.CompilerServices.TrainingOperations.AccumulateWeightGradients(
+                x, 384, outputGradient, 384, weightGradient, biasGradient, 128, maxDegreeOfParallelism);
             global::FixedShapeAttention.CompilerServices.TrainingOperations.Multiply(
                 outputGradient, 384, false, w, 384, true, inputGradient, 384, batch * 128, 384, 384, accumulateInputGradient, maxDegreeOfParallelism);
         }

@@ -32,7 +32,8 @@ namespace Demo
             global::FixedShapeAttention.CompilerServices.TrainingOperations.Multiply(
                 x, 20, false, w1, 36, false, hidden, 36, rows, 36, 20, false, maxDegreeOfParallelism);
             global::FixedShapeAttention.CompilerServices.TrainingOperations.AddBias(hidden, b1);
-            global::FixedShapeAttention.CompilerServices.TrainingOperations.Activate(global::FixedShapeAttention.Activation.Gelu, hidden, activated);
+            global::FixedShapeAttention.CompilerServices.TrainingOperations.Activate(
+                global::FixedShapeAttention.Activation.Gelu, hidden, activated, 468, maxDegreeOfParallelism);
             global::FixedShapeAttention.CompilerServices.TrainingOperations.Multiply(
                 activated, 36, false, w2, 20, false, y, 20, rows, 20, 36, false, maxDegreeOfParallelism);
             global::FixedShapeAttention.CompilerServices.TrainingOperations.AddBias(y, b2);
@@ -73,25 +74,15 @@ namespace Demo
         {
             int batch = global::FixedShapeAttention.CompilerServices.KernelArguments.ValidateFeedForwardBackward(
                 x, w1, w2, hidden, activated, outputGradient, inputGradient, w1Gradient, b1Gradient, w2Gradient, b2Gradient, hiddenGradient, 13, 20, 36);
-            for (int sequence = 0; sequence < batch; sequence++)
-            {
-                global::FixedShapeAttention.CompilerServices.TrainingOperations.Multiply(
-                    activated.Slice(sequence * 468, 468), 36, true, outputGradient.Slice(sequence * 260, 260), 20, false, w2Gradient, 20, 36, 20, 13, true,
-                    maxDegreeOfParallelism);
-                global::FixedShapeAttention.CompilerServices.TrainingOperations.AccumulateBiasGradient(outputGradient.Slice(sequence * 260, 260), b2Gradient);
-            }
+            global::FixedShapeAttention.CompilerServices.TrainingOperations.AccumulateWeightGradients(
+                activated, 36, outputGradient, 20, w2Gradient, b2Gradient, 13, maxDegreeOfParallelism);
             int rows = batch * 13;
             global::FixedShapeAttention.CompilerServices.TrainingOperations.Multiply(
                 outputGradient, 20, false, w2, 20, true, hiddenGradient, 36, rows, 36, 20, false, maxDegreeOfParallelism);
             global::FixedShapeAttention.CompilerServices.TrainingOperations.ActivationBackward(
-                global::FixedShapeAttention.Activation.Gelu, hidden, hiddenGradient);
-            for (int sequence = 0; sequence < batch; sequence++)
-            {
-                global::FixedShapeAttention.CompilerServices.TrainingOperations.Multiply(
-                    x.Slice(sequence * 260, 260), 20, true, hiddenGradient.Slice(sequence * 468, 468), 36, false, w1Gradient, 36, 20, 36, 13, true,
-                    maxDegreeOfParallelism);
-                global::FixedShapeAttention.CompilerServices.TrainingOperations.AccumulateBiasGradient(hiddenGradient.Slice(sequence * 468, 468), b1Gradient);
-            }
+                global::FixedShapeAttention.Activation.Gelu, hidden, hiddenGradient, 468, maxDegreeOfParallelism);
+            global::FixedShapeAttention.CompilerServices.TrainingOperations.AccumulateWeightGradients(
+                x, 20, hiddenGradient, 36, w1Gradient, b1Gradient, 13, maxDegreeOfParallelism);
             global::FixedShapeAttention.CompilerServices.TrainingOperations.Multiply(
                 hiddenGradient, 36, false, w1, 36, true, inputGradient, 20, rows, 20, 36, false, maxDegreeOfParallelism);
         }
@@ -120,13 +111,8 @@ namespace Demo
         {
             int batch = global::FixedShapeAttention.CompilerServices.KernelArguments.ValidateProjectionBackward(
                 x, w, outputGradient, inputGradient, weightGradient, biasGradient, 13, 20);
-            for (int sequence = 0; sequence < batch; sequence++)
-            {
-                global::FixedShapeAttention.CompilerServices.TrainingOperations.Multiply(
-                    x.Slice(sequence * 260, 260), 20, true, outputGradient.Slice(sequence * 260, 260), 20, false, weightGradient, 20, 20, 20, 13, true,
-                    maxDegreeOfParallelism);
-                global::FixedShapeAttention.CompilerServices.TrainingOperations.AccumulateBiasGradient(outputGradient.Slice(sequence * 260, 260), biasGradient);
-            }
+            global::FixedShapeAttention.CompilerServices.TrainingOperations.AccumulateWeightGradients(
+                x, 20, outputGradient, 20, weightGradient, biasGradient, 13, maxDegreeOfParallelism);
             global::FixedShapeAttention.CompilerServices.TrainingOperations.Multiply(
                 outputGradient, 20, false, w, 20, true, inputGradient, 20, batch * 13, 20, 20, accumulateInputGradient, maxDegreeOfParallelism);
         }

@@ -32,7 +32,8 @@ namespace Demo
             global::FixedShapeAttention.CompilerServices.TrainingOperations.Multiply(
                 x, 3, false, w1, 12, false, hidden, 12, rows, 12, 3, false, maxDegreeOfParallelism);
             global::FixedShapeAttention.CompilerServices.TrainingOperations.AddBias(hidden, b1);
-            global::FixedShapeAttention.CompilerServices.TrainingOperations.Activate(global::FixedShapeAttention.Activation.Relu, hidden, activated);
+            global::FixedShapeAttention.CompilerServices.TrainingOperations.Activate(
+                global::FixedShapeAttention.Activation.Relu, hidden, activated, 48, maxDegreeOfParallelism);
             global::FixedShapeAttention.CompilerServices.TrainingOperations.Multiply(
                 activated, 12, false, w2, 3, false, y, 3, rows, 3, 12, false, maxDegreeOfParallelism);
             global::FixedShapeAttention.CompilerServices.TrainingOperations.AddBias(y, b2);
@@ -73,25 +74,15 @@ namespace Demo
         {
             int batch = global::FixedShapeAttention.CompilerServices.KernelArguments.ValidateFeedForwardBackward(
                 x, w1, w2, hidden, activated, outputGradient, inputGradient, w1Gradient, b1Gradient, w2Gradient, b2Gradient, hiddenGradient, 4, 3, 12);
-            for (int sequence = 0; sequence < batch; sequence++)
-            {
-                global::FixedShapeAttention.CompilerServices.TrainingOperations.Multiply(
-                    activated.Slice(sequence * 48, 48), 12, true, outputGradient.Slice(sequence * 12, 12), 3, false, w2Gradient, 3, 12, 3, 4, true,
-                    maxDegreeOfParallelism);
-                global::FixedShapeAttention.CompilerServices.TrainingOperations.AccumulateBiasGradient(outputGradient.Slice(sequence * 12, 12), b2Gradient);
-            }
+            global::FixedShapeAttention.CompilerServices.TrainingOperations.AccumulateWeightGradients(
+                activated, 12, outputGradient, 3, w2Gradient, b2Gradient, 4, maxDegreeOfParallelism);
             int rows = batch * 4;
             global::FixedShapeAttention.CompilerServices.TrainingOperations.Multiply(
                 outputGradient, 3, false, w2, 3, true, hiddenGradient, 12, rows, 12, 3, false, maxDegreeOfParallelism);
             global::FixedShapeAttention.CompilerServices.TrainingOperations.ActivationBackward(
-                global::FixedShapeAttention.Activation.Relu, hidden, hiddenGradient);
-            for (int sequence = 0; sequence < batch; sequence++)
-            {
-                global::FixedShapeAttention.CompilerServices.TrainingOperations.Multiply(
-                    x.Slice(sequence * 12, 12), 3, true, hiddenGradient.Slice(sequence * 48, 48), 12, false, w1Gradient, 12, 3, 12, 4, true,
-                    maxDegreeOfParallelism);
-                global::FixedShapeAttention.CompilerServices.TrainingOperations.AccumulateBiasGradient(hiddenGradient.Slice(sequence * 48, 48), b1Gradient);
-            }
+                global::FixedShapeAttention.Activation.Relu, hidden, hiddenGradient, 48, maxDegreeOfParallelism);
+            global::FixedShapeAttention.CompilerServices.TrainingOperations.AccumulateWeightGradients(
+                x, 3, hiddenGradient, 12, w1Gradient, b1Gradient, 4, maxDegreeOfParallelism);
             global::FixedShapeAttention.CompilerServices.TrainingOperations.Multiply(
                 hiddenGradient, 12, false, w1, 12, true, inputGradient, 3, rows, 3, 12, false, maxDegreeOfParallelism);
         }
@@ -120,13 +111,8 @@ namespace Demo
         {
             int batch = global::FixedShapeAttention.CompilerServices.KernelArguments.ValidateProjectionBackward(
                 x, w, outputGradient, inputGradient, weightGradient, biasGradient, 4, 3);
-            for (int sequence = 0; sequence < batch; sequence++)
-            {
-                global::FixedShapeAttention.CompilerServices.TrainingOperations.Multiply(
-                    x.Slice(sequence * 12, 12), 3, true, outputGradient.Slice(sequence * 12, 12), 3, false, weightGradient, 3, 3, 3, 4, true,
-                    maxDegreeOfParallelism);
-                global::FixedShapeAttention.CompilerServices.TrainingOperations.AccumulateBiasGradient(outputGradient.Slice(sequence * 12, 12), biasGradient);
-            }
+            global::FixedShapeAttention.CompilerServices.TrainingOperations.AccumulateWeightGradients(
+                x, 3, outputGradient, 3, weightGradient, biasGradient, 4, maxDegreeOfParallelism);
             global::FixedShapeAttention.CompilerServices.TrainingOperations.Multiply(
                 outputGradient, 3, false, w, 3, true, inputGradient, 3, batch * 4, 3, 3, accumulateInputGradient, maxDegreeOfParallelism);
         }
