@@ -77,3 +77,26 @@ public sealed class GeneratedKernelModelTests
         Assert.Throws<ArgumentException>(() => grouped.UseKernels<TinyCausalGpt>());
     }
 }
+
+/// <summary>A step on the generated kernels allocates nothing once warm (measured on the calling thread, serially with the other allocation tests).</summary>
+[Collection(nameof(ProcessWideMeasurements))]
+public sealed class GeneratedKernelAllocationTests
+{
+    [Theory]
+    [InlineData(1)]
+    [InlineData(-1)]
+    public void A_forward_and_backward_pass_on_generated_kernels_allocates_nothing_once_warm(int maxDegreeOfParallelism)
+    {
+        var config = new GptConfig(Vocabulary: 13, SequenceLength: 16, Dim: 32, Heads: 4, Ffn: 64, Layers: 2);
+        var (model, _) = LanguageModelGradientTests.Pair(config, seed: 8);
+        model.UseKernels<SmallCausalGpt>();
+        var (tokens, targets) = LanguageModelGradientTests.Batch(config, batch: 4, seed: 9);
+        // Enough passes for tiered compilation to have promoted the methods before anything is measured.
+        for (int i = 0; i < 40; i++)
+            model.ForwardBackward(tokens, targets, 0, maxDegreeOfParallelism);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        model.ForwardBackward(tokens, targets, 0, maxDegreeOfParallelism);
+        model.ForwardBackward(tokens, targets, 0, maxDegreeOfParallelism);
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+}
