@@ -8,7 +8,8 @@ namespace FixedShapeAttention.Benchmarks;
 /// <summary>
 /// One training step of the training issue's model (<see cref="TrainingPeerExport.Model"/>: 4 pre-norm layers, dim 256,
 /// 8 heads, FFN 1024, batch 8 × 128, about 21 GFLOP) and its parts: forward + backward alone, and the optimizer
-/// (clipping, on one thread, and AdamW) alone, on 1 and 2 threads. PyTorch's time for the same step comes from
+/// (clipping, on one thread, and AdamW) alone, on 1 and 2 threads, with attention, the feed-forward network and the projections on the
+/// kernels generated for <see cref="PeerGpt"/>. PyTorch's time for the same step comes from
 /// bench/training-peer/torch_agreement.py (bench/README.md).
 /// </summary>
 [Config(typeof(EncoderBenchmarkConfig))]
@@ -23,7 +24,7 @@ public class TrainingBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        var model = new TransformerLanguageModel(TrainingPeerExport.Model);
+        var model = new TransformerLanguageModel(TrainingPeerExport.Model).UseKernels<PeerGpt>();
         model.Initialize(42);
         // A schedule long enough that every measured step has a learning rate above zero.
         _trainer = new LanguageModelTrainer(model, new AdamWOptions { WeightDecay = 0.1f, Beta2 = 0.95f },

@@ -29,7 +29,7 @@ internal static class TrainingPeerExport
     public static void Run(string directory)
     {
         Directory.CreateDirectory(directory);
-        var model = new TransformerLanguageModel(Model);
+        var model = new TransformerLanguageModel(Model).UseKernels<PeerGpt>();
         model.Initialize(seed: 42);
         Safetensors.Write(Path.Combine(directory, "init.safetensors"), model.ParameterTensors().Select(t => new NamedTensor(t.Name, t.Shape, (float[])t.Data.Clone())), model.ConfigMetadata());
 
