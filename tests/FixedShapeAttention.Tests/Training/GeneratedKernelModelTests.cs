@@ -38,34 +38,8 @@ public sealed class GeneratedKernelModelTests
     }
 
     [Fact]
-    public void Gradients_on_generated_attention_are_the_same_bits_for_every_thread_count_and_for_micro_batches()
-    {
-        var config = new GptConfig(Vocabulary: 13, SequenceLength: 16, Dim: 32, Heads: 4, Ffn: 64, Layers: 2);
-        var (tokens, targets) = LanguageModelGradientTests.Batch(config, batch: 4, seed: 9);
-        int scored = targets.Count(t => t != SoftmaxCrossEntropy.IgnoreIndex);
-
-        float[][] Run(Action<TransformerLanguageModel> step)
-        {
-            var (model, _) = LanguageModelGradientTests.Pair(config, seed: 8);
-            step(model.UseKernels<SmallCausalGpt>());
-            return model.Parameters.Select(p => (float[])p.Gradient.Clone()).ToArray();
-        }
-
-        float[][] one = Run(m => m.ForwardBackward(tokens, targets, 0, 1));
-        float[][] all = Run(m => m.ForwardBackward(tokens, targets, 0, -1));
-        float[][] micro = Run(m =>
-        {
-            int half = tokens.Length / 2;
-            m.ForwardBackward(tokens.AsSpan(0, half), targets.AsSpan(0, half), scored, -1);
-            m.ForwardBackward(tokens.AsSpan(half), targets.AsSpan(half), scored, 1);
-        });
-
-        for (int p = 0; p < one.Length; p++)
-        {
-            Assert.True(one[p].SequenceEqual(all[p]), $"parameter {p}: 1 thread and all threads differ");
-            Assert.True(one[p].Select(BitConverter.SingleToInt32Bits).SequenceEqual(micro[p].Select(BitConverter.SingleToInt32Bits)), $"parameter {p}: micro-batches differ");
-        }
-    }
+    public void Gradients_on_generated_attention_are_the_same_bits_for_every_thread_count_and_for_micro_batches() =>
+        LanguageModelGradientTests.AssertSameBitsForEveryThreadCountAndMicroBatches(m => m.UseKernels<SmallCausalGpt>());
 
     [Fact]
     public void A_shape_that_does_not_match_the_model_is_rejected()

@@ -88,7 +88,14 @@ public sealed class LanguageModelGradientTests
     }
 
     [Fact]
-    public void Gradients_are_the_same_bits_for_every_thread_count_and_for_micro_batches()
+    public void Gradients_are_the_same_bits_for_every_thread_count_and_for_micro_batches() =>
+        AssertSameBitsForEveryThreadCountAndMicroBatches(_ => { });
+
+    /// <summary>
+    /// The small causal model's gradients after one thread, every thread, and two micro-batches of whole sequences (one of
+    /// them on every thread): the same bits. <paramref name="prepare"/> picks the kernels (nothing, or UseKernels).
+    /// </summary>
+    internal static void AssertSameBitsForEveryThreadCountAndMicroBatches(Action<TransformerLanguageModel> prepare)
     {
         var config = new GptConfig(Vocabulary: 13, SequenceLength: 16, Dim: 32, Heads: 4, Ffn: 64, Layers: 2);
         var (tokens, targets) = Batch(config, batch: 4, seed: 9);
@@ -97,6 +104,7 @@ public sealed class LanguageModelGradientTests
         float[][] Run(Action<TransformerLanguageModel> step)
         {
             var (model, _) = Pair(config, seed: 8);
+            prepare(model);
             step(model);
             return model.Parameters.Select(p => (float[])p.Gradient.Clone()).ToArray();
         }
