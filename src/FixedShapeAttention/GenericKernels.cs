@@ -69,6 +69,10 @@ public static class GenericKernels
         {
             ParallelRunner.Run(new GenericAttentionKernel<Vector256<float>, Vector256Ops>(shape, chunksPerHead), chunks, flops, maxDegreeOfParallelism, q, k, v, default, default, output, keyCounts);
         }
+        else if (Vector128.IsHardwareAccelerated)
+        {
+            ParallelRunner.Run(new GenericAttentionKernel<Vector128<float>, Vector128Ops>(shape, chunksPerHead), chunks, flops, maxDegreeOfParallelism, q, k, v, default, default, output, keyCounts);
+        }
         else
         {
             ParallelRunner.Run(new GenericAttentionKernel<float, ScalarOps>(shape, chunksPerHead), chunks, flops, maxDegreeOfParallelism, q, k, v, default, default, output, keyCounts);
@@ -97,6 +101,10 @@ public static class GenericKernels
         else if (Vector256.IsHardwareAccelerated)
         {
             ParallelRunner.Run(new GenericProjectionKernel<Vector256<float>, Vector256Ops>(shape, chunksPerSequence), chunks, flops, maxDegreeOfParallelism, x, w, b, default, default, y);
+        }
+        else if (Vector128.IsHardwareAccelerated)
+        {
+            ParallelRunner.Run(new GenericProjectionKernel<Vector128<float>, Vector128Ops>(shape, chunksPerSequence), chunks, flops, maxDegreeOfParallelism, x, w, b, default, default, y);
         }
         else
         {
@@ -140,6 +148,10 @@ public static class GenericKernels
         else if (Vector256.IsHardwareAccelerated)
         {
             ParallelRunner.Run(new GenericFeedForwardKernel<Vector256<float>, Vector256Ops, TActivation>(shape, chunksPerSequence), chunks, flops, maxDegreeOfParallelism, x, w1, b1, w2, b2, y);
+        }
+        else if (Vector128.IsHardwareAccelerated)
+        {
+            ParallelRunner.Run(new GenericFeedForwardKernel<Vector128<float>, Vector128Ops, TActivation>(shape, chunksPerSequence), chunks, flops, maxDegreeOfParallelism, x, w1, b1, w2, b2, y);
         }
         else
         {

@@ -19,7 +19,7 @@ internal static class PackedChecks
         if (!PackedLayout.IsKnownWidth(lanes))
         {
             throw new ArgumentOutOfRangeException(
-                nameof(lanes), lanes, $"lanes: expected 16 (Vector512), 8 (Vector256) or 1 (scalar), the widths a generated kernel packs for, got {lanes}.");
+                nameof(lanes), lanes, $"lanes: expected 16 (Vector512), 8 (Vector256), 4 (Vector128) or 1 (scalar), the widths a generated kernel packs for, got {lanes}.");
         }
     }
 

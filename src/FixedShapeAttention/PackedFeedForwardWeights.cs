@@ -11,7 +11,7 @@ namespace FixedShapeAttention;
 /// class's <c>PackFeedForward</c>; pass it to that class's <c>FeedForward(x, weights, y)</c>.
 /// </summary>
 /// <remarks>
-/// The layout depends on EmbeddingDim, FfnDim and the vector width of the process (Vector512, Vector256 or scalar),
+/// The layout depends on EmbeddingDim, FfnDim and the vector width of the process (Vector512, Vector256, Vector128 or scalar),
 /// not on the sequence length, so one instance serves every generated class with the same two dimensions. Results
 /// are bit-identical to the raw-span overload: the same multiply-adds in the same order. Immutable and thread-safe.
 /// </remarks>
@@ -36,7 +36,7 @@ public sealed class PackedFeedForwardWeights
     /// <summary>Hidden width the weights were packed for.</summary>
     public int FfnDim { get; }
 
-    /// <summary>The vector width (floats) of the layout: 16 for Vector512, 8 for Vector256, 1 for scalar.</summary>
+    /// <summary>The vector width (floats) of the layout: 16 for Vector512, 8 for Vector256, 4 for Vector128, 1 for scalar.</summary>
     public int Lanes { get; }
 
     /// <summary>Packed W1, for generated code.</summary>

@@ -29,7 +29,7 @@ public sealed class PackedProjectionWeights
     /// <summary>Width the weights were packed for.</summary>
     public int EmbeddingDim { get; }
 
-    /// <summary>The vector width (floats) of the layout: 16 for Vector512, 8 for Vector256, 1 for scalar.</summary>
+    /// <summary>The vector width (floats) of the layout: 16 for Vector512, 8 for Vector256, 4 for Vector128, 1 for scalar.</summary>
     public int Lanes { get; }
 
     /// <summary>Packed W, for generated code.</summary>

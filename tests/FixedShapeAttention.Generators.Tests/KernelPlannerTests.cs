@@ -203,7 +203,7 @@ public sealed class KernelPlannerTests
     [Fact]
     public void Column_layouts_cover_every_column_exactly_within_bounds()
     {
-        foreach (IsaBranch isa in new[] { IsaBranch.Vector512, IsaBranch.Vector256, IsaBranch.Scalar })
+        foreach (IsaBranch isa in new[] { IsaBranch.Vector512, IsaBranch.Vector256, IsaBranch.Vector128, IsaBranch.Scalar })
         {
             for (int columns = 1; columns <= 200; columns++)
             {
@@ -272,7 +272,7 @@ public sealed class KernelPlannerTests
 
         Assert.Equal(0, plan.ScoreStride % 16);
         Assert.InRange(plan.ScoreStride, s, s + 15);
-        Assert.Equal(new[] { IsaBranch.Vector512, IsaBranch.Vector256, IsaBranch.Scalar }, plan.Branches.Select(b => b.Isa));
+        Assert.Equal(new[] { IsaBranch.Vector512, IsaBranch.Vector256, IsaBranch.Vector128, IsaBranch.Scalar }, plan.Branches.Select(b => b.Isa));
         foreach (BranchPlan branch in plan.Branches)
         {
             Assert.InRange(branch.ScoreColumns, s, plan.ScoreStride);

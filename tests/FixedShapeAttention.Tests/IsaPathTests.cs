@@ -33,6 +33,10 @@ public class IsaPathTests
             Assert.True(Vector256.IsHardwareAccelerated);
         }
 
+        // The generated kernels pack for the branch they run: a branch missing from the ladder falls through to a narrower one.
+        int expectedLanes = Disabled("DOTNET_EnableHWIntrinsic") ? 1 : Disabled("DOTNET_EnableAVX2") ? 4 : Disabled("DOTNET_EnableAVX512") ? 8 : Vector512.IsHardwareAccelerated ? 16 : 8;
+        Assert.Equal(expectedLanes, Engines.Pack("WorkedExample", new float[3 * 12], new float[12], new float[12 * 3], new float[3]).Lanes);
+
         TestContext.Current.SendDiagnosticMessage($"Vector512 {Vector512.IsHardwareAccelerated}, Vector256 {Vector256.IsHardwareAccelerated}, Vector128 {Vector128.IsHardwareAccelerated}");
     }
 }

@@ -148,7 +148,7 @@ internal static class FeedForwardEmitter
         }
 
         ShapeSpec shape = plan.Shape;
-        string pass = $"ActivationPass.{isa switch { IsaBranch.Vector512 => "Apply512", IsaBranch.Vector256 => "Apply256", _ => "ApplyScalar" }}<{shape.Activation}Operator>";
+        string pass = $"ActivationPass.{isa switch { IsaBranch.Vector512 => "Apply512", IsaBranch.Vector256 => "Apply256", IsaBranch.Vector128 => "Apply128", _ => "ApplyScalar" }}<{shape.Activation}Operator>";
         ProductPlan hidden = plan.Branch(isa).Hidden;
         if (hidden.Share is not { } share)
         {

@@ -49,7 +49,13 @@ internal sealed class IsaSyntax
 
     public string Broadcast(string scalar) => IsScalar ? scalar : $"{VectorClass}.Create({scalar})";
 
-    public string MultiplyAdd(string a, string b, string c) => IsScalar ? $"{a} * {b} + {c}" : $"{VectorClass}.FusedMultiplyAdd({a}, {b}, {c})";
+    /// <summary>
+    /// a·b + c. Vector128 asks for MultiplyAddEstimate: one FMA wherever the hardware has it (every CPU that runs the
+    /// wider branches, and ARM64), so the same bits as FusedMultiplyAdd there; on x64 without FMA (the Vector128 branch
+    /// under DOTNET_EnableAVX2=0) a multiply and an add, where FusedMultiplyAdd would be a software call per lane.
+    /// </summary>
+    public string MultiplyAdd(string a, string b, string c) =>
+        IsScalar ? $"{a} * {b} + {c}" : Lanes == 4 ? $"Vector128.MultiplyAddEstimate({a}, {b}, {c})" : $"{VectorClass}.FusedMultiplyAdd({a}, {b}, {c})";
 
     /// <summary>The hardware max (vmaxps): a NaN lane may be dropped here, but exp(NaN − max) puts it back into the
     /// row's sum, so a row with a NaN score still comes out NaN; IEEE Max costs two fix-up instructions per step.</summary>

@@ -158,7 +158,7 @@ internal static class WeightedKernels
         using (w.Block($"file static class {className}"))
         {
             w.Line("/// <summary>The vector width this process's branch uses, the layout key of packed weights.</summary>");
-            w.Line("public static int Lanes => Vector512.IsHardwareAccelerated ? 16 : Vector256.IsHardwareAccelerated ? 8 : 1;");
+            w.Line("public static int Lanes => Vector512.IsHardwareAccelerated ? 16 : Vector256.IsHardwareAccelerated ? 8 : Vector128.IsHardwareAccelerated ? 4 : 1;");
             w.Line();
             w.List($"public static {weightsType} Pack(", parameters.Select(p => $"ReadOnlySpan<float> {p}"), ")");
             using (w.Block())

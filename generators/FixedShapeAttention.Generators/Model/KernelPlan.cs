@@ -17,6 +17,7 @@ internal enum KernelStrategy
 internal enum IsaBranch
 {
     Scalar = 1,
+    Vector128 = 4,
     Vector256 = 8,
     Vector512 = 16,
 }

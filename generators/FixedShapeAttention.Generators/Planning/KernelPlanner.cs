@@ -15,7 +15,7 @@ namespace FixedShapeAttention.Generators.Planning;
 /// </summary>
 internal static class KernelPlanner
 {
-    private static readonly IsaBranch[] s_branches = { IsaBranch.Vector512, IsaBranch.Vector256, IsaBranch.Scalar };
+    private static readonly IsaBranch[] s_branches = { IsaBranch.Vector512, IsaBranch.Vector256, IsaBranch.Vector128, IsaBranch.Scalar };
 
     public static KernelPlan Plan(ShapeSpec shape)
     {
@@ -233,6 +233,7 @@ internal static class KernelPlanner
     {
         IsaBranch.Vector512 => "Vector512",
         IsaBranch.Vector256 => "Vector256",
+        IsaBranch.Vector128 => "Vector128",
         _ => "scalar",
     };
 

@@ -99,7 +99,7 @@ public readonly struct GeluOperator : IActivationOperator
         poly = poly * t + Vector128.Create(C8); poly = poly * t + Vector128.Create(C7); poly = poly * t + Vector128.Create(C6);
         poly = poly * t + Vector128.Create(C5); poly = poly * t + Vector128.Create(C4); poly = poly * t + Vector128.Create(C3);
         poly = poly * t + Vector128.Create(C2); poly = poly * t + Vector128.Create(C1); poly = poly * t + Vector128.Create(C0);
-        Vector128<float> erfcOfAbs = t * ExpOperator.Invoke(Vector128.FusedMultiplyAdd(Vector128.Create(-0.5f) * x, x, poly));
+        Vector128<float> erfcOfAbs = t * ExpOperator.Invoke(Vector128.MultiplyAddEstimate(Vector128.Create(-0.5f) * x, x, poly));
         Vector128<float> erfc = Vector128.ConditionalSelect(Vector128.GreaterThan(x, Vector128<float>.Zero), Vector128.Create(2f) - erfcOfAbs, erfcOfAbs);
         return Vector128.Create(0.5f) * x * erfc;
     }

@@ -34,6 +34,11 @@ public static class ActivationPass
         where TActivation : IActivationOperator =>
         Run256<TActivation>(ref MemoryMarshal.GetReference(values), values.Length);
 
+    /// <summary>As <see cref="Apply512{TActivation}(Span{float})"/>, 4 lanes at a time.</summary>
+    public static void Apply128<TActivation>(Span<float> values)
+        where TActivation : IActivationOperator =>
+        Run128<TActivation>(ref MemoryMarshal.GetReference(values), values.Length);
+
     /// <summary>As <see cref="Apply512{TActivation}(Span{float})"/>, one value at a time.</summary>
     public static void ApplyScalar<TActivation>(Span<float> values)
         where TActivation : IActivationOperator =>
@@ -73,6 +78,25 @@ public static class ActivationPass
             Span<float> lanes = stackalloc float[8];
             ref float first = ref Stage(ref Unsafe.Add(ref values, i), count - i, lanes);
             Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref first)), ref first);
+            lanes[..(count - i)].CopyTo(MemoryMarshal.CreateSpan(ref Unsafe.Add(ref values, i), count - i));
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void Run128<TActivation>(ref float values, int count)
+        where TActivation : IActivationOperator
+    {
+        int i = 0;
+        for (; i <= count - 4; i += 4)
+        {
+            Vector128.StoreUnsafe(TActivation.Invoke(Vector128.LoadUnsafe(ref values, (nuint)i)), ref values, (nuint)i);
+        }
+
+        if (i < count)
+        {
+            Span<float> lanes = stackalloc float[4];
+            ref float first = ref Stage(ref Unsafe.Add(ref values, i), count - i, lanes);
+            Vector128.StoreUnsafe(TActivation.Invoke(Vector128.LoadUnsafe(ref first)), ref first);
             lanes[..(count - i)].CopyTo(MemoryMarshal.CreateSpan(ref Unsafe.Add(ref values, i), count - i));
         }
     }

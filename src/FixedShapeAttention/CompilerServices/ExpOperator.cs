@@ -45,14 +45,14 @@ public static class ExpOperator
     {
         Vector128<float> clamped = Vector128.MinNative(Vector128.MaxNative(x, Vector128.Create(LowestArgument)), Vector128.Create(HighestArgument));
         Vector128<float> n = Vector128.Round(clamped * Vector128.Create(Log2E));
-        Vector128<float> r = Vector128.FusedMultiplyAdd(n, Vector128.Create(-Ln2High), clamped);
-        r = Vector128.FusedMultiplyAdd(n, Vector128.Create(-Ln2Low), r);
-        Vector128<float> p = Vector128.FusedMultiplyAdd(Vector128.Create(P0), r, Vector128.Create(P1));
-        p = Vector128.FusedMultiplyAdd(p, r, Vector128.Create(P2));
-        p = Vector128.FusedMultiplyAdd(p, r, Vector128.Create(P3));
-        p = Vector128.FusedMultiplyAdd(p, r, Vector128.Create(P4));
-        p = Vector128.FusedMultiplyAdd(p, r, Vector128.Create(P5));
-        p = Vector128.FusedMultiplyAdd(p, r * r, r) + Vector128<float>.One;
+        Vector128<float> r = Vector128.MultiplyAddEstimate(n, Vector128.Create(-Ln2High), clamped);
+        r = Vector128.MultiplyAddEstimate(n, Vector128.Create(-Ln2Low), r);
+        Vector128<float> p = Vector128.MultiplyAddEstimate(Vector128.Create(P0), r, Vector128.Create(P1));
+        p = Vector128.MultiplyAddEstimate(p, r, Vector128.Create(P2));
+        p = Vector128.MultiplyAddEstimate(p, r, Vector128.Create(P3));
+        p = Vector128.MultiplyAddEstimate(p, r, Vector128.Create(P4));
+        p = Vector128.MultiplyAddEstimate(p, r, Vector128.Create(P5));
+        p = Vector128.MultiplyAddEstimate(p, r * r, r) + Vector128<float>.One;
         Vector128<float> scale = Vector128.ShiftLeft(Vector128.ConvertToInt32Native(n) + Vector128.Create(127), 23).AsSingle();
         Vector128<float> result = p * scale;
         result = Vector128.ConditionalSelect(Vector128.LessThan(x, Vector128.Create(LowestArgument)), Vector128<float>.Zero, result);

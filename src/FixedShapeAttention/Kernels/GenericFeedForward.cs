@@ -58,6 +58,10 @@ internal readonly unsafe struct GenericFeedForwardKernel<TVec, TOps, TActivation
                 {
                     ActivationPass.Apply256<TActivation>(new Span<float>(hidden, rows * f));
                 }
+                else if (TOps.Count == 4)
+                {
+                    ActivationPass.Apply128<TActivation>(new Span<float>(hidden, rows * f));
+                }
                 else
                 {
                     ActivationPass.ApplyScalar<TActivation>(new Span<float>(hidden, rows * f));

@@ -14,7 +14,7 @@ namespace FixedShapeAttention.Kernels;
 internal static class PackedLayout
 {
     /// <summary>The vector widths (floats) a process can pack for: Vector512, Vector256, scalar.</summary>
-    public static bool IsKnownWidth(int branchLanes) => branchLanes == 16 || branchLanes == 8 || branchLanes == 1;
+    public static bool IsKnownWidth(int branchLanes) => branchLanes is 16 or 8 or 4 or 1;
 
     /// <summary>Floats of one packed B of <paramref name="depth"/> rows and <paramref name="columns"/> columns.</summary>
     public static long Floats(int branchLanes, int columns, int depth)

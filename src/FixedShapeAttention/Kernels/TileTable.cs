@@ -3,7 +3,7 @@ namespace FixedShapeAttention.Kernels;
 /// <summary>
 /// The register tile per vector width, in tinyBLAS's terms: RM rows (<see cref="Scheduling.ChunkSizing.RowTile"/>,
 /// the same on every width) by RN vectors. Linked into the generator, so the generated kernels and the runtime-shape
-/// kernels read one table. Widths are float lanes: 16 (Vector512), 8 (Vector256), 1 (scalar).
+/// kernels read one table. Widths are float lanes: 16 (Vector512), 8 (Vector256), 4 (Vector128), 1 (scalar).
 /// </summary>
 internal static class TileTable
 {
@@ -29,6 +29,8 @@ internal static class TileTable
     /// <summary>
     /// RN, vectors per panel. Vector512: 4 — 4×4 accumulators + 4 B vectors + 1 broadcast = 21 of the 32 zmm registers.
     /// Vector256: 2 — 4×2 + 2 + 1 = 11 of the 16 ymm registers an AVX2-only CPU has (16 accumulators would spill).
+    /// Vector128: 2 — the branch runs on x64 without AVX2 (16 xmm registers, and a multiply and an add per step instead
+    /// of an FMA, one more register for the product) as well as on ARM64's 32 NEON registers; 4×2 fits both.
     /// Scalar: 4 — 16 float accumulators, which the JIT keeps in the 16 xmm registers or spills cheaply.
     /// Narrow products on a wide branch (fewer columns than lanes) use Vector128/Vector256 slots with the branch's RN.
     /// </summary>
@@ -36,6 +38,7 @@ internal static class TileTable
     {
         16 => 4,
         8 => 2,
+        4 => 2,
         _ => 4,
     };
 

@@ -14,10 +14,13 @@ namespace Demo
         /// code; blocked: they loop around an unrolled register tile): Vector512 blocked loops (Q·Kᵀ 4 × 8 slots × 32
         /// deep + P·V 4 × 2 slots × 128 deep = 2048 multiply-add statements, above the unroll budget of 48); Vector256
         /// blocked loops (Q·Kᵀ 4 × 16 slots × 32 deep + P·V 4 × 4 slots × 128 deep = 4096 multiply-add statements,
-        /// above the unroll budget of 48); scalar blocked loops (Q·Kᵀ 4 × 128 slots × 32 deep + P·V 4 × 32 slots × 128
-        /// deep = 32768 multiply-add statements, above the unroll budget of 48).</para>
-        /// <para>Register tiles (rows × vectors): Q·Kᵀ Vector512 4×4 Vector512, Vector256 4×2 Vector256, scalar 4×4
-        /// float; P·V Vector512 8×2 Vector512 (row tiles in pairs), Vector256 4×2 Vector256, scalar 4×4 float.</para>
+        /// above the unroll budget of 48); Vector128 blocked loops (Q·Kᵀ 4 × 32 slots × 32 deep + P·V 4 × 8 slots × 128
+        /// deep = 8192 multiply-add statements, above the unroll budget of 48); scalar blocked loops (Q·Kᵀ 4 × 128
+        /// slots × 32 deep + P·V 4 × 32 slots × 128 deep = 32768 multiply-add statements, above the unroll budget of
+        /// 48).</para>
+        /// <para>Register tiles (rows × vectors): Q·Kᵀ Vector512 4×4 Vector512, Vector256 4×2 Vector256, Vector128 4×2
+        /// Vector128, scalar 4×4 float; P·V Vector512 8×2 Vector512 (row tiles in pairs), Vector256 4×2 Vector256,
+        /// Vector128 4×2 Vector128, scalar 4×4 float.</para>
         /// <para>Key-padding mask (the keyCounts overload): keys from keyCount on get -inf before softmax, so weight
         /// exactly 0.</para>
         /// <para>Loop order: per chunk, Kᵀ packed once, then Q·Kᵀ for all the rows (column panels outside, row tiles
@@ -125,9 +128,9 @@ namespace Demo
         /// <para>Flash-style: P = e^(S/√d − LSE) is recomputed from the saved log-sum-exps (no T × T matrix kept
         /// between the passes), dS = P ∘ (dP − rowsum(dO ∘ O))/√d row by row, then dQ = dS·K, dK = dSᵀ·Q, dV =
         /// Pᵀ·dO.</para>
-        /// <para>Register tiles (rows × vectors): S and dP Vector512 4×4 Vector512, Vector256 4×2 Vector256, scalar 4×4
-        /// float; dQ, dK and dV Vector512 8×2 Vector512 (row tiles in pairs), Vector256 4×2 Vector256, scalar 4×4
-        /// float.</para>
+        /// <para>Register tiles (rows × vectors): S and dP Vector512 4×4 Vector512, Vector256 4×2 Vector256, Vector128
+        /// 4×2 Vector128, scalar 4×4 float; dQ, dK and dV Vector512 8×2 Vector512 (row tiles in pairs), Vector256 4×2
+        /// Vector256, Vector128 4×2 Vector128, scalar 4×4 float.</para>
         /// <para>Key-padding mask (the keyCounts overload): masked keys get P = dS = 0, so their dK and dV rows are
         /// 0.</para>
         /// <para>Row tail: 128 rows = 32 tiles of 4, no row tail.</para>
@@ -271,6 +274,10 @@ namespace FixedShapeAttention.Generated
             {
                 Rows_Vector256(ref qHead, ref kHead, ref vHead, ref outputHead, ref scratch, ref logSumExp, keepLogSumExp, firstTile, tileCount, keyCount);
             }
+            else if (Vector128.IsHardwareAccelerated)
+            {
+                Rows_Vector128(ref qHead, ref kHead, ref vHead, ref outputHead, ref scratch, ref logSumExp, keepLogSumExp, firstTile, tileCount, keyCount);
+            }
             else
             {
                 Rows_Scalar(ref qHead, ref kHead, ref vHead, ref outputHead, ref scratch, ref logSumExp, keepLogSumExp, firstTile, tileCount, keyCount);
@@ -333,6 +340,35 @@ namespace FixedShapeAttention.Generated
                 }
             }
             Output_Vector256(ref scores, ref vHead, ref rowScale, ref Unsafe.Add(ref outputHead, firstRow * 384), fullTiles, hasTail);
+        }
+
+        /// <summary>Row tiles [firstTile, firstTile + tileCount) of one head.</summary>
+        private static void Rows_Vector128(
+            ref float qHead, ref float kHead, ref float vHead, ref float outputHead, ref float scratch, ref float logSumExp, bool keepLogSumExp, int firstTile,
+            int tileCount, int keyCount)
+        {
+            ref float keysT = ref scratch;
+            ref float scores = ref Unsafe.Add(ref scratch, 4096);
+            // Kᵀ is the B operand of Q·Kᵀ: row c holds column c of this head's keys, zero-padded to 128 so whole vectors load.
+            ReadOnlySpan<float> keys = MemoryMarshal.CreateReadOnlySpan(ref kHead, 48800);
+            KeyPacking.PackTransposed(keys, 384, 128, 32, MemoryMarshal.CreateSpan(ref keysT, 4096), 128);
+            int fullTiles = Math.Min(firstTile + tileCount, 32) - firstTile;
+            bool hasTail = firstTile + tileCount > 32;
+            Span<float> rowScales = stackalloc float[128];
+            ref float rowScale = ref MemoryMarshal.GetReference(rowScales);
+            int firstRow = firstTile * 4;
+            int rows = fullTiles * 4;
+            Scores_Vector128(ref Unsafe.Add(ref qHead, firstRow * 384), ref keysT, ref scores, fullTiles, hasTail);
+            for (int row = 0; row < rows; row++)
+            {
+                Unsafe.Add(ref rowScale, row) = Softmax_Vector128(ref Unsafe.Add(ref scores, row * 128), keyCount, out float rowMax);
+                if (keepLogSumExp)
+                {
+                    // log Σ e^(s − max) + max, from the row's 1/Σ: its rounding moves the log by at most 2⁻²⁴.
+                    Unsafe.Add(ref logSumExp, firstRow + row) = rowMax - MathF.Log(Unsafe.Add(ref rowScale, row));
+                }
+            }
+            Output_Vector128(ref scores, ref vHead, ref rowScale, ref Unsafe.Add(ref outputHead, firstRow * 384), fullTiles, hasTail);
         }
 
         /// <summary>Row tiles [firstTile, firstTile + tileCount) of one head.</summary>
@@ -466,6 +502,50 @@ namespace FixedShapeAttention.Generated
                     Vector256.StoreUnsafe(acc_r2_c1 * scale, ref scores, (nuint)(tile * 512 + col + 264));
                     Vector256.StoreUnsafe(acc_r3_c0 * scale, ref scores, (nuint)(tile * 512 + col + 384));
                     Vector256.StoreUnsafe(acc_r3_c1 * scale, ref scores, (nuint)(tile * 512 + col + 392));
+                }
+            }
+        }
+
+        /// <summary>Scores of the chunk's query rows: Q·Kᵀ/√32 over 128 columns (128 keys).</summary>
+        internal static void Scores_Vector128(ref float q, ref float keysT, ref float scores, int fullTiles, bool hasTail)
+        {
+            Vector128<float> scale = Vector128.Create(Scale);
+            for (int col = 0; col < 128; col += 8)
+            {
+                for (int tile = 0; tile < fullTiles; tile++)
+                {
+                    Vector128<float> acc_r0_c0 = default, acc_r0_c1 = default;
+                    Vector128<float> acc_r1_c0 = default, acc_r1_c1 = default;
+                    Vector128<float> acc_r2_c0 = default, acc_r2_c1 = default;
+                    Vector128<float> acc_r3_c0 = default, acc_r3_c1 = default;
+                    ref float bRow = ref Unsafe.Add(ref keysT, col);
+                    ref float aRow = ref Unsafe.Add(ref q, tile * 1536);
+                    for (nint k = 0; k < 32; k++)
+                    {
+                        Vector128<float> b_c0 = Vector128.LoadUnsafe(ref bRow);
+                        Vector128<float> b_c1 = Vector128.LoadUnsafe(ref bRow, 4);
+                        Vector128<float> a_r0 = Vector128.Create(Unsafe.Add(ref aRow, k));
+                        acc_r0_c0 = Vector128.MultiplyAddEstimate(a_r0, b_c0, acc_r0_c0);
+                        acc_r0_c1 = Vector128.MultiplyAddEstimate(a_r0, b_c1, acc_r0_c1);
+                        Vector128<float> a_r1 = Vector128.Create(Unsafe.Add(ref aRow, k + 384));
+                        acc_r1_c0 = Vector128.MultiplyAddEstimate(a_r1, b_c0, acc_r1_c0);
+                        acc_r1_c1 = Vector128.MultiplyAddEstimate(a_r1, b_c1, acc_r1_c1);
+                        Vector128<float> a_r2 = Vector128.Create(Unsafe.Add(ref aRow, k + 768));
+                        acc_r2_c0 = Vector128.MultiplyAddEstimate(a_r2, b_c0, acc_r2_c0);
+                        acc_r2_c1 = Vector128.MultiplyAddEstimate(a_r2, b_c1, acc_r2_c1);
+                        Vector128<float> a_r3 = Vector128.Create(Unsafe.Add(ref aRow, k + 1152));
+                        acc_r3_c0 = Vector128.MultiplyAddEstimate(a_r3, b_c0, acc_r3_c0);
+                        acc_r3_c1 = Vector128.MultiplyAddEstimate(a_r3, b_c1, acc_r3_c1);
+                        bRow = ref Unsafe.Add(ref bRow, 128);
+                    }
+                    Vector128.StoreUnsafe(acc_r0_c0 * scale, ref scores, (nuint)(tile * 512 + col));
+                    Vector128.StoreUnsafe(acc_r0_c1 * scale, ref scores, (nuint)(tile * 512 + col + 4));
+                    Vector128.StoreUnsafe(acc_r1_c0 * scale, ref scores, (nuint)(tile * 512 + col + 128));
+                    Vector128.StoreUnsafe(acc_r1_c1 * scale, ref scores, (nuint)(tile * 512 + col + 132));
+                    Vector128.StoreUnsafe(acc_r2_c0 * scale, ref scores, (nuint)(tile * 512 + col + 256));
+                    Vector128.StoreUnsafe(acc_r2_c1 * scale, ref scores, (nuint)(tile * 512 + col + 260));
+                    Vector128.StoreUnsafe(acc_r3_c0 * scale, ref scores, (nuint)(tile * 512 + col + 384));
+                    Vector128.StoreUnsafe(acc_r3_c1 * scale, ref scores, (nuint)(tile * 512 + col + 388));
                 }
             }
         }
@@ -626,6 +706,56 @@ namespace FixedShapeAttention.Generated
                 sumUpper += Vector256.WidenUpper(partial);
             }
             return (float)(1d / (Vector256.Sum(sumLower) + Vector256.Sum(sumUpper)));
+        }
+
+        /// <summary>Turns a score row into exp(score − max) and returns 1/Σ, the factor that normalises the row's outputs;
+        /// the max comes out too, for the log-sum-exp a training forward pass keeps.</summary>
+        private static float Softmax_Vector128(ref float row, int visible, out float rowMax)
+        {
+            // Masked keys and the columns that pad the row to 128 (whole vectors) get -inf: weight exactly 0.
+            for (int j = visible; j < 128; j++)
+            {
+                Unsafe.Add(ref row, j) = float.NegativeInfinity;
+            }
+            Vector128<float> maxVector = Vector128.Create(float.NegativeInfinity);
+            for (int j = 0; j < 128; j += 4)
+            {
+                maxVector = Vector128.MaxNative(maxVector, Vector128.LoadUnsafe(ref row, (nuint)(j)));
+            }
+            rowMax = KernelMath.MaxAcross(maxVector);
+            // Every key masked (all -inf): weights 0 rather than 0/0 = NaN. The hardware max skips NaN, so a row whose
+            // visible scores are all NaN lands here too: anything that is not -inf is NaN, and the row stays NaN.
+            if (float.IsNegativeInfinity(rowMax))
+            {
+                Span<float> weights = MemoryMarshal.CreateSpan(ref row, 128);
+                if (weights.ContainsAnyExcept(float.NegativeInfinity))
+                {
+                    weights.Fill(float.NaN);
+                }
+                else
+                {
+                    weights.Clear();
+                }
+                return 1f;
+            }
+            Vector128<float> maxBroadcast = Vector128.Create(rowMax);
+            Vector128<double> sumLower = Vector128<double>.Zero, sumUpper = Vector128<double>.Zero;
+            // Each lane adds at most 8 weights in float (relative error ≤ 8·2⁻²⁴), then the block goes into double:
+            // widening every vector cost five instructions per eight weights' worth of exp.
+            for (int block = 0; block < 128; block += 32)
+            {
+                Vector128<float> partial = Vector128<float>.Zero;
+                int blockEnd = Math.Min(block + 32, 128);
+                for (int j = block; j < blockEnd; j += 4)
+                {
+                    Vector128<float> weight = ExpOperator.InvokeBelowOverflow(Vector128.LoadUnsafe(ref row, (nuint)(j)) - maxBroadcast);
+                    Vector128.StoreUnsafe(weight, ref row, (nuint)(j));
+                    partial += weight;
+                }
+                sumLower += Vector128.WidenLower(partial);
+                sumUpper += Vector128.WidenUpper(partial);
+            }
+            return (float)(1d / (Vector128.Sum(sumLower) + Vector128.Sum(sumUpper)));
         }
 
         /// <summary>Turns a score row into exp(score − max) and returns 1/Σ, the factor that normalises the row's outputs;
@@ -829,6 +959,53 @@ namespace FixedShapeAttention.Generated
         }
 
         /// <summary>Output of the chunk's rows: exp weights · V over 32 columns, each row times its 1/Σ.</summary>
+        private static void Output_Vector128(ref float weights, ref float v, ref float rowScale, ref float output, int fullTiles, bool hasTail)
+        {
+            for (int col = 0; col < 32; col += 8)
+            {
+                for (int tile = 0; tile < fullTiles; tile++)
+                {
+                    Vector128<float> acc_r0_c0 = default, acc_r0_c1 = default;
+                    Vector128<float> acc_r1_c0 = default, acc_r1_c1 = default;
+                    Vector128<float> acc_r2_c0 = default, acc_r2_c1 = default;
+                    Vector128<float> acc_r3_c0 = default, acc_r3_c1 = default;
+                    ref float bRow = ref Unsafe.Add(ref v, col);
+                    ref float aRow = ref Unsafe.Add(ref weights, tile * 512);
+                    for (nint k = 0; k < 128; k++)
+                    {
+                        Vector128<float> b_c0 = Vector128.LoadUnsafe(ref bRow);
+                        Vector128<float> b_c1 = Vector128.LoadUnsafe(ref bRow, 4);
+                        Vector128<float> a_r0 = Vector128.Create(Unsafe.Add(ref aRow, k));
+                        acc_r0_c0 = Vector128.MultiplyAddEstimate(a_r0, b_c0, acc_r0_c0);
+                        acc_r0_c1 = Vector128.MultiplyAddEstimate(a_r0, b_c1, acc_r0_c1);
+                        Vector128<float> a_r1 = Vector128.Create(Unsafe.Add(ref aRow, k + 128));
+                        acc_r1_c0 = Vector128.MultiplyAddEstimate(a_r1, b_c0, acc_r1_c0);
+                        acc_r1_c1 = Vector128.MultiplyAddEstimate(a_r1, b_c1, acc_r1_c1);
+                        Vector128<float> a_r2 = Vector128.Create(Unsafe.Add(ref aRow, k + 256));
+                        acc_r2_c0 = Vector128.MultiplyAddEstimate(a_r2, b_c0, acc_r2_c0);
+                        acc_r2_c1 = Vector128.MultiplyAddEstimate(a_r2, b_c1, acc_r2_c1);
+                        Vector128<float> a_r3 = Vector128.Create(Unsafe.Add(ref aRow, k + 384));
+                        acc_r3_c0 = Vector128.MultiplyAddEstimate(a_r3, b_c0, acc_r3_c0);
+                        acc_r3_c1 = Vector128.MultiplyAddEstimate(a_r3, b_c1, acc_r3_c1);
+                        bRow = ref Unsafe.Add(ref bRow, 384);
+                    }
+                    Vector128<float> rowScale_r0 = Vector128.Create(Unsafe.Add(ref rowScale, tile * 4));
+                    Vector128.StoreUnsafe(acc_r0_c0 * rowScale_r0, ref output, (nuint)(tile * 1536 + col));
+                    Vector128.StoreUnsafe(acc_r0_c1 * rowScale_r0, ref output, (nuint)(tile * 1536 + col + 4));
+                    Vector128<float> rowScale_r1 = Vector128.Create(Unsafe.Add(ref rowScale, tile * 4 + 1));
+                    Vector128.StoreUnsafe(acc_r1_c0 * rowScale_r1, ref output, (nuint)(tile * 1536 + col + 384));
+                    Vector128.StoreUnsafe(acc_r1_c1 * rowScale_r1, ref output, (nuint)(tile * 1536 + col + 388));
+                    Vector128<float> rowScale_r2 = Vector128.Create(Unsafe.Add(ref rowScale, tile * 4 + 2));
+                    Vector128.StoreUnsafe(acc_r2_c0 * rowScale_r2, ref output, (nuint)(tile * 1536 + col + 768));
+                    Vector128.StoreUnsafe(acc_r2_c1 * rowScale_r2, ref output, (nuint)(tile * 1536 + col + 772));
+                    Vector128<float> rowScale_r3 = Vector128.Create(Unsafe.Add(ref rowScale, tile * 4 + 3));
+                    Vector128.StoreUnsafe(acc_r3_c0 * rowScale_r3, ref output, (nuint)(tile * 1536 + col + 1152));
+                    Vector128.StoreUnsafe(acc_r3_c1 * rowScale_r3, ref output, (nuint)(tile * 1536 + col + 1156));
+                }
+            }
+        }
+
+        /// <summary>Output of the chunk's rows: exp weights · V over 32 columns, each row times its 1/Σ.</summary>
         private static void Output_Scalar(ref float weights, ref float v, ref float rowScale, ref float output, int fullTiles, bool hasTail)
         {
             for (int col = 0; col < 32; col += 4)
@@ -925,6 +1102,10 @@ namespace FixedShapeAttention.Generated
             {
                 Head_Vector256(ref q, ref k, ref v, ref o, ref dO, ref lse, ref dQ, ref dK, ref dV, ref scratch, keyCount);
             }
+            else if (Vector128.IsHardwareAccelerated)
+            {
+                Head_Vector128(ref q, ref k, ref v, ref o, ref dO, ref lse, ref dQ, ref dK, ref dV, ref scratch, keyCount);
+            }
             else
             {
                 Head_Scalar(ref q, ref k, ref v, ref o, ref dO, ref lse, ref dQ, ref dK, ref dV, ref scratch, keyCount);
@@ -985,6 +1166,34 @@ namespace FixedShapeAttention.Generated
             QueryGradient_Vector256(ref scoreGradients, ref kHead, ref queryGradientHead, 32, false);
             KeyGradient_Vector256(ref scoreGradients, ref qHead, ref keyGradientHead, 32, false);
             KeyGradient_Vector256(ref probabilities, ref outputGradientHead, ref valueGradientHead, 32, false);
+        }
+
+        /// <summary>dQ, dK and dV of one head.</summary>
+        private static void Head_Vector128(
+            ref float qHead, ref float kHead, ref float vHead, ref float outputHead, ref float outputGradientHead, ref float logSumExp,
+            ref float queryGradientHead, ref float keyGradientHead, ref float valueGradientHead, ref float scratch, int keyCount)
+        {
+            ref float keysT = ref scratch;
+            ref float valuesT = ref Unsafe.Add(ref scratch, 4096);
+            ref float probabilities = ref Unsafe.Add(ref scratch, 8192);
+            ref float scoreGradients = ref Unsafe.Add(ref scratch, 24576);
+            // Kᵀ and Vᵀ are the B operands of S = Q·Kᵀ and dP = dO·Vᵀ, zero-padded to 128 columns as in the forward pass.
+            KeyPacking.PackTransposed(MemoryMarshal.CreateReadOnlySpan(ref kHead, 48800), 384, 128, 32, MemoryMarshal.CreateSpan(ref keysT, 4096), 128);
+            KeyPacking.PackTransposed(MemoryMarshal.CreateReadOnlySpan(ref vHead, 48800), 384, 128, 32, MemoryMarshal.CreateSpan(ref valuesT, 4096), 128);
+            MiniLmAttentionKernel.Scores_Vector128(ref qHead, ref keysT, ref probabilities, 32, false);
+            MiniLmAttentionKernel.Scores_Vector128(ref outputGradientHead, ref valuesT, ref scoreGradients, 32, false);
+            for (int row = 0; row < 128; row++)
+            {
+                int visible = keyCount;
+                AttentionGradientRow.Write(
+                    MemoryMarshal.CreateSpan(ref Unsafe.Add(ref probabilities, row * 128), 128),
+                    MemoryMarshal.CreateSpan(ref Unsafe.Add(ref scoreGradients, row * 128), 128), Unsafe.Add(ref logSumExp, row),
+                    MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref outputHead, row * 384), 32),
+                    MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref outputGradientHead, row * 384), 32), Scale, visible);
+            }
+            QueryGradient_Vector128(ref scoreGradients, ref kHead, ref queryGradientHead, 32, false);
+            KeyGradient_Vector128(ref scoreGradients, ref qHead, ref keyGradientHead, 32, false);
+            KeyGradient_Vector128(ref probabilities, ref outputGradientHead, ref valueGradientHead, 32, false);
         }
 
         /// <summary>dQ, dK and dV of one head.</summary>
@@ -1305,6 +1514,93 @@ namespace FixedShapeAttention.Generated
         }
 
         /// <summary>dQ = dS·K of the head's rows (32 columns).</summary>
+        internal static void QueryGradient_Vector128(ref float dS, ref float keys, ref float dQ, int fullTiles, bool hasTail)
+        {
+            for (int col = 0; col < 32; col += 8)
+            {
+                for (int tile = 0; tile < fullTiles; tile++)
+                {
+                    Vector128<float> acc_r0_c0 = default, acc_r0_c1 = default;
+                    Vector128<float> acc_r1_c0 = default, acc_r1_c1 = default;
+                    Vector128<float> acc_r2_c0 = default, acc_r2_c1 = default;
+                    Vector128<float> acc_r3_c0 = default, acc_r3_c1 = default;
+                    ref float bRow = ref Unsafe.Add(ref keys, col);
+                    ref float aRow = ref Unsafe.Add(ref dS, tile * 512);
+                    for (nint k = 0; k < 128; k++)
+                    {
+                        Vector128<float> b_c0 = Vector128.LoadUnsafe(ref bRow);
+                        Vector128<float> b_c1 = Vector128.LoadUnsafe(ref bRow, 4);
+                        Vector128<float> a_r0 = Vector128.Create(Unsafe.Add(ref aRow, k));
+                        acc_r0_c0 = Vector128.MultiplyAddEstimate(a_r0, b_c0, acc_r0_c0);
+                        acc_r0_c1 = Vector128.MultiplyAddEstimate(a_r0, b_c1, acc_r0_c1);
+                        Vector128<float> a_r1 = Vector128.Create(Unsafe.Add(ref aRow, k + 128));
+                        acc_r1_c0 = Vector128.MultiplyAddEstimate(a_r1, b_c0, acc_r1_c0);
+                        acc_r1_c1 = Vector128.MultiplyAddEstimate(a_r1, b_c1, acc_r1_c1);
+                        Vector128<float> a_r2 = Vector128.Create(Unsafe.Add(ref aRow, k + 256));
+                        acc_r2_c0 = Vector128.MultiplyAddEstimate(a_r2, b_c0, acc_r2_c0);
+                        acc_r2_c1 = Vector128.MultiplyAddEstimate(a_r2, b_c1, acc_r2_c1);
+                        Vector128<float> a_r3 = Vector128.Create(Unsafe.Add(ref aRow, k + 384));
+                        acc_r3_c0 = Vector128.MultiplyAddEstimate(a_r3, b_c0, acc_r3_c0);
+                        acc_r3_c1 = Vector128.MultiplyAddEstimate(a_r3, b_c1, acc_r3_c1);
+                        bRow = ref Unsafe.Add(ref bRow, 384);
+                    }
+                    Vector128.StoreUnsafe(acc_r0_c0, ref dQ, (nuint)(tile * 1536 + col));
+                    Vector128.StoreUnsafe(acc_r0_c1, ref dQ, (nuint)(tile * 1536 + col + 4));
+                    Vector128.StoreUnsafe(acc_r1_c0, ref dQ, (nuint)(tile * 1536 + col + 384));
+                    Vector128.StoreUnsafe(acc_r1_c1, ref dQ, (nuint)(tile * 1536 + col + 388));
+                    Vector128.StoreUnsafe(acc_r2_c0, ref dQ, (nuint)(tile * 1536 + col + 768));
+                    Vector128.StoreUnsafe(acc_r2_c1, ref dQ, (nuint)(tile * 1536 + col + 772));
+                    Vector128.StoreUnsafe(acc_r3_c0, ref dQ, (nuint)(tile * 1536 + col + 1152));
+                    Vector128.StoreUnsafe(acc_r3_c1, ref dQ, (nuint)(tile * 1536 + col + 1156));
+                }
+            }
+        }
+
+        /// <summary>dK = dSᵀ·Q or dV = Pᵀ·dO: row j sums weight (i, j) times row i over the queries i.</summary>
+        internal static void KeyGradient_Vector128(ref float weights, ref float rows, ref float gradient, int fullTiles, bool hasTail)
+        {
+            for (int col = 0; col < 32; col += 8)
+            {
+                for (int tile = 0; tile < fullTiles; tile++)
+                {
+                    Vector128<float> acc_r0_c0 = default, acc_r0_c1 = default;
+                    Vector128<float> acc_r1_c0 = default, acc_r1_c1 = default;
+                    Vector128<float> acc_r2_c0 = default, acc_r2_c1 = default;
+                    Vector128<float> acc_r3_c0 = default, acc_r3_c1 = default;
+                    ref float bRow = ref Unsafe.Add(ref rows, col);
+                    ref float aRow = ref Unsafe.Add(ref weights, tile * 4);
+                    for (nint k = 0; k < 128; k++)
+                    {
+                        Vector128<float> b_c0 = Vector128.LoadUnsafe(ref bRow);
+                        Vector128<float> b_c1 = Vector128.LoadUnsafe(ref bRow, 4);
+                        Vector128<float> a_r0 = Vector128.Create(aRow);
+                        acc_r0_c0 = Vector128.MultiplyAddEstimate(a_r0, b_c0, acc_r0_c0);
+                        acc_r0_c1 = Vector128.MultiplyAddEstimate(a_r0, b_c1, acc_r0_c1);
+                        Vector128<float> a_r1 = Vector128.Create(Unsafe.Add(ref aRow, 1));
+                        acc_r1_c0 = Vector128.MultiplyAddEstimate(a_r1, b_c0, acc_r1_c0);
+                        acc_r1_c1 = Vector128.MultiplyAddEstimate(a_r1, b_c1, acc_r1_c1);
+                        Vector128<float> a_r2 = Vector128.Create(Unsafe.Add(ref aRow, 2));
+                        acc_r2_c0 = Vector128.MultiplyAddEstimate(a_r2, b_c0, acc_r2_c0);
+                        acc_r2_c1 = Vector128.MultiplyAddEstimate(a_r2, b_c1, acc_r2_c1);
+                        Vector128<float> a_r3 = Vector128.Create(Unsafe.Add(ref aRow, 3));
+                        acc_r3_c0 = Vector128.MultiplyAddEstimate(a_r3, b_c0, acc_r3_c0);
+                        acc_r3_c1 = Vector128.MultiplyAddEstimate(a_r3, b_c1, acc_r3_c1);
+                        bRow = ref Unsafe.Add(ref bRow, 384);
+                        aRow = ref Unsafe.Add(ref aRow, 128);
+                    }
+                    Vector128.StoreUnsafe(acc_r0_c0, ref gradient, (nuint)(tile * 1536 + col));
+                    Vector128.StoreUnsafe(acc_r0_c1, ref gradient, (nuint)(tile * 1536 + col + 4));
+                    Vector128.StoreUnsafe(acc_r1_c0, ref gradient, (nuint)(tile * 1536 + col + 384));
+                    Vector128.StoreUnsafe(acc_r1_c1, ref gradient, (nuint)(tile * 1536 + col + 388));
+                    Vector128.StoreUnsafe(acc_r2_c0, ref gradient, (nuint)(tile * 1536 + col + 768));
+                    Vector128.StoreUnsafe(acc_r2_c1, ref gradient, (nuint)(tile * 1536 + col + 772));
+                    Vector128.StoreUnsafe(acc_r3_c0, ref gradient, (nuint)(tile * 1536 + col + 1152));
+                    Vector128.StoreUnsafe(acc_r3_c1, ref gradient, (nuint)(tile * 1536 + col + 1156));
+                }
+            }
+        }
+
+        /// <summary>dQ = dS·K of the head's rows (32 columns).</summary>
         internal static void QueryGradient_Scalar(ref float dS, ref float keys, ref float dQ, int fullTiles, bool hasTail)
         {
             for (int col = 0; col < 32; col += 4)
@@ -1473,6 +1769,11 @@ namespace FixedShapeAttention.Generated
                 MiniLmAttentionKernel.Scores_Vector256(ref qRows, ref keysT, ref pRows, fullTiles, hasTail);
                 MiniLmAttentionKernel.Scores_Vector256(ref dORows, ref valuesT, ref dSRows, fullTiles, hasTail);
             }
+            else if (Vector128.IsHardwareAccelerated)
+            {
+                MiniLmAttentionKernel.Scores_Vector128(ref qRows, ref keysT, ref pRows, fullTiles, hasTail);
+                MiniLmAttentionKernel.Scores_Vector128(ref dORows, ref valuesT, ref dSRows, fullTiles, hasTail);
+            }
             else
             {
                 MiniLmAttentionKernel.Scores_Scalar(ref qRows, ref keysT, ref pRows, fullTiles, hasTail);
@@ -1548,6 +1849,21 @@ namespace FixedShapeAttention.Generated
                 else
                 {
                     MiniLmAttentionBackwardKernel.KeyGradient_Vector256(ref pColumns, ref dO, ref dVRows, fullTiles, hasTail);
+                }
+            }
+            else if (Vector128.IsHardwareAccelerated)
+            {
+                if (product == 0)
+                {
+                    MiniLmAttentionBackwardKernel.QueryGradient_Vector128(ref dSRows, ref k, ref dQRows, fullTiles, hasTail);
+                }
+                else if (product == 1)
+                {
+                    MiniLmAttentionBackwardKernel.KeyGradient_Vector128(ref dSColumns, ref q, ref dKRows, fullTiles, hasTail);
+                }
+                else
+                {
+                    MiniLmAttentionBackwardKernel.KeyGradient_Vector128(ref pColumns, ref dO, ref dVRows, fullTiles, hasTail);
                 }
             }
             else

@@ -14,10 +14,13 @@ namespace Demo
         /// code; blocked: they loop around an unrolled register tile): Vector512 blocked loops (x·W1 4 × 96 slots × 384
         /// deep + h·W2 4 × 24 slots × 1536 deep = 294912 multiply-add statements, above the unroll budget of 48);
         /// Vector256 blocked loops (x·W1 4 × 192 slots × 384 deep + h·W2 4 × 48 slots × 1536 deep = 589824 multiply-add
-        /// statements, above the unroll budget of 48); scalar blocked loops (x·W1 4 × 1536 slots × 384 deep + h·W2 4 ×
-        /// 384 slots × 1536 deep = 4718592 multiply-add statements, above the unroll budget of 48).</para>
-        /// <para>Register tiles (rows × vectors): x·W1 Vector512 4×4 Vector512, Vector256 4×2 Vector256, scalar 4×4
-        /// float; h·W2 Vector512 4×4 Vector512, Vector256 4×2 Vector256, scalar 4×4 float.</para>
+        /// statements, above the unroll budget of 48); Vector128 blocked loops (x·W1 4 × 384 slots × 384 deep + h·W2 4
+        /// × 96 slots × 1536 deep = 1179648 multiply-add statements, above the unroll budget of 48); scalar blocked
+        /// loops (x·W1 4 × 1536 slots × 384 deep + h·W2 4 × 384 slots × 1536 deep = 4718592 multiply-add statements,
+        /// above the unroll budget of 48).</para>
+        /// <para>Register tiles (rows × vectors): x·W1 Vector512 4×4 Vector512, Vector256 4×2 Vector256, Vector128 4×2
+        /// Vector128, scalar 4×4 float; h·W2 Vector512 4×4 Vector512, Vector256 4×2 Vector256, Vector128 4×2 Vector128,
+        /// scalar 4×4 float.</para>
         /// <para>Activation: ReLU is one instruction, applied in the register tile's epilogue.</para>
         /// <para>Loop order: column panels outside, row tiles inside, so a panel of W stays in cache while every row of
         /// the chunk uses it.</para>
@@ -139,6 +142,10 @@ namespace FixedShapeAttention.Generated
                 {
                     Hidden_Vector256(ref x, ref buffers.Input1, ref buffers.Input2, ref hidden, part);
                 }
+                else if (Vector128.IsHardwareAccelerated)
+                {
+                    Hidden_Vector128(ref x, ref buffers.Input1, ref buffers.Input2, ref hidden, part);
+                }
                 else
                 {
                     Hidden_Scalar(ref x, ref buffers.Input1, ref buffers.Input2, ref hidden, part);
@@ -155,6 +162,10 @@ namespace FixedShapeAttention.Generated
                 else if (Vector256.IsHardwareAccelerated)
                 {
                     Output_Vector256(ref hidden, ref buffers.Input1, ref buffers.Input2, ref y, part);
+                }
+                else if (Vector128.IsHardwareAccelerated)
+                {
+                    Output_Vector128(ref hidden, ref buffers.Input1, ref buffers.Input2, ref y, part);
                 }
                 else
                 {
@@ -275,6 +286,54 @@ namespace FixedShapeAttention.Generated
                     Vector256.StoreUnsafe(ReluOperator.Invoke(acc_r2_c1 + b1_c1), ref hidden, (nuint)(tile * 6144 + col + 3080));
                     Vector256.StoreUnsafe(ReluOperator.Invoke(acc_r3_c0 + b1_c0), ref hidden, (nuint)(tile * 6144 + col + 4608));
                     Vector256.StoreUnsafe(ReluOperator.Invoke(acc_r3_c1 + b1_c1), ref hidden, (nuint)(tile * 6144 + col + 4616));
+                }
+            }
+        }
+
+        /// <summary>hidden = Relu(x·W1 + b1) for all 128 rows and the chunk's share of the 1536 columns.</summary>
+        private static void Hidden_Vector128(ref float x, ref float w1, ref float b1, ref float hidden, int part)
+        {
+            const int fullTiles = 32;
+            int firstPanel = RowPartition.Start(192, 4, part);
+            int panelCount = RowPartition.Count(192, 4, part);
+            for (int col = firstPanel * 8; col < (firstPanel + panelCount) * 8; col += 8)
+            {
+                for (int tile = 0; tile < fullTiles; tile++)
+                {
+                    Vector128<float> acc_r0_c0 = default, acc_r0_c1 = default;
+                    Vector128<float> acc_r1_c0 = default, acc_r1_c1 = default;
+                    Vector128<float> acc_r2_c0 = default, acc_r2_c1 = default;
+                    Vector128<float> acc_r3_c0 = default, acc_r3_c1 = default;
+                    ref float bRow = ref Unsafe.Add(ref w1, Weights(col * 384, col));
+                    ref float aRow = ref Unsafe.Add(ref x, tile * 1536);
+                    for (nint k = 0; k < 384; k++)
+                    {
+                        Vector128<float> b_c0 = Vector128.LoadUnsafe(ref bRow);
+                        Vector128<float> b_c1 = Vector128.LoadUnsafe(ref bRow, 4);
+                        Vector128<float> a_r0 = Vector128.Create(Unsafe.Add(ref aRow, k));
+                        acc_r0_c0 = Vector128.MultiplyAddEstimate(a_r0, b_c0, acc_r0_c0);
+                        acc_r0_c1 = Vector128.MultiplyAddEstimate(a_r0, b_c1, acc_r0_c1);
+                        Vector128<float> a_r1 = Vector128.Create(Unsafe.Add(ref aRow, k + 384));
+                        acc_r1_c0 = Vector128.MultiplyAddEstimate(a_r1, b_c0, acc_r1_c0);
+                        acc_r1_c1 = Vector128.MultiplyAddEstimate(a_r1, b_c1, acc_r1_c1);
+                        Vector128<float> a_r2 = Vector128.Create(Unsafe.Add(ref aRow, k + 768));
+                        acc_r2_c0 = Vector128.MultiplyAddEstimate(a_r2, b_c0, acc_r2_c0);
+                        acc_r2_c1 = Vector128.MultiplyAddEstimate(a_r2, b_c1, acc_r2_c1);
+                        Vector128<float> a_r3 = Vector128.Create(Unsafe.Add(ref aRow, k + 1152));
+                        acc_r3_c0 = Vector128.MultiplyAddEstimate(a_r3, b_c0, acc_r3_c0);
+                        acc_r3_c1 = Vector128.MultiplyAddEstimate(a_r3, b_c1, acc_r3_c1);
+                        bRow = ref Unsafe.Add(ref bRow, Weights(8, 1536));
+                    }
+                    Vector128<float> b1_c0 = Vector128.LoadUnsafe(ref b1, (nuint)(col));
+                    Vector128<float> b1_c1 = Vector128.LoadUnsafe(ref b1, (nuint)(col + 4));
+                    Vector128.StoreUnsafe(ReluOperator.Invoke(acc_r0_c0 + b1_c0), ref hidden, (nuint)(tile * 6144 + col));
+                    Vector128.StoreUnsafe(ReluOperator.Invoke(acc_r0_c1 + b1_c1), ref hidden, (nuint)(tile * 6144 + col + 4));
+                    Vector128.StoreUnsafe(ReluOperator.Invoke(acc_r1_c0 + b1_c0), ref hidden, (nuint)(tile * 6144 + col + 1536));
+                    Vector128.StoreUnsafe(ReluOperator.Invoke(acc_r1_c1 + b1_c1), ref hidden, (nuint)(tile * 6144 + col + 1540));
+                    Vector128.StoreUnsafe(ReluOperator.Invoke(acc_r2_c0 + b1_c0), ref hidden, (nuint)(tile * 6144 + col + 3072));
+                    Vector128.StoreUnsafe(ReluOperator.Invoke(acc_r2_c1 + b1_c1), ref hidden, (nuint)(tile * 6144 + col + 3076));
+                    Vector128.StoreUnsafe(ReluOperator.Invoke(acc_r3_c0 + b1_c0), ref hidden, (nuint)(tile * 6144 + col + 4608));
+                    Vector128.StoreUnsafe(ReluOperator.Invoke(acc_r3_c1 + b1_c1), ref hidden, (nuint)(tile * 6144 + col + 4612));
                 }
             }
         }
@@ -464,6 +523,54 @@ namespace FixedShapeAttention.Generated
         }
 
         /// <summary>y = hidden·W2 + b2 for all 128 rows and the chunk's share of the 384 columns.</summary>
+        private static void Output_Vector128(ref float hidden, ref float w2, ref float b2, ref float y, int part)
+        {
+            const int fullTiles = 32;
+            int firstPanel = RowPartition.Start(48, 4, part);
+            int panelCount = RowPartition.Count(48, 4, part);
+            for (int col = firstPanel * 8; col < (firstPanel + panelCount) * 8; col += 8)
+            {
+                for (int tile = 0; tile < fullTiles; tile++)
+                {
+                    Vector128<float> acc_r0_c0 = default, acc_r0_c1 = default;
+                    Vector128<float> acc_r1_c0 = default, acc_r1_c1 = default;
+                    Vector128<float> acc_r2_c0 = default, acc_r2_c1 = default;
+                    Vector128<float> acc_r3_c0 = default, acc_r3_c1 = default;
+                    ref float bRow = ref Unsafe.Add(ref w2, Weights(col * 1536, col));
+                    ref float aRow = ref Unsafe.Add(ref hidden, tile * 6144);
+                    for (nint k = 0; k < 1536; k++)
+                    {
+                        Vector128<float> b_c0 = Vector128.LoadUnsafe(ref bRow);
+                        Vector128<float> b_c1 = Vector128.LoadUnsafe(ref bRow, 4);
+                        Vector128<float> a_r0 = Vector128.Create(Unsafe.Add(ref aRow, k));
+                        acc_r0_c0 = Vector128.MultiplyAddEstimate(a_r0, b_c0, acc_r0_c0);
+                        acc_r0_c1 = Vector128.MultiplyAddEstimate(a_r0, b_c1, acc_r0_c1);
+                        Vector128<float> a_r1 = Vector128.Create(Unsafe.Add(ref aRow, k + 1536));
+                        acc_r1_c0 = Vector128.MultiplyAddEstimate(a_r1, b_c0, acc_r1_c0);
+                        acc_r1_c1 = Vector128.MultiplyAddEstimate(a_r1, b_c1, acc_r1_c1);
+                        Vector128<float> a_r2 = Vector128.Create(Unsafe.Add(ref aRow, k + 3072));
+                        acc_r2_c0 = Vector128.MultiplyAddEstimate(a_r2, b_c0, acc_r2_c0);
+                        acc_r2_c1 = Vector128.MultiplyAddEstimate(a_r2, b_c1, acc_r2_c1);
+                        Vector128<float> a_r3 = Vector128.Create(Unsafe.Add(ref aRow, k + 4608));
+                        acc_r3_c0 = Vector128.MultiplyAddEstimate(a_r3, b_c0, acc_r3_c0);
+                        acc_r3_c1 = Vector128.MultiplyAddEstimate(a_r3, b_c1, acc_r3_c1);
+                        bRow = ref Unsafe.Add(ref bRow, Weights(8, 384));
+                    }
+                    Vector128<float> b2_c0 = Vector128.LoadUnsafe(ref b2, (nuint)(col));
+                    Vector128<float> b2_c1 = Vector128.LoadUnsafe(ref b2, (nuint)(col + 4));
+                    Vector128.StoreUnsafe(acc_r0_c0 + b2_c0, ref y, (nuint)(tile * 1536 + col));
+                    Vector128.StoreUnsafe(acc_r0_c1 + b2_c1, ref y, (nuint)(tile * 1536 + col + 4));
+                    Vector128.StoreUnsafe(acc_r1_c0 + b2_c0, ref y, (nuint)(tile * 1536 + col + 384));
+                    Vector128.StoreUnsafe(acc_r1_c1 + b2_c1, ref y, (nuint)(tile * 1536 + col + 388));
+                    Vector128.StoreUnsafe(acc_r2_c0 + b2_c0, ref y, (nuint)(tile * 1536 + col + 768));
+                    Vector128.StoreUnsafe(acc_r2_c1 + b2_c1, ref y, (nuint)(tile * 1536 + col + 772));
+                    Vector128.StoreUnsafe(acc_r3_c0 + b2_c0, ref y, (nuint)(tile * 1536 + col + 1152));
+                    Vector128.StoreUnsafe(acc_r3_c1 + b2_c1, ref y, (nuint)(tile * 1536 + col + 1156));
+                }
+            }
+        }
+
+        /// <summary>y = hidden·W2 + b2 for all 128 rows and the chunk's share of the 384 columns.</summary>
         private static void Output_Scalar(ref float hidden, ref float w2, ref float b2, ref float y, int part)
         {
             const int fullTiles = 32;
@@ -537,7 +644,7 @@ namespace FixedShapeAttention.Generated
     file static class MiniLmFeedForwardPacking
     {
         /// <summary>The vector width this process's branch uses, the layout key of packed weights.</summary>
-        public static int Lanes => Vector512.IsHardwareAccelerated ? 16 : Vector256.IsHardwareAccelerated ? 8 : 1;
+        public static int Lanes => Vector512.IsHardwareAccelerated ? 16 : Vector256.IsHardwareAccelerated ? 8 : Vector128.IsHardwareAccelerated ? 4 : 1;
 
         public static global::FixedShapeAttention.PackedFeedForwardWeights Pack(
             ReadOnlySpan<float> w1, ReadOnlySpan<float> b1, ReadOnlySpan<float> w2, ReadOnlySpan<float> b2)
@@ -556,6 +663,13 @@ namespace FixedShapeAttention.Generated
                 PanelPacking.Pack(w1, packedW1, 1536, 384, 16, 96, 8, []);
                 packedW2 = new float[589824];
                 PanelPacking.Pack(w2, packedW2, 384, 1536, 16, 24, 8, []);
+            }
+            else if (Vector128.IsHardwareAccelerated)
+            {
+                packedW1 = new float[589824];
+                PanelPacking.Pack(w1, packedW1, 1536, 384, 8, 192, 4, []);
+                packedW2 = new float[589824];
+                PanelPacking.Pack(w2, packedW2, 384, 1536, 8, 48, 4, []);
             }
             else
             {

@@ -15,11 +15,12 @@ namespace Demo
         /// code; blocked: they loop around an unrolled register tile): Vector512 blocked loops (Q·Kᵀ 4 × 1 slot × 5
         /// deep + P·V 4 × 2 slots × 13 deep = 124 multiply-add statements, above the unroll budget of 48); Vector256
         /// blocked loops (Q·Kᵀ 4 × 2 slots × 5 deep + P·V 4 × 2 slots × 13 deep = 144 multiply-add statements, above
-        /// the unroll budget of 48); scalar blocked loops (Q·Kᵀ 4 × 13 slots × 5 deep + P·V 4 × 5 slots × 13 deep = 520
-        /// multiply-add statements, above the unroll budget of 48).</para>
-        /// <para>Register tiles (rows × vectors): Q·Kᵀ Vector512 4×1 Vector512, Vector256 4×2 Vector256, scalar 4×4
-        /// float; P·V Vector512 8×2 Vector128 (row tiles in pairs), Vector256 8×2 Vector128 (row tiles in pairs),
-        /// scalar 4×4 float.</para>
+        /// the unroll budget of 48); Vector128 blocked loops (Q·Kᵀ 4 × 4 slots × 5 deep + P·V 4 × 2 slots × 13 deep =
+        /// 184 multiply-add statements, above the unroll budget of 48); scalar blocked loops (Q·Kᵀ 4 × 13 slots × 5
+        /// deep + P·V 4 × 5 slots × 13 deep = 520 multiply-add statements, above the unroll budget of 48).</para>
+        /// <para>Register tiles (rows × vectors): Q·Kᵀ Vector512 4×1 Vector512, Vector256 4×2 Vector256, Vector128 4×2
+        /// Vector128, scalar 4×4 float; P·V Vector512 8×2 Vector128 (row tiles in pairs), Vector256 8×2 Vector128 (row
+        /// tiles in pairs), Vector128 8×2 Vector128 (row tiles in pairs), scalar 4×4 float.</para>
         /// <para>Key-padding mask (the keyCounts overload): keys from keyCount on get -inf before softmax, so weight
         /// exactly 0.</para>
         /// <para>Loop order: per chunk, Kᵀ packed once, then Q·Kᵀ for all the rows (column panels outside, row tiles
@@ -127,9 +128,9 @@ namespace Demo
         /// <para>Flash-style: P = e^(S/√d − LSE) is recomputed from the saved log-sum-exps (no T × T matrix kept
         /// between the passes), dS = P ∘ (dP − rowsum(dO ∘ O))/√d row by row, then dQ = dS·K, dK = dSᵀ·Q, dV =
         /// Pᵀ·dO.</para>
-        /// <para>Register tiles (rows × vectors): S and dP Vector512 4×1 Vector512, Vector256 4×2 Vector256, scalar 4×4
-        /// float; dQ, dK and dV Vector512 8×2 Vector128 (row tiles in pairs), Vector256 8×2 Vector128 (row tiles in
-        /// pairs), scalar 4×4 float.</para>
+        /// <para>Register tiles (rows × vectors): S and dP Vector512 4×1 Vector512, Vector256 4×2 Vector256, Vector128
+        /// 4×2 Vector128, scalar 4×4 float; dQ, dK and dV Vector512 8×2 Vector128 (row tiles in pairs), Vector256 8×2
+        /// Vector128 (row tiles in pairs), Vector128 8×2 Vector128 (row tiles in pairs), scalar 4×4 float.</para>
         /// <para>Causal: dQ reads keys 0..i of row i; dK and dV start each key row's sum at its own position (the
         /// probabilities above the diagonal are 0).</para>
         /// <para>Row tail: 13 rows = 3 tiles of 4 + a tail tile of 1 row, emitted as its own code.</para>
@@ -273,6 +274,10 @@ namespace FixedShapeAttention.Generated
             {
                 Rows_Vector256(ref qHead, ref kHead, ref vHead, ref outputHead, ref scratch, ref logSumExp, keepLogSumExp, firstTile, tileCount, keyCount);
             }
+            else if (Vector128.IsHardwareAccelerated)
+            {
+                Rows_Vector128(ref qHead, ref kHead, ref vHead, ref outputHead, ref scratch, ref logSumExp, keepLogSumExp, firstTile, tileCount, keyCount);
+            }
             else
             {
                 Rows_Scalar(ref qHead, ref kHead, ref vHead, ref outputHead, ref scratch, ref logSumExp, keepLogSumExp, firstTile, tileCount, keyCount);
@@ -306,7 +311,7 @@ namespace FixedShapeAttention.Generated
                     Unsafe.Add(ref logSumExp, firstRow + row) = rowMax - MathF.Log(Unsafe.Add(ref rowScale, row));
                 }
             }
-            Output_Vector256(ref scores, ref vHead, ref rowScale, ref Unsafe.Add(ref outputHead, firstRow * 20), fullTiles, hasTail, firstRow);
+            Output_Vector128(ref scores, ref vHead, ref rowScale, ref Unsafe.Add(ref outputHead, firstRow * 20), fullTiles, hasTail, firstRow);
         }
 
         /// <summary>Row tiles [firstTile, firstTile + tileCount) of one head.</summary>
@@ -336,7 +341,37 @@ namespace FixedShapeAttention.Generated
                     Unsafe.Add(ref logSumExp, firstRow + row) = rowMax - MathF.Log(Unsafe.Add(ref rowScale, row));
                 }
             }
-            Output_Vector256(ref scores, ref vHead, ref rowScale, ref Unsafe.Add(ref outputHead, firstRow * 20), fullTiles, hasTail, firstRow);
+            Output_Vector128(ref scores, ref vHead, ref rowScale, ref Unsafe.Add(ref outputHead, firstRow * 20), fullTiles, hasTail, firstRow);
+        }
+
+        /// <summary>Row tiles [firstTile, firstTile + tileCount) of one head.</summary>
+        private static void Rows_Vector128(
+            ref float qHead, ref float kHead, ref float vHead, ref float outputHead, ref float scratch, ref float logSumExp, bool keepLogSumExp, int firstTile,
+            int tileCount, int keyCount)
+        {
+            ref float keysT = ref scratch;
+            ref float scores = ref Unsafe.Add(ref scratch, 80);
+            // Kᵀ is the B operand of Q·Kᵀ: row c holds column c of this head's keys, zero-padded to 16 so whole vectors load.
+            ReadOnlySpan<float> keys = MemoryMarshal.CreateReadOnlySpan(ref kHead, 245);
+            KeyPacking.PackTransposed(keys, 20, 13, 5, MemoryMarshal.CreateSpan(ref keysT, 80), 16);
+            int fullTiles = Math.Min(firstTile + tileCount, 3) - firstTile;
+            bool hasTail = firstTile + tileCount > 3;
+            Span<float> rowScales = stackalloc float[13];
+            ref float rowScale = ref MemoryMarshal.GetReference(rowScales);
+            int firstRow = firstTile * 4;
+            int rows = fullTiles * 4 + (hasTail ? 1 : 0);
+            Scores_Vector128(ref Unsafe.Add(ref qHead, firstRow * 20), ref keysT, ref scores, fullTiles, hasTail, firstRow);
+            for (int row = 0; row < rows; row++)
+            {
+                Unsafe.Add(ref rowScale, row) = Softmax_Vector128(
+                    ref Unsafe.Add(ref scores, row * 16), Math.Min(firstRow + row + 1, keyCount), firstRow + row + 1, out float rowMax);
+                if (keepLogSumExp)
+                {
+                    // log Σ e^(s − max) + max, from the row's 1/Σ: its rounding moves the log by at most 2⁻²⁴.
+                    Unsafe.Add(ref logSumExp, firstRow + row) = rowMax - MathF.Log(Unsafe.Add(ref rowScale, row));
+                }
+            }
+            Output_Vector128(ref scores, ref vHead, ref rowScale, ref Unsafe.Add(ref outputHead, firstRow * 20), fullTiles, hasTail, firstRow);
         }
 
         /// <summary>Row tiles [firstTile, firstTile + tileCount) of one head.</summary>
@@ -479,6 +514,69 @@ namespace FixedShapeAttention.Generated
                     }
                     Vector256.StoreUnsafe(acc_r0_c0 * scale, ref scores, (nuint)(fullTiles * 64));
                     Vector256.StoreUnsafe(acc_r0_c1 * scale, ref scores, (nuint)(fullTiles * 64 + 8));
+                }
+            }
+        }
+
+        /// <summary>Scores of the chunk's query rows: Q·Kᵀ/√5 over 16 columns (13 keys + padding).</summary>
+        internal static void Scores_Vector128(ref float q, ref float keysT, ref float scores, int fullTiles, bool hasTail, int firstRow)
+        {
+            Vector128<float> scale = Vector128.Create(Scale);
+            // Column panels that start after the chunk's last query are entirely masked: skipped.
+            int lastRow = firstRow + fullTiles * 4 + (hasTail ? 1 : 0) - 1;
+            for (int col = 0; col < 16 && col <= lastRow; col += 8)
+            {
+                for (int tile = 0; tile < fullTiles; tile++)
+                {
+                    Vector128<float> acc_r0_c0 = default, acc_r0_c1 = default;
+                    Vector128<float> acc_r1_c0 = default, acc_r1_c1 = default;
+                    Vector128<float> acc_r2_c0 = default, acc_r2_c1 = default;
+                    Vector128<float> acc_r3_c0 = default, acc_r3_c1 = default;
+                    ref float bRow = ref Unsafe.Add(ref keysT, col);
+                    ref float aRow = ref Unsafe.Add(ref q, tile * 80);
+                    for (nint k = 0; k < 5; k++)
+                    {
+                        Vector128<float> b_c0 = Vector128.LoadUnsafe(ref bRow);
+                        Vector128<float> b_c1 = Vector128.LoadUnsafe(ref bRow, 4);
+                        Vector128<float> a_r0 = Vector128.Create(Unsafe.Add(ref aRow, k));
+                        acc_r0_c0 = Vector128.MultiplyAddEstimate(a_r0, b_c0, acc_r0_c0);
+                        acc_r0_c1 = Vector128.MultiplyAddEstimate(a_r0, b_c1, acc_r0_c1);
+                        Vector128<float> a_r1 = Vector128.Create(Unsafe.Add(ref aRow, k + 20));
+                        acc_r1_c0 = Vector128.MultiplyAddEstimate(a_r1, b_c0, acc_r1_c0);
+                        acc_r1_c1 = Vector128.MultiplyAddEstimate(a_r1, b_c1, acc_r1_c1);
+                        Vector128<float> a_r2 = Vector128.Create(Unsafe.Add(ref aRow, k + 40));
+                        acc_r2_c0 = Vector128.MultiplyAddEstimate(a_r2, b_c0, acc_r2_c0);
+                        acc_r2_c1 = Vector128.MultiplyAddEstimate(a_r2, b_c1, acc_r2_c1);
+                        Vector128<float> a_r3 = Vector128.Create(Unsafe.Add(ref aRow, k + 60));
+                        acc_r3_c0 = Vector128.MultiplyAddEstimate(a_r3, b_c0, acc_r3_c0);
+                        acc_r3_c1 = Vector128.MultiplyAddEstimate(a_r3, b_c1, acc_r3_c1);
+                        bRow = ref Unsafe.Add(ref bRow, 16);
+                    }
+                    Vector128.StoreUnsafe(acc_r0_c0 * scale, ref scores, (nuint)(tile * 64 + col));
+                    Vector128.StoreUnsafe(acc_r0_c1 * scale, ref scores, (nuint)(tile * 64 + col + 4));
+                    Vector128.StoreUnsafe(acc_r1_c0 * scale, ref scores, (nuint)(tile * 64 + col + 16));
+                    Vector128.StoreUnsafe(acc_r1_c1 * scale, ref scores, (nuint)(tile * 64 + col + 20));
+                    Vector128.StoreUnsafe(acc_r2_c0 * scale, ref scores, (nuint)(tile * 64 + col + 32));
+                    Vector128.StoreUnsafe(acc_r2_c1 * scale, ref scores, (nuint)(tile * 64 + col + 36));
+                    Vector128.StoreUnsafe(acc_r3_c0 * scale, ref scores, (nuint)(tile * 64 + col + 48));
+                    Vector128.StoreUnsafe(acc_r3_c1 * scale, ref scores, (nuint)(tile * 64 + col + 52));
+                }
+                if (hasTail)
+                {
+                    Vector128<float> acc_r0_c0 = default, acc_r0_c1 = default;
+                    ref float bRow = ref Unsafe.Add(ref keysT, col);
+                    ref float aRow = ref Unsafe.Add(ref q, fullTiles * 80);
+                    for (nint k = 0; k < 5; k++)
+                    {
+                        Vector128<float> b_c0 = Vector128.LoadUnsafe(ref bRow);
+                        Vector128<float> b_c1 = Vector128.LoadUnsafe(ref bRow, 4);
+                        Vector128<float> a_r0 = Vector128.Create(Unsafe.Add(ref aRow, k));
+                        acc_r0_c0 = Vector128.MultiplyAddEstimate(a_r0, b_c0, acc_r0_c0);
+                        acc_r0_c1 = Vector128.MultiplyAddEstimate(a_r0, b_c1, acc_r0_c1);
+                        bRow = ref Unsafe.Add(ref bRow, 16);
+                    }
+                    Vector128.StoreUnsafe(acc_r0_c0 * scale, ref scores, (nuint)(fullTiles * 64 + col));
+                    Vector128.StoreUnsafe(acc_r0_c1 * scale, ref scores, (nuint)(fullTiles * 64 + col + 4));
                 }
             }
         }
@@ -719,6 +817,58 @@ namespace FixedShapeAttention.Generated
 
         /// <summary>Turns a score row into exp(score − max) and returns 1/Σ, the factor that normalises the row's outputs;
         /// the max comes out too, for the log-sum-exp a training forward pass keeps.</summary>
+        private static float Softmax_Vector128(ref float row, int visible, int reach, out float rowMax)
+        {
+            // P·V reads this row's weights up to reach (its own position). Keys from visible on (after the query, or padding)
+            // get -inf up to the next whole vector past reach: weight exactly 0.
+            int end = (reach + 3) / 4 * 4;
+            for (int j = visible; j < end; j++)
+            {
+                Unsafe.Add(ref row, j) = float.NegativeInfinity;
+            }
+            Vector128<float> maxVector = Vector128.Create(float.NegativeInfinity);
+            for (int j = 0; j < end; j += 4)
+            {
+                maxVector = Vector128.MaxNative(maxVector, Vector128.LoadUnsafe(ref row, (nuint)(j)));
+            }
+            rowMax = KernelMath.MaxAcross(maxVector);
+            // Every key masked (all -inf): weights 0 rather than 0/0 = NaN. The hardware max skips NaN, so a row whose
+            // visible scores are all NaN lands here too: anything that is not -inf is NaN, and the row stays NaN.
+            if (float.IsNegativeInfinity(rowMax))
+            {
+                Span<float> weights = MemoryMarshal.CreateSpan(ref row, end);
+                if (weights.ContainsAnyExcept(float.NegativeInfinity))
+                {
+                    weights.Fill(float.NaN);
+                }
+                else
+                {
+                    weights.Clear();
+                }
+                return 1f;
+            }
+            Vector128<float> maxBroadcast = Vector128.Create(rowMax);
+            Vector128<double> sumLower = Vector128<double>.Zero, sumUpper = Vector128<double>.Zero;
+            // Each lane adds at most 8 weights in float (relative error ≤ 8·2⁻²⁴), then the block goes into double:
+            // widening every vector cost five instructions per eight weights' worth of exp.
+            for (int block = 0; block < end; block += 32)
+            {
+                Vector128<float> partial = Vector128<float>.Zero;
+                int blockEnd = Math.Min(block + 32, end);
+                for (int j = block; j < blockEnd; j += 4)
+                {
+                    Vector128<float> weight = ExpOperator.InvokeBelowOverflow(Vector128.LoadUnsafe(ref row, (nuint)(j)) - maxBroadcast);
+                    Vector128.StoreUnsafe(weight, ref row, (nuint)(j));
+                    partial += weight;
+                }
+                sumLower += Vector128.WidenLower(partial);
+                sumUpper += Vector128.WidenUpper(partial);
+            }
+            return (float)(1d / (Vector128.Sum(sumLower) + Vector128.Sum(sumUpper)));
+        }
+
+        /// <summary>Turns a score row into exp(score − max) and returns 1/Σ, the factor that normalises the row's outputs;
+        /// the max comes out too, for the log-sum-exp a training forward pass keeps.</summary>
         private static float Softmax_Scalar(ref float row, int visible, int reach, out float rowMax)
         {
             // P·V reads this row's weights up to reach (its own position). Keys from visible on (after the query, or padding)
@@ -761,7 +911,7 @@ namespace FixedShapeAttention.Generated
         }
 
         /// <summary>Output of the chunk's rows: exp weights · V over 5 columns, each row times its 1/Σ.</summary>
-        private static void Output_Vector256(ref float weights, ref float v, ref float rowScale, ref float output, int fullTiles, bool hasTail, int firstRow)
+        private static void Output_Vector128(ref float weights, ref float v, ref float rowScale, ref float output, int fullTiles, bool hasTail, int firstRow)
         {
             int tile = 0;
             for (; tile + 1 < fullTiles; tile += 2)
@@ -782,29 +932,29 @@ namespace FixedShapeAttention.Generated
                     Vector128<float> b_c0 = Vector128.LoadUnsafe(ref bRow);
                     Vector128<float> b_c1 = Vector128.LoadUnsafe(ref bRow, 1);
                     Vector128<float> a_r0 = Vector128.Create(Unsafe.Add(ref aRow, k));
-                    acc_r0_c0 = Vector128.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
-                    acc_r0_c1 = Vector128.FusedMultiplyAdd(a_r0, b_c1, acc_r0_c1);
+                    acc_r0_c0 = Vector128.MultiplyAddEstimate(a_r0, b_c0, acc_r0_c0);
+                    acc_r0_c1 = Vector128.MultiplyAddEstimate(a_r0, b_c1, acc_r0_c1);
                     Vector128<float> a_r1 = Vector128.Create(Unsafe.Add(ref aRow, k + 16));
-                    acc_r1_c0 = Vector128.FusedMultiplyAdd(a_r1, b_c0, acc_r1_c0);
-                    acc_r1_c1 = Vector128.FusedMultiplyAdd(a_r1, b_c1, acc_r1_c1);
+                    acc_r1_c0 = Vector128.MultiplyAddEstimate(a_r1, b_c0, acc_r1_c0);
+                    acc_r1_c1 = Vector128.MultiplyAddEstimate(a_r1, b_c1, acc_r1_c1);
                     Vector128<float> a_r2 = Vector128.Create(Unsafe.Add(ref aRow, k + 32));
-                    acc_r2_c0 = Vector128.FusedMultiplyAdd(a_r2, b_c0, acc_r2_c0);
-                    acc_r2_c1 = Vector128.FusedMultiplyAdd(a_r2, b_c1, acc_r2_c1);
+                    acc_r2_c0 = Vector128.MultiplyAddEstimate(a_r2, b_c0, acc_r2_c0);
+                    acc_r2_c1 = Vector128.MultiplyAddEstimate(a_r2, b_c1, acc_r2_c1);
                     Vector128<float> a_r3 = Vector128.Create(Unsafe.Add(ref aRow, k + 48));
-                    acc_r3_c0 = Vector128.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
-                    acc_r3_c1 = Vector128.FusedMultiplyAdd(a_r3, b_c1, acc_r3_c1);
+                    acc_r3_c0 = Vector128.MultiplyAddEstimate(a_r3, b_c0, acc_r3_c0);
+                    acc_r3_c1 = Vector128.MultiplyAddEstimate(a_r3, b_c1, acc_r3_c1);
                     Vector128<float> a_r4 = Vector128.Create(Unsafe.Add(ref aRow, k + 64));
-                    acc_r4_c0 = Vector128.FusedMultiplyAdd(a_r4, b_c0, acc_r4_c0);
-                    acc_r4_c1 = Vector128.FusedMultiplyAdd(a_r4, b_c1, acc_r4_c1);
+                    acc_r4_c0 = Vector128.MultiplyAddEstimate(a_r4, b_c0, acc_r4_c0);
+                    acc_r4_c1 = Vector128.MultiplyAddEstimate(a_r4, b_c1, acc_r4_c1);
                     Vector128<float> a_r5 = Vector128.Create(Unsafe.Add(ref aRow, k + 80));
-                    acc_r5_c0 = Vector128.FusedMultiplyAdd(a_r5, b_c0, acc_r5_c0);
-                    acc_r5_c1 = Vector128.FusedMultiplyAdd(a_r5, b_c1, acc_r5_c1);
+                    acc_r5_c0 = Vector128.MultiplyAddEstimate(a_r5, b_c0, acc_r5_c0);
+                    acc_r5_c1 = Vector128.MultiplyAddEstimate(a_r5, b_c1, acc_r5_c1);
                     Vector128<float> a_r6 = Vector128.Create(Unsafe.Add(ref aRow, k + 96));
-                    acc_r6_c0 = Vector128.FusedMultiplyAdd(a_r6, b_c0, acc_r6_c0);
-                    acc_r6_c1 = Vector128.FusedMultiplyAdd(a_r6, b_c1, acc_r6_c1);
+                    acc_r6_c0 = Vector128.MultiplyAddEstimate(a_r6, b_c0, acc_r6_c0);
+                    acc_r6_c1 = Vector128.MultiplyAddEstimate(a_r6, b_c1, acc_r6_c1);
                     Vector128<float> a_r7 = Vector128.Create(Unsafe.Add(ref aRow, k + 112));
-                    acc_r7_c0 = Vector128.FusedMultiplyAdd(a_r7, b_c0, acc_r7_c0);
-                    acc_r7_c1 = Vector128.FusedMultiplyAdd(a_r7, b_c1, acc_r7_c1);
+                    acc_r7_c0 = Vector128.MultiplyAddEstimate(a_r7, b_c0, acc_r7_c0);
+                    acc_r7_c1 = Vector128.MultiplyAddEstimate(a_r7, b_c1, acc_r7_c1);
                     bRow = ref Unsafe.Add(ref bRow, 20);
                 }
                 // Key rowStart + 1 is visible to rows 1..7 of this tile only.
@@ -812,119 +962,119 @@ namespace FixedShapeAttention.Generated
                     Vector128<float> b_c0 = Vector128.LoadUnsafe(ref v, (nuint)(rowStart * 20 + 20));
                     Vector128<float> b_c1 = Vector128.LoadUnsafe(ref v, (nuint)(rowStart * 20 + 21));
                     Vector128<float> a_r1 = Vector128.Create(Unsafe.Add(ref weights, tile * 64 + rowStart + 17));
-                    acc_r1_c0 = Vector128.FusedMultiplyAdd(a_r1, b_c0, acc_r1_c0);
-                    acc_r1_c1 = Vector128.FusedMultiplyAdd(a_r1, b_c1, acc_r1_c1);
+                    acc_r1_c0 = Vector128.MultiplyAddEstimate(a_r1, b_c0, acc_r1_c0);
+                    acc_r1_c1 = Vector128.MultiplyAddEstimate(a_r1, b_c1, acc_r1_c1);
                     Vector128<float> a_r2 = Vector128.Create(Unsafe.Add(ref weights, tile * 64 + rowStart + 33));
-                    acc_r2_c0 = Vector128.FusedMultiplyAdd(a_r2, b_c0, acc_r2_c0);
-                    acc_r2_c1 = Vector128.FusedMultiplyAdd(a_r2, b_c1, acc_r2_c1);
+                    acc_r2_c0 = Vector128.MultiplyAddEstimate(a_r2, b_c0, acc_r2_c0);
+                    acc_r2_c1 = Vector128.MultiplyAddEstimate(a_r2, b_c1, acc_r2_c1);
                     Vector128<float> a_r3 = Vector128.Create(Unsafe.Add(ref weights, tile * 64 + rowStart + 49));
-                    acc_r3_c0 = Vector128.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
-                    acc_r3_c1 = Vector128.FusedMultiplyAdd(a_r3, b_c1, acc_r3_c1);
+                    acc_r3_c0 = Vector128.MultiplyAddEstimate(a_r3, b_c0, acc_r3_c0);
+                    acc_r3_c1 = Vector128.MultiplyAddEstimate(a_r3, b_c1, acc_r3_c1);
                     Vector128<float> a_r4 = Vector128.Create(Unsafe.Add(ref weights, tile * 64 + rowStart + 65));
-                    acc_r4_c0 = Vector128.FusedMultiplyAdd(a_r4, b_c0, acc_r4_c0);
-                    acc_r4_c1 = Vector128.FusedMultiplyAdd(a_r4, b_c1, acc_r4_c1);
+                    acc_r4_c0 = Vector128.MultiplyAddEstimate(a_r4, b_c0, acc_r4_c0);
+                    acc_r4_c1 = Vector128.MultiplyAddEstimate(a_r4, b_c1, acc_r4_c1);
                     Vector128<float> a_r5 = Vector128.Create(Unsafe.Add(ref weights, tile * 64 + rowStart + 81));
-                    acc_r5_c0 = Vector128.FusedMultiplyAdd(a_r5, b_c0, acc_r5_c0);
-                    acc_r5_c1 = Vector128.FusedMultiplyAdd(a_r5, b_c1, acc_r5_c1);
+                    acc_r5_c0 = Vector128.MultiplyAddEstimate(a_r5, b_c0, acc_r5_c0);
+                    acc_r5_c1 = Vector128.MultiplyAddEstimate(a_r5, b_c1, acc_r5_c1);
                     Vector128<float> a_r6 = Vector128.Create(Unsafe.Add(ref weights, tile * 64 + rowStart + 97));
-                    acc_r6_c0 = Vector128.FusedMultiplyAdd(a_r6, b_c0, acc_r6_c0);
-                    acc_r6_c1 = Vector128.FusedMultiplyAdd(a_r6, b_c1, acc_r6_c1);
+                    acc_r6_c0 = Vector128.MultiplyAddEstimate(a_r6, b_c0, acc_r6_c0);
+                    acc_r6_c1 = Vector128.MultiplyAddEstimate(a_r6, b_c1, acc_r6_c1);
                     Vector128<float> a_r7 = Vector128.Create(Unsafe.Add(ref weights, tile * 64 + rowStart + 113));
-                    acc_r7_c0 = Vector128.FusedMultiplyAdd(a_r7, b_c0, acc_r7_c0);
-                    acc_r7_c1 = Vector128.FusedMultiplyAdd(a_r7, b_c1, acc_r7_c1);
+                    acc_r7_c0 = Vector128.MultiplyAddEstimate(a_r7, b_c0, acc_r7_c0);
+                    acc_r7_c1 = Vector128.MultiplyAddEstimate(a_r7, b_c1, acc_r7_c1);
                 }
                 // Key rowStart + 2 is visible to rows 2..7 of this tile only.
                 {
                     Vector128<float> b_c0 = Vector128.LoadUnsafe(ref v, (nuint)(rowStart * 20 + 40));
                     Vector128<float> b_c1 = Vector128.LoadUnsafe(ref v, (nuint)(rowStart * 20 + 41));
                     Vector128<float> a_r2 = Vector128.Create(Unsafe.Add(ref weights, tile * 64 + rowStart + 34));
-                    acc_r2_c0 = Vector128.FusedMultiplyAdd(a_r2, b_c0, acc_r2_c0);
-                    acc_r2_c1 = Vector128.FusedMultiplyAdd(a_r2, b_c1, acc_r2_c1);
+                    acc_r2_c0 = Vector128.MultiplyAddEstimate(a_r2, b_c0, acc_r2_c0);
+                    acc_r2_c1 = Vector128.MultiplyAddEstimate(a_r2, b_c1, acc_r2_c1);
                     Vector128<float> a_r3 = Vector128.Create(Unsafe.Add(ref weights, tile * 64 + rowStart + 50));
-                    acc_r3_c0 = Vector128.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
-                    acc_r3_c1 = Vector128.FusedMultiplyAdd(a_r3, b_c1, acc_r3_c1);
+                    acc_r3_c0 = Vector128.MultiplyAddEstimate(a_r3, b_c0, acc_r3_c0);
+                    acc_r3_c1 = Vector128.MultiplyAddEstimate(a_r3, b_c1, acc_r3_c1);
                     Vector128<float> a_r4 = Vector128.Create(Unsafe.Add(ref weights, tile * 64 + rowStart + 66));
-                    acc_r4_c0 = Vector128.FusedMultiplyAdd(a_r4, b_c0, acc_r4_c0);
-                    acc_r4_c1 = Vector128.FusedMultiplyAdd(a_r4, b_c1, acc_r4_c1);
+                    acc_r4_c0 = Vector128.MultiplyAddEstimate(a_r4, b_c0, acc_r4_c0);
+                    acc_r4_c1 = Vector128.MultiplyAddEstimate(a_r4, b_c1, acc_r4_c1);
                     Vector128<float> a_r5 = Vector128.Create(Unsafe.Add(ref weights, tile * 64 + rowStart + 82));
-                    acc_r5_c0 = Vector128.FusedMultiplyAdd(a_r5, b_c0, acc_r5_c0);
-                    acc_r5_c1 = Vector128.FusedMultiplyAdd(a_r5, b_c1, acc_r5_c1);
+                    acc_r5_c0 = Vector128.MultiplyAddEstimate(a_r5, b_c0, acc_r5_c0);
+                    acc_r5_c1 = Vector128.MultiplyAddEstimate(a_r5, b_c1, acc_r5_c1);
                     Vector128<float> a_r6 = Vector128.Create(Unsafe.Add(ref weights, tile * 64 + rowStart + 98));
-                    acc_r6_c0 = Vector128.FusedMultiplyAdd(a_r6, b_c0, acc_r6_c0);
-                    acc_r6_c1 = Vector128.FusedMultiplyAdd(a_r6, b_c1, acc_r6_c1);
+                    acc_r6_c0 = Vector128.MultiplyAddEstimate(a_r6, b_c0, acc_r6_c0);
+                    acc_r6_c1 = Vector128.MultiplyAddEstimate(a_r6, b_c1, acc_r6_c1);
                     Vector128<float> a_r7 = Vector128.Create(Unsafe.Add(ref weights, tile * 64 + rowStart + 114));
-                    acc_r7_c0 = Vector128.FusedMultiplyAdd(a_r7, b_c0, acc_r7_c0);
-                    acc_r7_c1 = Vector128.FusedMultiplyAdd(a_r7, b_c1, acc_r7_c1);
+                    acc_r7_c0 = Vector128.MultiplyAddEstimate(a_r7, b_c0, acc_r7_c0);
+                    acc_r7_c1 = Vector128.MultiplyAddEstimate(a_r7, b_c1, acc_r7_c1);
                 }
                 // Key rowStart + 3 is visible to rows 3..7 of this tile only.
                 {
                     Vector128<float> b_c0 = Vector128.LoadUnsafe(ref v, (nuint)(rowStart * 20 + 60));
                     Vector128<float> b_c1 = Vector128.LoadUnsafe(ref v, (nuint)(rowStart * 20 + 61));
                     Vector128<float> a_r3 = Vector128.Create(Unsafe.Add(ref weights, tile * 64 + rowStart + 51));
-                    acc_r3_c0 = Vector128.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
-                    acc_r3_c1 = Vector128.FusedMultiplyAdd(a_r3, b_c1, acc_r3_c1);
+                    acc_r3_c0 = Vector128.MultiplyAddEstimate(a_r3, b_c0, acc_r3_c0);
+                    acc_r3_c1 = Vector128.MultiplyAddEstimate(a_r3, b_c1, acc_r3_c1);
                     Vector128<float> a_r4 = Vector128.Create(Unsafe.Add(ref weights, tile * 64 + rowStart + 67));
-                    acc_r4_c0 = Vector128.FusedMultiplyAdd(a_r4, b_c0, acc_r4_c0);
-                    acc_r4_c1 = Vector128.FusedMultiplyAdd(a_r4, b_c1, acc_r4_c1);
+                    acc_r4_c0 = Vector128.MultiplyAddEstimate(a_r4, b_c0, acc_r4_c0);
+                    acc_r4_c1 = Vector128.MultiplyAddEstimate(a_r4, b_c1, acc_r4_c1);
                     Vector128<float> a_r5 = Vector128.Create(Unsafe.Add(ref weights, tile * 64 + rowStart + 83));
-                    acc_r5_c0 = Vector128.FusedMultiplyAdd(a_r5, b_c0, acc_r5_c0);
-                    acc_r5_c1 = Vector128.FusedMultiplyAdd(a_r5, b_c1, acc_r5_c1);
+                    acc_r5_c0 = Vector128.MultiplyAddEstimate(a_r5, b_c0, acc_r5_c0);
+                    acc_r5_c1 = Vector128.MultiplyAddEstimate(a_r5, b_c1, acc_r5_c1);
                     Vector128<float> a_r6 = Vector128.Create(Unsafe.Add(ref weights, tile * 64 + rowStart + 99));
-                    acc_r6_c0 = Vector128.FusedMultiplyAdd(a_r6, b_c0, acc_r6_c0);
-                    acc_r6_c1 = Vector128.FusedMultiplyAdd(a_r6, b_c1, acc_r6_c1);
+                    acc_r6_c0 = Vector128.MultiplyAddEstimate(a_r6, b_c0, acc_r6_c0);
+                    acc_r6_c1 = Vector128.MultiplyAddEstimate(a_r6, b_c1, acc_r6_c1);
                     Vector128<float> a_r7 = Vector128.Create(Unsafe.Add(ref weights, tile * 64 + rowStart + 115));
-                    acc_r7_c0 = Vector128.FusedMultiplyAdd(a_r7, b_c0, acc_r7_c0);
-                    acc_r7_c1 = Vector128.FusedMultiplyAdd(a_r7, b_c1, acc_r7_c1);
+                    acc_r7_c0 = Vector128.MultiplyAddEstimate(a_r7, b_c0, acc_r7_c0);
+                    acc_r7_c1 = Vector128.MultiplyAddEstimate(a_r7, b_c1, acc_r7_c1);
                 }
                 // Key rowStart + 4 is visible to rows 4..7 of this tile only.
                 {
                     Vector128<float> b_c0 = Vector128.LoadUnsafe(ref v, (nuint)(rowStart * 20 + 80));
                     Vector128<float> b_c1 = Vector128.LoadUnsafe(ref v, (nuint)(rowStart * 20 + 81));
                     Vector128<float> a_r4 = Vector128.Create(Unsafe.Add(ref weights, tile * 64 + rowStart + 68));
-                    acc_r4_c0 = Vector128.FusedMultiplyAdd(a_r4, b_c0, acc_r4_c0);
-                    acc_r4_c1 = Vector128.FusedMultiplyAdd(a_r4, b_c1, acc_r4_c1);
+                    acc_r4_c0 = Vector128.MultiplyAddEstimate(a_r4, b_c0, acc_r4_c0);
+                    acc_r4_c1 = Vector128.MultiplyAddEstimate(a_r4, b_c1, acc_r4_c1);
                     Vector128<float> a_r5 = Vector128.Create(Unsafe.Add(ref weights, tile * 64 + rowStart + 84));
-                    acc_r5_c0 = Vector128.FusedMultiplyAdd(a_r5, b_c0, acc_r5_c0);
-                    acc_r5_c1 = Vector128.FusedMultiplyAdd(a_r5, b_c1, acc_r5_c1);
+                    acc_r5_c0 = Vector128.MultiplyAddEstimate(a_r5, b_c0, acc_r5_c0);
+                    acc_r5_c1 = Vector128.MultiplyAddEstimate(a_r5, b_c1, acc_r5_c1);
                     Vector128<float> a_r6 = Vector128.Create(Unsafe.Add(ref weights, tile * 64 + rowStart + 100));
-                    acc_r6_c0 = Vector128.FusedMultiplyAdd(a_r6, b_c0, acc_r6_c0);
-                    acc_r6_c1 = Vector128.FusedMultiplyAdd(a_r6, b_c1, acc_r6_c1);
+                    acc_r6_c0 = Vector128.MultiplyAddEstimate(a_r6, b_c0, acc_r6_c0);
+                    acc_r6_c1 = Vector128.MultiplyAddEstimate(a_r6, b_c1, acc_r6_c1);
                     Vector128<float> a_r7 = Vector128.Create(Unsafe.Add(ref weights, tile * 64 + rowStart + 116));
-                    acc_r7_c0 = Vector128.FusedMultiplyAdd(a_r7, b_c0, acc_r7_c0);
-                    acc_r7_c1 = Vector128.FusedMultiplyAdd(a_r7, b_c1, acc_r7_c1);
+                    acc_r7_c0 = Vector128.MultiplyAddEstimate(a_r7, b_c0, acc_r7_c0);
+                    acc_r7_c1 = Vector128.MultiplyAddEstimate(a_r7, b_c1, acc_r7_c1);
                 }
                 // Key rowStart + 5 is visible to rows 5..7 of this tile only.
                 {
                     Vector128<float> b_c0 = Vector128.LoadUnsafe(ref v, (nuint)(rowStart * 20 + 100));
                     Vector128<float> b_c1 = Vector128.LoadUnsafe(ref v, (nuint)(rowStart * 20 + 101));
                     Vector128<float> a_r5 = Vector128.Create(Unsafe.Add(ref weights, tile * 64 + rowStart + 85));
-                    acc_r5_c0 = Vector128.FusedMultiplyAdd(a_r5, b_c0, acc_r5_c0);
-                    acc_r5_c1 = Vector128.FusedMultiplyAdd(a_r5, b_c1, acc_r5_c1);
+                    acc_r5_c0 = Vector128.MultiplyAddEstimate(a_r5, b_c0, acc_r5_c0);
+                    acc_r5_c1 = Vector128.MultiplyAddEstimate(a_r5, b_c1, acc_r5_c1);
                     Vector128<float> a_r6 = Vector128.Create(Unsafe.Add(ref weights, tile * 64 + rowStart + 101));
-                    acc_r6_c0 = Vector128.FusedMultiplyAdd(a_r6, b_c0, acc_r6_c0);
-                    acc_r6_c1 = Vector128.FusedMultiplyAdd(a_r6, b_c1, acc_r6_c1);
+                    acc_r6_c0 = Vector128.MultiplyAddEstimate(a_r6, b_c0, acc_r6_c0);
+                    acc_r6_c1 = Vector128.MultiplyAddEstimate(a_r6, b_c1, acc_r6_c1);
                     Vector128<float> a_r7 = Vector128.Create(Unsafe.Add(ref weights, tile * 64 + rowStart + 117));
-                    acc_r7_c0 = Vector128.FusedMultiplyAdd(a_r7, b_c0, acc_r7_c0);
-                    acc_r7_c1 = Vector128.FusedMultiplyAdd(a_r7, b_c1, acc_r7_c1);
+                    acc_r7_c0 = Vector128.MultiplyAddEstimate(a_r7, b_c0, acc_r7_c0);
+                    acc_r7_c1 = Vector128.MultiplyAddEstimate(a_r7, b_c1, acc_r7_c1);
                 }
                 // Key rowStart + 6 is visible to rows 6..7 of this tile only.
                 {
                     Vector128<float> b_c0 = Vector128.LoadUnsafe(ref v, (nuint)(rowStart * 20 + 120));
                     Vector128<float> b_c1 = Vector128.LoadUnsafe(ref v, (nuint)(rowStart * 20 + 121));
                     Vector128<float> a_r6 = Vector128.Create(Unsafe.Add(ref weights, tile * 64 + rowStart + 102));
-                    acc_r6_c0 = Vector128.FusedMultiplyAdd(a_r6, b_c0, acc_r6_c0);
-                    acc_r6_c1 = Vector128.FusedMultiplyAdd(a_r6, b_c1, acc_r6_c1);
+                    acc_r6_c0 = Vector128.MultiplyAddEstimate(a_r6, b_c0, acc_r6_c0);
+                    acc_r6_c1 = Vector128.MultiplyAddEstimate(a_r6, b_c1, acc_r6_c1);
                     Vector128<float> a_r7 = Vector128.Create(Unsafe.Add(ref weights, tile * 64 + rowStart + 118));
-                    acc_r7_c0 = Vector128.FusedMultiplyAdd(a_r7, b_c0, acc_r7_c0);
-                    acc_r7_c1 = Vector128.FusedMultiplyAdd(a_r7, b_c1, acc_r7_c1);
+                    acc_r7_c0 = Vector128.MultiplyAddEstimate(a_r7, b_c0, acc_r7_c0);
+                    acc_r7_c1 = Vector128.MultiplyAddEstimate(a_r7, b_c1, acc_r7_c1);
                 }
                 // Key rowStart + 7 is visible to rows 7..7 of this tile only.
                 {
                     Vector128<float> b_c0 = Vector128.LoadUnsafe(ref v, (nuint)(rowStart * 20 + 140));
                     Vector128<float> b_c1 = Vector128.LoadUnsafe(ref v, (nuint)(rowStart * 20 + 141));
                     Vector128<float> a_r7 = Vector128.Create(Unsafe.Add(ref weights, tile * 64 + rowStart + 119));
-                    acc_r7_c0 = Vector128.FusedMultiplyAdd(a_r7, b_c0, acc_r7_c0);
-                    acc_r7_c1 = Vector128.FusedMultiplyAdd(a_r7, b_c1, acc_r7_c1);
+                    acc_r7_c0 = Vector128.MultiplyAddEstimate(a_r7, b_c0, acc_r7_c0);
+                    acc_r7_c1 = Vector128.MultiplyAddEstimate(a_r7, b_c1, acc_r7_c1);
                 }
                 Vector128<float> rowScale_r0 = Vector128.Create(Unsafe.Add(ref rowScale, tile * 4));
                 Vector128.StoreUnsafe(acc_r0_c0 * rowScale_r0, ref output, (nuint)(tile * 80));
@@ -965,17 +1115,17 @@ namespace FixedShapeAttention.Generated
                     Vector128<float> b_c0 = Vector128.LoadUnsafe(ref bRow);
                     Vector128<float> b_c1 = Vector128.LoadUnsafe(ref bRow, 1);
                     Vector128<float> a_r0 = Vector128.Create(Unsafe.Add(ref aRow, k));
-                    acc_r0_c0 = Vector128.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
-                    acc_r0_c1 = Vector128.FusedMultiplyAdd(a_r0, b_c1, acc_r0_c1);
+                    acc_r0_c0 = Vector128.MultiplyAddEstimate(a_r0, b_c0, acc_r0_c0);
+                    acc_r0_c1 = Vector128.MultiplyAddEstimate(a_r0, b_c1, acc_r0_c1);
                     Vector128<float> a_r1 = Vector128.Create(Unsafe.Add(ref aRow, k + 16));
-                    acc_r1_c0 = Vector128.FusedMultiplyAdd(a_r1, b_c0, acc_r1_c0);
-                    acc_r1_c1 = Vector128.FusedMultiplyAdd(a_r1, b_c1, acc_r1_c1);
+                    acc_r1_c0 = Vector128.MultiplyAddEstimate(a_r1, b_c0, acc_r1_c0);
+                    acc_r1_c1 = Vector128.MultiplyAddEstimate(a_r1, b_c1, acc_r1_c1);
                     Vector128<float> a_r2 = Vector128.Create(Unsafe.Add(ref aRow, k + 32));
-                    acc_r2_c0 = Vector128.FusedMultiplyAdd(a_r2, b_c0, acc_r2_c0);
-                    acc_r2_c1 = Vector128.FusedMultiplyAdd(a_r2, b_c1, acc_r2_c1);
+                    acc_r2_c0 = Vector128.MultiplyAddEstimate(a_r2, b_c0, acc_r2_c0);
+                    acc_r2_c1 = Vector128.MultiplyAddEstimate(a_r2, b_c1, acc_r2_c1);
                     Vector128<float> a_r3 = Vector128.Create(Unsafe.Add(ref aRow, k + 48));
-                    acc_r3_c0 = Vector128.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
-                    acc_r3_c1 = Vector128.FusedMultiplyAdd(a_r3, b_c1, acc_r3_c1);
+                    acc_r3_c0 = Vector128.MultiplyAddEstimate(a_r3, b_c0, acc_r3_c0);
+                    acc_r3_c1 = Vector128.MultiplyAddEstimate(a_r3, b_c1, acc_r3_c1);
                     bRow = ref Unsafe.Add(ref bRow, 20);
                 }
                 // Key rowStart + 1 is visible to rows 1..3 of this tile only.
@@ -983,33 +1133,33 @@ namespace FixedShapeAttention.Generated
                     Vector128<float> b_c0 = Vector128.LoadUnsafe(ref v, (nuint)(rowStart * 20 + 20));
                     Vector128<float> b_c1 = Vector128.LoadUnsafe(ref v, (nuint)(rowStart * 20 + 21));
                     Vector128<float> a_r1 = Vector128.Create(Unsafe.Add(ref weights, tile * 64 + rowStart + 17));
-                    acc_r1_c0 = Vector128.FusedMultiplyAdd(a_r1, b_c0, acc_r1_c0);
-                    acc_r1_c1 = Vector128.FusedMultiplyAdd(a_r1, b_c1, acc_r1_c1);
+                    acc_r1_c0 = Vector128.MultiplyAddEstimate(a_r1, b_c0, acc_r1_c0);
+                    acc_r1_c1 = Vector128.MultiplyAddEstimate(a_r1, b_c1, acc_r1_c1);
                     Vector128<float> a_r2 = Vector128.Create(Unsafe.Add(ref weights, tile * 64 + rowStart + 33));
-                    acc_r2_c0 = Vector128.FusedMultiplyAdd(a_r2, b_c0, acc_r2_c0);
-                    acc_r2_c1 = Vector128.FusedMultiplyAdd(a_r2, b_c1, acc_r2_c1);
+                    acc_r2_c0 = Vector128.MultiplyAddEstimate(a_r2, b_c0, acc_r2_c0);
+                    acc_r2_c1 = Vector128.MultiplyAddEstimate(a_r2, b_c1, acc_r2_c1);
                     Vector128<float> a_r3 = Vector128.Create(Unsafe.Add(ref weights, tile * 64 + rowStart + 49));
-                    acc_r3_c0 = Vector128.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
-                    acc_r3_c1 = Vector128.FusedMultiplyAdd(a_r3, b_c1, acc_r3_c1);
+                    acc_r3_c0 = Vector128.MultiplyAddEstimate(a_r3, b_c0, acc_r3_c0);
+                    acc_r3_c1 = Vector128.MultiplyAddEstimate(a_r3, b_c1, acc_r3_c1);
                 }
                 // Key rowStart + 2 is visible to rows 2..3 of this tile only.
                 {
                     Vector128<float> b_c0 = Vector128.LoadUnsafe(ref v, (nuint)(rowStart * 20 + 40));
                     Vector128<float> b_c1 = Vector128.LoadUnsafe(ref v, (nuint)(rowStart * 20 + 41));
                     Vector128<float> a_r2 = Vector128.Create(Unsafe.Add(ref weights, tile * 64 + rowStart + 34));
-                    acc_r2_c0 = Vector128.FusedMultiplyAdd(a_r2, b_c0, acc_r2_c0);
-                    acc_r2_c1 = Vector128.FusedMultiplyAdd(a_r2, b_c1, acc_r2_c1);
+                    acc_r2_c0 = Vector128.MultiplyAddEstimate(a_r2, b_c0, acc_r2_c0);
+                    acc_r2_c1 = Vector128.MultiplyAddEstimate(a_r2, b_c1, acc_r2_c1);
                     Vector128<float> a_r3 = Vector128.Create(Unsafe.Add(ref weights, tile * 64 + rowStart + 50));
-                    acc_r3_c0 = Vector128.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
-                    acc_r3_c1 = Vector128.FusedMultiplyAdd(a_r3, b_c1, acc_r3_c1);
+                    acc_r3_c0 = Vector128.MultiplyAddEstimate(a_r3, b_c0, acc_r3_c0);
+                    acc_r3_c1 = Vector128.MultiplyAddEstimate(a_r3, b_c1, acc_r3_c1);
                 }
                 // Key rowStart + 3 is visible to rows 3..3 of this tile only.
                 {
                     Vector128<float> b_c0 = Vector128.LoadUnsafe(ref v, (nuint)(rowStart * 20 + 60));
                     Vector128<float> b_c1 = Vector128.LoadUnsafe(ref v, (nuint)(rowStart * 20 + 61));
                     Vector128<float> a_r3 = Vector128.Create(Unsafe.Add(ref weights, tile * 64 + rowStart + 51));
-                    acc_r3_c0 = Vector128.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
-                    acc_r3_c1 = Vector128.FusedMultiplyAdd(a_r3, b_c1, acc_r3_c1);
+                    acc_r3_c0 = Vector128.MultiplyAddEstimate(a_r3, b_c0, acc_r3_c0);
+                    acc_r3_c1 = Vector128.MultiplyAddEstimate(a_r3, b_c1, acc_r3_c1);
                 }
                 Vector128<float> rowScale_r0 = Vector128.Create(Unsafe.Add(ref rowScale, tile * 4));
                 Vector128.StoreUnsafe(acc_r0_c0 * rowScale_r0, ref output, (nuint)(tile * 80));
@@ -1035,8 +1185,8 @@ namespace FixedShapeAttention.Generated
                     Vector128<float> b_c0 = Vector128.LoadUnsafe(ref bRow);
                     Vector128<float> b_c1 = Vector128.LoadUnsafe(ref bRow, 1);
                     Vector128<float> a_r0 = Vector128.Create(Unsafe.Add(ref aRow, k));
-                    acc_r0_c0 = Vector128.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
-                    acc_r0_c1 = Vector128.FusedMultiplyAdd(a_r0, b_c1, acc_r0_c1);
+                    acc_r0_c0 = Vector128.MultiplyAddEstimate(a_r0, b_c0, acc_r0_c0);
+                    acc_r0_c1 = Vector128.MultiplyAddEstimate(a_r0, b_c1, acc_r0_c1);
                     bRow = ref Unsafe.Add(ref bRow, 20);
                 }
                 Vector128<float> rowScale_r0 = Vector128.Create(Unsafe.Add(ref rowScale, fullTiles * 4));
@@ -1287,6 +1437,10 @@ namespace FixedShapeAttention.Generated
             {
                 Head_Vector256(ref q, ref k, ref v, ref o, ref dO, ref lse, ref dQ, ref dK, ref dV, ref scratch, keyCount);
             }
+            else if (Vector128.IsHardwareAccelerated)
+            {
+                Head_Vector128(ref q, ref k, ref v, ref o, ref dO, ref lse, ref dQ, ref dK, ref dV, ref scratch, keyCount);
+            }
             else
             {
                 Head_Scalar(ref q, ref k, ref v, ref o, ref dO, ref lse, ref dQ, ref dK, ref dV, ref scratch, keyCount);
@@ -1316,9 +1470,9 @@ namespace FixedShapeAttention.Generated
                     MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref outputHead, row * 20), 5),
                     MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref outputGradientHead, row * 20), 5), Scale, visible);
             }
-            QueryGradient_Vector256(ref scoreGradients, ref kHead, ref queryGradientHead, 3, true, 0);
-            KeyGradient_Vector256(ref scoreGradients, ref qHead, ref keyGradientHead, 3, true, 0);
-            KeyGradient_Vector256(ref probabilities, ref outputGradientHead, ref valueGradientHead, 3, true, 0);
+            QueryGradient_Vector128(ref scoreGradients, ref kHead, ref queryGradientHead, 3, true, 0);
+            KeyGradient_Vector128(ref scoreGradients, ref qHead, ref keyGradientHead, 3, true, 0);
+            KeyGradient_Vector128(ref probabilities, ref outputGradientHead, ref valueGradientHead, 3, true, 0);
         }
 
         /// <summary>dQ, dK and dV of one head.</summary>
@@ -1344,9 +1498,37 @@ namespace FixedShapeAttention.Generated
                     MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref outputHead, row * 20), 5),
                     MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref outputGradientHead, row * 20), 5), Scale, visible);
             }
-            QueryGradient_Vector256(ref scoreGradients, ref kHead, ref queryGradientHead, 3, true, 0);
-            KeyGradient_Vector256(ref scoreGradients, ref qHead, ref keyGradientHead, 3, true, 0);
-            KeyGradient_Vector256(ref probabilities, ref outputGradientHead, ref valueGradientHead, 3, true, 0);
+            QueryGradient_Vector128(ref scoreGradients, ref kHead, ref queryGradientHead, 3, true, 0);
+            KeyGradient_Vector128(ref scoreGradients, ref qHead, ref keyGradientHead, 3, true, 0);
+            KeyGradient_Vector128(ref probabilities, ref outputGradientHead, ref valueGradientHead, 3, true, 0);
+        }
+
+        /// <summary>dQ, dK and dV of one head.</summary>
+        private static void Head_Vector128(
+            ref float qHead, ref float kHead, ref float vHead, ref float outputHead, ref float outputGradientHead, ref float logSumExp,
+            ref float queryGradientHead, ref float keyGradientHead, ref float valueGradientHead, ref float scratch, int keyCount)
+        {
+            ref float keysT = ref scratch;
+            ref float valuesT = ref Unsafe.Add(ref scratch, 80);
+            ref float probabilities = ref Unsafe.Add(ref scratch, 160);
+            ref float scoreGradients = ref Unsafe.Add(ref scratch, 368);
+            // Kᵀ and Vᵀ are the B operands of S = Q·Kᵀ and dP = dO·Vᵀ, zero-padded to 16 columns as in the forward pass.
+            KeyPacking.PackTransposed(MemoryMarshal.CreateReadOnlySpan(ref kHead, 245), 20, 13, 5, MemoryMarshal.CreateSpan(ref keysT, 80), 16);
+            KeyPacking.PackTransposed(MemoryMarshal.CreateReadOnlySpan(ref vHead, 245), 20, 13, 5, MemoryMarshal.CreateSpan(ref valuesT, 80), 16);
+            OddCausalAttentionKernel.Scores_Vector128(ref qHead, ref keysT, ref probabilities, 3, true, 0);
+            OddCausalAttentionKernel.Scores_Vector128(ref outputGradientHead, ref valuesT, ref scoreGradients, 3, true, 0);
+            for (int row = 0; row < 13; row++)
+            {
+                int visible = Math.Min(row + 1, keyCount);
+                AttentionGradientRow.Write(
+                    MemoryMarshal.CreateSpan(ref Unsafe.Add(ref probabilities, row * 16), 16),
+                    MemoryMarshal.CreateSpan(ref Unsafe.Add(ref scoreGradients, row * 16), 16), Unsafe.Add(ref logSumExp, row),
+                    MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref outputHead, row * 20), 5),
+                    MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref outputGradientHead, row * 20), 5), Scale, visible);
+            }
+            QueryGradient_Vector128(ref scoreGradients, ref kHead, ref queryGradientHead, 3, true, 0);
+            KeyGradient_Vector128(ref scoreGradients, ref qHead, ref keyGradientHead, 3, true, 0);
+            KeyGradient_Vector128(ref probabilities, ref outputGradientHead, ref valueGradientHead, 3, true, 0);
         }
 
         /// <summary>dQ, dK and dV of one head.</summary>
@@ -1378,7 +1560,7 @@ namespace FixedShapeAttention.Generated
         }
 
         /// <summary>dQ = dS·K of the head's rows (5 columns).</summary>
-        internal static void QueryGradient_Vector256(ref float dS, ref float keys, ref float dQ, int fullTiles, bool hasTail, int firstRow)
+        internal static void QueryGradient_Vector128(ref float dS, ref float keys, ref float dQ, int fullTiles, bool hasTail, int firstRow)
         {
             int tile = 0;
             for (; tile + 1 < fullTiles; tile += 2)
@@ -1399,29 +1581,29 @@ namespace FixedShapeAttention.Generated
                     Vector128<float> b_c0 = Vector128.LoadUnsafe(ref bRow);
                     Vector128<float> b_c1 = Vector128.LoadUnsafe(ref bRow, 1);
                     Vector128<float> a_r0 = Vector128.Create(Unsafe.Add(ref aRow, k));
-                    acc_r0_c0 = Vector128.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
-                    acc_r0_c1 = Vector128.FusedMultiplyAdd(a_r0, b_c1, acc_r0_c1);
+                    acc_r0_c0 = Vector128.MultiplyAddEstimate(a_r0, b_c0, acc_r0_c0);
+                    acc_r0_c1 = Vector128.MultiplyAddEstimate(a_r0, b_c1, acc_r0_c1);
                     Vector128<float> a_r1 = Vector128.Create(Unsafe.Add(ref aRow, k + 16));
-                    acc_r1_c0 = Vector128.FusedMultiplyAdd(a_r1, b_c0, acc_r1_c0);
-                    acc_r1_c1 = Vector128.FusedMultiplyAdd(a_r1, b_c1, acc_r1_c1);
+                    acc_r1_c0 = Vector128.MultiplyAddEstimate(a_r1, b_c0, acc_r1_c0);
+                    acc_r1_c1 = Vector128.MultiplyAddEstimate(a_r1, b_c1, acc_r1_c1);
                     Vector128<float> a_r2 = Vector128.Create(Unsafe.Add(ref aRow, k + 32));
-                    acc_r2_c0 = Vector128.FusedMultiplyAdd(a_r2, b_c0, acc_r2_c0);
-                    acc_r2_c1 = Vector128.FusedMultiplyAdd(a_r2, b_c1, acc_r2_c1);
+                    acc_r2_c0 = Vector128.MultiplyAddEstimate(a_r2, b_c0, acc_r2_c0);
+                    acc_r2_c1 = Vector128.MultiplyAddEstimate(a_r2, b_c1, acc_r2_c1);
                     Vector128<float> a_r3 = Vector128.Create(Unsafe.Add(ref aRow, k + 48));
-                    acc_r3_c0 = Vector128.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
-                    acc_r3_c1 = Vector128.FusedMultiplyAdd(a_r3, b_c1, acc_r3_c1);
+                    acc_r3_c0 = Vector128.MultiplyAddEstimate(a_r3, b_c0, acc_r3_c0);
+                    acc_r3_c1 = Vector128.MultiplyAddEstimate(a_r3, b_c1, acc_r3_c1);
                     Vector128<float> a_r4 = Vector128.Create(Unsafe.Add(ref aRow, k + 64));
-                    acc_r4_c0 = Vector128.FusedMultiplyAdd(a_r4, b_c0, acc_r4_c0);
-                    acc_r4_c1 = Vector128.FusedMultiplyAdd(a_r4, b_c1, acc_r4_c1);
+                    acc_r4_c0 = Vector128.MultiplyAddEstimate(a_r4, b_c0, acc_r4_c0);
+                    acc_r4_c1 = Vector128.MultiplyAddEstimate(a_r4, b_c1, acc_r4_c1);
                     Vector128<float> a_r5 = Vector128.Create(Unsafe.Add(ref aRow, k + 80));
-                    acc_r5_c0 = Vector128.FusedMultiplyAdd(a_r5, b_c0, acc_r5_c0);
-                    acc_r5_c1 = Vector128.FusedMultiplyAdd(a_r5, b_c1, acc_r5_c1);
+                    acc_r5_c0 = Vector128.MultiplyAddEstimate(a_r5, b_c0, acc_r5_c0);
+                    acc_r5_c1 = Vector128.MultiplyAddEstimate(a_r5, b_c1, acc_r5_c1);
                     Vector128<float> a_r6 = Vector128.Create(Unsafe.Add(ref aRow, k + 96));
-                    acc_r6_c0 = Vector128.FusedMultiplyAdd(a_r6, b_c0, acc_r6_c0);
-                    acc_r6_c1 = Vector128.FusedMultiplyAdd(a_r6, b_c1, acc_r6_c1);
+                    acc_r6_c0 = Vector128.MultiplyAddEstimate(a_r6, b_c0, acc_r6_c0);
+                    acc_r6_c1 = Vector128.MultiplyAddEstimate(a_r6, b_c1, acc_r6_c1);
                     Vector128<float> a_r7 = Vector128.Create(Unsafe.Add(ref aRow, k + 112));
-                    acc_r7_c0 = Vector128.FusedMultiplyAdd(a_r7, b_c0, acc_r7_c0);
-                    acc_r7_c1 = Vector128.FusedMultiplyAdd(a_r7, b_c1, acc_r7_c1);
+                    acc_r7_c0 = Vector128.MultiplyAddEstimate(a_r7, b_c0, acc_r7_c0);
+                    acc_r7_c1 = Vector128.MultiplyAddEstimate(a_r7, b_c1, acc_r7_c1);
                     bRow = ref Unsafe.Add(ref bRow, 20);
                 }
                 // Key rowStart + 1 is visible to rows 1..7 of this tile only.
@@ -1429,119 +1611,119 @@ namespace FixedShapeAttention.Generated
                     Vector128<float> b_c0 = Vector128.LoadUnsafe(ref keys, (nuint)(rowStart * 20 + 20));
                     Vector128<float> b_c1 = Vector128.LoadUnsafe(ref keys, (nuint)(rowStart * 20 + 21));
                     Vector128<float> a_r1 = Vector128.Create(Unsafe.Add(ref dS, tile * 64 + rowStart + 17));
-                    acc_r1_c0 = Vector128.FusedMultiplyAdd(a_r1, b_c0, acc_r1_c0);
-                    acc_r1_c1 = Vector128.FusedMultiplyAdd(a_r1, b_c1, acc_r1_c1);
+                    acc_r1_c0 = Vector128.MultiplyAddEstimate(a_r1, b_c0, acc_r1_c0);
+                    acc_r1_c1 = Vector128.MultiplyAddEstimate(a_r1, b_c1, acc_r1_c1);
                     Vector128<float> a_r2 = Vector128.Create(Unsafe.Add(ref dS, tile * 64 + rowStart + 33));
-                    acc_r2_c0 = Vector128.FusedMultiplyAdd(a_r2, b_c0, acc_r2_c0);
-                    acc_r2_c1 = Vector128.FusedMultiplyAdd(a_r2, b_c1, acc_r2_c1);
+                    acc_r2_c0 = Vector128.MultiplyAddEstimate(a_r2, b_c0, acc_r2_c0);
+                    acc_r2_c1 = Vector128.MultiplyAddEstimate(a_r2, b_c1, acc_r2_c1);
                     Vector128<float> a_r3 = Vector128.Create(Unsafe.Add(ref dS, tile * 64 + rowStart + 49));
-                    acc_r3_c0 = Vector128.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
-                    acc_r3_c1 = Vector128.FusedMultiplyAdd(a_r3, b_c1, acc_r3_c1);
+                    acc_r3_c0 = Vector128.MultiplyAddEstimate(a_r3, b_c0, acc_r3_c0);
+                    acc_r3_c1 = Vector128.MultiplyAddEstimate(a_r3, b_c1, acc_r3_c1);
                     Vector128<float> a_r4 = Vector128.Create(Unsafe.Add(ref dS, tile * 64 + rowStart + 65));
-                    acc_r4_c0 = Vector128.FusedMultiplyAdd(a_r4, b_c0, acc_r4_c0);
-                    acc_r4_c1 = Vector128.FusedMultiplyAdd(a_r4, b_c1, acc_r4_c1);
+                    acc_r4_c0 = Vector128.MultiplyAddEstimate(a_r4, b_c0, acc_r4_c0);
+                    acc_r4_c1 = Vector128.MultiplyAddEstimate(a_r4, b_c1, acc_r4_c1);
                     Vector128<float> a_r5 = Vector128.Create(Unsafe.Add(ref dS, tile * 64 + rowStart + 81));
-                    acc_r5_c0 = Vector128.FusedMultiplyAdd(a_r5, b_c0, acc_r5_c0);
-                    acc_r5_c1 = Vector128.FusedMultiplyAdd(a_r5, b_c1, acc_r5_c1);
+                    acc_r5_c0 = Vector128.MultiplyAddEstimate(a_r5, b_c0, acc_r5_c0);
+                    acc_r5_c1 = Vector128.MultiplyAddEstimate(a_r5, b_c1, acc_r5_c1);
                     Vector128<float> a_r6 = Vector128.Create(Unsafe.Add(ref dS, tile * 64 + rowStart + 97));
-                    acc_r6_c0 = Vector128.FusedMultiplyAdd(a_r6, b_c0, acc_r6_c0);
-                    acc_r6_c1 = Vector128.FusedMultiplyAdd(a_r6, b_c1, acc_r6_c1);
+                    acc_r6_c0 = Vector128.MultiplyAddEstimate(a_r6, b_c0, acc_r6_c0);
+                    acc_r6_c1 = Vector128.MultiplyAddEstimate(a_r6, b_c1, acc_r6_c1);
                     Vector128<float> a_r7 = Vector128.Create(Unsafe.Add(ref dS, tile * 64 + rowStart + 113));
-                    acc_r7_c0 = Vector128.FusedMultiplyAdd(a_r7, b_c0, acc_r7_c0);
-                    acc_r7_c1 = Vector128.FusedMultiplyAdd(a_r7, b_c1, acc_r7_c1);
+                    acc_r7_c0 = Vector128.MultiplyAddEstimate(a_r7, b_c0, acc_r7_c0);
+                    acc_r7_c1 = Vector128.MultiplyAddEstimate(a_r7, b_c1, acc_r7_c1);
                 }
                 // Key rowStart + 2 is visible to rows 2..7 of this tile only.
                 {
                     Vector128<float> b_c0 = Vector128.LoadUnsafe(ref keys, (nuint)(rowStart * 20 + 40));
                     Vector128<float> b_c1 = Vector128.LoadUnsafe(ref keys, (nuint)(rowStart * 20 + 41));
                     Vector128<float> a_r2 = Vector128.Create(Unsafe.Add(ref dS, tile * 64 + rowStart + 34));
-                    acc_r2_c0 = Vector128.FusedMultiplyAdd(a_r2, b_c0, acc_r2_c0);
-                    acc_r2_c1 = Vector128.FusedMultiplyAdd(a_r2, b_c1, acc_r2_c1);
+                    acc_r2_c0 = Vector128.MultiplyAddEstimate(a_r2, b_c0, acc_r2_c0);
+                    acc_r2_c1 = Vector128.MultiplyAddEstimate(a_r2, b_c1, acc_r2_c1);
                     Vector128<float> a_r3 = Vector128.Create(Unsafe.Add(ref dS, tile * 64 + rowStart + 50));
-                    acc_r3_c0 = Vector128.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
-                    acc_r3_c1 = Vector128.FusedMultiplyAdd(a_r3, b_c1, acc_r3_c1);
+                    acc_r3_c0 = Vector128.MultiplyAddEstimate(a_r3, b_c0, acc_r3_c0);
+                    acc_r3_c1 = Vector128.MultiplyAddEstimate(a_r3, b_c1, acc_r3_c1);
                     Vector128<float> a_r4 = Vector128.Create(Unsafe.Add(ref dS, tile * 64 + rowStart + 66));
-                    acc_r4_c0 = Vector128.FusedMultiplyAdd(a_r4, b_c0, acc_r4_c0);
-                    acc_r4_c1 = Vector128.FusedMultiplyAdd(a_r4, b_c1, acc_r4_c1);
+                    acc_r4_c0 = Vector128.MultiplyAddEstimate(a_r4, b_c0, acc_r4_c0);
+                    acc_r4_c1 = Vector128.MultiplyAddEstimate(a_r4, b_c1, acc_r4_c1);
                     Vector128<float> a_r5 = Vector128.Create(Unsafe.Add(ref dS, tile * 64 + rowStart + 82));
-                    acc_r5_c0 = Vector128.FusedMultiplyAdd(a_r5, b_c0, acc_r5_c0);
-                    acc_r5_c1 = Vector128.FusedMultiplyAdd(a_r5, b_c1, acc_r5_c1);
+                    acc_r5_c0 = Vector128.MultiplyAddEstimate(a_r5, b_c0, acc_r5_c0);
+                    acc_r5_c1 = Vector128.MultiplyAddEstimate(a_r5, b_c1, acc_r5_c1);
                     Vector128<float> a_r6 = Vector128.Create(Unsafe.Add(ref dS, tile * 64 + rowStart + 98));
-                    acc_r6_c0 = Vector128.FusedMultiplyAdd(a_r6, b_c0, acc_r6_c0);
-                    acc_r6_c1 = Vector128.FusedMultiplyAdd(a_r6, b_c1, acc_r6_c1);
+                    acc_r6_c0 = Vector128.MultiplyAddEstimate(a_r6, b_c0, acc_r6_c0);
+                    acc_r6_c1 = Vector128.MultiplyAddEstimate(a_r6, b_c1, acc_r6_c1);
                     Vector128<float> a_r7 = Vector128.Create(Unsafe.Add(ref dS, tile * 64 + rowStart + 114));
-                    acc_r7_c0 = Vector128.FusedMultiplyAdd(a_r7, b_c0, acc_r7_c0);
-                    acc_r7_c1 = Vector128.FusedMultiplyAdd(a_r7, b_c1, acc_r7_c1);
+                    acc_r7_c0 = Vector128.MultiplyAddEstimate(a_r7, b_c0, acc_r7_c0);
+                    acc_r7_c1 = Vector128.MultiplyAddEstimate(a_r7, b_c1, acc_r7_c1);
                 }
                 // Key rowStart + 3 is visible to rows 3..7 of this tile only.
                 {
                     Vector128<float> b_c0 = Vector128.LoadUnsafe(ref keys, (nuint)(rowStart * 20 + 60));
                     Vector128<float> b_c1 = Vector128.LoadUnsafe(ref keys, (nuint)(rowStart * 20 + 61));
                     Vector128<float> a_r3 = Vector128.Create(Unsafe.Add(ref dS, tile * 64 + rowStart + 51));
-                    acc_r3_c0 = Vector128.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
-                    acc_r3_c1 = Vector128.FusedMultiplyAdd(a_r3, b_c1, acc_r3_c1);
+                    acc_r3_c0 = Vector128.MultiplyAddEstimate(a_r3, b_c0, acc_r3_c0);
+                    acc_r3_c1 = Vector128.MultiplyAddEstimate(a_r3, b_c1, acc_r3_c1);
                     Vector128<float> a_r4 = Vector128.Create(Unsafe.Add(ref dS, tile * 64 + rowStart + 67));
-                    acc_r4_c0 = Vector128.FusedMultiplyAdd(a_r4, b_c0, acc_r4_c0);
-                    acc_r4_c1 = Vector128.FusedMultiplyAdd(a_r4, b_c1, acc_r4_c1);
+                    acc_r4_c0 = Vector128.MultiplyAddEstimate(a_r4, b_c0, acc_r4_c0);
+                    acc_r4_c1 = Vector128.MultiplyAddEstimate(a_r4, b_c1, acc_r4_c1);
                     Vector128<float> a_r5 = Vector128.Create(Unsafe.Add(ref dS, tile * 64 + rowStart + 83));
-                    acc_r5_c0 = Vector128.FusedMultiplyAdd(a_r5, b_c0, acc_r5_c0);
-                    acc_r5_c1 = Vector128.FusedMultiplyAdd(a_r5, b_c1, acc_r5_c1);
+                    acc_r5_c0 = Vector128.MultiplyAddEstimate(a_r5, b_c0, acc_r5_c0);
+                    acc_r5_c1 = Vector128.MultiplyAddEstimate(a_r5, b_c1, acc_r5_c1);
                     Vector128<float> a_r6 = Vector128.Create(Unsafe.Add(ref dS, tile * 64 + rowStart + 99));
-                    acc_r6_c0 = Vector128.FusedMultiplyAdd(a_r6, b_c0, acc_r6_c0);
-                    acc_r6_c1 = Vector128.FusedMultiplyAdd(a_r6, b_c1, acc_r6_c1);
+                    acc_r6_c0 = Vector128.MultiplyAddEstimate(a_r6, b_c0, acc_r6_c0);
+                    acc_r6_c1 = Vector128.MultiplyAddEstimate(a_r6, b_c1, acc_r6_c1);
                     Vector128<float> a_r7 = Vector128.Create(Unsafe.Add(ref dS, tile * 64 + rowStart + 115));
-                    acc_r7_c0 = Vector128.FusedMultiplyAdd(a_r7, b_c0, acc_r7_c0);
-                    acc_r7_c1 = Vector128.FusedMultiplyAdd(a_r7, b_c1, acc_r7_c1);
+                    acc_r7_c0 = Vector128.MultiplyAddEstimate(a_r7, b_c0, acc_r7_c0);
+                    acc_r7_c1 = Vector128.MultiplyAddEstimate(a_r7, b_c1, acc_r7_c1);
                 }
                 // Key rowStart + 4 is visible to rows 4..7 of this tile only.
                 {
                     Vector128<float> b_c0 = Vector128.LoadUnsafe(ref keys, (nuint)(rowStart * 20 + 80));
                     Vector128<float> b_c1 = Vector128.LoadUnsafe(ref keys, (nuint)(rowStart * 20 + 81));
                     Vector128<float> a_r4 = Vector128.Create(Unsafe.Add(ref dS, tile * 64 + rowStart + 68));
-                    acc_r4_c0 = Vector128.FusedMultiplyAdd(a_r4, b_c0, acc_r4_c0);
-                    acc_r4_c1 = Vector128.FusedMultiplyAdd(a_r4, b_c1, acc_r4_c1);
+                    acc_r4_c0 = Vector128.MultiplyAddEstimate(a_r4, b_c0, acc_r4_c0);
+                    acc_r4_c1 = Vector128.MultiplyAddEstimate(a_r4, b_c1, acc_r4_c1);
                     Vector128<float> a_r5 = Vector128.Create(Unsafe.Add(ref dS, tile * 64 + rowStart + 84));
-                    acc_r5_c0 = Vector128.FusedMultiplyAdd(a_r5, b_c0, acc_r5_c0);
-                    acc_r5_c1 = Vector128.FusedMultiplyAdd(a_r5, b_c1, acc_r5_c1);
+                    acc_r5_c0 = Vector128.MultiplyAddEstimate(a_r5, b_c0, acc_r5_c0);
+                    acc_r5_c1 = Vector128.MultiplyAddEstimate(a_r5, b_c1, acc_r5_c1);
                     Vector128<float> a_r6 = Vector128.Create(Unsafe.Add(ref dS, tile * 64 + rowStart + 100));
-                    acc_r6_c0 = Vector128.FusedMultiplyAdd(a_r6, b_c0, acc_r6_c0);
-                    acc_r6_c1 = Vector128.FusedMultiplyAdd(a_r6, b_c1, acc_r6_c1);
+                    acc_r6_c0 = Vector128.MultiplyAddEstimate(a_r6, b_c0, acc_r6_c0);
+                    acc_r6_c1 = Vector128.MultiplyAddEstimate(a_r6, b_c1, acc_r6_c1);
                     Vector128<float> a_r7 = Vector128.Create(Unsafe.Add(ref dS, tile * 64 + rowStart + 116));
-                    acc_r7_c0 = Vector128.FusedMultiplyAdd(a_r7, b_c0, acc_r7_c0);
-                    acc_r7_c1 = Vector128.FusedMultiplyAdd(a_r7, b_c1, acc_r7_c1);
+                    acc_r7_c0 = Vector128.MultiplyAddEstimate(a_r7, b_c0, acc_r7_c0);
+                    acc_r7_c1 = Vector128.MultiplyAddEstimate(a_r7, b_c1, acc_r7_c1);
                 }
                 // Key rowStart + 5 is visible to rows 5..7 of this tile only.
                 {
                     Vector128<float> b_c0 = Vector128.LoadUnsafe(ref keys, (nuint)(rowStart * 20 + 100));
                     Vector128<float> b_c1 = Vector128.LoadUnsafe(ref keys, (nuint)(rowStart * 20 + 101));
                     Vector128<float> a_r5 = Vector128.Create(Unsafe.Add(ref dS, tile * 64 + rowStart + 85));
-                    acc_r5_c0 = Vector128.FusedMultiplyAdd(a_r5, b_c0, acc_r5_c0);
-                    acc_r5_c1 = Vector128.FusedMultiplyAdd(a_r5, b_c1, acc_r5_c1);
+                    acc_r5_c0 = Vector128.MultiplyAddEstimate(a_r5, b_c0, acc_r5_c0);
+                    acc_r5_c1 = Vector128.MultiplyAddEstimate(a_r5, b_c1, acc_r5_c1);
                     Vector128<float> a_r6 = Vector128.Create(Unsafe.Add(ref dS, tile * 64 + rowStart + 101));
-                    acc_r6_c0 = Vector128.FusedMultiplyAdd(a_r6, b_c0, acc_r6_c0);
-                    acc_r6_c1 = Vector128.FusedMultiplyAdd(a_r6, b_c1, acc_r6_c1);
+                    acc_r6_c0 = Vector128.MultiplyAddEstimate(a_r6, b_c0, acc_r6_c0);
+                    acc_r6_c1 = Vector128.MultiplyAddEstimate(a_r6, b_c1, acc_r6_c1);
                     Vector128<float> a_r7 = Vector128.Create(Unsafe.Add(ref dS, tile * 64 + rowStart + 117));
-                    acc_r7_c0 = Vector128.FusedMultiplyAdd(a_r7, b_c0, acc_r7_c0);
-                    acc_r7_c1 = Vector128.FusedMultiplyAdd(a_r7, b_c1, acc_r7_c1);
+                    acc_r7_c0 = Vector128.MultiplyAddEstimate(a_r7, b_c0, acc_r7_c0);
+                    acc_r7_c1 = Vector128.MultiplyAddEstimate(a_r7, b_c1, acc_r7_c1);
                 }
                 // Key rowStart + 6 is visible to rows 6..7 of this tile only.
                 {
                     Vector128<float> b_c0 = Vector128.LoadUnsafe(ref keys, (nuint)(rowStart * 20 + 120));
                     Vector128<float> b_c1 = Vector128.LoadUnsafe(ref keys, (nuint)(rowStart * 20 + 121));
                     Vector128<float> a_r6 = Vector128.Create(Unsafe.Add(ref dS, tile * 64 + rowStart + 102));
-                    acc_r6_c0 = Vector128.FusedMultiplyAdd(a_r6, b_c0, acc_r6_c0);
-                    acc_r6_c1 = Vector128.FusedMultiplyAdd(a_r6, b_c1, acc_r6_c1);
+                    acc_r6_c0 = Vector128.MultiplyAddEstimate(a_r6, b_c0, acc_r6_c0);
+                    acc_r6_c1 = Vector128.MultiplyAddEstimate(a_r6, b_c1, acc_r6_c1);
                     Vector128<float> a_r7 = Vector128.Create(Unsafe.Add(ref dS, tile * 64 + rowStart + 118));
-                    acc_r7_c0 = Vector128.FusedMultiplyAdd(a_r7, b_c0, acc_r7_c0);
-                    acc_r7_c1 = Vector128.FusedMultiplyAdd(a_r7, b_c1, acc_r7_c1);
+                    acc_r7_c0 = Vector128.MultiplyAddEstimate(a_r7, b_c0, acc_r7_c0);
+                    acc_r7_c1 = Vector128.MultiplyAddEstimate(a_r7, b_c1, acc_r7_c1);
                 }
                 // Key rowStart + 7 is visible to rows 7..7 of this tile only.
                 {
                     Vector128<float> b_c0 = Vector128.LoadUnsafe(ref keys, (nuint)(rowStart * 20 + 140));
                     Vector128<float> b_c1 = Vector128.LoadUnsafe(ref keys, (nuint)(rowStart * 20 + 141));
                     Vector128<float> a_r7 = Vector128.Create(Unsafe.Add(ref dS, tile * 64 + rowStart + 119));
-                    acc_r7_c0 = Vector128.FusedMultiplyAdd(a_r7, b_c0, acc_r7_c0);
-                    acc_r7_c1 = Vector128.FusedMultiplyAdd(a_r7, b_c1, acc_r7_c1);
+                    acc_r7_c0 = Vector128.MultiplyAddEstimate(a_r7, b_c0, acc_r7_c0);
+                    acc_r7_c1 = Vector128.MultiplyAddEstimate(a_r7, b_c1, acc_r7_c1);
                 }
                 Vector128.StoreUnsafe(acc_r0_c0, ref dQ, (nuint)(tile * 80));
                 Vector128.StoreUnsafe(acc_r0_c1, ref dQ, (nuint)(tile * 80 + 1));
@@ -1574,17 +1756,17 @@ namespace FixedShapeAttention.Generated
                     Vector128<float> b_c0 = Vector128.LoadUnsafe(ref bRow);
                     Vector128<float> b_c1 = Vector128.LoadUnsafe(ref bRow, 1);
                     Vector128<float> a_r0 = Vector128.Create(Unsafe.Add(ref aRow, k));
-                    acc_r0_c0 = Vector128.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
-                    acc_r0_c1 = Vector128.FusedMultiplyAdd(a_r0, b_c1, acc_r0_c1);
+                    acc_r0_c0 = Vector128.MultiplyAddEstimate(a_r0, b_c0, acc_r0_c0);
+                    acc_r0_c1 = Vector128.MultiplyAddEstimate(a_r0, b_c1, acc_r0_c1);
                     Vector128<float> a_r1 = Vector128.Create(Unsafe.Add(ref aRow, k + 16));
-                    acc_r1_c0 = Vector128.FusedMultiplyAdd(a_r1, b_c0, acc_r1_c0);
-                    acc_r1_c1 = Vector128.FusedMultiplyAdd(a_r1, b_c1, acc_r1_c1);
+                    acc_r1_c0 = Vector128.MultiplyAddEstimate(a_r1, b_c0, acc_r1_c0);
+                    acc_r1_c1 = Vector128.MultiplyAddEstimate(a_r1, b_c1, acc_r1_c1);
                     Vector128<float> a_r2 = Vector128.Create(Unsafe.Add(ref aRow, k + 32));
-                    acc_r2_c0 = Vector128.FusedMultiplyAdd(a_r2, b_c0, acc_r2_c0);
-                    acc_r2_c1 = Vector128.FusedMultiplyAdd(a_r2, b_c1, acc_r2_c1);
+                    acc_r2_c0 = Vector128.MultiplyAddEstimate(a_r2, b_c0, acc_r2_c0);
+                    acc_r2_c1 = Vector128.MultiplyAddEstimate(a_r2, b_c1, acc_r2_c1);
                     Vector128<float> a_r3 = Vector128.Create(Unsafe.Add(ref aRow, k + 48));
-                    acc_r3_c0 = Vector128.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
-                    acc_r3_c1 = Vector128.FusedMultiplyAdd(a_r3, b_c1, acc_r3_c1);
+                    acc_r3_c0 = Vector128.MultiplyAddEstimate(a_r3, b_c0, acc_r3_c0);
+                    acc_r3_c1 = Vector128.MultiplyAddEstimate(a_r3, b_c1, acc_r3_c1);
                     bRow = ref Unsafe.Add(ref bRow, 20);
                 }
                 // Key rowStart + 1 is visible to rows 1..3 of this tile only.
@@ -1592,33 +1774,33 @@ namespace FixedShapeAttention.Generated
                     Vector128<float> b_c0 = Vector128.LoadUnsafe(ref keys, (nuint)(rowStart * 20 + 20));
                     Vector128<float> b_c1 = Vector128.LoadUnsafe(ref keys, (nuint)(rowStart * 20 + 21));
                     Vector128<float> a_r1 = Vector128.Create(Unsafe.Add(ref dS, tile * 64 + rowStart + 17));
-                    acc_r1_c0 = Vector128.FusedMultiplyAdd(a_r1, b_c0, acc_r1_c0);
-                    acc_r1_c1 = Vector128.FusedMultiplyAdd(a_r1, b_c1, acc_r1_c1);
+                    acc_r1_c0 = Vector128.MultiplyAddEstimate(a_r1, b_c0, acc_r1_c0);
+                    acc_r1_c1 = Vector128.MultiplyAddEstimate(a_r1, b_c1, acc_r1_c1);
                     Vector128<float> a_r2 = Vector128.Create(Unsafe.Add(ref dS, tile * 64 + rowStart + 33));
-                    acc_r2_c0 = Vector128.FusedMultiplyAdd(a_r2, b_c0, acc_r2_c0);
-                    acc_r2_c1 = Vector128.FusedMultiplyAdd(a_r2, b_c1, acc_r2_c1);
+                    acc_r2_c0 = Vector128.MultiplyAddEstimate(a_r2, b_c0, acc_r2_c0);
+                    acc_r2_c1 = Vector128.MultiplyAddEstimate(a_r2, b_c1, acc_r2_c1);
                     Vector128<float> a_r3 = Vector128.Create(Unsafe.Add(ref dS, tile * 64 + rowStart + 49));
-                    acc_r3_c0 = Vector128.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
-                    acc_r3_c1 = Vector128.FusedMultiplyAdd(a_r3, b_c1, acc_r3_c1);
+                    acc_r3_c0 = Vector128.MultiplyAddEstimate(a_r3, b_c0, acc_r3_c0);
+                    acc_r3_c1 = Vector128.MultiplyAddEstimate(a_r3, b_c1, acc_r3_c1);
                 }
                 // Key rowStart + 2 is visible to rows 2..3 of this tile only.
                 {
                     Vector128<float> b_c0 = Vector128.LoadUnsafe(ref keys, (nuint)(rowStart * 20 + 40));
                     Vector128<float> b_c1 = Vector128.LoadUnsafe(ref keys, (nuint)(rowStart * 20 + 41));
                     Vector128<float> a_r2 = Vector128.Create(Unsafe.Add(ref dS, tile * 64 + rowStart + 34));
-                    acc_r2_c0 = Vector128.FusedMultiplyAdd(a_r2, b_c0, acc_r2_c0);
-                    acc_r2_c1 = Vector128.FusedMultiplyAdd(a_r2, b_c1, acc_r2_c1);
+                    acc_r2_c0 = Vector128.MultiplyAddEstimate(a_r2, b_c0, acc_r2_c0);
+                    acc_r2_c1 = Vector128.MultiplyAddEstimate(a_r2, b_c1, acc_r2_c1);
                     Vector128<float> a_r3 = Vector128.Create(Unsafe.Add(ref dS, tile * 64 + rowStart + 50));
-                    acc_r3_c0 = Vector128.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
-                    acc_r3_c1 = Vector128.FusedMultiplyAdd(a_r3, b_c1, acc_r3_c1);
+                    acc_r3_c0 = Vector128.MultiplyAddEstimate(a_r3, b_c0, acc_r3_c0);
+                    acc_r3_c1 = Vector128.MultiplyAddEstimate(a_r3, b_c1, acc_r3_c1);
                 }
                 // Key rowStart + 3 is visible to rows 3..3 of this tile only.
                 {
                     Vector128<float> b_c0 = Vector128.LoadUnsafe(ref keys, (nuint)(rowStart * 20 + 60));
                     Vector128<float> b_c1 = Vector128.LoadUnsafe(ref keys, (nuint)(rowStart * 20 + 61));
                     Vector128<float> a_r3 = Vector128.Create(Unsafe.Add(ref dS, tile * 64 + rowStart + 51));
-                    acc_r3_c0 = Vector128.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
-                    acc_r3_c1 = Vector128.FusedMultiplyAdd(a_r3, b_c1, acc_r3_c1);
+                    acc_r3_c0 = Vector128.MultiplyAddEstimate(a_r3, b_c0, acc_r3_c0);
+                    acc_r3_c1 = Vector128.MultiplyAddEstimate(a_r3, b_c1, acc_r3_c1);
                 }
                 Vector128.StoreUnsafe(acc_r0_c0, ref dQ, (nuint)(tile * 80));
                 Vector128.StoreUnsafe(acc_r0_c1, ref dQ, (nuint)(tile * 80 + 1));
@@ -1640,8 +1822,8 @@ namespace FixedShapeAttention.Generated
                     Vector128<float> b_c0 = Vector128.LoadUnsafe(ref bRow);
                     Vector128<float> b_c1 = Vector128.LoadUnsafe(ref bRow, 1);
                     Vector128<float> a_r0 = Vector128.Create(Unsafe.Add(ref aRow, k));
-                    acc_r0_c0 = Vector128.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
-                    acc_r0_c1 = Vector128.FusedMultiplyAdd(a_r0, b_c1, acc_r0_c1);
+                    acc_r0_c0 = Vector128.MultiplyAddEstimate(a_r0, b_c0, acc_r0_c0);
+                    acc_r0_c1 = Vector128.MultiplyAddEstimate(a_r0, b_c1, acc_r0_c1);
                     bRow = ref Unsafe.Add(ref bRow, 20);
                 }
                 Vector128.StoreUnsafe(acc_r0_c0, ref dQ, (nuint)(fullTiles * 80));
@@ -1650,7 +1832,7 @@ namespace FixedShapeAttention.Generated
         }
 
         /// <summary>dK = dSᵀ·Q or dV = Pᵀ·dO: row j sums weight (i, j) times row i over the queries i ≥ j.</summary>
-        internal static void KeyGradient_Vector256(ref float weights, ref float rows, ref float gradient, int fullTiles, bool hasTail, int firstRow)
+        internal static void KeyGradient_Vector128(ref float weights, ref float rows, ref float gradient, int fullTiles, bool hasTail, int firstRow)
         {
             int tile = 0;
             for (; tile + 1 < fullTiles; tile += 2)
@@ -1671,29 +1853,29 @@ namespace FixedShapeAttention.Generated
                     Vector128<float> b_c0 = Vector128.LoadUnsafe(ref bRow);
                     Vector128<float> b_c1 = Vector128.LoadUnsafe(ref bRow, 1);
                     Vector128<float> a_r0 = Vector128.Create(aRow);
-                    acc_r0_c0 = Vector128.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
-                    acc_r0_c1 = Vector128.FusedMultiplyAdd(a_r0, b_c1, acc_r0_c1);
+                    acc_r0_c0 = Vector128.MultiplyAddEstimate(a_r0, b_c0, acc_r0_c0);
+                    acc_r0_c1 = Vector128.MultiplyAddEstimate(a_r0, b_c1, acc_r0_c1);
                     Vector128<float> a_r1 = Vector128.Create(Unsafe.Add(ref aRow, 1));
-                    acc_r1_c0 = Vector128.FusedMultiplyAdd(a_r1, b_c0, acc_r1_c0);
-                    acc_r1_c1 = Vector128.FusedMultiplyAdd(a_r1, b_c1, acc_r1_c1);
+                    acc_r1_c0 = Vector128.MultiplyAddEstimate(a_r1, b_c0, acc_r1_c0);
+                    acc_r1_c1 = Vector128.MultiplyAddEstimate(a_r1, b_c1, acc_r1_c1);
                     Vector128<float> a_r2 = Vector128.Create(Unsafe.Add(ref aRow, 2));
-                    acc_r2_c0 = Vector128.FusedMultiplyAdd(a_r2, b_c0, acc_r2_c0);
-                    acc_r2_c1 = Vector128.FusedMultiplyAdd(a_r2, b_c1, acc_r2_c1);
+                    acc_r2_c0 = Vector128.MultiplyAddEstimate(a_r2, b_c0, acc_r2_c0);
+                    acc_r2_c1 = Vector128.MultiplyAddEstimate(a_r2, b_c1, acc_r2_c1);
                     Vector128<float> a_r3 = Vector128.Create(Unsafe.Add(ref aRow, 3));
-                    acc_r3_c0 = Vector128.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
-                    acc_r3_c1 = Vector128.FusedMultiplyAdd(a_r3, b_c1, acc_r3_c1);
+                    acc_r3_c0 = Vector128.MultiplyAddEstimate(a_r3, b_c0, acc_r3_c0);
+                    acc_r3_c1 = Vector128.MultiplyAddEstimate(a_r3, b_c1, acc_r3_c1);
                     Vector128<float> a_r4 = Vector128.Create(Unsafe.Add(ref aRow, 4));
-                    acc_r4_c0 = Vector128.FusedMultiplyAdd(a_r4, b_c0, acc_r4_c0);
-                    acc_r4_c1 = Vector128.FusedMultiplyAdd(a_r4, b_c1, acc_r4_c1);
+                    acc_r4_c0 = Vector128.MultiplyAddEstimate(a_r4, b_c0, acc_r4_c0);
+                    acc_r4_c1 = Vector128.MultiplyAddEstimate(a_r4, b_c1, acc_r4_c1);
                     Vector128<float> a_r5 = Vector128.Create(Unsafe.Add(ref aRow, 5));
-                    acc_r5_c0 = Vector128.FusedMultiplyAdd(a_r5, b_c0, acc_r5_c0);
-                    acc_r5_c1 = Vector128.FusedMultiplyAdd(a_r5, b_c1, acc_r5_c1);
+                    acc_r5_c0 = Vector128.MultiplyAddEstimate(a_r5, b_c0, acc_r5_c0);
+                    acc_r5_c1 = Vector128.MultiplyAddEstimate(a_r5, b_c1, acc_r5_c1);
                     Vector128<float> a_r6 = Vector128.Create(Unsafe.Add(ref aRow, 6));
-                    acc_r6_c0 = Vector128.FusedMultiplyAdd(a_r6, b_c0, acc_r6_c0);
-                    acc_r6_c1 = Vector128.FusedMultiplyAdd(a_r6, b_c1, acc_r6_c1);
+                    acc_r6_c0 = Vector128.MultiplyAddEstimate(a_r6, b_c0, acc_r6_c0);
+                    acc_r6_c1 = Vector128.MultiplyAddEstimate(a_r6, b_c1, acc_r6_c1);
                     Vector128<float> a_r7 = Vector128.Create(Unsafe.Add(ref aRow, 7));
-                    acc_r7_c0 = Vector128.FusedMultiplyAdd(a_r7, b_c0, acc_r7_c0);
-                    acc_r7_c1 = Vector128.FusedMultiplyAdd(a_r7, b_c1, acc_r7_c1);
+                    acc_r7_c0 = Vector128.MultiplyAddEstimate(a_r7, b_c0, acc_r7_c0);
+                    acc_r7_c1 = Vector128.MultiplyAddEstimate(a_r7, b_c1, acc_r7_c1);
                     bRow = ref Unsafe.Add(ref bRow, 20);
                     aRow = ref Unsafe.Add(ref aRow, 16);
                 }
@@ -1728,17 +1910,17 @@ namespace FixedShapeAttention.Generated
                     Vector128<float> b_c0 = Vector128.LoadUnsafe(ref bRow);
                     Vector128<float> b_c1 = Vector128.LoadUnsafe(ref bRow, 1);
                     Vector128<float> a_r0 = Vector128.Create(aRow);
-                    acc_r0_c0 = Vector128.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
-                    acc_r0_c1 = Vector128.FusedMultiplyAdd(a_r0, b_c1, acc_r0_c1);
+                    acc_r0_c0 = Vector128.MultiplyAddEstimate(a_r0, b_c0, acc_r0_c0);
+                    acc_r0_c1 = Vector128.MultiplyAddEstimate(a_r0, b_c1, acc_r0_c1);
                     Vector128<float> a_r1 = Vector128.Create(Unsafe.Add(ref aRow, 1));
-                    acc_r1_c0 = Vector128.FusedMultiplyAdd(a_r1, b_c0, acc_r1_c0);
-                    acc_r1_c1 = Vector128.FusedMultiplyAdd(a_r1, b_c1, acc_r1_c1);
+                    acc_r1_c0 = Vector128.MultiplyAddEstimate(a_r1, b_c0, acc_r1_c0);
+                    acc_r1_c1 = Vector128.MultiplyAddEstimate(a_r1, b_c1, acc_r1_c1);
                     Vector128<float> a_r2 = Vector128.Create(Unsafe.Add(ref aRow, 2));
-                    acc_r2_c0 = Vector128.FusedMultiplyAdd(a_r2, b_c0, acc_r2_c0);
-                    acc_r2_c1 = Vector128.FusedMultiplyAdd(a_r2, b_c1, acc_r2_c1);
+                    acc_r2_c0 = Vector128.MultiplyAddEstimate(a_r2, b_c0, acc_r2_c0);
+                    acc_r2_c1 = Vector128.MultiplyAddEstimate(a_r2, b_c1, acc_r2_c1);
                     Vector128<float> a_r3 = Vector128.Create(Unsafe.Add(ref aRow, 3));
-                    acc_r3_c0 = Vector128.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
-                    acc_r3_c1 = Vector128.FusedMultiplyAdd(a_r3, b_c1, acc_r3_c1);
+                    acc_r3_c0 = Vector128.MultiplyAddEstimate(a_r3, b_c0, acc_r3_c0);
+                    acc_r3_c1 = Vector128.MultiplyAddEstimate(a_r3, b_c1, acc_r3_c1);
                     bRow = ref Unsafe.Add(ref bRow, 20);
                     aRow = ref Unsafe.Add(ref aRow, 16);
                 }
@@ -1762,8 +1944,8 @@ namespace FixedShapeAttention.Generated
                     Vector128<float> b_c0 = Vector128.LoadUnsafe(ref bRow);
                     Vector128<float> b_c1 = Vector128.LoadUnsafe(ref bRow, 1);
                     Vector128<float> a_r0 = Vector128.Create(aRow);
-                    acc_r0_c0 = Vector128.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
-                    acc_r0_c1 = Vector128.FusedMultiplyAdd(a_r0, b_c1, acc_r0_c1);
+                    acc_r0_c0 = Vector128.MultiplyAddEstimate(a_r0, b_c0, acc_r0_c0);
+                    acc_r0_c1 = Vector128.MultiplyAddEstimate(a_r0, b_c1, acc_r0_c1);
                     bRow = ref Unsafe.Add(ref bRow, 20);
                     aRow = ref Unsafe.Add(ref aRow, 16);
                 }
@@ -2147,6 +2329,11 @@ namespace FixedShapeAttention.Generated
                 OddCausalAttentionKernel.Scores_Vector256(ref qRows, ref keysT, ref pRows, fullTiles, hasTail, firstRow);
                 OddCausalAttentionKernel.Scores_Vector256(ref dORows, ref valuesT, ref dSRows, fullTiles, hasTail, firstRow);
             }
+            else if (Vector128.IsHardwareAccelerated)
+            {
+                OddCausalAttentionKernel.Scores_Vector128(ref qRows, ref keysT, ref pRows, fullTiles, hasTail, firstRow);
+                OddCausalAttentionKernel.Scores_Vector128(ref dORows, ref valuesT, ref dSRows, fullTiles, hasTail, firstRow);
+            }
             else
             {
                 OddCausalAttentionKernel.Scores_Scalar(ref qRows, ref keysT, ref pRows, fullTiles, hasTail, firstRow);
@@ -2194,19 +2381,19 @@ namespace FixedShapeAttention.Generated
             ref float dQRows = ref Unsafe.Add(ref dQ, firstRow * 20);
             ref float dKRows = ref Unsafe.Add(ref dK, firstRow * 20);
             ref float dVRows = ref Unsafe.Add(ref dV, firstRow * 20);
-            if (Vector512.IsHardwareAccelerated || Vector256.IsHardwareAccelerated)
+            if (Vector512.IsHardwareAccelerated || Vector256.IsHardwareAccelerated || Vector128.IsHardwareAccelerated)
             {
                 if (product == 0)
                 {
-                    OddCausalAttentionBackwardKernel.QueryGradient_Vector256(ref dSRows, ref k, ref dQRows, fullTiles, hasTail, firstRow);
+                    OddCausalAttentionBackwardKernel.QueryGradient_Vector128(ref dSRows, ref k, ref dQRows, fullTiles, hasTail, firstRow);
                 }
                 else if (product == 1)
                 {
-                    OddCausalAttentionBackwardKernel.KeyGradient_Vector256(ref dSColumns, ref q, ref dKRows, fullTiles, hasTail, firstRow);
+                    OddCausalAttentionBackwardKernel.KeyGradient_Vector128(ref dSColumns, ref q, ref dKRows, fullTiles, hasTail, firstRow);
                 }
                 else
                 {
-                    OddCausalAttentionBackwardKernel.KeyGradient_Vector256(ref pColumns, ref dO, ref dVRows, fullTiles, hasTail, firstRow);
+                    OddCausalAttentionBackwardKernel.KeyGradient_Vector128(ref pColumns, ref dO, ref dVRows, fullTiles, hasTail, firstRow);
                 }
             }
             else

@@ -14,10 +14,12 @@ namespace Demo
         /// code; blocked: they loop around an unrolled register tile): Vector512 blocked loops (x·W1 4 × 3 slots × 20
         /// deep + h·W2 4 × 2 slots × 36 deep = 528 multiply-add statements, above the unroll budget of 48); Vector256
         /// blocked loops (x·W1 4 × 5 slots × 20 deep + h·W2 4 × 3 slots × 36 deep = 832 multiply-add statements, above
-        /// the unroll budget of 48); scalar blocked loops (x·W1 4 × 36 slots × 20 deep + h·W2 4 × 20 slots × 36 deep =
-        /// 5760 multiply-add statements, above the unroll budget of 48).</para>
-        /// <para>Register tiles (rows × vectors): x·W1 Vector512 4×3 Vector512, Vector256 4×2 Vector256, scalar 4×4
-        /// float; h·W2 Vector512 4×2 Vector512, Vector256 4×2 Vector256, scalar 4×4 float.</para>
+        /// the unroll budget of 48); Vector128 blocked loops (x·W1 4 × 9 slots × 20 deep + h·W2 4 × 5 slots × 36 deep =
+        /// 1440 multiply-add statements, above the unroll budget of 48); scalar blocked loops (x·W1 4 × 36 slots × 20
+        /// deep + h·W2 4 × 20 slots × 36 deep = 5760 multiply-add statements, above the unroll budget of 48).</para>
+        /// <para>Register tiles (rows × vectors): x·W1 Vector512 4×3 Vector512, Vector256 4×2 Vector256, Vector128 4×2
+        /// Vector128, scalar 4×4 float; h·W2 Vector512 4×2 Vector512, Vector256 4×2 Vector256, Vector128 4×2 Vector128,
+        /// scalar 4×4 float.</para>
         /// <para>Activation: Gelu runs as a pass over the hidden block after x·W1 + b1: inlined into the register
         /// tile's epilogue, a long activation pushed the accumulators out of registers.</para>
         /// <para>Loop order: column panels outside, row tiles inside, so a panel of W stays in cache while every row of
@@ -128,6 +130,12 @@ namespace FixedShapeAttention.Generated
                 Hidden_Vector256(ref x, ref buffers.Input1, ref buffers.Input2, ref hidden, fullTiles, hasTail);
                 ActivationPass.Apply256<GeluOperator>(MemoryMarshal.CreateSpan(ref hidden, (fullTiles * 4 + (hasTail ? 1 : 0)) * 36));
                 Output_Vector256(ref hidden, ref buffers.Input3, ref buffers.Input4, ref y, fullTiles, hasTail);
+            }
+            else if (Vector128.IsHardwareAccelerated)
+            {
+                Hidden_Vector128(ref x, ref buffers.Input1, ref buffers.Input2, ref hidden, fullTiles, hasTail);
+                ActivationPass.Apply128<GeluOperator>(MemoryMarshal.CreateSpan(ref hidden, (fullTiles * 4 + (hasTail ? 1 : 0)) * 36));
+                Output_Vector128(ref hidden, ref buffers.Input3, ref buffers.Input4, ref y, fullTiles, hasTail);
             }
             else
             {
@@ -315,6 +323,112 @@ namespace FixedShapeAttention.Generated
                 }
                 Vector256<float> b1_c0 = Vector256.LoadUnsafe(ref b1, 28);
                 Vector256.StoreUnsafe(acc_r0_c0 + b1_c0, ref hidden, (nuint)(fullTiles * 144 + 28));
+            }
+        }
+
+        /// <summary>hidden = x·W1 + b1 (the activation follows as a pass) for the chunk's rows, 36 columns.</summary>
+        private static void Hidden_Vector128(ref float x, ref float w1, ref float b1, ref float hidden, int fullTiles, bool hasTail)
+        {
+            for (int col = 0; col < 32; col += 8)
+            {
+                for (int tile = 0; tile < fullTiles; tile++)
+                {
+                    Vector128<float> acc_r0_c0 = default, acc_r0_c1 = default;
+                    Vector128<float> acc_r1_c0 = default, acc_r1_c1 = default;
+                    Vector128<float> acc_r2_c0 = default, acc_r2_c1 = default;
+                    Vector128<float> acc_r3_c0 = default, acc_r3_c1 = default;
+                    ref float bRow = ref Unsafe.Add(ref w1, Weights(col * 20, col));
+                    ref float aRow = ref Unsafe.Add(ref x, tile * 80);
+                    for (nint k = 0; k < 20; k++)
+                    {
+                        Vector128<float> b_c0 = Vector128.LoadUnsafe(ref bRow);
+                        Vector128<float> b_c1 = Vector128.LoadUnsafe(ref bRow, 4);
+                        Vector128<float> a_r0 = Vector128.Create(Unsafe.Add(ref aRow, k));
+                        acc_r0_c0 = Vector128.MultiplyAddEstimate(a_r0, b_c0, acc_r0_c0);
+                        acc_r0_c1 = Vector128.MultiplyAddEstimate(a_r0, b_c1, acc_r0_c1);
+                        Vector128<float> a_r1 = Vector128.Create(Unsafe.Add(ref aRow, k + 20));
+                        acc_r1_c0 = Vector128.MultiplyAddEstimate(a_r1, b_c0, acc_r1_c0);
+                        acc_r1_c1 = Vector128.MultiplyAddEstimate(a_r1, b_c1, acc_r1_c1);
+                        Vector128<float> a_r2 = Vector128.Create(Unsafe.Add(ref aRow, k + 40));
+                        acc_r2_c0 = Vector128.MultiplyAddEstimate(a_r2, b_c0, acc_r2_c0);
+                        acc_r2_c1 = Vector128.MultiplyAddEstimate(a_r2, b_c1, acc_r2_c1);
+                        Vector128<float> a_r3 = Vector128.Create(Unsafe.Add(ref aRow, k + 60));
+                        acc_r3_c0 = Vector128.MultiplyAddEstimate(a_r3, b_c0, acc_r3_c0);
+                        acc_r3_c1 = Vector128.MultiplyAddEstimate(a_r3, b_c1, acc_r3_c1);
+                        bRow = ref Unsafe.Add(ref bRow, Weights(8, 36));
+                    }
+                    Vector128<float> b1_c0 = Vector128.LoadUnsafe(ref b1, (nuint)(col));
+                    Vector128<float> b1_c1 = Vector128.LoadUnsafe(ref b1, (nuint)(col + 4));
+                    Vector128.StoreUnsafe(acc_r0_c0 + b1_c0, ref hidden, (nuint)(tile * 144 + col));
+                    Vector128.StoreUnsafe(acc_r0_c1 + b1_c1, ref hidden, (nuint)(tile * 144 + col + 4));
+                    Vector128.StoreUnsafe(acc_r1_c0 + b1_c0, ref hidden, (nuint)(tile * 144 + col + 36));
+                    Vector128.StoreUnsafe(acc_r1_c1 + b1_c1, ref hidden, (nuint)(tile * 144 + col + 40));
+                    Vector128.StoreUnsafe(acc_r2_c0 + b1_c0, ref hidden, (nuint)(tile * 144 + col + 72));
+                    Vector128.StoreUnsafe(acc_r2_c1 + b1_c1, ref hidden, (nuint)(tile * 144 + col + 76));
+                    Vector128.StoreUnsafe(acc_r3_c0 + b1_c0, ref hidden, (nuint)(tile * 144 + col + 108));
+                    Vector128.StoreUnsafe(acc_r3_c1 + b1_c1, ref hidden, (nuint)(tile * 144 + col + 112));
+                }
+                if (hasTail)
+                {
+                    Vector128<float> acc_r0_c0 = default, acc_r0_c1 = default;
+                    ref float bRow = ref Unsafe.Add(ref w1, Weights(col * 20, col));
+                    ref float aRow = ref Unsafe.Add(ref x, fullTiles * 80);
+                    for (nint k = 0; k < 20; k++)
+                    {
+                        Vector128<float> b_c0 = Vector128.LoadUnsafe(ref bRow);
+                        Vector128<float> b_c1 = Vector128.LoadUnsafe(ref bRow, 4);
+                        Vector128<float> a_r0 = Vector128.Create(Unsafe.Add(ref aRow, k));
+                        acc_r0_c0 = Vector128.MultiplyAddEstimate(a_r0, b_c0, acc_r0_c0);
+                        acc_r0_c1 = Vector128.MultiplyAddEstimate(a_r0, b_c1, acc_r0_c1);
+                        bRow = ref Unsafe.Add(ref bRow, Weights(8, 36));
+                    }
+                    Vector128<float> b1_c0 = Vector128.LoadUnsafe(ref b1, (nuint)(col));
+                    Vector128<float> b1_c1 = Vector128.LoadUnsafe(ref b1, (nuint)(col + 4));
+                    Vector128.StoreUnsafe(acc_r0_c0 + b1_c0, ref hidden, (nuint)(fullTiles * 144 + col));
+                    Vector128.StoreUnsafe(acc_r0_c1 + b1_c1, ref hidden, (nuint)(fullTiles * 144 + col + 4));
+                }
+            }
+            for (int tile = 0; tile < fullTiles; tile++)
+            {
+                Vector128<float> acc_r0_c0 = default;
+                Vector128<float> acc_r1_c0 = default;
+                Vector128<float> acc_r2_c0 = default;
+                Vector128<float> acc_r3_c0 = default;
+                ref float bRow = ref Unsafe.Add(ref w1, Weights(640, 32));
+                ref float aRow = ref Unsafe.Add(ref x, tile * 80);
+                for (nint k = 0; k < 20; k++)
+                {
+                    Vector128<float> b_c0 = Vector128.LoadUnsafe(ref bRow);
+                    Vector128<float> a_r0 = Vector128.Create(Unsafe.Add(ref aRow, k));
+                    acc_r0_c0 = Vector128.MultiplyAddEstimate(a_r0, b_c0, acc_r0_c0);
+                    Vector128<float> a_r1 = Vector128.Create(Unsafe.Add(ref aRow, k + 20));
+                    acc_r1_c0 = Vector128.MultiplyAddEstimate(a_r1, b_c0, acc_r1_c0);
+                    Vector128<float> a_r2 = Vector128.Create(Unsafe.Add(ref aRow, k + 40));
+                    acc_r2_c0 = Vector128.MultiplyAddEstimate(a_r2, b_c0, acc_r2_c0);
+                    Vector128<float> a_r3 = Vector128.Create(Unsafe.Add(ref aRow, k + 60));
+                    acc_r3_c0 = Vector128.MultiplyAddEstimate(a_r3, b_c0, acc_r3_c0);
+                    bRow = ref Unsafe.Add(ref bRow, Weights(4, 36));
+                }
+                Vector128<float> b1_c0 = Vector128.LoadUnsafe(ref b1, 32);
+                Vector128.StoreUnsafe(acc_r0_c0 + b1_c0, ref hidden, (nuint)(tile * 144 + 32));
+                Vector128.StoreUnsafe(acc_r1_c0 + b1_c0, ref hidden, (nuint)(tile * 144 + 68));
+                Vector128.StoreUnsafe(acc_r2_c0 + b1_c0, ref hidden, (nuint)(tile * 144 + 104));
+                Vector128.StoreUnsafe(acc_r3_c0 + b1_c0, ref hidden, (nuint)(tile * 144 + 140));
+            }
+            if (hasTail)
+            {
+                Vector128<float> acc_r0_c0 = default;
+                ref float bRow = ref Unsafe.Add(ref w1, Weights(640, 32));
+                ref float aRow = ref Unsafe.Add(ref x, fullTiles * 80);
+                for (nint k = 0; k < 20; k++)
+                {
+                    Vector128<float> b_c0 = Vector128.LoadUnsafe(ref bRow);
+                    Vector128<float> a_r0 = Vector128.Create(Unsafe.Add(ref aRow, k));
+                    acc_r0_c0 = Vector128.MultiplyAddEstimate(a_r0, b_c0, acc_r0_c0);
+                    bRow = ref Unsafe.Add(ref bRow, Weights(4, 36));
+                }
+                Vector128<float> b1_c0 = Vector128.LoadUnsafe(ref b1, 32);
+                Vector128.StoreUnsafe(acc_r0_c0 + b1_c0, ref hidden, (nuint)(fullTiles * 144 + 32));
             }
         }
 
@@ -575,6 +689,112 @@ namespace FixedShapeAttention.Generated
         }
 
         /// <summary>y = hidden·W2 + b2 for the chunk's rows, 20 columns.</summary>
+        private static void Output_Vector128(ref float hidden, ref float w2, ref float b2, ref float y, int fullTiles, bool hasTail)
+        {
+            for (int col = 0; col < 16; col += 8)
+            {
+                for (int tile = 0; tile < fullTiles; tile++)
+                {
+                    Vector128<float> acc_r0_c0 = default, acc_r0_c1 = default;
+                    Vector128<float> acc_r1_c0 = default, acc_r1_c1 = default;
+                    Vector128<float> acc_r2_c0 = default, acc_r2_c1 = default;
+                    Vector128<float> acc_r3_c0 = default, acc_r3_c1 = default;
+                    ref float bRow = ref Unsafe.Add(ref w2, Weights(col * 36, col));
+                    ref float aRow = ref Unsafe.Add(ref hidden, tile * 144);
+                    for (nint k = 0; k < 36; k++)
+                    {
+                        Vector128<float> b_c0 = Vector128.LoadUnsafe(ref bRow);
+                        Vector128<float> b_c1 = Vector128.LoadUnsafe(ref bRow, 4);
+                        Vector128<float> a_r0 = Vector128.Create(Unsafe.Add(ref aRow, k));
+                        acc_r0_c0 = Vector128.MultiplyAddEstimate(a_r0, b_c0, acc_r0_c0);
+                        acc_r0_c1 = Vector128.MultiplyAddEstimate(a_r0, b_c1, acc_r0_c1);
+                        Vector128<float> a_r1 = Vector128.Create(Unsafe.Add(ref aRow, k + 36));
+                        acc_r1_c0 = Vector128.MultiplyAddEstimate(a_r1, b_c0, acc_r1_c0);
+                        acc_r1_c1 = Vector128.MultiplyAddEstimate(a_r1, b_c1, acc_r1_c1);
+                        Vector128<float> a_r2 = Vector128.Create(Unsafe.Add(ref aRow, k + 72));
+                        acc_r2_c0 = Vector128.MultiplyAddEstimate(a_r2, b_c0, acc_r2_c0);
+                        acc_r2_c1 = Vector128.MultiplyAddEstimate(a_r2, b_c1, acc_r2_c1);
+                        Vector128<float> a_r3 = Vector128.Create(Unsafe.Add(ref aRow, k + 108));
+                        acc_r3_c0 = Vector128.MultiplyAddEstimate(a_r3, b_c0, acc_r3_c0);
+                        acc_r3_c1 = Vector128.MultiplyAddEstimate(a_r3, b_c1, acc_r3_c1);
+                        bRow = ref Unsafe.Add(ref bRow, Weights(8, 20));
+                    }
+                    Vector128<float> b2_c0 = Vector128.LoadUnsafe(ref b2, (nuint)(col));
+                    Vector128<float> b2_c1 = Vector128.LoadUnsafe(ref b2, (nuint)(col + 4));
+                    Vector128.StoreUnsafe(acc_r0_c0 + b2_c0, ref y, (nuint)(tile * 80 + col));
+                    Vector128.StoreUnsafe(acc_r0_c1 + b2_c1, ref y, (nuint)(tile * 80 + col + 4));
+                    Vector128.StoreUnsafe(acc_r1_c0 + b2_c0, ref y, (nuint)(tile * 80 + col + 20));
+                    Vector128.StoreUnsafe(acc_r1_c1 + b2_c1, ref y, (nuint)(tile * 80 + col + 24));
+                    Vector128.StoreUnsafe(acc_r2_c0 + b2_c0, ref y, (nuint)(tile * 80 + col + 40));
+                    Vector128.StoreUnsafe(acc_r2_c1 + b2_c1, ref y, (nuint)(tile * 80 + col + 44));
+                    Vector128.StoreUnsafe(acc_r3_c0 + b2_c0, ref y, (nuint)(tile * 80 + col + 60));
+                    Vector128.StoreUnsafe(acc_r3_c1 + b2_c1, ref y, (nuint)(tile * 80 + col + 64));
+                }
+                if (hasTail)
+                {
+                    Vector128<float> acc_r0_c0 = default, acc_r0_c1 = default;
+                    ref float bRow = ref Unsafe.Add(ref w2, Weights(col * 36, col));
+                    ref float aRow = ref Unsafe.Add(ref hidden, fullTiles * 144);
+                    for (nint k = 0; k < 36; k++)
+                    {
+                        Vector128<float> b_c0 = Vector128.LoadUnsafe(ref bRow);
+                        Vector128<float> b_c1 = Vector128.LoadUnsafe(ref bRow, 4);
+                        Vector128<float> a_r0 = Vector128.Create(Unsafe.Add(ref aRow, k));
+                        acc_r0_c0 = Vector128.MultiplyAddEstimate(a_r0, b_c0, acc_r0_c0);
+                        acc_r0_c1 = Vector128.MultiplyAddEstimate(a_r0, b_c1, acc_r0_c1);
+                        bRow = ref Unsafe.Add(ref bRow, Weights(8, 20));
+                    }
+                    Vector128<float> b2_c0 = Vector128.LoadUnsafe(ref b2, (nuint)(col));
+                    Vector128<float> b2_c1 = Vector128.LoadUnsafe(ref b2, (nuint)(col + 4));
+                    Vector128.StoreUnsafe(acc_r0_c0 + b2_c0, ref y, (nuint)(fullTiles * 80 + col));
+                    Vector128.StoreUnsafe(acc_r0_c1 + b2_c1, ref y, (nuint)(fullTiles * 80 + col + 4));
+                }
+            }
+            for (int tile = 0; tile < fullTiles; tile++)
+            {
+                Vector128<float> acc_r0_c0 = default;
+                Vector128<float> acc_r1_c0 = default;
+                Vector128<float> acc_r2_c0 = default;
+                Vector128<float> acc_r3_c0 = default;
+                ref float bRow = ref Unsafe.Add(ref w2, Weights(576, 16));
+                ref float aRow = ref Unsafe.Add(ref hidden, tile * 144);
+                for (nint k = 0; k < 36; k++)
+                {
+                    Vector128<float> b_c0 = Vector128.LoadUnsafe(ref bRow);
+                    Vector128<float> a_r0 = Vector128.Create(Unsafe.Add(ref aRow, k));
+                    acc_r0_c0 = Vector128.MultiplyAddEstimate(a_r0, b_c0, acc_r0_c0);
+                    Vector128<float> a_r1 = Vector128.Create(Unsafe.Add(ref aRow, k + 36));
+                    acc_r1_c0 = Vector128.MultiplyAddEstimate(a_r1, b_c0, acc_r1_c0);
+                    Vector128<float> a_r2 = Vector128.Create(Unsafe.Add(ref aRow, k + 72));
+                    acc_r2_c0 = Vector128.MultiplyAddEstimate(a_r2, b_c0, acc_r2_c0);
+                    Vector128<float> a_r3 = Vector128.Create(Unsafe.Add(ref aRow, k + 108));
+                    acc_r3_c0 = Vector128.MultiplyAddEstimate(a_r3, b_c0, acc_r3_c0);
+                    bRow = ref Unsafe.Add(ref bRow, Weights(4, 20));
+                }
+                Vector128<float> b2_c0 = Vector128.LoadUnsafe(ref b2, 16);
+                Vector128.StoreUnsafe(acc_r0_c0 + b2_c0, ref y, (nuint)(tile * 80 + 16));
+                Vector128.StoreUnsafe(acc_r1_c0 + b2_c0, ref y, (nuint)(tile * 80 + 36));
+                Vector128.StoreUnsafe(acc_r2_c0 + b2_c0, ref y, (nuint)(tile * 80 + 56));
+                Vector128.StoreUnsafe(acc_r3_c0 + b2_c0, ref y, (nuint)(tile * 80 + 76));
+            }
+            if (hasTail)
+            {
+                Vector128<float> acc_r0_c0 = default;
+                ref float bRow = ref Unsafe.Add(ref w2, Weights(576, 16));
+                ref float aRow = ref Unsafe.Add(ref hidden, fullTiles * 144);
+                for (nint k = 0; k < 36; k++)
+                {
+                    Vector128<float> b_c0 = Vector128.LoadUnsafe(ref bRow);
+                    Vector128<float> a_r0 = Vector128.Create(Unsafe.Add(ref aRow, k));
+                    acc_r0_c0 = Vector128.MultiplyAddEstimate(a_r0, b_c0, acc_r0_c0);
+                    bRow = ref Unsafe.Add(ref bRow, Weights(4, 20));
+                }
+                Vector128<float> b2_c0 = Vector128.LoadUnsafe(ref b2, 16);
+                Vector128.StoreUnsafe(acc_r0_c0 + b2_c0, ref y, (nuint)(fullTiles * 80 + 16));
+            }
+        }
+
+        /// <summary>y = hidden·W2 + b2 for the chunk's rows, 20 columns.</summary>
         private static void Output_Scalar(ref float hidden, ref float w2, ref float b2, ref float y, int fullTiles, bool hasTail)
         {
             for (int col = 0; col < 20; col += 4)
@@ -672,7 +892,7 @@ namespace FixedShapeAttention.Generated
     file static class OddCausalFeedForwardPacking
     {
         /// <summary>The vector width this process's branch uses, the layout key of packed weights.</summary>
-        public static int Lanes => Vector512.IsHardwareAccelerated ? 16 : Vector256.IsHardwareAccelerated ? 8 : 1;
+        public static int Lanes => Vector512.IsHardwareAccelerated ? 16 : Vector256.IsHardwareAccelerated ? 8 : Vector128.IsHardwareAccelerated ? 4 : 1;
 
         public static global::FixedShapeAttention.PackedFeedForwardWeights Pack(
             ReadOnlySpan<float> w1, ReadOnlySpan<float> b1, ReadOnlySpan<float> w2, ReadOnlySpan<float> b2)
@@ -691,6 +911,13 @@ namespace FixedShapeAttention.Generated
                 PanelPacking.Pack(w1, packedW1, 36, 20, 16, 2, 8, [28]);
                 packedW2 = new float[864];
                 PanelPacking.Pack(w2, packedW2, 20, 36, 16, 1, 8, [12]);
+            }
+            else if (Vector128.IsHardwareAccelerated)
+            {
+                packedW1 = new float[720];
+                PanelPacking.Pack(w1, packedW1, 36, 20, 8, 4, 4, [32]);
+                packedW2 = new float[720];
+                PanelPacking.Pack(w2, packedW2, 20, 36, 8, 2, 4, [16]);
             }
             else
             {

@@ -12,10 +12,11 @@ namespace Demo
         /// <para>Strategy, each ISA branch by its own products (full unroll: k and column panels are straight-line
         /// code; blocked: they loop around an unrolled register tile): Vector512 blocked loops (x·W 4 × 2 slots × 20
         /// deep = 160 multiply-add statements, above the unroll budget of 48); Vector256 blocked loops (x·W 4 × 3 slots
-        /// × 20 deep = 240 multiply-add statements, above the unroll budget of 48); scalar blocked loops (x·W 4 × 20
-        /// slots × 20 deep = 1600 multiply-add statements, above the unroll budget of 48).</para>
-        /// <para>Register tiles (rows × vectors): x·W Vector512 4×2 Vector512, Vector256 4×2 Vector256, scalar 4×4
-        /// float.</para>
+        /// × 20 deep = 240 multiply-add statements, above the unroll budget of 48); Vector128 blocked loops (x·W 4 × 5
+        /// slots × 20 deep = 400 multiply-add statements, above the unroll budget of 48); scalar blocked loops (x·W 4 ×
+        /// 20 slots × 20 deep = 1600 multiply-add statements, above the unroll budget of 48).</para>
+        /// <para>Register tiles (rows × vectors): x·W Vector512 4×2 Vector512, Vector256 4×2 Vector256, Vector128 4×2
+        /// Vector128, scalar 4×4 float.</para>
         /// <para>Loop order: column panels outside, row tiles inside, so a panel of W stays in cache while every row of
         /// the sequence uses it.</para>
         /// <para>Prepacked overload: PackProjection stores each column panel of W contiguously in the order the tile
@@ -111,6 +112,10 @@ namespace FixedShapeAttention.Generated
             else if (Vector256.IsHardwareAccelerated)
             {
                 Rows_Vector256(ref x, ref buffers.Input1, ref buffers.Input2, ref y, part);
+            }
+            else if (Vector128.IsHardwareAccelerated)
+            {
+                Rows_Vector128(ref x, ref buffers.Input1, ref buffers.Input2, ref y, part);
             }
             else
             {
@@ -300,6 +305,120 @@ namespace FixedShapeAttention.Generated
         }
 
         /// <summary>y = x·W + b for all 13 rows of a sequence and the chunk's share of the 20 columns.</summary>
+        private static void Rows_Vector128(ref float x, ref float w, ref float bias, ref float y, int part)
+        {
+            const int fullTiles = 3;
+            const bool hasTail = true;
+            // Columns are split, not rows: each chunk streams its 8-column panels of W once for every row.
+            int firstPanel = RowPartition.Start(2, 4, part);
+            int panelCount = RowPartition.Count(2, 4, part);
+            for (int col = firstPanel * 8; col < (firstPanel + panelCount) * 8; col += 8)
+            {
+                for (int tile = 0; tile < fullTiles; tile++)
+                {
+                    Vector128<float> acc_r0_c0 = default, acc_r0_c1 = default;
+                    Vector128<float> acc_r1_c0 = default, acc_r1_c1 = default;
+                    Vector128<float> acc_r2_c0 = default, acc_r2_c1 = default;
+                    Vector128<float> acc_r3_c0 = default, acc_r3_c1 = default;
+                    ref float bRow = ref Unsafe.Add(ref w, Weights(col * 20, col));
+                    ref float aRow = ref Unsafe.Add(ref x, tile * 80);
+                    for (nint k = 0; k < 20; k++)
+                    {
+                        Vector128<float> b_c0 = Vector128.LoadUnsafe(ref bRow);
+                        Vector128<float> b_c1 = Vector128.LoadUnsafe(ref bRow, 4);
+                        Vector128<float> a_r0 = Vector128.Create(Unsafe.Add(ref aRow, k));
+                        acc_r0_c0 = Vector128.MultiplyAddEstimate(a_r0, b_c0, acc_r0_c0);
+                        acc_r0_c1 = Vector128.MultiplyAddEstimate(a_r0, b_c1, acc_r0_c1);
+                        Vector128<float> a_r1 = Vector128.Create(Unsafe.Add(ref aRow, k + 20));
+                        acc_r1_c0 = Vector128.MultiplyAddEstimate(a_r1, b_c0, acc_r1_c0);
+                        acc_r1_c1 = Vector128.MultiplyAddEstimate(a_r1, b_c1, acc_r1_c1);
+                        Vector128<float> a_r2 = Vector128.Create(Unsafe.Add(ref aRow, k + 40));
+                        acc_r2_c0 = Vector128.MultiplyAddEstimate(a_r2, b_c0, acc_r2_c0);
+                        acc_r2_c1 = Vector128.MultiplyAddEstimate(a_r2, b_c1, acc_r2_c1);
+                        Vector128<float> a_r3 = Vector128.Create(Unsafe.Add(ref aRow, k + 60));
+                        acc_r3_c0 = Vector128.MultiplyAddEstimate(a_r3, b_c0, acc_r3_c0);
+                        acc_r3_c1 = Vector128.MultiplyAddEstimate(a_r3, b_c1, acc_r3_c1);
+                        bRow = ref Unsafe.Add(ref bRow, Weights(8, 20));
+                    }
+                    Vector128<float> bias_c0 = Vector128.LoadUnsafe(ref bias, (nuint)(col));
+                    Vector128<float> bias_c1 = Vector128.LoadUnsafe(ref bias, (nuint)(col + 4));
+                    Vector128.StoreUnsafe(acc_r0_c0 + bias_c0, ref y, (nuint)(tile * 80 + col));
+                    Vector128.StoreUnsafe(acc_r0_c1 + bias_c1, ref y, (nuint)(tile * 80 + col + 4));
+                    Vector128.StoreUnsafe(acc_r1_c0 + bias_c0, ref y, (nuint)(tile * 80 + col + 20));
+                    Vector128.StoreUnsafe(acc_r1_c1 + bias_c1, ref y, (nuint)(tile * 80 + col + 24));
+                    Vector128.StoreUnsafe(acc_r2_c0 + bias_c0, ref y, (nuint)(tile * 80 + col + 40));
+                    Vector128.StoreUnsafe(acc_r2_c1 + bias_c1, ref y, (nuint)(tile * 80 + col + 44));
+                    Vector128.StoreUnsafe(acc_r3_c0 + bias_c0, ref y, (nuint)(tile * 80 + col + 60));
+                    Vector128.StoreUnsafe(acc_r3_c1 + bias_c1, ref y, (nuint)(tile * 80 + col + 64));
+                }
+                if (hasTail)
+                {
+                    Vector128<float> acc_r0_c0 = default, acc_r0_c1 = default;
+                    ref float bRow = ref Unsafe.Add(ref w, Weights(col * 20, col));
+                    ref float aRow = ref Unsafe.Add(ref x, fullTiles * 80);
+                    for (nint k = 0; k < 20; k++)
+                    {
+                        Vector128<float> b_c0 = Vector128.LoadUnsafe(ref bRow);
+                        Vector128<float> b_c1 = Vector128.LoadUnsafe(ref bRow, 4);
+                        Vector128<float> a_r0 = Vector128.Create(Unsafe.Add(ref aRow, k));
+                        acc_r0_c0 = Vector128.MultiplyAddEstimate(a_r0, b_c0, acc_r0_c0);
+                        acc_r0_c1 = Vector128.MultiplyAddEstimate(a_r0, b_c1, acc_r0_c1);
+                        bRow = ref Unsafe.Add(ref bRow, Weights(8, 20));
+                    }
+                    Vector128<float> bias_c0 = Vector128.LoadUnsafe(ref bias, (nuint)(col));
+                    Vector128<float> bias_c1 = Vector128.LoadUnsafe(ref bias, (nuint)(col + 4));
+                    Vector128.StoreUnsafe(acc_r0_c0 + bias_c0, ref y, (nuint)(fullTiles * 80 + col));
+                    Vector128.StoreUnsafe(acc_r0_c1 + bias_c1, ref y, (nuint)(fullTiles * 80 + col + 4));
+                }
+            }
+            if (part == 1)
+            {
+                for (int tile = 0; tile < fullTiles; tile++)
+                {
+                    Vector128<float> acc_r0_c0 = default;
+                    Vector128<float> acc_r1_c0 = default;
+                    Vector128<float> acc_r2_c0 = default;
+                    Vector128<float> acc_r3_c0 = default;
+                    ref float bRow = ref Unsafe.Add(ref w, Weights(320, 16));
+                    ref float aRow = ref Unsafe.Add(ref x, tile * 80);
+                    for (nint k = 0; k < 20; k++)
+                    {
+                        Vector128<float> b_c0 = Vector128.LoadUnsafe(ref bRow);
+                        Vector128<float> a_r0 = Vector128.Create(Unsafe.Add(ref aRow, k));
+                        acc_r0_c0 = Vector128.MultiplyAddEstimate(a_r0, b_c0, acc_r0_c0);
+                        Vector128<float> a_r1 = Vector128.Create(Unsafe.Add(ref aRow, k + 20));
+                        acc_r1_c0 = Vector128.MultiplyAddEstimate(a_r1, b_c0, acc_r1_c0);
+                        Vector128<float> a_r2 = Vector128.Create(Unsafe.Add(ref aRow, k + 40));
+                        acc_r2_c0 = Vector128.MultiplyAddEstimate(a_r2, b_c0, acc_r2_c0);
+                        Vector128<float> a_r3 = Vector128.Create(Unsafe.Add(ref aRow, k + 60));
+                        acc_r3_c0 = Vector128.MultiplyAddEstimate(a_r3, b_c0, acc_r3_c0);
+                        bRow = ref Unsafe.Add(ref bRow, Weights(4, 20));
+                    }
+                    Vector128<float> bias_c0 = Vector128.LoadUnsafe(ref bias, 16);
+                    Vector128.StoreUnsafe(acc_r0_c0 + bias_c0, ref y, (nuint)(tile * 80 + 16));
+                    Vector128.StoreUnsafe(acc_r1_c0 + bias_c0, ref y, (nuint)(tile * 80 + 36));
+                    Vector128.StoreUnsafe(acc_r2_c0 + bias_c0, ref y, (nuint)(tile * 80 + 56));
+                    Vector128.StoreUnsafe(acc_r3_c0 + bias_c0, ref y, (nuint)(tile * 80 + 76));
+                }
+                if (hasTail)
+                {
+                    Vector128<float> acc_r0_c0 = default;
+                    ref float bRow = ref Unsafe.Add(ref w, Weights(320, 16));
+                    ref float aRow = ref Unsafe.Add(ref x, fullTiles * 80);
+                    for (nint k = 0; k < 20; k++)
+                    {
+                        Vector128<float> b_c0 = Vector128.LoadUnsafe(ref bRow);
+                        Vector128<float> a_r0 = Vector128.Create(Unsafe.Add(ref aRow, k));
+                        acc_r0_c0 = Vector128.MultiplyAddEstimate(a_r0, b_c0, acc_r0_c0);
+                        bRow = ref Unsafe.Add(ref bRow, Weights(4, 20));
+                    }
+                    Vector128<float> bias_c0 = Vector128.LoadUnsafe(ref bias, 16);
+                    Vector128.StoreUnsafe(acc_r0_c0 + bias_c0, ref y, (nuint)(fullTiles * 80 + 16));
+                }
+            }
+        }
+
+        /// <summary>y = x·W + b for all 13 rows of a sequence and the chunk's share of the 20 columns.</summary>
         private static void Rows_Scalar(ref float x, ref float w, ref float bias, ref float y, int part)
         {
             const int fullTiles = 3;
@@ -402,7 +521,7 @@ namespace FixedShapeAttention.Generated
     file static class OddCausalProjectionPacking
     {
         /// <summary>The vector width this process's branch uses, the layout key of packed weights.</summary>
-        public static int Lanes => Vector512.IsHardwareAccelerated ? 16 : Vector256.IsHardwareAccelerated ? 8 : 1;
+        public static int Lanes => Vector512.IsHardwareAccelerated ? 16 : Vector256.IsHardwareAccelerated ? 8 : Vector128.IsHardwareAccelerated ? 4 : 1;
 
         public static global::FixedShapeAttention.PackedProjectionWeights Pack(ReadOnlySpan<float> w, ReadOnlySpan<float> b)
         {
@@ -416,6 +535,11 @@ namespace FixedShapeAttention.Generated
             {
                 packedW = new float[480];
                 PanelPacking.Pack(w, packedW, 20, 20, 16, 1, 8, [12]);
+            }
+            else if (Vector128.IsHardwareAccelerated)
+            {
+                packedW = new float[400];
+                PanelPacking.Pack(w, packedW, 20, 20, 8, 2, 4, [16]);
             }
             else
             {

@@ -14,10 +14,12 @@ namespace Demo
         /// code; blocked: they loop around an unrolled register tile): Vector512 blocked loops (Q·Kᵀ 4 × 1 slot × 3
         /// deep + P·V 4 × 3 slots × 4 deep = 60 multiply-add statements, above the unroll budget of 48); Vector256
         /// blocked loops (Q·Kᵀ 4 × 1 slot × 3 deep + P·V 4 × 3 slots × 4 deep = 60 multiply-add statements, above the
-        /// unroll budget of 48); scalar blocked loops (Q·Kᵀ 4 × 4 slots × 3 deep + P·V 4 × 3 slots × 4 deep = 96
-        /// multiply-add statements, above the unroll budget of 48).</para>
-        /// <para>Register tiles (rows × vectors): Q·Kᵀ Vector512 4×1 Vector128, Vector256 4×1 Vector128, scalar 4×4
-        /// float; P·V Vector512 4×3 float, Vector256 4×3 float, scalar 4×3 float.</para>
+        /// unroll budget of 48); Vector128 blocked loops (Q·Kᵀ 4 × 1 slot × 3 deep + P·V 4 × 3 slots × 4 deep = 60
+        /// multiply-add statements, above the unroll budget of 48); scalar blocked loops (Q·Kᵀ 4 × 4 slots × 3 deep +
+        /// P·V 4 × 3 slots × 4 deep = 96 multiply-add statements, above the unroll budget of 48).</para>
+        /// <para>Register tiles (rows × vectors): Q·Kᵀ Vector512 4×1 Vector128, Vector256 4×1 Vector128, Vector128 4×1
+        /// Vector128, scalar 4×4 float; P·V Vector512 4×3 float, Vector256 4×3 float, Vector128 4×3 float, scalar 4×3
+        /// float.</para>
         /// <para>Key-padding mask (the keyCounts overload): keys from keyCount on get -inf before softmax, so weight
         /// exactly 0.</para>
         /// <para>Loop order: per chunk, Kᵀ packed once, then Q·Kᵀ for all the rows (column panels outside, row tiles
@@ -125,8 +127,9 @@ namespace Demo
         /// <para>Flash-style: P = e^(S/√d − LSE) is recomputed from the saved log-sum-exps (no T × T matrix kept
         /// between the passes), dS = P ∘ (dP − rowsum(dO ∘ O))/√d row by row, then dQ = dS·K, dK = dSᵀ·Q, dV =
         /// Pᵀ·dO.</para>
-        /// <para>Register tiles (rows × vectors): S and dP Vector512 4×1 Vector128, Vector256 4×1 Vector128, scalar 4×4
-        /// float; dQ, dK and dV Vector512 4×3 float, Vector256 4×3 float, scalar 4×3 float.</para>
+        /// <para>Register tiles (rows × vectors): S and dP Vector512 4×1 Vector128, Vector256 4×1 Vector128, Vector128
+        /// 4×1 Vector128, scalar 4×4 float; dQ, dK and dV Vector512 4×3 float, Vector256 4×3 float, Vector128 4×3
+        /// float, scalar 4×3 float.</para>
         /// <para>Key-padding mask (the keyCounts overload): masked keys get P = dS = 0, so their dK and dV rows are
         /// 0.</para>
         /// <para>Row tail: 4 rows = 1 tile of 4, no row tail.</para>
@@ -262,9 +265,9 @@ namespace FixedShapeAttention.Generated
             // A training forward pass (AttentionForTraining) passes the log-sum-exps as output 1: [batch, heads, rows].
             bool keepLogSumExp = buffers.HasOutput1;
             ref float logSumExp = ref keepLogSumExp ? ref Unsafe.Add(ref buffers.Output1, ((nint)sequence * 1 + head) * 4) : ref Unsafe.NullRef<float>();
-            if (Vector512.IsHardwareAccelerated || Vector256.IsHardwareAccelerated)
+            if (Vector512.IsHardwareAccelerated || Vector256.IsHardwareAccelerated || Vector128.IsHardwareAccelerated)
             {
-                Rows_Vector256(ref qHead, ref kHead, ref vHead, ref outputHead, ref scratch, ref logSumExp, keepLogSumExp, firstTile, tileCount, keyCount);
+                Rows_Vector128(ref qHead, ref kHead, ref vHead, ref outputHead, ref scratch, ref logSumExp, keepLogSumExp, firstTile, tileCount, keyCount);
             }
             else
             {
@@ -273,7 +276,7 @@ namespace FixedShapeAttention.Generated
         }
 
         /// <summary>Row tiles [firstTile, firstTile + tileCount) of one head.</summary>
-        private static void Rows_Vector256(
+        private static void Rows_Vector128(
             ref float qHead, ref float kHead, ref float vHead, ref float outputHead, ref float scratch, ref float logSumExp, bool keepLogSumExp, int firstTile,
             int tileCount, int keyCount)
         {
@@ -288,10 +291,10 @@ namespace FixedShapeAttention.Generated
             ref float rowScale = ref MemoryMarshal.GetReference(rowScales);
             int firstRow = firstTile * 4;
             int rows = fullTiles * 4;
-            Scores_Vector256(ref Unsafe.Add(ref qHead, firstRow * 3), ref keysT, ref scores, fullTiles, hasTail);
+            Scores_Vector128(ref Unsafe.Add(ref qHead, firstRow * 3), ref keysT, ref scores, fullTiles, hasTail);
             for (int row = 0; row < rows; row++)
             {
-                Unsafe.Add(ref rowScale, row) = Softmax_Vector256(ref Unsafe.Add(ref scores, row * 16), keyCount, out float rowMax);
+                Unsafe.Add(ref rowScale, row) = Softmax_Vector128(ref Unsafe.Add(ref scores, row * 16), keyCount, out float rowMax);
                 if (keepLogSumExp)
                 {
                     // log Σ e^(s − max) + max, from the row's 1/Σ: its rounding moves the log by at most 2⁻²⁴.
@@ -331,7 +334,7 @@ namespace FixedShapeAttention.Generated
         }
 
         /// <summary>Scores of the chunk's query rows: Q·Kᵀ/√3 over 4 columns (4 keys).</summary>
-        internal static void Scores_Vector256(ref float q, ref float keysT, ref float scores, int fullTiles, bool hasTail)
+        internal static void Scores_Vector128(ref float q, ref float keysT, ref float scores, int fullTiles, bool hasTail)
         {
             Vector128<float> scale = Vector128.Create(Scale);
             for (int tile = 0; tile < fullTiles; tile++)
@@ -346,13 +349,13 @@ namespace FixedShapeAttention.Generated
                 {
                     Vector128<float> b_c0 = Vector128.LoadUnsafe(ref bRow);
                     Vector128<float> a_r0 = Vector128.Create(Unsafe.Add(ref aRow, k));
-                    acc_r0_c0 = Vector128.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
+                    acc_r0_c0 = Vector128.MultiplyAddEstimate(a_r0, b_c0, acc_r0_c0);
                     Vector128<float> a_r1 = Vector128.Create(Unsafe.Add(ref aRow, k + 3));
-                    acc_r1_c0 = Vector128.FusedMultiplyAdd(a_r1, b_c0, acc_r1_c0);
+                    acc_r1_c0 = Vector128.MultiplyAddEstimate(a_r1, b_c0, acc_r1_c0);
                     Vector128<float> a_r2 = Vector128.Create(Unsafe.Add(ref aRow, k + 6));
-                    acc_r2_c0 = Vector128.FusedMultiplyAdd(a_r2, b_c0, acc_r2_c0);
+                    acc_r2_c0 = Vector128.MultiplyAddEstimate(a_r2, b_c0, acc_r2_c0);
                     Vector128<float> a_r3 = Vector128.Create(Unsafe.Add(ref aRow, k + 9));
-                    acc_r3_c0 = Vector128.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
+                    acc_r3_c0 = Vector128.MultiplyAddEstimate(a_r3, b_c0, acc_r3_c0);
                     bRow = ref Unsafe.Add(ref bRow, 16);
                 }
                 Vector128.StoreUnsafe(acc_r0_c0 * scale, ref scores, (nuint)(tile * 64));
@@ -423,7 +426,7 @@ namespace FixedShapeAttention.Generated
 
         /// <summary>Turns a score row into exp(score − max) and returns 1/Σ, the factor that normalises the row's outputs;
         /// the max comes out too, for the log-sum-exp a training forward pass keeps.</summary>
-        private static float Softmax_Vector256(ref float row, int visible, out float rowMax)
+        private static float Softmax_Vector128(ref float row, int visible, out float rowMax)
         {
             // Masked keys and the columns that pad the row to 4 (whole vectors) get -inf: weight exactly 0.
             for (int j = visible; j < 4; j++)
@@ -579,9 +582,9 @@ namespace FixedShapeAttention.Generated
             ref float dV = ref Unsafe.Add(ref buffers.Output2, headOffset);
             // Scratch: Kᵀ and Vᵀ of this head (3 × 16 each), then P and dS (4 × 16 each).
             ref float scratch = ref MemoryMarshal.GetReference(WorkerScratch.Get(224));
-            if (Vector512.IsHardwareAccelerated || Vector256.IsHardwareAccelerated)
+            if (Vector512.IsHardwareAccelerated || Vector256.IsHardwareAccelerated || Vector128.IsHardwareAccelerated)
             {
-                Head_Vector256(ref q, ref k, ref v, ref o, ref dO, ref lse, ref dQ, ref dK, ref dV, ref scratch, keyCount);
+                Head_Vector128(ref q, ref k, ref v, ref o, ref dO, ref lse, ref dQ, ref dK, ref dV, ref scratch, keyCount);
             }
             else
             {
@@ -590,7 +593,7 @@ namespace FixedShapeAttention.Generated
         }
 
         /// <summary>dQ, dK and dV of one head.</summary>
-        private static void Head_Vector256(
+        private static void Head_Vector128(
             ref float qHead, ref float kHead, ref float vHead, ref float outputHead, ref float outputGradientHead, ref float logSumExp,
             ref float queryGradientHead, ref float keyGradientHead, ref float valueGradientHead, ref float scratch, int keyCount)
         {
@@ -601,8 +604,8 @@ namespace FixedShapeAttention.Generated
             // Kᵀ and Vᵀ are the B operands of S = Q·Kᵀ and dP = dO·Vᵀ, zero-padded to 16 columns as in the forward pass.
             KeyPacking.PackTransposed(MemoryMarshal.CreateReadOnlySpan(ref kHead, 12), 3, 4, 3, MemoryMarshal.CreateSpan(ref keysT, 48), 16);
             KeyPacking.PackTransposed(MemoryMarshal.CreateReadOnlySpan(ref vHead, 12), 3, 4, 3, MemoryMarshal.CreateSpan(ref valuesT, 48), 16);
-            WorkedExampleAttentionKernel.Scores_Vector256(ref qHead, ref keysT, ref probabilities, 1, false);
-            WorkedExampleAttentionKernel.Scores_Vector256(ref outputGradientHead, ref valuesT, ref scoreGradients, 1, false);
+            WorkedExampleAttentionKernel.Scores_Vector128(ref qHead, ref keysT, ref probabilities, 1, false);
+            WorkedExampleAttentionKernel.Scores_Vector128(ref outputGradientHead, ref valuesT, ref scoreGradients, 1, false);
             for (int row = 0; row < 4; row++)
             {
                 int visible = keyCount;
@@ -780,10 +783,10 @@ namespace FixedShapeAttention.Generated
             ref float dORows = ref Unsafe.Add(ref dO, firstRow * 3);
             ref float pRows = ref Unsafe.Add(ref p, firstRow * 16);
             ref float dSRows = ref Unsafe.Add(ref dS, firstRow * 16);
-            if (Vector512.IsHardwareAccelerated || Vector256.IsHardwareAccelerated)
+            if (Vector512.IsHardwareAccelerated || Vector256.IsHardwareAccelerated || Vector128.IsHardwareAccelerated)
             {
-                WorkedExampleAttentionKernel.Scores_Vector256(ref qRows, ref keysT, ref pRows, fullTiles, hasTail);
-                WorkedExampleAttentionKernel.Scores_Vector256(ref dORows, ref valuesT, ref dSRows, fullTiles, hasTail);
+                WorkedExampleAttentionKernel.Scores_Vector128(ref qRows, ref keysT, ref pRows, fullTiles, hasTail);
+                WorkedExampleAttentionKernel.Scores_Vector128(ref dORows, ref valuesT, ref dSRows, fullTiles, hasTail);
             }
             else
             {

@@ -14,10 +14,12 @@ namespace Demo
         /// code; blocked: they loop around an unrolled register tile): Vector512 blocked loops (x·W1 4 × 2 slots × 3
         /// deep + h·W2 4 × 3 slots × 12 deep = 168 multiply-add statements, above the unroll budget of 48); Vector256
         /// blocked loops (x·W1 4 × 2 slots × 3 deep + h·W2 4 × 3 slots × 12 deep = 168 multiply-add statements, above
-        /// the unroll budget of 48); scalar blocked loops (x·W1 4 × 12 slots × 3 deep + h·W2 4 × 3 slots × 12 deep =
-        /// 288 multiply-add statements, above the unroll budget of 48).</para>
-        /// <para>Register tiles (rows × vectors): x·W1 Vector512 4×2 Vector256, Vector256 4×2 Vector256, scalar 4×4
-        /// float; h·W2 Vector512 4×3 float, Vector256 4×3 float, scalar 4×3 float.</para>
+        /// the unroll budget of 48); Vector128 blocked loops (x·W1 4 × 3 slots × 3 deep + h·W2 4 × 3 slots × 12 deep =
+        /// 180 multiply-add statements, above the unroll budget of 48); scalar blocked loops (x·W1 4 × 12 slots × 3
+        /// deep + h·W2 4 × 3 slots × 12 deep = 288 multiply-add statements, above the unroll budget of 48).</para>
+        /// <para>Register tiles (rows × vectors): x·W1 Vector512 4×2 Vector256, Vector256 4×2 Vector256, Vector128 4×2
+        /// Vector128, scalar 4×4 float; h·W2 Vector512 4×3 float, Vector256 4×3 float, Vector128 4×3 float, scalar 4×3
+        /// float.</para>
         /// <para>Activation: ReLU is one instruction, applied in the register tile's epilogue.</para>
         /// <para>Loop order: column panels outside, row tiles inside, so a panel of W stays in cache while every row of
         /// the chunk uses it.</para>
@@ -119,6 +121,11 @@ namespace FixedShapeAttention.Generated
                 Hidden_Vector256(ref x, ref buffers.Input1, ref buffers.Input2, ref hidden, fullTiles, hasTail);
                 Output_Scalar(ref hidden, ref buffers.Input3, ref buffers.Input4, ref y, fullTiles, hasTail);
             }
+            else if (Vector128.IsHardwareAccelerated)
+            {
+                Hidden_Vector128(ref x, ref buffers.Input1, ref buffers.Input2, ref hidden, fullTiles, hasTail);
+                Output_Scalar(ref hidden, ref buffers.Input3, ref buffers.Input4, ref y, fullTiles, hasTail);
+            }
             else
             {
                 Hidden_Scalar(ref x, ref buffers.Input1, ref buffers.Input2, ref hidden, fullTiles, hasTail);
@@ -165,6 +172,75 @@ namespace FixedShapeAttention.Generated
                 Vector256.StoreUnsafe(ReluOperator.Invoke(acc_r2_c1 + b1_c1), ref hidden, (nuint)(tile * 48 + 28));
                 Vector256.StoreUnsafe(ReluOperator.Invoke(acc_r3_c0 + b1_c0), ref hidden, (nuint)(tile * 48 + 36));
                 Vector256.StoreUnsafe(ReluOperator.Invoke(acc_r3_c1 + b1_c1), ref hidden, (nuint)(tile * 48 + 40));
+            }
+        }
+
+        /// <summary>hidden = Relu(x·W1 + b1) for the chunk's rows, 12 columns.</summary>
+        private static void Hidden_Vector128(ref float x, ref float w1, ref float b1, ref float hidden, int fullTiles, bool hasTail)
+        {
+            for (int tile = 0; tile < fullTiles; tile++)
+            {
+                Vector128<float> acc_r0_c0 = default, acc_r0_c1 = default;
+                Vector128<float> acc_r1_c0 = default, acc_r1_c1 = default;
+                Vector128<float> acc_r2_c0 = default, acc_r2_c1 = default;
+                Vector128<float> acc_r3_c0 = default, acc_r3_c1 = default;
+                ref float bRow = ref w1;
+                ref float aRow = ref Unsafe.Add(ref x, tile * 12);
+                for (nint k = 0; k < 3; k++)
+                {
+                    Vector128<float> b_c0 = Vector128.LoadUnsafe(ref bRow);
+                    Vector128<float> b_c1 = Vector128.LoadUnsafe(ref bRow, 4);
+                    Vector128<float> a_r0 = Vector128.Create(Unsafe.Add(ref aRow, k));
+                    acc_r0_c0 = Vector128.MultiplyAddEstimate(a_r0, b_c0, acc_r0_c0);
+                    acc_r0_c1 = Vector128.MultiplyAddEstimate(a_r0, b_c1, acc_r0_c1);
+                    Vector128<float> a_r1 = Vector128.Create(Unsafe.Add(ref aRow, k + 3));
+                    acc_r1_c0 = Vector128.MultiplyAddEstimate(a_r1, b_c0, acc_r1_c0);
+                    acc_r1_c1 = Vector128.MultiplyAddEstimate(a_r1, b_c1, acc_r1_c1);
+                    Vector128<float> a_r2 = Vector128.Create(Unsafe.Add(ref aRow, k + 6));
+                    acc_r2_c0 = Vector128.MultiplyAddEstimate(a_r2, b_c0, acc_r2_c0);
+                    acc_r2_c1 = Vector128.MultiplyAddEstimate(a_r2, b_c1, acc_r2_c1);
+                    Vector128<float> a_r3 = Vector128.Create(Unsafe.Add(ref aRow, k + 9));
+                    acc_r3_c0 = Vector128.MultiplyAddEstimate(a_r3, b_c0, acc_r3_c0);
+                    acc_r3_c1 = Vector128.MultiplyAddEstimate(a_r3, b_c1, acc_r3_c1);
+                    bRow = ref Unsafe.Add(ref bRow, Weights(8, 12));
+                }
+                Vector128<float> b1_c0 = Vector128.LoadUnsafe(ref b1);
+                Vector128<float> b1_c1 = Vector128.LoadUnsafe(ref b1, 4);
+                Vector128.StoreUnsafe(ReluOperator.Invoke(acc_r0_c0 + b1_c0), ref hidden, (nuint)(tile * 48));
+                Vector128.StoreUnsafe(ReluOperator.Invoke(acc_r0_c1 + b1_c1), ref hidden, (nuint)(tile * 48 + 4));
+                Vector128.StoreUnsafe(ReluOperator.Invoke(acc_r1_c0 + b1_c0), ref hidden, (nuint)(tile * 48 + 12));
+                Vector128.StoreUnsafe(ReluOperator.Invoke(acc_r1_c1 + b1_c1), ref hidden, (nuint)(tile * 48 + 16));
+                Vector128.StoreUnsafe(ReluOperator.Invoke(acc_r2_c0 + b1_c0), ref hidden, (nuint)(tile * 48 + 24));
+                Vector128.StoreUnsafe(ReluOperator.Invoke(acc_r2_c1 + b1_c1), ref hidden, (nuint)(tile * 48 + 28));
+                Vector128.StoreUnsafe(ReluOperator.Invoke(acc_r3_c0 + b1_c0), ref hidden, (nuint)(tile * 48 + 36));
+                Vector128.StoreUnsafe(ReluOperator.Invoke(acc_r3_c1 + b1_c1), ref hidden, (nuint)(tile * 48 + 40));
+            }
+            for (int tile = 0; tile < fullTiles; tile++)
+            {
+                Vector128<float> acc_r0_c0 = default;
+                Vector128<float> acc_r1_c0 = default;
+                Vector128<float> acc_r2_c0 = default;
+                Vector128<float> acc_r3_c0 = default;
+                ref float bRow = ref Unsafe.Add(ref w1, Weights(24, 8));
+                ref float aRow = ref Unsafe.Add(ref x, tile * 12);
+                for (nint k = 0; k < 3; k++)
+                {
+                    Vector128<float> b_c0 = Vector128.LoadUnsafe(ref bRow);
+                    Vector128<float> a_r0 = Vector128.Create(Unsafe.Add(ref aRow, k));
+                    acc_r0_c0 = Vector128.MultiplyAddEstimate(a_r0, b_c0, acc_r0_c0);
+                    Vector128<float> a_r1 = Vector128.Create(Unsafe.Add(ref aRow, k + 3));
+                    acc_r1_c0 = Vector128.MultiplyAddEstimate(a_r1, b_c0, acc_r1_c0);
+                    Vector128<float> a_r2 = Vector128.Create(Unsafe.Add(ref aRow, k + 6));
+                    acc_r2_c0 = Vector128.MultiplyAddEstimate(a_r2, b_c0, acc_r2_c0);
+                    Vector128<float> a_r3 = Vector128.Create(Unsafe.Add(ref aRow, k + 9));
+                    acc_r3_c0 = Vector128.MultiplyAddEstimate(a_r3, b_c0, acc_r3_c0);
+                    bRow = ref Unsafe.Add(ref bRow, Weights(4, 12));
+                }
+                Vector128<float> b1_c0 = Vector128.LoadUnsafe(ref b1, 8);
+                Vector128.StoreUnsafe(ReluOperator.Invoke(acc_r0_c0 + b1_c0), ref hidden, (nuint)(tile * 48 + 8));
+                Vector128.StoreUnsafe(ReluOperator.Invoke(acc_r1_c0 + b1_c0), ref hidden, (nuint)(tile * 48 + 20));
+                Vector128.StoreUnsafe(ReluOperator.Invoke(acc_r2_c0 + b1_c0), ref hidden, (nuint)(tile * 48 + 32));
+                Vector128.StoreUnsafe(ReluOperator.Invoke(acc_r3_c0 + b1_c0), ref hidden, (nuint)(tile * 48 + 44));
             }
         }
 
@@ -291,7 +367,7 @@ namespace FixedShapeAttention.Generated
     file static class WorkedExampleFeedForwardPacking
     {
         /// <summary>The vector width this process's branch uses, the layout key of packed weights.</summary>
-        public static int Lanes => Vector512.IsHardwareAccelerated ? 16 : Vector256.IsHardwareAccelerated ? 8 : 1;
+        public static int Lanes => Vector512.IsHardwareAccelerated ? 16 : Vector256.IsHardwareAccelerated ? 8 : Vector128.IsHardwareAccelerated ? 4 : 1;
 
         public static global::FixedShapeAttention.PackedFeedForwardWeights Pack(
             ReadOnlySpan<float> w1, ReadOnlySpan<float> b1, ReadOnlySpan<float> w2, ReadOnlySpan<float> b2)
@@ -301,6 +377,13 @@ namespace FixedShapeAttention.Generated
             {
                 packedW1 = new float[48];
                 PanelPacking.Pack(w1, packedW1, 12, 3, 16, 0, 8, [0, 4]);
+                packedW2 = new float[36];
+                PanelPacking.Pack(w2, packedW2, 3, 12, 3, 0, 1, [0, 1, 2]);
+            }
+            else if (Vector128.IsHardwareAccelerated)
+            {
+                packedW1 = new float[36];
+                PanelPacking.Pack(w1, packedW1, 12, 3, 8, 1, 4, [8]);
                 packedW2 = new float[36];
                 PanelPacking.Pack(w2, packedW2, 3, 12, 3, 0, 1, [0, 1, 2]);
             }

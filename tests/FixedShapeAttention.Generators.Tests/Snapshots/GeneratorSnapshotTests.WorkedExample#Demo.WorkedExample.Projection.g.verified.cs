@@ -12,10 +12,11 @@ namespace Demo
         /// <para>Strategy, each ISA branch by its own products (full unroll: k and column panels are straight-line
         /// code; blocked: they loop around an unrolled register tile): Vector512 full unroll (x·W 4 × 3 slots × 3 deep
         /// = 36 multiply-add statements, within the budget of 48); Vector256 full unroll (x·W 4 × 3 slots × 3 deep = 36
+        /// multiply-add statements, within the budget of 48); Vector128 full unroll (x·W 4 × 3 slots × 3 deep = 36
         /// multiply-add statements, within the budget of 48); scalar full unroll (x·W 4 × 3 slots × 3 deep = 36
         /// multiply-add statements, within the budget of 48).</para>
-        /// <para>Register tiles (rows × vectors): x·W Vector512 4×3 float, Vector256 4×3 float, scalar 4×3
-        /// float.</para>
+        /// <para>Register tiles (rows × vectors): x·W Vector512 4×3 float, Vector256 4×3 float, Vector128 4×3 float,
+        /// scalar 4×3 float.</para>
         /// <para>Loop order: column panels outside, row tiles inside, so a panel of W stays in cache while every row of
         /// the sequence uses it.</para>
         /// <para>Prepacked overload: PackProjection stores each column panel of W contiguously in the order the tile
@@ -197,7 +198,7 @@ namespace FixedShapeAttention.Generated
     file static class WorkedExampleProjectionPacking
     {
         /// <summary>The vector width this process's branch uses, the layout key of packed weights.</summary>
-        public static int Lanes => Vector512.IsHardwareAccelerated ? 16 : Vector256.IsHardwareAccelerated ? 8 : 1;
+        public static int Lanes => Vector512.IsHardwareAccelerated ? 16 : Vector256.IsHardwareAccelerated ? 8 : Vector128.IsHardwareAccelerated ? 4 : 1;
 
         public static global::FixedShapeAttention.PackedProjectionWeights Pack(ReadOnlySpan<float> w, ReadOnlySpan<float> b)
         {
