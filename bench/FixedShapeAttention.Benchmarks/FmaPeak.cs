@@ -8,7 +8,7 @@ namespace FixedShapeAttention.Benchmarks;
 
 /// <summary>
 /// The machine's FP32 FMA peak, measured in the same run as the kernels so "% of peak" is a ratio of two numbers taken
-/// together: 16 independent Vector512 FMA chains (12 of Vector256 without AVX-512), enough to cover the FMA latency on every port.
+/// together: 16 independent Vector512 FMA chains (12 of Vector256 without AVX-512, 12 of Vector128 without AVX2), enough to cover the FMA latency on every port.
 /// </summary>
 public static class FmaPeak
 {
@@ -29,7 +29,7 @@ public static class FmaPeak
 
     private static (double, double, string) Measure()
     {
-        string width = Vector512.IsHardwareAccelerated ? "Vector512" : "Vector256";
+        string width = Vector512.IsHardwareAccelerated ? "Vector512" : Vector256.IsHardwareAccelerated ? "Vector256" : "Vector128";
         double one = Best(1);
         double all = Best(Environment.ProcessorCount);
         return (one, all, width);
@@ -44,7 +44,7 @@ public static class FmaPeak
             var stopwatch = Stopwatch.StartNew();
             Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, _ => Chains(iterations));
             double seconds = stopwatch.Elapsed.TotalSeconds;
-            (int lanes, int chains) = Vector512.IsHardwareAccelerated ? (16, 16) : (8, 12);
+            (int lanes, int chains) = Vector512.IsHardwareAccelerated ? (16, 16) : Vector256.IsHardwareAccelerated ? (8, 12) : (4, 12);
             best = Math.Max(best, threads * iterations * (double)chains * lanes * 2 / seconds / 1e9);
         }
 
@@ -68,7 +68,7 @@ public static class FmaPeak
 
             return Vector512.Sum(c0 + c1 + c2 + c3 + c4 + c5 + c6 + c7 + c8 + c9 + c10 + c11 + c12 + c13 + c14 + c15);
         }
-        else
+        else if (Vector256.IsHardwareAccelerated)
         {
             // Twelve chains, not sixteen: without AVX-512 there are only 16 vector registers (no EVEX), and sixteen
             // chains plus m and a spill, which measured 79 instead of ~137 GFLOP/s here.
@@ -82,6 +82,22 @@ public static class FmaPeak
             }
 
             return Vector256.Sum(c0 + c1 + c2 + c3 + c4 + c5 + c6 + c7 + c8 + c9 + c10 + c11);
+        }
+        else
+        {
+            // The Vector128 branch's multiply-add as the kernels spell it: an FMA where the CPU has one, else (x64 under
+            // DOTNET_EnableAVX2=0) a multiply and an add, whose rate is then the peak that branch can reach.
+            Vector128<float> m = Vector128.Create(0.999999f), a = Vector128.Create(1e-7f);
+            Vector128<float> c0 = m, c1 = m, c2 = m, c3 = m, c4 = m, c5 = m, c6 = m, c7 = m, c8 = m, c9 = m, c10 = m, c11 = m;
+            for (long i = 0; i < iterations; i++)
+            {
+                c0 = Vector128.MultiplyAddEstimate(c0, m, a); c1 = Vector128.MultiplyAddEstimate(c1, m, a); c2 = Vector128.MultiplyAddEstimate(c2, m, a);
+                c3 = Vector128.MultiplyAddEstimate(c3, m, a); c4 = Vector128.MultiplyAddEstimate(c4, m, a); c5 = Vector128.MultiplyAddEstimate(c5, m, a);
+                c6 = Vector128.MultiplyAddEstimate(c6, m, a); c7 = Vector128.MultiplyAddEstimate(c7, m, a); c8 = Vector128.MultiplyAddEstimate(c8, m, a);
+                c9 = Vector128.MultiplyAddEstimate(c9, m, a); c10 = Vector128.MultiplyAddEstimate(c10, m, a); c11 = Vector128.MultiplyAddEstimate(c11, m, a);
+            }
+
+            return Vector128.Sum(c0 + c1 + c2 + c3 + c4 + c5 + c6 + c7 + c8 + c9 + c10 + c11);
         }
     }
 }

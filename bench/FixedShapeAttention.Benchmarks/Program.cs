@@ -23,6 +23,7 @@ using FixedShapeAttention.Benchmarks;
 // Training against PyTorch: dotnet run -c Release --project bench/FixedShapeAttention.Benchmarks -- training-peer DIR,
 //            then python3 bench/training-peer/torch_agreement.py DIR (see bench/README.md)
 // Decoding against ONNX Runtime (same logits):  dotnet run -c Release --project bench/FixedShapeAttention.Benchmarks -- decode-check
+// One ISA branch's feed-forward, % of that branch's peak: DOTNET_EnableAVX2=0 dotnet run -c Release --project bench/FixedShapeAttention.Benchmarks -- ffn-branch
 // Decode step against the read bandwidth:  dotnet run -c Release --project bench/FixedShapeAttention.Benchmarks -- decode-bandwidth
 // A benchmark run ends by writing results.md and percent-of-peak.png to bench/results (-- full), bench/results/quick
 // (-- quick) or bench/results/partial (any other arguments; not committed).
@@ -133,6 +134,34 @@ if (args.Length == 1 && args[0] == "quick")
         "`dotnet run -c Release --project bench/FixedShapeAttention.Benchmarks -- quick`: shapes S1 and S2 only, every engine, "
         + "1 and 2 threads, in-process, 3 warmups and 5 iterations of 200 ms each. For trying a change; the README's tables "
         + "come from the full run. In-process, the allocation counts also catch other threads' allocations (tens of bytes).",
+        wall);
+    return;
+}
+
+if (args.Length == 1 && args[0] == "ffn-branch")
+{
+    // The feed-forward network of S2 and S3 on one thread, our three engines only, in this process: for an ISA knob's
+    // branch (DOTNET_EnableAVX512=0, DOTNET_EnableAVX2=0), whose % of peak is then of the peak measured under that knob.
+    string[] branchShapes = { "S2", "S3" };
+    string[] ours = { nameof(FeedForwardBenchmarks.Generic), nameof(FeedForwardBenchmarks.Generated), nameof(FeedForwardBenchmarks.GeneratedPacked) };
+    Job branchJob = new Job("Branch")
+        .WithToolchain(InProcessEmitToolchain.Instance)
+        .WithLaunchCount(1)
+        .WithWarmupCount(3)
+        .WithIterationCount(5)
+        .WithIterationTime(TimeInterval.FromMilliseconds(250));
+    IConfig branchConfig = DefaultConfig.Instance
+        .AddJob(branchJob)
+        .AddFilter(new SimpleFilter(b => branchShapes.Contains((string)b.Parameters["Shape"]) && (int)b.Parameters["Threads"] == 1
+            && ours.Contains(b.Descriptor.WorkloadMethod.Name)));
+    Summary[] branch = BenchmarkRunner.Run(new[] { typeof(FeedForwardBenchmarks) }, branchConfig);
+    var (branchPeak, _, branchWidth) = FmaPeak.Value;
+    WriteResults(
+        branch,
+        Path.Combine(RunResults.DefaultDirectory, "partial"),
+        string.Create(CultureInfo.InvariantCulture, $"Feed-forward on the {branchWidth} branch (-- ffn-branch), {started}, peak {branchPeak:0.0} GFLOP/s on one thread"),
+        "`[DOTNET_EnableAVX2=0] dotnet run -c Release --project bench/FixedShapeAttention.Benchmarks -- ffn-branch`: S2 and S3, one thread, "
+        + "the generic, generated and prepacked engines, in-process, 3 warmups and 5 iterations of 250 ms each.",
         wall);
     return;
 }
