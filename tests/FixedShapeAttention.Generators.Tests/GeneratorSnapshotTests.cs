@@ -65,10 +65,11 @@ public sealed class GeneratorSnapshotTests
     /// training passes: WorkedExample 1,520 lines, MiniLm 2,624, OddCausal 3,506 on 2026-11-30), which reuse the
     /// forward's Q·Kᵀ bodies and the one-phase backward's product bodies instead of emitting their own.
     /// The Vector128 branch (issue 13) added ~90–500 lines a shape: WorkedExample 1,608, MiniLm 3,112, OddCausal 4,045.
+    /// Packing W panels on the fly for plain arrays added a few lines a product (MiniLm 3,206).
     /// </summary>
     [Theory]
     [InlineData("WorkedExample", 1700)]
-    [InlineData("MiniLm", 3200)]
+    [InlineData("MiniLm", 3300)]
     [InlineData("OddCausal", 4100)]
     public void Generated_sources_stay_within_their_size_budget(string shape, int maxLines)
     {

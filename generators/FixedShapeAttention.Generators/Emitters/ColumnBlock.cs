@@ -25,12 +25,16 @@ internal sealed class BAddress
 /// </summary>
 internal sealed class ColumnBlock
 {
-    public ColumnBlock(Index[] slots, BAddress rowMajor, BAddress? packed)
+    public ColumnBlock(Index[] slots, BAddress rowMajor, BAddress? packed, string? reference = null)
     {
         Slots = slots;
         RowMajor = rowMajor;
         Packed = packed;
+        Reference = reference;
     }
+
+    /// <summary>The ref B is read through for this block, when not the product's own B (a panel copied on the fly).</summary>
+    public string? Reference { get; }
 
     public Index[] Slots { get; }
 

@@ -47,6 +47,7 @@ internal static class FeedForwardEmitter
         yield return "Prepacked overload: PackFeedForward stores each column panel of W1 and W2 contiguously in the order the tile reads it; " +
             "FeedForward(x, weights, y) runs the same kernel body reading B from there, with the same multiply-adds in the same order " +
             "(bit-identical results).";
+        yield return PlainArrays(plan, ("W1", b => b.Hidden), ("W2", b => b.FeedForwardOutput));
         yield return RowTail(plan);
         yield return $"Scheduling: {plan.FeedForwardSchedulingReason}. " + Threshold(plan, plan.FeedForwardFlopsPerSequence);
     }
@@ -96,13 +97,14 @@ internal static class FeedForwardEmitter
                     int chunks = plan.FeedForwardChunksPerSequence;
                     w.Line($"int sequence = chunk / {chunks};");
                     w.Line($"int part = chunk % {chunks};");
+                    EmitPanelScratch(w, plan, 0);
                     using (w.Block("if (_hiddenPhase)"))
                     {
                         w.Line($"ref float x = ref Unsafe.Add(ref buffers.Input0, (nint)sequence * {s * e});");
                         w.Line($"ref float hidden = ref Unsafe.Add(ref buffers.Output, (nint)sequence * {s * f});");
                         EmitLadder(w, plan, (arm, isa) =>
                         {
-                            arm.Line($"Hidden_{Owner(plan, isa, b => b.Hidden)}(ref x, ref buffers.Input1, ref buffers.Input2, ref hidden, part);");
+                            arm.Line($"Hidden_{Owner(plan, isa, b => b.Hidden)}(ref x, ref buffers.Input1, ref buffers.Input2, ref hidden, ref panelScratch, part);");
                             EmitActivationPass(arm, plan, isa);
                         });
                     }
@@ -112,7 +114,7 @@ internal static class FeedForwardEmitter
                         w.Line($"ref float hidden = ref Unsafe.Add(ref buffers.Input0, (nint)sequence * {s * f});");
                         w.Line($"ref float y = ref Unsafe.Add(ref buffers.Output, (nint)sequence * {s * e});");
                         EmitLadder(w, plan, (arm, isa) =>
-                            arm.Line($"Output_{Owner(plan, isa, b => b.FeedForwardOutput)}(ref hidden, ref buffers.Input1, ref buffers.Input2, ref y, part);"));
+                            arm.Line($"Output_{Owner(plan, isa, b => b.FeedForwardOutput)}(ref hidden, ref buffers.Input1, ref buffers.Input2, ref y, ref panelScratch, part);"));
                     }
                 }
                 else
@@ -121,19 +123,46 @@ internal static class FeedForwardEmitter
                     w.Line($"nint rowOffset = ((nint)sequence * {s} + firstTile * {plan.RowTile}) * {e};");
                     w.Line("ref float x = ref Unsafe.Add(ref buffers.Input0, rowOffset);");
                     w.Line("ref float y = ref Unsafe.Add(ref buffers.Output, rowOffset);");
-                    w.Line($"// Scratch: the hidden activations of this chunk's rows, at most {plan.FeedForwardMaxRowsPerChunk} × {f}.");
-                    w.Line($"ref float hidden = ref MemoryMarshal.GetReference(WorkerScratch.Get({plan.FeedForwardScratchFloats}));");
+                    int hiddenFloats = (plan.FeedForwardScratchFloats + 15) / 16 * 16;
+                    w.Line($"// Scratch: the hidden activations of this chunk's rows, at most {plan.FeedForwardMaxRowsPerChunk} × {f}" +
+                        (PanelFloats(plan) > 0 ? ", then a panel of W1 or W2 copied on the fly." : "."));
+                    w.Line($"ref float hidden = ref MemoryMarshal.GetReference(WorkerScratch.Get({hiddenFloats + PanelFloats(plan)}));");
+                    EmitPanelScratch(w, plan, hiddenFloats);
                     EmitLadder(w, plan, (arm, isa) =>
                     {
-                        arm.Line($"Hidden_{Owner(plan, isa, b => b.Hidden)}(ref x, ref buffers.Input1, ref buffers.Input2, ref hidden, fullTiles, hasTail);");
+                        arm.Line($"Hidden_{Owner(plan, isa, b => b.Hidden)}(ref x, ref buffers.Input1, ref buffers.Input2, ref hidden, ref panelScratch, fullTiles, hasTail);");
                         EmitActivationPass(arm, plan, isa);
-                        arm.Line($"Output_{Owner(plan, isa, b => b.FeedForwardOutput)}(ref hidden, ref buffers.Input3, ref buffers.Input4, ref y, fullTiles, hasTail);");
+                        arm.Line($"Output_{Owner(plan, isa, b => b.FeedForwardOutput)}(ref hidden, ref buffers.Input3, ref buffers.Input4, ref y, ref panelScratch, fullTiles, hasTail);");
                     });
                 }
             }
 
             EmitBodies(w, plan, b => b.Hidden, branch => EmitHidden(w, plan, branch));
             EmitBodies(w, plan, b => b.FeedForwardOutput, branch => EmitOutput(w, plan, branch));
+        }
+    }
+
+    private static int PanelFloats(KernelPlan plan) => plan.PanelScratchFloats(b => b.Hidden, b => b.FeedForwardOutput);
+
+    /// <summary>
+    /// <c>panelScratch</c>: the worker's scratch for panels of W1 and W2 copied on the fly, <paramref name="offset"/> floats
+    /// into the buffer the chunk already holds (a second WorkerScratch.Get would return the same memory), or a dummy ref
+    /// when the plan copies none.
+    /// </summary>
+    private static void EmitPanelScratch(SourceWriter w, KernelPlan plan, int offset)
+    {
+        int floats = PanelFloats(plan);
+        if (floats == 0)
+        {
+            w.Line("ref float panelScratch = ref Unsafe.NullRef<float>(); // B is read in place (see the remarks)");
+        }
+        else if (offset == 0)
+        {
+            w.Line($"ref float panelScratch = ref MemoryMarshal.GetReference(WorkerScratch.Get(TWeights.IsPacked ? 0 : {floats}));");
+        }
+        else
+        {
+            w.Line($"ref float panelScratch = ref Unsafe.Add(ref hidden, {offset});");
         }
     }
 
@@ -173,15 +202,17 @@ internal static class FeedForwardEmitter
     {
         ShapeSpec shape = plan.Shape;
         ProductSpec product = Affine("x", shape.EmbeddingDim, "w1", "hidden", branch.Hidden, "b1", plan.SeparateActivationPass ? null : $"{shape.Activation}Operator");
+        product.PanelScratch = "panelScratch";
         string act = plan.SeparateActivationPass ? "x·W1 + b1 (the activation follows as a pass)" : $"{shape.Activation}(x·W1 + b1)";
-        EmitProductMethod(w, plan, "Hidden", branch, $"hidden = {act}", "ref float x, ref float w1, ref float b1, ref float hidden", shape.FfnDim, product);
+        EmitProductMethod(w, plan, "Hidden", branch, $"hidden = {act}", "ref float x, ref float w1, ref float b1, ref float hidden, ref float panelScratch", shape.FfnDim, product);
     }
 
     private static void EmitOutput(SourceWriter w, KernelPlan plan, BranchPlan branch)
     {
         ShapeSpec shape = plan.Shape;
         ProductSpec product = Affine("hidden", shape.FfnDim, "w2", "y", branch.FeedForwardOutput, "b2");
-        EmitProductMethod(w, plan, "Output", branch, "y = hidden·W2 + b2", "ref float hidden, ref float w2, ref float b2, ref float y", shape.EmbeddingDim, product);
+        product.PanelScratch = "panelScratch";
+        EmitProductMethod(w, plan, "Output", branch, "y = hidden·W2 + b2", "ref float hidden, ref float w2, ref float b2, ref float y, ref float panelScratch", shape.EmbeddingDim, product);
     }
 
     private static void EmitProductMethod(SourceWriter w, KernelPlan plan, string name, BranchPlan branch, string what, string refs, int columns, ProductSpec product)

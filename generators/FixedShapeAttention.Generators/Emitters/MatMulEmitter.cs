@@ -43,7 +43,9 @@ internal static class MatMulEmitter
                 using (w.Block($"for (int col = {first}; {condition}; col += {layout.PanelWidth})"))
                 {
                     Index[] slots = Enumerable.Range(0, layout.PanelSlots).Select(s => Index.Of("col") + s * lanes).ToArray();
-                    emitBlock(Block(product, slots, Index.Of("col"), layout.PanelWidth));
+                    emitBlock(product.Plan.PanelScratchFloats > 0 && product.PanelScratch is { } scratch
+                        ? PanelOnTheFly(w, product, slots, scratch)
+                        : Block(product, slots, Index.Of("col"), layout.PanelWidth));
                 }
             }
         }
@@ -57,6 +59,28 @@ internal static class MatMulEmitter
                 EmitGuarded(w, product, layout.RemainderOffsets[0], Block(product, slots, Index.Of(packedStart), slots.Length * lanes), emitBlock);
             }
         }
+    }
+
+    /// <summary>
+    /// A full panel read through <c>panel</c>: where the packed layout stores it, or, for plain arrays, a copy the chunk
+    /// makes into <paramref name="scratch"/> in that same order (see the plan's <see cref="ProductPlan.PanelScratchFloats"/>),
+    /// so both instantiations run one body on one layout.
+    /// </summary>
+    private static ColumnBlock PanelOnTheFly(SourceWriter w, ProductSpec product, Index[] slots, string scratch)
+    {
+        ColumnLayout layout = product.Layout;
+        int width = layout.PanelWidth;
+        w.Line($"ref float panel = ref Unsafe.Add(ref {product.B}, col * {product.Depth});");
+        using (w.Block("if (!TWeights.IsPacked)"))
+        {
+            // Row k of the panel is B[k, col..col + width): the source span ends at the last row's panel, inside B.
+            w.Line($"PanelPacking.PackPanel(MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref {product.B}, col), {(product.Depth - 1) * product.Ldb + width}),");
+            w.Line($"    {product.Ldb}, {product.Depth}, {width}, MemoryMarshal.CreateSpan(ref {scratch}, {product.Plan.PanelScratchFloats}));");
+            w.Line($"panel = ref {scratch};");
+        }
+
+        var address = new BAddress(Index.Of(0), width, Enumerable.Range(0, slots.Length).Select(s => s * layout.Lanes).ToArray());
+        return new ColumnBlock(slots, address, null, "panel");
     }
 
     /// <summary>
@@ -221,7 +245,7 @@ internal static class MatMulEmitter
         Index[] slots = block.Slots;
         bool walkA = product.ADepthStride != 1;
         Index bStart(BAddress b) => start is null ? b.Base : b.Base + Index.Of(start, b.Stride);
-        w.Line($"ref float bRow = ref {Reference(product.B, block.Offset(bStart))};");
+        w.Line($"ref float bRow = ref {Reference(block.Reference ?? product.B, block.Offset(bStart))};");
         Index aStart = walkA && start is not null ? aBase + Index.Of(start, product.ADepthStride) : aBase;
         w.Line($"ref float aRow = ref {Reference(product.A, aStart.ToString())};");
         using (w.Block($"for (nint k = {start ?? "0"}; {condition}; k++)"))
@@ -260,7 +284,7 @@ internal static class MatMulEmitter
         for (int s = 0; s < slots.Length; s++)
         {
             int slot = s;
-            w.Line($"{type}b_c{s} = {isa.Load(product.B, block.Offset(b => b.Base + k * b.Stride + b.SlotOffsets[slot]))};");
+            w.Line($"{type}b_c{s} = {isa.Load(block.Reference ?? product.B, block.Offset(b => b.Base + k * b.Stride + b.SlotOffsets[slot]))};");
         }
 
         for (int r = firstRow; r < rows; r++)

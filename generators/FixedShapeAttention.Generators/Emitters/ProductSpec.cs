@@ -59,6 +59,10 @@ internal sealed class ProductSpec
     /// contiguously, k-major, its slots side by side; see MatMulEmitter.Block).</summary>
     public bool EitherLayout { get; set; }
 
+    /// <summary>The ref of the worker's scratch into which the plain-array instantiation copies each full panel of B
+    /// (when the plan's <see cref="ProductPlan.PanelScratchFloats"/> is not 0).</summary>
+    public string? PanelScratch { get; set; }
+
     /// <summary>When set, each row tile declares <c>int rowStart = {origin} + tile·RM</c>: its first row in the sequence.</summary>
     public string? RowStartOrigin { get; set; }
 

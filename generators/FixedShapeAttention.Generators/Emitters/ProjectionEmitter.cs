@@ -39,6 +39,7 @@ internal static class ProjectionEmitter
         yield return "Loop order: column panels outside, row tiles inside, so a panel of W stays in cache while every row of the sequence uses it.";
         yield return "Prepacked overload: PackProjection stores each column panel of W contiguously in the order the tile reads it; " +
             "the same kernel body reads it there (bit-identical to the raw-span overload).";
+        yield return PlainArrays(plan, ("W", b => b.ProjectionOutput));
         yield return RowTail(plan);
         yield return $"Scheduling: {Plural(chunks, "chunk")} per sequence, each all {shape.SequenceLength} rows" +
             (chunks == 1 ? "" : " × a share of the column panels (so W is read once per sequence, not once per row block)") + ", " +
@@ -58,8 +59,12 @@ internal static class ProjectionEmitter
                 w.Line($"nint rowOffset = (nint)sequence * {shape.SequenceLength * shape.EmbeddingDim};");
                 w.Line("ref float x = ref Unsafe.Add(ref buffers.Input0, rowOffset);");
                 w.Line("ref float y = ref Unsafe.Add(ref buffers.Output, rowOffset);");
+                int panelFloats = plan.PanelScratchFloats(b => b.ProjectionOutput);
+                w.Line(panelFloats == 0
+                    ? "ref float panelScratch = ref Unsafe.NullRef<float>(); // W is read in place (see the remarks)"
+                    : $"ref float panelScratch = ref MemoryMarshal.GetReference(WorkerScratch.Get(TWeights.IsPacked ? 0 : {panelFloats}));");
                 EmitLadder(w, plan, (arm, isa) =>
-                    arm.Line($"Rows_{Suffix(plan.BodyOwner(isa, b => b.ProjectionOutput))}(ref x, ref buffers.Input1, ref buffers.Input2, ref y, part);"));
+                    arm.Line($"Rows_{Suffix(plan.BodyOwner(isa, b => b.ProjectionOutput))}(ref x, ref buffers.Input1, ref buffers.Input2, ref y, ref panelScratch, part);"));
             }
 
             EmitBodies(w, plan, b => b.ProjectionOutput, branch => EmitRows(w, plan, branch));
@@ -70,8 +75,9 @@ internal static class ProjectionEmitter
     {
         ShapeSpec shape = plan.Shape;
         ProductSpec product = Affine("x", shape.EmbeddingDim, "w", "y", branch.ProjectionOutput, "bias");
+        product.PanelScratch = "panelScratch";
         w.Line($"/// <summary>y = x·W + b for all {shape.SequenceLength} rows of a sequence and the chunk's share of the {shape.EmbeddingDim} columns.</summary>");
-        using (w.Block($"private static void Rows_{Suffix(branch.Isa)}(ref float x, ref float w, ref float bias, ref float y, int part)"))
+        using (w.Block($"private static void Rows_{Suffix(branch.Isa)}(ref float x, ref float w, ref float bias, ref float y, ref float panelScratch, int part)"))
         {
             EmitAllRows(w, plan);
             if (branch.ProjectionOutput.Share is not null)

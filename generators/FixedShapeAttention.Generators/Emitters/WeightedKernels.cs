@@ -207,6 +207,19 @@ internal static class WeightedKernels
         w.Line($"bool hasTail = firstTile + tileCount > {plan.FullRowTiles};");
     }
 
+    /// <summary>The remark on how the plain-array overload reads each weight matrix (the plan's panel scratch).</summary>
+    public static string PlainArrays(KernelPlan plan, params (string Name, Func<BranchPlan, ProductPlan> Product)[] matrices)
+    {
+        string[] copied = matrices.Where(m => plan.Branches.Any(b => m.Product(b).PanelScratchFloats > 0)).Select(m => m.Name).ToArray();
+        int threshold = Planning.KernelPlanner.PanelsOnTheFlyMinBytes / 1024;
+        return copied.Length == 0
+            ? $"Plain arrays: B is read in place (under {threshold} KiB, unrolled or one panel wide, it stays in cache as it is)."
+            : $"Plain arrays: each full column panel of {string.Join(" and ", copied)} is copied into the worker's scratch just before " +
+              $"its row tiles, in the packed layout's order (packing on the fly: read in place, a B of {threshold} KiB or more touches " +
+              "new lines and pages at every k step), so this overload reads B as the prepacked one does, with the same multiply-adds in " +
+              "the same order.";
+    }
+
     private static string Capitalised(string name) => char.ToUpperInvariant(name[0]) + name.Substring(1);
 
     /// <summary>Per branch, the bodies of a product, each emitted once by <paramref name="emit"/> for its owner.</summary>

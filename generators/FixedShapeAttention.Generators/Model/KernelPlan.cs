@@ -61,6 +61,12 @@ internal sealed record ProductPlan(
     int PackedFloats)
 {
     public bool Unroll => Strategy == KernelStrategy.FullUnroll;
+
+    /// <summary>
+    /// Floats of the worker's scratch into which the plain-array instantiation copies each full panel of B (Depth ×
+    /// PanelWidth, k-major, as the packed layout stores it) before its row tiles read it; 0 when B is read in place.
+    /// </summary>
+    public int PanelScratchFloats { get; init; }
 }
 
 /// <summary>A decision and the sentence that explains it, printed in the generated documentation.</summary>
@@ -150,6 +156,11 @@ internal sealed record KernelPlan(
         T mine = part(Branch(isa));
         return Branches.Last(b => Equals(part(b), mine)).Isa;
     }
+
+    /// <summary>The worker scratch the plain-array instantiation of <paramref name="products"/> needs for panels copied on
+    /// the fly (the largest over branches and products, as one worker runs them one after another), or 0.</summary>
+    public int PanelScratchFloats(params Func<BranchPlan, ProductPlan>[] products) =>
+        Branches.SelectMany(b => products.Select(p => p(b).PanelScratchFloats)).Max();
 
     /// <summary>The branches that own a body of <paramref name="part"/>, each once, widest first.</summary>
     public IsaBranch[] BodyOwners<T>(Func<BranchPlan, T> part) =>

@@ -199,10 +199,29 @@ internal static class KernelPlanner
             scoreColumns,
             Scores: new ProductPlan(d, scores, attention.Strategy, false, null, 0),
             AttentionOutput: new ProductPlan(s, attentionOutput, attention.Strategy, pairs, null, 0),
-            Hidden: new ProductPlan(e, hidden, feedForward.Strategy, false, null, PackedFloats(PackedLayout.FeedForwardW1Floats((int)isa, e, f))),
-            FeedForwardOutput: new ProductPlan(f, output, feedForward.Strategy, false, null, PackedFloats(PackedLayout.FeedForwardW2Floats((int)isa, e, f))),
-            ProjectionOutput: new ProductPlan(e, output, projection.Strategy, false, null, PackedFloats(PackedLayout.ProjectionFloats((int)isa, e))));
+            Hidden: PanelsOnTheFly(new ProductPlan(e, hidden, feedForward.Strategy, false, null, PackedFloats(PackedLayout.FeedForwardW1Floats((int)isa, e, f)))),
+            FeedForwardOutput: PanelsOnTheFly(new ProductPlan(f, output, feedForward.Strategy, false, null, PackedFloats(PackedLayout.FeedForwardW2Floats((int)isa, e, f)))),
+            ProjectionOutput: PanelsOnTheFly(new ProductPlan(e, output, projection.Strategy, false, null, PackedFloats(PackedLayout.ProjectionFloats((int)isa, e)))));
     }
+
+    /// <summary>
+    /// Whether the plain-array instantiation of a product with weights copies each full panel of B into the worker's
+    /// scratch before the panel's row tiles (GotoBLAS's packing on the fly): for a B of at least
+    /// <see cref="PanelsOnTheFlyMinBytes"/> in blocked loops with more than one panel. Read in place, such a panel's k
+    /// rows lie a whole row of B apart, so each step touches lines and pages of its own (a stride of a multiple of 4 KiB
+    /// maps every row of a panel onto the same few L1 sets); copied, the panel is one contiguous run, read as the prepacked
+    /// overload reads it, by the same multiply-adds in the same order. A smaller B stays in cache either way, and an
+    /// unrolled product has no panel loop to hoist the copy out of.
+    /// </summary>
+    private static ProductPlan PanelsOnTheFly(ProductPlan product)
+    {
+        long bytes = 4L * product.Depth * product.Layout.Columns;
+        bool packs = !product.Unroll && product.Layout.FullPanels > 1 && bytes >= PanelsOnTheFlyMinBytes;
+        return packs ? product with { PanelScratchFloats = product.Depth * product.Layout.PanelWidth } : product;
+    }
+
+    /// <summary>Half of the 1 MiB L2 of the CPUs this is tuned on (Zen 4 and 5); see <see cref="PanelsOnTheFly"/>.</summary>
+    public const int PanelsOnTheFlyMinBytes = 512 * 1024;
 
     /// <summary>
     /// Floats of one packed B, by the runtime's <see cref="PackedLayout"/>: the Pack method allocates this many and

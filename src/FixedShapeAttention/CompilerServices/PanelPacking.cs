@@ -1,5 +1,7 @@
 using System;
 using System.ComponentModel;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 namespace FixedShapeAttention.CompilerServices;
 
@@ -36,6 +38,37 @@ public static class PanelPacking
                 source.Slice(k * columns + slot, lanes).CopyTo(packed.Slice(offset));
                 offset += lanes;
             }
+        }
+    }
+
+    /// <summary>
+    /// Copies one panel of a row-major B into <paramref name="panel"/>, k-major: row k is <paramref name="source"/>
+    /// [k·<paramref name="ldb"/>, k·<paramref name="ldb"/> + <paramref name="panelWidth"/>), for <paramref name="depth"/>
+    /// rows, the order in which the packed layout stores a full panel. The plain-array overloads call it for each panel
+    /// before the panel's row tiles (packing on the fly), so they read B as the prepacked overloads do.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">A span is too short for the panel.</exception>
+    public static void PackPanel(ReadOnlySpan<float> source, int ldb, int depth, int panelWidth, Span<float> panel)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(panelWidth);
+        ArgumentOutOfRangeException.ThrowIfLessThan(ldb, panelWidth);
+        ArgumentOutOfRangeException.ThrowIfNegative(depth);
+        if (depth == 0)
+        {
+            return;
+        }
+
+        ArgumentOutOfRangeException.ThrowIfLessThan(source.Length, (long)(depth - 1) * ldb + panelWidth, nameof(source));
+        ArgumentOutOfRangeException.ThrowIfLessThan(panel.Length, (long)depth * panelWidth, nameof(panel));
+        ref float from = ref MemoryMarshal.GetReference(source);
+        ref float to = ref MemoryMarshal.GetReference(panel);
+        for (int k = 0; k < depth; k++)
+        {
+            // Checked once above for the whole panel, so the rows copy without a slice each.
+            Unsafe.CopyBlockUnaligned(
+                ref Unsafe.As<float, byte>(ref Unsafe.Add(ref to, (nint)k * panelWidth)),
+                ref Unsafe.As<float, byte>(ref Unsafe.Add(ref from, (nint)k * ldb)),
+                (uint)(panelWidth * sizeof(float)));
         }
     }
 }

@@ -27,6 +27,10 @@ namespace Demo
         /// <para>Prepacked overload: PackFeedForward stores each column panel of W1 and W2 contiguously in the order
         /// the tile reads it; FeedForward(x, weights, y) runs the same kernel body reading B from there, with the same
         /// multiply-adds in the same order (bit-identical results).</para>
+        /// <para>Plain arrays: each full column panel of W1 and W2 is copied into the worker's scratch just before its
+        /// row tiles, in the packed layout's order (packing on the fly: read in place, a B of 512 KiB or more touches
+        /// new lines and pages at every k step), so this overload reads B as the prepacked one does, with the same
+        /// multiply-adds in the same order.</para>
         /// <para>Row tail: 128 rows = 32 tiles of 4, no row tail.</para>
         /// <para>Scheduling: columns split, not rows (SequenceLength ≤ 128 and W1 + W2 ≥ 1 MiB): phase 1 = 4 chunks per
         /// sequence, each all rows × a share of W1's column panels, into the call's hidden rows; phase 2 = 4 chunks per
@@ -130,25 +134,26 @@ namespace FixedShapeAttention.Generated
         {
             int sequence = chunk / 4;
             int part = chunk % 4;
+            ref float panelScratch = ref MemoryMarshal.GetReference(WorkerScratch.Get(TWeights.IsPacked ? 0 : 98304));
             if (_hiddenPhase)
             {
                 ref float x = ref Unsafe.Add(ref buffers.Input0, (nint)sequence * 49152);
                 ref float hidden = ref Unsafe.Add(ref buffers.Output, (nint)sequence * 196608);
                 if (Vector512.IsHardwareAccelerated)
                 {
-                    Hidden_Vector512(ref x, ref buffers.Input1, ref buffers.Input2, ref hidden, part);
+                    Hidden_Vector512(ref x, ref buffers.Input1, ref buffers.Input2, ref hidden, ref panelScratch, part);
                 }
                 else if (Vector256.IsHardwareAccelerated)
                 {
-                    Hidden_Vector256(ref x, ref buffers.Input1, ref buffers.Input2, ref hidden, part);
+                    Hidden_Vector256(ref x, ref buffers.Input1, ref buffers.Input2, ref hidden, ref panelScratch, part);
                 }
                 else if (Vector128.IsHardwareAccelerated)
                 {
-                    Hidden_Vector128(ref x, ref buffers.Input1, ref buffers.Input2, ref hidden, part);
+                    Hidden_Vector128(ref x, ref buffers.Input1, ref buffers.Input2, ref hidden, ref panelScratch, part);
                 }
                 else
                 {
-                    Hidden_Scalar(ref x, ref buffers.Input1, ref buffers.Input2, ref hidden, part);
+                    Hidden_Scalar(ref x, ref buffers.Input1, ref buffers.Input2, ref hidden, ref panelScratch, part);
                 }
             }
             else
@@ -157,38 +162,45 @@ namespace FixedShapeAttention.Generated
                 ref float y = ref Unsafe.Add(ref buffers.Output, (nint)sequence * 49152);
                 if (Vector512.IsHardwareAccelerated)
                 {
-                    Output_Vector512(ref hidden, ref buffers.Input1, ref buffers.Input2, ref y, part);
+                    Output_Vector512(ref hidden, ref buffers.Input1, ref buffers.Input2, ref y, ref panelScratch, part);
                 }
                 else if (Vector256.IsHardwareAccelerated)
                 {
-                    Output_Vector256(ref hidden, ref buffers.Input1, ref buffers.Input2, ref y, part);
+                    Output_Vector256(ref hidden, ref buffers.Input1, ref buffers.Input2, ref y, ref panelScratch, part);
                 }
                 else if (Vector128.IsHardwareAccelerated)
                 {
-                    Output_Vector128(ref hidden, ref buffers.Input1, ref buffers.Input2, ref y, part);
+                    Output_Vector128(ref hidden, ref buffers.Input1, ref buffers.Input2, ref y, ref panelScratch, part);
                 }
                 else
                 {
-                    Output_Scalar(ref hidden, ref buffers.Input1, ref buffers.Input2, ref y, part);
+                    Output_Scalar(ref hidden, ref buffers.Input1, ref buffers.Input2, ref y, ref panelScratch, part);
                 }
             }
         }
 
         /// <summary>hidden = Relu(x·W1 + b1) for all 128 rows and the chunk's share of the 1536 columns.</summary>
-        private static void Hidden_Vector512(ref float x, ref float w1, ref float b1, ref float hidden, int part)
+        private static void Hidden_Vector512(ref float x, ref float w1, ref float b1, ref float hidden, ref float panelScratch, int part)
         {
             const int fullTiles = 32;
             int firstPanel = RowPartition.Start(24, 4, part);
             int panelCount = RowPartition.Count(24, 4, part);
             for (int col = firstPanel * 64; col < (firstPanel + panelCount) * 64; col += 64)
             {
+                ref float panel = ref Unsafe.Add(ref w1, col * 384);
+                if (!TWeights.IsPacked)
+                {
+                    PanelPacking.PackPanel(MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref w1, col), 588352),
+                        1536, 384, 64, MemoryMarshal.CreateSpan(ref panelScratch, 24576));
+                    panel = ref panelScratch;
+                }
                 for (int tile = 0; tile < fullTiles; tile++)
                 {
                     Vector512<float> acc_r0_c0 = default, acc_r0_c1 = default, acc_r0_c2 = default, acc_r0_c3 = default;
                     Vector512<float> acc_r1_c0 = default, acc_r1_c1 = default, acc_r1_c2 = default, acc_r1_c3 = default;
                     Vector512<float> acc_r2_c0 = default, acc_r2_c1 = default, acc_r2_c2 = default, acc_r2_c3 = default;
                     Vector512<float> acc_r3_c0 = default, acc_r3_c1 = default, acc_r3_c2 = default, acc_r3_c3 = default;
-                    ref float bRow = ref Unsafe.Add(ref w1, Weights(col * 384, col));
+                    ref float bRow = ref panel;
                     ref float aRow = ref Unsafe.Add(ref x, tile * 1536);
                     for (nint k = 0; k < 384; k++)
                     {
@@ -216,7 +228,7 @@ namespace FixedShapeAttention.Generated
                         acc_r3_c1 = Vector512.FusedMultiplyAdd(a_r3, b_c1, acc_r3_c1);
                         acc_r3_c2 = Vector512.FusedMultiplyAdd(a_r3, b_c2, acc_r3_c2);
                         acc_r3_c3 = Vector512.FusedMultiplyAdd(a_r3, b_c3, acc_r3_c3);
-                        bRow = ref Unsafe.Add(ref bRow, Weights(64, 1536));
+                        bRow = ref Unsafe.Add(ref bRow, 64);
                     }
                     Vector512<float> b1_c0 = Vector512.LoadUnsafe(ref b1, (nuint)(col));
                     Vector512<float> b1_c1 = Vector512.LoadUnsafe(ref b1, (nuint)(col + 16));
@@ -243,20 +255,27 @@ namespace FixedShapeAttention.Generated
         }
 
         /// <summary>hidden = Relu(x·W1 + b1) for all 128 rows and the chunk's share of the 1536 columns.</summary>
-        private static void Hidden_Vector256(ref float x, ref float w1, ref float b1, ref float hidden, int part)
+        private static void Hidden_Vector256(ref float x, ref float w1, ref float b1, ref float hidden, ref float panelScratch, int part)
         {
             const int fullTiles = 32;
             int firstPanel = RowPartition.Start(96, 4, part);
             int panelCount = RowPartition.Count(96, 4, part);
             for (int col = firstPanel * 16; col < (firstPanel + panelCount) * 16; col += 16)
             {
+                ref float panel = ref Unsafe.Add(ref w1, col * 384);
+                if (!TWeights.IsPacked)
+                {
+                    PanelPacking.PackPanel(MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref w1, col), 588304),
+                        1536, 384, 16, MemoryMarshal.CreateSpan(ref panelScratch, 6144));
+                    panel = ref panelScratch;
+                }
                 for (int tile = 0; tile < fullTiles; tile++)
                 {
                     Vector256<float> acc_r0_c0 = default, acc_r0_c1 = default;
                     Vector256<float> acc_r1_c0 = default, acc_r1_c1 = default;
                     Vector256<float> acc_r2_c0 = default, acc_r2_c1 = default;
                     Vector256<float> acc_r3_c0 = default, acc_r3_c1 = default;
-                    ref float bRow = ref Unsafe.Add(ref w1, Weights(col * 384, col));
+                    ref float bRow = ref panel;
                     ref float aRow = ref Unsafe.Add(ref x, tile * 1536);
                     for (nint k = 0; k < 384; k++)
                     {
@@ -274,7 +293,7 @@ namespace FixedShapeAttention.Generated
                         Vector256<float> a_r3 = Vector256.Create(Unsafe.Add(ref aRow, k + 1152));
                         acc_r3_c0 = Vector256.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
                         acc_r3_c1 = Vector256.FusedMultiplyAdd(a_r3, b_c1, acc_r3_c1);
-                        bRow = ref Unsafe.Add(ref bRow, Weights(16, 1536));
+                        bRow = ref Unsafe.Add(ref bRow, 16);
                     }
                     Vector256<float> b1_c0 = Vector256.LoadUnsafe(ref b1, (nuint)(col));
                     Vector256<float> b1_c1 = Vector256.LoadUnsafe(ref b1, (nuint)(col + 8));
@@ -291,20 +310,27 @@ namespace FixedShapeAttention.Generated
         }
 
         /// <summary>hidden = Relu(x·W1 + b1) for all 128 rows and the chunk's share of the 1536 columns.</summary>
-        private static void Hidden_Vector128(ref float x, ref float w1, ref float b1, ref float hidden, int part)
+        private static void Hidden_Vector128(ref float x, ref float w1, ref float b1, ref float hidden, ref float panelScratch, int part)
         {
             const int fullTiles = 32;
             int firstPanel = RowPartition.Start(192, 4, part);
             int panelCount = RowPartition.Count(192, 4, part);
             for (int col = firstPanel * 8; col < (firstPanel + panelCount) * 8; col += 8)
             {
+                ref float panel = ref Unsafe.Add(ref w1, col * 384);
+                if (!TWeights.IsPacked)
+                {
+                    PanelPacking.PackPanel(MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref w1, col), 588296),
+                        1536, 384, 8, MemoryMarshal.CreateSpan(ref panelScratch, 3072));
+                    panel = ref panelScratch;
+                }
                 for (int tile = 0; tile < fullTiles; tile++)
                 {
                     Vector128<float> acc_r0_c0 = default, acc_r0_c1 = default;
                     Vector128<float> acc_r1_c0 = default, acc_r1_c1 = default;
                     Vector128<float> acc_r2_c0 = default, acc_r2_c1 = default;
                     Vector128<float> acc_r3_c0 = default, acc_r3_c1 = default;
-                    ref float bRow = ref Unsafe.Add(ref w1, Weights(col * 384, col));
+                    ref float bRow = ref panel;
                     ref float aRow = ref Unsafe.Add(ref x, tile * 1536);
                     for (nint k = 0; k < 384; k++)
                     {
@@ -322,7 +348,7 @@ namespace FixedShapeAttention.Generated
                         Vector128<float> a_r3 = Vector128.Create(Unsafe.Add(ref aRow, k + 1152));
                         acc_r3_c0 = Vector128.MultiplyAddEstimate(a_r3, b_c0, acc_r3_c0);
                         acc_r3_c1 = Vector128.MultiplyAddEstimate(a_r3, b_c1, acc_r3_c1);
-                        bRow = ref Unsafe.Add(ref bRow, Weights(8, 1536));
+                        bRow = ref Unsafe.Add(ref bRow, 8);
                     }
                     Vector128<float> b1_c0 = Vector128.LoadUnsafe(ref b1, (nuint)(col));
                     Vector128<float> b1_c1 = Vector128.LoadUnsafe(ref b1, (nuint)(col + 4));
@@ -339,20 +365,27 @@ namespace FixedShapeAttention.Generated
         }
 
         /// <summary>hidden = Relu(x·W1 + b1) for all 128 rows and the chunk's share of the 1536 columns.</summary>
-        private static void Hidden_Scalar(ref float x, ref float w1, ref float b1, ref float hidden, int part)
+        private static void Hidden_Scalar(ref float x, ref float w1, ref float b1, ref float hidden, ref float panelScratch, int part)
         {
             const int fullTiles = 32;
             int firstPanel = RowPartition.Start(384, 4, part);
             int panelCount = RowPartition.Count(384, 4, part);
             for (int col = firstPanel * 4; col < (firstPanel + panelCount) * 4; col += 4)
             {
+                ref float panel = ref Unsafe.Add(ref w1, col * 384);
+                if (!TWeights.IsPacked)
+                {
+                    PanelPacking.PackPanel(MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref w1, col), 588292),
+                        1536, 384, 4, MemoryMarshal.CreateSpan(ref panelScratch, 1536));
+                    panel = ref panelScratch;
+                }
                 for (int tile = 0; tile < fullTiles; tile++)
                 {
                     float acc_r0_c0 = 0f, acc_r0_c1 = 0f, acc_r0_c2 = 0f, acc_r0_c3 = 0f;
                     float acc_r1_c0 = 0f, acc_r1_c1 = 0f, acc_r1_c2 = 0f, acc_r1_c3 = 0f;
                     float acc_r2_c0 = 0f, acc_r2_c1 = 0f, acc_r2_c2 = 0f, acc_r2_c3 = 0f;
                     float acc_r3_c0 = 0f, acc_r3_c1 = 0f, acc_r3_c2 = 0f, acc_r3_c3 = 0f;
-                    ref float bRow = ref Unsafe.Add(ref w1, Weights(col * 384, col));
+                    ref float bRow = ref panel;
                     ref float aRow = ref Unsafe.Add(ref x, tile * 1536);
                     for (nint k = 0; k < 384; k++)
                     {
@@ -380,7 +413,7 @@ namespace FixedShapeAttention.Generated
                         acc_r3_c1 = a_r3 * b_c1 + acc_r3_c1;
                         acc_r3_c2 = a_r3 * b_c2 + acc_r3_c2;
                         acc_r3_c3 = a_r3 * b_c3 + acc_r3_c3;
-                        bRow = ref Unsafe.Add(ref bRow, Weights(4, 1536));
+                        bRow = ref Unsafe.Add(ref bRow, 4);
                     }
                     float b1_c0 = Unsafe.Add(ref b1, col);
                     float b1_c1 = Unsafe.Add(ref b1, col + 1);
@@ -407,20 +440,27 @@ namespace FixedShapeAttention.Generated
         }
 
         /// <summary>y = hidden·W2 + b2 for all 128 rows and the chunk's share of the 384 columns.</summary>
-        private static void Output_Vector512(ref float hidden, ref float w2, ref float b2, ref float y, int part)
+        private static void Output_Vector512(ref float hidden, ref float w2, ref float b2, ref float y, ref float panelScratch, int part)
         {
             const int fullTiles = 32;
             int firstPanel = RowPartition.Start(6, 4, part);
             int panelCount = RowPartition.Count(6, 4, part);
             for (int col = firstPanel * 64; col < (firstPanel + panelCount) * 64; col += 64)
             {
+                ref float panel = ref Unsafe.Add(ref w2, col * 1536);
+                if (!TWeights.IsPacked)
+                {
+                    PanelPacking.PackPanel(MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref w2, col), 589504),
+                        384, 1536, 64, MemoryMarshal.CreateSpan(ref panelScratch, 98304));
+                    panel = ref panelScratch;
+                }
                 for (int tile = 0; tile < fullTiles; tile++)
                 {
                     Vector512<float> acc_r0_c0 = default, acc_r0_c1 = default, acc_r0_c2 = default, acc_r0_c3 = default;
                     Vector512<float> acc_r1_c0 = default, acc_r1_c1 = default, acc_r1_c2 = default, acc_r1_c3 = default;
                     Vector512<float> acc_r2_c0 = default, acc_r2_c1 = default, acc_r2_c2 = default, acc_r2_c3 = default;
                     Vector512<float> acc_r3_c0 = default, acc_r3_c1 = default, acc_r3_c2 = default, acc_r3_c3 = default;
-                    ref float bRow = ref Unsafe.Add(ref w2, Weights(col * 1536, col));
+                    ref float bRow = ref panel;
                     ref float aRow = ref Unsafe.Add(ref hidden, tile * 6144);
                     for (nint k = 0; k < 1536; k++)
                     {
@@ -448,7 +488,7 @@ namespace FixedShapeAttention.Generated
                         acc_r3_c1 = Vector512.FusedMultiplyAdd(a_r3, b_c1, acc_r3_c1);
                         acc_r3_c2 = Vector512.FusedMultiplyAdd(a_r3, b_c2, acc_r3_c2);
                         acc_r3_c3 = Vector512.FusedMultiplyAdd(a_r3, b_c3, acc_r3_c3);
-                        bRow = ref Unsafe.Add(ref bRow, Weights(64, 384));
+                        bRow = ref Unsafe.Add(ref bRow, 64);
                     }
                     Vector512<float> b2_c0 = Vector512.LoadUnsafe(ref b2, (nuint)(col));
                     Vector512<float> b2_c1 = Vector512.LoadUnsafe(ref b2, (nuint)(col + 16));
@@ -475,20 +515,27 @@ namespace FixedShapeAttention.Generated
         }
 
         /// <summary>y = hidden·W2 + b2 for all 128 rows and the chunk's share of the 384 columns.</summary>
-        private static void Output_Vector256(ref float hidden, ref float w2, ref float b2, ref float y, int part)
+        private static void Output_Vector256(ref float hidden, ref float w2, ref float b2, ref float y, ref float panelScratch, int part)
         {
             const int fullTiles = 32;
             int firstPanel = RowPartition.Start(24, 4, part);
             int panelCount = RowPartition.Count(24, 4, part);
             for (int col = firstPanel * 16; col < (firstPanel + panelCount) * 16; col += 16)
             {
+                ref float panel = ref Unsafe.Add(ref w2, col * 1536);
+                if (!TWeights.IsPacked)
+                {
+                    PanelPacking.PackPanel(MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref w2, col), 589456),
+                        384, 1536, 16, MemoryMarshal.CreateSpan(ref panelScratch, 24576));
+                    panel = ref panelScratch;
+                }
                 for (int tile = 0; tile < fullTiles; tile++)
                 {
                     Vector256<float> acc_r0_c0 = default, acc_r0_c1 = default;
                     Vector256<float> acc_r1_c0 = default, acc_r1_c1 = default;
                     Vector256<float> acc_r2_c0 = default, acc_r2_c1 = default;
                     Vector256<float> acc_r3_c0 = default, acc_r3_c1 = default;
-                    ref float bRow = ref Unsafe.Add(ref w2, Weights(col * 1536, col));
+                    ref float bRow = ref panel;
                     ref float aRow = ref Unsafe.Add(ref hidden, tile * 6144);
                     for (nint k = 0; k < 1536; k++)
                     {
@@ -506,7 +553,7 @@ namespace FixedShapeAttention.Generated
                         Vector256<float> a_r3 = Vector256.Create(Unsafe.Add(ref aRow, k + 4608));
                         acc_r3_c0 = Vector256.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
                         acc_r3_c1 = Vector256.FusedMultiplyAdd(a_r3, b_c1, acc_r3_c1);
-                        bRow = ref Unsafe.Add(ref bRow, Weights(16, 384));
+                        bRow = ref Unsafe.Add(ref bRow, 16);
                     }
                     Vector256<float> b2_c0 = Vector256.LoadUnsafe(ref b2, (nuint)(col));
                     Vector256<float> b2_c1 = Vector256.LoadUnsafe(ref b2, (nuint)(col + 8));
@@ -523,20 +570,27 @@ namespace FixedShapeAttention.Generated
         }
 
         /// <summary>y = hidden·W2 + b2 for all 128 rows and the chunk's share of the 384 columns.</summary>
-        private static void Output_Vector128(ref float hidden, ref float w2, ref float b2, ref float y, int part)
+        private static void Output_Vector128(ref float hidden, ref float w2, ref float b2, ref float y, ref float panelScratch, int part)
         {
             const int fullTiles = 32;
             int firstPanel = RowPartition.Start(48, 4, part);
             int panelCount = RowPartition.Count(48, 4, part);
             for (int col = firstPanel * 8; col < (firstPanel + panelCount) * 8; col += 8)
             {
+                ref float panel = ref Unsafe.Add(ref w2, col * 1536);
+                if (!TWeights.IsPacked)
+                {
+                    PanelPacking.PackPanel(MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref w2, col), 589448),
+                        384, 1536, 8, MemoryMarshal.CreateSpan(ref panelScratch, 12288));
+                    panel = ref panelScratch;
+                }
                 for (int tile = 0; tile < fullTiles; tile++)
                 {
                     Vector128<float> acc_r0_c0 = default, acc_r0_c1 = default;
                     Vector128<float> acc_r1_c0 = default, acc_r1_c1 = default;
                     Vector128<float> acc_r2_c0 = default, acc_r2_c1 = default;
                     Vector128<float> acc_r3_c0 = default, acc_r3_c1 = default;
-                    ref float bRow = ref Unsafe.Add(ref w2, Weights(col * 1536, col));
+                    ref float bRow = ref panel;
                     ref float aRow = ref Unsafe.Add(ref hidden, tile * 6144);
                     for (nint k = 0; k < 1536; k++)
                     {
@@ -554,7 +608,7 @@ namespace FixedShapeAttention.Generated
                         Vector128<float> a_r3 = Vector128.Create(Unsafe.Add(ref aRow, k + 4608));
                         acc_r3_c0 = Vector128.MultiplyAddEstimate(a_r3, b_c0, acc_r3_c0);
                         acc_r3_c1 = Vector128.MultiplyAddEstimate(a_r3, b_c1, acc_r3_c1);
-                        bRow = ref Unsafe.Add(ref bRow, Weights(8, 384));
+                        bRow = ref Unsafe.Add(ref bRow, 8);
                     }
                     Vector128<float> b2_c0 = Vector128.LoadUnsafe(ref b2, (nuint)(col));
                     Vector128<float> b2_c1 = Vector128.LoadUnsafe(ref b2, (nuint)(col + 4));
@@ -571,20 +625,27 @@ namespace FixedShapeAttention.Generated
         }
 
         /// <summary>y = hidden·W2 + b2 for all 128 rows and the chunk's share of the 384 columns.</summary>
-        private static void Output_Scalar(ref float hidden, ref float w2, ref float b2, ref float y, int part)
+        private static void Output_Scalar(ref float hidden, ref float w2, ref float b2, ref float y, ref float panelScratch, int part)
         {
             const int fullTiles = 32;
             int firstPanel = RowPartition.Start(96, 4, part);
             int panelCount = RowPartition.Count(96, 4, part);
             for (int col = firstPanel * 4; col < (firstPanel + panelCount) * 4; col += 4)
             {
+                ref float panel = ref Unsafe.Add(ref w2, col * 1536);
+                if (!TWeights.IsPacked)
+                {
+                    PanelPacking.PackPanel(MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref w2, col), 589444),
+                        384, 1536, 4, MemoryMarshal.CreateSpan(ref panelScratch, 6144));
+                    panel = ref panelScratch;
+                }
                 for (int tile = 0; tile < fullTiles; tile++)
                 {
                     float acc_r0_c0 = 0f, acc_r0_c1 = 0f, acc_r0_c2 = 0f, acc_r0_c3 = 0f;
                     float acc_r1_c0 = 0f, acc_r1_c1 = 0f, acc_r1_c2 = 0f, acc_r1_c3 = 0f;
                     float acc_r2_c0 = 0f, acc_r2_c1 = 0f, acc_r2_c2 = 0f, acc_r2_c3 = 0f;
                     float acc_r3_c0 = 0f, acc_r3_c1 = 0f, acc_r3_c2 = 0f, acc_r3_c3 = 0f;
-                    ref float bRow = ref Unsafe.Add(ref w2, Weights(col * 1536, col));
+                    ref float bRow = ref panel;
                     ref float aRow = ref Unsafe.Add(ref hidden, tile * 6144);
                     for (nint k = 0; k < 1536; k++)
                     {
@@ -612,7 +673,7 @@ namespace FixedShapeAttention.Generated
                         acc_r3_c1 = a_r3 * b_c1 + acc_r3_c1;
                         acc_r3_c2 = a_r3 * b_c2 + acc_r3_c2;
                         acc_r3_c3 = a_r3 * b_c3 + acc_r3_c3;
-                        bRow = ref Unsafe.Add(ref bRow, Weights(4, 384));
+                        bRow = ref Unsafe.Add(ref bRow, 4);
                     }
                     float b2_c0 = Unsafe.Add(ref b2, col);
                     float b2_c1 = Unsafe.Add(ref b2, col + 1);

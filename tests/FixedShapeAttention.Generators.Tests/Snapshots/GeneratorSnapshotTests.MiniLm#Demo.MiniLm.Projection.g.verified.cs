@@ -22,6 +22,10 @@ namespace Demo
         /// the sequence uses it.</para>
         /// <para>Prepacked overload: PackProjection stores each column panel of W contiguously in the order the tile
         /// reads it; the same kernel body reads it there (bit-identical to the raw-span overload).</para>
+        /// <para>Plain arrays: each full column panel of W is copied into the worker's scratch just before its row
+        /// tiles, in the packed layout's order (packing on the fly: read in place, a B of 512 KiB or more touches new
+        /// lines and pages at every k step), so this overload reads B as the prepacked one does, with the same
+        /// multiply-adds in the same order.</para>
         /// <para>Row tail: 128 rows = 32 tiles of 4, no row tail.</para>
         /// <para>Scheduling: 4 chunks per sequence, each all 128 rows × a share of the column panels (so W is read once
         /// per sequence, not once per row block), 37_748_736 flops per sequence; below 250_000 flops per call every
@@ -106,26 +110,27 @@ namespace FixedShapeAttention.Generated
             nint rowOffset = (nint)sequence * 49152;
             ref float x = ref Unsafe.Add(ref buffers.Input0, rowOffset);
             ref float y = ref Unsafe.Add(ref buffers.Output, rowOffset);
+            ref float panelScratch = ref MemoryMarshal.GetReference(WorkerScratch.Get(TWeights.IsPacked ? 0 : 24576));
             if (Vector512.IsHardwareAccelerated)
             {
-                Rows_Vector512(ref x, ref buffers.Input1, ref buffers.Input2, ref y, part);
+                Rows_Vector512(ref x, ref buffers.Input1, ref buffers.Input2, ref y, ref panelScratch, part);
             }
             else if (Vector256.IsHardwareAccelerated)
             {
-                Rows_Vector256(ref x, ref buffers.Input1, ref buffers.Input2, ref y, part);
+                Rows_Vector256(ref x, ref buffers.Input1, ref buffers.Input2, ref y, ref panelScratch, part);
             }
             else if (Vector128.IsHardwareAccelerated)
             {
-                Rows_Vector128(ref x, ref buffers.Input1, ref buffers.Input2, ref y, part);
+                Rows_Vector128(ref x, ref buffers.Input1, ref buffers.Input2, ref y, ref panelScratch, part);
             }
             else
             {
-                Rows_Scalar(ref x, ref buffers.Input1, ref buffers.Input2, ref y, part);
+                Rows_Scalar(ref x, ref buffers.Input1, ref buffers.Input2, ref y, ref panelScratch, part);
             }
         }
 
         /// <summary>y = x·W + b for all 128 rows of a sequence and the chunk's share of the 384 columns.</summary>
-        private static void Rows_Vector512(ref float x, ref float w, ref float bias, ref float y, int part)
+        private static void Rows_Vector512(ref float x, ref float w, ref float bias, ref float y, ref float panelScratch, int part)
         {
             const int fullTiles = 32;
             // Columns are split, not rows: each chunk streams its 64-column panels of W once for every row.
@@ -133,13 +138,20 @@ namespace FixedShapeAttention.Generated
             int panelCount = RowPartition.Count(6, 4, part);
             for (int col = firstPanel * 64; col < (firstPanel + panelCount) * 64; col += 64)
             {
+                ref float panel = ref Unsafe.Add(ref w, col * 384);
+                if (!TWeights.IsPacked)
+                {
+                    PanelPacking.PackPanel(MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref w, col), 147136),
+                        384, 384, 64, MemoryMarshal.CreateSpan(ref panelScratch, 24576));
+                    panel = ref panelScratch;
+                }
                 for (int tile = 0; tile < fullTiles; tile++)
                 {
                     Vector512<float> acc_r0_c0 = default, acc_r0_c1 = default, acc_r0_c2 = default, acc_r0_c3 = default;
                     Vector512<float> acc_r1_c0 = default, acc_r1_c1 = default, acc_r1_c2 = default, acc_r1_c3 = default;
                     Vector512<float> acc_r2_c0 = default, acc_r2_c1 = default, acc_r2_c2 = default, acc_r2_c3 = default;
                     Vector512<float> acc_r3_c0 = default, acc_r3_c1 = default, acc_r3_c2 = default, acc_r3_c3 = default;
-                    ref float bRow = ref Unsafe.Add(ref w, Weights(col * 384, col));
+                    ref float bRow = ref panel;
                     ref float aRow = ref Unsafe.Add(ref x, tile * 1536);
                     for (nint k = 0; k < 384; k++)
                     {
@@ -167,7 +179,7 @@ namespace FixedShapeAttention.Generated
                         acc_r3_c1 = Vector512.FusedMultiplyAdd(a_r3, b_c1, acc_r3_c1);
                         acc_r3_c2 = Vector512.FusedMultiplyAdd(a_r3, b_c2, acc_r3_c2);
                         acc_r3_c3 = Vector512.FusedMultiplyAdd(a_r3, b_c3, acc_r3_c3);
-                        bRow = ref Unsafe.Add(ref bRow, Weights(64, 384));
+                        bRow = ref Unsafe.Add(ref bRow, 64);
                     }
                     Vector512<float> bias_c0 = Vector512.LoadUnsafe(ref bias, (nuint)(col));
                     Vector512<float> bias_c1 = Vector512.LoadUnsafe(ref bias, (nuint)(col + 16));
@@ -194,7 +206,7 @@ namespace FixedShapeAttention.Generated
         }
 
         /// <summary>y = x·W + b for all 128 rows of a sequence and the chunk's share of the 384 columns.</summary>
-        private static void Rows_Vector256(ref float x, ref float w, ref float bias, ref float y, int part)
+        private static void Rows_Vector256(ref float x, ref float w, ref float bias, ref float y, ref float panelScratch, int part)
         {
             const int fullTiles = 32;
             // Columns are split, not rows: each chunk streams its 16-column panels of W once for every row.
@@ -202,13 +214,20 @@ namespace FixedShapeAttention.Generated
             int panelCount = RowPartition.Count(24, 4, part);
             for (int col = firstPanel * 16; col < (firstPanel + panelCount) * 16; col += 16)
             {
+                ref float panel = ref Unsafe.Add(ref w, col * 384);
+                if (!TWeights.IsPacked)
+                {
+                    PanelPacking.PackPanel(MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref w, col), 147088),
+                        384, 384, 16, MemoryMarshal.CreateSpan(ref panelScratch, 6144));
+                    panel = ref panelScratch;
+                }
                 for (int tile = 0; tile < fullTiles; tile++)
                 {
                     Vector256<float> acc_r0_c0 = default, acc_r0_c1 = default;
                     Vector256<float> acc_r1_c0 = default, acc_r1_c1 = default;
                     Vector256<float> acc_r2_c0 = default, acc_r2_c1 = default;
                     Vector256<float> acc_r3_c0 = default, acc_r3_c1 = default;
-                    ref float bRow = ref Unsafe.Add(ref w, Weights(col * 384, col));
+                    ref float bRow = ref panel;
                     ref float aRow = ref Unsafe.Add(ref x, tile * 1536);
                     for (nint k = 0; k < 384; k++)
                     {
@@ -226,7 +245,7 @@ namespace FixedShapeAttention.Generated
                         Vector256<float> a_r3 = Vector256.Create(Unsafe.Add(ref aRow, k + 1152));
                         acc_r3_c0 = Vector256.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
                         acc_r3_c1 = Vector256.FusedMultiplyAdd(a_r3, b_c1, acc_r3_c1);
-                        bRow = ref Unsafe.Add(ref bRow, Weights(16, 384));
+                        bRow = ref Unsafe.Add(ref bRow, 16);
                     }
                     Vector256<float> bias_c0 = Vector256.LoadUnsafe(ref bias, (nuint)(col));
                     Vector256<float> bias_c1 = Vector256.LoadUnsafe(ref bias, (nuint)(col + 8));
@@ -243,7 +262,7 @@ namespace FixedShapeAttention.Generated
         }
 
         /// <summary>y = x·W + b for all 128 rows of a sequence and the chunk's share of the 384 columns.</summary>
-        private static void Rows_Vector128(ref float x, ref float w, ref float bias, ref float y, int part)
+        private static void Rows_Vector128(ref float x, ref float w, ref float bias, ref float y, ref float panelScratch, int part)
         {
             const int fullTiles = 32;
             // Columns are split, not rows: each chunk streams its 8-column panels of W once for every row.
@@ -251,13 +270,20 @@ namespace FixedShapeAttention.Generated
             int panelCount = RowPartition.Count(48, 4, part);
             for (int col = firstPanel * 8; col < (firstPanel + panelCount) * 8; col += 8)
             {
+                ref float panel = ref Unsafe.Add(ref w, col * 384);
+                if (!TWeights.IsPacked)
+                {
+                    PanelPacking.PackPanel(MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref w, col), 147080),
+                        384, 384, 8, MemoryMarshal.CreateSpan(ref panelScratch, 3072));
+                    panel = ref panelScratch;
+                }
                 for (int tile = 0; tile < fullTiles; tile++)
                 {
                     Vector128<float> acc_r0_c0 = default, acc_r0_c1 = default;
                     Vector128<float> acc_r1_c0 = default, acc_r1_c1 = default;
                     Vector128<float> acc_r2_c0 = default, acc_r2_c1 = default;
                     Vector128<float> acc_r3_c0 = default, acc_r3_c1 = default;
-                    ref float bRow = ref Unsafe.Add(ref w, Weights(col * 384, col));
+                    ref float bRow = ref panel;
                     ref float aRow = ref Unsafe.Add(ref x, tile * 1536);
                     for (nint k = 0; k < 384; k++)
                     {
@@ -275,7 +301,7 @@ namespace FixedShapeAttention.Generated
                         Vector128<float> a_r3 = Vector128.Create(Unsafe.Add(ref aRow, k + 1152));
                         acc_r3_c0 = Vector128.MultiplyAddEstimate(a_r3, b_c0, acc_r3_c0);
                         acc_r3_c1 = Vector128.MultiplyAddEstimate(a_r3, b_c1, acc_r3_c1);
-                        bRow = ref Unsafe.Add(ref bRow, Weights(8, 384));
+                        bRow = ref Unsafe.Add(ref bRow, 8);
                     }
                     Vector128<float> bias_c0 = Vector128.LoadUnsafe(ref bias, (nuint)(col));
                     Vector128<float> bias_c1 = Vector128.LoadUnsafe(ref bias, (nuint)(col + 4));
@@ -292,7 +318,7 @@ namespace FixedShapeAttention.Generated
         }
 
         /// <summary>y = x·W + b for all 128 rows of a sequence and the chunk's share of the 384 columns.</summary>
-        private static void Rows_Scalar(ref float x, ref float w, ref float bias, ref float y, int part)
+        private static void Rows_Scalar(ref float x, ref float w, ref float bias, ref float y, ref float panelScratch, int part)
         {
             const int fullTiles = 32;
             // Columns are split, not rows: each chunk streams its 4-column panels of W once for every row.
@@ -300,13 +326,20 @@ namespace FixedShapeAttention.Generated
             int panelCount = RowPartition.Count(96, 4, part);
             for (int col = firstPanel * 4; col < (firstPanel + panelCount) * 4; col += 4)
             {
+                ref float panel = ref Unsafe.Add(ref w, col * 384);
+                if (!TWeights.IsPacked)
+                {
+                    PanelPacking.PackPanel(MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref w, col), 147076),
+                        384, 384, 4, MemoryMarshal.CreateSpan(ref panelScratch, 1536));
+                    panel = ref panelScratch;
+                }
                 for (int tile = 0; tile < fullTiles; tile++)
                 {
                     float acc_r0_c0 = 0f, acc_r0_c1 = 0f, acc_r0_c2 = 0f, acc_r0_c3 = 0f;
                     float acc_r1_c0 = 0f, acc_r1_c1 = 0f, acc_r1_c2 = 0f, acc_r1_c3 = 0f;
                     float acc_r2_c0 = 0f, acc_r2_c1 = 0f, acc_r2_c2 = 0f, acc_r2_c3 = 0f;
                     float acc_r3_c0 = 0f, acc_r3_c1 = 0f, acc_r3_c2 = 0f, acc_r3_c3 = 0f;
-                    ref float bRow = ref Unsafe.Add(ref w, Weights(col * 384, col));
+                    ref float bRow = ref panel;
                     ref float aRow = ref Unsafe.Add(ref x, tile * 1536);
                     for (nint k = 0; k < 384; k++)
                     {
@@ -334,7 +367,7 @@ namespace FixedShapeAttention.Generated
                         acc_r3_c1 = a_r3 * b_c1 + acc_r3_c1;
                         acc_r3_c2 = a_r3 * b_c2 + acc_r3_c2;
                         acc_r3_c3 = a_r3 * b_c3 + acc_r3_c3;
-                        bRow = ref Unsafe.Add(ref bRow, Weights(4, 384));
+                        bRow = ref Unsafe.Add(ref bRow, 4);
                     }
                     float bias_c0 = Unsafe.Add(ref bias, col);
                     float bias_c1 = Unsafe.Add(ref bias, col + 1);

@@ -27,6 +27,8 @@ namespace Demo
         /// <para>Prepacked overload: PackFeedForward stores each column panel of W1 and W2 contiguously in the order
         /// the tile reads it; FeedForward(x, weights, y) runs the same kernel body reading B from there, with the same
         /// multiply-adds in the same order (bit-identical results).</para>
+        /// <para>Plain arrays: B is read in place (under 512 KiB, unrolled or one panel wide, it stays in cache as it
+        /// is).</para>
         /// <para>Row tail: 13 rows = 3 tiles of 4 + a tail tile of 1 row, emitted as its own code.</para>
         /// <para>Scheduling: 4 chunks per sequence of at most 4 rows (hidden block 0 KiB). 37_440 flops per sequence;
         /// below 250_000 flops per call every chunk runs on the calling thread.</para>
@@ -119,34 +121,35 @@ namespace FixedShapeAttention.Generated
             ref float y = ref Unsafe.Add(ref buffers.Output, rowOffset);
             // Scratch: the hidden activations of this chunk's rows, at most 4 × 36.
             ref float hidden = ref MemoryMarshal.GetReference(WorkerScratch.Get(144));
+            ref float panelScratch = ref Unsafe.NullRef<float>(); // B is read in place (see the remarks)
             if (Vector512.IsHardwareAccelerated)
             {
-                Hidden_Vector512(ref x, ref buffers.Input1, ref buffers.Input2, ref hidden, fullTiles, hasTail);
+                Hidden_Vector512(ref x, ref buffers.Input1, ref buffers.Input2, ref hidden, ref panelScratch, fullTiles, hasTail);
                 ActivationPass.Apply512<GeluOperator>(MemoryMarshal.CreateSpan(ref hidden, (fullTiles * 4 + (hasTail ? 1 : 0)) * 36));
-                Output_Vector512(ref hidden, ref buffers.Input3, ref buffers.Input4, ref y, fullTiles, hasTail);
+                Output_Vector512(ref hidden, ref buffers.Input3, ref buffers.Input4, ref y, ref panelScratch, fullTiles, hasTail);
             }
             else if (Vector256.IsHardwareAccelerated)
             {
-                Hidden_Vector256(ref x, ref buffers.Input1, ref buffers.Input2, ref hidden, fullTiles, hasTail);
+                Hidden_Vector256(ref x, ref buffers.Input1, ref buffers.Input2, ref hidden, ref panelScratch, fullTiles, hasTail);
                 ActivationPass.Apply256<GeluOperator>(MemoryMarshal.CreateSpan(ref hidden, (fullTiles * 4 + (hasTail ? 1 : 0)) * 36));
-                Output_Vector256(ref hidden, ref buffers.Input3, ref buffers.Input4, ref y, fullTiles, hasTail);
+                Output_Vector256(ref hidden, ref buffers.Input3, ref buffers.Input4, ref y, ref panelScratch, fullTiles, hasTail);
             }
             else if (Vector128.IsHardwareAccelerated)
             {
-                Hidden_Vector128(ref x, ref buffers.Input1, ref buffers.Input2, ref hidden, fullTiles, hasTail);
+                Hidden_Vector128(ref x, ref buffers.Input1, ref buffers.Input2, ref hidden, ref panelScratch, fullTiles, hasTail);
                 ActivationPass.Apply128<GeluOperator>(MemoryMarshal.CreateSpan(ref hidden, (fullTiles * 4 + (hasTail ? 1 : 0)) * 36));
-                Output_Vector128(ref hidden, ref buffers.Input3, ref buffers.Input4, ref y, fullTiles, hasTail);
+                Output_Vector128(ref hidden, ref buffers.Input3, ref buffers.Input4, ref y, ref panelScratch, fullTiles, hasTail);
             }
             else
             {
-                Hidden_Scalar(ref x, ref buffers.Input1, ref buffers.Input2, ref hidden, fullTiles, hasTail);
+                Hidden_Scalar(ref x, ref buffers.Input1, ref buffers.Input2, ref hidden, ref panelScratch, fullTiles, hasTail);
                 ActivationPass.ApplyScalar<GeluOperator>(MemoryMarshal.CreateSpan(ref hidden, (fullTiles * 4 + (hasTail ? 1 : 0)) * 36));
-                Output_Scalar(ref hidden, ref buffers.Input3, ref buffers.Input4, ref y, fullTiles, hasTail);
+                Output_Scalar(ref hidden, ref buffers.Input3, ref buffers.Input4, ref y, ref panelScratch, fullTiles, hasTail);
             }
         }
 
         /// <summary>hidden = x·W1 + b1 (the activation follows as a pass) for the chunk's rows, 36 columns.</summary>
-        private static void Hidden_Vector512(ref float x, ref float w1, ref float b1, ref float hidden, int fullTiles, bool hasTail)
+        private static void Hidden_Vector512(ref float x, ref float w1, ref float b1, ref float hidden, ref float panelScratch, int fullTiles, bool hasTail)
         {
             for (int tile = 0; tile < fullTiles; tile++)
             {
@@ -221,7 +224,7 @@ namespace FixedShapeAttention.Generated
         }
 
         /// <summary>hidden = x·W1 + b1 (the activation follows as a pass) for the chunk's rows, 36 columns.</summary>
-        private static void Hidden_Vector256(ref float x, ref float w1, ref float b1, ref float hidden, int fullTiles, bool hasTail)
+        private static void Hidden_Vector256(ref float x, ref float w1, ref float b1, ref float hidden, ref float panelScratch, int fullTiles, bool hasTail)
         {
             for (int col = 0; col < 32; col += 16)
             {
@@ -327,7 +330,7 @@ namespace FixedShapeAttention.Generated
         }
 
         /// <summary>hidden = x·W1 + b1 (the activation follows as a pass) for the chunk's rows, 36 columns.</summary>
-        private static void Hidden_Vector128(ref float x, ref float w1, ref float b1, ref float hidden, int fullTiles, bool hasTail)
+        private static void Hidden_Vector128(ref float x, ref float w1, ref float b1, ref float hidden, ref float panelScratch, int fullTiles, bool hasTail)
         {
             for (int col = 0; col < 32; col += 8)
             {
@@ -433,7 +436,7 @@ namespace FixedShapeAttention.Generated
         }
 
         /// <summary>hidden = x·W1 + b1 (the activation follows as a pass) for the chunk's rows, 36 columns.</summary>
-        private static void Hidden_Scalar(ref float x, ref float w1, ref float b1, ref float hidden, int fullTiles, bool hasTail)
+        private static void Hidden_Scalar(ref float x, ref float w1, ref float b1, ref float hidden, ref float panelScratch, int fullTiles, bool hasTail)
         {
             for (int col = 0; col < 36; col += 4)
             {
@@ -525,7 +528,7 @@ namespace FixedShapeAttention.Generated
         }
 
         /// <summary>y = hidden·W2 + b2 for the chunk's rows, 20 columns.</summary>
-        private static void Output_Vector512(ref float hidden, ref float w2, ref float b2, ref float y, int fullTiles, bool hasTail)
+        private static void Output_Vector512(ref float hidden, ref float w2, ref float b2, ref float y, ref float panelScratch, int fullTiles, bool hasTail)
         {
             for (int tile = 0; tile < fullTiles; tile++)
             {
@@ -586,7 +589,7 @@ namespace FixedShapeAttention.Generated
         }
 
         /// <summary>y = hidden·W2 + b2 for the chunk's rows, 20 columns.</summary>
-        private static void Output_Vector256(ref float hidden, ref float w2, ref float b2, ref float y, int fullTiles, bool hasTail)
+        private static void Output_Vector256(ref float hidden, ref float w2, ref float b2, ref float y, ref float panelScratch, int fullTiles, bool hasTail)
         {
             for (int tile = 0; tile < fullTiles; tile++)
             {
@@ -689,7 +692,7 @@ namespace FixedShapeAttention.Generated
         }
 
         /// <summary>y = hidden·W2 + b2 for the chunk's rows, 20 columns.</summary>
-        private static void Output_Vector128(ref float hidden, ref float w2, ref float b2, ref float y, int fullTiles, bool hasTail)
+        private static void Output_Vector128(ref float hidden, ref float w2, ref float b2, ref float y, ref float panelScratch, int fullTiles, bool hasTail)
         {
             for (int col = 0; col < 16; col += 8)
             {
@@ -795,7 +798,7 @@ namespace FixedShapeAttention.Generated
         }
 
         /// <summary>y = hidden·W2 + b2 for the chunk's rows, 20 columns.</summary>
-        private static void Output_Scalar(ref float hidden, ref float w2, ref float b2, ref float y, int fullTiles, bool hasTail)
+        private static void Output_Scalar(ref float hidden, ref float w2, ref float b2, ref float y, ref float panelScratch, int fullTiles, bool hasTail)
         {
             for (int col = 0; col < 20; col += 4)
             {

@@ -21,6 +21,8 @@ namespace Demo
         /// the sequence uses it.</para>
         /// <para>Prepacked overload: PackProjection stores each column panel of W contiguously in the order the tile
         /// reads it; the same kernel body reads it there (bit-identical to the raw-span overload).</para>
+        /// <para>Plain arrays: B is read in place (under 512 KiB, unrolled or one panel wide, it stays in cache as it
+        /// is).</para>
         /// <para>Row tail: 13 rows = 3 tiles of 4 + a tail tile of 1 row, emitted as its own code.</para>
         /// <para>Scheduling: 4 chunks per sequence, each all 13 rows × a share of the column panels (so W is read once
         /// per sequence, not once per row block), 10_400 flops per sequence; below 250_000 flops per call every chunk
@@ -105,26 +107,27 @@ namespace FixedShapeAttention.Generated
             nint rowOffset = (nint)sequence * 260;
             ref float x = ref Unsafe.Add(ref buffers.Input0, rowOffset);
             ref float y = ref Unsafe.Add(ref buffers.Output, rowOffset);
+            ref float panelScratch = ref Unsafe.NullRef<float>(); // W is read in place (see the remarks)
             if (Vector512.IsHardwareAccelerated)
             {
-                Rows_Vector512(ref x, ref buffers.Input1, ref buffers.Input2, ref y, part);
+                Rows_Vector512(ref x, ref buffers.Input1, ref buffers.Input2, ref y, ref panelScratch, part);
             }
             else if (Vector256.IsHardwareAccelerated)
             {
-                Rows_Vector256(ref x, ref buffers.Input1, ref buffers.Input2, ref y, part);
+                Rows_Vector256(ref x, ref buffers.Input1, ref buffers.Input2, ref y, ref panelScratch, part);
             }
             else if (Vector128.IsHardwareAccelerated)
             {
-                Rows_Vector128(ref x, ref buffers.Input1, ref buffers.Input2, ref y, part);
+                Rows_Vector128(ref x, ref buffers.Input1, ref buffers.Input2, ref y, ref panelScratch, part);
             }
             else
             {
-                Rows_Scalar(ref x, ref buffers.Input1, ref buffers.Input2, ref y, part);
+                Rows_Scalar(ref x, ref buffers.Input1, ref buffers.Input2, ref y, ref panelScratch, part);
             }
         }
 
         /// <summary>y = x·W + b for all 13 rows of a sequence and the chunk's share of the 20 columns.</summary>
-        private static void Rows_Vector512(ref float x, ref float w, ref float bias, ref float y, int part)
+        private static void Rows_Vector512(ref float x, ref float w, ref float bias, ref float y, ref float panelScratch, int part)
         {
             const int fullTiles = 3;
             const bool hasTail = true;
@@ -191,7 +194,7 @@ namespace FixedShapeAttention.Generated
         }
 
         /// <summary>y = x·W + b for all 13 rows of a sequence and the chunk's share of the 20 columns.</summary>
-        private static void Rows_Vector256(ref float x, ref float w, ref float bias, ref float y, int part)
+        private static void Rows_Vector256(ref float x, ref float w, ref float bias, ref float y, ref float panelScratch, int part)
         {
             const int fullTiles = 3;
             const bool hasTail = true;
@@ -305,7 +308,7 @@ namespace FixedShapeAttention.Generated
         }
 
         /// <summary>y = x·W + b for all 13 rows of a sequence and the chunk's share of the 20 columns.</summary>
-        private static void Rows_Vector128(ref float x, ref float w, ref float bias, ref float y, int part)
+        private static void Rows_Vector128(ref float x, ref float w, ref float bias, ref float y, ref float panelScratch, int part)
         {
             const int fullTiles = 3;
             const bool hasTail = true;
@@ -419,7 +422,7 @@ namespace FixedShapeAttention.Generated
         }
 
         /// <summary>y = x·W + b for all 13 rows of a sequence and the chunk's share of the 20 columns.</summary>
-        private static void Rows_Scalar(ref float x, ref float w, ref float bias, ref float y, int part)
+        private static void Rows_Scalar(ref float x, ref float w, ref float bias, ref float y, ref float panelScratch, int part)
         {
             const int fullTiles = 3;
             const bool hasTail = true;

@@ -26,6 +26,8 @@ namespace Demo
         /// <para>Prepacked overload: PackFeedForward stores each column panel of W1 and W2 contiguously in the order
         /// the tile reads it; FeedForward(x, weights, y) runs the same kernel body reading B from there, with the same
         /// multiply-adds in the same order (bit-identical results).</para>
+        /// <para>Plain arrays: B is read in place (under 512 KiB, unrolled or one panel wide, it stays in cache as it
+        /// is).</para>
         /// <para>Row tail: 4 rows = 1 tile of 4, no row tail.</para>
         /// <para>Scheduling: 1 chunk per sequence of at most 4 rows (hidden block 0 KiB). 576 flops per sequence; below
         /// 250_000 flops per call every chunk runs on the calling thread.</para>
@@ -116,25 +118,26 @@ namespace FixedShapeAttention.Generated
             ref float y = ref Unsafe.Add(ref buffers.Output, rowOffset);
             // Scratch: the hidden activations of this chunk's rows, at most 4 × 12.
             ref float hidden = ref MemoryMarshal.GetReference(WorkerScratch.Get(48));
+            ref float panelScratch = ref Unsafe.NullRef<float>(); // B is read in place (see the remarks)
             if (Vector512.IsHardwareAccelerated || Vector256.IsHardwareAccelerated)
             {
-                Hidden_Vector256(ref x, ref buffers.Input1, ref buffers.Input2, ref hidden, fullTiles, hasTail);
-                Output_Scalar(ref hidden, ref buffers.Input3, ref buffers.Input4, ref y, fullTiles, hasTail);
+                Hidden_Vector256(ref x, ref buffers.Input1, ref buffers.Input2, ref hidden, ref panelScratch, fullTiles, hasTail);
+                Output_Scalar(ref hidden, ref buffers.Input3, ref buffers.Input4, ref y, ref panelScratch, fullTiles, hasTail);
             }
             else if (Vector128.IsHardwareAccelerated)
             {
-                Hidden_Vector128(ref x, ref buffers.Input1, ref buffers.Input2, ref hidden, fullTiles, hasTail);
-                Output_Scalar(ref hidden, ref buffers.Input3, ref buffers.Input4, ref y, fullTiles, hasTail);
+                Hidden_Vector128(ref x, ref buffers.Input1, ref buffers.Input2, ref hidden, ref panelScratch, fullTiles, hasTail);
+                Output_Scalar(ref hidden, ref buffers.Input3, ref buffers.Input4, ref y, ref panelScratch, fullTiles, hasTail);
             }
             else
             {
-                Hidden_Scalar(ref x, ref buffers.Input1, ref buffers.Input2, ref hidden, fullTiles, hasTail);
-                Output_Scalar(ref hidden, ref buffers.Input3, ref buffers.Input4, ref y, fullTiles, hasTail);
+                Hidden_Scalar(ref x, ref buffers.Input1, ref buffers.Input2, ref hidden, ref panelScratch, fullTiles, hasTail);
+                Output_Scalar(ref hidden, ref buffers.Input3, ref buffers.Input4, ref y, ref panelScratch, fullTiles, hasTail);
             }
         }
 
         /// <summary>hidden = Relu(x·W1 + b1) for the chunk's rows, 12 columns.</summary>
-        private static void Hidden_Vector256(ref float x, ref float w1, ref float b1, ref float hidden, int fullTiles, bool hasTail)
+        private static void Hidden_Vector256(ref float x, ref float w1, ref float b1, ref float hidden, ref float panelScratch, int fullTiles, bool hasTail)
         {
             for (int tile = 0; tile < fullTiles; tile++)
             {
@@ -176,7 +179,7 @@ namespace FixedShapeAttention.Generated
         }
 
         /// <summary>hidden = Relu(x·W1 + b1) for the chunk's rows, 12 columns.</summary>
-        private static void Hidden_Vector128(ref float x, ref float w1, ref float b1, ref float hidden, int fullTiles, bool hasTail)
+        private static void Hidden_Vector128(ref float x, ref float w1, ref float b1, ref float hidden, ref float panelScratch, int fullTiles, bool hasTail)
         {
             for (int tile = 0; tile < fullTiles; tile++)
             {
@@ -245,7 +248,7 @@ namespace FixedShapeAttention.Generated
         }
 
         /// <summary>hidden = Relu(x·W1 + b1) for the chunk's rows, 12 columns.</summary>
-        private static void Hidden_Scalar(ref float x, ref float w1, ref float b1, ref float hidden, int fullTiles, bool hasTail)
+        private static void Hidden_Scalar(ref float x, ref float w1, ref float b1, ref float hidden, ref float panelScratch, int fullTiles, bool hasTail)
         {
             for (int col = 0; col < 12; col += 4)
             {
@@ -310,7 +313,7 @@ namespace FixedShapeAttention.Generated
         }
 
         /// <summary>y = hidden·W2 + b2 for the chunk's rows, 3 columns.</summary>
-        private static void Output_Scalar(ref float hidden, ref float w2, ref float b2, ref float y, int fullTiles, bool hasTail)
+        private static void Output_Scalar(ref float hidden, ref float w2, ref float b2, ref float y, ref float panelScratch, int fullTiles, bool hasTail)
         {
             for (int tile = 0; tile < fullTiles; tile++)
             {

@@ -21,6 +21,8 @@ namespace Demo
         /// the sequence uses it.</para>
         /// <para>Prepacked overload: PackProjection stores each column panel of W contiguously in the order the tile
         /// reads it; the same kernel body reads it there (bit-identical to the raw-span overload).</para>
+        /// <para>Plain arrays: B is read in place (under 512 KiB, unrolled or one panel wide, it stays in cache as it
+        /// is).</para>
         /// <para>Row tail: 4 rows = 1 tile of 4, no row tail.</para>
         /// <para>Scheduling: 1 chunk per sequence, each all 4 rows, 72 flops per sequence; below 250_000 flops per call
         /// every chunk runs on the calling thread.</para>
@@ -104,11 +106,12 @@ namespace FixedShapeAttention.Generated
             nint rowOffset = (nint)sequence * 12;
             ref float x = ref Unsafe.Add(ref buffers.Input0, rowOffset);
             ref float y = ref Unsafe.Add(ref buffers.Output, rowOffset);
-            Rows_Scalar(ref x, ref buffers.Input1, ref buffers.Input2, ref y, part);
+            ref float panelScratch = ref Unsafe.NullRef<float>(); // W is read in place (see the remarks)
+            Rows_Scalar(ref x, ref buffers.Input1, ref buffers.Input2, ref y, ref panelScratch, part);
         }
 
         /// <summary>y = x·W + b for all 4 rows of a sequence and the chunk's share of the 3 columns.</summary>
-        private static void Rows_Scalar(ref float x, ref float w, ref float bias, ref float y, int part)
+        private static void Rows_Scalar(ref float x, ref float w, ref float bias, ref float y, ref float panelScratch, int part)
         {
             const int fullTiles = 1;
             for (int tile = 0; tile < fullTiles; tile++)
