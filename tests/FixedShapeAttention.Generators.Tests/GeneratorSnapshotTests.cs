@@ -63,12 +63,14 @@ public sealed class GeneratorSnapshotTests
     /// lines, MiniLM 2,276): bodies shared between ISA branches and between the raw and packed kernels are emitted once.
     /// The budgets grew with the training kernels (attention backward with its two-phase path, and the weighted layers'
     /// training passes: WorkedExample 1,520 lines, MiniLm 2,624, OddCausal 3,506 on 2026-11-30), which reuse the
-    /// forward's Q·Kᵀ bodies and the one-phase backward's product bodies instead of emitting their own.
+    /// forward's Q·Kᵀ bodies and the one-phase backward's product bodies instead of emitting their own. The training row
+    /// passes (LayerNorm forward and backward, embedding backward, cross-entropy) cost 121 lines per shape, mostly their
+    /// documentation (each body is one call of TrainingOperations), and raised every budget by exactly that.
     /// </summary>
     [Theory]
-    [InlineData("WorkedExample", 1600)]
-    [InlineData("MiniLm", 2700)]
-    [InlineData("OddCausal", 3600)]
+    [InlineData("WorkedExample", 1721)]
+    [InlineData("MiniLm", 2821)]
+    [InlineData("OddCausal", 3721)]
     public void Generated_sources_stay_within_their_size_budget(string shape, int maxLines)
     {
         GeneratorRun run = GeneratorHarness.Run(SourceOf(shape));

@@ -147,7 +147,7 @@ internal static class TrainingEmitter
             {
                 $"/// <summary>LayerNorm over rows of {e} for training: <c>y = (x − μ)·σ⁻¹·γ + β</c>, keeping each row's μ and σ⁻¹ (<c>[batch, {s}]</c>),",
                 "/// which <c>LayerNormBackward</c> reads; <paramref name=\"y\"/> may be <paramref name=\"x\"/> itself.</summary>",
-            }.Concat(Remarks(w, new[] { $"Scheduling: {rows.LayerNormScheduling}." })).Concat(new[]
+            }.Concat(Remarks(w, new[] { $"Scheduling: {rows.LayerNormForwardScheduling}." })).Concat(new[]
             {
                 "/// <exception cref=\"global::System.ArgumentException\">A length does not match the shape, an output overlaps another span, or",
                 "/// <paramref name=\"epsilon\"/> is negative or not finite.</exception>",
@@ -155,7 +155,7 @@ internal static class TrainingEmitter
             () =>
             {
                 w.Line(Validates);
-                Call(w, "LayerNormForward", "x", "gamma", "beta", "epsilon", "y", "mean", "inverseDeviation", $"{s}", $"{e}", "maxDegreeOfParallelism");
+                Call(w, "LayerNormForward", "x", "gamma", "beta", "epsilon", "y", "mean", "inverseDeviation", $"sequenceLength: {s}", $"embeddingDim: {e}", "maxDegreeOfParallelism");
             });
 
         w.Line();
@@ -171,7 +171,7 @@ internal static class TrainingEmitter
             {
                 "/// <summary>LayerNorm's backward pass: dx = σ⁻¹·(dy·γ − mean(dy·γ) − x̂·mean(dy·γ·x̂)) into <paramref name=\"inputGradient\"/>",
                 "/// (plus <paramref name=\"residualGradient\"/> unless it is empty), dγ += Σ dy·x̂ and dβ += Σ dy.</summary>",
-            }.Concat(Remarks(w, new[] { $"Scheduling: {rows.LayerNormScheduling}." })).Concat(new[]
+            }.Concat(Remarks(w, new[] { $"Scheduling: {rows.LayerNormBackwardScheduling}." })).Concat(new[]
             {
                 "/// <exception cref=\"global::System.ArgumentException\">A length does not match the shape, or a gradient overlaps another span.</exception>",
             }).ToArray(),
@@ -180,7 +180,7 @@ internal static class TrainingEmitter
                 w.Line(Validates);
                 Call(
                     w, "LayerNormBackward", "x", "gamma", "mean", "inverseDeviation", "outputGradient", "residualGradient", "inputGradient", "gammaGradient",
-                    "betaGradient", $"{s}", $"{e}", $"{rows.ColumnBlock}", "maxDegreeOfParallelism");
+                    "betaGradient", $"sequenceLength: {s}", $"embeddingDim: {e}", $"columnBlock: {rows.ColumnBlock}", "maxDegreeOfParallelism");
             });
 
         w.Line();
@@ -201,7 +201,8 @@ internal static class TrainingEmitter
             () =>
             {
                 w.Line(Validates);
-                Call(w, "EmbeddingBackward", "tokens", "outputGradient", "tokenGradient", "positionGradient", $"{s}", $"{e}", $"{rows.ColumnBlock}", "maxDegreeOfParallelism");
+                Call(w, "EmbeddingBackward", "tokens", "outputGradient", "tokenGradient", "positionGradient", $"sequenceLength: {s}", $"embeddingDim: {e}", $"columnBlock: {rows.ColumnBlock}",
+                    "maxDegreeOfParallelism");
             });
 
         w.Line();
@@ -225,7 +226,7 @@ internal static class TrainingEmitter
                 w.Line(Validates);
                 w.List(
                     $"return {Operations}.CrossEntropy(",
-                    new[] { "logits", "targets", "vocabularySize", "logitGradients", "averageOver", $"{s}", $"{rows.CrossEntropyRowsPerChunk}", "maxDegreeOfParallelism" },
+                    new[] { "logits", "targets", "vocabularySize", "logitGradients", "averageOver", $"sequenceLength: {s}", $"rowsPerChunk: {rows.CrossEntropyRowsPerChunk}", "maxDegreeOfParallelism" },
                     ");");
             });
     }

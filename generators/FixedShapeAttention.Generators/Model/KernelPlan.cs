@@ -108,7 +108,9 @@ internal sealed record FeedForwardTrainingPlan(long BackwardFlopsPerSequence, st
 /// rows one sequence per chunk, the cross-entropy <see cref="CrossEntropyRowsPerChunk"/> rows per chunk; with the
 /// sentences that explain them.
 /// </summary>
-internal sealed record RowPassPlan(int ColumnBlock, int CrossEntropyRowsPerChunk, string LayerNormScheduling, string EmbeddingScheduling, string CrossEntropyScheduling);
+internal sealed record RowPassPlan(
+    int ColumnBlock, int CrossEntropyRowsPerChunk, string LayerNormForwardScheduling, string LayerNormBackwardScheduling, string EmbeddingScheduling,
+    string CrossEntropyScheduling);
 
 /// <summary>
 /// Everything decided about a shape before emission, each decision with its reason: per ISA branch the strategy, tiles

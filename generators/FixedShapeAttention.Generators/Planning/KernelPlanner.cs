@@ -144,14 +144,15 @@ internal static class KernelPlanner
         int columnChunks = (e + block - 1) / block;
         int rowsPerChunk = ChunkSizing.RowPassRowsPerChunk(s);
         string columns = $"{columnChunks} chunk{Plural(columnChunks)} of {block} column{Plural(block)}";
-        string layerNorm = $"forward: 1 chunk per sequence, each row alone; backward: dγ and dβ first (dx may overwrite dy), {columns}, each column " +
-            $"summed down each sequence's {s} rows from zero and the sums added in sequence order, then dx 1 chunk per sequence; no element " +
-            "depends on the chunking, so the bits are the same for every thread count and for micro-batches of whole sequences";
+        string layerNormForward = "1 chunk per sequence, each row alone (the decoder's row function, so the bits do not depend on the chunks)";
+        string layerNormBackward = $"dγ and dβ first (dx may overwrite dy), {columns}, each column summed down each sequence's {s} rows from " +
+            "zero and the sums added in sequence order; then dx, 1 chunk per sequence; no element depends on the chunking, so the bits are the " +
+            "same for every thread count and for micro-batches of whole sequences";
         string embedding = $"{columns} of every embedding row, each walking the rows in order (a repeated token's rows add in row order, without " +
             "a race or a reduction buffer)";
         string crossEntropy = $"{rowsPerChunk} row{Plural(rowsPerChunk)} per chunk, each row's gradient alone; the chunks' loss sums (double, rows " +
             "in order) added in chunk order";
-        return new RowPassPlan(block, rowsPerChunk, layerNorm, embedding, crossEntropy);
+        return new RowPassPlan(block, rowsPerChunk, layerNormForward, layerNormBackward, embedding, crossEntropy);
     }
 
     /// <summary>
