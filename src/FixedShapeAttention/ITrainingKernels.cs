@@ -47,6 +47,33 @@ public interface ITrainingKernels : ITransformerKernels
         ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> outputGradient, Span<float> inputGradient, Span<float> weightGradient,
         Span<float> biasGradient, bool accumulateInputGradient, int maxDegreeOfParallelism);
 
+    /// <summary>LayerNorm over the shape's EmbeddingDim for training: <c>y = (x − μ)·σ⁻¹·γ + β</c> per row, keeping each row's μ in
+    /// <paramref name="mean"/> and σ⁻¹ = 1/√(var + <paramref name="epsilon"/>) in <paramref name="inverseDeviation"/>
+    /// (<c>[batch, SequenceLength]</c>), which <c>LayerNormBackward</c> reads. <paramref name="y"/> may be <paramref name="x"/> itself.</summary>
+    static abstract void LayerNormForTraining(
+        ReadOnlySpan<float> x, ReadOnlySpan<float> gamma, ReadOnlySpan<float> beta, float epsilon, Span<float> y, Span<float> mean,
+        Span<float> inverseDeviation, int maxDegreeOfParallelism);
+
+    /// <summary>LayerNorm's backward pass: dx into <paramref name="inputGradient"/> (overwritten; plus <paramref name="residualGradient"/>,
+    /// unless it is empty, for a residual branch), and dγ, dβ added to theirs, each column summed per sequence and the sums added in
+    /// sequence order. <paramref name="inputGradient"/> may be <paramref name="outputGradient"/> or <paramref name="residualGradient"/> itself.</summary>
+    static abstract void LayerNormBackward(
+        ReadOnlySpan<float> x, ReadOnlySpan<float> gamma, ReadOnlySpan<float> mean, ReadOnlySpan<float> inverseDeviation, ReadOnlySpan<float> outputGradient,
+        ReadOnlySpan<float> residualGradient, Span<float> inputGradient, Span<float> gammaGradient, Span<float> betaGradient, int maxDegreeOfParallelism);
+
+    /// <summary>The embeddings' backward pass: row r of <paramref name="outputGradient"/> added to row <c>tokens[r]</c> of
+    /// <paramref name="tokenGradient"/> (<c>[vocabulary, EmbeddingDim]</c>) and, unless it is empty, to row <c>r mod SequenceLength</c>
+    /// of <paramref name="positionGradient"/>, in row order for every element; token ids are checked before any write.</summary>
+    static abstract void EmbeddingBackward(
+        ReadOnlySpan<int> tokens, ReadOnlySpan<float> outputGradient, Span<float> tokenGradient, Span<float> positionGradient, int maxDegreeOfParallelism);
+
+    /// <summary>The fused, stable softmax cross-entropy of a language-model head over whole sequences (see
+    /// <see cref="Training.SoftmaxCrossEntropy"/>): writes the logits' gradient (it may overwrite the logits) and returns the loss sum
+    /// over the scored targets divided by <paramref name="averageOver"/> (0: by the scored targets). A target of
+    /// <see cref="Training.SoftmaxCrossEntropy.IgnoreIndex"/> is not scored.</summary>
+    static abstract double CrossEntropyLoss(
+        ReadOnlySpan<float> logits, ReadOnlySpan<int> targets, int vocabularySize, Span<float> logitGradients, int averageOver, int maxDegreeOfParallelism);
+
     /// <summary>As the other overload, with the key-padding mask the forward pass used.</summary>
     static abstract void AttentionBackward(
         ReadOnlySpan<float> q, ReadOnlySpan<float> k, ReadOnlySpan<float> v, ReadOnlySpan<int> keyCounts, ReadOnlySpan<float> output,

@@ -63,14 +63,16 @@ public sealed class GeneratorSnapshotTests
     /// lines, MiniLM 2,276): bodies shared between ISA branches and between the raw and packed kernels are emitted once.
     /// The budgets grew with the training kernels (attention backward with its two-phase path, and the weighted layers'
     /// training passes: WorkedExample 1,520 lines, MiniLm 2,624, OddCausal 3,506 on 2026-11-30), which reuse the
-    /// forward's Q·Kᵀ bodies and the one-phase backward's product bodies instead of emitting their own.
-    /// The Vector128 branch (issue 13) added ~90–500 lines a shape: WorkedExample 1,608, MiniLm 3,112, OddCausal 4,045.
-    /// Packing W panels on the fly for plain arrays added a few lines a product (MiniLm 3,206).
+    /// forward's Q·Kᵀ bodies and the one-phase backward's product bodies instead of emitting their own. The training row
+    /// passes (LayerNorm forward and backward, embedding backward, cross-entropy) cost 121 lines per shape, mostly their
+    /// documentation (each body is one call of TrainingOperations), and raised every budget by exactly that.
+    /// The Vector128 branch (issue 13) added ~90–500 lines a shape: WorkedExample 1,608, MiniLm 3,112, OddCausal 4,045
+    /// before the row passes. Packing W panels on the fly for plain arrays added a few lines a product (MiniLm 3,206).
     /// </summary>
     [Theory]
-    [InlineData("WorkedExample", 1700)]
-    [InlineData("MiniLm", 3300)]
-    [InlineData("OddCausal", 4100)]
+    [InlineData("WorkedExample", 1821)]
+    [InlineData("MiniLm", 3421)]
+    [InlineData("OddCausal", 4221)]
     public void Generated_sources_stay_within_their_size_budget(string shape, int maxLines)
     {
         GeneratorRun run = GeneratorHarness.Run(SourceOf(shape));

@@ -92,6 +92,23 @@ public sealed class KernelPlannerTests
         Assert.False(Plan(21, 256, 511, heads: 1).FeedForwardColumnSplit);
     }
 
+    [Theory]
+    [InlineData(4, 3, 3, 1)]
+    [InlineData(7, 13, 13, 2)]
+    [InlineData(21, 256, 64, 6)]
+    [InlineData(33, 96, 32, 9)]
+    [InlineData(128, 384, 96, 32)]
+    public void Row_passes_split_columns_into_whole_vectors_and_rows_into_four_parts(int sequenceLength, int embeddingDim, int columnBlock, int rowsPerChunk)
+    {
+        RowPassPlan rows = Plan(sequenceLength, embeddingDim, 8).RowPasses;
+        Assert.Equal(columnBlock, rows.ColumnBlock);
+        Assert.Equal(rowsPerChunk, rows.CrossEntropyRowsPerChunk);
+        // At most four column owners, and every block but the last a whole number of 16-float vectors.
+        Assert.True((embeddingDim + columnBlock - 1) / columnBlock <= 4);
+        Assert.True(columnBlock == embeddingDim || columnBlock % 16 == 0);
+        Assert.Contains("sequence order", rows.LayerNormBackwardScheduling);
+    }
+
     [Fact]
     public void Attention_packs_each_head_once_and_walks_long_heads_in_blocks_of_score_rows()
     {

@@ -246,6 +246,7 @@ internal static class AttentionEmitter
         var product = new ProductSpec("q", shape.EmbeddingDim, "keysT", plan.ScoreStride, "scores", plan.ScoreStride, branch.Scores)
         {
             SkipColumnsAfter = shape.Causal ? "lastRow" : null,
+            SkipTilesBeforeColumnFrom = shape.Causal ? "firstRow" : null,
             Epilogue = (_, accumulator, _) => $"{accumulator} * scale",
         };
         var isa = IsaSyntax.ForLanes(branch.Scores.Layout.Lanes);
@@ -258,7 +259,7 @@ internal static class AttentionEmitter
             w.Line($"{isa.Type} scale = {isa.Broadcast("Scale")};");
             if (shape.Causal)
             {
-                w.Line("// Column panels that start after the chunk's last query are entirely masked: skipped.");
+                w.Line("// Column panels that start after the chunk's last query, and row tiles that end before a panel's first key, are masked: skipped.");
                 w.Line($"int lastRow = firstRow + fullTiles * {plan.RowTile}{(plan.TailRows > 0 ? $" + (hasTail ? {plan.TailRows} : 0)" : "")} - 1;");
             }
 

@@ -12,7 +12,11 @@ internal static class KernelEmitterCommon
     /// process default, and with it, whose body <paramref name="body"/> writes. <paramref name="docLines"/> document
     /// the first; the second inherits them. Parameters are (type, name) in the generated spelling.
     /// </summary>
-    public static void EmitOverloadPair(SourceWriter w, string name, (string Type, string Name)[] parameters, string[] docLines, Action body)
+    public static void EmitOverloadPair(SourceWriter w, string name, (string Type, string Name)[] parameters, string[] docLines, Action body) =>
+        EmitOverloadPair(w, "void", name, parameters, docLines, body);
+
+    /// <summary>As the other overload, for a method that returns <paramref name="returnType"/>.</summary>
+    public static void EmitOverloadPair(SourceWriter w, string returnType, string name, (string Type, string Name)[] parameters, string[] docLines, Action body)
     {
         string[] declared = parameters.Select(p => $"{p.Type} {p.Name}").ToArray();
         string[] cref = parameters.Select(p => p.Type.Replace('<', '{').Replace('>', '}')).ToArray();
@@ -22,13 +26,13 @@ internal static class KernelEmitterCommon
         }
 
         w.Line(FileHeaderEmitter.GeneratedCode);
-        w.List($"public static void {name}(", declared, ") =>");
+        w.List($"public static {returnType} {name}(", declared, ") =>");
         w.List($"    {name}(", parameters.Select(p => p.Name).Append(Spans.DefaultParallelism), ");");
         w.Line();
         w.List($"/// <inheritdoc cref=\"{name}(", cref, ")\"/>", commentPrefix: "///");
         w.Line("/// <param name=\"maxDegreeOfParallelism\">-1 for every processor, 1 for the calling thread only. Results are bit-identical for every value.</param>");
         w.Line(FileHeaderEmitter.GeneratedCode);
-        w.List($"public static void {name}(", declared.Append("int maxDegreeOfParallelism"), ")");
+        w.List($"public static {returnType} {name}(", declared.Append("int maxDegreeOfParallelism"), ")");
         using (w.Block())
         {
             body();

@@ -130,7 +130,16 @@ internal static class MatMulEmitter
                 }
             }
 
-            using (w.Block(product.Plan.PairRowTiles ? "for (; tile < fullTiles; tile++)" : "for (int tile = 0; tile < fullTiles; tile++)"))
+            string firstTile = "0";
+            Index blockStart = block.Slots[0];
+            if (product.SkipTilesBeforeColumnFrom is { } firstRow && !product.Plan.PairRowTiles && !(blockStart.IsConstant && blockStart.Constant == 0))
+            {
+                // Causal: a row tile that ends before the block's first key sees none of its keys (the first tile that reaches it
+                // is the one holding row max(block start − firstRow, 0)).
+                firstTile = $"Math.Max(0, {blockStart} - {firstRow}) / {rowTile}";
+            }
+
+            using (w.Block(product.Plan.PairRowTiles ? "for (; tile < fullTiles; tile++)" : $"for (int tile = {firstTile}; tile < fullTiles; tile++)"))
             {
                 if (product.RowStartOrigin is { } origin)
                 {

@@ -39,6 +39,14 @@ internal sealed class ProductSpec
     /// <summary>Scores of a causal kernel: skip column panels that start after this row variable (all masked).</summary>
     public string? SkipColumnsAfter { get; set; }
 
+    /// <summary>
+    /// Scores of a causal kernel, with <see cref="SkipColumnsAfter"/>: the chunk's first row, so that each column block's row
+    /// tile loop starts at the first tile whose last row reaches the block (the tiles before it see none of its keys). The
+    /// outputs skipped are masked ones, which every reader of the scores leaves alone (the softmax and the backward row
+    /// pass read keys 0..row only); the others are the same FMA chains as before, so no bit changes.
+    /// </summary>
+    public string? SkipTilesBeforeColumnFrom { get; set; }
+
     /// <summary>P·V of a causal kernel: row r of the tile reads keys 0..rowStart+r only; this names rowStart.</summary>
     public string? CausalRowStart { get; set; }
 

@@ -109,6 +109,17 @@ internal sealed record AttentionBackwardPlan(int ScratchFloats, long FlopsPerSeq
 internal sealed record FeedForwardTrainingPlan(long BackwardFlopsPerSequence, string Scheduling);
 
 /// <summary>
+/// How the training's row passes run (LayerNorm forward and backward, the embedding scatter, the cross-entropy), each
+/// on the runtime's one definition with the shape's constants: LayerNorm's dγ and dβ and the embedding scatter by
+/// blocks of <see cref="ColumnBlock"/> columns (a column has one owner, which walks the rows in order), LayerNorm's
+/// rows one sequence per chunk, the cross-entropy <see cref="CrossEntropyRowsPerChunk"/> rows per chunk; with the
+/// sentences that explain them.
+/// </summary>
+internal sealed record RowPassPlan(
+    int ColumnBlock, int CrossEntropyRowsPerChunk, string LayerNormForwardScheduling, string LayerNormBackwardScheduling, string EmbeddingScheduling,
+    string CrossEntropyScheduling);
+
+/// <summary>
 /// Everything decided about a shape before emission, each decision with its reason: per ISA branch the strategy, tiles
 /// and row-tile pairing; the row tail; the attention chunks and blocks; the feed-forward chunks, column split and
 /// activation pass; the projection chunks; the column ownership of column-split products; the packed weight sizes and
@@ -138,6 +149,7 @@ internal sealed record KernelPlan(
     string ActivationReason,
     long FeedForwardFlopsPerSequence,
     FeedForwardTrainingPlan FeedForwardTraining,
+    RowPassPlan RowPasses,
     int ProjectionChunksPerSequence,
     long ProjectionFlopsPerSequence,
     long ParallelThresholdFlops,

@@ -102,6 +102,7 @@ internal static class KernelPlanner
                 Scheduling: "the packing product copies each panel of op(B) once per call into per-thread scratch (weights change at every " +
                     "step, so nothing is prepacked) and splits C's column panels and row tiles across threads; the weight and bias gradients are " +
                     $"added one sequence ({s} rows) at a time in batch order, so a batch and its micro-batches of whole sequences give the same bits"),
+            PlanRowPasses(shape),
             ProjectionChunksPerSequence: projectionSplit ? columnChunks : 1,
             ChunkSizing.ProjectionFlopsPerSequence(s, e),
             ChunkSizing.ParallelThresholdFlops,
@@ -129,6 +130,29 @@ internal static class KernelPlanner
         string split = $"with fewer (sequence, head) pairs than threads, two phases over a buffer the call shares ({shared * 4 / 1024} KiB per pair): " +
             $"P and dS in {rowParts} row block{Plural(rowParts)} per head, then dQ, dK and dV as {3 * rowParts} chunks per head";
         return new AttentionBackwardPlan((int)scratch, flops, scheduling, rowParts, (int)shared, split);
+    }
+
+    /// <summary>
+    /// The training's row passes. Sums across rows (dγ, dβ, the embedding rows a repeated token collects) are split by
+    /// columns, not rows: a column's owner walks the rows in order, so no two chunks add into one element and nothing has
+    /// to be reduced afterwards. Row-local work (LayerNorm's rows, the cross-entropy's rows) is split by rows.
+    /// </summary>
+    private static RowPassPlan PlanRowPasses(ShapeSpec shape)
+    {
+        int s = shape.SequenceLength, e = shape.EmbeddingDim;
+        int block = ChunkSizing.RowPassColumnBlock(e);
+        int columnChunks = (e + block - 1) / block;
+        int rowsPerChunk = ChunkSizing.RowPassRowsPerChunk(s);
+        string columns = $"{columnChunks} chunk{Plural(columnChunks)} of {block} column{Plural(block)}";
+        string layerNormForward = "1 chunk per sequence, each row alone (the decoder's row function, so the bits do not depend on the chunks)";
+        string layerNormBackward = $"dγ and dβ first (dx may overwrite dy), {columns}, each column summed down each sequence's {s} rows from " +
+            "zero and the sums added in sequence order; then dx, 1 chunk per sequence; no element depends on the chunking, so the bits are the " +
+            "same for every thread count and for micro-batches of whole sequences";
+        string embedding = $"{columns} of every embedding row, each walking the rows in order (a repeated token's rows add in row order, without " +
+            "a race or a reduction buffer)";
+        string crossEntropy = $"{rowsPerChunk} row{Plural(rowsPerChunk)} per chunk, each row's gradient alone; the chunks' loss sums (double, rows " +
+            "in order) added in chunk order";
+        return new RowPassPlan(block, rowsPerChunk, layerNormForward, layerNormBackward, embedding, crossEntropy);
     }
 
     /// <summary>

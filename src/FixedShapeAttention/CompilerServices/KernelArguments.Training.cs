@@ -114,6 +114,140 @@ public static partial class KernelArguments
         return batch;
     }
 
+    /// <summary>Checks the spans of a LayerNorm forward pass for training and returns the batch size.</summary>
+    /// <exception cref="ArgumentException">A length does not match the shape (x and y [batch, sequenceLength, embeddingDim], γ and β
+    /// embeddingDim, the means and reciprocal deviations batch × sequenceLength), y partly overlaps x (it may be x itself), an
+    /// output overlaps another span, or <paramref name="epsilon"/> is negative or not finite.</exception>
+    public static int ValidateLayerNormForTraining(
+        ReadOnlySpan<float> x, ReadOnlySpan<float> gamma, ReadOnlySpan<float> beta, float epsilon, Span<float> y, Span<float> mean,
+        Span<float> inverseDeviation, int sequenceLength, int embeddingDim)
+    {
+        int batch = WholeSequences(x, nameof(x), sequenceLength, embeddingDim);
+        ExactLength(gamma, nameof(gamma), embeddingDim, 1, "EmbeddingDim");
+        ExactLength(beta, nameof(beta), embeddingDim, 1, "EmbeddingDim");
+        SameLength(y, nameof(y), x.Length, nameof(x));
+        RowStatistics(mean, nameof(mean), batch, sequenceLength);
+        RowStatistics(inverseDeviation, nameof(inverseDeviation), batch, sequenceLength);
+        if (!(epsilon >= 0) || float.IsPositiveInfinity(epsilon))
+        {
+            throw new ArgumentOutOfRangeException(nameof(epsilon), epsilon, $"epsilon: expected a finite value ≥ 0, got {epsilon}.");
+        }
+
+        SameOrApart(y, nameof(y), x, nameof(x));
+        GradientApart(y, nameof(y), gamma, beta, mean, inverseDeviation, default, default);
+        GradientApart(mean, nameof(mean), x, gamma, beta, y, inverseDeviation, default);
+        GradientApart(inverseDeviation, nameof(inverseDeviation), x, gamma, beta, y, mean, default);
+        return batch;
+    }
+
+    /// <summary>Checks the spans of a LayerNorm backward pass and returns the batch size.</summary>
+    /// <exception cref="ArgumentException">A length does not match the shape (x, dy and dx [batch, sequenceLength, embeddingDim], the
+    /// residual gradient empty or as long as x, γ and its gradients embeddingDim, the means and reciprocal deviations batch ×
+    /// sequenceLength), dx partly overlaps dy or the residual gradient (it may be either itself), or a gradient overlaps another span.</exception>
+    public static int ValidateLayerNormBackward(
+        ReadOnlySpan<float> x, ReadOnlySpan<float> gamma, ReadOnlySpan<float> mean, ReadOnlySpan<float> inverseDeviation, ReadOnlySpan<float> outputGradient,
+        ReadOnlySpan<float> residualGradient, Span<float> inputGradient, Span<float> gammaGradient, Span<float> betaGradient, int sequenceLength, int embeddingDim)
+    {
+        int batch = WholeSequences(x, nameof(x), sequenceLength, embeddingDim);
+        ExactLength(gamma, nameof(gamma), embeddingDim, 1, "EmbeddingDim");
+        RowStatistics(mean, nameof(mean), batch, sequenceLength);
+        RowStatistics(inverseDeviation, nameof(inverseDeviation), batch, sequenceLength);
+        SameLength(outputGradient, nameof(outputGradient), x.Length, nameof(x));
+        if (!residualGradient.IsEmpty)
+        {
+            SameLength(residualGradient, nameof(residualGradient), x.Length, nameof(x));
+        }
+
+        SameLength(inputGradient, nameof(inputGradient), x.Length, nameof(x));
+        ExactLength(gammaGradient, nameof(gammaGradient), embeddingDim, 1, "EmbeddingDim");
+        ExactLength(betaGradient, nameof(betaGradient), embeddingDim, 1, "EmbeddingDim");
+        SameOrApart(inputGradient, nameof(inputGradient), outputGradient, nameof(outputGradient));
+        SameOrApart(inputGradient, nameof(inputGradient), residualGradient, nameof(residualGradient));
+        GradientApart(inputGradient, nameof(inputGradient), x, gamma, mean, inverseDeviation, gammaGradient, betaGradient);
+        GradientApart(gammaGradient, nameof(gammaGradient), x, gamma, mean, inverseDeviation, outputGradient, residualGradient);
+        GradientApart(betaGradient, nameof(betaGradient), x, gamma, mean, inverseDeviation, outputGradient, residualGradient);
+        NotOverlapping(gammaGradient, nameof(gammaGradient), betaGradient, nameof(betaGradient));
+        return batch;
+    }
+
+    /// <summary>Checks the spans and token ids of an embedding backward pass and returns the vocabulary size (the token
+    /// gradient's rows).</summary>
+    /// <exception cref="ArgumentException">A length does not match the shape (tokens whole sequences of sequenceLength, dx one row of
+    /// embeddingDim per token, the token gradient a positive number of rows of embeddingDim, the position gradient empty or
+    /// sequenceLength × embeddingDim), a gradient overlaps another span, or a token id is outside the vocabulary.</exception>
+    public static int ValidateEmbeddingBackward(
+        ReadOnlySpan<int> tokens, ReadOnlySpan<float> outputGradient, Span<float> tokenGradient, Span<float> positionGradient, int sequenceLength, int embeddingDim)
+    {
+        Positive(sequenceLength, nameof(sequenceLength));
+        Positive(embeddingDim, nameof(embeddingDim));
+        if (tokens.IsEmpty || tokens.Length % sequenceLength != 0)
+        {
+            throw new ArgumentException($"tokens: expected a positive multiple of {sequenceLength} (SequenceLength), got {tokens.Length}.", nameof(tokens));
+        }
+
+        ExactLength(outputGradient, nameof(outputGradient), tokens.Length, embeddingDim, "tokens × EmbeddingDim");
+        if (tokenGradient.IsEmpty || tokenGradient.Length % embeddingDim != 0)
+        {
+            throw new ArgumentException(
+                $"tokenGradient: expected a positive multiple of {embeddingDim} (vocabulary × EmbeddingDim), got {tokenGradient.Length}.", nameof(tokenGradient));
+        }
+
+        if (!positionGradient.IsEmpty)
+        {
+            ExactLength(positionGradient, nameof(positionGradient), sequenceLength, embeddingDim, "SequenceLength×EmbeddingDim");
+        }
+
+        NotOverlapping(tokenGradient, nameof(tokenGradient), outputGradient, nameof(outputGradient));
+        NotOverlapping(positionGradient, nameof(positionGradient), outputGradient, nameof(outputGradient));
+        NotOverlapping(positionGradient, nameof(positionGradient), tokenGradient, nameof(tokenGradient));
+        int vocabulary = tokenGradient.Length / embeddingDim;
+        for (int i = 0; i < tokens.Length; i++)
+        {
+            if ((uint)tokens[i] >= (uint)vocabulary)
+            {
+                throw new ArgumentException($"tokens[{i}]: expected a token in [0, {vocabulary}) (tokenGradient's rows), got {tokens[i]}.", nameof(tokens));
+            }
+        }
+
+        return vocabulary;
+    }
+
+    /// <summary>Checks the arguments of a fused softmax cross-entropy over whole sequences and returns the count the loss is
+    /// averaged over.</summary>
+    /// <exception cref="ArgumentException">The targets are not whole sequences, a length does not match (logits and their gradient
+    /// targets × vocabularySize), the gradient partly overlaps the logits (it may be the logits themselves), a target is outside
+    /// the vocabulary and not <c>SoftmaxCrossEntropy.IgnoreIndex</c>, or <paramref name="averageOver"/> is negative or below
+    /// the scored targets.</exception>
+    public static int ValidateCrossEntropy(
+        ReadOnlySpan<float> logits, ReadOnlySpan<int> targets, int vocabularySize, Span<float> logitGradients, int averageOver, int sequenceLength)
+    {
+        Positive(sequenceLength, nameof(sequenceLength));
+        if (targets.IsEmpty || targets.Length % sequenceLength != 0)
+        {
+            throw new ArgumentException($"targets: expected a positive multiple of {sequenceLength} (SequenceLength), got {targets.Length}.", nameof(targets));
+        }
+
+        return Training.SoftmaxCrossEntropy.Validate(logits, targets, vocabularySize, logitGradients, averageOver);
+    }
+
+    private static void RowStatistics(ReadOnlySpan<float> span, string name, int batch, int sequenceLength)
+    {
+        if (span.Length != (long)batch * sequenceLength)
+        {
+            throw new ArgumentException(
+                $"{name}: expected {(long)batch * sequenceLength} floats (batch {batch} × SequenceLength {sequenceLength}), got {span.Length}.", name);
+        }
+    }
+
+    /// <summary>An output that may be an input itself (it is read row by row before it is written) but not partly overlap it.</summary>
+    private static void SameOrApart(ReadOnlySpan<float> output, string outputName, ReadOnlySpan<float> input, string inputName)
+    {
+        if (output.Overlaps(input, out int offset) && (offset != 0 || output.Length != input.Length))
+        {
+            throw new ArgumentException($"{outputName}: partly overlaps {inputName}; pass the same memory or separate buffers.", outputName);
+        }
+    }
+
     private static void HiddenLength(ReadOnlySpan<float> span, string name, long expected)
     {
         if (span.Length != expected)

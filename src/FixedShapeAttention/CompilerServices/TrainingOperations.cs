@@ -123,6 +123,67 @@ public static class TrainingOperations
         TrainingKernels.ActivationBackward(activation, h, dg, chunkLength, maxDegreeOfParallelism);
     }
 
+    /// <summary>LayerNorm over rows of <paramref name="embeddingDim"/>, keeping each row's mean and reciprocal deviation: one
+    /// chunk per sequence, each row by the decoder's row function (the bits do not depend on the chunks or the threads).</summary>
+    /// <exception cref="ArgumentException">As <see cref="KernelArguments.ValidateLayerNormForTraining"/>.</exception>
+    public static void LayerNormForward(
+        ReadOnlySpan<float> x, ReadOnlySpan<float> gamma, ReadOnlySpan<float> beta, float epsilon, Span<float> y, Span<float> mean,
+        Span<float> inverseDeviation, int sequenceLength, int embeddingDim, int maxDegreeOfParallelism)
+    {
+        KernelArguments.ValidateLayerNormForTraining(x, gamma, beta, epsilon, y, mean, inverseDeviation, sequenceLength, embeddingDim);
+        KernelParallelism.Resolve(maxDegreeOfParallelism);
+        TrainingLayerNorm.Forward(x, gamma, beta, epsilon, y, mean, inverseDeviation, sequenceLength, maxDegreeOfParallelism);
+    }
+
+    /// <summary>LayerNorm's backward pass: dγ and dβ added to, by blocks of <paramref name="columnBlock"/> columns, each column
+    /// summed per sequence from zero and the sums added in sequence order; then dx (plus <paramref name="residualGradient"/>
+    /// unless it is empty) by sequences. The same bits for every degree of parallelism, column block and micro-batching.</summary>
+    /// <exception cref="ArgumentException">As <see cref="KernelArguments.ValidateLayerNormBackward"/>, or <paramref name="columnBlock"/> is not positive.</exception>
+    public static void LayerNormBackward(
+        ReadOnlySpan<float> x, ReadOnlySpan<float> gamma, ReadOnlySpan<float> mean, ReadOnlySpan<float> inverseDeviation, ReadOnlySpan<float> outputGradient,
+        ReadOnlySpan<float> residualGradient, Span<float> inputGradient, Span<float> gammaGradient, Span<float> betaGradient, int sequenceLength,
+        int embeddingDim, int columnBlock, int maxDegreeOfParallelism)
+    {
+        KernelArguments.ValidateLayerNormBackward(
+            x, gamma, mean, inverseDeviation, outputGradient, residualGradient, inputGradient, gammaGradient, betaGradient, sequenceLength, embeddingDim);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(columnBlock);
+        KernelParallelism.Resolve(maxDegreeOfParallelism);
+        TrainingLayerNorm.Backward(
+            x, gamma, mean, inverseDeviation, outputGradient, residualGradient, inputGradient, gammaGradient, betaGradient, sequenceLength, columnBlock,
+            maxDegreeOfParallelism);
+    }
+
+    /// <summary>The embeddings' backward pass: row r of <paramref name="outputGradient"/> added to row <c>tokens[r]</c> of
+    /// <paramref name="tokenGradient"/> and, unless it is empty, to row <c>r mod sequenceLength</c> of
+    /// <paramref name="positionGradient"/>; each chunk owns <paramref name="columnBlock"/> columns and walks the rows in order,
+    /// so every element gets its additions in row order on any number of threads.</summary>
+    /// <exception cref="ArgumentException">As <see cref="KernelArguments.ValidateEmbeddingBackward"/> (token ids are checked before
+    /// any write), or <paramref name="columnBlock"/> is not positive.</exception>
+    public static void EmbeddingBackward(
+        ReadOnlySpan<int> tokens, ReadOnlySpan<float> outputGradient, Span<float> tokenGradient, Span<float> positionGradient, int sequenceLength,
+        int embeddingDim, int columnBlock, int maxDegreeOfParallelism)
+    {
+        KernelArguments.ValidateEmbeddingBackward(tokens, outputGradient, tokenGradient, positionGradient, sequenceLength, embeddingDim);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(columnBlock);
+        KernelParallelism.Resolve(maxDegreeOfParallelism);
+        EmbeddingGradients.ScatterAdd(tokens, outputGradient, tokenGradient, positionGradient, embeddingDim, sequenceLength, columnBlock, maxDegreeOfParallelism);
+    }
+
+    /// <summary>The fused, stable softmax cross-entropy of <see cref="SoftmaxCrossEntropy"/> over whole sequences, in chunks of
+    /// <paramref name="rowsPerChunk"/> rows on up to <paramref name="maxDegreeOfParallelism"/> threads: each row's gradient alone,
+    /// the chunks' loss sums (double, rows in order) added in chunk order, so the loss and gradients do not depend on the threads.</summary>
+    /// <returns>The loss sum divided by the count it averages over (<paramref name="averageOver"/>, or the scored targets when 0).</returns>
+    /// <exception cref="ArgumentException">As <see cref="KernelArguments.ValidateCrossEntropy"/>, or <paramref name="rowsPerChunk"/> is not positive.</exception>
+    public static double CrossEntropy(
+        ReadOnlySpan<float> logits, ReadOnlySpan<int> targets, int vocabularySize, Span<float> logitGradients, int averageOver, int sequenceLength,
+        int rowsPerChunk, int maxDegreeOfParallelism)
+    {
+        int count = KernelArguments.ValidateCrossEntropy(logits, targets, vocabularySize, logitGradients, averageOver, sequenceLength);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(rowsPerChunk);
+        KernelParallelism.Resolve(maxDegreeOfParallelism);
+        return SoftmaxCrossEntropy.Compute(logits, targets, vocabularySize, logitGradients, count, rowsPerChunk, maxDegreeOfParallelism);
+    }
+
     private static void Defined(Activation activation)
     {
         if (!Enum.IsDefined(activation))

@@ -121,4 +121,18 @@ internal static class ChunkSizing
     public static int MaxTilesPerChunk(int tiles, int chunks) => (tiles + chunks - 1) / chunks;
 
     private static int Clamp(long parts, int tiles) => (int)System.Math.Min(System.Math.Max(parts, 1), tiles);
+
+    /// <summary>
+    /// Chunks the training's row passes split a row's width or a sequence's rows into (LayerNorm's dγ and dβ, the embedding
+    /// scatter, the cross-entropy rows): enough for 2–4 threads on one sequence. Their work is linear in the activations, a
+    /// few per cent of a step, so the split only has to keep cores from idling, and none of them changes a bit.
+    /// </summary>
+    public const int RowPassChunks = 4;
+
+    /// <summary>Column block of a column-owned row pass: <see cref="RowPassChunks"/> blocks of whole 16-float vectors (one
+    /// block when the width is below that).</summary>
+    public static int RowPassColumnBlock(int width) => System.Math.Min(width, ((width + RowPassChunks - 1) / RowPassChunks + 15) / 16 * 16);
+
+    /// <summary>Rows per cross-entropy chunk: a sequence in <see cref="RowPassChunks"/> parts (fewer for a shorter sequence).</summary>
+    public static int RowPassRowsPerChunk(int sequenceLength) => (sequenceLength + RowPassChunks - 1) / RowPassChunks;
 }

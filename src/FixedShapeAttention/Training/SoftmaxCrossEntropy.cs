@@ -42,6 +42,41 @@ public static class SoftmaxCrossEntropy
     /// the scored rows.</exception>
     public static double Compute(ReadOnlySpan<float> logits, ReadOnlySpan<int> targets, int vocabularySize, Span<float> logitGradients, int averageOver)
     {
+        int count = Validate(logits, targets, vocabularySize, logitGradients, averageOver);
+        double inverseCount = count == 0 ? 0 : 1.0 / count;
+        return Rows(logits, targets, vocabularySize, logitGradients, inverseCount) * inverseCount;
+    }
+
+    /// <summary>
+    /// As <see cref="Compute(ReadOnlySpan{float}, ReadOnlySpan{int}, int, Span{float}, int)"/>, in chunks of
+    /// <paramref name="rowsPerChunk"/> rows on up to <paramref name="maxDegreeOfParallelism"/> threads: each row's gradient
+    /// is computed alone, so its bits do not depend on the chunks; each chunk's loss sum (in double, rows in order) is
+    /// then added in chunk order, so the loss does not depend on the threads either. The caller has validated
+    /// (<see cref="Validate"/>, which returned <paramref name="count"/>).
+    /// </summary>
+    internal static unsafe double Compute(ReadOnlySpan<float> logits, ReadOnlySpan<int> targets, int vocabularySize, Span<float> logitGradients,
+        int count, int rowsPerChunk, int maxDegreeOfParallelism)
+    {
+        int rows = targets.Length, chunks = (rows + rowsPerChunk - 1) / rowsPerChunk;
+        double inverseCount = count == 0 ? 0 : 1.0 / count;
+        // One double per chunk, in the call's scratch (two floats each): the chunks write their own, the caller adds them in order.
+        Span<float> partials = CallScratch.Get(2 * chunks);
+        fixed (float* pz = logits, pdz = logitGradients, pp = partials)
+        fixed (int* pt = targets)
+        {
+            var kernel = new RowsKernel(pz, pt, pdz, (double*)pp, rows, vocabularySize, rowsPerChunk, inverseCount);
+            ParallelRunner.Run(kernel, chunks, 12L * rows * vocabularySize, maxDegreeOfParallelism, default, default, default, default, default, default);
+            double lossSum = 0;
+            for (int chunk = 0; chunk < chunks; chunk++)
+                lossSum += ((double*)pp)[chunk];
+            return lossSum * inverseCount;
+        }
+    }
+
+    /// <summary>Checks the arguments of <see cref="Compute(ReadOnlySpan{float}, ReadOnlySpan{int}, int, Span{float}, int)"/>
+    /// before anything is written, and returns the count the loss is averaged over.</summary>
+    internal static int Validate(ReadOnlySpan<float> logits, ReadOnlySpan<int> targets, int vocabularySize, ReadOnlySpan<float> logitGradients, int averageOver)
+    {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(vocabularySize);
         int rows = targets.Length;
         if ((long)rows * vocabularySize != logits.Length)
@@ -65,10 +100,14 @@ public static class SoftmaxCrossEntropy
 
         if (averageOver < 0 || (averageOver > 0 && averageOver < scored))
             throw new ArgumentOutOfRangeException(nameof(averageOver), averageOver, $"averageOver: expected 0 or at least the {scored} scored targets.");
-        int count = averageOver == 0 ? scored : averageOver;
+        return averageOver == 0 ? scored : averageOver;
+    }
+
+    /// <summary>The gradients of the rows, and the sum of their losses in double, rows in order.</summary>
+    private static double Rows(ReadOnlySpan<float> logits, ReadOnlySpan<int> targets, int vocabularySize, Span<float> logitGradients, double inverseCount)
+    {
         double lossSum = 0;
-        double inverseCount = count == 0 ? 0 : 1.0 / count;
-        for (int row = 0; row < rows; row++)
+        for (int row = 0; row < targets.Length; row++)
         {
             ReadOnlySpan<float> z = logits.Slice(row * vocabularySize, vocabularySize);
             Span<float> dz = logitGradients.Slice(row * vocabularySize, vocabularySize);
@@ -88,7 +127,20 @@ public static class SoftmaxCrossEntropy
             dz[target] -= (float)inverseCount;
         }
 
-        return lossSum * inverseCount;
+        return lossSum;
+    }
+
+    private readonly unsafe struct RowsKernel(float* logits, int* targets, float* gradients, double* partials, int rows, int vocabularySize, int rowsPerChunk, double inverseCount)
+        : IChunkKernel
+    {
+        public void Execute(in KernelBuffers buffers, int chunk)
+        {
+            int first = chunk * rowsPerChunk, count = Math.Min(rows, first + rowsPerChunk) - first;
+            nint offset = (nint)first * vocabularySize, length = (nint)count * vocabularySize;
+            partials[chunk] = Rows(
+                new ReadOnlySpan<float>(logits + offset, (int)length), new ReadOnlySpan<int>(targets + first, count), vocabularySize,
+                new Span<float>(gradients + offset, (int)length), inverseCount);
+        }
     }
 
     // MathF.Max returns NaN when either argument is NaN, and Vector256.Max does the same per lane (IEEE 754:2019 maximum).

@@ -9,9 +9,10 @@ namespace FixedShapeAttention.Training;
 /// <summary>
 /// LayerNorm of a training step over [rows, width], a chunk of whole sequences per worker. Forward: each row by
 /// <see cref="Row"/>, so a row's bits do not depend on the chunking (and the decoder, which normalises the same rows
-/// one call at a time, gets the same bits). Backward: dγ and dβ are summed per sequence in row order into a partial of
-/// its own, and the partials are then added to the gradients in sequence order on the calling thread: the same bits
-/// for every degree of parallelism, and for micro-batches of whole sequences.
+/// one call at a time, gets the same bits). Backward: dγ and dβ are summed per sequence in row order from zero, and
+/// the sums added to the gradients in sequence order, by column blocks (a column has one owner, so no reduction
+/// buffer): the same bits for every degree of parallelism, and for micro-batches of whole sequences. The runtime-shape
+/// model and the kernels generated for a shape (through <see cref="TrainingOperations"/>) both run this code.
 /// </summary>
 internal static unsafe class TrainingLayerNorm
 {
@@ -30,23 +31,22 @@ internal static unsafe class TrainingLayerNorm
     /// <summary>
     /// dx = σ⁻¹·(dy·γ − mean(dy·γ) − x̂·mean(dy·γ·x̂)) (+ <paramref name="residual"/> when given, the residual branch's
     /// gradient, added after the rounding as a separate add would), and dγ += Σ dy·x̂, dβ += Σ dy. dx may be dy or the
-    /// residual itself. <paramref name="partials"/> holds 2·width floats per sequence.
+    /// residual itself. Two parallel passes: dγ and dβ first (dx may overwrite dy), by blocks of
+    /// <paramref name="columnBlock"/> columns, each column summed down each sequence's rows from zero and the sums added
+    /// in sequence order; then dx by sequences, each row on its own. No element depends on the chunking, so the bits
+    /// are the same for every degree of parallelism and for micro-batches of whole sequences.
     /// </summary>
     public static void Backward(ReadOnlySpan<float> x, ReadOnlySpan<float> gamma, ReadOnlySpan<float> mean, ReadOnlySpan<float> inverseDeviation,
-        ReadOnlySpan<float> dy, ReadOnlySpan<float> residual, Span<float> dx, Span<float> dGamma, Span<float> dBeta, Span<float> partials,
-        int sequenceLength, int maxDegreeOfParallelism)
+        ReadOnlySpan<float> dy, ReadOnlySpan<float> residual, Span<float> dx, Span<float> dGamma, Span<float> dBeta,
+        int sequenceLength, int columnBlock, int maxDegreeOfParallelism)
     {
         int rows = mean.Length, width = gamma.Length, sequences = (rows + sequenceLength - 1) / sequenceLength;
-        fixed (float* px = x, pg = gamma, pm = mean, pr = inverseDeviation, pdy = dy, pres = residual, pdx = dx, pp = partials)
+        fixed (float* px = x, pg = gamma, pm = mean, pr = inverseDeviation, pdy = dy, pres = residual, pdx = dx, pdg = dGamma, pdb = dBeta)
         {
-            var kernel = new BackwardKernel(px, pg, pm, pr, pdy, residual.IsEmpty ? null : pres, pdx, pp, width, sequenceLength, rows);
-            ParallelRunner.Run(kernel, sequences, 12L * rows * width, maxDegreeOfParallelism, default, default, default, default, default, default);
-        }
-
-        for (int s = 0; s < sequences; s++)
-        {
-            TrainingKernels.Add(dGamma, partials.Slice(2 * s * width, width));
-            TrainingKernels.Add(dBeta, partials.Slice((2 * s + 1) * width, width));
+            var parameters = new ParameterGradientKernel(px, pm, pr, pdy, pdg, pdb, width, sequenceLength, rows, columnBlock);
+            ParallelRunner.Run(parameters, (width + columnBlock - 1) / columnBlock, 4L * rows * width, maxDegreeOfParallelism, default, default, default, default, default, default);
+            var inputs = new InputGradientKernel(px, pg, pm, pr, pdy, residual.IsEmpty ? null : pres, pdx, width, sequenceLength, rows);
+            ParallelRunner.Run(inputs, sequences, 10L * rows * width, maxDegreeOfParallelism, default, default, default, default, default, default);
         }
     }
 
@@ -131,21 +131,72 @@ internal static unsafe class TrainingLayerNorm
         }
     }
 
-    private readonly struct BackwardKernel(float* x, float* gamma, float* mean, float* rstd, float* dy, float* residual, float* dx, float* partials, int width, int sequenceLength, int rows) : IChunkKernel
+    /// <summary>dγ and dβ of columns [chunk·columnBlock, …): per sequence, each column's sum down the rows in registers from
+    /// zero (as a cleared partial would be), then added to the gradient; sequences in order.</summary>
+    private readonly struct ParameterGradientKernel(float* x, float* mean, float* rstd, float* dy, float* dGamma, float* dBeta, int width, int sequenceLength, int rows, int columnBlock) : IChunkKernel
     {
         public void Execute(in KernelBuffers buffers, int chunk)
         {
-            float* dGamma = partials + (nint)2 * chunk * width, dBeta = dGamma + width;
-            new Span<float>(dGamma, 2 * width).Clear();
-            for (int r = chunk * sequenceLength, end = Math.Min(rows, r + sequenceLength); r < end; r++)
+            int first = chunk * columnBlock, end = Math.Min(width, first + columnBlock);
+            for (int start = 0; start < rows; start += sequenceLength)
             {
-                nint offset = (nint)r * width;
-                BackwardRow(x + offset, gamma, mean[r], rstd[r], dy + offset, residual is null ? null : residual + offset, dx + offset, dGamma, dBeta, width);
+                int stop = Math.Min(rows, start + sequenceLength), j = first;
+                if (Vector256.IsHardwareAccelerated)
+                {
+                    for (; j <= end - 16; j += 16)
+                    {
+                        Vector256<float> g0 = Vector256<float>.Zero, g1 = g0, b0 = g0, b1 = g0;
+                        for (int r = start; r < stop; r++)
+                        {
+                            float* xr = x + (nint)r * width + j, dyr = dy + (nint)r * width + j;
+                            var mu = Vector256.Create(mean[r]);
+                            var inverse = Vector256.Create(rstd[r]);
+                            var dy0 = Vector256.Load(dyr);
+                            var dy1 = Vector256.Load(dyr + 8);
+                            g0 += dy0 * ((Vector256.Load(xr) - mu) * inverse);
+                            g1 += dy1 * ((Vector256.Load(xr + 8) - mu) * inverse);
+                            b0 += dy0;
+                            b1 += dy1;
+                        }
+
+                        (Vector256.Load(dGamma + j) + g0).Store(dGamma + j);
+                        (Vector256.Load(dGamma + j + 8) + g1).Store(dGamma + j + 8);
+                        (Vector256.Load(dBeta + j) + b0).Store(dBeta + j);
+                        (Vector256.Load(dBeta + j + 8) + b1).Store(dBeta + j + 8);
+                    }
+                }
+
+                // The same operations per element as the vectors: the width does not change the bits.
+                for (; j < end; j++)
+                {
+                    float g = 0, b = 0;
+                    for (int r = start; r < stop; r++)
+                    {
+                        float dyi = dy[(nint)r * width + j];
+                        g += dyi * ((x[(nint)r * width + j] - mean[r]) * rstd[r]);
+                        b += dyi;
+                    }
+
+                    dGamma[j] += g;
+                    dBeta[j] += b;
+                }
             }
         }
     }
 
-    private static void BackwardRow(float* x, float* gamma, float mu, float rstd, float* dy, float* residual, float* dx, float* dGamma, float* dBeta, int n)
+    private readonly struct InputGradientKernel(float* x, float* gamma, float* mean, float* rstd, float* dy, float* residual, float* dx, int width, int sequenceLength, int rows) : IChunkKernel
+    {
+        public void Execute(in KernelBuffers buffers, int chunk)
+        {
+            for (int r = chunk * sequenceLength, end = Math.Min(rows, r + sequenceLength); r < end; r++)
+            {
+                nint offset = (nint)r * width;
+                BackwardRow(x + offset, gamma, mean[r], rstd[r], dy + offset, residual is null ? null : residual + offset, dx + offset, width);
+            }
+        }
+    }
+
+    private static void BackwardRow(float* x, float* gamma, float mu, float rstd, float* dy, float* residual, float* dx, int n)
     {
         int i = 0;
         double sumDxhat = 0, sumDxhatXhat = 0;
@@ -165,8 +216,6 @@ internal static unsafe class TrainingLayerNorm
                 s1 += dxHigh;
                 p0 = Vector256.FusedMultiplyAdd(dxLow, xLow, p0);
                 p1 = Vector256.FusedMultiplyAdd(dxHigh, xHigh, p1);
-                (Vector256.Load(dGamma + i) + dyi * xhat).Store(dGamma + i);
-                (Vector256.Load(dBeta + i) + dyi).Store(dBeta + i);
             }
 
             sumDxhat = Vector256.Sum(s0 + s1);
@@ -179,8 +228,6 @@ internal static unsafe class TrainingLayerNorm
             float dxhat = dy[i] * gamma[i];
             sumDxhat += dxhat;
             sumDxhatXhat += (double)dxhat * xhat;
-            dGamma[i] += dy[i] * xhat;
-            dBeta[i] += dy[i];
         }
 
         float meanDxhat = (float)(sumDxhat / n), meanDxhatXhat = (float)(sumDxhatXhat / n);

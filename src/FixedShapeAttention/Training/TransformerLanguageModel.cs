@@ -36,6 +36,7 @@ public sealed class TransformerLanguageModel
     private TrainingAttentionKernels _attention;
     private GeneratedFeedForward? _feedForward;
     private GeneratedProjections? _projections;
+    private TrainingRowKernels _rows;
 
     /// <summary>A model with every parameter zero; see <see cref="Initialize"/>.</summary>
     /// <exception cref="ArgumentException">The configuration is inconsistent (a dimension not positive, Dim not a multiple of Heads).</exception>
@@ -45,6 +46,7 @@ public sealed class TransformerLanguageModel
         config.Validate();
         _c = config;
         _attention = new RuntimeAttentionKernels(config);
+        _rows = new RuntimeRowKernels(config);
         int d = config.Dim, f = config.Ffn, kv = config.KeyValueDim;
         var parameters = new List<TrainableTensor>();
         TrainableTensor Add(string name, bool decays, params int[] shape)
@@ -94,10 +96,11 @@ public sealed class TransformerLanguageModel
 
     /// <summary>
     /// Runs attention, and the feed-forward network when the declared <c>FfnDim</c> and <c>Activation</c> match the
-    /// configuration's, forward and backward, on the kernels the source generator emitted for
-    /// <typeparamref name="TKernels"/>'s declared shape instead of the runtime-shape ones; the gradients agree within
-    /// float rounding (both are held to the same float64 reference). Projections, LayerNorm, the embeddings and the
-    /// cross-entropy stay on the runtime-shape kernels.
+    /// configuration's, forward and backward, the square projections' backward passes, LayerNorm, the embeddings'
+    /// backward pass and the cross-entropy on the kernels the source generator emitted for <typeparamref name="TKernels"/>'s
+    /// declared shape instead of the runtime-shape ones; the gradients agree within float rounding (both are held to the
+    /// same float64 reference). The forward products of the projections, the embedding lookup and the head stay on the
+    /// runtime-shape kernels.
     /// </summary>
     /// <returns>This model.</returns>
     /// <exception cref="ArgumentException">The declared shape's SequenceLength, EmbeddingDim, Heads or Causal differs from the
@@ -118,6 +121,7 @@ public sealed class TransformerLanguageModel
         _attention = new GeneratedAttentionKernels<TKernels>();
         _feedForward = shape.FfnDim == _c.Ffn && shape.Activation == _c.Activation ? new GeneratedFeedForward<TKernels>() : null;
         _projections = new GeneratedProjections<TKernels>();
+        _rows = new GeneratedRowKernels<TKernels>();
         return this;
     }
 
@@ -195,7 +199,7 @@ public sealed class TransformerLanguageModel
         Forward(tokens, batch, w, maxDegreeOfParallelism);
         Span<float> logits = w.Logits.AsSpan(0, tokens.Length * _c.Vocabulary);
         // The gradient of the logits overwrites them: backward needs only the gradient.
-        double loss = SoftmaxCrossEntropy.Compute(logits, targets, _c.Vocabulary, logits, averageOver);
+        double loss = _rows.CrossEntropy(logits, targets, _c.Vocabulary, logits, averageOver, maxDegreeOfParallelism);
         Backward(tokens, batch, w, maxDegreeOfParallelism);
         return loss;
     }
@@ -364,7 +368,7 @@ public sealed class TransformerLanguageModel
         if (_c.PreNorm)
         {
             headInput = w.FinalNorm.AsSpan(0, n * d);
-            TrainingLayerNorm.Forward(final, _finalGamma!.Value, _finalBeta!.Value, _c.LayerNormEpsilon, headInput, w.FinalMean.AsSpan(0, n), w.FinalRstd.AsSpan(0, n), _c.SequenceLength, dop);
+            _rows.LayerNormForward(final, _finalGamma!.Value, _finalBeta!.Value, _c.LayerNormEpsilon, headInput, w.FinalMean.AsSpan(0, n), w.FinalRstd.AsSpan(0, n), dop);
         }
 
         if (_head is null)
@@ -380,7 +384,7 @@ public sealed class TransformerLanguageModel
         if (_c.PreNorm)
         {
             attentionInput = c.Norm1.AsSpan(0, n * d);
-            TrainingLayerNorm.Forward(input, p.Ln1Gamma.Value, p.Ln1Beta.Value, _c.LayerNormEpsilon, attentionInput, c.Mean1.AsSpan(0, n), c.Rstd1.AsSpan(0, n), _c.SequenceLength, dop);
+            _rows.LayerNormForward(input, p.Ln1Gamma.Value, p.Ln1Beta.Value, _c.LayerNormEpsilon, attentionInput, c.Mean1.AsSpan(0, n), c.Rstd1.AsSpan(0, n), dop);
         }
 
         int kv = _c.KeyValueDim;
@@ -403,12 +407,12 @@ public sealed class TransformerLanguageModel
         if (_c.PreNorm)
         {
             ffnInput = c.Norm2.AsSpan(0, n * d);
-            TrainingLayerNorm.Forward(sum1, p.Ln2Gamma.Value, p.Ln2Beta.Value, _c.LayerNormEpsilon, ffnInput, c.Mean2.AsSpan(0, n), c.Rstd2.AsSpan(0, n), _c.SequenceLength, dop);
+            _rows.LayerNormForward(sum1, p.Ln2Gamma.Value, p.Ln2Beta.Value, _c.LayerNormEpsilon, ffnInput, c.Mean2.AsSpan(0, n), c.Rstd2.AsSpan(0, n), dop);
         }
         else
         {
             ffnInput = c.Norm1.AsSpan(0, n * d);
-            TrainingLayerNorm.Forward(sum1, p.Ln1Gamma.Value, p.Ln1Beta.Value, _c.LayerNormEpsilon, ffnInput, c.Mean1.AsSpan(0, n), c.Rstd1.AsSpan(0, n), _c.SequenceLength, dop);
+            _rows.LayerNormForward(sum1, p.Ln1Gamma.Value, p.Ln1Beta.Value, _c.LayerNormEpsilon, ffnInput, c.Mean1.AsSpan(0, n), c.Rstd1.AsSpan(0, n), dop);
         }
 
         Span<float> ffnOutput = _c.PreNorm ? output : c.Norm2.AsSpan(0, n * d);
@@ -431,7 +435,7 @@ public sealed class TransformerLanguageModel
         {
             Span<float> sum2 = ffnOutput;
             Add(sum2, ffnInput);
-            TrainingLayerNorm.Forward(sum2, p.Ln2Gamma.Value, p.Ln2Beta.Value, _c.LayerNormEpsilon, output, c.Mean2.AsSpan(0, n), c.Rstd2.AsSpan(0, n), _c.SequenceLength, dop);
+            _rows.LayerNormForward(sum2, p.Ln2Gamma.Value, p.Ln2Beta.Value, _c.LayerNormEpsilon, output, c.Mean2.AsSpan(0, n), c.Rstd2.AsSpan(0, n), dop);
         }
     }
 
@@ -454,22 +458,25 @@ public sealed class TransformerLanguageModel
         }
 
         if (_c.PreNorm)
-            TrainingLayerNorm.Backward(w.Residual[_layers.Length].AsSpan(0, n * d), _finalGamma!.Value, w.FinalMean.AsSpan(0, n), w.FinalRstd.AsSpan(0, n), dx, default, dx, _finalGamma.Gradient, _finalBeta!.Gradient, w.LayerNormPartials, t, dop);
+            _rows.LayerNormBackward(w.Residual[_layers.Length].AsSpan(0, n * d), _finalGamma!.Value, w.FinalMean.AsSpan(0, n), w.FinalRstd.AsSpan(0, n), dx, default, dx, _finalGamma.Gradient, _finalBeta!.Gradient, dop);
 
         for (int l = _layers.Length - 1; l >= 0; l--)
             LayerBackward(_layers[l], w.Caches[l], w.Residual[l].AsSpan(0, n * d), dx, batch, w, dop);
 
-        for (int b = 0; b < batch; b++)
+        Span<float> positionGradient = _positions is null ? default : _positions.Gradient;
+        if (_head is null)
         {
-            if (_head is null)
-                PanelGemm.Multiply(dLogits.Slice(b * t * v, t * v), v, true, headInput.Slice(b * t * d, t * d), d, false, _tokens.Gradient, d, v, d, t, true, dop);
-            for (int r = b * t; r < (b + 1) * t; r++)
+            // The tied head's share and the embedding rows of each sequence, sequence by sequence: micro-batches add the same
+            // terms to the token gradient in the same order.
+            for (int b = 0; b < batch; b++)
             {
-                ReadOnlySpan<float> row = dx.Slice(r * d, d);
-                TrainingKernels.Add(_tokens.Gradient.AsSpan(tokens[r] * d, d), row);
-                if (_positions is not null)
-                    TrainingKernels.Add(_positions.Gradient.AsSpan(r % t * d, d), row);
+                PanelGemm.Multiply(dLogits.Slice(b * t * v, t * v), v, true, headInput.Slice(b * t * d, t * d), d, false, _tokens.Gradient, d, v, d, t, true, dop);
+                _rows.EmbeddingBackward(tokens.Slice(b * t, t), dx.Slice(b * t * d, t * d), _tokens.Gradient, positionGradient, dop);
             }
+        }
+        else
+        {
+            _rows.EmbeddingBackward(tokens, dx, _tokens.Gradient, positionGradient, dop);
         }
     }
 
@@ -482,7 +489,7 @@ public sealed class TransformerLanguageModel
         Span<float> dSum1 = w.Scratch2.AsSpan(0, n * d);
         Span<float> ffnInput = (_c.PreNorm ? c.Norm2 : c.Norm1).AsSpan(0, n * d);
         if (!_c.PreNorm)
-            TrainingLayerNorm.Backward(c.Norm2.AsSpan(0, n * d), p.Ln2Gamma.Value, c.Mean2.AsSpan(0, n), c.Rstd2.AsSpan(0, n), dx, default, dm, p.Ln2Gamma.Gradient, p.Ln2Beta.Gradient, w.LayerNormPartials, t, dop);
+            _rows.LayerNormBackward(c.Norm2.AsSpan(0, n * d), p.Ln2Gamma.Value, c.Mean2.AsSpan(0, n), c.Rstd2.AsSpan(0, n), dx, default, dm, p.Ln2Gamma.Gradient, p.Ln2Beta.Gradient, dop);
 
         Span<float> dG = w.Hidden.AsSpan(0, n * f);
         Span<float> dFfnInput = w.Scratch3.AsSpan(0, n * d);
@@ -500,13 +507,13 @@ public sealed class TransformerLanguageModel
         if (_c.PreNorm)
         {
             // sum1 feeds the FFN through LN₂ and the output directly.
-            TrainingLayerNorm.Backward(c.Sum1.AsSpan(0, n * d), p.Ln2Gamma.Value, c.Mean2.AsSpan(0, n), c.Rstd2.AsSpan(0, n), dFfnInput, dx, dSum1, p.Ln2Gamma.Gradient, p.Ln2Beta.Gradient, w.LayerNormPartials, t, dop);
+            _rows.LayerNormBackward(c.Sum1.AsSpan(0, n * d), p.Ln2Gamma.Value, c.Mean2.AsSpan(0, n), c.Rstd2.AsSpan(0, n), dFfnInput, dx, dSum1, p.Ln2Gamma.Gradient, p.Ln2Beta.Gradient, dop);
         }
         else
         {
             // n1 = LN₁(sum1) feeds the FFN and, through the residual, LN₂'s input.
             Add(dFfnInput, dm);
-            TrainingLayerNorm.Backward(c.Sum1.AsSpan(0, n * d), p.Ln1Gamma.Value, c.Mean1.AsSpan(0, n), c.Rstd1.AsSpan(0, n), dFfnInput, default, dSum1, p.Ln1Gamma.Gradient, p.Ln1Beta.Gradient, w.LayerNormPartials, t, dop);
+            _rows.LayerNormBackward(c.Sum1.AsSpan(0, n * d), p.Ln1Gamma.Value, c.Mean1.AsSpan(0, n), c.Rstd1.AsSpan(0, n), dFfnInput, default, dSum1, p.Ln1Gamma.Gradient, p.Ln1Beta.Gradient, dop);
         }
 
         // sum1 = input + O·Wo + bo.
@@ -530,7 +537,7 @@ public sealed class TransformerLanguageModel
 
         if (_c.PreNorm)
         {
-            TrainingLayerNorm.Backward(input, p.Ln1Gamma.Value, c.Mean1.AsSpan(0, n), c.Rstd1.AsSpan(0, n), dAttentionInput, dSum1, dx, p.Ln1Gamma.Gradient, p.Ln1Beta.Gradient, w.LayerNormPartials, t, dop);
+            _rows.LayerNormBackward(input, p.Ln1Gamma.Value, c.Mean1.AsSpan(0, n), c.Rstd1.AsSpan(0, n), dAttentionInput, dSum1, dx, p.Ln1Gamma.Gradient, p.Ln1Beta.Gradient, dop);
         }
         else
         {
@@ -608,7 +615,6 @@ public sealed class TransformerLanguageModel
             V = new float[n * c.KeyValueDim];
             Positions = Enumerable.Range(0, n).Select(r => r % c.SequenceLength).ToArray();
             Hidden = new float[n * c.Ffn];
-            LayerNormPartials = new float[batch * 2 * c.Dim];
         }
 
         public int Batch { get; }
@@ -640,9 +646,6 @@ public sealed class TransformerLanguageModel
         public float[] V { get; }
 
         public float[] Hidden { get; }
-
-        /// <summary>dγ and dβ of each sequence, before they are added in sequence order.</summary>
-        public float[] LayerNormPartials { get; }
 
         /// <summary>Each row's position in its sequence, for RoPE.</summary>
         public int[] Positions { get; }

@@ -131,8 +131,9 @@ namespace Demo
         /// <para>Register tiles (rows × vectors): S and dP Vector512 4×1 Vector512, Vector256 4×2 Vector256, Vector128
         /// 4×2 Vector128, scalar 4×4 float; dQ, dK and dV Vector512 8×2 Vector128 (row tiles in pairs), Vector256 8×2
         /// Vector128 (row tiles in pairs), Vector128 8×2 Vector128 (row tiles in pairs), scalar 4×4 float.</para>
-        /// <para>Causal: dQ reads keys 0..i of row i; dK and dV start each key row's sum at its own position (the
-        /// probabilities above the diagonal are 0).</para>
+        /// <para>Causal: S and dP skip the blocks above the diagonal (each column panel's row tiles start at the first
+        /// that reaches its first key); dQ reads keys 0..i of row i; dK and dV start each key row's sum at its own
+        /// position (the probabilities above the diagonal are 0).</para>
         /// <para>Row tail: 13 rows = 3 tiles of 4 + a tail tile of 1 row, emitted as its own code.</para>
         /// <para>Scheduling: 1 chunk per (sequence, head), all 13 rows at once: dK and dV sum over every query row, so
         /// the head's chunk owns them outright and the result does not depend on the thread count; scratch Kᵀ, Vᵀ (5 ×
@@ -408,7 +409,7 @@ namespace FixedShapeAttention.Generated
         internal static void Scores_Vector512(ref float q, ref float keysT, ref float scores, int fullTiles, bool hasTail, int firstRow)
         {
             Vector512<float> scale = Vector512.Create(Scale);
-            // Column panels that start after the chunk's last query are entirely masked: skipped.
+            // Column panels that start after the chunk's last query, and row tiles that end before a panel's first key, are masked: skipped.
             int lastRow = firstRow + fullTiles * 4 + (hasTail ? 1 : 0) - 1;
             if (0 <= lastRow)
             {
@@ -459,7 +460,7 @@ namespace FixedShapeAttention.Generated
         internal static void Scores_Vector256(ref float q, ref float keysT, ref float scores, int fullTiles, bool hasTail, int firstRow)
         {
             Vector256<float> scale = Vector256.Create(Scale);
-            // Column panels that start after the chunk's last query are entirely masked: skipped.
+            // Column panels that start after the chunk's last query, and row tiles that end before a panel's first key, are masked: skipped.
             int lastRow = firstRow + fullTiles * 4 + (hasTail ? 1 : 0) - 1;
             if (0 <= lastRow)
             {
@@ -522,11 +523,11 @@ namespace FixedShapeAttention.Generated
         internal static void Scores_Vector128(ref float q, ref float keysT, ref float scores, int fullTiles, bool hasTail, int firstRow)
         {
             Vector128<float> scale = Vector128.Create(Scale);
-            // Column panels that start after the chunk's last query are entirely masked: skipped.
+            // Column panels that start after the chunk's last query, and row tiles that end before a panel's first key, are masked: skipped.
             int lastRow = firstRow + fullTiles * 4 + (hasTail ? 1 : 0) - 1;
             for (int col = 0; col < 16 && col <= lastRow; col += 8)
             {
-                for (int tile = 0; tile < fullTiles; tile++)
+                for (int tile = Math.Max(0, col - firstRow) / 4; tile < fullTiles; tile++)
                 {
                     Vector128<float> acc_r0_c0 = default, acc_r0_c1 = default;
                     Vector128<float> acc_r1_c0 = default, acc_r1_c1 = default;
@@ -585,11 +586,11 @@ namespace FixedShapeAttention.Generated
         internal static void Scores_Scalar(ref float q, ref float keysT, ref float scores, int fullTiles, bool hasTail, int firstRow)
         {
             float scale = Scale;
-            // Column panels that start after the chunk's last query are entirely masked: skipped.
+            // Column panels that start after the chunk's last query, and row tiles that end before a panel's first key, are masked: skipped.
             int lastRow = firstRow + fullTiles * 4 + (hasTail ? 1 : 0) - 1;
             for (int col = 0; col < 12 && col <= lastRow; col += 4)
             {
-                for (int tile = 0; tile < fullTiles; tile++)
+                for (int tile = Math.Max(0, col - firstRow) / 4; tile < fullTiles; tile++)
                 {
                     float acc_r0_c0 = 0f, acc_r0_c1 = 0f, acc_r0_c2 = 0f, acc_r0_c3 = 0f;
                     float acc_r1_c0 = 0f, acc_r1_c1 = 0f, acc_r1_c2 = 0f, acc_r1_c3 = 0f;
@@ -668,7 +669,7 @@ namespace FixedShapeAttention.Generated
             }
             if (12 <= lastRow)
             {
-                for (int tile = 0; tile < fullTiles; tile++)
+                for (int tile = Math.Max(0, 12 - firstRow) / 4; tile < fullTiles; tile++)
                 {
                     float acc_r0_c0 = 0f;
                     float acc_r1_c0 = 0f;

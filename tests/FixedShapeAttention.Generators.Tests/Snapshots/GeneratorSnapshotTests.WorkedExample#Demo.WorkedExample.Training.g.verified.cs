@@ -116,5 +116,126 @@ namespace Demo
             global::FixedShapeAttention.CompilerServices.TrainingOperations.Multiply(
                 outputGradient, 3, false, w, 3, true, inputGradient, 3, batch * 4, 3, 3, accumulateInputGradient, maxDegreeOfParallelism);
         }
+
+        /// <summary>LayerNorm over rows of 3 for training: <c>y = (x − μ)·σ⁻¹·γ + β</c>, keeping each row's μ and σ⁻¹ (<c>[batch, 4]</c>),
+        /// which <c>LayerNormBackward</c> reads; <paramref name="y"/> may be <paramref name="x"/> itself.</summary>
+        /// <remarks>
+        /// <para>Scheduling: 1 chunk per sequence, each row alone (the decoder's row function, so the bits do not
+        /// depend on the chunks).</para>
+        /// </remarks>
+        /// <exception cref="global::System.ArgumentException">A length does not match the shape, an output overlaps another span, or
+        /// <paramref name="epsilon"/> is negative or not finite.</exception>
+        [global::System.CodeDom.Compiler.GeneratedCode("FixedShapeAttention.Generators", "1.0.0.0")]
+        public static void LayerNormForTraining(
+            global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> gamma, global::System.ReadOnlySpan<float> beta, float epsilon,
+            global::System.Span<float> y, global::System.Span<float> mean, global::System.Span<float> inverseDeviation) =>
+            LayerNormForTraining(
+            x, gamma, beta, epsilon, y, mean, inverseDeviation, global::FixedShapeAttention.KernelParallelism.DefaultMaxDegreeOfParallelism);
+
+        /// <inheritdoc cref="LayerNormForTraining(global::System.ReadOnlySpan{float}, global::System.ReadOnlySpan{float}, global::System.ReadOnlySpan{float},
+        /// float, global::System.Span{float}, global::System.Span{float}, global::System.Span{float})"/>
+        /// <param name="maxDegreeOfParallelism">-1 for every processor, 1 for the calling thread only. Results are bit-identical for every value.</param>
+        [global::System.CodeDom.Compiler.GeneratedCode("FixedShapeAttention.Generators", "1.0.0.0")]
+        public static void LayerNormForTraining(
+            global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> gamma, global::System.ReadOnlySpan<float> beta, float epsilon,
+            global::System.Span<float> y, global::System.Span<float> mean, global::System.Span<float> inverseDeviation, int maxDegreeOfParallelism)
+        {
+            // TrainingOperations checks every span against these constants before it writes anything.
+            global::FixedShapeAttention.CompilerServices.TrainingOperations.LayerNormForward(
+                x, gamma, beta, epsilon, y, mean, inverseDeviation, sequenceLength: 4, embeddingDim: 3, maxDegreeOfParallelism);
+        }
+
+        /// <summary>LayerNorm's backward pass: dx = σ⁻¹·(dy·γ − mean(dy·γ) − x̂·mean(dy·γ·x̂)) into <paramref name="inputGradient"/>
+        /// (plus <paramref name="residualGradient"/> unless it is empty), dγ += Σ dy·x̂ and dβ += Σ dy.</summary>
+        /// <remarks>
+        /// <para>Scheduling: dγ and dβ first (dx may overwrite dy), 1 chunk of 3 columns, each column summed down each
+        /// sequence's 4 rows from zero and the sums added in sequence order; then dx, 1 chunk per sequence; no element
+        /// depends on the chunking, so the bits are the same for every thread count and for micro-batches of whole
+        /// sequences.</para>
+        /// </remarks>
+        /// <exception cref="global::System.ArgumentException">A length does not match the shape, or a gradient overlaps another span.</exception>
+        [global::System.CodeDom.Compiler.GeneratedCode("FixedShapeAttention.Generators", "1.0.0.0")]
+        public static void LayerNormBackward(
+            global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> gamma, global::System.ReadOnlySpan<float> mean,
+            global::System.ReadOnlySpan<float> inverseDeviation, global::System.ReadOnlySpan<float> outputGradient,
+            global::System.ReadOnlySpan<float> residualGradient, global::System.Span<float> inputGradient, global::System.Span<float> gammaGradient,
+            global::System.Span<float> betaGradient) =>
+            LayerNormBackward(
+            x, gamma, mean, inverseDeviation, outputGradient, residualGradient, inputGradient, gammaGradient, betaGradient,
+            global::FixedShapeAttention.KernelParallelism.DefaultMaxDegreeOfParallelism);
+
+        /// <inheritdoc cref="LayerNormBackward(global::System.ReadOnlySpan{float}, global::System.ReadOnlySpan{float}, global::System.ReadOnlySpan{float},
+        /// global::System.ReadOnlySpan{float}, global::System.ReadOnlySpan{float}, global::System.ReadOnlySpan{float}, global::System.Span{float},
+        /// global::System.Span{float}, global::System.Span{float})"/>
+        /// <param name="maxDegreeOfParallelism">-1 for every processor, 1 for the calling thread only. Results are bit-identical for every value.</param>
+        [global::System.CodeDom.Compiler.GeneratedCode("FixedShapeAttention.Generators", "1.0.0.0")]
+        public static void LayerNormBackward(
+            global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> gamma, global::System.ReadOnlySpan<float> mean,
+            global::System.ReadOnlySpan<float> inverseDeviation, global::System.ReadOnlySpan<float> outputGradient,
+            global::System.ReadOnlySpan<float> residualGradient, global::System.Span<float> inputGradient, global::System.Span<float> gammaGradient,
+            global::System.Span<float> betaGradient, int maxDegreeOfParallelism)
+        {
+            // TrainingOperations checks every span against these constants before it writes anything.
+            global::FixedShapeAttention.CompilerServices.TrainingOperations.LayerNormBackward(
+                x, gamma, mean, inverseDeviation, outputGradient, residualGradient, inputGradient, gammaGradient, betaGradient, sequenceLength: 4,
+                embeddingDim: 3, columnBlock: 3, maxDegreeOfParallelism);
+        }
+
+        /// <summary>The embeddings' backward pass: row r of <paramref name="outputGradient"/> added to row <c>tokens[r]</c> of
+        /// <paramref name="tokenGradient"/> (<c>[vocabulary, 3]</c>) and, unless it is empty, to row <c>r mod 4</c> of
+        /// <paramref name="positionGradient"/>.</summary>
+        /// <remarks>
+        /// <para>Scheduling: 1 chunk of 3 columns of every embedding row, each walking the rows in order (a repeated
+        /// token's rows add in row order, without a race or a reduction buffer).</para>
+        /// </remarks>
+        /// <exception cref="global::System.ArgumentException">A length does not match the shape, a gradient overlaps another span, or a
+        /// token id is outside the token gradient's rows (checked before any write).</exception>
+        [global::System.CodeDom.Compiler.GeneratedCode("FixedShapeAttention.Generators", "1.0.0.0")]
+        public static void EmbeddingBackward(
+            global::System.ReadOnlySpan<int> tokens, global::System.ReadOnlySpan<float> outputGradient, global::System.Span<float> tokenGradient,
+            global::System.Span<float> positionGradient) =>
+            EmbeddingBackward(
+            tokens, outputGradient, tokenGradient, positionGradient, global::FixedShapeAttention.KernelParallelism.DefaultMaxDegreeOfParallelism);
+
+        /// <inheritdoc cref="EmbeddingBackward(global::System.ReadOnlySpan{int}, global::System.ReadOnlySpan{float}, global::System.Span{float},
+        /// global::System.Span{float})"/>
+        /// <param name="maxDegreeOfParallelism">-1 for every processor, 1 for the calling thread only. Results are bit-identical for every value.</param>
+        [global::System.CodeDom.Compiler.GeneratedCode("FixedShapeAttention.Generators", "1.0.0.0")]
+        public static void EmbeddingBackward(
+            global::System.ReadOnlySpan<int> tokens, global::System.ReadOnlySpan<float> outputGradient, global::System.Span<float> tokenGradient,
+            global::System.Span<float> positionGradient, int maxDegreeOfParallelism)
+        {
+            // TrainingOperations checks every span against these constants before it writes anything.
+            global::FixedShapeAttention.CompilerServices.TrainingOperations.EmbeddingBackward(
+                tokens, outputGradient, tokenGradient, positionGradient, sequenceLength: 4, embeddingDim: 3, columnBlock: 3, maxDegreeOfParallelism);
+        }
+
+        /// <summary>The fused, stable softmax cross-entropy over sequences of 4 rows of <paramref name="vocabularySize"/> logits: the
+        /// logits' gradient (it may overwrite the logits) and the loss sum over the scored targets divided by <paramref name="averageOver"/>
+        /// (0: by the scored targets).</summary>
+        /// <remarks>
+        /// <para>Scheduling: 1 row per chunk, each row's gradient alone; the chunks' loss sums (double, rows in order)
+        /// added in chunk order.</para>
+        /// </remarks>
+        /// <exception cref="global::System.ArgumentException">A length does not match, the gradient partly overlaps the logits, a target is
+        /// outside the vocabulary (checked before any write), or <paramref name="averageOver"/> is below the scored targets.</exception>
+        [global::System.CodeDom.Compiler.GeneratedCode("FixedShapeAttention.Generators", "1.0.0.0")]
+        public static double CrossEntropyLoss(
+            global::System.ReadOnlySpan<float> logits, global::System.ReadOnlySpan<int> targets, int vocabularySize, global::System.Span<float> logitGradients,
+            int averageOver) =>
+            CrossEntropyLoss(
+            logits, targets, vocabularySize, logitGradients, averageOver, global::FixedShapeAttention.KernelParallelism.DefaultMaxDegreeOfParallelism);
+
+        /// <inheritdoc cref="CrossEntropyLoss(global::System.ReadOnlySpan{float}, global::System.ReadOnlySpan{int}, int, global::System.Span{float}, int)"/>
+        /// <param name="maxDegreeOfParallelism">-1 for every processor, 1 for the calling thread only. Results are bit-identical for every value.</param>
+        [global::System.CodeDom.Compiler.GeneratedCode("FixedShapeAttention.Generators", "1.0.0.0")]
+        public static double CrossEntropyLoss(
+            global::System.ReadOnlySpan<float> logits, global::System.ReadOnlySpan<int> targets, int vocabularySize, global::System.Span<float> logitGradients,
+            int averageOver, int maxDegreeOfParallelism)
+        {
+            // TrainingOperations checks every span against these constants before it writes anything.
+            return global::FixedShapeAttention.CompilerServices.TrainingOperations.CrossEntropy(
+                logits, targets, vocabularySize, logitGradients, averageOver, sequenceLength: 4, rowsPerChunk: 1, maxDegreeOfParallelism);
+        }
     }
 }
