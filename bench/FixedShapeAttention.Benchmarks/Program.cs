@@ -24,6 +24,7 @@ using FixedShapeAttention.Benchmarks;
 //            then python3 bench/training-peer/torch_agreement.py DIR (see bench/README.md)
 // Decoding against ONNX Runtime (same logits):  dotnet run -c Release --project bench/FixedShapeAttention.Benchmarks -- decode-check
 // Decode step against the read bandwidth:  dotnet run -c Release --project bench/FixedShapeAttention.Benchmarks -- decode-bandwidth
+// Attention against ONNX Runtime on one thread (S0–S3, peak in the same process):  ... -- attention-1t
 // A benchmark run ends by writing results.md and percent-of-peak.png to bench/results (-- full), bench/results/quick
 // (-- quick) or bench/results/partial (any other arguments; not committed).
 if (args.Length == 1 && args[0] == "peak")
@@ -133,6 +134,33 @@ if (args.Length == 1 && args[0] == "quick")
         "`dotnet run -c Release --project bench/FixedShapeAttention.Benchmarks -- quick`: shapes S1 and S2 only, every engine, "
         + "1 and 2 threads, in-process, 3 warmups and 5 iterations of 200 ms each. For trying a change; the README's tables "
         + "come from the full run. In-process, the allocation counts also catch other threads' allocations (tens of bytes).",
+        wall);
+    return;
+}
+
+if (args.Length == 1 && args[0] == "attention-1t")
+{
+    // The attention targets are one-thread ratios: S0–S3, the generated kernel, the generic one and ONNX Runtime
+    // (fused MultiHeadAttention), in this process, so the FMA peak in results.md is measured beside them.
+    string[] shapes = { "S0", "S1", "S2", "S3" };
+    string[] engines = { "Generated", "Generic", "OnnxRuntime" };
+    Job job = new Job("OneThread")
+        .WithToolchain(InProcessEmitToolchain.Instance)
+        .WithLaunchCount(1)
+        .WithWarmupCount(3)
+        .WithIterationCount(10)
+        .WithIterationTime(TimeInterval.FromMilliseconds(250));
+    IConfig config = DefaultConfig.Instance
+        .AddJob(job)
+        .AddFilter(new SimpleFilter(b => shapes.Contains((string)b.Parameters["Shape"]) && (int)b.Parameters["Threads"] == 1
+            && engines.Contains(b.Descriptor.WorkloadMethod.Name)));
+    Summary[] oneThread = { BenchmarkRunner.Run<AttentionBenchmarks>(config) };
+    WriteResults(
+        oneThread,
+        Path.Combine(RunResults.DefaultDirectory, "partial"),
+        $"Attention, one thread (-- attention-1t), {started}",
+        "`dotnet run -c Release --project bench/FixedShapeAttention.Benchmarks -- attention-1t`: S0–S3, generated, generic "
+        + "and ONNX Runtime, one thread, in-process, 3 warmups and 10 iterations of 250 ms each." + Commit(),
         wall);
     return;
 }
