@@ -55,8 +55,8 @@ internal sealed class IsaSyntax
     /// row's sum, so a row with a NaN score still comes out NaN; IEEE Max costs two fix-up instructions per step.</summary>
     public string Max(string a, string b) => IsScalar ? $"MathF.Max({a}, {b})" : $"{VectorClass}.MaxNative({a}, {b})";
 
-    /// <summary>e^x of a softmax argument, x − max: never positive, or NaN.</summary>
-    public string ExpNonPositive(string x) => IsScalar ? $"MathF.Exp({x})" : $"ExpOperator.InvokeBelowOverflow({x})";
+    /// <summary>2^t of a softmax argument in base-2 scores, t − max: never positive, −Inf or NaN (one name at every width).</summary>
+    public string Exp2NonPositive(string t) => $"ExpOperator.Exp2BelowOverflow({t})";
 
     public string MaxAcross(string x) => IsScalar ? x : $"KernelMath.MaxAcross({x})";
 
