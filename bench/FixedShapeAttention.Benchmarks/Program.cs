@@ -25,6 +25,7 @@ using FixedShapeAttention.Benchmarks;
 // Decoding against ONNX Runtime (same logits):  dotnet run -c Release --project bench/FixedShapeAttention.Benchmarks -- decode-check
 // Decode step against the read bandwidth:  dotnet run -c Release --project bench/FixedShapeAttention.Benchmarks -- decode-bandwidth
 // Attention against ONNX Runtime on one thread (S0–S3, peak in the same process):  ... -- attention-1t
+//            (-- attention-profile SHAPE N runs N one-thread generated attention calls, for perf record)
 // A benchmark run ends by writing results.md and percent-of-peak.png to bench/results (-- full), bench/results/quick
 // (-- quick) or bench/results/partial (any other arguments; not committed).
 if (args.Length == 1 && args[0] == "peak")
@@ -49,6 +50,17 @@ if (args.Length == 2 && args[0] == "training-profile" && int.TryParse(args[1], o
 if (args.Length == 2 && args[0] == "training-peer")
 {
     TrainingPeerExport.Run(args[1]);
+    return;
+}
+
+if (args.Length == 3 && args[0] == "attention-profile" && int.TryParse(args[2], out int attentionCalls))
+{
+    var profiled = ShapeCase.Create(args[1]);
+    for (int call = 0; call < attentionCalls; call++)
+    {
+        profiled.GeneratedAttention(profiled, 1);
+    }
+
     return;
 }
 
