@@ -65,7 +65,8 @@ internal sealed class IsaSyntax
         ? new[] { $"{lower} += {value};" }
         : new[] { $"{lower} += {VectorClass}.WidenLower({value});", $"{upper} += {VectorClass}.WidenUpper({value});" };
 
-    public string SumDouble(string lower, string upper) => IsScalar ? lower : $"{VectorClass}.Sum({lower}) + {VectorClass}.Sum({upper})";
+    /// <summary>The total of the two double accumulators: lane by lane, then one horizontal sum (one reduction chain per row, not two).</summary>
+    public string SumDouble(string lower, string upper) => IsScalar ? lower : $"{VectorClass}.Sum({lower} + {upper})";
 
     /// <summary>The element <paramref name="index"/> past <paramref name="reference"/>, as an assignable expression.</summary>
     public static string Element(string reference, Index index) => Element(reference, index.ToString());

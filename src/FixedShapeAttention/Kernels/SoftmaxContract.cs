@@ -28,7 +28,7 @@ namespace FixedShapeAttention.Kernels;
 /// for log₂e).</para>
 /// <para><b>Sum.</b> Each lane adds the weights of <see cref="SumBlockVectors"/> consecutive vectors in float (relative
 /// error ≤ 8·2⁻²⁴), then the block's lanes are widened to double and added lane by lane into two double vectors (lower
-/// and upper halves), which are reduced by <c>Vector*.Sum</c> at the end, lower + upper. At scalar lanes every weight is
+/// and upper halves), which are added lane by lane at the end and reduced by one <c>Vector*.Sum</c>. At scalar lanes every weight is
 /// added to one double. The order depends only on the row, never on threads or chunks.</para>
 /// <para><b>Normalisation.</b> The row's factor is <c>(float)(1 / Σ)</c>, computed in double. P·V multiplies each of
 /// the row's outputs by it after its multiply-add chain (HeadDim multiplies per row instead of SequenceLength loads,

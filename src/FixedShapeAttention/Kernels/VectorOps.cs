@@ -53,7 +53,7 @@ internal unsafe interface IVectorOps<TVec>
     static abstract void AccumulateWidened(TVec x, double* sums);
 
     /// <summary>The total of <see cref="Count"/> running sums from <see cref="AccumulateWidened"/>, reduced as the
-    /// generated softmax reduces its two double vectors (each vector's Sum, lower + upper).</summary>
+    /// generated softmax reduces its two double vectors (lower + upper lane by lane, then one Sum).</summary>
     static abstract double SumWidened(double* sums);
 }
 
@@ -108,7 +108,7 @@ internal readonly unsafe struct Vector512Ops : IVectorOps<Vector512<float>>
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static double SumWidened(double* sums) => Vector512.Sum(Vector512.Load(sums)) + Vector512.Sum(Vector512.Load(sums + 8));
+    public static double SumWidened(double* sums) => Vector512.Sum(Vector512.Load(sums) + Vector512.Load(sums + 8));
 }
 
 internal readonly unsafe struct Vector256Ops : IVectorOps<Vector256<float>>
@@ -162,7 +162,7 @@ internal readonly unsafe struct Vector256Ops : IVectorOps<Vector256<float>>
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static double SumWidened(double* sums) => Vector256.Sum(Vector256.Load(sums)) + Vector256.Sum(Vector256.Load(sums + 4));
+    public static double SumWidened(double* sums) => Vector256.Sum(Vector256.Load(sums) + Vector256.Load(sums + 4));
 }
 
 /// <summary>Width 4: the lanes of a product narrower than the branch's vectors (see <see cref="TileTable.LanesFor"/>).</summary>
@@ -217,7 +217,7 @@ internal readonly unsafe struct Vector128Ops : IVectorOps<Vector128<float>>
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static double SumWidened(double* sums) => Vector128.Sum(Vector128.Load(sums)) + Vector128.Sum(Vector128.Load(sums + 2));
+    public static double SumWidened(double* sums) => Vector128.Sum(Vector128.Load(sums) + Vector128.Load(sums + 2));
 }
 
 /// <summary>Width 1. Multiply-add is not fused here: without hardware intrinsics a fused one is a slow software call.</summary>

@@ -666,7 +666,7 @@ namespace FixedShapeAttention.Generated
                 sumLower += Vector512.WidenLower(partial);
                 sumUpper += Vector512.WidenUpper(partial);
             }
-            return (float)(1d / (Vector512.Sum(sumLower) + Vector512.Sum(sumUpper)));
+            return (float)(1d / (Vector512.Sum(sumLower + sumUpper)));
         }
 
         /// <summary>Turns a row of base-2 scores into 2^(score − max) and returns 1/Σ, the factor that normalises the row's outputs;
@@ -718,7 +718,7 @@ namespace FixedShapeAttention.Generated
                 sumLower += Vector256.WidenLower(partial);
                 sumUpper += Vector256.WidenUpper(partial);
             }
-            return (float)(1d / (Vector256.Sum(sumLower) + Vector256.Sum(sumUpper)));
+            return (float)(1d / (Vector256.Sum(sumLower + sumUpper)));
         }
 
         /// <summary>Turns a row of base-2 scores into 2^(score − max) and returns 1/Σ, the factor that normalises the row's outputs;

@@ -462,7 +462,7 @@ namespace FixedShapeAttention.Generated
             partial += weight;
             sumLower += Vector128.WidenLower(partial);
             sumUpper += Vector128.WidenUpper(partial);
-            return (float)(1d / (Vector128.Sum(sumLower) + Vector128.Sum(sumUpper)));
+            return (float)(1d / (Vector128.Sum(sumLower + sumUpper)));
         }
 
         /// <summary>Turns a row of base-2 scores into 2^(score − max) and returns 1/Σ, the factor that normalises the row's outputs;
