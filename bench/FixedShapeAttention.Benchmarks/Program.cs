@@ -25,6 +25,8 @@ using FixedShapeAttention.Benchmarks;
 // Decoding against ONNX Runtime (same logits):  dotnet run -c Release --project bench/FixedShapeAttention.Benchmarks -- decode-check
 // One ISA branch's feed-forward, % of that branch's peak: DOTNET_EnableAVX2=0 dotnet run -c Release --project bench/FixedShapeAttention.Benchmarks -- ffn-branch
 // Decode step against the read bandwidth:  dotnet run -c Release --project bench/FixedShapeAttention.Benchmarks -- decode-bandwidth
+// Attention against ONNX Runtime on one thread (S0–S3, peak in the same process):  ... -- attention-1t
+//            (-- attention-profile SHAPE N runs N one-thread generated attention calls, for perf record)
 // A benchmark run ends by writing results.md and percent-of-peak.png to bench/results (-- full), bench/results/quick
 // (-- quick) or bench/results/partial (any other arguments; not committed).
 if (args.Length == 1 && args[0] == "peak")
@@ -49,6 +51,17 @@ if (args.Length == 2 && args[0] == "training-profile" && int.TryParse(args[1], o
 if (args.Length == 2 && args[0] == "training-peer")
 {
     TrainingPeerExport.Run(args[1]);
+    return;
+}
+
+if (args.Length == 3 && args[0] == "attention-profile" && int.TryParse(args[2], out int attentionCalls))
+{
+    var profiled = ShapeCase.Create(args[1]);
+    for (int call = 0; call < attentionCalls; call++)
+    {
+        profiled.GeneratedAttention(profiled, 1);
+    }
+
     return;
 }
 
@@ -162,6 +175,33 @@ if (args.Length == 1 && args[0] == "ffn-branch")
         string.Create(CultureInfo.InvariantCulture, $"Feed-forward on the {branchWidth} branch (-- ffn-branch), {started}, peak {branchPeak:0.0} GFLOP/s on one thread"),
         "`[DOTNET_EnableAVX2=0] dotnet run -c Release --project bench/FixedShapeAttention.Benchmarks -- ffn-branch`: S2 and S3, one thread, "
         + "the generic, generated and prepacked engines, in-process, 3 warmups and 5 iterations of 250 ms each.",
+        wall);
+    return;
+}
+
+if (args.Length == 1 && args[0] == "attention-1t")
+{
+    // The attention targets are one-thread ratios: S0–S3, the generated kernel, the generic one and ONNX Runtime
+    // (fused MultiHeadAttention), in this process, so the FMA peak in results.md is measured beside them.
+    string[] shapes = { "S0", "S1", "S2", "S3" };
+    string[] engines = { "Generated", "Generic", "OnnxRuntime" };
+    Job job = new Job("OneThread")
+        .WithToolchain(InProcessEmitToolchain.Instance)
+        .WithLaunchCount(1)
+        .WithWarmupCount(3)
+        .WithIterationCount(10)
+        .WithIterationTime(TimeInterval.FromMilliseconds(250));
+    IConfig config = DefaultConfig.Instance
+        .AddJob(job)
+        .AddFilter(new SimpleFilter(b => shapes.Contains((string)b.Parameters["Shape"]) && (int)b.Parameters["Threads"] == 1
+            && engines.Contains(b.Descriptor.WorkloadMethod.Name)));
+    Summary[] oneThread = { BenchmarkRunner.Run<AttentionBenchmarks>(config) };
+    WriteResults(
+        oneThread,
+        Path.Combine(RunResults.DefaultDirectory, "partial"),
+        $"Attention, one thread (-- attention-1t), {started}",
+        "`dotnet run -c Release --project bench/FixedShapeAttention.Benchmarks -- attention-1t`: S0–S3, generated, generic "
+        + "and ONNX Runtime, one thread, in-process, 3 warmups and 10 iterations of 250 ms each." + Commit(),
         wall);
     return;
 }

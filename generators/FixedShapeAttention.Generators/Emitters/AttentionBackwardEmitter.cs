@@ -5,7 +5,7 @@ namespace FixedShapeAttention.Generators.Emitters;
 /// <summary>
 /// Emits the training half of attention into the attention file: <c>AttentionForTraining</c> (the forward kernel, also
 /// keeping each row's log-sum-exp) and <c>AttentionBackward</c>, flash-style: per (sequence, head) it recomputes
-/// P = e^(S/√d − LSE) from the saved log-sum-exps instead of storing P, forms dS = P ∘ (dP − rowsum(dO ∘ O)) row by row
+/// P = e^(S/√d − LSE) (as 2^(S·log₂e/√d − LSE·log₂e), the forward's base-2 exp) from the saved log-sum-exps instead of storing P, forms dS = P ∘ (dP − rowsum(dO ∘ O)) row by row
 /// (<c>AttentionGradientRow</c>), and runs dQ = dS·K, dK = dSᵀ·Q and dV = Pᵀ·dO as register-tiled products. S and dP
 /// reuse the forward kernel's Q·Kᵀ bodies; dQ has the plan of the forward's P·V; dK and dV read dS and P transposed.
 /// </summary>
@@ -153,7 +153,7 @@ internal static class AttentionBackwardEmitter
     private static IEnumerable<string> Explanation(KernelPlan plan)
     {
         ShapeSpec shape = plan.Shape;
-        yield return "Flash-style: P = e^(S/√d − LSE) is recomputed from the saved log-sum-exps (no T × T matrix kept between the passes), " +
+        yield return "Flash-style: P = e^(S/√d − LSE) = 2^(S·log₂e/√d − LSE·log₂e) is recomputed by the forward's base-2 exp from the saved log-sum-exps (no T × T matrix kept between the passes), " +
             "dS = P ∘ (dP − rowsum(dO ∘ O))/√d row by row, then dQ = dS·K, dK = dSᵀ·Q, dV = Pᵀ·dO.";
         yield return $"Register tiles (rows × vectors): S and dP {TileDescription(plan, b => b.Scores)}; dQ, dK and dV {TileDescription(plan, b => b.AttentionOutput)}.";
         yield return shape.Causal

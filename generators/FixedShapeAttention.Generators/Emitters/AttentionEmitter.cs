@@ -1,10 +1,12 @@
 using static FixedShapeAttention.Generators.Emitters.KernelEmitterCommon;
+using FixedShapeAttention.Kernels;
 
 namespace FixedShapeAttention.Generators.Emitters;
 
 /// <summary>
-/// Emits <c>Attention</c>: per (sequence, head, row tile) Q·Kᵀ scaled by 1/√HeadDim into a score tile, a row
-/// softmax, then P·V into the output, all with constant bounds from the <see cref="KernelPlan"/>.
+/// Emits <c>Attention</c>: per (sequence, head, row tile) Q·Kᵀ scaled by log₂e/√HeadDim (base-2 scores,
+/// <see cref="SoftmaxContract"/>) into a score tile, a row softmax, then P·V into the output, all with constant bounds
+/// from the <see cref="KernelPlan"/>.
 /// </summary>
 internal static class AttentionEmitter
 {
@@ -42,6 +44,8 @@ internal static class AttentionEmitter
             (plan.AttentionBlocked ? $"per block of {plan.AttentionBlockTiles * plan.RowTile} rows (so the block's scores stay in L2), " : "") +
             "Q·Kᵀ for all the rows (column panels outside, row tiles inside, so a panel of Kᵀ stays in cache), softmax row by row " +
             "(exp weights, 1/Σ kept per row), then P·V likewise, scaling each output row by its 1/Σ.";
+        yield return "Softmax in base 2: Q·Kᵀ's epilogue multiplies by log₂e/√d instead of 1/√d, so each weight is 2^(s − max), " +
+            "10 vector operations per 16 scores with AVX-512 (vrndscaleps, vreduceps, a degree-5 polynomial, vscalefps), 2 ulp.";
         yield return RowTail(plan);
         yield return $"Scheduling: {Plural(plan.AttentionChunksPerHead, "chunk")} per (sequence, head) of at most {plan.AttentionMaxRowsPerChunk} rows, " +
             Threshold(plan, plan.AttentionFlopsPerSequence);
@@ -98,7 +102,8 @@ internal static class AttentionEmitter
         w.Line(FileHeaderEmitter.GeneratedCode);
         using (w.Block($"file readonly struct {kernel} : IChunkKernel"))
         {
-            w.Line($"private const float Scale = {IsaSyntax.FloatLiteral((float)(1.0 / Math.Sqrt(d)))}; // 1/√{d}");
+            w.Line($"// log₂e/√{d}: the scores come out in base 2, so softmax takes 2^(s − max) without a multiply (SoftmaxContract).");
+            w.Line($"private const float ScoreScale = {IsaSyntax.FloatLiteral(SoftmaxContract.ScoreScale(d))};");
             w.Line();
             using (w.Block("public void Execute(in KernelBuffers buffers, int chunk)"))
             {
@@ -232,8 +237,8 @@ internal static class AttentionEmitter
             w.List($"Unsafe.Add(ref rowScale, row) = {names.Softmax}(", reach.Prepend($"ref Unsafe.Add(ref scores, row * {stride})").Append("out float rowMax"), ");");
             using (w.Block("if (keepLogSumExp)"))
             {
-                w.Line("// log Σ e^(s − max) + max, from the row's 1/Σ: its rounding moves the log by at most 2⁻²⁴.");
-                w.Line("Unsafe.Add(ref logSumExp, firstRow + row) = rowMax - MathF.Log(Unsafe.Add(ref rowScale, row));");
+                w.Line("// ln Σ e^(S/√d) = (max + log₂ Σ 2^(s − max))·ln 2 in base-2 scores, from the row's 1/Σ (its rounding moves the log by ≤ 2⁻²⁴).");
+                w.Line("Unsafe.Add(ref logSumExp, firstRow + row) = (float)((rowMax - Math.Log2(Unsafe.Add(ref rowScale, row))) * 0.6931471805599453);");
             }
         }
 
@@ -251,12 +256,12 @@ internal static class AttentionEmitter
         };
         var isa = IsaSyntax.ForLanes(branch.Scores.Layout.Lanes);
         string padding = branch.ScoreColumns > shape.SequenceLength ? " + padding" : "";
-        w.Line($"/// <summary>Scores of the chunk's query rows: Q·Kᵀ/√{shape.HeadDim} over {branch.ScoreColumns} columns ({shape.SequenceLength} keys{padding}).</summary>");
+        w.Line($"/// <summary>Scores of the chunk's query rows in base 2: Q·Kᵀ·log₂e/√{shape.HeadDim} over {branch.ScoreColumns} columns ({shape.SequenceLength} keys{padding}).</summary>");
         string causal = shape.Causal ? ", int firstRow" : "";
         // Internal: the backward kernel in this file computes S and dP with the same bodies.
         using (w.Block($"internal static void Scores_{Suffix(branch.Isa)}(ref float q, ref float keysT, ref float scores, int fullTiles, bool hasTail{causal})"))
         {
-            w.Line($"{isa.Type} scale = {isa.Broadcast("Scale")};");
+            w.Line($"{isa.Type} scale = {isa.Broadcast("ScoreScale")};");
             if (shape.Causal)
             {
                 w.Line("// Column panels that start after the chunk's last query, and row tiles that end before a panel's first key, are masked: skipped.");

@@ -61,8 +61,8 @@ internal sealed class IsaSyntax
     /// row's sum, so a row with a NaN score still comes out NaN; IEEE Max costs two fix-up instructions per step.</summary>
     public string Max(string a, string b) => IsScalar ? $"MathF.Max({a}, {b})" : $"{VectorClass}.MaxNative({a}, {b})";
 
-    /// <summary>e^x of a softmax argument, x − max: never positive, or NaN.</summary>
-    public string ExpNonPositive(string x) => IsScalar ? $"MathF.Exp({x})" : $"ExpOperator.InvokeBelowOverflow({x})";
+    /// <summary>2^t of a softmax argument in base-2 scores, t − max: never positive, −Inf or NaN (one name at every width).</summary>
+    public string Exp2NonPositive(string t) => $"ExpOperator.Exp2BelowOverflow({t})";
 
     public string MaxAcross(string x) => IsScalar ? x : $"KernelMath.MaxAcross({x})";
 
@@ -71,7 +71,8 @@ internal sealed class IsaSyntax
         ? new[] { $"{lower} += {value};" }
         : new[] { $"{lower} += {VectorClass}.WidenLower({value});", $"{upper} += {VectorClass}.WidenUpper({value});" };
 
-    public string SumDouble(string lower, string upper) => IsScalar ? lower : $"{VectorClass}.Sum({lower}) + {VectorClass}.Sum({upper})";
+    /// <summary>The total of the two double accumulators: lane by lane, then one horizontal sum (one reduction chain per row, not two).</summary>
+    public string SumDouble(string lower, string upper) => IsScalar ? lower : $"{VectorClass}.Sum({lower} + {upper})";
 
     /// <summary>The element <paramref name="index"/> past <paramref name="reference"/>, as an assignable expression.</summary>
     public static string Element(string reference, Index index) => Element(reference, index.ToString());

@@ -6,7 +6,7 @@ namespace FixedShapeAttention.Generators.Emitters;
 /// Emits the row softmax of the scores by the contract in src/FixedShapeAttention/Kernels/SoftmaxContract.cs
 /// (<see cref="SoftmaxContract"/>, linked here), which the runtime-shape kernels' RowSoftmax follows too: ggml's soft_max
 /// (ggml-cpu/vec.cpp), not TensorPrimitives.SoftMax (which does not subtract the maximum, so exp overflows for scores
-/// above ~88). The max starts at -inf, exp(x − max) is summed lane by lane in float over blocks of
+/// above ~88). The scores are in base 2 (Q·Kᵀ·log₂e/√d), the max starts at -inf, 2^(x − max) is summed lane by lane in float over blocks of
 /// <see cref="SoftmaxContract.SumBlockVectors"/> vectors and the blocks in double. The method returns the float reciprocal
 /// of the sum instead of multiplying every weight by it: P·V applies it to the row's outputs (HeadDim multiplies per
 /// row instead of SequenceLength loads, multiplies and stores).
@@ -19,7 +19,7 @@ internal static class SoftmaxEmitter
     public static void EmitRowMethod(SourceWriter w, string name, int lanes, int scoreColumns, bool causal)
     {
         var isa = IsaSyntax.ForLanes(lanes);
-        w.Line("/// <summary>Turns a score row into exp(score − max) and returns 1/Σ, the factor that normalises the row's outputs;");
+        w.Line("/// <summary>Turns a row of base-2 scores into 2^(score − max) and returns 1/Σ, the factor that normalises the row's outputs;");
         w.Line("/// the max comes out too, for the log-sum-exp a training forward pass keeps.</summary>");
         using (w.Block(causal ? $"private static float {name}(ref float row, int visible, int reach, out float rowMax)" : $"private static float {name}(ref float row, int visible, out float rowMax)"))
         {
@@ -74,7 +74,7 @@ internal static class SoftmaxEmitter
             {
                 w.Loop("j", "0", end, lanes, j =>
                 {
-                    w.Line($"{isa.Type} weight = {isa.ExpNonPositive($"{isa.Load("row", j)} - maxBroadcast")};");
+                    w.Line($"{isa.Type} weight = {isa.Exp2NonPositive($"{isa.Load("row", j)} - maxBroadcast")};");
                     w.Line(isa.Store("weight", "row", j));
                     w.Line("sumLower += weight;");
                 });
@@ -95,7 +95,7 @@ internal static class SoftmaxEmitter
 
                     w.Loop("j", block, blockEnd, lanes, j =>
                     {
-                        w.Line($"{isa.Type} weight = {isa.ExpNonPositive($"{isa.Load("row", j)} - maxBroadcast")};");
+                        w.Line($"{isa.Type} weight = {isa.Exp2NonPositive($"{isa.Load("row", j)} - maxBroadcast")};");
                         w.Line(isa.Store("weight", "row", j));
                         w.Line("partial += weight;");
                     });

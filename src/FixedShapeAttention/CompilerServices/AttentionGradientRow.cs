@@ -8,18 +8,23 @@ namespace FixedShapeAttention.CompilerServices;
 
 /// <summary>
 /// The element-wise middle of flash-style attention backward, one query row at a time, between the products that
-/// write its inputs and the products that read its outputs. The forward pass kept the row's log-sum-exp, so the
-/// probabilities come back as P = e^(S/√d − LSE) without a max or a sum; then, with D = dO·O (= Σ_j P_j dP_j),
-/// dS = P ∘ (dP − D) / √d, the score gradient that dQ = dS·K and dK = dSᵀ·Q read. Keys from <c>visible</c> on (after
-/// the query in a causal shape, or padding) get P = dS = 0 exactly, so the products may read them.
+/// write its inputs and the products that read its outputs. Both products come out of the forward pass's scores body,
+/// in base 2 (times c = log₂e/√d, <c>SoftmaxContract.ScoreScale</c>). The forward pass kept the row's log-sum-exp, so
+/// the probabilities come back as P = 2^(S·c − LSE·log₂e) = e^(S/√d − LSE), by the forward softmax's exp, without a
+/// max or a sum; then, with D = dO·O (= Σ_j P_j dP_j), dS = P ∘ (dP − D) / √d = P ∘ ((dP·c)·ln 2 − D/√d), the score
+/// gradient that dQ = dS·K and dK = dSᵀ·Q read. Keys from <c>visible</c> on (after the query in a causal shape, or
+/// padding) get P = dS = 0 exactly, so the products may read them.
 /// </summary>
 /// <remarks>For generated code; no compatibility promise: this namespace may change in any release.</remarks>
 [EditorBrowsable(EditorBrowsableState.Never)]
 public static class AttentionGradientRow
 {
+    private const double Log2E = 1.4426950408889634;
+    private const float Ln2 = 0.693147182f;
+
     /// <summary>Turns one row of scaled scores into probabilities and one row of scaled dP into dS, in place.</summary>
-    /// <param name="scores">In: S/√d of the row's keys (padding columns allowed). Out: P.</param>
-    /// <param name="gradients">In: dP/√d, the same length. Out: dS (already divided by √d).</param>
+    /// <param name="scores">In: S·log₂e/√d of the row's keys (padding columns allowed). Out: P.</param>
+    /// <param name="gradients">In: dP·log₂e/√d, the same length. Out: dS (already divided by √d).</param>
     /// <param name="logSumExp">The row's log Σ_j e^(S_j/√d) from the forward pass.</param>
     /// <param name="output">The row's attention output O (HeadDim values).</param>
     /// <param name="outputGradient">The row's dO, the same length.</param>
@@ -52,37 +57,41 @@ public static class AttentionGradientRow
         }
 
         float scaledDelta = (float)(delta * scale);
+        // The exponent in base 2, as the forward softmax's: 2^(s − LSE·log₂e).
+        float lse2 = (float)(logSumExp * Log2E);
         ref float s = ref MemoryMarshal.GetReference(scores);
         ref float g = ref MemoryMarshal.GetReference(gradients);
         int j = 0;
         if (Vector512.IsHardwareAccelerated)
         {
-            var lse = Vector512.Create(logSumExp);
+            var lse = Vector512.Create(lse2);
             var d = Vector512.Create(scaledDelta);
+            var ln2 = Vector512.Create(Ln2);
             for (; j <= visible - 16; j += 16)
             {
-                var p = ExpOperator.Invoke(Vector512.LoadUnsafe(ref s, (nuint)j) - lse);
+                var p = ExpOperator.Exp2BelowOverflow(Vector512.LoadUnsafe(ref s, (nuint)j) - lse);
                 p.StoreUnsafe(ref s, (nuint)j);
-                (p * (Vector512.LoadUnsafe(ref g, (nuint)j) - d)).StoreUnsafe(ref g, (nuint)j);
+                (p * Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref g, (nuint)j), ln2, -d)).StoreUnsafe(ref g, (nuint)j);
             }
         }
         else if (Vector256.IsHardwareAccelerated)
         {
-            var lse = Vector256.Create(logSumExp);
+            var lse = Vector256.Create(lse2);
             var d = Vector256.Create(scaledDelta);
+            var ln2 = Vector256.Create(Ln2);
             for (; j <= visible - 8; j += 8)
             {
-                var p = ExpOperator.Invoke(Vector256.LoadUnsafe(ref s, (nuint)j) - lse);
+                var p = ExpOperator.Exp2BelowOverflow(Vector256.LoadUnsafe(ref s, (nuint)j) - lse);
                 p.StoreUnsafe(ref s, (nuint)j);
-                (p * (Vector256.LoadUnsafe(ref g, (nuint)j) - d)).StoreUnsafe(ref g, (nuint)j);
+                (p * Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref g, (nuint)j), ln2, -d)).StoreUnsafe(ref g, (nuint)j);
             }
         }
 
         for (; j < visible; j++)
         {
-            float p = ExpOperator.Invoke(Unsafe.Add(ref s, j) - logSumExp);
+            float p = ExpOperator.Exp2BelowOverflow(Unsafe.Add(ref s, j) - lse2);
             Unsafe.Add(ref s, j) = p;
-            Unsafe.Add(ref g, j) = p * (Unsafe.Add(ref g, j) - scaledDelta);
+            Unsafe.Add(ref g, j) = p * (Unsafe.Add(ref g, j) * Ln2 - scaledDelta);
         }
 
         scores[visible..].Clear();

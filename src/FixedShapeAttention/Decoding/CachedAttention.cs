@@ -7,7 +7,7 @@
 // HeadDim-wide rows of V scaled by each weight.
 //
 // Arithmetic: a score is Σ_e q[e]·K[j,e] in e order in one FMA chain (vector lanes and the scalar tail of keys alike),
-// times 1/√HeadDim. Softmax is RowSoftmax, the generic attention kernel's (SoftmaxContract: subtract the max, exp, sum
+// times log₂e/√HeadDim (SoftmaxContract.ScoreScale: the softmax works in base 2). Softmax is RowSoftmax, the generic attention kernel's (SoftmaxContract: subtract the max, exp, sum
 // in double, multiply by 1/Σ after P·V), over the scores padded with −∞ to whole vectors, whose weights are exactly 0.
 // A chunk is one (row, head) and its arithmetic depends only on the query, the cache and the position, so results are
 // the same bits for every degree of parallelism and whichever rows share the step.
@@ -77,7 +77,7 @@ internal static unsafe class CachedAttention
             int kv = layout.KeyValueHeads * dh;
             int keyCount = data.RowPosition[row] + 1;
             int keyOffset = head / (heads / layout.KeyValueHeads) * dh;
-            float scale = 1f / MathF.Sqrt(dh);
+            float scale = SoftmaxContract.ScoreScale(dh);
             fixed (float* qBase = data.Q, keysBase = data.Keys, valuesBase = data.Values, oBase = data.O, scoresBase = data.Scores)
             {
                 float* q = qBase + (nint)row * heads * dh + head * dh;

@@ -1,5 +1,5 @@
 // Runtime-shape attention: the fallback, the benchmark baseline and the second driver of the algorithm the generated
-// kernels run. Per (sequence, head, row range): pack Kᵀ with zero-padded columns, scores = Q·Kᵀ·(1/√d) through
+// kernels run. Per (sequence, head, row range): pack Kᵀ with zero-padded columns, scores = Q·Kᵀ·(log₂e/√d) (SoftmaxContract.ScoreScale) through
 // GenericGemm, the padded, masked and (causal) future columns set to -inf, RowSoftmax (SoftmaxContract: exp weights
 // and a 1/Σ per row), then output = P·V through GenericGemm with each row times its 1/Σ. The lanes, the padding, the
 // softmax and the order of every sum are the generated kernel's, so the outputs are the same bits.
@@ -32,7 +32,7 @@ internal readonly unsafe struct GenericAttentionKernel<TVec, TOps> : IChunkKerne
         int keyLanes = TileTable.LanesFor(TOps.Count, shape.SequenceLength);
         _paddedLength = (shape.SequenceLength + keyLanes - 1) / keyLanes * keyLanes;
         _scoreLanes = TileTable.LanesFor(TOps.Count, _paddedLength);
-        _scale = (float)(1.0 / Math.Sqrt(shape.HeadDim));
+        _scale = SoftmaxContract.ScoreScale(shape.HeadDim);
     }
 
     public void Execute(in KernelBuffers buffers, int chunk)

@@ -10,7 +10,7 @@ namespace FixedShapeAttention.Kernels;
 internal static unsafe class RowSoftmax
 {
     /// <summary>
-    /// Turns <c>row[0, length)</c> into <c>exp(score − max)</c> in place and returns the row's 1/Σ, the factor P·V applies
+    /// Turns <c>row[0, length)</c> of scores in base-2 units (<see cref="SoftmaxContract.ScoreScale"/>) into <c>2^(score − max)</c> in place and returns the row's 1/Σ, the factor P·V applies
     /// to the row's outputs (<see cref="SoftmaxContract"/>). <paramref name="length"/> is a multiple of the width.
     /// </summary>
     public static float ExpAndReciprocalSum<TVec, TOps>(float* row, int length)
@@ -51,7 +51,7 @@ internal static unsafe class RowSoftmax
             int blockEnd = Math.Min(block + blockLength, length);
             for (int j = block; j < blockEnd; j += w)
             {
-                TVec weight = TOps.ExpNonPositive(TOps.Subtract(TOps.Load(row + j), maxBroadcast));
+                TVec weight = TOps.Exp2NonPositive(TOps.Subtract(TOps.Load(row + j), maxBroadcast));
                 TOps.Store(weight, row + j);
                 partial = TOps.Add(partial, weight);
             }

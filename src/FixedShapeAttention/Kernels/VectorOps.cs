@@ -36,8 +36,8 @@ internal unsafe interface IVectorOps<TVec>
 
     static abstract TVec Max(TVec a, TVec b);
 
-    /// <summary>e^x of a softmax argument, score − max: ≤ 0 or NaN.</summary>
-    static abstract TVec ExpNonPositive(TVec x);
+    /// <summary>2^t of a softmax argument, score − max in base-2 units (<see cref="SoftmaxContract.ScoreScale"/>): ≤ 0, −Inf or NaN.</summary>
+    static abstract TVec Exp2NonPositive(TVec t);
 
     /// <summary>The largest lane, by <see cref="KernelMath.MaxAcross(Vector512{float})"/>, the generated softmax's reduction.</summary>
     static abstract float MaxAcross(TVec x);
@@ -53,7 +53,7 @@ internal unsafe interface IVectorOps<TVec>
     static abstract void AccumulateWidened(TVec x, double* sums);
 
     /// <summary>The total of <see cref="Count"/> running sums from <see cref="AccumulateWidened"/>, reduced as the
-    /// generated softmax reduces its two double vectors (each vector's Sum, lower + upper).</summary>
+    /// generated softmax reduces its two double vectors (lower + upper lane by lane, then one Sum).</summary>
     static abstract double SumWidened(double* sums);
 }
 
@@ -92,7 +92,7 @@ internal readonly unsafe struct Vector512Ops : IVectorOps<Vector512<float>>
     public static Vector512<float> Max(Vector512<float> a, Vector512<float> b) => Vector512.MaxNative(a, b);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<float> ExpNonPositive(Vector512<float> x) => ExpOperator.InvokeBelowOverflow(x);
+    public static Vector512<float> Exp2NonPositive(Vector512<float> t) => ExpOperator.Exp2BelowOverflow(t);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float MaxAcross(Vector512<float> x) => KernelMath.MaxAcross(x);
@@ -108,7 +108,7 @@ internal readonly unsafe struct Vector512Ops : IVectorOps<Vector512<float>>
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static double SumWidened(double* sums) => Vector512.Sum(Vector512.Load(sums)) + Vector512.Sum(Vector512.Load(sums + 8));
+    public static double SumWidened(double* sums) => Vector512.Sum(Vector512.Load(sums) + Vector512.Load(sums + 8));
 }
 
 internal readonly unsafe struct Vector256Ops : IVectorOps<Vector256<float>>
@@ -146,7 +146,7 @@ internal readonly unsafe struct Vector256Ops : IVectorOps<Vector256<float>>
     public static Vector256<float> Max(Vector256<float> a, Vector256<float> b) => Vector256.MaxNative(a, b);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<float> ExpNonPositive(Vector256<float> x) => ExpOperator.InvokeBelowOverflow(x);
+    public static Vector256<float> Exp2NonPositive(Vector256<float> t) => ExpOperator.Exp2BelowOverflow(t);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float MaxAcross(Vector256<float> x) => KernelMath.MaxAcross(x);
@@ -162,7 +162,7 @@ internal readonly unsafe struct Vector256Ops : IVectorOps<Vector256<float>>
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static double SumWidened(double* sums) => Vector256.Sum(Vector256.Load(sums)) + Vector256.Sum(Vector256.Load(sums + 4));
+    public static double SumWidened(double* sums) => Vector256.Sum(Vector256.Load(sums) + Vector256.Load(sums + 4));
 }
 
 /// <summary>Width 4: the lanes of a product narrower than the branch's vectors (see <see cref="TileTable.LanesFor"/>).</summary>
@@ -201,7 +201,7 @@ internal readonly unsafe struct Vector128Ops : IVectorOps<Vector128<float>>
     public static Vector128<float> Max(Vector128<float> a, Vector128<float> b) => Vector128.MaxNative(a, b);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector128<float> ExpNonPositive(Vector128<float> x) => ExpOperator.InvokeBelowOverflow(x);
+    public static Vector128<float> Exp2NonPositive(Vector128<float> t) => ExpOperator.Exp2BelowOverflow(t);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float MaxAcross(Vector128<float> x) => KernelMath.MaxAcross(x);
@@ -217,7 +217,7 @@ internal readonly unsafe struct Vector128Ops : IVectorOps<Vector128<float>>
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static double SumWidened(double* sums) => Vector128.Sum(Vector128.Load(sums)) + Vector128.Sum(Vector128.Load(sums + 2));
+    public static double SumWidened(double* sums) => Vector128.Sum(Vector128.Load(sums) + Vector128.Load(sums + 2));
 }
 
 /// <summary>Width 1. Multiply-add is not fused here: without hardware intrinsics a fused one is a slow software call.</summary>
@@ -256,7 +256,7 @@ internal readonly unsafe struct ScalarOps : IVectorOps<float>
     public static float Max(float a, float b) => MathF.Max(a, b);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static float ExpNonPositive(float x) => MathF.Exp(x);
+    public static float Exp2NonPositive(float t) => ExpOperator.Exp2BelowOverflow(t);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float MaxAcross(float x) => x;

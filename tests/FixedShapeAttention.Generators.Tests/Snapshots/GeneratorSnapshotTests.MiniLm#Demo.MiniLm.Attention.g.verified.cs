@@ -26,6 +26,9 @@ namespace Demo
         /// <para>Loop order: per chunk, Kᵀ packed once, then Q·Kᵀ for all the rows (column panels outside, row tiles
         /// inside, so a panel of Kᵀ stays in cache), softmax row by row (exp weights, 1/Σ kept per row), then P·V
         /// likewise, scaling each output row by its 1/Σ.</para>
+        /// <para>Softmax in base 2: Q·Kᵀ's epilogue multiplies by log₂e/√d instead of 1/√d, so each weight is 2^(s −
+        /// max), 10 vector operations per 16 scores with AVX-512 (vrndscaleps, vreduceps, a degree-5 polynomial,
+        /// vscalefps), 2 ulp.</para>
         /// <para>Row tail: 128 rows = 32 tiles of 4, no row tail.</para>
         /// <para>Scheduling: 1 chunk per (sequence, head) of at most 128 rows, 25_165_824 flops per sequence; below
         /// 250_000 flops per call every chunk runs on the calling thread.</para>
@@ -125,9 +128,9 @@ namespace Demo
         /// <summary>The gradients of Q, K and V (overwritten) from <paramref name="outputGradient"/>, with the inputs, the output and the
         /// log-sum-exps of <c>AttentionForTraining</c>.</summary>
         /// <remarks>
-        /// <para>Flash-style: P = e^(S/√d − LSE) is recomputed from the saved log-sum-exps (no T × T matrix kept
-        /// between the passes), dS = P ∘ (dP − rowsum(dO ∘ O))/√d row by row, then dQ = dS·K, dK = dSᵀ·Q, dV =
-        /// Pᵀ·dO.</para>
+        /// <para>Flash-style: P = e^(S/√d − LSE) = 2^(S·log₂e/√d − LSE·log₂e) is recomputed by the forward's base-2 exp
+        /// from the saved log-sum-exps (no T × T matrix kept between the passes), dS = P ∘ (dP − rowsum(dO ∘ O))/√d row
+        /// by row, then dQ = dS·K, dK = dSᵀ·Q, dV = Pᵀ·dO.</para>
         /// <para>Register tiles (rows × vectors): S and dP Vector512 4×4 Vector512, Vector256 4×2 Vector256, Vector128
         /// 4×2 Vector128, scalar 4×4 float; dQ, dK and dV Vector512 8×2 Vector512 (row tiles in pairs), Vector256 4×2
         /// Vector256, Vector128 4×2 Vector128, scalar 4×4 float.</para>
@@ -246,7 +249,8 @@ namespace FixedShapeAttention.Generated
     [global::System.CodeDom.Compiler.GeneratedCode("FixedShapeAttention.Generators", "1.0.0.0")]
     file readonly struct MiniLmAttentionKernel : IChunkKernel
     {
-        private const float Scale = 0.17677669f; // 1/√32
+        // log₂e/√32: the scores come out in base 2, so softmax takes 2^(s − max) without a multiply (SoftmaxContract).
+        private const float ScoreScale = 0.25503486f;
 
         public void Execute(in KernelBuffers buffers, int chunk)
         {
@@ -306,8 +310,8 @@ namespace FixedShapeAttention.Generated
                 Unsafe.Add(ref rowScale, row) = Softmax_Vector512(ref Unsafe.Add(ref scores, row * 128), keyCount, out float rowMax);
                 if (keepLogSumExp)
                 {
-                    // log Σ e^(s − max) + max, from the row's 1/Σ: its rounding moves the log by at most 2⁻²⁴.
-                    Unsafe.Add(ref logSumExp, firstRow + row) = rowMax - MathF.Log(Unsafe.Add(ref rowScale, row));
+                    // ln Σ e^(S/√d) = (max + log₂ Σ 2^(s − max))·ln 2 in base-2 scores, from the row's 1/Σ (its rounding moves the log by ≤ 2⁻²⁴).
+                    Unsafe.Add(ref logSumExp, firstRow + row) = (float)((rowMax - Math.Log2(Unsafe.Add(ref rowScale, row))) * 0.6931471805599453);
                 }
             }
             Output_Vector512(ref scores, ref vHead, ref rowScale, ref Unsafe.Add(ref outputHead, firstRow * 384), fullTiles, hasTail);
@@ -335,8 +339,8 @@ namespace FixedShapeAttention.Generated
                 Unsafe.Add(ref rowScale, row) = Softmax_Vector256(ref Unsafe.Add(ref scores, row * 128), keyCount, out float rowMax);
                 if (keepLogSumExp)
                 {
-                    // log Σ e^(s − max) + max, from the row's 1/Σ: its rounding moves the log by at most 2⁻²⁴.
-                    Unsafe.Add(ref logSumExp, firstRow + row) = rowMax - MathF.Log(Unsafe.Add(ref rowScale, row));
+                    // ln Σ e^(S/√d) = (max + log₂ Σ 2^(s − max))·ln 2 in base-2 scores, from the row's 1/Σ (its rounding moves the log by ≤ 2⁻²⁴).
+                    Unsafe.Add(ref logSumExp, firstRow + row) = (float)((rowMax - Math.Log2(Unsafe.Add(ref rowScale, row))) * 0.6931471805599453);
                 }
             }
             Output_Vector256(ref scores, ref vHead, ref rowScale, ref Unsafe.Add(ref outputHead, firstRow * 384), fullTiles, hasTail);
@@ -364,8 +368,8 @@ namespace FixedShapeAttention.Generated
                 Unsafe.Add(ref rowScale, row) = Softmax_Vector128(ref Unsafe.Add(ref scores, row * 128), keyCount, out float rowMax);
                 if (keepLogSumExp)
                 {
-                    // log Σ e^(s − max) + max, from the row's 1/Σ: its rounding moves the log by at most 2⁻²⁴.
-                    Unsafe.Add(ref logSumExp, firstRow + row) = rowMax - MathF.Log(Unsafe.Add(ref rowScale, row));
+                    // ln Σ e^(S/√d) = (max + log₂ Σ 2^(s − max))·ln 2 in base-2 scores, from the row's 1/Σ (its rounding moves the log by ≤ 2⁻²⁴).
+                    Unsafe.Add(ref logSumExp, firstRow + row) = (float)((rowMax - Math.Log2(Unsafe.Add(ref rowScale, row))) * 0.6931471805599453);
                 }
             }
             Output_Vector128(ref scores, ref vHead, ref rowScale, ref Unsafe.Add(ref outputHead, firstRow * 384), fullTiles, hasTail);
@@ -393,17 +397,17 @@ namespace FixedShapeAttention.Generated
                 Unsafe.Add(ref rowScale, row) = Softmax_Scalar(ref Unsafe.Add(ref scores, row * 128), keyCount, out float rowMax);
                 if (keepLogSumExp)
                 {
-                    // log Σ e^(s − max) + max, from the row's 1/Σ: its rounding moves the log by at most 2⁻²⁴.
-                    Unsafe.Add(ref logSumExp, firstRow + row) = rowMax - MathF.Log(Unsafe.Add(ref rowScale, row));
+                    // ln Σ e^(S/√d) = (max + log₂ Σ 2^(s − max))·ln 2 in base-2 scores, from the row's 1/Σ (its rounding moves the log by ≤ 2⁻²⁴).
+                    Unsafe.Add(ref logSumExp, firstRow + row) = (float)((rowMax - Math.Log2(Unsafe.Add(ref rowScale, row))) * 0.6931471805599453);
                 }
             }
             Output_Scalar(ref scores, ref vHead, ref rowScale, ref Unsafe.Add(ref outputHead, firstRow * 384), fullTiles, hasTail);
         }
 
-        /// <summary>Scores of the chunk's query rows: Q·Kᵀ/√32 over 128 columns (128 keys).</summary>
+        /// <summary>Scores of the chunk's query rows in base 2: Q·Kᵀ·log₂e/√32 over 128 columns (128 keys).</summary>
         internal static void Scores_Vector512(ref float q, ref float keysT, ref float scores, int fullTiles, bool hasTail)
         {
-            Vector512<float> scale = Vector512.Create(Scale);
+            Vector512<float> scale = Vector512.Create(ScoreScale);
             for (int col = 0; col < 128; col += 64)
             {
                 for (int tile = 0; tile < fullTiles; tile++)
@@ -462,10 +466,10 @@ namespace FixedShapeAttention.Generated
             }
         }
 
-        /// <summary>Scores of the chunk's query rows: Q·Kᵀ/√32 over 128 columns (128 keys).</summary>
+        /// <summary>Scores of the chunk's query rows in base 2: Q·Kᵀ·log₂e/√32 over 128 columns (128 keys).</summary>
         internal static void Scores_Vector256(ref float q, ref float keysT, ref float scores, int fullTiles, bool hasTail)
         {
-            Vector256<float> scale = Vector256.Create(Scale);
+            Vector256<float> scale = Vector256.Create(ScoreScale);
             for (int col = 0; col < 128; col += 16)
             {
                 for (int tile = 0; tile < fullTiles; tile++)
@@ -506,10 +510,10 @@ namespace FixedShapeAttention.Generated
             }
         }
 
-        /// <summary>Scores of the chunk's query rows: Q·Kᵀ/√32 over 128 columns (128 keys).</summary>
+        /// <summary>Scores of the chunk's query rows in base 2: Q·Kᵀ·log₂e/√32 over 128 columns (128 keys).</summary>
         internal static void Scores_Vector128(ref float q, ref float keysT, ref float scores, int fullTiles, bool hasTail)
         {
-            Vector128<float> scale = Vector128.Create(Scale);
+            Vector128<float> scale = Vector128.Create(ScoreScale);
             for (int col = 0; col < 128; col += 8)
             {
                 for (int tile = 0; tile < fullTiles; tile++)
@@ -550,10 +554,10 @@ namespace FixedShapeAttention.Generated
             }
         }
 
-        /// <summary>Scores of the chunk's query rows: Q·Kᵀ/√32 over 128 columns (128 keys).</summary>
+        /// <summary>Scores of the chunk's query rows in base 2: Q·Kᵀ·log₂e/√32 over 128 columns (128 keys).</summary>
         internal static void Scores_Scalar(ref float q, ref float keysT, ref float scores, int fullTiles, bool hasTail)
         {
-            float scale = Scale;
+            float scale = ScoreScale;
             for (int col = 0; col < 128; col += 4)
             {
                 for (int tile = 0; tile < fullTiles; tile++)
@@ -612,7 +616,7 @@ namespace FixedShapeAttention.Generated
             }
         }
 
-        /// <summary>Turns a score row into exp(score − max) and returns 1/Σ, the factor that normalises the row's outputs;
+        /// <summary>Turns a row of base-2 scores into 2^(score − max) and returns 1/Σ, the factor that normalises the row's outputs;
         /// the max comes out too, for the log-sum-exp a training forward pass keeps.</summary>
         private static float Softmax_Vector512(ref float row, int visible, out float rowMax)
         {
@@ -649,16 +653,16 @@ namespace FixedShapeAttention.Generated
             Vector512<float> partial = Vector512<float>.Zero;
             for (int j = 0; j < 128; j += 16)
             {
-                Vector512<float> weight = ExpOperator.InvokeBelowOverflow(Vector512.LoadUnsafe(ref row, (nuint)(j)) - maxBroadcast);
+                Vector512<float> weight = ExpOperator.Exp2BelowOverflow(Vector512.LoadUnsafe(ref row, (nuint)(j)) - maxBroadcast);
                 Vector512.StoreUnsafe(weight, ref row, (nuint)(j));
                 partial += weight;
             }
             sumLower += Vector512.WidenLower(partial);
             sumUpper += Vector512.WidenUpper(partial);
-            return (float)(1d / (Vector512.Sum(sumLower) + Vector512.Sum(sumUpper)));
+            return (float)(1d / (Vector512.Sum(sumLower + sumUpper)));
         }
 
-        /// <summary>Turns a score row into exp(score − max) and returns 1/Σ, the factor that normalises the row's outputs;
+        /// <summary>Turns a row of base-2 scores into 2^(score − max) and returns 1/Σ, the factor that normalises the row's outputs;
         /// the max comes out too, for the log-sum-exp a training forward pass keeps.</summary>
         private static float Softmax_Vector256(ref float row, int visible, out float rowMax)
         {
@@ -698,17 +702,17 @@ namespace FixedShapeAttention.Generated
                 int blockEnd = Math.Min(block + 64, 128);
                 for (int j = block; j < blockEnd; j += 8)
                 {
-                    Vector256<float> weight = ExpOperator.InvokeBelowOverflow(Vector256.LoadUnsafe(ref row, (nuint)(j)) - maxBroadcast);
+                    Vector256<float> weight = ExpOperator.Exp2BelowOverflow(Vector256.LoadUnsafe(ref row, (nuint)(j)) - maxBroadcast);
                     Vector256.StoreUnsafe(weight, ref row, (nuint)(j));
                     partial += weight;
                 }
                 sumLower += Vector256.WidenLower(partial);
                 sumUpper += Vector256.WidenUpper(partial);
             }
-            return (float)(1d / (Vector256.Sum(sumLower) + Vector256.Sum(sumUpper)));
+            return (float)(1d / (Vector256.Sum(sumLower + sumUpper)));
         }
 
-        /// <summary>Turns a score row into exp(score − max) and returns 1/Σ, the factor that normalises the row's outputs;
+        /// <summary>Turns a row of base-2 scores into 2^(score − max) and returns 1/Σ, the factor that normalises the row's outputs;
         /// the max comes out too, for the log-sum-exp a training forward pass keeps.</summary>
         private static float Softmax_Vector128(ref float row, int visible, out float rowMax)
         {
@@ -748,17 +752,17 @@ namespace FixedShapeAttention.Generated
                 int blockEnd = Math.Min(block + 32, 128);
                 for (int j = block; j < blockEnd; j += 4)
                 {
-                    Vector128<float> weight = ExpOperator.InvokeBelowOverflow(Vector128.LoadUnsafe(ref row, (nuint)(j)) - maxBroadcast);
+                    Vector128<float> weight = ExpOperator.Exp2BelowOverflow(Vector128.LoadUnsafe(ref row, (nuint)(j)) - maxBroadcast);
                     Vector128.StoreUnsafe(weight, ref row, (nuint)(j));
                     partial += weight;
                 }
                 sumLower += Vector128.WidenLower(partial);
                 sumUpper += Vector128.WidenUpper(partial);
             }
-            return (float)(1d / (Vector128.Sum(sumLower) + Vector128.Sum(sumUpper)));
+            return (float)(1d / (Vector128.Sum(sumLower + sumUpper)));
         }
 
-        /// <summary>Turns a score row into exp(score − max) and returns 1/Σ, the factor that normalises the row's outputs;
+        /// <summary>Turns a row of base-2 scores into 2^(score − max) and returns 1/Σ, the factor that normalises the row's outputs;
         /// the max comes out too, for the log-sum-exp a training forward pass keeps.</summary>
         private static float Softmax_Scalar(ref float row, int visible, out float rowMax)
         {
@@ -792,7 +796,7 @@ namespace FixedShapeAttention.Generated
             double sumLower = 0d;
             for (int j = 0; j < 128; j += 1)
             {
-                float weight = MathF.Exp(Unsafe.Add(ref row, j) - maxBroadcast);
+                float weight = ExpOperator.Exp2BelowOverflow(Unsafe.Add(ref row, j) - maxBroadcast);
                 Unsafe.Add(ref row, j) = weight;
                 sumLower += weight;
             }

@@ -26,6 +26,9 @@ namespace Demo
         /// <para>Loop order: per chunk, Kᵀ packed once, then Q·Kᵀ for all the rows (column panels outside, row tiles
         /// inside, so a panel of Kᵀ stays in cache), softmax row by row (exp weights, 1/Σ kept per row), then P·V
         /// likewise, scaling each output row by its 1/Σ.</para>
+        /// <para>Softmax in base 2: Q·Kᵀ's epilogue multiplies by log₂e/√d instead of 1/√d, so each weight is 2^(s −
+        /// max), 10 vector operations per 16 scores with AVX-512 (vrndscaleps, vreduceps, a degree-5 polynomial,
+        /// vscalefps), 2 ulp.</para>
         /// <para>Row tail: 13 rows = 3 tiles of 4 + a tail tile of 1 row, emitted as its own code.</para>
         /// <para>Scheduling: 1 chunk per (sequence, head) of at most 13 rows, 13_520 flops per sequence; below 250_000
         /// flops per call every chunk runs on the calling thread.</para>
@@ -125,9 +128,9 @@ namespace Demo
         /// <summary>The gradients of Q, K and V (overwritten) from <paramref name="outputGradient"/>, with the inputs, the output and the
         /// log-sum-exps of <c>AttentionForTraining</c>.</summary>
         /// <remarks>
-        /// <para>Flash-style: P = e^(S/√d − LSE) is recomputed from the saved log-sum-exps (no T × T matrix kept
-        /// between the passes), dS = P ∘ (dP − rowsum(dO ∘ O))/√d row by row, then dQ = dS·K, dK = dSᵀ·Q, dV =
-        /// Pᵀ·dO.</para>
+        /// <para>Flash-style: P = e^(S/√d − LSE) = 2^(S·log₂e/√d − LSE·log₂e) is recomputed by the forward's base-2 exp
+        /// from the saved log-sum-exps (no T × T matrix kept between the passes), dS = P ∘ (dP − rowsum(dO ∘ O))/√d row
+        /// by row, then dQ = dS·K, dK = dSᵀ·Q, dV = Pᵀ·dO.</para>
         /// <para>Register tiles (rows × vectors): S and dP Vector512 4×1 Vector512, Vector256 4×2 Vector256, Vector128
         /// 4×2 Vector128, scalar 4×4 float; dQ, dK and dV Vector512 8×2 Vector128 (row tiles in pairs), Vector256 8×2
         /// Vector128 (row tiles in pairs), Vector128 8×2 Vector128 (row tiles in pairs), scalar 4×4 float.</para>
@@ -247,7 +250,8 @@ namespace FixedShapeAttention.Generated
     [global::System.CodeDom.Compiler.GeneratedCode("FixedShapeAttention.Generators", "1.0.0.0")]
     file readonly struct OddCausalAttentionKernel : IChunkKernel
     {
-        private const float Scale = 0.4472136f; // 1/√5
+        // log₂e/√5: the scores come out in base 2, so softmax takes 2^(s − max) without a multiply (SoftmaxContract).
+        private const float ScoreScale = 0.64519286f;
 
         public void Execute(in KernelBuffers buffers, int chunk)
         {
@@ -308,8 +312,8 @@ namespace FixedShapeAttention.Generated
                     ref Unsafe.Add(ref scores, row * 16), Math.Min(firstRow + row + 1, keyCount), firstRow + row + 1, out float rowMax);
                 if (keepLogSumExp)
                 {
-                    // log Σ e^(s − max) + max, from the row's 1/Σ: its rounding moves the log by at most 2⁻²⁴.
-                    Unsafe.Add(ref logSumExp, firstRow + row) = rowMax - MathF.Log(Unsafe.Add(ref rowScale, row));
+                    // ln Σ e^(S/√d) = (max + log₂ Σ 2^(s − max))·ln 2 in base-2 scores, from the row's 1/Σ (its rounding moves the log by ≤ 2⁻²⁴).
+                    Unsafe.Add(ref logSumExp, firstRow + row) = (float)((rowMax - Math.Log2(Unsafe.Add(ref rowScale, row))) * 0.6931471805599453);
                 }
             }
             Output_Vector128(ref scores, ref vHead, ref rowScale, ref Unsafe.Add(ref outputHead, firstRow * 20), fullTiles, hasTail, firstRow);
@@ -338,8 +342,8 @@ namespace FixedShapeAttention.Generated
                     ref Unsafe.Add(ref scores, row * 16), Math.Min(firstRow + row + 1, keyCount), firstRow + row + 1, out float rowMax);
                 if (keepLogSumExp)
                 {
-                    // log Σ e^(s − max) + max, from the row's 1/Σ: its rounding moves the log by at most 2⁻²⁴.
-                    Unsafe.Add(ref logSumExp, firstRow + row) = rowMax - MathF.Log(Unsafe.Add(ref rowScale, row));
+                    // ln Σ e^(S/√d) = (max + log₂ Σ 2^(s − max))·ln 2 in base-2 scores, from the row's 1/Σ (its rounding moves the log by ≤ 2⁻²⁴).
+                    Unsafe.Add(ref logSumExp, firstRow + row) = (float)((rowMax - Math.Log2(Unsafe.Add(ref rowScale, row))) * 0.6931471805599453);
                 }
             }
             Output_Vector128(ref scores, ref vHead, ref rowScale, ref Unsafe.Add(ref outputHead, firstRow * 20), fullTiles, hasTail, firstRow);
@@ -368,8 +372,8 @@ namespace FixedShapeAttention.Generated
                     ref Unsafe.Add(ref scores, row * 16), Math.Min(firstRow + row + 1, keyCount), firstRow + row + 1, out float rowMax);
                 if (keepLogSumExp)
                 {
-                    // log Σ e^(s − max) + max, from the row's 1/Σ: its rounding moves the log by at most 2⁻²⁴.
-                    Unsafe.Add(ref logSumExp, firstRow + row) = rowMax - MathF.Log(Unsafe.Add(ref rowScale, row));
+                    // ln Σ e^(S/√d) = (max + log₂ Σ 2^(s − max))·ln 2 in base-2 scores, from the row's 1/Σ (its rounding moves the log by ≤ 2⁻²⁴).
+                    Unsafe.Add(ref logSumExp, firstRow + row) = (float)((rowMax - Math.Log2(Unsafe.Add(ref rowScale, row))) * 0.6931471805599453);
                 }
             }
             Output_Vector128(ref scores, ref vHead, ref rowScale, ref Unsafe.Add(ref outputHead, firstRow * 20), fullTiles, hasTail, firstRow);
@@ -398,17 +402,17 @@ namespace FixedShapeAttention.Generated
                     ref Unsafe.Add(ref scores, row * 16), Math.Min(firstRow + row + 1, keyCount), firstRow + row + 1, out float rowMax);
                 if (keepLogSumExp)
                 {
-                    // log Σ e^(s − max) + max, from the row's 1/Σ: its rounding moves the log by at most 2⁻²⁴.
-                    Unsafe.Add(ref logSumExp, firstRow + row) = rowMax - MathF.Log(Unsafe.Add(ref rowScale, row));
+                    // ln Σ e^(S/√d) = (max + log₂ Σ 2^(s − max))·ln 2 in base-2 scores, from the row's 1/Σ (its rounding moves the log by ≤ 2⁻²⁴).
+                    Unsafe.Add(ref logSumExp, firstRow + row) = (float)((rowMax - Math.Log2(Unsafe.Add(ref rowScale, row))) * 0.6931471805599453);
                 }
             }
             Output_Scalar(ref scores, ref vHead, ref rowScale, ref Unsafe.Add(ref outputHead, firstRow * 20), fullTiles, hasTail, firstRow);
         }
 
-        /// <summary>Scores of the chunk's query rows: Q·Kᵀ/√5 over 16 columns (13 keys + padding).</summary>
+        /// <summary>Scores of the chunk's query rows in base 2: Q·Kᵀ·log₂e/√5 over 16 columns (13 keys + padding).</summary>
         internal static void Scores_Vector512(ref float q, ref float keysT, ref float scores, int fullTiles, bool hasTail, int firstRow)
         {
-            Vector512<float> scale = Vector512.Create(Scale);
+            Vector512<float> scale = Vector512.Create(ScoreScale);
             // Column panels that start after the chunk's last query, and row tiles that end before a panel's first key, are masked: skipped.
             int lastRow = firstRow + fullTiles * 4 + (hasTail ? 1 : 0) - 1;
             if (0 <= lastRow)
@@ -456,10 +460,10 @@ namespace FixedShapeAttention.Generated
             }
         }
 
-        /// <summary>Scores of the chunk's query rows: Q·Kᵀ/√5 over 16 columns (13 keys + padding).</summary>
+        /// <summary>Scores of the chunk's query rows in base 2: Q·Kᵀ·log₂e/√5 over 16 columns (13 keys + padding).</summary>
         internal static void Scores_Vector256(ref float q, ref float keysT, ref float scores, int fullTiles, bool hasTail, int firstRow)
         {
-            Vector256<float> scale = Vector256.Create(Scale);
+            Vector256<float> scale = Vector256.Create(ScoreScale);
             // Column panels that start after the chunk's last query, and row tiles that end before a panel's first key, are masked: skipped.
             int lastRow = firstRow + fullTiles * 4 + (hasTail ? 1 : 0) - 1;
             if (0 <= lastRow)
@@ -519,10 +523,10 @@ namespace FixedShapeAttention.Generated
             }
         }
 
-        /// <summary>Scores of the chunk's query rows: Q·Kᵀ/√5 over 16 columns (13 keys + padding).</summary>
+        /// <summary>Scores of the chunk's query rows in base 2: Q·Kᵀ·log₂e/√5 over 16 columns (13 keys + padding).</summary>
         internal static void Scores_Vector128(ref float q, ref float keysT, ref float scores, int fullTiles, bool hasTail, int firstRow)
         {
-            Vector128<float> scale = Vector128.Create(Scale);
+            Vector128<float> scale = Vector128.Create(ScoreScale);
             // Column panels that start after the chunk's last query, and row tiles that end before a panel's first key, are masked: skipped.
             int lastRow = firstRow + fullTiles * 4 + (hasTail ? 1 : 0) - 1;
             for (int col = 0; col < 16 && col <= lastRow; col += 8)
@@ -582,10 +586,10 @@ namespace FixedShapeAttention.Generated
             }
         }
 
-        /// <summary>Scores of the chunk's query rows: Q·Kᵀ/√5 over 13 columns (13 keys).</summary>
+        /// <summary>Scores of the chunk's query rows in base 2: Q·Kᵀ·log₂e/√5 over 13 columns (13 keys).</summary>
         internal static void Scores_Scalar(ref float q, ref float keysT, ref float scores, int fullTiles, bool hasTail, int firstRow)
         {
-            float scale = Scale;
+            float scale = ScoreScale;
             // Column panels that start after the chunk's last query, and row tiles that end before a panel's first key, are masked: skipped.
             int lastRow = firstRow + fullTiles * 4 + (hasTail ? 1 : 0) - 1;
             for (int col = 0; col < 12 && col <= lastRow; col += 4)
@@ -712,7 +716,7 @@ namespace FixedShapeAttention.Generated
             }
         }
 
-        /// <summary>Turns a score row into exp(score − max) and returns 1/Σ, the factor that normalises the row's outputs;
+        /// <summary>Turns a row of base-2 scores into 2^(score − max) and returns 1/Σ, the factor that normalises the row's outputs;
         /// the max comes out too, for the log-sum-exp a training forward pass keeps.</summary>
         private static float Softmax_Vector512(ref float row, int visible, int reach, out float rowMax)
         {
@@ -754,17 +758,17 @@ namespace FixedShapeAttention.Generated
                 int blockEnd = Math.Min(block + 128, end);
                 for (int j = block; j < blockEnd; j += 16)
                 {
-                    Vector512<float> weight = ExpOperator.InvokeBelowOverflow(Vector512.LoadUnsafe(ref row, (nuint)(j)) - maxBroadcast);
+                    Vector512<float> weight = ExpOperator.Exp2BelowOverflow(Vector512.LoadUnsafe(ref row, (nuint)(j)) - maxBroadcast);
                     Vector512.StoreUnsafe(weight, ref row, (nuint)(j));
                     partial += weight;
                 }
                 sumLower += Vector512.WidenLower(partial);
                 sumUpper += Vector512.WidenUpper(partial);
             }
-            return (float)(1d / (Vector512.Sum(sumLower) + Vector512.Sum(sumUpper)));
+            return (float)(1d / (Vector512.Sum(sumLower + sumUpper)));
         }
 
-        /// <summary>Turns a score row into exp(score − max) and returns 1/Σ, the factor that normalises the row's outputs;
+        /// <summary>Turns a row of base-2 scores into 2^(score − max) and returns 1/Σ, the factor that normalises the row's outputs;
         /// the max comes out too, for the log-sum-exp a training forward pass keeps.</summary>
         private static float Softmax_Vector256(ref float row, int visible, int reach, out float rowMax)
         {
@@ -806,17 +810,17 @@ namespace FixedShapeAttention.Generated
                 int blockEnd = Math.Min(block + 64, end);
                 for (int j = block; j < blockEnd; j += 8)
                 {
-                    Vector256<float> weight = ExpOperator.InvokeBelowOverflow(Vector256.LoadUnsafe(ref row, (nuint)(j)) - maxBroadcast);
+                    Vector256<float> weight = ExpOperator.Exp2BelowOverflow(Vector256.LoadUnsafe(ref row, (nuint)(j)) - maxBroadcast);
                     Vector256.StoreUnsafe(weight, ref row, (nuint)(j));
                     partial += weight;
                 }
                 sumLower += Vector256.WidenLower(partial);
                 sumUpper += Vector256.WidenUpper(partial);
             }
-            return (float)(1d / (Vector256.Sum(sumLower) + Vector256.Sum(sumUpper)));
+            return (float)(1d / (Vector256.Sum(sumLower + sumUpper)));
         }
 
-        /// <summary>Turns a score row into exp(score − max) and returns 1/Σ, the factor that normalises the row's outputs;
+        /// <summary>Turns a row of base-2 scores into 2^(score − max) and returns 1/Σ, the factor that normalises the row's outputs;
         /// the max comes out too, for the log-sum-exp a training forward pass keeps.</summary>
         private static float Softmax_Vector128(ref float row, int visible, int reach, out float rowMax)
         {
@@ -858,17 +862,17 @@ namespace FixedShapeAttention.Generated
                 int blockEnd = Math.Min(block + 32, end);
                 for (int j = block; j < blockEnd; j += 4)
                 {
-                    Vector128<float> weight = ExpOperator.InvokeBelowOverflow(Vector128.LoadUnsafe(ref row, (nuint)(j)) - maxBroadcast);
+                    Vector128<float> weight = ExpOperator.Exp2BelowOverflow(Vector128.LoadUnsafe(ref row, (nuint)(j)) - maxBroadcast);
                     Vector128.StoreUnsafe(weight, ref row, (nuint)(j));
                     partial += weight;
                 }
                 sumLower += Vector128.WidenLower(partial);
                 sumUpper += Vector128.WidenUpper(partial);
             }
-            return (float)(1d / (Vector128.Sum(sumLower) + Vector128.Sum(sumUpper)));
+            return (float)(1d / (Vector128.Sum(sumLower + sumUpper)));
         }
 
-        /// <summary>Turns a score row into exp(score − max) and returns 1/Σ, the factor that normalises the row's outputs;
+        /// <summary>Turns a row of base-2 scores into 2^(score − max) and returns 1/Σ, the factor that normalises the row's outputs;
         /// the max comes out too, for the log-sum-exp a training forward pass keeps.</summary>
         private static float Softmax_Scalar(ref float row, int visible, int reach, out float rowMax)
         {
@@ -904,7 +908,7 @@ namespace FixedShapeAttention.Generated
             double sumLower = 0d;
             for (int j = 0; j < end; j += 1)
             {
-                float weight = MathF.Exp(Unsafe.Add(ref row, j) - maxBroadcast);
+                float weight = ExpOperator.Exp2BelowOverflow(Unsafe.Add(ref row, j) - maxBroadcast);
                 Unsafe.Add(ref row, j) = weight;
                 sumLower += weight;
             }

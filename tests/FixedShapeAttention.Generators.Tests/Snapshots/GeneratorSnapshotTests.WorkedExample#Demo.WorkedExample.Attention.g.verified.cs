@@ -25,6 +25,9 @@ namespace Demo
         /// <para>Loop order: per chunk, Kᵀ packed once, then Q·Kᵀ for all the rows (column panels outside, row tiles
         /// inside, so a panel of Kᵀ stays in cache), softmax row by row (exp weights, 1/Σ kept per row), then P·V
         /// likewise, scaling each output row by its 1/Σ.</para>
+        /// <para>Softmax in base 2: Q·Kᵀ's epilogue multiplies by log₂e/√d instead of 1/√d, so each weight is 2^(s −
+        /// max), 10 vector operations per 16 scores with AVX-512 (vrndscaleps, vreduceps, a degree-5 polynomial,
+        /// vscalefps), 2 ulp.</para>
         /// <para>Row tail: 4 rows = 1 tile of 4, no row tail.</para>
         /// <para>Scheduling: 1 chunk per (sequence, head) of at most 4 rows, 192 flops per sequence; below 250_000
         /// flops per call every chunk runs on the calling thread.</para>
@@ -124,9 +127,9 @@ namespace Demo
         /// <summary>The gradients of Q, K and V (overwritten) from <paramref name="outputGradient"/>, with the inputs, the output and the
         /// log-sum-exps of <c>AttentionForTraining</c>.</summary>
         /// <remarks>
-        /// <para>Flash-style: P = e^(S/√d − LSE) is recomputed from the saved log-sum-exps (no T × T matrix kept
-        /// between the passes), dS = P ∘ (dP − rowsum(dO ∘ O))/√d row by row, then dQ = dS·K, dK = dSᵀ·Q, dV =
-        /// Pᵀ·dO.</para>
+        /// <para>Flash-style: P = e^(S/√d − LSE) = 2^(S·log₂e/√d − LSE·log₂e) is recomputed by the forward's base-2 exp
+        /// from the saved log-sum-exps (no T × T matrix kept between the passes), dS = P ∘ (dP − rowsum(dO ∘ O))/√d row
+        /// by row, then dQ = dS·K, dK = dSᵀ·Q, dV = Pᵀ·dO.</para>
         /// <para>Register tiles (rows × vectors): S and dP Vector512 4×1 Vector128, Vector256 4×1 Vector128, Vector128
         /// 4×1 Vector128, scalar 4×4 float; dQ, dK and dV Vector512 4×3 float, Vector256 4×3 float, Vector128 4×3
         /// float, scalar 4×3 float.</para>
@@ -245,7 +248,8 @@ namespace FixedShapeAttention.Generated
     [global::System.CodeDom.Compiler.GeneratedCode("FixedShapeAttention.Generators", "1.0.0.0")]
     file readonly struct WorkedExampleAttentionKernel : IChunkKernel
     {
-        private const float Scale = 0.57735026f; // 1/√3
+        // log₂e/√3: the scores come out in base 2, so softmax takes 2^(s − max) without a multiply (SoftmaxContract).
+        private const float ScoreScale = 0.8329404f;
 
         public void Execute(in KernelBuffers buffers, int chunk)
         {
@@ -297,8 +301,8 @@ namespace FixedShapeAttention.Generated
                 Unsafe.Add(ref rowScale, row) = Softmax_Vector128(ref Unsafe.Add(ref scores, row * 16), keyCount, out float rowMax);
                 if (keepLogSumExp)
                 {
-                    // log Σ e^(s − max) + max, from the row's 1/Σ: its rounding moves the log by at most 2⁻²⁴.
-                    Unsafe.Add(ref logSumExp, firstRow + row) = rowMax - MathF.Log(Unsafe.Add(ref rowScale, row));
+                    // ln Σ e^(S/√d) = (max + log₂ Σ 2^(s − max))·ln 2 in base-2 scores, from the row's 1/Σ (its rounding moves the log by ≤ 2⁻²⁴).
+                    Unsafe.Add(ref logSumExp, firstRow + row) = (float)((rowMax - Math.Log2(Unsafe.Add(ref rowScale, row))) * 0.6931471805599453);
                 }
             }
             Output_Scalar(ref scores, ref vHead, ref rowScale, ref Unsafe.Add(ref outputHead, firstRow * 3), fullTiles, hasTail);
@@ -326,17 +330,17 @@ namespace FixedShapeAttention.Generated
                 Unsafe.Add(ref rowScale, row) = Softmax_Scalar(ref Unsafe.Add(ref scores, row * 16), keyCount, out float rowMax);
                 if (keepLogSumExp)
                 {
-                    // log Σ e^(s − max) + max, from the row's 1/Σ: its rounding moves the log by at most 2⁻²⁴.
-                    Unsafe.Add(ref logSumExp, firstRow + row) = rowMax - MathF.Log(Unsafe.Add(ref rowScale, row));
+                    // ln Σ e^(S/√d) = (max + log₂ Σ 2^(s − max))·ln 2 in base-2 scores, from the row's 1/Σ (its rounding moves the log by ≤ 2⁻²⁴).
+                    Unsafe.Add(ref logSumExp, firstRow + row) = (float)((rowMax - Math.Log2(Unsafe.Add(ref rowScale, row))) * 0.6931471805599453);
                 }
             }
             Output_Scalar(ref scores, ref vHead, ref rowScale, ref Unsafe.Add(ref outputHead, firstRow * 3), fullTiles, hasTail);
         }
 
-        /// <summary>Scores of the chunk's query rows: Q·Kᵀ/√3 over 4 columns (4 keys).</summary>
+        /// <summary>Scores of the chunk's query rows in base 2: Q·Kᵀ·log₂e/√3 over 4 columns (4 keys).</summary>
         internal static void Scores_Vector128(ref float q, ref float keysT, ref float scores, int fullTiles, bool hasTail)
         {
-            Vector128<float> scale = Vector128.Create(Scale);
+            Vector128<float> scale = Vector128.Create(ScoreScale);
             for (int tile = 0; tile < fullTiles; tile++)
             {
                 Vector128<float> acc_r0_c0 = default;
@@ -365,10 +369,10 @@ namespace FixedShapeAttention.Generated
             }
         }
 
-        /// <summary>Scores of the chunk's query rows: Q·Kᵀ/√3 over 4 columns (4 keys).</summary>
+        /// <summary>Scores of the chunk's query rows in base 2: Q·Kᵀ·log₂e/√3 over 4 columns (4 keys).</summary>
         internal static void Scores_Scalar(ref float q, ref float keysT, ref float scores, int fullTiles, bool hasTail)
         {
-            float scale = Scale;
+            float scale = ScoreScale;
             for (int tile = 0; tile < fullTiles; tile++)
             {
                 float acc_r0_c0 = 0f, acc_r0_c1 = 0f, acc_r0_c2 = 0f, acc_r0_c3 = 0f;
@@ -424,7 +428,7 @@ namespace FixedShapeAttention.Generated
             }
         }
 
-        /// <summary>Turns a score row into exp(score − max) and returns 1/Σ, the factor that normalises the row's outputs;
+        /// <summary>Turns a row of base-2 scores into 2^(score − max) and returns 1/Σ, the factor that normalises the row's outputs;
         /// the max comes out too, for the log-sum-exp a training forward pass keeps.</summary>
         private static float Softmax_Vector128(ref float row, int visible, out float rowMax)
         {
@@ -456,15 +460,15 @@ namespace FixedShapeAttention.Generated
             // Each lane adds at most 8 weights in float (relative error ≤ 8·2⁻²⁴), then the block goes into double:
             // widening every vector cost five instructions per eight weights' worth of exp.
             Vector128<float> partial = Vector128<float>.Zero;
-            Vector128<float> weight = ExpOperator.InvokeBelowOverflow(Vector128.LoadUnsafe(ref row) - maxBroadcast);
+            Vector128<float> weight = ExpOperator.Exp2BelowOverflow(Vector128.LoadUnsafe(ref row) - maxBroadcast);
             Vector128.StoreUnsafe(weight, ref row, 0);
             partial += weight;
             sumLower += Vector128.WidenLower(partial);
             sumUpper += Vector128.WidenUpper(partial);
-            return (float)(1d / (Vector128.Sum(sumLower) + Vector128.Sum(sumUpper)));
+            return (float)(1d / (Vector128.Sum(sumLower + sumUpper)));
         }
 
-        /// <summary>Turns a score row into exp(score − max) and returns 1/Σ, the factor that normalises the row's outputs;
+        /// <summary>Turns a row of base-2 scores into 2^(score − max) and returns 1/Σ, the factor that normalises the row's outputs;
         /// the max comes out too, for the log-sum-exp a training forward pass keeps.</summary>
         private static float Softmax_Scalar(ref float row, int visible, out float rowMax)
         {
@@ -498,7 +502,7 @@ namespace FixedShapeAttention.Generated
             double sumLower = 0d;
             for (int j = 0; j < 4; j += 1)
             {
-                float weight = MathF.Exp(Unsafe.Add(ref row, j) - maxBroadcast);
+                float weight = ExpOperator.Exp2BelowOverflow(Unsafe.Add(ref row, j) - maxBroadcast);
                 Unsafe.Add(ref row, j) = weight;
                 sumLower += weight;
             }
