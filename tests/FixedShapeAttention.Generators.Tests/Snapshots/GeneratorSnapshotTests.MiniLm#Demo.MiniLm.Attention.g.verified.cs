@@ -259,34 +259,33 @@ namespace FixedShapeAttention.Generated
             ref float vHead = ref Unsafe.Add(ref buffers.Input2, headOffset);
             ref float outputHead = ref Unsafe.Add(ref buffers.Output, headOffset);
             // Scratch: Kᵀ of this head (32 × 128), then up to 128 score rows of 128.
-            ref float scratch = ref MemoryMarshal.GetReference(WorkerScratch.Get(20480));
+            ref float keysT = ref MemoryMarshal.GetReference(WorkerScratch.Get(20480));
+            ref float scores = ref Unsafe.Add(ref keysT, 4096);
+            // Kᵀ is the B operand of Q·Kᵀ: row c holds column c of this head's keys, zero-padded to 128 so whole vectors load.
+            ReadOnlySpan<float> keys = MemoryMarshal.CreateReadOnlySpan(ref kHead, 48800);
+            KeyPacking.PackTransposed(keys, 384, 128, 32, MemoryMarshal.CreateSpan(ref keysT, 4096), 128);
             // A training forward pass (AttentionForTraining) passes the log-sum-exps as output 1: [batch, heads, rows].
             bool keepLogSumExp = buffers.HasOutput1;
             ref float logSumExp = ref keepLogSumExp ? ref Unsafe.Add(ref buffers.Output1, ((nint)sequence * 12 + head) * 128) : ref Unsafe.NullRef<float>();
             if (Vector512.IsHardwareAccelerated)
             {
-                Rows_Vector512(ref qHead, ref kHead, ref vHead, ref outputHead, ref scratch, ref logSumExp, keepLogSumExp, firstTile, tileCount, keyCount);
+                Rows_Vector512(ref qHead, ref keysT, ref vHead, ref outputHead, ref scores, ref logSumExp, keepLogSumExp, firstTile, tileCount, keyCount);
             }
             else if (Vector256.IsHardwareAccelerated)
             {
-                Rows_Vector256(ref qHead, ref kHead, ref vHead, ref outputHead, ref scratch, ref logSumExp, keepLogSumExp, firstTile, tileCount, keyCount);
+                Rows_Vector256(ref qHead, ref keysT, ref vHead, ref outputHead, ref scores, ref logSumExp, keepLogSumExp, firstTile, tileCount, keyCount);
             }
             else
             {
-                Rows_Scalar(ref qHead, ref kHead, ref vHead, ref outputHead, ref scratch, ref logSumExp, keepLogSumExp, firstTile, tileCount, keyCount);
+                Rows_Scalar(ref qHead, ref keysT, ref vHead, ref outputHead, ref scores, ref logSumExp, keepLogSumExp, firstTile, tileCount, keyCount);
             }
         }
 
-        /// <summary>Row tiles [firstTile, firstTile + tileCount) of one head.</summary>
-        private static void Rows_Vector512(
-            ref float qHead, ref float kHead, ref float vHead, ref float outputHead, ref float scratch, ref float logSumExp, bool keepLogSumExp, int firstTile,
+        /// <summary>Row tiles [firstTile, firstTile + tileCount) of one head, from its packed Kᵀ (the forward call's, or a decoding cache's).</summary>
+        internal static void Rows_Vector512(
+            ref float qHead, ref float keysT, ref float vHead, ref float outputHead, ref float scores, ref float logSumExp, bool keepLogSumExp, int firstTile,
             int tileCount, int keyCount)
         {
-            ref float keysT = ref scratch;
-            ref float scores = ref Unsafe.Add(ref scratch, 4096);
-            // Kᵀ is the B operand of Q·Kᵀ: row c holds column c of this head's keys, zero-padded to 128 so whole vectors load.
-            ReadOnlySpan<float> keys = MemoryMarshal.CreateReadOnlySpan(ref kHead, 48800);
-            KeyPacking.PackTransposed(keys, 384, 128, 32, MemoryMarshal.CreateSpan(ref keysT, 4096), 128);
             int fullTiles = Math.Min(firstTile + tileCount, 32) - firstTile;
             bool hasTail = firstTile + tileCount > 32;
             Span<float> rowScales = stackalloc float[128];
@@ -306,16 +305,11 @@ namespace FixedShapeAttention.Generated
             Output_Vector512(ref scores, ref vHead, ref rowScale, ref Unsafe.Add(ref outputHead, firstRow * 384), fullTiles, hasTail);
         }
 
-        /// <summary>Row tiles [firstTile, firstTile + tileCount) of one head.</summary>
-        private static void Rows_Vector256(
-            ref float qHead, ref float kHead, ref float vHead, ref float outputHead, ref float scratch, ref float logSumExp, bool keepLogSumExp, int firstTile,
+        /// <summary>Row tiles [firstTile, firstTile + tileCount) of one head, from its packed Kᵀ (the forward call's, or a decoding cache's).</summary>
+        internal static void Rows_Vector256(
+            ref float qHead, ref float keysT, ref float vHead, ref float outputHead, ref float scores, ref float logSumExp, bool keepLogSumExp, int firstTile,
             int tileCount, int keyCount)
         {
-            ref float keysT = ref scratch;
-            ref float scores = ref Unsafe.Add(ref scratch, 4096);
-            // Kᵀ is the B operand of Q·Kᵀ: row c holds column c of this head's keys, zero-padded to 128 so whole vectors load.
-            ReadOnlySpan<float> keys = MemoryMarshal.CreateReadOnlySpan(ref kHead, 48800);
-            KeyPacking.PackTransposed(keys, 384, 128, 32, MemoryMarshal.CreateSpan(ref keysT, 4096), 128);
             int fullTiles = Math.Min(firstTile + tileCount, 32) - firstTile;
             bool hasTail = firstTile + tileCount > 32;
             Span<float> rowScales = stackalloc float[128];
@@ -335,16 +329,11 @@ namespace FixedShapeAttention.Generated
             Output_Vector256(ref scores, ref vHead, ref rowScale, ref Unsafe.Add(ref outputHead, firstRow * 384), fullTiles, hasTail);
         }
 
-        /// <summary>Row tiles [firstTile, firstTile + tileCount) of one head.</summary>
-        private static void Rows_Scalar(
-            ref float qHead, ref float kHead, ref float vHead, ref float outputHead, ref float scratch, ref float logSumExp, bool keepLogSumExp, int firstTile,
+        /// <summary>Row tiles [firstTile, firstTile + tileCount) of one head, from its packed Kᵀ (the forward call's, or a decoding cache's).</summary>
+        internal static void Rows_Scalar(
+            ref float qHead, ref float keysT, ref float vHead, ref float outputHead, ref float scores, ref float logSumExp, bool keepLogSumExp, int firstTile,
             int tileCount, int keyCount)
         {
-            ref float keysT = ref scratch;
-            ref float scores = ref Unsafe.Add(ref scratch, 4096);
-            // Kᵀ is the B operand of Q·Kᵀ: row c holds column c of this head's keys, zero-padded to 128 so whole vectors load.
-            ReadOnlySpan<float> keys = MemoryMarshal.CreateReadOnlySpan(ref kHead, 48800);
-            KeyPacking.PackTransposed(keys, 384, 128, 32, MemoryMarshal.CreateSpan(ref keysT, 4096), 128);
             int fullTiles = Math.Min(firstTile + tileCount, 32) - firstTile;
             bool hasTail = firstTile + tileCount > 32;
             Span<float> rowScales = stackalloc float[128];
@@ -534,7 +523,7 @@ namespace FixedShapeAttention.Generated
 
         /// <summary>Turns a score row into exp(score − max) and returns 1/Σ, the factor that normalises the row's outputs;
         /// the max comes out too, for the log-sum-exp a training forward pass keeps.</summary>
-        private static float Softmax_Vector512(ref float row, int visible, out float rowMax)
+        internal static float Softmax_Vector512(ref float row, int visible, out float rowMax)
         {
             // Masked keys and the columns that pad the row to 128 (whole vectors) get -inf: weight exactly 0.
             for (int j = visible; j < 128; j++)
@@ -580,7 +569,7 @@ namespace FixedShapeAttention.Generated
 
         /// <summary>Turns a score row into exp(score − max) and returns 1/Σ, the factor that normalises the row's outputs;
         /// the max comes out too, for the log-sum-exp a training forward pass keeps.</summary>
-        private static float Softmax_Vector256(ref float row, int visible, out float rowMax)
+        internal static float Softmax_Vector256(ref float row, int visible, out float rowMax)
         {
             // Masked keys and the columns that pad the row to 128 (whole vectors) get -inf: weight exactly 0.
             for (int j = visible; j < 128; j++)
@@ -630,7 +619,7 @@ namespace FixedShapeAttention.Generated
 
         /// <summary>Turns a score row into exp(score − max) and returns 1/Σ, the factor that normalises the row's outputs;
         /// the max comes out too, for the log-sum-exp a training forward pass keeps.</summary>
-        private static float Softmax_Scalar(ref float row, int visible, out float rowMax)
+        internal static float Softmax_Scalar(ref float row, int visible, out float rowMax)
         {
             // Masked keys and the columns that pad the row to 128 (whole vectors) get -inf: weight exactly 0.
             for (int j = visible; j < 128; j++)
@@ -670,7 +659,7 @@ namespace FixedShapeAttention.Generated
         }
 
         /// <summary>Output of the chunk's rows: exp weights · V over 32 columns, each row times its 1/Σ.</summary>
-        private static void Output_Vector512(ref float weights, ref float v, ref float rowScale, ref float output, int fullTiles, bool hasTail)
+        internal static void Output_Vector512(ref float weights, ref float v, ref float rowScale, ref float output, int fullTiles, bool hasTail)
         {
             int tile = 0;
             for (; tile + 1 < fullTiles; tile += 2)
@@ -782,7 +771,7 @@ namespace FixedShapeAttention.Generated
         }
 
         /// <summary>Output of the chunk's rows: exp weights · V over 32 columns, each row times its 1/Σ.</summary>
-        private static void Output_Vector256(ref float weights, ref float v, ref float rowScale, ref float output, int fullTiles, bool hasTail)
+        internal static void Output_Vector256(ref float weights, ref float v, ref float rowScale, ref float output, int fullTiles, bool hasTail)
         {
             for (int col = 0; col < 32; col += 16)
             {
@@ -829,7 +818,7 @@ namespace FixedShapeAttention.Generated
         }
 
         /// <summary>Output of the chunk's rows: exp weights · V over 32 columns, each row times its 1/Σ.</summary>
-        private static void Output_Scalar(ref float weights, ref float v, ref float rowScale, ref float output, int fullTiles, bool hasTail)
+        internal static void Output_Scalar(ref float weights, ref float v, ref float rowScale, ref float output, int fullTiles, bool hasTail)
         {
             for (int col = 0; col < 32; col += 4)
             {
