@@ -85,12 +85,16 @@ internal static class GenerateCommand
         Console.WriteLine($"model: {checkpoint} ({model.Config.Layers} layers, dim {model.Config.Dim}); sampling: temperature {sampling.Temperature}, top-k {sampling.TopK}, top-p {sampling.TopP}, seed {seed}");
         Console.WriteLine();
         var decoder = new LanguageModelDecoder(model, maxSequences: 1);
+        // The train demo's model has DemoGpt's shape: its cache, prefill and decode steps then run on DemoGpt's generated
+        // kernels. A checkpoint of another shape decodes on the runtime-shape kernels.
+        bool generated = TryUseKernels(decoder, model.Config);
         // A first short run compiles the code paths (the demo compiles fully optimised on first use), so the rates
         // below measure decoding, not the JIT.
         foreach (int _ in decoder.Generate(promptTokens, 2, sampling, seed, stopToken: -1))
         {
         }
 
+        Console.WriteLine(generated ? "attention: DemoGpt's generated prefill and decode-step kernels" : "attention: runtime-shape kernels (the checkpoint is not DemoGpt's shape)");
         Decoder utf8 = Encoding.UTF8.GetDecoder();
         var text = new char[8];
         Console.Write(prompt);
@@ -113,5 +117,14 @@ internal static class GenerateCommand
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"generated: {produced} tokens, prefill {promptTokens.Length / prefill.TotalSeconds:F0} tokens/s, decode {(produced - 1) / Math.Max(decodeSeconds, 1e-9):F0} tokens/s"));
         return 0;
+    }
+
+    private static bool TryUseKernels(LanguageModelDecoder decoder, LanguageModelConfig config)
+    {
+        if (config.SequenceLength != DemoGpt.SequenceLength || config.Dim != DemoGpt.EmbeddingDim || config.Heads != DemoGpt.Heads
+            || config.KeyValueHeadCount != DemoGpt.KeyValueHeads || !config.Causal)
+            return false;
+        decoder.UseKernels<DemoGpt>();
+        return true;
     }
 }
