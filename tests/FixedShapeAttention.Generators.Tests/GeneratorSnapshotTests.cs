@@ -65,13 +65,13 @@ public sealed class GeneratorSnapshotTests
     /// training passes: WorkedExample 1,520 lines, MiniLm 2,624, OddCausal 3,506 on 2026-11-30), which reuse the
     /// forward's Q·Kᵀ bodies and the one-phase backward's product bodies instead of emitting their own. A causal shape's decoding
     /// kernels (CreateKeyValueCache, Prefill, DecodeStep and their two chunk kernels, which call the causal kernel's bodies) cost
-    /// OddCausal 162 lines (3,507 → 3,669 on 2026-11-30; the others shrank by a few lines when Kᵀ packing left the rows
-    /// driver), so its budget rose by 170.
+    /// OddCausal 171 lines (3,507 → 3,678 on 2026-11-30; the others shrank by a few lines when Kᵀ packing left the rows
+    /// driver), so its budget rose by 171.
     /// </summary>
     [Theory]
     [InlineData("WorkedExample", 1600)]
     [InlineData("MiniLm", 2700)]
-    [InlineData("OddCausal", 3770)]
+    [InlineData("OddCausal", 3771)]
     public void Generated_sources_stay_within_their_size_budget(string shape, int maxLines)
     {
         GeneratorRun run = GeneratorHarness.Run(SourceOf(shape));

@@ -79,7 +79,8 @@ internal static class DecodingEmitter
             (Spans.ReadOnly, "v"), (Spans.Writable, "output"), ("int", "maxDegreeOfParallelism"),
         };
         w.Line("/// <summary>Appends row i to sequence <paramref name=\"sequences\"/>[i] at <paramref name=\"positions\"/>[i] in the cache of");
-        w.Line("/// <paramref name=\"layer\"/> and writes its attention over that sequence's keys; see <see cref=\"global::FixedShapeAttention.IDecodingKernels\"/>.</summary>");
+        w.Line("/// <paramref name=\"layer\"/> and writes its attention over that sequence's keys;");
+        w.Line("/// see <see cref=\"global::FixedShapeAttention.IDecodingKernels\"/>.</summary>");
         w.Line("/// <exception cref=\"global::System.ArgumentException\">A check fails (a batch mismatch, a repeated sequence, a position that is not the");
         w.Line("/// sequence's length, a full sequence); nothing has been written.</exception>");
         w.Line(FileHeaderEmitter.GeneratedCode);
@@ -168,9 +169,14 @@ internal static class DecodingEmitter
                 w.Line($"ref float outputHead = ref Unsafe.Add(ref buffers.Output, head * {d});");
                 EmitCacheHead(w, shape, decoding);
                 w.Line($"ref float scores = ref MemoryMarshal.GetReference(WorkerScratch.Get({decoding.PrefillScratchFloats}));");
-                EmitLadder(w, plan, (arm, isa) => arm.Line(
-                    $"{kernel}.Rows_{Suffix(plan.BodyOwner(isa, AttentionEmitter.RowsBody))}(ref qHead, ref keysT, ref vHead, ref outputHead, ref scores, " +
-                    "ref Unsafe.NullRef<float>(), false, firstTile, tileCount, _keyCount);"));
+                w.Line("// No log-sum-exps: a prefill is inference.");
+                w.Line("ref float noLogSumExp = ref Unsafe.NullRef<float>();");
+                // An arm is written at indentation 0 and indented afterwards, so long calls are broken by hand.
+                EmitLadder(w, plan, (arm, isa) =>
+                {
+                    arm.Line($"{kernel}.Rows_{Suffix(plan.BodyOwner(isa, AttentionEmitter.RowsBody))}(");
+                    arm.Line("    ref qHead, ref keysT, ref vHead, ref outputHead, ref scores, ref noLogSumExp, false, firstTile, tileCount, _keyCount);");
+                });
             }
         }
     }
@@ -240,11 +246,14 @@ internal static class DecodingEmitter
                 w.Line("ref float targetScores = ref Unsafe.Add(ref scores, target * " + stride + ");");
                 EmitLadder(w, plan, (arm, isa) =>
                 {
-                    arm.Line($"{kernel}.Scores_{Suffix(plan.BodyOwner(isa, b => b.Scores))}(ref queries, ref keysT, ref scores, fullTiles, tail, tileStart);");
-                    arm.Line($"rowScales[target] = {kernel}.Softmax_{Suffix(plan.BodyOwner(isa, AttentionEmitter.SoftmaxBody))}(ref targetScores, position + 1, position + 1, out _);");
-                    arm.Line(
-                        $"{kernel}.Output_{Suffix(plan.BodyOwner(isa, b => b.AttentionOutput))}(ref scores, ref vHead, ref MemoryMarshal.GetReference(rowScales), " +
-                        "ref outputs, fullTiles, tail, tileStart);");
+                    arm.List(
+                        $"{kernel}.Scores_{Suffix(plan.BodyOwner(isa, b => b.Scores))}(", new[] { "ref queries", "ref keysT", "ref scores", "fullTiles", "tail", "tileStart" }, ");");
+                    arm.List(
+                        $"rowScales[target] = {kernel}.Softmax_{Suffix(plan.BodyOwner(isa, AttentionEmitter.SoftmaxBody))}(",
+                        new[] { "ref targetScores", "position + 1", "position + 1", "out _" },
+                        ");");
+                    arm.Line($"{kernel}.Output_{Suffix(plan.BodyOwner(isa, b => b.AttentionOutput))}(");
+                    arm.Line("    ref scores, ref vHead, ref MemoryMarshal.GetReference(rowScales), ref outputs, fullTiles, tail, tileStart);");
                 });
                 w.Line($"MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref outputs, target * {e}), {d})");
                 w.Line($"    .CopyTo(MemoryMarshal.CreateSpan(ref Unsafe.Add(ref buffers.Output, (nint)row * {e} + head * {d}), {d}));");

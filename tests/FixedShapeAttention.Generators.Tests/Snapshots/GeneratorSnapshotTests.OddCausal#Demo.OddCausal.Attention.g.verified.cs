@@ -275,7 +275,8 @@ namespace Demo
         }
 
         /// <summary>Appends row i to sequence <paramref name="sequences"/>[i] at <paramref name="positions"/>[i] in the cache of
-        /// <paramref name="layer"/> and writes its attention over that sequence's keys; see <see cref="global::FixedShapeAttention.IDecodingKernels"/>.</summary>
+        /// <paramref name="layer"/> and writes its attention over that sequence's keys;
+        /// see <see cref="global::FixedShapeAttention.IDecodingKernels"/>.</summary>
         /// <exception cref="global::System.ArgumentException">A check fails (a batch mismatch, a repeated sequence, a position that is not the
         /// sequence's length, a full sequence); nothing has been written.</exception>
         [global::System.CodeDom.Compiler.GeneratedCode("FixedShapeAttention.Generators", "1.0.0.0")]
@@ -2303,17 +2304,22 @@ namespace FixedShapeAttention.Generated
             ref float keysT = ref Unsafe.Add(ref buffers.Input1, ((nint)sequence * 4 + head) * 80);
             ref float vHead = ref Unsafe.Add(ref buffers.Input2, (nint)sequence * 260 + head * 5);
             ref float scores = ref MemoryMarshal.GetReference(WorkerScratch.Get(208));
+            // No log-sum-exps: a prefill is inference.
+            ref float noLogSumExp = ref Unsafe.NullRef<float>();
             if (Vector512.IsHardwareAccelerated)
             {
-                OddCausalAttentionKernel.Rows_Vector512(ref qHead, ref keysT, ref vHead, ref outputHead, ref scores, ref Unsafe.NullRef<float>(), false, firstTile, tileCount, _keyCount);
+                OddCausalAttentionKernel.Rows_Vector512(
+                    ref qHead, ref keysT, ref vHead, ref outputHead, ref scores, ref noLogSumExp, false, firstTile, tileCount, _keyCount);
             }
             else if (Vector256.IsHardwareAccelerated)
             {
-                OddCausalAttentionKernel.Rows_Vector256(ref qHead, ref keysT, ref vHead, ref outputHead, ref scores, ref Unsafe.NullRef<float>(), false, firstTile, tileCount, _keyCount);
+                OddCausalAttentionKernel.Rows_Vector256(
+                    ref qHead, ref keysT, ref vHead, ref outputHead, ref scores, ref noLogSumExp, false, firstTile, tileCount, _keyCount);
             }
             else
             {
-                OddCausalAttentionKernel.Rows_Scalar(ref qHead, ref keysT, ref vHead, ref outputHead, ref scores, ref Unsafe.NullRef<float>(), false, firstTile, tileCount, _keyCount);
+                OddCausalAttentionKernel.Rows_Scalar(
+                    ref qHead, ref keysT, ref vHead, ref outputHead, ref scores, ref noLogSumExp, false, firstTile, tileCount, _keyCount);
             }
         }
     }
@@ -2367,19 +2373,22 @@ namespace FixedShapeAttention.Generated
             {
                 OddCausalAttentionKernel.Scores_Vector512(ref queries, ref keysT, ref scores, fullTiles, tail, tileStart);
                 rowScales[target] = OddCausalAttentionKernel.Softmax_Vector512(ref targetScores, position + 1, position + 1, out _);
-                OddCausalAttentionKernel.Output_Vector256(ref scores, ref vHead, ref MemoryMarshal.GetReference(rowScales), ref outputs, fullTiles, tail, tileStart);
+                OddCausalAttentionKernel.Output_Vector256(
+                    ref scores, ref vHead, ref MemoryMarshal.GetReference(rowScales), ref outputs, fullTiles, tail, tileStart);
             }
             else if (Vector256.IsHardwareAccelerated)
             {
                 OddCausalAttentionKernel.Scores_Vector256(ref queries, ref keysT, ref scores, fullTiles, tail, tileStart);
                 rowScales[target] = OddCausalAttentionKernel.Softmax_Vector256(ref targetScores, position + 1, position + 1, out _);
-                OddCausalAttentionKernel.Output_Vector256(ref scores, ref vHead, ref MemoryMarshal.GetReference(rowScales), ref outputs, fullTiles, tail, tileStart);
+                OddCausalAttentionKernel.Output_Vector256(
+                    ref scores, ref vHead, ref MemoryMarshal.GetReference(rowScales), ref outputs, fullTiles, tail, tileStart);
             }
             else
             {
                 OddCausalAttentionKernel.Scores_Scalar(ref queries, ref keysT, ref scores, fullTiles, tail, tileStart);
                 rowScales[target] = OddCausalAttentionKernel.Softmax_Scalar(ref targetScores, position + 1, position + 1, out _);
-                OddCausalAttentionKernel.Output_Scalar(ref scores, ref vHead, ref MemoryMarshal.GetReference(rowScales), ref outputs, fullTiles, tail, tileStart);
+                OddCausalAttentionKernel.Output_Scalar(
+                    ref scores, ref vHead, ref MemoryMarshal.GetReference(rowScales), ref outputs, fullTiles, tail, tileStart);
             }
             MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref outputs, target * 20), 5)
                 .CopyTo(MemoryMarshal.CreateSpan(ref Unsafe.Add(ref buffers.Output, (nint)row * 20 + head * 5), 5));
