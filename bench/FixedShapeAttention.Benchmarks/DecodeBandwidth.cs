@@ -10,6 +10,10 @@ using FixedShapeAttention.Training;
 
 namespace FixedShapeAttention.Benchmarks;
 
+/// <summary>The attention shape of <see cref="DecodingBenchmarks.CreateModel"/> (the train demo's model), declared for the generator.</summary>
+[TransformerShape(128, 128, 512, Heads = 4, Causal = true, Activation = Activation.GeluTanh)]
+public partial class DecodeGpt { }
+
 /// <summary>
 /// <c>-- decode-bandwidth</c>: a batch-1 decode step on one thread reads every weight once and its sequence's cache
 /// once, so its speed is a bandwidth. Measures, in one process, the machine's read bandwidth with Vector512 loads
@@ -35,20 +39,27 @@ public static class DecodeBandwidth
 
         double cacheSized = ReadBandwidth((long)stepBytes);
         double dram = ReadBandwidth(512L << 20);
-        double stepSeconds = StepSeconds(model, firstPosition, steps);
+        double stepSeconds = StepSeconds(model, firstPosition, steps, generated: false);
+        double generatedSeconds = StepSeconds(model, firstPosition, steps, generated: true);
         double stepGigabytes = stepBytes / stepSeconds / 1e9;
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"read bandwidth (Vector512 loads, one thread): {cacheSized:0.0} GB/s over {stepBytes / 1e6:0.00} MB (L3-resident), {dram:0.0} GB/s over 512 MiB (DRAM)"));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"decode step, batch 1, one thread, positions {firstPosition}–{firstPosition + steps - 1}: {stepSeconds * 1e6:0.0} µs, reads {weightFloats * 4 / 1e6:0.00} MB of weights + {cacheFloats * 4 / 1e6:0.00} MB of cache = {stepGigabytes:0.0} GB/s, "
             + $"{100 * stepGigabytes / cacheSized:0} % of the L3-resident read bandwidth ({100 * stepGigabytes / dram:0} % of DRAM's)"));
+        double generatedGigabytes = stepBytes / generatedSeconds / 1e9;
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"the same step with attention on DecodeGpt's generated DecodeStep: {generatedSeconds * 1e6:0.0} µs = {generatedGigabytes:0.0} GB/s, "
+            + $"{100 * generatedGigabytes / cacheSized:0} % of the L3-resident read bandwidth"));
     }
 
     /// <summary>The best of several timed groups of 32 steps from position <paramref name="first"/> (each group first
     /// prefills to it): the step as the weights stream from cache, without the prefill in between.</summary>
-    private static double StepSeconds(TransformerLanguageModel model, int first, int steps)
+    private static double StepSeconds(TransformerLanguageModel model, int first, int steps, bool generated)
     {
         var decoder = new LanguageModelDecoder(model, 1);
+        if (generated)
+            decoder.UseKernels<DecodeGpt>();
         int[] prompt = Enumerable.Range(0, first).Select(i => i % 200 + 32).ToArray();
         var logits = new float[model.Config.Vocabulary];
         int[] sequence = [0], token = [33];

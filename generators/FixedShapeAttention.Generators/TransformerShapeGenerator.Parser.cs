@@ -68,7 +68,10 @@ public sealed partial class TransformerShapeGenerator
             arguments.FfnDim,
             arguments.Heads,
             arguments.Causal,
-            (ActivationKind)arguments.Activation);
+            (ActivationKind)arguments.Activation)
+        {
+            KeyValueHeads = arguments.KeyValueHeads ?? arguments.Heads,
+        };
         return new ParseResult(shape, EquatableArray<DiagnosticInfo>.Empty);
     }
 
@@ -100,7 +103,10 @@ public sealed partial class TransformerShapeGenerator
 
     /// <summary>The members the emitters add to the annotated class; the class cannot carry one of these names (CS0542).</summary>
     private static readonly string[] GeneratedMemberNames =
-        { "Attention", "FeedForward", "PackFeedForward", "Project", "PackProjection", "Shape", "SequenceLength", "EmbeddingDim", "FfnDim", "Heads" };
+        {
+            "Attention", "FeedForward", "PackFeedForward", "Project", "PackProjection", "Shape", "SequenceLength", "EmbeddingDim", "FfnDim", "Heads",
+            "KeyValueHeads", "Prefill", "DecodeStep", "CreateKeyValueCache",
+        };
 
     private static void CheckDeclaration(INamedTypeSymbol type, TypeDeclarationSyntax declaration, LocationInfo? location, List<DiagnosticInfo> diagnostics)
     {
@@ -139,7 +145,7 @@ public sealed partial class TransformerShapeGenerator
         }
     }
 
-    private sealed record ShapeArguments(int SequenceLength, int EmbeddingDim, int FfnDim, int Heads, bool Causal, int Activation);
+    private sealed record ShapeArguments(int SequenceLength, int EmbeddingDim, int FfnDim, int Heads, bool Causal, int Activation, int? KeyValueHeads);
 
     private static ShapeArguments? ReadArguments(AttributeData attribute)
     {
@@ -158,6 +164,7 @@ public sealed partial class TransformerShapeGenerator
         int heads = 1;
         bool causal = false;
         int activation = 0;
+        int? keyValueHeads = null;
         foreach (KeyValuePair<string, TypedConstant> named in attribute.NamedArguments)
         {
             TypedConstant value = named.Value;
@@ -166,6 +173,7 @@ public sealed partial class TransformerShapeGenerator
                 "Heads" => TryGetInt(value, out heads),
                 "Causal" => TryGetBool(value, out causal),
                 "Activation" => TryGetEnum(value, out activation),
+                "KeyValueHeads" => TryGetNullableInt(value, out keyValueHeads),
                 _ => true,
             };
             if (!ok)
@@ -174,7 +182,7 @@ public sealed partial class TransformerShapeGenerator
             }
         }
 
-        return new ShapeArguments(sequenceLength, embeddingDim, ffnDim, heads, causal, activation);
+        return new ShapeArguments(sequenceLength, embeddingDim, ffnDim, heads, causal, activation, keyValueHeads);
     }
 
     /// <summary>
@@ -219,6 +227,13 @@ public sealed partial class TransformerShapeGenerator
         return false;
     }
 
+    private static bool TryGetNullableInt(TypedConstant constant, out int? value)
+    {
+        bool ok = TryGetInt(constant, out int number);
+        value = ok ? number : null;
+        return ok;
+    }
+
     private static bool TryGetBool(TypedConstant constant, out bool value)
     {
         value = false;
@@ -257,6 +272,19 @@ public sealed partial class TransformerShapeGenerator
         else if (ShapeRules.IsPositive(arguments.EmbeddingDim) && !ShapeRules.HeadsDivideEmbedding(arguments.EmbeddingDim, arguments.Heads))
         {
             diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.HeadsDoNotDivideEmbedding, headsLocation, Format(arguments.Heads), Format(arguments.EmbeddingDim)));
+        }
+
+        if (arguments.KeyValueHeads is int keyValueHeads)
+        {
+            LocationInfo? keyValueLocation = ArgumentLocation(syntax, -1, null, "KeyValueHeads") ?? fallback;
+            if (!ShapeRules.IsPositive(keyValueHeads))
+            {
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.DimensionNotPositive, keyValueLocation, "KeyValueHeads", Format(keyValueHeads)));
+            }
+            else if (ShapeRules.IsPositive(arguments.Heads) && !ShapeRules.KeyValueHeadsDivideHeads(arguments.Heads, keyValueHeads))
+            {
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.KeyValueHeadsDoNotDivideHeads, keyValueLocation, Format(keyValueHeads), Format(arguments.Heads)));
+            }
         }
 
         if (!ShapeRules.IsKnownActivation(arguments.Activation))

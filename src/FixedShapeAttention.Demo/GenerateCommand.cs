@@ -10,7 +10,7 @@ using FixedShapeAttention.Training;
 namespace FixedShapeAttention.Demo;
 
 /// <summary>
-/// <c>generate "prompt" [--tokens N] [--temperature T] [--top-k K] [--top-p P] [--seed S] [--checkpoint PATH]</c>:
+/// <c>generate "prompt" [--tokens N] [--temperature T] [--top-k K] [--top-p P] [--seed S] [--checkpoint PATH] [--runtime-kernels]</c>:
 /// streams bytes from the model the train command wrote (training a short one first when there is none), through the
 /// key/value-cache decoder, and ends with <c>generated: N tokens, prefill P tokens/s, decode D tokens/s</c>.
 /// </summary>
@@ -23,6 +23,7 @@ internal static class GenerateCommand
         int tokens = 200;
         ulong seed = 1;
         var sampling = new SamplingOptions { Temperature = 0.8f, TopK = 40, TopP = 0.95f };
+        bool runtimeKernels = false;
         try
         {
             for (int i = 0; i < args.Length; i++)
@@ -36,6 +37,7 @@ internal static class GenerateCommand
                     case "--top-p": sampling = sampling with { TopP = float.Parse(Value(), NumberStyles.Float, CultureInfo.InvariantCulture) }; break;
                     case "--seed": seed = ulong.Parse(Value(), NumberStyles.None, CultureInfo.InvariantCulture); break;
                     case "--checkpoint": checkpoint = Value(); break;
+                    case "--runtime-kernels": runtimeKernels = true; break;
                     default:
                         if (prompt is not null || args[i].StartsWith("--", StringComparison.Ordinal))
                             throw new FormatException($"unknown argument '{args[i]}'");
@@ -50,7 +52,7 @@ internal static class GenerateCommand
         }
         catch (Exception e) when (e is FormatException or OverflowException or ArgumentOutOfRangeException)
         {
-            Console.Error.WriteLine($"generate: {e.Message}. Usage: generate \"prompt\" [--tokens N] [--temperature T] [--top-k K] [--top-p P] [--seed S] [--checkpoint PATH]");
+            Console.Error.WriteLine($"generate: {e.Message}. Usage: generate \"prompt\" [--tokens N] [--temperature T] [--top-k K] [--top-p P] [--seed S] [--checkpoint PATH] [--runtime-kernels]");
             return 2;
         }
 
@@ -85,12 +87,16 @@ internal static class GenerateCommand
         Console.WriteLine($"model: {checkpoint} ({model.Config.Layers} layers, dim {model.Config.Dim}); sampling: temperature {sampling.Temperature}, top-k {sampling.TopK}, top-p {sampling.TopP}, seed {seed}");
         Console.WriteLine();
         var decoder = new LanguageModelDecoder(model, maxSequences: 1);
+        // The train demo's model has DemoGpt's shape: its cache, prefill and decode steps then run on DemoGpt's generated
+        // kernels. A checkpoint of another shape decodes on the runtime-shape kernels.
+        bool generated = !runtimeKernels && TryUseKernels(decoder, model.Config);
         // A first short run compiles the code paths (the demo compiles fully optimised on first use), so the rates
         // below measure decoding, not the JIT.
         foreach (int _ in decoder.Generate(promptTokens, 2, sampling, seed, stopToken: -1))
         {
         }
 
+        Console.WriteLine(generated ? "attention: DemoGpt's generated prefill and decode-step kernels" : "attention: runtime-shape kernels (--runtime-kernels, or a checkpoint not of DemoGpt's shape)");
         Decoder utf8 = Encoding.UTF8.GetDecoder();
         var text = new char[8];
         Console.Write(prompt);
@@ -113,5 +119,14 @@ internal static class GenerateCommand
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"generated: {produced} tokens, prefill {promptTokens.Length / prefill.TotalSeconds:F0} tokens/s, decode {(produced - 1) / Math.Max(decodeSeconds, 1e-9):F0} tokens/s"));
         return 0;
+    }
+
+    private static bool TryUseKernels(LanguageModelDecoder decoder, LanguageModelConfig config)
+    {
+        if (config.SequenceLength != DemoGpt.SequenceLength || config.Dim != DemoGpt.EmbeddingDim || config.Heads != DemoGpt.Heads
+            || config.KeyValueHeadCount != DemoGpt.KeyValueHeads || !config.Causal)
+            return false;
+        decoder.UseKernels<DemoGpt>();
+        return true;
     }
 }

@@ -20,12 +20,17 @@ public interface ITransformerKernels
     /// <summary>Attention heads.</summary>
     static abstract int Heads { get; }
 
+    /// <summary>Key/value heads: <see cref="Heads"/> unless the shape declares grouped-query attention, where K and V have
+    /// KeyValueHeads·HeadDim columns and query head h reads key/value head h / (Heads / KeyValueHeads).</summary>
+    static abstract int KeyValueHeads { get; }
+
     /// <summary>The runtime description of the declared shape.</summary>
     static abstract TransformerShape Shape { get; }
 
     /// <summary>
-    /// Per head, <c>softmax(Q·Kᵀ/√HeadDim)·V</c>. All four spans are row-major
-    /// <c>[batch, SequenceLength, EmbeddingDim]</c> of the same length; <c>output</c> must not overlap an input.
+    /// Per head, <c>softmax(Q·Kᵀ/√HeadDim)·V</c>. All four spans are row-major <c>[batch, SequenceLength, EmbeddingDim]</c>
+    /// of the same length (K and V <c>[batch, SequenceLength, KeyValueHeads·HeadDim]</c> with grouped-query attention);
+    /// <c>output</c> must not overlap an input.
     /// </summary>
     static abstract void Attention(ReadOnlySpan<float> q, ReadOnlySpan<float> k, ReadOnlySpan<float> v, Span<float> output);
 

@@ -29,5 +29,8 @@ internal static class ShapeRules
 
     public static bool HeadsDivideEmbedding(int embeddingDim, int heads) => heads > 0 && embeddingDim % heads == 0;
 
+    /// <summary>Grouped-query attention: every key/value head serves the same number of query heads.</summary>
+    public static bool KeyValueHeadsDivideHeads(int heads, int keyValueHeads) => keyValueHeads > 0 && heads % keyValueHeads == 0;
+
     public static bool IsKnownActivation(int activation) => activation >= 0 && activation < ActivationCount;
 }

@@ -42,6 +42,19 @@ public sealed class TransformerShapeAttribute : Attribute
     /// <summary>Attention heads; head <c>h</c> uses columns <c>[h·HeadDim, (h+1)·HeadDim)</c>. Default 1.</summary>
     public int Heads { get; set; } = 1;
 
+    /// <summary>
+    /// Key/value heads for grouped-query attention: K and V have <c>KeyValueHeads·HeadDim</c> columns and query head <c>h</c>
+    /// reads key/value head <c>h / (Heads / KeyValueHeads)</c>. Must divide <see cref="Heads"/>. Default: <see cref="Heads"/>
+    /// (one key/value head per query head).
+    /// </summary>
+    public int KeyValueHeads
+    {
+        get => _keyValueHeads ?? Heads;
+        set => _keyValueHeads = value;
+    }
+
+    private int? _keyValueHeads;
+
     /// <summary>When true, query <c>i</c> attends to keys <c>j ≤ i</c> only. Default false.</summary>
     public bool Causal { get; set; }
 

@@ -338,6 +338,8 @@ public sealed class AttributeFuzzTests
     [InlineData("Shape")]
     [InlineData("Heads")]
     [InlineData("SequenceLength")]
+    [InlineData("KeyValueHeads")]
+    [InlineData("DecodeStep")]
     public void A_class_named_like_a_generated_member_gets_FSA0009_rather_than_broken_kernels(string name)
     {
         const string Attribute = "[TransformerShape(4, 3, 12)]";

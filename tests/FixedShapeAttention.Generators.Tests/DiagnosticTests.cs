@@ -91,6 +91,35 @@ public sealed class DiagnosticTests
             "Activation = 42 is not a defined Activation value");
     }
 
+    [Theory]
+    [InlineData("[TransformerShape(128, 384, 1536, Heads = 12, KeyValueHeads = 5)]", "KeyValueHeads = 5", "KeyValueHeads = 5 does not divide Heads = 12")]
+    [InlineData("[TransformerShape(128, 384, 1536, Heads = 12, KeyValueHeads = 24)]", "KeyValueHeads = 24", "KeyValueHeads = 24 does not divide Heads = 12")]
+    [InlineData("[TransformerShape(16, 64, 64, KeyValueHeads = 2)]", "KeyValueHeads = 2", "KeyValueHeads = 2 does not divide Heads = 1")]
+    public void FSA0010_key_value_heads_do_not_divide_heads(string attribute, string span, string message)
+    {
+        AssertSingleDiagnostic("FSA0010", attribute + "\npublic partial class C { }", span, message);
+    }
+
+    [Theory]
+    [InlineData("[TransformerShape(128, 384, 1536, Heads = 12, KeyValueHeads = 0)]", "KeyValueHeads = 0", "KeyValueHeads must be at least 1, but is 0")]
+    [InlineData("[TransformerShape(128, 384, 1536, Heads = 12, KeyValueHeads = -3)]", "KeyValueHeads = -3", "KeyValueHeads must be at least 1, but is -3")]
+    public void FSA0001_key_value_heads_not_positive(string attribute, string span, string message)
+    {
+        AssertSingleDiagnostic("FSA0001", attribute + "\npublic partial class C { }", span, message);
+    }
+
+    [Theory]
+    [InlineData("[TransformerShape(128, 384, 1536, Heads = 12, KeyValueHeads = 4)]")]
+    [InlineData("[TransformerShape(128, 384, 1536, Heads = 12, KeyValueHeads = 12, Causal = true)]")]
+    [InlineData("[TransformerShape(128, 384, 1536, Heads = 12, KeyValueHeads = 1, Causal = true)]")]
+    public void Key_value_heads_that_divide_heads_generate_kernels_that_compile(string attribute)
+    {
+        GeneratorRun run = GeneratorHarness.Run(Header + attribute + "\npublic partial class C { }\n");
+        Assert.Empty(run.GeneratorDiagnostics);
+        Assert.NotEmpty(run.Sources);
+        GeneratorHarness.AssertGeneratedCodeCompiles(run);
+    }
+
     private static void AssertSingleDiagnostic(string id, string declaration, string expectedSpanText, string expectedMessagePart)
     {
         string source = Header + declaration + "\n";

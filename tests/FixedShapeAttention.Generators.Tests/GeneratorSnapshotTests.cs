@@ -68,11 +68,14 @@ public sealed class GeneratorSnapshotTests
     /// documentation (each body is one call of TrainingOperations), and raised every budget by exactly that.
     /// The Vector128 branch (issue 13) added ~90–500 lines a shape: WorkedExample 1,608, MiniLm 3,112, OddCausal 4,045
     /// before the row passes. Packing W panels on the fly for plain arrays added a few lines a product (MiniLm 3,206).
+    /// A causal shape's decoding kernels (CreateKeyValueCache, Prefill, DecodeStep and their two chunk kernels, which call the
+    /// causal kernel's bodies) cost OddCausal 171 lines on the three branches they had then; with the Vector128 branch and the
+    /// row passes OddCausal came to 4,355.
     /// </summary>
     [Theory]
     [InlineData("WorkedExample", 1821)]
     [InlineData("MiniLm", 3421)]
-    [InlineData("OddCausal", 4221)]
+    [InlineData("OddCausal", 4400)]
     public void Generated_sources_stay_within_their_size_budget(string shape, int maxLines)
     {
         GeneratorRun run = GeneratorHarness.Run(SourceOf(shape));

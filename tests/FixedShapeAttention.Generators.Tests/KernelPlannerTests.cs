@@ -35,6 +35,28 @@ public sealed class KernelPlannerTests
     };
 
     [Fact]
+    public void Grouped_query_attention_is_planned_with_what_it_supports()
+    {
+        var grouped = new ShapeSpec(new TypeHierarchy("Demo", EquatableArray<string>.Empty, "Shape"), 64, 128, 256, 8, true, ActivationKind.Relu) { KeyValueHeads = 2 };
+        KernelPlan plan = KernelPlanner.Plan(grouped);
+        Assert.Equal(4, grouped.GroupSize);
+        Assert.Equal(32, grouped.KeyValueDim);
+        Assert.False(plan.AttentionBackwardGenerated);
+        Assert.Contains("key/value head h / 4", plan.GroupedQuery, StringComparison.Ordinal);
+        Assert.Contains("AttentionBackward is not generated", plan.GroupedQuery, StringComparison.Ordinal);
+        // The cache: two Kᵀ panels of 16 × 64 and 64 value rows of 32 per sequence; a decode step's scratch is a tile of scores, queries and outputs.
+        Assert.NotNull(plan.Decoding);
+        Assert.Equal(64, plan.Decoding!.KeyStride);
+        Assert.Equal(16 * 64, plan.Decoding.KeyPanelFloats);
+        Assert.Equal(4 * 64 + 2 * 4 * 128, plan.Decoding.DecodeScratchFloats);
+
+        KernelPlan ungrouped = Plan(64, 128, 256, heads: 8, causal: true);
+        Assert.True(ungrouped.AttentionBackwardGenerated);
+        Assert.Equal(8, ungrouped.Shape.KeyValueHeads);
+        Assert.Null(Plan(64, 128, 256, heads: 8).Decoding);
+    }
+
+    [Fact]
     public void Worked_example_unrolls_only_the_kernels_within_the_budget()
     {
         KernelPlan plan = Plan(4, 3, 12);

@@ -74,7 +74,15 @@ internal static class DiagnosticDescriptors
     public static readonly DiagnosticDescriptor ClassNamedLikeGeneratedMember = new(
         id: "FSA0009",
         title: "Class with [TransformerShape] must not be named like a generated member",
-        messageFormat: "Class '{0}' has the name of a member the generator adds to it (Attention, FeedForward, PackFeedForward, Project, PackProjection, Shape, SequenceLength, EmbeddingDim, FfnDim, Heads); a member cannot share its class's name, so rename the class",
+        messageFormat: "Class '{0}' has the name of a member the generator adds to it (Attention, FeedForward, PackFeedForward, Project, PackProjection, Shape, SequenceLength, EmbeddingDim, FfnDim, Heads, KeyValueHeads, Prefill, DecodeStep, CreateKeyValueCache); a member cannot share its class's name, so rename the class",
+        category: Category,
+        defaultSeverity: DiagnosticSeverity.Error,
+        isEnabledByDefault: true);
+
+    public static readonly DiagnosticDescriptor KeyValueHeadsDoNotDivideHeads = new(
+        id: "FSA0010",
+        title: "KeyValueHeads must divide Heads",
+        messageFormat: "KeyValueHeads = {0} does not divide Heads = {1}; grouped-query attention gives every key/value head the same number of query heads",
         category: Category,
         defaultSeverity: DiagnosticSeverity.Error,
         isEnabledByDefault: true);

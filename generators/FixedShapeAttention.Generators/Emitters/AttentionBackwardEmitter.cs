@@ -16,6 +16,7 @@ internal static class AttentionBackwardEmitter
         ShapeSpec shape = plan.Shape;
         int s = shape.SequenceLength, e = shape.EmbeddingDim, heads = shape.Heads;
         string dimensions = $"{s}, {e}, {heads}";
+        string forwardDimensions = shape.KeyValueHeads == heads ? dimensions : $"{dimensions}, {shape.KeyValueDim}";
         string[] forwardRun =
         {
             $"new global::{FileHeaderEmitter.KernelNamespace}.{forwardKernel}()", Times("batch", heads * plan.AttentionChunksPerHead),
@@ -35,7 +36,7 @@ internal static class AttentionBackwardEmitter
             lseDoc,
             () =>
             {
-                w.Line($"int batch = {Spans.CompilerServices}.KernelArguments.ValidateAttentionForTraining(q, k, v, output, logSumExp, {dimensions});");
+                w.Line($"int batch = {Spans.CompilerServices}.KernelArguments.ValidateAttentionForTraining(q, k, v, output, logSumExp, {forwardDimensions});");
                 w.List($"{Spans.CompilerServices}.ParallelRunner.Run(", forwardRun.Append("default"), ");");
             });
 
@@ -51,7 +52,7 @@ internal static class AttentionBackwardEmitter
             },
             () =>
             {
-                w.Line($"int batch = {Spans.CompilerServices}.KernelArguments.ValidateAttentionForTraining(q, k, v, output, logSumExp, {dimensions});");
+                w.Line($"int batch = {Spans.CompilerServices}.KernelArguments.ValidateAttentionForTraining(q, k, v, output, logSumExp, {forwardDimensions});");
                 w.Line($"{Spans.CompilerServices}.KernelArguments.ValidateCounts(keyCounts, \"keyCounts\", batch, {s});");
                 w.List($"{Spans.CompilerServices}.ParallelRunner.Run(", forwardRun.Append("keyCounts"), ");");
             });
@@ -86,6 +87,12 @@ internal static class AttentionBackwardEmitter
             }).ToArray(),
             () =>
             {
+                if (!plan.AttentionBackwardGenerated)
+                {
+                    EmitNotGenerated(w, plan);
+                    return;
+                }
+
                 Validate();
                 EmitSplitPath(w, plan, backwardKernel, "default");
                 w.List($"{Spans.CompilerServices}.ParallelRunner.Run(", backwardRun.Append("default"), ");");
@@ -103,11 +110,26 @@ internal static class AttentionBackwardEmitter
             },
             () =>
             {
+                if (!plan.AttentionBackwardGenerated)
+                {
+                    EmitNotGenerated(w, plan);
+                    return;
+                }
+
                 Validate();
                 w.Line($"{Spans.CompilerServices}.KernelArguments.ValidateCounts(keyCounts, \"keyCounts\", batch, {s});");
                 EmitSplitPath(w, plan, backwardKernel, "keyCounts");
                 w.List($"{Spans.CompilerServices}.ParallelRunner.Run(", backwardRun.Append("keyCounts"), ");");
             });
+    }
+
+    /// <summary>A backward pass the plan does not generate (grouped-query attention): it throws before touching any span.</summary>
+    private static void EmitNotGenerated(SourceWriter w, KernelPlan plan)
+    {
+        w.Line($"// {plan.Shape.KeyValueHeads} key/value heads for {plan.Shape.Heads} query heads: see the plan's note on grouped-query attention.");
+        w.Line("throw new global::System.NotSupportedException(");
+        w.Line($"    \"AttentionBackward is not generated for grouped-query attention ({plan.Shape.KeyValueHeads} key/value heads, {plan.Shape.Heads} query heads): \" +");
+        w.Line("    \"dK and dV would sum over each group's query heads; train on the runtime-shape kernels.\");");
     }
 
     /// <summary>

@@ -21,14 +21,28 @@ internal static class AttentionEmitter
                 EmitPublicApi(w, plan, kernel);
                 w.Line();
                 AttentionBackwardEmitter.EmitPublicApi(w, plan, kernel, backwardKernel);
+                if (plan.Decoding is not null)
+                {
+                    w.Line();
+                    DecodingEmitter.EmitPublicApi(w, plan, kernel);
+                }
             },
             w =>
             {
                 EmitKernel(w, plan, kernel);
-                w.Line();
-                AttentionBackwardEmitter.EmitKernel(w, plan, kernel, backwardKernel);
-                w.Line();
-                AttentionBackwardEmitter.EmitSplitKernels(w, plan, kernel, backwardKernel);
+                if (plan.AttentionBackwardGenerated)
+                {
+                    w.Line();
+                    AttentionBackwardEmitter.EmitKernel(w, plan, kernel, backwardKernel);
+                    w.Line();
+                    AttentionBackwardEmitter.EmitSplitKernels(w, plan, kernel, backwardKernel);
+                }
+
+                if (plan.Decoding is not null)
+                {
+                    w.Line();
+                    DecodingEmitter.EmitKernels(w, plan, kernel);
+                }
             });
     }
 
@@ -37,6 +51,11 @@ internal static class AttentionEmitter
         ShapeSpec shape = plan.Shape;
         yield return $"Shape: SequenceLength {shape.SequenceLength}, EmbeddingDim {shape.EmbeddingDim}, Heads {shape.Heads} (HeadDim {shape.HeadDim}), " +
             $"{(shape.Causal ? "causal (query i sees keys 0..i)" : "not causal")}.";
+        if (shape.KeyValueHeads != shape.Heads)
+        {
+            yield return $"Key/value heads: {plan.GroupedQuery}.";
+        }
+
         yield return Strategy(plan, b => b.Attention);
         yield return $"Register tiles (rows × vectors): Q·Kᵀ {TileDescription(plan, b => b.Scores)}; P·V {TileDescription(plan, b => b.AttentionOutput)}.";
         yield return "Key-padding mask (the keyCounts overload): keys from keyCount on get -inf before softmax, so weight exactly 0.";
@@ -71,7 +90,7 @@ internal static class AttentionEmitter
             }).ToArray(),
             () =>
             {
-                w.Line($"int batch = {Spans.CompilerServices}.KernelArguments.ValidateAttention(q, k, v, output, {shape.SequenceLength}, {shape.EmbeddingDim});");
+                w.Line($"int batch = {Spans.CompilerServices}.KernelArguments.ValidateAttention(q, k, v, output, {Dimensions(shape)});");
                 w.List($"{Spans.CompilerServices}.ParallelRunner.Run(", run.Concat(new[] { "q", "k", "v", "default", "default", "output" }), ");");
             });
 
@@ -89,10 +108,18 @@ internal static class AttentionEmitter
             },
             () =>
             {
-                w.Line($"int batch = {Spans.CompilerServices}.KernelArguments.ValidateMaskedAttention(q, k, v, keyCounts, output, {shape.SequenceLength}, {shape.EmbeddingDim});");
+                w.Line($"int batch = {Spans.CompilerServices}.KernelArguments.ValidateMaskedAttention(q, k, v, keyCounts, output, {Dimensions(shape)});");
                 w.List($"{Spans.CompilerServices}.ParallelRunner.Run(", run.Concat(new[] { "q", "k", "v", "default", "default", "output", "keyCounts" }), ");");
             });
     }
+
+    /// <summary>The validation's dimensions: with grouped-query attention, K and V's width too.</summary>
+    public static string Dimensions(ShapeSpec shape) => shape.KeyValueHeads == shape.Heads
+        ? $"{shape.SequenceLength}, {shape.EmbeddingDim}"
+        : $"{shape.SequenceLength}, {shape.EmbeddingDim}, {shape.KeyValueDim}";
+
+    /// <summary>The offset of a chunk's key/value head in K and V: the query head's own without grouping.</summary>
+    public static string KeyValueHead(ShapeSpec shape, string head) => shape.GroupSize == 1 ? head : $"{head} / {shape.GroupSize}";
 
     private static void EmitKernel(SourceWriter w, KernelPlan plan, string kernel)
     {
@@ -124,17 +151,33 @@ internal static class AttentionEmitter
                 w.Line($"// Keys beyond keyCount are padding (masked call); the unmasked call sees all {s}.");
                 w.Line($"int keyCount = buffers.SequenceCount(sequence, {s});");
                 w.Line($"nint headOffset = (nint)sequence * {s * e} + head * {d};");
+                string keyValueOffset = "headOffset";
+                if (shape.GroupSize > 1)
+                {
+                    w.Line($"// Grouped-query attention: query head h reads key/value head h / {shape.GroupSize}, in K and V of {shape.KeyValueDim} columns.");
+                    w.Line($"nint keyValueOffset = (nint)sequence * {s * shape.KeyValueDim} + {KeyValueHead(shape, "head")} * {d};");
+                    keyValueOffset = "keyValueOffset";
+                }
+
                 w.Line("ref float qHead = ref Unsafe.Add(ref buffers.Input0, headOffset);");
-                w.Line("ref float kHead = ref Unsafe.Add(ref buffers.Input1, headOffset);");
-                w.Line("ref float vHead = ref Unsafe.Add(ref buffers.Input2, headOffset);");
+                w.Line($"ref float kHead = ref Unsafe.Add(ref buffers.Input1, {keyValueOffset});");
+                w.Line($"ref float vHead = ref Unsafe.Add(ref buffers.Input2, {keyValueOffset});");
                 w.Line("ref float outputHead = ref Unsafe.Add(ref buffers.Output, headOffset);");
                 w.Line($"// Scratch: Kᵀ of this head ({d} × {stride}), then up to {plan.AttentionBlockRows} score rows of {stride}.");
-                w.Line($"ref float scratch = ref MemoryMarshal.GetReference(WorkerScratch.Get({plan.AttentionScratchFloats}));");
+                w.Line($"ref float keysT = ref MemoryMarshal.GetReference(WorkerScratch.Get({plan.AttentionScratchFloats}));");
+                w.Line($"ref float scores = ref Unsafe.Add(ref keysT, {d * stride});");
+                w.Line($"// Kᵀ is the B operand of Q·Kᵀ: row c holds column c of this head's keys, zero-padded to {stride} so whole vectors load.");
+                // Spans of the shape's constant extents (the public packer takes only spans and checks their lengths): the head's keys are
+                // SequenceLength rows of stride KeyValueDim, the last one HeadDim long; Kᵀ is HeadDim rows of the score stride.
+                int kv = shape.KeyValueDim;
+                int keysRead = (s - 1) * kv + d;
+                w.Line($"ReadOnlySpan<float> keys = MemoryMarshal.CreateReadOnlySpan(ref kHead, {keysRead});");
+                w.Line($"KeyPacking.PackTransposed(keys, {kv}, {s}, {d}, MemoryMarshal.CreateSpan(ref keysT, {d * stride}), {stride});");
                 w.Line("// A training forward pass (AttentionForTraining) passes the log-sum-exps as output 1: [batch, heads, rows].");
                 w.Line("bool keepLogSumExp = buffers.HasOutput1;");
                 w.Line($"ref float logSumExp = ref keepLogSumExp ? ref Unsafe.Add(ref buffers.Output1, ((nint)sequence * {shape.Heads} + head) * {s}) : ref Unsafe.NullRef<float>();");
                 EmitLadder(w, plan, (arm, isa) => arm.Line(
-                    $"Rows_{Suffix(plan.BodyOwner(isa, RowsBody))}(ref qHead, ref kHead, ref vHead, ref outputHead, ref scratch, ref logSumExp, keepLogSumExp, firstTile, tileCount, keyCount);"));
+                    $"Rows_{Suffix(plan.BodyOwner(isa, RowsBody))}(ref qHead, ref keysT, ref vHead, ref outputHead, ref scores, ref logSumExp, keepLogSumExp, firstTile, tileCount, keyCount);"));
             }
 
             foreach (IsaBranch owner in plan.BodyOwners(RowsBody))
@@ -165,10 +208,10 @@ internal static class AttentionEmitter
     }
 
     /// <summary>What a branch's row driver calls: equal parts, equal driver.</summary>
-    private static (ProductPlan, int, ProductPlan) RowsBody(BranchPlan b) => (b.Scores, b.ScoreColumns, b.AttentionOutput);
+    public static (ProductPlan, int, ProductPlan) RowsBody(BranchPlan b) => (b.Scores, b.ScoreColumns, b.AttentionOutput);
 
     /// <summary>What a softmax row method depends on: the score vectors' width and the padded row.</summary>
-    private static (int, int) SoftmaxBody(BranchPlan b) => (b.Scores.Layout.Lanes, b.ScoreColumns);
+    public static (int, int) SoftmaxBody(BranchPlan b) => (b.Scores.Layout.Lanes, b.ScoreColumns);
 
     private static void EmitRows(SourceWriter w, KernelPlan plan, BranchPlan branch)
     {
@@ -181,18 +224,11 @@ internal static class AttentionEmitter
         int e = shape.EmbeddingDim, stride = plan.ScoreStride, tile = plan.RowTile;
         bool causal = shape.Causal;
 
-        w.Line("/// <summary>Row tiles [firstTile, firstTile + tileCount) of one head.</summary>");
-        w.List($"private static void Rows_{suffix}(", new[] { "ref float qHead", "ref float kHead", "ref float vHead", "ref float outputHead", "ref float scratch", "ref float logSumExp", "bool keepLogSumExp", "int firstTile", "int tileCount", "int keyCount" }, ")");
+        w.Line("/// <summary>Row tiles [firstTile, firstTile + tileCount) of one head, from its packed Kᵀ (the forward call's, or a decoding cache's).</summary>");
+        // Internal: the decoding kernels in this file run a prefill's rows through it.
+        w.List($"internal static void Rows_{suffix}(", new[] { "ref float qHead", "ref float keysT", "ref float vHead", "ref float outputHead", "ref float scores", "ref float logSumExp", "bool keepLogSumExp", "int firstTile", "int tileCount", "int keyCount" }, ")");
         using (w.Block())
         {
-            w.Line("ref float keysT = ref scratch;");
-            w.Line($"ref float scores = ref Unsafe.Add(ref scratch, {shape.HeadDim * stride});");
-            w.Line($"// Kᵀ is the B operand of Q·Kᵀ: row c holds column c of this head's keys, zero-padded to {stride} so whole vectors load.");
-            // Spans of the shape's constant extents (the public packer takes only spans and checks their lengths): the head's keys are
-            // SequenceLength rows of stride EmbeddingDim, the last one HeadDim long; Kᵀ is HeadDim rows of the score stride.
-            int keysRead = (shape.SequenceLength - 1) * e + shape.HeadDim;
-            w.Line($"ReadOnlySpan<float> keys = MemoryMarshal.CreateReadOnlySpan(ref kHead, {keysRead});");
-            w.Line($"KeyPacking.PackTransposed(keys, {e}, {shape.SequenceLength}, {shape.HeadDim}, MemoryMarshal.CreateSpan(ref keysT, {shape.HeadDim * stride}), {stride});");
             w.Line($"int fullTiles = Math.Min(firstTile + tileCount, {plan.FullRowTiles}) - firstTile;");
             w.Line($"bool hasTail = firstTile + tileCount > {plan.FullRowTiles};");
             // The rows' 1/Σ on the stack: in the scratch array, next to the scores, the two-thread run was 10–15 % slower.
@@ -275,7 +311,7 @@ internal static class AttentionEmitter
     private static void EmitOutput(SourceWriter w, KernelPlan plan, BranchPlan branch)
     {
         ShapeSpec shape = plan.Shape;
-        var product = new ProductSpec("weights", plan.ScoreStride, "v", shape.EmbeddingDim, "output", shape.EmbeddingDim, branch.AttentionOutput)
+        var product = new ProductSpec("weights", plan.ScoreStride, "v", shape.KeyValueDim, "output", shape.EmbeddingDim, branch.AttentionOutput)
         {
             CausalRowStart = shape.Causal ? "rowStart" : null,
             RowStartOrigin = shape.Causal ? "firstRow" : null,
@@ -283,7 +319,8 @@ internal static class AttentionEmitter
         };
         w.Line($"/// <summary>Output of the chunk's rows: exp weights · V over {shape.HeadDim} columns, each row times its 1/Σ.</summary>");
         string causal = shape.Causal ? ", int firstRow" : "";
-        using (w.Block($"private static void Output_{Suffix(branch.Isa)}(ref float weights, ref float v, ref float rowScale, ref float output, int fullTiles, bool hasTail{causal})"))
+        // Internal: a decode step runs its row tile through it.
+        using (w.Block($"internal static void Output_{Suffix(branch.Isa)}(ref float weights, ref float v, ref float rowScale, ref float output, int fullTiles, bool hasTail{causal})"))
         {
             MatMulEmitter.EmitRowTiles(w, product, plan.RowTile, plan.TailRows);
         }

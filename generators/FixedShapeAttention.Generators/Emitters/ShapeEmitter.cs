@@ -1,6 +1,6 @@
 namespace FixedShapeAttention.Generators.Emitters;
 
-/// <summary>Emits the shape constants and the <c>ITransformerKernels</c> declaration.</summary>
+/// <summary>Emits the shape constants and the interface declarations (<c>IDecodingKernels</c> for a causal shape).</summary>
 internal static class ShapeEmitter
 {
     public static string Emit(KernelPlan plan)
@@ -14,6 +14,7 @@ internal static class ShapeEmitter
                 ("Model width.", "EmbeddingDim", shape.EmbeddingDim),
                 ("Hidden width of the feed-forward network.", "FfnDim", shape.FfnDim),
                 ("Attention heads.", "Heads", shape.Heads),
+                ("Key/value heads (grouped-query attention when below Heads).", "KeyValueHeads", shape.KeyValueHeads),
             };
             foreach ((string doc, string name, int value) in dimensions)
             {
@@ -27,6 +28,8 @@ internal static class ShapeEmitter
                 "public static global::FixedShapeAttention.TransformerShape Shape { get; } = new global::FixedShapeAttention.TransformerShape(",
                 new[] { $"{shape.SequenceLength}", $"{shape.EmbeddingDim}", $"{shape.FfnDim}", $"{shape.Heads}", shape.Causal ? "true" : "false", $"global::FixedShapeAttention.Activation.{shape.Activation}" },
                 ");");
-        }, baseList: "global::FixedShapeAttention.ITrainingKernels");
+        }, baseList: plan.Decoding is null
+            ? "global::FixedShapeAttention.ITrainingKernels"
+            : "global::FixedShapeAttention.ITrainingKernels, global::FixedShapeAttention.IDecodingKernels");
     }
 }

@@ -21,7 +21,7 @@ internal static class SoftmaxEmitter
         var isa = IsaSyntax.ForLanes(lanes);
         w.Line("/// <summary>Turns a row of base-2 scores into 2^(score − max) and returns 1/Σ, the factor that normalises the row's outputs;");
         w.Line("/// the max comes out too, for the log-sum-exp a training forward pass keeps.</summary>");
-        using (w.Block(causal ? $"private static float {name}(ref float row, int visible, int reach, out float rowMax)" : $"private static float {name}(ref float row, int visible, out float rowMax)"))
+        using (w.Block(causal ? $"internal static float {name}(ref float row, int visible, int reach, out float rowMax)" : $"internal static float {name}(ref float row, int visible, out float rowMax)"))
         {
             string end;
             if (causal)

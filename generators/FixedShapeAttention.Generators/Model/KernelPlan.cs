@@ -120,6 +120,24 @@ internal sealed record RowPassPlan(
     string CrossEntropyScheduling);
 
 /// <summary>
+/// The key/value cache and the decoding kernels of a causal shape (SequenceLength is the context). The cache stores, per
+/// (sequence, key/value head), Kᵀ as <see cref="KeyPanelFloats"/> floats (HeadDim rows of <see cref="KeyStride"/>, the
+/// forward kernel's score stride, zero-padded, so the forward's Q·Kᵀ bodies read it as they read their packed Kᵀ) and V as
+/// SequenceLength rows of KeyValueDim. Prefill stages the prompt's query rows into rows of the sequence and runs the causal
+/// kernel's row driver over the row tiles they touch, <see cref="PrefillChunksPerHead"/> chunks per head; a decode step runs
+/// one chunk per (new row, head): the causal kernel's Q·Kᵀ, softmax and P·V bodies on the one row tile that holds the row's
+/// position, in <see cref="DecodeScratchFloats"/> floats of per-worker scratch.
+/// </summary>
+internal sealed record DecodingPlan(
+    int KeyStride,
+    int KeyPanelFloats,
+    int PrefillChunksPerHead,
+    int PrefillScratchFloats,
+    int DecodeScratchFloats,
+    string Layout,
+    string Scheduling);
+
+/// <summary>
 /// Everything decided about a shape before emission, each decision with its reason: per ISA branch the strategy, tiles
 /// and row-tile pairing; the row tail; the attention chunks and blocks; the feed-forward chunks, column split and
 /// activation pass; the projection chunks; the column ownership of column-split products; the packed weight sizes and
@@ -155,6 +173,15 @@ internal sealed record KernelPlan(
     long ParallelThresholdFlops,
     EquatableArray<BranchPlan> Branches)
 {
+    /// <summary>What the kernels do with grouped-query attention (KeyValueHeads below Heads), as one sentence.</summary>
+    public string GroupedQuery { get; init; } = "";
+
+    /// <summary>Whether <c>AttentionBackward</c> is generated: not for grouped-query shapes (see <see cref="GroupedQuery"/>).</summary>
+    public bool AttentionBackwardGenerated { get; init; } = true;
+
+    /// <summary>The decoding kernels of a causal shape; null for a bidirectional one (no <c>IDecodingKernels</c>).</summary>
+    public DecodingPlan? Decoding { get; init; }
+
     public int RowTiles => FullRowTiles + (TailRows > 0 ? 1 : 0);
 
     public BranchPlan Branch(IsaBranch isa) => Branches.First(b => b.Isa == isa);

@@ -28,7 +28,16 @@ internal sealed record ShapeSpec(
     bool Causal,
     ActivationKind Activation)
 {
+    /// <summary>Key/value heads (grouped-query attention); the attribute's default is <see cref="Heads"/>.</summary>
+    public int KeyValueHeads { get; init; } = Heads;
+
     public int HeadDim => EmbeddingDim / Heads;
+
+    /// <summary>Query heads per key/value head.</summary>
+    public int GroupSize => Heads / KeyValueHeads;
+
+    /// <summary>The width of K and V: KeyValueHeads · HeadDim (EmbeddingDim without grouping).</summary>
+    public int KeyValueDim => KeyValueHeads * HeadDim;
 }
 
 /// <summary>

@@ -74,6 +74,14 @@ internal static class KernelPlanner
             ? $"{shape.Activation} runs as a pass over the hidden block after x·W1 + b1: inlined into the register tile's epilogue, a long activation pushed the accumulators out of registers"
             : "ReLU is one instruction, applied in the register tile's epilogue";
 
+        bool grouped = shape.KeyValueHeads != shape.Heads;
+        string groupedQuery = grouped
+            ? $"grouped-query attention: K and V have {shape.KeyValueDim} columns ({shape.KeyValueHeads} key/value heads of {shape.HeadDim}); query head h reads " +
+              $"key/value head h / {shape.GroupSize} in Attention, AttentionForTraining, Prefill and DecodeStep. AttentionBackward is not generated for it " +
+              $"(dK and dV would sum over the {shape.GroupSize} query heads of a group, which the one-chunk-per-(sequence, head) schedule does not do): " +
+              "it throws NotSupportedException before any write"
+            : $"one key/value head per query head: K and V have {shape.EmbeddingDim} columns, like Q";
+
         return new KernelPlan(
             shape,
             rowTile,
@@ -106,7 +114,40 @@ internal static class KernelPlanner
             ProjectionChunksPerSequence: projectionSplit ? columnChunks : 1,
             ChunkSizing.ProjectionFlopsPerSequence(s, e),
             ChunkSizing.ParallelThresholdFlops,
-            branches.ToEquatableArray());
+            branches.ToEquatableArray())
+        {
+            GroupedQuery = groupedQuery,
+            AttentionBackwardGenerated = !grouped,
+            Decoding = shape.Causal ? PlanDecoding(shape, scoreStride, attentionChunks, attentionBlockRows) : null,
+        };
+    }
+
+    /// <summary>
+    /// The cache layout and the decoding kernels' chunks (see <see cref="DecodingPlan"/>). Kᵀ in the cache has the forward
+    /// kernel's score stride, so its Q·Kᵀ bodies (and their causal column skip) read the cache as they read a packed head; a
+    /// decode step's one row runs as the row tile that holds its position, so its scores, softmax and P·V are the same
+    /// FMA chains in the same order as that row's in the forward kernel: the same bits.
+    /// </summary>
+    private static DecodingPlan PlanDecoding(ShapeSpec shape, int scoreStride, int attentionChunks, int attentionBlockRows)
+    {
+        int s = shape.SequenceLength, e = shape.EmbeddingDim, d = shape.HeadDim, rowTile = ChunkSizing.RowTile;
+        int panel = d * scoreStride;
+        long perSequence = (long)shape.KeyValueHeads * panel + (long)s * shape.KeyValueDim;
+        string layout = $"per (layer, sequence): Kᵀ as {shape.KeyValueHeads} panel{Plural(shape.KeyValueHeads)} of {d} × {scoreStride} (a column per token, " +
+            $"zero-padded to the score stride) and V as {s} rows of {shape.KeyValueDim}: {perSequence * 4 / 1024} KiB; a prefill stages its query and output " +
+            $"rows in two {s} × {e} blocks the cache owns";
+        string scheduling = $"Prefill: {attentionChunks} chunk{Plural(attentionChunks)} per head over the row tiles the prompt touches, the causal kernel's rows " +
+            $"driver on the staged rows; DecodeStep: 1 chunk per (row, head), the causal kernel's Q·Kᵀ, softmax and P·V on the {rowTile}-row tile that holds " +
+            "the row's position (the tile's other rows are computed and dropped: a step reads the cache once whatever the rows, and the row's arithmetic " +
+            "is that of the forward kernel, so a cached step gives the bits of a full recompute)";
+        return new DecodingPlan(
+            scoreStride,
+            panel,
+            attentionChunks,
+            PrefillScratchFloats: attentionBlockRows * scoreStride,
+            DecodeScratchFloats: rowTile * scoreStride + 2 * rowTile * e,
+            layout,
+            scheduling);
     }
 
     /// <summary>

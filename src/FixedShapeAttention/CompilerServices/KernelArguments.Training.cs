@@ -5,13 +5,29 @@ namespace FixedShapeAttention.CompilerServices;
 public static partial class KernelArguments
 {
     /// <summary>Checks the spans of an attention forward pass for training and returns the batch size.</summary>
-    /// <exception cref="ArgumentException">As <see cref="ValidateAttention"/>, or <paramref name="logSumExp"/> does not hold
+    /// <exception cref="ArgumentException">As <see cref="ValidateAttention(ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float}, int, int)"/>, or <paramref name="logSumExp"/> does not hold
     /// batch × <paramref name="heads"/> × <paramref name="sequenceLength"/> floats or overlaps another span.</exception>
     public static int ValidateAttentionForTraining(
         ReadOnlySpan<float> q, ReadOnlySpan<float> k, ReadOnlySpan<float> v, Span<float> output, Span<float> logSumExp,
         int sequenceLength, int embeddingDim, int heads)
     {
         int batch = ValidateAttention(q, k, v, output, sequenceLength, embeddingDim);
+        ValidateLogSumExp(logSumExp, nameof(logSumExp), batch, sequenceLength, heads);
+        NotOverlapping(logSumExp, nameof(logSumExp), q, nameof(q));
+        NotOverlapping(logSumExp, nameof(logSumExp), k, nameof(k));
+        NotOverlapping(logSumExp, nameof(logSumExp), v, nameof(v));
+        NotOverlapping(logSumExp, nameof(logSumExp), output, nameof(output));
+        return batch;
+    }
+
+    /// <summary>Checks the spans of a grouped-query attention forward pass for training and returns the batch size.</summary>
+    /// <exception cref="ArgumentException">As the grouped <c>ValidateAttention</c>, or <paramref name="logSumExp"/> does not hold
+    /// batch × <paramref name="heads"/> × <paramref name="sequenceLength"/> floats or overlaps another span.</exception>
+    public static int ValidateAttentionForTraining(
+        ReadOnlySpan<float> q, ReadOnlySpan<float> k, ReadOnlySpan<float> v, Span<float> output, Span<float> logSumExp,
+        int sequenceLength, int embeddingDim, int heads, int keyValueDim)
+    {
+        int batch = ValidateAttention(q, k, v, output, sequenceLength, embeddingDim, keyValueDim);
         ValidateLogSumExp(logSumExp, nameof(logSumExp), batch, sequenceLength, heads);
         NotOverlapping(logSumExp, nameof(logSumExp), q, nameof(q));
         NotOverlapping(logSumExp, nameof(logSumExp), k, nameof(k));

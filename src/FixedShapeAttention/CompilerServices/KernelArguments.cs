@@ -26,6 +26,43 @@ public static partial class KernelArguments
         return batch;
     }
 
+    /// <summary>Checks the spans of a grouped-query attention call (K and V of <paramref name="keyValueDim"/> columns) and returns the batch size.</summary>
+    /// <exception cref="ArgumentException">A length is not a whole, positive number of sequences, K or V does not have
+    /// <paramref name="keyValueDim"/> columns per row of Q, or <paramref name="output"/> overlaps an input.</exception>
+    public static int ValidateAttention(
+        ReadOnlySpan<float> q, ReadOnlySpan<float> k, ReadOnlySpan<float> v, Span<float> output, int sequenceLength, int embeddingDim, int keyValueDim)
+    {
+        int batch = WholeSequences(q, nameof(q), sequenceLength, embeddingDim);
+        Positive(keyValueDim, nameof(keyValueDim));
+        long keyValueLength = (long)batch * sequenceLength * keyValueDim;
+        if (k.Length != keyValueLength)
+        {
+            ThrowHelper.WrongLength(nameof(k), k.Length, batch * sequenceLength, keyValueDim, "batch·SequenceLength × KeyValueHeads·HeadDim");
+        }
+
+        if (v.Length != keyValueLength)
+        {
+            ThrowHelper.WrongLength(nameof(v), v.Length, batch * sequenceLength, keyValueDim, "batch·SequenceLength × KeyValueHeads·HeadDim");
+        }
+
+        SameLength(output, nameof(output), q.Length, nameof(q));
+        NotOverlapping(output, nameof(output), q, nameof(q));
+        NotOverlapping(output, nameof(output), k, nameof(k));
+        NotOverlapping(output, nameof(output), v, nameof(v));
+        return batch;
+    }
+
+    /// <summary>Checks the spans of a masked grouped-query attention call and returns the batch size.</summary>
+    /// <exception cref="ArgumentException">As the grouped <c>ValidateAttention</c>, or a count is out of range.</exception>
+    public static int ValidateMaskedAttention(
+        ReadOnlySpan<float> q, ReadOnlySpan<float> k, ReadOnlySpan<float> v, ReadOnlySpan<int> keyCounts, Span<float> output,
+        int sequenceLength, int embeddingDim, int keyValueDim)
+    {
+        int batch = ValidateAttention(q, k, v, output, sequenceLength, embeddingDim, keyValueDim);
+        ValidateCounts(keyCounts, nameof(keyCounts), batch, sequenceLength);
+        return batch;
+    }
+
     /// <summary>Checks the spans of a feed-forward call and returns the batch size.</summary>
     /// <exception cref="ArgumentException">A length does not match the shape, or <paramref name="y"/> overlaps an input.</exception>
     public static int ValidateFeedForward(
@@ -74,7 +111,7 @@ public static partial class KernelArguments
     }
 
     /// <summary>Checks the spans of a masked attention call and returns the batch size.</summary>
-    /// <exception cref="ArgumentException">As <see cref="ValidateAttention"/>, or <paramref name="keyCounts"/> does not hold
+    /// <exception cref="ArgumentException">As <see cref="ValidateAttention(ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float}, int, int)"/>, or <paramref name="keyCounts"/> does not hold
     /// one count in [0, <paramref name="sequenceLength"/>] per sequence.</exception>
     public static int ValidateMaskedAttention(
         ReadOnlySpan<float> q, ReadOnlySpan<float> k, ReadOnlySpan<float> v, ReadOnlySpan<int> keyCounts, Span<float> output, int sequenceLength, int embeddingDim)

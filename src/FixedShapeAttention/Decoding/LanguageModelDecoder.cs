@@ -30,6 +30,7 @@ public sealed class LanguageModelDecoder
     private readonly int[] _rowSequence, _rowPosition, _keysRead;
     private long _attendedKeys;
     private readonly float[] _generationLogits;
+    private GeneratedDecoding? _generated;
 
     /// <summary>A decoder for up to <paramref name="maxSequences"/> sequences of the model's context.</summary>
     /// <exception cref="ArgumentException">The model is not causal: a bidirectional model cannot decode.</exception>
@@ -75,7 +76,7 @@ public sealed class LanguageModelDecoder
 
     /// <summary>The bytes the key/value cache occupies: 2 · Layers · MaxSequences · SequenceLength · KeyValueDim floats
     /// (KeyValueDim = Dim / the query heads per key/value head).</summary>
-    public long CacheBytes => 2L * _c.Layers * MaxSequences * _c.SequenceLength * _c.KeyValueDim * sizeof(float);
+    public long CacheBytes => _generated is { } generated ? generated.Cache.Bytes : 2L * _c.Layers * MaxSequences * _c.SequenceLength * _c.KeyValueDim * sizeof(float);
 
     /// <summary>
     /// The cached keys every attention row has read so far, summed over layers, heads and rows: the work of attention,
@@ -83,6 +84,44 @@ public sealed class LanguageModelDecoder
     /// step's work grows with its position only, without timing anything.
     /// </summary>
     internal long AttendedKeys => _attendedKeys;
+
+    /// <summary>
+    /// Runs attention (the key/value cache, prefill and decode steps) on the kernels the source generator emitted for
+    /// <typeparamref name="TKernels"/>'s declared causal shape instead of the runtime-shape ones, with a cache in that shape's
+    /// layout (<see cref="IDecodingKernels.CreateKeyValueCache"/>). Every sequence starts empty again. Projections,
+    /// LayerNorm, RoPE, the feed-forward network and the logits stay on the runtime-shape kernels.
+    /// </summary>
+    /// <remarks>The generated attention of a row gives the same bits as the shape's causal <c>Attention</c> over the whole
+    /// prefix; against the runtime-shape cached attention it differs by float rounding (another exp and sum order).
+    /// <see cref="AttendedKeys"/> counts the runtime-shape kernels' work only.</remarks>
+    /// <returns>This decoder.</returns>
+    /// <exception cref="ArgumentException">The declared shape's SequenceLength, EmbeddingDim, Heads or KeyValueHeads differs from the
+    /// model's, or it is not causal.</exception>
+    public LanguageModelDecoder UseKernels<TKernels>()
+        where TKernels : IDecodingKernels
+    {
+        TransformerShape shape = TKernels.Shape;
+        if (shape.SequenceLength != _c.SequenceLength || shape.EmbeddingDim != _c.Dim || shape.Heads != _c.Heads || !shape.Causal
+            || TKernels.KeyValueHeads != _c.KeyValueHeadCount)
+        {
+            throw new ArgumentException(
+                $"TKernels: {typeof(TKernels).Name} declares SequenceLength {shape.SequenceLength}, EmbeddingDim {shape.EmbeddingDim}, Heads {shape.Heads}, " +
+                $"KeyValueHeads {TKernels.KeyValueHeads}, Causal {shape.Causal}; the model has SequenceLength {_c.SequenceLength}, Dim {_c.Dim}, Heads {_c.Heads}, " +
+                $"KeyValueHeads {_c.KeyValueHeadCount}, Causal {_c.Causal}.",
+                nameof(TKernels));
+        }
+
+        _generated = new GeneratedDecoding<TKernels>(TKernels.CreateKeyValueCache(_c.Layers, MaxSequences));
+        Array.Clear(_positions);
+        // The runtime-shape cache is not read any more.
+        for (int l = 0; l < _c.Layers; l++)
+        {
+            _keys[l] = [];
+            _values[l] = [];
+        }
+
+        return this;
+    }
 
     /// <summary>How many tokens <paramref name="sequence"/> holds: the position its next token takes.</summary>
     public int Position(int sequence)
@@ -96,6 +135,7 @@ public sealed class LanguageModelDecoder
     {
         CheckSequence(sequence);
         _positions[sequence] = 0;
+        _generated?.Cache.Reset(sequence);
     }
 
     /// <summary>Appends <paramref name="prompt"/> to <paramref name="sequence"/> and writes the logits that follow its
@@ -119,7 +159,7 @@ public sealed class LanguageModelDecoder
             _rowPosition[r] = _positions[sequence] + r;
         }
 
-        Advance(prompt, prompt.Length);
+        Advance(prompt, prompt.Length, prefill: true);
         _positions[sequence] += prompt.Length;
         Logits(_x.AsSpan((prompt.Length - 1) * _c.Dim, _c.Dim), 1, logits);
     }
@@ -155,7 +195,7 @@ public sealed class LanguageModelDecoder
             _rowPosition[r] = _positions[sequences[r]];
         }
 
-        Advance(tokens, sequences.Length);
+        Advance(tokens, sequences.Length, prefill: false);
         foreach (int s in sequences)
             _positions[s]++;
         Logits(_x.AsSpan(0, sequences.Length * _c.Dim), sequences.Length, logits);
@@ -207,8 +247,9 @@ public sealed class LanguageModelDecoder
     }
 
     /// <summary>Runs <paramref name="rows"/> new tokens through every layer, writing their keys and values into the
-    /// cache at (_rowSequence[r], _rowPosition[r]); leaves the last layer's output rows in _x.</summary>
-    private void Advance(ReadOnlySpan<int> tokens, int rows)
+    /// cache at (_rowSequence[r], _rowPosition[r]) (a prefill: rows of one sequence at consecutive positions); leaves the last
+    /// layer's output rows in _x.</summary>
+    private void Advance(ReadOnlySpan<int> tokens, int rows, bool prefill)
     {
         int d = _c.Dim, t = _c.SequenceLength, f = _c.Ffn;
         Span<float> x = _x.AsSpan(0, rows * d);
@@ -242,13 +283,24 @@ public sealed class LanguageModelDecoder
                 rotary.Apply(k, _rowPosition.AsSpan(0, rows));
             }
 
-            for (int r = 0; r < rows; r++)
-                CachedAttention.Append(k.Slice(r * kv, kv), v.Slice(r * kv, kv), _keys[l], _values[l], _c.KeyValueHeadCount, _c.HeadDim, t, _rowSequence[r], _rowPosition[r]);
+            int dop = KernelParallelism.DefaultMaxDegreeOfParallelism;
+            if (_generated is { } generated)
+            {
+                if (prefill)
+                    generated.Prefill(l, _rowSequence[0], _rowPosition[0], q, k, v, o, dop);
+                else
+                    generated.DecodeStep(l, _rowSequence.AsSpan(0, rows), _rowPosition.AsSpan(0, rows), q, k, v, o, dop);
+            }
+            else
+            {
+                for (int r = 0; r < rows; r++)
+                    CachedAttention.Append(k.Slice(r * kv, kv), v.Slice(r * kv, kv), _keys[l], _values[l], _c.KeyValueHeadCount, _c.HeadDim, t, _rowSequence[r], _rowPosition[r]);
 
-            CachedAttention.Run(_c.Heads, _c.KeyValueHeadCount, _c.HeadDim, t, _q, _keys[l], _values[l], _o, _scores, _keysRead,
-                _rowSequence, _rowPosition, rows, KernelParallelism.DefaultMaxDegreeOfParallelism);
-            for (int chunk = 0; chunk < rows * _c.Heads; chunk++)
-                _attendedKeys += _keysRead[chunk];
+                CachedAttention.Run(_c.Heads, _c.KeyValueHeadCount, _c.HeadDim, t, _q, _keys[l], _values[l], _o, _scores, _keysRead,
+                    _rowSequence, _rowPosition, rows, dop);
+                for (int chunk = 0; chunk < rows * _c.Heads; chunk++)
+                    _attendedKeys += _keysRead[chunk];
+            }
 
             // x ← x + O·Wo + bo (pre-norm), or LN₁(x + O·Wo + bo) (post-norm); then the FFN the same way.
             Linear(o, p.Wo, p.Bo, norm, rows, d, d);

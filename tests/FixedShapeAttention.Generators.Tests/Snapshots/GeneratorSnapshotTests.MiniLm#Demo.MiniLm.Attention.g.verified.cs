@@ -266,38 +266,37 @@ namespace FixedShapeAttention.Generated
             ref float vHead = ref Unsafe.Add(ref buffers.Input2, headOffset);
             ref float outputHead = ref Unsafe.Add(ref buffers.Output, headOffset);
             // Scratch: Kᵀ of this head (32 × 128), then up to 128 score rows of 128.
-            ref float scratch = ref MemoryMarshal.GetReference(WorkerScratch.Get(20480));
+            ref float keysT = ref MemoryMarshal.GetReference(WorkerScratch.Get(20480));
+            ref float scores = ref Unsafe.Add(ref keysT, 4096);
+            // Kᵀ is the B operand of Q·Kᵀ: row c holds column c of this head's keys, zero-padded to 128 so whole vectors load.
+            ReadOnlySpan<float> keys = MemoryMarshal.CreateReadOnlySpan(ref kHead, 48800);
+            KeyPacking.PackTransposed(keys, 384, 128, 32, MemoryMarshal.CreateSpan(ref keysT, 4096), 128);
             // A training forward pass (AttentionForTraining) passes the log-sum-exps as output 1: [batch, heads, rows].
             bool keepLogSumExp = buffers.HasOutput1;
             ref float logSumExp = ref keepLogSumExp ? ref Unsafe.Add(ref buffers.Output1, ((nint)sequence * 12 + head) * 128) : ref Unsafe.NullRef<float>();
             if (Vector512.IsHardwareAccelerated)
             {
-                Rows_Vector512(ref qHead, ref kHead, ref vHead, ref outputHead, ref scratch, ref logSumExp, keepLogSumExp, firstTile, tileCount, keyCount);
+                Rows_Vector512(ref qHead, ref keysT, ref vHead, ref outputHead, ref scores, ref logSumExp, keepLogSumExp, firstTile, tileCount, keyCount);
             }
             else if (Vector256.IsHardwareAccelerated)
             {
-                Rows_Vector256(ref qHead, ref kHead, ref vHead, ref outputHead, ref scratch, ref logSumExp, keepLogSumExp, firstTile, tileCount, keyCount);
+                Rows_Vector256(ref qHead, ref keysT, ref vHead, ref outputHead, ref scores, ref logSumExp, keepLogSumExp, firstTile, tileCount, keyCount);
             }
             else if (Vector128.IsHardwareAccelerated)
             {
-                Rows_Vector128(ref qHead, ref kHead, ref vHead, ref outputHead, ref scratch, ref logSumExp, keepLogSumExp, firstTile, tileCount, keyCount);
+                Rows_Vector128(ref qHead, ref keysT, ref vHead, ref outputHead, ref scores, ref logSumExp, keepLogSumExp, firstTile, tileCount, keyCount);
             }
             else
             {
-                Rows_Scalar(ref qHead, ref kHead, ref vHead, ref outputHead, ref scratch, ref logSumExp, keepLogSumExp, firstTile, tileCount, keyCount);
+                Rows_Scalar(ref qHead, ref keysT, ref vHead, ref outputHead, ref scores, ref logSumExp, keepLogSumExp, firstTile, tileCount, keyCount);
             }
         }
 
-        /// <summary>Row tiles [firstTile, firstTile + tileCount) of one head.</summary>
-        private static void Rows_Vector512(
-            ref float qHead, ref float kHead, ref float vHead, ref float outputHead, ref float scratch, ref float logSumExp, bool keepLogSumExp, int firstTile,
+        /// <summary>Row tiles [firstTile, firstTile + tileCount) of one head, from its packed Kᵀ (the forward call's, or a decoding cache's).</summary>
+        internal static void Rows_Vector512(
+            ref float qHead, ref float keysT, ref float vHead, ref float outputHead, ref float scores, ref float logSumExp, bool keepLogSumExp, int firstTile,
             int tileCount, int keyCount)
         {
-            ref float keysT = ref scratch;
-            ref float scores = ref Unsafe.Add(ref scratch, 4096);
-            // Kᵀ is the B operand of Q·Kᵀ: row c holds column c of this head's keys, zero-padded to 128 so whole vectors load.
-            ReadOnlySpan<float> keys = MemoryMarshal.CreateReadOnlySpan(ref kHead, 48800);
-            KeyPacking.PackTransposed(keys, 384, 128, 32, MemoryMarshal.CreateSpan(ref keysT, 4096), 128);
             int fullTiles = Math.Min(firstTile + tileCount, 32) - firstTile;
             bool hasTail = firstTile + tileCount > 32;
             Span<float> rowScales = stackalloc float[128];
@@ -317,16 +316,11 @@ namespace FixedShapeAttention.Generated
             Output_Vector512(ref scores, ref vHead, ref rowScale, ref Unsafe.Add(ref outputHead, firstRow * 384), fullTiles, hasTail);
         }
 
-        /// <summary>Row tiles [firstTile, firstTile + tileCount) of one head.</summary>
-        private static void Rows_Vector256(
-            ref float qHead, ref float kHead, ref float vHead, ref float outputHead, ref float scratch, ref float logSumExp, bool keepLogSumExp, int firstTile,
+        /// <summary>Row tiles [firstTile, firstTile + tileCount) of one head, from its packed Kᵀ (the forward call's, or a decoding cache's).</summary>
+        internal static void Rows_Vector256(
+            ref float qHead, ref float keysT, ref float vHead, ref float outputHead, ref float scores, ref float logSumExp, bool keepLogSumExp, int firstTile,
             int tileCount, int keyCount)
         {
-            ref float keysT = ref scratch;
-            ref float scores = ref Unsafe.Add(ref scratch, 4096);
-            // Kᵀ is the B operand of Q·Kᵀ: row c holds column c of this head's keys, zero-padded to 128 so whole vectors load.
-            ReadOnlySpan<float> keys = MemoryMarshal.CreateReadOnlySpan(ref kHead, 48800);
-            KeyPacking.PackTransposed(keys, 384, 128, 32, MemoryMarshal.CreateSpan(ref keysT, 4096), 128);
             int fullTiles = Math.Min(firstTile + tileCount, 32) - firstTile;
             bool hasTail = firstTile + tileCount > 32;
             Span<float> rowScales = stackalloc float[128];
@@ -346,16 +340,11 @@ namespace FixedShapeAttention.Generated
             Output_Vector256(ref scores, ref vHead, ref rowScale, ref Unsafe.Add(ref outputHead, firstRow * 384), fullTiles, hasTail);
         }
 
-        /// <summary>Row tiles [firstTile, firstTile + tileCount) of one head.</summary>
-        private static void Rows_Vector128(
-            ref float qHead, ref float kHead, ref float vHead, ref float outputHead, ref float scratch, ref float logSumExp, bool keepLogSumExp, int firstTile,
+        /// <summary>Row tiles [firstTile, firstTile + tileCount) of one head, from its packed Kᵀ (the forward call's, or a decoding cache's).</summary>
+        internal static void Rows_Vector128(
+            ref float qHead, ref float keysT, ref float vHead, ref float outputHead, ref float scores, ref float logSumExp, bool keepLogSumExp, int firstTile,
             int tileCount, int keyCount)
         {
-            ref float keysT = ref scratch;
-            ref float scores = ref Unsafe.Add(ref scratch, 4096);
-            // Kᵀ is the B operand of Q·Kᵀ: row c holds column c of this head's keys, zero-padded to 128 so whole vectors load.
-            ReadOnlySpan<float> keys = MemoryMarshal.CreateReadOnlySpan(ref kHead, 48800);
-            KeyPacking.PackTransposed(keys, 384, 128, 32, MemoryMarshal.CreateSpan(ref keysT, 4096), 128);
             int fullTiles = Math.Min(firstTile + tileCount, 32) - firstTile;
             bool hasTail = firstTile + tileCount > 32;
             Span<float> rowScales = stackalloc float[128];
@@ -375,16 +364,11 @@ namespace FixedShapeAttention.Generated
             Output_Vector128(ref scores, ref vHead, ref rowScale, ref Unsafe.Add(ref outputHead, firstRow * 384), fullTiles, hasTail);
         }
 
-        /// <summary>Row tiles [firstTile, firstTile + tileCount) of one head.</summary>
-        private static void Rows_Scalar(
-            ref float qHead, ref float kHead, ref float vHead, ref float outputHead, ref float scratch, ref float logSumExp, bool keepLogSumExp, int firstTile,
+        /// <summary>Row tiles [firstTile, firstTile + tileCount) of one head, from its packed Kᵀ (the forward call's, or a decoding cache's).</summary>
+        internal static void Rows_Scalar(
+            ref float qHead, ref float keysT, ref float vHead, ref float outputHead, ref float scores, ref float logSumExp, bool keepLogSumExp, int firstTile,
             int tileCount, int keyCount)
         {
-            ref float keysT = ref scratch;
-            ref float scores = ref Unsafe.Add(ref scratch, 4096);
-            // Kᵀ is the B operand of Q·Kᵀ: row c holds column c of this head's keys, zero-padded to 128 so whole vectors load.
-            ReadOnlySpan<float> keys = MemoryMarshal.CreateReadOnlySpan(ref kHead, 48800);
-            KeyPacking.PackTransposed(keys, 384, 128, 32, MemoryMarshal.CreateSpan(ref keysT, 4096), 128);
             int fullTiles = Math.Min(firstTile + tileCount, 32) - firstTile;
             bool hasTail = firstTile + tileCount > 32;
             Span<float> rowScales = stackalloc float[128];
@@ -618,7 +602,7 @@ namespace FixedShapeAttention.Generated
 
         /// <summary>Turns a row of base-2 scores into 2^(score − max) and returns 1/Σ, the factor that normalises the row's outputs;
         /// the max comes out too, for the log-sum-exp a training forward pass keeps.</summary>
-        private static float Softmax_Vector512(ref float row, int visible, out float rowMax)
+        internal static float Softmax_Vector512(ref float row, int visible, out float rowMax)
         {
             // Masked keys and the columns that pad the row to 128 (whole vectors) get -inf: weight exactly 0.
             for (int j = visible; j < 128; j++)
@@ -664,7 +648,7 @@ namespace FixedShapeAttention.Generated
 
         /// <summary>Turns a row of base-2 scores into 2^(score − max) and returns 1/Σ, the factor that normalises the row's outputs;
         /// the max comes out too, for the log-sum-exp a training forward pass keeps.</summary>
-        private static float Softmax_Vector256(ref float row, int visible, out float rowMax)
+        internal static float Softmax_Vector256(ref float row, int visible, out float rowMax)
         {
             // Masked keys and the columns that pad the row to 128 (whole vectors) get -inf: weight exactly 0.
             for (int j = visible; j < 128; j++)
@@ -714,7 +698,7 @@ namespace FixedShapeAttention.Generated
 
         /// <summary>Turns a row of base-2 scores into 2^(score − max) and returns 1/Σ, the factor that normalises the row's outputs;
         /// the max comes out too, for the log-sum-exp a training forward pass keeps.</summary>
-        private static float Softmax_Vector128(ref float row, int visible, out float rowMax)
+        internal static float Softmax_Vector128(ref float row, int visible, out float rowMax)
         {
             // Masked keys and the columns that pad the row to 128 (whole vectors) get -inf: weight exactly 0.
             for (int j = visible; j < 128; j++)
@@ -764,7 +748,7 @@ namespace FixedShapeAttention.Generated
 
         /// <summary>Turns a row of base-2 scores into 2^(score − max) and returns 1/Σ, the factor that normalises the row's outputs;
         /// the max comes out too, for the log-sum-exp a training forward pass keeps.</summary>
-        private static float Softmax_Scalar(ref float row, int visible, out float rowMax)
+        internal static float Softmax_Scalar(ref float row, int visible, out float rowMax)
         {
             // Masked keys and the columns that pad the row to 128 (whole vectors) get -inf: weight exactly 0.
             for (int j = visible; j < 128; j++)
@@ -804,7 +788,7 @@ namespace FixedShapeAttention.Generated
         }
 
         /// <summary>Output of the chunk's rows: exp weights · V over 32 columns, each row times its 1/Σ.</summary>
-        private static void Output_Vector512(ref float weights, ref float v, ref float rowScale, ref float output, int fullTiles, bool hasTail)
+        internal static void Output_Vector512(ref float weights, ref float v, ref float rowScale, ref float output, int fullTiles, bool hasTail)
         {
             int tile = 0;
             for (; tile + 1 < fullTiles; tile += 2)
@@ -916,7 +900,7 @@ namespace FixedShapeAttention.Generated
         }
 
         /// <summary>Output of the chunk's rows: exp weights · V over 32 columns, each row times its 1/Σ.</summary>
-        private static void Output_Vector256(ref float weights, ref float v, ref float rowScale, ref float output, int fullTiles, bool hasTail)
+        internal static void Output_Vector256(ref float weights, ref float v, ref float rowScale, ref float output, int fullTiles, bool hasTail)
         {
             for (int col = 0; col < 32; col += 16)
             {
@@ -963,7 +947,7 @@ namespace FixedShapeAttention.Generated
         }
 
         /// <summary>Output of the chunk's rows: exp weights · V over 32 columns, each row times its 1/Σ.</summary>
-        private static void Output_Vector128(ref float weights, ref float v, ref float rowScale, ref float output, int fullTiles, bool hasTail)
+        internal static void Output_Vector128(ref float weights, ref float v, ref float rowScale, ref float output, int fullTiles, bool hasTail)
         {
             for (int col = 0; col < 32; col += 8)
             {
@@ -1010,7 +994,7 @@ namespace FixedShapeAttention.Generated
         }
 
         /// <summary>Output of the chunk's rows: exp weights · V over 32 columns, each row times its 1/Σ.</summary>
-        private static void Output_Scalar(ref float weights, ref float v, ref float rowScale, ref float output, int fullTiles, bool hasTail)
+        internal static void Output_Scalar(ref float weights, ref float v, ref float rowScale, ref float output, int fullTiles, bool hasTail)
         {
             for (int col = 0; col < 32; col += 4)
             {

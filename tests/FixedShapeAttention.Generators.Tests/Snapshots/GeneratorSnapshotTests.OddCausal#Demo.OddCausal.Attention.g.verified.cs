@@ -235,6 +235,68 @@ namespace Demo
                 new global::FixedShapeAttention.Generated.OddCausalAttentionBackwardKernel(), batch * 4, batch * 33800L, maxDegreeOfParallelism, q, k, v,
                 output, outputGradient, logSumExp, queryGradient, keyGradient, valueGradient, keyCounts);
         }
+
+        /// <summary>A key/value cache in this shape's layout for <paramref name="layers"/> layers of <paramref name="sequences"/> sequences.</summary>
+        /// <exception cref="global::System.ArgumentOutOfRangeException">A count is not positive, or a layer's buffers would not fit an array.</exception>
+        [global::System.CodeDom.Compiler.GeneratedCode("FixedShapeAttention.Generators", "1.0.0.0")]
+        public static global::FixedShapeAttention.Decoding.KeyValueCache CreateKeyValueCache(int layers, int sequences) =>
+            new global::FixedShapeAttention.Decoding.KeyValueCache(layers, sequences, 13, 20, 4, 5, 16);
+
+        /// <summary>Appends a prompt's rows of <paramref name="sequence"/> at <paramref name="position"/> to the cache of <paramref name="layer"/>
+        /// and writes their causal attention; see <see cref="global::FixedShapeAttention.IDecodingKernels"/>.</summary>
+        /// <remarks>
+        /// <para>Cache layout: per (layer, sequence): Kᵀ as 4 panels of 5 × 16 (a column per token, zero-padded to the
+        /// score stride) and V as 13 rows of 20: 2 KiB; a prefill stages its query and output rows in two 13 × 20
+        /// blocks the cache owns.</para>
+        /// <para>Key/value heads: one key/value head per query head: K and V have 20 columns, like Q.</para>
+        /// <para>Scheduling: Prefill: 1 chunk per head over the row tiles the prompt touches, the causal kernel's rows
+        /// driver on the staged rows; DecodeStep: 1 chunk per (row, head), the causal kernel's Q·Kᵀ, softmax and P·V on
+        /// the 4-row tile that holds the row's position (the tile's other rows are computed and dropped: a step reads
+        /// the cache once whatever the rows, and the row's arithmetic is that of the forward kernel, so a cached step
+        /// gives the bits of a full recompute); 13_520 flops per sequence; below 250_000 flops per call every chunk
+        /// runs on the calling thread.</para>
+        /// <para>Checks: the cache's layout, the layer and sequences, the lengths, and each position against the
+        /// sequence's length in that layer (behind it, ahead of it or past the context throws) all run before the first
+        /// write.</para>
+        /// </remarks>
+        /// <exception cref="global::System.ArgumentException">A check fails; nothing has been written.</exception>
+        [global::System.CodeDom.Compiler.GeneratedCode("FixedShapeAttention.Generators", "1.0.0.0")]
+        public static void Prefill(
+            global::FixedShapeAttention.Decoding.KeyValueCache cache, int layer, int sequence, int position, global::System.ReadOnlySpan<float> q,
+            global::System.ReadOnlySpan<float> k, global::System.ReadOnlySpan<float> v, global::System.Span<float> output, int maxDegreeOfParallelism)
+        {
+            int rows = global::FixedShapeAttention.CompilerServices.DecodingOperations.BeginPrefill(
+                cache, layer, sequence, position, q, k, v, output, 13, 20, 4, 5, 16, out long flops);
+            // The row tiles of the sequence that hold rows [position, position + rows); the tail tile has 1 row.
+            int firstTile = position / 4;
+            int tileCount = global::System.Math.Min((position + rows + 3) / 4, 4) - firstTile;
+            global::FixedShapeAttention.CompilerServices.ParallelRunner.Run(
+                new global::FixedShapeAttention.Generated.OddCausalPrefillKernel(sequence, firstTile, tileCount, position + rows), 4, flops,
+                maxDegreeOfParallelism, global::FixedShapeAttention.CompilerServices.DecodingOperations.StagedQueries(cache),
+                global::FixedShapeAttention.CompilerServices.DecodingOperations.Keys(cache, layer),
+                global::FixedShapeAttention.CompilerServices.DecodingOperations.Values(cache, layer), default, default,
+                global::FixedShapeAttention.CompilerServices.DecodingOperations.StagedOutputs(cache));
+            global::FixedShapeAttention.CompilerServices.DecodingOperations.FinishPrefill(cache, position, output);
+        }
+
+        /// <summary>Appends row i to sequence <paramref name="sequences"/>[i] at <paramref name="positions"/>[i] in the cache of
+        /// <paramref name="layer"/> and writes its attention over that sequence's keys;
+        /// see <see cref="global::FixedShapeAttention.IDecodingKernels"/>.</summary>
+        /// <exception cref="global::System.ArgumentException">A check fails (a batch mismatch, a repeated sequence, a position that is not the
+        /// sequence's length, a full sequence); nothing has been written.</exception>
+        [global::System.CodeDom.Compiler.GeneratedCode("FixedShapeAttention.Generators", "1.0.0.0")]
+        public static void DecodeStep(
+            global::FixedShapeAttention.Decoding.KeyValueCache cache, int layer, global::System.ReadOnlySpan<int> sequences,
+            global::System.ReadOnlySpan<int> positions, global::System.ReadOnlySpan<float> q, global::System.ReadOnlySpan<float> k,
+            global::System.ReadOnlySpan<float> v, global::System.Span<float> output, int maxDegreeOfParallelism)
+        {
+            int rows = global::FixedShapeAttention.CompilerServices.DecodingOperations.BeginDecodeStep(
+                cache, layer, sequences, positions, q, k, v, output, 13, 20, 4, 5, 16, out long flops);
+            global::FixedShapeAttention.CompilerServices.ParallelRunner.Run(
+                new global::FixedShapeAttention.Generated.OddCausalDecodeStepKernel(cache), rows * 4, flops, maxDegreeOfParallelism, q,
+                global::FixedShapeAttention.CompilerServices.DecodingOperations.Keys(cache, layer),
+                global::FixedShapeAttention.CompilerServices.DecodingOperations.Values(cache, layer), default, default, output);
+        }
     }
 }
 
@@ -267,38 +329,37 @@ namespace FixedShapeAttention.Generated
             ref float vHead = ref Unsafe.Add(ref buffers.Input2, headOffset);
             ref float outputHead = ref Unsafe.Add(ref buffers.Output, headOffset);
             // Scratch: Kᵀ of this head (5 × 16), then up to 13 score rows of 16.
-            ref float scratch = ref MemoryMarshal.GetReference(WorkerScratch.Get(288));
+            ref float keysT = ref MemoryMarshal.GetReference(WorkerScratch.Get(288));
+            ref float scores = ref Unsafe.Add(ref keysT, 80);
+            // Kᵀ is the B operand of Q·Kᵀ: row c holds column c of this head's keys, zero-padded to 16 so whole vectors load.
+            ReadOnlySpan<float> keys = MemoryMarshal.CreateReadOnlySpan(ref kHead, 245);
+            KeyPacking.PackTransposed(keys, 20, 13, 5, MemoryMarshal.CreateSpan(ref keysT, 80), 16);
             // A training forward pass (AttentionForTraining) passes the log-sum-exps as output 1: [batch, heads, rows].
             bool keepLogSumExp = buffers.HasOutput1;
             ref float logSumExp = ref keepLogSumExp ? ref Unsafe.Add(ref buffers.Output1, ((nint)sequence * 4 + head) * 13) : ref Unsafe.NullRef<float>();
             if (Vector512.IsHardwareAccelerated)
             {
-                Rows_Vector512(ref qHead, ref kHead, ref vHead, ref outputHead, ref scratch, ref logSumExp, keepLogSumExp, firstTile, tileCount, keyCount);
+                Rows_Vector512(ref qHead, ref keysT, ref vHead, ref outputHead, ref scores, ref logSumExp, keepLogSumExp, firstTile, tileCount, keyCount);
             }
             else if (Vector256.IsHardwareAccelerated)
             {
-                Rows_Vector256(ref qHead, ref kHead, ref vHead, ref outputHead, ref scratch, ref logSumExp, keepLogSumExp, firstTile, tileCount, keyCount);
+                Rows_Vector256(ref qHead, ref keysT, ref vHead, ref outputHead, ref scores, ref logSumExp, keepLogSumExp, firstTile, tileCount, keyCount);
             }
             else if (Vector128.IsHardwareAccelerated)
             {
-                Rows_Vector128(ref qHead, ref kHead, ref vHead, ref outputHead, ref scratch, ref logSumExp, keepLogSumExp, firstTile, tileCount, keyCount);
+                Rows_Vector128(ref qHead, ref keysT, ref vHead, ref outputHead, ref scores, ref logSumExp, keepLogSumExp, firstTile, tileCount, keyCount);
             }
             else
             {
-                Rows_Scalar(ref qHead, ref kHead, ref vHead, ref outputHead, ref scratch, ref logSumExp, keepLogSumExp, firstTile, tileCount, keyCount);
+                Rows_Scalar(ref qHead, ref keysT, ref vHead, ref outputHead, ref scores, ref logSumExp, keepLogSumExp, firstTile, tileCount, keyCount);
             }
         }
 
-        /// <summary>Row tiles [firstTile, firstTile + tileCount) of one head.</summary>
-        private static void Rows_Vector512(
-            ref float qHead, ref float kHead, ref float vHead, ref float outputHead, ref float scratch, ref float logSumExp, bool keepLogSumExp, int firstTile,
+        /// <summary>Row tiles [firstTile, firstTile + tileCount) of one head, from its packed Kᵀ (the forward call's, or a decoding cache's).</summary>
+        internal static void Rows_Vector512(
+            ref float qHead, ref float keysT, ref float vHead, ref float outputHead, ref float scores, ref float logSumExp, bool keepLogSumExp, int firstTile,
             int tileCount, int keyCount)
         {
-            ref float keysT = ref scratch;
-            ref float scores = ref Unsafe.Add(ref scratch, 80);
-            // Kᵀ is the B operand of Q·Kᵀ: row c holds column c of this head's keys, zero-padded to 16 so whole vectors load.
-            ReadOnlySpan<float> keys = MemoryMarshal.CreateReadOnlySpan(ref kHead, 245);
-            KeyPacking.PackTransposed(keys, 20, 13, 5, MemoryMarshal.CreateSpan(ref keysT, 80), 16);
             int fullTiles = Math.Min(firstTile + tileCount, 3) - firstTile;
             bool hasTail = firstTile + tileCount > 3;
             Span<float> rowScales = stackalloc float[13];
@@ -319,16 +380,11 @@ namespace FixedShapeAttention.Generated
             Output_Vector128(ref scores, ref vHead, ref rowScale, ref Unsafe.Add(ref outputHead, firstRow * 20), fullTiles, hasTail, firstRow);
         }
 
-        /// <summary>Row tiles [firstTile, firstTile + tileCount) of one head.</summary>
-        private static void Rows_Vector256(
-            ref float qHead, ref float kHead, ref float vHead, ref float outputHead, ref float scratch, ref float logSumExp, bool keepLogSumExp, int firstTile,
+        /// <summary>Row tiles [firstTile, firstTile + tileCount) of one head, from its packed Kᵀ (the forward call's, or a decoding cache's).</summary>
+        internal static void Rows_Vector256(
+            ref float qHead, ref float keysT, ref float vHead, ref float outputHead, ref float scores, ref float logSumExp, bool keepLogSumExp, int firstTile,
             int tileCount, int keyCount)
         {
-            ref float keysT = ref scratch;
-            ref float scores = ref Unsafe.Add(ref scratch, 80);
-            // Kᵀ is the B operand of Q·Kᵀ: row c holds column c of this head's keys, zero-padded to 16 so whole vectors load.
-            ReadOnlySpan<float> keys = MemoryMarshal.CreateReadOnlySpan(ref kHead, 245);
-            KeyPacking.PackTransposed(keys, 20, 13, 5, MemoryMarshal.CreateSpan(ref keysT, 80), 16);
             int fullTiles = Math.Min(firstTile + tileCount, 3) - firstTile;
             bool hasTail = firstTile + tileCount > 3;
             Span<float> rowScales = stackalloc float[13];
@@ -349,16 +405,11 @@ namespace FixedShapeAttention.Generated
             Output_Vector128(ref scores, ref vHead, ref rowScale, ref Unsafe.Add(ref outputHead, firstRow * 20), fullTiles, hasTail, firstRow);
         }
 
-        /// <summary>Row tiles [firstTile, firstTile + tileCount) of one head.</summary>
-        private static void Rows_Vector128(
-            ref float qHead, ref float kHead, ref float vHead, ref float outputHead, ref float scratch, ref float logSumExp, bool keepLogSumExp, int firstTile,
+        /// <summary>Row tiles [firstTile, firstTile + tileCount) of one head, from its packed Kᵀ (the forward call's, or a decoding cache's).</summary>
+        internal static void Rows_Vector128(
+            ref float qHead, ref float keysT, ref float vHead, ref float outputHead, ref float scores, ref float logSumExp, bool keepLogSumExp, int firstTile,
             int tileCount, int keyCount)
         {
-            ref float keysT = ref scratch;
-            ref float scores = ref Unsafe.Add(ref scratch, 80);
-            // Kᵀ is the B operand of Q·Kᵀ: row c holds column c of this head's keys, zero-padded to 16 so whole vectors load.
-            ReadOnlySpan<float> keys = MemoryMarshal.CreateReadOnlySpan(ref kHead, 245);
-            KeyPacking.PackTransposed(keys, 20, 13, 5, MemoryMarshal.CreateSpan(ref keysT, 80), 16);
             int fullTiles = Math.Min(firstTile + tileCount, 3) - firstTile;
             bool hasTail = firstTile + tileCount > 3;
             Span<float> rowScales = stackalloc float[13];
@@ -379,16 +430,11 @@ namespace FixedShapeAttention.Generated
             Output_Vector128(ref scores, ref vHead, ref rowScale, ref Unsafe.Add(ref outputHead, firstRow * 20), fullTiles, hasTail, firstRow);
         }
 
-        /// <summary>Row tiles [firstTile, firstTile + tileCount) of one head.</summary>
-        private static void Rows_Scalar(
-            ref float qHead, ref float kHead, ref float vHead, ref float outputHead, ref float scratch, ref float logSumExp, bool keepLogSumExp, int firstTile,
+        /// <summary>Row tiles [firstTile, firstTile + tileCount) of one head, from its packed Kᵀ (the forward call's, or a decoding cache's).</summary>
+        internal static void Rows_Scalar(
+            ref float qHead, ref float keysT, ref float vHead, ref float outputHead, ref float scores, ref float logSumExp, bool keepLogSumExp, int firstTile,
             int tileCount, int keyCount)
         {
-            ref float keysT = ref scratch;
-            ref float scores = ref Unsafe.Add(ref scratch, 80);
-            // Kᵀ is the B operand of Q·Kᵀ: row c holds column c of this head's keys, zero-padded to 16 so whole vectors load.
-            ReadOnlySpan<float> keys = MemoryMarshal.CreateReadOnlySpan(ref kHead, 245);
-            KeyPacking.PackTransposed(keys, 20, 13, 5, MemoryMarshal.CreateSpan(ref keysT, 80), 16);
             int fullTiles = Math.Min(firstTile + tileCount, 3) - firstTile;
             bool hasTail = firstTile + tileCount > 3;
             Span<float> rowScales = stackalloc float[13];
@@ -718,7 +764,7 @@ namespace FixedShapeAttention.Generated
 
         /// <summary>Turns a row of base-2 scores into 2^(score − max) and returns 1/Σ, the factor that normalises the row's outputs;
         /// the max comes out too, for the log-sum-exp a training forward pass keeps.</summary>
-        private static float Softmax_Vector512(ref float row, int visible, int reach, out float rowMax)
+        internal static float Softmax_Vector512(ref float row, int visible, int reach, out float rowMax)
         {
             // P·V reads this row's weights up to reach (its own position). Keys from visible on (after the query, or padding)
             // get -inf up to the next whole vector past reach: weight exactly 0.
@@ -770,7 +816,7 @@ namespace FixedShapeAttention.Generated
 
         /// <summary>Turns a row of base-2 scores into 2^(score − max) and returns 1/Σ, the factor that normalises the row's outputs;
         /// the max comes out too, for the log-sum-exp a training forward pass keeps.</summary>
-        private static float Softmax_Vector256(ref float row, int visible, int reach, out float rowMax)
+        internal static float Softmax_Vector256(ref float row, int visible, int reach, out float rowMax)
         {
             // P·V reads this row's weights up to reach (its own position). Keys from visible on (after the query, or padding)
             // get -inf up to the next whole vector past reach: weight exactly 0.
@@ -822,7 +868,7 @@ namespace FixedShapeAttention.Generated
 
         /// <summary>Turns a row of base-2 scores into 2^(score − max) and returns 1/Σ, the factor that normalises the row's outputs;
         /// the max comes out too, for the log-sum-exp a training forward pass keeps.</summary>
-        private static float Softmax_Vector128(ref float row, int visible, int reach, out float rowMax)
+        internal static float Softmax_Vector128(ref float row, int visible, int reach, out float rowMax)
         {
             // P·V reads this row's weights up to reach (its own position). Keys from visible on (after the query, or padding)
             // get -inf up to the next whole vector past reach: weight exactly 0.
@@ -874,7 +920,7 @@ namespace FixedShapeAttention.Generated
 
         /// <summary>Turns a row of base-2 scores into 2^(score − max) and returns 1/Σ, the factor that normalises the row's outputs;
         /// the max comes out too, for the log-sum-exp a training forward pass keeps.</summary>
-        private static float Softmax_Scalar(ref float row, int visible, int reach, out float rowMax)
+        internal static float Softmax_Scalar(ref float row, int visible, int reach, out float rowMax)
         {
             // P·V reads this row's weights up to reach (its own position). Keys from visible on (after the query, or padding)
             // get -inf up to the next whole vector past reach: weight exactly 0.
@@ -916,7 +962,7 @@ namespace FixedShapeAttention.Generated
         }
 
         /// <summary>Output of the chunk's rows: exp weights · V over 5 columns, each row times its 1/Σ.</summary>
-        private static void Output_Vector128(ref float weights, ref float v, ref float rowScale, ref float output, int fullTiles, bool hasTail, int firstRow)
+        internal static void Output_Vector128(ref float weights, ref float v, ref float rowScale, ref float output, int fullTiles, bool hasTail, int firstRow)
         {
             int tile = 0;
             for (; tile + 1 < fullTiles; tile += 2)
@@ -1201,7 +1247,7 @@ namespace FixedShapeAttention.Generated
         }
 
         /// <summary>Output of the chunk's rows: exp weights · V over 5 columns, each row times its 1/Σ.</summary>
-        private static void Output_Scalar(ref float weights, ref float v, ref float rowScale, ref float output, int fullTiles, bool hasTail, int firstRow)
+        internal static void Output_Scalar(ref float weights, ref float v, ref float rowScale, ref float output, int fullTiles, bool hasTail, int firstRow)
         {
             for (int tile = 0; tile < fullTiles; tile++)
             {
@@ -2416,6 +2462,135 @@ namespace FixedShapeAttention.Generated
                     OddCausalAttentionBackwardKernel.KeyGradient_Scalar(ref pColumns, ref dO, ref dVRows, fullTiles, hasTail, firstRow);
                 }
             }
+        }
+    }
+
+    /// <summary>The chunks of one OddCausal.Prefill call: chunk = (head, share of the prompt's row tiles), on the staged rows.</summary>
+    [global::System.CodeDom.Compiler.GeneratedCode("FixedShapeAttention.Generators", "1.0.0.0")]
+    file readonly struct OddCausalPrefillKernel : IChunkKernel
+    {
+        private readonly int _sequence, _firstTile, _tileCount, _keyCount;
+
+        public OddCausalPrefillKernel(int sequence, int firstTile, int tileCount, int keyCount)
+        {
+            _sequence = sequence;
+            _firstTile = firstTile;
+            _tileCount = tileCount;
+            _keyCount = keyCount;
+        }
+
+        public void Execute(in KernelBuffers buffers, int chunk)
+        {
+            int head = chunk;
+            int firstTile = _firstTile;
+            int tileCount = _tileCount;
+            int sequence = _sequence;
+            // The staged rows are [13, 20], row i at position i, as the forward kernel's rows of one sequence.
+            ref float qHead = ref Unsafe.Add(ref buffers.Input0, head * 5);
+            ref float outputHead = ref Unsafe.Add(ref buffers.Output, head * 5);
+            ref float keysT = ref Unsafe.Add(ref buffers.Input1, ((nint)sequence * 4 + head) * 80);
+            ref float vHead = ref Unsafe.Add(ref buffers.Input2, (nint)sequence * 260 + head * 5);
+            ref float scores = ref MemoryMarshal.GetReference(WorkerScratch.Get(208));
+            // No log-sum-exps: a prefill is inference.
+            ref float noLogSumExp = ref Unsafe.NullRef<float>();
+            if (Vector512.IsHardwareAccelerated)
+            {
+                OddCausalAttentionKernel.Rows_Vector512(
+                    ref qHead, ref keysT, ref vHead, ref outputHead, ref scores, ref noLogSumExp, false, firstTile, tileCount, _keyCount);
+            }
+            else if (Vector256.IsHardwareAccelerated)
+            {
+                OddCausalAttentionKernel.Rows_Vector256(
+                    ref qHead, ref keysT, ref vHead, ref outputHead, ref scores, ref noLogSumExp, false, firstTile, tileCount, _keyCount);
+            }
+            else if (Vector128.IsHardwareAccelerated)
+            {
+                OddCausalAttentionKernel.Rows_Vector128(
+                    ref qHead, ref keysT, ref vHead, ref outputHead, ref scores, ref noLogSumExp, false, firstTile, tileCount, _keyCount);
+            }
+            else
+            {
+                OddCausalAttentionKernel.Rows_Scalar(
+                    ref qHead, ref keysT, ref vHead, ref outputHead, ref scores, ref noLogSumExp, false, firstTile, tileCount, _keyCount);
+            }
+        }
+    }
+
+    /// <summary>The chunks of one OddCausal.DecodeStep call: chunk = (row, head).</summary>
+    [global::System.CodeDom.Compiler.GeneratedCode("FixedShapeAttention.Generators", "1.0.0.0")]
+    file readonly struct OddCausalDecodeStepKernel : IChunkKernel
+    {
+        private readonly global::FixedShapeAttention.Decoding.KeyValueCache _cache;
+
+        public OddCausalDecodeStepKernel(global::FixedShapeAttention.Decoding.KeyValueCache cache)
+        {
+            _cache = cache;
+        }
+
+        public void Execute(in KernelBuffers buffers, int chunk)
+        {
+            int row = chunk / 4;
+            int head = chunk % 4;
+            global::FixedShapeAttention.CompilerServices.DecodingOperations.DecodeRow(_cache, row, out int sequence, out int position);
+            // The row tile that holds the position, as the forward kernel cuts the sequence; the tail tile has 1 row.
+            int tileStart = position / 4 * 4;
+            int target = position - tileStart;
+            bool tail = tileStart == 12;
+            int fullTiles = tail ? 0 : 1;
+            int tileRows = tail ? 1 : 4;
+            // Scratch: the tile's score rows (4 × 16), then its query and output rows (4 × 20 each, the head in columns 0..4).
+            ref float scores = ref MemoryMarshal.GetReference(WorkerScratch.Get(224));
+            ref float queries = ref Unsafe.Add(ref scores, 64);
+            ref float outputs = ref Unsafe.Add(ref queries, 80);
+            // The tile's other rows get zero queries: computed and dropped (the step reads the cache once for the whole tile).
+            for (int r = 0; r < tileRows; r++)
+            {
+                Span<float> query = MemoryMarshal.CreateSpan(ref Unsafe.Add(ref queries, r * 20), 5);
+                if (r == target)
+                {
+                    MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref buffers.Input0, (nint)row * 20 + head * 5), 5).CopyTo(query);
+                }
+                else
+                {
+                    query.Clear();
+                }
+            }
+            ref float keysT = ref Unsafe.Add(ref buffers.Input1, ((nint)sequence * 4 + head) * 80);
+            ref float vHead = ref Unsafe.Add(ref buffers.Input2, (nint)sequence * 260 + head * 5);
+            // Only the row's own softmax runs: the other rows' outputs are dropped, so their 1/Σ is 0.
+            Span<float> rowScales = stackalloc float[4];
+            rowScales.Clear();
+            ref float targetScores = ref Unsafe.Add(ref scores, target * 16);
+            if (Vector512.IsHardwareAccelerated)
+            {
+                OddCausalAttentionKernel.Scores_Vector512(ref queries, ref keysT, ref scores, fullTiles, tail, tileStart);
+                rowScales[target] = OddCausalAttentionKernel.Softmax_Vector512(ref targetScores, position + 1, position + 1, out _);
+                OddCausalAttentionKernel.Output_Vector128(
+                    ref scores, ref vHead, ref MemoryMarshal.GetReference(rowScales), ref outputs, fullTiles, tail, tileStart);
+            }
+            else if (Vector256.IsHardwareAccelerated)
+            {
+                OddCausalAttentionKernel.Scores_Vector256(ref queries, ref keysT, ref scores, fullTiles, tail, tileStart);
+                rowScales[target] = OddCausalAttentionKernel.Softmax_Vector256(ref targetScores, position + 1, position + 1, out _);
+                OddCausalAttentionKernel.Output_Vector128(
+                    ref scores, ref vHead, ref MemoryMarshal.GetReference(rowScales), ref outputs, fullTiles, tail, tileStart);
+            }
+            else if (Vector128.IsHardwareAccelerated)
+            {
+                OddCausalAttentionKernel.Scores_Vector128(ref queries, ref keysT, ref scores, fullTiles, tail, tileStart);
+                rowScales[target] = OddCausalAttentionKernel.Softmax_Vector128(ref targetScores, position + 1, position + 1, out _);
+                OddCausalAttentionKernel.Output_Vector128(
+                    ref scores, ref vHead, ref MemoryMarshal.GetReference(rowScales), ref outputs, fullTiles, tail, tileStart);
+            }
+            else
+            {
+                OddCausalAttentionKernel.Scores_Scalar(ref queries, ref keysT, ref scores, fullTiles, tail, tileStart);
+                rowScales[target] = OddCausalAttentionKernel.Softmax_Scalar(ref targetScores, position + 1, position + 1, out _);
+                OddCausalAttentionKernel.Output_Scalar(
+                    ref scores, ref vHead, ref MemoryMarshal.GetReference(rowScales), ref outputs, fullTiles, tail, tileStart);
+            }
+            MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref outputs, target * 20), 5)
+                .CopyTo(MemoryMarshal.CreateSpan(ref Unsafe.Add(ref buffers.Output, (nint)row * 20 + head * 5), 5));
         }
     }
 }

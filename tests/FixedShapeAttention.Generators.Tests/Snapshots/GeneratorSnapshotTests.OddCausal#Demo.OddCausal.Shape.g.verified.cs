@@ -4,7 +4,7 @@
 
 namespace Demo
 {
-    partial class OddCausal : global::FixedShapeAttention.ITrainingKernels
+    partial class OddCausal : global::FixedShapeAttention.ITrainingKernels, global::FixedShapeAttention.IDecodingKernels
     {
         /// <summary>Tokens per sequence.</summary>
         public static int SequenceLength => 13;
@@ -17,6 +17,9 @@ namespace Demo
 
         /// <summary>Attention heads.</summary>
         public static int Heads => 4;
+
+        /// <summary>Key/value heads (grouped-query attention when below Heads).</summary>
+        public static int KeyValueHeads => 4;
 
         /// <summary>The declared shape as a runtime value, for the generic kernels and for inspection.</summary>
         public static global::FixedShapeAttention.TransformerShape Shape { get; } = new global::FixedShapeAttention.TransformerShape(

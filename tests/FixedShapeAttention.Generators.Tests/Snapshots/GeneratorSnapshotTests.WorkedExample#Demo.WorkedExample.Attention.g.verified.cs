@@ -265,30 +265,29 @@ namespace FixedShapeAttention.Generated
             ref float vHead = ref Unsafe.Add(ref buffers.Input2, headOffset);
             ref float outputHead = ref Unsafe.Add(ref buffers.Output, headOffset);
             // Scratch: Kᵀ of this head (3 × 16), then up to 4 score rows of 16.
-            ref float scratch = ref MemoryMarshal.GetReference(WorkerScratch.Get(112));
+            ref float keysT = ref MemoryMarshal.GetReference(WorkerScratch.Get(112));
+            ref float scores = ref Unsafe.Add(ref keysT, 48);
+            // Kᵀ is the B operand of Q·Kᵀ: row c holds column c of this head's keys, zero-padded to 16 so whole vectors load.
+            ReadOnlySpan<float> keys = MemoryMarshal.CreateReadOnlySpan(ref kHead, 12);
+            KeyPacking.PackTransposed(keys, 3, 4, 3, MemoryMarshal.CreateSpan(ref keysT, 48), 16);
             // A training forward pass (AttentionForTraining) passes the log-sum-exps as output 1: [batch, heads, rows].
             bool keepLogSumExp = buffers.HasOutput1;
             ref float logSumExp = ref keepLogSumExp ? ref Unsafe.Add(ref buffers.Output1, ((nint)sequence * 1 + head) * 4) : ref Unsafe.NullRef<float>();
             if (Vector512.IsHardwareAccelerated || Vector256.IsHardwareAccelerated || Vector128.IsHardwareAccelerated)
             {
-                Rows_Vector128(ref qHead, ref kHead, ref vHead, ref outputHead, ref scratch, ref logSumExp, keepLogSumExp, firstTile, tileCount, keyCount);
+                Rows_Vector128(ref qHead, ref keysT, ref vHead, ref outputHead, ref scores, ref logSumExp, keepLogSumExp, firstTile, tileCount, keyCount);
             }
             else
             {
-                Rows_Scalar(ref qHead, ref kHead, ref vHead, ref outputHead, ref scratch, ref logSumExp, keepLogSumExp, firstTile, tileCount, keyCount);
+                Rows_Scalar(ref qHead, ref keysT, ref vHead, ref outputHead, ref scores, ref logSumExp, keepLogSumExp, firstTile, tileCount, keyCount);
             }
         }
 
-        /// <summary>Row tiles [firstTile, firstTile + tileCount) of one head.</summary>
-        private static void Rows_Vector128(
-            ref float qHead, ref float kHead, ref float vHead, ref float outputHead, ref float scratch, ref float logSumExp, bool keepLogSumExp, int firstTile,
+        /// <summary>Row tiles [firstTile, firstTile + tileCount) of one head, from its packed Kᵀ (the forward call's, or a decoding cache's).</summary>
+        internal static void Rows_Vector128(
+            ref float qHead, ref float keysT, ref float vHead, ref float outputHead, ref float scores, ref float logSumExp, bool keepLogSumExp, int firstTile,
             int tileCount, int keyCount)
         {
-            ref float keysT = ref scratch;
-            ref float scores = ref Unsafe.Add(ref scratch, 48);
-            // Kᵀ is the B operand of Q·Kᵀ: row c holds column c of this head's keys, zero-padded to 16 so whole vectors load.
-            ReadOnlySpan<float> keys = MemoryMarshal.CreateReadOnlySpan(ref kHead, 12);
-            KeyPacking.PackTransposed(keys, 3, 4, 3, MemoryMarshal.CreateSpan(ref keysT, 48), 16);
             int fullTiles = Math.Min(firstTile + tileCount, 1) - firstTile;
             bool hasTail = firstTile + tileCount > 1;
             Span<float> rowScales = stackalloc float[4];
@@ -308,16 +307,11 @@ namespace FixedShapeAttention.Generated
             Output_Scalar(ref scores, ref vHead, ref rowScale, ref Unsafe.Add(ref outputHead, firstRow * 3), fullTiles, hasTail);
         }
 
-        /// <summary>Row tiles [firstTile, firstTile + tileCount) of one head.</summary>
-        private static void Rows_Scalar(
-            ref float qHead, ref float kHead, ref float vHead, ref float outputHead, ref float scratch, ref float logSumExp, bool keepLogSumExp, int firstTile,
+        /// <summary>Row tiles [firstTile, firstTile + tileCount) of one head, from its packed Kᵀ (the forward call's, or a decoding cache's).</summary>
+        internal static void Rows_Scalar(
+            ref float qHead, ref float keysT, ref float vHead, ref float outputHead, ref float scores, ref float logSumExp, bool keepLogSumExp, int firstTile,
             int tileCount, int keyCount)
         {
-            ref float keysT = ref scratch;
-            ref float scores = ref Unsafe.Add(ref scratch, 48);
-            // Kᵀ is the B operand of Q·Kᵀ: row c holds column c of this head's keys, zero-padded to 16 so whole vectors load.
-            ReadOnlySpan<float> keys = MemoryMarshal.CreateReadOnlySpan(ref kHead, 12);
-            KeyPacking.PackTransposed(keys, 3, 4, 3, MemoryMarshal.CreateSpan(ref keysT, 48), 16);
             int fullTiles = Math.Min(firstTile + tileCount, 1) - firstTile;
             bool hasTail = firstTile + tileCount > 1;
             Span<float> rowScales = stackalloc float[4];
@@ -430,7 +424,7 @@ namespace FixedShapeAttention.Generated
 
         /// <summary>Turns a row of base-2 scores into 2^(score − max) and returns 1/Σ, the factor that normalises the row's outputs;
         /// the max comes out too, for the log-sum-exp a training forward pass keeps.</summary>
-        private static float Softmax_Vector128(ref float row, int visible, out float rowMax)
+        internal static float Softmax_Vector128(ref float row, int visible, out float rowMax)
         {
             // Masked keys and the columns that pad the row to 4 (whole vectors) get -inf: weight exactly 0.
             for (int j = visible; j < 4; j++)
@@ -470,7 +464,7 @@ namespace FixedShapeAttention.Generated
 
         /// <summary>Turns a row of base-2 scores into 2^(score − max) and returns 1/Σ, the factor that normalises the row's outputs;
         /// the max comes out too, for the log-sum-exp a training forward pass keeps.</summary>
-        private static float Softmax_Scalar(ref float row, int visible, out float rowMax)
+        internal static float Softmax_Scalar(ref float row, int visible, out float rowMax)
         {
             // Masked keys and the columns that pad the row to 4 (whole vectors) get -inf: weight exactly 0.
             for (int j = visible; j < 4; j++)
@@ -510,7 +504,7 @@ namespace FixedShapeAttention.Generated
         }
 
         /// <summary>Output of the chunk's rows: exp weights · V over 3 columns, each row times its 1/Σ.</summary>
-        private static void Output_Scalar(ref float weights, ref float v, ref float rowScale, ref float output, int fullTiles, bool hasTail)
+        internal static void Output_Scalar(ref float weights, ref float v, ref float rowScale, ref float output, int fullTiles, bool hasTail)
         {
             for (int tile = 0; tile < fullTiles; tile++)
             {

@@ -18,6 +18,9 @@ namespace Demo
         /// <summary>Attention heads.</summary>
         public static int Heads => 1;
 
+        /// <summary>Key/value heads (grouped-query attention when below Heads).</summary>
+        public static int KeyValueHeads => 1;
+
         /// <summary>The declared shape as a runtime value, for the generic kernels and for inspection.</summary>
         public static global::FixedShapeAttention.TransformerShape Shape { get; } = new global::FixedShapeAttention.TransformerShape(
             4, 3, 12, 1, false, global::FixedShapeAttention.Activation.Relu);
