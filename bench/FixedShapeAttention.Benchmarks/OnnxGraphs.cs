@@ -13,16 +13,33 @@ namespace FixedShapeAttention.Benchmarks;
 /// </summary>
 public static class OnnxGraphs
 {
-    public static byte[] FeedForward(ShapeCase c)
+    public static byte[] FeedForward(ShapeCase c) => FeedForward(c, weightsAsInputs: false);
+
+    /// <summary>The feed-forward graph with W1, b1, W2 and b2 as inputs bound at run time, as our plain-array overload
+    /// gets them: ONNX Runtime cannot prepack them when the session is created.</summary>
+    public static byte[] FeedForwardWeightsAsInputs(ShapeCase c) => FeedForward(c, weightsAsInputs: true);
+
+    private static byte[] FeedForward(ShapeCase c, bool weightsAsInputs)
     {
         int s = c.Shape.SequenceLength, e = c.Shape.EmbeddingDim, f = c.Shape.FfnDim;
         var graph = new GraphProto { Name = "feed_forward" };
         graph.Input.Add(Tensor("x", 1, s, e));
         graph.Output.Add(Tensor("y", 1, s, e));
-        graph.Initializer.Add(Initializer("w1", c.W1, e, f));
-        graph.Initializer.Add(Initializer("b1", c.B1, f));
-        graph.Initializer.Add(Initializer("w2", c.W2, f, e));
-        graph.Initializer.Add(Initializer("b2", c.B2, e));
+        if (weightsAsInputs)
+        {
+            graph.Input.Add(Tensor("w1", e, f));
+            graph.Input.Add(Tensor("b1", f));
+            graph.Input.Add(Tensor("w2", f, e));
+            graph.Input.Add(Tensor("b2", e));
+        }
+        else
+        {
+            graph.Initializer.Add(Initializer("w1", c.W1, e, f));
+            graph.Initializer.Add(Initializer("b1", c.B1, f));
+            graph.Initializer.Add(Initializer("w2", c.W2, f, e));
+            graph.Initializer.Add(Initializer("b2", c.B2, e));
+        }
+
         graph.Node.Add(Node("MatMul", "h0", "x", "w1"));
         graph.Node.Add(Node("Add", "h1", "h0", "b1"));
         graph.Node.Add(Node("Relu", "h2", "h1"));

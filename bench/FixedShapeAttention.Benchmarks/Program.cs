@@ -153,10 +153,15 @@ if (args.Length == 1 && args[0] == "quick")
 
 if (args.Length == 1 && args[0] == "ffn-branch")
 {
-    // The feed-forward network of S2 and S3 on one thread, our three engines only, in this process: for an ISA knob's
-    // branch (DOTNET_EnableAVX512=0, DOTNET_EnableAVX2=0), whose % of peak is then of the peak measured under that knob.
+    // The feed-forward network of S2 and S3 on one thread in this process, like with like: plain arrays against ONNX Runtime
+    // with the weights as inputs, prepacked against ONNX Runtime with initializers. Under an ISA knob (DOTNET_EnableAVX512=0,
+    // DOTNET_EnableAVX2=0) the % of peak is of the peak measured under that knob.
     string[] branchShapes = { "S2", "S3" };
-    string[] ours = { nameof(FeedForwardBenchmarks.Generic), nameof(FeedForwardBenchmarks.Generated), nameof(FeedForwardBenchmarks.GeneratedPacked) };
+    string[] ours =
+    {
+        nameof(FeedForwardBenchmarks.Generated), nameof(FeedForwardBenchmarks.GeneratedPacked),
+        nameof(FeedForwardBenchmarks.OnnxRuntimeWeightsAsInputs), nameof(FeedForwardBenchmarks.OnnxRuntime),
+    };
     Job branchJob = new Job("Branch")
         .WithToolchain(InProcessEmitToolchain.Instance)
         .WithLaunchCount(1)
@@ -174,7 +179,8 @@ if (args.Length == 1 && args[0] == "ffn-branch")
         Path.Combine(RunResults.DefaultDirectory, "partial"),
         string.Create(CultureInfo.InvariantCulture, $"Feed-forward on the {branchWidth} branch (-- ffn-branch), {started}, peak {branchPeak:0.0} GFLOP/s on one thread"),
         "`[DOTNET_EnableAVX2=0] dotnet run -c Release --project bench/FixedShapeAttention.Benchmarks -- ffn-branch`: S2 and S3, one thread, "
-        + "the generic, generated and prepacked engines, in-process, 3 warmups and 5 iterations of 250 ms each.",
+        + "plain arrays and prepacked weights against ONNX Runtime with the weights as inputs and as initializers, in-process, "
+        + "3 warmups and 5 iterations of 250 ms each.",
         wall);
     return;
 }
