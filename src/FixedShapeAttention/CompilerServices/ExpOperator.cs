@@ -9,18 +9,13 @@
 // units). Invoke: results below 2^−126 (x < −87.34) flush to +0, x > 88.37 gives +Inf, NaN stays NaN, exp(−Inf) = 0
 // and exp(+Inf) = +Inf.
 //
-// InvokeBelowOverflow is for arguments that cannot overflow (a softmax's score − max, never positive).
-// With AVX-512 it skips the range patches: 14 operations per vector instead of 24, the same reduction and
-// polynomial, so the same 1 ulp for normal results. Below 2^−126 it rounds into the subnormals instead of flushing to
-// 0 (e^−100 is 3.7e−44, not 0); e^−110 and less is 0, so a masked key (−Inf) still gets weight exactly 0.
-//
 // Exp2BelowOverflow is the attention softmax's: 2^t for t = score·c − max·c with c = log₂e/√d already in the scores, so
 // the base change costs nothing and the argument is reduced exactly (XNNPACK's f32 rr1-p5-scalef, in base 2):
 //   n = round(t) (vrndscaleps), r = t − n (vreduceps: exact, and 0 for t = −Inf, so no clamp), r ∈ [−1/2, 1/2],
 //   2^r = 1 + r·Q(r) with Q of degree 4 (a relative minimax fit, 1.5·2⁻²⁴ on the interval, fitted for this file),
 //   2^t = 2^n · 2^r by vscalefps (which rounds into the subnormals and gives +0 for n = −Inf).
 // 8 operations per 16 values with AVX-512 (the softmax adds the subtraction and the running sum: 10), against 14 for
-// InvokeBelowOverflow plus the multiply by log₂e. Accuracy: within 2 ulp of the correctly rounded 2^t for normal
+// the e^x it replaced there (Invoke without its range patches) plus the multiply by log₂e. Accuracy: within 2 ulp of the correctly rounded 2^t for normal
 // results (ExpOperatorTests; the same FMA sequence simulated in float on every 101st float of [−1/2, 1/2] was 2 ulp
 // from it on 0.1 % of them, 1 or 0 elsewhere), within 1 ulp of it in the subnormals with AVX-512;
 // Vector256 and Vector128 build 2^n in the exponent bits and give +0 below 2^−126 (2^−127 and less exactly), as
@@ -118,19 +113,6 @@ public static class ExpOperator
         return Vector512.ConditionalSelect(Vector512.GreaterThan(x, Vector512.Create(HighestArgument)), Vector512.Create(float.PositiveInfinity), result);
     }
 
-    /// <summary>e^x of sixteen values below ln(2^127.5) or NaN, such as a softmax's score − max; see the file's header.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<float> InvokeBelowOverflow(Vector512<float> x)
-    {
-        if (!Avx512F.IsSupported)
-        {
-            return Invoke(x);
-        }
-
-        // vmaxps returns its second operand when either is NaN: x second keeps a NaN argument NaN.
-        return ScaledPolynomial(Avx512F.Max(Vector512.Create(ZeroBelow), x));
-    }
-
     /// <summary>2^n · e^r for x = n·ln2 + r, n = round(x·log2 e), by vscalefps; x must be finite or NaN and at most 89.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector512<float> ScaledPolynomial(Vector512<float> x)
@@ -155,14 +137,6 @@ public static class ExpOperator
         p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(P5));
         return Vector512.FusedMultiplyAdd(p, r * r, r) + Vector512<float>.One;
     }
-
-    /// <summary>e^x of eight values below ln(2^127.5) or NaN.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<float> InvokeBelowOverflow(Vector256<float> x) => Invoke(x);
-
-    /// <summary>e^x of four values below ln(2^127.5) or NaN.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector128<float> InvokeBelowOverflow(Vector128<float> x) => Invoke(x);
 
     /// <summary>2^t of sixteen values t ≤ 127, −Inf or NaN (the attention softmax's score·c − max·c); see the file's header.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
