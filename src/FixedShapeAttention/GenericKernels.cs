@@ -13,7 +13,7 @@ namespace FixedShapeAttention;
 /// is constant.
 /// </summary>
 /// <remarks>
-/// Same numerics, bit for bit: on the same vector width (Vector512, Vector256 or scalar, chosen the same way), each
+/// Same numerics, bit for bit: on the same vector width (Vector512, Vector256, Vector128 or scalar, chosen the same way), each
 /// output is computed by the same operations in the same order as by the generated kernel of the same shape. Both
 /// read the register tiles and vector lanes of each product from one table, accumulate every output in k order by one
 /// multiply-add chain, share the exp, max and activation operators, apply the softmax of one contract (exp weights

@@ -13,7 +13,7 @@ namespace FixedShapeAttention.Kernels;
 /// </summary>
 internal static class PackedLayout
 {
-    /// <summary>The vector widths (floats) a process can pack for: Vector512, Vector256, scalar.</summary>
+    /// <summary>The vector widths (floats) a process can pack for: Vector512, Vector256, Vector128, scalar.</summary>
     public static bool IsKnownWidth(int branchLanes) => branchLanes is 16 or 8 or 4 or 1;
 
     /// <summary>Floats of one packed B of <paramref name="depth"/> rows and <paramref name="columns"/> columns.</summary>
