@@ -10,11 +10,14 @@ namespace FixedShapeAttention.Tests;
 internal static class Reference
 {
     /// <summary>Attention output row <paramref name="row"/> of sequence <paramref name="sequence"/>, all heads; keys from
-    /// <paramref name="keyCount"/> on are masked (a row with no visible key is zeros).</summary>
-    public static double[] AttentionRow(TransformerShape shape, float[] q, float[] k, float[] v, int sequence, int row, int keyCount = int.MaxValue)
+    /// <paramref name="keyCount"/> on are masked (a row with no visible key is zeros). With <paramref name="keyValueHeads"/>
+    /// (0: one per query head) K and V have keyValueHeads·HeadDim columns and query head h reads key/value head
+    /// h / (Heads / keyValueHeads), grouped-query attention.</summary>
+    public static double[] AttentionRow(TransformerShape shape, float[] q, float[] k, float[] v, int sequence, int row, int keyCount = int.MaxValue, int keyValueHeads = 0)
     {
         int s = shape.SequenceLength, e = shape.EmbeddingDim, d = shape.HeadDim;
-        int baseOffset = sequence * s * e;
+        int kvHeads = keyValueHeads == 0 ? shape.Heads : keyValueHeads, kv = kvHeads * d, group = shape.Heads / kvHeads;
+        int baseOffset = sequence * s * e, kvOffset = sequence * s * kv;
         var output = new double[e];
         int visible = Math.Min(shape.Causal ? row + 1 : s, keyCount);
         if (visible == 0)
@@ -25,14 +28,14 @@ internal static class Reference
         var scores = new double[visible];
         for (int head = 0; head < shape.Heads; head++)
         {
-            int column0 = head * d;
+            int column0 = head * d, kvColumn0 = head / group * d;
             double max = double.NegativeInfinity;
             for (int key = 0; key < visible; key++)
             {
                 double dot = 0;
                 for (int c = 0; c < d; c++)
                 {
-                    dot += (double)q[baseOffset + row * e + column0 + c] * k[baseOffset + key * e + column0 + c];
+                    dot += (double)q[baseOffset + row * e + column0 + c] * k[kvOffset + key * kv + kvColumn0 + c];
                 }
 
                 scores[key] = dot / Math.Sqrt(d);
@@ -51,7 +54,7 @@ internal static class Reference
                 double value = 0;
                 for (int key = 0; key < visible; key++)
                 {
-                    value += scores[key] / sum * v[baseOffset + key * e + column0 + c];
+                    value += scores[key] / sum * v[kvOffset + key * kv + kvColumn0 + c];
                 }
 
                 output[column0 + c] = value;

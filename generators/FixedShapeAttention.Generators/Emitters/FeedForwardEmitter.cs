@@ -123,7 +123,7 @@ internal static class FeedForwardEmitter
                     w.Line($"nint rowOffset = ((nint)sequence * {s} + firstTile * {plan.RowTile}) * {e};");
                     w.Line("ref float x = ref Unsafe.Add(ref buffers.Input0, rowOffset);");
                     w.Line("ref float y = ref Unsafe.Add(ref buffers.Output, rowOffset);");
-                    int hiddenFloats = (plan.FeedForwardScratchFloats + 15) / 16 * 16;
+                    int hiddenFloats = plan.FeedForwardPanelScratchOffset;
                     w.Line($"// Scratch: the hidden activations of this chunk's rows, at most {plan.FeedForwardMaxRowsPerChunk} × {f}" +
                         (PanelFloats(plan) > 0 ? ", then a panel of W1 or W2 copied on the fly." : "."));
                     w.Line($"ref float hidden = ref MemoryMarshal.GetReference(WorkerScratch.Get({hiddenFloats + PanelFloats(plan)}));");

@@ -196,6 +196,10 @@ internal sealed record KernelPlan(
         return Branches.Last(b => Equals(part(b), mine)).Isa;
     }
 
+    /// <summary>Where a row-split feed-forward chunk's panel scratch starts in its worker scratch: after the hidden block,
+    /// rounded up to a 64-byte line so the panel copies start on one.</summary>
+    public int FeedForwardPanelScratchOffset => (FeedForwardScratchFloats + 15) / 16 * 16;
+
     /// <summary>The worker scratch the plain-array instantiation of <paramref name="products"/> needs for panels copied on
     /// the fly (the largest over branches and products, as one worker runs them one after another), or 0.</summary>
     public int PanelScratchFloats(params Func<BranchPlan, ProductPlan>[] products) =>

@@ -1,4 +1,5 @@
 using System;
+using System.Runtime.InteropServices;
 
 namespace FixedShapeAttention.CompilerServices;
 
@@ -216,6 +217,13 @@ public static partial class KernelArguments
         NotOverlapping(tokenGradient, nameof(tokenGradient), outputGradient, nameof(outputGradient));
         NotOverlapping(positionGradient, nameof(positionGradient), outputGradient, nameof(outputGradient));
         NotOverlapping(positionGradient, nameof(positionGradient), tokenGradient, nameof(tokenGradient));
+        // The ids are read again while the gradients are written: they must not live in memory the call writes.
+        if (MemoryMarshal.AsBytes(tokens).Overlaps(MemoryMarshal.AsBytes((ReadOnlySpan<float>)tokenGradient))
+            || MemoryMarshal.AsBytes(tokens).Overlaps(MemoryMarshal.AsBytes((ReadOnlySpan<float>)positionGradient)))
+        {
+            throw new ArgumentException("tokens: expected memory apart from tokenGradient and positionGradient, which the call writes.", nameof(tokens));
+        }
+
         int vocabulary = tokenGradient.Length / embeddingDim;
         for (int i = 0; i < tokens.Length; i++)
         {

@@ -68,7 +68,7 @@ public static class PanelPacking
             Unsafe.CopyBlockUnaligned(
                 ref Unsafe.As<float, byte>(ref Unsafe.Add(ref to, (nint)k * panelWidth)),
                 ref Unsafe.As<float, byte>(ref Unsafe.Add(ref from, (nint)k * ldb)),
-                (uint)(panelWidth * sizeof(float)));
+                (uint)panelWidth * sizeof(float));
         }
     }
 }

@@ -148,6 +148,7 @@ public static class TrainingOperations
             x, gamma, mean, inverseDeviation, outputGradient, residualGradient, inputGradient, gammaGradient, betaGradient, sequenceLength, embeddingDim);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(columnBlock);
         KernelParallelism.Resolve(maxDegreeOfParallelism);
+        columnBlock = Math.Min(columnBlock, embeddingDim); // a wider block is the same one block, and the chunk count cannot overflow
         TrainingLayerNorm.Backward(
             x, gamma, mean, inverseDeviation, outputGradient, residualGradient, inputGradient, gammaGradient, betaGradient, sequenceLength, columnBlock,
             maxDegreeOfParallelism);
@@ -166,6 +167,7 @@ public static class TrainingOperations
         KernelArguments.ValidateEmbeddingBackward(tokens, outputGradient, tokenGradient, positionGradient, sequenceLength, embeddingDim);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(columnBlock);
         KernelParallelism.Resolve(maxDegreeOfParallelism);
+        columnBlock = Math.Min(columnBlock, embeddingDim);
         EmbeddingGradients.ScatterAdd(tokens, outputGradient, tokenGradient, positionGradient, embeddingDim, sequenceLength, columnBlock, maxDegreeOfParallelism);
     }
 
@@ -181,6 +183,7 @@ public static class TrainingOperations
         int count = KernelArguments.ValidateCrossEntropy(logits, targets, vocabularySize, logitGradients, averageOver, sequenceLength);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(rowsPerChunk);
         KernelParallelism.Resolve(maxDegreeOfParallelism);
+        rowsPerChunk = Math.Min(rowsPerChunk, Math.Max(targets.Length, 1)); // as columnBlock above: one chunk at most of all rows
         return SoftmaxCrossEntropy.Compute(logits, targets, vocabularySize, logitGradients, count, rowsPerChunk, maxDegreeOfParallelism);
     }
 

@@ -42,6 +42,8 @@ public sealed class KeyValueCache
         long stagingFloats = 2L * sequenceLength * embeddingDim;
         if (keyFloats > Array.MaxLength || valueFloats > Array.MaxLength || stagingFloats > Array.MaxLength)
             throw new ArgumentOutOfRangeException(nameof(sequences), sequences, $"a layer's keys ({keyFloats} floats) or values ({valueFloats}) exceed an array.");
+        if ((long)layers * sequences > Array.MaxLength)
+            throw new ArgumentOutOfRangeException(nameof(sequences), sequences, $"{layers} layers × {sequences} sequences of lengths exceed an array.");
 
         Layers = layers;
         Sequences = sequences;

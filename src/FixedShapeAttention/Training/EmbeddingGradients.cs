@@ -21,12 +21,13 @@ internal static unsafe class EmbeddingGradients
         fixed (int* pt = tokens)
         fixed (float* pdx = dx, ptg = tokenGradient, ppg = positionGradient)
         {
-            var kernel = new ScatterKernel(pt, pdx, ptg, positionGradient.IsEmpty ? null : ppg, tokens.Length, width, sequenceLength, columnBlock);
+            var kernel = new ScatterKernel(pt, pdx, ptg, positionGradient.IsEmpty ? null : ppg, tokens.Length, width, sequenceLength, columnBlock, tokenGradient.Length / width);
             ParallelRunner.Run(kernel, (width + columnBlock - 1) / columnBlock, 2L * tokens.Length * width, maxDegreeOfParallelism, default, default, default, default, default, default);
         }
     }
 
-    private readonly struct ScatterKernel(int* tokens, float* dx, float* tokenGradient, float* positionGradient, int rows, int width, int sequenceLength, int columnBlock) : IChunkKernel
+    private readonly struct ScatterKernel(
+        int* tokens, float* dx, float* tokenGradient, float* positionGradient, int rows, int width, int sequenceLength, int columnBlock, int vocabulary) : IChunkKernel
     {
         public void Execute(in KernelBuffers buffers, int chunk)
         {
@@ -34,7 +35,15 @@ internal static unsafe class EmbeddingGradients
             for (int r = 0; r < rows; r++)
             {
                 float* row = dx + (nint)r * width + first;
-                Add(tokenGradient + (nint)tokens[r] * width + first, row, count);
+                int token = tokens[r];
+                // Checked before the call; read once more here so that ids another thread changes meanwhile cannot reach
+                // memory outside the gradient (one compare a row).
+                if ((uint)token >= (uint)vocabulary)
+                {
+                    throw new InvalidOperationException($"tokens[{r}] changed to {token} during the call; expected a token in [0, {vocabulary}).");
+                }
+
+                Add(tokenGradient + (nint)token * width + first, row, count);
                 if (positionGradient is not null)
                     Add(positionGradient + (nint)(r % sequenceLength) * width + first, row, count);
             }

@@ -104,17 +104,17 @@ public sealed class TransformerLanguageModel
     /// </summary>
     /// <returns>This model.</returns>
     /// <exception cref="ArgumentException">The declared shape's SequenceLength, EmbeddingDim, Heads or Causal differs from the
-    /// configuration's, or the configuration has grouped-query attention (a shape declares one key/value head per head).</exception>
+    /// configuration's, or the configuration or the shape has grouped-query attention (the generated backward needs one key/value head per head).</exception>
     public TransformerLanguageModel UseKernels<TKernels>()
         where TKernels : ITrainingKernels
     {
         TransformerShape shape = TKernels.Shape;
         if (shape.SequenceLength != _c.SequenceLength || shape.EmbeddingDim != _c.Dim || shape.Heads != _c.Heads || shape.Causal != _c.Causal
-            || _c.KeyValueHeadCount != _c.Heads)
+            || _c.KeyValueHeadCount != _c.Heads || TKernels.KeyValueHeads != shape.Heads)
         {
             throw new ArgumentException(
                 $"TKernels: {typeof(TKernels).Name} declares SequenceLength {shape.SequenceLength}, EmbeddingDim {shape.EmbeddingDim}, Heads {shape.Heads}, " +
-                $"Causal {shape.Causal}; the model has SequenceLength {_c.SequenceLength}, Dim {_c.Dim}, Heads {_c.Heads}, Causal {_c.Causal}, " +
+                $"Causal {shape.Causal}, KeyValueHeads {TKernels.KeyValueHeads}; the model has SequenceLength {_c.SequenceLength}, Dim {_c.Dim}, Heads {_c.Heads}, Causal {_c.Causal}, " +
                 $"KeyValueHeads {_c.KeyValueHeadCount} (generated attention needs one key/value head per head).", nameof(TKernels));
         }
 

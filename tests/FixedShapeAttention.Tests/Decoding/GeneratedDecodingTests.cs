@@ -26,45 +26,6 @@ public partial class GroupedBidirectional { }
 /// </summary>
 public sealed class GeneratedDecodingTests
 {
-    /// <summary>Float64 attention with grouped-query heads: query head h reads key/value head h / (Heads / KeyValueHeads).</summary>
-    private static double[] GroupedReferenceRow(TransformerShape shape, int keyValueHeads, float[] q, float[] k, float[] v, int sequence, int row)
-    {
-        int s = shape.SequenceLength, e = shape.EmbeddingDim, d = shape.HeadDim, kv = keyValueHeads * d, group = shape.Heads / keyValueHeads;
-        int visible = shape.Causal ? row + 1 : s;
-        var output = new double[e];
-        var scores = new double[visible];
-        for (int head = 0; head < shape.Heads; head++)
-        {
-            int kvColumn = head / group * d;
-            double max = double.NegativeInfinity;
-            for (int key = 0; key < visible; key++)
-            {
-                double dot = 0;
-                for (int c = 0; c < d; c++)
-                    dot += (double)q[(sequence * s + row) * e + head * d + c] * k[(sequence * s + key) * kv + kvColumn + c];
-                scores[key] = dot / Math.Sqrt(d);
-                max = Math.Max(max, scores[key]);
-            }
-
-            double sum = 0;
-            for (int key = 0; key < visible; key++)
-            {
-                scores[key] = Math.Exp(scores[key] - max);
-                sum += scores[key];
-            }
-
-            for (int c = 0; c < d; c++)
-            {
-                double value = 0;
-                for (int key = 0; key < visible; key++)
-                    value += scores[key] / sum * v[(sequence * s + key) * kv + kvColumn + c];
-                output[head * d + c] = value;
-            }
-        }
-
-        return output;
-    }
-
     private static (float[] Q, float[] K, float[] V) Inputs<T>(int batch, int seed)
         where T : ITransformerKernels
     {
@@ -84,7 +45,7 @@ public sealed class GeneratedDecodingTests
         {
             for (int row = 0; row < T.SequenceLength; row++)
             {
-                double[] expected = GroupedReferenceRow(T.Shape, T.KeyValueHeads, q, k, v, sequence, row);
+                double[] expected = Reference.AttentionRow(T.Shape, q, k, v, sequence, row, keyValueHeads: T.KeyValueHeads);
                 for (int c = 0; c < e; c++)
                 {
                     double actual = output[(sequence * T.SequenceLength + row) * e + c];
@@ -109,8 +70,8 @@ public sealed class GeneratedDecodingTests
     {
         // The reference must be able to fail: reading key/value head h instead of h / group gives other numbers.
         var (q, k, v) = Inputs<GroupedCausal>(1, 7);
-        double[] grouped = GroupedReferenceRow(GroupedCausal.Shape, 2, q, k, v, 0, 9);
-        double[] ungrouped = GroupedReferenceRow(GroupedCausal.Shape, 4, q, k.Concat(k).ToArray(), v.Concat(v).ToArray(), 0, 9);
+        double[] grouped = Reference.AttentionRow(GroupedCausal.Shape, q, k, v, 0, 9, keyValueHeads: 2);
+        double[] ungrouped = Reference.AttentionRow(GroupedCausal.Shape, q, k.Concat(k).ToArray(), v.Concat(v).ToArray(), 0, 9, keyValueHeads: 4);
         Assert.NotEqual(grouped, ungrouped);
     }
 

@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
+using System.Runtime.InteropServices;
 using FixedShapeAttention;
 using FixedShapeAttention.Training;
 using Xunit;
@@ -417,6 +418,44 @@ public class GeneratedRowPassTests
         Rejects(() => k.Loss(logits, targets, Vocabulary, dz[1..], 0, 1), "logitGradients");
         Rejects(() => k.Loss(logits[..(6 * Vocabulary)], targets[..6], Vocabulary, dz[..(6 * Vocabulary)], 0, 1), "multiple of 7");
         Rejects(() => k.Loss(logits, targets, Vocabulary, dz, 3, 1), "averageOver");
+    }
+
+    /// <summary>The ids are read again while the gradient is written, so ids stored inside the gradient are refused up front.</summary>
+    [Fact]
+    public void Embedding_backward_refuses_token_ids_that_live_in_the_gradient_it_writes()
+    {
+        const int s = 4, e = 8;
+        float[] tokenGradient = new float[3 * e];
+        Span<int> aliased = MemoryMarshal.Cast<float, int>(tokenGradient.AsSpan(0, s));
+        aliased.Clear();
+        float[] dy = TestData.Uniform(s * e, 5);
+        var error = Assert.Throws<ArgumentException>(() =>
+            CompilerServices.TrainingOperations.EmbeddingBackward(
+                MemoryMarshal.Cast<float, int>(tokenGradient.AsSpan(0, s)), dy, tokenGradient, default, s, e, columnBlock: 16, maxDegreeOfParallelism: 1));
+        Assert.Contains("tokenGradient", error.Message, StringComparison.Ordinal);
+        Assert.All(tokenGradient, value => Assert.Equal(0f, value));
+    }
+
+    /// <summary>A chunk size larger than the rows or columns is one chunk, not an overflowing chunk count that skips the work.</summary>
+    [Fact]
+    public void Row_passes_take_any_positive_chunk_size_and_give_the_same_bits()
+    {
+        const int s = 4, e = 8, vocabulary = 5;
+        float[] logits = TestData.Uniform(s * vocabulary, 11);
+        int[] targets = { 0, 4, 2, 1 };
+        float[] small = new float[logits.Length], huge = new float[logits.Length];
+        double lossSmall = CompilerServices.TrainingOperations.CrossEntropy(logits, targets, vocabulary, small, 0, s, rowsPerChunk: 1, maxDegreeOfParallelism: 1);
+        double lossHuge = CompilerServices.TrainingOperations.CrossEntropy(logits, targets, vocabulary, huge, 0, s, rowsPerChunk: int.MaxValue, maxDegreeOfParallelism: 1);
+        Assert.True(lossHuge > 0);
+        Assert.Equal(small, huge);
+
+        int[] tokens = { 1, 0, 2, 1 };
+        float[] dy = TestData.Uniform(s * e, 12);
+        float[] byBlock = new float[3 * e], whole = new float[3 * e];
+        CompilerServices.TrainingOperations.EmbeddingBackward(tokens, dy, byBlock, default, s, e, columnBlock: 3, maxDegreeOfParallelism: 1);
+        CompilerServices.TrainingOperations.EmbeddingBackward(tokens, dy, whole, default, s, e, columnBlock: int.MaxValue, maxDegreeOfParallelism: 1);
+        Assert.Contains(whole, value => value != 0f);
+        Assert.Equal(byBlock, whole);
     }
 
     private static float[] Filled(int length) => Enumerable.Repeat(7f, length).ToArray();
