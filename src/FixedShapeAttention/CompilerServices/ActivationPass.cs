@@ -1,8 +1,8 @@
 using System;
 using System.ComponentModel;
 using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using FixedShapeAttention.Kernels;
 
 namespace FixedShapeAttention.CompilerServices;
 
@@ -27,95 +27,48 @@ public static class ActivationPass
     /// <summary><c>values[i] = act(values[i])</c> over the span, 16 lanes at a time.</summary>
     public static void Apply512<TActivation>(Span<float> values)
         where TActivation : IActivationOperator =>
-        Run512<TActivation>(ref MemoryMarshal.GetReference(values), values.Length);
+        Run<Vector512<float>, Vector512Ops, TActivation>(values);
 
     /// <summary>As <see cref="Apply512{TActivation}(Span{float})"/>, 8 lanes at a time.</summary>
     public static void Apply256<TActivation>(Span<float> values)
         where TActivation : IActivationOperator =>
-        Run256<TActivation>(ref MemoryMarshal.GetReference(values), values.Length);
+        Run<Vector256<float>, Vector256Ops, TActivation>(values);
 
     /// <summary>As <see cref="Apply512{TActivation}(Span{float})"/>, 4 lanes at a time.</summary>
     public static void Apply128<TActivation>(Span<float> values)
         where TActivation : IActivationOperator =>
-        Run128<TActivation>(ref MemoryMarshal.GetReference(values), values.Length);
+        Run<Vector128<float>, Vector128Ops, TActivation>(values);
 
     /// <summary>As <see cref="Apply512{TActivation}(Span{float})"/>, one value at a time.</summary>
     public static void ApplyScalar<TActivation>(Span<float> values)
         where TActivation : IActivationOperator =>
-        RunScalar<TActivation>(ref MemoryMarshal.GetReference(values), values.Length);
+        Run<float, ScalarOps, TActivation>(values);
 
+    /// <summary>The pass at one width (scalar is width 1): whole vectors, then the last few values through one vector staged
+    /// on the stack.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static void Run512<TActivation>(ref float values, int count)
+    private static unsafe void Run<TVec, TOps, TActivation>(Span<float> values)
+        where TVec : struct
+        where TOps : struct, IVectorOps<TVec>
         where TActivation : IActivationOperator
     {
-        int i = 0;
-        for (; i <= count - 16; i += 16)
+        int count = values.Length, lanes = TOps.Count, i = 0;
+        fixed (float* first = values)
         {
-            Vector512.StoreUnsafe(TActivation.Invoke(Vector512.LoadUnsafe(ref values, (nuint)i)), ref values, (nuint)i);
+            for (; i <= count - lanes; i += lanes)
+            {
+                TOps.Store(TOps.Activate<TActivation>(TOps.Load(first + i)), first + i);
+            }
         }
 
         if (i < count)
         {
-            Span<float> lanes = stackalloc float[16];
-            ref float first = ref Stage(ref Unsafe.Add(ref values, i), count - i, lanes);
-            Vector512.StoreUnsafe(TActivation.Invoke(Vector512.LoadUnsafe(ref first)), ref first);
-            lanes[..(count - i)].CopyTo(MemoryMarshal.CreateSpan(ref Unsafe.Add(ref values, i), count - i));
+            float* staged = stackalloc float[lanes];
+            Span<float> lanesSpan = new(staged, lanes);
+            values[i..].CopyTo(lanesSpan);
+            lanesSpan[(count - i)..].Clear();
+            TOps.Store(TOps.Activate<TActivation>(TOps.Load(staged)), staged);
+            lanesSpan[..(count - i)].CopyTo(values[i..]);
         }
-    }
-
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private static void Run256<TActivation>(ref float values, int count)
-        where TActivation : IActivationOperator
-    {
-        int i = 0;
-        for (; i <= count - 8; i += 8)
-        {
-            Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref values, (nuint)i)), ref values, (nuint)i);
-        }
-
-        if (i < count)
-        {
-            Span<float> lanes = stackalloc float[8];
-            ref float first = ref Stage(ref Unsafe.Add(ref values, i), count - i, lanes);
-            Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref first)), ref first);
-            lanes[..(count - i)].CopyTo(MemoryMarshal.CreateSpan(ref Unsafe.Add(ref values, i), count - i));
-        }
-    }
-
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private static void Run128<TActivation>(ref float values, int count)
-        where TActivation : IActivationOperator
-    {
-        int i = 0;
-        for (; i <= count - 4; i += 4)
-        {
-            Vector128.StoreUnsafe(TActivation.Invoke(Vector128.LoadUnsafe(ref values, (nuint)i)), ref values, (nuint)i);
-        }
-
-        if (i < count)
-        {
-            Span<float> lanes = stackalloc float[4];
-            ref float first = ref Stage(ref Unsafe.Add(ref values, i), count - i, lanes);
-            Vector128.StoreUnsafe(TActivation.Invoke(Vector128.LoadUnsafe(ref first)), ref first);
-            lanes[..(count - i)].CopyTo(MemoryMarshal.CreateSpan(ref Unsafe.Add(ref values, i), count - i));
-        }
-    }
-
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private static void RunScalar<TActivation>(ref float values, int count)
-        where TActivation : IActivationOperator
-    {
-        for (int i = 0; i < count; i++)
-        {
-            Unsafe.Add(ref values, i) = TActivation.Invoke(Unsafe.Add(ref values, i));
-        }
-    }
-
-    /// <summary>Copies the last <paramref name="count"/> values into <paramref name="lanes"/>, zeroes the rest, and returns its first element.</summary>
-    private static ref float Stage(ref float values, int count, Span<float> lanes)
-    {
-        MemoryMarshal.CreateReadOnlySpan(ref values, count).CopyTo(lanes);
-        lanes[count..].Clear();
-        return ref MemoryMarshal.GetReference(lanes);
     }
 }
