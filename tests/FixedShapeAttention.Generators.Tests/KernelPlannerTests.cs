@@ -201,6 +201,32 @@ public sealed class KernelPlannerTests
         Assert.Contains(strategy == KernelStrategy.FullUnroll ? " full unroll (" : " blocked loops (", reason, StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// The multiply-add rounds by the slots' width, never by the branch: a head of 4 columns on the Vector512 branch has
+    /// Vector128 slots and must give the Vector128 branch's bits, and scalar slots never call a software FMA.
+    /// </summary>
+    [Theory]
+    [InlineData(128, 384, 12)]
+    [InlineData(37, 100, 4)]
+    [InlineData(4, 3, 1)]
+    [InlineData(64, 16, 4)]
+    public void Every_product_multiply_adds_by_the_width_of_its_slots(int s, int e, int heads)
+    {
+        foreach (BranchPlan branch in Plan(s, e, 4 * e, heads, causal: true).Branches)
+        {
+            foreach (ProductPlan product in new[] { branch.Scores, branch.AttentionOutput, branch.Hidden, branch.FeedForwardOutput, branch.ProjectionOutput })
+            {
+                MultiplyAddForm expected = product.Layout.Lanes switch
+                {
+                    1 => MultiplyAddForm.MultiplyThenAdd,
+                    4 => MultiplyAddForm.FusedWhereAvailable,
+                    _ => MultiplyAddForm.Fused,
+                };
+                Assert.Equal(expected, product.MultiplyAdd);
+            }
+        }
+    }
+
     [Theory]
     [InlineData("Vector512", 16, 16)]
     [InlineData("Vector512", 100, 16)]

@@ -1,11 +1,11 @@
 using System.Globalization;
+using FixedShapeAttention.Generators.Model;
 
 namespace FixedShapeAttention.Generators.Emitters;
 
 /// <summary>
 /// How one vector width is spelled in generated C#: the same emitter writes Vector512, Vector256, Vector128 and
-/// scalar code by asking this for each operation. Lanes 1 is scalar float arithmetic with plain multiply-add
-/// (a fused one is a slow software call when hardware intrinsics are disabled).
+/// scalar code by asking this for each operation (how a multiply-add rounds is the product plan's choice, not this).
 /// </summary>
 internal sealed class IsaSyntax
 {
@@ -49,13 +49,13 @@ internal sealed class IsaSyntax
 
     public string Broadcast(string scalar) => IsScalar ? scalar : $"{VectorClass}.Create({scalar})";
 
-    /// <summary>
-    /// a·b + c. Vector128 asks for MultiplyAddEstimate: one FMA wherever the hardware has it (every CPU that runs the
-    /// wider branches, and ARM64), so the same bits as FusedMultiplyAdd there; on x64 without FMA (the Vector128 branch
-    /// under DOTNET_EnableAVX2=0) a multiply and an add, where FusedMultiplyAdd would be a software call per lane.
-    /// </summary>
-    public string MultiplyAdd(string a, string b, string c) =>
-        IsScalar ? $"{a} * {b} + {c}" : Lanes == 4 ? $"Vector128.MultiplyAddEstimate({a}, {b}, {c})" : $"{VectorClass}.FusedMultiplyAdd({a}, {b}, {c})";
+    /// <summary>a·b + c in the form the product's plan chose (see <see cref="MultiplyAddForm"/>).</summary>
+    public string MultiplyAdd(MultiplyAddForm form, string a, string b, string c) => form switch
+    {
+        MultiplyAddForm.MultiplyThenAdd => $"{a} * {b} + {c}",
+        MultiplyAddForm.FusedWhereAvailable => $"{(IsScalar ? "float" : VectorClass)}.MultiplyAddEstimate({a}, {b}, {c})",
+        _ => $"{(IsScalar ? "MathF" : VectorClass)}.FusedMultiplyAdd({a}, {b}, {c})",
+    };
 
     /// <summary>The hardware max (vmaxps): a NaN lane may be dropped here, but exp(NaN − max) puts it back into the
     /// row's sum, so a row with a NaN score still comes out NaN; IEEE Max costs two fix-up instructions per step.</summary>

@@ -271,7 +271,7 @@ internal static class MatMulEmitter
                 w.Line($"{isa.Type} a_r{r} = {isa.Broadcast(IsaSyntax.Element("aRow", aElement))};");
                 for (int s = 0; s < slots.Length; s++)
                 {
-                    w.Line($"{Accumulator(r, s)} = {isa.MultiplyAdd($"a_r{r}", $"b_c{s}", Accumulator(r, s))};");
+                    w.Line($"{Accumulator(r, s)} = {isa.MultiplyAdd(product.Plan.MultiplyAdd, $"a_r{r}", $"b_c{s}", Accumulator(r, s))};");
                 }
             }
 
@@ -301,7 +301,7 @@ internal static class MatMulEmitter
             w.Line($"{type}a_r{r} = {isa.Broadcast(IsaSyntax.Element(product.A, aBase + r * product.Lda + k * product.ADepthStride))};");
             for (int s = 0; s < slots.Length; s++)
             {
-                w.Line($"{Accumulator(r, s)} = {isa.MultiplyAdd($"a_r{r}", $"b_c{s}", Accumulator(r, s))};");
+                w.Line($"{Accumulator(r, s)} = {isa.MultiplyAdd(product.Plan.MultiplyAdd, $"a_r{r}", $"b_c{s}", Accumulator(r, s))};");
             }
         }
     }

@@ -22,6 +22,24 @@ internal enum IsaBranch
     Vector512 = 16,
 }
 
+/// <summary>How a register tile's a·b + c is computed, which fixes the bits of every output (one rounding or two).</summary>
+internal enum MultiplyAddForm
+{
+    /// <summary>A multiply, then an add (two roundings): scalar products, where a fused multiply-add is a software call
+    /// whenever hardware intrinsics are disabled.</summary>
+    MultiplyThenAdd,
+
+    /// <summary>One fused multiply-add (one rounding): Vector512 and Vector256 slots, which only run where the CPU has FMA.</summary>
+    Fused,
+
+    /// <summary>
+    /// <c>MultiplyAddEstimate</c>: one FMA wherever the CPU has it, so the same bits as <see cref="Fused"/> on every CPU that
+    /// runs the wider branches and on ARM64, and a multiply and an add on x64 without FMA (Vector128 slots under
+    /// DOTNET_EnableAVX2=0), where <c>FusedMultiplyAdd</c> would be a software call per lane.
+    /// </summary>
+    FusedWhereAvailable,
+}
+
 /// <summary>
 /// The columns of one matrix product as the register tile walks them on one ISA branch: <see cref="FullPanels"/>
 /// panels of <see cref="PanelSlots"/> vectors of <see cref="Lanes"/> floats each, then the remaining slots at
@@ -50,7 +68,8 @@ internal sealed record ColumnShare(int Chunks, int FullPanels, int RemainderOwne
 /// <summary>
 /// One matrix product <c>C = A·B</c> on one ISA branch, as decided: its depth, the column layout (the register tile is
 /// <c>RowTile × Layout.PanelSlots</c> vectors), whether its loops are unrolled, whether row tiles run in pairs, and the
-/// column share when its chunks split columns. Two branches whose plans are equal run the same emitted method.
+/// column share when its chunks split columns, and how its multiply-adds round. Two branches whose plans are equal run the
+/// same emitted method.
 /// </summary>
 internal sealed record ProductPlan(
     int Depth,
@@ -58,7 +77,8 @@ internal sealed record ProductPlan(
     KernelStrategy Strategy,
     bool PairRowTiles,
     ColumnShare? Share,
-    int PackedFloats)
+    int PackedFloats,
+    MultiplyAddForm MultiplyAdd)
 {
     public bool Unroll => Strategy == KernelStrategy.FullUnroll;
 

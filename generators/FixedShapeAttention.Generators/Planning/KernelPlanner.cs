@@ -262,12 +262,26 @@ internal static class KernelPlanner
             feedForward,
             projection,
             scoreColumns,
-            Scores: new ProductPlan(d, scores, attention.Strategy, false, null, 0),
-            AttentionOutput: new ProductPlan(s, attentionOutput, attention.Strategy, pairs, null, 0),
-            Hidden: PanelsOnTheFly(new ProductPlan(e, hidden, feedForward.Strategy, false, null, PackedFloats(PackedLayout.FeedForwardW1Floats((int)isa, e, f)))),
-            FeedForwardOutput: PanelsOnTheFly(new ProductPlan(f, output, feedForward.Strategy, false, null, PackedFloats(PackedLayout.FeedForwardW2Floats((int)isa, e, f)))),
-            ProjectionOutput: PanelsOnTheFly(new ProductPlan(e, output, projection.Strategy, false, null, PackedFloats(PackedLayout.ProjectionFloats((int)isa, e)))));
+            Scores: Product(d, scores, attention.Strategy, false, 0),
+            AttentionOutput: Product(s, attentionOutput, attention.Strategy, pairs, 0),
+            Hidden: PanelsOnTheFly(Product(e, hidden, feedForward.Strategy, false, PackedFloats(PackedLayout.FeedForwardW1Floats((int)isa, e, f)))),
+            FeedForwardOutput: PanelsOnTheFly(Product(f, output, feedForward.Strategy, false, PackedFloats(PackedLayout.FeedForwardW2Floats((int)isa, e, f)))),
+            ProjectionOutput: PanelsOnTheFly(Product(e, output, projection.Strategy, false, PackedFloats(PackedLayout.ProjectionFloats((int)isa, e)))));
     }
+
+    private static ProductPlan Product(int depth, ColumnLayout layout, KernelStrategy strategy, bool pairRowTiles, int packedFloats) =>
+        new(depth, layout, strategy, pairRowTiles, null, packedFloats, MultiplyAddFor(layout.Lanes));
+
+    /// <summary>
+    /// The multiply-add of a product's slots, by their width (not the branch's: a narrow product on a wide branch has
+    /// Vector128 slots, and must compute the bits the Vector128 branch computes). See <see cref="MultiplyAddForm"/>.
+    /// </summary>
+    public static MultiplyAddForm MultiplyAddFor(int lanes) => lanes switch
+    {
+        1 => MultiplyAddForm.MultiplyThenAdd,
+        4 => MultiplyAddForm.FusedWhereAvailable,
+        _ => MultiplyAddForm.Fused,
+    };
 
     /// <summary>
     /// Whether the plain-array instantiation of a product with weights copies each full panel of B into the worker's
