@@ -33,7 +33,7 @@ public sealed partial class TransformerShapeGenerator
         // context.Attributes holds the matching attributes of every declaration of the type in this syntax tree, not
         // only of TargetNode: with two annotated partial declarations in one file, [0] is the first one for both.
         AttributeData? attribute = context.Attributes.FirstOrDefault(a => IsAppliedTo(a, declaration));
-        if (attribute is null || !IsFirstShapeAttributeOf(type, attribute))
+        if (attribute is null || !IsFirstAttributeOf(type, attribute, AttributeMetadataName))
         {
             // A second partial declaration also carries the attribute: the compiler reports the duplicate (CS0579)
             // and the first declaration's result already emits the kernels.
@@ -44,7 +44,8 @@ public sealed partial class TransformerShapeGenerator
         LocationInfo? attributeLocation = LocationInfo.From(attributeSyntax) ?? LocationInfo.From(declaration.Identifier.GetLocation());
         var diagnostics = new List<DiagnosticInfo>();
 
-        CheckDeclaration(type, declaration, attributeLocation, diagnostics);
+        DiagnosticDescriptor? nameConflict = System.Array.IndexOf(GeneratedMemberNames, type.Name) >= 0 ? DiagnosticDescriptors.ClassNamedLikeGeneratedMember : null;
+        CheckDeclaration(type, declaration, attributeLocation, diagnostics, nameConflict);
         cancellationToken.ThrowIfCancellationRequested();
 
         ShapeArguments? arguments = attributeSyntax is not null && HasArgumentErrors(attributeSyntax, context.SemanticModel, cancellationToken)
@@ -93,10 +94,10 @@ public sealed partial class TransformerShapeGenerator
         && reference.SyntaxTree == declaration.SyntaxTree
         && declaration.Span.Contains(reference.Span);
 
-    private static bool IsFirstShapeAttributeOf(INamedTypeSymbol type, AttributeData attribute)
+    /// <summary>Whether <paramref name="attribute"/> is the first attribute of its kind on <paramref name="type"/> (a duplicate is CS0579).</summary>
+    private static bool IsFirstAttributeOf(INamedTypeSymbol type, AttributeData attribute, string metadataName)
     {
-        AttributeData? first = type.GetAttributes().FirstOrDefault(a =>
-            a.AttributeClass?.ToDisplayString() == AttributeMetadataName);
+        AttributeData? first = type.GetAttributes().FirstOrDefault(a => a.AttributeClass?.ToDisplayString() == metadataName);
         return first is null || first.ApplicationSyntaxReference?.Span == attribute.ApplicationSyntaxReference?.Span
             && first.ApplicationSyntaxReference?.SyntaxTree == attribute.ApplicationSyntaxReference?.SyntaxTree;
     }
@@ -108,7 +109,13 @@ public sealed partial class TransformerShapeGenerator
             "KeyValueHeads", "Prefill", "DecodeStep", "CreateKeyValueCache",
         };
 
-    private static void CheckDeclaration(INamedTypeSymbol type, TypeDeclarationSyntax declaration, LocationInfo? location, List<DiagnosticInfo> diagnostics)
+    /// <summary>
+    /// The rules every annotated class obeys, whichever attribute it carries: partial, not static, not generic, every
+    /// containing type partial, and not named like a member the generator adds (<paramref name="nameConflict"/>: the
+    /// attribute's own diagnostic for that, or null when the name is free).
+    /// </summary>
+    private static void CheckDeclaration(
+        INamedTypeSymbol type, TypeDeclarationSyntax declaration, LocationInfo? location, List<DiagnosticInfo> diagnostics, DiagnosticDescriptor? nameConflict)
     {
         string name = type.Name;
         if (!declaration.Modifiers.Any(SyntaxKind.PartialKeyword))
@@ -116,9 +123,9 @@ public sealed partial class TransformerShapeGenerator
             diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ClassNotPartial, location, name));
         }
 
-        if (System.Array.IndexOf(GeneratedMemberNames, name) >= 0)
+        if (nameConflict is not null)
         {
-            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ClassNamedLikeGeneratedMember, location, name));
+            diagnostics.Add(DiagnosticInfo.Create(nameConflict, location, name));
         }
 
         if (type.IsStatic)

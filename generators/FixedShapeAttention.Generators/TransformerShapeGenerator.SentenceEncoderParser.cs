@@ -67,48 +67,11 @@ public sealed partial class TransformerShapeGenerator
         return new SentenceEncoderParseResult(encoder, EquatableArray<DiagnosticInfo>.Empty);
     }
 
-    private static bool IsFirstAttributeOf(INamedTypeSymbol type, AttributeData attribute, string metadataName)
-    {
-        AttributeData? first = type.GetAttributes().FirstOrDefault(a => a.AttributeClass?.ToDisplayString() == metadataName);
-        return first is null || first.ApplicationSyntaxReference?.Span == attribute.ApplicationSyntaxReference?.Span
-            && first.ApplicationSyntaxReference?.SyntaxTree == attribute.ApplicationSyntaxReference?.SyntaxTree;
-    }
-
     private static void CheckSentenceEncoderDeclaration(INamedTypeSymbol type, TypeDeclarationSyntax declaration, LocationInfo? location, List<DiagnosticInfo> diagnostics)
     {
         string name = type.Name;
-        if (!declaration.Modifiers.Any(SyntaxKind.PartialKeyword))
-        {
-            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ClassNotPartial, location, name));
-        }
-
-        if (System.Array.IndexOf(SentenceEncoderMemberNames, name) >= 0 || IsBucketTypeName(name))
-        {
-            diagnostics.Add(DiagnosticInfo.Create(SentenceEncoderDiagnosticDescriptors.ClassNamedLikeGeneratedMember, location, name));
-        }
-
-        if (type.IsStatic)
-        {
-            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ClassIsStatic, location, name));
-        }
-
-        for (INamedTypeSymbol? current = type; current is not null; current = current.ContainingType)
-        {
-            if (current.Arity > 0)
-            {
-                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ClassIsGeneric, location, name, current.ToDisplayString()));
-                break;
-            }
-        }
-
-        for (SyntaxNode? parent = declaration.Parent; parent is TypeDeclarationSyntax container; parent = parent.Parent)
-        {
-            if (!container.Modifiers.Any(SyntaxKind.PartialKeyword))
-            {
-                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ContainingTypeNotPartial, location, name, container.Identifier.ValueText));
-            }
-        }
-
+        bool namedLikeMember = System.Array.IndexOf(SentenceEncoderMemberNames, name) >= 0 || IsBucketTypeName(name);
+        CheckDeclaration(type, declaration, location, diagnostics, namedLikeMember ? SentenceEncoderDiagnosticDescriptors.ClassNamedLikeGeneratedMember : null);
         if (type.GetAttributes().Any(a => a.AttributeClass?.ToDisplayString() == AttributeMetadataName))
         {
             diagnostics.Add(DiagnosticInfo.Create(SentenceEncoderDiagnosticDescriptors.BothShapeAttributes, location, name));

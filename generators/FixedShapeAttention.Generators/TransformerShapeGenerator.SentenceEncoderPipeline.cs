@@ -38,13 +38,7 @@ public sealed partial class TransformerShapeGenerator
             .SelectMany(static (encoder, _) => encoder.BucketShapes())
             .WithTrackingName(SentenceEncoderTrackingNames.BucketShapes);
 
-        context.RegisterSourceOutput(diagnostics, static (context, diagnostics) =>
-        {
-            foreach (DiagnosticInfo diagnostic in diagnostics)
-            {
-                context.ReportDiagnostic(diagnostic.ToDiagnostic());
-            }
-        });
+        context.RegisterSourceOutput(diagnostics, static (context, diagnostics) => Report(context, diagnostics));
 
         context.RegisterSourceOutput(encoders, static (context, encoder) =>
             context.AddSource($"{encoder.Type.HintPrefix}.SentenceEncoder.g.cs", SentenceEncoderEmitter.Emit(encoder)));

@@ -35,17 +35,19 @@ public sealed partial class TransformerShapeGenerator : IIncrementalGenerator
             .Select(static (result, _) => result.Shape!)
             .WithTrackingName(TrackingNames.Output);
 
-        context.RegisterSourceOutput(diagnostics, static (context, diagnostics) =>
-        {
-            foreach (DiagnosticInfo diagnostic in diagnostics)
-            {
-                context.ReportDiagnostic(diagnostic.ToDiagnostic());
-            }
-        });
+        context.RegisterSourceOutput(diagnostics, static (context, diagnostics) => Report(context, diagnostics));
 
         context.RegisterSourceOutput(shapes, static (context, shape) => EmitShape(context, shape));
 
         InitializeSentenceEncoders(context);
+    }
+
+    private static void Report(SourceProductionContext context, EquatableArray<DiagnosticInfo> diagnostics)
+    {
+        foreach (DiagnosticInfo diagnostic in diagnostics)
+        {
+            context.ReportDiagnostic(diagnostic.ToDiagnostic());
+        }
     }
 
     /// <summary>Plans a shape and writes its files: one per kernel family, for both pipelines.</summary>
