@@ -11,8 +11,9 @@ namespace FixedShapeAttention.Benchmarks;
 /// <summary>
 /// <c>-- training-gemms</c>: the backward products of one training step of <see cref="TrainingPeerExport.Model"/>
 /// (batch 8 × 128), each timed alone through the calls the model makes (<see cref="LinearGradients"/>; the bias
-/// gradients, which are sums and not products, separately), as GFLOP/s and
-/// % of the FMA peak measured in the same process; then the step's split into forward, backward and optimizer.
+/// gradients, which are sums and not products, separately), then its forward products, as GFLOP/s and
+/// % of the FMA peak measured in the same process; then the step's split into forward, backward and optimizer, with
+/// the model on the kernels generated for <see cref="PeerGpt"/> as TrainingBenchmarks and -- training-peer run it.
 /// Medians of seven timings of at least 100 ms each; the machine is shared, so read ratios taken in one run.
 /// </summary>
 internal static class TrainingGemms
@@ -75,6 +76,29 @@ internal static class TrainingGemms
         Console.WriteLine();
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"All backward products of a step (weighted by calls): {weightedFlops / 1e9:0.00} GFLOP in {weightedSeconds * 1e3:0.0} ms on one thread, {weightedFlops / weightedSeconds / 1e9:0.0} GFLOP/s = {weightedFlops / weightedSeconds / 1e9 / peak1:P0} of peak"));
+
+        // The forward products, y = x·W as the model's projections and the generated feed-forward network call them (the
+        // biases and the activation are passes of their own, not timed here), and the tied head's logits z = h·Eᵀ.
+        Console.WriteLine();
+        Console.WriteLine("| forward product | m×n×k | per step | 1 thread GFLOP/s | % of peak | 2 threads GFLOP/s | % of peak |");
+        Console.WriteLine("|---|---|---:|---:|---:|---:|---:|");
+        double forwardSeconds = 0, forwardFlops = 0;
+        foreach (var (name, inputs, outputs, perStep) in linears)
+        {
+            float[] x = Data(n * inputs, 1), w = Data(inputs * outputs, 3), y = new float[n * outputs];
+            Row($"{name}: y = x·W", $"{n}×{outputs}×{inputs}", perStep, 2L * n * inputs * outputs, peak1, peakAll,
+                dop => PanelGemm.Multiply(x, inputs, false, w, outputs, false, y, outputs, n, outputs, inputs, false, dop), ref forwardSeconds, ref forwardFlops);
+        }
+
+        {
+            float[] h = Data(n * d, 5), e = Data(v * d, 4), z = new float[n * v];
+            Row("tied head: z = h·Eᵀ", $"{n}×{v}×{d}", 1, 2L * n * v * d, peak1, peakAll,
+                dop => PanelGemm.Multiply(h, d, false, e, d, true, z, v, n, v, d, false, dop), ref forwardSeconds, ref forwardFlops);
+        }
+
+        Console.WriteLine();
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"All forward products of a step: {forwardFlops / 1e9:0.00} GFLOP in {forwardSeconds * 1e3:0.0} ms on one thread, {forwardFlops / forwardSeconds / 1e9:0.0} GFLOP/s = {forwardFlops / forwardSeconds / 1e9 / peak1:P0} of peak"));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Bias gradients of a step (not in the products above): {biasSeconds * 1e3:0.00} ms on one thread"));
         Split(c, n);
     }
@@ -92,7 +116,7 @@ internal static class TrainingGemms
     /// <summary>Forward (the loss alone), forward + backward, and clipping + AdamW, one thread, medians in ms.</summary>
     private static void Split(LanguageModelConfig c, int n)
     {
-        var model = new TransformerLanguageModel(c);
+        var model = new TransformerLanguageModel(c).UseKernels<PeerGpt>();
         model.Initialize(42);
         var trainer = new LanguageModelTrainer(model, new AdamWOptions { WeightDecay = 0.1f, Beta2 = 0.95f },
             new WarmupCosineSchedule(1e-4f, 1e-5f, 1, 1_000_000), maxGradientNorm: 1.0, microBatchSequences: 0);
@@ -115,18 +139,18 @@ internal static class TrainingGemms
                 trainer.Optimizer.Step(1e-5f);
             });
             double step = Seconds(() => trainer.Step(tokens, targets, 1));
-            // Attention alone (the lead's kernels), on the first layer's saved activations' shapes, times the layers.
+            // Attention alone (the kernels generated for PeerGpt, which the model runs), on the layers' shapes, times the layers.
             int batch = n / c.SequenceLength, kv = c.KeyValueDim;
             float[] q = Data(n * c.Dim, 6), k = Data(n * kv, 7), v = Data(n * kv, 8), o = new float[n * c.Dim], lse = new float[batch * c.Heads * c.SequenceLength];
             float[] dO = Data(n * c.Dim, 9), dQ = new float[n * c.Dim], dK = new float[n * kv], dV = new float[n * kv];
-            TrainingAttention.Forward(c, q, k, v, o, lse, batch, 1);
-            double attentionForward = c.Layers * Seconds(() => TrainingAttention.Forward(c, q, k, v, o, lse, batch, 1));
-            double attentionBackward = c.Layers * Seconds(() => TrainingAttention.Backward(c, q, k, v, o, lse, dO, dQ, dK, dV, batch, 1));
+            PeerGpt.AttentionForTraining(q, k, v, o, lse, 1);
+            double attentionForward = c.Layers * Seconds(() => PeerGpt.AttentionForTraining(q, k, v, o, lse, 1));
+            double attentionBackward = c.Layers * Seconds(() => PeerGpt.AttentionBackward(q, k, v, o, lse, dO, dQ, dK, dV, 1));
             Console.WriteLine();
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"One thread: step {step * 1e3:0.0} ms = forward (with the loss) {forward * 1e3:0.0} ms + backward {(forwardBackward - forward) * 1e3:0.0} ms + zeroing, clipping and AdamW {(step - forwardBackward) * 1e3:0.0} ms (clip + AdamW alone {optimizer * 1e3:0.0} ms)"));
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"Attention (TrainingAttention, {c.Layers} layers): forward {attentionForward * 1e3:0.0} ms, backward {attentionBackward * 1e3:0.0} ms = {(attentionForward + attentionBackward) / step:P0} of the step"));
+                $"Attention (generated for PeerGpt, {c.Layers} layers): forward {attentionForward * 1e3:0.0} ms, backward {attentionBackward * 1e3:0.0} ms = {(attentionForward + attentionBackward) / step:P0} of the step"));
         }
         finally
         {
@@ -139,7 +163,7 @@ internal static class TrainingGemms
     {
         LanguageModelConfig c = TrainingPeerExport.Model;
         int n = TrainingPeerExport.Batch * c.SequenceLength;
-        var model = new TransformerLanguageModel(c);
+        var model = new TransformerLanguageModel(c).UseKernels<PeerGpt>();
         model.Initialize(42);
         var trainer = new LanguageModelTrainer(model, new AdamWOptions { WeightDecay = 0.1f, Beta2 = 0.95f },
             new WarmupCosineSchedule(1e-4f, 1e-5f, 1, 1_000_000), maxGradientNorm: 1.0, microBatchSequences: 0);
