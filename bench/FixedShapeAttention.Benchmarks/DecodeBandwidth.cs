@@ -53,6 +53,23 @@ public static class DecodeBandwidth
             + $"{100 * generatedGigabytes / cacheSized:0} % of the L3-resident read bandwidth"));
     }
 
+    /// <summary>Runs <paramref name="steps"/> batch-1 steps on one thread for <c>perf record</c>: steps only, no prefill,
+    /// each sequence from position 0 to the context (mean position 64, near the timed steps' 64–95).</summary>
+    public static void ProfileSteps(int steps)
+    {
+        KernelParallelism.DefaultMaxDegreeOfParallelism = 1;
+        TransformerLanguageModel model = DecodingBenchmarks.CreateModel();
+        var decoder = new LanguageModelDecoder(model, 1);
+        var logits = new float[model.Config.Vocabulary];
+        int[] sequence = [0], token = [33];
+        for (int done = 0; done < steps; done++)
+        {
+            if (decoder.Position(0) == model.Config.SequenceLength)
+                decoder.Reset(0);
+            decoder.DecodeStep(sequence, token, logits);
+        }
+    }
+
     /// <summary>The best of several timed groups of 32 steps from position <paramref name="first"/> (each group first
     /// prefills to it): the step as the weights stream from cache, without the prefill in between.</summary>
     private static double StepSeconds(TransformerLanguageModel model, int first, int steps, bool generated)

@@ -25,6 +25,7 @@ using FixedShapeAttention.Benchmarks;
 // Decoding against ONNX Runtime (same logits):  dotnet run -c Release --project bench/FixedShapeAttention.Benchmarks -- decode-check
 // One ISA branch's feed-forward, % of that branch's peak: DOTNET_EnableAVX2=0 dotnet run -c Release --project bench/FixedShapeAttention.Benchmarks -- ffn-branch
 // Decode step against the read bandwidth:  dotnet run -c Release --project bench/FixedShapeAttention.Benchmarks -- decode-bandwidth
+//            (-- decode-profile N runs N one-thread batch-1 steps, positions 0 to the context and again, for perf record)
 // Attention against ONNX Runtime on one thread (S0–S3, peak in the same process):  ... -- attention-1t
 //            (-- attention-profile SHAPE N runs N one-thread generated attention calls, for perf record)
 // A benchmark run ends by writing results.md and percent-of-peak.png to bench/results (-- full), bench/results/quick
@@ -75,6 +76,12 @@ if (args.Length == 1 && args[0] == "decode-check")
 if (args.Length == 1 && args[0] == "decode-bandwidth")
 {
     DecodeBandwidth.Run();
+    return;
+}
+
+if (args.Length == 2 && args[0] == "decode-profile" && int.TryParse(args[1], out int decodeSteps))
+{
+    DecodeBandwidth.ProfileSteps(decodeSteps);
     return;
 }
 

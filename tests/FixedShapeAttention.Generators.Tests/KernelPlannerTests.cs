@@ -48,6 +48,8 @@ public sealed class KernelPlannerTests
         Assert.NotNull(plan.Decoding);
         Assert.Equal(64, plan.Decoding!.KeyStride);
         Assert.Equal(16 * 64, plan.Decoding.KeyPanelFloats);
+        Assert.Equal(4 * 64, plan.Decoding.DecodeQueriesOffset);
+        Assert.Equal(4 * 64 + 4 * 128, plan.Decoding.DecodeOutputsOffset);
         Assert.Equal(4 * 64 + 2 * 4 * 128, plan.Decoding.DecodeScratchFloats);
 
         KernelPlan ungrouped = Plan(64, 128, 256, heads: 8, causal: true);

@@ -222,8 +222,8 @@ internal static class DecodingEmitter
 
                 w.Line($"// Scratch: the tile's score rows ({tile} × {stride}), then its query and output rows ({tile} × {e} each, the head in columns 0..{d - 1}).");
                 w.Line($"ref float scores = ref MemoryMarshal.GetReference(WorkerScratch.Get({decoding.DecodeScratchFloats}));");
-                w.Line($"ref float queries = ref Unsafe.Add(ref scores, {tile * stride});");
-                w.Line($"ref float outputs = ref Unsafe.Add(ref queries, {tile * e});");
+                w.Line($"ref float queries = ref Unsafe.Add(ref scores, {decoding.DecodeQueriesOffset});");
+                w.Line($"ref float outputs = ref Unsafe.Add(ref scores, {decoding.DecodeOutputsOffset});");
                 w.Line("// The tile's other rows get zero queries: computed and dropped (the step reads the cache once for the whole tile).");
                 using (w.Block("for (int r = 0; r < tileRows; r++)"))
                 {

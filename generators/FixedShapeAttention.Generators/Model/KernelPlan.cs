@@ -146,13 +146,16 @@ internal sealed record RowPassPlan(
 /// SequenceLength rows of KeyValueDim. Prefill stages the prompt's query rows into rows of the sequence and runs the causal
 /// kernel's row driver over the row tiles they touch, <see cref="PrefillChunksPerHead"/> chunks per head; a decode step runs
 /// one chunk per (new row, head): the causal kernel's Q·Kᵀ, softmax and P·V bodies on the one row tile that holds the row's
-/// position, in <see cref="DecodeScratchFloats"/> floats of per-worker scratch.
+/// position, in <see cref="DecodeScratchFloats"/> floats of per-worker scratch: the tile's score rows at 0, its query rows at
+/// <see cref="DecodeQueriesOffset"/> and its output rows at <see cref="DecodeOutputsOffset"/>.
 /// </summary>
 internal sealed record DecodingPlan(
     int KeyStride,
     int KeyPanelFloats,
     int PrefillChunksPerHead,
     int PrefillScratchFloats,
+    int DecodeQueriesOffset,
+    int DecodeOutputsOffset,
     int DecodeScratchFloats,
     string Layout,
     string Scheduling);

@@ -140,12 +140,17 @@ internal static class KernelPlanner
             $"driver on the staged rows; DecodeStep: 1 chunk per (row, head), the causal kernel's Q·Kᵀ, softmax and P·V on the {rowTile}-row tile that holds " +
             "the row's position (the tile's other rows are computed and dropped: a step reads the cache once whatever the rows, and the row's arithmetic " +
             "is that of the forward kernel, so a cached step gives the bits of a full recompute)";
+        // A decode step's scratch: the row tile's score rows, then its query rows and its output rows, each a whole
+        // EmbeddingDim wide (the head in the first HeadDim columns), as the forward kernel's bodies address their rows.
+        int queriesOffset = rowTile * scoreStride, outputsOffset = queriesOffset + rowTile * e;
         return new DecodingPlan(
             scoreStride,
             panel,
             attentionChunks,
             PrefillScratchFloats: attentionBlockRows * scoreStride,
-            DecodeScratchFloats: rowTile * scoreStride + 2 * rowTile * e,
+            DecodeQueriesOffset: queriesOffset,
+            DecodeOutputsOffset: outputsOffset,
+            DecodeScratchFloats: outputsOffset + rowTile * e,
             layout,
             scheduling);
     }

@@ -85,6 +85,14 @@ internal static unsafe class FewRowGemm
         long flops = 2L * m * k * n;
         bool shared = KernelParallelism.Resolve(maxDegreeOfParallelism) > 1 && flops >= KernelParallelism.ParallelThresholdFlops;
         int chunks = shared ? Math.Min(MaxChunks, tiles) : 1;
+        if (chunks == 1)
+        {
+            // One chunk runs here without the hand-off machinery: at batch 1 every call of a step is this case.
+            fixed (float* px = x, pw = w, pBias = bias, py = y)
+                kernel.Columns(px, pw, pBias, py, 0, n);
+            return;
+        }
+
         ParallelRunner.Run(new Chunked<TKernel>(kernel, tiles, chunks, tile, n), chunks, flops, maxDegreeOfParallelism, x, w, bias, default, default, y);
     }
 

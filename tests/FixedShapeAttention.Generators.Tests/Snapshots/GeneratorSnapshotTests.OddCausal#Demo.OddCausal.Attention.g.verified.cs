@@ -2541,7 +2541,7 @@ namespace FixedShapeAttention.Generated
             // Scratch: the tile's score rows (4 × 16), then its query and output rows (4 × 20 each, the head in columns 0..4).
             ref float scores = ref MemoryMarshal.GetReference(WorkerScratch.Get(224));
             ref float queries = ref Unsafe.Add(ref scores, 64);
-            ref float outputs = ref Unsafe.Add(ref queries, 80);
+            ref float outputs = ref Unsafe.Add(ref scores, 144);
             // The tile's other rows get zero queries: computed and dropped (the step reads the cache once for the whole tile).
             for (int r = 0; r < tileRows; r++)
             {
