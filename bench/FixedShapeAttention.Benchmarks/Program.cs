@@ -27,7 +27,8 @@ using FixedShapeAttention.Benchmarks;
 // Decode step against the read bandwidth:  dotnet run -c Release --project bench/FixedShapeAttention.Benchmarks -- decode-bandwidth
 //            (-- decode-profile N runs N one-thread batch-1 steps, positions 0 to the context and again, for perf record)
 // Attention against ONNX Runtime on one thread (S0–S3, peak in the same process):  ... -- attention-1t
-//            (-- attention-profile SHAPE N runs N one-thread generated attention calls, for perf record)
+//            (-- attention-profile SHAPE N runs N one-thread generated attention calls, for perf record;
+//             -- ffn-profile SHAPE N plain|packed [THREADS] the same for the feed-forward network's two overloads)
 // A benchmark run ends by writing results.md and percent-of-peak.png to bench/results (-- full), bench/results/quick
 // (-- quick) or bench/results/partial (any other arguments; not committed).
 if (args.Length == 1 && args[0] == "peak")
@@ -63,6 +64,22 @@ if (args.Length == 3 && args[0] == "attention-profile" && int.TryParse(args[2], 
         profiled.GeneratedAttention(profiled, 1);
     }
 
+    return;
+}
+
+if (args.Length is 4 or 5 && args[0] == "ffn-profile" && int.TryParse(args[2], out int feedForwardCalls) && args[3] is "plain" or "packed")
+{
+    var profiled = ShapeCase.Create(args[1]);
+    Action<ShapeCase, int> feedForward = args[3] == "plain" ? profiled.GeneratedFeedForward : profiled.GeneratedPackedFeedForward;
+    int profileThreads = args.Length == 5 ? int.Parse(args[4], CultureInfo.InvariantCulture) : 1;
+    var watch = System.Diagnostics.Stopwatch.StartNew();
+    for (int call = 0; call < feedForwardCalls; call++)
+    {
+        feedForward(profiled, profileThreads);
+    }
+
+    Console.WriteLine(string.Create(
+        CultureInfo.InvariantCulture, $"{args[1]} {args[3]}, {profileThreads} thread(s): {watch.Elapsed.TotalMilliseconds / feedForwardCalls:0.000} ms per call"));
     return;
 }
 

@@ -70,11 +70,13 @@ public sealed class GeneratorSnapshotTests
     /// before the row passes. Packing W panels on the fly for plain arrays added a few lines a product (MiniLm 3,206).
     /// A causal shape's decoding kernels (CreateKeyValueCache, Prefill, DecodeStep and their two chunk kernels, which call the
     /// causal kernel's bodies) cost OddCausal 171 lines on the three branches they had then; with the Vector128 branch and the
-    /// row passes OddCausal came to 4,355.
+    /// row passes OddCausal came to 4,355. The plain-array row tile that copies each panel as it computes (issue 13, part 1)
+    /// is one more tile body per product whose panels are copied, per branch body: MiniLm's x·W1, h·W2 and projection,
+    /// 500 lines (MiniLm 3,921).
     /// </summary>
     [Theory]
     [InlineData("WorkedExample", 1821)]
-    [InlineData("MiniLm", 3421)]
+    [InlineData("MiniLm", 3921)]
     [InlineData("OddCausal", 4400)]
     public void Generated_sources_stay_within_their_size_budget(string shape, int maxLines)
     {

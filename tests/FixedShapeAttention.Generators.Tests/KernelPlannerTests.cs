@@ -104,16 +104,47 @@ public sealed class KernelPlannerTests
     }
 
     [Fact]
-    public void Feed_forward_splits_columns_only_for_short_sequences_with_weights_beyond_L2()
+    public void Feed_forward_splits_columns_for_weights_beyond_L2_while_the_hidden_rows_stay_within_16_MiB()
     {
-        // MiniLM's 4.5 MiB of W1 + W2: each row chunk would stream all of it, so short sequences split columns.
+        // MiniLM's 4.5 MiB of W1 + W2: each row chunk would stream all of it, so sequences split columns.
         Assert.True(Plan(16, 384, 1536, heads: 12).FeedForwardColumnSplit);
         Assert.True(Plan(128, 384, 1536, heads: 12).FeedForwardColumnSplit);
-        Assert.False(Plan(256, 384, 1536, heads: 12).FeedForwardColumnSplit);
+        Assert.True(Plan(256, 384, 1536, heads: 12).FeedForwardColumnSplit);
+        // BERT-base at 512 tokens: 18.9 MB of weights, 6 MiB of hidden rows per sequence.
+        Assert.True(Plan(512, 768, 3072, heads: 12).FeedForwardColumnSplit);
+        // The largest FfnDim at 128 tokens is exactly 16 MiB; one more token per tile is beyond it.
+        Assert.True(Plan(128, 64, 32768).FeedForwardColumnSplit);
+        Assert.False(Plan(132, 64, 32768).FeedForwardColumnSplit);
+        Assert.False(Plan(1030, 32, 4096).FeedForwardColumnSplit);
         // 128 KiB of weights stay in L2: rows are split, one hand-off to the pool instead of two phases.
         Assert.False(Plan(32, 64, 256).FeedForwardColumnSplit);
         Assert.True(Plan(21, 256, 512, heads: 2).FeedForwardColumnSplit);
         Assert.False(Plan(21, 256, 511, heads: 1).FeedForwardColumnSplit);
+    }
+
+    [Fact]
+    public void Plain_arrays_copy_each_panel_in_the_first_row_tile_when_every_chunk_has_one()
+    {
+        // Column split: every chunk has all 32 row tiles; W1 and W2 of 2.25 MiB each, 24 and 6 panels on Vector512, and the
+        // projection's W of 576 KiB.
+        BranchPlan miniLm = Plan(128, 384, 1536, heads: 12).Branch(IsaBranch.Vector512);
+        Assert.Equal((PanelCopy.InFirstTile, 384 * 64), (miniLm.Hidden.PanelCopy, miniLm.Hidden.PanelScratchFloats));
+        Assert.Equal((PanelCopy.InFirstTile, 1536 * 64), (miniLm.FeedForwardOutput.PanelCopy, miniLm.FeedForwardOutput.PanelScratchFloats));
+        Assert.Equal((PanelCopy.InFirstTile, 384 * 64), (miniLm.ProjectionOutput.PanelCopy, miniLm.ProjectionOutput.PanelScratchFloats));
+
+        // Row split, 9 chunks of 28 or 29 tiles, the last with the tail: W1 (512 KiB) is copied; W2 (32 columns) has no full panel.
+        KernelPlan rowSplit = Plan(1030, 32, 4096);
+        Assert.Equal(9, rowSplit.FeedForwardChunksPerSequence);
+        Assert.Equal(PanelCopy.InFirstTile, rowSplit.Branch(IsaBranch.Vector512).Hidden.PanelCopy);
+        Assert.Equal(PanelCopy.None, rowSplit.Branch(IsaBranch.Vector512).FeedForwardOutput.PanelCopy);
+
+        // Three rows: no full row tile to make the copy, so PackPanel makes it before the tail tile.
+        BranchPlan threeRows = Plan(3, 256, 512).Branch(IsaBranch.Vector512);
+        Assert.Equal(PanelCopy.BeforeTiles, threeRows.Hidden.PanelCopy);
+        Assert.Equal(PanelCopy.BeforeTiles, threeRows.FeedForwardOutput.PanelCopy);
+
+        // Under 512 KiB B stays where it is.
+        Assert.Equal(0, Plan(32, 64, 256).Branch(IsaBranch.Vector512).Hidden.PanelScratchFloats);
     }
 
     [Theory]

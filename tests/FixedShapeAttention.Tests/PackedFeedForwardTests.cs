@@ -39,6 +39,50 @@ public class PackedFeedForwardTests
         }
     }
 
+    /// <summary>
+    /// The plain-array overload's panel copies that the shapes of <see cref="Engines"/> do not reach: by each row chunk's first
+    /// row tile (<see cref="RowSplitPanels"/>) and by PanelPacking.PackPanel before a lone tail tile (<see cref="ThreeRowPanels"/>).
+    /// The copy must give the prepacked overload's bits, and both the float64 reference within the feed-forward tolerances.
+    /// </summary>
+    [Theory]
+    [InlineData(nameof(RowSplitPanels))]
+    [InlineData(nameof(ThreeRowPanels))]
+    public void Panels_copied_on_the_fly_give_the_prepacked_bits(string shapeName)
+    {
+        bool rowSplit = shapeName == nameof(RowSplitPanels);
+        TransformerShape shape = rowSplit ? RowSplitPanels.Shape : ThreeRowPanels.Shape;
+        FeedForwardKernel raw = rowSplit ? RowSplitPanels.FeedForward : ThreeRowPanels.FeedForward;
+        PackedFeedForwardKernel packed = rowSplit ? RowSplitPanels.FeedForward : ThreeRowPanels.FeedForward;
+        const int batch = 2;
+        var inputs = TestData.FeedForward(shape, batch, seed: 5);
+        PackedFeedForwardWeights weights = rowSplit
+            ? RowSplitPanels.PackFeedForward(inputs.W1, inputs.B1, inputs.W2, inputs.B2)
+            : ThreeRowPanels.PackFeedForward(inputs.W1, inputs.B1, inputs.W2, inputs.B2);
+        var y = new float[inputs.X.Length];
+        foreach (int dop in new[] { 1, -1 })
+        {
+            raw(inputs.X, inputs.W1, inputs.B1, inputs.W2, inputs.B2, y, dop);
+            var fromPacked = new float[inputs.X.Length];
+            packed(inputs.X, weights, fromPacked, dop);
+            for (int i = 0; i < y.Length; i++)
+            {
+                if (BitConverter.SingleToInt32Bits(y[i]) != BitConverter.SingleToInt32Bits(fromPacked[i]))
+                {
+                    Assert.Fail($"{shapeName}, dop {dop}: element {i} is {fromPacked[i]:R} packed but {y[i]:R} raw.");
+                }
+            }
+        }
+
+        // Every row of the short shape; of the long one, five rows in every 113 (so rows of every chunk and of every row tile
+        // position) and the last three, the tail's.
+        int rows = batch * shape.SequenceLength;
+        foreach (int row in Enumerable.Range(0, rows).Where(r => !rowSplit || r % 113 < 5 || r >= rows - 3))
+        {
+            double[] expected = Reference.FeedForwardRow(shape, inputs.X, inputs.W1, inputs.B1, inputs.W2, inputs.B2, row);
+            KernelAgreementTests.AssertRow(expected, y, row * shape.EmbeddingDim, Tolerances.FeedForwardAbsolute, Tolerances.FeedForwardRelative, $"{shapeName}, row {row}");
+        }
+    }
+
     [Fact]
     public void Weights_packed_for_other_dimensions_are_rejected_before_writing()
     {

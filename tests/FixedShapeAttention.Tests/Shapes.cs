@@ -70,3 +70,15 @@ public partial class OneHeadCausal { }
 /// <summary>One bidirectional head, for the same path without the causal mask.</summary>
 [TransformerShape(33, 40, 16)]
 public partial class OneHeadBidirectional { }
+
+/// <summary>
+/// Hidden rows of 16.1 MiB per sequence (1030 × 4096 floats), above the column split's bound: the feed-forward network
+/// splits rows (9 chunks, the last with a two-row tail), and W1 of 512 KiB is copied on the fly by each chunk's first
+/// row tile.
+/// </summary>
+[TransformerShape(1030, 32, 4096)]
+public partial class RowSplitPanels { }
+
+/// <summary>Three rows, no full row tile: W1 and W2 of 512 KiB each are copied by PanelPacking.PackPanel before the tail tile.</summary>
+[TransformerShape(3, 256, 512)]
+public partial class ThreeRowPanels { }

@@ -38,6 +38,15 @@ internal sealed class ColumnBlock
 
     public Index[] Slots { get; }
 
+    /// <summary>
+    /// For a panel the plain-array instantiation copies on the fly: the same slots read where B lies, with
+    /// <see cref="CopyTo"/> set, for the chunk's first row tile, which makes the copy as it computes.
+    /// </summary>
+    public ColumnBlock? Copy { get; init; }
+
+    /// <summary>The scratch ref into which a tile stores every B vector it loads (k-major, the slots side by side), or null.</summary>
+    public string? CopyTo { get; init; }
+
     public BAddress RowMajor { get; }
 
     /// <summary>The packed layout's addresses, or null when B is only ever row-major.</summary>

@@ -62,25 +62,58 @@ internal static class MatMulEmitter
     }
 
     /// <summary>
-    /// A full panel read through <c>panel</c>: where the packed layout stores it, or, for plain arrays, a copy the chunk
-    /// makes into <paramref name="scratch"/> in that same order (see the plan's <see cref="ProductPlan.PanelScratchFloats"/>),
-    /// so both instantiations run one body on one layout.
+    /// A full panel read through <c>panel</c>: where the packed layout stores it, or, for plain arrays, a copy in
+    /// <paramref name="scratch"/> in that same order (see the plan's <see cref="ProductPlan.PanelScratchFloats"/>), so both
+    /// instantiations run one body on one layout. <see cref="EmitPanelCopy"/> makes the copy as the plan's
+    /// <see cref="ProductPlan.PanelCopy"/> says; <see cref="ColumnBlock.Copy"/> is the same slots read in place, for the
+    /// tile that copies as it computes.
     /// </summary>
     private static ColumnBlock PanelOnTheFly(SourceWriter w, ProductSpec product, Index[] slots, string scratch)
     {
         ColumnLayout layout = product.Layout;
         int width = layout.PanelWidth;
         w.Line($"ref float panel = ref Unsafe.Add(ref {product.B}, col * {product.Depth});");
+        int[] slotOffsets = Enumerable.Range(0, slots.Length).Select(s => s * layout.Lanes).ToArray();
+        var inPlace = new ColumnBlock(slots, new BAddress(slots[0], product.Ldb, slotOffsets), null) { CopyTo = scratch };
+        return new ColumnBlock(slots, new BAddress(Index.Of(0), width, slotOffsets), null, "panel") { Copy = inPlace };
+    }
+
+    /// <summary>
+    /// The plain-array copy of a full panel, before the row tiles that read it (see <see cref="PanelCopy"/>): row tile 0 with
+    /// <paramref name="block"/>.Copy, whose loop stores every B vector it loads (the same loads and the same FMA chains as any
+    /// tile: the same bits), after which the tile loop goes on from <c>tile</c> 1; or <c>PanelPacking.PackPanel</c>. Returns
+    /// whether it declared <c>tile</c>.
+    /// </summary>
+    private static bool EmitPanelCopy(SourceWriter w, ProductSpec product, int rowTile, ColumnBlock block)
+    {
+        ColumnBlock inPlace = block.Copy!;
+        string scratch = inPlace.CopyTo!;
+        int width = product.Layout.PanelWidth;
+        bool inFirstTile = product.Plan.PanelCopy == PanelCopy.InFirstTile;
+        if (inFirstTile)
+        {
+            w.Line("int tile = 0;");
+        }
+
         using (w.Block("if (!TWeights.IsPacked)"))
         {
-            // Row k of the panel is B[k, col..col + width): the source span ends at the last row's panel, inside B.
-            w.Line($"PanelPacking.PackPanel(MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref {product.B}, col), {(product.Depth - 1) * product.Ldb + width}),");
-            w.Line($"    {product.Ldb}, {product.Depth}, {width}, MemoryMarshal.CreateSpan(ref {scratch}, {product.Plan.PanelScratchFloats}));");
+            if (inFirstTile)
+            {
+                w.Line("// Row tile 0 reads the panel in place and stores it into the scratch as it goes; the tiles after it read the copy.");
+                EmitTile(w, product, rowTile, Index.Of(0), Index.Of(0), inPlace, Index.Of(0));
+                w.Line("tile = 1;");
+            }
+            else
+            {
+                // Row k of the panel is B[k, col..col + width): the source span ends at the last row's panel, inside B.
+                w.Line($"PanelPacking.PackPanel(MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref {product.B}, col), {(product.Depth - 1) * product.Ldb + width}),");
+                w.Line($"    {product.Ldb}, {product.Depth}, {width}, MemoryMarshal.CreateSpan(ref {scratch}, {product.Plan.PanelScratchFloats}));");
+            }
+
             w.Line($"panel = ref {scratch};");
         }
 
-        var address = new BAddress(Index.Of(0), width, Enumerable.Range(0, slots.Length).Select(s => s * layout.Lanes).ToArray());
-        return new ColumnBlock(slots, address, null, "panel");
+        return inFirstTile;
     }
 
     /// <summary>
@@ -139,7 +172,13 @@ internal static class MatMulEmitter
                 firstTile = $"Math.Max(0, {blockStart} - {firstRow}) / {rowTile}";
             }
 
-            using (w.Block(product.Plan.PairRowTiles ? "for (; tile < fullTiles; tile++)" : $"for (int tile = {firstTile}; tile < fullTiles; tile++)"))
+            bool continues = product.Plan.PairRowTiles;
+            if (block.Copy is not null)
+            {
+                continues = EmitPanelCopy(w, product, rowTile, block);
+            }
+
+            using (w.Block(continues ? "for (; tile < fullTiles; tile++)" : $"for (int tile = {firstTile}; tile < fullTiles; tile++)"))
             {
                 if (product.RowStartOrigin is { } origin)
                 {
@@ -257,12 +296,27 @@ internal static class MatMulEmitter
         w.Line($"ref float bRow = ref {Reference(block.Reference ?? product.B, block.Offset(bStart))};");
         Index aStart = walkA && start is not null ? aBase + Index.Of(start, product.ADepthStride) : aBase;
         w.Line($"ref float aRow = ref {Reference(product.A, aStart.ToString())};");
+        if (block.CopyTo is { } copyTo)
+        {
+            w.Line($"ref float copyRow = ref {copyTo};");
+        }
+
         using (w.Block($"for (nint k = {start ?? "0"}; {condition}; k++)"))
         {
             for (int s = 0; s < slots.Length; s++)
             {
                 int slot = s;
                 w.Line($"{isa.Type} b_c{s} = {isa.Load("bRow", block.Offset(b => Index.Of(b.SlotOffsets[slot])))};");
+            }
+
+            if (block.CopyTo is not null)
+            {
+                for (int s = 0; s < slots.Length; s++)
+                {
+                    w.Line(isa.Store($"b_c{s}", "copyRow", Index.Of(s * isa.Lanes)));
+                }
+
+                w.Line($"copyRow = ref Unsafe.Add(ref copyRow, {slots.Length * isa.Lanes});");
             }
 
             for (int r = 0; r < rows; r++)

@@ -214,10 +214,13 @@ internal static class WeightedKernels
         int threshold = Planning.KernelPlanner.PanelsOnTheFlyMinBytes / 1024;
         return copied.Length == 0
             ? $"Plain arrays: B is read in place (under {threshold} KiB, unrolled or one panel wide, it stays in cache as it is)."
-            : $"Plain arrays: each full column panel of {string.Join(" and ", copied)} is copied into the worker's scratch just before " +
-              $"its row tiles, in the packed layout's order (packing on the fly: read in place, a B of {threshold} KiB or more touches " +
-              "new lines and pages at every k step), so this overload reads B as the prepacked one does, with the same multiply-adds in " +
-              "the same order.";
+            : $"Plain arrays: each full column panel of {string.Join(" and ", copied)} is copied into the worker's scratch, in the packed " +
+              $"layout's order (packing on the fly: read in place, a B of {threshold} KiB or more touches new lines and pages at every k " +
+              "step), so this overload reads B as the prepacked one does, with the same multiply-adds in the same order. " +
+              (matrices.All(m => plan.Branches.All(b => m.Product(b).PanelCopy != PanelCopy.BeforeTiles))
+                  ? "The chunk's first row tile makes the copy: it reads the panel in place for its own multiply-adds and stores each " +
+                    "vector as it loads it, so the copy hides behind them; the other row tiles read the copy."
+                  : "PanelPacking.PackPanel makes the copy before the row tiles: a chunk may have no full row tile to make it as it computes.");
     }
 
     private static string Capitalised(string name) => char.ToUpperInvariant(name[0]) + name.Substring(1);

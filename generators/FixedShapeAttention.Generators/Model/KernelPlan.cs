@@ -65,6 +65,22 @@ internal sealed record ColumnLayout(int Columns, int Lanes, int PanelSlots, int 
 /// </summary>
 internal sealed record ColumnShare(int Chunks, int FullPanels, int RemainderOwner);
 
+/// <summary>How the plain-array instantiation of a product with weights gets each full panel of B into the packed layout's order.</summary>
+internal enum PanelCopy
+{
+    /// <summary>B is read where it lies.</summary>
+    None,
+
+    /// <summary>
+    /// The chunk's first row tile reads the panel where it lies and stores every B vector it loads into the worker's scratch, so
+    /// the copy rides along with that tile's multiply-adds; the chunk's other row tiles read the copy.
+    /// </summary>
+    InFirstTile,
+
+    /// <summary><c>PanelPacking.PackPanel</c> copies the panel before the row tiles: some chunk has no full row tile to make it.</summary>
+    BeforeTiles,
+}
+
 /// <summary>
 /// One matrix product <c>C = A·B</c> on one ISA branch, as decided: its depth, the column layout (the register tile is
 /// <c>RowTile × Layout.PanelSlots</c> vectors), whether its loops are unrolled, whether row tiles run in pairs, and the
@@ -87,6 +103,9 @@ internal sealed record ProductPlan(
     /// PanelWidth, k-major, as the packed layout stores it) before its row tiles read it; 0 when B is read in place.
     /// </summary>
     public int PanelScratchFloats { get; init; }
+
+    /// <summary>How the plain-array instantiation copies each full panel into <see cref="PanelScratchFloats"/> (None when it is 0).</summary>
+    public PanelCopy PanelCopy { get; init; }
 }
 
 /// <summary>A decision and the sentence that explains it, printed in the generated documentation.</summary>

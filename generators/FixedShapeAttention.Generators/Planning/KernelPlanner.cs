@@ -48,20 +48,24 @@ internal static class KernelPlanner
         bool columnSplit = ChunkSizing.FeedForwardSplitsColumns(s, e, f) && branches.Any(b => b.FeedForward.Strategy == KernelStrategy.Blocked);
         int columnChunks = ChunkSizing.ProjectionColumnChunks;
         bool projectionSplit = branches.Any(b => b.Projection.Strategy == KernelStrategy.Blocked);
+        // The fewest full row tiles a chunk of the product has: a column-split or projection chunk takes every row; a row
+        // chunk at least its balanced share, less the tail tile, which the last (a smallest) chunk holds.
+        int feedForwardFullTiles = columnSplit ? fullRowTiles : tiles / feedForwardChunks - (s % rowTile > 0 ? 1 : 0);
         for (int i = 0; i < branches.Count; i++)
         {
             BranchPlan b = branches[i];
             branches[i] = b with
             {
-                Hidden = columnSplit ? Shared(b.Hidden, columnChunks) : b.Hidden,
-                FeedForwardOutput = columnSplit ? Shared(b.FeedForwardOutput, columnChunks) : b.FeedForwardOutput,
-                ProjectionOutput = projectionSplit ? Shared(b.ProjectionOutput, columnChunks) : b.ProjectionOutput,
+                Hidden = PanelsOnTheFly(columnSplit ? Shared(b.Hidden, columnChunks) : b.Hidden, feedForwardFullTiles),
+                FeedForwardOutput = PanelsOnTheFly(columnSplit ? Shared(b.FeedForwardOutput, columnChunks) : b.FeedForwardOutput, feedForwardFullTiles),
+                ProjectionOutput = PanelsOnTheFly(projectionSplit ? Shared(b.ProjectionOutput, columnChunks) : b.ProjectionOutput, fullRowTiles),
             };
         }
 
         string feedForwardScheduling = columnSplit
-            ? $"columns split, not rows (SequenceLength ≤ {ChunkSizing.MaxColumnSplitSequence} and W1 + W2 ≥ " +
-              $"{ChunkSizing.MinColumnSplitWeightFloats * 4 / 1024 / 1024} MiB): phase 1 = {columnChunks} chunks per sequence, each all rows × " +
+            ? $"columns split, not rows (W1 + W2 ≥ {ChunkSizing.MinColumnSplitWeightFloats * 4 / 1024 / 1024} MiB, which row chunks would " +
+              $"each stream, and hidden rows of {(long)s * f * 4 / 1024} KiB per sequence, within {ChunkSizing.MaxColumnSplitHiddenFloats * 4L / 1024 / 1024} MiB): " +
+              $"phase 1 = {columnChunks} chunks per sequence, each all rows × " +
               $"a share of W1's column panels, into the call's hidden rows; phase 2 = {columnChunks} chunks per sequence over W2's columns; " +
               "so each weight is read once per sequence"
             : $"{feedForwardChunks} chunk{Plural(feedForwardChunks)} per sequence of at most {feedForwardRowsPerChunk} rows " +
@@ -269,9 +273,9 @@ internal static class KernelPlanner
             scoreColumns,
             Scores: Product(d, scores, attention.Strategy, false, 0),
             AttentionOutput: Product(s, attentionOutput, attention.Strategy, pairs, 0),
-            Hidden: PanelsOnTheFly(Product(e, hidden, feedForward.Strategy, false, PackedFloats(PackedLayout.FeedForwardW1Floats((int)isa, e, f)))),
-            FeedForwardOutput: PanelsOnTheFly(Product(f, output, feedForward.Strategy, false, PackedFloats(PackedLayout.FeedForwardW2Floats((int)isa, e, f)))),
-            ProjectionOutput: PanelsOnTheFly(Product(e, output, projection.Strategy, false, PackedFloats(PackedLayout.ProjectionFloats((int)isa, e)))));
+            Hidden: Product(e, hidden, feedForward.Strategy, false, PackedFloats(PackedLayout.FeedForwardW1Floats((int)isa, e, f))),
+            FeedForwardOutput: Product(f, output, feedForward.Strategy, false, PackedFloats(PackedLayout.FeedForwardW2Floats((int)isa, e, f))),
+            ProjectionOutput: Product(e, output, projection.Strategy, false, PackedFloats(PackedLayout.ProjectionFloats((int)isa, e))));
     }
 
     private static ProductPlan Product(int depth, ColumnLayout layout, KernelStrategy strategy, bool pairRowTiles, int packedFloats) =>
@@ -296,12 +300,24 @@ internal static class KernelPlanner
     /// maps every row of a panel onto the same few L1 sets); copied, the panel is one contiguous run, read as the prepacked
     /// overload reads it, by the same multiply-adds in the same order. A smaller B stays in cache either way, and an
     /// unrolled product has no panel loop to hoist the copy out of.
+    /// <para>
+    /// The copy is made by the chunk's first row tile (<see cref="PanelCopy.InFirstTile"/>) when every chunk has a full row
+    /// tile (<paramref name="fewestFullTiles"/>): it loads the panel in place for its own multiply-adds anyway, so storing
+    /// each vector as well hides the copy behind them (a copy before the tiles is a pass of its own, strided reads from L3 the
+    /// core waits on). Otherwise <c>PanelPacking.PackPanel</c> copies it before the tiles (<see cref="PanelCopy.BeforeTiles"/>).
+    /// </para>
     /// </summary>
-    private static ProductPlan PanelsOnTheFly(ProductPlan product)
+    private static ProductPlan PanelsOnTheFly(ProductPlan product, int fewestFullTiles)
     {
         long bytes = 4L * product.Depth * product.Layout.Columns;
-        bool packs = !product.Unroll && product.Layout.FullPanels > 1 && bytes >= PanelsOnTheFlyMinBytes;
-        return packs ? product with { PanelScratchFloats = product.Depth * product.Layout.PanelWidth } : product;
+        bool packs = !product.Unroll && !product.PairRowTiles && product.Layout.FullPanels > 1 && bytes >= PanelsOnTheFlyMinBytes;
+        return packs
+            ? product with
+            {
+                PanelScratchFloats = product.Depth * product.Layout.PanelWidth,
+                PanelCopy = fewestFullTiles > 0 ? PanelCopy.InFirstTile : PanelCopy.BeforeTiles,
+            }
+            : product;
     }
 
     /// <summary>Half of the 1 MiB L2 of the CPUs this is tuned on (Zen 4 and 5); see <see cref="PanelsOnTheFly"/>.</summary>

@@ -98,12 +98,14 @@ internal static class ChunkSizing
     public const int ProjectionColumnChunks = 4;
 
     /// <summary>
-    /// The longest sequence whose generated feed-forward network splits columns instead of rows: up to it, row chunks
-    /// are so short that each would stream all of W1 and W2 for a handful of rows (a 16-token sequence: 4 rows per
-    /// chunk, 4.7 MB of MiniLM weights each), so the network runs as two phases, hidden columns then output columns,
-    /// each reading its share of the weights once, with the hidden rows of the whole call in between.
+    /// The most hidden activations (SequenceLength × FfnDim floats) per sequence of a generated feed-forward network that
+    /// splits columns instead of rows: 4 Mi floats, 16 MiB, half the 32 MiB L3 of the CPUs this is tuned on. Row chunks each
+    /// stream all of W1 and W2 (BERT-base at 512 tokens: 4 chunks, 18.9 MB each, and the plain-array overload copies every
+    /// panel for each), while the two phases of the column split read each weight once per sequence and keep the hidden rows
+    /// of the whole call in between, which phase 2 reads once per panel of W2, from L3 up to this size. The bound admits
+    /// every sequence up to 128 tokens at the largest FfnDim (32768) and BERT-base at 512 tokens (6 MiB).
     /// </summary>
-    public const int MaxColumnSplitSequence = 128;
+    public const int MaxColumnSplitHiddenFloats = 1 << 22;
 
     /// <summary>
     /// The smallest W1 + W2 (in floats) whose generated feed-forward network splits columns: 256 Ki floats, 1 MiB, the
@@ -115,7 +117,7 @@ internal static class ChunkSizing
 
     /// <summary>Whether the generated feed-forward network of this shape splits columns rather than rows.</summary>
     public static bool FeedForwardSplitsColumns(int sequenceLength, int embeddingDim, int ffnDim) =>
-        sequenceLength <= MaxColumnSplitSequence && 2L * embeddingDim * ffnDim >= MinColumnSplitWeightFloats;
+        (long)sequenceLength * ffnDim <= MaxColumnSplitHiddenFloats && 2L * embeddingDim * ffnDim >= MinColumnSplitWeightFloats;
 
     /// <summary>The most row tiles any chunk holds (balanced partition: the first chunks carry one extra).</summary>
     public static int MaxTilesPerChunk(int tiles, int chunks) => (tiles + chunks - 1) / chunks;

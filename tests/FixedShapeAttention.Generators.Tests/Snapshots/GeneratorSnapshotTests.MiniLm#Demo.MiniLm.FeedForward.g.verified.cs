@@ -27,15 +27,17 @@ namespace Demo
         /// <para>Prepacked overload: PackFeedForward stores each column panel of W1 and W2 contiguously in the order
         /// the tile reads it; FeedForward(x, weights, y) runs the same kernel body reading B from there, with the same
         /// multiply-adds in the same order (bit-identical results).</para>
-        /// <para>Plain arrays: each full column panel of W1 and W2 is copied into the worker's scratch just before its
-        /// row tiles, in the packed layout's order (packing on the fly: read in place, a B of 512 KiB or more touches
-        /// new lines and pages at every k step), so this overload reads B as the prepacked one does, with the same
-        /// multiply-adds in the same order.</para>
+        /// <para>Plain arrays: each full column panel of W1 and W2 is copied into the worker's scratch, in the packed
+        /// layout's order (packing on the fly: read in place, a B of 512 KiB or more touches new lines and pages at
+        /// every k step), so this overload reads B as the prepacked one does, with the same multiply-adds in the same
+        /// order. The chunk's first row tile makes the copy: it reads the panel in place for its own multiply-adds and
+        /// stores each vector as it loads it, so the copy hides behind them; the other row tiles read the copy.</para>
         /// <para>Row tail: 128 rows = 32 tiles of 4, no row tail.</para>
-        /// <para>Scheduling: columns split, not rows (SequenceLength ≤ 128 and W1 + W2 ≥ 1 MiB): phase 1 = 4 chunks per
-        /// sequence, each all rows × a share of W1's column panels, into the call's hidden rows; phase 2 = 4 chunks per
-        /// sequence over W2's columns; so each weight is read once per sequence. 301_989_888 flops per sequence; below
-        /// 250_000 flops per call every chunk runs on the calling thread.</para>
+        /// <para>Scheduling: columns split, not rows (W1 + W2 ≥ 1 MiB, which row chunks would each stream, and hidden
+        /// rows of 768 KiB per sequence, within 16 MiB): phase 1 = 4 chunks per sequence, each all rows × a share of
+        /// W1's column panels, into the call's hidden rows; phase 2 = 4 chunks per sequence over W2's columns; so each
+        /// weight is read once per sequence. 301_989_888 flops per sequence; below 250_000 flops per call every chunk
+        /// runs on the calling thread.</para>
         /// </remarks>
         /// <exception cref="global::System.ArgumentException">A length does not match the shape, or <paramref name="y"/> overlaps an input.</exception>
         [global::System.CodeDom.Compiler.GeneratedCode("FixedShapeAttention.Generators", "1.0.0.0")]
@@ -188,13 +190,74 @@ namespace FixedShapeAttention.Generated
             for (int col = firstPanel * 64; col < (firstPanel + panelCount) * 64; col += 64)
             {
                 ref float panel = ref Unsafe.Add(ref w1, col * 384);
+                int tile = 0;
                 if (!TWeights.IsPacked)
                 {
-                    PanelPacking.PackPanel(MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref w1, col), 588352),
-                        1536, 384, 64, MemoryMarshal.CreateSpan(ref panelScratch, 24576));
+                    // Row tile 0 reads the panel in place and stores it into the scratch as it goes; the tiles after it read the copy.
+                    Vector512<float> acc_r0_c0 = default, acc_r0_c1 = default, acc_r0_c2 = default, acc_r0_c3 = default;
+                    Vector512<float> acc_r1_c0 = default, acc_r1_c1 = default, acc_r1_c2 = default, acc_r1_c3 = default;
+                    Vector512<float> acc_r2_c0 = default, acc_r2_c1 = default, acc_r2_c2 = default, acc_r2_c3 = default;
+                    Vector512<float> acc_r3_c0 = default, acc_r3_c1 = default, acc_r3_c2 = default, acc_r3_c3 = default;
+                    ref float bRow = ref Unsafe.Add(ref w1, col);
+                    ref float aRow = ref x;
+                    ref float copyRow = ref panelScratch;
+                    for (nint k = 0; k < 384; k++)
+                    {
+                        Vector512<float> b_c0 = Vector512.LoadUnsafe(ref bRow);
+                        Vector512<float> b_c1 = Vector512.LoadUnsafe(ref bRow, 16);
+                        Vector512<float> b_c2 = Vector512.LoadUnsafe(ref bRow, 32);
+                        Vector512<float> b_c3 = Vector512.LoadUnsafe(ref bRow, 48);
+                        Vector512.StoreUnsafe(b_c0, ref copyRow, 0);
+                        Vector512.StoreUnsafe(b_c1, ref copyRow, 16);
+                        Vector512.StoreUnsafe(b_c2, ref copyRow, 32);
+                        Vector512.StoreUnsafe(b_c3, ref copyRow, 48);
+                        copyRow = ref Unsafe.Add(ref copyRow, 64);
+                        Vector512<float> a_r0 = Vector512.Create(Unsafe.Add(ref aRow, k));
+                        acc_r0_c0 = Vector512.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
+                        acc_r0_c1 = Vector512.FusedMultiplyAdd(a_r0, b_c1, acc_r0_c1);
+                        acc_r0_c2 = Vector512.FusedMultiplyAdd(a_r0, b_c2, acc_r0_c2);
+                        acc_r0_c3 = Vector512.FusedMultiplyAdd(a_r0, b_c3, acc_r0_c3);
+                        Vector512<float> a_r1 = Vector512.Create(Unsafe.Add(ref aRow, k + 384));
+                        acc_r1_c0 = Vector512.FusedMultiplyAdd(a_r1, b_c0, acc_r1_c0);
+                        acc_r1_c1 = Vector512.FusedMultiplyAdd(a_r1, b_c1, acc_r1_c1);
+                        acc_r1_c2 = Vector512.FusedMultiplyAdd(a_r1, b_c2, acc_r1_c2);
+                        acc_r1_c3 = Vector512.FusedMultiplyAdd(a_r1, b_c3, acc_r1_c3);
+                        Vector512<float> a_r2 = Vector512.Create(Unsafe.Add(ref aRow, k + 768));
+                        acc_r2_c0 = Vector512.FusedMultiplyAdd(a_r2, b_c0, acc_r2_c0);
+                        acc_r2_c1 = Vector512.FusedMultiplyAdd(a_r2, b_c1, acc_r2_c1);
+                        acc_r2_c2 = Vector512.FusedMultiplyAdd(a_r2, b_c2, acc_r2_c2);
+                        acc_r2_c3 = Vector512.FusedMultiplyAdd(a_r2, b_c3, acc_r2_c3);
+                        Vector512<float> a_r3 = Vector512.Create(Unsafe.Add(ref aRow, k + 1152));
+                        acc_r3_c0 = Vector512.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
+                        acc_r3_c1 = Vector512.FusedMultiplyAdd(a_r3, b_c1, acc_r3_c1);
+                        acc_r3_c2 = Vector512.FusedMultiplyAdd(a_r3, b_c2, acc_r3_c2);
+                        acc_r3_c3 = Vector512.FusedMultiplyAdd(a_r3, b_c3, acc_r3_c3);
+                        bRow = ref Unsafe.Add(ref bRow, 1536);
+                    }
+                    Vector512<float> b1_c0 = Vector512.LoadUnsafe(ref b1, (nuint)(col));
+                    Vector512<float> b1_c1 = Vector512.LoadUnsafe(ref b1, (nuint)(col + 16));
+                    Vector512<float> b1_c2 = Vector512.LoadUnsafe(ref b1, (nuint)(col + 32));
+                    Vector512<float> b1_c3 = Vector512.LoadUnsafe(ref b1, (nuint)(col + 48));
+                    Vector512.StoreUnsafe(ReluOperator.Invoke(acc_r0_c0 + b1_c0), ref hidden, (nuint)(col));
+                    Vector512.StoreUnsafe(ReluOperator.Invoke(acc_r0_c1 + b1_c1), ref hidden, (nuint)(col + 16));
+                    Vector512.StoreUnsafe(ReluOperator.Invoke(acc_r0_c2 + b1_c2), ref hidden, (nuint)(col + 32));
+                    Vector512.StoreUnsafe(ReluOperator.Invoke(acc_r0_c3 + b1_c3), ref hidden, (nuint)(col + 48));
+                    Vector512.StoreUnsafe(ReluOperator.Invoke(acc_r1_c0 + b1_c0), ref hidden, (nuint)(col + 1536));
+                    Vector512.StoreUnsafe(ReluOperator.Invoke(acc_r1_c1 + b1_c1), ref hidden, (nuint)(col + 1552));
+                    Vector512.StoreUnsafe(ReluOperator.Invoke(acc_r1_c2 + b1_c2), ref hidden, (nuint)(col + 1568));
+                    Vector512.StoreUnsafe(ReluOperator.Invoke(acc_r1_c3 + b1_c3), ref hidden, (nuint)(col + 1584));
+                    Vector512.StoreUnsafe(ReluOperator.Invoke(acc_r2_c0 + b1_c0), ref hidden, (nuint)(col + 3072));
+                    Vector512.StoreUnsafe(ReluOperator.Invoke(acc_r2_c1 + b1_c1), ref hidden, (nuint)(col + 3088));
+                    Vector512.StoreUnsafe(ReluOperator.Invoke(acc_r2_c2 + b1_c2), ref hidden, (nuint)(col + 3104));
+                    Vector512.StoreUnsafe(ReluOperator.Invoke(acc_r2_c3 + b1_c3), ref hidden, (nuint)(col + 3120));
+                    Vector512.StoreUnsafe(ReluOperator.Invoke(acc_r3_c0 + b1_c0), ref hidden, (nuint)(col + 4608));
+                    Vector512.StoreUnsafe(ReluOperator.Invoke(acc_r3_c1 + b1_c1), ref hidden, (nuint)(col + 4624));
+                    Vector512.StoreUnsafe(ReluOperator.Invoke(acc_r3_c2 + b1_c2), ref hidden, (nuint)(col + 4640));
+                    Vector512.StoreUnsafe(ReluOperator.Invoke(acc_r3_c3 + b1_c3), ref hidden, (nuint)(col + 4656));
+                    tile = 1;
                     panel = ref panelScratch;
                 }
-                for (int tile = 0; tile < fullTiles; tile++)
+                for (; tile < fullTiles; tile++)
                 {
                     Vector512<float> acc_r0_c0 = default, acc_r0_c1 = default, acc_r0_c2 = default, acc_r0_c3 = default;
                     Vector512<float> acc_r1_c0 = default, acc_r1_c1 = default, acc_r1_c2 = default, acc_r1_c3 = default;
@@ -263,13 +326,52 @@ namespace FixedShapeAttention.Generated
             for (int col = firstPanel * 16; col < (firstPanel + panelCount) * 16; col += 16)
             {
                 ref float panel = ref Unsafe.Add(ref w1, col * 384);
+                int tile = 0;
                 if (!TWeights.IsPacked)
                 {
-                    PanelPacking.PackPanel(MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref w1, col), 588304),
-                        1536, 384, 16, MemoryMarshal.CreateSpan(ref panelScratch, 6144));
+                    // Row tile 0 reads the panel in place and stores it into the scratch as it goes; the tiles after it read the copy.
+                    Vector256<float> acc_r0_c0 = default, acc_r0_c1 = default;
+                    Vector256<float> acc_r1_c0 = default, acc_r1_c1 = default;
+                    Vector256<float> acc_r2_c0 = default, acc_r2_c1 = default;
+                    Vector256<float> acc_r3_c0 = default, acc_r3_c1 = default;
+                    ref float bRow = ref Unsafe.Add(ref w1, col);
+                    ref float aRow = ref x;
+                    ref float copyRow = ref panelScratch;
+                    for (nint k = 0; k < 384; k++)
+                    {
+                        Vector256<float> b_c0 = Vector256.LoadUnsafe(ref bRow);
+                        Vector256<float> b_c1 = Vector256.LoadUnsafe(ref bRow, 8);
+                        Vector256.StoreUnsafe(b_c0, ref copyRow, 0);
+                        Vector256.StoreUnsafe(b_c1, ref copyRow, 8);
+                        copyRow = ref Unsafe.Add(ref copyRow, 16);
+                        Vector256<float> a_r0 = Vector256.Create(Unsafe.Add(ref aRow, k));
+                        acc_r0_c0 = Vector256.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
+                        acc_r0_c1 = Vector256.FusedMultiplyAdd(a_r0, b_c1, acc_r0_c1);
+                        Vector256<float> a_r1 = Vector256.Create(Unsafe.Add(ref aRow, k + 384));
+                        acc_r1_c0 = Vector256.FusedMultiplyAdd(a_r1, b_c0, acc_r1_c0);
+                        acc_r1_c1 = Vector256.FusedMultiplyAdd(a_r1, b_c1, acc_r1_c1);
+                        Vector256<float> a_r2 = Vector256.Create(Unsafe.Add(ref aRow, k + 768));
+                        acc_r2_c0 = Vector256.FusedMultiplyAdd(a_r2, b_c0, acc_r2_c0);
+                        acc_r2_c1 = Vector256.FusedMultiplyAdd(a_r2, b_c1, acc_r2_c1);
+                        Vector256<float> a_r3 = Vector256.Create(Unsafe.Add(ref aRow, k + 1152));
+                        acc_r3_c0 = Vector256.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
+                        acc_r3_c1 = Vector256.FusedMultiplyAdd(a_r3, b_c1, acc_r3_c1);
+                        bRow = ref Unsafe.Add(ref bRow, 1536);
+                    }
+                    Vector256<float> b1_c0 = Vector256.LoadUnsafe(ref b1, (nuint)(col));
+                    Vector256<float> b1_c1 = Vector256.LoadUnsafe(ref b1, (nuint)(col + 8));
+                    Vector256.StoreUnsafe(ReluOperator.Invoke(acc_r0_c0 + b1_c0), ref hidden, (nuint)(col));
+                    Vector256.StoreUnsafe(ReluOperator.Invoke(acc_r0_c1 + b1_c1), ref hidden, (nuint)(col + 8));
+                    Vector256.StoreUnsafe(ReluOperator.Invoke(acc_r1_c0 + b1_c0), ref hidden, (nuint)(col + 1536));
+                    Vector256.StoreUnsafe(ReluOperator.Invoke(acc_r1_c1 + b1_c1), ref hidden, (nuint)(col + 1544));
+                    Vector256.StoreUnsafe(ReluOperator.Invoke(acc_r2_c0 + b1_c0), ref hidden, (nuint)(col + 3072));
+                    Vector256.StoreUnsafe(ReluOperator.Invoke(acc_r2_c1 + b1_c1), ref hidden, (nuint)(col + 3080));
+                    Vector256.StoreUnsafe(ReluOperator.Invoke(acc_r3_c0 + b1_c0), ref hidden, (nuint)(col + 4608));
+                    Vector256.StoreUnsafe(ReluOperator.Invoke(acc_r3_c1 + b1_c1), ref hidden, (nuint)(col + 4616));
+                    tile = 1;
                     panel = ref panelScratch;
                 }
-                for (int tile = 0; tile < fullTiles; tile++)
+                for (; tile < fullTiles; tile++)
                 {
                     Vector256<float> acc_r0_c0 = default, acc_r0_c1 = default;
                     Vector256<float> acc_r1_c0 = default, acc_r1_c1 = default;
@@ -318,13 +420,52 @@ namespace FixedShapeAttention.Generated
             for (int col = firstPanel * 8; col < (firstPanel + panelCount) * 8; col += 8)
             {
                 ref float panel = ref Unsafe.Add(ref w1, col * 384);
+                int tile = 0;
                 if (!TWeights.IsPacked)
                 {
-                    PanelPacking.PackPanel(MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref w1, col), 588296),
-                        1536, 384, 8, MemoryMarshal.CreateSpan(ref panelScratch, 3072));
+                    // Row tile 0 reads the panel in place and stores it into the scratch as it goes; the tiles after it read the copy.
+                    Vector128<float> acc_r0_c0 = default, acc_r0_c1 = default;
+                    Vector128<float> acc_r1_c0 = default, acc_r1_c1 = default;
+                    Vector128<float> acc_r2_c0 = default, acc_r2_c1 = default;
+                    Vector128<float> acc_r3_c0 = default, acc_r3_c1 = default;
+                    ref float bRow = ref Unsafe.Add(ref w1, col);
+                    ref float aRow = ref x;
+                    ref float copyRow = ref panelScratch;
+                    for (nint k = 0; k < 384; k++)
+                    {
+                        Vector128<float> b_c0 = Vector128.LoadUnsafe(ref bRow);
+                        Vector128<float> b_c1 = Vector128.LoadUnsafe(ref bRow, 4);
+                        Vector128.StoreUnsafe(b_c0, ref copyRow, 0);
+                        Vector128.StoreUnsafe(b_c1, ref copyRow, 4);
+                        copyRow = ref Unsafe.Add(ref copyRow, 8);
+                        Vector128<float> a_r0 = Vector128.Create(Unsafe.Add(ref aRow, k));
+                        acc_r0_c0 = Vector128.MultiplyAddEstimate(a_r0, b_c0, acc_r0_c0);
+                        acc_r0_c1 = Vector128.MultiplyAddEstimate(a_r0, b_c1, acc_r0_c1);
+                        Vector128<float> a_r1 = Vector128.Create(Unsafe.Add(ref aRow, k + 384));
+                        acc_r1_c0 = Vector128.MultiplyAddEstimate(a_r1, b_c0, acc_r1_c0);
+                        acc_r1_c1 = Vector128.MultiplyAddEstimate(a_r1, b_c1, acc_r1_c1);
+                        Vector128<float> a_r2 = Vector128.Create(Unsafe.Add(ref aRow, k + 768));
+                        acc_r2_c0 = Vector128.MultiplyAddEstimate(a_r2, b_c0, acc_r2_c0);
+                        acc_r2_c1 = Vector128.MultiplyAddEstimate(a_r2, b_c1, acc_r2_c1);
+                        Vector128<float> a_r3 = Vector128.Create(Unsafe.Add(ref aRow, k + 1152));
+                        acc_r3_c0 = Vector128.MultiplyAddEstimate(a_r3, b_c0, acc_r3_c0);
+                        acc_r3_c1 = Vector128.MultiplyAddEstimate(a_r3, b_c1, acc_r3_c1);
+                        bRow = ref Unsafe.Add(ref bRow, 1536);
+                    }
+                    Vector128<float> b1_c0 = Vector128.LoadUnsafe(ref b1, (nuint)(col));
+                    Vector128<float> b1_c1 = Vector128.LoadUnsafe(ref b1, (nuint)(col + 4));
+                    Vector128.StoreUnsafe(ReluOperator.Invoke(acc_r0_c0 + b1_c0), ref hidden, (nuint)(col));
+                    Vector128.StoreUnsafe(ReluOperator.Invoke(acc_r0_c1 + b1_c1), ref hidden, (nuint)(col + 4));
+                    Vector128.StoreUnsafe(ReluOperator.Invoke(acc_r1_c0 + b1_c0), ref hidden, (nuint)(col + 1536));
+                    Vector128.StoreUnsafe(ReluOperator.Invoke(acc_r1_c1 + b1_c1), ref hidden, (nuint)(col + 1540));
+                    Vector128.StoreUnsafe(ReluOperator.Invoke(acc_r2_c0 + b1_c0), ref hidden, (nuint)(col + 3072));
+                    Vector128.StoreUnsafe(ReluOperator.Invoke(acc_r2_c1 + b1_c1), ref hidden, (nuint)(col + 3076));
+                    Vector128.StoreUnsafe(ReluOperator.Invoke(acc_r3_c0 + b1_c0), ref hidden, (nuint)(col + 4608));
+                    Vector128.StoreUnsafe(ReluOperator.Invoke(acc_r3_c1 + b1_c1), ref hidden, (nuint)(col + 4612));
+                    tile = 1;
                     panel = ref panelScratch;
                 }
-                for (int tile = 0; tile < fullTiles; tile++)
+                for (; tile < fullTiles; tile++)
                 {
                     Vector128<float> acc_r0_c0 = default, acc_r0_c1 = default;
                     Vector128<float> acc_r1_c0 = default, acc_r1_c1 = default;
@@ -373,13 +514,74 @@ namespace FixedShapeAttention.Generated
             for (int col = firstPanel * 4; col < (firstPanel + panelCount) * 4; col += 4)
             {
                 ref float panel = ref Unsafe.Add(ref w1, col * 384);
+                int tile = 0;
                 if (!TWeights.IsPacked)
                 {
-                    PanelPacking.PackPanel(MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref w1, col), 588292),
-                        1536, 384, 4, MemoryMarshal.CreateSpan(ref panelScratch, 1536));
+                    // Row tile 0 reads the panel in place and stores it into the scratch as it goes; the tiles after it read the copy.
+                    float acc_r0_c0 = 0f, acc_r0_c1 = 0f, acc_r0_c2 = 0f, acc_r0_c3 = 0f;
+                    float acc_r1_c0 = 0f, acc_r1_c1 = 0f, acc_r1_c2 = 0f, acc_r1_c3 = 0f;
+                    float acc_r2_c0 = 0f, acc_r2_c1 = 0f, acc_r2_c2 = 0f, acc_r2_c3 = 0f;
+                    float acc_r3_c0 = 0f, acc_r3_c1 = 0f, acc_r3_c2 = 0f, acc_r3_c3 = 0f;
+                    ref float bRow = ref Unsafe.Add(ref w1, col);
+                    ref float aRow = ref x;
+                    ref float copyRow = ref panelScratch;
+                    for (nint k = 0; k < 384; k++)
+                    {
+                        float b_c0 = bRow;
+                        float b_c1 = Unsafe.Add(ref bRow, 1);
+                        float b_c2 = Unsafe.Add(ref bRow, 2);
+                        float b_c3 = Unsafe.Add(ref bRow, 3);
+                        copyRow = b_c0;
+                        Unsafe.Add(ref copyRow, 1) = b_c1;
+                        Unsafe.Add(ref copyRow, 2) = b_c2;
+                        Unsafe.Add(ref copyRow, 3) = b_c3;
+                        copyRow = ref Unsafe.Add(ref copyRow, 4);
+                        float a_r0 = Unsafe.Add(ref aRow, k);
+                        acc_r0_c0 = a_r0 * b_c0 + acc_r0_c0;
+                        acc_r0_c1 = a_r0 * b_c1 + acc_r0_c1;
+                        acc_r0_c2 = a_r0 * b_c2 + acc_r0_c2;
+                        acc_r0_c3 = a_r0 * b_c3 + acc_r0_c3;
+                        float a_r1 = Unsafe.Add(ref aRow, k + 384);
+                        acc_r1_c0 = a_r1 * b_c0 + acc_r1_c0;
+                        acc_r1_c1 = a_r1 * b_c1 + acc_r1_c1;
+                        acc_r1_c2 = a_r1 * b_c2 + acc_r1_c2;
+                        acc_r1_c3 = a_r1 * b_c3 + acc_r1_c3;
+                        float a_r2 = Unsafe.Add(ref aRow, k + 768);
+                        acc_r2_c0 = a_r2 * b_c0 + acc_r2_c0;
+                        acc_r2_c1 = a_r2 * b_c1 + acc_r2_c1;
+                        acc_r2_c2 = a_r2 * b_c2 + acc_r2_c2;
+                        acc_r2_c3 = a_r2 * b_c3 + acc_r2_c3;
+                        float a_r3 = Unsafe.Add(ref aRow, k + 1152);
+                        acc_r3_c0 = a_r3 * b_c0 + acc_r3_c0;
+                        acc_r3_c1 = a_r3 * b_c1 + acc_r3_c1;
+                        acc_r3_c2 = a_r3 * b_c2 + acc_r3_c2;
+                        acc_r3_c3 = a_r3 * b_c3 + acc_r3_c3;
+                        bRow = ref Unsafe.Add(ref bRow, 1536);
+                    }
+                    float b1_c0 = Unsafe.Add(ref b1, col);
+                    float b1_c1 = Unsafe.Add(ref b1, col + 1);
+                    float b1_c2 = Unsafe.Add(ref b1, col + 2);
+                    float b1_c3 = Unsafe.Add(ref b1, col + 3);
+                    Unsafe.Add(ref hidden, col) = ReluOperator.Invoke(acc_r0_c0 + b1_c0);
+                    Unsafe.Add(ref hidden, col + 1) = ReluOperator.Invoke(acc_r0_c1 + b1_c1);
+                    Unsafe.Add(ref hidden, col + 2) = ReluOperator.Invoke(acc_r0_c2 + b1_c2);
+                    Unsafe.Add(ref hidden, col + 3) = ReluOperator.Invoke(acc_r0_c3 + b1_c3);
+                    Unsafe.Add(ref hidden, col + 1536) = ReluOperator.Invoke(acc_r1_c0 + b1_c0);
+                    Unsafe.Add(ref hidden, col + 1537) = ReluOperator.Invoke(acc_r1_c1 + b1_c1);
+                    Unsafe.Add(ref hidden, col + 1538) = ReluOperator.Invoke(acc_r1_c2 + b1_c2);
+                    Unsafe.Add(ref hidden, col + 1539) = ReluOperator.Invoke(acc_r1_c3 + b1_c3);
+                    Unsafe.Add(ref hidden, col + 3072) = ReluOperator.Invoke(acc_r2_c0 + b1_c0);
+                    Unsafe.Add(ref hidden, col + 3073) = ReluOperator.Invoke(acc_r2_c1 + b1_c1);
+                    Unsafe.Add(ref hidden, col + 3074) = ReluOperator.Invoke(acc_r2_c2 + b1_c2);
+                    Unsafe.Add(ref hidden, col + 3075) = ReluOperator.Invoke(acc_r2_c3 + b1_c3);
+                    Unsafe.Add(ref hidden, col + 4608) = ReluOperator.Invoke(acc_r3_c0 + b1_c0);
+                    Unsafe.Add(ref hidden, col + 4609) = ReluOperator.Invoke(acc_r3_c1 + b1_c1);
+                    Unsafe.Add(ref hidden, col + 4610) = ReluOperator.Invoke(acc_r3_c2 + b1_c2);
+                    Unsafe.Add(ref hidden, col + 4611) = ReluOperator.Invoke(acc_r3_c3 + b1_c3);
+                    tile = 1;
                     panel = ref panelScratch;
                 }
-                for (int tile = 0; tile < fullTiles; tile++)
+                for (; tile < fullTiles; tile++)
                 {
                     float acc_r0_c0 = 0f, acc_r0_c1 = 0f, acc_r0_c2 = 0f, acc_r0_c3 = 0f;
                     float acc_r1_c0 = 0f, acc_r1_c1 = 0f, acc_r1_c2 = 0f, acc_r1_c3 = 0f;
@@ -448,13 +650,74 @@ namespace FixedShapeAttention.Generated
             for (int col = firstPanel * 64; col < (firstPanel + panelCount) * 64; col += 64)
             {
                 ref float panel = ref Unsafe.Add(ref w2, col * 1536);
+                int tile = 0;
                 if (!TWeights.IsPacked)
                 {
-                    PanelPacking.PackPanel(MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref w2, col), 589504),
-                        384, 1536, 64, MemoryMarshal.CreateSpan(ref panelScratch, 98304));
+                    // Row tile 0 reads the panel in place and stores it into the scratch as it goes; the tiles after it read the copy.
+                    Vector512<float> acc_r0_c0 = default, acc_r0_c1 = default, acc_r0_c2 = default, acc_r0_c3 = default;
+                    Vector512<float> acc_r1_c0 = default, acc_r1_c1 = default, acc_r1_c2 = default, acc_r1_c3 = default;
+                    Vector512<float> acc_r2_c0 = default, acc_r2_c1 = default, acc_r2_c2 = default, acc_r2_c3 = default;
+                    Vector512<float> acc_r3_c0 = default, acc_r3_c1 = default, acc_r3_c2 = default, acc_r3_c3 = default;
+                    ref float bRow = ref Unsafe.Add(ref w2, col);
+                    ref float aRow = ref hidden;
+                    ref float copyRow = ref panelScratch;
+                    for (nint k = 0; k < 1536; k++)
+                    {
+                        Vector512<float> b_c0 = Vector512.LoadUnsafe(ref bRow);
+                        Vector512<float> b_c1 = Vector512.LoadUnsafe(ref bRow, 16);
+                        Vector512<float> b_c2 = Vector512.LoadUnsafe(ref bRow, 32);
+                        Vector512<float> b_c3 = Vector512.LoadUnsafe(ref bRow, 48);
+                        Vector512.StoreUnsafe(b_c0, ref copyRow, 0);
+                        Vector512.StoreUnsafe(b_c1, ref copyRow, 16);
+                        Vector512.StoreUnsafe(b_c2, ref copyRow, 32);
+                        Vector512.StoreUnsafe(b_c3, ref copyRow, 48);
+                        copyRow = ref Unsafe.Add(ref copyRow, 64);
+                        Vector512<float> a_r0 = Vector512.Create(Unsafe.Add(ref aRow, k));
+                        acc_r0_c0 = Vector512.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
+                        acc_r0_c1 = Vector512.FusedMultiplyAdd(a_r0, b_c1, acc_r0_c1);
+                        acc_r0_c2 = Vector512.FusedMultiplyAdd(a_r0, b_c2, acc_r0_c2);
+                        acc_r0_c3 = Vector512.FusedMultiplyAdd(a_r0, b_c3, acc_r0_c3);
+                        Vector512<float> a_r1 = Vector512.Create(Unsafe.Add(ref aRow, k + 1536));
+                        acc_r1_c0 = Vector512.FusedMultiplyAdd(a_r1, b_c0, acc_r1_c0);
+                        acc_r1_c1 = Vector512.FusedMultiplyAdd(a_r1, b_c1, acc_r1_c1);
+                        acc_r1_c2 = Vector512.FusedMultiplyAdd(a_r1, b_c2, acc_r1_c2);
+                        acc_r1_c3 = Vector512.FusedMultiplyAdd(a_r1, b_c3, acc_r1_c3);
+                        Vector512<float> a_r2 = Vector512.Create(Unsafe.Add(ref aRow, k + 3072));
+                        acc_r2_c0 = Vector512.FusedMultiplyAdd(a_r2, b_c0, acc_r2_c0);
+                        acc_r2_c1 = Vector512.FusedMultiplyAdd(a_r2, b_c1, acc_r2_c1);
+                        acc_r2_c2 = Vector512.FusedMultiplyAdd(a_r2, b_c2, acc_r2_c2);
+                        acc_r2_c3 = Vector512.FusedMultiplyAdd(a_r2, b_c3, acc_r2_c3);
+                        Vector512<float> a_r3 = Vector512.Create(Unsafe.Add(ref aRow, k + 4608));
+                        acc_r3_c0 = Vector512.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
+                        acc_r3_c1 = Vector512.FusedMultiplyAdd(a_r3, b_c1, acc_r3_c1);
+                        acc_r3_c2 = Vector512.FusedMultiplyAdd(a_r3, b_c2, acc_r3_c2);
+                        acc_r3_c3 = Vector512.FusedMultiplyAdd(a_r3, b_c3, acc_r3_c3);
+                        bRow = ref Unsafe.Add(ref bRow, 384);
+                    }
+                    Vector512<float> b2_c0 = Vector512.LoadUnsafe(ref b2, (nuint)(col));
+                    Vector512<float> b2_c1 = Vector512.LoadUnsafe(ref b2, (nuint)(col + 16));
+                    Vector512<float> b2_c2 = Vector512.LoadUnsafe(ref b2, (nuint)(col + 32));
+                    Vector512<float> b2_c3 = Vector512.LoadUnsafe(ref b2, (nuint)(col + 48));
+                    Vector512.StoreUnsafe(acc_r0_c0 + b2_c0, ref y, (nuint)(col));
+                    Vector512.StoreUnsafe(acc_r0_c1 + b2_c1, ref y, (nuint)(col + 16));
+                    Vector512.StoreUnsafe(acc_r0_c2 + b2_c2, ref y, (nuint)(col + 32));
+                    Vector512.StoreUnsafe(acc_r0_c3 + b2_c3, ref y, (nuint)(col + 48));
+                    Vector512.StoreUnsafe(acc_r1_c0 + b2_c0, ref y, (nuint)(col + 384));
+                    Vector512.StoreUnsafe(acc_r1_c1 + b2_c1, ref y, (nuint)(col + 400));
+                    Vector512.StoreUnsafe(acc_r1_c2 + b2_c2, ref y, (nuint)(col + 416));
+                    Vector512.StoreUnsafe(acc_r1_c3 + b2_c3, ref y, (nuint)(col + 432));
+                    Vector512.StoreUnsafe(acc_r2_c0 + b2_c0, ref y, (nuint)(col + 768));
+                    Vector512.StoreUnsafe(acc_r2_c1 + b2_c1, ref y, (nuint)(col + 784));
+                    Vector512.StoreUnsafe(acc_r2_c2 + b2_c2, ref y, (nuint)(col + 800));
+                    Vector512.StoreUnsafe(acc_r2_c3 + b2_c3, ref y, (nuint)(col + 816));
+                    Vector512.StoreUnsafe(acc_r3_c0 + b2_c0, ref y, (nuint)(col + 1152));
+                    Vector512.StoreUnsafe(acc_r3_c1 + b2_c1, ref y, (nuint)(col + 1168));
+                    Vector512.StoreUnsafe(acc_r3_c2 + b2_c2, ref y, (nuint)(col + 1184));
+                    Vector512.StoreUnsafe(acc_r3_c3 + b2_c3, ref y, (nuint)(col + 1200));
+                    tile = 1;
                     panel = ref panelScratch;
                 }
-                for (int tile = 0; tile < fullTiles; tile++)
+                for (; tile < fullTiles; tile++)
                 {
                     Vector512<float> acc_r0_c0 = default, acc_r0_c1 = default, acc_r0_c2 = default, acc_r0_c3 = default;
                     Vector512<float> acc_r1_c0 = default, acc_r1_c1 = default, acc_r1_c2 = default, acc_r1_c3 = default;
@@ -523,13 +786,52 @@ namespace FixedShapeAttention.Generated
             for (int col = firstPanel * 16; col < (firstPanel + panelCount) * 16; col += 16)
             {
                 ref float panel = ref Unsafe.Add(ref w2, col * 1536);
+                int tile = 0;
                 if (!TWeights.IsPacked)
                 {
-                    PanelPacking.PackPanel(MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref w2, col), 589456),
-                        384, 1536, 16, MemoryMarshal.CreateSpan(ref panelScratch, 24576));
+                    // Row tile 0 reads the panel in place and stores it into the scratch as it goes; the tiles after it read the copy.
+                    Vector256<float> acc_r0_c0 = default, acc_r0_c1 = default;
+                    Vector256<float> acc_r1_c0 = default, acc_r1_c1 = default;
+                    Vector256<float> acc_r2_c0 = default, acc_r2_c1 = default;
+                    Vector256<float> acc_r3_c0 = default, acc_r3_c1 = default;
+                    ref float bRow = ref Unsafe.Add(ref w2, col);
+                    ref float aRow = ref hidden;
+                    ref float copyRow = ref panelScratch;
+                    for (nint k = 0; k < 1536; k++)
+                    {
+                        Vector256<float> b_c0 = Vector256.LoadUnsafe(ref bRow);
+                        Vector256<float> b_c1 = Vector256.LoadUnsafe(ref bRow, 8);
+                        Vector256.StoreUnsafe(b_c0, ref copyRow, 0);
+                        Vector256.StoreUnsafe(b_c1, ref copyRow, 8);
+                        copyRow = ref Unsafe.Add(ref copyRow, 16);
+                        Vector256<float> a_r0 = Vector256.Create(Unsafe.Add(ref aRow, k));
+                        acc_r0_c0 = Vector256.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
+                        acc_r0_c1 = Vector256.FusedMultiplyAdd(a_r0, b_c1, acc_r0_c1);
+                        Vector256<float> a_r1 = Vector256.Create(Unsafe.Add(ref aRow, k + 1536));
+                        acc_r1_c0 = Vector256.FusedMultiplyAdd(a_r1, b_c0, acc_r1_c0);
+                        acc_r1_c1 = Vector256.FusedMultiplyAdd(a_r1, b_c1, acc_r1_c1);
+                        Vector256<float> a_r2 = Vector256.Create(Unsafe.Add(ref aRow, k + 3072));
+                        acc_r2_c0 = Vector256.FusedMultiplyAdd(a_r2, b_c0, acc_r2_c0);
+                        acc_r2_c1 = Vector256.FusedMultiplyAdd(a_r2, b_c1, acc_r2_c1);
+                        Vector256<float> a_r3 = Vector256.Create(Unsafe.Add(ref aRow, k + 4608));
+                        acc_r3_c0 = Vector256.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
+                        acc_r3_c1 = Vector256.FusedMultiplyAdd(a_r3, b_c1, acc_r3_c1);
+                        bRow = ref Unsafe.Add(ref bRow, 384);
+                    }
+                    Vector256<float> b2_c0 = Vector256.LoadUnsafe(ref b2, (nuint)(col));
+                    Vector256<float> b2_c1 = Vector256.LoadUnsafe(ref b2, (nuint)(col + 8));
+                    Vector256.StoreUnsafe(acc_r0_c0 + b2_c0, ref y, (nuint)(col));
+                    Vector256.StoreUnsafe(acc_r0_c1 + b2_c1, ref y, (nuint)(col + 8));
+                    Vector256.StoreUnsafe(acc_r1_c0 + b2_c0, ref y, (nuint)(col + 384));
+                    Vector256.StoreUnsafe(acc_r1_c1 + b2_c1, ref y, (nuint)(col + 392));
+                    Vector256.StoreUnsafe(acc_r2_c0 + b2_c0, ref y, (nuint)(col + 768));
+                    Vector256.StoreUnsafe(acc_r2_c1 + b2_c1, ref y, (nuint)(col + 776));
+                    Vector256.StoreUnsafe(acc_r3_c0 + b2_c0, ref y, (nuint)(col + 1152));
+                    Vector256.StoreUnsafe(acc_r3_c1 + b2_c1, ref y, (nuint)(col + 1160));
+                    tile = 1;
                     panel = ref panelScratch;
                 }
-                for (int tile = 0; tile < fullTiles; tile++)
+                for (; tile < fullTiles; tile++)
                 {
                     Vector256<float> acc_r0_c0 = default, acc_r0_c1 = default;
                     Vector256<float> acc_r1_c0 = default, acc_r1_c1 = default;
@@ -578,13 +880,52 @@ namespace FixedShapeAttention.Generated
             for (int col = firstPanel * 8; col < (firstPanel + panelCount) * 8; col += 8)
             {
                 ref float panel = ref Unsafe.Add(ref w2, col * 1536);
+                int tile = 0;
                 if (!TWeights.IsPacked)
                 {
-                    PanelPacking.PackPanel(MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref w2, col), 589448),
-                        384, 1536, 8, MemoryMarshal.CreateSpan(ref panelScratch, 12288));
+                    // Row tile 0 reads the panel in place and stores it into the scratch as it goes; the tiles after it read the copy.
+                    Vector128<float> acc_r0_c0 = default, acc_r0_c1 = default;
+                    Vector128<float> acc_r1_c0 = default, acc_r1_c1 = default;
+                    Vector128<float> acc_r2_c0 = default, acc_r2_c1 = default;
+                    Vector128<float> acc_r3_c0 = default, acc_r3_c1 = default;
+                    ref float bRow = ref Unsafe.Add(ref w2, col);
+                    ref float aRow = ref hidden;
+                    ref float copyRow = ref panelScratch;
+                    for (nint k = 0; k < 1536; k++)
+                    {
+                        Vector128<float> b_c0 = Vector128.LoadUnsafe(ref bRow);
+                        Vector128<float> b_c1 = Vector128.LoadUnsafe(ref bRow, 4);
+                        Vector128.StoreUnsafe(b_c0, ref copyRow, 0);
+                        Vector128.StoreUnsafe(b_c1, ref copyRow, 4);
+                        copyRow = ref Unsafe.Add(ref copyRow, 8);
+                        Vector128<float> a_r0 = Vector128.Create(Unsafe.Add(ref aRow, k));
+                        acc_r0_c0 = Vector128.MultiplyAddEstimate(a_r0, b_c0, acc_r0_c0);
+                        acc_r0_c1 = Vector128.MultiplyAddEstimate(a_r0, b_c1, acc_r0_c1);
+                        Vector128<float> a_r1 = Vector128.Create(Unsafe.Add(ref aRow, k + 1536));
+                        acc_r1_c0 = Vector128.MultiplyAddEstimate(a_r1, b_c0, acc_r1_c0);
+                        acc_r1_c1 = Vector128.MultiplyAddEstimate(a_r1, b_c1, acc_r1_c1);
+                        Vector128<float> a_r2 = Vector128.Create(Unsafe.Add(ref aRow, k + 3072));
+                        acc_r2_c0 = Vector128.MultiplyAddEstimate(a_r2, b_c0, acc_r2_c0);
+                        acc_r2_c1 = Vector128.MultiplyAddEstimate(a_r2, b_c1, acc_r2_c1);
+                        Vector128<float> a_r3 = Vector128.Create(Unsafe.Add(ref aRow, k + 4608));
+                        acc_r3_c0 = Vector128.MultiplyAddEstimate(a_r3, b_c0, acc_r3_c0);
+                        acc_r3_c1 = Vector128.MultiplyAddEstimate(a_r3, b_c1, acc_r3_c1);
+                        bRow = ref Unsafe.Add(ref bRow, 384);
+                    }
+                    Vector128<float> b2_c0 = Vector128.LoadUnsafe(ref b2, (nuint)(col));
+                    Vector128<float> b2_c1 = Vector128.LoadUnsafe(ref b2, (nuint)(col + 4));
+                    Vector128.StoreUnsafe(acc_r0_c0 + b2_c0, ref y, (nuint)(col));
+                    Vector128.StoreUnsafe(acc_r0_c1 + b2_c1, ref y, (nuint)(col + 4));
+                    Vector128.StoreUnsafe(acc_r1_c0 + b2_c0, ref y, (nuint)(col + 384));
+                    Vector128.StoreUnsafe(acc_r1_c1 + b2_c1, ref y, (nuint)(col + 388));
+                    Vector128.StoreUnsafe(acc_r2_c0 + b2_c0, ref y, (nuint)(col + 768));
+                    Vector128.StoreUnsafe(acc_r2_c1 + b2_c1, ref y, (nuint)(col + 772));
+                    Vector128.StoreUnsafe(acc_r3_c0 + b2_c0, ref y, (nuint)(col + 1152));
+                    Vector128.StoreUnsafe(acc_r3_c1 + b2_c1, ref y, (nuint)(col + 1156));
+                    tile = 1;
                     panel = ref panelScratch;
                 }
-                for (int tile = 0; tile < fullTiles; tile++)
+                for (; tile < fullTiles; tile++)
                 {
                     Vector128<float> acc_r0_c0 = default, acc_r0_c1 = default;
                     Vector128<float> acc_r1_c0 = default, acc_r1_c1 = default;
@@ -633,13 +974,74 @@ namespace FixedShapeAttention.Generated
             for (int col = firstPanel * 4; col < (firstPanel + panelCount) * 4; col += 4)
             {
                 ref float panel = ref Unsafe.Add(ref w2, col * 1536);
+                int tile = 0;
                 if (!TWeights.IsPacked)
                 {
-                    PanelPacking.PackPanel(MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref w2, col), 589444),
-                        384, 1536, 4, MemoryMarshal.CreateSpan(ref panelScratch, 6144));
+                    // Row tile 0 reads the panel in place and stores it into the scratch as it goes; the tiles after it read the copy.
+                    float acc_r0_c0 = 0f, acc_r0_c1 = 0f, acc_r0_c2 = 0f, acc_r0_c3 = 0f;
+                    float acc_r1_c0 = 0f, acc_r1_c1 = 0f, acc_r1_c2 = 0f, acc_r1_c3 = 0f;
+                    float acc_r2_c0 = 0f, acc_r2_c1 = 0f, acc_r2_c2 = 0f, acc_r2_c3 = 0f;
+                    float acc_r3_c0 = 0f, acc_r3_c1 = 0f, acc_r3_c2 = 0f, acc_r3_c3 = 0f;
+                    ref float bRow = ref Unsafe.Add(ref w2, col);
+                    ref float aRow = ref hidden;
+                    ref float copyRow = ref panelScratch;
+                    for (nint k = 0; k < 1536; k++)
+                    {
+                        float b_c0 = bRow;
+                        float b_c1 = Unsafe.Add(ref bRow, 1);
+                        float b_c2 = Unsafe.Add(ref bRow, 2);
+                        float b_c3 = Unsafe.Add(ref bRow, 3);
+                        copyRow = b_c0;
+                        Unsafe.Add(ref copyRow, 1) = b_c1;
+                        Unsafe.Add(ref copyRow, 2) = b_c2;
+                        Unsafe.Add(ref copyRow, 3) = b_c3;
+                        copyRow = ref Unsafe.Add(ref copyRow, 4);
+                        float a_r0 = Unsafe.Add(ref aRow, k);
+                        acc_r0_c0 = a_r0 * b_c0 + acc_r0_c0;
+                        acc_r0_c1 = a_r0 * b_c1 + acc_r0_c1;
+                        acc_r0_c2 = a_r0 * b_c2 + acc_r0_c2;
+                        acc_r0_c3 = a_r0 * b_c3 + acc_r0_c3;
+                        float a_r1 = Unsafe.Add(ref aRow, k + 1536);
+                        acc_r1_c0 = a_r1 * b_c0 + acc_r1_c0;
+                        acc_r1_c1 = a_r1 * b_c1 + acc_r1_c1;
+                        acc_r1_c2 = a_r1 * b_c2 + acc_r1_c2;
+                        acc_r1_c3 = a_r1 * b_c3 + acc_r1_c3;
+                        float a_r2 = Unsafe.Add(ref aRow, k + 3072);
+                        acc_r2_c0 = a_r2 * b_c0 + acc_r2_c0;
+                        acc_r2_c1 = a_r2 * b_c1 + acc_r2_c1;
+                        acc_r2_c2 = a_r2 * b_c2 + acc_r2_c2;
+                        acc_r2_c3 = a_r2 * b_c3 + acc_r2_c3;
+                        float a_r3 = Unsafe.Add(ref aRow, k + 4608);
+                        acc_r3_c0 = a_r3 * b_c0 + acc_r3_c0;
+                        acc_r3_c1 = a_r3 * b_c1 + acc_r3_c1;
+                        acc_r3_c2 = a_r3 * b_c2 + acc_r3_c2;
+                        acc_r3_c3 = a_r3 * b_c3 + acc_r3_c3;
+                        bRow = ref Unsafe.Add(ref bRow, 384);
+                    }
+                    float b2_c0 = Unsafe.Add(ref b2, col);
+                    float b2_c1 = Unsafe.Add(ref b2, col + 1);
+                    float b2_c2 = Unsafe.Add(ref b2, col + 2);
+                    float b2_c3 = Unsafe.Add(ref b2, col + 3);
+                    Unsafe.Add(ref y, col) = acc_r0_c0 + b2_c0;
+                    Unsafe.Add(ref y, col + 1) = acc_r0_c1 + b2_c1;
+                    Unsafe.Add(ref y, col + 2) = acc_r0_c2 + b2_c2;
+                    Unsafe.Add(ref y, col + 3) = acc_r0_c3 + b2_c3;
+                    Unsafe.Add(ref y, col + 384) = acc_r1_c0 + b2_c0;
+                    Unsafe.Add(ref y, col + 385) = acc_r1_c1 + b2_c1;
+                    Unsafe.Add(ref y, col + 386) = acc_r1_c2 + b2_c2;
+                    Unsafe.Add(ref y, col + 387) = acc_r1_c3 + b2_c3;
+                    Unsafe.Add(ref y, col + 768) = acc_r2_c0 + b2_c0;
+                    Unsafe.Add(ref y, col + 769) = acc_r2_c1 + b2_c1;
+                    Unsafe.Add(ref y, col + 770) = acc_r2_c2 + b2_c2;
+                    Unsafe.Add(ref y, col + 771) = acc_r2_c3 + b2_c3;
+                    Unsafe.Add(ref y, col + 1152) = acc_r3_c0 + b2_c0;
+                    Unsafe.Add(ref y, col + 1153) = acc_r3_c1 + b2_c1;
+                    Unsafe.Add(ref y, col + 1154) = acc_r3_c2 + b2_c2;
+                    Unsafe.Add(ref y, col + 1155) = acc_r3_c3 + b2_c3;
+                    tile = 1;
                     panel = ref panelScratch;
                 }
-                for (int tile = 0; tile < fullTiles; tile++)
+                for (; tile < fullTiles; tile++)
                 {
                     float acc_r0_c0 = 0f, acc_r0_c1 = 0f, acc_r0_c2 = 0f, acc_r0_c3 = 0f;
                     float acc_r1_c0 = 0f, acc_r1_c1 = 0f, acc_r1_c2 = 0f, acc_r1_c3 = 0f;

@@ -22,10 +22,11 @@ namespace Demo
         /// the sequence uses it.</para>
         /// <para>Prepacked overload: PackProjection stores each column panel of W contiguously in the order the tile
         /// reads it; the same kernel body reads it there (bit-identical to the raw-span overload).</para>
-        /// <para>Plain arrays: each full column panel of W is copied into the worker's scratch just before its row
-        /// tiles, in the packed layout's order (packing on the fly: read in place, a B of 512 KiB or more touches new
-        /// lines and pages at every k step), so this overload reads B as the prepacked one does, with the same
-        /// multiply-adds in the same order.</para>
+        /// <para>Plain arrays: each full column panel of W is copied into the worker's scratch, in the packed layout's
+        /// order (packing on the fly: read in place, a B of 512 KiB or more touches new lines and pages at every k
+        /// step), so this overload reads B as the prepacked one does, with the same multiply-adds in the same order.
+        /// The chunk's first row tile makes the copy: it reads the panel in place for its own multiply-adds and stores
+        /// each vector as it loads it, so the copy hides behind them; the other row tiles read the copy.</para>
         /// <para>Row tail: 128 rows = 32 tiles of 4, no row tail.</para>
         /// <para>Scheduling: 4 chunks per sequence, each all 128 rows × a share of the column panels (so W is read once
         /// per sequence, not once per row block), 37_748_736 flops per sequence; below 250_000 flops per call every
@@ -139,13 +140,74 @@ namespace FixedShapeAttention.Generated
             for (int col = firstPanel * 64; col < (firstPanel + panelCount) * 64; col += 64)
             {
                 ref float panel = ref Unsafe.Add(ref w, col * 384);
+                int tile = 0;
                 if (!TWeights.IsPacked)
                 {
-                    PanelPacking.PackPanel(MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref w, col), 147136),
-                        384, 384, 64, MemoryMarshal.CreateSpan(ref panelScratch, 24576));
+                    // Row tile 0 reads the panel in place and stores it into the scratch as it goes; the tiles after it read the copy.
+                    Vector512<float> acc_r0_c0 = default, acc_r0_c1 = default, acc_r0_c2 = default, acc_r0_c3 = default;
+                    Vector512<float> acc_r1_c0 = default, acc_r1_c1 = default, acc_r1_c2 = default, acc_r1_c3 = default;
+                    Vector512<float> acc_r2_c0 = default, acc_r2_c1 = default, acc_r2_c2 = default, acc_r2_c3 = default;
+                    Vector512<float> acc_r3_c0 = default, acc_r3_c1 = default, acc_r3_c2 = default, acc_r3_c3 = default;
+                    ref float bRow = ref Unsafe.Add(ref w, col);
+                    ref float aRow = ref x;
+                    ref float copyRow = ref panelScratch;
+                    for (nint k = 0; k < 384; k++)
+                    {
+                        Vector512<float> b_c0 = Vector512.LoadUnsafe(ref bRow);
+                        Vector512<float> b_c1 = Vector512.LoadUnsafe(ref bRow, 16);
+                        Vector512<float> b_c2 = Vector512.LoadUnsafe(ref bRow, 32);
+                        Vector512<float> b_c3 = Vector512.LoadUnsafe(ref bRow, 48);
+                        Vector512.StoreUnsafe(b_c0, ref copyRow, 0);
+                        Vector512.StoreUnsafe(b_c1, ref copyRow, 16);
+                        Vector512.StoreUnsafe(b_c2, ref copyRow, 32);
+                        Vector512.StoreUnsafe(b_c3, ref copyRow, 48);
+                        copyRow = ref Unsafe.Add(ref copyRow, 64);
+                        Vector512<float> a_r0 = Vector512.Create(Unsafe.Add(ref aRow, k));
+                        acc_r0_c0 = Vector512.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
+                        acc_r0_c1 = Vector512.FusedMultiplyAdd(a_r0, b_c1, acc_r0_c1);
+                        acc_r0_c2 = Vector512.FusedMultiplyAdd(a_r0, b_c2, acc_r0_c2);
+                        acc_r0_c3 = Vector512.FusedMultiplyAdd(a_r0, b_c3, acc_r0_c3);
+                        Vector512<float> a_r1 = Vector512.Create(Unsafe.Add(ref aRow, k + 384));
+                        acc_r1_c0 = Vector512.FusedMultiplyAdd(a_r1, b_c0, acc_r1_c0);
+                        acc_r1_c1 = Vector512.FusedMultiplyAdd(a_r1, b_c1, acc_r1_c1);
+                        acc_r1_c2 = Vector512.FusedMultiplyAdd(a_r1, b_c2, acc_r1_c2);
+                        acc_r1_c3 = Vector512.FusedMultiplyAdd(a_r1, b_c3, acc_r1_c3);
+                        Vector512<float> a_r2 = Vector512.Create(Unsafe.Add(ref aRow, k + 768));
+                        acc_r2_c0 = Vector512.FusedMultiplyAdd(a_r2, b_c0, acc_r2_c0);
+                        acc_r2_c1 = Vector512.FusedMultiplyAdd(a_r2, b_c1, acc_r2_c1);
+                        acc_r2_c2 = Vector512.FusedMultiplyAdd(a_r2, b_c2, acc_r2_c2);
+                        acc_r2_c3 = Vector512.FusedMultiplyAdd(a_r2, b_c3, acc_r2_c3);
+                        Vector512<float> a_r3 = Vector512.Create(Unsafe.Add(ref aRow, k + 1152));
+                        acc_r3_c0 = Vector512.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
+                        acc_r3_c1 = Vector512.FusedMultiplyAdd(a_r3, b_c1, acc_r3_c1);
+                        acc_r3_c2 = Vector512.FusedMultiplyAdd(a_r3, b_c2, acc_r3_c2);
+                        acc_r3_c3 = Vector512.FusedMultiplyAdd(a_r3, b_c3, acc_r3_c3);
+                        bRow = ref Unsafe.Add(ref bRow, 384);
+                    }
+                    Vector512<float> bias_c0 = Vector512.LoadUnsafe(ref bias, (nuint)(col));
+                    Vector512<float> bias_c1 = Vector512.LoadUnsafe(ref bias, (nuint)(col + 16));
+                    Vector512<float> bias_c2 = Vector512.LoadUnsafe(ref bias, (nuint)(col + 32));
+                    Vector512<float> bias_c3 = Vector512.LoadUnsafe(ref bias, (nuint)(col + 48));
+                    Vector512.StoreUnsafe(acc_r0_c0 + bias_c0, ref y, (nuint)(col));
+                    Vector512.StoreUnsafe(acc_r0_c1 + bias_c1, ref y, (nuint)(col + 16));
+                    Vector512.StoreUnsafe(acc_r0_c2 + bias_c2, ref y, (nuint)(col + 32));
+                    Vector512.StoreUnsafe(acc_r0_c3 + bias_c3, ref y, (nuint)(col + 48));
+                    Vector512.StoreUnsafe(acc_r1_c0 + bias_c0, ref y, (nuint)(col + 384));
+                    Vector512.StoreUnsafe(acc_r1_c1 + bias_c1, ref y, (nuint)(col + 400));
+                    Vector512.StoreUnsafe(acc_r1_c2 + bias_c2, ref y, (nuint)(col + 416));
+                    Vector512.StoreUnsafe(acc_r1_c3 + bias_c3, ref y, (nuint)(col + 432));
+                    Vector512.StoreUnsafe(acc_r2_c0 + bias_c0, ref y, (nuint)(col + 768));
+                    Vector512.StoreUnsafe(acc_r2_c1 + bias_c1, ref y, (nuint)(col + 784));
+                    Vector512.StoreUnsafe(acc_r2_c2 + bias_c2, ref y, (nuint)(col + 800));
+                    Vector512.StoreUnsafe(acc_r2_c3 + bias_c3, ref y, (nuint)(col + 816));
+                    Vector512.StoreUnsafe(acc_r3_c0 + bias_c0, ref y, (nuint)(col + 1152));
+                    Vector512.StoreUnsafe(acc_r3_c1 + bias_c1, ref y, (nuint)(col + 1168));
+                    Vector512.StoreUnsafe(acc_r3_c2 + bias_c2, ref y, (nuint)(col + 1184));
+                    Vector512.StoreUnsafe(acc_r3_c3 + bias_c3, ref y, (nuint)(col + 1200));
+                    tile = 1;
                     panel = ref panelScratch;
                 }
-                for (int tile = 0; tile < fullTiles; tile++)
+                for (; tile < fullTiles; tile++)
                 {
                     Vector512<float> acc_r0_c0 = default, acc_r0_c1 = default, acc_r0_c2 = default, acc_r0_c3 = default;
                     Vector512<float> acc_r1_c0 = default, acc_r1_c1 = default, acc_r1_c2 = default, acc_r1_c3 = default;
@@ -215,13 +277,52 @@ namespace FixedShapeAttention.Generated
             for (int col = firstPanel * 16; col < (firstPanel + panelCount) * 16; col += 16)
             {
                 ref float panel = ref Unsafe.Add(ref w, col * 384);
+                int tile = 0;
                 if (!TWeights.IsPacked)
                 {
-                    PanelPacking.PackPanel(MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref w, col), 147088),
-                        384, 384, 16, MemoryMarshal.CreateSpan(ref panelScratch, 6144));
+                    // Row tile 0 reads the panel in place and stores it into the scratch as it goes; the tiles after it read the copy.
+                    Vector256<float> acc_r0_c0 = default, acc_r0_c1 = default;
+                    Vector256<float> acc_r1_c0 = default, acc_r1_c1 = default;
+                    Vector256<float> acc_r2_c0 = default, acc_r2_c1 = default;
+                    Vector256<float> acc_r3_c0 = default, acc_r3_c1 = default;
+                    ref float bRow = ref Unsafe.Add(ref w, col);
+                    ref float aRow = ref x;
+                    ref float copyRow = ref panelScratch;
+                    for (nint k = 0; k < 384; k++)
+                    {
+                        Vector256<float> b_c0 = Vector256.LoadUnsafe(ref bRow);
+                        Vector256<float> b_c1 = Vector256.LoadUnsafe(ref bRow, 8);
+                        Vector256.StoreUnsafe(b_c0, ref copyRow, 0);
+                        Vector256.StoreUnsafe(b_c1, ref copyRow, 8);
+                        copyRow = ref Unsafe.Add(ref copyRow, 16);
+                        Vector256<float> a_r0 = Vector256.Create(Unsafe.Add(ref aRow, k));
+                        acc_r0_c0 = Vector256.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
+                        acc_r0_c1 = Vector256.FusedMultiplyAdd(a_r0, b_c1, acc_r0_c1);
+                        Vector256<float> a_r1 = Vector256.Create(Unsafe.Add(ref aRow, k + 384));
+                        acc_r1_c0 = Vector256.FusedMultiplyAdd(a_r1, b_c0, acc_r1_c0);
+                        acc_r1_c1 = Vector256.FusedMultiplyAdd(a_r1, b_c1, acc_r1_c1);
+                        Vector256<float> a_r2 = Vector256.Create(Unsafe.Add(ref aRow, k + 768));
+                        acc_r2_c0 = Vector256.FusedMultiplyAdd(a_r2, b_c0, acc_r2_c0);
+                        acc_r2_c1 = Vector256.FusedMultiplyAdd(a_r2, b_c1, acc_r2_c1);
+                        Vector256<float> a_r3 = Vector256.Create(Unsafe.Add(ref aRow, k + 1152));
+                        acc_r3_c0 = Vector256.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
+                        acc_r3_c1 = Vector256.FusedMultiplyAdd(a_r3, b_c1, acc_r3_c1);
+                        bRow = ref Unsafe.Add(ref bRow, 384);
+                    }
+                    Vector256<float> bias_c0 = Vector256.LoadUnsafe(ref bias, (nuint)(col));
+                    Vector256<float> bias_c1 = Vector256.LoadUnsafe(ref bias, (nuint)(col + 8));
+                    Vector256.StoreUnsafe(acc_r0_c0 + bias_c0, ref y, (nuint)(col));
+                    Vector256.StoreUnsafe(acc_r0_c1 + bias_c1, ref y, (nuint)(col + 8));
+                    Vector256.StoreUnsafe(acc_r1_c0 + bias_c0, ref y, (nuint)(col + 384));
+                    Vector256.StoreUnsafe(acc_r1_c1 + bias_c1, ref y, (nuint)(col + 392));
+                    Vector256.StoreUnsafe(acc_r2_c0 + bias_c0, ref y, (nuint)(col + 768));
+                    Vector256.StoreUnsafe(acc_r2_c1 + bias_c1, ref y, (nuint)(col + 776));
+                    Vector256.StoreUnsafe(acc_r3_c0 + bias_c0, ref y, (nuint)(col + 1152));
+                    Vector256.StoreUnsafe(acc_r3_c1 + bias_c1, ref y, (nuint)(col + 1160));
+                    tile = 1;
                     panel = ref panelScratch;
                 }
-                for (int tile = 0; tile < fullTiles; tile++)
+                for (; tile < fullTiles; tile++)
                 {
                     Vector256<float> acc_r0_c0 = default, acc_r0_c1 = default;
                     Vector256<float> acc_r1_c0 = default, acc_r1_c1 = default;
@@ -271,13 +372,52 @@ namespace FixedShapeAttention.Generated
             for (int col = firstPanel * 8; col < (firstPanel + panelCount) * 8; col += 8)
             {
                 ref float panel = ref Unsafe.Add(ref w, col * 384);
+                int tile = 0;
                 if (!TWeights.IsPacked)
                 {
-                    PanelPacking.PackPanel(MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref w, col), 147080),
-                        384, 384, 8, MemoryMarshal.CreateSpan(ref panelScratch, 3072));
+                    // Row tile 0 reads the panel in place and stores it into the scratch as it goes; the tiles after it read the copy.
+                    Vector128<float> acc_r0_c0 = default, acc_r0_c1 = default;
+                    Vector128<float> acc_r1_c0 = default, acc_r1_c1 = default;
+                    Vector128<float> acc_r2_c0 = default, acc_r2_c1 = default;
+                    Vector128<float> acc_r3_c0 = default, acc_r3_c1 = default;
+                    ref float bRow = ref Unsafe.Add(ref w, col);
+                    ref float aRow = ref x;
+                    ref float copyRow = ref panelScratch;
+                    for (nint k = 0; k < 384; k++)
+                    {
+                        Vector128<float> b_c0 = Vector128.LoadUnsafe(ref bRow);
+                        Vector128<float> b_c1 = Vector128.LoadUnsafe(ref bRow, 4);
+                        Vector128.StoreUnsafe(b_c0, ref copyRow, 0);
+                        Vector128.StoreUnsafe(b_c1, ref copyRow, 4);
+                        copyRow = ref Unsafe.Add(ref copyRow, 8);
+                        Vector128<float> a_r0 = Vector128.Create(Unsafe.Add(ref aRow, k));
+                        acc_r0_c0 = Vector128.MultiplyAddEstimate(a_r0, b_c0, acc_r0_c0);
+                        acc_r0_c1 = Vector128.MultiplyAddEstimate(a_r0, b_c1, acc_r0_c1);
+                        Vector128<float> a_r1 = Vector128.Create(Unsafe.Add(ref aRow, k + 384));
+                        acc_r1_c0 = Vector128.MultiplyAddEstimate(a_r1, b_c0, acc_r1_c0);
+                        acc_r1_c1 = Vector128.MultiplyAddEstimate(a_r1, b_c1, acc_r1_c1);
+                        Vector128<float> a_r2 = Vector128.Create(Unsafe.Add(ref aRow, k + 768));
+                        acc_r2_c0 = Vector128.MultiplyAddEstimate(a_r2, b_c0, acc_r2_c0);
+                        acc_r2_c1 = Vector128.MultiplyAddEstimate(a_r2, b_c1, acc_r2_c1);
+                        Vector128<float> a_r3 = Vector128.Create(Unsafe.Add(ref aRow, k + 1152));
+                        acc_r3_c0 = Vector128.MultiplyAddEstimate(a_r3, b_c0, acc_r3_c0);
+                        acc_r3_c1 = Vector128.MultiplyAddEstimate(a_r3, b_c1, acc_r3_c1);
+                        bRow = ref Unsafe.Add(ref bRow, 384);
+                    }
+                    Vector128<float> bias_c0 = Vector128.LoadUnsafe(ref bias, (nuint)(col));
+                    Vector128<float> bias_c1 = Vector128.LoadUnsafe(ref bias, (nuint)(col + 4));
+                    Vector128.StoreUnsafe(acc_r0_c0 + bias_c0, ref y, (nuint)(col));
+                    Vector128.StoreUnsafe(acc_r0_c1 + bias_c1, ref y, (nuint)(col + 4));
+                    Vector128.StoreUnsafe(acc_r1_c0 + bias_c0, ref y, (nuint)(col + 384));
+                    Vector128.StoreUnsafe(acc_r1_c1 + bias_c1, ref y, (nuint)(col + 388));
+                    Vector128.StoreUnsafe(acc_r2_c0 + bias_c0, ref y, (nuint)(col + 768));
+                    Vector128.StoreUnsafe(acc_r2_c1 + bias_c1, ref y, (nuint)(col + 772));
+                    Vector128.StoreUnsafe(acc_r3_c0 + bias_c0, ref y, (nuint)(col + 1152));
+                    Vector128.StoreUnsafe(acc_r3_c1 + bias_c1, ref y, (nuint)(col + 1156));
+                    tile = 1;
                     panel = ref panelScratch;
                 }
-                for (int tile = 0; tile < fullTiles; tile++)
+                for (; tile < fullTiles; tile++)
                 {
                     Vector128<float> acc_r0_c0 = default, acc_r0_c1 = default;
                     Vector128<float> acc_r1_c0 = default, acc_r1_c1 = default;
@@ -327,13 +467,74 @@ namespace FixedShapeAttention.Generated
             for (int col = firstPanel * 4; col < (firstPanel + panelCount) * 4; col += 4)
             {
                 ref float panel = ref Unsafe.Add(ref w, col * 384);
+                int tile = 0;
                 if (!TWeights.IsPacked)
                 {
-                    PanelPacking.PackPanel(MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref w, col), 147076),
-                        384, 384, 4, MemoryMarshal.CreateSpan(ref panelScratch, 1536));
+                    // Row tile 0 reads the panel in place and stores it into the scratch as it goes; the tiles after it read the copy.
+                    float acc_r0_c0 = 0f, acc_r0_c1 = 0f, acc_r0_c2 = 0f, acc_r0_c3 = 0f;
+                    float acc_r1_c0 = 0f, acc_r1_c1 = 0f, acc_r1_c2 = 0f, acc_r1_c3 = 0f;
+                    float acc_r2_c0 = 0f, acc_r2_c1 = 0f, acc_r2_c2 = 0f, acc_r2_c3 = 0f;
+                    float acc_r3_c0 = 0f, acc_r3_c1 = 0f, acc_r3_c2 = 0f, acc_r3_c3 = 0f;
+                    ref float bRow = ref Unsafe.Add(ref w, col);
+                    ref float aRow = ref x;
+                    ref float copyRow = ref panelScratch;
+                    for (nint k = 0; k < 384; k++)
+                    {
+                        float b_c0 = bRow;
+                        float b_c1 = Unsafe.Add(ref bRow, 1);
+                        float b_c2 = Unsafe.Add(ref bRow, 2);
+                        float b_c3 = Unsafe.Add(ref bRow, 3);
+                        copyRow = b_c0;
+                        Unsafe.Add(ref copyRow, 1) = b_c1;
+                        Unsafe.Add(ref copyRow, 2) = b_c2;
+                        Unsafe.Add(ref copyRow, 3) = b_c3;
+                        copyRow = ref Unsafe.Add(ref copyRow, 4);
+                        float a_r0 = Unsafe.Add(ref aRow, k);
+                        acc_r0_c0 = a_r0 * b_c0 + acc_r0_c0;
+                        acc_r0_c1 = a_r0 * b_c1 + acc_r0_c1;
+                        acc_r0_c2 = a_r0 * b_c2 + acc_r0_c2;
+                        acc_r0_c3 = a_r0 * b_c3 + acc_r0_c3;
+                        float a_r1 = Unsafe.Add(ref aRow, k + 384);
+                        acc_r1_c0 = a_r1 * b_c0 + acc_r1_c0;
+                        acc_r1_c1 = a_r1 * b_c1 + acc_r1_c1;
+                        acc_r1_c2 = a_r1 * b_c2 + acc_r1_c2;
+                        acc_r1_c3 = a_r1 * b_c3 + acc_r1_c3;
+                        float a_r2 = Unsafe.Add(ref aRow, k + 768);
+                        acc_r2_c0 = a_r2 * b_c0 + acc_r2_c0;
+                        acc_r2_c1 = a_r2 * b_c1 + acc_r2_c1;
+                        acc_r2_c2 = a_r2 * b_c2 + acc_r2_c2;
+                        acc_r2_c3 = a_r2 * b_c3 + acc_r2_c3;
+                        float a_r3 = Unsafe.Add(ref aRow, k + 1152);
+                        acc_r3_c0 = a_r3 * b_c0 + acc_r3_c0;
+                        acc_r3_c1 = a_r3 * b_c1 + acc_r3_c1;
+                        acc_r3_c2 = a_r3 * b_c2 + acc_r3_c2;
+                        acc_r3_c3 = a_r3 * b_c3 + acc_r3_c3;
+                        bRow = ref Unsafe.Add(ref bRow, 384);
+                    }
+                    float bias_c0 = Unsafe.Add(ref bias, col);
+                    float bias_c1 = Unsafe.Add(ref bias, col + 1);
+                    float bias_c2 = Unsafe.Add(ref bias, col + 2);
+                    float bias_c3 = Unsafe.Add(ref bias, col + 3);
+                    Unsafe.Add(ref y, col) = acc_r0_c0 + bias_c0;
+                    Unsafe.Add(ref y, col + 1) = acc_r0_c1 + bias_c1;
+                    Unsafe.Add(ref y, col + 2) = acc_r0_c2 + bias_c2;
+                    Unsafe.Add(ref y, col + 3) = acc_r0_c3 + bias_c3;
+                    Unsafe.Add(ref y, col + 384) = acc_r1_c0 + bias_c0;
+                    Unsafe.Add(ref y, col + 385) = acc_r1_c1 + bias_c1;
+                    Unsafe.Add(ref y, col + 386) = acc_r1_c2 + bias_c2;
+                    Unsafe.Add(ref y, col + 387) = acc_r1_c3 + bias_c3;
+                    Unsafe.Add(ref y, col + 768) = acc_r2_c0 + bias_c0;
+                    Unsafe.Add(ref y, col + 769) = acc_r2_c1 + bias_c1;
+                    Unsafe.Add(ref y, col + 770) = acc_r2_c2 + bias_c2;
+                    Unsafe.Add(ref y, col + 771) = acc_r2_c3 + bias_c3;
+                    Unsafe.Add(ref y, col + 1152) = acc_r3_c0 + bias_c0;
+                    Unsafe.Add(ref y, col + 1153) = acc_r3_c1 + bias_c1;
+                    Unsafe.Add(ref y, col + 1154) = acc_r3_c2 + bias_c2;
+                    Unsafe.Add(ref y, col + 1155) = acc_r3_c3 + bias_c3;
+                    tile = 1;
                     panel = ref panelScratch;
                 }
-                for (int tile = 0; tile < fullTiles; tile++)
+                for (; tile < fullTiles; tile++)
                 {
                     float acc_r0_c0 = 0f, acc_r0_c1 = 0f, acc_r0_c2 = 0f, acc_r0_c3 = 0f;
                     float acc_r1_c0 = 0f, acc_r1_c1 = 0f, acc_r1_c2 = 0f, acc_r1_c3 = 0f;
