@@ -13,11 +13,7 @@ public static partial class KernelArguments
         int sequenceLength, int embeddingDim, int heads)
     {
         int batch = ValidateAttention(q, k, v, output, sequenceLength, embeddingDim);
-        ValidateLogSumExp(logSumExp, nameof(logSumExp), batch, sequenceLength, heads);
-        NotOverlapping(logSumExp, nameof(logSumExp), q, nameof(q));
-        NotOverlapping(logSumExp, nameof(logSumExp), k, nameof(k));
-        NotOverlapping(logSumExp, nameof(logSumExp), v, nameof(v));
-        NotOverlapping(logSumExp, nameof(logSumExp), output, nameof(output));
+        LogSumExpApart(logSumExp, batch, sequenceLength, heads, q, k, v, output);
         return batch;
     }
 
@@ -29,12 +25,20 @@ public static partial class KernelArguments
         int sequenceLength, int embeddingDim, int heads, int keyValueDim)
     {
         int batch = ValidateAttention(q, k, v, output, sequenceLength, embeddingDim, keyValueDim);
+        LogSumExpApart(logSumExp, batch, sequenceLength, heads, q, k, v, output);
+        return batch;
+    }
+
+    /// <summary>The training forward pass's log-sum-exps: batch × heads × sequenceLength floats, apart from every other span.</summary>
+    private static void LogSumExpApart(
+        Span<float> logSumExp, int batch, int sequenceLength, int heads, ReadOnlySpan<float> q, ReadOnlySpan<float> k, ReadOnlySpan<float> v,
+        ReadOnlySpan<float> output)
+    {
         ValidateLogSumExp(logSumExp, nameof(logSumExp), batch, sequenceLength, heads);
         NotOverlapping(logSumExp, nameof(logSumExp), q, nameof(q));
         NotOverlapping(logSumExp, nameof(logSumExp), k, nameof(k));
         NotOverlapping(logSumExp, nameof(logSumExp), v, nameof(v));
         NotOverlapping(logSumExp, nameof(logSumExp), output, nameof(output));
-        return batch;
     }
 
     /// <summary>Checks the spans of an attention backward pass and returns the batch size.</summary>
