@@ -13,9 +13,9 @@
 // Accuracy and determinism: in Multiply every output is Σ_k x[r,k]·W[k,j] in k order in one FMA chain from zero, then
 // + bias, the operations of PanelGemm's vector lanes followed by AddBias, so a decode step's projections are the same
 // bits as a prefill's and as the training forward's. In MultiplyTransposed every output is a vector FMA chain over k,
-// its lanes summed in double in lane order, then the FMA chain of k's scalar tail. Which chunk or thread computes a
-// column, and how many rows share the call, never changes those operations: results are bit-identical for every
-// degree of parallelism and every batch.
+// its lanes summed in float by halves (a fixed tree: widening to double cost more than the head's loads), then the
+// FMA chain of k's scalar tail. Which chunk or thread computes a column, and how many rows share the call, never
+// changes those operations: results are bit-identical for every degree of parallelism and every batch.
 
 using System;
 using System.Runtime.Intrinsics;
@@ -338,10 +338,10 @@ internal static unsafe class FewRowGemm
             y[4] = Tail(c4, x, w4, body); y[5] = Tail(c5, x, w5, body); y[6] = Tail(c6, x, w6, body); y[7] = Tail(c7, x, w7, body);
         }
 
-        /// <summary>The lanes summed in double in lane order, then k's scalar tail in one FMA chain.</summary>
+        /// <summary>The lanes summed by halves, then k's scalar tail in one FMA chain.</summary>
         private float Tail(TVec acc, float* x, float* w, int body)
         {
-            float sum = (float)TOps.SumAcrossAsDouble(acc);
+            float sum = TOps.SumAcrossByHalves(acc);
             for (int kk = body; kk < k; kk++)
                 sum = MathF.FusedMultiplyAdd(x[kk], w[kk], sum);
             return sum;

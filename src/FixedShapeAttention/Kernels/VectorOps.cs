@@ -45,6 +45,10 @@ internal unsafe interface IVectorOps<TVec>
     /// <summary>The sum of the lanes, each widened to double first (lane order, so it is deterministic).</summary>
     static abstract double SumAcrossAsDouble(TVec x);
 
+    /// <summary>The sum of the lanes in float, halves folded first (upper half onto lower, down to 128 bits, then
+    /// <see cref="Vector128.Sum{T}(Vector128{T})"/>): a fixed tree, so it is deterministic, and cheaper than widening.</summary>
+    static abstract float SumAcrossByHalves(TVec x);
+
     /// <summary>
     /// Adds the lanes of <paramref name="x"/>, widened to double, lane by lane into <see cref="Count"/> running double sums
     /// (the lower half's lanes, then the upper half's): the softmax's block sums, kept as the generated softmax keeps
@@ -101,6 +105,9 @@ internal readonly unsafe struct Vector512Ops : IVectorOps<Vector512<float>>
     public static double SumAcrossAsDouble(Vector512<float> x) => Vector512.Sum(Vector512.WidenLower(x)) + Vector512.Sum(Vector512.WidenUpper(x));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float SumAcrossByHalves(Vector512<float> x) => Vector256Ops.SumAcrossByHalves(x.GetLower() + x.GetUpper());
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void AccumulateWidened(Vector512<float> x, double* sums)
     {
         (Vector512.Load(sums) + Vector512.WidenLower(x)).Store(sums);
@@ -153,6 +160,9 @@ internal readonly unsafe struct Vector256Ops : IVectorOps<Vector256<float>>
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static double SumAcrossAsDouble(Vector256<float> x) => Vector256.Sum(Vector256.WidenLower(x)) + Vector256.Sum(Vector256.WidenUpper(x));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float SumAcrossByHalves(Vector256<float> x) => Vector128Ops.SumAcrossByHalves(x.GetLower() + x.GetUpper());
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void AccumulateWidened(Vector256<float> x, double* sums)
@@ -210,6 +220,9 @@ internal readonly unsafe struct Vector128Ops : IVectorOps<Vector128<float>>
     public static double SumAcrossAsDouble(Vector128<float> x) => Vector128.Sum(Vector128.WidenLower(x)) + Vector128.Sum(Vector128.WidenUpper(x));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float SumAcrossByHalves(Vector128<float> x) => Vector128.Sum(x);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void AccumulateWidened(Vector128<float> x, double* sums)
     {
         (Vector128.Load(sums) + Vector128.WidenLower(x)).Store(sums);
@@ -263,6 +276,8 @@ internal readonly unsafe struct ScalarOps : IVectorOps<float>
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static double SumAcrossAsDouble(float x) => x;
+
+    public static float SumAcrossByHalves(float x) => x;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void AccumulateWidened(float x, double* sums) => *sums += x;
