@@ -54,7 +54,7 @@ public static class AttentionGradientRow
         float lse2 = (float)(logSumExp * Log2E);
         ref float s = ref MemoryMarshal.GetReference(scores);
         ref float g = ref MemoryMarshal.GetReference(gradients);
-        int j = 0;
+        int j = 0, zeroFrom = visible;
         if (Vector512.IsHardwareAccelerated && scores.Length >= Vector512<float>.Count)
         {
             var lse = Vector512.Create(lse2);
@@ -67,19 +67,25 @@ public static class AttentionGradientRow
                 (p * Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref g, (nuint)j), ln2, -d)).StoreUnsafe(ref g, (nuint)j);
             }
 
-            if (j < visible)
+            if (j < visible && j <= scores.Length - Vector512<float>.Count)
             {
-                // The row's last keys as one whole vector, its lanes from visible on set to 0: a scalar 2^x per key here
-                // (float.Exp2, a library call) took a sixth of the backward head at 128 causal rows. The vector ends inside
-                // the row (or is moved back to its end), and lanes past visible read values that are discarded.
-                int start = Math.Min(j, scores.Length - Vector512<float>.Count);
-                var keep = Vector512.LessThan(Vector512.CreateSequence(start, 1), Vector512.Create(visible)).AsSingle()
-                    & Vector512.GreaterThanOrEqual(Vector512.CreateSequence(start, 1), Vector512.Create(j)).AsSingle();
-                var p = ExpOperator.Exp2BelowOverflow(Vector512.LoadUnsafe(ref s, (nuint)start) - lse);
-                var dS = p * Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref g, (nuint)start), ln2, -d);
-                Vector512.ConditionalSelect(keep, p, Vector512.LoadUnsafe(ref s, (nuint)start)).StoreUnsafe(ref s, (nuint)start);
-                Vector512.ConditionalSelect(keep, dS, Vector512.LoadUnsafe(ref g, (nuint)start)).StoreUnsafe(ref g, (nuint)start);
+                // The row's last keys as one whole vector whose lanes from visible on get 0: a scalar 2^x per key here
+                // (float.Exp2, a library call) took a sixth of the backward head at 128 causal rows. Lanes past visible
+                // compute from whatever the row holds there, and are discarded.
+                var keep = Vector512.LessThan(Vector512.CreateSequence(j, 1), Vector512.Create(visible)).AsSingle();
+                var p = ExpOperator.Exp2BelowOverflow(Vector512.LoadUnsafe(ref s, (nuint)j) - lse);
+                var dS = p * Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref g, (nuint)j), ln2, -d);
+                (keep & p).StoreUnsafe(ref s, (nuint)j);
+                (keep & dS).StoreUnsafe(ref g, (nuint)j);
                 j = visible;
+                zeroFrom = (visible + Vector512<float>.Count - 1) & -Vector512<float>.Count;
+            }
+
+            // The zeros as whole vectors: two Span.Clear calls per row cost more than the stores.
+            for (; zeroFrom <= scores.Length - Vector512<float>.Count; zeroFrom += Vector512<float>.Count)
+            {
+                Vector512<float>.Zero.StoreUnsafe(ref s, (nuint)zeroFrom);
+                Vector512<float>.Zero.StoreUnsafe(ref g, (nuint)zeroFrom);
             }
         }
         else if (Vector256.IsHardwareAccelerated && scores.Length >= Vector256<float>.Count)
@@ -94,17 +100,22 @@ public static class AttentionGradientRow
                 (p * Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref g, (nuint)j), ln2, -d)).StoreUnsafe(ref g, (nuint)j);
             }
 
-            if (j < visible)
+            if (j < visible && j <= scores.Length - Vector256<float>.Count)
             {
                 // As the Vector512 branch: the last keys as one masked vector instead of a scalar 2^x per key.
-                int start = Math.Min(j, scores.Length - Vector256<float>.Count);
-                var keep = Vector256.LessThan(Vector256.CreateSequence(start, 1), Vector256.Create(visible)).AsSingle()
-                    & Vector256.GreaterThanOrEqual(Vector256.CreateSequence(start, 1), Vector256.Create(j)).AsSingle();
-                var p = ExpOperator.Exp2BelowOverflow(Vector256.LoadUnsafe(ref s, (nuint)start) - lse);
-                var dS = p * Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref g, (nuint)start), ln2, -d);
-                Vector256.ConditionalSelect(keep, p, Vector256.LoadUnsafe(ref s, (nuint)start)).StoreUnsafe(ref s, (nuint)start);
-                Vector256.ConditionalSelect(keep, dS, Vector256.LoadUnsafe(ref g, (nuint)start)).StoreUnsafe(ref g, (nuint)start);
+                var keep = Vector256.LessThan(Vector256.CreateSequence(j, 1), Vector256.Create(visible)).AsSingle();
+                var p = ExpOperator.Exp2BelowOverflow(Vector256.LoadUnsafe(ref s, (nuint)j) - lse);
+                var dS = p * Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref g, (nuint)j), ln2, -d);
+                (keep & p).StoreUnsafe(ref s, (nuint)j);
+                (keep & dS).StoreUnsafe(ref g, (nuint)j);
                 j = visible;
+                zeroFrom = (visible + Vector256<float>.Count - 1) & -Vector256<float>.Count;
+            }
+
+            for (; zeroFrom <= scores.Length - Vector256<float>.Count; zeroFrom += Vector256<float>.Count)
+            {
+                Vector256<float>.Zero.StoreUnsafe(ref s, (nuint)zeroFrom);
+                Vector256<float>.Zero.StoreUnsafe(ref g, (nuint)zeroFrom);
             }
         }
 
@@ -115,8 +126,8 @@ public static class AttentionGradientRow
             Unsafe.Add(ref g, j) = p * (Unsafe.Add(ref g, j) * Ln2 - scaledDelta);
         }
 
-        scores[visible..].Clear();
-        gradients[visible..].Clear();
+        scores[zeroFrom..].Clear();
+        gradients[zeroFrom..].Clear();
     }
 
     /// <summary>
