@@ -191,12 +191,13 @@ internal static class TrainingGemms
             PeerGpt.AttentionBackward(q, k, v, o, lse, dO, dQ, dK, dV, 1);
         }
 
-        double forward = c.Layers * Seconds(() => PeerGpt.AttentionForTraining(q, k, v, o, lse, 1));
-        double backward = c.Layers * Seconds(() => PeerGpt.AttentionBackward(q, k, v, o, lse, dO, dQ, dK, dV, 1));
+        // The fastest of the seven timings, not the median: the other core's work (builds, the lead's runs) only adds time.
+        double forward = c.Layers * Seconds(() => PeerGpt.AttentionForTraining(q, k, v, o, lse, 1), fastest: true);
+        double backward = c.Layers * Seconds(() => PeerGpt.AttentionBackward(q, k, v, o, lse, dO, dQ, dK, dV, 1), fastest: true);
         double forwardRate = 2 * c.Layers * product / forward / 1e9, backwardRate = 5 * c.Layers * product / backward / 1e9;
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"FP32 FMA peak ({width}): {peak1:0.0} GFLOP/s on one thread"));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"Attention (generated for PeerGpt, {c.Layers} layers, one thread): forward {forward * 1e3:0.00} ms ({forwardRate:0.0} GFLOP/s causal, {forwardRate / peak1:P0}), " +
+            $"Attention (generated for PeerGpt, {c.Layers} layers, one thread, fastest of {Repeats}): forward {forward * 1e3:0.00} ms ({forwardRate:0.0} GFLOP/s causal, {forwardRate / peak1:P0}), " +
             $"backward {backward * 1e3:0.00} ms ({backwardRate:0.0} GFLOP/s causal, {backwardRate / peak1:P0}), together {(forward + backward) * 1e3:0.00} ms"));
     }
 
@@ -220,8 +221,8 @@ internal static class TrainingGemms
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{steps} one-thread steps: {clock.Elapsed.TotalMilliseconds / steps:0.0} ms each"));
     }
 
-    /// <summary>The median over <see cref="Repeats"/> timings of enough calls for 100 ms, after a warm-up of the same.</summary>
-    private static double Seconds(Action action)
+    /// <summary>The median (or the fastest) of <see cref="Repeats"/> timings of enough calls for 100 ms, after a warm-up of the same.</summary>
+    private static double Seconds(Action action, bool fastest = false)
     {
         var clock = Stopwatch.StartNew();
         int calls = 0;
@@ -241,7 +242,7 @@ internal static class TrainingGemms
         }
 
         times.Sort();
-        return times[Repeats / 2];
+        return fastest ? times[0] : times[Repeats / 2];
     }
 
     private static float[] Data(int length, int seed)
