@@ -19,7 +19,8 @@ using FixedShapeAttention.Benchmarks;
 // Same results as ONNX Runtime and TensorPrimitives:  dotnet run -c Release --project bench/FixedShapeAttention.Benchmarks -- check
 // FMA peak:  dotnet run -c Release --project bench/FixedShapeAttention.Benchmarks -- peak
 // Backward products of a training step, % of peak: dotnet run -c Release --project bench/FixedShapeAttention.Benchmarks -- training-gemms
-//            (-- training-profile N runs N one-thread steps, for perf record)
+//            (-- training-profile N runs N one-thread steps, for perf record; -- training-attention [N] times the generated
+//             attention alone, or runs N forward + backward calls of it for perf record)
 // Training against PyTorch: dotnet run -c Release --project bench/FixedShapeAttention.Benchmarks -- training-peer DIR,
 //            then python3 bench/training-peer/torch_agreement.py DIR (see bench/README.md)
 // Decoding against ONNX Runtime (same logits):  dotnet run -c Release --project bench/FixedShapeAttention.Benchmarks -- decode-check
@@ -41,6 +42,12 @@ if (args.Length == 1 && args[0] == "peak")
 if (args.Length == 1 && args[0] == "training-gemms")
 {
     TrainingGemms.Run();
+    return;
+}
+
+if (args.Length is 1 or 2 && args[0] == "training-attention")
+{
+    TrainingGemms.Attention(args.Length == 2 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 0);
     return;
 }
 

@@ -72,12 +72,14 @@ public sealed class GeneratorSnapshotTests
     /// causal kernel's bodies) cost OddCausal 171 lines on the three branches they had then; with the Vector128 branch and the
     /// row passes OddCausal came to 4,355. The plain-array row tile that copies each panel as it computes (issue 13, part 1)
     /// is one more tile body per product whose panels are copied, per branch body: MiniLm's x·W1, h·W2 and projection,
-    /// 500 lines (MiniLm 3,921).
+    /// 500 lines (MiniLm 3,921). Causal Q·Kᵀ's narrower tiles on the diagonal (one per slot count below a panel's, so that
+    /// a tile ending inside a panel computes only the vectors up to its last row's key) cost OddCausal ~150 lines on its
+    /// three vector branches (4,4xx on 2026-11-30).
     /// </summary>
     [Theory]
     [InlineData("WorkedExample", 1821)]
     [InlineData("MiniLm", 3921)]
-    [InlineData("OddCausal", 4400)]
+    [InlineData("OddCausal", 4560)]
     public void Generated_sources_stay_within_their_size_budget(string shape, int maxLines)
     {
         GeneratorRun run = GeneratorHarness.Run(SourceOf(shape));

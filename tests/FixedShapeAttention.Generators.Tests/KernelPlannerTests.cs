@@ -199,6 +199,34 @@ public sealed class KernelPlannerTests
     }
 
     [Fact]
+    public void Causal_scores_narrow_their_diagonal_tiles_only_in_blocked_loops_over_panels_of_several_slots()
+    {
+        // PeerGpt's attention (128 × 32 heads): Q·Kᵀ panels of 4 Vector512, 2 Vector256, 2 Vector128 and 4 scalar slots.
+        KernelPlan causal = Plan(128, 256, 1024, heads: 8, causal: true);
+        Assert.All(causal.Branches, b => Assert.Equal(KernelStrategy.Blocked, b.Attention.Strategy));
+        Assert.All(causal.Branches, b => Assert.True(b.Scores.DiagonalSlots));
+        Assert.All(causal.Branches, b => Assert.False(b.AttentionOutput.DiagonalSlots));
+
+        Assert.All(Plan(128, 256, 1024, heads: 8).Branches, b => Assert.False(b.Scores.DiagonalSlots));
+
+
+        // Over the theory shapes made causal: narrowed exactly where the loops are blocked and a panel has slots to drop.
+        var seen = new HashSet<bool>();
+        foreach (var row in Shapes)
+        {
+            var (sequence, embedding, ffn, heads) = row.Data;
+            foreach (BranchPlan b in Plan(sequence, embedding, ffn, heads, causal: true).Branches)
+            {
+                bool expected = b.Attention.Strategy == KernelStrategy.Blocked && b.Scores.Layout.FullPanels > 0 && b.Scores.Layout.PanelSlots > 1;
+                Assert.Equal(expected, b.Scores.DiagonalSlots);
+                seen.Add(expected);
+            }
+        }
+
+        Assert.Equal(2, seen.Count);
+    }
+
+    [Fact]
     public void Odd_shape_is_blocked_with_a_one_row_tail()
     {
         KernelPlan plan = Plan(13, 20, 36, heads: 4, causal: true);

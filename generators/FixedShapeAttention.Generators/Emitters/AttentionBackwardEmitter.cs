@@ -179,7 +179,8 @@ internal static class AttentionBackwardEmitter
             "dS = P ∘ (dP − rowsum(dO ∘ O))/√d row by row, then dQ = dS·K, dK = dSᵀ·Q, dV = Pᵀ·dO.";
         yield return $"Register tiles (rows × vectors): S and dP {TileDescription(plan, b => b.Scores)}; dQ, dK and dV {TileDescription(plan, b => b.AttentionOutput)}.";
         yield return shape.Causal
-            ? "Causal: S and dP skip the blocks above the diagonal (each column panel's row tiles start at the first that reaches its first key); " +
+            ? "Causal: S and dP skip the blocks above the diagonal (each column panel's row tiles start at the first that reaches its first key" +
+              (plan.Branches.Any(b => b.Scores.DiagonalSlots) ? $", and a tile ending inside a panel stops at its last row's vector: {AttentionEmitter.DiagonalBranches(plan)}" : "") + "); " +
               "dQ reads keys 0..i of row i; dK and dV start each key row's sum at its own position (the probabilities above the diagonal are 0)."
             : "Key-padding mask (the keyCounts overload): masked keys get P = dS = 0, so their dK and dV rows are 0.";
         yield return RowTail(plan);

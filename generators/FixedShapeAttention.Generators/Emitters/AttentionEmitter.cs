@@ -1,5 +1,6 @@
 using static FixedShapeAttention.Generators.Emitters.KernelEmitterCommon;
 using FixedShapeAttention.Kernels;
+using FixedShapeAttention.Generators.Planning;
 
 namespace FixedShapeAttention.Generators.Emitters;
 
@@ -59,6 +60,14 @@ internal static class AttentionEmitter
         yield return Strategy(plan, b => b.Attention);
         yield return $"Register tiles (rows × vectors): Q·Kᵀ {TileDescription(plan, b => b.Scores)}; P·V {TileDescription(plan, b => b.AttentionOutput)}.";
         yield return "Key-padding mask (the keyCounts overload): keys from keyCount on get -inf before softmax, so weight exactly 0.";
+        if (shape.Causal)
+        {
+            yield return "Causal Q·Kᵀ skips the column panels after a chunk's last query and, per panel, the row tiles before its first key" +
+                (plan.Branches.Any(b => b.Scores.DiagonalSlots)
+                    ? $"; a row tile that ends inside a panel computes only the vectors up to its last row's key ({DiagonalBranches(plan)})."
+                    : ".");
+        }
+
         yield return "Loop order: per chunk, Kᵀ packed once, then " +
             (plan.AttentionBlocked ? $"per block of {plan.AttentionBlockTiles * plan.RowTile} rows (so the block's scores stay in L2), " : "") +
             "Q·Kᵀ for all the rows (column panels outside, row tiles inside, so a panel of Kᵀ stays in cache), softmax row by row " +
@@ -69,6 +78,10 @@ internal static class AttentionEmitter
         yield return $"Scheduling: {Plural(plan.AttentionChunksPerHead, "chunk")} per (sequence, head) of at most {plan.AttentionMaxRowsPerChunk} rows, " +
             Threshold(plan, plan.AttentionFlopsPerSequence);
     }
+
+    /// <summary>The branches whose causal Q·Kᵀ narrows its diagonal tiles, by name.</summary>
+    public static string DiagonalBranches(KernelPlan plan) =>
+        string.Join(", ", plan.Branches.Where(b => b.Scores.DiagonalSlots).Select(b => KernelPlanner.Describe(b.Isa)));
 
     private static void EmitPublicApi(SourceWriter w, KernelPlan plan, string kernel)
     {

@@ -44,6 +44,9 @@ internal sealed class ColumnBlock
     /// </summary>
     public ColumnBlock? Copy { get; init; }
 
+    /// <summary>Whether the block is one of the product's full panels (not the remainder).</summary>
+    public bool FullPanel { get; init; }
+
     /// <summary>The scratch ref into which a tile stores every B vector it loads (k-major, the slots side by side), or null.</summary>
     public string? CopyTo { get; init; }
 

@@ -31,7 +31,7 @@ internal static class MatMulEmitter
                     Index[] slots = Enumerable.Range(0, layout.PanelSlots).Select(s => Index.Of(start + s * lanes)).ToArray();
                     using (BlockIf(w, share is null ? null : $"if ({panel} >= firstPanel && {panel} < firstPanel + panelCount)"))
                     {
-                        EmitGuarded(w, product, start, Block(product, slots, Index.Of(start), layout.PanelWidth), emitBlock);
+                        EmitGuarded(w, product, start, Block(product, slots, Index.Of(start), layout.PanelWidth, fullPanel: true), emitBlock);
                     }
                 }
             }
@@ -45,7 +45,7 @@ internal static class MatMulEmitter
                     Index[] slots = Enumerable.Range(0, layout.PanelSlots).Select(s => Index.Of("col") + s * lanes).ToArray();
                     emitBlock(product.Plan.PanelScratchFloats > 0 && product.PanelScratch is { } scratch
                         ? PanelOnTheFly(w, product, slots, scratch)
-                        : Block(product, slots, Index.Of("col"), layout.PanelWidth));
+                        : Block(product, slots, Index.Of("col"), layout.PanelWidth, fullPanel: true));
                 }
             }
         }
@@ -122,14 +122,14 @@ internal static class MatMulEmitter
     /// it (which start at column <paramref name="packedColumn"/>, so at <c>packedColumn·Depth</c>), one row of
     /// <paramref name="packedWidth"/> per k, the slots side by side.
     /// </summary>
-    private static ColumnBlock Block(ProductSpec product, Index[] slots, Index packedColumn, int packedWidth)
+    private static ColumnBlock Block(ProductSpec product, Index[] slots, Index packedColumn, int packedWidth, bool fullPanel = false)
     {
         int lanes = product.Layout.Lanes;
         var rowMajor = new BAddress(slots[0], product.Ldb, slots.Select(slot => slot.Constant - slots[0].Constant).ToArray());
         BAddress? packed = product.EitherLayout
             ? new BAddress(packedColumn * product.Depth, packedWidth, slots.Select((_, s) => s * lanes).ToArray())
             : null;
-        return new ColumnBlock(slots, rowMajor, packed);
+        return new ColumnBlock(slots, rowMajor, packed) { FullPanel = fullPanel };
     }
 
     /// <summary>
@@ -178,14 +178,24 @@ internal static class MatMulEmitter
                 continues = EmitPanelCopy(w, product, rowTile, block);
             }
 
-            using (w.Block(continues ? "for (; tile < fullTiles; tile++)" : $"for (int tile = {firstTile}; tile < fullTiles; tile++)"))
+            // Causal scores narrow the tiles on the diagonal first (in a scope of their own, which declares the tile counter).
+            bool diagonal = product.Plan.DiagonalSlots && block.FullPanel && !continues && product.SkipTilesBeforeColumnFrom is not null;
+            using (SourceWriter.Scope? diagonalScope = diagonal ? w.Block() : null)
             {
-                if (product.RowStartOrigin is { } origin)
+                if (diagonal)
                 {
-                    w.Line($"int rowStart = {origin} + tile * {rowTile};");
+                    EmitDiagonalTiles(w, product, rowTile, block, firstTile, product.SkipTilesBeforeColumnFrom!);
                 }
 
-                EmitTile(w, product, rowTile, Index.Of("tile", rowTile * product.Lda), Index.Of("tile", rowTile * product.Ldc), block, Index.Of("tile", rowTile));
+                using (w.Block(continues || diagonal ? "for (; tile < fullTiles; tile++)" : $"for (int tile = {firstTile}; tile < fullTiles; tile++)"))
+                {
+                    if (product.RowStartOrigin is { } origin)
+                    {
+                        w.Line($"int rowStart = {origin} + tile * {rowTile};");
+                    }
+
+                    EmitTile(w, product, rowTile, Index.Of("tile", rowTile * product.Lda), Index.Of("tile", rowTile * product.Ldc), block, Index.Of("tile", rowTile));
+                }
             }
 
             if (tailRows > 0)
@@ -202,6 +212,41 @@ internal static class MatMulEmitter
             }
         });
     }
+
+    /// <summary>
+    /// The row tiles of a causal panel whose last row ends inside it (see <see cref="ProductPlan.DiagonalSlots"/>): each
+    /// computes the panel's first slots up to the vector holding its last row's key, one narrower tile per slot count; the
+    /// loop leaves <c>tile</c> at the first tile that needs the whole panel.
+    /// </summary>
+    private static void EmitDiagonalTiles(SourceWriter w, ProductSpec product, int rowTile, ColumnBlock block, string firstTile, string origin)
+    {
+        int lanes = product.Layout.Lanes, slots = block.Slots.Length;
+        w.Line($"int tile = {firstTile};");
+        w.Line("// Tiles whose last row ends inside this panel: only the slots up to that row's key (the keys after it are masked).");
+        using (w.Block("for (; tile < fullTiles; tile++)"))
+        {
+            Index panelStart = block.Slots[0];
+            string minusStart = panelStart.IsConstant && panelStart.Constant == 0 ? "" : $" - {panelStart}";
+            w.Line($"int reach = {origin} + tile * {rowTile} + {rowTile}{minusStart};");
+            using (w.Block($"if (reach > {(slots - 1) * lanes})"))
+            {
+                w.Line("break;");
+            }
+
+            for (int used = 1; used < slots; used++)
+            {
+                // The break above leaves at most slots − 1 slots: the last count needs no test.
+                string? header = used == slots - 1 ? (used == 1 ? null : "else") : used == 1 ? $"if (reach <= {lanes})" : $"else if (reach <= {used * lanes})";
+                using (header is null ? w.Block() : w.Block(header))
+                {
+                    var narrow = new ColumnBlock(block.Slots.Take(used).ToArray(), Narrow(block.RowMajor, used), block.Packed is { } p ? Narrow(p, used) : null, block.Reference);
+                    EmitTile(w, product, rowTile, Index.Of("tile", rowTile * product.Lda), Index.Of("tile", rowTile * product.Ldc), narrow, Index.Of("tile", rowTile));
+                }
+            }
+        }
+    }
+
+    private static BAddress Narrow(BAddress address, int slots) => new(address.Base, address.Stride, address.SlotOffsets.Take(slots).ToArray());
 
     private static SourceWriter.Scope? BlockIf(SourceWriter w, string? header) => header is null ? null : w.Block(header);
 

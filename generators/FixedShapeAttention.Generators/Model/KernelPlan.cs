@@ -106,6 +106,13 @@ internal sealed record ProductPlan(
 
     /// <summary>How the plain-array instantiation copies each full panel into <see cref="PanelScratchFloats"/> (None when it is 0).</summary>
     public PanelCopy PanelCopy { get; init; }
+
+    /// <summary>
+    /// Causal scores: a row tile whose last row ends inside a full panel computes only the panel's first slots, up to the
+    /// vector that holds that row's key (the keys after it are masked for every row of the tile), instead of the whole
+    /// panel. Each output it computes is the same FMA chain as in a whole-panel tile, so no bit changes.
+    /// </summary>
+    public bool DiagonalSlots { get; init; }
 }
 
 /// <summary>A decision and the sentence that explains it, printed in the generated documentation.</summary>

@@ -271,12 +271,22 @@ internal static class KernelPlanner
             feedForward,
             projection,
             scoreColumns,
-            Scores: Product(d, scores, attention.Strategy, false, 0),
+            Scores: Product(d, scores, attention.Strategy, false, 0) with { DiagonalSlots = DiagonalSlots(shape, scores, attention.Strategy) },
             AttentionOutput: Product(s, attentionOutput, attention.Strategy, pairs, 0),
             Hidden: Product(e, hidden, feedForward.Strategy, false, PackedFloats(PackedLayout.FeedForwardW1Floats((int)isa, e, f))),
             FeedForwardOutput: Product(f, output, feedForward.Strategy, false, PackedFloats(PackedLayout.FeedForwardW2Floats((int)isa, e, f))),
             ProjectionOutput: Product(e, output, projection.Strategy, false, PackedFloats(PackedLayout.ProjectionFloats((int)isa, e))));
     }
+
+    /// <summary>
+    /// Whether causal Q·Kᵀ narrows the tiles on the diagonal to the slots that reach their last row (see
+    /// <see cref="ProductPlan.DiagonalSlots"/>): with whole panels of 64 keys a causal 128-row head computed 75 % of its
+    /// square against the 50 % it needs, and the scores are three of the seven causal products of a training step's attention.
+    /// Only for blocked loops over panels of more than one slot: an unrolled body would repeat its whole depth once per
+    /// narrower tile, and a one-slot panel has nothing to narrow.
+    /// </summary>
+    private static bool DiagonalSlots(ShapeSpec shape, ColumnLayout scores, KernelStrategy strategy) =>
+        shape.Causal && strategy == KernelStrategy.Blocked && scores.FullPanels > 0 && scores.PanelSlots > 1;
 
     private static ProductPlan Product(int depth, ColumnLayout layout, KernelStrategy strategy, bool pairRowTiles, int packedFloats) =>
         new(depth, layout, strategy, pairRowTiles, null, packedFloats, MultiplyAddFor(layout.Lanes));

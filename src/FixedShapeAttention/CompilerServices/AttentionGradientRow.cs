@@ -49,41 +49,73 @@ public static class AttentionGradientRow
         ArgumentOutOfRangeException.ThrowIfNegative(visible);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(visible, scores.Length);
 
-        // D in double: HeadDim products, one per row, next to the row's two T-long passes.
-        double delta = 0;
-        for (int e = 0; e < output.Length; e++)
-        {
-            delta += (double)output[e] * outputGradient[e];
-        }
-
-        float scaledDelta = (float)(delta * scale);
+        float scaledDelta = (float)(Delta(output, outputGradient) * scale);
         // The exponent in base 2, as the forward softmax's: 2^(s − LSE·log₂e).
         float lse2 = (float)(logSumExp * Log2E);
         ref float s = ref MemoryMarshal.GetReference(scores);
         ref float g = ref MemoryMarshal.GetReference(gradients);
-        int j = 0;
-        if (Vector512.IsHardwareAccelerated)
+        int j = 0, zeroFrom = visible;
+        if (Vector512.IsHardwareAccelerated && scores.Length >= Vector512<float>.Count)
         {
             var lse = Vector512.Create(lse2);
             var d = Vector512.Create(scaledDelta);
             var ln2 = Vector512.Create(Ln2);
-            for (; j <= visible - 16; j += 16)
+            for (; j <= visible - Vector512<float>.Count; j += Vector512<float>.Count)
             {
                 var p = ExpOperator.Exp2BelowOverflow(Vector512.LoadUnsafe(ref s, (nuint)j) - lse);
                 p.StoreUnsafe(ref s, (nuint)j);
                 (p * Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref g, (nuint)j), ln2, -d)).StoreUnsafe(ref g, (nuint)j);
             }
+
+            if (j < visible && j <= scores.Length - Vector512<float>.Count)
+            {
+                // The row's last keys as one whole vector whose lanes from visible on get 0: a scalar 2^x per key here
+                // (float.Exp2, a library call) took a sixth of the backward head at 128 causal rows. Lanes past visible
+                // compute from whatever the row holds there, and are discarded.
+                var keep = Vector512.LessThan(Vector512.CreateSequence(j, 1), Vector512.Create(visible)).AsSingle();
+                var p = ExpOperator.Exp2BelowOverflow(Vector512.LoadUnsafe(ref s, (nuint)j) - lse);
+                var dS = p * Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref g, (nuint)j), ln2, -d);
+                (keep & p).StoreUnsafe(ref s, (nuint)j);
+                (keep & dS).StoreUnsafe(ref g, (nuint)j);
+                j = visible;
+                zeroFrom = (visible + Vector512<float>.Count - 1) & -Vector512<float>.Count;
+            }
+
+            // The zeros as whole vectors: two Span.Clear calls per row cost more than the stores.
+            for (; zeroFrom <= scores.Length - Vector512<float>.Count; zeroFrom += Vector512<float>.Count)
+            {
+                Vector512<float>.Zero.StoreUnsafe(ref s, (nuint)zeroFrom);
+                Vector512<float>.Zero.StoreUnsafe(ref g, (nuint)zeroFrom);
+            }
         }
-        else if (Vector256.IsHardwareAccelerated)
+        else if (Vector256.IsHardwareAccelerated && scores.Length >= Vector256<float>.Count)
         {
             var lse = Vector256.Create(lse2);
             var d = Vector256.Create(scaledDelta);
             var ln2 = Vector256.Create(Ln2);
-            for (; j <= visible - 8; j += 8)
+            for (; j <= visible - Vector256<float>.Count; j += Vector256<float>.Count)
             {
                 var p = ExpOperator.Exp2BelowOverflow(Vector256.LoadUnsafe(ref s, (nuint)j) - lse);
                 p.StoreUnsafe(ref s, (nuint)j);
                 (p * Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref g, (nuint)j), ln2, -d)).StoreUnsafe(ref g, (nuint)j);
+            }
+
+            if (j < visible && j <= scores.Length - Vector256<float>.Count)
+            {
+                // As the Vector512 branch: the last keys as one masked vector instead of a scalar 2^x per key.
+                var keep = Vector256.LessThan(Vector256.CreateSequence(j, 1), Vector256.Create(visible)).AsSingle();
+                var p = ExpOperator.Exp2BelowOverflow(Vector256.LoadUnsafe(ref s, (nuint)j) - lse);
+                var dS = p * Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref g, (nuint)j), ln2, -d);
+                (keep & p).StoreUnsafe(ref s, (nuint)j);
+                (keep & dS).StoreUnsafe(ref g, (nuint)j);
+                j = visible;
+                zeroFrom = (visible + Vector256<float>.Count - 1) & -Vector256<float>.Count;
+            }
+
+            for (; zeroFrom <= scores.Length - Vector256<float>.Count; zeroFrom += Vector256<float>.Count)
+            {
+                Vector256<float>.Zero.StoreUnsafe(ref s, (nuint)zeroFrom);
+                Vector256<float>.Zero.StoreUnsafe(ref g, (nuint)zeroFrom);
             }
         }
 
@@ -94,7 +126,40 @@ public static class AttentionGradientRow
             Unsafe.Add(ref g, j) = p * (Unsafe.Add(ref g, j) * Ln2 - scaledDelta);
         }
 
-        scores[visible..].Clear();
-        gradients[visible..].Clear();
+        scores[zeroFrom..].Clear();
+        gradients[zeroFrom..].Clear();
+    }
+
+    /// <summary>
+    /// D = dO·O in double: each float product is exact in double, so only the additions round. Eight lanes of partial sums
+    /// (a fixed order, the same for every row and thread count) instead of one chain of HeadDim dependent double adds,
+    /// which was the longest latency of the row.
+    /// </summary>
+    private static double Delta(ReadOnlySpan<float> output, ReadOnlySpan<float> outputGradient)
+    {
+        ref float o = ref MemoryMarshal.GetReference(output);
+        ref float dO = ref MemoryMarshal.GetReference(outputGradient);
+        int e = 0;
+        double delta = 0;
+        if (Vector256.IsHardwareAccelerated && output.Length >= Vector256<float>.Count)
+        {
+            Vector256<double> lower = Vector256<double>.Zero, upper = Vector256<double>.Zero;
+            for (; e <= output.Length - Vector256<float>.Count; e += Vector256<float>.Count)
+            {
+                var a = Vector256.LoadUnsafe(ref o, (nuint)e);
+                var b = Vector256.LoadUnsafe(ref dO, (nuint)e);
+                lower += Vector256.WidenLower(a) * Vector256.WidenLower(b);
+                upper += Vector256.WidenUpper(a) * Vector256.WidenUpper(b);
+            }
+
+            delta = Vector256.Sum(lower + upper);
+        }
+
+        for (; e < output.Length; e++)
+        {
+            delta += (double)Unsafe.Add(ref o, e) * Unsafe.Add(ref dO, e);
+        }
+
+        return delta;
     }
 }

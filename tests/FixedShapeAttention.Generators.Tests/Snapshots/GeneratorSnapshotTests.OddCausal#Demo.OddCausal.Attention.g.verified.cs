@@ -23,6 +23,9 @@ namespace Demo
         /// tiles in pairs), Vector128 8×2 Vector128 (row tiles in pairs), scalar 4×4 float.</para>
         /// <para>Key-padding mask (the keyCounts overload): keys from keyCount on get -inf before softmax, so weight
         /// exactly 0.</para>
+        /// <para>Causal Q·Kᵀ skips the column panels after a chunk's last query and, per panel, the row tiles before
+        /// its first key; a row tile that ends inside a panel computes only the vectors up to its last row's key
+        /// (Vector256, Vector128, scalar).</para>
         /// <para>Loop order: per chunk, Kᵀ packed once, then Q·Kᵀ for all the rows (column panels outside, row tiles
         /// inside, so a panel of Kᵀ stays in cache), softmax row by row (exp weights, 1/Σ kept per row), then P·V
         /// likewise, scaling each output row by its 1/Σ.</para>
@@ -135,8 +138,9 @@ namespace Demo
         /// 4×2 Vector128, scalar 4×4 float; dQ, dK and dV Vector512 8×2 Vector128 (row tiles in pairs), Vector256 8×2
         /// Vector128 (row tiles in pairs), Vector128 8×2 Vector128 (row tiles in pairs), scalar 4×4 float.</para>
         /// <para>Causal: S and dP skip the blocks above the diagonal (each column panel's row tiles start at the first
-        /// that reaches its first key); dQ reads keys 0..i of row i; dK and dV start each key row's sum at its own
-        /// position (the probabilities above the diagonal are 0).</para>
+        /// that reaches its first key, and a tile ending inside a panel stops at its last row's vector: Vector256,
+        /// Vector128, scalar); dQ reads keys 0..i of row i; dK and dV start each key row's sum at its own position (the
+        /// probabilities above the diagonal are 0).</para>
         /// <para>Row tail: 13 rows = 3 tiles of 4 + a tail tile of 1 row, emitted as its own code.</para>
         /// <para>Scheduling: 1 chunk per (sequence, head), all 13 rows at once: dK and dV sum over every query row, so
         /// the head's chunk owns them outright and the result does not depend on the thread count; scratch Kᵀ, Vᵀ (5 ×
@@ -514,40 +518,77 @@ namespace FixedShapeAttention.Generated
             int lastRow = firstRow + fullTiles * 4 + (hasTail ? 1 : 0) - 1;
             if (0 <= lastRow)
             {
-                for (int tile = 0; tile < fullTiles; tile++)
                 {
-                    Vector256<float> acc_r0_c0 = default, acc_r0_c1 = default;
-                    Vector256<float> acc_r1_c0 = default, acc_r1_c1 = default;
-                    Vector256<float> acc_r2_c0 = default, acc_r2_c1 = default;
-                    Vector256<float> acc_r3_c0 = default, acc_r3_c1 = default;
-                    ref float bRow = ref keysT;
-                    ref float aRow = ref Unsafe.Add(ref q, tile * 80);
-                    for (nint k = 0; k < 5; k++)
+                    int tile = 0;
+                    // Tiles whose last row ends inside this panel: only the slots up to that row's key (the keys after it are masked).
+                    for (; tile < fullTiles; tile++)
                     {
-                        Vector256<float> b_c0 = Vector256.LoadUnsafe(ref bRow);
-                        Vector256<float> b_c1 = Vector256.LoadUnsafe(ref bRow, 8);
-                        Vector256<float> a_r0 = Vector256.Create(Unsafe.Add(ref aRow, k));
-                        acc_r0_c0 = Vector256.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
-                        acc_r0_c1 = Vector256.FusedMultiplyAdd(a_r0, b_c1, acc_r0_c1);
-                        Vector256<float> a_r1 = Vector256.Create(Unsafe.Add(ref aRow, k + 20));
-                        acc_r1_c0 = Vector256.FusedMultiplyAdd(a_r1, b_c0, acc_r1_c0);
-                        acc_r1_c1 = Vector256.FusedMultiplyAdd(a_r1, b_c1, acc_r1_c1);
-                        Vector256<float> a_r2 = Vector256.Create(Unsafe.Add(ref aRow, k + 40));
-                        acc_r2_c0 = Vector256.FusedMultiplyAdd(a_r2, b_c0, acc_r2_c0);
-                        acc_r2_c1 = Vector256.FusedMultiplyAdd(a_r2, b_c1, acc_r2_c1);
-                        Vector256<float> a_r3 = Vector256.Create(Unsafe.Add(ref aRow, k + 60));
-                        acc_r3_c0 = Vector256.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
-                        acc_r3_c1 = Vector256.FusedMultiplyAdd(a_r3, b_c1, acc_r3_c1);
-                        bRow = ref Unsafe.Add(ref bRow, 16);
+                        int reach = firstRow + tile * 4 + 4;
+                        if (reach > 8)
+                        {
+                            break;
+                        }
+                        {
+                            Vector256<float> acc_r0_c0 = default;
+                            Vector256<float> acc_r1_c0 = default;
+                            Vector256<float> acc_r2_c0 = default;
+                            Vector256<float> acc_r3_c0 = default;
+                            ref float bRow = ref keysT;
+                            ref float aRow = ref Unsafe.Add(ref q, tile * 80);
+                            for (nint k = 0; k < 5; k++)
+                            {
+                                Vector256<float> b_c0 = Vector256.LoadUnsafe(ref bRow);
+                                Vector256<float> a_r0 = Vector256.Create(Unsafe.Add(ref aRow, k));
+                                acc_r0_c0 = Vector256.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
+                                Vector256<float> a_r1 = Vector256.Create(Unsafe.Add(ref aRow, k + 20));
+                                acc_r1_c0 = Vector256.FusedMultiplyAdd(a_r1, b_c0, acc_r1_c0);
+                                Vector256<float> a_r2 = Vector256.Create(Unsafe.Add(ref aRow, k + 40));
+                                acc_r2_c0 = Vector256.FusedMultiplyAdd(a_r2, b_c0, acc_r2_c0);
+                                Vector256<float> a_r3 = Vector256.Create(Unsafe.Add(ref aRow, k + 60));
+                                acc_r3_c0 = Vector256.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
+                                bRow = ref Unsafe.Add(ref bRow, 16);
+                            }
+                            Vector256.StoreUnsafe(acc_r0_c0 * scale, ref scores, (nuint)(tile * 64));
+                            Vector256.StoreUnsafe(acc_r1_c0 * scale, ref scores, (nuint)(tile * 64 + 16));
+                            Vector256.StoreUnsafe(acc_r2_c0 * scale, ref scores, (nuint)(tile * 64 + 32));
+                            Vector256.StoreUnsafe(acc_r3_c0 * scale, ref scores, (nuint)(tile * 64 + 48));
+                        }
                     }
-                    Vector256.StoreUnsafe(acc_r0_c0 * scale, ref scores, (nuint)(tile * 64));
-                    Vector256.StoreUnsafe(acc_r0_c1 * scale, ref scores, (nuint)(tile * 64 + 8));
-                    Vector256.StoreUnsafe(acc_r1_c0 * scale, ref scores, (nuint)(tile * 64 + 16));
-                    Vector256.StoreUnsafe(acc_r1_c1 * scale, ref scores, (nuint)(tile * 64 + 24));
-                    Vector256.StoreUnsafe(acc_r2_c0 * scale, ref scores, (nuint)(tile * 64 + 32));
-                    Vector256.StoreUnsafe(acc_r2_c1 * scale, ref scores, (nuint)(tile * 64 + 40));
-                    Vector256.StoreUnsafe(acc_r3_c0 * scale, ref scores, (nuint)(tile * 64 + 48));
-                    Vector256.StoreUnsafe(acc_r3_c1 * scale, ref scores, (nuint)(tile * 64 + 56));
+                    for (; tile < fullTiles; tile++)
+                    {
+                        Vector256<float> acc_r0_c0 = default, acc_r0_c1 = default;
+                        Vector256<float> acc_r1_c0 = default, acc_r1_c1 = default;
+                        Vector256<float> acc_r2_c0 = default, acc_r2_c1 = default;
+                        Vector256<float> acc_r3_c0 = default, acc_r3_c1 = default;
+                        ref float bRow = ref keysT;
+                        ref float aRow = ref Unsafe.Add(ref q, tile * 80);
+                        for (nint k = 0; k < 5; k++)
+                        {
+                            Vector256<float> b_c0 = Vector256.LoadUnsafe(ref bRow);
+                            Vector256<float> b_c1 = Vector256.LoadUnsafe(ref bRow, 8);
+                            Vector256<float> a_r0 = Vector256.Create(Unsafe.Add(ref aRow, k));
+                            acc_r0_c0 = Vector256.FusedMultiplyAdd(a_r0, b_c0, acc_r0_c0);
+                            acc_r0_c1 = Vector256.FusedMultiplyAdd(a_r0, b_c1, acc_r0_c1);
+                            Vector256<float> a_r1 = Vector256.Create(Unsafe.Add(ref aRow, k + 20));
+                            acc_r1_c0 = Vector256.FusedMultiplyAdd(a_r1, b_c0, acc_r1_c0);
+                            acc_r1_c1 = Vector256.FusedMultiplyAdd(a_r1, b_c1, acc_r1_c1);
+                            Vector256<float> a_r2 = Vector256.Create(Unsafe.Add(ref aRow, k + 40));
+                            acc_r2_c0 = Vector256.FusedMultiplyAdd(a_r2, b_c0, acc_r2_c0);
+                            acc_r2_c1 = Vector256.FusedMultiplyAdd(a_r2, b_c1, acc_r2_c1);
+                            Vector256<float> a_r3 = Vector256.Create(Unsafe.Add(ref aRow, k + 60));
+                            acc_r3_c0 = Vector256.FusedMultiplyAdd(a_r3, b_c0, acc_r3_c0);
+                            acc_r3_c1 = Vector256.FusedMultiplyAdd(a_r3, b_c1, acc_r3_c1);
+                            bRow = ref Unsafe.Add(ref bRow, 16);
+                        }
+                        Vector256.StoreUnsafe(acc_r0_c0 * scale, ref scores, (nuint)(tile * 64));
+                        Vector256.StoreUnsafe(acc_r0_c1 * scale, ref scores, (nuint)(tile * 64 + 8));
+                        Vector256.StoreUnsafe(acc_r1_c0 * scale, ref scores, (nuint)(tile * 64 + 16));
+                        Vector256.StoreUnsafe(acc_r1_c1 * scale, ref scores, (nuint)(tile * 64 + 24));
+                        Vector256.StoreUnsafe(acc_r2_c0 * scale, ref scores, (nuint)(tile * 64 + 32));
+                        Vector256.StoreUnsafe(acc_r2_c1 * scale, ref scores, (nuint)(tile * 64 + 40));
+                        Vector256.StoreUnsafe(acc_r3_c0 * scale, ref scores, (nuint)(tile * 64 + 48));
+                        Vector256.StoreUnsafe(acc_r3_c1 * scale, ref scores, (nuint)(tile * 64 + 56));
+                    }
                 }
                 if (hasTail)
                 {
@@ -577,40 +618,77 @@ namespace FixedShapeAttention.Generated
             int lastRow = firstRow + fullTiles * 4 + (hasTail ? 1 : 0) - 1;
             for (int col = 0; col < 16 && col <= lastRow; col += 8)
             {
-                for (int tile = Math.Max(0, col - firstRow) / 4; tile < fullTiles; tile++)
                 {
-                    Vector128<float> acc_r0_c0 = default, acc_r0_c1 = default;
-                    Vector128<float> acc_r1_c0 = default, acc_r1_c1 = default;
-                    Vector128<float> acc_r2_c0 = default, acc_r2_c1 = default;
-                    Vector128<float> acc_r3_c0 = default, acc_r3_c1 = default;
-                    ref float bRow = ref Unsafe.Add(ref keysT, col);
-                    ref float aRow = ref Unsafe.Add(ref q, tile * 80);
-                    for (nint k = 0; k < 5; k++)
+                    int tile = Math.Max(0, col - firstRow) / 4;
+                    // Tiles whose last row ends inside this panel: only the slots up to that row's key (the keys after it are masked).
+                    for (; tile < fullTiles; tile++)
                     {
-                        Vector128<float> b_c0 = Vector128.LoadUnsafe(ref bRow);
-                        Vector128<float> b_c1 = Vector128.LoadUnsafe(ref bRow, 4);
-                        Vector128<float> a_r0 = Vector128.Create(Unsafe.Add(ref aRow, k));
-                        acc_r0_c0 = Vector128.MultiplyAddEstimate(a_r0, b_c0, acc_r0_c0);
-                        acc_r0_c1 = Vector128.MultiplyAddEstimate(a_r0, b_c1, acc_r0_c1);
-                        Vector128<float> a_r1 = Vector128.Create(Unsafe.Add(ref aRow, k + 20));
-                        acc_r1_c0 = Vector128.MultiplyAddEstimate(a_r1, b_c0, acc_r1_c0);
-                        acc_r1_c1 = Vector128.MultiplyAddEstimate(a_r1, b_c1, acc_r1_c1);
-                        Vector128<float> a_r2 = Vector128.Create(Unsafe.Add(ref aRow, k + 40));
-                        acc_r2_c0 = Vector128.MultiplyAddEstimate(a_r2, b_c0, acc_r2_c0);
-                        acc_r2_c1 = Vector128.MultiplyAddEstimate(a_r2, b_c1, acc_r2_c1);
-                        Vector128<float> a_r3 = Vector128.Create(Unsafe.Add(ref aRow, k + 60));
-                        acc_r3_c0 = Vector128.MultiplyAddEstimate(a_r3, b_c0, acc_r3_c0);
-                        acc_r3_c1 = Vector128.MultiplyAddEstimate(a_r3, b_c1, acc_r3_c1);
-                        bRow = ref Unsafe.Add(ref bRow, 16);
+                        int reach = firstRow + tile * 4 + 4 - col;
+                        if (reach > 4)
+                        {
+                            break;
+                        }
+                        {
+                            Vector128<float> acc_r0_c0 = default;
+                            Vector128<float> acc_r1_c0 = default;
+                            Vector128<float> acc_r2_c0 = default;
+                            Vector128<float> acc_r3_c0 = default;
+                            ref float bRow = ref Unsafe.Add(ref keysT, col);
+                            ref float aRow = ref Unsafe.Add(ref q, tile * 80);
+                            for (nint k = 0; k < 5; k++)
+                            {
+                                Vector128<float> b_c0 = Vector128.LoadUnsafe(ref bRow);
+                                Vector128<float> a_r0 = Vector128.Create(Unsafe.Add(ref aRow, k));
+                                acc_r0_c0 = Vector128.MultiplyAddEstimate(a_r0, b_c0, acc_r0_c0);
+                                Vector128<float> a_r1 = Vector128.Create(Unsafe.Add(ref aRow, k + 20));
+                                acc_r1_c0 = Vector128.MultiplyAddEstimate(a_r1, b_c0, acc_r1_c0);
+                                Vector128<float> a_r2 = Vector128.Create(Unsafe.Add(ref aRow, k + 40));
+                                acc_r2_c0 = Vector128.MultiplyAddEstimate(a_r2, b_c0, acc_r2_c0);
+                                Vector128<float> a_r3 = Vector128.Create(Unsafe.Add(ref aRow, k + 60));
+                                acc_r3_c0 = Vector128.MultiplyAddEstimate(a_r3, b_c0, acc_r3_c0);
+                                bRow = ref Unsafe.Add(ref bRow, 16);
+                            }
+                            Vector128.StoreUnsafe(acc_r0_c0 * scale, ref scores, (nuint)(tile * 64 + col));
+                            Vector128.StoreUnsafe(acc_r1_c0 * scale, ref scores, (nuint)(tile * 64 + col + 16));
+                            Vector128.StoreUnsafe(acc_r2_c0 * scale, ref scores, (nuint)(tile * 64 + col + 32));
+                            Vector128.StoreUnsafe(acc_r3_c0 * scale, ref scores, (nuint)(tile * 64 + col + 48));
+                        }
                     }
-                    Vector128.StoreUnsafe(acc_r0_c0 * scale, ref scores, (nuint)(tile * 64 + col));
-                    Vector128.StoreUnsafe(acc_r0_c1 * scale, ref scores, (nuint)(tile * 64 + col + 4));
-                    Vector128.StoreUnsafe(acc_r1_c0 * scale, ref scores, (nuint)(tile * 64 + col + 16));
-                    Vector128.StoreUnsafe(acc_r1_c1 * scale, ref scores, (nuint)(tile * 64 + col + 20));
-                    Vector128.StoreUnsafe(acc_r2_c0 * scale, ref scores, (nuint)(tile * 64 + col + 32));
-                    Vector128.StoreUnsafe(acc_r2_c1 * scale, ref scores, (nuint)(tile * 64 + col + 36));
-                    Vector128.StoreUnsafe(acc_r3_c0 * scale, ref scores, (nuint)(tile * 64 + col + 48));
-                    Vector128.StoreUnsafe(acc_r3_c1 * scale, ref scores, (nuint)(tile * 64 + col + 52));
+                    for (; tile < fullTiles; tile++)
+                    {
+                        Vector128<float> acc_r0_c0 = default, acc_r0_c1 = default;
+                        Vector128<float> acc_r1_c0 = default, acc_r1_c1 = default;
+                        Vector128<float> acc_r2_c0 = default, acc_r2_c1 = default;
+                        Vector128<float> acc_r3_c0 = default, acc_r3_c1 = default;
+                        ref float bRow = ref Unsafe.Add(ref keysT, col);
+                        ref float aRow = ref Unsafe.Add(ref q, tile * 80);
+                        for (nint k = 0; k < 5; k++)
+                        {
+                            Vector128<float> b_c0 = Vector128.LoadUnsafe(ref bRow);
+                            Vector128<float> b_c1 = Vector128.LoadUnsafe(ref bRow, 4);
+                            Vector128<float> a_r0 = Vector128.Create(Unsafe.Add(ref aRow, k));
+                            acc_r0_c0 = Vector128.MultiplyAddEstimate(a_r0, b_c0, acc_r0_c0);
+                            acc_r0_c1 = Vector128.MultiplyAddEstimate(a_r0, b_c1, acc_r0_c1);
+                            Vector128<float> a_r1 = Vector128.Create(Unsafe.Add(ref aRow, k + 20));
+                            acc_r1_c0 = Vector128.MultiplyAddEstimate(a_r1, b_c0, acc_r1_c0);
+                            acc_r1_c1 = Vector128.MultiplyAddEstimate(a_r1, b_c1, acc_r1_c1);
+                            Vector128<float> a_r2 = Vector128.Create(Unsafe.Add(ref aRow, k + 40));
+                            acc_r2_c0 = Vector128.MultiplyAddEstimate(a_r2, b_c0, acc_r2_c0);
+                            acc_r2_c1 = Vector128.MultiplyAddEstimate(a_r2, b_c1, acc_r2_c1);
+                            Vector128<float> a_r3 = Vector128.Create(Unsafe.Add(ref aRow, k + 60));
+                            acc_r3_c0 = Vector128.MultiplyAddEstimate(a_r3, b_c0, acc_r3_c0);
+                            acc_r3_c1 = Vector128.MultiplyAddEstimate(a_r3, b_c1, acc_r3_c1);
+                            bRow = ref Unsafe.Add(ref bRow, 16);
+                        }
+                        Vector128.StoreUnsafe(acc_r0_c0 * scale, ref scores, (nuint)(tile * 64 + col));
+                        Vector128.StoreUnsafe(acc_r0_c1 * scale, ref scores, (nuint)(tile * 64 + col + 4));
+                        Vector128.StoreUnsafe(acc_r1_c0 * scale, ref scores, (nuint)(tile * 64 + col + 16));
+                        Vector128.StoreUnsafe(acc_r1_c1 * scale, ref scores, (nuint)(tile * 64 + col + 20));
+                        Vector128.StoreUnsafe(acc_r2_c0 * scale, ref scores, (nuint)(tile * 64 + col + 32));
+                        Vector128.StoreUnsafe(acc_r2_c1 * scale, ref scores, (nuint)(tile * 64 + col + 36));
+                        Vector128.StoreUnsafe(acc_r3_c0 * scale, ref scores, (nuint)(tile * 64 + col + 48));
+                        Vector128.StoreUnsafe(acc_r3_c1 * scale, ref scores, (nuint)(tile * 64 + col + 52));
+                    }
                 }
                 if (hasTail)
                 {
@@ -640,58 +718,175 @@ namespace FixedShapeAttention.Generated
             int lastRow = firstRow + fullTiles * 4 + (hasTail ? 1 : 0) - 1;
             for (int col = 0; col < 12 && col <= lastRow; col += 4)
             {
-                for (int tile = Math.Max(0, col - firstRow) / 4; tile < fullTiles; tile++)
                 {
-                    float acc_r0_c0 = 0f, acc_r0_c1 = 0f, acc_r0_c2 = 0f, acc_r0_c3 = 0f;
-                    float acc_r1_c0 = 0f, acc_r1_c1 = 0f, acc_r1_c2 = 0f, acc_r1_c3 = 0f;
-                    float acc_r2_c0 = 0f, acc_r2_c1 = 0f, acc_r2_c2 = 0f, acc_r2_c3 = 0f;
-                    float acc_r3_c0 = 0f, acc_r3_c1 = 0f, acc_r3_c2 = 0f, acc_r3_c3 = 0f;
-                    ref float bRow = ref Unsafe.Add(ref keysT, col);
-                    ref float aRow = ref Unsafe.Add(ref q, tile * 80);
-                    for (nint k = 0; k < 5; k++)
+                    int tile = Math.Max(0, col - firstRow) / 4;
+                    // Tiles whose last row ends inside this panel: only the slots up to that row's key (the keys after it are masked).
+                    for (; tile < fullTiles; tile++)
                     {
-                        float b_c0 = bRow;
-                        float b_c1 = Unsafe.Add(ref bRow, 1);
-                        float b_c2 = Unsafe.Add(ref bRow, 2);
-                        float b_c3 = Unsafe.Add(ref bRow, 3);
-                        float a_r0 = Unsafe.Add(ref aRow, k);
-                        acc_r0_c0 = a_r0 * b_c0 + acc_r0_c0;
-                        acc_r0_c1 = a_r0 * b_c1 + acc_r0_c1;
-                        acc_r0_c2 = a_r0 * b_c2 + acc_r0_c2;
-                        acc_r0_c3 = a_r0 * b_c3 + acc_r0_c3;
-                        float a_r1 = Unsafe.Add(ref aRow, k + 20);
-                        acc_r1_c0 = a_r1 * b_c0 + acc_r1_c0;
-                        acc_r1_c1 = a_r1 * b_c1 + acc_r1_c1;
-                        acc_r1_c2 = a_r1 * b_c2 + acc_r1_c2;
-                        acc_r1_c3 = a_r1 * b_c3 + acc_r1_c3;
-                        float a_r2 = Unsafe.Add(ref aRow, k + 40);
-                        acc_r2_c0 = a_r2 * b_c0 + acc_r2_c0;
-                        acc_r2_c1 = a_r2 * b_c1 + acc_r2_c1;
-                        acc_r2_c2 = a_r2 * b_c2 + acc_r2_c2;
-                        acc_r2_c3 = a_r2 * b_c3 + acc_r2_c3;
-                        float a_r3 = Unsafe.Add(ref aRow, k + 60);
-                        acc_r3_c0 = a_r3 * b_c0 + acc_r3_c0;
-                        acc_r3_c1 = a_r3 * b_c1 + acc_r3_c1;
-                        acc_r3_c2 = a_r3 * b_c2 + acc_r3_c2;
-                        acc_r3_c3 = a_r3 * b_c3 + acc_r3_c3;
-                        bRow = ref Unsafe.Add(ref bRow, 16);
+                        int reach = firstRow + tile * 4 + 4 - col;
+                        if (reach > 3)
+                        {
+                            break;
+                        }
+                        if (reach <= 1)
+                        {
+                            float acc_r0_c0 = 0f;
+                            float acc_r1_c0 = 0f;
+                            float acc_r2_c0 = 0f;
+                            float acc_r3_c0 = 0f;
+                            ref float bRow = ref Unsafe.Add(ref keysT, col);
+                            ref float aRow = ref Unsafe.Add(ref q, tile * 80);
+                            for (nint k = 0; k < 5; k++)
+                            {
+                                float b_c0 = bRow;
+                                float a_r0 = Unsafe.Add(ref aRow, k);
+                                acc_r0_c0 = a_r0 * b_c0 + acc_r0_c0;
+                                float a_r1 = Unsafe.Add(ref aRow, k + 20);
+                                acc_r1_c0 = a_r1 * b_c0 + acc_r1_c0;
+                                float a_r2 = Unsafe.Add(ref aRow, k + 40);
+                                acc_r2_c0 = a_r2 * b_c0 + acc_r2_c0;
+                                float a_r3 = Unsafe.Add(ref aRow, k + 60);
+                                acc_r3_c0 = a_r3 * b_c0 + acc_r3_c0;
+                                bRow = ref Unsafe.Add(ref bRow, 16);
+                            }
+                            Unsafe.Add(ref scores, tile * 64 + col) = acc_r0_c0 * scale;
+                            Unsafe.Add(ref scores, tile * 64 + col + 16) = acc_r1_c0 * scale;
+                            Unsafe.Add(ref scores, tile * 64 + col + 32) = acc_r2_c0 * scale;
+                            Unsafe.Add(ref scores, tile * 64 + col + 48) = acc_r3_c0 * scale;
+                        }
+                        else if (reach <= 2)
+                        {
+                            float acc_r0_c0 = 0f, acc_r0_c1 = 0f;
+                            float acc_r1_c0 = 0f, acc_r1_c1 = 0f;
+                            float acc_r2_c0 = 0f, acc_r2_c1 = 0f;
+                            float acc_r3_c0 = 0f, acc_r3_c1 = 0f;
+                            ref float bRow = ref Unsafe.Add(ref keysT, col);
+                            ref float aRow = ref Unsafe.Add(ref q, tile * 80);
+                            for (nint k = 0; k < 5; k++)
+                            {
+                                float b_c0 = bRow;
+                                float b_c1 = Unsafe.Add(ref bRow, 1);
+                                float a_r0 = Unsafe.Add(ref aRow, k);
+                                acc_r0_c0 = a_r0 * b_c0 + acc_r0_c0;
+                                acc_r0_c1 = a_r0 * b_c1 + acc_r0_c1;
+                                float a_r1 = Unsafe.Add(ref aRow, k + 20);
+                                acc_r1_c0 = a_r1 * b_c0 + acc_r1_c0;
+                                acc_r1_c1 = a_r1 * b_c1 + acc_r1_c1;
+                                float a_r2 = Unsafe.Add(ref aRow, k + 40);
+                                acc_r2_c0 = a_r2 * b_c0 + acc_r2_c0;
+                                acc_r2_c1 = a_r2 * b_c1 + acc_r2_c1;
+                                float a_r3 = Unsafe.Add(ref aRow, k + 60);
+                                acc_r3_c0 = a_r3 * b_c0 + acc_r3_c0;
+                                acc_r3_c1 = a_r3 * b_c1 + acc_r3_c1;
+                                bRow = ref Unsafe.Add(ref bRow, 16);
+                            }
+                            Unsafe.Add(ref scores, tile * 64 + col) = acc_r0_c0 * scale;
+                            Unsafe.Add(ref scores, tile * 64 + col + 1) = acc_r0_c1 * scale;
+                            Unsafe.Add(ref scores, tile * 64 + col + 16) = acc_r1_c0 * scale;
+                            Unsafe.Add(ref scores, tile * 64 + col + 17) = acc_r1_c1 * scale;
+                            Unsafe.Add(ref scores, tile * 64 + col + 32) = acc_r2_c0 * scale;
+                            Unsafe.Add(ref scores, tile * 64 + col + 33) = acc_r2_c1 * scale;
+                            Unsafe.Add(ref scores, tile * 64 + col + 48) = acc_r3_c0 * scale;
+                            Unsafe.Add(ref scores, tile * 64 + col + 49) = acc_r3_c1 * scale;
+                        }
+                        else
+                        {
+                            float acc_r0_c0 = 0f, acc_r0_c1 = 0f, acc_r0_c2 = 0f;
+                            float acc_r1_c0 = 0f, acc_r1_c1 = 0f, acc_r1_c2 = 0f;
+                            float acc_r2_c0 = 0f, acc_r2_c1 = 0f, acc_r2_c2 = 0f;
+                            float acc_r3_c0 = 0f, acc_r3_c1 = 0f, acc_r3_c2 = 0f;
+                            ref float bRow = ref Unsafe.Add(ref keysT, col);
+                            ref float aRow = ref Unsafe.Add(ref q, tile * 80);
+                            for (nint k = 0; k < 5; k++)
+                            {
+                                float b_c0 = bRow;
+                                float b_c1 = Unsafe.Add(ref bRow, 1);
+                                float b_c2 = Unsafe.Add(ref bRow, 2);
+                                float a_r0 = Unsafe.Add(ref aRow, k);
+                                acc_r0_c0 = a_r0 * b_c0 + acc_r0_c0;
+                                acc_r0_c1 = a_r0 * b_c1 + acc_r0_c1;
+                                acc_r0_c2 = a_r0 * b_c2 + acc_r0_c2;
+                                float a_r1 = Unsafe.Add(ref aRow, k + 20);
+                                acc_r1_c0 = a_r1 * b_c0 + acc_r1_c0;
+                                acc_r1_c1 = a_r1 * b_c1 + acc_r1_c1;
+                                acc_r1_c2 = a_r1 * b_c2 + acc_r1_c2;
+                                float a_r2 = Unsafe.Add(ref aRow, k + 40);
+                                acc_r2_c0 = a_r2 * b_c0 + acc_r2_c0;
+                                acc_r2_c1 = a_r2 * b_c1 + acc_r2_c1;
+                                acc_r2_c2 = a_r2 * b_c2 + acc_r2_c2;
+                                float a_r3 = Unsafe.Add(ref aRow, k + 60);
+                                acc_r3_c0 = a_r3 * b_c0 + acc_r3_c0;
+                                acc_r3_c1 = a_r3 * b_c1 + acc_r3_c1;
+                                acc_r3_c2 = a_r3 * b_c2 + acc_r3_c2;
+                                bRow = ref Unsafe.Add(ref bRow, 16);
+                            }
+                            Unsafe.Add(ref scores, tile * 64 + col) = acc_r0_c0 * scale;
+                            Unsafe.Add(ref scores, tile * 64 + col + 1) = acc_r0_c1 * scale;
+                            Unsafe.Add(ref scores, tile * 64 + col + 2) = acc_r0_c2 * scale;
+                            Unsafe.Add(ref scores, tile * 64 + col + 16) = acc_r1_c0 * scale;
+                            Unsafe.Add(ref scores, tile * 64 + col + 17) = acc_r1_c1 * scale;
+                            Unsafe.Add(ref scores, tile * 64 + col + 18) = acc_r1_c2 * scale;
+                            Unsafe.Add(ref scores, tile * 64 + col + 32) = acc_r2_c0 * scale;
+                            Unsafe.Add(ref scores, tile * 64 + col + 33) = acc_r2_c1 * scale;
+                            Unsafe.Add(ref scores, tile * 64 + col + 34) = acc_r2_c2 * scale;
+                            Unsafe.Add(ref scores, tile * 64 + col + 48) = acc_r3_c0 * scale;
+                            Unsafe.Add(ref scores, tile * 64 + col + 49) = acc_r3_c1 * scale;
+                            Unsafe.Add(ref scores, tile * 64 + col + 50) = acc_r3_c2 * scale;
+                        }
                     }
-                    Unsafe.Add(ref scores, tile * 64 + col) = acc_r0_c0 * scale;
-                    Unsafe.Add(ref scores, tile * 64 + col + 1) = acc_r0_c1 * scale;
-                    Unsafe.Add(ref scores, tile * 64 + col + 2) = acc_r0_c2 * scale;
-                    Unsafe.Add(ref scores, tile * 64 + col + 3) = acc_r0_c3 * scale;
-                    Unsafe.Add(ref scores, tile * 64 + col + 16) = acc_r1_c0 * scale;
-                    Unsafe.Add(ref scores, tile * 64 + col + 17) = acc_r1_c1 * scale;
-                    Unsafe.Add(ref scores, tile * 64 + col + 18) = acc_r1_c2 * scale;
-                    Unsafe.Add(ref scores, tile * 64 + col + 19) = acc_r1_c3 * scale;
-                    Unsafe.Add(ref scores, tile * 64 + col + 32) = acc_r2_c0 * scale;
-                    Unsafe.Add(ref scores, tile * 64 + col + 33) = acc_r2_c1 * scale;
-                    Unsafe.Add(ref scores, tile * 64 + col + 34) = acc_r2_c2 * scale;
-                    Unsafe.Add(ref scores, tile * 64 + col + 35) = acc_r2_c3 * scale;
-                    Unsafe.Add(ref scores, tile * 64 + col + 48) = acc_r3_c0 * scale;
-                    Unsafe.Add(ref scores, tile * 64 + col + 49) = acc_r3_c1 * scale;
-                    Unsafe.Add(ref scores, tile * 64 + col + 50) = acc_r3_c2 * scale;
-                    Unsafe.Add(ref scores, tile * 64 + col + 51) = acc_r3_c3 * scale;
+                    for (; tile < fullTiles; tile++)
+                    {
+                        float acc_r0_c0 = 0f, acc_r0_c1 = 0f, acc_r0_c2 = 0f, acc_r0_c3 = 0f;
+                        float acc_r1_c0 = 0f, acc_r1_c1 = 0f, acc_r1_c2 = 0f, acc_r1_c3 = 0f;
+                        float acc_r2_c0 = 0f, acc_r2_c1 = 0f, acc_r2_c2 = 0f, acc_r2_c3 = 0f;
+                        float acc_r3_c0 = 0f, acc_r3_c1 = 0f, acc_r3_c2 = 0f, acc_r3_c3 = 0f;
+                        ref float bRow = ref Unsafe.Add(ref keysT, col);
+                        ref float aRow = ref Unsafe.Add(ref q, tile * 80);
+                        for (nint k = 0; k < 5; k++)
+                        {
+                            float b_c0 = bRow;
+                            float b_c1 = Unsafe.Add(ref bRow, 1);
+                            float b_c2 = Unsafe.Add(ref bRow, 2);
+                            float b_c3 = Unsafe.Add(ref bRow, 3);
+                            float a_r0 = Unsafe.Add(ref aRow, k);
+                            acc_r0_c0 = a_r0 * b_c0 + acc_r0_c0;
+                            acc_r0_c1 = a_r0 * b_c1 + acc_r0_c1;
+                            acc_r0_c2 = a_r0 * b_c2 + acc_r0_c2;
+                            acc_r0_c3 = a_r0 * b_c3 + acc_r0_c3;
+                            float a_r1 = Unsafe.Add(ref aRow, k + 20);
+                            acc_r1_c0 = a_r1 * b_c0 + acc_r1_c0;
+                            acc_r1_c1 = a_r1 * b_c1 + acc_r1_c1;
+                            acc_r1_c2 = a_r1 * b_c2 + acc_r1_c2;
+                            acc_r1_c3 = a_r1 * b_c3 + acc_r1_c3;
+                            float a_r2 = Unsafe.Add(ref aRow, k + 40);
+                            acc_r2_c0 = a_r2 * b_c0 + acc_r2_c0;
+                            acc_r2_c1 = a_r2 * b_c1 + acc_r2_c1;
+                            acc_r2_c2 = a_r2 * b_c2 + acc_r2_c2;
+                            acc_r2_c3 = a_r2 * b_c3 + acc_r2_c3;
+                            float a_r3 = Unsafe.Add(ref aRow, k + 60);
+                            acc_r3_c0 = a_r3 * b_c0 + acc_r3_c0;
+                            acc_r3_c1 = a_r3 * b_c1 + acc_r3_c1;
+                            acc_r3_c2 = a_r3 * b_c2 + acc_r3_c2;
+                            acc_r3_c3 = a_r3 * b_c3 + acc_r3_c3;
+                            bRow = ref Unsafe.Add(ref bRow, 16);
+                        }
+                        Unsafe.Add(ref scores, tile * 64 + col) = acc_r0_c0 * scale;
+                        Unsafe.Add(ref scores, tile * 64 + col + 1) = acc_r0_c1 * scale;
+                        Unsafe.Add(ref scores, tile * 64 + col + 2) = acc_r0_c2 * scale;
+                        Unsafe.Add(ref scores, tile * 64 + col + 3) = acc_r0_c3 * scale;
+                        Unsafe.Add(ref scores, tile * 64 + col + 16) = acc_r1_c0 * scale;
+                        Unsafe.Add(ref scores, tile * 64 + col + 17) = acc_r1_c1 * scale;
+                        Unsafe.Add(ref scores, tile * 64 + col + 18) = acc_r1_c2 * scale;
+                        Unsafe.Add(ref scores, tile * 64 + col + 19) = acc_r1_c3 * scale;
+                        Unsafe.Add(ref scores, tile * 64 + col + 32) = acc_r2_c0 * scale;
+                        Unsafe.Add(ref scores, tile * 64 + col + 33) = acc_r2_c1 * scale;
+                        Unsafe.Add(ref scores, tile * 64 + col + 34) = acc_r2_c2 * scale;
+                        Unsafe.Add(ref scores, tile * 64 + col + 35) = acc_r2_c3 * scale;
+                        Unsafe.Add(ref scores, tile * 64 + col + 48) = acc_r3_c0 * scale;
+                        Unsafe.Add(ref scores, tile * 64 + col + 49) = acc_r3_c1 * scale;
+                        Unsafe.Add(ref scores, tile * 64 + col + 50) = acc_r3_c2 * scale;
+                        Unsafe.Add(ref scores, tile * 64 + col + 51) = acc_r3_c3 * scale;
+                    }
                 }
                 if (hasTail)
                 {
