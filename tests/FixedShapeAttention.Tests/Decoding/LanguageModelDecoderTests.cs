@@ -12,32 +12,38 @@ namespace FixedShapeAttention.Tests.Decoding;
 [Collection(nameof(ProcessWideMeasurements))]
 public sealed class LanguageModelDecoderTests
 {
-    private static TransformerLanguageModel Model(bool preNorm = true, bool tied = true, bool causal = true, int keyValueHeads = 0, bool rotary = false)
+    private static TransformerLanguageModel Model(bool preNorm = true, bool tied = true, bool causal = true, int keyValueHeads = 0, bool rotary = false, int dim = 32)
     {
         var model = new TransformerLanguageModel(new LanguageModelConfig
         {
-            Vocabulary = 23, SequenceLength = 12, Dim = 32, Heads = 4, Ffn = 48, Layers = 2, PreNorm = preNorm, TiedEmbeddings = tied, Causal = causal,
+            Vocabulary = 23, SequenceLength = 12, Dim = dim, Heads = 4, Ffn = 48, Layers = 2, PreNorm = preNorm, TiedEmbeddings = tied, Causal = causal,
             KeyValueHeads = keyValueHeads, RotaryPositions = rotary,
         });
         model.Initialize(11);
-        // Larger weights than GPT-2's initialisation, so attention rows are far from uniform and a wrong key matters.
+        // Larger weights than GPT-2's initialisation, so attention rows are far from uniform and a wrong key matters;
+        // scaled down as √dim grows, so that a wider model's pre-activations are as large as dim 32's.
+        float scale = 15f * MathF.Sqrt(32f / dim);
         foreach (TrainableTensor p in model.Parameters.Where(p => p.Shape.Length == 2))
         {
             for (int i = 0; i < p.Value.Length; i++)
-                p.Value[i] *= 15;
+                p.Value[i] *= scale;
         }
 
         return model;
     }
 
+    // Dim 32 (head dim 8) takes the cached attention's one-head P·V on Vector512 and its across-heads P·V on Vector256;
+    // dim 128 (head dim 32, two vectors a head on Vector512) takes the across-heads one on both, grouped heads included.
     [Theory]
-    [InlineData(true, true, 0, false)]
-    [InlineData(false, false, 0, false)]
-    [InlineData(true, true, 1, true)]
-    [InlineData(true, false, 2, true)]
-    public void Cached_decoding_gives_the_logits_of_a_full_recompute(bool preNorm, bool tied, int keyValueHeads, bool rotary)
+    [InlineData(true, true, 0, false, 32)]
+    [InlineData(false, false, 0, false, 32)]
+    [InlineData(true, true, 1, true, 32)]
+    [InlineData(true, false, 2, true, 32)]
+    [InlineData(true, true, 0, false, 128)]
+    [InlineData(true, false, 2, true, 128)]
+    public void Cached_decoding_gives_the_logits_of_a_full_recompute(bool preNorm, bool tied, int keyValueHeads, bool rotary, int dim)
     {
-        TransformerLanguageModel model = Model(preNorm, tied, keyValueHeads: keyValueHeads, rotary: rotary);
+        TransformerLanguageModel model = Model(preNorm, tied, keyValueHeads: keyValueHeads, rotary: rotary, dim: dim);
         int t = model.Config.SequenceLength, v = model.Config.Vocabulary;
         int[] text = [3, 17, 0, 22, 5, 9, 9, 1, 14, 2, 20, 7];
         var decoder = new LanguageModelDecoder(model, maxSequences: 2);
