@@ -3,6 +3,7 @@ using System.ComponentModel;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using FixedShapeAttention.Kernels;
 
 namespace FixedShapeAttention.CompilerServices;
 
@@ -17,7 +18,7 @@ namespace FixedShapeAttention.CompilerServices;
 /// </summary>
 /// <remarks>For generated code; no compatibility promise: this namespace may change in any release.</remarks>
 [EditorBrowsable(EditorBrowsableState.Never)]
-public static class AttentionGradientRow
+public static unsafe class AttentionGradientRow
 {
     private const double Log2E = 1.4426950408889634;
     private const float Ln2 = 0.693147182f;
@@ -52,82 +53,64 @@ public static class AttentionGradientRow
         float scaledDelta = (float)(Delta(output, outputGradient) * scale);
         // The exponent in base 2, as the forward softmax's: 2^(s − LSE·log₂e).
         float lse2 = (float)(logSumExp * Log2E);
-        ref float s = ref MemoryMarshal.GetReference(scores);
-        ref float g = ref MemoryMarshal.GetReference(gradients);
         int j = 0, zeroFrom = visible;
-        if (Vector512.IsHardwareAccelerated && scores.Length >= Vector512<float>.Count)
+        fixed (float* s = scores, g = gradients)
         {
-            var lse = Vector512.Create(lse2);
-            var d = Vector512.Create(scaledDelta);
-            var ln2 = Vector512.Create(Ln2);
-            for (; j <= visible - Vector512<float>.Count; j += Vector512<float>.Count)
-            {
-                var p = ExpOperator.Exp2BelowOverflow(Vector512.LoadUnsafe(ref s, (nuint)j) - lse);
-                p.StoreUnsafe(ref s, (nuint)j);
-                (p * Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref g, (nuint)j), ln2, -d)).StoreUnsafe(ref g, (nuint)j);
-            }
+            if (Vector512.IsHardwareAccelerated && scores.Length >= Vector512<float>.Count)
+                zeroFrom = Vectors<Vector512<float>, Vector512Ops>(s, g, scores.Length, visible, lse2, scaledDelta, ref j);
+            else if (Vector256.IsHardwareAccelerated && scores.Length >= Vector256<float>.Count)
+                zeroFrom = Vectors<Vector256<float>, Vector256Ops>(s, g, scores.Length, visible, lse2, scaledDelta, ref j);
 
-            if (j < visible && j <= scores.Length - Vector512<float>.Count)
+            for (; j < visible; j++)
             {
-                // The row's last keys as one whole vector whose lanes from visible on get 0: a scalar 2^x per key here
-                // (float.Exp2, a library call) took a sixth of the backward head at 128 causal rows. Lanes past visible
-                // compute from whatever the row holds there, and are discarded.
-                var keep = Vector512.LessThan(Vector512.CreateSequence(j, 1), Vector512.Create(visible)).AsSingle();
-                var p = ExpOperator.Exp2BelowOverflow(Vector512.LoadUnsafe(ref s, (nuint)j) - lse);
-                var dS = p * Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref g, (nuint)j), ln2, -d);
-                (keep & p).StoreUnsafe(ref s, (nuint)j);
-                (keep & dS).StoreUnsafe(ref g, (nuint)j);
-                j = visible;
-                zeroFrom = (visible + Vector512<float>.Count - 1) & -Vector512<float>.Count;
+                float p = ExpOperator.Exp2BelowOverflow(s[j] - lse2);
+                s[j] = p;
+                g[j] = p * (g[j] * Ln2 - scaledDelta);
             }
-
-            // The zeros as whole vectors: two Span.Clear calls per row cost more than the stores.
-            for (; zeroFrom <= scores.Length - Vector512<float>.Count; zeroFrom += Vector512<float>.Count)
-            {
-                Vector512<float>.Zero.StoreUnsafe(ref s, (nuint)zeroFrom);
-                Vector512<float>.Zero.StoreUnsafe(ref g, (nuint)zeroFrom);
-            }
-        }
-        else if (Vector256.IsHardwareAccelerated && scores.Length >= Vector256<float>.Count)
-        {
-            var lse = Vector256.Create(lse2);
-            var d = Vector256.Create(scaledDelta);
-            var ln2 = Vector256.Create(Ln2);
-            for (; j <= visible - Vector256<float>.Count; j += Vector256<float>.Count)
-            {
-                var p = ExpOperator.Exp2BelowOverflow(Vector256.LoadUnsafe(ref s, (nuint)j) - lse);
-                p.StoreUnsafe(ref s, (nuint)j);
-                (p * Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref g, (nuint)j), ln2, -d)).StoreUnsafe(ref g, (nuint)j);
-            }
-
-            if (j < visible && j <= scores.Length - Vector256<float>.Count)
-            {
-                // As the Vector512 branch: the last keys as one masked vector instead of a scalar 2^x per key.
-                var keep = Vector256.LessThan(Vector256.CreateSequence(j, 1), Vector256.Create(visible)).AsSingle();
-                var p = ExpOperator.Exp2BelowOverflow(Vector256.LoadUnsafe(ref s, (nuint)j) - lse);
-                var dS = p * Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref g, (nuint)j), ln2, -d);
-                (keep & p).StoreUnsafe(ref s, (nuint)j);
-                (keep & dS).StoreUnsafe(ref g, (nuint)j);
-                j = visible;
-                zeroFrom = (visible + Vector256<float>.Count - 1) & -Vector256<float>.Count;
-            }
-
-            for (; zeroFrom <= scores.Length - Vector256<float>.Count; zeroFrom += Vector256<float>.Count)
-            {
-                Vector256<float>.Zero.StoreUnsafe(ref s, (nuint)zeroFrom);
-                Vector256<float>.Zero.StoreUnsafe(ref g, (nuint)zeroFrom);
-            }
-        }
-
-        for (; j < visible; j++)
-        {
-            float p = ExpOperator.Exp2BelowOverflow(Unsafe.Add(ref s, j) - lse2);
-            Unsafe.Add(ref s, j) = p;
-            Unsafe.Add(ref g, j) = p * (Unsafe.Add(ref g, j) * Ln2 - scaledDelta);
         }
 
         scores[zeroFrom..].Clear();
         gradients[zeroFrom..].Clear();
+    }
+
+    /// <summary>
+    /// The row's whole vectors from key 0: P and dS of every vector inside [0, visible), the last partial one computed
+    /// whole with its lanes from visible on cleared (a scalar 2^x per key there, a library call, took a sixth of the
+    /// backward head at 128 causal rows), then whole vectors of zeros (two Span.Clear calls per row cost more than the
+    /// stores). Leaves <paramref name="j"/> at the first key still to compute and returns the first column still to clear.
+    /// </summary>
+    private static unsafe int Vectors<TVec, TOps>(float* s, float* g, int length, int visible, float lse2, float scaledDelta, ref int j)
+        where TVec : struct
+        where TOps : IVectorOps<TVec>
+    {
+        int lanes = TOps.Count;
+        TVec lse = TOps.Broadcast(lse2), negativeDelta = TOps.Broadcast(-scaledDelta), ln2 = TOps.Broadcast(Ln2);
+        for (; j <= visible - lanes; j += lanes)
+        {
+            TVec p = TOps.Exp2NonPositive(TOps.Subtract(TOps.Load(s + j), lse));
+            TOps.Store(p, s + j);
+            TOps.Store(TOps.Multiply(p, TOps.MultiplyAdd(TOps.Load(g + j), ln2, negativeDelta)), g + j);
+        }
+
+        int zeroFrom = visible;
+        if (j < visible && j <= length - lanes)
+        {
+            // Lanes past visible compute from whatever the row holds there, and are discarded.
+            TVec p = TOps.Exp2NonPositive(TOps.Subtract(TOps.Load(s + j), lse));
+            TVec dS = TOps.Multiply(p, TOps.MultiplyAdd(TOps.Load(g + j), ln2, negativeDelta));
+            TOps.Store(TOps.KeepFirst(p, visible - j), s + j);
+            TOps.Store(TOps.KeepFirst(dS, visible - j), g + j);
+            j = visible;
+            zeroFrom = (visible + lanes - 1) & -lanes;
+        }
+
+        for (; zeroFrom <= length - lanes; zeroFrom += lanes)
+        {
+            TOps.Store(TOps.Zero, s + zeroFrom);
+            TOps.Store(TOps.Zero, g + zeroFrom);
+        }
+
+        return zeroFrom;
     }
 
     /// <summary>

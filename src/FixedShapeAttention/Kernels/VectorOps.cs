@@ -39,6 +39,10 @@ internal unsafe interface IVectorOps<TVec>
     /// <summary>2^t of a softmax argument, score − max in base-2 units (<see cref="SoftmaxContract.ScoreScale"/>): ≤ 0, −Inf or NaN.</summary>
     static abstract TVec Exp2NonPositive(TVec t);
 
+    /// <summary>Lanes [0, <paramref name="count"/>) of <paramref name="x"/>, and +0 in the others: a row's last partial
+    /// vector, computed whole and stored with the lanes past the row's end cleared.</summary>
+    static abstract TVec KeepFirst(TVec x, int count);
+
     /// <summary>The largest lane, by <see cref="KernelMath.MaxAcross(Vector512{float})"/>, the generated softmax's reduction.</summary>
     static abstract float MaxAcross(TVec x);
 
@@ -99,6 +103,10 @@ internal readonly unsafe struct Vector512Ops : IVectorOps<Vector512<float>>
     public static Vector512<float> Exp2NonPositive(Vector512<float> t) => ExpOperator.Exp2BelowOverflow(t);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> KeepFirst(Vector512<float> x, int count) =>
+        Vector512.LessThan(Vector512<int>.Indices, Vector512.Create(count)).AsSingle() & x;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float MaxAcross(Vector512<float> x) => KernelMath.MaxAcross(x);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -154,6 +162,10 @@ internal readonly unsafe struct Vector256Ops : IVectorOps<Vector256<float>>
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> Exp2NonPositive(Vector256<float> t) => ExpOperator.Exp2BelowOverflow(t);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> KeepFirst(Vector256<float> x, int count) =>
+        Vector256.LessThan(Vector256<int>.Indices, Vector256.Create(count)).AsSingle() & x;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float MaxAcross(Vector256<float> x) => KernelMath.MaxAcross(x);
@@ -214,6 +226,10 @@ internal readonly unsafe struct Vector128Ops : IVectorOps<Vector128<float>>
     public static Vector128<float> Exp2NonPositive(Vector128<float> t) => ExpOperator.Exp2BelowOverflow(t);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> KeepFirst(Vector128<float> x, int count) =>
+        Vector128.LessThan(Vector128<int>.Indices, Vector128.Create(count)).AsSingle() & x;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float MaxAcross(Vector128<float> x) => KernelMath.MaxAcross(x);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -270,6 +286,8 @@ internal readonly unsafe struct ScalarOps : IVectorOps<float>
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float Exp2NonPositive(float t) => ExpOperator.Exp2BelowOverflow(t);
+
+    public static float KeepFirst(float x, int count) => count > 0 ? x : 0f;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float MaxAcross(float x) => x;
