@@ -1,7 +1,9 @@
 using System;
 using FixedShapeAttention;
 using Xunit;
+using FixedShapeAttention.Decoding;
 using FixedShapeAttention.Encoder;
+using FixedShapeAttention.Training;
 
 namespace FixedShapeAttention.Tests;
 
@@ -46,5 +48,47 @@ public class ProcessWideAllocationTests
 
         long allocated = GC.GetTotalAllocatedBytes(precise: true) - before;
         Assert.True(allocated == 0, $"5 rounds of parallel kernel calls and encoder passes allocated {allocated} bytes.");
+    }
+
+    /// <summary>Decode steps on every processor (the default), at batch 1 (calls below the hand-off threshold) and
+    /// batch 8 (projections and attention chunks shared with the workers), the demo model's size.</summary>
+    [Fact]
+    public void Decode_steps_on_every_thread_allocate_nothing_after_the_first()
+    {
+        var model = new TransformerLanguageModel(new LanguageModelConfig
+        {
+            Vocabulary = 256, SequenceLength = 128, Dim = 128, Heads = 4, Ffn = 512, Layers = 4,
+        });
+        model.Initialize(3);
+        var decoder = new LanguageModelDecoder(model, maxSequences: 9);
+        var logits = new float[8 * model.Config.Vocabulary];
+        int[] prompt = [5, 9, 14, 2, 7, 33, 61, 8];
+        int[] one = [8], oneToken = [21], eight = [0, 1, 2, 3, 4, 5, 6, 7], eightTokens = [1, 2, 3, 4, 5, 6, 7, 8];
+
+        void Round()
+        {
+            for (int s = 0; s < 9; s++)
+            {
+                decoder.Reset(s);
+                decoder.Prefill(s, prompt, logits.AsSpan(0, model.Config.Vocabulary));
+            }
+
+            for (int step = 0; step < 4; step++)
+            {
+                decoder.DecodeStep(one, oneToken, logits.AsSpan(0, model.Config.Vocabulary));
+                decoder.DecodeStep(eight, eightTokens, logits);
+            }
+        }
+
+        Round();
+        Round();
+        long before = GC.GetTotalAllocatedBytes(precise: true);
+        for (int i = 0; i < 5; i++)
+        {
+            Round();
+        }
+
+        long allocated = GC.GetTotalAllocatedBytes(precise: true) - before;
+        Assert.True(allocated == 0, $"5 rounds of prefills and batch-1 and batch-8 decode steps on every thread allocated {allocated} bytes.");
     }
 }
