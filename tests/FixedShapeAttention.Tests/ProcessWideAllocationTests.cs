@@ -38,15 +38,7 @@ public class ProcessWideAllocationTests
             setup.Encoder.Forward(input, counts, output, -1);
         }
 
-        RunAll();
-        RunAll();
-        long before = GC.GetTotalAllocatedBytes(precise: true);
-        for (int i = 0; i < 5; i++)
-        {
-            RunAll();
-        }
-
-        long allocated = GC.GetTotalAllocatedBytes(precise: true) - before;
+        long allocated = AllocatedOverFiveRoundsAfterTwo(RunAll);
         Assert.True(allocated == 0, $"5 rounds of parallel kernel calls and encoder passes allocated {allocated} bytes.");
     }
 
@@ -80,15 +72,21 @@ public class ProcessWideAllocationTests
             }
         }
 
-        Round();
-        Round();
+        long allocated = AllocatedOverFiveRoundsAfterTwo(Round);
+        Assert.True(allocated == 0, $"5 rounds of prefills and batch-1 and batch-8 decode steps on every thread allocated {allocated} bytes.");
+    }
+
+    /// <summary>Every thread's bytes over five rounds, after two that warm the JIT, the workers and their scratch.</summary>
+    private static long AllocatedOverFiveRoundsAfterTwo(Action round)
+    {
+        round();
+        round();
         long before = GC.GetTotalAllocatedBytes(precise: true);
         for (int i = 0; i < 5; i++)
         {
-            Round();
+            round();
         }
 
-        long allocated = GC.GetTotalAllocatedBytes(precise: true) - before;
-        Assert.True(allocated == 0, $"5 rounds of prefills and batch-1 and batch-8 decode steps on every thread allocated {allocated} bytes.");
+        return GC.GetTotalAllocatedBytes(precise: true) - before;
     }
 }
