@@ -178,8 +178,9 @@ internal static class MatMulEmitter
                 continues = EmitPanelCopy(w, product, rowTile, block);
             }
 
-            // Causal scores narrow the tiles on the diagonal first (in a scope of their own, which declares the tile counter).
-            bool diagonal = product.Plan.DiagonalSlots && block.FullPanel && !continues && product.SkipTilesBeforeColumnFrom is not null;
+            // Causal scores narrow the tiles on the diagonal of each full panel first (in a scope of their own, which declares the
+            // tile counter); the plan sets DiagonalSlots only where no paired or copying tile runs before the loop.
+            bool diagonal = product.Plan.DiagonalSlots && block.FullPanel && product.SkipTilesBeforeColumnFrom is not null;
             using (SourceWriter.Scope? diagonalScope = diagonal ? w.Block() : null)
             {
                 if (diagonal)

@@ -271,7 +271,7 @@ internal static class KernelPlanner
             feedForward,
             projection,
             scoreColumns,
-            Scores: Product(d, scores, attention.Strategy, false, 0) with { DiagonalSlots = DiagonalSlots(shape, scores, attention.Strategy) },
+            Scores: WithDiagonalSlots(shape, Product(d, scores, attention.Strategy, false, 0)),
             AttentionOutput: Product(s, attentionOutput, attention.Strategy, pairs, 0),
             Hidden: Product(e, hidden, feedForward.Strategy, false, PackedFloats(PackedLayout.FeedForwardW1Floats((int)isa, e, f))),
             FeedForwardOutput: Product(f, output, feedForward.Strategy, false, PackedFloats(PackedLayout.FeedForwardW2Floats((int)isa, e, f))),
@@ -283,10 +283,14 @@ internal static class KernelPlanner
     /// <see cref="ProductPlan.DiagonalSlots"/>): with whole panels of 64 keys a causal 128-row head computed 75 % of its
     /// square against the 50 % it needs, and the scores are three of the seven causal products of a training step's attention.
     /// Only for blocked loops over panels of more than one slot: an unrolled body would repeat its whole depth once per
-    /// narrower tile, and a one-slot panel has nothing to narrow.
+    /// narrower tile, and a one-slot panel has nothing to narrow. Not with paired row tiles or a panel copy either: their
+    /// first tiles already run before the loop, so the emitter has no place for the narrower ones.
     /// </summary>
-    private static bool DiagonalSlots(ShapeSpec shape, ColumnLayout scores, KernelStrategy strategy) =>
-        shape.Causal && strategy == KernelStrategy.Blocked && scores.FullPanels > 0 && scores.PanelSlots > 1;
+    private static ProductPlan WithDiagonalSlots(ShapeSpec shape, ProductPlan scores) => scores with
+    {
+        DiagonalSlots = shape.Causal && scores.Strategy == KernelStrategy.Blocked && scores.Layout.FullPanels > 0 && scores.Layout.PanelSlots > 1
+            && !scores.PairRowTiles && scores.PanelCopy == PanelCopy.None,
+    };
 
     private static ProductPlan Product(int depth, ColumnLayout layout, KernelStrategy strategy, bool pairRowTiles, int packedFloats) =>
         new(depth, layout, strategy, pairRowTiles, null, packedFloats, MultiplyAddFor(layout.Lanes));

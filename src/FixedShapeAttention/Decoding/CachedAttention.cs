@@ -11,9 +11,9 @@
 // attention kernel's (SoftmaxContract: subtract the max, exp, sum in double, multiply by 1/Σ after P·V), over the scores
 // padded with −∞ to whole vectors, whose weights are exactly 0. An output element is Σ_j w[j]·V[j,e] in j order in one
 // FMA chain. A chunk is one query row with all its heads, so that P·V runs eight of those chains at once across heads
-// (a head of 32 floats has only two vectors of them, each a chain as long as the keys); the chunk's arithmetic depends
-// only on the query, the cache and the position, so results are the same bits for every degree of parallelism and
-// whichever rows share the step.
+// when HeadDim is a whole number of vectors (a head of 32 floats has only two vectors of them, each a chain as long as
+// the keys; other head dims go one head at a time). The chunk's arithmetic depends only on the query, the cache and the
+// position, so results are the same bits for every degree of parallelism and whichever rows share the step.
 //
 // Work: every (row, head) records how many cached keys it attended; the decoder sums them (AttendedKeys), so a test can count
 // the attention work of a step instead of timing it.
