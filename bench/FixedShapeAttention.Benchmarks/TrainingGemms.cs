@@ -73,9 +73,7 @@ internal static class TrainingGemms
                 dop => PanelGemm.Multiply(dz, v, false, e, d, false, dh, d, n, d, v, false, dop), ref weightedSeconds, ref weightedFlops);
         }
 
-        Console.WriteLine();
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"All backward products of a step (weighted by calls): {weightedFlops / 1e9:0.00} GFLOP in {weightedSeconds * 1e3:0.0} ms on one thread, {weightedFlops / weightedSeconds / 1e9:0.0} GFLOP/s = {weightedFlops / weightedSeconds / 1e9 / peak1:P0} of peak"));
+        Total("All backward products of a step (weighted by calls)", weightedFlops, weightedSeconds, peak1);
 
         // The forward products, y = x·W as the model's projections and the generated feed-forward network call them (the
         // biases and the activation are passes of their own, not timed here), and the tied head's logits z = h·Eᵀ.
@@ -96,9 +94,7 @@ internal static class TrainingGemms
                 dop => PanelGemm.Multiply(h, d, false, e, d, true, z, v, n, v, d, false, dop), ref forwardSeconds, ref forwardFlops);
         }
 
-        Console.WriteLine();
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"All forward products of a step: {forwardFlops / 1e9:0.00} GFLOP in {forwardSeconds * 1e3:0.0} ms on one thread, {forwardFlops / forwardSeconds / 1e9:0.0} GFLOP/s = {forwardFlops / forwardSeconds / 1e9 / peak1:P0} of peak"));
+        Total("All forward products of a step", forwardFlops, forwardSeconds, peak1);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Bias gradients of a step (not in the products above): {biasSeconds * 1e3:0.00} ms on one thread"));
         Split(c, n);
     }
@@ -222,6 +218,14 @@ internal static class TrainingGemms
     }
 
     /// <summary>The median (or the fastest) of <see cref="Repeats"/> timings of enough calls for 100 ms, after a warm-up of the same.</summary>
+    /// <summary>A group of products' one-thread total, as GFLOP, time, rate and share of the peak.</summary>
+    private static void Total(string what, double flops, double seconds, double peak1)
+    {
+        Console.WriteLine();
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{what}: {flops / 1e9:0.00} GFLOP in {seconds * 1e3:0.0} ms on one thread, {flops / seconds / 1e9:0.0} GFLOP/s = {flops / seconds / 1e9 / peak1:P0} of peak"));
+    }
+
     private static double Seconds(Action action, bool fastest = false)
     {
         var clock = Stopwatch.StartNew();
