@@ -16,7 +16,9 @@ public sealed class FewRowGemmTests
     }
 
     // Rows through every tile (4-row tiles, single rows, both), and sizes that reach every column tail: below a vector,
-    // a vector short of a tile, and past whole tiles; 130 × 8 rows is large enough to be shared between threads.
+    // a vector short of a tile, and past whole tiles; 130 × 8 rows is large enough to be shared between threads. The last
+    // three are larger than FewRowGemm.StreamedMatrixBytes, so they sweep blocks of rows: one row at a time for a single
+    // row, blocks of 16 with a short last block (k = 520) for 4-row tiles and the row past them.
     [Theory]
     [InlineData(1, 7, 5)]
     [InlineData(3, 32, 48)]
@@ -24,8 +26,12 @@ public sealed class FewRowGemmTests
     [InlineData(5, 128, 130)]
     [InlineData(8, 128, 130)]
     [InlineData(9, 64, 136)]
+    [InlineData(1, 512, 640)]
+    [InlineData(2, 520, 607)]
+    [InlineData(5, 520, 600)]
     public void Multiply_is_the_same_bits_as_the_blocked_product_plus_bias_on_any_thread_count(int m, int k, int n)
     {
+        Assert.Equal(k >= 512, (long)k * n * sizeof(float) > FewRowGemm.StreamedMatrixBytes);
         float[] x = Random(m * k, 1), w = Random(k * n, 2), bias = Random(n, 3);
         var expected = new float[m * n];
         PanelGemm.Multiply(x, k, false, w, n, false, expected, n, m, n, k, false, 1);
