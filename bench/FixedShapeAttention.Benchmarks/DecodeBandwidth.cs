@@ -19,7 +19,7 @@ public partial class DecodeGpt { }
 /// once, so its speed is a bandwidth. Measures, in one process, the machine's read bandwidth with Vector512 loads
 /// (eight independent accumulators) over a buffer the size of the step's reads (L3-resident, where the demo model's
 /// weights sit between steps) and over 512 MiB (DRAM), then the step's time and the GB/s of weights and cache it
-/// streams, as a share of each.
+/// streams, as a share of each; then the same for a model five times the L3, whose weights stream from DRAM.
 /// </summary>
 public static class DecodeBandwidth
 {
@@ -51,6 +51,32 @@ public static class DecodeBandwidth
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"the same step with attention on DecodeGpt's generated DecodeStep: {generatedSeconds * 1e6:0.0} µs = {generatedGigabytes:0.0} GB/s, "
             + $"{100 * generatedGigabytes / cacheSized:0} % of the L3-resident read bandwidth"));
+
+        RunMemoryBound(dram);
+    }
+
+    /// <summary>GPT-2-small-sized layers (dim 768, 12 heads, FFN 3072; 6 layers, 171 MB of weights, five times the L3),
+    /// where a step streams its weights from DRAM: batch 1 and batch 8 against the DRAM read bandwidth measured above.</summary>
+    private static void RunMemoryBound(double dram)
+    {
+        var config = new LanguageModelConfig { Vocabulary = 256, SequenceLength = 128, Dim = 768, Heads = 12, Ffn = 3072, Layers = 6 };
+        var model = new TransformerLanguageModel(config);
+        model.Initialize(3);
+        long weightFloats = model.Parameters.Where(p => !p.Name.StartsWith("embed.", StringComparison.Ordinal)).Sum(p => (long)p.Value.Length)
+            + 2L * config.Dim + (long)config.Vocabulary * config.Dim;
+        const int firstPosition = 64, steps = 32;
+        double cacheFloats = 2.0 * config.Layers * config.KeyValueDim * (firstPosition + (steps - 1) / 2.0 + 1);
+        double stepBytes = (weightFloats + cacheFloats) * sizeof(float);
+        double stepSeconds = StepSeconds(model, firstPosition, steps, generated: false);
+        double gigabytes = stepBytes / stepSeconds / 1e9;
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"DRAM-resident model (dim {config.Dim}, FFN {config.Ffn}, {config.Layers} layers), batch 1, one thread: {stepSeconds * 1e6:0.0} µs, reads {weightFloats * 4 / 1e6:0.0} MB of weights + {cacheFloats * 4 / 1e6:0.00} MB of cache = {gigabytes:0.0} GB/s, "
+            + $"{100 * gigabytes / dram:0} % of the DRAM read bandwidth"));
+        double batchSeconds = StepSeconds(model, firstPosition, steps, generated: false, batch: 8);
+        double batchGigabytes = (weightFloats + 8 * cacheFloats) * sizeof(float) / batchSeconds / 1e9;
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"the same model, batch 8, one thread: {batchSeconds * 1e6:0.0} µs a step ({8 / batchSeconds:0} tokens/s), {batchGigabytes:0.0} GB/s, {100 * batchGigabytes / dram:0} % of the DRAM read bandwidth "
+            + $"({2.0 * 8 * weightFloats / batchSeconds / 1e9:0.0} GFLOP/s in the products)"));
     }
 
     /// <summary>Runs <paramref name="steps"/> batch-1 steps on one thread for <c>perf record</c>: steps only, no prefill,
@@ -72,20 +98,24 @@ public static class DecodeBandwidth
 
     /// <summary>The best of several timed groups of 32 steps from position <paramref name="first"/> (each group first
     /// prefills to it): the step as the weights stream from cache, without the prefill in between.</summary>
-    private static double StepSeconds(TransformerLanguageModel model, int first, int steps, bool generated)
+    private static double StepSeconds(TransformerLanguageModel model, int first, int steps, bool generated, int batch = 1)
     {
-        var decoder = new LanguageModelDecoder(model, 1);
+        var decoder = new LanguageModelDecoder(model, batch);
         if (generated)
             decoder.UseKernels<DecodeGpt>();
         int[] prompt = Enumerable.Range(0, first).Select(i => i % 200 + 32).ToArray();
-        var logits = new float[model.Config.Vocabulary];
-        int[] sequence = [0], token = [33];
+        var logits = new float[batch * model.Config.Vocabulary];
+        int[] sequence = Enumerable.Range(0, batch).ToArray(), token = Enumerable.Range(33, batch).ToArray();
         double best = double.MaxValue;
         var total = Stopwatch.StartNew();
         while (total.Elapsed.TotalSeconds < 3)
         {
-            decoder.Reset(0);
-            decoder.Prefill(0, prompt, logits);
+            for (int b = 0; b < batch; b++)
+            {
+                decoder.Reset(b);
+                decoder.Prefill(b, prompt, logits.AsSpan(0, model.Config.Vocabulary));
+            }
+
             long start = Stopwatch.GetTimestamp();
             for (int i = 0; i < steps; i++)
                 decoder.DecodeStep(sequence, token, logits);
