@@ -14,6 +14,10 @@ namespace FixedShapeAttention.Benchmarks;
 [TransformerShape(128, 128, 512, Heads = 4, Causal = true, Activation = Activation.GeluTanh)]
 public partial class DecodeGpt { }
 
+/// <summary>The attention shape of <see cref="DecodeBandwidth"/>'s model that does not fit the cache, declared for the generator.</summary>
+[TransformerShape(128, 768, 3072, Heads = 12, Causal = true, Activation = Activation.GeluTanh)]
+public partial class DecodeGpt768 { }
+
 /// <summary>
 /// <c>-- decode-bandwidth</c>: a batch-1 decode step on one thread reads every weight once and its sequence's cache
 /// once, so its speed is a bandwidth. Measures, in one process, the machine's read bandwidth with Vector512 loads
@@ -27,25 +31,18 @@ public static class DecodeBandwidth
     {
         KernelParallelism.DefaultMaxDegreeOfParallelism = 1;
         TransformerLanguageModel model = DecodingBenchmarks.CreateModel();
-        LanguageModelConfig c = model.Config;
-        // Every parameter is read once per step except the embeddings: one row of the token and position tables, and
-        // the whole token table again as the tied head.
-        long weightFloats = model.Parameters.Where(p => !p.Name.StartsWith("embed.", StringComparison.Ordinal)).Sum(p => (long)p.Value.Length)
-            + 2L * c.Dim + (c.TiedEmbeddings ? (long)c.Vocabulary * c.Dim : 0);
-        const int firstPosition = 64, steps = 32;
-        // Keys and values of positions 0..p per layer, averaged over the steps p = 64..95.
-        double cacheFloats = 2.0 * c.Layers * c.KeyValueDim * (firstPosition + (steps - 1) / 2.0 + 1);
+        (long weightFloats, double cacheFloats) = StepFloats(model);
         double stepBytes = (weightFloats + cacheFloats) * sizeof(float);
 
         double cacheSized = ReadBandwidth((long)stepBytes);
         double dram = ReadBandwidth(512L << 20);
-        double stepSeconds = StepSeconds(model, firstPosition, steps, generated: false);
-        double generatedSeconds = StepSeconds(model, firstPosition, steps, generated: true);
+        double stepSeconds = StepSeconds(model, FirstPosition, Steps);
+        double generatedSeconds = StepSeconds(model, FirstPosition, Steps, decoder => decoder.UseKernels<DecodeGpt>());
         double stepGigabytes = stepBytes / stepSeconds / 1e9;
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"read bandwidth (Vector512 loads, one thread): {cacheSized:0.0} GB/s over {stepBytes / 1e6:0.00} MB (L3-resident), {dram:0.0} GB/s over 512 MiB (DRAM)"));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"decode step, batch 1, one thread, positions {firstPosition}–{firstPosition + steps - 1}: {stepSeconds * 1e6:0.0} µs, reads {weightFloats * 4 / 1e6:0.00} MB of weights + {cacheFloats * 4 / 1e6:0.00} MB of cache = {stepGigabytes:0.0} GB/s, "
+            $"decode step, batch 1, one thread, positions {FirstPosition}–{FirstPosition + Steps - 1}: {stepSeconds * 1e6:0.0} µs, reads {weightFloats * 4 / 1e6:0.00} MB of weights + {cacheFloats * 4 / 1e6:0.00} MB of cache = {stepGigabytes:0.0} GB/s, "
             + $"{100 * stepGigabytes / cacheSized:0} % of the L3-resident read bandwidth ({100 * stepGigabytes / dram:0} % of DRAM's)"));
         double generatedGigabytes = stepBytes / generatedSeconds / 1e9;
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -62,21 +59,41 @@ public static class DecodeBandwidth
         var config = new LanguageModelConfig { Vocabulary = 256, SequenceLength = 128, Dim = 768, Heads = 12, Ffn = 3072, Layers = 6 };
         var model = new TransformerLanguageModel(config);
         model.Initialize(3);
-        long weightFloats = model.Parameters.Where(p => !p.Name.StartsWith("embed.", StringComparison.Ordinal)).Sum(p => (long)p.Value.Length)
-            + 2L * config.Dim + (long)config.Vocabulary * config.Dim;
-        const int firstPosition = 64, steps = 32;
-        double cacheFloats = 2.0 * config.Layers * config.KeyValueDim * (firstPosition + (steps - 1) / 2.0 + 1);
+        (long weightFloats, double cacheFloats) = StepFloats(model);
         double stepBytes = (weightFloats + cacheFloats) * sizeof(float);
-        double stepSeconds = StepSeconds(model, firstPosition, steps, generated: false);
+        double stepSeconds = StepSeconds(model, FirstPosition, Steps);
         double gigabytes = stepBytes / stepSeconds / 1e9;
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"DRAM-resident model (dim {config.Dim}, FFN {config.Ffn}, {config.Layers} layers), batch 1, one thread: {stepSeconds * 1e6:0.0} µs, reads {weightFloats * 4 / 1e6:0.0} MB of weights + {cacheFloats * 4 / 1e6:0.00} MB of cache = {gigabytes:0.0} GB/s, "
             + $"{100 * gigabytes / dram:0} % of the DRAM read bandwidth"));
-        double batchSeconds = StepSeconds(model, firstPosition, steps, generated: false, batch: 8);
+        double generatedSeconds = StepSeconds(model, FirstPosition, Steps, decoder => decoder.UseKernels<DecodeGpt768>());
+        double generatedGigabytes = stepBytes / generatedSeconds / 1e9;
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"the same step with attention on DecodeGpt768's generated DecodeStep: {generatedSeconds * 1e6:0.0} µs = {generatedGigabytes:0.0} GB/s, {100 * generatedGigabytes / dram:0} % of the DRAM read bandwidth"));
+        KernelParallelism.DefaultMaxDegreeOfParallelism = -1;
+        double sharedSeconds = StepSeconds(model, FirstPosition, Steps);
+        KernelParallelism.DefaultMaxDegreeOfParallelism = 1;
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"the same step on {Environment.ProcessorCount} threads: {sharedSeconds * 1e6:0.0} µs = {stepBytes / sharedSeconds / 1e9:0.0} GB/s"));
+        double batchSeconds = StepSeconds(model, FirstPosition, Steps, batch: 8);
         double batchGigabytes = (weightFloats + 8 * cacheFloats) * sizeof(float) / batchSeconds / 1e9;
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"the same model, batch 8, one thread: {batchSeconds * 1e6:0.0} µs a step ({8 / batchSeconds:0} tokens/s), {batchGigabytes:0.0} GB/s, {100 * batchGigabytes / dram:0} % of the DRAM read bandwidth "
             + $"({2.0 * 8 * weightFloats / batchSeconds / 1e9:0.0} GFLOP/s in the products)"));
+    }
+
+    private const int FirstPosition = 64, Steps = 32;
+
+    /// <summary>What one sequence's step reads: every parameter once except the embeddings (one row of the token and
+    /// position tables, and the whole token table again as a tied head), and the keys and values of positions 0..p per
+    /// layer, averaged over the timed steps p = 64..95.</summary>
+    private static (long WeightFloats, double CacheFloats) StepFloats(TransformerLanguageModel model)
+    {
+        LanguageModelConfig c = model.Config;
+        long weightFloats = model.Parameters.Where(p => !p.Name.StartsWith("embed.", StringComparison.Ordinal)).Sum(p => (long)p.Value.Length)
+            + 2L * c.Dim + (c.TiedEmbeddings ? (long)c.Vocabulary * c.Dim : 0);
+        double cacheFloats = 2.0 * c.Layers * c.KeyValueDim * (FirstPosition + (Steps - 1) / 2.0 + 1);
+        return (weightFloats, cacheFloats);
     }
 
     /// <summary>Runs <paramref name="steps"/> batch-1 steps on one thread for <c>perf record</c>: steps only, no prefill,
@@ -98,11 +115,10 @@ public static class DecodeBandwidth
 
     /// <summary>The best of several timed groups of 32 steps from position <paramref name="first"/> (each group first
     /// prefills to it): the step as the weights stream from cache, without the prefill in between.</summary>
-    private static double StepSeconds(TransformerLanguageModel model, int first, int steps, bool generated, int batch = 1)
+    private static double StepSeconds(TransformerLanguageModel model, int first, int steps, Action<LanguageModelDecoder>? useKernels = null, int batch = 1)
     {
         var decoder = new LanguageModelDecoder(model, batch);
-        if (generated)
-            decoder.UseKernels<DecodeGpt>();
+        useKernels?.Invoke(decoder);
         int[] prompt = Enumerable.Range(0, first).Select(i => i % 200 + 32).ToArray();
         var logits = new float[batch * model.Config.Vocabulary];
         int[] sequence = Enumerable.Range(0, batch).ToArray(), token = Enumerable.Range(33, batch).ToArray();

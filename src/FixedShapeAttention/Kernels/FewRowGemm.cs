@@ -1,21 +1,23 @@
 // The products of a decode step: a few rows of activations (one per sequence) against a weight matrix, where the
 // weights are the whole cost. PanelGemm copies each column panel of B into scratch before its tiles read it, which
 // pays off over hundreds of rows and doubles the memory traffic for one; here the weights are read once, in place,
-// in the order they are stored, GEMV-style.
+// GEMV-style.
 //
 // Two layouts. Multiply: W stored k×n (the projections' [inputs, outputs]); a register tile walks k, loading vectors
 // of W's row k and broadcasting each row's activation: RM rows × RN vectors for whole groups of RM rows, one row × 2·RN
-// vectors (eight independent FMA chains) for the rest, which at batch 1 is every row. A matrix too large for L2 is
-// swept a block of rows at a time (one row at batch 1), the chains parked in y between blocks (SweepRows). MultiplyTransposed: W stored n×k
-// (the tied head's embedding, [vocabulary, dim]); a tile of RM rows × RN rows of W, or one row × 2·RN rows of W, walks
-// k a vector at a time and sums each accumulator's lanes once at the end. A call on one thread is one chunk, so each
-// sweep of W's rows is as long as the tile allows; a shared call cuts the columns into whole tiles.
+// vectors (eight independent chains) for the rest, which at batch 1 is every row. A small W is swept once per column
+// tile over all of k; a W too large for L2 is swept a block of rows at a time (one row at batch 1: W in storage
+// order), the chains parked in y between blocks (SweepRows). MultiplyTransposed: W stored n×k (the tied head's
+// embedding, [vocabulary, dim]); a tile of RM rows × RN rows of W, or one row × 2·RN rows of W, walks k a vector at a
+// time and sums each accumulator's lanes once at the end. A call on one thread is one chunk; a shared call cuts the
+// columns into chunks of whole tiles.
 //
-// Accuracy and determinism: in Multiply every output is Σ_k x[r,k]·W[k,j] in k order in one FMA chain from zero (parked
-// in y and resumed between blocks of rows, which rounds nothing), then + bias, the operations of PanelGemm's vector lanes followed by AddBias, so a decode step's projections are the same
-// bits as a prefill's and as the training forward's. In MultiplyTransposed every output is a vector FMA chain over k,
-// its lanes summed in float by halves (a fixed tree: widening to double cost more than the head's loads), then the
-// FMA chain of k's scalar tail. Which chunk or thread computes a column, and how many rows share the call, never
+// Accuracy and determinism: in Multiply every output is Σ_k x[r,k]·W[k,j] in k order in one multiply-add chain from
+// zero (fused wherever the vector ops fuse; parked in y and resumed between blocks of rows, which rounds nothing), then
+// + bias: the operations of PanelGemm's vector lanes followed by AddBias, so a decode step's projections are the same
+// bits as a prefill's and as the training forward's. In MultiplyTransposed every output is a vector multiply-add chain
+// over k, its lanes summed in float by halves (a fixed tree: widening to double cost more than the head's loads), then
+// the FMA chain of k's scalar tail. Which chunk or thread computes a column, and how many rows share the call, never
 // changes those operations: results are bit-identical for every degree of parallelism and every batch.
 
 using System;
@@ -45,16 +47,18 @@ internal static unsafe class FewRowGemm
     /// <summary>Rows of W that 4-row tiles take per sweep of a streamed matrix's columns.</summary>
     private const int GroupSweepRows = 16;
 
+    private const int CacheLineFloats = 64 / sizeof(float);
+
     /// <summary>
-    /// How many rows of W a sweep of the column tiles covers before the next sweep resumes the chains from y. A tile
-    /// reads its columns of every row it covers, so a sweep over all of k reads W as one strided stream per column
-    /// tile; a sweep of one row reads W in storage order, one sequential stream. For a small W (L2-resident, or 64–256
-    /// KiB matrices cycling through L3 as in a small model) the strided sweeps cost nothing and parking the partial
-    /// sums would; for a streamed W the prefetchers follow one stream far better than hundreds: at batch 1, a 170 MB
-    /// model (dim 768, FFN 3072) went from 45 % to 85–90 % of the DRAM read bandwidth, a 12.6 MB one from ~0.95 to
-    /// ~0.83 ms a step. Four-row tiles would park four rows' sums per row of W, so they take blocks of rows.
+    /// How many rows of W a sweep of a chunk's column tiles covers before the next sweep resumes the chains from y. A
+    /// tile reads its columns of every row it covers, so a sweep over all of k reads W as one strided stream per column
+    /// tile; a sweep of one row reads the chunk's part of each row in storage order. For a small W (L2-resident, or the
+    /// 64–256 KiB matrices of a small model cycling through L3) the strided sweeps cost nothing and parking the partial
+    /// sums would cost; for a streamed W the prefetchers follow one stream far better than hundreds of strided ones
+    /// (bench/README.md, "A model that does not fit the cache"). Four-row tiles would park four rows' sums per row of
+    /// W, so they take blocks of rows. A chunk one tile wide has nothing to gain: its part of a row is one tile's.
     /// </summary>
-    private static int SweepRows(int m, int k, int n, int columns, int tileColumns)
+    internal static int SweepRows(int m, int k, int n, int columns, int tileColumns)
     {
         if (columns <= tileColumns || (long)k * n * sizeof(float) <= StreamedMatrixBytes)
             return k;
@@ -143,9 +147,9 @@ internal static unsafe class FewRowGemm
         }
     }
 
-    /// <summary>W stored k×n, read once per row tile: RM×RN tiles for whole groups of RM rows, 1×2RN tiles (eight
-    /// FMA chains, every column of a 128-wide W in one sweep of its rows) for the rest, then one vector, then scalar
-    /// columns.</summary>
+    /// <summary>W stored k×n, read once per group of RM rows and once per single row: RM×RN tiles for whole groups
+    /// of RM rows, 1×2RN tiles (eight chains, every column of a 128-wide W in one sweep of its rows) for the rest, then
+    /// one vector, then scalar columns.</summary>
     private readonly struct StreamKernel<TVec, TOps>(int m, int k, int n) : IColumnKernel
         where TVec : struct
         where TOps : IVectorOps<TVec>
@@ -207,14 +211,14 @@ internal static unsafe class FewRowGemm
 
         /// <summary>Column tile <paramref name="tile"/>'s share of the next block of rows [start, end), in storage order,
         /// into L2. Four-row tiles read a streamed block as one strided stream per row, which the hardware prefetchers
-        /// follow poorly; asking for the next block while this one computes took a batch-8 product over a 9.4 MB W
-        /// from ~1000 to ~580 µs (k 3072, n 768) and from ~860 to ~740 µs (k 768, n 3072).</summary>
+        /// follow poorly; asking for the next block while this one computes is measured in bench/README.md ("A model
+        /// that does not fit the cache").</summary>
         private static void PrefetchShare(float* start, float* end, int tile, int sweepRows)
         {
-            // A block is sweepRows·n floats and there are n / (RN·lanes) tiles: RN·sweepRows cache lines each.
-            int lines = RN * TOps.Count * sweepRows * sizeof(float) / 64;
-            float* line = start + (nint)tile * lines * (64 / sizeof(float));
-            for (int i = 0; i < lines && line < end; i++, line += 64 / sizeof(float))
+            // A block is sweepRows·n floats and there are n / (RN·lanes) tiles: RN·lanes·sweepRows floats each.
+            int lines = RN * TOps.Count * sweepRows / CacheLineFloats;
+            float* line = start + (nint)tile * lines * CacheLineFloats;
+            for (int i = 0; i < lines && line < end; i++, line += CacheLineFloats)
                 Sse.Prefetch1(line);
         }
 
@@ -243,6 +247,8 @@ internal static unsafe class FewRowGemm
             TVec c0 = TOps.Zero, c1 = TOps.Zero, c2 = TOps.Zero, c3 = TOps.Zero, c4 = TOps.Zero, c5 = TOps.Zero, c6 = TOps.Zero, c7 = TOps.Zero;
             if (k0 > 0)
             {
+                // Resumed from where StoreRow parked them. (Spelled out: a helper with out parameters would take the
+                // accumulators' addresses and keep them in memory through the whole k loop.)
                 c0 = TOps.Load(y); c1 = TOps.Load(y + lanes); c2 = TOps.Load(y + 2 * lanes); c3 = TOps.Load(y + 3 * lanes);
                 c4 = TOps.Load(y + 4 * lanes); c5 = TOps.Load(y + 5 * lanes); c6 = TOps.Load(y + 6 * lanes); c7 = TOps.Load(y + 7 * lanes);
             }
@@ -275,6 +281,7 @@ internal static unsafe class FewRowGemm
             TVec c30 = TOps.Zero, c31 = TOps.Zero, c32 = TOps.Zero, c33 = TOps.Zero;
             if (k0 > 0)
             {
+                // Resumed from where StoreRow parked them, spelled out as in Tile1x8.
                 float* y1 = y + n, y2 = y1 + n, y3 = y2 + n;
                 c00 = TOps.Load(y); c01 = TOps.Load(y + lanes); c02 = TOps.Load(y + 2 * lanes); c03 = TOps.Load(y + 3 * lanes);
                 c10 = TOps.Load(y1); c11 = TOps.Load(y1 + lanes); c12 = TOps.Load(y1 + 2 * lanes); c13 = TOps.Load(y1 + 3 * lanes);

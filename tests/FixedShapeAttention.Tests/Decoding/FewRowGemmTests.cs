@@ -17,8 +17,9 @@ public sealed class FewRowGemmTests
 
     // Rows through every tile (4-row tiles, single rows, both), and sizes that reach every column tail: below a vector,
     // a vector short of a tile, and past whole tiles; 130 × 8 rows is large enough to be shared between threads. The last
-    // three are larger than FewRowGemm.StreamedMatrixBytes, so they sweep blocks of rows: one row at a time for a single
-    // row, blocks of 16 with a short last block (k = 520) for 4-row tiles and the row past them.
+    // six are larger than FewRowGemm.StreamedMatrixBytes, so they sweep blocks of rows (SweepRows): one row at a time for
+    // single rows, blocks of 16 with a short last block (k = 520) for two, one or one-and-a-bit groups of four rows, and
+    // 2100 columns (16 tiles and 52 tail columns) in chunks of several tiles when shared.
     [Theory]
     [InlineData(1, 7, 5)]
     [InlineData(3, 32, 48)]
@@ -29,9 +30,11 @@ public sealed class FewRowGemmTests
     [InlineData(1, 512, 640)]
     [InlineData(2, 520, 607)]
     [InlineData(5, 520, 600)]
+    [InlineData(4, 520, 600)]
+    [InlineData(8, 520, 600)]
+    [InlineData(1, 160, 2100)]
     public void Multiply_is_the_same_bits_as_the_blocked_product_plus_bias_on_any_thread_count(int m, int k, int n)
     {
-        Assert.Equal(k >= 512, (long)k * n * sizeof(float) > FewRowGemm.StreamedMatrixBytes);
         float[] x = Random(m * k, 1), w = Random(k * n, 2), bias = Random(n, 3);
         var expected = new float[m * n];
         PanelGemm.Multiply(x, k, false, w, n, false, expected, n, m, n, k, false, 1);
@@ -78,6 +81,19 @@ public sealed class FewRowGemmTests
         var alone = new float[n];
         FewRowGemm.MultiplyTransposed(x.AsSpan((m - 1) * k, k), w, alone, 1, k, n, 1);
         Assert.Equal(one.AsSpan((m - 1) * n, n).ToArray().Select(BitConverter.SingleToInt32Bits), alone.Select(BitConverter.SingleToInt32Bits));
+    }
+
+    [Fact]
+    public void A_matrix_larger_than_L2_is_swept_a_block_of_rows_at_a_time_and_a_smaller_one_in_one_sweep()
+    {
+        Assert.True(640L * 512 * sizeof(float) > FewRowGemm.StreamedMatrixBytes);
+        Assert.Equal(1, FewRowGemm.SweepRows(m: 1, k: 512, n: 640, columns: 640, tileColumns: 128));
+        Assert.Equal(1, FewRowGemm.SweepRows(m: 3, k: 512, n: 640, columns: 256, tileColumns: 128));
+        Assert.Equal(16, FewRowGemm.SweepRows(m: 8, k: 520, n: 600, columns: 600, tileColumns: 64));
+        // Exactly 1 MiB still fits: one sweep of all of k.
+        Assert.Equal(512, FewRowGemm.SweepRows(m: 1, k: 512, n: 512, columns: 512, tileColumns: 128));
+        // A chunk one tile wide reads one tile's part of each row whichever way it sweeps.
+        Assert.Equal(768, FewRowGemm.SweepRows(m: 1, k: 768, n: 3072, columns: 128, tileColumns: 128));
     }
 
     [Fact]
