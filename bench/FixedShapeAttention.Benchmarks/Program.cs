@@ -26,7 +26,8 @@ using FixedShapeAttention.Benchmarks;
 // Decoding against ONNX Runtime (same logits):  dotnet run -c Release --project bench/FixedShapeAttention.Benchmarks -- decode-check
 // One ISA branch's feed-forward, % of that branch's peak: DOTNET_EnableAVX2=0 dotnet run -c Release --project bench/FixedShapeAttention.Benchmarks -- ffn-branch
 // Decode step against the read bandwidth:  dotnet run -c Release --project bench/FixedShapeAttention.Benchmarks -- decode-bandwidth
-//            (-- decode-profile N runs N one-thread batch-1 steps, positions 0 to the context and again, for perf record)
+//            (-- decode-profile N runs N one-thread batch-1 steps, positions 0 to the context and again, for perf record;
+//             -- few-row-products times the decode step's streaming product against PanelGemm from 1 to 128 rows)
 // Attention against ONNX Runtime on one thread (S0–S3, peak in the same process):  ... -- attention-1t
 //            (-- attention-profile SHAPE N runs N one-thread generated attention calls, for perf record;
 //             -- ffn-profile SHAPE N plain|packed [THREADS] the same for the feed-forward network's two overloads)
@@ -94,6 +95,12 @@ if (args.Length == 1 && args[0] == "decode-check")
 {
     // Our decoder and ONNX Runtime's past/present graph of the same model: prefill and decode logits side by side.
     Environment.ExitCode = DecodePeerCheck.Run() ? 0 : 1;
+    return;
+}
+
+if (args.Length == 1 && args[0] == "few-row-products")
+{
+    FewRowProducts.Run();
     return;
 }
 

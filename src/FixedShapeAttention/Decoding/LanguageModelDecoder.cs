@@ -341,11 +341,12 @@ public sealed class LanguageModelDecoder
             FewRowGemm.Multiply(last, _model.Head.Value, default, logits, count, d, v, dop);
     }
 
-    /// <summary>y = x·W + b: a decode step's few rows stream W once (FewRowGemm); a prompt's many rows go through the
-    /// training forward's blocked product. Both compute each output in the same k-order FMA chain.</summary>
+    /// <summary>y = x·W + b: a decode step's few rows, and a small model's prompt, stream W in place (FewRowGemm); a
+    /// larger model's prompt goes through the training forward's blocked product. Both compute each output in the same
+    /// k-order FMA chain.</summary>
     private static void Linear(ReadOnlySpan<float> x, TrainableTensor weight, TrainableTensor bias, Span<float> y, int rows, int inputs, int outputs)
     {
-        if (rows <= FewRowGemm.MaxRows)
+        if (FewRowGemm.Suits(rows, inputs, outputs))
             FewRowGemm.Multiply(x, weight.Value, bias.Value, y, rows, inputs, outputs, KernelParallelism.DefaultMaxDegreeOfParallelism);
         else
             TransformerLanguageModel.Linear(x, weight, bias, y, rows, inputs, outputs, KernelParallelism.DefaultMaxDegreeOfParallelism);

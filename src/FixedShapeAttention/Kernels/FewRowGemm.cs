@@ -29,8 +29,21 @@ namespace FixedShapeAttention.Kernels;
 
 internal static unsafe class FewRowGemm
 {
-    /// <summary>The most rows for which streaming W per row tile beats packing it: above, PanelGemm.</summary>
+    /// <summary>The most rows for which streaming any W per row tile beats packing it.</summary>
     public const int MaxRows = 16;
+
+    /// <summary>The most rows for which streaming a W that fits L2 (at most <see cref="StreamedMatrixBytes"/>) beats
+    /// packing it: a prefill's prompt of a small model.</summary>
+    public const int MaxRowsOfAnL2Matrix = 128;
+
+    /// <summary>
+    /// Whether <paramref name="rows"/> rows against a k×n W run faster here than through PanelGemm (the same bits
+    /// either way). One thread, each product timed alone (bench/README.md, "Prefill through the few-row product"):
+    /// for a W of 64–256 KiB this product took 0.85–0.97 of PanelGemm's time at 32–128 rows; for 2.4–9.4 MB matrices it
+    /// took 0.4–0.96 of it up to 16 rows but 1.1–1.5 at 64 rows for the widest (k 768, n 3072).
+    /// </summary>
+    public static bool Suits(int rows, int k, int n) =>
+        rows <= MaxRows || (rows <= MaxRowsOfAnL2Matrix && (long)k * n * sizeof(float) <= StreamedMatrixBytes);
 
     /// <summary>Rows per register tile.</summary>
     private const int RM = 4;

@@ -97,6 +97,16 @@ public sealed class FewRowGemmTests
     }
 
     [Fact]
+    public void A_prompt_of_a_small_model_streams_its_weights_and_a_larger_models_prompt_packs_them()
+    {
+        Assert.True(FewRowGemm.Suits(rows: 1, k: 768, n: 3072));
+        Assert.True(FewRowGemm.Suits(rows: 16, k: 768, n: 3072));
+        Assert.False(FewRowGemm.Suits(rows: 17, k: 768, n: 3072));
+        Assert.True(FewRowGemm.Suits(rows: 128, k: 128, n: 512));
+        Assert.False(FewRowGemm.Suits(rows: 129, k: 128, n: 512));
+    }
+
+    [Fact]
     public void Wrong_lengths_are_rejected_naming_the_expected_size()
     {
         var error = Assert.Throws<ArgumentException>(() => FewRowGemm.Multiply(new float[6], new float[6], default, new float[5], 2, 3, 2, 1));
