@@ -38,9 +38,8 @@ internal static unsafe class FewRowGemm
 
     /// <summary>
     /// Whether <paramref name="rows"/> rows against a k×n W run faster here than through PanelGemm (the same bits
-    /// either way). One thread, each product timed alone (bench/README.md, "Prefill through the few-row product"):
-    /// for a W of 64–256 KiB this product took 0.85–0.97 of PanelGemm's time at 32–128 rows; for 2.4–9.4 MB matrices it
-    /// took 0.4–0.96 of it up to 16 rows but 1.1–1.5 at 64 rows for the widest (k 768, n 3072).
+    /// either way): measured one product at a time in bench/README.md ("Prefill through the few-row product"), where a
+    /// small W streams faster up to a whole context of rows and a W too large for L2 only up to a few sequences' rows.
     /// </summary>
     public static bool Suits(int rows, int k, int n) =>
         rows <= MaxRows || (rows <= MaxRowsOfAnL2Matrix && (long)k * n * sizeof(float) <= StreamedMatrixBytes);
