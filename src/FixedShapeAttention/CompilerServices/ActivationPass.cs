@@ -44,20 +44,41 @@ public static class ActivationPass
         where TActivation : IActivationOperator =>
         Run<float, ScalarOps, TActivation>(values);
 
+    /// <summary><c>destination[i] = act(source[i])</c>, 16 lanes at a time: the in-place pass's values without first
+    /// copying the source (the training forward keeps the pre-activation for the backward pass). Internal: generated
+    /// code applies in place.</summary>
+    internal static void Apply512<TActivation>(ReadOnlySpan<float> source, Span<float> destination)
+        where TActivation : IActivationOperator =>
+        Run<Vector512<float>, Vector512Ops, TActivation>(source, destination);
+
+    /// <summary>As <see cref="Apply512{TActivation}(ReadOnlySpan{float}, Span{float})"/>, 8 lanes at a time.</summary>
+    internal static void Apply256<TActivation>(ReadOnlySpan<float> source, Span<float> destination)
+        where TActivation : IActivationOperator =>
+        Run<Vector256<float>, Vector256Ops, TActivation>(source, destination);
+
+    private static void Run<TVec, TOps, TActivation>(Span<float> values)
+        where TVec : struct
+        where TOps : struct, IVectorOps<TVec>
+        where TActivation : IActivationOperator =>
+        Run<TVec, TOps, TActivation>(values, values);
+
     /// <summary>The pass at one width (scalar is width 1): whole vectors, then the last few values through one vector staged
-    /// on the stack.</summary>
+    /// on the stack. <paramref name="destination"/> is <paramref name="source"/> itself or a span of the same length that
+    /// does not overlap it.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static unsafe void Run<TVec, TOps, TActivation>(Span<float> values)
+    private static unsafe void Run<TVec, TOps, TActivation>(ReadOnlySpan<float> source, Span<float> destination)
         where TVec : struct
         where TOps : struct, IVectorOps<TVec>
         where TActivation : IActivationOperator
     {
-        int count = values.Length, lanes = TOps.Count, i = 0;
-        fixed (float* first = values)
+        if (destination.Length != source.Length)
+            throw new ArgumentException($"destination: expected {source.Length} (the source's length), got {destination.Length}.", nameof(destination));
+        int count = source.Length, lanes = TOps.Count, i = 0;
+        fixed (float* from = source, to = destination)
         {
             for (; i <= count - lanes; i += lanes)
             {
-                TOps.Store(TOps.Activate<TActivation>(TOps.Load(first + i)), first + i);
+                TOps.Store(TOps.Activate<TActivation>(TOps.Load(from + i)), to + i);
             }
         }
 
@@ -65,10 +86,10 @@ public static class ActivationPass
         {
             float* staged = stackalloc float[lanes];
             Span<float> lanesSpan = new(staged, lanes);
-            values[i..].CopyTo(lanesSpan);
+            source[i..].CopyTo(lanesSpan);
             lanesSpan[(count - i)..].Clear();
             TOps.Store(TOps.Activate<TActivation>(TOps.Load(staged)), staged);
-            lanesSpan[..(count - i)].CopyTo(values[i..]);
+            lanesSpan[..(count - i)].CopyTo(destination[i..]);
         }
     }
 }

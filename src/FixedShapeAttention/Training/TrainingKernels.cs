@@ -103,27 +103,27 @@ internal static class TrainingKernels
     /// vector formula, the tail through a staged vector), so the forward pass of training computes the same bits.</summary>
     public static void Activate(Activation activation, ReadOnlySpan<float> h, Span<float> g)
     {
-        h.CopyTo(g);
         switch (activation)
         {
-            case Activation.Relu: Apply<ReluOperator>(g); break;
-            case Activation.Gelu: Apply<GeluOperator>(g); break;
-            case Activation.GeluTanh: Apply<GeluTanhOperator>(g); break;
-            default: Apply<SiluOperator>(g); break;
+            case Activation.Relu: Apply<ReluOperator>(h, g); break;
+            case Activation.Gelu: Apply<GeluOperator>(h, g); break;
+            case Activation.GeluTanh: Apply<GeluTanhOperator>(h, g); break;
+            default: Apply<SiluOperator>(h, g); break;
         }
     }
 
-    private static void Apply<TActivation>(Span<float> values)
+    /// <summary>g = act(h) in one pass: no copy of h into g first (h and g are the same span or do not overlap).</summary>
+    private static void Apply<TActivation>(ReadOnlySpan<float> h, Span<float> g)
         where TActivation : IActivationOperator
     {
         if (Vector512.IsHardwareAccelerated)
-            ActivationPass.Apply512<TActivation>(values);
+            ActivationPass.Apply512<TActivation>(h, g);
         else if (Vector256.IsHardwareAccelerated)
-            ActivationPass.Apply256<TActivation>(values);
+            ActivationPass.Apply256<TActivation>(h, g);
         else
         {
-            for (int i = 0; i < values.Length; i++)
-                values[i] = TActivation.Invoke(values[i]);
+            for (int i = 0; i < h.Length; i++)
+                g[i] = TActivation.Invoke(h[i]);
         }
     }
 
