@@ -16,10 +16,11 @@ public sealed class FewRowGemmTests
     }
 
     // Rows through every tile (4-row tiles, single rows, both), and sizes that reach every column tail: below a vector,
-    // a vector short of a tile, and past whole tiles; 130 × 8 rows is large enough to be shared between threads. The last
-    // six are larger than FewRowGemm.StreamedMatrixBytes, so they sweep blocks of rows (SweepRows): one row at a time for
-    // single rows, blocks of 16 with a short last block (k = 520) for two, one or one-and-a-bit groups of four rows, and
-    // 2100 columns (16 tiles and 52 tail columns) in chunks of several tiles when shared.
+    // a vector short of a tile, and past whole tiles; 130 × 8 rows is large enough to be shared between threads; 37 and
+    // 128 rows are prompts, which FewRowGemm.Suits sends here for a W this small. The last six are larger than
+    // FewRowGemm.StreamedMatrixBytes, so they sweep blocks of rows (SweepRows): one row at a time for single rows, blocks
+    // of 16 with a short last block (k = 520) for two, one or one-and-a-bit groups of four rows, and 2100 columns (16
+    // tiles and 52 tail columns) in chunks of several tiles when shared.
     [Theory]
     [InlineData(1, 7, 5)]
     [InlineData(3, 32, 48)]
@@ -27,6 +28,8 @@ public sealed class FewRowGemmTests
     [InlineData(5, 128, 130)]
     [InlineData(8, 128, 130)]
     [InlineData(9, 64, 136)]
+    [InlineData(37, 128, 130)]
+    [InlineData(128, 40, 72)]
     [InlineData(1, 512, 640)]
     [InlineData(2, 520, 607)]
     [InlineData(5, 520, 600)]
