@@ -56,9 +56,8 @@ public static class DecodeBandwidth
     /// where a step streams its weights from DRAM: batch 1 and batch 8 against the DRAM read bandwidth measured above.</summary>
     private static void RunMemoryBound(double dram)
     {
-        var config = new LanguageModelConfig { Vocabulary = 256, SequenceLength = 128, Dim = 768, Heads = 12, Ffn = 3072, Layers = 6 };
-        var model = new TransformerLanguageModel(config);
-        model.Initialize(3);
+        LanguageModelConfig config = LargeModelDecodingBenchmarks.Model;
+        TransformerLanguageModel model = LargeModelDecodingBenchmarks.CreateModel();
         (long weightFloats, double cacheFloats) = StepFloats(model);
         double stepBytes = (weightFloats + cacheFloats) * sizeof(float);
         double stepSeconds = StepSeconds(model, FirstPosition, Steps);

@@ -63,21 +63,7 @@ public class DecodingBenchmarks
         _onnxPrefill = new OnnxDecoderRunner(model, Threads, 1, _prompt.Length, past: 0);
         for (int i = 0; i < _prompt.Length; i++)
             _onnxPrefill.InputIds[i] = _prompt[i];
-        using (var fill = new OnnxDecoderRunner(model, Threads, Batch, OnnxPast, past: 0))
-        {
-            for (int i = 0; i < fill.InputIds.Length; i++)
-                fill.InputIds[i] = (i * 7 + 32) % s_model.Vocabulary;
-            fill.Run();
-            _onnxStep = new OnnxDecoderRunner(model, Threads, Batch, 1, past: OnnxPast);
-            for (int l = 0; l < s_model.Layers; l++)
-            {
-                fill.PresentKeys[l].CopyTo(_onnxStep.PastKeys[l], 0);
-                fill.PresentValues[l].CopyTo(_onnxStep.PastValues[l], 0);
-            }
-        }
-
-        for (int b = 0; b < Batch; b++)
-            _onnxStep.InputIds[b] = _tokens[b];
+        _onnxStep = OnnxDecoderRunner.DecodeStep(model, Threads, _tokens, OnnxPast);
     }
 
     [IterationSetup(Target = nameof(DecodeStep))]

@@ -80,6 +80,28 @@ public sealed class OnnxDecoderRunner : IDisposable
 
     public void Run() => _session.RunWithBinding(_runOptions, _binding);
 
+    /// <summary>A decode step's runner whose past is <paramref name="past"/> tokens per sequence, filled by a prefill
+    /// run of its own, with <paramref name="tokens"/> (one per sequence) bound as the step's input.</summary>
+    public static OnnxDecoderRunner DecodeStep(TransformerLanguageModel model, int threads, ReadOnlySpan<int> tokens, int past)
+    {
+        LanguageModelConfig c = model.Config;
+        int batch = tokens.Length;
+        using var fill = new OnnxDecoderRunner(model, threads, batch, past, past: 0);
+        for (int i = 0; i < fill.InputIds.Length; i++)
+            fill.InputIds[i] = (i * 7 + 32) % c.Vocabulary;
+        fill.Run();
+        var step = new OnnxDecoderRunner(model, threads, batch, 1, past);
+        for (int l = 0; l < c.Layers; l++)
+        {
+            fill.PresentKeys[l].CopyTo(step.PastKeys[l], 0);
+            fill.PresentValues[l].CopyTo(step.PastValues[l], 0);
+        }
+
+        for (int b = 0; b < batch; b++)
+            step.InputIds[b] = tokens[b];
+        return step;
+    }
+
     public void Dispose()
     {
         _binding.Dispose();
