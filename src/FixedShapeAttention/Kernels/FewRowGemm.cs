@@ -197,6 +197,12 @@ internal static unsafe class FewRowGemm
 
                 for (int row = tiled; row < m; row++)
                 {
+                    if (sweepRows == 1)
+                    {
+                        AxpyRow(x[row * k + k0], w + (nint)k0 * n, y + row * n, blockBias, k0 == 0, first, singleEnd);
+                        continue;
+                    }
+
                     for (int c = first; c < singleEnd; c += 2 * RN * lanes)
                         Tile1x8(x + row * k, w + c, y + row * n + c, blockBias == null ? null : blockBias + c, k0, k1);
                 }
@@ -232,6 +238,34 @@ internal static unsafe class FewRowGemm
             float* line = start + (nint)tile * lines * CacheLineFloats;
             for (int i = 0; i < lines && line < end; i++, line += CacheLineFloats)
                 Sse.Prefetch1(line);
+        }
+
+        /// <summary>
+        /// One row of W in a sweep of one row: y[start..end) = x_k·W[k, start..end) + y (from zero at k = 0; + bias in
+        /// the last row), the same multiply-add of each chain as a tile's, straight along the row. Tile1x8 over the row's
+        /// strips did the same work through eight parked chains a strip and was 10–15 % slower on a step whose weights
+        /// stream from DRAM (bench/README.md, "A model that does not fit the cache").
+        /// </summary>
+        private static void AxpyRow(float xk, float* wRow, float* y, float* bias, bool first, int start, int end)
+        {
+            int lanes = TOps.Count;
+            TVec a = TOps.Broadcast(xk);
+            for (int c = start; c < end; c += 4 * lanes)
+            {
+                TVec y0 = first ? TOps.Zero : TOps.Load(y + c), y1 = first ? TOps.Zero : TOps.Load(y + c + lanes);
+                TVec y2 = first ? TOps.Zero : TOps.Load(y + c + 2 * lanes), y3 = first ? TOps.Zero : TOps.Load(y + c + 3 * lanes);
+                y0 = TOps.MultiplyAdd(a, TOps.Load(wRow + c), y0);
+                y1 = TOps.MultiplyAdd(a, TOps.Load(wRow + c + lanes), y1);
+                y2 = TOps.MultiplyAdd(a, TOps.Load(wRow + c + 2 * lanes), y2);
+                y3 = TOps.MultiplyAdd(a, TOps.Load(wRow + c + 3 * lanes), y3);
+                if (bias != null)
+                {
+                    y0 = TOps.Add(y0, TOps.Load(bias + c)); y1 = TOps.Add(y1, TOps.Load(bias + c + lanes));
+                    y2 = TOps.Add(y2, TOps.Load(bias + c + 2 * lanes)); y3 = TOps.Add(y3, TOps.Load(bias + c + 3 * lanes));
+                }
+
+                TOps.Store(y0, y + c); TOps.Store(y1, y + c + lanes); TOps.Store(y2, y + c + 2 * lanes); TOps.Store(y3, y + c + 3 * lanes);
+            }
         }
 
         private void Vector(float* x, float* w, float* y, float* bias)
