@@ -6,8 +6,8 @@
 // Two layouts. Multiply: W stored k×n (the projections' [inputs, outputs]); a register tile walks k, loading vectors
 // of W's row k and broadcasting each row's activation: RM rows × RN vectors for whole groups of RM rows, one row × 2·RN
 // vectors (eight independent chains) for the rest, which at batch 1 is every row. A small W is swept once per column
-// tile over all of k; a W too large for L2 is swept a block of rows at a time (one row at batch 1: W in storage
-// order), the chains parked in y between blocks (SweepRows). MultiplyTransposed: W stored n×k (the tied head's
+// tile over all of k; a W too large for L2 is swept a block of rows at a time (at batch 1 one row, straight along
+// it: W in storage order), the chains parked in y between blocks (SweepRows, AxpyRow). MultiplyTransposed: W stored n×k (the tied head's
 // embedding, [vocabulary, dim]); a tile of RM rows × RN rows of W, or one row × 2·RN rows of W, walks k a vector at a
 // time and sums each accumulator's lanes once at the end. A call on one thread is one chunk; a shared call cuts the
 // columns into chunks of whole tiles.
@@ -160,8 +160,8 @@ internal static unsafe class FewRowGemm
     }
 
     /// <summary>W stored k×n, read once per group of RM rows and once per single row: RM×RN tiles for whole groups
-    /// of RM rows, 1×2RN tiles (eight chains, every column of a 128-wide W in one sweep of its rows) for the rest, then
-    /// one vector, then scalar columns.</summary>
+    /// of RM rows, 1×2RN tiles (eight chains, every column of a 128-wide W in one sweep of its rows) for the rest, or
+    /// <see cref="AxpyRow"/> where a sweep is one row, then one vector, then scalar columns.</summary>
     private readonly struct StreamKernel<TVec, TOps>(int m, int k, int n) : IColumnKernel
         where TVec : struct
         where TOps : IVectorOps<TVec>
