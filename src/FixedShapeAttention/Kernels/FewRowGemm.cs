@@ -3,14 +3,14 @@
 // pays off over hundreds of rows and doubles the memory traffic for one; here the weights are read once, in place,
 // GEMV-style.
 //
-// Two layouts. Multiply: W stored k×n (the projections' [inputs, outputs]); a register tile walks k, loading vectors
-// of W's row k and broadcasting each row's activation: RM rows × RN vectors for whole groups of RM rows, one row × 2·RN
+// Two layouts. Multiply: W stored k×n (the projections' [inputs, outputs]); a register tile walks k, loading vectors of
+// W's row k and broadcasting each row's activation: RM rows × RN vectors for whole groups of RM rows, one row × 2·RN
 // vectors (eight independent chains) for the rest, which at batch 1 is every row. A small W is swept once per column
-// tile over all of k; a W too large for L2 is swept a block of rows at a time (at batch 1 one row, straight along
-// it: W in storage order), the chains parked in y between blocks (SweepRows, AxpyRow). MultiplyTransposed: W stored n×k (the tied head's
-// embedding, [vocabulary, dim]); a tile of RM rows × RN rows of W, or one row × 2·RN rows of W, walks k a vector at a
-// time and sums each accumulator's lanes once at the end. A call on one thread is one chunk; a shared call cuts the
-// columns into chunks of whole tiles.
+// tile over all of k; a W too large for L2 is swept a block of rows at a time (at batch 1 one row, straight along it: W
+// in storage order), the chains parked in y between blocks (SweepRows, AxpyRow). MultiplyTransposed: W stored n×k (the
+// tied head's embedding, [vocabulary, dim]); a tile of RM rows × RN rows of W, or one row × 2·RN rows of W, walks k a
+// vector at a time and sums each accumulator's lanes once at the end. A call on one thread is one chunk; a shared call
+// cuts the columns into chunks of whole tiles.
 //
 // Accuracy and determinism: in Multiply every output is Σ_k x[r,k]·W[k,j] in k order in one multiply-add chain from
 // zero (fused wherever the vector ops fuse; parked in y and resumed between blocks of rows, which rounds nothing), then
