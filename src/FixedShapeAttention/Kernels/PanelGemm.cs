@@ -5,7 +5,8 @@
 // when n fits in 2, so a head of 32 columns does not multiply 32 columns of zeros) and a range of row tiles. It copies
 // op(B)'s panel once into thread-local scratch in the order the register tile reads it (k-major, RN·lanes floats per
 // k, zero-padded past n), from either layout, so the microkernel streams contiguous memory whatever the
-// transposition; op(A) is broadcast from its rows (A) or its columns (Aᵀ) through two strides, needing no copy. On one
+// transposition; op(A) is broadcast from its rows (A) or its columns (Aᵀ) through two strides, with no copy except for
+// an Aᵀ whose rows are a page or more apart, which is first copied into blocks of a tile's rows (see Run). On one
 // thread a panel is one chunk, so it is packed once per call; more threads split its rows, each packing it again.
 // The microkernel is tinyBLAS's RM×RN tile of named accumulators: 4×4 vectors, or 8×2 for two-vector panels on
 // Vector512 (16 accumulators either way, enough to hide the FMA latency on both pipes).
@@ -40,8 +41,20 @@ internal static unsafe class PanelGemm
     /// </summary>
     private const int L2PanelFloats = 1 << 17;
 
+    /// <summary>The least row stride of a stored A (floats, a 4 KiB page) for which Aᵀ is copied into row blocks first.
+    /// Measured on the training benchmark's weight gradients, one thread, caches flushed before each call (2026-11-30):
+    /// ffn.w2's dW (stride 1024) took 5.5 ms with the copy against 6.4 ms without; the projections' and ffn.w1's (stride
+    /// 256, 1 KiB, which the prefetchers follow within a page) were no faster with it.</summary>
+    private const int PackedTransposeStride = 1024;
+
+    /// <summary>The most floats of Aᵀ a call copies into row blocks (64 MiB); a larger Aᵀ is read where it is.</summary>
+    private const int PackedTransposeLimit = 1 << 24;
+
     [ThreadStatic]
     private static float[]? t_panel;
+
+    [ThreadStatic]
+    private static float[]? t_transposed;
 
     /// <summary>
     /// <c>C = op(A)·op(B)</c>, or <c>C += op(A)·op(B)</c> with <paramref name="accumulate"/>. op(A) is m×k: A itself
@@ -121,8 +134,82 @@ internal static unsafe class PanelGemm
         if (slots == 2 && tilesPerGroup % 2 == 1 && tilesPerGroup < rowTiles)
             tilesPerGroup++;
         rowGroups = (rowTiles + tilesPerGroup - 1) / tilesPerGroup;
-        var kernel = new Kernel<TVec, TOps>(lda, transposeA, ldb, transposeB, ldc, m, n, k, segment, accumulate, slots, rowGroups, tilesPerGroup * TileRows);
+
+        // Aᵀ (a weight gradient's Xᵀ) stored with rows a page or more apart is copied once per call into blocks of a
+        // tile's rows, k-major, so every panel's tiles read their broadcasts from consecutive memory instead of one new
+        // line of X per k: at that stride all of a segment's lines fall in one L1 set, and the prefetchers do not follow
+        // it across pages. The copy is one pass over X; the tiles then read it once per panel.
+        int blockRows = 0;
+        long packedFloats = (long)(m + 2 * TileRows - 1) / (2 * TileRows) * 2 * TileRows * k;
+        if (transposeA && lda >= PackedTransposeStride && k > 1 && m >= TileRows && packedFloats <= PackedTransposeLimit)
+        {
+            blockRows = slots == 2 && TOps.Count == 16 ? 2 * TileRows : TileRows;
+            float* packed = TransposedScratch((int)packedFloats);
+            fixed (float* stored = a)
+                PackTransposedA(stored, lda, m, k, blockRows, packed);
+            a = new ReadOnlySpan<float>(packed, (int)packedFloats);
+        }
+
+        var kernel = new Kernel<TVec, TOps>(lda, transposeA, ldb, transposeB, ldc, m, n, k, segment, accumulate, slots, rowGroups, tilesPerGroup * TileRows, blockRows);
         ParallelRunner.Run(kernel, panels * rowGroups, 2L * m * n * k, maxDegreeOfParallelism, a, b, default, default, default, c);
+    }
+
+    /// <summary>op(A) = Aᵀ (A stored k×m) into blocks of <paramref name="blockRows"/> rows of op(A): element (i, kk) at
+    /// (i / blockRows)·blockRows·k + kk·blockRows + i mod blockRows. With AVX-512 and four-row blocks, four rows of A at
+    /// a time, sixteen columns (four blocks) per step: four whole-vector loads, a 4×4 transpose of their 128-bit lanes,
+    /// and four whole-line stores, one into each block.</summary>
+    private static void PackTransposedA(float* a, int lda, int m, int k, int blockRows, float* packed)
+    {
+        int kk = 0;
+        if (blockRows == 4 && Avx512F.IsSupported)
+        {
+            int wide = m & ~15;
+            nint blockStride = 4 * (nint)k;
+            for (; kk <= k - 4; kk += 4)
+            {
+                float* s0 = a + (nint)kk * lda, s1 = s0 + lda, s2 = s1 + lda, s3 = s2 + lda;
+                for (int c = 0; c < wide; c += 16)
+                {
+                    Vector512<float> r0 = Vector512.Load(s0 + c), r1 = Vector512.Load(s1 + c), r2 = Vector512.Load(s2 + c), r3 = Vector512.Load(s3 + c);
+                    Vector512<float> t0 = Avx512F.Shuffle4x128(r0, r1, 0x44), t1 = Avx512F.Shuffle4x128(r0, r1, 0xEE);
+                    Vector512<float> t2 = Avx512F.Shuffle4x128(r2, r3, 0x44), t3 = Avx512F.Shuffle4x128(r2, r3, 0xEE);
+                    float* d = packed + (nint)c * k + kk * 4;
+                    Avx512F.Shuffle4x128(t0, t2, 0x88).Store(d);
+                    Avx512F.Shuffle4x128(t0, t2, 0xDD).Store(d + blockStride);
+                    Avx512F.Shuffle4x128(t1, t3, 0x88).Store(d + 2 * blockStride);
+                    Avx512F.Shuffle4x128(t1, t3, 0xDD).Store(d + 3 * blockStride);
+                }
+
+                PackTransposedRange(a, lda, m, k, blockRows, packed, kk, kk + 4, wide);
+            }
+        }
+
+        PackTransposedRange(a, lda, m, k, blockRows, packed, kk, k, 0);
+    }
+
+    /// <summary>Rows <paramref name="kFrom"/> to <paramref name="kTo"/> of A, from column <paramref name="firstColumn"/> (a
+    /// multiple of <paramref name="blockRows"/>), block by block.</summary>
+    private static void PackTransposedRange(float* a, int lda, int m, int k, int blockRows, float* packed, int kFrom, int kTo, int firstColumn)
+    {
+        for (int first = firstColumn; first < m; first += blockRows)
+        {
+            int width = Math.Min(blockRows, m - first);
+            float* block = packed + (nint)first * k;
+            for (int kk = kFrom; kk < kTo; kk++)
+            {
+                float* source = a + (nint)kk * lda + first, target = block + (nint)kk * blockRows;
+                for (int r = 0; r < width; r++)
+                    target[r] = source[r];
+            }
+        }
+    }
+
+    private static float* TransposedScratch(int floats)
+    {
+        float[]? buffer = t_transposed;
+        if (buffer is null || buffer.Length < floats)
+            t_transposed = buffer = GC.AllocateArray<float>(Math.Max(floats, 4096), pinned: true);
+        return (float*)Unsafe.AsPointer(ref buffer[0]);
     }
 
     private static float* PanelScratch(int floats)
@@ -137,14 +224,20 @@ internal static unsafe class PanelGemm
         where TVec : struct
         where TOps : IVectorOps<TVec>
     {
-        private readonly int _lda, _ldb, _ldc, _m, _n, _k, _segment, _slots, _rowGroups, _rowsPerGroup;
+        private readonly int _lda, _ldb, _ldc, _m, _n, _k, _segment, _slots, _rowGroups, _rowsPerGroup, _blockRows;
         private readonly bool _transposeA, _transposeB, _accumulate;
 
-        public Kernel(int lda, bool transposeA, int ldb, bool transposeB, int ldc, int m, int n, int k, int segment, bool accumulate, int slots, int rowGroups, int rowsPerGroup)
+        /// <param name="blockRows">0 when op(A) is read where it is stored; else A holds op(A) in blocks of this many rows (<see cref="PackTransposedA"/>).</param>
+        public Kernel(int lda, bool transposeA, int ldb, bool transposeB, int ldc, int m, int n, int k, int segment, bool accumulate, int slots, int rowGroups, int rowsPerGroup, int blockRows)
         {
             (_lda, _transposeA, _ldb, _transposeB, _ldc, _m, _n, _k, _segment) = (lda, transposeA, ldb, transposeB, ldc, m, n, k, segment);
-            (_accumulate, _slots, _rowGroups, _rowsPerGroup) = (accumulate, slots, rowGroups, rowsPerGroup);
+            (_accumulate, _slots, _rowGroups, _rowsPerGroup, _blockRows) = (accumulate, slots, rowGroups, rowsPerGroup, blockRows);
         }
+
+        /// <summary>Where op(A)'s row <paramref name="row"/> starts; a tile's rows never cross a packed block (tiles start at
+        /// multiples of their height, and the 8-row tiles only run with 8-row blocks).</summary>
+        private float* RowStart(float* a, int row, nint rowStride) =>
+            _blockRows == 0 ? a + row * rowStride : a + (nint)(row - row % _blockRows) * _k + row % _blockRows;
 
         public void Execute(in KernelBuffers buffers, int chunk)
         {
@@ -156,8 +249,8 @@ internal static unsafe class PanelGemm
             float* packed = PanelScratch(Math.Max(1, _k) * panelWidth);
             PackPanel(buffers.Input1Pointer, column, width, panelWidth, packed);
 
-            // op(A)[i, kk] = a[i·rowStride + kk·kStride].
-            nint rowStride = _transposeA ? 1 : _lda, kStride = _transposeA ? _lda : 1;
+            // op(A)[i, kk] = a[i·rowStride + kk·kStride] within a tile (from RowStart).
+            nint rowStride = _transposeA || _blockRows != 0 ? 1 : _lda, kStride = _blockRows != 0 ? _blockRows : _transposeA ? _lda : 1;
             float* c = buffers.OutputPointer;
             // A full-width panel's tiles read and write C directly; a partial one goes through a tile of scratch.
             bool direct = width == panelWidth;
@@ -176,7 +269,7 @@ internal static unsafe class PanelGemm
                     for (int row = firstRow; row < endRow;)
                     {
                         int rows = RowsAt(endRow - row);
-                        float* ak = buffers.Input0Pointer + row * rowStride + kBegin * kStride;
+                        float* ak = RowStart(buffers.Input0Pointer, row, rowStride) + kBegin * kStride;
                         Compute(ak, rowStride, kStride, bk, panelWidth, kCount, rows, c + (nint)row * _ldc + column, _ldc, false, kBegin > 0);
                         row += rows;
                     }
@@ -192,7 +285,7 @@ internal static unsafe class PanelGemm
             for (int row = firstRow; row < endRow;)
             {
                 int rows = RowsAt(endRow - row);
-                float* a = buffers.Input0Pointer + row * rowStride;
+                float* a = RowStart(buffers.Input0Pointer, row, rowStride);
                 float* target = direct ? c + (nint)row * _ldc + column : tile;
                 nint targetStride = direct ? _ldc : panelWidth;
                 // One pass per segment (the whole k unless segmented), each adding its product to what C holds.

@@ -97,6 +97,7 @@ public sealed class PanelGemmTests
     [InlineData(20, 32, 96, 32, false)]
     [InlineData(9, 130, 45, 7, true)]
     [InlineData(5, 3, 12, 5, false)]
+    [InlineData(1027, 20, 45, 7, false)]
     public void Segments_give_the_bits_of_one_accumulating_product_per_segment(int m, int n, int k, int segment, bool transposeB)
     {
         // Xᵀ·dY as a weight gradient is summed: A transposed, B as stored (or transposed), k split into sequences.
@@ -120,24 +121,34 @@ public sealed class PanelGemmTests
     }
 
     [Theory]
-    [InlineData(9, 64, 4100, false)]
-    [InlineData(20, 32, 300, true)]
-    [InlineData(6, 130, 77, false)]
-    public void Every_output_is_one_fused_multiply_add_chain_in_k_order(int m, int n, int k, bool transposeA)
+    [InlineData(9, 64, 4100, false, 0)]
+    [InlineData(20, 32, 300, true, 0)]
+    [InlineData(6, 130, 77, false, 0)]
+    // Aᵀ with a row stride of a page or more is copied into row blocks first: four-row blocks with sixteen-column steps
+    // and tails in m and k, eight-row blocks for two-vector panels, and a block tail of one row.
+    [InlineData(37, 70, 131, true, 1030)]
+    [InlineData(1030, 64, 9, true, 1030)]
+    [InlineData(21, 32, 50, true, 1024)]
+    [InlineData(13, 31, 3, true, 2048)]
+    public void Every_output_is_one_fused_multiply_add_chain_in_k_order(int m, int n, int k, bool transposeA, int stride)
     {
-        // On the vector branches each lane is fma(a, b, acc) from 0 in k order, whatever the tile shape or k blocking.
+        // On the vector branches each lane is fma(a, b, acc) from 0 in k order, whatever the tile shape, k blocking or
+        // copy of Aᵀ.
         Assert.SkipUnless(System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated && n >= 8, "the scalar branch multiplies and adds");
-        int lda = transposeA ? m : k;
-        float[] a = TestData.Uniform(m * k, 21), b = TestData.Uniform(k * n, 22), c = new float[m * n];
-        PanelGemm.Multiply(a, lda, transposeA, b, n, false, c, n, m, n, k, accumulate: false, maxDegreeOfParallelism: -1);
-        for (int i = 0; i < m; i++)
+        int lda = stride != 0 ? stride : transposeA ? m : k;
+        float[] a = TestData.Uniform((transposeA ? k : m) * lda, 21), b = TestData.Uniform(k * n, 22), c = new float[m * n];
+        foreach (int threads in new[] { 1, -1 })
         {
-            for (int j = 0; j < n; j++)
+            PanelGemm.Multiply(a, lda, transposeA, b, n, false, c, n, m, n, k, accumulate: false, maxDegreeOfParallelism: threads);
+            for (int i = 0; i < m; i++)
             {
-                float chain = 0;
-                for (int p = 0; p < k; p++)
-                    chain = MathF.FusedMultiplyAdd(a[transposeA ? p * lda + i : i * lda + p], b[p * n + j], chain);
-                Assert.Equal(BitConverter.SingleToInt32Bits(chain), BitConverter.SingleToInt32Bits(c[i * n + j]));
+                for (int j = 0; j < n; j++)
+                {
+                    float chain = 0;
+                    for (int p = 0; p < k; p++)
+                        chain = MathF.FusedMultiplyAdd(a[transposeA ? p * lda + i : i * lda + p], b[p * n + j], chain);
+                    Assert.Equal(BitConverter.SingleToInt32Bits(chain), BitConverter.SingleToInt32Bits(c[i * n + j]));
+                }
             }
         }
     }
