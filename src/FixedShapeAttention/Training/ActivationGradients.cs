@@ -7,7 +7,9 @@ using FixedShapeAttention.CompilerServices;
 namespace FixedShapeAttention.Training;
 
 /// <summary>The derivative of an activation at the widths the training step uses, as TensorPrimitives' operator
-/// structs are written: one formula per width, the same arithmetic in each.</summary>
+/// structs are written: one formula per width, the same arithmetic in each. Every Invoke is aggressively inlined: with
+/// e^x inlined into it, the JIT otherwise kept GELU′ as a call per vector (3.6 % of a training step's samples in perf,
+/// against 1.0 % for the whole pass inlined).</summary>
 internal interface IActivationGradient
 {
     static abstract float Invoke(float x);
@@ -20,10 +22,13 @@ internal interface IActivationGradient
 /// <summary>ReLU′: 1 above 0, else 0 (0 at 0, as PyTorch takes it).</summary>
 internal readonly struct ReluGradient : IActivationGradient
 {
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float Invoke(float x) => x > 0f ? 1f : 0f;
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> Invoke(Vector256<float> x) => Vector256.ConditionalSelect(Vector256.GreaterThan(x, Vector256<float>.Zero), Vector256<float>.One, Vector256<float>.Zero);
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> Invoke(Vector512<float> x) => Vector512.ConditionalSelect(Vector512.GreaterThan(x, Vector512<float>.Zero), Vector512<float>.One, Vector512<float>.Zero);
 }
 
@@ -34,12 +39,14 @@ internal readonly struct GeluGradient : IActivationGradient
     private const float InverseSqrt2Pi = 0.398942280f;
     private const float Small = 1e-4f;
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float Invoke(float x)
     {
         float cdf = MathF.Abs(x) < Small ? 0.5f + InverseSqrt2Pi * x : GeluOperator.Invoke(x) / x;
         return cdf + x * InverseSqrt2Pi * MathF.Exp(-0.5f * x * x);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> Invoke(Vector256<float> x)
     {
         var small = Vector256.LessThan(Vector256.Abs(x), Vector256.Create(Small));
@@ -47,6 +54,7 @@ internal readonly struct GeluGradient : IActivationGradient
         return cdf + x * Vector256.Create(InverseSqrt2Pi) * ExpOperator.Invoke(Vector256.Create(-0.5f) * x * x);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> Invoke(Vector512<float> x)
     {
         var small = Vector512.LessThan(Vector512.Abs(x), Vector512.Create(Small));
@@ -64,6 +72,7 @@ internal readonly struct GeluTanhGradient : IActivationGradient
 {
     private const float K = 0.797884561f, C = 0.044715f;
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float Invoke(float x)
     {
         float x2 = x * x;
@@ -72,6 +81,7 @@ internal readonly struct GeluTanhGradient : IActivationGradient
         return complement + 2f * K * x * s * complement * (1f + 3f * C * x2);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> Invoke(Vector256<float> x)
     {
         var one = Vector256<float>.One;
@@ -81,6 +91,7 @@ internal readonly struct GeluTanhGradient : IActivationGradient
         return Vector256.FusedMultiplyAdd(Vector256.Create(2f * K) * x * s * complement, Vector256.FusedMultiplyAdd(Vector256.Create(3f * C), x2, one), complement);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> Invoke(Vector512<float> x)
     {
         var one = Vector512<float>.One;
@@ -94,12 +105,14 @@ internal readonly struct GeluTanhGradient : IActivationGradient
 /// <summary>SiLU′: s(1 + x(1 − s)), s = 1/(1 + e^(−x)).</summary>
 internal readonly struct SiluGradient : IActivationGradient
 {
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float Invoke(float x)
     {
         float s = 1f / (1f + MathF.Exp(-x));
         return s * (1f + x * (1f - s));
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> Invoke(Vector256<float> x)
     {
         var one = Vector256<float>.One;
@@ -107,6 +120,7 @@ internal readonly struct SiluGradient : IActivationGradient
         return s * (one + x * (one - s));
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> Invoke(Vector512<float> x)
     {
         var one = Vector512<float>.One;
