@@ -47,11 +47,9 @@ internal static class TrainingEmitter
                         new[] { "x", "w1", "b1", "w2", "b2", "y", "hidden", "activated", $"{s}", $"{e}", $"{f}" },
                         ");");
                     w.Line($"int rows = batch * {s};");
-                    Call(w, "Multiply", "x", $"{e}", "false", "w1", $"{f}", "false", "hidden", $"{f}", "rows", $"{f}", $"{e}", "false", "maxDegreeOfParallelism");
-                    Call(w, "AddBias", "hidden", "b1");
+                    Call(w, "MultiplyAddBias", "x", $"{e}", "false", "w1", $"{f}", "false", "hidden", $"{f}", "rows", $"{f}", $"{e}", "b1", "maxDegreeOfParallelism");
                     Call(w, "Activate", $"{activation}", "hidden", "activated", $"{s * f}", "maxDegreeOfParallelism");
-                    Call(w, "Multiply", "activated", $"{f}", "false", "w2", $"{e}", "false", "y", $"{e}", "rows", $"{e}", $"{f}", "false", "maxDegreeOfParallelism");
-                    Call(w, "AddBias", "y", "b2");
+                    Call(w, "MultiplyAddBias", "activated", $"{f}", "false", "w2", $"{e}", "false", "y", $"{e}", "rows", $"{e}", $"{f}", "b2", "maxDegreeOfParallelism");
                 });
 
             w.Line();

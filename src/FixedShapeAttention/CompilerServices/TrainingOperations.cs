@@ -35,6 +35,22 @@ public static class TrainingOperations
         PanelGemm.Multiply(a, lda, transposeA, b, ldb, transposeB, c, ldc, m, n, k, accumulate, maxDegreeOfParallelism);
     }
 
+    /// <summary><c>C = op(A)·op(B) + bias</c>, the bias added to every row: the bits of <see cref="Multiply"/> followed by
+    /// <see cref="AddBias"/>, with the bias added to each tile of C while it is in cache.</summary>
+    /// <exception cref="ArgumentException">C overlaps an operand, an operand is too short, or <paramref name="bias"/> is not n long.</exception>
+    public static void MultiplyAddBias(
+        ReadOnlySpan<float> a, int lda, bool transposeA, ReadOnlySpan<float> b, int ldb, bool transposeB,
+        Span<float> c, int ldc, int m, int n, int k, ReadOnlySpan<float> bias, int maxDegreeOfParallelism)
+    {
+        if (c.Overlaps(a) || c.Overlaps(b) || c.Overlaps(bias))
+        {
+            throw new ArgumentException("c: the product must not overlap its operands or the bias.", nameof(c));
+        }
+
+        KernelParallelism.Resolve(maxDegreeOfParallelism);
+        PanelGemm.MultiplyAddBias(a, lda, transposeA, b, ldb, transposeB, c, ldc, m, n, k, bias, maxDegreeOfParallelism);
+    }
+
     /// <summary>Adds <paramref name="bias"/> to every row of <paramref name="y"/>.</summary>
     /// <exception cref="ArgumentException"><paramref name="bias"/> is empty or <paramref name="y"/> is not a whole number of its rows.</exception>
     public static void AddBias(Span<float> y, ReadOnlySpan<float> bias)

@@ -69,6 +69,21 @@ internal static unsafe class PanelGemm
         Dispatch(a, lda, transposeA, b, ldb, transposeB, c, ldc, m, n, k, Math.Max(k, 1), accumulate, maxDegreeOfParallelism);
 
     /// <summary>
+    /// <c>C = op(A)·op(B) + bias</c>, the bias added to every row of C: the bits of <see cref="Multiply"/> followed by a
+    /// pass adding the bias (each element the rounded product plus the bias, rounded), with the bias added to each tile
+    /// while it is still in L1 instead of in a second sweep over C.
+    /// </summary>
+    public static void MultiplyAddBias(
+        ReadOnlySpan<float> a, int lda, bool transposeA,
+        ReadOnlySpan<float> b, int ldb, bool transposeB,
+        Span<float> c, int ldc, int m, int n, int k, ReadOnlySpan<float> bias, int maxDegreeOfParallelism)
+    {
+        if (bias.Length != n)
+            throw new ArgumentException($"bias: expected {n} floats (n), got {bias.Length}.", nameof(bias));
+        Dispatch(a, lda, transposeA, b, ldb, transposeB, c, ldc, m, n, k, Math.Max(k, 1), false, maxDegreeOfParallelism, bias);
+    }
+
+    /// <summary>
     /// <c>C += Σ_s op(A)[:, s]·op(B)[s, :]</c> over the segments s of <paramref name="segment"/> consecutive k indices
     /// (the last may be shorter): each segment's product is rounded and added to C on its own, in k order. The same
     /// bits as one accumulating <see cref="Multiply"/> per segment, in a single pass that packs op(B) once.
@@ -84,7 +99,7 @@ internal static unsafe class PanelGemm
 
     private static void Dispatch(
         ReadOnlySpan<float> a, int lda, bool transposeA, ReadOnlySpan<float> b, int ldb, bool transposeB,
-        Span<float> c, int ldc, int m, int n, int k, int segment, bool accumulate, int maxDegreeOfParallelism)
+        Span<float> c, int ldc, int m, int n, int k, int segment, bool accumulate, int maxDegreeOfParallelism, ReadOnlySpan<float> bias = default)
     {
         if (m < 0 || n < 0 || k < 0)
             throw new ArgumentOutOfRangeException(nameof(m), $"dimensions must be ≥ 0, got m {m}, n {n}, k {k}.");
@@ -96,11 +111,11 @@ internal static unsafe class PanelGemm
         CheckExtent(c.Length, m, n, ldc, nameof(c));
 
         if (Vector512.IsHardwareAccelerated && n >= Vector512<float>.Count)
-            Run<Vector512<float>, Vector512Ops>(a, lda, transposeA, b, ldb, transposeB, c, ldc, m, n, k, segment, accumulate, threads, maxDegreeOfParallelism);
+            Run<Vector512<float>, Vector512Ops>(a, lda, transposeA, b, ldb, transposeB, c, ldc, m, n, k, segment, accumulate, threads, maxDegreeOfParallelism, bias);
         else if (Vector256.IsHardwareAccelerated && n >= Vector256<float>.Count)
-            Run<Vector256<float>, Vector256Ops>(a, lda, transposeA, b, ldb, transposeB, c, ldc, m, n, k, segment, accumulate, threads, maxDegreeOfParallelism);
+            Run<Vector256<float>, Vector256Ops>(a, lda, transposeA, b, ldb, transposeB, c, ldc, m, n, k, segment, accumulate, threads, maxDegreeOfParallelism, bias);
         else
-            Run<float, ScalarOps>(a, lda, transposeA, b, ldb, transposeB, c, ldc, m, n, k, segment, accumulate, threads, maxDegreeOfParallelism);
+            Run<float, ScalarOps>(a, lda, transposeA, b, ldb, transposeB, c, ldc, m, n, k, segment, accumulate, threads, maxDegreeOfParallelism, bias);
     }
 
     private static void CheckExtent(int length, int rows, int columns, int stride, string name)
@@ -116,7 +131,7 @@ internal static unsafe class PanelGemm
 
     private static void Run<TVec, TOps>(
         ReadOnlySpan<float> a, int lda, bool transposeA, ReadOnlySpan<float> b, int ldb, bool transposeB,
-        Span<float> c, int ldc, int m, int n, int k, int segment, bool accumulate, int threads, int maxDegreeOfParallelism)
+        Span<float> c, int ldc, int m, int n, int k, int segment, bool accumulate, int threads, int maxDegreeOfParallelism, ReadOnlySpan<float> bias)
         where TVec : struct
         where TOps : IVectorOps<TVec>
     {
@@ -150,8 +165,8 @@ internal static unsafe class PanelGemm
             a = new ReadOnlySpan<float>(packed, (int)packedFloats);
         }
 
-        var kernel = new Kernel<TVec, TOps>(lda, transposeA, ldb, transposeB, ldc, m, n, k, segment, accumulate, slots, rowGroups, tilesPerGroup * TileRows, blockRows);
-        ParallelRunner.Run(kernel, panels * rowGroups, 2L * m * n * k, maxDegreeOfParallelism, a, b, default, default, default, c);
+        var kernel = new Kernel<TVec, TOps>(lda, transposeA, ldb, transposeB, ldc, m, n, k, segment, accumulate, slots, rowGroups, tilesPerGroup * TileRows, blockRows, !bias.IsEmpty);
+        ParallelRunner.Run(kernel, panels * rowGroups, 2L * m * n * k, maxDegreeOfParallelism, a, b, bias, default, default, c);
     }
 
     /// <summary>op(A) = Aᵀ (A stored k×m) into blocks of <paramref name="blockRows"/> rows of op(A): element (i, kk) at
@@ -225,11 +240,13 @@ internal static unsafe class PanelGemm
         where TOps : IVectorOps<TVec>
     {
         private readonly int _lda, _ldb, _ldc, _m, _n, _k, _segment, _slots, _rowGroups, _rowsPerGroup, _blockRows;
-        private readonly bool _transposeA, _transposeB, _accumulate;
+        private readonly bool _transposeA, _transposeB, _accumulate, _bias;
 
         /// <param name="blockRows">0 when op(A) is read where it is stored; else A holds op(A) in blocks of this many rows (<see cref="PackTransposedA"/>).</param>
-        public Kernel(int lda, bool transposeA, int ldb, bool transposeB, int ldc, int m, int n, int k, int segment, bool accumulate, int slots, int rowGroups, int rowsPerGroup, int blockRows)
+        /// <param name="bias">Whether the third input holds a bias of n floats to add to every row of the product.</param>
+        public Kernel(int lda, bool transposeA, int ldb, bool transposeB, int ldc, int m, int n, int k, int segment, bool accumulate, int slots, int rowGroups, int rowsPerGroup, int blockRows, bool bias)
         {
+            _bias = bias;
             (_lda, _transposeA, _ldb, _transposeB, _ldc, _m, _n, _k, _segment) = (lda, transposeA, ldb, transposeB, ldc, m, n, k, segment);
             (_accumulate, _slots, _rowGroups, _rowsPerGroup, _blockRows) = (accumulate, slots, rowGroups, rowsPerGroup, blockRows);
         }
@@ -278,6 +295,8 @@ internal static unsafe class PanelGemm
                 }
                 while (kBegin < _k);
 
+                if (_bias)
+                    AddBias(buffers.Input2Pointer + column, c + (nint)firstRow * _ldc + column, endRow - firstRow, width);
                 return;
             }
 
@@ -303,7 +322,25 @@ internal static unsafe class PanelGemm
                 }
                 while (kBegin < _k);
 
+                if (_bias)
+                    AddBias(buffers.Input2Pointer + column, c + (nint)row * _ldc + column, rows, width);
+
                 row += rows;
+            }
+        }
+
+        /// <summary>C[r, j] += bias[j] over <paramref name="rows"/> rows of <paramref name="width"/> columns (one rounding each,
+        /// as a separate pass would).</summary>
+        private void AddBias(float* bias, float* c, int rows, int width)
+        {
+            for (int r = 0; r < rows; r++)
+            {
+                float* row = c + (nint)r * _ldc;
+                int j = 0;
+                for (; j <= width - TOps.Count; j += TOps.Count)
+                    TOps.Store(TOps.Add(TOps.Load(row + j), TOps.Load(bias + j)), row + j);
+                for (; j < width; j++)
+                    row[j] += bias[j];
             }
         }
 

@@ -549,8 +549,7 @@ public sealed class TransformerLanguageModel
     /// <summary>y = x·W + b over n rows (also the decoder's projections).</summary>
     internal static void Linear(ReadOnlySpan<float> x, TrainableTensor weight, TrainableTensor bias, Span<float> y, int n, int inputs, int outputs, int dop)
     {
-        PanelGemm.Multiply(x, inputs, false, weight.Value, outputs, false, y, outputs, n, outputs, inputs, false, dop);
-        TrainingKernels.AddBias(y, bias.Value);
+        PanelGemm.MultiplyAddBias(x, inputs, false, weight.Value, outputs, false, y, outputs, n, outputs, inputs, bias.Value, dop);
     }
 
     /// <summary>dW += xᵀ·dy and db += Σ dy, sequence by sequence in batch order; dx = dy·Wᵀ (or dx += with

@@ -29,14 +29,12 @@ namespace Demo
             int batch = global::FixedShapeAttention.CompilerServices.KernelArguments.ValidateFeedForwardForTraining(
                 x, w1, b1, w2, b2, y, hidden, activated, 128, 384, 1536);
             int rows = batch * 128;
-            global::FixedShapeAttention.CompilerServices.TrainingOperations.Multiply(
-                x, 384, false, w1, 1536, false, hidden, 1536, rows, 1536, 384, false, maxDegreeOfParallelism);
-            global::FixedShapeAttention.CompilerServices.TrainingOperations.AddBias(hidden, b1);
+            global::FixedShapeAttention.CompilerServices.TrainingOperations.MultiplyAddBias(
+                x, 384, false, w1, 1536, false, hidden, 1536, rows, 1536, 384, b1, maxDegreeOfParallelism);
             global::FixedShapeAttention.CompilerServices.TrainingOperations.Activate(
                 global::FixedShapeAttention.Activation.Relu, hidden, activated, 196608, maxDegreeOfParallelism);
-            global::FixedShapeAttention.CompilerServices.TrainingOperations.Multiply(
-                activated, 1536, false, w2, 384, false, y, 384, rows, 384, 1536, false, maxDegreeOfParallelism);
-            global::FixedShapeAttention.CompilerServices.TrainingOperations.AddBias(y, b2);
+            global::FixedShapeAttention.CompilerServices.TrainingOperations.MultiplyAddBias(
+                activated, 1536, false, w2, 384, false, y, 384, rows, 384, 1536, b2, maxDegreeOfParallelism);
         }
 
         /// <summary>The feed-forward network's backward pass: <paramref name="inputGradient"/> = dx (overwritten); the weight and bias

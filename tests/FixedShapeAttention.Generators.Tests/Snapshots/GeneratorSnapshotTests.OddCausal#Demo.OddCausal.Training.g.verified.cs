@@ -29,14 +29,12 @@ namespace Demo
             int batch = global::FixedShapeAttention.CompilerServices.KernelArguments.ValidateFeedForwardForTraining(
                 x, w1, b1, w2, b2, y, hidden, activated, 13, 20, 36);
             int rows = batch * 13;
-            global::FixedShapeAttention.CompilerServices.TrainingOperations.Multiply(
-                x, 20, false, w1, 36, false, hidden, 36, rows, 36, 20, false, maxDegreeOfParallelism);
-            global::FixedShapeAttention.CompilerServices.TrainingOperations.AddBias(hidden, b1);
+            global::FixedShapeAttention.CompilerServices.TrainingOperations.MultiplyAddBias(
+                x, 20, false, w1, 36, false, hidden, 36, rows, 36, 20, b1, maxDegreeOfParallelism);
             global::FixedShapeAttention.CompilerServices.TrainingOperations.Activate(
                 global::FixedShapeAttention.Activation.Gelu, hidden, activated, 468, maxDegreeOfParallelism);
-            global::FixedShapeAttention.CompilerServices.TrainingOperations.Multiply(
-                activated, 36, false, w2, 20, false, y, 20, rows, 20, 36, false, maxDegreeOfParallelism);
-            global::FixedShapeAttention.CompilerServices.TrainingOperations.AddBias(y, b2);
+            global::FixedShapeAttention.CompilerServices.TrainingOperations.MultiplyAddBias(
+                activated, 36, false, w2, 20, false, y, 20, rows, 20, 36, b2, maxDegreeOfParallelism);
         }
 
         /// <summary>The feed-forward network's backward pass: <paramref name="inputGradient"/> = dx (overwritten); the weight and bias

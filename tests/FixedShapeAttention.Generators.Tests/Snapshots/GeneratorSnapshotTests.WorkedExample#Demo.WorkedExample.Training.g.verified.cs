@@ -29,14 +29,12 @@ namespace Demo
             int batch = global::FixedShapeAttention.CompilerServices.KernelArguments.ValidateFeedForwardForTraining(
                 x, w1, b1, w2, b2, y, hidden, activated, 4, 3, 12);
             int rows = batch * 4;
-            global::FixedShapeAttention.CompilerServices.TrainingOperations.Multiply(
-                x, 3, false, w1, 12, false, hidden, 12, rows, 12, 3, false, maxDegreeOfParallelism);
-            global::FixedShapeAttention.CompilerServices.TrainingOperations.AddBias(hidden, b1);
+            global::FixedShapeAttention.CompilerServices.TrainingOperations.MultiplyAddBias(
+                x, 3, false, w1, 12, false, hidden, 12, rows, 12, 3, b1, maxDegreeOfParallelism);
             global::FixedShapeAttention.CompilerServices.TrainingOperations.Activate(
                 global::FixedShapeAttention.Activation.Relu, hidden, activated, 48, maxDegreeOfParallelism);
-            global::FixedShapeAttention.CompilerServices.TrainingOperations.Multiply(
-                activated, 12, false, w2, 3, false, y, 3, rows, 3, 12, false, maxDegreeOfParallelism);
-            global::FixedShapeAttention.CompilerServices.TrainingOperations.AddBias(y, b2);
+            global::FixedShapeAttention.CompilerServices.TrainingOperations.MultiplyAddBias(
+                activated, 12, false, w2, 3, false, y, 3, rows, 3, 12, b2, maxDegreeOfParallelism);
         }
 
         /// <summary>The feed-forward network's backward pass: <paramref name="inputGradient"/> = dx (overwritten); the weight and bias

@@ -152,4 +152,28 @@ public sealed class PanelGemmTests
             }
         }
     }
+
+    [Theory]
+    [InlineData(37, 70, 131, false, false)]
+    [InlineData(9, 64, 4100, false, false)]
+    [InlineData(21, 32, 50, true, false)]
+    [InlineData(64, 200, 128, false, true)]
+    [InlineData(13, 5, 7, true, true)]
+    public void A_bias_added_in_the_product_gives_the_bits_of_a_separate_pass(int m, int n, int k, bool transposeA, bool transposeB)
+    {
+        // Full and partial panels, the k-blocked sweep (k 4100), 8-row tiles and the scalar width.
+        int lda = transposeA ? m : k, ldb = transposeB ? k : n;
+        float[] a = TestData.Uniform(m * k, 31), b = TestData.Uniform(k * n, 32), bias = TestData.Uniform(n, 33);
+        float[] expected = new float[m * n];
+        PanelGemm.Multiply(a, lda, transposeA, b, ldb, transposeB, expected, n, m, n, k, accumulate: false, maxDegreeOfParallelism: 1);
+        FixedShapeAttention.Training.TrainingKernels.AddBias(expected, bias);
+        foreach (int threads in new[] { 1, -1 })
+        {
+            float[] actual = new float[m * n];
+            PanelGemm.MultiplyAddBias(a, lda, transposeA, b, ldb, transposeB, actual, n, m, n, k, bias, threads);
+            Assert.Equal(expected.Select(BitConverter.SingleToInt32Bits), actual.Select(BitConverter.SingleToInt32Bits));
+        }
+
+        Assert.Throws<ArgumentException>(() => PanelGemm.MultiplyAddBias(a, lda, transposeA, b, ldb, transposeB, new float[m * n], n, m, n, k, bias.AsSpan(1), 1));
+    }
 }
