@@ -62,7 +62,7 @@ internal static class TrainingGemms
             Row("tied head: dE += dZᵀ·h per sequence", $"{v}×{d}×{t}, ×{n / t}", 1, 2L * n * v * d, peak1, peakAll, dop =>
             {
                 for (int row = 0; row < n; row += t)
-                    PanelGemm.Multiply(dz.AsSpan(row * v, t * v), v, true, h.AsSpan(row * d, t * d), d, false, de, d, v, d, t, true, dop);
+                    PanelGemm.MultiplyAccumulateChained(dz.AsSpan(row * v, t * v), v, true, h.AsSpan(row * d, t * d), d, false, de, d, v, d, t, dop);
             }, ref weightedSeconds, ref weightedFlops);
         }
 

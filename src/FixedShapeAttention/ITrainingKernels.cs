@@ -35,14 +35,15 @@ public interface ITrainingKernels : ITransformerKernels
         Span<float> hidden, Span<float> activated, int maxDegreeOfParallelism);
 
     /// <summary>The feed-forward network's backward pass: dx into <paramref name="inputGradient"/> (overwritten), and the weight and bias gradients
-    /// added to theirs, sequence by sequence in batch order; <paramref name="hiddenGradient"/> is scratch of the hidden's size.</summary>
+    /// added to theirs in batch order (each weight gradient element one FMA chain over the rows, each bias gradient summed sequence by
+    /// sequence); <paramref name="hiddenGradient"/> is scratch of the hidden's size.</summary>
     static abstract void FeedForwardBackward(
         ReadOnlySpan<float> x, ReadOnlySpan<float> w1, ReadOnlySpan<float> w2, ReadOnlySpan<float> hidden, ReadOnlySpan<float> activated,
         ReadOnlySpan<float> outputGradient, Span<float> inputGradient, Span<float> w1Gradient, Span<float> b1Gradient, Span<float> w2Gradient,
         Span<float> b2Gradient, Span<float> hiddenGradient, int maxDegreeOfParallelism);
 
-    /// <summary>The backward pass of a projection <c>y = x·W + b</c> (W EmbeddingDim × EmbeddingDim): dW and db added to, sequence by sequence in
-    /// batch order; dx = dy·Wᵀ into <paramref name="inputGradient"/>, or added to it with <paramref name="accumulateInputGradient"/>.</summary>
+    /// <summary>The backward pass of a projection <c>y = x·W + b</c> (W EmbeddingDim × EmbeddingDim): dW and db added to in batch order (dW one
+    /// FMA chain over the rows, db summed sequence by sequence); dx = dy·Wᵀ into <paramref name="inputGradient"/>, or added to it with <paramref name="accumulateInputGradient"/>.</summary>
     static abstract void ProjectionBackward(
         ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> outputGradient, Span<float> inputGradient, Span<float> weightGradient,
         Span<float> biasGradient, bool accumulateInputGradient, int maxDegreeOfParallelism);

@@ -149,7 +149,7 @@ internal sealed record AttentionBackwardPlan(int ScratchFloats, long FlopsPerSeq
 
 /// <summary>
 /// How the feed-forward network's training passes run: on the packing product (weights change at every step, so they
-/// are never prepacked), with the weight and bias gradients added sequence by sequence in batch order, and the
+/// are never prepacked), with the weight and bias gradients added in batch order, and the
 /// sentence that explains it.
 /// </summary>
 internal sealed record FeedForwardTrainingPlan(long BackwardFlopsPerSequence, string Scheduling);

@@ -70,8 +70,8 @@ public static class TrainingOperations
 
     /// <summary>
     /// A linear layer's weight and bias gradients over a batch of whole sequences: <c>dW += xᵀ·dy</c> and <c>db += Σ dy</c>,
-    /// each sequence's sum rounded before it is added, in batch order (one product over the batch, op(B) packed once), so
-    /// micro-batches of whole sequences accumulate to the same bits.
+    /// in batch order: each element of dW one FMA chain over the rows continuing from what dW holds, each sequence's bias sum
+    /// rounded before it is added, so micro-batches of whole sequences accumulate to the same bits.
     /// </summary>
     /// <exception cref="ArgumentException">x is not whole rows of <paramref name="inputs"/>, dy not the same rows of <paramref name="outputs"/>,
     /// the rows not whole sequences, dW not inputs × outputs or db not outputs long, or a gradient overlaps an operand.</exception>

@@ -11,14 +11,13 @@
 // The microkernel is tinyBLAS's RM×RN tile of named accumulators: 4×4 vectors, or 8×2 for two-vector panels on
 // Vector512 (16 accumulators either way, enough to hide the FMA latency on both pipes).
 //
-// Segments: MultiplyAccumulateSegments adds the product of each run of `segment` k indices to C on its own, in k
-// order (a weight gradient summed sequence by sequence), with op(B)'s panel packed once for the whole k and each
-// segment's sum added to C in registers.
+// Chains: MultiplyAccumulateChained starts each output's FMA chain from the value C holds instead of adding a rounded
+// product to it, so a weight gradient summed over micro-batches (consecutive k ranges) is the bits of one call.
 //
 // Accuracy and determinism: each element of the product is Σ_k op(A)[i,k]·op(B)[k,j] in k order in one FMA chain
 // (multiply-add on the scalar width), whichever chunk, tile shape or thread computes it; with accumulate the rounded
-// product is then added to C once (per segment, in segment order). So results are bit-identical for every degree of parallelism, and a gradient summed
-// sequence by sequence with accumulate is the same bits whether the sequences come in one batch or in micro-batches.
+// product is then added to C once, and a chained product's chain starts from C. So results are bit-identical for every
+// degree of parallelism, and a chained weight gradient is the same bits whether its rows come in one call or several.
 
 using System;
 using System.Runtime.CompilerServices;
@@ -66,7 +65,7 @@ internal static unsafe class PanelGemm
         ReadOnlySpan<float> a, int lda, bool transposeA,
         ReadOnlySpan<float> b, int ldb, bool transposeB,
         Span<float> c, int ldc, int m, int n, int k, bool accumulate, int maxDegreeOfParallelism) =>
-        Dispatch(a, lda, transposeA, b, ldb, transposeB, c, ldc, m, n, k, Math.Max(k, 1), accumulate, maxDegreeOfParallelism);
+        Dispatch(a, lda, transposeA, b, ldb, transposeB, c, ldc, m, n, k, accumulate, maxDegreeOfParallelism);
 
     /// <summary>
     /// <c>C = op(A)·op(B) + bias</c>, the bias added to every row of C: the bits of <see cref="Multiply"/> followed by a
@@ -80,26 +79,25 @@ internal static unsafe class PanelGemm
     {
         if (bias.Length != n)
             throw new ArgumentException($"bias: expected {n} floats (n), got {bias.Length}.", nameof(bias));
-        Dispatch(a, lda, transposeA, b, ldb, transposeB, c, ldc, m, n, k, Math.Max(k, 1), false, maxDegreeOfParallelism, bias);
+        Dispatch(a, lda, transposeA, b, ldb, transposeB, c, ldc, m, n, k, false, maxDegreeOfParallelism, bias);
     }
 
     /// <summary>
-    /// <c>C += Σ_s op(A)[:, s]·op(B)[s, :]</c> over the segments s of <paramref name="segment"/> consecutive k indices
-    /// (the last may be shorter): each segment's product is rounded and added to C on its own, in k order. The same
-    /// bits as one accumulating <see cref="Multiply"/> per segment, in a single pass that packs op(B) once.
+    /// <c>C += op(A)·op(B)</c> with each output's k-order FMA chain starting from the value C holds (where
+    /// <see cref="Multiply"/> with accumulate rounds the product first and then adds it). A product split along k into
+    /// consecutive calls therefore gives the bits of one call: a weight gradient summed over micro-batches is the same
+    /// bits as over their batch, at the cost of one load and store of C per tile, not per part.
     /// </summary>
-    public static void MultiplyAccumulateSegments(
+    public static void MultiplyAccumulateChained(
         ReadOnlySpan<float> a, int lda, bool transposeA,
         ReadOnlySpan<float> b, int ldb, bool transposeB,
-        Span<float> c, int ldc, int m, int n, int k, int segment, int maxDegreeOfParallelism)
-    {
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(segment);
-        Dispatch(a, lda, transposeA, b, ldb, transposeB, c, ldc, m, n, k, segment, true, maxDegreeOfParallelism);
-    }
+        Span<float> c, int ldc, int m, int n, int k, int maxDegreeOfParallelism) =>
+        Dispatch(a, lda, transposeA, b, ldb, transposeB, c, ldc, m, n, k, true, maxDegreeOfParallelism, chained: true);
 
     private static void Dispatch(
         ReadOnlySpan<float> a, int lda, bool transposeA, ReadOnlySpan<float> b, int ldb, bool transposeB,
-        Span<float> c, int ldc, int m, int n, int k, int segment, bool accumulate, int maxDegreeOfParallelism, ReadOnlySpan<float> bias = default)
+        Span<float> c, int ldc, int m, int n, int k, bool accumulate, int maxDegreeOfParallelism, ReadOnlySpan<float> bias = default,
+        bool chained = false)
     {
         if (m < 0 || n < 0 || k < 0)
             throw new ArgumentOutOfRangeException(nameof(m), $"dimensions must be ≥ 0, got m {m}, n {n}, k {k}.");
@@ -111,11 +109,11 @@ internal static unsafe class PanelGemm
         CheckExtent(c.Length, m, n, ldc, nameof(c));
 
         if (Vector512.IsHardwareAccelerated && n >= Vector512<float>.Count)
-            Run<Vector512<float>, Vector512Ops>(a, lda, transposeA, b, ldb, transposeB, c, ldc, m, n, k, segment, accumulate, threads, maxDegreeOfParallelism, bias);
+            Run<Vector512<float>, Vector512Ops>(a, lda, transposeA, b, ldb, transposeB, c, ldc, m, n, k, accumulate, threads, maxDegreeOfParallelism, bias, chained);
         else if (Vector256.IsHardwareAccelerated && n >= Vector256<float>.Count)
-            Run<Vector256<float>, Vector256Ops>(a, lda, transposeA, b, ldb, transposeB, c, ldc, m, n, k, segment, accumulate, threads, maxDegreeOfParallelism, bias);
+            Run<Vector256<float>, Vector256Ops>(a, lda, transposeA, b, ldb, transposeB, c, ldc, m, n, k, accumulate, threads, maxDegreeOfParallelism, bias, chained);
         else
-            Run<float, ScalarOps>(a, lda, transposeA, b, ldb, transposeB, c, ldc, m, n, k, segment, accumulate, threads, maxDegreeOfParallelism, bias);
+            Run<float, ScalarOps>(a, lda, transposeA, b, ldb, transposeB, c, ldc, m, n, k, accumulate, threads, maxDegreeOfParallelism, bias, chained);
     }
 
     private static void CheckExtent(int length, int rows, int columns, int stride, string name)
@@ -131,7 +129,8 @@ internal static unsafe class PanelGemm
 
     private static void Run<TVec, TOps>(
         ReadOnlySpan<float> a, int lda, bool transposeA, ReadOnlySpan<float> b, int ldb, bool transposeB,
-        Span<float> c, int ldc, int m, int n, int k, int segment, bool accumulate, int threads, int maxDegreeOfParallelism, ReadOnlySpan<float> bias)
+        Span<float> c, int ldc, int m, int n, int k, bool accumulate, int threads, int maxDegreeOfParallelism, ReadOnlySpan<float> bias,
+        bool chained)
         where TVec : struct
         where TOps : IVectorOps<TVec>
     {
@@ -165,7 +164,7 @@ internal static unsafe class PanelGemm
             a = new ReadOnlySpan<float>(packed, (int)packedFloats);
         }
 
-        var kernel = new Kernel<TVec, TOps>(lda, transposeA, ldb, transposeB, ldc, m, n, k, segment, accumulate, slots, rowGroups, tilesPerGroup * TileRows, blockRows, !bias.IsEmpty);
+        var kernel = new Kernel<TVec, TOps>(lda, transposeA, ldb, transposeB, ldc, m, n, k, accumulate, slots, rowGroups, tilesPerGroup * TileRows, blockRows, !bias.IsEmpty, chained);
         ParallelRunner.Run(kernel, panels * rowGroups, 2L * m * n * k, maxDegreeOfParallelism, a, b, bias, default, default, c);
     }
 
@@ -239,15 +238,16 @@ internal static unsafe class PanelGemm
         where TVec : struct
         where TOps : IVectorOps<TVec>
     {
-        private readonly int _lda, _ldb, _ldc, _m, _n, _k, _segment, _slots, _rowGroups, _rowsPerGroup, _blockRows;
-        private readonly bool _transposeA, _transposeB, _accumulate, _bias;
+        private readonly int _lda, _ldb, _ldc, _m, _n, _k, _slots, _rowGroups, _rowsPerGroup, _blockRows;
+        private readonly bool _transposeA, _transposeB, _accumulate, _bias, _chained;
 
         /// <param name="blockRows">0 when op(A) is read where it is stored; else A holds op(A) in blocks of this many rows (<see cref="PackTransposedA"/>).</param>
+        /// <param name="chained">Whether each output's chain starts from C (<see cref="MultiplyAccumulateChained"/>).</param>
         /// <param name="bias">Whether the third input holds a bias of n floats to add to every row of the product.</param>
-        public Kernel(int lda, bool transposeA, int ldb, bool transposeB, int ldc, int m, int n, int k, int segment, bool accumulate, int slots, int rowGroups, int rowsPerGroup, int blockRows, bool bias)
+        public Kernel(int lda, bool transposeA, int ldb, bool transposeB, int ldc, int m, int n, int k, bool accumulate, int slots, int rowGroups, int rowsPerGroup, int blockRows, bool bias, bool chained)
         {
-            _bias = bias;
-            (_lda, _transposeA, _ldb, _transposeB, _ldc, _m, _n, _k, _segment) = (lda, transposeA, ldb, transposeB, ldc, m, n, k, segment);
+            (_bias, _chained) = (bias, chained);
+            (_lda, _transposeA, _ldb, _transposeB, _ldc, _m, _n, _k) = (lda, transposeA, ldb, transposeB, ldc, m, n, k);
             (_accumulate, _slots, _rowGroups, _rowsPerGroup, _blockRows) = (accumulate, slots, rowGroups, rowsPerGroup, blockRows);
         }
 
@@ -273,10 +273,10 @@ internal static unsafe class PanelGemm
             bool direct = width == panelWidth;
             // K blocking (BLIS's KC) of a panel deeper than L2 holds, every row tile of the chunk per block. A block
             // resumes each output's FMA chain from the value the previous block stored in C, so the chain (and its
-            // bits) is the one of an unblocked pass. Accumulating or segmented products are not blocked: their C
-            // holds the sum they add to, not a partial chain.
+            // bits) is the one of an unblocked pass; a chained product resumes from C in its first block too.
+            // Accumulating products are not blocked: their C holds the sum they add to, not a partial chain.
             int blockDepth = Math.Max(1, L2PanelFloats / panelWidth);
-            if (direct && !_accumulate && _segment == _k && _k > blockDepth)
+            if (direct && (_chained || !_accumulate) && _k > blockDepth)
             {
                 int kBegin = 0;
                 do
@@ -287,7 +287,7 @@ internal static unsafe class PanelGemm
                     {
                         int rows = RowsAt(endRow - row);
                         float* ak = RowStart(buffers.Input0Pointer, row, rowStride) + kBegin * kStride;
-                        Compute(ak, rowStride, kStride, bk, panelWidth, kCount, rows, c + (nint)row * _ldc + column, _ldc, false, kBegin > 0);
+                        Compute(ak, rowStride, kStride, bk, panelWidth, kCount, rows, c + (nint)row * _ldc + column, _ldc, false, _chained || kBegin > 0);
                         row += rows;
                     }
 
@@ -307,20 +307,22 @@ internal static unsafe class PanelGemm
                 float* a = RowStart(buffers.Input0Pointer, row, rowStride);
                 float* target = direct ? c + (nint)row * _ldc + column : tile;
                 nint targetStride = direct ? _ldc : panelWidth;
-                // One pass per segment (the whole k unless segmented), each adding its product to what C holds.
-                int kBegin = 0;
-                do
+                if (_chained)
                 {
-                    int kCount = Math.Min(_segment, _k - kBegin);
-                    bool add = _accumulate || kBegin > 0;
-                    float* ak = a + kBegin * kStride, bk = packed + (nint)kBegin * panelWidth;
-                    // The scratch tile takes the segment's product alone; Store then adds it to C or copies it there.
-                    Compute(ak, rowStride, kStride, bk, panelWidth, kCount, rows, target, targetStride, direct && add, false);
+                    // The chains start from C: a partial panel's tile starts from its columns of C (zeros past them).
                     if (!direct)
-                        Store(tile, panelWidth, c + (nint)row * _ldc + column, rows, width, add);
-                    kBegin += kCount;
+                        Load(c + (nint)row * _ldc + column, tile, panelWidth, rows, width);
+                    Compute(a, rowStride, kStride, packed, panelWidth, _k, rows, target, targetStride, false, true);
+                    if (!direct)
+                        Store(tile, panelWidth, c + (nint)row * _ldc + column, rows, width, false);
+                    row += rows;
+                    continue;
                 }
-                while (kBegin < _k);
+
+                // The scratch tile takes the product alone; Store then adds it to C or copies it there.
+                Compute(a, rowStride, kStride, packed, panelWidth, _k, rows, target, targetStride, direct && _accumulate, false);
+                if (!direct)
+                    Store(tile, panelWidth, c + (nint)row * _ldc + column, rows, width, _accumulate);
 
                 if (_bias)
                     AddBias(buffers.Input2Pointer + column, c + (nint)row * _ldc + column, rows, width);
@@ -450,6 +452,16 @@ internal static unsafe class PanelGemm
             }
 
             return kk;
+        }
+
+        /// <summary>Copies <paramref name="rows"/> rows of C's <paramref name="width"/> columns into a tile, zeros past them.</summary>
+        private void Load(float* c, float* tile, int panelWidth, int rows, int width)
+        {
+            for (int r = 0; r < rows; r++)
+            {
+                new ReadOnlySpan<float>(c + (nint)r * _ldc, width).CopyTo(new Span<float>(tile + r * panelWidth, width));
+                new Span<float>(tile + r * panelWidth + width, panelWidth - width).Clear();
+            }
         }
 
         private void Store(float* tile, int panelWidth, float* c, int rows, int width, bool add)

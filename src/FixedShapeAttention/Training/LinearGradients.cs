@@ -4,17 +4,18 @@ using FixedShapeAttention.Kernels;
 namespace FixedShapeAttention.Training;
 
 /// <summary>
-/// The backward products of a linear layer y = x·W + b over a batch of whole sequences: the weight and bias gradients
-/// (summed sequence by sequence in batch order, each sequence's sum rounded before it is added, so micro-batches of
-/// whole sequences accumulate to the same bits) and the input gradient dx = dy·Wᵀ.
+/// The backward products of a linear layer y = x·W + b over a batch of whole sequences: the weight gradient (each
+/// element one FMA chain over the rows in order, continuing from what dW holds, and the bias gradient summed sequence by
+/// sequence in batch order, each sequence's sum rounded before it is added, so micro-batches of whole sequences
+/// accumulate to the same bits) and the input gradient dx = dy·Wᵀ.
 /// </summary>
 internal static class LinearGradients
 {
-    /// <summary>dW += xᵀ·dy and db += Σ dy, for x [n, inputs], dy [n, outputs], sequence by sequence.</summary>
+    /// <summary>dW += xᵀ·dy (chained from dW) and db += Σ dy (sequence by sequence), for x [n, inputs], dy [n, outputs].</summary>
     public static void AccumulateWeights(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dWeight, Span<float> dBias,
         int n, int inputs, int outputs, int sequenceLength, int maxDegreeOfParallelism)
     {
-        PanelGemm.MultiplyAccumulateSegments(x, inputs, true, dy, outputs, false, dWeight, outputs, inputs, outputs, n, sequenceLength, maxDegreeOfParallelism);
+        PanelGemm.MultiplyAccumulateChained(x, inputs, true, dy, outputs, false, dWeight, outputs, inputs, outputs, n, maxDegreeOfParallelism);
         if (!dBias.IsEmpty)
         {
             for (int row = 0; row < n; row += sequenceLength)

@@ -16,9 +16,10 @@ namespace FixedShapeAttention.Training;
 /// mean cross-entropy to every parameter's <see cref="TrainableTensor.Gradient"/>.
 /// </summary>
 /// <remarks>
-/// Determinism: activations are computed row by row or (sequence, head) by (sequence, head), and each weight gradient is
-/// summed sequence by sequence in batch order, each sequence's contribution rounded before it is added. So gradients are
-/// the same bits for every degree of parallelism, and a batch split into micro-batches of whole sequences (with
+/// Determinism: activations are computed row by row or (sequence, head) by (sequence, head); each element of a weight
+/// gradient is one FMA chain over the rows in batch order, continuing from the value the gradient holds, and each bias
+/// gradient is summed sequence by sequence in batch order. So gradients are the same bits for every degree of
+/// parallelism, and a batch split into micro-batches of whole sequences (with
 /// <c>averageOver</c> set to the batch's scored targets) accumulates to the same bits as the batch in one call.
 /// Once the workspace has grown to the largest batch, a call allocates nothing.
 /// </remarks>
@@ -470,7 +471,7 @@ public sealed class TransformerLanguageModel
             // terms to the token gradient in the same order.
             for (int b = 0; b < batch; b++)
             {
-                PanelGemm.Multiply(dLogits.Slice(b * t * v, t * v), v, true, headInput.Slice(b * t * d, t * d), d, false, _tokens.Gradient, d, v, d, t, true, dop);
+                PanelGemm.MultiplyAccumulateChained(dLogits.Slice(b * t * v, t * v), v, true, headInput.Slice(b * t * d, t * d), d, false, _tokens.Gradient, d, v, d, t, dop);
                 _rows.EmbeddingBackward(tokens.Slice(b * t, t), dx.Slice(b * t * d, t * d), _tokens.Gradient, positionGradient, dop);
             }
         }
@@ -552,7 +553,7 @@ public sealed class TransformerLanguageModel
         PanelGemm.MultiplyAddBias(x, inputs, false, weight.Value, outputs, false, y, outputs, n, outputs, inputs, bias.Value, dop);
     }
 
-    /// <summary>dW += xᵀ·dy and db += Σ dy, sequence by sequence in batch order; dx = dy·Wᵀ (or dx += with
+    /// <summary>dW += xᵀ·dy (one chain over the rows in order) and db += Σ dy (sequence by sequence in batch order); dx = dy·Wᵀ (or dx += with
     /// <paramref name="accumulateInput"/>).</summary>
     private void LinearBackward(ReadOnlySpan<float> x, TrainableTensor weight, TrainableTensor bias, ReadOnlySpan<float> dy, Span<float> dx,
         int n, int inputs, int outputs, int batch, Workspace w, int dop, bool accumulateInput = false)

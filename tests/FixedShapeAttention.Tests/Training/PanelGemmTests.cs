@@ -92,31 +92,46 @@ public sealed class PanelGemmTests
     }
 
     [Theory]
-    [InlineData(37, 70, 256, 64, false)]
-    [InlineData(37, 70, 250, 64, true)]
-    [InlineData(20, 32, 96, 32, false)]
-    [InlineData(9, 130, 45, 7, true)]
-    [InlineData(5, 3, 12, 5, false)]
-    [InlineData(1027, 20, 45, 7, false)]
-    public void Segments_give_the_bits_of_one_accumulating_product_per_segment(int m, int n, int k, int segment, bool transposeB)
+    [InlineData(37, 70, 256, 64, false, 0)]
+    [InlineData(37, 70, 250, 64, true, 0)]
+    [InlineData(20, 32, 96, 32, false, 0)]
+    [InlineData(9, 130, 45, 7, true, 0)]
+    [InlineData(5, 3, 12, 5, false, 0)]
+    [InlineData(9, 64, 4100, 1000, false, 0)]
+    [InlineData(1027, 20, 45, 7, false, 1027)]
+    public void A_chained_product_split_along_k_gives_the_bits_of_one_fma_chain_from_c(int m, int n, int k, int part, bool transposeB, int stride)
     {
-        // Xᵀ·dY as a weight gradient is summed: A transposed, B as stored (or transposed), k split into sequences.
-        int ldb = transposeB ? k : n;
-        float[] a = TestData.Uniform(k * m, 11), b = TestData.Uniform((transposeB ? n : k) * ldb, 12);
+        // Xᵀ·dY as a weight gradient: A transposed, B as stored (or transposed), k split into micro-batches of `part` rows;
+        // partial panels, two-vector panels, the k-blocked sweep (4100) and a copied Aᵀ (stride 1027).
+        int lda = stride != 0 ? stride : m, ldb = transposeB ? k : n;
+        float[] a = TestData.Uniform(k * lda, 11), b = TestData.Uniform((transposeB ? n : k) * ldb, 12);
         float[] start = TestData.Uniform(m * n, 13);
-        float[] expected = (float[])start.Clone();
-        for (int first = 0; first < k; first += segment)
-        {
-            int count = Math.Min(segment, k - first);
-            ReadOnlySpan<float> bSegment = transposeB ? b.AsSpan(first) : b.AsSpan(first * ldb);
-            PanelGemm.Multiply(a.AsSpan(first * m), m, true, bSegment, ldb, transposeB, expected, n, m, n, count, accumulate: true, maxDegreeOfParallelism: 1);
-        }
-
         foreach (int threads in new[] { 1, 2, -1 })
         {
-            float[] actual = (float[])start.Clone();
-            PanelGemm.MultiplyAccumulateSegments(a, m, true, b, ldb, transposeB, actual, n, m, n, k, segment, threads);
-            Assert.Equal(expected.Select(BitConverter.SingleToInt32Bits), actual.Select(BitConverter.SingleToInt32Bits));
+            float[] whole = (float[])start.Clone(), parts = (float[])start.Clone();
+            PanelGemm.MultiplyAccumulateChained(a, lda, true, b, ldb, transposeB, whole, n, m, n, k, threads);
+            for (int first = 0; first < k; first += part)
+            {
+                int count = Math.Min(part, k - first);
+                ReadOnlySpan<float> bPart = transposeB ? b.AsSpan(first) : b.AsSpan(first * ldb);
+                PanelGemm.MultiplyAccumulateChained(a.AsSpan(first * lda), lda, true, bPart, ldb, transposeB, parts, n, m, n, count, threads);
+            }
+
+            Assert.Equal(whole.Select(BitConverter.SingleToInt32Bits), parts.Select(BitConverter.SingleToInt32Bits));
+            if (!System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated || n < 8)
+                continue;
+
+            // On the vector branches each element is fma(a, b, acc) in k order from C's value.
+            for (int i = 0; i < m; i += Math.Max(1, m / 40))
+            {
+                for (int j = 0; j < n; j++)
+                {
+                    float chain = start[i * n + j];
+                    for (int p = 0; p < k; p++)
+                        chain = MathF.FusedMultiplyAdd(a[p * lda + i], b[transposeB ? j * ldb + p : p * ldb + j], chain);
+                    Assert.Equal(BitConverter.SingleToInt32Bits(chain), BitConverter.SingleToInt32Bits(whole[i * n + j]));
+                }
+            }
         }
     }
 
