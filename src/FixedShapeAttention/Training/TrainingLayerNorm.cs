@@ -2,6 +2,7 @@ using System;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using FixedShapeAttention.CompilerServices;
 
 namespace FixedShapeAttention.Training;
@@ -141,6 +142,31 @@ internal static unsafe class TrainingLayerNorm
             for (int start = 0; start < rows; start += sequenceLength)
             {
                 int stop = Math.Min(rows, start + sequenceLength), j = first;
+                if (Vector512.IsHardwareAccelerated)
+                {
+                    for (; j <= end - 32; j += 32)
+                    {
+                        Vector512<float> g0 = Vector512<float>.Zero, g1 = g0, b0 = g0, b1 = g0;
+                        for (int r = start; r < stop; r++)
+                        {
+                            float* xr = x + (nint)r * width + j, dyr = dy + (nint)r * width + j;
+                            var mu = Vector512.Create(mean[r]);
+                            var inverse = Vector512.Create(rstd[r]);
+                            var dy0 = Vector512.Load(dyr);
+                            var dy1 = Vector512.Load(dyr + 16);
+                            g0 += dy0 * ((Vector512.Load(xr) - mu) * inverse);
+                            g1 += dy1 * ((Vector512.Load(xr + 16) - mu) * inverse);
+                            b0 += dy0;
+                            b1 += dy1;
+                        }
+
+                        (Vector512.Load(dGamma + j) + g0).Store(dGamma + j);
+                        (Vector512.Load(dGamma + j + 16) + g1).Store(dGamma + j + 16);
+                        (Vector512.Load(dBeta + j) + b0).Store(dBeta + j);
+                        (Vector512.Load(dBeta + j + 16) + b1).Store(dBeta + j + 16);
+                    }
+                }
+
                 if (Vector256.IsHardwareAccelerated)
                 {
                     for (; j <= end - 16; j += 16)
@@ -200,7 +226,28 @@ internal static unsafe class TrainingLayerNorm
     {
         int i = 0;
         double sumDxhat = 0, sumDxhatXhat = 0;
-        if (Vector256.IsHardwareAccelerated)
+        if (Vector512.IsHardwareAccelerated && Avx512F.IsSupported)
+        {
+            // Sixteen floats a step, each half widened to eight doubles.
+            var muVector = Vector512.Create(mu);
+            var rstdVector = Vector512.Create(rstd);
+            Vector512<double> s0 = Vector512<double>.Zero, s1 = s0, p0 = s0, p1 = s0;
+            for (; i <= n - 16; i += 16)
+            {
+                var xhat = (Vector512.Load(x + i) - muVector) * rstdVector;
+                var dxhat = Vector512.Load(dy + i) * Vector512.Load(gamma + i);
+                var dxLow = Avx512F.ConvertToVector512Double(dxhat.GetLower());
+                var dxHigh = Avx512F.ConvertToVector512Double(dxhat.GetUpper());
+                s0 += dxLow;
+                s1 += dxHigh;
+                p0 = Vector512.FusedMultiplyAdd(dxLow, Avx512F.ConvertToVector512Double(xhat.GetLower()), p0);
+                p1 = Vector512.FusedMultiplyAdd(dxHigh, Avx512F.ConvertToVector512Double(xhat.GetUpper()), p1);
+            }
+
+            sumDxhat = Vector512.Sum(s0 + s1);
+            sumDxhatXhat = Vector512.Sum(p0 + p1);
+        }
+        else if (Vector256.IsHardwareAccelerated)
         {
             var muVector = Vector256.Create(mu);
             var rstdVector = Vector256.Create(rstd);
@@ -232,6 +279,20 @@ internal static unsafe class TrainingLayerNorm
 
         float meanDxhat = (float)(sumDxhat / n), meanDxhatXhat = (float)(sumDxhatXhat / n);
         i = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            var muVector = Vector512.Create(mu);
+            var rstdVector = Vector512.Create(rstd);
+            var m1 = Vector512.Create(meanDxhat);
+            var m2 = Vector512.Create(meanDxhatXhat);
+            for (; i <= n - 16; i += 16)
+            {
+                var xhat = (Vector512.Load(x + i) - muVector) * rstdVector;
+                var value = rstdVector * (Vector512.Load(dy + i) * Vector512.Load(gamma + i) - m1 - xhat * m2);
+                (residual is null ? value : value + Vector512.Load(residual + i)).Store(dx + i);
+            }
+        }
+
         if (Vector256.IsHardwareAccelerated)
         {
             var muVector = Vector256.Create(mu);
