@@ -4,7 +4,7 @@
 // Blocking, after BLIS: each chunk owns one column panel of C (RN vectors, TileTable's width for the ISA; 2 vectors
 // when n fits in 2, so a head of 32 columns does not multiply 32 columns of zeros) and a range of row tiles. op(B)'s
 // panels are copied in the order the register tile reads them (k-major, RN·lanes floats per k, zero-padded past n):
-// a stored B all at once before the chunks run, row by row; a transposed one by each chunk into thread-local scratch.
+// on one thread a stored B all at once before the chunks run, row by row; else each chunk its own into thread-local scratch.
 // So the microkernel streams contiguous memory whatever the transposition; op(A) is broadcast from its rows (A) or its columns (Aᵀ) through two strides, with no copy except for
 // an Aᵀ whose rows are a page or more apart, which is first copied into blocks of a tile's rows (see Run). On one
 // thread a panel is one chunk; more threads split its rows, each packing a transposed B's panel again.
@@ -156,10 +156,11 @@ internal static unsafe class PanelGemm
         // Aᵀ (a weight gradient's Xᵀ) stored with rows a page or more apart is copied once per call into blocks of a
         // tile's rows, k-major, so every panel's tiles read their broadcasts from consecutive memory instead of one new
         // line of X per k: at that stride all of a segment's lines fall in one L1 set, and the prefetchers do not follow
-        // it across pages. The copy is one pass over X; the tiles then read it once per panel.
+        // it across pages. The copy is one pass over X; the tiles then read it once per panel. Like the packing of B
+        // below, only on one thread: with more, a serial copy by the calling thread costs more than it saves.
         int blockRows = 0;
         long packedFloats = (long)(m + 2 * TileRows - 1) / (2 * TileRows) * 2 * TileRows * k;
-        if (transposeA && lda >= PackedTransposeStride && k > 1 && m >= TileRows && packedFloats <= PackedCopyLimit)
+        if (threads == 1 && transposeA && lda >= PackedTransposeStride && k > 1 && m >= TileRows && packedFloats <= PackedCopyLimit)
         {
             blockRows = slots == 2 && TOps.Count == 16 ? 2 * TileRows : TileRows;
             float* packed = TransposedScratch((int)packedFloats);
@@ -168,14 +169,15 @@ internal static unsafe class PanelGemm
             a = new ReadOnlySpan<float>(packed, (int)packedFloats);
         }
 
-        // A stored B (not transposed) is packed into all its panels up front, row by row: one sequential read of B, where
-        // packing each chunk's panel reads a strip of every row (a quarter to a sixteenth of each row's lines, a row
-        // apart), and with more threads no row group packs its panel again. Measured with caches flushed before each
-        // call (one thread, the training benchmark's weight gradients, 2026-11-30), the projections' dW went from
-        // 1.62-1.69 to 1.34-1.62 ms and ffn.w1's from 5.42-6.00 to 5.43-5.52 ms; the forward products were unchanged.
+        // On one thread a stored B (not transposed) is packed into all its panels up front, row by row: one sequential
+        // read of B, where packing each chunk's panel reads a strip of every row (a quarter to a sixteenth of each row's
+        // lines, a row apart). Measured with caches flushed before each call (the training benchmark's weight gradients,
+        // 2026-11-30), the projections' dW went from 1.62-1.69 to 1.34-1.62 ms and ffn.w1's from 5.42-6.00 to 5.43-5.52
+        // ms; the forward products were unchanged. On two threads the chunks pack their own panels: panels packed by
+        // the calling thread took the two-thread projection products from ~91 % to ~72 % of the peak.
         ReadOnlySpan<float> packedPanels = default;
         long panelFloats = (long)panels * k * panelWidth;
-        if (!transposeB && k > 0 && panelFloats <= PackedCopyLimit)
+        if (threads == 1 && !transposeB && k > 0 && panelFloats <= PackedCopyLimit)
         {
             float[]? buffer = t_panels;
             if (buffer is null || buffer.Length < panelFloats)
