@@ -46,9 +46,9 @@ internal static unsafe class PanelGemm
     /// 256, 1 KiB, which the prefetchers follow within a page) were no faster with it.</summary>
     private const int PackedTransposeStride = 1024;
 
-    /// <summary>The most floats a call copies up front (64 MiB), of Aᵀ into row blocks or of B into its panels; a larger
+    /// <summary>The most floats a call copies up front (16 MiB, kept per thread), of Aᵀ into row blocks or of B into its panels; a larger
     /// operand is read where it is (Aᵀ) or packed panel by panel (B).</summary>
-    private const int PackedCopyLimit = 1 << 24;
+    private const int PackedCopyLimit = 1 << 22;
 
     [ThreadStatic]
     private static float[]? t_panel;
