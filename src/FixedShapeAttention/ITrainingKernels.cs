@@ -35,7 +35,7 @@ public interface ITrainingKernels : ITransformerKernels
         Span<float> hidden, Span<float> activated, int maxDegreeOfParallelism);
 
     /// <summary>The feed-forward network's backward pass: dx into <paramref name="inputGradient"/> (overwritten), and the weight and bias gradients
-    /// added to theirs in batch order (each weight gradient element one FMA chain over the rows, each bias gradient summed sequence by
+    /// added to theirs in batch order (each weight gradient element one multiply-add chain over the rows, each bias gradient summed sequence by
     /// sequence); <paramref name="hiddenGradient"/> is scratch of the hidden's size.</summary>
     static abstract void FeedForwardBackward(
         ReadOnlySpan<float> x, ReadOnlySpan<float> w1, ReadOnlySpan<float> w2, ReadOnlySpan<float> hidden, ReadOnlySpan<float> activated,

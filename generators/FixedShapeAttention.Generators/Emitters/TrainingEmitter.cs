@@ -102,7 +102,7 @@ internal static class TrainingEmitter
                 },
                 new[]
                 {
-                    $"/// <summary>The backward pass of <c>y = x·W + b</c> (W <c>[{e}, {e}]</c>): dW += xᵀ·dy (one FMA chain over the rows) and db += Σ dy",
+                    $"/// <summary>The backward pass of <c>y = x·W + b</c> (W <c>[{e}, {e}]</c>): dW += xᵀ·dy (one multiply-add chain over the rows) and db += Σ dy",
                     "/// (sequence by sequence), in batch order; dx = dy·Wᵀ into <paramref name=\"inputGradient\"/>, or added to it with",
                     "/// <paramref name=\"accumulateInputGradient\"/> (the query, key and value projections share their input).</summary>",
                     "/// <exception cref=\"global::System.ArgumentException\">A length does not match the shape, or a gradient overlaps another span.</exception>",

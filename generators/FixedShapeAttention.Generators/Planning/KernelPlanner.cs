@@ -113,7 +113,7 @@ internal static class KernelPlanner
                 BackwardFlopsPerSequence: 2 * ChunkSizing.FeedForwardFlopsPerSequence(s, e, f),
                 Scheduling: "the packing product copies each panel of op(B) once per call into per-thread scratch (weights change at every " +
                     "step, so nothing is prepacked) and splits C's column panels and row tiles across threads; the weight and bias gradients are " +
-                    "added in batch order (each weight gradient element one FMA chain over the rows, continuing from what the gradient holds; each " +
+                    "added in batch order (each weight gradient element one multiply-add chain over the rows, continuing from what the gradient holds; each " +
                     $"bias gradient summed one sequence ({s} rows) at a time), so a batch and its micro-batches of whole sequences give the same bits"),
             PlanRowPasses(shape),
             ProjectionChunksPerSequence: projectionSplit ? columnChunks : 1,

@@ -70,7 +70,7 @@ public static class TrainingOperations
 
     /// <summary>
     /// A linear layer's weight and bias gradients over a batch of whole sequences: <c>dW += xᵀ·dy</c> and <c>db += Σ dy</c>,
-    /// in batch order: each element of dW one FMA chain over the rows continuing from what dW holds, each sequence's bias sum
+    /// in batch order: each element of dW one multiply-add chain over the rows continuing from what dW holds, each sequence's bias sum
     /// rounded before it is added, so micro-batches of whole sequences accumulate to the same bits.
     /// </summary>
     /// <exception cref="ArgumentException">x is not whole rows of <paramref name="inputs"/>, dy not the same rows of <paramref name="outputs"/>,

@@ -6,8 +6,8 @@
 // panels are copied in the order the register tile reads them (k-major, RN·lanes floats per k, zero-padded past n):
 // on one thread a stored B all at once before the chunks run, row by row; else each chunk its own into thread-local scratch.
 // So the microkernel streams contiguous memory whatever the transposition; op(A) is broadcast from its rows (A) or its columns (Aᵀ) through two strides, with no copy except for
-// an Aᵀ whose rows are a page or more apart, which is first copied into blocks of a tile's rows (see Run). On one
-// thread a panel is one chunk; more threads split its rows, each packing a transposed B's panel again.
+// an Aᵀ whose rows are a page or more apart, which on one thread is first copied into blocks of a tile's rows (see
+// Run). On one thread a panel is one chunk; more threads split its rows, each chunk packing its panel (either layout).
 // The microkernel is tinyBLAS's RM×RN tile of named accumulators: 4×4 vectors, or 8×2 for two-vector panels on
 // Vector512 (16 accumulators either way, enough to hide the FMA latency on both pipes).
 //
@@ -46,7 +46,7 @@ internal static unsafe class PanelGemm
     /// 256, 1 KiB, which the prefetchers follow within a page) were no faster with it.</summary>
     private const int PackedTransposeStride = 1024;
 
-    /// <summary>The most floats a call copies up front (16 MiB, kept per thread), of Aᵀ into row blocks or of B into its panels; a larger
+    /// <summary>The most floats a call copies up front (16 MiB each, kept per thread: one buffer for Aᵀ, one for B), of Aᵀ into row blocks or of B into its panels; a larger
     /// operand is read where it is (Aᵀ) or packed panel by panel (B).</summary>
     private const int PackedCopyLimit = 1 << 22;
 
@@ -58,6 +58,9 @@ internal static unsafe class PanelGemm
 
     [ThreadStatic]
     private static float[]? t_panels;
+
+    [ThreadStatic]
+    private static float[]? t_sums;
 
     /// <summary>
     /// <c>C = op(A)·op(B)</c>, or <c>C += op(A)·op(B)</c> with <paramref name="accumulate"/>. op(A) is m×k: A itself
@@ -87,7 +90,7 @@ internal static unsafe class PanelGemm
     }
 
     /// <summary>
-    /// <c>C += op(A)·op(B)</c> with each output's k-order FMA chain starting from the value C holds (where
+    /// <c>C += op(A)·op(B)</c> with each output's k-order multiply-add chain (fused on the vector paths) starting from the value C holds (where
     /// <see cref="Multiply"/> with accumulate rounds the product first and then adds it). A product split along k into
     /// consecutive calls therefore gives the bits of one call: a weight gradient summed over micro-batches is the same
     /// bits as over their batch, at the cost of one load and store of C per tile, not per part.
@@ -98,10 +101,26 @@ internal static unsafe class PanelGemm
         Span<float> c, int ldc, int m, int n, int k, int maxDegreeOfParallelism) =>
         Dispatch(a, lda, transposeA, b, ldb, transposeB, c, ldc, m, n, k, true, maxDegreeOfParallelism, chained: true);
 
+    /// <summary>
+    /// As the other overload, for a stored B (a weight gradient's dY), also adding B's column sums to
+    /// <paramref name="columnSums"/> (a bias gradient) as <see cref="ColumnSums.AddTo"/> would once per run of
+    /// <paramref name="sumRows"/> rows, in order: the same bits. On one thread they are summed as B is packed.
+    /// </summary>
+    public static void MultiplyAccumulateChained(
+        ReadOnlySpan<float> a, int lda, bool transposeA,
+        ReadOnlySpan<float> b, int ldb,
+        Span<float> c, int ldc, int m, int n, int k, Span<float> columnSums, int sumRows, int maxDegreeOfParallelism)
+    {
+        if (columnSums.Length != n)
+            throw new ArgumentException($"columnSums: expected {n} floats (n), got {columnSums.Length}.", nameof(columnSums));
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(sumRows);
+        Dispatch(a, lda, transposeA, b, ldb, false, c, ldc, m, n, k, true, maxDegreeOfParallelism, chained: true, columnSums: columnSums, sumRows: sumRows);
+    }
+
     private static void Dispatch(
         ReadOnlySpan<float> a, int lda, bool transposeA, ReadOnlySpan<float> b, int ldb, bool transposeB,
         Span<float> c, int ldc, int m, int n, int k, bool accumulate, int maxDegreeOfParallelism, ReadOnlySpan<float> bias = default,
-        bool chained = false)
+        bool chained = false, Span<float> columnSums = default, int sumRows = 0)
     {
         if (m < 0 || n < 0 || k < 0)
             throw new ArgumentOutOfRangeException(nameof(m), $"dimensions must be ≥ 0, got m {m}, n {n}, k {k}.");
@@ -113,11 +132,11 @@ internal static unsafe class PanelGemm
         CheckExtent(c.Length, m, n, ldc, nameof(c));
 
         if (Vector512.IsHardwareAccelerated && n >= Vector512<float>.Count)
-            Run<Vector512<float>, Vector512Ops>(a, lda, transposeA, b, ldb, transposeB, c, ldc, m, n, k, accumulate, threads, maxDegreeOfParallelism, bias, chained);
+            Run<Vector512<float>, Vector512Ops>(a, lda, transposeA, b, ldb, transposeB, c, ldc, m, n, k, accumulate, threads, maxDegreeOfParallelism, bias, chained, columnSums, sumRows);
         else if (Vector256.IsHardwareAccelerated && n >= Vector256<float>.Count)
-            Run<Vector256<float>, Vector256Ops>(a, lda, transposeA, b, ldb, transposeB, c, ldc, m, n, k, accumulate, threads, maxDegreeOfParallelism, bias, chained);
+            Run<Vector256<float>, Vector256Ops>(a, lda, transposeA, b, ldb, transposeB, c, ldc, m, n, k, accumulate, threads, maxDegreeOfParallelism, bias, chained, columnSums, sumRows);
         else
-            Run<float, ScalarOps>(a, lda, transposeA, b, ldb, transposeB, c, ldc, m, n, k, accumulate, threads, maxDegreeOfParallelism, bias, chained);
+            Run<float, ScalarOps>(a, lda, transposeA, b, ldb, transposeB, c, ldc, m, n, k, accumulate, threads, maxDegreeOfParallelism, bias, chained, columnSums, sumRows);
     }
 
     private static void CheckExtent(int length, int rows, int columns, int stride, string name)
@@ -134,7 +153,7 @@ internal static unsafe class PanelGemm
     private static void Run<TVec, TOps>(
         ReadOnlySpan<float> a, int lda, bool transposeA, ReadOnlySpan<float> b, int ldb, bool transposeB,
         Span<float> c, int ldc, int m, int n, int k, bool accumulate, int threads, int maxDegreeOfParallelism, ReadOnlySpan<float> bias,
-        bool chained)
+        bool chained, Span<float> columnSums, int sumRows)
         where TVec : struct
         where TOps : IVectorOps<TVec>
     {
@@ -155,7 +174,7 @@ internal static unsafe class PanelGemm
 
         // Aᵀ (a weight gradient's Xᵀ) stored with rows a page or more apart is copied once per call into blocks of a
         // tile's rows, k-major, so every panel's tiles read their broadcasts from consecutive memory instead of one new
-        // line of X per k: at that stride all of a segment's lines fall in one L1 set, and the prefetchers do not follow
+        // line of X per k: at that stride all of a tile's lines for a run of k fall in one L1 set, and the prefetchers do not follow
         // it across pages. The copy is one pass over X; the tiles then read it once per panel. Like the packing of B
         // below, only on one thread: with more, a serial copy by the calling thread costs more than it saves.
         int blockRows = 0;
@@ -183,9 +202,26 @@ internal static unsafe class PanelGemm
             if (buffer is null || buffer.Length < panelFloats)
                 t_panels = buffer = GC.AllocateArray<float>((int)Math.Max(panelFloats, 4096), pinned: true);
             float* all = (float*)Unsafe.AsPointer(ref buffer[0]);
-            fixed (float* stored = b)
-                PackAllPanels<TVec, TOps>(stored, ldb, n, k, panelWidth, panels, all);
+            float* sums = null;
+            if (!columnSums.IsEmpty)
+            {
+                float[]? sumBuffer = t_sums;
+                if (sumBuffer is null || sumBuffer.Length < n)
+                    t_sums = sumBuffer = GC.AllocateArray<float>(Math.Max(n, 1024), pinned: true);
+                sums = (float*)Unsafe.AsPointer(ref sumBuffer[0]);
+            }
+
+            fixed (float* stored = b, total = columnSums)
+                PackAllPanels<TVec, TOps>(stored, ldb, n, k, panelWidth, panels, all, sums, total, sumRows);
             packedPanels = new ReadOnlySpan<float>(all, (int)panelFloats);
+            columnSums = default;
+        }
+
+        // Column sums not taken while packing: one pass per run of rows.
+        for (int first = 0; first < k && !columnSums.IsEmpty; first += sumRows)
+        {
+            int count = Math.Min(sumRows, k - first);
+            ColumnSums.AddTo(b.Slice(first * ldb, (count - 1) * ldb + n), ldb, count, columnSums);
         }
 
         var kernel = new Kernel<TVec, TOps>(lda, transposeA, ldb, transposeB, ldc, m, n, k, accumulate, slots, rowGroups, tilesPerGroup * TileRows, blockRows, !bias.IsEmpty, chained);
@@ -243,21 +279,38 @@ internal static unsafe class PanelGemm
     }
 
     /// <summary>Every panel of a stored B (k rows of stride ldb), panel p at p·k·panelWidth, each k-major and zero-padded
-    /// past n, as <see cref="Kernel{TVec, TOps}"/> packs one panel; B is read row by row.</summary>
-    private static void PackAllPanels<TVec, TOps>(float* b, int ldb, int n, int k, int panelWidth, int panels, float* all)
+    /// past n, as <see cref="Kernel{TVec, TOps}"/> packs one panel; B is read row by row. With <paramref name="sums"/>
+    /// (n floats of scratch), each run of <paramref name="sumRows"/> rows is also summed per column from zero, in row
+    /// order, and added to <paramref name="columnSums"/> at the run's end, as <see cref="ColumnSums.AddTo"/> does.</summary>
+    private static void PackAllPanels<TVec, TOps>(float* b, int ldb, int n, int k, int panelWidth, int panels, float* all, float* sums, float* columnSums, int sumRows)
         where TVec : struct
         where TOps : IVectorOps<TVec>
     {
         nint panelStride = (nint)k * panelWidth;
         int full = n / panelWidth;
+        if (sums != null)
+            new Span<float>(sums, n).Clear();
         for (int kk = 0; kk < k; kk++)
         {
             float* source = b + (nint)kk * ldb, destination = all + (nint)kk * panelWidth;
             for (int p = 0; p < full; p++)
             {
                 float* s = source + p * panelWidth, d = destination + p * panelStride;
-                for (int j = 0; j < panelWidth; j += TOps.Count)
-                    TOps.Store(TOps.Load(s + j), d + j);
+                if (sums == null)
+                {
+                    for (int j = 0; j < panelWidth; j += TOps.Count)
+                        TOps.Store(TOps.Load(s + j), d + j);
+                }
+                else
+                {
+                    float* sum = sums + p * panelWidth;
+                    for (int j = 0; j < panelWidth; j += TOps.Count)
+                    {
+                        TVec value = TOps.Load(s + j);
+                        TOps.Store(value, d + j);
+                        TOps.Store(TOps.Add(TOps.Load(sum + j), value), sum + j);
+                    }
+                }
             }
 
             if (full < panels)
@@ -266,6 +319,18 @@ internal static unsafe class PanelGemm
                 float* d = destination + full * panelStride;
                 new ReadOnlySpan<float>(source + full * panelWidth, width).CopyTo(new Span<float>(d, width));
                 new Span<float>(d + width, panelWidth - width).Clear();
+                for (int j = 0; sums != null && j < width; j++)
+                    sums[full * panelWidth + j] += source[full * panelWidth + j];
+            }
+
+            if (sums != null && (kk + 1 == k || (kk + 1) % sumRows == 0))
+            {
+                // The run's sums into the total (total + sum, rounded once, as ColumnSums adds them), then cleared.
+                for (int j = 0; j < n; j++)
+                {
+                    columnSums[j] += sums[j];
+                    sums[j] = 0;
+                }
             }
         }
     }
@@ -294,7 +359,7 @@ internal static unsafe class PanelGemm
         private readonly bool _transposeA, _transposeB, _accumulate, _bias, _chained;
 
         /// <param name="blockRows">0 when op(A) is read where it is stored; else A holds op(A) in blocks of this many rows (<see cref="PackTransposedA"/>).</param>
-        /// <param name="chained">Whether each output's chain starts from C (<see cref="MultiplyAccumulateChained"/>).</param>
+        /// <param name="chained">Whether each output's chain starts from C (MultiplyAccumulateChained).</param>
         /// <param name="bias">Whether the third input holds a bias of n floats to add to every row of the product.</param>
         public Kernel(int lda, bool transposeA, int ldb, bool transposeB, int ldc, int m, int n, int k, bool accumulate, int slots, int rowGroups, int rowsPerGroup, int blockRows, bool bias, bool chained)
         {
@@ -303,8 +368,9 @@ internal static unsafe class PanelGemm
             (_accumulate, _slots, _rowGroups, _rowsPerGroup, _blockRows) = (accumulate, slots, rowGroups, rowsPerGroup, blockRows);
         }
 
-        /// <summary>Where op(A)'s row <paramref name="row"/> starts; a tile's rows never cross a packed block (tiles start at
-        /// multiples of their height, and the 8-row tiles only run with 8-row blocks).</summary>
+        /// <summary>Where op(A)'s row <paramref name="row"/> starts; a tile's rows never cross a packed block: row groups start
+        /// at multiples of the block height, 8-row tiles (only with 8-row blocks) at multiples of 8, a 4-row tile only
+        /// where fewer than 8 rows are left, and the row tail after it.</summary>
         private float* RowStart(float* a, int row, nint rowStride) =>
             _blockRows == 0 ? a + row * rowStride : a + (nint)(row - row % _blockRows) * _k + row % _blockRows;
 
@@ -682,7 +748,8 @@ internal static unsafe class PanelGemm
             }
         }
 
-        /// <summary>An accumulator's start: zero, or with <paramref name="resume"/> the partial chain C holds from the previous k block.</summary>
+        /// <summary>An accumulator's start: zero, or with <paramref name="resume"/> the chain C holds (from the previous k block, or
+        /// a chained product's starting value).</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private static TVec Start(float* c, bool resume) => resume ? TOps.Load(c) : TOps.Zero;
 

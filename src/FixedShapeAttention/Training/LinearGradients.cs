@@ -5,7 +5,7 @@ namespace FixedShapeAttention.Training;
 
 /// <summary>
 /// The backward products of a linear layer y = x·W + b over a batch of whole sequences: the weight gradient (each
-/// element one FMA chain over the rows in order, continuing from what dW holds, and the bias gradient summed sequence by
+/// element one multiply-add chain over the rows in order, continuing from what dW holds, and the bias gradient summed sequence by
 /// sequence in batch order, each sequence's sum rounded before it is added, so micro-batches of whole sequences
 /// accumulate to the same bits) and the input gradient dx = dy·Wᵀ.
 /// </summary>
@@ -15,12 +15,10 @@ internal static class LinearGradients
     public static void AccumulateWeights(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dWeight, Span<float> dBias,
         int n, int inputs, int outputs, int sequenceLength, int maxDegreeOfParallelism)
     {
-        PanelGemm.MultiplyAccumulateChained(x, inputs, true, dy, outputs, false, dWeight, outputs, inputs, outputs, n, maxDegreeOfParallelism);
-        if (!dBias.IsEmpty)
-        {
-            for (int row = 0; row < n; row += sequenceLength)
-                TrainingKernels.AccumulateBiasGradient(dy.Slice(row * outputs, sequenceLength * outputs), dBias);
-        }
+        if (dBias.IsEmpty)
+            PanelGemm.MultiplyAccumulateChained(x, inputs, true, dy, outputs, false, dWeight, outputs, inputs, outputs, n, maxDegreeOfParallelism);
+        else
+            PanelGemm.MultiplyAccumulateChained(x, inputs, true, dy, outputs, dWeight, outputs, inputs, outputs, n, dBias, sequenceLength, maxDegreeOfParallelism);
     }
 
     /// <summary>dx = dy·Wᵀ (or dx += dy·Wᵀ with <paramref name="accumulate"/>), for W [inputs, outputs].</summary>

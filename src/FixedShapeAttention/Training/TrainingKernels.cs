@@ -3,6 +3,7 @@ using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using FixedShapeAttention.CompilerServices;
+using FixedShapeAttention.Kernels;
 
 namespace FixedShapeAttention.Training;
 
@@ -33,50 +34,8 @@ internal static class TrainingKernels
     /// <summary>db[j] += Σ_r dy[r, j], the rows summed in float in order first, so that a batch and its micro-batches
     /// of whole sequences give the same bits when called once per sequence. Vectors add the same terms in the same
     /// order per element as the scalar loop, so the width does not change the bits.</summary>
-    /// <remarks>Each block of 64 columns keeps its sums in four registers down the rows (a sum in memory would make
-    /// every row a store-to-load round trip), starting from zero as a cleared sum would.</remarks>
-    public static void AccumulateBiasGradient(ReadOnlySpan<float> dy, Span<float> dBias)
-    {
-        int n = dBias.Length, rows = dy.Length / n, j = 0;
-        ref float d0 = ref MemoryMarshal.GetReference(dy);
-        ref float b0 = ref MemoryMarshal.GetReference(dBias);
-        if (Vector512.IsHardwareAccelerated)
-        {
-            for (; j <= n - 64; j += 64)
-            {
-                Vector512<float> s0 = Vector512<float>.Zero, s1 = s0, s2 = s0, s3 = s0;
-                for (int r = 0; r < rows; r++)
-                {
-                    nuint o = (nuint)(r * n + j);
-                    s0 += Vector512.LoadUnsafe(ref d0, o);
-                    s1 += Vector512.LoadUnsafe(ref d0, o + 16);
-                    s2 += Vector512.LoadUnsafe(ref d0, o + 32);
-                    s3 += Vector512.LoadUnsafe(ref d0, o + 48);
-                }
-
-                (Vector512.LoadUnsafe(ref b0, (nuint)j) + s0).StoreUnsafe(ref b0, (nuint)j);
-                (Vector512.LoadUnsafe(ref b0, (nuint)j + 16) + s1).StoreUnsafe(ref b0, (nuint)j + 16);
-                (Vector512.LoadUnsafe(ref b0, (nuint)j + 32) + s2).StoreUnsafe(ref b0, (nuint)j + 32);
-                (Vector512.LoadUnsafe(ref b0, (nuint)j + 48) + s3).StoreUnsafe(ref b0, (nuint)j + 48);
-            }
-
-            for (; j <= n - 16; j += 16)
-            {
-                Vector512<float> sum = Vector512<float>.Zero;
-                for (int r = 0; r < rows; r++)
-                    sum += Vector512.LoadUnsafe(ref d0, (nuint)(r * n + j));
-                (Vector512.LoadUnsafe(ref b0, (nuint)j) + sum).StoreUnsafe(ref b0, (nuint)j);
-            }
-        }
-
-        for (; j < n; j++)
-        {
-            float sum = 0;
-            for (int r = 0; r < rows; r++)
-                sum += Unsafe.Add(ref d0, r * n + j);
-            Unsafe.Add(ref b0, j) += sum;
-        }
-    }
+    public static void AccumulateBiasGradient(ReadOnlySpan<float> dy, Span<float> dBias) =>
+        ColumnSums.AddTo(dy, dBias.Length, dy.Length / dBias.Length, dBias);
 
     /// <summary>target[i] += addend[i], element by element (each sum rounded once, at any width).</summary>
     public static void Add(Span<float> target, ReadOnlySpan<float> addend)

@@ -17,7 +17,7 @@ namespace FixedShapeAttention.Training;
 /// </summary>
 /// <remarks>
 /// Determinism: activations are computed row by row or (sequence, head) by (sequence, head); each element of a weight
-/// gradient is one FMA chain over the rows in batch order, continuing from the value the gradient holds, and each bias
+/// gradient is one multiply-add chain over the rows in batch order, continuing from the value the gradient holds, and each bias
 /// gradient is summed sequence by sequence in batch order. So gradients are the same bits for every degree of
 /// parallelism, and a batch split into micro-batches of whole sequences (with
 /// <c>averageOver</c> set to the batch's scored targets) accumulates to the same bits as the batch in one call.

@@ -44,10 +44,10 @@ namespace Demo
         /// Relu′(h), dW1 += xᵀ·dh, db1 += Σ dh, dx = dh·W1ᵀ.</para>
         /// <para>Scheduling: the packing product copies each panel of op(B) once per call into per-thread scratch
         /// (weights change at every step, so nothing is prepacked) and splits C's column panels and row tiles across
-        /// threads; the weight and bias gradients are added in batch order (each weight gradient element one FMA chain
-        /// over the rows, continuing from what the gradient holds; each bias gradient summed one sequence (4 rows) at a
-        /// time), so a batch and its micro-batches of whole sequences give the same bits; 1_152 flops per sequence;
-        /// below 250_000 flops per call every chunk runs on the calling thread.</para>
+        /// threads; the weight and bias gradients are added in batch order (each weight gradient element one
+        /// multiply-add chain over the rows, continuing from what the gradient holds; each bias gradient summed one
+        /// sequence (4 rows) at a time), so a batch and its micro-batches of whole sequences give the same bits; 1_152
+        /// flops per sequence; below 250_000 flops per call every chunk runs on the calling thread.</para>
         /// </remarks>
         /// <exception cref="global::System.ArgumentException">A length does not match the shape, or a gradient overlaps another span.</exception>
         [global::System.CodeDom.Compiler.GeneratedCode("FixedShapeAttention.Generators", "1.0.0.0")]
@@ -86,7 +86,7 @@ namespace Demo
                 hiddenGradient, 12, false, w1, 12, true, inputGradient, 3, rows, 3, 12, false, maxDegreeOfParallelism);
         }
 
-        /// <summary>The backward pass of <c>y = x·W + b</c> (W <c>[3, 3]</c>): dW += xᵀ·dy (one FMA chain over the rows) and db += Σ dy
+        /// <summary>The backward pass of <c>y = x·W + b</c> (W <c>[3, 3]</c>): dW += xᵀ·dy (one multiply-add chain over the rows) and db += Σ dy
         /// (sequence by sequence), in batch order; dx = dy·Wᵀ into <paramref name="inputGradient"/>, or added to it with
         /// <paramref name="accumulateInputGradient"/> (the query, key and value projections share their input).</summary>
         /// <exception cref="global::System.ArgumentException">A length does not match the shape, or a gradient overlaps another span.</exception>

@@ -26,12 +26,15 @@ public sealed class PanelGemmTests
             foreach (bool transposeB in new[] { false, true })
             {
                 foreach (bool accumulate in new[] { false, true })
-                    Check(m, n, k, transposeA, transposeB, accumulate);
+                {
+                    foreach (int threads in new[] { 1, -1 })
+                        Check(m, n, k, transposeA, transposeB, accumulate, threads);
+                }
             }
         }
     }
 
-    private static void Check(int m, int n, int k, bool transposeA, bool transposeB, bool accumulate)
+    private static void Check(int m, int n, int k, bool transposeA, bool transposeB, bool accumulate, int threads)
     {
         // Strides wider than the rows, so a kernel that ignores them reads the wrong elements.
         int lda = (transposeA ? m : k) + 3, ldb = (transposeB ? k : n) + 2, ldc = n + 5;
@@ -40,7 +43,7 @@ public sealed class PanelGemmTests
         float[] c = TestData.Uniform(m * ldc, 3);
         float[] before = (float[])c.Clone();
 
-        PanelGemm.Multiply(a, lda, transposeA, b, ldb, transposeB, c, ldc, m, n, k, accumulate, maxDegreeOfParallelism: -1);
+        PanelGemm.Multiply(a, lda, transposeA, b, ldb, transposeB, c, ldc, m, n, k, accumulate, maxDegreeOfParallelism: threads);
 
         for (int i = 0; i < m; i++)
         {
@@ -99,6 +102,8 @@ public sealed class PanelGemmTests
     [InlineData(5, 3, 12, 5, false, 0)]
     [InlineData(9, 64, 4100, 1000, false, 0)]
     [InlineData(1027, 20, 45, 7, false, 1027)]
+    [InlineData(40, 64, 4100, 1000, false, 1024)]
+    [InlineData(37, 70, 131, 50, false, 1030)]
     public void A_chained_product_split_along_k_gives_the_bits_of_one_fma_chain_from_c(int m, int n, int k, int part, bool transposeB, int stride)
     {
         // Xᵀ·dY as a weight gradient: A transposed, B as stored (or transposed), k split into micro-batches of `part` rows;
@@ -145,6 +150,8 @@ public sealed class PanelGemmTests
     [InlineData(1030, 64, 9, true, 1030)]
     [InlineData(21, 32, 50, true, 1024)]
     [InlineData(13, 31, 3, true, 2048)]
+    [InlineData(37, 12, 50, true, 1030)]
+    [InlineData(40, 64, 4100, true, 1024)]
     public void Every_output_is_one_fused_multiply_add_chain_in_k_order(int m, int n, int k, bool transposeA, int stride)
     {
         // On the vector branches each lane is fma(a, b, acc) from 0 in k order, whatever the tile shape, k blocking or
@@ -190,5 +197,28 @@ public sealed class PanelGemmTests
         }
 
         Assert.Throws<ArgumentException>(() => PanelGemm.MultiplyAddBias(a, lda, transposeA, b, ldb, transposeB, new float[m * n], n, m, n, k, bias.AsSpan(1), 1));
+    }
+
+    [Theory]
+    [InlineData(37, 70, 131, 7)]
+    [InlineData(64, 256, 300, 128)]
+    [InlineData(20, 5, 33, 10)]
+    [InlineData(1027, 20, 45, 16)]
+    public void Column_sums_taken_with_a_chained_product_are_the_bits_of_one_sum_per_run(int m, int n, int k, int sumRows)
+    {
+        // A weight gradient and its bias gradient: dW as without the sums, db as ColumnSums once per run of rows, on one
+        // thread (summed while dY is packed) and on more (a pass of their own); partial panels, a copied Aᵀ (m 1027).
+        float[] a = TestData.Uniform(k * m, 41), b = TestData.Uniform(k * n, 42), start = TestData.Uniform(m * n, 43), startSums = TestData.Uniform(n, 44);
+        float[] expected = (float[])start.Clone(), expectedSums = (float[])startSums.Clone();
+        PanelGemm.MultiplyAccumulateChained(a, m, true, b, n, false, expected, n, m, n, k, maxDegreeOfParallelism: 1);
+        for (int first = 0; first < k; first += sumRows)
+            ColumnSums.AddTo(b.AsSpan(first * n), n, Math.Min(sumRows, k - first), expectedSums);
+        foreach (int threads in new[] { 1, -1 })
+        {
+            float[] actual = (float[])start.Clone(), sums = (float[])startSums.Clone();
+            PanelGemm.MultiplyAccumulateChained(a, m, true, b, n, actual, n, m, n, k, sums, sumRows, threads);
+            Assert.Equal(expected.Select(BitConverter.SingleToInt32Bits), actual.Select(BitConverter.SingleToInt32Bits));
+            Assert.Equal(expectedSums.Select(BitConverter.SingleToInt32Bits), sums.Select(BitConverter.SingleToInt32Bits));
+        }
     }
 }
