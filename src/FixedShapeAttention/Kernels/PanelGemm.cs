@@ -4,10 +4,11 @@
 // Blocking, after BLIS: each chunk owns one column panel of C (RN vectors, TileTable's width for the ISA; 2 vectors
 // when n fits in 2, so a head of 32 columns does not multiply 32 columns of zeros) and a range of row tiles. op(B)'s
 // panels are copied in the order the register tile reads them (k-major, RN·lanes floats per k, zero-padded past n):
-// on one thread a stored B all at once before the chunks run, row by row; else each chunk its own into thread-local scratch.
-// So the microkernel streams contiguous memory whatever the transposition; op(A) is broadcast from its rows (A) or its columns (Aᵀ) through two strides, with no copy except for
-// an Aᵀ whose rows are a page or more apart, which on one thread is first copied into blocks of a tile's rows (see
-// Run). On one thread a panel is one chunk; more threads split its rows, each chunk packing its panel (either layout).
+// on one thread a stored B all at once before the chunks run, row by row; else each chunk its own into thread-local
+// scratch. So the microkernel streams contiguous memory whatever the transposition. op(A) is broadcast from its rows
+// (A) or its columns (Aᵀ) through two strides, with no copy except for an Aᵀ whose rows are a page or more apart,
+// which on one thread is first copied into blocks of a tile's rows (see Run). On one thread a panel is one chunk; more
+// threads split its rows, each chunk packing its panel (either layout).
 // The microkernel is tinyBLAS's RM×RN tile of named accumulators: 4×4 vectors, or 8×2 for two-vector panels on
 // Vector512 (16 accumulators either way, enough to hide the FMA latency on both pipes).
 //
@@ -46,8 +47,8 @@ internal static unsafe class PanelGemm
     /// 256, 1 KiB, which the prefetchers follow within a page) were no faster with it.</summary>
     private const int PackedTransposeStride = 1024;
 
-    /// <summary>The most floats a call copies up front (16 MiB each, kept per thread: one buffer for Aᵀ, one for B), of Aᵀ into row blocks or of B into its panels; a larger
-    /// operand is read where it is (Aᵀ) or packed panel by panel (B).</summary>
+    /// <summary>The most floats a call copies up front (16 MiB each, kept per thread: one buffer for Aᵀ, one for B), of Aᵀ
+    /// into row blocks or of B into its panels; a larger operand is read where it is (Aᵀ) or packed panel by panel (B).</summary>
     private const int PackedCopyLimit = 1 << 22;
 
     [ThreadStatic]
@@ -174,15 +175,15 @@ internal static unsafe class PanelGemm
 
         // Aᵀ (a weight gradient's Xᵀ) stored with rows a page or more apart is copied once per call into blocks of a
         // tile's rows, k-major, so every panel's tiles read their broadcasts from consecutive memory instead of one new
-        // line of X per k: at that stride all of a tile's lines for a run of k fall in one L1 set, and the prefetchers do not follow
-        // it across pages. The copy is one pass over X; the tiles then read it once per panel. Like the packing of B
+        // line of X per k: at that stride all of a tile's lines for a run of k fall in one L1 set, and the prefetchers
+        // do not follow it across pages. The copy is one pass over X; the tiles then read it once per panel. Like the packing of B
         // below, only on one thread: with more, a serial copy by the calling thread costs more than it saves.
         int blockRows = 0;
         long packedFloats = (long)(m + 2 * TileRows - 1) / (2 * TileRows) * 2 * TileRows * k;
         if (threads == 1 && transposeA && lda >= PackedTransposeStride && k > 1 && m >= TileRows && packedFloats <= PackedCopyLimit)
         {
             blockRows = slots == 2 && TOps.Count == 16 ? 2 * TileRows : TileRows;
-            float* packed = TransposedScratch((int)packedFloats);
+            float* packed = Scratch(ref t_transposed, (int)packedFloats);
             fixed (float* stored = a)
                 PackTransposedA(stored, lda, m, k, blockRows, packed);
             a = new ReadOnlySpan<float>(packed, (int)packedFloats);
@@ -198,18 +199,8 @@ internal static unsafe class PanelGemm
         long panelFloats = (long)panels * k * panelWidth;
         if (threads == 1 && !transposeB && k > 0 && panelFloats <= PackedCopyLimit)
         {
-            float[]? buffer = t_panels;
-            if (buffer is null || buffer.Length < panelFloats)
-                t_panels = buffer = GC.AllocateArray<float>((int)Math.Max(panelFloats, 4096), pinned: true);
-            float* all = (float*)Unsafe.AsPointer(ref buffer[0]);
-            float* sums = null;
-            if (!columnSums.IsEmpty)
-            {
-                float[]? sumBuffer = t_sums;
-                if (sumBuffer is null || sumBuffer.Length < n)
-                    t_sums = sumBuffer = GC.AllocateArray<float>(Math.Max(n, 1024), pinned: true);
-                sums = (float*)Unsafe.AsPointer(ref sumBuffer[0]);
-            }
+            float* all = Scratch(ref t_panels, (int)panelFloats);
+            float* sums = columnSums.IsEmpty ? null : Scratch(ref t_sums, n);
 
             fixed (float* stored = b, total = columnSums)
                 PackAllPanels<TVec, TOps>(stored, ldb, n, k, panelWidth, panels, all, sums, total, sumRows);
@@ -282,7 +273,8 @@ internal static unsafe class PanelGemm
     /// past n, as <see cref="Kernel{TVec, TOps}"/> packs one panel; B is read row by row. With <paramref name="sums"/>
     /// (n floats of scratch), each run of <paramref name="sumRows"/> rows is also summed per column from zero, in row
     /// order, and added to <paramref name="columnSums"/> at the run's end, as <see cref="ColumnSums.AddTo"/> does.</summary>
-    private static void PackAllPanels<TVec, TOps>(float* b, int ldb, int n, int k, int panelWidth, int panels, float* all, float* sums, float* columnSums, int sumRows)
+    private static void PackAllPanels<TVec, TOps>(
+        float* b, int ldb, int n, int k, int panelWidth, int panels, float* all, float* sums, float* columnSums, int sumRows)
         where TVec : struct
         where TOps : IVectorOps<TVec>
     {
@@ -335,20 +327,13 @@ internal static unsafe class PanelGemm
         }
     }
 
-    private static float* TransposedScratch(int floats)
+    /// <summary>A thread's pinned scratch of at least <paramref name="floats"/> floats in <paramref name="buffer"/> (one of
+    /// the [ThreadStatic] fields), grown when too small and kept for the thread's next calls.</summary>
+    private static float* Scratch(ref float[]? buffer, int floats)
     {
-        float[]? buffer = t_transposed;
         if (buffer is null || buffer.Length < floats)
-            t_transposed = buffer = GC.AllocateArray<float>(Math.Max(floats, 4096), pinned: true);
+            buffer = GC.AllocateArray<float>(Math.Max(floats, 4096), pinned: true);
         return (float*)Unsafe.AsPointer(ref buffer[0]);
-    }
-
-    private static float* PanelScratch(int floats)
-    {
-        float[]? panel = t_panel;
-        if (panel is null || panel.Length < floats)
-            t_panel = panel = GC.AllocateArray<float>(Math.Max(floats, 4096), pinned: true);
-        return (float*)Unsafe.AsPointer(ref panel[0]);
     }
 
     private readonly struct Kernel<TVec, TOps> : IChunkKernel
@@ -387,7 +372,7 @@ internal static unsafe class PanelGemm
                 packed = buffers.Input3Pointer + (nint)(chunk / _rowGroups) * _k * panelWidth;
             else
             {
-                packed = PanelScratch(Math.Max(1, _k) * panelWidth);
+                packed = Scratch(ref t_panel, Math.Max(1, _k) * panelWidth);
                 PackPanel(buffers.Input1Pointer, column, width, panelWidth, packed);
             }
 
@@ -518,16 +503,10 @@ internal static unsafe class PanelGemm
         /// <summary>Copies op(B)[0..k, column..column+width] into k rows of panelWidth floats, zeros past width.</summary>
         private void PackPanel(float* b, int column, int width, int panelWidth, float* packed)
         {
-            if (!_transposeB && width == panelWidth)
+            if (!_transposeB)
             {
-                // The common case, a full panel of stored rows: whole vectors.
-                for (int kk = 0; kk < _k; kk++)
-                {
-                    float* source = b + (nint)kk * _ldb + column, destination = packed + (nint)kk * panelWidth;
-                    for (int j = 0; j < panelWidth; j += TOps.Count)
-                        TOps.Store(TOps.Load(source + j), destination + j);
-                }
-
+                // A stored B's panel is the one-panel case of packing every panel.
+                PackAllPanels<TVec, TOps>(b + column, _ldb, width, _k, panelWidth, 1, packed, null, null, 0);
                 return;
             }
 
@@ -537,19 +516,10 @@ internal static unsafe class PanelGemm
 
             for (int kk = first; kk < _k; kk++)
             {
-                float* destination = packed + (nint)kk * panelWidth;
-                if (_transposeB)
-                {
-                    // op(B)[kk, j] = B[j, kk]: a column of the stored B.
-                    float* source = b + (nint)column * _ldb + kk;
-                    for (int j = 0; j < width; j++)
-                        destination[j] = source[(nint)j * _ldb];
-                }
-                else
-                {
-                    new ReadOnlySpan<float>(b + (nint)kk * _ldb + column, width).CopyTo(new Span<float>(destination, width));
-                }
-
+                // op(B)[kk, j] = B[j, kk]: a column of the stored B.
+                float* destination = packed + (nint)kk * panelWidth, source = b + (nint)column * _ldb + kk;
+                for (int j = 0; j < width; j++)
+                    destination[j] = source[(nint)j * _ldb];
                 new Span<float>(destination + width, panelWidth - width).Clear();
             }
         }
