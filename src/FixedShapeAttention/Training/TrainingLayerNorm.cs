@@ -4,6 +4,7 @@ using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 using FixedShapeAttention.CompilerServices;
+using FixedShapeAttention.Kernels;
 
 namespace FixedShapeAttention.Training;
 
@@ -143,54 +144,9 @@ internal static unsafe class TrainingLayerNorm
             {
                 int stop = Math.Min(rows, start + sequenceLength), j = first;
                 if (Vector512.IsHardwareAccelerated)
-                {
-                    for (; j <= end - 32; j += 32)
-                    {
-                        Vector512<float> g0 = Vector512<float>.Zero, g1 = g0, b0 = g0, b1 = g0;
-                        for (int r = start; r < stop; r++)
-                        {
-                            float* xr = x + (nint)r * width + j, dyr = dy + (nint)r * width + j;
-                            var mu = Vector512.Create(mean[r]);
-                            var inverse = Vector512.Create(rstd[r]);
-                            var dy0 = Vector512.Load(dyr);
-                            var dy1 = Vector512.Load(dyr + 16);
-                            g0 += dy0 * ((Vector512.Load(xr) - mu) * inverse);
-                            g1 += dy1 * ((Vector512.Load(xr + 16) - mu) * inverse);
-                            b0 += dy0;
-                            b1 += dy1;
-                        }
-
-                        (Vector512.Load(dGamma + j) + g0).Store(dGamma + j);
-                        (Vector512.Load(dGamma + j + 16) + g1).Store(dGamma + j + 16);
-                        (Vector512.Load(dBeta + j) + b0).Store(dBeta + j);
-                        (Vector512.Load(dBeta + j + 16) + b1).Store(dBeta + j + 16);
-                    }
-                }
-
+                    j = ParameterSums<Vector512<float>, Vector512Ops>(x, mean, rstd, dy, dGamma, dBeta, width, start, stop, j, end);
                 if (Vector256.IsHardwareAccelerated)
-                {
-                    for (; j <= end - 16; j += 16)
-                    {
-                        Vector256<float> g0 = Vector256<float>.Zero, g1 = g0, b0 = g0, b1 = g0;
-                        for (int r = start; r < stop; r++)
-                        {
-                            float* xr = x + (nint)r * width + j, dyr = dy + (nint)r * width + j;
-                            var mu = Vector256.Create(mean[r]);
-                            var inverse = Vector256.Create(rstd[r]);
-                            var dy0 = Vector256.Load(dyr);
-                            var dy1 = Vector256.Load(dyr + 8);
-                            g0 += dy0 * ((Vector256.Load(xr) - mu) * inverse);
-                            g1 += dy1 * ((Vector256.Load(xr + 8) - mu) * inverse);
-                            b0 += dy0;
-                            b1 += dy1;
-                        }
-
-                        (Vector256.Load(dGamma + j) + g0).Store(dGamma + j);
-                        (Vector256.Load(dGamma + j + 8) + g1).Store(dGamma + j + 8);
-                        (Vector256.Load(dBeta + j) + b0).Store(dBeta + j);
-                        (Vector256.Load(dBeta + j + 8) + b1).Store(dBeta + j + 8);
-                    }
-                }
+                    j = ParameterSums<Vector256<float>, Vector256Ops>(x, mean, rstd, dy, dGamma, dBeta, width, start, stop, j, end);
 
                 // The same operations per element as the vectors: the width does not change the bits.
                 for (; j < end; j++)
@@ -208,6 +164,37 @@ internal static unsafe class TrainingLayerNorm
                 }
             }
         }
+    }
+
+    /// <summary>dγ and dβ of columns [j, end) two vectors at a time, rows start to stop (one sequence): each column's sums
+    /// from zero down the rows, then added to the gradients. Returns the first column not done.</summary>
+    private static int ParameterSums<TVec, TOps>(
+        float* x, float* mean, float* rstd, float* dy, float* dGamma, float* dBeta, int width, int start, int stop, int j, int end)
+        where TVec : struct
+        where TOps : IVectorOps<TVec>
+    {
+        int w = TOps.Count;
+        for (; j <= end - 2 * w; j += 2 * w)
+        {
+            TVec g0 = TOps.Zero, g1 = g0, b0 = g0, b1 = g0;
+            for (int r = start; r < stop; r++)
+            {
+                float* xr = x + (nint)r * width + j, dyr = dy + (nint)r * width + j;
+                TVec mu = TOps.Broadcast(mean[r]), inverse = TOps.Broadcast(rstd[r]);
+                TVec dy0 = TOps.Load(dyr), dy1 = TOps.Load(dyr + w);
+                g0 = TOps.Add(g0, TOps.Multiply(dy0, TOps.Multiply(TOps.Subtract(TOps.Load(xr), mu), inverse)));
+                g1 = TOps.Add(g1, TOps.Multiply(dy1, TOps.Multiply(TOps.Subtract(TOps.Load(xr + w), mu), inverse)));
+                b0 = TOps.Add(b0, dy0);
+                b1 = TOps.Add(b1, dy1);
+            }
+
+            TOps.Store(TOps.Add(TOps.Load(dGamma + j), g0), dGamma + j);
+            TOps.Store(TOps.Add(TOps.Load(dGamma + j + w), g1), dGamma + j + w);
+            TOps.Store(TOps.Add(TOps.Load(dBeta + j), b0), dBeta + j);
+            TOps.Store(TOps.Add(TOps.Load(dBeta + j + w), b1), dBeta + j + w);
+        }
+
+        return j;
     }
 
     private readonly struct InputGradientKernel(float* x, float* gamma, float* mean, float* rstd, float* dy, float* residual, float* dx, int width, int sequenceLength, int rows) : IChunkKernel
@@ -280,32 +267,9 @@ internal static unsafe class TrainingLayerNorm
         float meanDxhat = (float)(sumDxhat / n), meanDxhatXhat = (float)(sumDxhatXhat / n);
         i = 0;
         if (Vector512.IsHardwareAccelerated)
-        {
-            var muVector = Vector512.Create(mu);
-            var rstdVector = Vector512.Create(rstd);
-            var m1 = Vector512.Create(meanDxhat);
-            var m2 = Vector512.Create(meanDxhatXhat);
-            for (; i <= n - 16; i += 16)
-            {
-                var xhat = (Vector512.Load(x + i) - muVector) * rstdVector;
-                var value = rstdVector * (Vector512.Load(dy + i) * Vector512.Load(gamma + i) - m1 - xhat * m2);
-                (residual is null ? value : value + Vector512.Load(residual + i)).Store(dx + i);
-            }
-        }
-
+            i = InputGradients<Vector512<float>, Vector512Ops>(x, gamma, mu, rstd, meanDxhat, meanDxhatXhat, dy, residual, dx, i, n);
         if (Vector256.IsHardwareAccelerated)
-        {
-            var muVector = Vector256.Create(mu);
-            var rstdVector = Vector256.Create(rstd);
-            var m1 = Vector256.Create(meanDxhat);
-            var m2 = Vector256.Create(meanDxhatXhat);
-            for (; i <= n - 8; i += 8)
-            {
-                var xhat = (Vector256.Load(x + i) - muVector) * rstdVector;
-                var value = rstdVector * (Vector256.Load(dy + i) * Vector256.Load(gamma + i) - m1 - xhat * m2);
-                (residual is null ? value : value + Vector256.Load(residual + i)).Store(dx + i);
-            }
-        }
+            i = InputGradients<Vector256<float>, Vector256Ops>(x, gamma, mu, rstd, meanDxhat, meanDxhatXhat, dy, residual, dx, i, n);
 
         for (; i < n; i++)
         {
@@ -313,5 +277,22 @@ internal static unsafe class TrainingLayerNorm
             float value = rstd * (dy[i] * gamma[i] - meanDxhat - xhat * meanDxhatXhat);
             dx[i] = residual is null ? value : value + residual[i];
         }
+    }
+
+    /// <summary>dx = σ⁻¹·(dy·γ − m₁ − x̂·m₂) (+ the residual) over [i, n) a vector at a time; returns the first element not done.</summary>
+    private static int InputGradients<TVec, TOps>(
+        float* x, float* gamma, float mu, float rstd, float meanDxhat, float meanDxhatXhat, float* dy, float* residual, float* dx, int i, int n)
+        where TVec : struct
+        where TOps : IVectorOps<TVec>
+    {
+        TVec muVector = TOps.Broadcast(mu), rstdVector = TOps.Broadcast(rstd), m1 = TOps.Broadcast(meanDxhat), m2 = TOps.Broadcast(meanDxhatXhat);
+        for (; i <= n - TOps.Count; i += TOps.Count)
+        {
+            TVec xhat = TOps.Multiply(TOps.Subtract(TOps.Load(x + i), muVector), rstdVector);
+            TVec value = TOps.Multiply(rstdVector, TOps.Subtract(TOps.Subtract(TOps.Multiply(TOps.Load(dy + i), TOps.Load(gamma + i)), m1), TOps.Multiply(xhat, m2)));
+            TOps.Store(residual is null ? value : TOps.Add(value, TOps.Load(residual + i)), dx + i);
+        }
+
+        return i;
     }
 }
