@@ -178,7 +178,7 @@ internal static class TrainingEmitter
                 w.Line(Validates);
                 Call(
                     w, "LayerNormBackward", "x", "gamma", "mean", "inverseDeviation", "outputGradient", "residualGradient", "inputGradient", "gammaGradient",
-                    "betaGradient", $"sequenceLength: {s}", $"embeddingDim: {e}", $"columnBlock: {rows.ColumnBlock}", "maxDegreeOfParallelism");
+                    "betaGradient", $"sequenceLength: {s}", $"embeddingDim: {e}", "maxDegreeOfParallelism");
             });
 
         w.Line();

@@ -156,10 +156,10 @@ internal sealed record FeedForwardTrainingPlan(long BackwardFlopsPerSequence, st
 
 /// <summary>
 /// How the training's row passes run (LayerNorm forward and backward, the embedding scatter, the cross-entropy), each
-/// on the runtime's one definition with the shape's constants: LayerNorm's dγ and dβ and the embedding scatter by
-/// blocks of <see cref="ColumnBlock"/> columns (a column has one owner, which walks the rows in order), LayerNorm's
-/// rows one sequence per chunk, the cross-entropy <see cref="CrossEntropyRowsPerChunk"/> rows per chunk; with the
-/// sentences that explain them.
+/// on the runtime's one definition with the shape's constants: the embedding scatter by blocks of
+/// <see cref="ColumnBlock"/> columns (a column has one owner, which walks the rows in order), LayerNorm one sequence per
+/// chunk (backward: each sequence's dγ and dβ summed by its chunk, then added in sequence order), the cross-entropy
+/// <see cref="CrossEntropyRowsPerChunk"/> rows per chunk; with the sentences that explain them.
 /// </summary>
 internal sealed record RowPassPlan(
     int ColumnBlock, int CrossEntropyRowsPerChunk, string LayerNormForwardScheduling, string LayerNormBackwardScheduling, string EmbeddingScheduling,

@@ -184,9 +184,11 @@ internal static class KernelPlanner
     }
 
     /// <summary>
-    /// The training's row passes. Sums across rows (dγ, dβ, the embedding rows a repeated token collects) are split by
-    /// columns, not rows: a column's owner walks the rows in order, so no two chunks add into one element and nothing has
-    /// to be reduced afterwards. Row-local work (LayerNorm's rows, the cross-entropy's rows) is split by rows.
+    /// The training's row passes. The embedding rows a repeated token collects are split by columns, not rows: a column's
+    /// owner walks the rows in order, so no two chunks add into one element and nothing has to be reduced afterwards.
+    /// LayerNorm's backward pass is split by sequences, each summing its own dγ and dβ, added in sequence order after the
+    /// chunks (one read of each row instead of one for the sums and one for dx). Row-local work (LayerNorm's rows, the
+    /// cross-entropy's rows) is split by rows.
     /// </summary>
     private static RowPassPlan PlanRowPasses(ShapeSpec shape)
     {
@@ -196,9 +198,9 @@ internal static class KernelPlanner
         int rowsPerChunk = ChunkSizing.RowPassRowsPerChunk(s);
         string columns = $"{columnChunks} chunk{Plural(columnChunks)} of {block} column{Plural(block)}";
         string layerNormForward = "1 chunk per sequence, each row alone (the decoder's row function, so the bits do not depend on the chunks)";
-        string layerNormBackward = $"dγ and dβ first (dx may overwrite dy), {columns}, each column summed down each sequence's {s} rows from " +
-            "zero and the sums added in sequence order; then dx, 1 chunk per sequence; no element depends on the chunking, so the bits are the " +
-            "same for every thread count and for micro-batches of whole sequences";
+        string layerNormBackward = $"1 chunk per sequence, one pass: each row's share of dγ and dβ, summed down the sequence's {s} rows from " +
+            "zero into the chunk's own sums, then the row's dx (which may overwrite dy); the sums added to dγ and dβ in sequence order after the " +
+            "chunks, so no element depends on the chunking and the bits are the same for every thread count and for micro-batches of whole sequences";
         string embedding = $"{columns} of every embedding row, each walking the rows in order (a repeated token's rows add in row order, without " +
             "a race or a reduction buffer)";
         string crossEntropy = $"{rowsPerChunk} row{Plural(rowsPerChunk)} per chunk, each row's gradient alone; the chunks' loss sums (double, rows " +

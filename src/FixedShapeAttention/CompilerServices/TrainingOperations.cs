@@ -151,23 +151,20 @@ public static class TrainingOperations
         TrainingLayerNorm.Forward(x, gamma, beta, epsilon, y, mean, inverseDeviation, sequenceLength, maxDegreeOfParallelism);
     }
 
-    /// <summary>LayerNorm's backward pass: dγ and dβ added to, by blocks of <paramref name="columnBlock"/> columns, each column
-    /// summed per sequence from zero and the sums added in sequence order; then dx (plus <paramref name="residualGradient"/>
-    /// unless it is empty) by sequences. The same bits for every degree of parallelism, column block and micro-batching.</summary>
-    /// <exception cref="ArgumentException">As <see cref="KernelArguments.ValidateLayerNormBackward"/>, or <paramref name="columnBlock"/> is not positive.</exception>
+    /// <summary>LayerNorm's backward pass in one pass, a sequence per chunk: dx (plus <paramref name="residualGradient"/> unless it
+    /// is empty), and dγ and dβ summed per sequence from zero in row order, the sums added to the gradients in sequence order.
+    /// The same bits for every degree of parallelism and micro-batching.</summary>
+    /// <exception cref="ArgumentException">As <see cref="KernelArguments.ValidateLayerNormBackward"/>.</exception>
     public static void LayerNormBackward(
         ReadOnlySpan<float> x, ReadOnlySpan<float> gamma, ReadOnlySpan<float> mean, ReadOnlySpan<float> inverseDeviation, ReadOnlySpan<float> outputGradient,
         ReadOnlySpan<float> residualGradient, Span<float> inputGradient, Span<float> gammaGradient, Span<float> betaGradient, int sequenceLength,
-        int embeddingDim, int columnBlock, int maxDegreeOfParallelism)
+        int embeddingDim, int maxDegreeOfParallelism)
     {
         KernelArguments.ValidateLayerNormBackward(
             x, gamma, mean, inverseDeviation, outputGradient, residualGradient, inputGradient, gammaGradient, betaGradient, sequenceLength, embeddingDim);
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(columnBlock);
         KernelParallelism.Resolve(maxDegreeOfParallelism);
-        columnBlock = Math.Min(columnBlock, embeddingDim); // a wider block is the same one block, and the chunk count cannot overflow
         TrainingLayerNorm.Backward(
-            x, gamma, mean, inverseDeviation, outputGradient, residualGradient, inputGradient, gammaGradient, betaGradient, sequenceLength, columnBlock,
-            maxDegreeOfParallelism);
+            x, gamma, mean, inverseDeviation, outputGradient, residualGradient, inputGradient, gammaGradient, betaGradient, sequenceLength, maxDegreeOfParallelism);
     }
 
     /// <summary>The embeddings' backward pass: row r of <paramref name="outputGradient"/> added to row <c>tokens[r]</c> of

@@ -11,13 +11,19 @@ namespace FixedShapeAttention.Training;
 /// <summary>
 /// LayerNorm of a training step over [rows, width], a chunk of whole sequences per worker. Forward: each row by
 /// <see cref="Row"/>, so a row's bits do not depend on the chunking (and the decoder, which normalises the same rows
-/// one call at a time, gets the same bits). Backward: dγ and dβ are summed per sequence in row order from zero, and
-/// the sums added to the gradients in sequence order, by column blocks (a column has one owner, so no reduction
-/// buffer): the same bits for every degree of parallelism, and for micro-batches of whole sequences. The runtime-shape
+/// one call at a time, gets the same bits). Backward: one pass, a sequence per chunk; dγ and dβ are summed per sequence
+/// in row order from zero into the chunk's own partial sums, which are then added to the gradients in sequence order:
+/// the same bits for every degree of parallelism, and for micro-batches of whole sequences. The runtime-shape
 /// model and the kernels generated for a shape (through <see cref="TrainingOperations"/>) both run this code.
 /// </summary>
 internal static unsafe class TrainingLayerNorm
 {
+    /// <summary>The most floats of per-sequence partial sums one run of the backward pass keeps (16 MiB).</summary>
+    private const int MaxPartialFloats = 1 << 22;
+
+    [ThreadStatic]
+    private static float[]? t_partialSums;
+
     /// <summary>y = (x − μ)·σ⁻¹·γ + β per row, keeping μ and σ⁻¹.</summary>
     public static void Forward(ReadOnlySpan<float> x, ReadOnlySpan<float> gamma, ReadOnlySpan<float> beta, float epsilon,
         Span<float> y, Span<float> mean, Span<float> inverseDeviation, int sequenceLength, int maxDegreeOfParallelism)
@@ -33,22 +39,41 @@ internal static unsafe class TrainingLayerNorm
     /// <summary>
     /// dx = σ⁻¹·(dy·γ − mean(dy·γ) − x̂·mean(dy·γ·x̂)) (+ <paramref name="residual"/> when given, the residual branch's
     /// gradient, added after the rounding as a separate add would), and dγ += Σ dy·x̂, dβ += Σ dy. dx may be dy or the
-    /// residual itself. Two parallel passes: dγ and dβ first (dx may overwrite dy), by blocks of
-    /// <paramref name="columnBlock"/> columns, each column summed down each sequence's rows from zero and the sums added
-    /// in sequence order; then dx by sequences, each row on its own. No element depends on the chunking, so the bits
-    /// are the same for every degree of parallelism and for micro-batches of whole sequences.
+    /// residual itself. One pass, a chunk per sequence: each row is read once for its share of the sequence's dγ and dβ
+    /// (summed from zero in row order) and then for its dx, while it is in L1. Two passes, dγ and dβ by column blocks and
+    /// then dx, read x and dy twice from beyond L2 and took 2.5–2.6 ms a training step against 1.5–1.8 ms (the issue's
+    /// GPT, one thread, 2026-11-30). The partial sums are added to the gradients in sequence order after the chunks, so no
+    /// element depends on the chunking: the bits are the same for every degree of parallelism and for micro-batches of
+    /// whole sequences, and the same as the two passes gave.
     /// </summary>
     public static void Backward(ReadOnlySpan<float> x, ReadOnlySpan<float> gamma, ReadOnlySpan<float> mean, ReadOnlySpan<float> inverseDeviation,
         ReadOnlySpan<float> dy, ReadOnlySpan<float> residual, Span<float> dx, Span<float> dGamma, Span<float> dBeta,
-        int sequenceLength, int columnBlock, int maxDegreeOfParallelism)
+        int sequenceLength, int maxDegreeOfParallelism)
     {
         int rows = mean.Length, width = gamma.Length, sequences = (rows + sequenceLength - 1) / sequenceLength;
-        fixed (float* px = x, pg = gamma, pm = mean, pr = inverseDeviation, pdy = dy, pres = residual, pdx = dx, pdg = dGamma, pdb = dBeta)
+        if (rows == 0 || width == 0)
+            return;
+
+        // Each sequence's dγ then dβ sums, for up to a group of sequences per run (a bounded buffer whatever the batch);
+        // pinned, since the chunks of other threads write it through a pointer.
+        int group = Math.Max(1, MaxPartialFloats / (2 * width));
+        int partialFloats = 2 * width * Math.Min(group, sequences);
+        if (t_partialSums is null || t_partialSums.Length < partialFloats)
+            t_partialSums = GC.AllocateArray<float>(Math.Max(partialFloats, 1024), pinned: true);
+        fixed (float* px = x, pg = gamma, pm = mean, pr = inverseDeviation, pdy = dy, pres = residual, pdx = dx, pdg = dGamma, pdb = dBeta, partials = t_partialSums)
         {
-            var parameters = new ParameterGradientKernel(px, pm, pr, pdy, pdg, pdb, width, sequenceLength, rows, columnBlock);
-            ParallelRunner.Run(parameters, (width + columnBlock - 1) / columnBlock, 4L * rows * width, maxDegreeOfParallelism, default, default, default, default, default, default);
-            var inputs = new InputGradientKernel(px, pg, pm, pr, pdy, residual.IsEmpty ? null : pres, pdx, width, sequenceLength, rows);
-            ParallelRunner.Run(inputs, sequences, 10L * rows * width, maxDegreeOfParallelism, default, default, default, default, default, default);
+            for (int first = 0; first < sequences; first += group)
+            {
+                int count = Math.Min(group, sequences - first);
+                var kernel = new BackwardKernel(px, pg, pm, pr, pdy, residual.IsEmpty ? null : pres, pdx, partials, first, width, sequenceLength, rows);
+                ParallelRunner.Run(kernel, count, 14L * Math.Min(rows, count * sequenceLength) * width, maxDegreeOfParallelism, default, default, default, default, default, default);
+                for (int sequence = 0; sequence < count; sequence++)
+                {
+                    float* sums = partials + 2L * sequence * width;
+                    AddTo(pdg, sums, width);
+                    AddTo(pdb, sums + width, width);
+                }
+            }
         }
     }
 
@@ -133,80 +158,69 @@ internal static unsafe class TrainingLayerNorm
         }
     }
 
-    /// <summary>dγ and dβ of columns [chunk·columnBlock, …): per sequence, each column's sum down the rows in registers from
-    /// zero (as a cleared partial would be), then added to the gradient; sequences in order.</summary>
-    private readonly struct ParameterGradientKernel(float* x, float* mean, float* rstd, float* dy, float* dGamma, float* dBeta, int width, int sequenceLength, int rows, int columnBlock) : IChunkKernel
+    /// <summary>Sequence <c>firstSequence + chunk</c>: its dγ and dβ sums from zero into the chunk's partials (row by row, before the row's dx,
+    /// which may overwrite its dy), and each row's dx.</summary>
+    private readonly struct BackwardKernel(
+        float* x, float* gamma, float* mean, float* rstd, float* dy, float* residual, float* dx, float* partials, int firstSequence, int width,
+        int sequenceLength, int rows) : IChunkKernel
     {
         public void Execute(in KernelBuffers buffers, int chunk)
         {
-            int first = chunk * columnBlock, end = Math.Min(width, first + columnBlock);
-            for (int start = 0; start < rows; start += sequenceLength)
+            float* gammaSums = partials + 2L * chunk * width, betaSums = gammaSums + width;
+            new Span<float>(gammaSums, 2 * width).Clear();
+            for (int r = (firstSequence + chunk) * sequenceLength, end = Math.Min(rows, r + sequenceLength); r < end; r++)
             {
-                int stop = Math.Min(rows, start + sequenceLength), j = first;
-                if (Vector512.IsHardwareAccelerated)
-                    j = ParameterSums<Vector512<float>, Vector512Ops>(x, mean, rstd, dy, dGamma, dBeta, width, start, stop, j, end);
-                if (Vector256.IsHardwareAccelerated)
-                    j = ParameterSums<Vector256<float>, Vector256Ops>(x, mean, rstd, dy, dGamma, dBeta, width, start, stop, j, end);
-
-                // The same operations per element as the vectors: the width does not change the bits.
-                for (; j < end; j++)
-                {
-                    float g = 0, b = 0;
-                    for (int r = start; r < stop; r++)
-                    {
-                        float dyi = dy[(nint)r * width + j];
-                        g += dyi * ((x[(nint)r * width + j] - mean[r]) * rstd[r]);
-                        b += dyi;
-                    }
-
-                    dGamma[j] += g;
-                    dBeta[j] += b;
-                }
+                nint offset = (nint)r * width;
+                AddParameterTerms(x + offset, mean[r], rstd[r], dy + offset, gammaSums, betaSums, width);
+                BackwardRow(x + offset, gamma, mean[r], rstd[r], dy + offset, residual is null ? null : residual + offset, dx + offset, width);
             }
         }
     }
 
-    /// <summary>dγ and dβ of columns [j, end) two vectors at a time, rows start to stop (one sequence): each column's sums
-    /// from zero down the rows, then added to the gradients. Returns the first column not done.</summary>
-    private static int ParameterSums<TVec, TOps>(
-        float* x, float* mean, float* rstd, float* dy, float* dGamma, float* dBeta, int width, int start, int stop, int j, int end)
+    /// <summary>One row's terms of dγ and dβ: γ[j] += dy·((x − μ)·σ⁻¹), β[j] += dy, each rounded as written (no FMA), the
+    /// same at every width.</summary>
+    private static void AddParameterTerms(float* x, float mu, float rstd, float* dy, float* gammaSums, float* betaSums, int width)
+    {
+        int j = 0;
+        if (Vector512.IsHardwareAccelerated)
+            j = ParameterTerms<Vector512<float>, Vector512Ops>(x, mu, rstd, dy, gammaSums, betaSums, j, width);
+        if (Vector256.IsHardwareAccelerated)
+            j = ParameterTerms<Vector256<float>, Vector256Ops>(x, mu, rstd, dy, gammaSums, betaSums, j, width);
+        for (; j < width; j++)
+        {
+            gammaSums[j] += dy[j] * ((x[j] - mu) * rstd);
+            betaSums[j] += dy[j];
+        }
+    }
+
+    /// <summary><see cref="AddParameterTerms"/> over [j, width) a vector at a time; returns the first column not done.</summary>
+    private static int ParameterTerms<TVec, TOps>(float* x, float mu, float rstd, float* dy, float* gammaSums, float* betaSums, int j, int width)
         where TVec : struct
         where TOps : IVectorOps<TVec>
     {
-        int w = TOps.Count;
-        for (; j <= end - 2 * w; j += 2 * w)
+        TVec muVector = TOps.Broadcast(mu), rstdVector = TOps.Broadcast(rstd);
+        for (; j <= width - TOps.Count; j += TOps.Count)
         {
-            TVec g0 = TOps.Zero, g1 = g0, b0 = g0, b1 = g0;
-            for (int r = start; r < stop; r++)
-            {
-                float* xr = x + (nint)r * width + j, dyr = dy + (nint)r * width + j;
-                TVec mu = TOps.Broadcast(mean[r]), inverse = TOps.Broadcast(rstd[r]);
-                TVec dy0 = TOps.Load(dyr), dy1 = TOps.Load(dyr + w);
-                g0 = TOps.Add(g0, TOps.Multiply(dy0, TOps.Multiply(TOps.Subtract(TOps.Load(xr), mu), inverse)));
-                g1 = TOps.Add(g1, TOps.Multiply(dy1, TOps.Multiply(TOps.Subtract(TOps.Load(xr + w), mu), inverse)));
-                b0 = TOps.Add(b0, dy0);
-                b1 = TOps.Add(b1, dy1);
-            }
-
-            TOps.Store(TOps.Add(TOps.Load(dGamma + j), g0), dGamma + j);
-            TOps.Store(TOps.Add(TOps.Load(dGamma + j + w), g1), dGamma + j + w);
-            TOps.Store(TOps.Add(TOps.Load(dBeta + j), b0), dBeta + j);
-            TOps.Store(TOps.Add(TOps.Load(dBeta + j + w), b1), dBeta + j + w);
+            TVec d = TOps.Load(dy + j);
+            TOps.Store(TOps.Add(TOps.Load(gammaSums + j), TOps.Multiply(d, TOps.Multiply(TOps.Subtract(TOps.Load(x + j), muVector), rstdVector))), gammaSums + j);
+            TOps.Store(TOps.Add(TOps.Load(betaSums + j), d), betaSums + j);
         }
 
         return j;
     }
 
-    private readonly struct InputGradientKernel(float* x, float* gamma, float* mean, float* rstd, float* dy, float* residual, float* dx, int width, int sequenceLength, int rows) : IChunkKernel
+    /// <summary>target[j] += sums[j] (one rounding each, at every width).</summary>
+    private static void AddTo(float* target, float* sums, int width)
     {
-        public void Execute(in KernelBuffers buffers, int chunk)
+        int j = 0;
+        if (Vector512.IsHardwareAccelerated)
         {
-            for (int r = chunk * sequenceLength, end = Math.Min(rows, r + sequenceLength); r < end; r++)
-            {
-                nint offset = (nint)r * width;
-                BackwardRow(x + offset, gamma, mean[r], rstd[r], dy + offset, residual is null ? null : residual + offset, dx + offset, width);
-            }
+            for (; j <= width - Vector512<float>.Count; j += Vector512<float>.Count)
+                (Vector512.Load(target + j) + Vector512.Load(sums + j)).Store(target + j);
         }
+
+        for (; j < width; j++)
+            target[j] += sums[j];
     }
 
     private static void BackwardRow(float* x, float* gamma, float mu, float rstd, float* dy, float* residual, float* dx, int n)

@@ -38,7 +38,7 @@ internal sealed class RuntimeRowKernels(LanguageModelConfig config) : TrainingRo
     public override void LayerNormBackward(
         ReadOnlySpan<float> x, ReadOnlySpan<float> gamma, ReadOnlySpan<float> mean, ReadOnlySpan<float> rstd, ReadOnlySpan<float> dy,
         ReadOnlySpan<float> residual, Span<float> dx, Span<float> dGamma, Span<float> dBeta, int dop) =>
-        TrainingLayerNorm.Backward(x, gamma, mean, rstd, dy, residual, dx, dGamma, dBeta, config.SequenceLength, ChunkSizing.RowPassColumnBlock(config.Dim), dop);
+        TrainingLayerNorm.Backward(x, gamma, mean, rstd, dy, residual, dx, dGamma, dBeta, config.SequenceLength, dop);
 
     public override void EmbeddingBackward(ReadOnlySpan<int> tokens, ReadOnlySpan<float> dx, Span<float> tokenGradient, Span<float> positionGradient, int dop) =>
         EmbeddingGradients.ScatterAdd(tokens, dx, tokenGradient, positionGradient, config.Dim, config.SequenceLength, ChunkSizing.RowPassColumnBlock(config.Dim), dop);

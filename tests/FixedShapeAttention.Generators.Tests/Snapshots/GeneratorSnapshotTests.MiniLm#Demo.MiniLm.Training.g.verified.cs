@@ -147,10 +147,10 @@ namespace Demo
         /// <summary>LayerNorm's backward pass: dx = σ⁻¹·(dy·γ − mean(dy·γ) − x̂·mean(dy·γ·x̂)) into <paramref name="inputGradient"/>
         /// (plus <paramref name="residualGradient"/> unless it is empty), dγ += Σ dy·x̂ and dβ += Σ dy.</summary>
         /// <remarks>
-        /// <para>Scheduling: dγ and dβ first (dx may overwrite dy), 4 chunks of 96 columns, each column summed down
-        /// each sequence's 128 rows from zero and the sums added in sequence order; then dx, 1 chunk per sequence; no
-        /// element depends on the chunking, so the bits are the same for every thread count and for micro-batches of
-        /// whole sequences.</para>
+        /// <para>Scheduling: 1 chunk per sequence, one pass: each row's share of dγ and dβ, summed down the sequence's
+        /// 128 rows from zero into the chunk's own sums, then the row's dx (which may overwrite dy); the sums added to
+        /// dγ and dβ in sequence order after the chunks, so no element depends on the chunking and the bits are the
+        /// same for every thread count and for micro-batches of whole sequences.</para>
         /// </remarks>
         /// <exception cref="global::System.ArgumentException">A length does not match the shape, or a gradient overlaps another span.</exception>
         [global::System.CodeDom.Compiler.GeneratedCode("FixedShapeAttention.Generators", "1.0.0.0")]
@@ -177,7 +177,7 @@ namespace Demo
             // TrainingOperations checks every span against these constants before it writes anything.
             global::FixedShapeAttention.CompilerServices.TrainingOperations.LayerNormBackward(
                 x, gamma, mean, inverseDeviation, outputGradient, residualGradient, inputGradient, gammaGradient, betaGradient, sequenceLength: 128,
-                embeddingDim: 384, columnBlock: 96, maxDegreeOfParallelism);
+                embeddingDim: 384, maxDegreeOfParallelism);
         }
 
         /// <summary>The embeddings' backward pass: row r of <paramref name="outputGradient"/> added to row <c>tokens[r]</c> of
