@@ -18,11 +18,14 @@ namespace FixedShapeAttention.Training;
 /// </summary>
 internal static unsafe class TrainingLayerNorm
 {
-    /// <summary>The most floats of per-sequence partial sums one run of the backward pass keeps (16 MiB).</summary>
-    private const int MaxPartialFloats = 1 << 22;
+    /// <summary>The most floats of per-sequence partial sums of dγ (and as many of dβ) one run of the backward pass keeps.</summary>
+    private const int MaxPartialFloats = 1 << 21;
 
     [ThreadStatic]
-    private static float[]? t_partialSums;
+    private static float[]? t_gammaSums;
+
+    [ThreadStatic]
+    private static float[]? t_betaSums;
 
     /// <summary>y = (x − μ)·σ⁻¹·γ + β per row, keeping μ and σ⁻¹.</summary>
     public static void Forward(ReadOnlySpan<float> x, ReadOnlySpan<float> gamma, ReadOnlySpan<float> beta, float epsilon,
@@ -54,24 +57,22 @@ internal static unsafe class TrainingLayerNorm
         if (rows == 0 || width == 0)
             return;
 
-        // Each sequence's dγ then dβ sums, for up to a group of sequences per run (a bounded buffer whatever the batch);
-        // pinned, since the chunks of other threads write it through a pointer.
-        int group = Math.Max(1, MaxPartialFloats / (2 * width));
-        int partialFloats = 2 * width * Math.Min(group, sequences);
-        if (t_partialSums is null || t_partialSums.Length < partialFloats)
-            t_partialSums = GC.AllocateArray<float>(Math.Max(partialFloats, 1024), pinned: true);
-        fixed (float* px = x, pg = gamma, pm = mean, pr = inverseDeviation, pdy = dy, pres = residual, pdx = dx, pdg = dGamma, pdb = dBeta, partials = t_partialSums)
+        // Each sequence's dγ sums and dβ sums, for up to a group of sequences per run (bounded buffers whatever the batch,
+        // and each no longer than a row); pinned, since the chunks of other threads write them through pointers.
+        int group = Math.Max(1, MaxPartialFloats / width);
+        int partialFloats = width * Math.Min(group, sequences);
+        float* gammaSums = Pinned(ref t_gammaSums, partialFloats), betaSums = Pinned(ref t_betaSums, partialFloats);
+        fixed (float* px = x, pg = gamma, pm = mean, pr = inverseDeviation, pdy = dy, pres = residual, pdx = dx, pdg = dGamma, pdb = dBeta)
         {
             for (int first = 0; first < sequences; first += group)
             {
                 int count = Math.Min(group, sequences - first);
-                var kernel = new BackwardKernel(px, pg, pm, pr, pdy, residual.IsEmpty ? null : pres, pdx, partials, first, width, sequenceLength, rows);
-                ParallelRunner.Run(kernel, count, 14L * Math.Min(rows, count * sequenceLength) * width, maxDegreeOfParallelism, default, default, default, default, default, default);
+                var kernel = new BackwardKernel(px, pg, pm, pr, pdy, residual.IsEmpty ? null : pres, pdx, gammaSums, betaSums, first, width, sequenceLength, rows);
+                ParallelRunner.Run(kernel, count, 14L * Math.Min(rows, (long)count * sequenceLength) * width, maxDegreeOfParallelism, default, default, default, default, default, default);
                 for (int sequence = 0; sequence < count; sequence++)
                 {
-                    float* sums = partials + 2L * sequence * width;
-                    AddTo(pdg, sums, width);
-                    AddTo(pdb, sums + width, width);
+                    AddTo(pdg, gammaSums + (nint)sequence * width, width);
+                    AddTo(pdb, betaSums + (nint)sequence * width, width);
                 }
             }
         }
@@ -158,16 +159,17 @@ internal static unsafe class TrainingLayerNorm
         }
     }
 
-    /// <summary>Sequence <c>firstSequence + chunk</c>: its dγ and dβ sums from zero into the chunk's partials (row by row, before the row's dx,
-    /// which may overwrite its dy), and each row's dx.</summary>
+    /// <summary>Sequence <c>firstSequence + chunk</c>: its dγ and dβ sums from zero into the chunk's rows of the partial
+    /// sums (row by row, each before the row's dx, which may overwrite its dy), and each row's dx.</summary>
     private readonly struct BackwardKernel(
-        float* x, float* gamma, float* mean, float* rstd, float* dy, float* residual, float* dx, float* partials, int firstSequence, int width,
-        int sequenceLength, int rows) : IChunkKernel
+        float* x, float* gamma, float* mean, float* rstd, float* dy, float* residual, float* dx, float* gammaPartials, float* betaPartials,
+        int firstSequence, int width, int sequenceLength, int rows) : IChunkKernel
     {
         public void Execute(in KernelBuffers buffers, int chunk)
         {
-            float* gammaSums = partials + 2L * chunk * width, betaSums = gammaSums + width;
-            new Span<float>(gammaSums, 2 * width).Clear();
+            float* gammaSums = gammaPartials + (nint)chunk * width, betaSums = betaPartials + (nint)chunk * width;
+            new Span<float>(gammaSums, width).Clear();
+            new Span<float>(betaSums, width).Clear();
             for (int r = (firstSequence + chunk) * sequenceLength, end = Math.Min(rows, r + sequenceLength); r < end; r++)
             {
                 nint offset = (nint)r * width;
@@ -207,6 +209,14 @@ internal static unsafe class TrainingLayerNorm
         }
 
         return j;
+    }
+
+    /// <summary>A thread's pinned buffer of at least <paramref name="floats"/> floats, grown when too small and kept.</summary>
+    private static float* Pinned(ref float[]? buffer, int floats)
+    {
+        if (buffer is null || buffer.Length < floats)
+            buffer = GC.AllocateArray<float>(Math.Max(floats, 1024), pinned: true);
+        return (float*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(buffer));
     }
 
     /// <summary>target[j] += sums[j] (one rounding each, at every width).</summary>
