@@ -183,7 +183,7 @@ internal static unsafe class PanelGemm
         if (threads == 1 && transposeA && lda >= PackedTransposeStride && k > 1 && m >= TileRows && packedFloats <= PackedCopyLimit)
         {
             blockRows = slots == 2 && TOps.Count == 16 ? 2 * TileRows : TileRows;
-            float* packed = Scratch(ref t_transposed, (int)packedFloats);
+            float* packed = PinnedScratch.Get(ref t_transposed, (int)packedFloats);
             fixed (float* stored = a)
                 PackTransposedA(stored, lda, m, k, blockRows, packed);
             a = new ReadOnlySpan<float>(packed, (int)packedFloats);
@@ -199,8 +199,8 @@ internal static unsafe class PanelGemm
         long panelFloats = (long)panels * k * panelWidth;
         if (threads == 1 && !transposeB && k > 0 && panelFloats <= PackedCopyLimit)
         {
-            float* all = Scratch(ref t_panels, (int)panelFloats);
-            float* sums = columnSums.IsEmpty ? null : Scratch(ref t_sums, n);
+            float* all = PinnedScratch.Get(ref t_panels, (int)panelFloats);
+            float* sums = columnSums.IsEmpty ? null : PinnedScratch.Get(ref t_sums, n);
 
             fixed (float* stored = b, total = columnSums)
                 PackAllPanels<TVec, TOps>(stored, ldb, n, k, panelWidth, panels, all, sums, total, sumRows);
@@ -327,15 +327,6 @@ internal static unsafe class PanelGemm
         }
     }
 
-    /// <summary>A thread's pinned scratch of at least <paramref name="floats"/> floats in <paramref name="buffer"/> (one of
-    /// the [ThreadStatic] fields), grown when too small and kept for the thread's next calls.</summary>
-    private static float* Scratch(ref float[]? buffer, int floats)
-    {
-        if (buffer is null || buffer.Length < floats)
-            buffer = GC.AllocateArray<float>(Math.Max(floats, 4096), pinned: true);
-        return (float*)Unsafe.AsPointer(ref buffer[0]);
-    }
-
     private readonly struct Kernel<TVec, TOps> : IChunkKernel
         where TVec : struct
         where TOps : IVectorOps<TVec>
@@ -372,7 +363,7 @@ internal static unsafe class PanelGemm
                 packed = buffers.Input3Pointer + (nint)(chunk / _rowGroups) * _k * panelWidth;
             else
             {
-                packed = Scratch(ref t_panel, Math.Max(1, _k) * panelWidth);
+                packed = PinnedScratch.Get(ref t_panel, Math.Max(1, _k) * panelWidth);
                 PackPanel(buffers.Input1Pointer, column, width, panelWidth, packed);
             }
 

@@ -61,7 +61,7 @@ internal static unsafe class TrainingLayerNorm
         // and each no longer than a row); pinned, since the chunks of other threads write them through pointers.
         int group = Math.Max(1, MaxPartialFloats / width);
         int partialFloats = width * Math.Min(group, sequences);
-        float* gammaSums = Pinned(ref t_gammaSums, partialFloats), betaSums = Pinned(ref t_betaSums, partialFloats);
+        float* gammaSums = PinnedScratch.Get(ref t_gammaSums, partialFloats), betaSums = PinnedScratch.Get(ref t_betaSums, partialFloats);
         fixed (float* px = x, pg = gamma, pm = mean, pr = inverseDeviation, pdy = dy, pres = residual, pdx = dx, pdg = dGamma, pdb = dBeta)
         {
             for (int first = 0; first < sequences; first += group)
@@ -71,8 +71,8 @@ internal static unsafe class TrainingLayerNorm
                 ParallelRunner.Run(kernel, count, 14L * Math.Min(rows, (long)count * sequenceLength) * width, maxDegreeOfParallelism, default, default, default, default, default, default);
                 for (int sequence = 0; sequence < count; sequence++)
                 {
-                    AddTo(pdg, gammaSums + (nint)sequence * width, width);
-                    AddTo(pdb, betaSums + (nint)sequence * width, width);
+                    TrainingKernels.Add(new Span<float>(pdg, width), new ReadOnlySpan<float>(gammaSums + (nint)sequence * width, width));
+                    TrainingKernels.Add(new Span<float>(pdb, width), new ReadOnlySpan<float>(betaSums + (nint)sequence * width, width));
                 }
             }
         }
@@ -211,27 +211,6 @@ internal static unsafe class TrainingLayerNorm
         return j;
     }
 
-    /// <summary>A thread's pinned buffer of at least <paramref name="floats"/> floats, grown when too small and kept.</summary>
-    private static float* Pinned(ref float[]? buffer, int floats)
-    {
-        if (buffer is null || buffer.Length < floats)
-            buffer = GC.AllocateArray<float>(Math.Max(floats, 1024), pinned: true);
-        return (float*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(buffer));
-    }
-
-    /// <summary>target[j] += sums[j] (one rounding each, at every width).</summary>
-    private static void AddTo(float* target, float* sums, int width)
-    {
-        int j = 0;
-        if (Vector512.IsHardwareAccelerated)
-        {
-            for (; j <= width - Vector512<float>.Count; j += Vector512<float>.Count)
-                (Vector512.Load(target + j) + Vector512.Load(sums + j)).Store(target + j);
-        }
-
-        for (; j < width; j++)
-            target[j] += sums[j];
-    }
 
     private static void BackwardRow(float* x, float* gamma, float mu, float rstd, float* dy, float* residual, float* dx, int n)
     {
