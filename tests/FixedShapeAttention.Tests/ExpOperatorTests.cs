@@ -218,4 +218,42 @@ public class ExpOperatorTests
         Assert.True(float.IsNaN(ExpOperator.Exp2BelowOverflow(Vector128.Create(float.NaN))[3]));
         Assert.True(float.IsNaN(ExpOperator.Exp2BelowOverflow(float.NaN)));
     }
+
+    [Fact]
+    public void Saturating_exp_is_Invoke_inside_the_range_and_gives_a_logistic_its_ends()
+    {
+        // Inside [−87.33, 88.37] every 1021st float gives Invoke's bits (with AVX-512 the same polynomial and scaling,
+        // only the end selects are gone; without it, it is Invoke).
+        var batch = new float[16];
+        int filled = 0;
+        for (int bits = 0; BitConverter.Int32BitsToSingle(bits) <= 87.33f; bits += 1021)
+        {
+            float x = BitConverter.Int32BitsToSingle(bits);
+            batch[filled] = x * 1.0118f;  // up to 88.36
+            batch[filled + 1] = -x;
+            filled += 2;
+            if (filled == batch.Length)
+            {
+                Vector512<float> values = Vector512.Create(batch);
+                Assert.Equal(ExpOperator.Invoke(values), ExpOperator.ExpSaturating(values));
+                filled = 0;
+            }
+        }
+
+        // The ends, as 1/(1 + e^x) sees them: 1 below the range, +Inf once e^x overflows, NaN kept.
+        float[] ends = [float.NegativeInfinity, -1e30f, -200f, -100f, -88f, 89f, 100f, 1000f, 1e30f, float.PositiveInfinity, float.NaN, 0f, -0f, 1f, -1f, 50f];
+        Vector512<float> e = ExpOperator.ExpSaturating(Vector512.Create(ends));
+        for (int i = 0; i < ends.Length; i++)
+        {
+            float x = ends[i], onePlus = 1f + e[i];
+            if (float.IsNaN(x))
+                Assert.True(float.IsNaN(e[i]));
+            else if (x <= -88f)
+                Assert.Equal(1f, onePlus);
+            else if (x >= 89f)
+                Assert.Equal(float.PositiveInfinity, e[i]);
+            else
+                Assert.Equal(ExpOperator.Invoke(Vector512.Create(x))[0], e[i]);
+        }
+    }
 }
