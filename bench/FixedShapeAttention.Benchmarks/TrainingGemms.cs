@@ -131,8 +131,8 @@ internal static class TrainingGemms
             });
             double optimizer = Seconds(() =>
             {
-                GradientClipping.ClipByGlobalNorm(model.Parameters, 1.0);
-                trainer.Optimizer.Step(1e-5f);
+                double norm = GradientClipping.GlobalNorm(model.Parameters);
+                trainer.Optimizer.Step(1e-5f, 1, GradientClipping.ClipFactor(norm, 1.0));
             });
             double step = Seconds(() => trainer.Step(tokens, targets, 1));
             // Attention alone (the kernels generated for PeerGpt, which the model runs), on the layers' shapes, times the layers.

@@ -71,7 +71,12 @@ public sealed class AdamW
 
     /// <summary>As <see cref="Step(float)"/>, on at most <paramref name="maxDegreeOfParallelism"/> threads. Each
     /// element is updated on its own, so the result is the same bits for every thread count.</summary>
-    internal void Step(float learningRate, int maxDegreeOfParallelism)
+    internal void Step(float learningRate, int maxDegreeOfParallelism) => Step(learningRate, maxDegreeOfParallelism, gradientScale: 1f);
+
+    /// <summary>As <see cref="Step(float, int)"/> with every gradient multiplied by <paramref name="gradientScale"/> as it is read,
+    /// the bits of scaling the gradients in place first (one float multiplication each) without a pass that writes them:
+    /// a trainer's clipping by global norm (<see cref="GradientClipping.ClipFactor"/>).</summary>
+    internal void Step(float learningRate, int maxDegreeOfParallelism, float gradientScale)
     {
         if (!(learningRate >= 0f) || float.IsInfinity(learningRate))
             throw new ArgumentOutOfRangeException(nameof(learningRate), learningRate, "The learning rate must be ≥ 0 and finite.");
@@ -84,6 +89,7 @@ public sealed class AdamW
             StepSize: (float)(learningRate / correction1),
             InverseCorrection2Root: (float)(1 / correction2Root),
             Epsilon: Options.Epsilon,
+            GradientScale: gradientScale,
             Beta1Complement: 1f - Options.Beta1,
             Beta2: Options.Beta2,
             Beta2Complement: 1f - Options.Beta2);
@@ -149,7 +155,7 @@ public sealed class AdamW
     }
 
     private readonly record struct UpdateConstants(
-        float StepSize, float InverseCorrection2Root, float Epsilon, float Beta1Complement, float Beta2, float Beta2Complement);
+        float StepSize, float InverseCorrection2Root, float Epsilon, float GradientScale, float Beta1Complement, float Beta2, float Beta2Complement);
 
     private readonly record struct UpdateChunk(int Parameter, int Start, int Count);
 
@@ -184,9 +190,10 @@ public sealed class AdamW
             var beta2 = Vector256.Create(c.Beta2);
             var beta2Complement = Vector256.Create(c.Beta2Complement);
             var decayVector = Vector256.Create(decay);
+            var gradientScale = Vector256.Create(c.GradientScale);
             for (; i <= length - Vector256<float>.Count; i += Vector256<float>.Count)
             {
-                var gi = Vector256.LoadUnsafe(ref g, (nuint)i);
+                var gi = Vector256.LoadUnsafe(ref g, (nuint)i) * gradientScale;
                 var mi = Vector256.LoadUnsafe(ref m0, (nuint)i);
                 var vi = Vector256.LoadUnsafe(ref v0, (nuint)i);
                 mi = Vector256.FusedMultiplyAdd(beta1Complement, gi - mi, mi);
@@ -201,7 +208,7 @@ public sealed class AdamW
 
         for (; i < length; i++)
         {
-            float gi = Unsafe.Add(ref g, i);
+            float gi = Unsafe.Add(ref g, i) * c.GradientScale;
             float mi = MathF.FusedMultiplyAdd(c.Beta1Complement, gi - Unsafe.Add(ref m0, i), Unsafe.Add(ref m0, i));
             float vi = MathF.FusedMultiplyAdd(c.Beta2Complement * gi, gi, c.Beta2 * Unsafe.Add(ref v0, i));
             float denominator = MathF.FusedMultiplyAdd(MathF.Sqrt(vi), c.InverseCorrection2Root, c.Epsilon);

@@ -23,6 +23,22 @@ public static class GradientClipping
         if (!(maxNorm > 0) || double.IsInfinity(maxNorm))
             throw new ArgumentOutOfRangeException(nameof(maxNorm), maxNorm, "maxNorm must be positive and finite.");
 
+        double norm = GlobalNorm(parameters);
+        float factor = ClipFactor(norm, maxNorm);
+        if (factor != 1f)
+        {
+            for (int p = 0; p < parameters.Count; p++)
+            {
+                Scale(parameters[p].Gradient, factor);
+            }
+        }
+
+        return norm;
+    }
+
+    /// <summary>The L2 norm of all the gradients together, as <see cref="ClipByGlobalNorm"/> computes it.</summary>
+    internal static double GlobalNorm(IReadOnlyList<TrainableTensor> parameters)
+    {
         // Indexed loops: a foreach over the interface would allocate an enumerator every step.
         double sumOfSquares = 0;
         for (int p = 0; p < parameters.Count; p++)
@@ -32,18 +48,13 @@ public static class GradientClipping
             sumOfSquares += SumOfSquares(parameter.Gradient);
         }
 
-        double norm = Math.Sqrt(sumOfSquares);
-        if (double.IsFinite(norm) && norm > maxNorm)
-        {
-            float scale = (float)(maxNorm / (norm + 1e-6));
-            for (int p = 0; p < parameters.Count; p++)
-            {
-                Scale(parameters[p].Gradient, scale);
-            }
-        }
-
-        return norm;
+        return Math.Sqrt(sumOfSquares);
     }
+
+    /// <summary>What <see cref="ClipByGlobalNorm"/> multiplies every gradient by: <c>maxNorm / (norm + 1e-6)</c> when a
+    /// finite norm exceeds <paramref name="maxNorm"/>, else 1 (a multiplication by 1 changes no bits).</summary>
+    internal static float ClipFactor(double norm, double maxNorm) =>
+        double.IsFinite(norm) && norm > maxNorm ? (float)(maxNorm / (norm + 1e-6)) : 1f;
 
     private static void Scale(Span<float> values, float factor)
     {

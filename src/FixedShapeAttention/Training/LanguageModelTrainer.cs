@@ -17,7 +17,8 @@ public readonly record struct TrainingStep(long Step, double Loss, double Gradie
 /// <summary>
 /// One training step as GPT-2-style training does it: zero the gradients, forward and backward over the batch (in
 /// micro-batches of whole sequences when asked, which gives the same bits), clip by global norm, take the schedule's
-/// learning rate, and update with AdamW. Checkpoints hold the parameters, the optimizer's moments and the step in one
+/// learning rate, and update with AdamW. The clipping factor is applied by the update as it reads each gradient (the
+/// bits of scaling the gradients first), so after a step the model's gradients hold the unclipped values. Checkpoints hold the parameters, the optimizer's moments and the step in one
 /// safetensors file.
 /// </summary>
 public sealed class LanguageModelTrainer
@@ -81,11 +82,14 @@ public sealed class LanguageModelTrainer
             loss += _model.ForwardBackward(tokens.Slice(first * t, count * t), targets.Slice(first * t, count * t), Math.Max(scored, 1), maxDegreeOfParallelism);
         }
 
-        double norm = GradientClipping.ClipByGlobalNorm(_model.Parameters, MaxGradientNorm);
+        // Clipping by global norm: AdamW multiplies each gradient by the factor as it reads it, the bits of
+        // ClipByGlobalNorm's in-place scaling without that pass over every gradient (about 0.5 ms of a 1024-token
+        // step of the peer model). The gradients themselves are left as the backward pass wrote them.
+        double norm = GradientClipping.GlobalNorm(_model.Parameters);
         float rate = _schedule.At(StepCount);
         bool skipped = !double.IsFinite(norm);
         if (!skipped)
-            Optimizer.Step(rate, maxDegreeOfParallelism);
+            Optimizer.Step(rate, maxDegreeOfParallelism, GradientClipping.ClipFactor(norm, MaxGradientNorm));
         return new TrainingStep(StepCount++, loss, norm, rate, skipped);
     }
 

@@ -205,6 +205,41 @@ public sealed class OptimizerTests
     }
 
     [Fact]
+    public void An_update_that_applies_the_clipping_factor_is_the_bits_of_clipping_the_gradients_first()
+    {
+        // The trainer's path (the norm, then AdamW scaling each gradient as it reads it) against ClipByGlobalNorm followed
+        // by a plain step, over steps that clip (a small limit) and steps that do not (a large one).
+        var options = new AdamWOptions { WeightDecay = 0.1f };
+        TrainableTensor[] clipped = Parameters(seed: 9), scaled = Parameters(seed: 9);
+        var clippedOptimizer = new AdamW(clipped, options);
+        var scaledOptimizer = new AdamW(scaled, options);
+        for (int step = 0; step < 6; step++)
+        {
+            double maxNorm = step % 3 == 2 ? 1e6 : 0.3;
+            SetGradients(clipped, step);
+            SetGradients(scaled, step);
+            float[][] unclipped = scaled.Select(p => (float[])p.Gradient.Clone()).ToArray();
+
+            double clippedNorm = GradientClipping.ClipByGlobalNorm(clipped, maxNorm);
+            clippedOptimizer.Step(1e-2f);
+            double norm = GradientClipping.GlobalNorm(scaled);
+            float factor = GradientClipping.ClipFactor(norm, maxNorm);
+            scaledOptimizer.Step(1e-2f, 1, factor);
+
+            Assert.Equal(clippedNorm, norm);
+            Assert.Equal(maxNorm < 1, factor < 1f);
+            for (int i = 0; i < clipped.Length; i++)
+            {
+                Assert.Equal(clipped[i].Value.Select(BitConverter.SingleToInt32Bits), scaled[i].Value.Select(BitConverter.SingleToInt32Bits));
+                Assert.Equal(unclipped[i], scaled[i].Gradient);
+            }
+        }
+
+        Assert.Equal(1f, GradientClipping.ClipFactor(double.NaN, 1.0));
+        Assert.Equal(1f, GradientClipping.ClipFactor(0.5, 1.0));
+    }
+
+    [Fact]
     public void The_schedule_warms_up_linearly_then_follows_a_half_cosine_to_the_minimum()
     {
         var schedule = new WarmupCosineSchedule(1e-3f, 1e-4f, warmupSteps: 10, totalSteps: 110);
