@@ -116,8 +116,8 @@ public static class ExpOperator
 
     /// <summary>
     /// e^x of sixteen values for a logistic function's 1/(1 + e^x): with AVX-512, <see cref="Invoke(Vector512{float})"/>
-    /// without its two end selects (without it, Invoke itself). x is clamped to [−110, 100] to keep the polynomial finite, and vscalefps takes the
-    /// ends: +Inf once e^x overflows (x above ln(FLT_MAX) ≈ 88.72, where Invoke gives +Inf from 88.38), and subnormals
+    /// without its two end selects (without it, Invoke itself). x is clamped to [−110, 100] to keep the polynomial
+    /// finite, and vscalefps takes the ends: +Inf once e^x overflows (x above ln(FLT_MAX) ≈ 88.72, where Invoke gives +Inf from 88.38), and subnormals
     /// then +0 below −87.34 (where Invoke flushes to +0). Inside [−87.34, 88.37] it is Invoke's bits; outside, 1 + e^x
     /// is 1 or +Inf either way, except above 88.38 where it is the true (finite) value instead of +Inf. NaN stays NaN.
     /// Four operations fewer than Invoke: the GELU (tanh) and SiLU passes of a training step spend most of their time
@@ -134,7 +134,8 @@ public static class ExpOperator
         return ScaledPolynomial(Avx512F.Min(Vector512.Create(SaturatingHighest), Avx512F.Max(Vector512.Create(ZeroBelow), x)));
     }
 
-    /// <summary>2^n · e^r for x = n·ln2 + r, n = round(x·log2 e), by vscalefps; x must be finite or NaN and at most 100 (past ln(FLT_MAX) the scaling overflows to +Inf).</summary>
+    /// <summary>2^n · e^r for x = n·ln2 + r, n = round(x·log2 e), by vscalefps; x must be finite or NaN and at most 100
+    /// (past ln(FLT_MAX) the scaling overflows to +Inf).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector512<float> ScaledPolynomial(Vector512<float> x)
     {

@@ -18,8 +18,8 @@ public readonly record struct TrainingStep(long Step, double Loss, double Gradie
 /// One training step as GPT-2-style training does it: zero the gradients, forward and backward over the batch (in
 /// micro-batches of whole sequences when asked, which gives the same bits), clip by global norm, take the schedule's
 /// learning rate, and update with AdamW. The clipping factor is applied by the update as it reads each gradient (the
-/// bits of scaling the gradients first), so after a step the model's gradients hold the unclipped values. Checkpoints hold the parameters, the optimizer's moments and the step in one
-/// safetensors file.
+/// bits of scaling the gradients first), so after a step the model's gradients hold the unclipped values. Checkpoints
+/// hold the parameters, the optimizer's moments and the step in one safetensors file.
 /// </summary>
 public sealed class LanguageModelTrainer
 {
