@@ -292,24 +292,26 @@ internal static class AttentionBackwardEmitter
     private static void EmitRowPass(SourceWriter w, KernelPlan plan, string first, string end, string p, string dS, string lse, string o, string dO)
     {
         ShapeSpec shape = plan.Shape;
-        int e = shape.EmbeddingDim, d = shape.HeadDim, stride = plan.ScoreStride;
-        using (w.Block($"for (int row = {first}; row < {end}; row++)"))
-        {
-            w.Line(shape.Causal ? "int visible = Math.Min(row + 1, keyCount);" : "int visible = keyCount;");
-            w.List(
-                "AttentionGradientRow.Write(",
-                new[]
-                {
-                    $"MemoryMarshal.CreateSpan(ref Unsafe.Add(ref {p}, row * {stride}), {stride})",
-                    $"MemoryMarshal.CreateSpan(ref Unsafe.Add(ref {dS}, row * {stride}), {stride})",
-                    $"Unsafe.Add(ref {lse}, row)",
-                    $"MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref {o}, row * {e}), {d})",
-                    $"MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref {dO}, row * {e}), {d})",
-                    "Scale",
-                    "visible",
-                },
-                ");");
-        }
+        int s = shape.SequenceLength, e = shape.EmbeddingDim, d = shape.HeadDim, stride = plan.ScoreStride, rowsRead = (s - 1) * e + d;
+        w.List(
+            "AttentionGradientRow.WriteRows(",
+            new[]
+            {
+                $"MemoryMarshal.CreateSpan(ref {p}, {s * stride})",
+                $"MemoryMarshal.CreateSpan(ref {dS}, {s * stride})",
+                $"{stride}",
+                $"MemoryMarshal.CreateReadOnlySpan(ref {lse}, {s})",
+                $"MemoryMarshal.CreateReadOnlySpan(ref {o}, {rowsRead})",
+                $"MemoryMarshal.CreateReadOnlySpan(ref {dO}, {rowsRead})",
+                $"{e}",
+                $"{d}",
+                "Scale",
+                first,
+                first == "0" ? end : $"{end} - {first}",
+                "keyCount",
+                shape.Causal ? "true" : "false",
+            },
+            ");");
     }
 
     /// <summary>A chunk's block of row tiles: part <c>part</c> of the shape's row tiles cut into the plan's row parts.</summary>

@@ -1114,15 +1114,10 @@ namespace FixedShapeAttention.Generated
             KeyPacking.PackTransposed(MemoryMarshal.CreateReadOnlySpan(ref vHead, 48800), 384, 128, 32, MemoryMarshal.CreateSpan(ref valuesT, 4096), 128);
             MiniLmAttentionKernel.Scores_Vector512(ref qHead, ref keysT, ref probabilities, 32, false);
             MiniLmAttentionKernel.Scores_Vector512(ref outputGradientHead, ref valuesT, ref scoreGradients, 32, false);
-            for (int row = 0; row < 128; row++)
-            {
-                int visible = keyCount;
-                AttentionGradientRow.Write(
-                    MemoryMarshal.CreateSpan(ref Unsafe.Add(ref probabilities, row * 128), 128),
-                    MemoryMarshal.CreateSpan(ref Unsafe.Add(ref scoreGradients, row * 128), 128), Unsafe.Add(ref logSumExp, row),
-                    MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref outputHead, row * 384), 32),
-                    MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref outputGradientHead, row * 384), 32), Scale, visible);
-            }
+            AttentionGradientRow.WriteRows(
+                MemoryMarshal.CreateSpan(ref probabilities, 16384), MemoryMarshal.CreateSpan(ref scoreGradients, 16384), 128,
+                MemoryMarshal.CreateReadOnlySpan(ref logSumExp, 128), MemoryMarshal.CreateReadOnlySpan(ref outputHead, 48800),
+                MemoryMarshal.CreateReadOnlySpan(ref outputGradientHead, 48800), 384, 32, Scale, 0, 128, keyCount, false);
             QueryGradient_Vector512(ref scoreGradients, ref kHead, ref queryGradientHead, 32, false);
             KeyGradient_Vector512(ref scoreGradients, ref qHead, ref keyGradientHead, 32, false);
             KeyGradient_Vector512(ref probabilities, ref outputGradientHead, ref valueGradientHead, 32, false);
@@ -1142,15 +1137,10 @@ namespace FixedShapeAttention.Generated
             KeyPacking.PackTransposed(MemoryMarshal.CreateReadOnlySpan(ref vHead, 48800), 384, 128, 32, MemoryMarshal.CreateSpan(ref valuesT, 4096), 128);
             MiniLmAttentionKernel.Scores_Vector256(ref qHead, ref keysT, ref probabilities, 32, false);
             MiniLmAttentionKernel.Scores_Vector256(ref outputGradientHead, ref valuesT, ref scoreGradients, 32, false);
-            for (int row = 0; row < 128; row++)
-            {
-                int visible = keyCount;
-                AttentionGradientRow.Write(
-                    MemoryMarshal.CreateSpan(ref Unsafe.Add(ref probabilities, row * 128), 128),
-                    MemoryMarshal.CreateSpan(ref Unsafe.Add(ref scoreGradients, row * 128), 128), Unsafe.Add(ref logSumExp, row),
-                    MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref outputHead, row * 384), 32),
-                    MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref outputGradientHead, row * 384), 32), Scale, visible);
-            }
+            AttentionGradientRow.WriteRows(
+                MemoryMarshal.CreateSpan(ref probabilities, 16384), MemoryMarshal.CreateSpan(ref scoreGradients, 16384), 128,
+                MemoryMarshal.CreateReadOnlySpan(ref logSumExp, 128), MemoryMarshal.CreateReadOnlySpan(ref outputHead, 48800),
+                MemoryMarshal.CreateReadOnlySpan(ref outputGradientHead, 48800), 384, 32, Scale, 0, 128, keyCount, false);
             QueryGradient_Vector256(ref scoreGradients, ref kHead, ref queryGradientHead, 32, false);
             KeyGradient_Vector256(ref scoreGradients, ref qHead, ref keyGradientHead, 32, false);
             KeyGradient_Vector256(ref probabilities, ref outputGradientHead, ref valueGradientHead, 32, false);
@@ -1170,15 +1160,10 @@ namespace FixedShapeAttention.Generated
             KeyPacking.PackTransposed(MemoryMarshal.CreateReadOnlySpan(ref vHead, 48800), 384, 128, 32, MemoryMarshal.CreateSpan(ref valuesT, 4096), 128);
             MiniLmAttentionKernel.Scores_Vector128(ref qHead, ref keysT, ref probabilities, 32, false);
             MiniLmAttentionKernel.Scores_Vector128(ref outputGradientHead, ref valuesT, ref scoreGradients, 32, false);
-            for (int row = 0; row < 128; row++)
-            {
-                int visible = keyCount;
-                AttentionGradientRow.Write(
-                    MemoryMarshal.CreateSpan(ref Unsafe.Add(ref probabilities, row * 128), 128),
-                    MemoryMarshal.CreateSpan(ref Unsafe.Add(ref scoreGradients, row * 128), 128), Unsafe.Add(ref logSumExp, row),
-                    MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref outputHead, row * 384), 32),
-                    MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref outputGradientHead, row * 384), 32), Scale, visible);
-            }
+            AttentionGradientRow.WriteRows(
+                MemoryMarshal.CreateSpan(ref probabilities, 16384), MemoryMarshal.CreateSpan(ref scoreGradients, 16384), 128,
+                MemoryMarshal.CreateReadOnlySpan(ref logSumExp, 128), MemoryMarshal.CreateReadOnlySpan(ref outputHead, 48800),
+                MemoryMarshal.CreateReadOnlySpan(ref outputGradientHead, 48800), 384, 32, Scale, 0, 128, keyCount, false);
             QueryGradient_Vector128(ref scoreGradients, ref kHead, ref queryGradientHead, 32, false);
             KeyGradient_Vector128(ref scoreGradients, ref qHead, ref keyGradientHead, 32, false);
             KeyGradient_Vector128(ref probabilities, ref outputGradientHead, ref valueGradientHead, 32, false);
@@ -1198,15 +1183,10 @@ namespace FixedShapeAttention.Generated
             KeyPacking.PackTransposed(MemoryMarshal.CreateReadOnlySpan(ref vHead, 48800), 384, 128, 32, MemoryMarshal.CreateSpan(ref valuesT, 4096), 128);
             MiniLmAttentionKernel.Scores_Scalar(ref qHead, ref keysT, ref probabilities, 32, false);
             MiniLmAttentionKernel.Scores_Scalar(ref outputGradientHead, ref valuesT, ref scoreGradients, 32, false);
-            for (int row = 0; row < 128; row++)
-            {
-                int visible = keyCount;
-                AttentionGradientRow.Write(
-                    MemoryMarshal.CreateSpan(ref Unsafe.Add(ref probabilities, row * 128), 128),
-                    MemoryMarshal.CreateSpan(ref Unsafe.Add(ref scoreGradients, row * 128), 128), Unsafe.Add(ref logSumExp, row),
-                    MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref outputHead, row * 384), 32),
-                    MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref outputGradientHead, row * 384), 32), Scale, visible);
-            }
+            AttentionGradientRow.WriteRows(
+                MemoryMarshal.CreateSpan(ref probabilities, 16384), MemoryMarshal.CreateSpan(ref scoreGradients, 16384), 128,
+                MemoryMarshal.CreateReadOnlySpan(ref logSumExp, 128), MemoryMarshal.CreateReadOnlySpan(ref outputHead, 48800),
+                MemoryMarshal.CreateReadOnlySpan(ref outputGradientHead, 48800), 384, 32, Scale, 0, 128, keyCount, false);
             QueryGradient_Scalar(ref scoreGradients, ref kHead, ref queryGradientHead, 32, false);
             KeyGradient_Scalar(ref scoreGradients, ref qHead, ref keyGradientHead, 32, false);
             KeyGradient_Scalar(ref probabilities, ref outputGradientHead, ref valueGradientHead, 32, false);
@@ -1767,14 +1747,10 @@ namespace FixedShapeAttention.Generated
                 MiniLmAttentionKernel.Scores_Scalar(ref qRows, ref keysT, ref pRows, fullTiles, hasTail);
                 MiniLmAttentionKernel.Scores_Scalar(ref dORows, ref valuesT, ref dSRows, fullTiles, hasTail);
             }
-            for (int row = firstRow; row < rowEnd; row++)
-            {
-                int visible = keyCount;
-                AttentionGradientRow.Write(
-                    MemoryMarshal.CreateSpan(ref Unsafe.Add(ref p, row * 128), 128), MemoryMarshal.CreateSpan(ref Unsafe.Add(ref dS, row * 128), 128),
-                    Unsafe.Add(ref lse, row), MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref o, row * 384), 32),
-                    MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref dO, row * 384), 32), Scale, visible);
-            }
+            AttentionGradientRow.WriteRows(
+                MemoryMarshal.CreateSpan(ref p, 16384), MemoryMarshal.CreateSpan(ref dS, 16384), 128, MemoryMarshal.CreateReadOnlySpan(ref lse, 128),
+                MemoryMarshal.CreateReadOnlySpan(ref o, 48800), MemoryMarshal.CreateReadOnlySpan(ref dO, 48800), 384, 32, Scale, firstRow, rowEnd - firstRow,
+                keyCount, false);
         }
     }
 

@@ -1707,15 +1707,10 @@ namespace FixedShapeAttention.Generated
             KeyPacking.PackTransposed(MemoryMarshal.CreateReadOnlySpan(ref vHead, 245), 20, 13, 5, MemoryMarshal.CreateSpan(ref valuesT, 80), 16);
             OddCausalAttentionKernel.Scores_Vector512(ref qHead, ref keysT, ref probabilities, 3, true, 0);
             OddCausalAttentionKernel.Scores_Vector512(ref outputGradientHead, ref valuesT, ref scoreGradients, 3, true, 0);
-            for (int row = 0; row < 13; row++)
-            {
-                int visible = Math.Min(row + 1, keyCount);
-                AttentionGradientRow.Write(
-                    MemoryMarshal.CreateSpan(ref Unsafe.Add(ref probabilities, row * 16), 16),
-                    MemoryMarshal.CreateSpan(ref Unsafe.Add(ref scoreGradients, row * 16), 16), Unsafe.Add(ref logSumExp, row),
-                    MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref outputHead, row * 20), 5),
-                    MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref outputGradientHead, row * 20), 5), Scale, visible);
-            }
+            AttentionGradientRow.WriteRows(
+                MemoryMarshal.CreateSpan(ref probabilities, 208), MemoryMarshal.CreateSpan(ref scoreGradients, 208), 16,
+                MemoryMarshal.CreateReadOnlySpan(ref logSumExp, 13), MemoryMarshal.CreateReadOnlySpan(ref outputHead, 245),
+                MemoryMarshal.CreateReadOnlySpan(ref outputGradientHead, 245), 20, 5, Scale, 0, 13, keyCount, true);
             QueryGradient_Vector128(ref scoreGradients, ref kHead, ref queryGradientHead, 3, true, 0);
             KeyGradient_Vector128(ref scoreGradients, ref qHead, ref keyGradientHead, 3, true, 0);
             KeyGradient_Vector128(ref probabilities, ref outputGradientHead, ref valueGradientHead, 3, true, 0);
@@ -1735,15 +1730,10 @@ namespace FixedShapeAttention.Generated
             KeyPacking.PackTransposed(MemoryMarshal.CreateReadOnlySpan(ref vHead, 245), 20, 13, 5, MemoryMarshal.CreateSpan(ref valuesT, 80), 16);
             OddCausalAttentionKernel.Scores_Vector256(ref qHead, ref keysT, ref probabilities, 3, true, 0);
             OddCausalAttentionKernel.Scores_Vector256(ref outputGradientHead, ref valuesT, ref scoreGradients, 3, true, 0);
-            for (int row = 0; row < 13; row++)
-            {
-                int visible = Math.Min(row + 1, keyCount);
-                AttentionGradientRow.Write(
-                    MemoryMarshal.CreateSpan(ref Unsafe.Add(ref probabilities, row * 16), 16),
-                    MemoryMarshal.CreateSpan(ref Unsafe.Add(ref scoreGradients, row * 16), 16), Unsafe.Add(ref logSumExp, row),
-                    MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref outputHead, row * 20), 5),
-                    MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref outputGradientHead, row * 20), 5), Scale, visible);
-            }
+            AttentionGradientRow.WriteRows(
+                MemoryMarshal.CreateSpan(ref probabilities, 208), MemoryMarshal.CreateSpan(ref scoreGradients, 208), 16,
+                MemoryMarshal.CreateReadOnlySpan(ref logSumExp, 13), MemoryMarshal.CreateReadOnlySpan(ref outputHead, 245),
+                MemoryMarshal.CreateReadOnlySpan(ref outputGradientHead, 245), 20, 5, Scale, 0, 13, keyCount, true);
             QueryGradient_Vector128(ref scoreGradients, ref kHead, ref queryGradientHead, 3, true, 0);
             KeyGradient_Vector128(ref scoreGradients, ref qHead, ref keyGradientHead, 3, true, 0);
             KeyGradient_Vector128(ref probabilities, ref outputGradientHead, ref valueGradientHead, 3, true, 0);
@@ -1763,15 +1753,10 @@ namespace FixedShapeAttention.Generated
             KeyPacking.PackTransposed(MemoryMarshal.CreateReadOnlySpan(ref vHead, 245), 20, 13, 5, MemoryMarshal.CreateSpan(ref valuesT, 80), 16);
             OddCausalAttentionKernel.Scores_Vector128(ref qHead, ref keysT, ref probabilities, 3, true, 0);
             OddCausalAttentionKernel.Scores_Vector128(ref outputGradientHead, ref valuesT, ref scoreGradients, 3, true, 0);
-            for (int row = 0; row < 13; row++)
-            {
-                int visible = Math.Min(row + 1, keyCount);
-                AttentionGradientRow.Write(
-                    MemoryMarshal.CreateSpan(ref Unsafe.Add(ref probabilities, row * 16), 16),
-                    MemoryMarshal.CreateSpan(ref Unsafe.Add(ref scoreGradients, row * 16), 16), Unsafe.Add(ref logSumExp, row),
-                    MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref outputHead, row * 20), 5),
-                    MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref outputGradientHead, row * 20), 5), Scale, visible);
-            }
+            AttentionGradientRow.WriteRows(
+                MemoryMarshal.CreateSpan(ref probabilities, 208), MemoryMarshal.CreateSpan(ref scoreGradients, 208), 16,
+                MemoryMarshal.CreateReadOnlySpan(ref logSumExp, 13), MemoryMarshal.CreateReadOnlySpan(ref outputHead, 245),
+                MemoryMarshal.CreateReadOnlySpan(ref outputGradientHead, 245), 20, 5, Scale, 0, 13, keyCount, true);
             QueryGradient_Vector128(ref scoreGradients, ref kHead, ref queryGradientHead, 3, true, 0);
             KeyGradient_Vector128(ref scoreGradients, ref qHead, ref keyGradientHead, 3, true, 0);
             KeyGradient_Vector128(ref probabilities, ref outputGradientHead, ref valueGradientHead, 3, true, 0);
@@ -1791,15 +1776,10 @@ namespace FixedShapeAttention.Generated
             KeyPacking.PackTransposed(MemoryMarshal.CreateReadOnlySpan(ref vHead, 245), 20, 13, 5, MemoryMarshal.CreateSpan(ref valuesT, 80), 16);
             OddCausalAttentionKernel.Scores_Scalar(ref qHead, ref keysT, ref probabilities, 3, true, 0);
             OddCausalAttentionKernel.Scores_Scalar(ref outputGradientHead, ref valuesT, ref scoreGradients, 3, true, 0);
-            for (int row = 0; row < 13; row++)
-            {
-                int visible = Math.Min(row + 1, keyCount);
-                AttentionGradientRow.Write(
-                    MemoryMarshal.CreateSpan(ref Unsafe.Add(ref probabilities, row * 16), 16),
-                    MemoryMarshal.CreateSpan(ref Unsafe.Add(ref scoreGradients, row * 16), 16), Unsafe.Add(ref logSumExp, row),
-                    MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref outputHead, row * 20), 5),
-                    MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref outputGradientHead, row * 20), 5), Scale, visible);
-            }
+            AttentionGradientRow.WriteRows(
+                MemoryMarshal.CreateSpan(ref probabilities, 208), MemoryMarshal.CreateSpan(ref scoreGradients, 208), 16,
+                MemoryMarshal.CreateReadOnlySpan(ref logSumExp, 13), MemoryMarshal.CreateReadOnlySpan(ref outputHead, 245),
+                MemoryMarshal.CreateReadOnlySpan(ref outputGradientHead, 245), 20, 5, Scale, 0, 13, keyCount, true);
             QueryGradient_Scalar(ref scoreGradients, ref kHead, ref queryGradientHead, 3, true, 0);
             KeyGradient_Scalar(ref scoreGradients, ref qHead, ref keyGradientHead, 3, true, 0);
             KeyGradient_Scalar(ref probabilities, ref outputGradientHead, ref valueGradientHead, 3, true, 0);
@@ -2585,14 +2565,10 @@ namespace FixedShapeAttention.Generated
                 OddCausalAttentionKernel.Scores_Scalar(ref qRows, ref keysT, ref pRows, fullTiles, hasTail, firstRow);
                 OddCausalAttentionKernel.Scores_Scalar(ref dORows, ref valuesT, ref dSRows, fullTiles, hasTail, firstRow);
             }
-            for (int row = firstRow; row < rowEnd; row++)
-            {
-                int visible = Math.Min(row + 1, keyCount);
-                AttentionGradientRow.Write(
-                    MemoryMarshal.CreateSpan(ref Unsafe.Add(ref p, row * 16), 16), MemoryMarshal.CreateSpan(ref Unsafe.Add(ref dS, row * 16), 16),
-                    Unsafe.Add(ref lse, row), MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref o, row * 20), 5),
-                    MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref dO, row * 20), 5), Scale, visible);
-            }
+            AttentionGradientRow.WriteRows(
+                MemoryMarshal.CreateSpan(ref p, 208), MemoryMarshal.CreateSpan(ref dS, 208), 16, MemoryMarshal.CreateReadOnlySpan(ref lse, 13),
+                MemoryMarshal.CreateReadOnlySpan(ref o, 245), MemoryMarshal.CreateReadOnlySpan(ref dO, 245), 20, 5, Scale, firstRow, rowEnd - firstRow,
+                keyCount, true);
         }
     }
 

@@ -604,15 +604,10 @@ namespace FixedShapeAttention.Generated
             KeyPacking.PackTransposed(MemoryMarshal.CreateReadOnlySpan(ref vHead, 12), 3, 4, 3, MemoryMarshal.CreateSpan(ref valuesT, 48), 16);
             WorkedExampleAttentionKernel.Scores_Vector128(ref qHead, ref keysT, ref probabilities, 1, false);
             WorkedExampleAttentionKernel.Scores_Vector128(ref outputGradientHead, ref valuesT, ref scoreGradients, 1, false);
-            for (int row = 0; row < 4; row++)
-            {
-                int visible = keyCount;
-                AttentionGradientRow.Write(
-                    MemoryMarshal.CreateSpan(ref Unsafe.Add(ref probabilities, row * 16), 16),
-                    MemoryMarshal.CreateSpan(ref Unsafe.Add(ref scoreGradients, row * 16), 16), Unsafe.Add(ref logSumExp, row),
-                    MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref outputHead, row * 3), 3),
-                    MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref outputGradientHead, row * 3), 3), Scale, visible);
-            }
+            AttentionGradientRow.WriteRows(
+                MemoryMarshal.CreateSpan(ref probabilities, 64), MemoryMarshal.CreateSpan(ref scoreGradients, 64), 16,
+                MemoryMarshal.CreateReadOnlySpan(ref logSumExp, 4), MemoryMarshal.CreateReadOnlySpan(ref outputHead, 12),
+                MemoryMarshal.CreateReadOnlySpan(ref outputGradientHead, 12), 3, 3, Scale, 0, 4, keyCount, false);
             QueryGradient_Scalar(ref scoreGradients, ref kHead, ref queryGradientHead, 1, false);
             KeyGradient_Scalar(ref scoreGradients, ref qHead, ref keyGradientHead, 1, false);
             KeyGradient_Scalar(ref probabilities, ref outputGradientHead, ref valueGradientHead, 1, false);
@@ -632,15 +627,10 @@ namespace FixedShapeAttention.Generated
             KeyPacking.PackTransposed(MemoryMarshal.CreateReadOnlySpan(ref vHead, 12), 3, 4, 3, MemoryMarshal.CreateSpan(ref valuesT, 48), 16);
             WorkedExampleAttentionKernel.Scores_Scalar(ref qHead, ref keysT, ref probabilities, 1, false);
             WorkedExampleAttentionKernel.Scores_Scalar(ref outputGradientHead, ref valuesT, ref scoreGradients, 1, false);
-            for (int row = 0; row < 4; row++)
-            {
-                int visible = keyCount;
-                AttentionGradientRow.Write(
-                    MemoryMarshal.CreateSpan(ref Unsafe.Add(ref probabilities, row * 16), 16),
-                    MemoryMarshal.CreateSpan(ref Unsafe.Add(ref scoreGradients, row * 16), 16), Unsafe.Add(ref logSumExp, row),
-                    MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref outputHead, row * 3), 3),
-                    MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref outputGradientHead, row * 3), 3), Scale, visible);
-            }
+            AttentionGradientRow.WriteRows(
+                MemoryMarshal.CreateSpan(ref probabilities, 64), MemoryMarshal.CreateSpan(ref scoreGradients, 64), 16,
+                MemoryMarshal.CreateReadOnlySpan(ref logSumExp, 4), MemoryMarshal.CreateReadOnlySpan(ref outputHead, 12),
+                MemoryMarshal.CreateReadOnlySpan(ref outputGradientHead, 12), 3, 3, Scale, 0, 4, keyCount, false);
             QueryGradient_Scalar(ref scoreGradients, ref kHead, ref queryGradientHead, 1, false);
             KeyGradient_Scalar(ref scoreGradients, ref qHead, ref keyGradientHead, 1, false);
             KeyGradient_Scalar(ref probabilities, ref outputGradientHead, ref valueGradientHead, 1, false);
@@ -791,14 +781,10 @@ namespace FixedShapeAttention.Generated
                 WorkedExampleAttentionKernel.Scores_Scalar(ref qRows, ref keysT, ref pRows, fullTiles, hasTail);
                 WorkedExampleAttentionKernel.Scores_Scalar(ref dORows, ref valuesT, ref dSRows, fullTiles, hasTail);
             }
-            for (int row = firstRow; row < rowEnd; row++)
-            {
-                int visible = keyCount;
-                AttentionGradientRow.Write(
-                    MemoryMarshal.CreateSpan(ref Unsafe.Add(ref p, row * 16), 16), MemoryMarshal.CreateSpan(ref Unsafe.Add(ref dS, row * 16), 16),
-                    Unsafe.Add(ref lse, row), MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref o, row * 3), 3),
-                    MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref dO, row * 3), 3), Scale, visible);
-            }
+            AttentionGradientRow.WriteRows(
+                MemoryMarshal.CreateSpan(ref p, 64), MemoryMarshal.CreateSpan(ref dS, 64), 16, MemoryMarshal.CreateReadOnlySpan(ref lse, 4),
+                MemoryMarshal.CreateReadOnlySpan(ref o, 12), MemoryMarshal.CreateReadOnlySpan(ref dO, 12), 3, 3, Scale, firstRow, rowEnd - firstRow, keyCount,
+                false);
         }
     }
 
