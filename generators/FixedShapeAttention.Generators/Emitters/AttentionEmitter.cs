@@ -247,6 +247,8 @@ internal static class AttentionEmitter
             // The rows' 1/Σ on the stack: in the scratch array, next to the scores, the two-thread run was 10–15 % slower.
             w.Line($"Span<float> rowScales = stackalloc float[{plan.AttentionBlockRows}];");
             w.Line("ref float rowScale = ref MemoryMarshal.GetReference(rowScales);");
+            w.Line($"Span<float> rowMaxima = stackalloc float[{plan.AttentionBlockRows}];");
+            w.Line("ref float rowMaximum = ref MemoryMarshal.GetReference(rowMaxima);");
             if (plan.AttentionBlocked)
             {
                 int blockTiles = plan.AttentionBlockTiles;
@@ -283,11 +285,20 @@ internal static class AttentionEmitter
         using (w.Block("for (int row = 0; row < rows; row++)"))
         {
             string[] reach = causal ? new[] { "Math.Min(firstRow + row + 1, keyCount)", "firstRow + row + 1" } : new[] { "keyCount" };
-            w.List($"Unsafe.Add(ref rowScale, row) = {names.Softmax}(", reach.Prepend($"ref Unsafe.Add(ref scores, row * {stride})").Append("out float rowMax"), ");");
-            using (w.Block("if (keepLogSumExp)"))
+            w.List(
+                $"Unsafe.Add(ref rowScale, row) = {names.Softmax}(",
+                reach.Prepend($"ref Unsafe.Add(ref scores, row * {stride})").Append("out Unsafe.Add(ref rowMaximum, row)"),
+                ");");
+        }
+
+        // After the rows, not inside their loop: a library call per row there kept the next row's softmax waiting.
+        using (w.Block("if (keepLogSumExp)"))
+        {
+            w.Line("// ln Σ e^(S/√d) = (max + log₂ Σ 2^(s − max))·ln 2 in base-2 scores, from the row's 1/Σ (its rounding moves the log by ≤ 2⁻²⁴).");
+            using (w.Block("for (int row = 0; row < rows; row++)"))
             {
-                w.Line("// ln Σ e^(S/√d) = (max + log₂ Σ 2^(s − max))·ln 2 in base-2 scores, from the row's 1/Σ (its rounding moves the log by ≤ 2⁻²⁴).");
-                w.Line("Unsafe.Add(ref logSumExp, firstRow + row) = (float)((rowMax - Math.Log2(Unsafe.Add(ref rowScale, row))) * 0.6931471805599453);");
+                w.Line("double log2Sum = -Math.Log2(Unsafe.Add(ref rowScale, row));");
+                w.Line("Unsafe.Add(ref logSumExp, firstRow + row) = (float)((Unsafe.Add(ref rowMaximum, row) + log2Sum) * 0.6931471805599453);");
             }
         }
 

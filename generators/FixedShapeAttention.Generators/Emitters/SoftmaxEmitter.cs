@@ -29,9 +29,30 @@ internal static class SoftmaxEmitter
                 w.Line("// P·V reads this row's weights up to reach (its own position). Keys from visible on (after the query, or padding)");
                 w.Line("// get -inf up to the next whole vector past reach: weight exactly 0.");
                 w.Line($"int end = (reach + {lanes - 1}) / {lanes} * {lanes};");
-                using (w.Block("for (int j = visible; j < end; j++)"))
+                if (isa.IsScalar)
                 {
-                    w.Line("Unsafe.Add(ref row, j) = float.NegativeInfinity;");
+                    using (w.Block("for (int j = visible; j < end; j++)"))
+                    {
+                        w.Line("Unsafe.Add(ref row, j) = float.NegativeInfinity;");
+                    }
+                }
+                else
+                {
+                    // The vector holding visible keeps its lanes below visible, then whole vectors of -inf: one store each
+                    // instead of a scalar store per key.
+                    w.Line($"int masked = visible / {lanes} * {lanes};");
+                    using (w.Block("if (masked < end)"))
+                    {
+                        w.Line($"{isa.VectorClass}<int> columns = {isa.VectorClass}<int>.Indices + {isa.VectorClass}.Create(masked);");
+                        w.Line($"{isa.Type} kept = {isa.VectorClass}.LessThan(columns, {isa.VectorClass}.Create(visible)).AsSingle();");
+                        w.Line($"{isa.Type} minusInfinity = {isa.Broadcast("float.NegativeInfinity")};");
+                        w.Line($"{isa.Type} last = {isa.VectorClass}.ConditionalSelect(kept, {isa.Load("row", "masked")}, minusInfinity);");
+                        w.Line(isa.Store("last", "row", "masked"));
+                        using (w.Block($"for (int j = masked + {lanes}; j < end; j += {lanes})"))
+                        {
+                            w.Line(isa.Store("minusInfinity", "row", "j"));
+                        }
+                    }
                 }
 
                 end = "end";

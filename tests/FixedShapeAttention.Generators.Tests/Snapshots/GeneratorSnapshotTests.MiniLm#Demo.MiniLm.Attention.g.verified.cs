@@ -301,16 +301,22 @@ namespace FixedShapeAttention.Generated
             bool hasTail = firstTile + tileCount > 32;
             Span<float> rowScales = stackalloc float[128];
             ref float rowScale = ref MemoryMarshal.GetReference(rowScales);
+            Span<float> rowMaxima = stackalloc float[128];
+            ref float rowMaximum = ref MemoryMarshal.GetReference(rowMaxima);
             int firstRow = firstTile * 4;
             int rows = fullTiles * 4;
             Scores_Vector512(ref Unsafe.Add(ref qHead, firstRow * 384), ref keysT, ref scores, fullTiles, hasTail);
             for (int row = 0; row < rows; row++)
             {
-                Unsafe.Add(ref rowScale, row) = Softmax_Vector512(ref Unsafe.Add(ref scores, row * 128), keyCount, out float rowMax);
-                if (keepLogSumExp)
+                Unsafe.Add(ref rowScale, row) = Softmax_Vector512(ref Unsafe.Add(ref scores, row * 128), keyCount, out Unsafe.Add(ref rowMaximum, row));
+            }
+            if (keepLogSumExp)
+            {
+                // ln Σ e^(S/√d) = (max + log₂ Σ 2^(s − max))·ln 2 in base-2 scores, from the row's 1/Σ (its rounding moves the log by ≤ 2⁻²⁴).
+                for (int row = 0; row < rows; row++)
                 {
-                    // ln Σ e^(S/√d) = (max + log₂ Σ 2^(s − max))·ln 2 in base-2 scores, from the row's 1/Σ (its rounding moves the log by ≤ 2⁻²⁴).
-                    Unsafe.Add(ref logSumExp, firstRow + row) = (float)((rowMax - Math.Log2(Unsafe.Add(ref rowScale, row))) * 0.6931471805599453);
+                    double log2Sum = -Math.Log2(Unsafe.Add(ref rowScale, row));
+                    Unsafe.Add(ref logSumExp, firstRow + row) = (float)((Unsafe.Add(ref rowMaximum, row) + log2Sum) * 0.6931471805599453);
                 }
             }
             Output_Vector512(ref scores, ref vHead, ref rowScale, ref Unsafe.Add(ref outputHead, firstRow * 384), fullTiles, hasTail);
@@ -325,16 +331,22 @@ namespace FixedShapeAttention.Generated
             bool hasTail = firstTile + tileCount > 32;
             Span<float> rowScales = stackalloc float[128];
             ref float rowScale = ref MemoryMarshal.GetReference(rowScales);
+            Span<float> rowMaxima = stackalloc float[128];
+            ref float rowMaximum = ref MemoryMarshal.GetReference(rowMaxima);
             int firstRow = firstTile * 4;
             int rows = fullTiles * 4;
             Scores_Vector256(ref Unsafe.Add(ref qHead, firstRow * 384), ref keysT, ref scores, fullTiles, hasTail);
             for (int row = 0; row < rows; row++)
             {
-                Unsafe.Add(ref rowScale, row) = Softmax_Vector256(ref Unsafe.Add(ref scores, row * 128), keyCount, out float rowMax);
-                if (keepLogSumExp)
+                Unsafe.Add(ref rowScale, row) = Softmax_Vector256(ref Unsafe.Add(ref scores, row * 128), keyCount, out Unsafe.Add(ref rowMaximum, row));
+            }
+            if (keepLogSumExp)
+            {
+                // ln Σ e^(S/√d) = (max + log₂ Σ 2^(s − max))·ln 2 in base-2 scores, from the row's 1/Σ (its rounding moves the log by ≤ 2⁻²⁴).
+                for (int row = 0; row < rows; row++)
                 {
-                    // ln Σ e^(S/√d) = (max + log₂ Σ 2^(s − max))·ln 2 in base-2 scores, from the row's 1/Σ (its rounding moves the log by ≤ 2⁻²⁴).
-                    Unsafe.Add(ref logSumExp, firstRow + row) = (float)((rowMax - Math.Log2(Unsafe.Add(ref rowScale, row))) * 0.6931471805599453);
+                    double log2Sum = -Math.Log2(Unsafe.Add(ref rowScale, row));
+                    Unsafe.Add(ref logSumExp, firstRow + row) = (float)((Unsafe.Add(ref rowMaximum, row) + log2Sum) * 0.6931471805599453);
                 }
             }
             Output_Vector256(ref scores, ref vHead, ref rowScale, ref Unsafe.Add(ref outputHead, firstRow * 384), fullTiles, hasTail);
@@ -349,16 +361,22 @@ namespace FixedShapeAttention.Generated
             bool hasTail = firstTile + tileCount > 32;
             Span<float> rowScales = stackalloc float[128];
             ref float rowScale = ref MemoryMarshal.GetReference(rowScales);
+            Span<float> rowMaxima = stackalloc float[128];
+            ref float rowMaximum = ref MemoryMarshal.GetReference(rowMaxima);
             int firstRow = firstTile * 4;
             int rows = fullTiles * 4;
             Scores_Vector128(ref Unsafe.Add(ref qHead, firstRow * 384), ref keysT, ref scores, fullTiles, hasTail);
             for (int row = 0; row < rows; row++)
             {
-                Unsafe.Add(ref rowScale, row) = Softmax_Vector128(ref Unsafe.Add(ref scores, row * 128), keyCount, out float rowMax);
-                if (keepLogSumExp)
+                Unsafe.Add(ref rowScale, row) = Softmax_Vector128(ref Unsafe.Add(ref scores, row * 128), keyCount, out Unsafe.Add(ref rowMaximum, row));
+            }
+            if (keepLogSumExp)
+            {
+                // ln Σ e^(S/√d) = (max + log₂ Σ 2^(s − max))·ln 2 in base-2 scores, from the row's 1/Σ (its rounding moves the log by ≤ 2⁻²⁴).
+                for (int row = 0; row < rows; row++)
                 {
-                    // ln Σ e^(S/√d) = (max + log₂ Σ 2^(s − max))·ln 2 in base-2 scores, from the row's 1/Σ (its rounding moves the log by ≤ 2⁻²⁴).
-                    Unsafe.Add(ref logSumExp, firstRow + row) = (float)((rowMax - Math.Log2(Unsafe.Add(ref rowScale, row))) * 0.6931471805599453);
+                    double log2Sum = -Math.Log2(Unsafe.Add(ref rowScale, row));
+                    Unsafe.Add(ref logSumExp, firstRow + row) = (float)((Unsafe.Add(ref rowMaximum, row) + log2Sum) * 0.6931471805599453);
                 }
             }
             Output_Vector128(ref scores, ref vHead, ref rowScale, ref Unsafe.Add(ref outputHead, firstRow * 384), fullTiles, hasTail);
@@ -373,16 +391,22 @@ namespace FixedShapeAttention.Generated
             bool hasTail = firstTile + tileCount > 32;
             Span<float> rowScales = stackalloc float[128];
             ref float rowScale = ref MemoryMarshal.GetReference(rowScales);
+            Span<float> rowMaxima = stackalloc float[128];
+            ref float rowMaximum = ref MemoryMarshal.GetReference(rowMaxima);
             int firstRow = firstTile * 4;
             int rows = fullTiles * 4;
             Scores_Scalar(ref Unsafe.Add(ref qHead, firstRow * 384), ref keysT, ref scores, fullTiles, hasTail);
             for (int row = 0; row < rows; row++)
             {
-                Unsafe.Add(ref rowScale, row) = Softmax_Scalar(ref Unsafe.Add(ref scores, row * 128), keyCount, out float rowMax);
-                if (keepLogSumExp)
+                Unsafe.Add(ref rowScale, row) = Softmax_Scalar(ref Unsafe.Add(ref scores, row * 128), keyCount, out Unsafe.Add(ref rowMaximum, row));
+            }
+            if (keepLogSumExp)
+            {
+                // ln Σ e^(S/√d) = (max + log₂ Σ 2^(s − max))·ln 2 in base-2 scores, from the row's 1/Σ (its rounding moves the log by ≤ 2⁻²⁴).
+                for (int row = 0; row < rows; row++)
                 {
-                    // ln Σ e^(S/√d) = (max + log₂ Σ 2^(s − max))·ln 2 in base-2 scores, from the row's 1/Σ (its rounding moves the log by ≤ 2⁻²⁴).
-                    Unsafe.Add(ref logSumExp, firstRow + row) = (float)((rowMax - Math.Log2(Unsafe.Add(ref rowScale, row))) * 0.6931471805599453);
+                    double log2Sum = -Math.Log2(Unsafe.Add(ref rowScale, row));
+                    Unsafe.Add(ref logSumExp, firstRow + row) = (float)((Unsafe.Add(ref rowMaximum, row) + log2Sum) * 0.6931471805599453);
                 }
             }
             Output_Scalar(ref scores, ref vHead, ref rowScale, ref Unsafe.Add(ref outputHead, firstRow * 384), fullTiles, hasTail);

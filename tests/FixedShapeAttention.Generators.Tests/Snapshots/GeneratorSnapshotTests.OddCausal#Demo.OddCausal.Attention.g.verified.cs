@@ -368,17 +368,23 @@ namespace FixedShapeAttention.Generated
             bool hasTail = firstTile + tileCount > 3;
             Span<float> rowScales = stackalloc float[13];
             ref float rowScale = ref MemoryMarshal.GetReference(rowScales);
+            Span<float> rowMaxima = stackalloc float[13];
+            ref float rowMaximum = ref MemoryMarshal.GetReference(rowMaxima);
             int firstRow = firstTile * 4;
             int rows = fullTiles * 4 + (hasTail ? 1 : 0);
             Scores_Vector512(ref Unsafe.Add(ref qHead, firstRow * 20), ref keysT, ref scores, fullTiles, hasTail, firstRow);
             for (int row = 0; row < rows; row++)
             {
                 Unsafe.Add(ref rowScale, row) = Softmax_Vector512(
-                    ref Unsafe.Add(ref scores, row * 16), Math.Min(firstRow + row + 1, keyCount), firstRow + row + 1, out float rowMax);
-                if (keepLogSumExp)
+                    ref Unsafe.Add(ref scores, row * 16), Math.Min(firstRow + row + 1, keyCount), firstRow + row + 1, out Unsafe.Add(ref rowMaximum, row));
+            }
+            if (keepLogSumExp)
+            {
+                // ln Σ e^(S/√d) = (max + log₂ Σ 2^(s − max))·ln 2 in base-2 scores, from the row's 1/Σ (its rounding moves the log by ≤ 2⁻²⁴).
+                for (int row = 0; row < rows; row++)
                 {
-                    // ln Σ e^(S/√d) = (max + log₂ Σ 2^(s − max))·ln 2 in base-2 scores, from the row's 1/Σ (its rounding moves the log by ≤ 2⁻²⁴).
-                    Unsafe.Add(ref logSumExp, firstRow + row) = (float)((rowMax - Math.Log2(Unsafe.Add(ref rowScale, row))) * 0.6931471805599453);
+                    double log2Sum = -Math.Log2(Unsafe.Add(ref rowScale, row));
+                    Unsafe.Add(ref logSumExp, firstRow + row) = (float)((Unsafe.Add(ref rowMaximum, row) + log2Sum) * 0.6931471805599453);
                 }
             }
             Output_Vector128(ref scores, ref vHead, ref rowScale, ref Unsafe.Add(ref outputHead, firstRow * 20), fullTiles, hasTail, firstRow);
@@ -393,17 +399,23 @@ namespace FixedShapeAttention.Generated
             bool hasTail = firstTile + tileCount > 3;
             Span<float> rowScales = stackalloc float[13];
             ref float rowScale = ref MemoryMarshal.GetReference(rowScales);
+            Span<float> rowMaxima = stackalloc float[13];
+            ref float rowMaximum = ref MemoryMarshal.GetReference(rowMaxima);
             int firstRow = firstTile * 4;
             int rows = fullTiles * 4 + (hasTail ? 1 : 0);
             Scores_Vector256(ref Unsafe.Add(ref qHead, firstRow * 20), ref keysT, ref scores, fullTiles, hasTail, firstRow);
             for (int row = 0; row < rows; row++)
             {
                 Unsafe.Add(ref rowScale, row) = Softmax_Vector256(
-                    ref Unsafe.Add(ref scores, row * 16), Math.Min(firstRow + row + 1, keyCount), firstRow + row + 1, out float rowMax);
-                if (keepLogSumExp)
+                    ref Unsafe.Add(ref scores, row * 16), Math.Min(firstRow + row + 1, keyCount), firstRow + row + 1, out Unsafe.Add(ref rowMaximum, row));
+            }
+            if (keepLogSumExp)
+            {
+                // ln Σ e^(S/√d) = (max + log₂ Σ 2^(s − max))·ln 2 in base-2 scores, from the row's 1/Σ (its rounding moves the log by ≤ 2⁻²⁴).
+                for (int row = 0; row < rows; row++)
                 {
-                    // ln Σ e^(S/√d) = (max + log₂ Σ 2^(s − max))·ln 2 in base-2 scores, from the row's 1/Σ (its rounding moves the log by ≤ 2⁻²⁴).
-                    Unsafe.Add(ref logSumExp, firstRow + row) = (float)((rowMax - Math.Log2(Unsafe.Add(ref rowScale, row))) * 0.6931471805599453);
+                    double log2Sum = -Math.Log2(Unsafe.Add(ref rowScale, row));
+                    Unsafe.Add(ref logSumExp, firstRow + row) = (float)((Unsafe.Add(ref rowMaximum, row) + log2Sum) * 0.6931471805599453);
                 }
             }
             Output_Vector128(ref scores, ref vHead, ref rowScale, ref Unsafe.Add(ref outputHead, firstRow * 20), fullTiles, hasTail, firstRow);
@@ -418,17 +430,23 @@ namespace FixedShapeAttention.Generated
             bool hasTail = firstTile + tileCount > 3;
             Span<float> rowScales = stackalloc float[13];
             ref float rowScale = ref MemoryMarshal.GetReference(rowScales);
+            Span<float> rowMaxima = stackalloc float[13];
+            ref float rowMaximum = ref MemoryMarshal.GetReference(rowMaxima);
             int firstRow = firstTile * 4;
             int rows = fullTiles * 4 + (hasTail ? 1 : 0);
             Scores_Vector128(ref Unsafe.Add(ref qHead, firstRow * 20), ref keysT, ref scores, fullTiles, hasTail, firstRow);
             for (int row = 0; row < rows; row++)
             {
                 Unsafe.Add(ref rowScale, row) = Softmax_Vector128(
-                    ref Unsafe.Add(ref scores, row * 16), Math.Min(firstRow + row + 1, keyCount), firstRow + row + 1, out float rowMax);
-                if (keepLogSumExp)
+                    ref Unsafe.Add(ref scores, row * 16), Math.Min(firstRow + row + 1, keyCount), firstRow + row + 1, out Unsafe.Add(ref rowMaximum, row));
+            }
+            if (keepLogSumExp)
+            {
+                // ln Σ e^(S/√d) = (max + log₂ Σ 2^(s − max))·ln 2 in base-2 scores, from the row's 1/Σ (its rounding moves the log by ≤ 2⁻²⁴).
+                for (int row = 0; row < rows; row++)
                 {
-                    // ln Σ e^(S/√d) = (max + log₂ Σ 2^(s − max))·ln 2 in base-2 scores, from the row's 1/Σ (its rounding moves the log by ≤ 2⁻²⁴).
-                    Unsafe.Add(ref logSumExp, firstRow + row) = (float)((rowMax - Math.Log2(Unsafe.Add(ref rowScale, row))) * 0.6931471805599453);
+                    double log2Sum = -Math.Log2(Unsafe.Add(ref rowScale, row));
+                    Unsafe.Add(ref logSumExp, firstRow + row) = (float)((Unsafe.Add(ref rowMaximum, row) + log2Sum) * 0.6931471805599453);
                 }
             }
             Output_Vector128(ref scores, ref vHead, ref rowScale, ref Unsafe.Add(ref outputHead, firstRow * 20), fullTiles, hasTail, firstRow);
@@ -443,17 +461,23 @@ namespace FixedShapeAttention.Generated
             bool hasTail = firstTile + tileCount > 3;
             Span<float> rowScales = stackalloc float[13];
             ref float rowScale = ref MemoryMarshal.GetReference(rowScales);
+            Span<float> rowMaxima = stackalloc float[13];
+            ref float rowMaximum = ref MemoryMarshal.GetReference(rowMaxima);
             int firstRow = firstTile * 4;
             int rows = fullTiles * 4 + (hasTail ? 1 : 0);
             Scores_Scalar(ref Unsafe.Add(ref qHead, firstRow * 20), ref keysT, ref scores, fullTiles, hasTail, firstRow);
             for (int row = 0; row < rows; row++)
             {
                 Unsafe.Add(ref rowScale, row) = Softmax_Scalar(
-                    ref Unsafe.Add(ref scores, row * 16), Math.Min(firstRow + row + 1, keyCount), firstRow + row + 1, out float rowMax);
-                if (keepLogSumExp)
+                    ref Unsafe.Add(ref scores, row * 16), Math.Min(firstRow + row + 1, keyCount), firstRow + row + 1, out Unsafe.Add(ref rowMaximum, row));
+            }
+            if (keepLogSumExp)
+            {
+                // ln Σ e^(S/√d) = (max + log₂ Σ 2^(s − max))·ln 2 in base-2 scores, from the row's 1/Σ (its rounding moves the log by ≤ 2⁻²⁴).
+                for (int row = 0; row < rows; row++)
                 {
-                    // ln Σ e^(S/√d) = (max + log₂ Σ 2^(s − max))·ln 2 in base-2 scores, from the row's 1/Σ (its rounding moves the log by ≤ 2⁻²⁴).
-                    Unsafe.Add(ref logSumExp, firstRow + row) = (float)((rowMax - Math.Log2(Unsafe.Add(ref rowScale, row))) * 0.6931471805599453);
+                    double log2Sum = -Math.Log2(Unsafe.Add(ref rowScale, row));
+                    Unsafe.Add(ref logSumExp, firstRow + row) = (float)((Unsafe.Add(ref rowMaximum, row) + log2Sum) * 0.6931471805599453);
                 }
             }
             Output_Scalar(ref scores, ref vHead, ref rowScale, ref Unsafe.Add(ref outputHead, firstRow * 20), fullTiles, hasTail, firstRow);
@@ -964,9 +988,18 @@ namespace FixedShapeAttention.Generated
             // P·V reads this row's weights up to reach (its own position). Keys from visible on (after the query, or padding)
             // get -inf up to the next whole vector past reach: weight exactly 0.
             int end = (reach + 15) / 16 * 16;
-            for (int j = visible; j < end; j++)
+            int masked = visible / 16 * 16;
+            if (masked < end)
             {
-                Unsafe.Add(ref row, j) = float.NegativeInfinity;
+                Vector512<int> columns = Vector512<int>.Indices + Vector512.Create(masked);
+                Vector512<float> kept = Vector512.LessThan(columns, Vector512.Create(visible)).AsSingle();
+                Vector512<float> minusInfinity = Vector512.Create(float.NegativeInfinity);
+                Vector512<float> last = Vector512.ConditionalSelect(kept, Vector512.LoadUnsafe(ref row, (nuint)(masked)), minusInfinity);
+                Vector512.StoreUnsafe(last, ref row, (nuint)(masked));
+                for (int j = masked + 16; j < end; j += 16)
+                {
+                    Vector512.StoreUnsafe(minusInfinity, ref row, (nuint)(j));
+                }
             }
             Vector512<float> maxVector = Vector512.Create(float.NegativeInfinity);
             for (int j = 0; j < end; j += 16)
@@ -1016,9 +1049,18 @@ namespace FixedShapeAttention.Generated
             // P·V reads this row's weights up to reach (its own position). Keys from visible on (after the query, or padding)
             // get -inf up to the next whole vector past reach: weight exactly 0.
             int end = (reach + 7) / 8 * 8;
-            for (int j = visible; j < end; j++)
+            int masked = visible / 8 * 8;
+            if (masked < end)
             {
-                Unsafe.Add(ref row, j) = float.NegativeInfinity;
+                Vector256<int> columns = Vector256<int>.Indices + Vector256.Create(masked);
+                Vector256<float> kept = Vector256.LessThan(columns, Vector256.Create(visible)).AsSingle();
+                Vector256<float> minusInfinity = Vector256.Create(float.NegativeInfinity);
+                Vector256<float> last = Vector256.ConditionalSelect(kept, Vector256.LoadUnsafe(ref row, (nuint)(masked)), minusInfinity);
+                Vector256.StoreUnsafe(last, ref row, (nuint)(masked));
+                for (int j = masked + 8; j < end; j += 8)
+                {
+                    Vector256.StoreUnsafe(minusInfinity, ref row, (nuint)(j));
+                }
             }
             Vector256<float> maxVector = Vector256.Create(float.NegativeInfinity);
             for (int j = 0; j < end; j += 8)
@@ -1068,9 +1110,18 @@ namespace FixedShapeAttention.Generated
             // P·V reads this row's weights up to reach (its own position). Keys from visible on (after the query, or padding)
             // get -inf up to the next whole vector past reach: weight exactly 0.
             int end = (reach + 3) / 4 * 4;
-            for (int j = visible; j < end; j++)
+            int masked = visible / 4 * 4;
+            if (masked < end)
             {
-                Unsafe.Add(ref row, j) = float.NegativeInfinity;
+                Vector128<int> columns = Vector128<int>.Indices + Vector128.Create(masked);
+                Vector128<float> kept = Vector128.LessThan(columns, Vector128.Create(visible)).AsSingle();
+                Vector128<float> minusInfinity = Vector128.Create(float.NegativeInfinity);
+                Vector128<float> last = Vector128.ConditionalSelect(kept, Vector128.LoadUnsafe(ref row, (nuint)(masked)), minusInfinity);
+                Vector128.StoreUnsafe(last, ref row, (nuint)(masked));
+                for (int j = masked + 4; j < end; j += 4)
+                {
+                    Vector128.StoreUnsafe(minusInfinity, ref row, (nuint)(j));
+                }
             }
             Vector128<float> maxVector = Vector128.Create(float.NegativeInfinity);
             for (int j = 0; j < end; j += 4)
