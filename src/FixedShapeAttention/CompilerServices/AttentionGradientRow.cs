@@ -3,6 +3,7 @@ using System.ComponentModel;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using FixedShapeAttention.Kernels;
 
 namespace FixedShapeAttention.CompilerServices;
@@ -175,7 +176,19 @@ public static unsafe class AttentionGradientRow
     {
         int e = 0;
         double delta = 0;
-        if (Vector256.IsHardwareAccelerated && length >= Vector256<float>.Count)
+        if (Avx512F.IsSupported && length >= Vector256<float>.Count)
+        {
+            // Lanes 0–3 of the sum are the lower partial sums below and lanes 4–7 the upper ones, so the same bits, with
+            // one conversion of eight floats where the widening took two.
+            Vector512<double> sums = Vector512<double>.Zero;
+            for (; e <= length - Vector256<float>.Count; e += Vector256<float>.Count)
+            {
+                sums += Avx512F.ConvertToVector512Double(Vector256.Load(o + e)) * Avx512F.ConvertToVector512Double(Vector256.Load(dO + e));
+            }
+
+            delta = Vector256.Sum(sums.GetLower() + sums.GetUpper());
+        }
+        else if (Vector256.IsHardwareAccelerated && length >= Vector256<float>.Count)
         {
             Vector256<double> lower = Vector256<double>.Zero, upper = Vector256<double>.Zero;
             for (; e <= length - Vector256<float>.Count; e += Vector256<float>.Count)
