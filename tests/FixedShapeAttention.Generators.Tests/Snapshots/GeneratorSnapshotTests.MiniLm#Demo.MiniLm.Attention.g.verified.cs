@@ -629,9 +629,18 @@ namespace FixedShapeAttention.Generated
         internal static float Softmax_Vector512(ref float row, int visible, out float rowMax)
         {
             // Masked keys and the columns that pad the row to 128 (whole vectors) get -inf: weight exactly 0.
-            for (int j = visible; j < 128; j++)
+            int masked = visible / 16 * 16;
+            if (masked < 128)
             {
-                Unsafe.Add(ref row, j) = float.NegativeInfinity;
+                Vector512<int> columns = Vector512<int>.Indices + Vector512.Create(masked);
+                Vector512<float> kept = Vector512.LessThan(columns, Vector512.Create(visible)).AsSingle();
+                Vector512<float> minusInfinity = Vector512.Create(float.NegativeInfinity);
+                Vector512<float> last = Vector512.ConditionalSelect(kept, Vector512.LoadUnsafe(ref row, (nuint)(masked)), minusInfinity);
+                Vector512.StoreUnsafe(last, ref row, (nuint)(masked));
+                for (int j = masked + 16; j < 128; j += 16)
+                {
+                    Vector512.StoreUnsafe(minusInfinity, ref row, (nuint)(j));
+                }
             }
             Vector512<float> maxVector = Vector512.Create(float.NegativeInfinity);
             for (int j = 0; j < 128; j += 16)
@@ -675,9 +684,18 @@ namespace FixedShapeAttention.Generated
         internal static float Softmax_Vector256(ref float row, int visible, out float rowMax)
         {
             // Masked keys and the columns that pad the row to 128 (whole vectors) get -inf: weight exactly 0.
-            for (int j = visible; j < 128; j++)
+            int masked = visible / 8 * 8;
+            if (masked < 128)
             {
-                Unsafe.Add(ref row, j) = float.NegativeInfinity;
+                Vector256<int> columns = Vector256<int>.Indices + Vector256.Create(masked);
+                Vector256<float> kept = Vector256.LessThan(columns, Vector256.Create(visible)).AsSingle();
+                Vector256<float> minusInfinity = Vector256.Create(float.NegativeInfinity);
+                Vector256<float> last = Vector256.ConditionalSelect(kept, Vector256.LoadUnsafe(ref row, (nuint)(masked)), minusInfinity);
+                Vector256.StoreUnsafe(last, ref row, (nuint)(masked));
+                for (int j = masked + 8; j < 128; j += 8)
+                {
+                    Vector256.StoreUnsafe(minusInfinity, ref row, (nuint)(j));
+                }
             }
             Vector256<float> maxVector = Vector256.Create(float.NegativeInfinity);
             for (int j = 0; j < 128; j += 8)
@@ -725,9 +743,18 @@ namespace FixedShapeAttention.Generated
         internal static float Softmax_Vector128(ref float row, int visible, out float rowMax)
         {
             // Masked keys and the columns that pad the row to 128 (whole vectors) get -inf: weight exactly 0.
-            for (int j = visible; j < 128; j++)
+            int masked = visible / 4 * 4;
+            if (masked < 128)
             {
-                Unsafe.Add(ref row, j) = float.NegativeInfinity;
+                Vector128<int> columns = Vector128<int>.Indices + Vector128.Create(masked);
+                Vector128<float> kept = Vector128.LessThan(columns, Vector128.Create(visible)).AsSingle();
+                Vector128<float> minusInfinity = Vector128.Create(float.NegativeInfinity);
+                Vector128<float> last = Vector128.ConditionalSelect(kept, Vector128.LoadUnsafe(ref row, (nuint)(masked)), minusInfinity);
+                Vector128.StoreUnsafe(last, ref row, (nuint)(masked));
+                for (int j = masked + 4; j < 128; j += 4)
+                {
+                    Vector128.StoreUnsafe(minusInfinity, ref row, (nuint)(j));
+                }
             }
             Vector128<float> maxVector = Vector128.Create(float.NegativeInfinity);
             for (int j = 0; j < 128; j += 4)

@@ -439,9 +439,18 @@ namespace FixedShapeAttention.Generated
         internal static float Softmax_Vector128(ref float row, int visible, out float rowMax)
         {
             // Masked keys and the columns that pad the row to 4 (whole vectors) get -inf: weight exactly 0.
-            for (int j = visible; j < 4; j++)
+            int masked = visible / 4 * 4;
+            if (masked < 4)
             {
-                Unsafe.Add(ref row, j) = float.NegativeInfinity;
+                Vector128<int> columns = Vector128<int>.Indices + Vector128.Create(masked);
+                Vector128<float> kept = Vector128.LessThan(columns, Vector128.Create(visible)).AsSingle();
+                Vector128<float> minusInfinity = Vector128.Create(float.NegativeInfinity);
+                Vector128<float> last = Vector128.ConditionalSelect(kept, Vector128.LoadUnsafe(ref row, (nuint)(masked)), minusInfinity);
+                Vector128.StoreUnsafe(last, ref row, (nuint)(masked));
+                for (int j = masked + 4; j < 4; j += 4)
+                {
+                    Vector128.StoreUnsafe(minusInfinity, ref row, (nuint)(j));
+                }
             }
             Vector128<float> maxVector = Vector128.Create(float.NegativeInfinity);
             maxVector = Vector128.MaxNative(maxVector, Vector128.LoadUnsafe(ref row));
