@@ -74,9 +74,11 @@ public static unsafe class AttentionGradientRow
         float* scaledDeltas = stackalloc float[DeltaBlock];
         fixed (float* s = scores, g = gradients, lse = logSumExp, o = output, dO = outputGradient)
         {
-            for (int block = firstRow; block < rowEnd; block += DeltaBlock)
+            // rowEnd fits an int (logSumExp holds that many floats); the block's end is taken in long so that a block
+            // near int.MaxValue cannot wrap around.
+            for (int block = firstRow, blockEnd; block < rowEnd; block = blockEnd)
             {
-                int blockEnd = (int)Math.Min(block + DeltaBlock, rowEnd);
+                blockEnd = (int)Math.Min((long)block + DeltaBlock, rowEnd);
                 for (int row = block; row < blockEnd; row++)
                 {
                     nint at = (nint)row * outputStride;
