@@ -412,15 +412,18 @@ internal sealed class ReferenceGpt
                 return 0.5 * Reference.Erfc(-x / Math.Sqrt(2)) + x * Math.Exp(-x * x / 2) / Math.Sqrt(2 * Math.PI);
             case Activation.GeluTanh:
             {
+                // ½(1 + tanh u) = σ(2u) and ½(1 − tanh² u) = 2σ(2u)σ(−2u), each logistic taken directly: 1 + tanh u
+                // and 1 − tanh² u cancel in double too once u is below about −17 (x below about −7).
                 const double C = 0.044715;
-                double k = Math.Sqrt(2 / Math.PI), u = k * (x + C * x * x * x), t = Math.Tanh(u);
-                return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * k * (1 + 3 * C * x * x);
+                double k = Math.Sqrt(2 / Math.PI), u = k * (x + C * x * x * x);
+                double up = 1 / (1 + Math.Exp(-2 * u)), down = 1 / (1 + Math.Exp(2 * u));
+                return up + 2 * x * up * down * k * (1 + 3 * C * x * x);
             }
 
             case Activation.Silu:
             {
-                double s = 1 / (1 + Math.Exp(-x));
-                return s * (1 + x * (1 - s));
+                double s = 1 / (1 + Math.Exp(-x)), complement = 1 / (1 + Math.Exp(x));
+                return s * (1 + x * complement);
             }
 
             default:
