@@ -16,7 +16,8 @@ namespace FixedShapeAttention.Training;
 /// Stability: each row subtracts its maximum before the exponential (so e^x ≤ 1 and nothing overflows), and the
 /// exponentials are summed in double, so a vocabulary of any size loses no accuracy in the sum; log Σ and the loss
 /// are formed in double. The gradient is e^(z − max) · (1 / (Σ·n)) rounded to float: within 2 ulp of the exact value
-/// given the float exponential's 1 ulp.
+/// given the float exponential's 1 ulp. The target's, (p − 1)/n, is −(Σ − e^(z_target − max))/(Σ·n) in double: the
+/// others' share, so it keeps its digits when the target takes almost all of the probability.
 /// </remarks>
 public static class SoftmaxCrossEntropy
 {
@@ -123,8 +124,11 @@ public static class SoftmaxCrossEntropy
             // dz may be z itself: ExpAndSum reads each element before it writes it.
             double sum = ExpAndSum(z, max, dz);
             lossSum += max + Math.Log(sum) - targetLogit;
+            // The target's p − 1 is −(the others' share), taken from the double sum without the target's term:
+            // p·(1/n) − 1/n in float cancels as p → 1 and kept no digit of a gradient below 2⁻²⁴/n.
+            double others = sum - dz[target];
             Scale(dz, (float)(inverseCount / sum));
-            dz[target] -= (float)inverseCount;
+            dz[target] = (float)(-(others / sum) * inverseCount);
         }
 
         return lossSum;

@@ -109,6 +109,22 @@ public sealed class SoftmaxCrossEntropyTests
     }
 
     [Fact]
+    public void A_confident_target_keeps_the_digits_of_its_small_gradient()
+    {
+        // p = 1/(1 + 7e⁻²⁰): the target's gradient (p − 1)/2 ≈ −7.2e-9 is below float's resolution of p itself.
+        float[] logits = [20f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 17f];
+        int[] targets = [0, 7];
+        var gradient = new float[logits.Length];
+
+        SoftmaxCrossEntropy.Compute(logits, targets, 8, gradient);
+
+        var (_, referenceGradient) = Reference(logits, targets, 8);
+        Assert.Equal(-3.5 * Math.Exp(-20) / (1 + 7 * Math.Exp(-20)), referenceGradient[0], 1e-7 * 3.5 * Math.Exp(-20));
+        foreach (int i in new[] { 0, 15 })
+            Assert.Equal(referenceGradient[i], gradient[i], 1e-6 * Math.Abs(referenceGradient[i]));
+    }
+
+    [Fact]
     public void Ignored_rows_add_no_loss_and_get_a_zero_gradient()
     {
         float[] logits = TestData.Uniform(3 * 5, 8);
