@@ -165,13 +165,17 @@ public sealed class AdamW
         {
             UpdateChunk part = optimizer._chunks[chunk];
             TrainableTensor parameter = optimizer._parameters[part.Parameter];
-            float decay = parameter.DecaysWeights ? 1f - learningRate * optimizer.Options.WeightDecay : 1f;
+            // The decay's amount lr·λ, not the factor 1 − lr·λ: floats near 1 are 6e-8 apart, so the factor quantised the
+            // amount (lr·λ = 1e-6 came out 3 % off, and below 3e-8 there was no decay at all); p − (lr·λ·p + update)
+            // takes it at full precision, with one rounding of p fewer.
+            float decay = parameter.DecaysWeights ? (float)((double)learningRate * optimizer.Options.WeightDecay) : 0f;
             Update(parameter.Value.AsSpan(part.Start, part.Count), parameter.Gradient.AsSpan(part.Start, part.Count),
                 optimizer._firstMoments[part.Parameter].AsSpan(part.Start, part.Count), optimizer._secondMoments[part.Parameter].AsSpan(part.Start, part.Count),
                 decay, constants);
         }
     }
 
+    /// <param name="decay">lr·λ for a parameter that decays, else 0.</param>
     private static void Update(Span<float> value, ReadOnlySpan<float> gradient, Span<float> m, Span<float> v, float decay, in UpdateConstants c)
     {
         int length = value.Length;
@@ -199,8 +203,8 @@ public sealed class AdamW
                 mi = Vector256.FusedMultiplyAdd(beta1Complement, gi - mi, mi);
                 vi = Vector256.FusedMultiplyAdd(beta2Complement * gi, gi, beta2 * vi);
                 var denominator = Vector256.FusedMultiplyAdd(Vector256.Sqrt(vi), inverseRoot, epsilon);
-                var pi = Vector256.LoadUnsafe(ref p, (nuint)i) * decayVector;
-                (pi - stepSize * mi / denominator).StoreUnsafe(ref p, (nuint)i);
+                var pi = Vector256.LoadUnsafe(ref p, (nuint)i);
+                (pi - Vector256.FusedMultiplyAdd(decayVector, pi, stepSize * mi / denominator)).StoreUnsafe(ref p, (nuint)i);
                 mi.StoreUnsafe(ref m0, (nuint)i);
                 vi.StoreUnsafe(ref v0, (nuint)i);
             }
@@ -212,7 +216,7 @@ public sealed class AdamW
             float mi = MathF.FusedMultiplyAdd(c.Beta1Complement, gi - Unsafe.Add(ref m0, i), Unsafe.Add(ref m0, i));
             float vi = MathF.FusedMultiplyAdd(c.Beta2Complement * gi, gi, c.Beta2 * Unsafe.Add(ref v0, i));
             float denominator = MathF.FusedMultiplyAdd(MathF.Sqrt(vi), c.InverseCorrection2Root, c.Epsilon);
-            Unsafe.Add(ref p, i) = Unsafe.Add(ref p, i) * decay - c.StepSize * mi / denominator;
+            Unsafe.Add(ref p, i) -= MathF.FusedMultiplyAdd(decay, Unsafe.Add(ref p, i), c.StepSize * mi / denominator);
             Unsafe.Add(ref m0, i) = mi;
             Unsafe.Add(ref v0, i) = vi;
         }
