@@ -123,10 +123,25 @@ public static class SoftmaxCrossEntropy
             float max = Max(z);
             // dz may be z itself: ExpAndSum reads each element before it writes it.
             double sum = ExpAndSum(z, max, dz);
-            lossSum += max + Math.Log(sum) - targetLogit;
             // The target's p − 1 is −(the others' share), taken from the double sum without the target's term:
-            // p·(1/n) − 1/n in float cancels as p → 1 and kept no digit of a gradient below 2⁻²⁴/n.
+            // p·(1/n) − 1/n in float cancels as p → 1 and kept no digit of a gradient below 2⁻²⁴/n. Where the others are
+            // below the sum's own rounding (the target ahead by some 30 logits), they are added again from zero, and
+            // log Σ = log e_target + log(1 + r), r = others / e_target < 2⁻³⁰, is taken as r − r²/2 (Σ itself is e_target).
             double others = sum - dz[target];
+            double logSum;
+            if (others < sum * OthersResummedBelow)
+            {
+                others = SumExcept(dz, target);
+                double r = others / dz[target];
+                logSum = Math.Log(dz[target]) + (r - r * r / 2);
+            }
+            else
+            {
+                logSum = Math.Log(sum);
+            }
+
+            // max − targetLogit is exact in double; added last, a loss near 0 keeps its digits.
+            lossSum += (max - (double)targetLogit) + logSum;
             Scale(dz, (float)(inverseCount / sum));
             dz[target] = (float)(-(others / sum) * inverseCount);
         }
@@ -195,6 +210,22 @@ public static class SoftmaxCrossEntropy
             float e = ExpOperator.Invoke(Unsafe.Add(ref source, i) - max);
             Unsafe.Add(ref destination, i) = e;
             sum += e;
+        }
+
+        return sum;
+    }
+
+    /// <summary>Where Σ − e_target loses too many digits to Σ's rounding (2⁻⁵³ per add, a few hundred adds): 2⁻³⁰.</summary>
+    private const double OthersResummedBelow = 1.0 / (1L << 30);
+
+    /// <summary>Σ of the row's exponentials but one, in double, in order.</summary>
+    private static double SumExcept(ReadOnlySpan<float> exp, int skipped)
+    {
+        double sum = 0;
+        for (int j = 0; j < exp.Length; j++)
+        {
+            if (j != skipped)
+                sum += exp[j];
         }
 
         return sum;

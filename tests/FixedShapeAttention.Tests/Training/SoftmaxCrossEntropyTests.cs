@@ -125,6 +125,20 @@ public sealed class SoftmaxCrossEntropyTests
     }
 
     [Fact]
+    public void A_target_ahead_by_forty_logits_keeps_its_gradient_and_loss()
+    {
+        // Σ = 1 + 7e⁻⁴⁰ is 1 in double, so Σ − 1 has nothing left: the others must be added up apart.
+        float[] logits = [40f, 0f, 0f, 0f, 0f, 0f, 0f, 0f];
+        var gradient = new float[logits.Length];
+
+        double loss = SoftmaxCrossEntropy.Compute(logits, [0], 8, gradient);
+
+        double others = 7 * Math.Exp(-40);
+        Assert.Equal(-others / (1 + others), gradient[0], 1e-6 * others);
+        Assert.Equal(others, loss, 1e-6 * others);
+    }
+
+    [Fact]
     public void Ignored_rows_add_no_loss_and_get_a_zero_gradient()
     {
         float[] logits = TestData.Uniform(3 * 5, 8);
