@@ -166,8 +166,8 @@ public sealed class AdamW
             UpdateChunk part = optimizer._chunks[chunk];
             TrainableTensor parameter = optimizer._parameters[part.Parameter];
             // The decay's amount lr·λ, not the factor 1 − lr·λ: floats near 1 are 6e-8 apart, so the factor quantised the
-            // amount (lr·λ = 1e-6 came out 3 % off, and below 3e-8 there was no decay at all); p − (lr·λ·p + update)
-            // takes it at full precision, with one rounding of p fewer.
+            // amount (lr·λ = 1e-6 came out 1.3 % too large, and below 3e-8 there was no decay at all);
+            // p − (lr·λ·p + update) takes it at full precision, with one rounding of p fewer.
             float decay = parameter.DecaysWeights ? (float)((double)learningRate * optimizer.Options.WeightDecay) : 0f;
             Update(parameter.Value.AsSpan(part.Start, part.Count), parameter.Gradient.AsSpan(part.Start, part.Count),
                 optimizer._firstMoments[part.Parameter].AsSpan(part.Start, part.Count), optimizer._secondMoments[part.Parameter].AsSpan(part.Start, part.Count),
