@@ -404,12 +404,19 @@ internal sealed class ReferenceGpt
 
     public static double ActivationDerivative(Activation activation, double x)
     {
+        var (first, second) = ActivationDerivativeTerms(activation, x);
+        return first + second;
+    }
+
+    /// <summary>The derivative's two terms, the cdf-like one and x times the density-like one, whose sum it is.</summary>
+    public static (double First, double Second) ActivationDerivativeTerms(Activation activation, double x)
+    {
         switch (activation)
         {
             case Activation.Relu:
-                return x > 0 ? 1 : 0;
+                return (x > 0 ? 1 : 0, 0);
             case Activation.Gelu:
-                return 0.5 * Reference.Erfc(-x / Math.Sqrt(2)) + x * Math.Exp(-x * x / 2) / Math.Sqrt(2 * Math.PI);
+                return (0.5 * Reference.Erfc(-x / Math.Sqrt(2)), x * Math.Exp(-x * x / 2) / Math.Sqrt(2 * Math.PI));
             case Activation.GeluTanh:
             {
                 // ½(1 + tanh u) = σ(2u) and ½(1 − tanh² u) = 2σ(2u)σ(−2u), each logistic taken directly: 1 + tanh u
@@ -417,13 +424,13 @@ internal sealed class ReferenceGpt
                 const double C = 0.044715;
                 double k = Math.Sqrt(2 / Math.PI), u = k * (x + C * x * x * x);
                 double up = 1 / (1 + Math.Exp(-2 * u)), down = 1 / (1 + Math.Exp(2 * u));
-                return up + 2 * x * up * down * k * (1 + 3 * C * x * x);
+                return (up, 2 * x * up * down * k * (1 + 3 * C * x * x));
             }
 
             case Activation.Silu:
             {
                 double s = 1 / (1 + Math.Exp(-x)), complement = 1 / (1 + Math.Exp(x));
-                return s * (1 + x * complement);
+                return (s, s * x * complement);
             }
 
             default:
