@@ -6,11 +6,11 @@
 // panels are copied in the order the register tile reads them (k-major, RN·lanes floats per k, zero-padded past n):
 // on one thread a stored B all at once before the chunks run, row by row; else each chunk its own into thread-local
 // scratch. So the microkernel streams contiguous memory whatever the transposition. op(A) is broadcast from its rows
-// (A) or its columns (Aᵀ) through two strides, with no copy except for an Aᵀ whose rows are a page or more apart,
-// which on one thread is first copied into blocks of a tile's rows (see Run). On one thread a panel is one chunk; more
-// threads split its rows, each chunk packing its panel (either layout).
-// The microkernel is tinyBLAS's RM×RN tile of named accumulators: 4×4 vectors, or 8×2 for two-vector panels on
-// Vector512 (16 accumulators either way, enough to hide the FMA latency on both pipes).
+// (A) or its columns (Aᵀ) through two strides, with no copy; an Aᵀ product is swept in k blocks whose panel rows stay
+// in L1 (TransposedAPanelFloats). On one thread a panel is one chunk; more threads split its rows, each chunk packing
+// its panel (either layout).
+// The microkernel is tinyBLAS's RM×RN tile of named accumulators: 4×4 vectors, 6×4 on Vector512 (whose 32 registers
+// hold 24 accumulators: fewer panel loads per multiply-add), or 8×2 for two-vector panels on Vector512.
 //
 // Chains: MultiplyAccumulateChained starts each output's FMA chain from the value C holds instead of adding a rounded
 // product to it, so a weight gradient summed over micro-batches (consecutive k ranges) is the bits of one call.
@@ -34,28 +34,39 @@ internal static unsafe class PanelGemm
     private const int TileRows = ChunkSizing.RowTile;
 
     /// <summary>
+    /// Rows of the wide register tile for four-vector panels on Vector512: 6×4 vectors, 24 accumulators of AVX-512's 32
+    /// registers, with 4 for B and 1 for a broadcast. Per k it reads 4 vectors of B for 24 multiply-adds where the 4×4 tile
+    /// reads them for 16, and the panel streams from L2, whose bandwidth bounds the products on a core with two 512-bit
+    /// FMA pipes (Zen 5, 2026-12-01, `-- training-gemms`, one thread): the forward products went from 90–91 to 91–93 %
+    /// of the peak and ffn.w1's dW from 68 to 77–80 %. Vector256 keeps 4×4: AVX2 has 16 registers.
+    /// </summary>
+    private const int WideTileRows = 6;
+
+    /// <summary>
     /// The most floats of packed panel a chunk sweeps at once (512 KiB, half of a Zen 4/5 core's L2). Deeper products
     /// are swept in k blocks of this size (BLIS's KC), every row tile per block. Measured on this model's products
-    /// (k ≤ 1024, panels ≤ 256 KiB): blocks sized for L1 (32 KiB) were no faster than a panel in L2, and slower on the
-    /// strided Xᵀ of weight gradients, so only panels that would spill L2 are blocked.
+    /// (k ≤ 1024, panels ≤ 256 KiB): blocks sized for L1 (32 KiB) were no faster than a panel in L2 for the products
+    /// whose A is read by rows, so only their panels that would spill L2 are blocked.
     /// </summary>
     private const int L2PanelFloats = 1 << 17;
 
-    /// <summary>The least row stride of a stored A (floats, a 4 KiB page) for which Aᵀ is copied into row blocks first.
-    /// Measured on the training benchmark's weight gradients, one thread, caches flushed before each call (2026-11-30):
-    /// ffn.w2's dW (stride 1024) took 5.5 ms with the copy against 6.4 ms without; the projections' and ffn.w1's (stride
-    /// 256, 1 KiB, which the prefetchers follow within a page) were no faster with it.</summary>
-    private const int PackedTransposeStride = 1024;
+    /// <summary>
+    /// The k block (in floats of panel: 32 KiB, 128 k of a four-vector panel) of a product whose A is read transposed: a
+    /// weight gradient's Xᵀ, where each k of a tile reads a new line of X, a row apart. Over a whole panel those lines
+    /// and the panel (256 KiB at k = 1024) spill L2 together; in 128-k blocks the panel's block stays in L1 and the
+    /// block's rows of X in L2. Measured with the 6×4 tile (Zen 5, 2026-12-01, `-- training-gemms`, one thread): the
+    /// projections' dW went from 62–64 to 82–86 % of the peak, ffn.w1's from 77–80 to 84–85 %, and ffn.w2's (X rows
+    /// 4 KiB apart, which were copied into blocks of a tile's rows before; the copy is gone) from 66–72 to 88 %. Blocks
+    /// of 64 k gave 77–84 %, of 256 k 74–80 %.
+    /// </summary>
+    private const int TransposedAPanelFloats = 1 << 13;
 
-    /// <summary>The most floats a call copies up front (16 MiB each, kept per thread: one buffer for Aᵀ, one for B), of Aᵀ
-    /// into row blocks or of B into its panels; a larger operand is read where it is (Aᵀ) or packed panel by panel (B).</summary>
+    /// <summary>The most floats a call packs up front (16 MiB, kept per thread) of a stored B into its panels; a larger
+    /// B is packed panel by panel.</summary>
     private const int PackedCopyLimit = 1 << 22;
 
     [ThreadStatic]
     private static float[]? t_panel;
-
-    [ThreadStatic]
-    private static float[]? t_transposed;
 
     [ThreadStatic]
     private static float[]? t_panels;
@@ -173,22 +184,6 @@ internal static unsafe class PanelGemm
             tilesPerGroup++;
         rowGroups = (rowTiles + tilesPerGroup - 1) / tilesPerGroup;
 
-        // Aᵀ (a weight gradient's Xᵀ) stored with rows a page or more apart is copied once per call into blocks of a
-        // tile's rows, k-major, so every panel's tiles read their broadcasts from consecutive memory instead of one new
-        // line of X per k: at that stride all of a tile's lines for a run of k fall in one L1 set, and the prefetchers
-        // do not follow it across pages. The copy is one pass over X; the tiles then read it once per panel. Like the packing of B
-        // below, only on one thread: with more, a serial copy by the calling thread costs more than it saves.
-        int blockRows = 0;
-        long packedFloats = (long)(m + 2 * TileRows - 1) / (2 * TileRows) * 2 * TileRows * k;
-        if (threads == 1 && transposeA && lda >= PackedTransposeStride && k > 1 && m >= TileRows && packedFloats <= PackedCopyLimit)
-        {
-            blockRows = slots == 2 && TOps.Count == 16 ? 2 * TileRows : TileRows;
-            float* packed = PinnedScratch.Get(ref t_transposed, (int)packedFloats);
-            fixed (float* stored = a)
-                PackTransposedA(stored, lda, m, k, blockRows, packed);
-            a = new ReadOnlySpan<float>(packed, (int)packedFloats);
-        }
-
         // On one thread a stored B (not transposed) is packed into all its panels up front, row by row: one sequential
         // read of B, where packing each chunk's panel reads a strip of every row (a quarter to a sixteenth of each row's
         // lines, a row apart). Measured with caches flushed before each call (the training benchmark's weight gradients,
@@ -215,58 +210,8 @@ internal static unsafe class PanelGemm
             ColumnSums.AddTo(b.Slice(first * ldb, (count - 1) * ldb + n), ldb, count, columnSums);
         }
 
-        var kernel = new Kernel<TVec, TOps>(lda, transposeA, ldb, transposeB, ldc, m, n, k, accumulate, slots, rowGroups, tilesPerGroup * TileRows, blockRows, !bias.IsEmpty, chained);
+        var kernel = new Kernel<TVec, TOps>(lda, transposeA, ldb, transposeB, ldc, m, n, k, accumulate, slots, rowGroups, tilesPerGroup * TileRows, !bias.IsEmpty, chained);
         ParallelRunner.Run(kernel, panels * rowGroups, 2L * m * n * k, maxDegreeOfParallelism, a, b, bias, packedPanels, default, c);
-    }
-
-    /// <summary>op(A) = Aᵀ (A stored k×m) into blocks of <paramref name="blockRows"/> rows of op(A): element (i, kk) at
-    /// (i / blockRows)·blockRows·k + kk·blockRows + i mod blockRows. With AVX-512 and four-row blocks, four rows of A at
-    /// a time, sixteen columns (four blocks) per step: four whole-vector loads, a 4×4 transpose of their 128-bit lanes,
-    /// and four whole-line stores, one into each block.</summary>
-    private static void PackTransposedA(float* a, int lda, int m, int k, int blockRows, float* packed)
-    {
-        int kk = 0;
-        if (blockRows == 4 && Avx512F.IsSupported)
-        {
-            int wide = m & ~15;
-            nint blockStride = 4 * (nint)k;
-            for (; kk <= k - 4; kk += 4)
-            {
-                float* s0 = a + (nint)kk * lda, s1 = s0 + lda, s2 = s1 + lda, s3 = s2 + lda;
-                for (int c = 0; c < wide; c += 16)
-                {
-                    Vector512<float> r0 = Vector512.Load(s0 + c), r1 = Vector512.Load(s1 + c), r2 = Vector512.Load(s2 + c), r3 = Vector512.Load(s3 + c);
-                    Vector512<float> t0 = Avx512F.Shuffle4x128(r0, r1, 0x44), t1 = Avx512F.Shuffle4x128(r0, r1, 0xEE);
-                    Vector512<float> t2 = Avx512F.Shuffle4x128(r2, r3, 0x44), t3 = Avx512F.Shuffle4x128(r2, r3, 0xEE);
-                    float* d = packed + (nint)c * k + kk * 4;
-                    Avx512F.Shuffle4x128(t0, t2, 0x88).Store(d);
-                    Avx512F.Shuffle4x128(t0, t2, 0xDD).Store(d + blockStride);
-                    Avx512F.Shuffle4x128(t1, t3, 0x88).Store(d + 2 * blockStride);
-                    Avx512F.Shuffle4x128(t1, t3, 0xDD).Store(d + 3 * blockStride);
-                }
-
-                PackTransposedRange(a, lda, m, k, blockRows, packed, kk, kk + 4, wide);
-            }
-        }
-
-        PackTransposedRange(a, lda, m, k, blockRows, packed, kk, k, 0);
-    }
-
-    /// <summary>Rows <paramref name="kFrom"/> to <paramref name="kTo"/> of A, from column <paramref name="firstColumn"/> (a
-    /// multiple of <paramref name="blockRows"/>), block by block.</summary>
-    private static void PackTransposedRange(float* a, int lda, int m, int k, int blockRows, float* packed, int kFrom, int kTo, int firstColumn)
-    {
-        for (int first = firstColumn; first < m; first += blockRows)
-        {
-            int width = Math.Min(blockRows, m - first);
-            float* block = packed + (nint)first * k;
-            for (int kk = kFrom; kk < kTo; kk++)
-            {
-                float* source = a + (nint)kk * lda + first, target = block + (nint)kk * blockRows;
-                for (int r = 0; r < width; r++)
-                    target[r] = source[r];
-            }
-        }
     }
 
     /// <summary>Every panel of a stored B (k rows of stride ldb), panel p at p·k·panelWidth, each k-major and zero-padded
@@ -331,24 +276,17 @@ internal static unsafe class PanelGemm
         where TVec : struct
         where TOps : IVectorOps<TVec>
     {
-        private readonly int _lda, _ldb, _ldc, _m, _n, _k, _slots, _rowGroups, _rowsPerGroup, _blockRows;
+        private readonly int _lda, _ldb, _ldc, _m, _n, _k, _slots, _rowGroups, _rowsPerGroup;
         private readonly bool _transposeA, _transposeB, _accumulate, _bias, _chained;
 
-        /// <param name="blockRows">0 when op(A) is read where it is stored; else A holds op(A) in blocks of this many rows (<see cref="PackTransposedA"/>).</param>
         /// <param name="chained">Whether each output's chain starts from C (MultiplyAccumulateChained).</param>
         /// <param name="bias">Whether the third input holds a bias of n floats to add to every row of the product.</param>
-        public Kernel(int lda, bool transposeA, int ldb, bool transposeB, int ldc, int m, int n, int k, bool accumulate, int slots, int rowGroups, int rowsPerGroup, int blockRows, bool bias, bool chained)
+        public Kernel(int lda, bool transposeA, int ldb, bool transposeB, int ldc, int m, int n, int k, bool accumulate, int slots, int rowGroups, int rowsPerGroup, bool bias, bool chained)
         {
             (_bias, _chained) = (bias, chained);
             (_lda, _transposeA, _ldb, _transposeB, _ldc, _m, _n, _k) = (lda, transposeA, ldb, transposeB, ldc, m, n, k);
-            (_accumulate, _slots, _rowGroups, _rowsPerGroup, _blockRows) = (accumulate, slots, rowGroups, rowsPerGroup, blockRows);
+            (_accumulate, _slots, _rowGroups, _rowsPerGroup) = (accumulate, slots, rowGroups, rowsPerGroup);
         }
-
-        /// <summary>Where op(A)'s row <paramref name="row"/> starts; a tile's rows never cross a packed block: row groups start
-        /// at multiples of the block height, 8-row tiles (only with 8-row blocks) at multiples of 8, a 4-row tile only
-        /// where fewer than 8 rows are left, and the row tail after it.</summary>
-        private float* RowStart(float* a, int row, nint rowStride) =>
-            _blockRows == 0 ? a + row * rowStride : a + (nint)(row - row % _blockRows) * _k + row % _blockRows;
 
         public void Execute(in KernelBuffers buffers, int chunk)
         {
@@ -367,8 +305,8 @@ internal static unsafe class PanelGemm
                 PackPanel(buffers.Input1Pointer, column, width, panelWidth, packed);
             }
 
-            // op(A)[i, kk] = a[i·rowStride + kk·kStride] within a tile (from RowStart).
-            nint rowStride = _transposeA || _blockRows != 0 ? 1 : _lda, kStride = _blockRows != 0 ? _blockRows : _transposeA ? _lda : 1;
+            // op(A)[i, kk] = a[i·rowStride + kk·kStride].
+            nint rowStride = _transposeA ? 1 : _lda, kStride = _transposeA ? _lda : 1;
             float* c = buffers.OutputPointer;
             float* bias = _bias ? buffers.Input2Pointer + column : null;
             // A full-width panel's tiles read and write C directly; a partial one goes through a tile of scratch.
@@ -377,7 +315,7 @@ internal static unsafe class PanelGemm
             // resumes each output's FMA chain from the value the previous block stored in C, so the chain (and its
             // bits) is the one of an unblocked pass; a chained product resumes from C in its first block too.
             // Accumulating products are not blocked: their C holds the sum they add to, not a partial chain.
-            int blockDepth = Math.Max(1, L2PanelFloats / panelWidth);
+            int blockDepth = Math.Max(1, (_transposeA ? TransposedAPanelFloats : L2PanelFloats) / panelWidth);
             if (direct && (_chained || !_accumulate) && _k > blockDepth)
             {
                 int kBegin = 0;
@@ -388,7 +326,7 @@ internal static unsafe class PanelGemm
                     for (int row = firstRow; row < endRow;)
                     {
                         int rows = RowsAt(endRow - row);
-                        float* ak = RowStart(buffers.Input0Pointer, row, rowStride) + kBegin * kStride;
+                        float* ak = buffers.Input0Pointer + row * rowStride + kBegin * kStride;
                         Compute(ak, rowStride, kStride, bk, panelWidth, kCount, rows, c + (nint)row * _ldc + column, _ldc, false, _chained || kBegin > 0,
                             kBegin + kCount == _k ? bias : null);
                         row += rows;
@@ -411,7 +349,7 @@ internal static unsafe class PanelGemm
             for (int row = firstRow; row < endRow;)
             {
                 int rows = RowsAt(endRow - row);
-                float* a = RowStart(buffers.Input0Pointer, row, rowStride);
+                float* a = buffers.Input0Pointer + row * rowStride;
                 if (direct && row + rows < endRow)
                     PrefetchTile(c + (nint)(row + rows) * _ldc + column, RowsAt(endRow - row - rows), panelWidth);
                 float* target = direct ? c + (nint)row * _ldc + column : tile;
@@ -471,14 +409,19 @@ internal static unsafe class PanelGemm
             }
         }
 
-        /// <summary>8 rows for two-vector panels on Vector512, else 4, else the row tail one row at a time.</summary>
+        /// <summary>On Vector512 8 rows for two-vector panels and 6 for four-vector ones, else 4, else the row tail one row
+        /// at a time.</summary>
         private int RowsAt(int left) =>
-            _slots == 2 && TOps.Count == 16 && left >= 2 * TileRows ? 2 * TileRows : Math.Min(left, TileRows);
+            _slots == 2 && TOps.Count == 16 && left >= 2 * TileRows ? 2 * TileRows
+            : _slots == 4 && TOps.Count == 16 && left >= WideTileRows ? WideTileRows
+            : Math.Min(left, TileRows);
 
         /// <param name="bias">Null, or the bias of the tile's columns, added to each product as it is stored.</param>
         private void Compute(float* a, nint rowStride, nint kStride, float* packed, int panelWidth, int kCount, int rows, float* c, nint ldc, bool add, bool resume, float* bias)
         {
-            if (rows == 2 * TileRows)
+            if (rows == WideTileRows)
+                Tile6x4(a, rowStride, kStride, packed, panelWidth, kCount, c, ldc, add, resume, bias);
+            else if (rows == 2 * TileRows)
                 Tile8x2(a, rowStride, kStride, packed, panelWidth, kCount, c, ldc, add, resume, bias);
             else if (rows == TileRows && _slots == 4)
                 Tile4x4(a, rowStride, kStride, packed, panelWidth, kCount, c, ldc, add, resume, bias);
@@ -621,6 +564,45 @@ internal static unsafe class PanelGemm
             Put(c10, r1, add, bias, 0); Put(c11, r1 + w, add, bias, w); Put(c12, r1 + 2 * w, add, bias, 2 * w); Put(c13, r1 + 3 * w, add, bias, 3 * w);
             Put(c20, r2, add, bias, 0); Put(c21, r2 + w, add, bias, w); Put(c22, r2 + 2 * w, add, bias, 2 * w); Put(c23, r2 + 3 * w, add, bias, 3 * w);
             Put(c30, r3, add, bias, 0); Put(c31, r3 + w, add, bias, w); Put(c32, r3 + 2 * w, add, bias, 2 * w); Put(c33, r3 + 3 * w, add, bias, 3 * w);
+        }
+
+        /// <summary>As <see cref="Tile4x4"/> over six rows (Vector512 only: 24 accumulators, see <see cref="WideTileRows"/>).</summary>
+        private static void Tile6x4(float* a, nint rowStride, nint kStride, float* packed, int panelWidth, int kCount, float* c, nint ldc, bool add, bool resume, float* bias)
+        {
+            int w = TOps.Count;
+            float* a0 = a, a1 = a + rowStride, a2 = a1 + rowStride, a3 = a2 + rowStride, a4 = a3 + rowStride, a5 = a4 + rowStride;
+            float* r0 = c, r1 = c + ldc, r2 = r1 + ldc, r3 = r2 + ldc, r4 = r3 + ldc, r5 = r4 + ldc;
+            TVec c00 = Start(r0, resume), c01 = Start(r0 + w, resume), c02 = Start(r0 + 2 * w, resume), c03 = Start(r0 + 3 * w, resume);
+            TVec c10 = Start(r1, resume), c11 = Start(r1 + w, resume), c12 = Start(r1 + 2 * w, resume), c13 = Start(r1 + 3 * w, resume);
+            TVec c20 = Start(r2, resume), c21 = Start(r2 + w, resume), c22 = Start(r2 + 2 * w, resume), c23 = Start(r2 + 3 * w, resume);
+            TVec c30 = Start(r3, resume), c31 = Start(r3 + w, resume), c32 = Start(r3 + 2 * w, resume), c33 = Start(r3 + 3 * w, resume);
+            TVec c40 = Start(r4, resume), c41 = Start(r4 + w, resume), c42 = Start(r4 + 2 * w, resume), c43 = Start(r4 + 3 * w, resume);
+            TVec c50 = Start(r5, resume), c51 = Start(r5 + w, resume), c52 = Start(r5 + 2 * w, resume), c53 = Start(r5 + 3 * w, resume);
+            float* bk = packed;
+            nint offset = 0;
+            for (int kk = 0; kk < kCount; kk++, bk += panelWidth, offset += kStride)
+            {
+                TVec b0 = TOps.Load(bk), b1 = TOps.Load(bk + w), b2 = TOps.Load(bk + 2 * w), b3 = TOps.Load(bk + 3 * w);
+                TVec x = TOps.Broadcast(a0[offset]);
+                c00 = TOps.MultiplyAdd(x, b0, c00); c01 = TOps.MultiplyAdd(x, b1, c01); c02 = TOps.MultiplyAdd(x, b2, c02); c03 = TOps.MultiplyAdd(x, b3, c03);
+                x = TOps.Broadcast(a1[offset]);
+                c10 = TOps.MultiplyAdd(x, b0, c10); c11 = TOps.MultiplyAdd(x, b1, c11); c12 = TOps.MultiplyAdd(x, b2, c12); c13 = TOps.MultiplyAdd(x, b3, c13);
+                x = TOps.Broadcast(a2[offset]);
+                c20 = TOps.MultiplyAdd(x, b0, c20); c21 = TOps.MultiplyAdd(x, b1, c21); c22 = TOps.MultiplyAdd(x, b2, c22); c23 = TOps.MultiplyAdd(x, b3, c23);
+                x = TOps.Broadcast(a3[offset]);
+                c30 = TOps.MultiplyAdd(x, b0, c30); c31 = TOps.MultiplyAdd(x, b1, c31); c32 = TOps.MultiplyAdd(x, b2, c32); c33 = TOps.MultiplyAdd(x, b3, c33);
+                x = TOps.Broadcast(a4[offset]);
+                c40 = TOps.MultiplyAdd(x, b0, c40); c41 = TOps.MultiplyAdd(x, b1, c41); c42 = TOps.MultiplyAdd(x, b2, c42); c43 = TOps.MultiplyAdd(x, b3, c43);
+                x = TOps.Broadcast(a5[offset]);
+                c50 = TOps.MultiplyAdd(x, b0, c50); c51 = TOps.MultiplyAdd(x, b1, c51); c52 = TOps.MultiplyAdd(x, b2, c52); c53 = TOps.MultiplyAdd(x, b3, c53);
+            }
+
+            Put(c00, r0, add, bias, 0); Put(c01, r0 + w, add, bias, w); Put(c02, r0 + 2 * w, add, bias, 2 * w); Put(c03, r0 + 3 * w, add, bias, 3 * w);
+            Put(c10, r1, add, bias, 0); Put(c11, r1 + w, add, bias, w); Put(c12, r1 + 2 * w, add, bias, 2 * w); Put(c13, r1 + 3 * w, add, bias, 3 * w);
+            Put(c20, r2, add, bias, 0); Put(c21, r2 + w, add, bias, w); Put(c22, r2 + 2 * w, add, bias, 2 * w); Put(c23, r2 + 3 * w, add, bias, 3 * w);
+            Put(c30, r3, add, bias, 0); Put(c31, r3 + w, add, bias, w); Put(c32, r3 + 2 * w, add, bias, 2 * w); Put(c33, r3 + 3 * w, add, bias, 3 * w);
+            Put(c40, r4, add, bias, 0); Put(c41, r4 + w, add, bias, w); Put(c42, r4 + 2 * w, add, bias, 2 * w); Put(c43, r4 + 3 * w, add, bias, 3 * w);
+            Put(c50, r5, add, bias, 0); Put(c51, r5 + w, add, bias, w); Put(c52, r5 + 2 * w, add, bias, 2 * w); Put(c53, r5 + 3 * w, add, bias, 3 * w);
         }
 
         /// <summary>Two row tiles of a two-vector panel at once: 16 accumulators, as many as <see cref="Tile4x4"/>.</summary>

@@ -9,7 +9,8 @@ public sealed class PanelGemmTests
 {
     public static TheoryData<int, int, int> Sizes => new()
     {
-        // Row tails (m mod 4), column tails around every panel width (4, 16, 64) and below one vector, k of 0 and 1.
+        // Row tails after 6-row (Vector512) and 4-row tiles, column tails around every panel width (4, 16, 64) and below one
+        // vector, k of 0 and 1.
         { 1, 1, 1 }, { 3, 5, 7 }, { 4, 16, 9 }, { 5, 17, 64 }, { 17, 63, 33 }, { 8, 64, 1 }, { 9, 65, 40 }, { 33, 130, 70 }, { 2, 3, 0 }, { 64, 200, 128 },
         // Two-vector panels on Vector512 (n ≤ 32): 8-row tiles, then a 4-row tile and a row tail, full and partial.
         { 21, 32, 50 }, { 13, 31, 17 },
@@ -107,7 +108,8 @@ public sealed class PanelGemmTests
     public void A_chained_product_split_along_k_gives_the_bits_of_one_fma_chain_from_c(int m, int n, int k, int part, bool transposeB, int stride)
     {
         // Xᵀ·dY as a weight gradient: A transposed, B as stored (or transposed), k split into micro-batches of `part` rows;
-        // partial panels, two-vector panels, the k-blocked sweep (4100) and a copied Aᵀ (stride 1027).
+        // partial panels, two-vector panels, Aᵀ's k blocks (128 deep for a 64-column panel) and an Aᵀ whose rows are a
+        // page or more apart (stride 1027).
         int lda = stride != 0 ? stride : m, ldb = transposeB ? k : n;
         float[] a = TestData.Uniform(k * lda, 11), b = TestData.Uniform((transposeB ? n : k) * ldb, 12);
         float[] start = TestData.Uniform(m * n, 13);
@@ -144,8 +146,7 @@ public sealed class PanelGemmTests
     [InlineData(9, 64, 4100, false, 0)]
     [InlineData(20, 32, 300, true, 0)]
     [InlineData(6, 130, 77, false, 0)]
-    // Aᵀ with a row stride of a page or more is copied into row blocks first: four-row blocks with sixteen-column steps
-    // and tails in m and k, eight-row blocks for two-vector panels, and a block tail of one row.
+    // Aᵀ with a row stride of a page or more, swept in k blocks: tails in m and k, two-vector panels, a row tail of one.
     [InlineData(37, 70, 131, true, 1030)]
     [InlineData(1030, 64, 9, true, 1030)]
     [InlineData(21, 32, 50, true, 1024)]
@@ -154,8 +155,7 @@ public sealed class PanelGemmTests
     [InlineData(40, 64, 4100, true, 1024)]
     public void Every_output_is_one_fused_multiply_add_chain_in_k_order(int m, int n, int k, bool transposeA, int stride)
     {
-        // On the vector branches each lane is fma(a, b, acc) from 0 in k order, whatever the tile shape, k blocking or
-        // copy of Aᵀ.
+        // On the vector branches each lane is fma(a, b, acc) from 0 in k order, whatever the tile shape or k blocking.
         Assert.SkipUnless(System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated && n >= 8, "the scalar branch multiplies and adds");
         int lda = stride != 0 ? stride : transposeA ? m : k;
         float[] a = TestData.Uniform((transposeA ? k : m) * lda, 21), b = TestData.Uniform(k * n, 22), c = new float[m * n];
@@ -207,7 +207,7 @@ public sealed class PanelGemmTests
     public void Column_sums_taken_with_a_chained_product_are_the_bits_of_one_sum_per_run(int m, int n, int k, int sumRows)
     {
         // A weight gradient and its bias gradient: dW as without the sums, db as ColumnSums once per run of rows, on one
-        // thread (summed while dY is packed) and on more (a pass of their own); partial panels, a copied Aᵀ (m 1027).
+        // thread (summed while dY is packed) and on more (a pass of their own); partial panels, a tall Aᵀ (m 1027).
         float[] a = TestData.Uniform(k * m, 41), b = TestData.Uniform(k * n, 42), start = TestData.Uniform(m * n, 43), startSums = TestData.Uniform(n, 44);
         float[] expected = (float[])start.Clone(), expectedSums = (float[])startSums.Clone();
         PanelGemm.MultiplyAccumulateChained(a, m, true, b, n, false, expected, n, m, n, k, maxDegreeOfParallelism: 1);
