@@ -7,7 +7,7 @@
 // on one thread a stored B all at once before the chunks run, row by row; else each chunk its own into thread-local
 // scratch. So the microkernel streams contiguous memory whatever the transposition. op(A) is broadcast from its rows
 // (A) or its columns (Aᵀ) through two strides, with no copy; an Aᵀ product is swept in k blocks whose panel rows stay
-// in L1 (TransposedAPanelFloats). On one thread a panel is one chunk; more threads split its rows, each chunk packing
+// in L1 (TransposedABlockDepth). On one thread a panel is one chunk; more threads split its rows, each chunk packing
 // its panel (either layout).
 // The microkernel is tinyBLAS's RM×RN tile of named accumulators: 4×4 vectors, 6×4 on Vector512 (whose 32 registers
 // hold 24 accumulators: fewer panel loads per multiply-add), or 8×2 for two-vector panels on Vector512.
@@ -51,15 +51,17 @@ internal static unsafe class PanelGemm
     private const int L2PanelFloats = 1 << 17;
 
     /// <summary>
-    /// The k block (in floats of panel: 32 KiB, 128 k of a four-vector panel) of a product whose A is read transposed: a
-    /// weight gradient's Xᵀ, where each k of a tile reads a new line of X, a row apart. Over a whole panel those lines
-    /// and the panel (256 KiB at k = 1024) spill L2 together; in 128-k blocks the panel's block stays in L1 and the
-    /// block's rows of X in L2. Measured with the 6×4 tile (Zen 5, 2026-12-01, `-- training-gemms`, one thread): the
-    /// projections' dW went from 62–64 to 82–86 % of the peak, ffn.w1's from 77–80 to 84–85 %, and ffn.w2's (X rows
-    /// 4 KiB apart, which were copied into blocks of a tile's rows before; the copy is gone) from 66–72 to 88 %. Blocks
-    /// of 64 k gave 77–84 %, of 256 k 74–80 %.
+    /// The k block (BLIS's KC) of a product whose A is read transposed: a weight gradient's Xᵀ, where each k of a tile
+    /// reads a new line of X, a row apart. Over a whole panel those lines and the panel (256 KiB at k = 1024) spill L2
+    /// together; in blocks of 128 k the panel's block (32 KiB for four Vector512s) stays in L1 and the block's rows of X
+    /// in L2. Measured with the 6×4 tile (Zen 5, 2026-12-01, `-- training-gemms`, one thread): the projections' dW went
+    /// from 62–64 to 82–86 % of the peak, ffn.w1's from 77–80 to 84–85 %, and ffn.w2's (X rows 4 KiB apart, which were
+    /// copied into blocks of a tile's rows before; the copy is gone) from 66–72 to 84–88 %. Blocks of 64 k gave 77–84 %,
+    /// of 256 k 74–80 %. On the Vector256 path (4×4 tiles) the projections' dW went from 54 to 77–81 % and ffn.w1's from
+    /// 62 to 69–74 %, but ffn.w2's fell from 74 to 42–45 % without the copy (software prefetch of X's lines did not help);
+    /// its backward products as a whole stayed at 67–70 %.
     /// </summary>
-    private const int TransposedAPanelFloats = 1 << 13;
+    private const int TransposedABlockDepth = 128;
 
     /// <summary>The most floats a call packs up front (16 MiB, kept per thread) of a stored B into its panels; a larger
     /// B is packed panel by panel.</summary>
@@ -315,7 +317,7 @@ internal static unsafe class PanelGemm
             // resumes each output's FMA chain from the value the previous block stored in C, so the chain (and its
             // bits) is the one of an unblocked pass; a chained product resumes from C in its first block too.
             // Accumulating products are not blocked: their C holds the sum they add to, not a partial chain.
-            int blockDepth = Math.Max(1, (_transposeA ? TransposedAPanelFloats : L2PanelFloats) / panelWidth);
+            int blockDepth = _transposeA ? TransposedABlockDepth : Math.Max(1, L2PanelFloats / panelWidth);
             if (direct && (_chained || !_accumulate) && _k > blockDepth)
             {
                 int kBegin = 0;
