@@ -6,9 +6,10 @@
 // panels are copied in the order the register tile reads them (k-major, RN·lanes floats per k, zero-padded past n):
 // on one thread a stored B all at once before the chunks run, row by row; else each chunk its own into thread-local
 // scratch. So the microkernel streams contiguous memory whatever the transposition. op(A) is broadcast from its rows
-// (A) or its columns (Aᵀ) through two strides, with no copy; an Aᵀ product is swept in k blocks whose panel rows stay
-// in L1 (TransposedABlockDepth). On one thread a panel is one chunk; more threads split its rows, each chunk packing
-// its panel (either layout).
+// (A) or its columns (Aᵀ) through two strides; an Aᵀ product is swept in k blocks whose panel rows stay in L1
+// (TransposedABlockDepth), and under 4-row tiles an Aᵀ whose rows are a page or more apart is first copied into
+// blocks of a tile's rows (PackedTransposeStride). On one thread a panel is one chunk; more threads split its rows,
+// each chunk packing its panel (either layout).
 // The microkernel is tinyBLAS's RM×RN tile of named accumulators: 4×4 vectors, 6×4 on Vector512 (whose 32 registers
 // hold 24 accumulators: fewer panel loads per multiply-add), or 8×2 for two-vector panels on Vector512.
 //
@@ -55,20 +56,31 @@ internal static unsafe class PanelGemm
     /// reads a new line of X, a row apart. Over a whole panel those lines and the panel (256 KiB at k = 1024) spill L2
     /// together; in blocks of 128 k the panel's block (32 KiB for four Vector512s) stays in L1 and the block's rows of X
     /// in L2. Measured with the 6×4 tile (Zen 5, 2026-12-01, `-- training-gemms`, one thread): the projections' dW went
-    /// from 62–64 to 82–86 % of the peak, ffn.w1's from 77–80 to 84–85 %, and ffn.w2's (X rows 4 KiB apart, which were
-    /// copied into blocks of a tile's rows before; the copy is gone) from 66–72 to 84–88 %. Blocks of 64 k gave 77–84 %,
-    /// of 256 k 74–80 %. On the Vector256 path (4×4 tiles) the projections' dW went from 54 to 77–81 % and ffn.w1's from
-    /// 62 to 69–74 %, but ffn.w2's fell from 74 to 42–45 % without the copy (software prefetch of X's lines did not help);
-    /// its backward products as a whole stayed at 67–70 %.
+    /// from 62–64 to 82–86 % of the peak, ffn.w1's from 77–80 to 84–85 %, and ffn.w2's (X rows 4 KiB apart, read in
+    /// place instead of copied, see <see cref="PackedTransposeStride"/>) from 66–72 to 84–88 %. Blocks of 64 k gave
+    /// 77–84 %, of 256 k 74–80 %. On the Vector256 path (4×4 tiles) the projections' dW went from 54 to 77–81 % and
+    /// ffn.w1's from 62 to 69–74 %.
     /// </summary>
     private const int TransposedABlockDepth = 128;
 
-    /// <summary>The most floats a call packs up front (16 MiB, kept per thread) of a stored B into its panels; a larger
-    /// B is packed panel by panel.</summary>
+    /// <summary>
+    /// The least row stride of a stored A (floats, a 4 KiB page) for which the 4-row tiles' Aᵀ is copied into blocks of
+    /// a tile's rows first. Only where the tiles are 4 rows high (Vector256 and scalar): there, ffn.w2's dW (stride 1024)
+    /// ran at 80 % of the peak with the copy and 42–45 % without, whatever the k block (Zen 5, 2026-12-01,
+    /// `DOTNET_EnableAVX512=0 -- training-gemms`). Vector512's 6×4 tiles read Xᵀ in place: ffn.w2's dW ran at 66–68 %
+    /// with the copy and 84–88 % without. A copied Aᵀ is read in order, so it is not swept in k blocks.
+    /// </summary>
+    private const int PackedTransposeStride = 1024;
+
+    /// <summary>The most floats a call copies up front (16 MiB each, kept per thread: one buffer for Aᵀ, one for B), of Aᵀ
+    /// into row blocks or of B into its panels; a larger operand is read where it is (Aᵀ) or packed panel by panel (B).</summary>
     private const int PackedCopyLimit = 1 << 22;
 
     [ThreadStatic]
     private static float[]? t_panel;
+
+    [ThreadStatic]
+    private static float[]? t_transposed;
 
     [ThreadStatic]
     private static float[]? t_panels;
@@ -186,6 +198,21 @@ internal static unsafe class PanelGemm
             tilesPerGroup++;
         rowGroups = (rowTiles + tilesPerGroup - 1) / tilesPerGroup;
 
+        // Aᵀ stored with rows a page or more apart, under tiles of 4 rows, is copied once per call into blocks of a tile's
+        // rows, k-major, so the tiles read their broadcasts from consecutive memory instead of one new line of X per k
+        // (the prefetchers do not follow those across pages). The copy is one pass over X; the tiles then read it once
+        // per panel. Only on one thread: with more, a serial copy by the calling thread costs more than it saves.
+        int blockRows = 0;
+        long packedFloats = (long)(m + TileRows - 1) / TileRows * TileRows * k;
+        if (threads == 1 && transposeA && TOps.Count < 16 && lda >= PackedTransposeStride && k > 1 && m >= TileRows && packedFloats <= PackedCopyLimit)
+        {
+            blockRows = TileRows;
+            float* packed = PinnedScratch.Get(ref t_transposed, (int)packedFloats);
+            fixed (float* stored = a)
+                PackTransposedA(stored, lda, m, k, packed);
+            a = new ReadOnlySpan<float>(packed, (int)packedFloats);
+        }
+
         // On one thread a stored B (not transposed) is packed into all its panels up front, row by row: one sequential
         // read of B, where packing each chunk's panel reads a strip of every row (a quarter to a sixteenth of each row's
         // lines, a row apart). Measured with caches flushed before each call (the training benchmark's weight gradients,
@@ -212,8 +239,40 @@ internal static unsafe class PanelGemm
             ColumnSums.AddTo(b.Slice(first * ldb, (count - 1) * ldb + n), ldb, count, columnSums);
         }
 
-        var kernel = new Kernel<TVec, TOps>(lda, transposeA, ldb, transposeB, ldc, m, n, k, accumulate, slots, rowGroups, tilesPerGroup * TileRows, !bias.IsEmpty, chained);
+        var kernel = new Kernel<TVec, TOps>(lda, transposeA, ldb, transposeB, ldc, m, n, k, accumulate, slots, rowGroups, tilesPerGroup * TileRows, blockRows, !bias.IsEmpty, chained);
         ParallelRunner.Run(kernel, panels * rowGroups, 2L * m * n * k, maxDegreeOfParallelism, a, b, bias, packedPanels, default, c);
+    }
+
+    /// <summary>op(A) = Aᵀ (A stored k×m) into blocks of <see cref="TileRows"/> rows of op(A): element (i, kk) at
+    /// (i / 4)·4·k + kk·4 + i mod 4. Four blocks (one line of each row of A) at a time, down all k: each block is written
+    /// in order, and each line of A is read once.</summary>
+    private static void PackTransposedA(float* a, int lda, int m, int k, float* packed)
+    {
+        const int Line = 4 * TileRows;
+        int lines = m / Line * Line;
+        for (int first = 0; first < lines; first += Line)
+        {
+            float* source = a + first, target = packed + (nint)first * k;
+            nint blockStride = (nint)TileRows * k;
+            for (int kk = 0; kk < k; kk++, source += lda, target += TileRows)
+            {
+                Vector128.Store(Vector128.Load(source), target);
+                Vector128.Store(Vector128.Load(source + TileRows), target + blockStride);
+                Vector128.Store(Vector128.Load(source + 2 * TileRows), target + 2 * blockStride);
+                Vector128.Store(Vector128.Load(source + 3 * TileRows), target + 3 * blockStride);
+            }
+        }
+
+        for (int first = lines; first < m; first += TileRows)
+        {
+            int width = Math.Min(TileRows, m - first);
+            float* block = packed + (nint)first * k;
+            for (int kk = 0; kk < k; kk++)
+            {
+                for (int r = 0; r < width; r++)
+                    block[kk * TileRows + r] = a[(nint)kk * lda + first + r];
+            }
+        }
     }
 
     /// <summary>Every panel of a stored B (k rows of stride ldb), panel p at p·k·panelWidth, each k-major and zero-padded
@@ -278,17 +337,23 @@ internal static unsafe class PanelGemm
         where TVec : struct
         where TOps : IVectorOps<TVec>
     {
-        private readonly int _lda, _ldb, _ldc, _m, _n, _k, _slots, _rowGroups, _rowsPerGroup;
+        private readonly int _lda, _ldb, _ldc, _m, _n, _k, _slots, _rowGroups, _rowsPerGroup, _blockRows;
         private readonly bool _transposeA, _transposeB, _accumulate, _bias, _chained;
 
+        /// <param name="blockRows">0 when op(A) is read where it is stored; else A holds op(A) in blocks of this many rows (<see cref="PackTransposedA"/>).</param>
         /// <param name="chained">Whether each output's chain starts from C (MultiplyAccumulateChained).</param>
         /// <param name="bias">Whether the third input holds a bias of n floats to add to every row of the product.</param>
-        public Kernel(int lda, bool transposeA, int ldb, bool transposeB, int ldc, int m, int n, int k, bool accumulate, int slots, int rowGroups, int rowsPerGroup, bool bias, bool chained)
+        public Kernel(int lda, bool transposeA, int ldb, bool transposeB, int ldc, int m, int n, int k, bool accumulate, int slots, int rowGroups, int rowsPerGroup, int blockRows, bool bias, bool chained)
         {
             (_bias, _chained) = (bias, chained);
             (_lda, _transposeA, _ldb, _transposeB, _ldc, _m, _n, _k) = (lda, transposeA, ldb, transposeB, ldc, m, n, k);
-            (_accumulate, _slots, _rowGroups, _rowsPerGroup) = (accumulate, slots, rowGroups, rowsPerGroup);
+            (_accumulate, _slots, _rowGroups, _rowsPerGroup, _blockRows) = (accumulate, slots, rowGroups, rowsPerGroup, blockRows);
         }
+
+        /// <summary>Where op(A)'s row <paramref name="row"/> starts. A tile never crosses a packed block: packing happens only
+        /// under 4-row tiles, and row groups, tiles and the row tail after them start at multiples of 4.</summary>
+        private float* RowStart(float* a, int row, nint rowStride) =>
+            _blockRows == 0 ? a + row * rowStride : a + (nint)(row - row % _blockRows) * _k + row % _blockRows;
 
         public void Execute(in KernelBuffers buffers, int chunk)
         {
@@ -307,8 +372,8 @@ internal static unsafe class PanelGemm
                 PackPanel(buffers.Input1Pointer, column, width, panelWidth, packed);
             }
 
-            // op(A)[i, kk] = a[i·rowStride + kk·kStride].
-            nint rowStride = _transposeA ? 1 : _lda, kStride = _transposeA ? _lda : 1;
+            // op(A)[i, kk] = a[i·rowStride + kk·kStride] within a tile (from RowStart).
+            nint rowStride = _transposeA || _blockRows != 0 ? 1 : _lda, kStride = _blockRows != 0 ? _blockRows : _transposeA ? _lda : 1;
             float* c = buffers.OutputPointer;
             float* bias = _bias ? buffers.Input2Pointer + column : null;
             // A full-width panel's tiles read and write C directly; a partial one goes through a tile of scratch.
@@ -316,8 +381,9 @@ internal static unsafe class PanelGemm
             // K blocking (BLIS's KC) of a panel deeper than L2 holds, every row tile of the chunk per block. A block
             // resumes each output's FMA chain from the value the previous block stored in C, so the chain (and its
             // bits) is the one of an unblocked pass; a chained product resumes from C in its first block too.
-            // Accumulating products are not blocked: their C holds the sum they add to, not a partial chain.
-            int blockDepth = _transposeA ? TransposedABlockDepth : Math.Max(1, L2PanelFloats / panelWidth);
+            // Accumulating products are not blocked: their C holds the sum they add to, not a partial chain. An Aᵀ read
+            // in place is blocked at TransposedABlockDepth, whatever the panel's size.
+            int blockDepth = _transposeA && _blockRows == 0 ? TransposedABlockDepth : Math.Max(1, L2PanelFloats / panelWidth);
             if (direct && (_chained || !_accumulate) && _k > blockDepth)
             {
                 int kBegin = 0;
@@ -328,7 +394,7 @@ internal static unsafe class PanelGemm
                     for (int row = firstRow; row < endRow;)
                     {
                         int rows = RowsAt(endRow - row);
-                        float* ak = buffers.Input0Pointer + row * rowStride + kBegin * kStride;
+                        float* ak = RowStart(buffers.Input0Pointer, row, rowStride) + kBegin * kStride;
                         Compute(ak, rowStride, kStride, bk, panelWidth, kCount, rows, c + (nint)row * _ldc + column, _ldc, false, _chained || kBegin > 0,
                             kBegin + kCount == _k ? bias : null);
                         row += rows;
@@ -351,7 +417,7 @@ internal static unsafe class PanelGemm
             for (int row = firstRow; row < endRow;)
             {
                 int rows = RowsAt(endRow - row);
-                float* a = buffers.Input0Pointer + row * rowStride;
+                float* a = RowStart(buffers.Input0Pointer, row, rowStride);
                 if (direct && row + rows < endRow)
                     PrefetchTile(c + (nint)(row + rows) * _ldc + column, RowsAt(endRow - row - rows), panelWidth);
                 float* target = direct ? c + (nint)row * _ldc + column : tile;

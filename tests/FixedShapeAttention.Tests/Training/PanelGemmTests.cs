@@ -108,8 +108,8 @@ public sealed class PanelGemmTests
     public void A_chained_product_split_along_k_gives_the_bits_of_one_fma_chain_from_c(int m, int n, int k, int part, bool transposeB, int stride)
     {
         // Xᵀ·dY as a weight gradient: A transposed, B as stored (or transposed), k split into micro-batches of `part` rows;
-        // partial panels, two-vector panels, Aᵀ's k blocks (128 deep for a 64-column panel) and an Aᵀ whose rows are a
-        // page or more apart (stride 1027).
+        // partial panels, two-vector panels, Aᵀ's k blocks (128 deep) and an Aᵀ whose rows are a page or more apart
+        // (stride 1027: copied into row blocks under 4-row tiles).
         int lda = stride != 0 ? stride : m, ldb = transposeB ? k : n;
         float[] a = TestData.Uniform(k * lda, 11), b = TestData.Uniform((transposeB ? n : k) * ldb, 12);
         float[] start = TestData.Uniform(m * n, 13);
@@ -146,7 +146,9 @@ public sealed class PanelGemmTests
     [InlineData(9, 64, 4100, false, 0)]
     [InlineData(20, 32, 300, true, 0)]
     [InlineData(6, 130, 77, false, 0)]
-    // Aᵀ with a row stride of a page or more, swept in k blocks: tails in m and k, two-vector panels, a row tail of one.
+    // Aᵀ with a row stride of a page or more: read in place in k blocks under Vector512's tiles, copied into 4-row blocks
+    // under 4-row tiles (n < 16 here; every case on the Vector256 and scalar passes): tails in m and k, two-vector
+    // panels, a block tail of one row.
     [InlineData(37, 70, 131, true, 1030)]
     [InlineData(1030, 64, 9, true, 1030)]
     [InlineData(21, 32, 50, true, 1024)]
@@ -155,7 +157,8 @@ public sealed class PanelGemmTests
     [InlineData(40, 64, 4100, true, 1024)]
     public void Every_output_is_one_fused_multiply_add_chain_in_k_order(int m, int n, int k, bool transposeA, int stride)
     {
-        // On the vector branches each lane is fma(a, b, acc) from 0 in k order, whatever the tile shape or k blocking.
+        // On the vector branches each lane is fma(a, b, acc) from 0 in k order, whatever the tile shape, k blocking or
+        // copy of Aᵀ.
         Assert.SkipUnless(System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated && n >= 8, "the scalar branch multiplies and adds");
         int lda = stride != 0 ? stride : transposeA ? m : k;
         float[] a = TestData.Uniform((transposeA ? k : m) * lda, 21), b = TestData.Uniform(k * n, 22), c = new float[m * n];
